@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-mesh",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "MeshModel", targets: ["MeshModel"]),
+        .library(name: "MeshControl", targets: ["MeshControl"]),
+        .library(name: "MeshProxy", targets: ["MeshProxy"]),
+        .library(name: "SimCore", targets: ["SimCore"]),
+        .executable(name: "sim", targets: ["sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
+        .target(
+            name: "MeshModel",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Sources/Mesh/Model",
+            swiftSettings: swiftSettings
+        ),
+        // Pure controller: cluster snapshot -> one ProxyConfig per proxy.
+        .target(
+            name: "MeshControl",
+            dependencies: ["MeshModel"],
+            path: "Sources/Mesh/Control",
+            swiftSettings: swiftSettings
+        ),
+        // Sans-I/O data-plane engine.
+        .target(
+            name: "MeshProxy",
+            dependencies: ["MeshModel"],
+            path: "Sources/Mesh/Proxy",
+            swiftSettings: swiftSettings
+        ),
+        // Deterministic simulator: virtual time, network, pods, apps, load, faults, reports.
+        .target(
+            name: "SimCore",
+            dependencies: [
+                "MeshModel", "MeshControl", "MeshProxy",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Sim/Engine",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sim",
+            dependencies: [
+                "SimCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Sim/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["SimCore"],
+            path: "Tests/Scenarios",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,220 @@
+import MeshModel
+
+/// A parsed scenario file (see ../shared/SCENARIOS.md for the contract).
+///
+/// Pure data: `ScenarioParser` builds it from YAML with file/line/column errors, `Simulation`
+/// runs it, `ExpectationChecker` judges the result against `expectations`.
+public struct Scenario: Hashable, Sendable {
+    public var name: String
+    public var description: String
+    public var file: String
+    public var seed: UInt64
+    /// nil: until the last step (and every load) has finished.
+    public var duration: MeshDuration?
+    public var mesh: MeshSettings
+    public var network: NetworkSettings
+    /// Resources applied at 0s, in file order.
+    public var manifests: [Resource]
+    /// By Deployment name.
+    public var apps: [String: AppSpec]
+    /// In time order (stable for equal times).
+    public var steps: [Step]
+    public var expectations: [Expectation]
+
+    public init(name: String, description: String = "", file: String = "", seed: UInt64 = 1, duration: MeshDuration? = nil, mesh: MeshSettings = MeshSettings(), network: NetworkSettings = NetworkSettings(), manifests: [Resource] = [], apps: [String: AppSpec] = [:], steps: [Step] = [], expectations: [Expectation] = []) {
+        self.name = name
+        self.description = description
+        self.file = file
+        self.seed = seed
+        self.duration = duration
+        self.mesh = mesh
+        self.network = network
+        self.manifests = manifests
+        self.apps = apps
+        self.steps = steps
+        self.expectations = expectations
+    }
+}
+
+/// `mesh:`: install-time settings, as `fsm install --set fsm.<key>=...`, and `fsm namespace add`.
+public struct MeshSettings: Hashable, Sendable {
+    /// The MeshConfig the mesh starts with (a MeshConfig in `manifests` replaces it).
+    public var meshConfig: MeshConfig
+    /// Namespaces added to the mesh (monitored, sidecar injection enabled).
+    public var namespaces: [String]
+    /// How long a changed configuration takes to reach the proxies (controller batching + delivery).
+    public var configDelay: MeshDuration
+
+    public init(meshConfig: MeshConfig = MeshConfig(), namespaces: [String] = [], configDelay: MeshDuration = .milliseconds(100)) {
+        self.meshConfig = meshConfig
+        self.namespaces = namespaces
+        self.configDelay = configDelay
+    }
+}
+
+public enum LatencySpec: Hashable, Sendable {
+    case fixed(MeshDuration)
+    /// A log-normal distribution fitted to the two percentiles.
+    case distribution(p50: MeshDuration, p99: MeshDuration)
+}
+
+public struct NetworkSettings: Hashable, Sendable {
+    public var latency: LatencySpec
+    /// Fraction of packets (messages) lost, 0...1.
+    public var loss: Double
+
+    public init(latency: LatencySpec = .fixed(.microseconds(250)), loss: Double = 0) {
+        self.latency = latency
+        self.loss = loss
+    }
+}
+
+/// What a Deployment's container does (`apps:`).
+public struct AppSpec: Hashable, Sendable {
+    public enum Model: String, Hashable, Sendable, CaseIterable {
+        /// Answers every request with `body` (and `Identity` header = deployment name).
+        case echo
+        /// `/status/<code>`, `/get`, `/headers`, `/delay/<s>`.
+        case httpbin
+        case bookstore
+        case bookbuyer
+        case bookthief
+        case bookwarehouse
+        /// fortio server: HTTP echo on 8080, TCP echo on 8078, `?status=503:20` and `?delay=200ms:20`.
+        case fortio
+        /// Serves nothing (a curl client pod).
+        case none
+    }
+
+    public var model: Model
+    public var body: String?
+    public var serviceTime: MeshDuration?
+    /// Extra model-specific keys kept as text (e.g. `status`, `errorRate`).
+    public var options: [String: String]
+
+    public init(model: Model, body: String? = nil, serviceTime: MeshDuration? = nil, options: [String: String] = [:]) {
+        self.model = model
+        self.body = body
+        self.serviceTime = serviceTime
+        self.options = options
+    }
+}
+
+public struct Step: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
+        case apply([Resource])
+        case delete(ResourceKey)
+        case load(LoadSpec)
+        case fault(FaultSpec)
+    }
+
+    public var at: MeshDuration
+    public var action: Action
+    /// Where the step was written, for messages.
+    public var location: SourceLocation?
+
+    public init(at: MeshDuration, action: Action, location: SourceLocation? = nil) {
+        self.at = at
+        self.action = action
+        self.location = location
+    }
+}
+
+public struct LoadSpec: Hashable, Sendable {
+    public var name: String
+    /// `namespace/deployment` the requests leave from.
+    public var from: String
+    /// `http://host:port/path` or `tcp://host:port`.
+    public var url: String
+    public var method: String
+    public var headers: [HTTPHeaderField]
+    public var requests: Int?
+    public var duration: MeshDuration?
+    /// nil: closed loop (each worker sends its next request when the previous one finished).
+    public var qps: Double?
+    public var concurrency: Int
+
+    public init(name: String, from: String, url: String, method: String = "GET", headers: [HTTPHeaderField] = [], requests: Int? = nil, duration: MeshDuration? = nil, qps: Double? = nil, concurrency: Int = 1) {
+        self.name = name
+        self.from = from
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.requests = requests
+        self.duration = duration
+        self.qps = qps
+        self.concurrency = concurrency
+    }
+}
+
+public struct HTTPHeaderField: Hashable, Sendable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public enum FaultSpec: Hashable, Sendable {
+    /// `target` is `namespace/deployment` (every pod) or `namespace/pod-name`.
+    case killPod(target: String, restartAfter: MeshDuration?)
+    case partition(between: [String], duration: MeshDuration?)
+    case latency(target: String, add: MeshDuration, duration: MeshDuration?)
+    /// The app answers `status` instead of its normal response for a fraction `rate` of requests.
+    case error(target: String, status: Int, rate: Double, duration: MeshDuration?)
+}
+
+/// One entry of `expect:`.
+public struct Expectation: Hashable, Sendable {
+    public enum Check: Hashable, Sendable {
+        /// Exact counts by status code (0 = failed connection/reset).
+        case status(load: String, counts: [Int: Int])
+        /// Share of responses by Deployment, each within `tolerance` (fractions 0...1).
+        case backends(load: String, shares: [String: Double], tolerance: Double)
+        /// Requests that reached a Deployment's containers.
+        case received(app: String, count: Int)
+        /// Latency percentile comparisons, e.g. `p99 < 5ms`.
+        case latency(load: String, bounds: [LatencyBound])
+        /// A proxy counter (`fsm proxy get stats` names), on every pod of `proxy` (namespace/deployment) summed.
+        case counter(proxy: String, name: String, comparison: Comparison, value: Double)
+    }
+
+    public var check: Check
+    /// Where the expectation was written, and its text as the report shows it.
+    public var text: String
+    public var location: SourceLocation?
+
+    public init(check: Check, text: String, location: SourceLocation? = nil) {
+        self.check = check
+        self.text = text
+        self.location = location
+    }
+}
+
+public enum Comparison: String, Hashable, Sendable {
+    case lessThan = "<", lessOrEqual = "<=", greaterThan = ">", greaterOrEqual = ">=", equal = "==", notEqual = "!="
+
+    public func holds(_ observed: Double, _ bound: Double) -> Bool {
+        switch self {
+        case .lessThan: observed < bound
+        case .lessOrEqual: observed <= bound
+        case .greaterThan: observed > bound
+        case .greaterOrEqual: observed >= bound
+        case .equal: observed == bound
+        case .notEqual: observed != bound
+        }
+    }
+}
+
+public struct LatencyBound: Hashable, Sendable {
+    /// `p50`, `p90`, `p99`, `p999`, `max`.
+    public var percentile: String
+    public var comparison: Comparison
+    public var bound: MeshDuration
+    public init(percentile: String, comparison: Comparison, bound: MeshDuration) {
+        self.percentile = percentile
+        self.comparison = comparison
+        self.bound = bound
+    }
+}
