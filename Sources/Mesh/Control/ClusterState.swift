@@ -194,8 +194,11 @@ struct ClusterState: Sendable {
         effect.touched.insert(.serviceEndpoints(ref))
         if (old == nil) != (service == nil) {
             effect.touched.insert(.catalog)
-            // A split naming this service may become valid or invalid.
+            // A split naming this service may become valid or invalid: touch every service it names.
             effect.touched.insert(.splits(ref))
+            for key in splitsByService[ref] ?? [] {
+                for named in splits[key].map(Self.namedServices(of:)) ?? [] { effect.touched.insert(.splits(named)) }
+            }
         }
         // Pods selected before or after serve a different set of services now.
         let oldSelected = old.map { pods(selectedBy: $0.selector, in: ref.namespace) } ?? []
