@@ -20,35 +20,51 @@ public struct MeshDuration: Hashable, Comparable, Sendable, CustomStringConverti
     public var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
     public var seconds: Double { Double(nanoseconds) / 1_000_000_000 }
 
-    /// Parses `250us`, `1.5ms`, `3s`, `2m`, `1h`, and Go-style sums such as `1m30s`. Returns nil when malformed.
+    /// Parses `250us`, `1.5ms`, `3s`, `2m`, `1h`, and Go-style sums such as `1m30s`. Returns nil when
+    /// malformed, negative or too large for 64-bit nanoseconds (about 292 years).
     public init?(parsing text: String) {
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
         var rest = Substring(text.trimmingCharacters(in: " "))
         guard !rest.isEmpty else { return nil }
         if rest == "0" { self = .zero; return }
         var total = 0.0
         while !rest.isEmpty {
-            let number = rest.prefix(while: { $0.isNumber || $0 == "." })
+            let number = rest.prefix(while: { ("0"..."9").contains($0) || $0 == "." })
             guard !number.isEmpty, let value = Double(number) else { return nil }
             rest = rest.dropFirst(number.count)
             // Longest unit first so that "ms" is not read as "m".
-            guard let unit = units.sorted(by: { $0.0.count > $1.0.count }).first(where: { rest.hasPrefix($0.0) }) else { return nil }
-            rest = rest.dropFirst(unit.0.count)
-            total += value * unit.1
+            guard let unit = MeshDuration.units.first(where: { rest.hasPrefix($0.name) }) else { return nil }
+            rest = rest.dropFirst(unit.name.count)
+            total += value * unit.nanoseconds
         }
+        // Int64.max as a Double rounds up to 2^63, so the bound must be strict.
+        guard total < 9.2e18 else { return nil }
         self.nanoseconds = Int64(total.rounded())
     }
 
-    /// The shortest exact form: `250us`, `1.5ms`, `30s`.
+    /// Units by decreasing name length; the micro sign and the Greek mu both spell microseconds, as in Go.
+    private static let units: [(name: String, nanoseconds: Double)] = [
+        ("ns", 1), ("us", 1e3), ("\u{00B5}s", 1e3), ("\u{03BC}s", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+    ].sorted { $0.0.count > $1.0.count }
+
+    /// The shortest exact form: `250us`, `1.5ms`, `30s`, `2m`, `1h`. Hours and minutes print only
+    /// when whole; seconds, milliseconds and microseconds take up to three decimals.
     public var description: String {
-        let n = nanoseconds
-        if n == 0 { return "0s" }
-        for (unit, size) in [("h", Int64(3600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] where n % size == 0 {
-            return "\(n / size)\(unit)"
+        if nanoseconds == 0 { return "0s" }
+        let sign = nanoseconds < 0 ? "-" : ""
+        let n = nanoseconds.magnitude
+        for (unit, size) in [("h", UInt64(3600_000_000_000)), ("m", 60_000_000_000)] where n % size == 0 {
+            return "\(sign)\(n / size)\(unit)"
         }
-        if n >= 1_000_000 { return "\(formatTrimmed(Double(n) / 1e6))ms" }
-        if n >= 1_000 { return "\(formatTrimmed(Double(n) / 1e3))us" }
-        return "\(n)ns"
+        for (unit, size) in [("s", UInt64(1_000_000_000)), ("ms", 1_000_000), ("us", 1_000)] where n >= size && n % (size / 1000) == 0 {
+            let whole = n / size
+            var fraction = (n % size) / (size / 1000)
+            guard fraction > 0 else { return "\(sign)\(whole)\(unit)" }
+            var digits = 3
+            while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+            let fractionText = String(fraction)
+            return "\(sign)\(whole).\(String(repeating: "0", count: digits - fractionText.count))\(fractionText)\(unit)"
+        }
+        return "\(sign)\(n)ns"
     }
 }
 
@@ -59,17 +75,4 @@ private extension String {
         while s.last == set { s.removeLast() }
         return String(s)
     }
-}
-
-/// Formats with up to three decimals and no trailing zeros, without Foundation.
-func formatTrimmed(_ value: Double) -> String {
-    let scaled = (value * 1000).rounded()
-    let whole = Int64(scaled) / 1000
-    var frac = abs(Int64(scaled) % 1000)
-    if frac == 0 { return "\(whole)" }
-    var digits = 3
-    while frac % 10 == 0 { frac /= 10; digits -= 1 }
-    var fracText = String(frac)
-    while fracText.count < digits { fracText = "0" + fracText }
-    return "\(whole).\(fracText)"
 }

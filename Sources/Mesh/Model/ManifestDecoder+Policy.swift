@@ -1,0 +1,238 @@
+/// FSM kinds: MeshConfig (`config.flomesh.io`), UpstreamTrafficSetting and Retry
+/// (`policy.flomesh.io/v1alpha1`).
+extension ManifestDecoder {
+    // MARK: - MeshConfig
+
+    /// Every key of the guide's table. Wrong types are worded as FSM's CRD validation words them.
+    /// Keys the mesh does not model (FSM's MeshConfig has many more) are ignored, as the API server
+    /// would prune them.
+    static func meshConfig(_ document: YAMLReader) throws(ManifestError) -> MeshConfig {
+        let metadata = try metadata(document, namespace: .defaulted(meshConfigNamespace))
+        var config = MeshConfig(metadata: metadata)
+        guard var spec = try document.optional("spec") else { return config }
+        // Children inherit the style, so every type error below reads like FSM's.
+        spec.typeErrorStyle = .kubernetesSchema
+        if !spec.isMapping { throw spec.typeMismatch(expected: .mapping) }
+
+        if let traffic = try spec.optional("traffic") {
+            var t = MeshConfig.Traffic()
+            t.enableEgress = try traffic.optional("enableEgress")?.bool() ?? t.enableEgress
+            t.enablePermissiveTrafficPolicyMode = try traffic.optional("enablePermissiveTrafficPolicyMode")?.bool() ?? t.enablePermissiveTrafficPolicyMode
+            t.useHTTPSIngress = try traffic.optional("useHTTPSIngress")?.bool() ?? t.useHTTPSIngress
+            t.outboundPortExclusionList = try traffic.optional("outboundPortExclusionList")?.intList(in: portRange) ?? []
+            t.inboundPortExclusionList = try traffic.optional("inboundPortExclusionList")?.intList(in: portRange) ?? []
+            t.outboundIPRangeExclusionList = try cidrList(traffic.optional("outboundIPRangeExclusionList"))
+            t.outboundIPRangeInclusionList = try cidrList(traffic.optional("outboundIPRangeInclusionList"))
+            config.traffic = t
+        }
+        if let certificate = try spec.optional("certificate") {
+            if let validity = try certificate.optional("serviceCertValidityDuration") {
+                config.certificate.serviceCertValidityDuration = try validity.duration()
+            }
+        }
+        if let observability = try spec.optional("observability") {
+            config.observability.enableDebugServer = try observability.optional("enableDebugServer")?.bool() ?? false
+            if let tracing = try observability.optional("tracing") {
+                var t = MeshConfig.Tracing()
+                t.enable = try tracing.optional("enable")?.bool() ?? t.enable
+                t.address = try tracing.optionalString("address") ?? t.address
+                t.endpoint = try tracing.optionalString("endpoint") ?? t.endpoint
+                t.port = try tracing.optional("port")?.int(in: portRange) ?? t.port
+                config.observability.tracing = t
+            }
+        }
+        if let sidecar = try spec.optional("sidecar") {
+            var s = MeshConfig.Sidecar()
+            s.enablePrivilegedInitContainer = try sidecar.optional("enablePrivilegedInitContainer")?.bool() ?? s.enablePrivilegedInitContainer
+            s.logLevel = try sidecar.optional("logLevel")?.oneOf(["trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"], caseInsensitive: true) ?? s.logLevel
+            s.maxDataPlaneConnections = try sidecar.optional("maxDataPlaneConnections")?.int(in: 0...Int.max) ?? s.maxDataPlaneConnections
+            s.configResyncInterval = try sidecar.optional("configResyncInterval")?.duration() ?? s.configResyncInterval
+            s.sidecarImage = try sidecar.optionalString("sidecarImage") ?? s.sidecarImage
+            config.sidecar = s
+        }
+        if let flags = try spec.optional("featureFlags") {
+            var f = MeshConfig.FeatureFlags()
+            f.enableEgressPolicy = try flags.optional("enableEgressPolicy")?.bool() ?? f.enableEgressPolicy
+            f.enableAccessControlPolicy = try flags.optional("enableAccessControlPolicy")?.bool() ?? f.enableAccessControlPolicy
+            f.enableRetryPolicy = try flags.optional("enableRetryPolicy")?.bool() ?? f.enableRetryPolicy
+            f.enablePluginPolicy = try flags.optional("enablePluginPolicy")?.bool() ?? f.enablePluginPolicy
+            config.featureFlags = f
+        }
+        return config
+    }
+
+    /// IPv4 or IPv6 CIDRs such as `10.0.0.1/32`.
+    static func cidrList(_ node: YAMLReader?) throws(ManifestError) -> [String] {
+        guard let node else { return [] }
+        var result: [String] = []
+        for element in try node.elements() {
+            let text = try element.string()
+            if !isCIDR(text) { throw element.error("expected an IP range in CIDR notation such as 10.0.0.1/32, found \(YAMLReader.quoted(text))") }
+            result.append(text)
+        }
+        return result
+    }
+
+    static func isCIDR(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let bits = Int(parts[1]) else { return false }
+        let address = parts[0]
+        if address.contains(":") {
+            let hexDigits = address.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+            return hexDigits && address.count >= 2 && (0...128).contains(bits)
+        }
+        let octets = address.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, (0...32).contains(bits) else { return false }
+        return octets.allSatisfy { octet in
+            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isASCII) && Int(octet).map { (0...255).contains($0) } == true
+        }
+    }
+
+    // MARK: - UpstreamTrafficSetting
+
+    static func upstreamTrafficSetting(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> UpstreamTrafficSetting {
+        let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
+        let spec = try document.required("spec")
+        try spec.checkKnownKeys(["host", "connectionSettings", "rateLimit", "httpRoutes"])
+        let hostNode = try spec.required("host")
+        let host = try hostNode.string()
+        if host.isEmpty { throw hostNode.error("must not be empty") }
+
+        var setting = UpstreamTrafficSetting(metadata: metadata, host: host)
+        if let node = try spec.optional("connectionSettings") {
+            setting.connectionSettings = try connectionSettings(node)
+        }
+        if let rateLimit = try spec.optional("rateLimit") {
+            try rateLimit.checkKnownKeys(["local"])
+            if let local = try rateLimit.optional("local") {
+                try local.checkKnownKeys(["tcp", "http"])
+                var limit = LocalRateLimit()
+                if let tcp = try local.optional("tcp") {
+                    try tcp.checkKnownKeys(["connections", "unit", "burst"])
+                    limit.tcp = TCPLocalRateLimit(
+                        connections: try tcp.required("connections").int(in: uint32Range),
+                        unit: try tcp.required("unit").oneOf(RateLimitUnit.self),
+                        burst: try tcp.optional("burst")?.int(in: uint32Range)
+                    )
+                }
+                if let http = try local.optional("http") {
+                    limit.http = try httpLocalRateLimit(http)
+                }
+                setting.rateLimit = limit
+            }
+        }
+        for route in try spec.optional("httpRoutes")?.elements() ?? [] {
+            try route.checkKnownKeys(["path", "rateLimit"])
+            let pathNode = try route.required("path")
+            let path = try pathNode.string()
+            try validateRegex(path, at: pathNode)
+            let rateLimit = try route.required("rateLimit")
+            try rateLimit.checkKnownKeys(["local"])
+            setting.httpRoutes.append(HTTPRouteRateLimit(path: path, rateLimit: try httpLocalRateLimit(try rateLimit.required("local"))))
+        }
+        return setting
+    }
+
+    static func httpLocalRateLimit(_ node: YAMLReader) throws(ManifestError) -> HTTPLocalRateLimit {
+        try node.checkKnownKeys(["requests", "unit", "burst", "responseStatusCode", "responseHeadersToAdd"])
+        var headers: [HeaderValue] = []
+        for header in try node.optional("responseHeadersToAdd")?.elements() ?? [] {
+            try header.checkKnownKeys(["name", "value"])
+            headers.append(HeaderValue(name: try header.string("name"), value: try header.string("value")))
+        }
+        return HTTPLocalRateLimit(
+            requests: try node.required("requests").int(in: uint32Range),
+            unit: try node.required("unit").oneOf(RateLimitUnit.self),
+            burst: try node.optional("burst")?.int(in: uint32Range),
+            responseStatusCode: try node.optional("responseStatusCode")?.int(in: 400...599) ?? 429,
+            responseHeadersToAdd: headers
+        )
+    }
+
+    static func connectionSettings(_ node: YAMLReader) throws(ManifestError) -> ConnectionSettings {
+        try node.checkKnownKeys(["tcp", "http"])
+        var settings = ConnectionSettings()
+        if let tcp = try node.optional("tcp") {
+            try tcp.checkKnownKeys(["maxConnections", "connectTimeout"])
+            settings.tcp.maxConnections = try tcp.optional("maxConnections")?.int(in: uint32Range) ?? settings.tcp.maxConnections
+            settings.tcp.connectTimeout = try tcp.optional("connectTimeout")?.duration() ?? settings.tcp.connectTimeout
+        }
+        if let http = try node.optional("http") {
+            try http.checkKnownKeys(["maxRequests", "maxRequestsPerConnection", "maxPendingRequests", "maxRetries", "circuitBreaking"])
+            settings.http.maxRequests = try http.optional("maxRequests")?.int(in: uint32Range) ?? settings.http.maxRequests
+            settings.http.maxRequestsPerConnection = try http.optional("maxRequestsPerConnection")?.int(in: uint32Range)
+            settings.http.maxPendingRequests = try http.optional("maxPendingRequests")?.int(in: uint32Range) ?? settings.http.maxPendingRequests
+            settings.http.maxRetries = try http.optional("maxRetries")?.int(in: uint32Range) ?? settings.http.maxRetries
+            if let breaking = try http.optional("circuitBreaking") {
+                settings.http.circuitBreaking = try circuitBreaking(breaking)
+            }
+        }
+        return settings
+    }
+
+    static func circuitBreaking(_ node: YAMLReader) throws(ManifestError) -> CircuitBreaking {
+        try node.checkKnownKeys([
+            "statTimeWindow", "minRequestAmount", "degradedTimeWindow", "slowTimeThreshold", "slowAmountThreshold",
+            "slowRatioThreshold", "errorAmountThreshold", "errorRatioThreshold", "degradedStatusCode", "degradedResponseContent",
+        ])
+        var cb = CircuitBreaking()
+        cb.statTimeWindow = try node.optional("statTimeWindow")?.duration() ?? cb.statTimeWindow
+        cb.minRequestAmount = try node.optional("minRequestAmount")?.int(in: uint32Range) ?? cb.minRequestAmount
+        cb.degradedTimeWindow = try node.optional("degradedTimeWindow")?.duration() ?? cb.degradedTimeWindow
+        cb.slowTimeThreshold = try node.optional("slowTimeThreshold")?.duration() ?? cb.slowTimeThreshold
+        cb.slowAmountThreshold = try node.optional("slowAmountThreshold")?.int(in: uint32Range)
+        cb.slowRatioThreshold = try node.optional("slowRatioThreshold")?.double(in: 0...1)
+        cb.errorAmountThreshold = try node.optional("errorAmountThreshold")?.int(in: uint32Range)
+        cb.errorRatioThreshold = try node.optional("errorRatioThreshold")?.double(in: 0...1)
+        cb.degradedStatusCode = try node.optional("degradedStatusCode")?.int(in: 100...599) ?? cb.degradedStatusCode
+        cb.degradedResponseContent = try node.optionalString("degradedResponseContent") ?? cb.degradedResponseContent
+        return cb
+    }
+
+    // MARK: - Retry
+
+    static func retry(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> Retry {
+        let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
+        let spec = try document.required("spec")
+        try spec.checkKnownKeys(["source", "destinations", "retryPolicy"])
+        let source = try identityReference(try spec.required("source"), allowedKinds: ["ServiceAccount"], defaultNamespace: metadata.namespace)
+        var destinations: [IdentityReference] = []
+        for node in try nonEmptyElements(spec, "destinations") {
+            destinations.append(try identityReference(node, allowedKinds: ["Service"], defaultNamespace: metadata.namespace))
+        }
+        var policy = RetryPolicy()
+        if let node = try spec.optional("retryPolicy") {
+            try node.checkKnownKeys(["retryOn", "perTryTimeout", "numRetries", "retryBackoffBaseInterval"])
+            if let retryOn = try node.optional("retryOn") {
+                policy.retryOn = try retryOnList(retryOn)
+            }
+            policy.perTryTimeout = try node.optional("perTryTimeout")?.duration()
+            policy.numRetries = try node.optional("numRetries")?.int(in: 0...Int(UInt32.max)) ?? policy.numRetries
+            policy.retryBackoffBaseInterval = try node.optional("retryBackoffBaseInterval")?.duration() ?? policy.retryBackoffBaseInterval
+        }
+        return Retry(metadata: metadata, source: source, destinations: destinations, retryPolicy: policy)
+    }
+
+    /// A comma list of `5xx`-style classes, `retriable-4xx` (409) and single status codes.
+    static func retryOnList(_ node: YAMLReader) throws(ManifestError) -> String {
+        let text = try node.scalarText()
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingASCIISpaces() }
+        for item in items {
+            let isClass = item.count == 3 && item.hasSuffix("xx") && ("1"..."5").contains(item.prefix(1))
+            let isCode = Int(item).map { (100...599).contains($0) } == true
+            if !(isClass || isCode || item == "retriable-4xx") {
+                throw node.error("expected a comma list of status classes (5xx), retriable-4xx or status codes (503), found \(YAMLReader.quoted(String(item)))")
+            }
+        }
+        return items.joined(separator: ",")
+    }
+}
+
+private extension Substring {
+    func trimmingASCIISpaces() -> Substring {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,180 @@
+/// A resource decoded from a manifest, with where its document starts.
+public struct DecodedResource: Hashable, Sendable {
+    public var resource: Resource
+    public var location: SourceLocation
+
+    public init(resource: Resource, location: SourceLocation) {
+        self.resource = resource
+        self.location = location
+    }
+}
+
+/// Decodes Kubernetes, SMI and FSM resources from multi-document YAML.
+///
+/// Every problem (syntax, missing field, wrong type, bad enum value, out-of-range number, bad
+/// duration, unknown kind or apiVersion) is a `ManifestError` naming file, line, column and field
+/// path. Unknown kinds are errors, never dropped. Core Kubernetes kinds ignore fields the mesh does
+/// not model (probes, volumes, ...); the SMI and FSM policy kinds reject unknown fields, like
+/// `kubectl apply --validate=strict` against their CRD schemas.
+public enum ManifestDecoder {
+    /// Every kind the decoder accepts with its accepted apiVersions, in the order error messages list them.
+    public static let supportedKinds: [(kind: String, apiVersions: [String])] = [
+        ("Namespace", ["v1"]),
+        ("Service", ["v1"]),
+        ("ServiceAccount", ["v1"]),
+        ("Endpoints", ["v1"]),
+        ("Pod", ["v1"]),
+        ("Deployment", ["apps/v1"]),
+        ("StatefulSet", ["apps/v1"]),
+        ("TrafficTarget", ["access.smi-spec.io/v1alpha3"]),
+        ("HTTPRouteGroup", ["specs.smi-spec.io/v1alpha4"]),
+        ("TCPRoute", ["specs.smi-spec.io/v1alpha4"]),
+        ("TrafficSplit", ["split.smi-spec.io/v1alpha2", "split.smi-spec.io/v1alpha4"]),
+        ("MeshConfig", ["config.flomesh.io/v1alpha1", "config.flomesh.io/v1alpha2", "config.flomesh.io/v1alpha3"]),
+        ("UpstreamTrafficSetting", ["policy.flomesh.io/v1alpha1"]),
+        ("Retry", ["policy.flomesh.io/v1alpha1"]),
+    ]
+
+    /// The namespace a MeshConfig lands in when it names none: FSM's control-plane namespace.
+    public static let meshConfigNamespace = "fsm-system"
+
+    /// Decodes every non-empty document of `text`. `lineOffset`/`columnOffset` place a text embedded
+    /// in another file (a scenario's `manifests: |` block) at its real position.
+    public static func decode(_ text: String, file: String, lineOffset: Int = 0, columnOffset: Int = 0, defaultNamespace: String = "default") throws(ManifestError) -> [DecodedResource] {
+        var resources: [DecodedResource] = []
+        for document in try YAMLReader.documents(text: text, file: file, lineOffset: lineOffset, columnOffset: columnOffset) where !document.isNull {
+            resources.append(try decode(reader: document, defaultNamespace: defaultNamespace))
+        }
+        return resources
+    }
+
+    /// Decodes one document (a mapping with `apiVersion` and `kind`).
+    public static func decode(reader document: YAMLReader, defaultNamespace: String = "default") throws(ManifestError) -> DecodedResource {
+        guard document.isMapping else {
+            throw document.error("expected a Kubernetes object (a mapping with apiVersion, kind and metadata), found \(document.foundDescription)")
+        }
+        let kindNode = try document.required("kind")
+        let kind = try kindNode.string()
+        guard let entry = supportedKinds.first(where: { $0.kind == kind }) else {
+            let known = supportedKinds.map(\.kind).joined(separator: ", ")
+            throw kindNode.error("unsupported kind \(YAMLReader.quoted(kind)); supported kinds: \(known)")
+        }
+        let versionNode = try document.required("apiVersion")
+        let apiVersion = try versionNode.string()
+        guard entry.apiVersions.contains(apiVersion) else {
+            throw versionNode.error("unsupported apiVersion \(YAMLReader.quoted(apiVersion)) for kind \(kind); supported: \(entry.apiVersions.joined(separator: ", "))")
+        }
+        let resource: Resource
+        switch kind {
+        case "Namespace": resource = .namespace(Namespace(metadata: try metadata(document, namespace: .clusterScoped)))
+        case "Service": resource = .service(try service(document, defaultNamespace: defaultNamespace))
+        case "ServiceAccount": resource = .serviceAccount(ServiceAccount(metadata: try metadata(document, namespace: .defaulted(defaultNamespace))))
+        case "Endpoints": resource = .endpoints(try endpoints(document, defaultNamespace: defaultNamespace))
+        case "Pod": resource = .pod(try pod(document, defaultNamespace: defaultNamespace))
+        case "Deployment": resource = .workload(try workload(document, kind: .deployment, defaultNamespace: defaultNamespace))
+        case "StatefulSet": resource = .workload(try workload(document, kind: .statefulSet, defaultNamespace: defaultNamespace))
+        case "TrafficTarget": resource = .trafficTarget(try trafficTarget(document, defaultNamespace: defaultNamespace))
+        case "HTTPRouteGroup": resource = .httpRouteGroup(try httpRouteGroup(document, defaultNamespace: defaultNamespace))
+        case "TCPRoute": resource = .tcpRoute(try tcpRoute(document, defaultNamespace: defaultNamespace))
+        case "TrafficSplit": resource = .trafficSplit(try trafficSplit(document, defaultNamespace: defaultNamespace))
+        case "MeshConfig": resource = .meshConfig(try meshConfig(document))
+        case "UpstreamTrafficSetting": resource = .upstreamTrafficSetting(try upstreamTrafficSetting(document, defaultNamespace: defaultNamespace))
+        case "Retry": resource = .retry(try retry(document, defaultNamespace: defaultNamespace))
+        default:
+            // `supportedKinds` and this switch list the same kinds; keep them in step.
+            throw kindNode.error("kind \(kind) is listed as supported but has no decoder")
+        }
+        return DecodedResource(resource: resource, location: document.location)
+    }
+
+    // MARK: - Metadata
+
+    enum NamespaceRule {
+        case clusterScoped
+        case defaulted(String)
+    }
+
+    static func metadata(_ document: YAMLReader, namespace rule: NamespaceRule) throws(ManifestError) -> ObjectMeta {
+        let meta = try document.required("metadata")
+        let nameNode = try meta.required("name")
+        let name = try nameNode.string()
+        try validateName(name, at: nameNode)
+        var namespace = ""
+        if case .defaulted(let fallback) = rule {
+            if let namespaceNode = try meta.optional("namespace") {
+                namespace = try namespaceNode.string()
+                try validateLabel(namespace, at: namespaceNode)
+            } else {
+                namespace = fallback
+            }
+        }
+        return ObjectMeta(
+            name: name,
+            namespace: namespace,
+            labels: try meta.optional("labels")?.stringMap() ?? [:],
+            annotations: try meta.optional("annotations")?.stringMap() ?? [:]
+        )
+    }
+
+    /// Labels and annotations of a pod template (no name or namespace).
+    static func templateMetadata(_ template: YAMLReader) throws(ManifestError) -> ObjectMeta {
+        guard let meta = try template.optional("metadata") else { return ObjectMeta(name: "") }
+        return ObjectMeta(
+            name: "",
+            labels: try meta.optional("labels")?.stringMap() ?? [:],
+            annotations: try meta.optional("annotations")?.stringMap() ?? [:]
+        )
+    }
+
+    /// A lowercase RFC 1123 subdomain, as Kubernetes requires of object names.
+    static func validateName(_ name: String, at node: YAMLReader) throws(ManifestError) {
+        let valid = !name.isEmpty && name.utf8.count <= 253
+            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isDNSLabel)
+        if !valid {
+            throw node.error("invalid name \(YAMLReader.quoted(name)): a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+        }
+    }
+
+    /// A lowercase RFC 1123 label, as Kubernetes requires of namespace names.
+    static func validateLabel(_ name: String, at node: YAMLReader) throws(ManifestError) {
+        if !isDNSLabel(Substring(name)) {
+            throw node.error("invalid namespace \(YAMLReader.quoted(name)): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character, and be at most 63 characters")
+        }
+    }
+
+    private static func isDNSLabel(_ label: Substring) -> Bool {
+        let bytes = label.utf8
+        guard let first = bytes.first, let last = bytes.last, bytes.count <= 63 else { return false }
+        func alphanumeric(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        return alphanumeric(first) && alphanumeric(last) && bytes.allSatisfy { alphanumeric($0) || $0 == 0x2D }
+    }
+
+    // MARK: - Shared pieces
+
+    /// A reference such as `{kind: ServiceAccount, name: bookbuyer, namespace: bookbuyer}`; the
+    /// namespace defaults to the referring resource's.
+    static func identityReference(_ node: YAMLReader, allowedKinds: [String], defaultNamespace: String, extraKeys: [String] = []) throws(ManifestError) -> IdentityReference {
+        try node.checkKnownKeys(["kind", "name", "namespace"] + extraKeys)
+        let kind = try node.required("kind").oneOf(allowedKinds)
+        let nameNode = try node.required("name")
+        let name = try nameNode.string()
+        try validateName(name, at: nameNode)
+        var namespace = defaultNamespace
+        if let namespaceNode = try node.optional("namespace") {
+            namespace = try namespaceNode.string()
+            try validateLabel(namespace, at: namespaceNode)
+        }
+        return IdentityReference(kind: kind, name: name, namespace: namespace)
+    }
+
+    /// A list that must hold at least one element.
+    static func nonEmptyElements(_ parent: YAMLReader, _ key: String) throws(ManifestError) -> [YAMLReader] {
+        let list = try parent.required(key)
+        let elements = try list.elements()
+        if elements.isEmpty { throw list.error("must have at least one element") }
+        return elements
+    }
+
+    static let portRange = 1...65535
+    static let uint32Range = 0...4_294_967_295
+}

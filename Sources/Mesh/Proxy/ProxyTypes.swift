@@ -1,0 +1,151 @@
+import MeshModel
+
+/// An IPv4 (or opaque) address and a port, written `ip:port`.
+public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
+    public var ip: String
+    public var port: Int
+
+    public init(ip: String, port: Int) {
+        self.ip = ip
+        self.port = port
+    }
+
+    /// Parses `ip:port` (the last colon separates the port). nil when malformed.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        let ip = text[..<colon]
+        guard !ip.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        self.init(ip: String(ip), port: port)
+    }
+
+    public var description: String { "\(ip):\(port)" }
+}
+
+public struct HTTPHeader: Hashable, Sendable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public struct HTTPRequestHead: Hashable, Sendable {
+    public var method: String
+    /// May include `?query`.
+    public var path: String
+    /// The Host header.
+    public var authority: String
+    public var headers: [HTTPHeader]
+
+    public init(method: String = "GET", path: String = "/", authority: String, headers: [HTTPHeader] = []) {
+        self.method = method
+        self.path = path
+        self.authority = authority
+        self.headers = headers
+    }
+
+    /// The first value of the header `name`, compared case-insensitively; `host` answers the authority.
+    public func header(_ name: String) -> String? {
+        if let found = headers.first(where: { asciiCaseInsensitiveEquals($0.name, name) }) { return found.value }
+        if asciiCaseInsensitiveEquals(name, "host") { return authority }
+        return nil
+    }
+}
+
+public struct HTTPResponseHead: Hashable, Sendable {
+    /// 0 = no response: connection refused/reset/timeout at transport level.
+    public var status: Int
+    public var headers: [HTTPHeader]
+    /// A short body for locally generated responses (the circuit breaker's degraded content).
+    public var body: String?
+
+    public init(status: Int, headers: [HTTPHeader] = [], body: String? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first(where: { asciiCaseInsensitiveEquals($0.name, name) })?.value
+    }
+}
+
+/// One app request, numbered by the shell.
+public struct ExchangeID: Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+}
+
+/// One downstream TCP connection, numbered by the shell.
+public struct ConnectionID: Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+}
+
+/// One upstream connection, numbered by the engine.
+public struct UpstreamConnectionID: Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+}
+
+/// Why the sidecar answered (or refused) by itself.
+public enum LocalReason: String, Hashable, Sendable {
+    case noRoute, accessDenied, rateLimited, pendingOverflow, requestOverflow, connectionOverflow, circuitOpen, perTryTimeout, noEndpoints, upstreamFailure, configRejected
+}
+
+public enum ProxyTimer: Hashable, Sendable {
+    case retryBackoff(ExchangeID)
+    case perTryTimeout(ExchangeID, attempt: Int)
+}
+
+public enum OutboundHTTPAction: Hashable, Sendable {
+    /// Send attempt `attempt` (1-based) of the exchange to `endpoint`; `newConnection` means open `connection` first.
+    case send(ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, newConnection: Bool)
+    case startTimer(ProxyTimer, after: MeshDuration)
+    /// Final answer to the app for this exchange; `local` is nil when it is the upstream's response.
+    case respond(ExchangeID, HTTPResponseHead, local: LocalReason?)
+    case closeUpstream(UpstreamConnectionID)
+}
+
+public enum OutboundTCPDecision: Hashable, Sendable {
+    case connect(cluster: String, endpoint: SocketAddress)
+    case reject(LocalReason)
+}
+
+public enum InboundConnectionDecision: Hashable, Sendable {
+    case accept
+    case close(LocalReason)
+}
+
+public enum InboundHTTPDecision: Hashable, Sendable {
+    case forward(cluster: String, endpoint: SocketAddress)
+    case respond(HTTPResponseHead, LocalReason)
+}
+
+/// `rejected` keeps the last good config.
+public enum ConfigApplyResult: Hashable, Sendable {
+    case applied(version: String)
+    case rejected(reason: String)
+}
+
+@inline(__always)
+func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    var ia = a.utf8.makeIterator()
+    var ib = b.utf8.makeIterator()
+    while true {
+        let ca = ia.next(), cb = ib.next()
+        switch (ca, cb) {
+        case (nil, nil): return true
+        case let (x?, y?):
+            if x == y { continue }
+            let lx = (x >= 65 && x <= 90) ? x + 32 : x
+            let ly = (y >= 65 && y <= 90) ? y + 32 : y
+            if lx != ly { return false }
+        default: return false
+        }
+    }
+}
