@@ -37,7 +37,8 @@ private func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
         for outcome in report.outcomes where !outcome.passed {
             Issue.record("\(file): FAIL \(outcome.expectation.text) (observed: \(outcome.observed))")
         }
-        #expect(report.passed)
+        let passed = report.passed
+        #expect(passed)
     }
 
     @Test(arguments: scenarioFiles)
@@ -45,7 +46,8 @@ private func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
         let scenario = try load(file)
         let first = run(scenario).jsonText()
         let second = run(scenario).jsonText()
-        #expect(first == second)
+        let identical = first == second
+        #expect(identical, "two runs of \(file) with seed \(scenario.seed) gave different JSON reports")
     }
 
     @Test(arguments: scenarioFiles)
@@ -56,6 +58,7 @@ private func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
         for outcome in report.outcomes where !outcome.passed {
             Issue.record("\(file) with seed \(scenario.seed + 1): FAIL \(outcome.expectation.text) (observed: \(outcome.observed))")
         }
-        #expect(report.passed)
+        let passed = report.passed
+        #expect(passed)
     }
 }

@@ -39,14 +39,29 @@ private let sampleExpectations = [
         #expect(text.contains("backends: bookstore-v1 6 (60.0%), bookstore-v2 4 (40.0%)"))
         #expect(text.contains("latency (modelled): p50 0.900ms  p90 1.200ms  p99 2.000ms  p999 2.400ms  max 2.400ms"))
         #expect(text.contains("modelled virtual time"))
-        // Shares per bucket: 4/0 in the first second, 2/4 in the next.
-        #expect(text.contains("0s-1s  bookstore-v1 100.0%, bookstore-v2 0.0%"))
-        #expect(text.contains("1s-2s  bookstore-v1 33.3%, bookstore-v2 66.7%"))
+        // Two phases: 4/0 in the first second, 2/4 in the next.
+        #expect(text.contains("0s-1s  bookstore-v1 100.0%, bookstore-v2 0.0%  (4)"))
+        #expect(text.contains("1s-2s  bookstore-v1 33.3%, bookstore-v2 66.7%  (6)"))
         #expect(text.contains("bookstore/bookstore-v1-0   cpu 1.235ms  memory 1.0 MiB  config 4096 B"))
         #expect(text.contains("5s  killed pod bookstore/bookstore-v1-0"))
         #expect(text.contains("PASS  phase1 status {200: 7, 429: 3}  (observed: {200: 7, 429: 3})"))
         #expect(text.contains("FAIL  app httpbin received 1  (observed: 60)"))
         #expect(lines.dropLast().last == "result: FAIL (1 of 2 expectations failed)")
+    }
+
+    @Test func sharesOverTimeAreSummarisedByPhase() {
+        var result = sampleResult()
+        // A canary: 100/0 for 10s, about 50/50 for 10s (with noise), then 0/100 for 10s.
+        result.loads[0].buckets = (0..<30).map { second in
+            let v2 = second < 10 ? 0 : second < 20 ? 48 + (second % 3) * 2 : 100
+            return LoadBucket(start: .seconds(Int64(second)), status: [(code: 200, count: 100)],
+                              backends: [(deployment: "bookstore-v1", count: 100 - v2), (deployment: "bookstore-v2", count: v2)])
+        }
+        let text = Report(result: result).text()
+        #expect(text.contains(" 0s-10s  bookstore-v1 100.0%, bookstore-v2 0.0%  (1000)\n"))
+        #expect(text.contains(" 10s-20s  bookstore-v1 50.0%, bookstore-v2 50.0%  (1000)\n"))
+        #expect(text.contains(" 20s-30s  bookstore-v1 0.0%, bookstore-v2 100.0%  (1000)\n"))
+        #expect(text.ranges(of: "s  bookstore-v1 ").count == 3)
     }
 
     @Test func htmlIsSelfContainedWellFormedAndDeterministic() throws {

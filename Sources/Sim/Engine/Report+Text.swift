@@ -83,23 +83,64 @@ extension Report {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// Per-bucket response shares, the "share per version per phase" of a canary. Only printed when
-    /// there is something to compare (more than one backend or status code).
+    /// Response shares per phase, the "share per version per phase" of a canary: consecutive
+    /// buckets whose shares stay within `phaseThreshold` of the phase's first bucket form one phase.
+    /// Only printed when there is something to compare (more than one backend or status code).
     private func sharesOverTime(_ load: LoadResult) -> [String] {
         guard load.buckets.count > 1, load.backends.count > 1 || load.status.count > 1 else { return [] }
-        let groups = Report.groupBuckets(load.buckets, width: load.bucketWidth, maxGroups: Report.maxSummaryRows)
         let useBackends = load.backends.count > 1
-        var lines = ["  over time (share of responses by \(useBackends ? "backend" : "status")):"]
+        let keys: [BucketKey] = useBackends ? load.backends.map { .backend($0.deployment) } : load.status.map { .status($0.code) }
+        var groups = Report.phases(load.buckets, width: load.bucketWidth, keys: keys)
+        if groups.count > Report.maxSummaryRows {
+            groups = Report.groupBuckets(load.buckets, width: load.bucketWidth, maxGroups: Report.maxSummaryRows)
+        }
+        var lines = ["  shares by \(useBackends ? "backend" : "status") over time:"]
         for group in groups {
-            let entries: [(String, Int)] = useBackends
-                ? load.backends.map { name in (name.deployment, group.backends[name.deployment] ?? 0) }
-                : load.status.map { code in (Report.statusLabel(code.code), group.status[code.code] ?? 0) }
-            let total = entries.reduce(0) { $0 + $1.1 }
-            let parts = entries.map { "\($0.0) \(ReportFormat.percent(Report.fraction($0.1, of: total)))" }
+            let counts = keys.map { group.count($0) }
+            let total = counts.reduce(0, +)
+            let parts = zip(keys, counts).map { "\($0.0.label) \(ReportFormat.percent(Report.fraction($0.1, of: total)))" }
             let span = "\(group.start)-\(group.end)"
-            lines.append("    \(ReportFormat.padLeft(span, 13))  " + (total == 0 ? "no responses" : parts.joined(separator: ", ")))
+            lines.append("    \(ReportFormat.padLeft(span, 13))  " + (total == 0 ? "no responses" : parts.joined(separator: ", ") + "  (\(total))"))
         }
         return lines
+    }
+
+    /// How far (as a fraction) a bucket's share may drift from its phase's first bucket.
+    static let phaseThreshold = 0.1
+
+    enum BucketKey {
+        case backend(String)
+        case status(Int)
+
+        var label: String {
+            switch self {
+            case .backend(let name): name
+            case .status(let code): Report.statusLabel(code)
+            }
+        }
+    }
+
+    static func phases(_ buckets: [LoadBucket], width: MeshDuration, keys: [BucketKey]) -> [BucketGroup] {
+        var groups: [BucketGroup] = []
+        var anchor: [Double]? = nil
+        for bucket in buckets {
+            var single = BucketGroup(start: bucket.start, end: bucket.start + width)
+            single.add(bucket)
+            let counts = keys.map { single.count($0) }
+            let total = counts.reduce(0, +)
+            if total == 0, !groups.isEmpty {
+                groups[groups.count - 1].absorb(single)
+                continue
+            }
+            let shares = counts.map { fraction($0, of: total) }
+            if let current = anchor, !groups.isEmpty, zip(current, shares).allSatisfy({ abs($0 - $1) <= phaseThreshold }) {
+                groups[groups.count - 1].absorb(single)
+            } else {
+                groups.append(single)
+                anchor = total == 0 ? nil : shares
+            }
+        }
+        return groups
     }
 
     static func statusLabel(_ code: Int) -> String { code == 0 ? "failed(0)" : String(code) }
@@ -112,6 +153,24 @@ extension Report {
         var end: MeshDuration
         var status: [Int: Int] = [:]
         var backends: [String: Int] = [:]
+
+        mutating func add(_ bucket: LoadBucket) {
+            for entry in bucket.status { status[entry.code, default: 0] += entry.count }
+            for entry in bucket.backends { backends[entry.deployment, default: 0] += entry.count }
+        }
+
+        mutating func absorb(_ other: BucketGroup) {
+            end = other.end
+            for (code, count) in other.status { status[code, default: 0] += count }
+            for (name, count) in other.backends { backends[name, default: 0] += count }
+        }
+
+        func count(_ key: BucketKey) -> Int {
+            switch key {
+            case .backend(let name): backends[name] ?? 0
+            case .status(let code): status[code] ?? 0
+            }
+        }
     }
 
     static func groupBuckets(_ buckets: [LoadBucket], width: MeshDuration, maxGroups: Int) -> [BucketGroup] {
@@ -121,10 +180,7 @@ extension Report {
         while index < buckets.count {
             let slice = buckets[index..<min(index + perGroup, buckets.count)]
             var group = BucketGroup(start: slice.first!.start, end: slice.last!.start + width)
-            for bucket in slice {
-                for entry in bucket.status { group.status[entry.code, default: 0] += entry.count }
-                for entry in bucket.backends { group.backends[entry.deployment, default: 0] += entry.count }
-            }
+            for bucket in slice { group.add(bucket) }
             groups.append(group)
             index += perGroup
         }
