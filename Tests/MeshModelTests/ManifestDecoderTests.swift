@@ -623,4 +623,54 @@ import Testing
         #expect(decoded.map(\.resource.key) == [ResourceKey(kind: .serviceAccount, namespace: "default", name: "curl")])
         #expect(try ManifestDecoder.decode("", file: "empty.yaml").isEmpty)
     }
+
+    @Test func podAndEndpoints() throws {
+        let text = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: bookstore-v1-0
+          namespace: bookstore
+          labels: {app: bookstore, version: v1}
+          annotations: {flomesh.io/sidecar-injection: disabled}
+        spec:
+          serviceAccountName: bookstore
+          hostNetwork: true
+          containers:
+          - name: bookstore
+            image: flomesh/bookstore:latest
+            env:
+            - name: POD
+              valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        status:
+          podIP: 10.0.0.7
+        ---
+        apiVersion: v1
+        kind: Endpoints
+        metadata:
+          name: external
+          namespace: bookstore
+        subsets:
+        - addresses:
+          - ip: 10.0.0.7
+            targetRef: {kind: Pod, name: bookstore-v1-0}
+          - ip: 192.168.1.1
+          ports:
+          - name: http
+            port: 14001
+        """
+        let decoded = try ManifestDecoder.decode(text, file: "p.yaml")
+        guard case .pod(let pod) = decoded[0].resource, case .endpoints(let endpoints) = decoded[1].resource else {
+            Issue.record("expected a Pod and Endpoints"); return
+        }
+        #expect(pod.metadata.annotations == ["flomesh.io/sidecar-injection": "disabled"])
+        #expect(pod.spec.serviceAccountName == "bookstore")
+        #expect(pod.spec.hostNetwork)
+        #expect(pod.spec.containers.first?.env == [EnvVar(name: "POD", value: "")])
+        #expect(pod.podIP == "10.0.0.7")
+        #expect(endpoints.subsets == [EndpointSubset(
+            addresses: [EndpointAddress(ip: "10.0.0.7", podName: "bookstore/bookstore-v1-0"), EndpointAddress(ip: "192.168.1.1")],
+            ports: [EndpointPort(name: "http", port: 14001)]
+        )])
+    }
 }

@@ -82,4 +82,38 @@ import Testing
         #expect(!doc.has("n"))
         #expect(try doc.keys().map(\.key) == ["s", "b", "d", "t", "l", "m", "p", "q", "e", "n"])
     }
+
+    @Test func embeddedManifestErrorsPointIntoTheOuterFile() throws {
+        let scenario = """
+        name: canary
+        manifests: |
+          apiVersion: v1
+          kind: Service
+          metadata:
+            name: web
+          spec:
+            ports:
+            - port: 99999
+        steps:
+          - at: 10s
+            apply: |
+                apiVersion: split.smi-spec.io/v1alpha4
+                kind: TrafficSplit
+        """
+        let doc = try YAMLReader.document(text: scenario, file: "canary.yaml")
+        let embedded = try doc.required("manifests").embeddedText()
+        #expect(embedded.lineOffset == 2)
+        #expect(embedded.columnOffset == 2)
+        let error = #expect(throws: ManifestError.self) {
+            try ManifestDecoder.decode(embedded.text, file: "canary.yaml", lineOffset: embedded.lineOffset, columnOffset: embedded.columnOffset)
+        }
+        // `99999` is on line 9, column 13 of canary.yaml.
+        #expect(error == ManifestError(file: "canary.yaml", line: 9, column: 13, path: "spec.ports[0].port", message: "must be between 1 and 65535, found 99999"))
+
+        let step = try doc.required("steps").elements()[0].required("apply").embeddedText()
+        #expect(step.lineOffset == 12)
+        #expect(step.columnOffset == 8)
+        let kind = try YAMLReader.document(text: step.text, file: "canary.yaml", lineOffset: step.lineOffset, columnOffset: step.columnOffset).required("kind")
+        #expect(kind.location == SourceLocation(file: "canary.yaml", line: 14, column: 15))
+    }
 }

@@ -43,13 +43,17 @@ public struct YAMLReader {
     public var typeErrorStyle: TypeErrorStyle
     /// Position of the mapping key that names this node, when it was reached through a key.
     private let keyMark: Mark?
+    /// The YAML text the node was parsed from, to locate the content of block scalars.
+    private let source: String
 
-    public init(node: Node, file: String, path: String = "", lineOffset: Int = 0, columnOffset: Int = 0, typeErrorStyle: TypeErrorStyle = .plain) {
-        self.init(node: node, file: file, path: path, lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: nil)
+    /// `source` is the text `node` was parsed from; it is needed only by `embeddedText()`.
+    public init(node: Node, file: String, path: String = "", lineOffset: Int = 0, columnOffset: Int = 0, typeErrorStyle: TypeErrorStyle = .plain, source: String = "") {
+        self.init(node: node, file: file, path: path, lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: nil, source: source)
     }
 
-    private init(node: Node, file: String, path: String, lineOffset: Int, columnOffset: Int, typeErrorStyle: TypeErrorStyle, keyMark: Mark?) {
+    private init(node: Node, file: String, path: String, lineOffset: Int, columnOffset: Int, typeErrorStyle: TypeErrorStyle, keyMark: Mark?, source: String) {
         self.node = node
+        self.source = source
         self.file = file
         self.path = path
         self.lineOffset = lineOffset
@@ -69,7 +73,7 @@ public struct YAMLReader {
             // Explicit encoding: `.default` would consult the process environment.
             let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
             while let root = try parser.nextRoot() {
-                readers.append(YAMLReader(node: root, file: file, lineOffset: lineOffset, columnOffset: columnOffset))
+                readers.append(YAMLReader(node: root, file: file, lineOffset: lineOffset, columnOffset: columnOffset, source: text))
             }
         } catch let error as YamlError {
             throw syntaxError(error, text: text, file: file, lineOffset: lineOffset, columnOffset: columnOffset)
@@ -203,7 +207,7 @@ public struct YAMLReader {
     }
 
     private func child(_ node: Node, key: String, keyMark: Mark?) -> YAMLReader {
-        YAMLReader(node: node, file: file, path: childPath(key: key), lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: keyMark)
+        YAMLReader(node: node, file: file, path: childPath(key: key), lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: keyMark, source: source)
     }
 
     private func mappingPairs() throws(ManifestError) -> Node.Mapping? {
@@ -285,7 +289,7 @@ public struct YAMLReader {
         switch node {
         case .sequence(let sequence):
             return sequence.enumerated().map { index, element in
-                YAMLReader(node: element, file: file, path: path + "[\(index)]", lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: nil)
+                YAMLReader(node: element, file: file, path: path + "[\(index)]", lineOffset: lineOffset, columnOffset: columnOffset, typeErrorStyle: typeErrorStyle, keyMark: nil, source: source)
             }
         case _ where isNull: return []
         default: throw typeMismatch(expected: .sequence)
@@ -403,6 +407,29 @@ public struct YAMLReader {
         if allowed.contains(text) { return text }
         if caseInsensitive, let match = allowed.first(where: { $0.lowercased() == text.lowercased() }) { return match }
         throw error("expected one of \(allowed.joined(separator: ", ")), found \(Self.quoted(text))")
+    }
+
+    /// A string holding YAML (a scenario's `manifests: |` or `apply: |`) with the offsets that map
+    /// positions inside it back to this file: pass them to `YAMLReader.documents` or
+    /// `ManifestDecoder.decode`. Exact for literal (`|`) and folded (`>`) block scalars; for other
+    /// scalar styles the offsets point at the scalar's start.
+    public func embeddedText() throws(ManifestError) -> (text: String, lineOffset: Int, columnOffset: Int) {
+        guard case .scalar(let scalar) = node, !isNull || scalar.style == .literal || scalar.style == .folded else {
+            throw typeMismatch(expected: .string)
+        }
+        guard let mark = scalar.mark else { return (scalar.string, lineOffset, columnOffset) }
+        guard scalar.style == .literal || scalar.style == .folded else {
+            return (scalar.string, mark.line - 1 + lineOffset, mark.column - 1 + columnOffset)
+        }
+        // The content starts on the line after the indicator; libyaml strips its indentation, which
+        // is that of the first non-blank content line.
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        var indentation = 0
+        for line in lines.dropFirst(mark.line) where line.contains(where: { $0 != " " && $0 != "\r" }) {
+            indentation = line.prefix(while: { $0 == " " }).count
+            break
+        }
+        return (scalar.string, mark.line + lineOffset, indentation + columnOffset)
     }
 
     private static func describe(_ range: ClosedRange<Int>) -> String {
