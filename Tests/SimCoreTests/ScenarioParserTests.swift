@@ -335,6 +335,12 @@ private func position(of needle: String, in text: String, occurrence: Int = 1) -
         #expect((error.line, error.column) == (11, 19))
     }
 
+    @Test func windowsLineEndingsKeepPositions() throws {
+        let text = "name: x\r\nmanifests: |\r\n  apiVersion: v1\r\n  kind: Service\r\n  metadata:\r\n    name: 5\r\n"
+        let error = try parseError(text)
+        #expect((error.line, error.column) == (6, 11))
+    }
+
     @Test func yamlSyntaxErrorHasAPosition() throws {
         let error = try parseError("name: x\nmesh: {enableEgress: true\n")
         #expect(error.line >= 2)

@@ -5,7 +5,7 @@ extension ScenarioParser {
     static let loadKeys = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency"]
     static let faultKinds = ["kill-pod", "partition", "latency", "error"]
 
-    static func parseSteps(_ steps: YAMLReader, text: String, scenarioDuration: MeshDuration?) throws(ManifestError) -> [Step] {
+    static func parseSteps(_ steps: YAMLReader, scenarioDuration: MeshDuration?) throws(ManifestError) -> [Step] {
         var parsed: [Step] = []
         for step in try steps.elements() {
             guard step.isMapping else { throw step.typeMismatch(expected: .mapping) }
@@ -21,7 +21,7 @@ extension ScenarioParser {
             let value = try step.required(present[0])
             let action: Step.Action
             switch present[0] {
-            case "apply": action = .apply(try decodeEmbedded(value, text: text))
+            case "apply": action = .apply(try decodeEmbedded(value))
             case "delete": action = .delete(try parseDelete(value))
             case "load": action = .load(try parseLoad(value, scenarioDuration: scenarioDuration))
             default: action = .fault(try parseFault(value))

@@ -1,5 +1,4 @@
 import MeshModel
-import Yams
 
 /// Reads a scenario file (SCENARIOS.md) into a `Scenario`.
 ///
@@ -11,6 +10,9 @@ public enum ScenarioParser {
     static let topLevelKeys = ["name", "description", "seed", "duration", "mesh", "network", "manifests", "apps", "steps", "expect"]
 
     public static func parse(_ text: String, file: String) throws(ManifestError) -> Scenario {
+        // CRLF files: libyaml counts "\r\n" as one break, but Swift sees one Character, which
+        // would throw off the line arithmetic for embedded manifests. Carriage returns carry no meaning here.
+        let text = text.unicodeScalars.contains("\r") ? String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" })) : text
         let root = try YAMLReader.document(text: text, file: file)
         guard root.isMapping else {
             if root.isNull { throw ManifestError(file: file, line: 1, column: 1, path: "name", message: "missing required field \"name\" (the file is empty)") }
@@ -34,13 +36,13 @@ public enum ScenarioParser {
             scenario.network = try parseNetwork(network)
         }
         if let manifests = try root.optional("manifests") {
-            scenario.manifests = try decodeEmbedded(manifests, text: text)
+            scenario.manifests = try decodeEmbedded(manifests)
         }
         if let apps = try root.optional("apps") {
             scenario.apps = try parseApps(apps)
         }
         if let steps = try root.optional("steps") {
-            scenario.steps = try parseSteps(steps, text: text, scenarioDuration: scenario.duration)
+            scenario.steps = try parseSteps(steps, scenarioDuration: scenario.duration)
         }
         if let expect = try root.optional("expect") {
             scenario.expectations = try parseExpectations(expect)
@@ -146,39 +148,10 @@ public enum ScenarioParser {
 
     /// Decodes the Kubernetes YAML held in a string value (normally a `|` block scalar) so that
     /// errors point at the right line and column of the scenario file.
-    static func decodeEmbedded(_ value: YAMLReader, text: String) throws(ManifestError) -> [Resource] {
-        let content = try value.string()
-        let (lineOffset, columnOffset) = embeddedOffsets(of: value, in: text)
-        let decoded = try ManifestDecoder.decode(content, file: value.file, lineOffset: lineOffset, columnOffset: columnOffset, defaultNamespace: "default")
+    static func decodeEmbedded(_ value: YAMLReader) throws(ManifestError) -> [Resource] {
+        let embedded = try value.embeddedText()
+        let decoded = try ManifestDecoder.decode(embedded.text, file: value.file, lineOffset: embedded.lineOffset,
+                                                 columnOffset: embedded.columnOffset, defaultNamespace: "default")
         return decoded.map(\.resource)
-    }
-
-    /// Where line 1, column 1 of an embedded text lies in the outer file, as offsets to add.
-    ///
-    /// For a block scalar (`|` or `>`), libyaml marks the indicator; the content starts on the next
-    /// line, indented by the block's indentation, which libyaml strips. So the offsets are the
-    /// indicator's line and the indentation of the first non-blank content line. Leading blank
-    /// lines stay in the content as newlines, so they need no correction. (With an explicit
-    /// indentation indicator such as `|2` and a more indented first line, columns are off by the
-    /// difference.) For a quoted or plain scalar the text starts at the mark itself; columns are
-    /// exact only on its first line.
-    static func embeddedOffsets(of value: YAMLReader, in text: String) -> (line: Int, column: Int) {
-        guard let mark = value.node.mark else { return (0, 0) }
-        let style = value.node.scalar?.style
-        guard style == .literal || style == .folded else {
-            let quoteWidth = (style == .singleQuoted || style == .doubleQuoted) ? 1 : 0
-            return (mark.line - 1, mark.column - 1 + quoteWidth)
-        }
-        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
-        var index = mark.line
-        while index < lines.count {
-            let line = lines[index]
-            let indentation = line.prefix(while: { $0 == " " }).count
-            if indentation < line.count, line.contains(where: { $0 != " " && $0 != "\r" }) {
-                return (mark.line, indentation)
-            }
-            index += 1
-        }
-        return (mark.line, 0)
     }
 }
