@@ -1,4 +1,5 @@
 import Histogram
+import MeshControl
 import MeshModel
 import MeshProxy
 

@@ -123,7 +123,7 @@ final class SimEngine {
     var now: Int64 = 0
     var queue = EventQueue<EngineEvent>()
     var eventsProcessed = 0
-    var log: [SimEvent] = []
+    var eventLog: [SimEvent] = []
 
     var controller: MeshController
     var namespaces: [String: Namespace] = [:]
@@ -211,7 +211,7 @@ final class SimEngine {
     }
 
     func record(_ text: String) {
-        log.append(SimEvent(at: MeshDuration(nanoseconds: now), text: text))
+        eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), text: text))
     }
 
     func podName(_ pod: Int) -> String { pods[pod].key.description }
