@@ -2,11 +2,54 @@ import MeshControl
 import MeshModel
 import Testing
 
-@Test func podInMonitoredNamespaceWithAnnotationIsMeshed() {
-    var controller = MeshController()
-    _ = controller.apply([
-        .upsert(.namespace(Namespace(metadata: ObjectMeta(name: "app", labels: ["flomesh.io/monitored-by": "fsm"], annotations: ["flomesh.io/sidecar-injection": "enabled"])))),
-        .upsert(.pod(Pod(metadata: ObjectMeta(name: "a", namespace: "app")))),
-    ])
-    #expect(controller.meshedPods == [PodKey(namespace: "app", name: "a")])
+@Suite struct InjectionTests {
+    private func meshed(namespace: ResourceChange, podAnnotations: [String: String] = [:], hostNetwork: Bool = false) -> Bool {
+        var controller = MeshController()
+        _ = controller.apply([
+            namespace,
+            Fixture.pod("a", "app", serviceAccount: "default", labels: ["app": "a"], ip: "10.0.0.1", annotations: podAnnotations, hostNetwork: hostNetwork),
+        ])
+        return controller.isMeshed(PodKey("app", "a"))
+    }
+
+    @Test func namespaceAnnotationInjectsPods() {
+        #expect(meshed(namespace: Fixture.namespace("app")))
+    }
+
+    @Test func podAnnotationInjectsWithoutNamespaceAnnotation() {
+        #expect(meshed(namespace: Fixture.namespace("app", injection: nil), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+        #expect(!meshed(namespace: Fixture.namespace("app", injection: nil)))
+    }
+
+    @Test func podDisabledWinsOverNamespaceEnabled() {
+        #expect(!meshed(namespace: Fixture.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "disabled"]))
+    }
+
+    @Test func podEnabledInNamespaceDisabled() {
+        #expect(meshed(namespace: Fixture.namespace("app", injection: "disabled"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+    }
+
+    @Test func unmonitoredNamespaceNeverInjects() {
+        #expect(!meshed(namespace: Fixture.namespace("app", monitored: false), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+    }
+
+    @Test func otherMeshDoesNotCount() {
+        let ns = ResourceChange.upsert(.namespace(Namespace(metadata: ObjectMeta(name: "app", labels: ["flomesh.io/monitored-by": "other"], annotations: ["flomesh.io/sidecar-injection": "enabled"]))))
+        #expect(!meshed(namespace: ns))
+    }
+
+    @Test func hostNetworkAndControlPlaneNeverInject() {
+        #expect(!meshed(namespace: Fixture.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"], hostNetwork: true))
+        #expect(!meshed(namespace: Fixture.namespace("app", labels: ["name": "fsm-system"]), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+    }
+
+    @Test func namespaceLabelRemovalUnmeshesPods() {
+        var controller = MeshController()
+        _ = controller.apply([Fixture.namespace("app"), Fixture.pod("a", "app", serviceAccount: "default", labels: [:], ip: "10.0.0.1")])
+        #expect(controller.meshedPods == [PodKey("app", "a")])
+        let update = controller.apply([Fixture.namespace("app", monitored: false)])
+        #expect(update.removed == [PodKey("app", "a")])
+        #expect(controller.meshedPods.isEmpty)
+        #expect(controller.config(for: PodKey("app", "a")) == nil)
+    }
 }

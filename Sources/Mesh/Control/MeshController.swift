@@ -40,60 +40,135 @@ public struct ControllerUpdate: Sendable {
 }
 
 /// The pure mesh controller: cluster resources in, one `ProxyConfig` per meshed pod out.
+///
+/// Incremental: every computed result records the inputs (`Dependency`) it read; a change touches
+/// dependencies and only the results that read one are recomputed. Two layers are cached: the
+/// outbound piece of each service (shared by all its clients) and the config of each proxy group
+/// (pods with the same namespace, ServiceAccount, served services and container ports get the
+/// same config, computed once).
 public struct MeshController: Sendable {
     public let meshName: String
     public let controlPlaneNamespace: String
+    /// The MeshConfig in force; a MeshConfig upsert replaces it, a delete restores the initial one.
     public private(set) var meshConfig: MeshConfig
-    /// Problems found in the inputs (invalid splits, ...), sorted.
+    /// Problems found in the inputs (invalid splits, missing route groups, unresolved ports), sorted.
     public private(set) var diagnostics: [String] = []
 
-    private var resources: [ResourceKey: Resource] = [:]
-    private var configs: [PodKey: ProxyConfig] = [:]
+    private let initialMeshConfig: MeshConfig
+    var cluster: ClusterState
+    var pieces: [ServiceRef: ServicePiece] = [:]
+    var pieceIndex = DependencyIndex<ServiceRef>()
+    /// Every mesh service's outbound, assembled once for all permissive clients.
+    var catalog: OutboundAssembly?
+    var groups: [ProxyGroupKey: ProxyGroup] = [:]
+    var groupIndex = DependencyIndex<ProxyGroupKey>()
+    var podGroups: [PodKey: ProxyGroupKey] = [:]
 
     public init(meshConfig: MeshConfig = MeshConfig(), meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system") {
         self.meshConfig = meshConfig
+        self.initialMeshConfig = meshConfig
         self.meshName = meshName
         self.controlPlaneNamespace = controlPlaneNamespace
+        self.cluster = ClusterState(meshName: meshName, controlPlaneNamespace: controlPlaneNamespace)
     }
+
+    public func config(for pod: PodKey) -> ProxyConfig? {
+        podGroups[pod].flatMap { groups[$0]?.config }
+    }
+
+    public var meshedPods: [PodKey] { podGroups.keys.sorted() }
+
+    public func isMeshed(_ pod: PodKey) -> Bool { podGroups[pod] != nil }
+
+    /// Number of distinct proxy configs currently held (pods with identical inputs share one).
+    public var proxyGroupCount: Int { groups.count }
 
     public mutating func apply(_ changes: [ResourceChange]) -> ControllerUpdate {
+        var touched = Set<Dependency>()
+        var regroup = Set<PodKey>()
         for change in changes {
             switch change {
-            case .upsert(let resource):
-                if case .meshConfig(let config) = resource { meshConfig = config }
-                resources[resource.key] = resource
-            case .delete(let key):
-                resources[key] = nil
+            case .upsert(.meshConfig(let config)): meshConfig = config
+            case .delete(let key) where key.kind == .meshConfig: meshConfig = initialMeshConfig
+            default: break
+            }
+            let effect = cluster.apply(change)
+            touched.formUnion(effect.touched)
+            regroup.formUnion(effect.regroup)
+        }
+
+        refreshPieces(touched: &touched)
+        if touched.contains(.catalog) { catalog = nil }
+
+        // Move pods between proxy groups.
+        var moved: [PodKey: String?] = [:] // pod -> version of its config before, nil when it was not meshed
+        for pod in regroup {
+            let old = podGroups[pod]
+            let new = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
+            guard old != new else { continue }
+            moved[pod] = old.flatMap { groups[$0]?.config?.version }
+            if let old {
+                groups[old]?.members.remove(pod)
+                if groups[old]?.members.isEmpty == true {
+                    groups[old] = nil
+                    groupIndex.remove(old)
+                }
+            }
+            if let new { groups[new, default: ProxyGroup()].members.insert(pod) }
+            podGroups[pod] = new
+        }
+
+        var dirty = groupIndex.owners(readingAnyOf: touched).filter { groups[$0] != nil }
+        for (key, group) in groups where group.config == nil { dirty.insert(key) }
+        var changed = Set<PodKey>()
+        for key in dirty {
+            let before = groups[key]?.config?.version
+            let (config, dependencies, problems) = computeConfig(for: key)
+            groups[key]?.config = config
+            groups[key]?.diagnostics = problems
+            groupIndex.set(dependencies, for: key)
+            if before != config.version, let members = groups[key]?.members { changed.formUnion(members) }
+        }
+        var removed: [PodKey] = []
+        for (pod, before) in moved {
+            if let key = podGroups[pod] {
+                if groups[key]?.config?.version != before { changed.insert(pod) } else { changed.remove(pod) }
+            } else {
+                changed.remove(pod)
+                if before != nil { removed.append(pod) }
             }
         }
-        var next: [PodKey: ProxyConfig] = [:]
-        for case .pod(let pod) in resources.values {
-            let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
-            guard isInjected(pod) else { continue }
-            next[key] = ProxyConfig(serviceIdentity: ServiceNames.identity(serviceAccount: pod.spec.serviceAccountName, namespace: pod.metadata.namespace))
-        }
-        let changed = next.filter { configs[$0.key] != $0.value }.map(\.key).sorted()
-        let removed = configs.keys.filter { next[$0] == nil }.sorted()
-        let count = next.count
-        configs = next
-        return ControllerUpdate(changed: changed, removed: removed, recomputed: count)
+
+        var problems = Set(cluster.splitDiagnostics())
+        for piece in pieces.values { problems.formUnion(piece.diagnostics) }
+        for group in groups.values { problems.formUnion(group.diagnostics) }
+        diagnostics = problems.sorted()
+        return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count)
     }
 
-    public func config(for pod: PodKey) -> ProxyConfig? { configs[pod] }
+    /// Recomputes the outbound pieces that read a touched dependency; a piece whose content changed
+    /// touches `.piece` (its SMI clients) and `.catalog` (permissive clients).
+    private mutating func refreshPieces(touched: inout Set<Dependency>) {
+        for ref in pieceIndex.owners(readingAnyOf: touched) {
+            let old = pieces[ref]
+            if let new = cluster.outboundPiece(for: ref) {
+                pieces[ref] = new
+                pieceIndex.set(new.dependencies, for: ref)
+                if old?.hash != new.hash { touched.formUnion([.piece(ref), .catalog]) }
+            } else {
+                pieces[ref] = nil
+                pieceIndex.remove(ref)
+                touched.formUnion([.piece(ref), .catalog])
+            }
+        }
+    }
 
-    public var meshedPods: [PodKey] { configs.keys.sorted() }
-
-    public func isMeshed(_ pod: PodKey) -> Bool { configs[pod] != nil }
-
-    private func isInjected(_ pod: Pod) -> Bool {
-        guard !pod.spec.hostNetwork,
-              case .namespace(let ns)? = resources[ResourceKey(kind: .namespace, namespace: "", name: pod.metadata.namespace)],
-              ns.metadata.labels["flomesh.io/monitored-by"] == meshName,
-              ns.metadata.labels["name"] != controlPlaneNamespace
-        else { return false }
-        let podSetting = pod.metadata.annotations["flomesh.io/sidecar-injection"]
-        if podSetting == "enabled" { return true }
-        if podSetting == "disabled" { return false }
-        return ns.metadata.annotations["flomesh.io/sidecar-injection"] == "enabled"
+    /// The piece of a mesh service, computed on first use.
+    mutating func piece(for ref: ServiceRef) -> ServicePiece? {
+        if let piece = pieces[ref] { return piece }
+        guard let piece = cluster.outboundPiece(for: ref) else { return nil }
+        pieces[ref] = piece
+        pieceIndex.set(piece.dependencies, for: ref)
+        return piece
     }
 }

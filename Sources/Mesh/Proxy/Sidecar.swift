@@ -1,36 +1,228 @@
 import MeshModel
 
-public struct SidecarStats: Sendable {
-    var named: [String: UInt64] = [:]
+/// The sans-I/O sidecar engine: it takes a `ProxyConfig` and the events of one proxy's
+/// connections and requests, and returns decisions and actions. It never touches a socket, a
+/// clock or a random source of its own; its shell (the simulator, or the SwiftNIO runtime)
+/// carries out what it returns and reports back.
+///
+/// Outbound HTTP follows the HTTP/1.1 model: one request at a time per upstream connection, idle
+/// connections reused per endpoint, and Envoy's circuit-breaking limits per cluster.
+public struct Sidecar: Sendable {
+    /// The last config that was applied successfully.
+    public private(set) var config: ProxyConfig?
+
+    var compiled = CompiledConfig()
+    /// Parallel to `compiled.clusters`.
+    var clusters: [ClusterState] = []
+    /// Counters of clusters the current config no longer has, kept so totals do not vanish.
+    var retiredClusterCounters: [String: ClusterCounters] = [:]
+    /// Parallel to `compiled.balancerWeights`.
+    var balancers: [SmoothWeightedRoundRobin] = []
+    /// Parallel to `compiled.buckets`.
+    var buckets: [TokenBucket] = []
+    var counters = CounterTable()
+    var exchanges: [UInt64: Exchange] = [:]
+    var connections: [UInt64: UpstreamConnection] = [:]
+    var nextUpstreamConnection: UInt64 = 1
+    /// Outbound TCP connection → cluster index (-1: the cluster left the config).
+    var outboundTCP: [UInt64: Int] = [:]
+    var inboundConnections: Set<UInt64> = []
+    /// Actions an apply produced (closing connections to endpoints that left, answering requests
+    /// queued for clusters that left); handed out by `takeConfigActions()` or with the next result.
+    var deferredActions: [OutboundHTTPAction] = []
+
+    /// No config yet: everything is refused (noRoute).
     public init() {}
-    public func counters() -> [(name: String, value: UInt64)] { named.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) } }
-    public func value(_ name: String) -> UInt64 { named[name] ?? 0 }
+
+    public init(config: ProxyConfig) {
+        _ = apply(config)
+    }
+
+    public var stats: SidecarStats {
+        var entries: [(name: String, value: UInt64)] = []
+        func add(_ name: String, _ counters: ClusterCounters) {
+            for (suffix, value) in counters.rendered() { entries.append((name: "cluster.\(name).\(suffix)", value: value)) }
+        }
+        for (index, cluster) in compiled.clusters.enumerated() { add(cluster.name, clusters[index].counters) }
+        for (name, counters) in retiredClusterCounters { add(name, counters) }
+        for (index, name) in counters.names.enumerated() { entries.append((name: name, value: counters.values[index])) }
+        return SidecarStats(entries)
+    }
+
+    /// The actions the last apply produced that have not been handed out yet.
+    public mutating func takeConfigActions() -> [OutboundHTTPAction] {
+        let actions = deferredActions
+        deferredActions.removeAll()
+        return actions
+    }
 }
 
-public struct Sidecar: Sendable {
-    public private(set) var config: ProxyConfig?
-    public private(set) var stats = SidecarStats()
+/// One app request in progress.
+struct Exchange: Sendable {
+    enum Phase: Sendable {
+        /// Waiting for a connection (queued in its cluster).
+        case pending
+        /// An attempt is on `connection`, awaiting its response.
+        case inFlight
+        /// Between attempts: waiting for the retry backoff timer.
+        case backoff
+    }
 
-    public init() {}
-    public init(config: ProxyConfig) { _ = apply(config) }
+    /// -1 when its cluster left the config.
+    var cluster: Int
+    var phase: Phase = .pending
+    /// Number of the current (or last) attempt, 1-based; 0 before the first send.
+    var attempt = 0
+    var retriesDone = 0
+    var connection: UInt64 = 0
+    var startedAt: MeshInstant
+    /// Holds one of the cluster's concurrent-retry slots (`maxRetries`).
+    var holdsRetrySlot = false
+    /// Counted by the cluster's error/slow breaker; its outcome must be reported to it.
+    var admittedByBreaker = false
+}
 
+struct UpstreamConnection: Sendable {
+    /// -1 when its cluster left the config.
+    var cluster: Int
+    /// -1 when its endpoint left the cluster.
+    var endpoint: Int
+    var address: SocketAddress
+    var requestsServed = 0
+    var busyWith: UInt64?
+}
+
+// MARK: - Config
+
+extension Sidecar {
     public mutating func apply(_ config: ProxyConfig) -> ConfigApplyResult {
+        var next: CompiledConfig
+        do {
+            next = try CompiledConfig.compile(config)
+        } catch {
+            counters[CounterTable.configRejected] += 1
+            return .rejected(reason: error.description)
+        }
+        for index in next.inbound.indices {
+            if let name = next.inbound[index].connectionRateLimitedCounterName {
+                next.inbound[index].connectionRateLimitedCounter = counters.index(name)
+            }
+        }
+        carryState(into: next)
+        compiled = next
         self.config = config
-        stats.named["config_applied", default: 0] += 1
+        counters[CounterTable.configApplied] += 1
         return .applied(version: config.version)
     }
 
-    public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        [.respond(id, HTTPResponseHead(status: 0), local: .noRoute)]
+    /// Moves per-cluster state (pools, queues, counters, breakers) and rate-limit buckets over to
+    /// the new tables by name, and winds down what the new config no longer has.
+    private mutating func carryState(into next: CompiledConfig) {
+        let old = compiled
+        var oldToNew = [Int](repeating: -1, count: old.clusters.count)
+        // Per old cluster whose endpoints changed: old endpoint index → new index (-1: gone).
+        var endpointRemap = [[Int]?](repeating: nil, count: old.clusters.count)
+        var states: [ClusterState] = []
+        states.reserveCapacity(next.clusters.count)
+
+        for (newIndex, cluster) in next.clusters.enumerated() {
+            guard let oldIndex = old.clusterIndexByName[cluster.name] else {
+                var state = ClusterState(cluster)
+                if var counters = retiredClusterCounters.removeValue(forKey: cluster.name) {
+                    counters.upstreamCxActive = 0
+                    counters.upstreamRqActive = 0
+                    counters.upstreamRqPendingActive = 0
+                    state.counters = counters
+                }
+                states.append(state)
+                continue
+            }
+            oldToNew[oldIndex] = newIndex
+            let previous = old.clusters[oldIndex]
+            var state = clusters[oldIndex]
+            if previous.endpoints != cluster.endpoints || previous.endpointWeights != cluster.endpointWeights {
+                state.endpointBalancer = SmoothWeightedRoundRobin(weights: cluster.endpointWeights)
+            }
+            if previous.endpoints != cluster.endpoints {
+                var newIndexByAddress: [SocketAddress: Int] = [:]
+                for (index, address) in cluster.endpoints.enumerated() where newIndexByAddress[address] == nil {
+                    newIndexByAddress[address] = index
+                }
+                let remap = previous.endpoints.map { newIndexByAddress[$0] ?? -1 }
+                endpointRemap[oldIndex] = remap
+                var idle = [[UInt64]](repeating: [], count: cluster.endpoints.count)
+                var idleCount = 0
+                for (oldEndpoint, ids) in state.idle.enumerated() {
+                    let newEndpoint = remap[oldEndpoint]
+                    if newEndpoint >= 0 {
+                        idle[newEndpoint].append(contentsOf: ids)
+                        idleCount += ids.count
+                    } else {
+                        for id in ids {
+                            connections[id] = nil
+                            state.counters.upstreamCxActive -= 1
+                            deferredActions.append(.closeUpstream(UpstreamConnectionID(id)))
+                        }
+                    }
+                }
+                state.idle = idle
+                state.idleCount = idleCount
+            }
+            if previous.circuitBreaking != cluster.circuitBreaking {
+                state.breaker = cluster.circuitBreaking.map(ErrorCircuitBreaker.init)
+            }
+            states.append(state)
+        }
+
+        // Clusters that left: close their idle connections, answer their queued requests, keep their counters.
+        for (oldIndex, cluster) in old.clusters.enumerated() where oldToNew[oldIndex] < 0 {
+            var state = clusters[oldIndex]
+            for ids in state.idle {
+                for id in ids {
+                    connections[id] = nil
+                    deferredActions.append(.closeUpstream(UpstreamConnectionID(id)))
+                }
+            }
+            while let id = state.pending.popFirst() {
+                guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
+                exchanges[id] = nil
+                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
+            }
+            state.counters.upstreamCxActive = 0
+            state.counters.upstreamRqActive = 0
+            state.counters.upstreamRqPendingActive = 0
+            retiredClusterCounters[cluster.name] = state.counters
+        }
+
+        // Re-point what refers to clusters by index (order-independent updates only).
+        if !old.clusters.isEmpty {
+            for id in Array(connections.keys) {
+                guard var connection = connections[id], connection.cluster >= 0 else { continue }
+                let oldCluster = connection.cluster
+                connection.cluster = oldToNew[oldCluster]
+                if connection.cluster < 0 {
+                    connection.endpoint = -1
+                } else if let remap = endpointRemap[oldCluster], connection.endpoint >= 0 {
+                    connection.endpoint = remap[connection.endpoint]
+                }
+                connections[id] = connection
+            }
+            for id in Array(exchanges.keys) where exchanges[id]!.cluster >= 0 {
+                exchanges[id]!.cluster = oldToNew[exchanges[id]!.cluster]
+            }
+            for id in Array(outboundTCP.keys) where outboundTCP[id]! >= 0 {
+                outboundTCP[id] = oldToNew[outboundTCP[id]!]
+            }
+        }
+        clusters = states
+
+        balancers = next.balancerWeights.map(SmoothWeightedRoundRobin.init)
+
+        var oldBuckets: [String: TokenBucket] = [:]
+        for (index, spec) in old.buckets.enumerated() { oldBuckets[spec.key] = buckets[index] }
+        buckets = next.buckets.map { spec in
+            if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
+            return spec.bucket
+        }
     }
-    public mutating func upstreamResponse(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] { [] }
-    public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] { [] }
-    public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] { [] }
-    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID) -> [OutboundHTTPAction] { [] }
-    public mutating func outboundConnection(_ id: ConnectionID, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> OutboundTCPDecision { .reject(.noRoute) }
-    public mutating func outboundConnectionClosed(_ id: ConnectionID) {}
-    public mutating func inboundConnection(_ id: ConnectionID, port: Int, source: SocketAddress, peerIdentity: String?, now: MeshInstant) -> InboundConnectionDecision { .close(.noRoute) }
-    public mutating func inboundConnectionClosed(_ id: ConnectionID) {}
-    public mutating func inboundRequest(_ head: HTTPRequestHead, connection: ConnectionID, port: Int, peerIdentity: String?, now: MeshInstant) -> InboundHTTPDecision { .respond(HTTPResponseHead(status: 403), .accessDenied) }
-    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration) {}
 }

@@ -1,0 +1,73 @@
+import MeshModel
+
+/// A piece of controller input that a computed result (a service's outbound piece, a proxy
+/// group's config) read. Resource changes touch dependencies; only results that read a touched
+/// dependency are recomputed.
+enum Dependency: Hashable, Sendable {
+    case meshConfig
+    /// The set of mesh services and every one of their outbound pieces (permissive clients read it).
+    case catalog
+    case serviceSpec(ServiceRef)
+    case serviceEndpoints(ServiceRef)
+    case upstreamSetting(ServiceRef)
+    /// TrafficSplits naming the service as root or backend.
+    case splits(ServiceRef)
+    /// The outbound piece of a service changed content.
+    case piece(ServiceRef)
+    /// The services whose pods run as an identity.
+    case identityServices(String)
+    /// TrafficTargets and Retries with the identity as a source.
+    case sourcePolicies(String)
+    /// TrafficTargets with the identity as destination.
+    case destinationPolicies(String)
+    case routeSpec(ResourceKey)
+}
+
+/// Who read which dependency, in both directions.
+struct DependencyIndex<Owner: Hashable & Sendable>: Sendable {
+    private var dependents: [Dependency: Set<Owner>] = [:]
+    private var dependencies: [Owner: Set<Dependency>] = [:]
+
+    mutating func set(_ new: Set<Dependency>, for owner: Owner) {
+        let old = dependencies[owner] ?? []
+        for dependency in old.subtracting(new) { dependents[dependency]?.remove(owner) }
+        for dependency in new.subtracting(old) { dependents[dependency, default: []].insert(owner) }
+        dependencies[owner] = new
+    }
+
+    mutating func remove(_ owner: Owner) {
+        for dependency in dependencies[owner] ?? [] { dependents[dependency]?.remove(owner) }
+        dependencies[owner] = nil
+    }
+
+    func owners(readingAnyOf touched: Set<Dependency>) -> Set<Owner> {
+        var result = Set<Owner>()
+        for dependency in touched { if let owners = dependents[dependency] { result.formUnion(owners) } }
+        return result
+    }
+}
+
+/// FNV-1a 64: a content hash that is the same on every run and platform (unlike `Hasher`).
+struct ContentHash: Sendable {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ text: String) {
+        for byte in text.utf8 { mix(byte) }
+        mix(0xff) // separator: "ab"+"c" differs from "a"+"bc"
+    }
+
+    mutating func add(_ number: UInt64) {
+        var n = number
+        for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: n)); n >>= 8 }
+    }
+
+    private mutating func mix(_ byte: UInt8) {
+        value ^= UInt64(byte)
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    var hex: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

@@ -1,0 +1,97 @@
+import MeshModel
+
+// MARK: - Inbound (peer → this sidecar → local app)
+
+extension Sidecar {
+    static let forbiddenResponse = HTTPResponseHead(status: 403)
+
+    /// A peer opened a connection to `port`. `peerIdentity` comes from its mTLS certificate (nil:
+    /// not in the mesh). Order as in FSM's inbound-main.js: source ranges, the port's connection
+    /// quota, then (TCP ports) the TCPRoute identities.
+    public mutating func inboundConnection(_ id: ConnectionID, port: Int, source: SocketAddress, peerIdentity: String?, now: MeshInstant) -> InboundConnectionDecision {
+        guard let matchIndex = compiled.inboundByPort[port] else {
+            counters[CounterTable.inboundNoRoute] += 1
+            return .close(.noRoute)
+        }
+        if let ranges = compiled.inbound[matchIndex].sourceRanges {
+            let parsed = AddressRange.parseIPv4(source.ip)
+            guard ranges.contains(where: { $0.contains(ip: source.ip, parsed: parsed) }) else {
+                counters[CounterTable.inboundAccessDenied] += 1
+                return .close(.accessDenied)
+            }
+        }
+        if let bucket = compiled.inbound[matchIndex].connectionBucket, !buckets[bucket].tryTake(now: now) {
+            counters[CounterTable.inboundRateLimitedConnections] += 1
+            if let counter = compiled.inbound[matchIndex].connectionRateLimitedCounter { counters[counter] += 1 }
+            return .close(.rateLimited)
+        }
+        if !compiled.inbound[matchIndex].isHTTP, let allowed = compiled.inbound[matchIndex].allowedEndpoints {
+            guard let peerIdentity, allowed.contains(peerIdentity) else {
+                counters[CounterTable.inboundAccessDenied] += 1
+                return .close(.accessDenied)
+            }
+        }
+        if inboundConnections.insert(id.rawValue).inserted {
+            counters[CounterTable.inboundCxActive] += 1
+        }
+        counters[CounterTable.inboundCxTotal] += 1
+        return .accept
+    }
+
+    public mutating func inboundConnectionClosed(_ id: ConnectionID) {
+        if inboundConnections.remove(id.rawValue) != nil {
+            counters[CounterTable.inboundCxActive] -= 1
+        }
+    }
+
+    /// A request arrived on an accepted inbound connection: route, check access, apply the
+    /// service then route rate limits, and pick the local endpoint.
+    public mutating func inboundRequest(_ head: HTTPRequestHead, connection: ConnectionID, port: Int, peerIdentity: String?, now: MeshInstant) -> InboundHTTPDecision {
+        counters[CounterTable.inboundRqTotal] += 1
+        guard let matchIndex = compiled.inboundByPort[port], compiled.inbound[matchIndex].isHTTP else {
+            counters[CounterTable.inboundNoRoute] += 1
+            return .respond(Sidecar.noResponse, .noRoute)
+        }
+        let serviceCount = compiled.inbound[matchIndex].services.count
+        guard serviceCount > 0 else {
+            // Nothing is allowed on this port (SMI mode without a TrafficTarget).
+            counters[CounterTable.inboundAccessDenied] += 1
+            return .respond(Sidecar.forbiddenResponse, .accessDenied)
+        }
+        guard let service = compiled.inbound[matchIndex].serviceIndex(forHost: head.authority) ?? (serviceCount == 1 ? 0 : nil) else {
+            counters[CounterTable.inboundNoRoute] += 1
+            return .respond(Sidecar.notFoundResponse, .noRoute)
+        }
+        let path = Sidecar.pathWithoutQuery(head.path)
+        guard let ruleIndex = compiled.inbound[matchIndex].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else {
+            counters[CounterTable.inboundAccessDenied] += 1
+            return .respond(Sidecar.forbiddenResponse, .accessDenied)
+        }
+        let rule = compiled.inbound[matchIndex].services[service].rules[ruleIndex]
+        if let allowed = rule.allowedServices {
+            guard let peerIdentity, allowed.contains(peerIdentity) else {
+                counters[CounterTable.inboundAccessDenied] += 1
+                return .respond(Sidecar.forbiddenResponse, .accessDenied)
+            }
+        }
+        if let bucket = compiled.inbound[matchIndex].services[service].bucket, !buckets[bucket].tryTake(now: now) {
+            counters[CounterTable.throttleService] += 1
+            return .respond(compiled.inbound[matchIndex].services[service].rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
+        }
+        if let bucket = rule.bucket, !buckets[bucket].tryTake(now: now) {
+            counters[CounterTable.throttleRoute] += 1
+            return .respond(rule.rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
+        }
+        guard let cluster = pick(rule.targets), let endpoint = clusters[cluster].endpointBalancer.next() else {
+            return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
+        }
+        clusters[cluster].counters.upstreamRqTotal += 1
+        return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint])
+    }
+
+    /// The local app answered a forwarded request (metrics only).
+    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration) {
+        guard (100..<600).contains(status) else { return }
+        counters[CounterTable.inboundRq1xx + status / 100 - 1] += 1
+    }
+}

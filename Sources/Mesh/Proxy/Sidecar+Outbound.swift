@@ -1,0 +1,394 @@
+import MeshModel
+
+// MARK: - Outbound HTTP
+
+extension Sidecar {
+    static let overloadedHeaders = [HTTPHeader(name: "x-fsm-overloaded", value: "true")]
+    static let noEndpointsResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
+    static let overloadedResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
+    static let upstreamFailureResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
+    static let perTryTimeoutResponse = HTTPResponseHead(status: 504)
+    static let notFoundResponse = HTTPResponseHead(status: 404)
+    static let noResponse = HTTPResponseHead(status: 0)
+
+    /// The app sent a request to `destination` (the original destination, a cluster IP and port).
+    public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        // A number already in use is a shell bug; the exchange in progress keeps it.
+        guard exchanges[id.rawValue] == nil else { return actions }
+        guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
+            // No traffic match: FSM closes the connection (the demos' "status 0").
+            counters[CounterTable.outboundNoRoute] += 1
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            return actions
+        }
+        let cluster: Int
+        if compiled.outbound[matchIndex].isHTTP {
+            guard let chosen = routeOutbound(head, match: matchIndex) else {
+                counters[CounterTable.outboundNoRoute] += 1
+                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
+                return actions
+            }
+            cluster = chosen
+        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
+            // HTTP spoken to a TCP port: it is passed to the port's TCP target.
+            cluster = chosen
+        } else {
+            counters[CounterTable.outboundNoRoute] += 1
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            return actions
+        }
+
+        guard !compiled.clusters[cluster].endpoints.isEmpty else {
+            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
+            return actions
+        }
+        var admitted = false
+        if clusters[cluster].breaker != nil {
+            guard clusters[cluster].breaker!.admit(now: now) else {
+                clusters[cluster].counters.upstreamRqCircuitOpen += 1
+                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen))
+                return actions
+            }
+            admitted = true
+        }
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted)
+        dispatch(id.rawValue, actions: &actions)
+        return actions
+    }
+
+    /// The response (or, with status 0, the transport failure) of one attempt. Responses of
+    /// attempts the engine no longer waits for are ignored.
+    public mutating func upstreamResponse(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { return actions }
+        let cluster = exchange.cluster
+        if cluster >= 0 {
+            clusters[cluster].counters.upstreamRqActive -= 1
+            clusters[cluster].counters.countStatus(head.status)
+            if head.status == 0 { clusters[cluster].counters.upstreamRqRxReset += 1 }
+        }
+        exchanges[id.rawValue]!.phase = .backoff
+        let outcome: ConnectionOutcome
+        if head.status == 0 {
+            outcome = .gone
+        } else if let connectionHeader = head.header("connection"), asciiCaseInsensitiveEquals(connectionHeader, "close") {
+            outcome = .close
+        } else {
+            outcome = .reusable
+        }
+        releaseConnection(exchange.connection, outcome: outcome, actions: &actions)
+        attemptEnded(id.rawValue, status: head.status, response: head, timedOut: false, now: now, random: &random, actions: &actions)
+        return actions
+    }
+
+    public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        switch timer {
+        case let .retryBackoff(id):
+            guard exchanges[id.rawValue]?.phase == .backoff else { break }
+            dispatch(id.rawValue, actions: &actions)
+        case let .perTryTimeout(id, attempt):
+            guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { break }
+            if exchange.cluster >= 0 {
+                clusters[exchange.cluster].counters.upstreamRqActive -= 1
+                clusters[exchange.cluster].counters.upstreamRqPerTryTimeout += 1
+            }
+            exchanges[id.rawValue]!.phase = .backoff
+            // The attempt is abandoned mid-response: its HTTP/1.1 connection cannot be reused.
+            releaseConnection(exchange.connection, outcome: .close, actions: &actions)
+            attemptEnded(id.rawValue, status: 0, response: nil, timedOut: true, now: now, random: &random, actions: &actions)
+        }
+        return actions
+    }
+
+    /// The app went away: forget the exchange, closing the connection of an attempt in flight.
+    public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
+        let cluster = exchange.cluster
+        if cluster >= 0, exchange.holdsRetrySlot { clusters[cluster].activeRetries -= 1 }
+        switch exchange.phase {
+        case .pending:
+            // Its queue entry is skipped when it reaches the head.
+            if cluster >= 0 { clusters[cluster].counters.upstreamRqPendingActive -= 1 }
+        case .inFlight:
+            if cluster >= 0 { clusters[cluster].counters.upstreamRqActive -= 1 }
+            releaseConnection(exchange.connection, outcome: .close, actions: &actions)
+        case .backoff:
+            break
+        }
+        return actions
+    }
+
+    /// An upstream connection closed by the peer (or its pod died) while idle. A connection lost
+    /// in the middle of a request should be reported as `upstreamResponse` with status 0, which
+    /// can retry; here the request in progress, if any, is answered with 503 upstreamFailure.
+    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        guard let lost = connections[connection.rawValue] else { return actions }
+        if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID] {
+            if exchange.cluster >= 0 {
+                clusters[exchange.cluster].counters.upstreamRqActive -= 1
+                clusters[exchange.cluster].counters.upstreamRqRxReset += 1
+            }
+            releaseConnection(connection.rawValue, outcome: .gone, actions: &actions)
+            finish(exchangeID, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
+            return actions
+        }
+        if lost.cluster >= 0 {
+            clusters[lost.cluster].removeIdle(connection.rawValue, endpoint: lost.endpoint)
+        }
+        releaseConnection(connection.rawValue, outcome: .gone, actions: &actions)
+        return actions
+    }
+
+    // MARK: Outbound TCP
+
+    public mutating func outboundConnection(_ id: ConnectionID, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> OutboundTCPDecision {
+        // A reused number means the shell forgot to report the close of the previous one.
+        outboundConnectionClosed(id)
+        guard let matchIndex = outboundMatch(destination: destination, host: nil),
+              let targets = compiled.outbound[matchIndex].tcpTargets,
+              let cluster = pick(targets)
+        else {
+            counters[CounterTable.outboundNoRoute] += 1
+            return .reject(.noRoute)
+        }
+        guard let endpoint = clusters[cluster].endpointBalancer.next() else { return .reject(.noEndpoints) }
+        guard clusters[cluster].openConnections < compiled.clusters[cluster].limits.maxConnections else {
+            clusters[cluster].counters.upstreamCxOverflow += 1
+            return .reject(.connectionOverflow)
+        }
+        clusters[cluster].counters.upstreamCxTotal += 1
+        clusters[cluster].counters.upstreamCxActive += 1
+        outboundTCP[id.rawValue] = cluster
+        return .connect(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint])
+    }
+
+    public mutating func outboundConnectionClosed(_ id: ConnectionID) {
+        guard let cluster = outboundTCP.removeValue(forKey: id.rawValue), cluster >= 0 else { return }
+        clusters[cluster].counters.upstreamCxActive -= 1
+    }
+}
+
+// MARK: - Internals
+
+extension Sidecar {
+    enum ConnectionOutcome {
+        /// The response completed; the connection may serve another request.
+        case reusable
+        /// The engine closes it (a `closeUpstream` action).
+        case close
+        /// Already closed by the peer or the network: just forget it.
+        case gone
+    }
+
+    mutating func takeDeferredActions() -> [OutboundHTTPAction] {
+        guard !deferredActions.isEmpty else { return [] }
+        return takeConfigActions()
+    }
+
+    /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
+    func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
+        guard let candidates = compiled.outboundByPort[destination.port] else { return nil }
+        let parsed = AddressRange.parseIPv4(destination.ip)
+        for index in candidates where compiled.outbound[index].contains(destination: destination.ip, parsed: parsed) {
+            return index
+        }
+        if let host {
+            for index in candidates where compiled.outbound[index].isHTTP && compiled.outbound[index].serviceIndex(forHost: host) != nil {
+                return index
+            }
+        }
+        return nil
+    }
+
+    /// Host → service → first matching rule → weighted cluster; nil when nothing routes.
+    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int) -> Int? {
+        guard let service = compiled.outbound[match].serviceIndex(forHost: head.authority) else { return nil }
+        let path = Sidecar.pathWithoutQuery(head.path)
+        guard let rule = compiled.outbound[match].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else { return nil }
+        return pick(compiled.outbound[match].services[service].rules[rule].targets)
+    }
+
+    static func pathWithoutQuery(_ path: String) -> Substring {
+        if let question = path.utf8.firstIndex(of: UInt8(ascii: "?")) { return path[..<question] }
+        return path[...]
+    }
+
+    mutating func pick(_ targets: TargetSet) -> Int? {
+        guard let choice = balancers[targets.balancer].next() else { return nil }
+        return targets.clusters[choice]
+    }
+
+    /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.
+    mutating func dispatch(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
+        guard let exchange = exchanges[id] else { return }
+        let cluster = exchange.cluster
+        guard cluster >= 0 else {
+            finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
+            return
+        }
+        let limits = compiled.clusters[cluster].limits
+        guard clusters[cluster].activeRequests < limits.maxRequests else {
+            clusters[cluster].counters.upstreamRqOverflow += 1
+            finish(id, Sidecar.overloadedResponse, local: .requestOverflow, now: nil, actions: &actions)
+            return
+        }
+        guard let endpoint = clusters[cluster].endpointBalancer.next() else {
+            finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
+            return
+        }
+        if let connection = clusters[cluster].takeIdle(preferring: endpoint, anyEndpoint: false) {
+            send(id, on: connection, isNew: false, actions: &actions)
+        } else if clusters[cluster].openConnections < limits.maxConnections {
+            send(id, on: openConnection(cluster: cluster, endpoint: endpoint), isNew: true, actions: &actions)
+        } else if let connection = clusters[cluster].takeIdle(preferring: nil, anyEndpoint: true) {
+            // At the connection limit an idle connection to another endpoint beats waiting.
+            send(id, on: connection, isNew: false, actions: &actions)
+        } else {
+            clusters[cluster].counters.upstreamCxOverflow += 1
+            guard clusters[cluster].pendingCount < limits.maxPendingRequests else {
+                clusters[cluster].counters.upstreamRqPendingOverflow += 1
+                finish(id, Sidecar.overloadedResponse, local: .pendingOverflow, now: nil, actions: &actions)
+                return
+            }
+            exchanges[id]!.phase = .pending
+            clusters[cluster].pending.append(id)
+            clusters[cluster].counters.upstreamRqPendingActive += 1
+        }
+    }
+
+    mutating func openConnection(cluster: Int, endpoint: Int) -> UInt64 {
+        let id = nextUpstreamConnection
+        nextUpstreamConnection += 1
+        connections[id] = UpstreamConnection(cluster: cluster, endpoint: endpoint, address: compiled.clusters[cluster].endpoints[endpoint])
+        clusters[cluster].counters.upstreamCxTotal += 1
+        clusters[cluster].counters.upstreamCxActive += 1
+        return id
+    }
+
+    mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
+        guard var exchange = exchanges[id], var connection = connections[connectionID] else { return }
+        let cluster = exchange.cluster
+        exchange.attempt += 1
+        exchange.phase = .inFlight
+        exchange.connection = connectionID
+        exchanges[id] = exchange
+        connection.busyWith = id
+        connection.requestsServed += 1
+        connections[connectionID] = connection
+        clusters[cluster].counters.upstreamRqTotal += 1
+        clusters[cluster].counters.upstreamRqActive += 1
+        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew))
+        if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
+            actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: exchange.attempt), after: perTry))
+        }
+    }
+
+    /// Frees a connection after an attempt: back to idle, or closed; then lets the queue move.
+    mutating func releaseConnection(_ id: UInt64, outcome: ConnectionOutcome, actions: inout [OutboundHTTPAction]) {
+        guard var connection = connections[id] else { return }
+        connection.busyWith = nil
+        let cluster = connection.cluster
+        var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
+        var closeIt = outcome == .close
+        if keep, connection.requestsServed >= compiled.clusters[cluster].limits.maxRequestsPerConnection {
+            keep = false
+            closeIt = true
+        }
+        if outcome == .reusable, !keep { closeIt = true }
+        var preferredEndpoint: Int?
+        if keep {
+            connections[id] = connection
+            clusters[cluster].idle[connection.endpoint].append(id)
+            clusters[cluster].idleCount += 1
+            preferredEndpoint = connection.endpoint
+        } else {
+            connections[id] = nil
+            if closeIt { actions.append(.closeUpstream(UpstreamConnectionID(id))) }
+            if cluster >= 0 { clusters[cluster].counters.upstreamCxActive -= 1 }
+        }
+        if cluster >= 0 { servePending(cluster, preferredEndpoint: preferredEndpoint, actions: &actions) }
+    }
+
+    /// Hands freed capacity to queued requests, oldest first.
+    mutating func servePending(_ cluster: Int, preferredEndpoint: Int?, actions: inout [OutboundHTTPAction]) {
+        let limits = compiled.clusters[cluster].limits
+        while clusters[cluster].pendingCount > 0 {
+            let hasIdle = clusters[cluster].idleCount > 0
+            guard hasIdle || clusters[cluster].openConnections < limits.maxConnections else { return }
+            guard let id = clusters[cluster].pending.popFirst() else {
+                clusters[cluster].counters.upstreamRqPendingActive = 0
+                return
+            }
+            guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == cluster else { continue }
+            clusters[cluster].counters.upstreamRqPendingActive -= 1
+            guard clusters[cluster].activeRequests < limits.maxRequests else {
+                clusters[cluster].counters.upstreamRqOverflow += 1
+                finish(id, Sidecar.overloadedResponse, local: .requestOverflow, now: nil, actions: &actions)
+                continue
+            }
+            if hasIdle, let connection = clusters[cluster].takeIdle(preferring: preferredEndpoint, anyEndpoint: true) {
+                send(id, on: connection, isNew: false, actions: &actions)
+            } else if let endpoint = clusters[cluster].endpointBalancer.next() {
+                send(id, on: openConnection(cluster: cluster, endpoint: endpoint), isNew: true, actions: &actions)
+            } else {
+                finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
+            }
+        }
+    }
+
+    /// Decides what follows an attempt that ended: a retry after backoff, or the final answer.
+    mutating func attemptEnded(_ id: UInt64, status: Int, response: HTTPResponseHead?, timedOut: Bool, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
+        guard var exchange = exchanges[id] else { return }
+        let cluster = exchange.cluster
+        if cluster >= 0, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
+            let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status)
+            if retriable {
+                if exchange.retriesDone >= retry.numRetries {
+                    clusters[cluster].counters.upstreamRqRetryLimitExceeded += 1
+                } else if !exchange.holdsRetrySlot, clusters[cluster].activeRetries >= compiled.clusters[cluster].limits.maxRetries {
+                    clusters[cluster].counters.upstreamRqRetryOverflow += 1
+                } else {
+                    clusters[cluster].counters.upstreamRqRetry += 1
+                    clusters[cluster].counters.upstreamRqRetryBackoffExponential += 1
+                    exchange.retriesDone += 1
+                    if !exchange.holdsRetrySlot {
+                        exchange.holdsRetrySlot = true
+                        clusters[cluster].activeRetries += 1
+                    }
+                    exchange.phase = .backoff
+                    exchanges[id] = exchange
+                    let delay = RetryBackoff.delay(retry: exchange.retriesDone, base: retry.backoffBase, random: &random)
+                    actions.append(.startTimer(.retryBackoff(ExchangeID(id)), after: delay))
+                    return
+                }
+            } else if exchange.retriesDone > 0 {
+                clusters[cluster].counters.upstreamRqRetrySuccess += 1
+            }
+        }
+        if timedOut {
+            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, now: now, actions: &actions)
+        } else if let response, status != 0 {
+            finish(id, response, local: nil, now: now, actions: &actions)
+        } else {
+            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: now, actions: &actions)
+        }
+    }
+
+    /// The final answer: releases the exchange's slots, informs the breaker (when `now` is given)
+    /// and responds to the app.
+    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
+        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        let cluster = exchange.cluster
+        if cluster >= 0 {
+            if exchange.holdsRetrySlot { clusters[cluster].activeRetries -= 1 }
+            if let now, exchange.admittedByBreaker {
+                clusters[cluster].breaker?.record(status: head.status, latency: now - exchange.startedAt, now: now)
+            }
+        }
+        actions.append(.respond(ExchangeID(id), head, local: local))
+    }
+}
