@@ -58,7 +58,7 @@ extension Report {
             out.append("")
             out.append("events:")
             for event in result.events {
-                out.append("  \(ReportFormat.padLeft(event.at.description, 8))  \(event.text)")
+                out.append("  \(ReportFormat.padLeft(event.at.description, 10))  \(event.text)")
             }
         }
 
