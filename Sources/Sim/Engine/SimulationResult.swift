@@ -111,9 +111,21 @@ public struct LoadResult: Sendable {
 public struct AppResult: Hashable, Sendable {
     public var deployment: String
     public var received: Int
-    public init(deployment: String, received: Int) {
+    /// Model-specific counters (bookbuyer `booksBought`, bookstore `booksSold`, ...), in a fixed order.
+    public var counters: [AppCounter]
+    public init(deployment: String, received: Int, counters: [AppCounter] = []) {
         self.deployment = deployment
         self.received = received
+        self.counters = counters
+    }
+}
+
+public struct AppCounter: Hashable, Sendable {
+    public var name: String
+    public var value: Int
+    public init(name: String, value: Int) {
+        self.name = name
+        self.value = value
     }
 }
 

@@ -1,0 +1,114 @@
+import MeshModel
+
+/// The verdict on one `expect:` entry.
+public struct ExpectationOutcome: Hashable, Sendable {
+    public var expectation: Expectation
+    public var passed: Bool
+    /// What the run actually showed, in the same vocabulary as the expectation's text.
+    public var observed: String
+
+    public init(expectation: Expectation, passed: Bool, observed: String) {
+        self.expectation = expectation
+        self.passed = passed
+        self.observed = observed
+    }
+}
+
+/// Judges a run against its scenario's expectations.
+///
+/// Rules (SCENARIOS.md gives the keys; these are the semantics):
+/// - `status` is an exact histogram: every listed code must have exactly its count, and every code
+///   the run produced must be listed. Writing `{200: 10}` therefore also asserts "no failures";
+///   list a code with 0 to say it must not occur. A partial map would let a regression producing a
+///   new status code pass silently, so there is no partial form.
+/// - `backends` compares shares of the responses that a Deployment served (responses with no
+///   backend, such as refused connections, are not in the denominator). Each listed Deployment must be
+///   within `tolerance` of its share, and a Deployment not listed must have at most `tolerance`.
+/// - `received` is exact.
+/// - `latency` bounds compare the modelled percentile in milliseconds.
+/// - `counter` sums the counter over every pod of the Deployment (`namespace/deployment`), or reads
+///   one pod when the name is a pod (`namespace/deployment-0`).
+public enum ExpectationChecker {
+    public static func check(_ result: SimulationResult) -> [ExpectationOutcome] {
+        result.scenario.expectations.map { check($0, in: result) }
+    }
+
+    public static func check(_ expectation: Expectation, in result: SimulationResult) -> ExpectationOutcome {
+        let (passed, observed) = evaluate(expectation.check, in: result)
+        return ExpectationOutcome(expectation: expectation, passed: passed, observed: observed)
+    }
+
+    /// True when every outcome passed (an empty list passes).
+    public static func allPassed(_ outcomes: [ExpectationOutcome]) -> Bool {
+        outcomes.allSatisfy(\.passed)
+    }
+
+    private static func evaluate(_ check: Expectation.Check, in result: SimulationResult) -> (Bool, String) {
+        switch check {
+        case .status(let loadName, let counts):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            let listedHold = counts.allSatisfy { load.count(status: $0.key) == $0.value }
+            let unlistedAbsent = load.status.allSatisfy { counts[$0.code] != nil || $0.count == 0 }
+            let observed = "{" + load.status.map { "\($0.code): \($0.count)" }.joined(separator: ", ") + "}"
+            return (listedHold && unlistedAbsent, observed)
+
+        case .backends(let loadName, let shares, let tolerance):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            let served = load.backends.reduce(0) { $0 + $1.count }
+            func share(_ deployment: String) -> Double {
+                served == 0 ? 0 : Double(load.count(backend: deployment)) / Double(served)
+            }
+            // A small epsilon so that 55/100 against 50% ± 5% passes despite binary rounding.
+            let slack = tolerance + 1e-9
+            let listedHold = shares.allSatisfy { abs(share($0.key) - $0.value) <= slack }
+            let unlistedSmall = load.backends.allSatisfy { shares[$0.deployment] != nil || share($0.deployment) <= slack }
+            let parts = load.backends.map { "\($0.deployment): \(ReportFormat.percent(share($0.deployment)))" }
+            let observed = "{" + parts.joined(separator: ", ") + "} of \(served) responses"
+            return (served > 0 && listedHold && unlistedSmall, observed)
+
+        case .received(let app, let count):
+            let received = result.apps.first(where: { $0.deployment == app })?.received ?? 0
+            return (received == count, String(received))
+
+        case .latency(let loadName, let bounds):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            var passed = load.requests > 0
+            var parts: [String] = []
+            for bound in bounds {
+                guard let value = load.latency.value(of: bound.percentile) else {
+                    passed = false
+                    parts.append("\(bound.percentile) unknown")
+                    continue
+                }
+                if !bound.comparison.holds(value, bound.bound.milliseconds) { passed = false }
+                parts.append("\(bound.percentile) = \(ReportFormat.milliseconds(value))")
+            }
+            return (passed, parts.joined(separator: ", "))
+
+        case .counter(let proxy, let name, let comparison, let value):
+            let pods = result.proxies.filter { ProxyResult.pod($0.pod, belongsTo: proxy) }
+            guard !pods.isEmpty else { return (false, "no meshed pod matches \(proxy)") }
+            let total = pods.reduce(UInt64(0)) { sum, pod in
+                sum + (pod.counters.first(where: { $0.name == name })?.value ?? 0)
+            }
+            return (comparison.holds(Double(total), value), "\(total) over \(pods.count) pod\(pods.count == 1 ? "" : "s")")
+        }
+    }
+}
+
+extension ProxyResult {
+    /// Whether `pod` (`namespace/name`) is `selector` itself or one of the pods of Deployment `selector`
+    /// (pods are named `<deployment>-<index>`).
+    static func pod(_ pod: String, belongsTo selector: String) -> Bool {
+        if pod == selector { return true }
+        guard pod.hasPrefix(selector + "-") else { return false }
+        let suffix = pod.dropFirst(selector.count + 1)
+        return !suffix.isEmpty && suffix.allSatisfy(\.isNumber)
+    }
+}

@@ -1,0 +1,268 @@
+import Histogram
+import MeshControl
+import MeshModel
+import MeshProxy
+
+/// One fortio-like worker: a connection and a share of the requests.
+struct LoadWorker {
+    /// Requests (calls) this worker makes; `Int.max` when only the duration bounds it.
+    var quota: Int
+    var issued = 0
+    var busy = false
+    var done = false
+    /// Open loop: when this worker's next request is due.
+    var nextScheduled: Int64 = 0
+    var callMeasuredFrom: Int64 = 0
+    // TCP connection (tcp:// loads).
+    var tcpOpen = false
+    var tcpAccepted = false
+    var tcpServer = -1
+    var tcpServerIncarnation: Int32 = 0
+    var tcpServerPort = 0
+    /// The client sidecar's downstream connection id (0: client unmeshed).
+    var tcpClientConnection: UInt64 = 0
+    var tcpServerConnection: UInt64 = 0
+    /// Distinguishes calls so a stale reply is never taken for the current one.
+    var tcpGeneration: UInt32 = 0
+}
+
+/// A load generator (fortio-like) and what it observed.
+///
+/// - Requests are split over `concurrency` workers like fortio: each gets `n / c`, and the
+///   remainder goes to the LAST workers (with `-c 3 -n 10`: 3, 3, 4). Workers start in order, so
+///   worker 0 opens the first connection (the TCP rate-limit demo's 3 of 10).
+/// - Open loop (`qps`): each worker sends at `c / qps` intervals, worker w offset by `w / qps`;
+///   when a worker is still busy its next request goes out as soon as it is free, and latency is
+///   measured from the scheduled time (coordinated omission corrected).
+/// - Closed loop: each worker sends its next request when the previous one finished.
+/// - Neither `requests` nor `duration`: 5 s, fortio's default. Requests still in flight at the end of
+///   `duration` are waited for (fortio does the same).
+/// - Each worker keeps its connection; after a failure (status 0) it opens a new one.
+struct LoadState {
+    var spec: LoadSpec
+    var client = -1
+    var isTCP = false
+    var head: HTTPRequestHead
+    var destination: SocketAddress?
+    var workers: [LoadWorker] = []
+    var started = false
+    var finished = false
+    var startedAt: Int64 = 0
+    var finishedAt: Int64 = 0
+    var deadline: Int64 = .max
+    /// Per-worker interval of an open loop; 0: closed loop.
+    var interval: Int64 = 0
+
+    var completed = 0
+    var statusCounts: [Int: Int] = [:]
+    /// By deployment index.
+    var backendCounts: [Int: Int] = [:]
+    var histogram: Histogram<UInt64>
+    var maxLatency: Int64 = 0
+    /// Per 1 s bucket: key `bucket << 20 | status`, and `bucket << 20 | deployment`.
+    var statusBuckets: [Int: Int] = [:]
+    var backendBuckets: [Int: Int] = [:]
+
+    init(spec: LoadSpec) {
+        self.spec = spec
+        head = HTTPRequestHead(authority: "")
+        // Microseconds, up to one hour, three significant digits.
+        histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        histogram.autoResize = true
+    }
+
+    mutating func record(status: Int, deployment: Int, latency: Int64, at time: Int64) {
+        completed += 1
+        statusCounts[status, default: 0] += 1
+        let micros = UInt64(max(0, (latency + 500) / 1000))
+        _ = histogram.record(max(1, micros))
+        if latency > maxLatency { maxLatency = latency }
+        let bucket = Int(time / 1_000_000_000)
+        statusBuckets[bucket << 20 | (status & 0xFFFFF), default: 0] += 1
+        if deployment >= 0 {
+            backendCounts[deployment, default: 0] += 1
+            backendBuckets[bucket << 20 | deployment, default: 0] += 1
+        }
+    }
+}
+
+/// A parsed `http://host:port/path` or `tcp://host:port`.
+struct LoadURL {
+    var isTCP: Bool
+    var host: String
+    var port: Int
+    var explicitPort: Bool
+    var path: String
+
+    init?(_ text: String) {
+        let rest: Substring
+        if text.hasPrefix("http://") { isTCP = false; rest = text.dropFirst(7) }
+        else if text.hasPrefix("tcp://") { isTCP = true; rest = text.dropFirst(6) }
+        else { return nil }
+        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" })
+        var pathPart = String(rest.dropFirst(authority.count))
+        if pathPart.isEmpty { pathPart = "/" } else if pathPart.hasPrefix("?") { pathPart = "/" + pathPart }
+        path = pathPart
+        if let colon = authority.lastIndex(of: ":") {
+            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else { return nil }
+            host = String(authority[..<colon])
+            port = value
+            explicitPort = true
+        } else {
+            guard !isTCP else { return nil }
+            host = String(authority)
+            port = 80
+            explicitPort = false
+        }
+        guard !host.isEmpty else { return nil }
+    }
+}
+
+extension SimEngine {
+    static let fortioDefaultDuration: Int64 = 5_000_000_000
+    static let maxConcurrency = 10_000
+
+    func startLoad(_ index: Int) {
+        var load = loads[index]
+        let spec = load.spec
+        guard !load.started else { return }
+        load.started = true
+        load.startedAt = now
+        defer { loads[index] = load }
+        func fail(_ problem: String) {
+            load.finished = true
+            load.finishedAt = now
+            record("load \(spec.name): \(problem)")
+        }
+        guard let url = LoadURL(spec.url) else { return fail("cannot parse url \"\(spec.url)\" (expected http://host[:port]/path or tcp://host:port)") }
+        let parts = spec.from.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { return fail("from \"\(spec.from)\" is not namespace/deployment") }
+        let client: Int
+        if let deployment = deploymentIndex[spec.from], let first = deployments[deployment].pods.first(where: { !pods[$0].removed }) {
+            client = first
+        } else if let pod = podIndex[PodKey(namespace: parts[0], name: parts[1])] {
+            client = pod
+        } else {
+            return fail("no pod for \(spec.from)")
+        }
+        load.client = client
+        load.isTCP = url.isTCP
+        load.destination = resolveAddress(host: url.host, port: url.port, clientNamespace: parts[0])
+        if load.destination == nil { record("load \(spec.name): \(url.host) does not resolve; every request fails") }
+        load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
+                                    headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
+        let concurrency = min(max(1, spec.concurrency), SimEngine.maxConcurrency)
+        var quotas = Array(repeating: Int.max, count: concurrency)
+        if let total = spec.requests {
+            let base = max(0, total) / concurrency, remainder = max(0, total) % concurrency
+            for worker in 0..<concurrency { quotas[worker] = base + (worker >= concurrency - remainder ? 1 : 0) }
+        }
+        if let duration = spec.duration {
+            load.deadline = now + max(0, duration.nanoseconds)
+        } else if spec.requests == nil {
+            load.deadline = now + SimEngine.fortioDefaultDuration
+        }
+        if let qps = spec.qps, qps > 0 {
+            load.interval = max(1, Int64((Double(concurrency) / qps * 1e9).rounded()))
+        }
+        load.workers = quotas.map { LoadWorker(quota: $0, done: $0 == 0) }
+        activeLoads += 1
+        record("load \(spec.name) started: \(spec.url) from \(podName(client))")
+        for worker in 0..<concurrency where quotas[worker] > 0 {
+            let first = load.interval > 0 ? now + Int64((Double(worker) / spec.qps! * 1e9).rounded()) : now
+            load.workers[worker].nextScheduled = first
+            queue.schedule(.loadIssue(load: Int32(index), worker: Int32(worker)), at: first)
+        }
+        if load.workers.allSatisfy(\.done) {
+            activeLoads -= 1
+            load.finished = true
+            load.finishedAt = now
+        }
+    }
+
+    func loadIssue(_ index: Int, worker: Int) {
+        guard !loads[index].finished, !loads[index].workers[worker].busy, !loads[index].workers[worker].done else { return }
+        let open = loads[index].interval > 0
+        let scheduled = open ? loads[index].workers[worker].nextScheduled : now
+        if loads[index].workers[worker].issued >= loads[index].workers[worker].quota || scheduled >= loads[index].deadline {
+            loads[index].workers[worker].done = true
+            return checkLoadFinished(index)
+        }
+        loads[index].workers[worker].issued += 1
+        loads[index].workers[worker].busy = true
+        loads[index].workers[worker].nextScheduled = scheduled + loads[index].interval
+        loads[index].workers[worker].callMeasuredFrom = scheduled
+        if loads[index].isTCP {
+            tcpCall(index, worker: worker)
+        } else {
+            issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].head,
+                      destination: loads[index].destination, measuredFrom: scheduled)
+        }
+    }
+
+    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, measuredFrom: Int64) {
+        loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, latency: now - measuredFrom, at: now)
+        loads[index].workers[worker].busy = false
+        let next = loads[index].workers[worker].nextScheduled
+        if loads[index].interval > 0 && next > now {
+            queue.schedule(.loadIssue(load: Int32(index), worker: Int32(worker)), at: next)
+        } else {
+            loadIssue(index, worker: worker)
+        }
+    }
+
+    private func checkLoadFinished(_ index: Int) {
+        guard !loads[index].finished, loads[index].workers.allSatisfy({ $0.done && !$0.busy }) else { return }
+        loads[index].finished = true
+        loads[index].finishedAt = now
+        activeLoads -= 1
+        for worker in loads[index].workers.indices { tcpClose(index, worker: worker) }
+        record("load \(loads[index].spec.name) finished: \(loads[index].completed) requests")
+    }
+
+    // MARK: - bookbuyer / bookthief client loops (demos.md §1.2)
+
+    func startClientLoops(_ pod: Int) {
+        let behavior = deployments[pods[pod].deployment].app
+        guard behavior.clientLoops > 0, pods[pod].alive else { return }
+        pods[pod].app.loops = Array(repeating: ClientLoop(), count: behavior.clientLoops)
+        for loop in 0..<behavior.clientLoops {
+            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].incarnation, loop: Int32(loop)), at: now)
+        }
+    }
+
+    func clientLoopIteration(pod: Int, incarnation: Int32, loop: Int) {
+        guard pods[pod].alive, pods[pod].incarnation == incarnation, loop < pods[pod].app.loops.count else { return }
+        pods[pod].app.loops[loop].iterationStart = now
+        pods[pod].app.loops[loop].buyFirst = pods[pod].app.random.below(2) == 1
+        pods[pod].app.loops[loop].done = 0
+        issueLoopRequest(pod: pod, loop: loop, buy: pods[pod].app.loops[loop].buyFirst)
+    }
+
+    private func issueLoopRequest(pod: Int, loop: Int, buy: Bool) {
+        let behavior = deployments[pods[pod].deployment].app
+        let hostPort = behavior.bookstoreHost
+        let host = String(hostPort.prefix(while: { $0 != ":" }))
+        let destination = resolveAddress(host: host, port: 14001, clientNamespace: pods[pod].key.namespace)
+        let userAgent = HTTPHeader(name: "user-agent", value: "Go-http-client/1.1")
+        let head = HTTPRequestHead(method: "GET", path: buy ? "/buy-a-book/new" : "/books-bought", authority: hostPort,
+                                   headers: buy ? [userAgent] : [HTTPHeader(name: "client-app", value: "bookbuyer"), userAgent])
+        issueHTTP(origin: .clientLoop(pod: Int32(pod), loop: Int32(loop), buy: buy), client: pod, head: head, destination: destination, measuredFrom: now)
+    }
+
+    func clientLoopResponse(pod: Int, loop: Int, buy: Bool, head: HTTPResponseHead) {
+        guard pods[pod].alive, loop < pods[pod].app.loops.count else { return }
+        if buy, head.status == 200, let identity = head.header("Identity") {
+            if identity.hasPrefix("bookstore-v1") { pods[pod].app.booksBoughtV1 += 1 }
+            else if identity.hasPrefix("bookstore-v2") { pods[pod].app.booksBoughtV2 += 1 }
+        }
+        pods[pod].app.loops[loop].done += 1
+        if pods[pod].app.loops[loop].done == 1 {
+            issueLoopRequest(pod: pod, loop: loop, buy: !pods[pod].app.loops[loop].buyFirst)
+        } else {
+            let period = deployments[pods[pod].deployment].app.loopPeriod
+            let next = max(now, pods[pod].app.loops[loop].iterationStart + period)
+            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].incarnation, loop: Int32(loop)), at: next)
+        }
+    }
+}

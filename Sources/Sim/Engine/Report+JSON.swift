@@ -1,0 +1,56 @@
+import MeshModel
+
+extension Report {
+    /// The `--json` report in the shape SCENARIOS.md fixes: keys in that order, latencies and CPU
+    /// times rounded to three decimals so that the bytes do not depend on floating-point noise.
+    public func json() -> JSONValue {
+        var loads: [(String, JSONValue)] = []
+        for load in result.loads {
+            let latency = load.latency
+            loads.append((load.name, .object([
+                ("requests", .int(load.requests)),
+                ("status", .object(load.status.map { (String($0.code), .int($0.count)) })),
+                ("backends", .object(load.backends.map { ($0.deployment, .int($0.count)) })),
+                ("latencyMs", .object([
+                    ("p50", .double(ReportFormat.rounded3(latency.p50))),
+                    ("p90", .double(ReportFormat.rounded3(latency.p90))),
+                    ("p99", .double(ReportFormat.rounded3(latency.p99))),
+                    ("p999", .double(ReportFormat.rounded3(latency.p999))),
+                    ("max", .double(ReportFormat.rounded3(latency.max))),
+                ])),
+            ])))
+        }
+        let apps: [(String, JSONValue)] = result.apps.map { app in
+            (app.deployment, .object([("received", .int(app.received))]))
+        }
+        let proxies: [(String, JSONValue)] = result.proxies.map { proxy in
+            (proxy.pod, .object([
+                ("cpuMs", .double(ReportFormat.rounded3(proxy.cpuMs))),
+                ("memoryBytes", .int(proxy.memoryBytes)),
+                ("configBytes", .int(proxy.configBytes)),
+            ]))
+        }
+        let expectations: [JSONValue] = outcomes.map { outcome in
+            .object([
+                ("expect", .string(outcome.expectation.text)),
+                ("passed", .bool(outcome.passed)),
+                ("observed", .string(outcome.observed)),
+            ])
+        }
+        return .object([
+            ("scenario", .string(result.scenario.name)),
+            ("seed", .int(Int64(bitPattern: result.seed))),
+            ("virtualTime", .string(result.virtualTime.description)),
+            ("passed", .bool(passed)),
+            ("loads", .object(loads)),
+            ("apps", .object(apps)),
+            ("proxies", .object(proxies)),
+            ("expectations", .array(expectations)),
+        ])
+    }
+
+    /// The JSON report as written to a file or stdout: two-space indented, ending in a newline.
+    public func jsonText() -> String {
+        json().rendered(pretty: true) + "\n"
+    }
+}

@@ -1,0 +1,199 @@
+import MeshModel
+
+extension ScenarioParser {
+    /// The check an `expect:` entry makes is named by the one of these keys it holds.
+    static let expectChecks = ["status", "backends", "received", "latency", "counter"]
+    static let percentiles = ["p50", "p90", "p99", "p999", "max"]
+
+    static func parseExpectations(_ expect: YAMLReader) throws(ManifestError) -> [Expectation] {
+        var result: [Expectation] = []
+        for entry in try expect.elements() {
+            guard entry.isMapping else { throw entry.typeMismatch(expected: .mapping) }
+            let present = expectChecks.filter { entry.has($0) }
+            guard present.count == 1 else {
+                let message = present.isEmpty
+                    ? "expected one check: status, backends, latency (with load), received (with app) or counter (with proxy)"
+                    : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
+                throw entry.error(message)
+            }
+            let check: Expectation.Check
+            let text: String
+            switch present[0] {
+            case "status":
+                try entry.checkKnownKeys(["load", "status"])
+                let load = try entry.string("load")
+                var counts: [Int: Int] = [:]
+                let map = try entry.required("status")
+                guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+                for (key, value) in try map.entries() {
+                    guard let code = Int(key), (0...999).contains(code) else {
+                        throw value.error("expected a status code (0 for a failed connection, 100-599), found \(YAMLReader.quotedText(key))")
+                    }
+                    counts[code] = try value.int(in: 0...Int.max)
+                }
+                check = .status(load: load, counts: counts)
+                text = "\(load) status {" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+
+            case "backends":
+                try entry.checkKnownKeys(["load", "backends", "tolerance"])
+                let load = try entry.string("load")
+                let map = try entry.required("backends")
+                guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+                var shares: [String: Double] = [:]
+                var written: [String] = []
+                for (deployment, value) in try map.entries() {
+                    let share = try fraction(value)
+                    shares[deployment] = share
+                    written.append("\(deployment): \(percentText(share))")
+                }
+                // Without `tolerance`, 5 points either way: shares come from discrete requests.
+                let tolerance = try entry.optional("tolerance").map { reader throws(ManifestError) in try fraction(reader) } ?? 0.05
+                check = .backends(load: load, shares: shares, tolerance: tolerance)
+                text = "\(load) backends {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
+
+            case "received":
+                try entry.checkKnownKeys(["app", "received"])
+                let app = try entry.string("app")
+                let count = try entry.required("received").int(in: 0...Int.max)
+                check = .received(app: app, count: count)
+                text = "app \(app) received \(count)"
+
+            case "latency":
+                try entry.checkKnownKeys(["load", "latency"])
+                let load = try entry.string("load")
+                let map = try entry.required("latency")
+                guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+                var bounds: [LatencyBound] = []
+                for (percentile, value) in try map.entries() {
+                    guard percentiles.contains(percentile) else {
+                        throw ManifestError(at: value.keyLocation, path: value.path, message: "unknown percentile \(YAMLReader.quotedText(percentile)); expected one of: \(percentiles.joined(separator: ", "))")
+                    }
+                    let (comparison, rest) = splitComparison(try value.scalarText())
+                    guard let bound = MeshDuration(parsing: rest) else {
+                        throw value.error("expected a bound such as \"< 5ms\" or \"<= 1.5ms\", found \(YAMLReader.quotedText(try value.scalarText()))")
+                    }
+                    bounds.append(LatencyBound(percentile: percentile, comparison: comparison ?? .lessOrEqual, bound: bound))
+                }
+                if bounds.isEmpty { throw map.error("expected at least one percentile bound, e.g. { p99: \"< 5ms\" }") }
+                check = .latency(load: load, bounds: bounds)
+                text = "\(load) latency {" + bounds.map { "\($0.percentile): \($0.comparison.rawValue) \($0.bound)" }.joined(separator: ", ") + "}"
+
+            default:
+                try entry.checkKnownKeys(["proxy", "counter", "value"])
+                let proxyReader = try entry.required("proxy")
+                let proxy = try proxyReader.string()
+                guard splitQualified(proxy) != nil else {
+                    throw proxyReader.error("expected namespace/deployment, found \(YAMLReader.quotedText(proxy))")
+                }
+                let name = try entry.string("counter")
+                let valueReader = try entry.required("value")
+                let comparison: Comparison
+                let value: Double
+                if valueReader.valueType == .integer || valueReader.valueType == .number {
+                    comparison = .equal
+                    value = try valueReader.double()
+                } else {
+                    let written = try valueReader.string()
+                    let (parsedComparison, rest) = splitComparison(written)
+                    guard let number = Double(rest), number.isFinite else {
+                        throw valueReader.error("expected a number or a comparison such as \"> 0\", found \(YAMLReader.quotedText(written))")
+                    }
+                    comparison = parsedComparison ?? .equal
+                    value = number
+                }
+                check = .counter(proxy: proxy, name: name, comparison: comparison, value: value)
+                text = "proxy \(proxy) counter \(name) \(comparison.rawValue) \(JSONValue.format(value))"
+            }
+            result.append(Expectation(check: check, text: text, location: entry.location))
+        }
+        return result
+    }
+
+    /// `"< 5ms"` → (`<`, `5ms`); no operator → (nil, text).
+    static func splitComparison(_ text: String) -> (Comparison?, String) {
+        let trimmed = text.drop(while: { $0 == " " })
+        // Two-character operators first so that `<=` is not read as `<`.
+        for op in ["<=", ">=", "==", "!=", "<", ">", "="] where trimmed.hasPrefix(op) {
+            let comparison = op == "=" ? Comparison.equal : Comparison(rawValue: op)
+            return (comparison, String(trimmed.dropFirst(op.count).drop(while: { $0 == " " })).trimmingTrailingSpaces())
+        }
+        return (nil, String(trimmed).trimmingTrailingSpaces())
+    }
+
+    /// `0.5` → `50%`, `0.125` → `12.5%`.
+    static func percentText(_ fraction: Double) -> String {
+        JSONValue.format((fraction * 100_000).rounded() / 1000) + "%"
+    }
+
+    // MARK: - cross-checks
+
+    /// Checks that need the whole file: unique load names, expectations naming loads that exist,
+    /// `from`, `app` and `proxy` naming Deployments of the manifests or of an `apply` step.
+    static func crossCheck(_ scenario: Scenario, root: YAMLReader) throws(ManifestError) {
+        var workloads: [ResourceKey] = []
+        func collect(_ resources: [Resource]) {
+            for case .workload(let workload) in resources {
+                workloads.append(ResourceKey(kind: .deployment, namespace: workload.metadata.namespace, name: workload.metadata.name))
+            }
+        }
+        collect(scenario.manifests)
+        for step in scenario.steps { if case .apply(let resources) = step.action { collect(resources) } }
+        let workloadNames = Set(workloads.map(\.name))
+        let qualifiedNames = Set(workloads.map { "\($0.namespace)/\($0.name)" })
+        func known() -> String {
+            qualifiedNames.isEmpty ? "none are declared" : "known: " + qualifiedNames.sorted().joined(separator: ", ")
+        }
+
+        let stepReaders = try root.optional("steps")?.elements() ?? []
+        var loadNames: Set<String> = []
+        for step in scenario.steps {
+            guard case .load(let load) = step.action else { continue }
+            let reader = stepReaders.first { $0.location == step.location }
+            if !loadNames.insert(load.name).inserted {
+                let nameReader = try reader?.required("load").required("name")
+                throw ManifestError(at: nameReader?.location ?? step.location ?? root.location, path: nameReader?.path ?? "steps",
+                                    message: "duplicate load name \(YAMLReader.quotedText(load.name)); load names must be unique")
+            }
+            if !qualifiedNames.contains(load.from) {
+                let fromReader = try reader?.required("load").required("from")
+                throw ManifestError(at: fromReader?.location ?? step.location ?? root.location, path: fromReader?.path ?? "steps",
+                                    message: "no Deployment \(YAMLReader.quotedText(load.from)) in the manifests (\(known()))")
+            }
+        }
+
+        if let apps = try root.optional("apps") {
+            for (deployment, value) in try apps.entries() where !workloadNames.contains(deployment) {
+                throw ManifestError(at: value.keyLocation, path: value.path,
+                                    message: "no Deployment named \(YAMLReader.quotedText(deployment)) in the manifests (\(known()))")
+            }
+        }
+
+        let expectReaders = try root.optional("expect")?.elements() ?? []
+        for (expectation, reader) in zip(scenario.expectations, expectReaders) {
+            switch expectation.check {
+            case .status(let load, _), .backends(let load, _, _), .latency(let load, _):
+                if !loadNames.contains(load) {
+                    let loadReader = try reader.required("load")
+                    let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")
+                    throw loadReader.error("no load named \(YAMLReader.quotedText(load)) (\(names))")
+                }
+            case .received(let app, _):
+                if !workloadNames.contains(app) {
+                    throw try reader.required("app").error("no Deployment named \(YAMLReader.quotedText(app)) in the manifests (\(known()))")
+                }
+            case .counter(let proxy, _, _, _):
+                if !qualifiedNames.contains(proxy), !qualifiedNames.contains(where: { ProxyResult.pod(proxy, belongsTo: $0) }) {
+                    throw try reader.required("proxy").error("no Deployment \(YAMLReader.quotedText(proxy)) in the manifests (\(known()))")
+                }
+            }
+        }
+    }
+}
+
+private extension String {
+    func trimmingTrailingSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}

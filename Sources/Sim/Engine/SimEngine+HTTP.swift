@@ -1,0 +1,377 @@
+import MeshControl
+import MeshModel
+import MeshProxy
+
+/// The HTTP request path: app → own sidecar (outbound) → network → server sidecar (inbound) →
+/// app model → back. Unmeshed clients go straight to a pod picked by kube-proxy.
+extension SimEngine {
+    // MARK: - Exchanges
+
+    private func allocateSlot() -> Int {
+        if let free = freeSlots.popLast() { return Int(free) }
+        exchanges.append(Exchange(head: HTTPRequestHead(authority: ""), destination: SocketAddress(ip: "", port: 0)))
+        return exchanges.count - 1
+    }
+
+    @inline(__always)
+    func isLive(_ slot: Int32, _ id: UInt64) -> Bool {
+        Int(slot) < exchanges.count && exchanges[Int(slot)].id == id
+    }
+
+    /// Starts an exchange. `destination` nil: the name did not resolve (the client fails at once).
+    /// Never completes synchronously, so a client may issue again from its completion handler.
+    func issueHTTP(origin: ExchangeOrigin, client: Int, head: HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0) {
+        let slot = allocateSlot()
+        exchangeSerial += 1
+        let id = exchangeSerial << 24 | UInt64(slot)
+        exchanges[slot].id = id
+        exchanges[slot].origin = origin
+        exchanges[slot].client = Int32(client)
+        exchanges[slot].head = head
+        exchanges[slot].destination = destination ?? SocketAddress(ip: "", port: 0)
+        exchanges[slot].measuredFrom = measuredFrom
+        exchanges[slot].lastServer = -1
+        exchanges[slot].finalHead = nil
+        exchanges[slot].finalServer = -1
+        exchanges[slot].inboundLocalHead = nil
+        exchanges[slot].bodyBytes = bodyBytes
+        guard destination != nil, pods[client].alive else {
+            exchanges[slot].finalHead = HTTPResponseHead(status: 0)
+            queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.localHop)
+            return
+        }
+        if pods[client].hasSidecar {
+            queue.schedule(.atClientSidecar(slot: Int32(slot), id: id), at: now + CostModel.localHop)
+        } else {
+            sendDirect(slot: slot)
+        }
+    }
+
+    /// Hands the final response to whoever issued the exchange and frees the slot.
+    func finish(slot: Int, head: HTTPResponseHead, server: Int) {
+        let exchange = exchanges[slot]
+        exchanges[slot].id = 0
+        freeSlots.append(Int32(slot))
+        switch exchange.origin {
+        case .load(let load, let worker):
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, measuredFrom: exchange.measuredFrom)
+        case .clientLoop(let pod, let loop, let buy):
+            clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
+        case .fireAndForget:
+            break
+        }
+    }
+
+    func atClient(slot: Int32, id: UInt64) {
+        guard isLive(slot, id) else { return }
+        let exchange = exchanges[Int(slot)]
+        finish(slot: Int(slot), head: exchange.finalHead ?? HTTPResponseHead(status: 0), server: Int(exchange.finalServer))
+    }
+
+    // MARK: - Client sidecar
+
+    func atClientSidecar(slot: Int32, id: UInt64) {
+        guard isLive(slot, id) else { return }
+        let client = Int(exchanges[Int(slot)].client)
+        let actions = sidecars[client].outboundRequest(
+            ExchangeID(id), head: exchanges[Int(slot)].head, destination: exchanges[Int(slot)].destination,
+            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
+        perform(actions, at: client)
+    }
+
+    func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
+        for action in actions {
+            switch action {
+            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection):
+                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
+            case .startTimer(let timer, let after):
+                let index: Int32
+                if let free = freeTimers.popLast() {
+                    index = free
+                    timers[Int(index)] = timer
+                } else {
+                    index = Int32(timers.count)
+                    timers.append(timer)
+                }
+                queue.schedule(.proxyTimer(pod: Int32(pod), incarnation: pods[pod].incarnation, timer: index), at: now + max(0, after.nanoseconds))
+            case .respond(let id, let head, let local):
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                guard isLive(slot, id.rawValue) else { continue }
+                if local != nil { chargeCPU(pod, CostModel.httpRequestCPU) }
+                exchanges[Int(slot)].finalHead = head
+                exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
+                queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + CostModel.localHop)
+            case .closeUpstream(let connection):
+                closeUpstream(client: pod, connection: connection.rawValue)
+            }
+        }
+    }
+
+    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool) {
+        let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
+        guard isLive(slot, id) else { return }
+        let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(slot)].bodyBytes) + (newConnection ? CostModel.newConnectionCPU : 0)
+        chargeCPU(client, cpu)
+        let server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
+        let key = SimEngine.upstreamKey(client: client, connection: connection)
+        if newConnection {
+            if upstreamConnections[key] == nil { connectionOpened(client) }
+            upstreamConnections[key] = UpstreamConnection(server: Int32(server), serverIncarnation: server >= 0 ? pods[server].incarnation : 0)
+        }
+        var hop = Hop(slot: slot, attempt: Int32(attempt), id: id, server: Int32(server),
+                      serverIncarnation: server >= 0 ? pods[server].incarnation : 0, connection: connection, port: Int32(endpoint.port))
+        hop.connectionOwner = Int32(client)
+        hop.closesConnection = true
+        guard server >= 0 else {
+            // No such address: the connect times out.
+            queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + CostModel.lostMessageTimeout)
+            return
+        }
+        let pooledToOldIncarnation = upstreamConnections[key].map { $0.serverIncarnation != pods[server].incarnation } ?? false
+        if !pods[server].alive || pooledToOldIncarnation {
+            // Refused (or reset by a restarted peer): known after one round trip.
+            queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + 2 * sampleLatency())
+            return
+        }
+        guard let oneWay = transit(from: client, to: server) else {
+            queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + CostModel.lostMessageTimeout)
+            return
+        }
+        hop.closesConnection = false
+        let setup = newConnection ? 2 * sampleLatency() : 0
+        queue.schedule(.atServer(hop), at: now + cpu + setup + oneWay)
+    }
+
+    func atClientSidecarResponse(_ hop: Hop) {
+        let client: Int
+        if isLive(hop.slot, hop.id) {
+            client = Int(exchanges[Int(hop.slot)].client)
+        } else if hop.closesConnection {
+            // The exchange is over, but the sidecar still learns its connection is gone.
+            client = Int(hop.connectionOwner)
+        } else {
+            return
+        }
+        guard client >= 0, pods[client].alive else { return }
+        if isLive(hop.slot, hop.id) {
+            let head = responseHead(for: hop)
+            exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
+            let actions = sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
+                                                            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
+            perform(actions, at: client)
+        }
+        if hop.closesConnection {
+            let key = SimEngine.upstreamKey(client: client, connection: hop.connection)
+            guard upstreamConnections.removeValue(forKey: key) != nil else { return }
+            connectionClosed(client)
+            perform(sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection)), at: client)
+        }
+    }
+
+    func responseHead(for hop: Hop) -> HTTPResponseHead {
+        switch hop.answeredBy {
+        case .app: HTTPResponseHead(status: Int(hop.status), headers: pods[Int(hop.server)].responseHeaders)
+        case .serverSidecar: exchanges[Int(hop.slot)].inboundLocalHead ?? HTTPResponseHead(status: Int(hop.status))
+        case .transport: HTTPResponseHead(status: 0)
+        }
+    }
+
+    func closeUpstream(client: Int, connection: UInt64) {
+        let key = SimEngine.upstreamKey(client: client, connection: connection)
+        guard let upstream = upstreamConnections.removeValue(forKey: key) else { return }
+        connectionClosed(client)
+        let server = Int(upstream.server)
+        if upstream.acceptedByServer, server >= 0, pods[server].alive, pods[server].incarnation == upstream.serverIncarnation, pods[server].hasSidecar {
+            sidecars[server].inboundConnectionClosed(ConnectionID(key))
+            connectionClosed(server)
+        }
+    }
+
+    func upstreamLost(pod: Int, incarnation: Int32, connection: UInt64) {
+        guard pods[pod].alive, pods[pod].incarnation == incarnation else { return }
+        let key = SimEngine.upstreamKey(client: pod, connection: connection)
+        guard upstreamConnections.removeValue(forKey: key) != nil else { return }
+        connectionClosed(pod)
+        perform(sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection)), at: pod)
+    }
+
+    func proxyTimerFired(pod: Int, incarnation: Int32, timer index: Int32) {
+        let timer = timers[Int(index)]
+        timers[Int(index)] = nil
+        freeTimers.append(index)
+        guard let timer, pods[pod].alive, pods[pod].incarnation == incarnation else { return }
+        perform(sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+    }
+
+    // MARK: - Unmeshed client
+
+    private func sendDirect(slot: Int) {
+        let client = Int(exchanges[slot].client)
+        let id = exchanges[slot].id
+        let destination = exchanges[slot].destination
+        var hop = Hop(slot: Int32(slot), attempt: 0, id: id, server: -1, serverIncarnation: 0, connection: 0, port: Int32(destination.port))
+        hop.closesConnection = true
+        guard let ip = IPv4.parse(destination.ip), let pick = kubeProxyPick(ip: ip, port: destination.port) else {
+            // No endpoints: kube-proxy rejects the connection.
+            queue.schedule(.directResponse(hop), at: now + CostModel.localHop)
+            return
+        }
+        let server = pick.pod
+        hop.server = Int32(server)
+        hop.serverIncarnation = pods[server].incarnation
+        hop.port = Int32(pick.port)
+        let key = client << 32 | server
+        var isNew = false
+        if let existing = directConnections[key], existing.incarnation == pods[server].incarnation {
+            hop.connection = existing.id
+        } else {
+            isNew = true
+            hop.connection = nextConnectionID()
+            directConnections[key] = (hop.connection, pods[server].incarnation, false)
+        }
+        guard pods[server].alive else {
+            directConnections[key] = nil
+            queue.schedule(.directResponse(hop), at: now + 2 * sampleLatency())
+            return
+        }
+        guard let oneWay = transit(from: client, to: server) else {
+            directConnections[key] = nil
+            queue.schedule(.directResponse(hop), at: now + CostModel.lostMessageTimeout)
+            return
+        }
+        hop.closesConnection = false
+        queue.schedule(.atServer(hop), at: now + (isNew ? 2 * sampleLatency() : 0) + oneWay)
+    }
+
+    func directResponse(_ hop: Hop) {
+        guard isLive(hop.slot, hop.id) else { return }
+        let client = Int(exchanges[Int(hop.slot)].client)
+        if hop.closesConnection, hop.server >= 0 {
+            let key = client << 32 | Int(hop.server)
+            if directConnections[key]?.id == hop.connection { directConnections[key] = nil }
+        }
+        finish(slot: Int(hop.slot), head: responseHead(for: hop), server: hop.answeredBy == .app ? Int(hop.server) : -1)
+    }
+
+    // MARK: - Server side
+
+    func atServer(_ hop: Hop) {
+        guard isLive(hop.slot, hop.id) else { return }
+        var hop = hop
+        let server = Int(hop.server)
+        let client = Int(exchanges[Int(hop.slot)].client)
+        let clientMeshed = hop.attempt > 0
+        guard pods[server].alive, pods[server].incarnation == hop.serverIncarnation else {
+            return answer(hop, status: 0, by: .transport, closes: true, after: 0)
+        }
+        let behavior = deployments[pods[server].deployment].app
+        let port = Int(hop.port)
+        if pods[server].hasSidecar {
+            let peer = clientMeshed ? pods[client].identity : nil
+            let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
+            let accepted = clientMeshed
+                ? upstreamConnections[connectionKey]?.acceptedByServer ?? false
+                : directConnections[client << 32 | server]?.accepted ?? false
+            if !accepted {
+                chargeCPU(server, CostModel.newConnectionCPU)
+                let decision = sidecars[server].inboundConnection(
+                    ConnectionID(connectionKey), port: port, source: SocketAddress(ip: pods[client].ipText, port: 40000 + Int(hop.connection % 20000)),
+                    peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+                switch decision {
+                case .accept:
+                    connectionOpened(server)
+                    if clientMeshed {
+                        upstreamConnections[connectionKey]?.acceptedByServer = true
+                    } else {
+                        directConnections[client << 32 | server]?.accepted = true
+                    }
+                case .close:
+                    return answer(hop, status: 0, by: .transport, closes: true, after: CostModel.newConnectionCPU)
+                }
+            }
+            let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(hop.slot)].bodyBytes)
+            chargeCPU(server, cpu)
+            let decision = sidecars[server].inboundRequest(exchanges[Int(hop.slot)].head, connection: ConnectionID(connectionKey), port: port,
+                                                         peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+            switch decision {
+            case .forward:
+                guard behavior.listens else {
+                    // Nothing listens behind the sidecar: it answers 503 itself.
+                    exchanges[Int(hop.slot)].inboundLocalHead = HTTPResponseHead(status: 503)
+                    return answer(hop, status: 503, by: .serverSidecar, closes: false, after: cpu)
+                }
+                runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
+            case .respond(let head, _):
+                exchanges[Int(hop.slot)].inboundLocalHead = head
+                answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
+            }
+        } else {
+            guard behavior.listens else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
+            if !clientMeshed { directConnections[client << 32 | server]?.accepted = true }
+            runApp(&hop, server: server, behavior: behavior, port: port, after: 0)
+        }
+    }
+
+    private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
+        let exchange = exchanges[Int(hop.slot)]
+        let reply = pods[server].app.handle(behavior, method: exchange.head.method, path: exchange.head.path, port: port)
+        hop.status = Int32(reply.status)
+        hop.answeredBy = .app
+        hop.appStartedAt = now + delay
+        queue.schedule(.appDone(hop), at: now + delay + reply.delay)
+        if reply.restock { issueRestock(from: server) }
+    }
+
+    func appDone(_ hop: Hop) {
+        guard isLive(hop.slot, hop.id) else { return }
+        let server = Int(hop.server)
+        guard pods[server].alive, pods[server].incarnation == hop.serverIncarnation else {
+            return answer(hop, status: 0, by: .transport, closes: true, after: 0)
+        }
+        var extra: Int64 = 0
+        if pods[server].hasSidecar {
+            sidecars[server].inboundResponse(port: Int(hop.port), status: Int(hop.status), latency: MeshDuration(nanoseconds: now - hop.appStartedAt))
+            extra = CostModel.localHop
+        }
+        answer(hop, status: Int(hop.status), by: .app, closes: false, after: extra)
+    }
+
+    /// Sends the answer of one attempt back to the client (its sidecar, or the client itself).
+    private func answer(_ hop: Hop, status: Int, by source: Hop.AnsweredBy, closes: Bool, after extra: Int64) {
+        var hop = hop
+        hop.status = Int32(status)
+        hop.answeredBy = source
+        hop.closesConnection = closes
+        let client = Int(exchanges[Int(hop.slot)].client)
+        hop.connectionOwner = Int32(client)
+        let server = Int(hop.server)
+        let delay: Int64
+        if let oneWay = transit(from: server, to: client) {
+            delay = extra + oneWay
+        } else {
+            hop.status = 0
+            hop.answeredBy = .transport
+            hop.closesConnection = true
+            delay = CostModel.lostMessageTimeout
+        }
+        queue.schedule(hop.attempt > 0 ? .atClientSidecarResponse(hop) : .directResponse(hop), at: now + delay)
+    }
+
+    /// bookstore's goroutine: `POST http://bookwarehouse.<ns>.svc.cluster.local:14001/restock-books`, `Host: bookwarehouse.<ns>`, body `1`.
+    func issueRestock(from pod: Int) {
+        let namespace = deployments[pods[pod].deployment].app.warehouseNamespace
+        pods[pod].app.restockRequests += 1
+        let destination = resolveAddress(host: "bookwarehouse.\(namespace).svc.cluster.local", port: 14001, clientNamespace: pods[pod].key.namespace)
+        let head = HTTPRequestHead(method: "POST", path: "/restock-books", authority: "bookwarehouse.\(namespace)",
+                                   headers: [HTTPHeader(name: "content-type", value: "application/json"), HTTPHeader(name: "user-agent", value: "Go-http-client/1.1")])
+        issueHTTP(origin: .fireAndForget, client: pod, head: head, destination: destination, measuredFrom: now, bodyBytes: 1)
+    }
+
+    /// DNS plus the port: the address a client connects to.
+    func resolveAddress(host: String, port: Int, clientNamespace: String) -> SocketAddress? {
+        guard let ip = resolve(host: host, clientNamespace: clientNamespace) else { return nil }
+        if let service = serviceByIP[ip] { return SocketAddress(ip: services[service].ipText, port: port) }
+        if let pod = podByIP[ip] { return SocketAddress(ip: pods[pod].ipText, port: port) }
+        return SocketAddress(ip: IPv4.format(ip), port: port)
+    }
+}

@@ -1,0 +1,173 @@
+import MeshControl
+import MeshModel
+import MeshProxy
+
+/// Raw TCP loads (`tcp://`): like fortio's tcp runner, each call writes 24 bytes and reads the
+/// echo. A call is ok (status 200 in the results) when the whole echo came back, and failed
+/// (status 0) when the connection was refused, reset or closed before the echo (a short read).
+/// A worker keeps its connection across calls and opens a new one after a failure.
+extension SimEngine {
+    static let tcpCallBytes = 24
+
+    func tcpCall(_ index: Int, worker: Int) {
+        let client = loads[index].client
+        loads[index].workers[worker].tcpGeneration &+= 1
+        var hop = TCPHop(load: Int32(index), worker: Int32(worker), generation: loads[index].workers[worker].tcpGeneration)
+        hop.closes = true
+        let clientMeshed = pods[client].hasSidecar
+        let local = clientMeshed ? CostModel.localHop : 0
+        guard pods[client].alive, let destination = loads[index].destination else {
+            queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
+            return
+        }
+        let state = loads[index].workers[worker]
+        if state.tcpOpen, pods[state.tcpServer].alive, pods[state.tcpServer].incarnation == state.tcpServerIncarnation {
+            var cpu: Int64 = 0
+            if clientMeshed {
+                cpu = CostModel.tcpCallCPU + CostModel.bodyCPU(bytes: SimEngine.tcpCallBytes)
+                chargeCPU(client, cpu)
+            }
+            guard let oneWay = transit(from: client, to: state.tcpServer) else {
+                queue.schedule(.tcpReply(hop), at: now + CostModel.lostMessageTimeout)
+                return
+            }
+            hop.closes = false
+            queue.schedule(.tcpAtServer(hop), at: now + local + cpu + oneWay)
+            return
+        }
+        tcpClose(index, worker: worker)
+        var server = -1, port = 0
+        var clientConnection: UInt64 = 0
+        var cpu: Int64 = 0
+        if clientMeshed {
+            clientConnection = nextConnectionID()
+            cpu = CostModel.newConnectionCPU + CostModel.tcpCallCPU
+            chargeCPU(client, cpu)
+            let decision = sidecars[client].outboundConnection(ConnectionID(clientConnection), destination: destination,
+                                                               now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
+            switch decision {
+            case .reject:
+                sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
+                queue.schedule(.tcpReply(hop), at: now + local + cpu)
+                return
+            case .connect(_, let endpoint):
+                server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
+                port = endpoint.port
+                connectionOpened(client)
+            }
+        } else if let ip = IPv4.parse(destination.ip), let pick = kubeProxyPick(ip: ip, port: destination.port) {
+            server = pick.pod
+            port = pick.port
+        } else {
+            queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
+            return
+        }
+        loads[index].workers[worker].tcpOpen = true
+        loads[index].workers[worker].tcpAccepted = false
+        loads[index].workers[worker].tcpServer = server
+        loads[index].workers[worker].tcpServerIncarnation = server >= 0 ? pods[server].incarnation : 0
+        loads[index].workers[worker].tcpServerPort = port
+        loads[index].workers[worker].tcpClientConnection = clientConnection
+        loads[index].workers[worker].tcpServerConnection = nextConnectionID()
+        guard server >= 0 else {
+            queue.schedule(.tcpReply(hop), at: now + local + cpu + CostModel.lostMessageTimeout)
+            return
+        }
+        guard pods[server].alive else {
+            queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
+            return
+        }
+        guard let oneWay = transit(from: client, to: server) else {
+            queue.schedule(.tcpReply(hop), at: now + local + cpu + CostModel.lostMessageTimeout)
+            return
+        }
+        hop.closes = false
+        // The handshake takes a round trip, then the 24 bytes travel.
+        queue.schedule(.tcpAtServer(hop), at: now + local + cpu + 2 * sampleLatency() + oneWay)
+    }
+
+    func tcpAtServer(_ hop: TCPHop) {
+        let index = Int(hop.load), worker = Int(hop.worker)
+        var reply = hop
+        reply.closes = true
+        let state = loads[index].workers[worker]
+        guard state.tcpGeneration == hop.generation, state.tcpOpen else {
+            return tcpAnswer(reply, server: state.tcpServer, after: 0)
+        }
+        let client = loads[index].client
+        let server = state.tcpServer
+        guard pods[server].alive, pods[server].incarnation == state.tcpServerIncarnation else {
+            return tcpAnswer(reply, server: server, after: 0)
+        }
+        let behavior = deployments[pods[server].deployment].app
+        let serverMeshed = pods[server].hasSidecar
+        var cpu: Int64 = 0
+        if !state.tcpAccepted {
+            if serverMeshed {
+                cpu += CostModel.newConnectionCPU
+                chargeCPU(server, CostModel.newConnectionCPU)
+                let decision = sidecars[server].inboundConnection(
+                    ConnectionID(state.tcpServerConnection), port: state.tcpServerPort,
+                    source: SocketAddress(ip: pods[client].ipText, port: 40000 + Int(state.tcpServerConnection % 20000)),
+                    peerIdentity: pods[client].hasSidecar ? pods[client].identity : nil, now: MeshInstant(nanoseconds: now))
+                if case .close = decision { return tcpAnswer(reply, server: server, after: cpu) }
+                connectionOpened(server)
+            }
+            loads[index].workers[worker].tcpAccepted = true
+            guard behavior.listens else { return tcpAnswer(reply, server: server, after: cpu) }
+        }
+        if serverMeshed {
+            let relay = CostModel.tcpCallCPU + CostModel.bodyCPU(bytes: SimEngine.tcpCallBytes)
+            chargeCPU(server, relay)
+            cpu += relay + 2 * CostModel.localHop
+        }
+        pods[server].app.received += 1
+        guard behavior.echoesTCP(port: state.tcpServerPort) else {
+            // The app read the bytes but answers nothing a TCP echo client accepts: short read.
+            return tcpAnswer(reply, server: server, after: cpu + behavior.serviceTime)
+        }
+        reply.ok = true
+        reply.closes = false
+        tcpAnswer(reply, server: server, after: cpu + behavior.serviceTime)
+    }
+
+    private func tcpAnswer(_ hop: TCPHop, server: Int, after extra: Int64) {
+        let client = loads[Int(hop.load)].client
+        var hop = hop
+        var delay = extra + (pods[client].hasSidecar ? CostModel.localHop : 0)
+        if server >= 0, let oneWay = transit(from: server, to: client) {
+            delay += oneWay
+        } else {
+            hop.ok = false
+            hop.closes = true
+            delay = CostModel.lostMessageTimeout
+        }
+        queue.schedule(.tcpReply(hop), at: now + delay)
+    }
+
+    func tcpReply(_ hop: TCPHop) {
+        let index = Int(hop.load), worker = Int(hop.worker)
+        guard loads[index].workers[worker].tcpGeneration == hop.generation, loads[index].workers[worker].busy else { return }
+        let server = loads[index].workers[worker].tcpServer
+        if hop.closes || !hop.ok { tcpClose(index, worker: worker) }
+        loadCompleted(index, worker: worker, status: hop.ok ? 200 : 0, server: hop.ok ? server : -1,
+                      measuredFrom: loads[index].workers[worker].callMeasuredFrom)
+    }
+
+    /// Closes a worker's connection on both sidecars.
+    func tcpClose(_ index: Int, worker: Int) {
+        let state = loads[index].workers[worker]
+        guard state.tcpOpen else { return }
+        loads[index].workers[worker].tcpOpen = false
+        let client = loads[index].client
+        if state.tcpClientConnection != 0, pods[client].alive, pods[client].hasSidecar {
+            sidecars[client].outboundConnectionClosed(ConnectionID(state.tcpClientConnection))
+            connectionClosed(client)
+        }
+        let server = state.tcpServer
+        if state.tcpAccepted, server >= 0, pods[server].alive, pods[server].incarnation == state.tcpServerIncarnation, pods[server].hasSidecar {
+            sidecars[server].inboundConnectionClosed(ConnectionID(state.tcpServerConnection))
+            connectionClosed(server)
+        }
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import MeshControl
+import MeshModel
+import MeshProxy
+
+/// One scheduled happening. Small value payloads (indices, ids), no closures, so the queue
+/// does not allocate per event.
+enum EngineEvent {
+    case step(Int32)
+    case configPush(Int32)
+    case loadIssue(load: Int32, worker: Int32)
+    /// The request left its app and reached the app's own sidecar.
+    case atClientSidecar(slot: Int32, id: UInt64)
+    /// A request (one attempt) reached the server pod.
+    case atServer(Hop)
+    /// The server's app finished the request.
+    case appDone(Hop)
+    /// The upstream response (or a transport failure, status 0) reached the client's sidecar.
+    case atClientSidecarResponse(Hop)
+    /// The response reached an unmeshed client directly.
+    case directResponse(Hop)
+    /// The final response reached the client app.
+    case atClient(slot: Int32, id: UInt64)
+    case proxyTimer(pod: Int32, incarnation: Int32, timer: Int32)
+    case connectionLost(pod: Int32, incarnation: Int32, connection: UInt64)
+    case appLoop(pod: Int32, incarnation: Int32, loop: Int32)
+    case tcpAtServer(TCPHop)
+    case tcpReply(TCPHop)
+    case podRestart(Int32)
+    case faultEnd(Int32)
+}
+
+/// One attempt of an HTTP exchange on its way through the network.
+struct Hop {
+    var slot: Int32
+    var attempt: Int32
+    var id: UInt64
+    var server: Int32
+    var serverIncarnation: Int32
+    /// The client sidecar's upstream connection, or the direct connection of an unmeshed client.
+    var connection: UInt64
+    /// The port the request was sent to on the server pod.
+    var port: Int32
+    /// The client pod (for connection bookkeeping once the exchange is gone).
+    var connectionOwner: Int32 = -1
+    /// The answer travelling back (0: refused/reset/lost).
+    var status: Int32 = 0
+    /// How the answer was made: by the app, by the server's sidecar (`Exchange.inboundLocalHead`), or by the transport.
+    var answeredBy: AnsweredBy = .transport
+    /// The server closed the connection with this answer (reset, refused, rejected).
+    var closesConnection = false
+    var appStartedAt: Int64 = 0
+
+    enum AnsweredBy: UInt8 { case app, serverSidecar, transport }
+}
+
+/// One TCP call of a load worker on its way.
+struct TCPHop {
+    var load: Int32
+    var worker: Int32
+    var generation: UInt32
+    var ok = false
+    var closes = false
+}
+
+/// Where a request came from, to hand its response back.
+enum ExchangeOrigin {
+    case load(Int32, worker: Int32)
+    case clientLoop(pod: Int32, loop: Int32, buy: Bool)
+    /// bookstore's restock POST: only logged by the real app.
+    case fireAndForget
+}
+
+/// An HTTP exchange from issue to final response. Stored in a slot table; events refer to it by
+/// slot and check the id, so a reused slot never receives a stale event.
+struct Exchange {
+    var id: UInt64 = 0
+    var origin: ExchangeOrigin = .fireAndForget
+    var client: Int32 = -1
+    var head: HTTPRequestHead
+    var destination: SocketAddress
+    /// Latency is measured from here (an open-loop load's scheduled time).
+    var measuredFrom: Int64 = 0
+    /// The server that answered the latest upstream attempt (backend accounting).
+    var lastServer: Int32 = -1
+    var finalHead: HTTPResponseHead?
+    var finalServer: Int32 = -1
+    /// An answer made by the server's sidecar (rate limit, access denied).
+    var inboundLocalHead: HTTPResponseHead?
+    var bodyBytes = 0
+}
+
+struct UpstreamConnection {
+    var server: Int32
+    var serverIncarnation: Int32
+    var acceptedByServer = false
+}
+
+/// Per-sidecar measurement, see `CostModel`.
+struct ProxyMeter {
+    var cpu: Int64 = 0
+    var openConnections = 0
+    var configBytes = 0
+    var peakMemory = 0
+    var everMeshed = false
+
+    mutating func noteMemory() {
+        let memory = CostModel.baseMemory + openConnections * CostModel.perConnectionMemory + CostModel.configMemoryFactor * configBytes
+        if memory > peakMemory { peakMemory = memory }
+    }
+}
+
+/// The simulator's state and event loop. A class so that the many tables are mutated in place;
+/// it never leaves the `Simulation` that owns it.
+final class SimEngine {
+    let scenario: Scenario
+    let seed: UInt64
+    let configDelay: Int64
+    let endTime: Int64?
+    /// Runs without a duration stop here at the latest.
+    static let safetyLimit: Int64 = 3_600_000_000_000
+
+    var now: Int64 = 0
+    var queue = EventQueue<EngineEvent>()
+    var eventsProcessed = 0
+    var eventLog: [SimEvent] = []
+
+    var controller: MeshController
+    var namespaces: [String: Namespace] = [:]
+    var otherResources: [ResourceKey: Resource] = [:]
+    var meshNamespaces: Set<String>
+
+    var deployments: [SimDeployment] = []
+    var deploymentIndex: [String: Int] = [:]
+    var pods: [SimPod] = []
+    var podIndex: [PodKey: Int] = [:]
+    var podByIP: [UInt32: Int] = [:]
+    var sidecars: [Sidecar] = []
+    var sidecarRandom: [SimRandom] = []
+    var meters: [ProxyMeter] = []
+    var podExtraLatency: [Int64] = []
+
+    var services: [SimService] = []
+    var serviceIndex: [String: Int] = [:]
+    var serviceByHost: [String: Int] = [:]
+    var serviceByIP: [UInt32: Int] = [:]
+    var endpointsResources: [String: Endpoints] = [:]
+
+    var network: SimRandom
+    var fixedLatency: Int64?
+    var latencyMu = 0.0, latencySigma = 0.0
+    var loss: Double
+
+    var exchanges: [Exchange] = []
+    var freeSlots: [Int32] = []
+    var exchangeSerial: UInt64 = 0
+    var timers: [ProxyTimer?] = []
+    var freeTimers: [Int32] = []
+    var upstreamConnections: [UInt64: UpstreamConnection] = [:]
+    /// Unmeshed client → server connections: key `client << 32 | server`, value the connection id.
+    var directConnections: [Int: (id: UInt64, incarnation: Int32, accepted: Bool)] = [:]
+    var connectionSerial: UInt64 = 0
+
+    /// Every load of the scenario in declaration order (started by its step).
+    var loads: [LoadState] = []
+    var loadForStep: [Int: Int] = [:]
+    var pendingPushes: [[Int]] = []
+    var partitions: [Partition] = []
+    var faults: [ActiveFault] = []
+
+    var stepsRemaining: Int
+    var reportedDiagnostics: Set<String> = []
+    var adoptedPods = 0
+    /// Bumped whenever pods come, go or change labels (invalidates `endpointCache`).
+    var worldVersion = 0
+    var endpointCache: [Int: (version: Int, endpoints: [(pod: Int, port: Int)])] = [:]
+    var activeLoads = 0
+    var pendingFaultTimers = 0
+    var finished = false
+
+    init(scenario: Scenario, seed: UInt64) {
+        self.scenario = scenario
+        self.seed = seed
+        configDelay = max(0, scenario.mesh.configDelay.nanoseconds)
+        endTime = scenario.duration.map { max(0, $0.nanoseconds) }
+        controller = MeshController(meshConfig: scenario.mesh.meshConfig)
+        meshNamespaces = Set(scenario.mesh.namespaces)
+        network = SimRandom(seed: seed, stream: "network")
+        loss = min(max(scenario.network.loss, 0), 1)
+        switch scenario.network.latency {
+        case .fixed(let d):
+            fixedLatency = max(0, d.nanoseconds)
+        case .distribution(let p50, let p99):
+            // Log-normal with median p50 and 99th percentile p99 (z(0.99) = 2.3263).
+            let median = Double(max(1, p50.nanoseconds))
+            latencyMu = log(median)
+            latencySigma = max(0, (log(Double(max(p50.nanoseconds, p99.nanoseconds, 1))) - latencyMu) / 2.326_347_874)
+        }
+        stepsRemaining = scenario.steps.count
+        for (index, step) in scenario.steps.enumerated() {
+            if case .load(let spec) = step.action {
+                loadForStep[index] = loads.count
+                loads.append(LoadState(spec: spec))
+            }
+        }
+        exchanges.reserveCapacity(256)
+        buildInitialWorld()
+        for (index, step) in scenario.steps.enumerated() {
+            queue.schedule(.step(Int32(index)), at: max(0, step.at.nanoseconds))
+        }
+    }
+
+    func record(_ text: String) {
+        eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), text: text))
+    }
+
+    func podName(_ pod: Int) -> String { pods[pod].key.description }
+
+    // MARK: - Event loop
+
+    func run() {
+        let limit = endTime ?? SimEngine.safetyLimit
+        while !isDone, let deadline = queue.nextDeadline {
+            if deadline > limit { break }
+            guard let entry = queue.popFirst() else { break }
+            now = entry.deadline
+            eventsProcessed += 1
+            dispatch(entry.event)
+        }
+        if endTime != nil {
+            now = limit
+        } else if !isDone, queue.isEmpty == false {
+            now = limit
+            record("run stopped at the safety limit of \(MeshDuration(nanoseconds: limit))")
+        }
+        finished = true
+    }
+
+    /// Without a duration the run ends when every step ran, every load finished and no restart
+    /// or fault end is pending (client loops such as bookbuyer's never finish by themselves).
+    private var isDone: Bool {
+        endTime == nil && stepsRemaining == 0 && activeLoads == 0 && pendingFaultTimers == 0
+    }
+
+    private func dispatch(_ event: EngineEvent) {
+        switch event {
+        case .step(let index): runStep(Int(index))
+        case .configPush(let index): pushConfigs(Int(index))
+        case .loadIssue(let load, let worker): loadIssue(Int(load), worker: Int(worker))
+        case .atClientSidecar(let slot, let id): atClientSidecar(slot: slot, id: id)
+        case .atServer(let hop): atServer(hop)
+        case .appDone(let hop): appDone(hop)
+        case .atClientSidecarResponse(let hop): atClientSidecarResponse(hop)
+        case .directResponse(let hop): directResponse(hop)
+        case .atClient(let slot, let id): atClient(slot: slot, id: id)
+        case .proxyTimer(let pod, let incarnation, let timer): proxyTimerFired(pod: Int(pod), incarnation: incarnation, timer: timer)
+        case .connectionLost(let pod, let incarnation, let connection): upstreamLost(pod: Int(pod), incarnation: incarnation, connection: connection)
+        case .appLoop(let pod, let incarnation, let loop): clientLoopIteration(pod: Int(pod), incarnation: incarnation, loop: Int(loop))
+        case .tcpAtServer(let hop): tcpAtServer(hop)
+        case .tcpReply(let hop): tcpReply(hop)
+        case .podRestart(let pod): restartPod(Int(pod))
+        case .faultEnd(let index): endFault(Int(index))
+        }
+    }
+
+    // MARK: - Network
+
+    /// One-way latency of a message between two pods, or nil when the message is lost
+    /// (packet loss or a partition).
+    func transit(from a: Int, to b: Int) -> Int64? {
+        if !partitions.isEmpty, partitioned(a, b) { return nil }
+        if loss > 0, network.unit() < loss { return nil }
+        return sampleLatency() + podExtraLatency[a] + podExtraLatency[b]
+    }
+
+    /// A latency draw without loss (connection setup round trips, resets).
+    func sampleLatency() -> Int64 {
+        if let fixed = fixedLatency { return fixed }
+        return Int64(exp(latencyMu + latencySigma * network.normal()))
+    }
+
+    func partitioned(_ a: Int, _ b: Int) -> Bool {
+        for partition in partitions where partition.separates(a, b) { return true }
+        return false
+    }
+
+    // MARK: - Measurement helpers
+
+    @inline(__always)
+    func chargeCPU(_ pod: Int, _ nanoseconds: Int64) {
+        meters[pod].cpu += nanoseconds
+    }
+
+    func connectionOpened(_ pod: Int) {
+        meters[pod].openConnections += 1
+        meters[pod].noteMemory()
+    }
+
+    func connectionClosed(_ pod: Int) {
+        if meters[pod].openConnections > 0 { meters[pod].openConnections -= 1 }
+    }
+
+    func nextConnectionID() -> UInt64 {
+        connectionSerial += 1
+        return connectionSerial
+    }
+
+    /// The server-side id of a meshed client's upstream connection.
+    @inline(__always)
+    static func upstreamKey(client: Int, connection: UInt64) -> UInt64 {
+        UInt64(client + 1) << 40 | (connection & 0xFF_FFFF_FFFF)
+    }
+}

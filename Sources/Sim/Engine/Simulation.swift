@@ -1,0 +1,36 @@
+import MeshModel
+
+/// Runs a `Scenario` in virtual time and returns what it observed.
+///
+/// Deterministic: the same scenario and seed give an identical `SimulationResult` (no wall clock,
+/// no global randomness, no threads). The real controller (`MeshController`) computes every
+/// proxy's configuration and the real sidecar engine (`Sidecar`) makes every data-plane decision;
+/// the simulator only carries messages between them in virtual time (see `CostModel` for the
+/// modelled costs and `LoadState` for the load generator's rules).
+public struct Simulation {
+    public let scenario: Scenario
+    public let seed: UInt64
+    private var engine: SimEngine
+
+    /// `seed` nil: the scenario's own seed. Builds the cluster as it is at 0s.
+    public init(scenario: Scenario, seed: UInt64? = nil) {
+        self.scenario = scenario
+        self.seed = seed ?? scenario.seed
+        engine = SimEngine(scenario: scenario, seed: self.seed)
+    }
+
+    /// Runs the scenario to its end (its `duration`, or until every step and load has finished).
+    /// Running again starts over from 0s with the same seed, and gives the same result.
+    public mutating func run() -> SimulationResult {
+        if engine.finished { engine = SimEngine(scenario: scenario, seed: seed) }
+        engine.run()
+        return engine.result()
+    }
+
+    /// The current configuration of a meshed pod (`namespace/pod-name`) as pretty JSON, or nil
+    /// when the pod does not exist or has no sidecar. Before `run()`: the configuration at 0s.
+    public func proxyConfigJSON(pod: String) -> String? { engine.proxyConfigJSON(pod: pod) }
+
+    /// `namespace/pod-name` of every pod with a sidecar, sorted.
+    public var meshedPods: [String] { engine.meshedPodNames }
+}
