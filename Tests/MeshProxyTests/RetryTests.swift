@@ -52,6 +52,22 @@ struct RetryTests {
         #expect(stat(sidecar, "upstream_rq_5xx") == 6)
     }
 
+    @Test func aRetryGoesToAnotherEndpointThanTheOneThatFailed() throws {
+        let policy = RetryPolicy(retryOn: "5xx", numRetries: 2)
+        var sidecar = Sidecar(config: Fixture.outbound(endpoints: ["10.244.0.5:14001", "10.244.0.6:14001"], retry: policy))
+        var random = SeededGenerator(seed: 3)
+        // Two requests in flight take the two endpoints in round-robin order.
+        let first = try #require(sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).sends.first)
+        let second = try #require(sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).sends.first)
+        #expect(first.endpoint.description == "10.244.0.5:14001")
+        #expect(second.endpoint.description == "10.244.0.6:14001")
+        // The first fails; round robin's next pick would be .5 again, the retry must avoid it.
+        let backoff = try #require(sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 0), now: ms(1), random: &random).timers.first)
+        let retry = try #require(sidecar.timerFired(backoff.timer, now: ms(1) + backoff.after, random: &random).sends.first)
+        #expect(retry.attempt == 2)
+        #expect(retry.endpoint.description == "10.244.0.6:14001")
+    }
+
     @Test func a404IsNotRetriedOn5xx() {
         var sidecar = Sidecar(config: Fixture.outbound(retry: RetryPolicy(retryOn: "5xx", numRetries: 5)))
         var random = SeededGenerator(seed: 1)

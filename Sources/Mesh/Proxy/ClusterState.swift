@@ -109,6 +109,14 @@ struct ClusterState: Sendable {
         breaker = cluster.circuitBreaking.map(ErrorCircuitBreaker.init)
     }
 
+    /// The balancer's next endpoint, skipping `previous` once when another endpoint can serve:
+    /// a retry should not land on the endpoint that just failed (Envoy's `previous_hosts`).
+    mutating func nextEndpoint(avoiding previous: Int) -> Int? {
+        guard let first = endpointBalancer.next() else { return nil }
+        guard first == previous, endpointBalancer.servingCount > 1 else { return first }
+        return endpointBalancer.next()
+    }
+
     var openConnections: Int { Int(counters.upstreamCxActive) }
     var activeRequests: Int { Int(counters.upstreamRqActive) }
     var pendingCount: Int { Int(counters.upstreamRqPendingActive) }

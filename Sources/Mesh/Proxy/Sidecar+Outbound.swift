@@ -236,7 +236,7 @@ extension Sidecar {
             finish(id, Sidecar.overloadedResponse, local: .requestOverflow, now: nil, actions: &actions)
             return
         }
-        guard let endpoint = clusters[cluster].endpointBalancer.next() else {
+        guard let endpoint = clusters[cluster].nextEndpoint(avoiding: exchange.lastEndpoint) else {
             finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
             return
         }
@@ -276,6 +276,7 @@ extension Sidecar {
         exchange.phase = .inFlight
         exchange.connection = connectionID
         exchanges[id] = exchange
+        exchanges[id]!.lastEndpoint = connection.endpoint
         connection.busyWith = id
         connection.requestsServed += 1
         connections[connectionID] = connection

@@ -91,6 +91,8 @@ struct Exchange: Sendable {
     var holdsRetrySlot = false
     /// Counted by the cluster's error/slow breaker; its outcome must be reported to it.
     var admittedByBreaker = false
+    /// Endpoint index of the last attempt (-1: none yet), so that a retry goes elsewhere.
+    var lastEndpoint = -1
 }
 
 struct UpstreamConnection: Sendable {

@@ -17,6 +17,9 @@ struct SmoothWeightedRoundRobin: Hashable, Sendable {
 
     var isEmpty: Bool { total == 0 }
 
+    /// How many items have a positive weight.
+    var servingCount: Int { weights.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } }
+
     /// The index of the next item, nil when there are none.
     mutating func next() -> Int? {
         guard total > 0 else { return nil }
