@@ -106,7 +106,8 @@ public struct MeshController: Sendable {
             let old = podGroups[pod]
             let new = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
             guard old != new else { continue }
-            moved[pod] = old.flatMap { groups[$0]?.config?.version }
+            // updateValue: assigning a nil `String?` through the subscript would drop the entry.
+            moved.updateValue(old.flatMap { groups[$0]?.config?.version }, forKey: pod)
             if let old {
                 groups[old]?.members.remove(pod)
                 if groups[old]?.members.isEmpty == true {

@@ -89,9 +89,6 @@ struct ExchangeQueue: Sendable {
         }
         return id
     }
-
-    /// The queued ids in order (stale ones included).
-    var ordered: ArraySlice<UInt64> { items[head...] }
 }
 
 /// The mutable side of one cluster: its pool, queue, counters and breaker.

@@ -7,6 +7,17 @@ import MeshModel
 ///
 /// Outbound HTTP follows the HTTP/1.1 model: one request at a time per upstream connection, idle
 /// connections reused per endpoint, and Envoy's circuit-breaking limits per cluster.
+///
+/// Contract with the shell:
+/// - `send(..., newConnection: true)`: open the connection, then send. Report the outcome with
+///   `upstreamResponse(id, attempt:)`; status 0 means the attempt got no response (refused, reset):
+///   the engine then considers that connection gone and sends no `closeUpstream` for it.
+/// - `startTimer`: call `timerFired` after the delay; timers that no longer matter are ignored, so
+///   the shell never needs to cancel one.
+/// - `closeUpstream`: close that connection; it is never used again.
+/// - `respond`: the exchange is over; status 0 with `local` set means "close the app's connection".
+/// - After `apply`, `takeConfigActions()` returns the closes/answers the change implies; anything
+///   not taken is prepended to the next outbound result.
 public struct Sidecar: Sendable {
     /// The last config that was applied successfully.
     public private(set) var config: ProxyConfig?
