@@ -62,17 +62,22 @@ extension SimEngine {
             queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
             return
         }
-        loads[index].workers[worker].tcpOpen = true
-        loads[index].workers[worker].tcpAccepted = false
-        loads[index].workers[worker].tcpServer = server
-        loads[index].workers[worker].tcpServerIncarnation = server >= 0 ? pods[server].incarnation : 0
-        loads[index].workers[worker].tcpServerPort = port
-        loads[index].workers[worker].tcpClientConnection = clientConnection
-        loads[index].workers[worker].tcpServerConnection = nextConnectionID()
         guard server >= 0 else {
+            // The sidecar chose an address no pod has: the connect times out.
+            if clientConnection != 0 {
+                sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
+                connectionClosed(client)
+            }
             queue.schedule(.tcpReply(hop), at: now + local + cpu + CostModel.lostMessageTimeout)
             return
         }
+        loads[index].workers[worker].tcpOpen = true
+        loads[index].workers[worker].tcpAccepted = false
+        loads[index].workers[worker].tcpServer = server
+        loads[index].workers[worker].tcpServerIncarnation = pods[server].incarnation
+        loads[index].workers[worker].tcpServerPort = port
+        loads[index].workers[worker].tcpClientConnection = clientConnection
+        loads[index].workers[worker].tcpServerConnection = nextConnectionID()
         guard pods[server].alive else {
             queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
             return

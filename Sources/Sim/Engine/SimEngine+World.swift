@@ -60,6 +60,8 @@ extension SimEngine {
             pods[pod].identity = config.serviceIdentity
             meters[pod].configBytes = renderConfig(config, pretty: false).utf8.count
             meters[pod].noteMemory()
+            // Connections to endpoints that left, exchanges whose cluster went away.
+            perform(sidecars[pod].takeConfigActions(), at: pod)
             return true
         case .rejected(let reason):
             record("config rejected by \(podName(pod)): \(reason)")
