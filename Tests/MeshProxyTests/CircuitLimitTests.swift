@@ -114,12 +114,31 @@ struct CircuitLimitTests {
         let a = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         let connection = try #require(a.sends.first?.connection)
         _ = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 200), now: ms(1), random: &random)
-        #expect(sidecar.upstreamConnectionLost(connection).isEmpty)
+        #expect(sidecar.upstreamConnectionLost(connection, now: ms(2), random: &random).isEmpty)
         #expect(stat(sidecar, "upstream_cx_active") == 0)
         let b = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(2), random: &random)
         #expect(b.sends.first?.isNew == true)
         // Unknown connection ids are ignored.
-        #expect(sidecar.upstreamConnectionLost(UpstreamConnectionID(12345)).isEmpty)
+        #expect(sidecar.upstreamConnectionLost(UpstreamConnectionID(12345), now: ms(3), random: &random).isEmpty)
+    }
+
+    @Test func busyConnectionLostEndsTheAttemptLikeAReset() throws {
+        // With a retry policy the request goes to the other endpoint; without, it is answered 503.
+        var withRetry = Sidecar(config: Fixture.outbound(endpoints: ["10.244.0.5:14001", "10.244.0.6:14001"], retry: RetryPolicy(retryOn: "5xx", numRetries: 1)))
+        var random = SeededGenerator(seed: 2)
+        let sent = try #require(withRetry.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).sends.first)
+        let lost = withRetry.upstreamConnectionLost(sent.connection, now: ms(1), random: &random)
+        #expect(lost.responses.isEmpty)
+        let backoff = try #require(lost.timers.first)
+        let retry = try #require(withRetry.timerFired(backoff.timer, now: ms(1) + backoff.after, random: &random).sends.first)
+        #expect(retry.endpoint != sent.endpoint)
+
+        var plain = Sidecar(config: Fixture.outbound())
+        let only = try #require(plain.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).sends.first)
+        let answer = try #require(plain.upstreamConnectionLost(only.connection, now: ms(1), random: &random).responses.first)
+        #expect(answer.head.status == 503)
+        #expect(answer.local == .upstreamFailure)
+        #expect(stat(plain, "upstream_cx_active") == 0)
     }
 
     @Test func tcpMaxConnectionsCapsOutboundTCP() {

@@ -121,21 +121,14 @@ extension Sidecar {
         return actions
     }
 
-    /// An upstream connection closed by the peer (or its pod died) while idle. A connection lost
-    /// in the middle of a request should be reported as `upstreamResponse` with status 0, which
-    /// can retry; here the request in progress, if any, is answered with 503 upstreamFailure.
-    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID) -> [OutboundHTTPAction] {
-        var actions = takeDeferredActions()
-        guard let lost = connections[connection.rawValue] else { return actions }
-        if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID] {
-            if exchange.cluster >= 0 {
-                clusters[exchange.cluster].counters.upstreamRqActive -= 1
-                clusters[exchange.cluster].counters.upstreamRqRxReset += 1
-            }
-            releaseConnection(connection.rawValue, outcome: .gone, actions: &actions)
-            finish(exchangeID, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
-            return actions
+    /// The peer closed an upstream connection (or its pod died). An idle connection is forgotten;
+    /// the request in progress on a busy one ends like a reset (status 0), which may retry.
+    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        guard let lost = connections[connection.rawValue] else { return takeDeferredActions() }
+        if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
+            return upstreamResponse(ExchangeID(exchangeID), attempt: exchange.attempt, head: HTTPResponseHead(status: 0), now: now, random: &random)
         }
+        var actions = takeDeferredActions()
         if lost.cluster >= 0 {
             clusters[lost.cluster].removeIdle(connection.rawValue, endpoint: lost.endpoint)
         }

@@ -164,7 +164,7 @@ extension SimEngine {
             let key = SimEngine.upstreamKey(client: client, connection: hop.connection)
             guard upstreamConnections.removeValue(forKey: key) != nil else { return }
             connectionClosed(client)
-            perform(sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection)), at: client)
+            perform(sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client]), at: client)
         }
     }
 
@@ -192,7 +192,7 @@ extension SimEngine {
         let key = SimEngine.upstreamKey(client: pod, connection: connection)
         guard upstreamConnections.removeValue(forKey: key) != nil else { return }
         connectionClosed(pod)
-        perform(sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection)), at: pod)
+        perform(sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
     }
 
     func proxyTimerFired(pod: Int, incarnation: Int32, timer index: Int32) {
