@@ -19,7 +19,7 @@ public enum RetryBackoff {
     public static func delay(retry: Int, base: MeshDuration, random: inout some RandomNumberGenerator) -> MeshDuration {
         let upper = upperBound(retry: retry, base: base).nanoseconds
         guard upper > 0 else { return .zero }
-        return MeshDuration(nanoseconds: Int64.random(in: 0...upper, using: &random))
+        return MeshDuration(nanoseconds: Int64(random.next(upperBound: UInt64(upper) + 1)))
     }
 }
 
