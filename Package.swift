@@ -14,7 +14,9 @@ let package = Package(
         .library(name: "MeshControl", targets: ["MeshControl"]),
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
+        .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
         .executable(name: "sim", targets: ["sim"]),
+        .executable(name: "redirect-probe", targets: ["redirect-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -43,6 +45,21 @@ let package = Package(
             path: "Sources/Mesh/Proxy",
             swiftSettings: swiftSettings
         ),
+        // Traffic capture: the iptables (nat) rules that send a pod's TCP through its sidecar, and
+        // SO_ORIGINAL_DST for the runtime.
+        .target(
+            name: "MeshRedirect",
+            dependencies: ["MeshModel"],
+            path: "Sources/Mesh/Redirect",
+            swiftSettings: swiftSettings
+        ),
+        // Tiny listener/client the capture test runs inside its network namespace.
+        .executableTarget(
+            name: "redirect-probe",
+            dependencies: ["MeshRedirect"],
+            path: "Sources/Mesh/RedirectProbe",
+            swiftSettings: swiftSettings
+        ),
         // Deterministic simulator: virtual time, network, pods, apps, load, faults, reports.
         .target(
             name: "SimCore",
@@ -67,6 +84,7 @@ let package = Package(
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",
             dependencies: ["SimCore"],
