@@ -2,10 +2,14 @@
 SWIFT ?= swift
 SCENARIOS := $(wildcard scenarios/*.yaml)
 
-.PHONY: test build sim scenarios check-determinism bench-sim clean
+.PHONY: test build sim scenarios check-determinism bench-sim clean setup
 
 test:
 	$(SWIFT) test
+
+# Debian packages the project needs (iptables, iproute2 for traffic capture); idempotent.
+setup:
+	./scripts/setup-system.sh
 
 build:
 	$(SWIFT) build

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages the project needs on this machine (idempotent: packages already
+# present are left alone and nothing is downloaded). Run as root, or through sudo when available.
+#   iptables, iproute2: traffic capture (MeshRedirect) and its network-namespace tests.
+set -eu
+
+PACKAGES="iptables iproute2"
+
+missing=""
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $package"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "setup-system: all packages present ($PACKAGES)"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    run=""
+elif command -v sudo >/dev/null 2>&1; then
+    run="sudo"
+else
+    echo "setup-system: need root (or sudo) to install:$missing" >&2
+    exit 1
+fi
+
+echo "setup-system: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Install from the current package lists first; refresh them only if that fails.
+# shellcheck disable=SC2086
+if ! $run apt-get install -y --no-install-recommends $missing; then
+    $run apt-get update
+    # shellcheck disable=SC2086
+    $run apt-get install -y --no-install-recommends $missing
+fi
