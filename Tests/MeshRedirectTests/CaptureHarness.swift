@@ -114,15 +114,15 @@ final class NetworkNamespace {
     }
 
     /// Starts a long-running command inside the namespace and returns once it printed `readyLine`
-    /// (or exited); the rest of its output is returned by `finish`.
+    /// (or exited); `finish` closes its standard input and returns the rest of its output.
     func start(_ arguments: [String], readyLine: String) throws -> RunningCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ip)
         process.arguments = ["netns", "exec", name] + arguments
-        let output = Pipe()
+        let output = Pipe(), input = Pipe()
         process.standardOutput = output
         process.standardError = output
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = input
         try process.run()
         started.append(process)
         var seen = ""
@@ -131,7 +131,7 @@ final class NetworkNamespace {
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
-        return RunningCommand(process: process, output: output, seen: seen)
+        return RunningCommand(process: process, input: input, output: output, seen: seen)
     }
 
     /// Stops whatever is still running in the namespace and removes it.
@@ -150,11 +150,13 @@ final class NetworkNamespace {
 
 struct RunningCommand {
     let process: Process
+    let input: Pipe
     let output: Pipe
     let seen: String
 
-    /// Waits for the command to exit and returns everything it printed.
+    /// Closes the command's standard input, waits for it to exit and returns everything it printed.
     func finish() -> String {
+        try? input.fileHandleForWriting.close()
         let rest = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return seen + String(decoding: rest, as: UTF8.self)

@@ -52,11 +52,11 @@ struct CaptureTests {
     }
 
     /// Listens on `listenPort` in `listenerNamespace`, connects from `clientNamespace` as `uid`,
-    /// and returns what both ends saw. The listener waits a second longer than the client, so a
-    /// late redirected connection would still be seen.
+    /// and returns what both ends saw. The listener keeps waiting until the client has finished
+    /// (its standard input is closed then), so a connection the client made is always seen.
     func attempt(listenPort: Int, in listenerNamespace: NetworkNamespace, connectTo ip: String, _ port: Int, from clientNamespace: NetworkNamespace, uid: Int = appUID) throws -> Attempt {
         let listener = try listenerNamespace.start(
-            [probe, "listen", String(listenPort), "--accept-timeout-ms", String(Self.clientTimeoutMilliseconds + 1000)],
+            [probe, "listen", String(listenPort), "--accept-timeout-ms", "30000", "--until-stdin-closes", "1"],
             readyLine: "LISTENING"
         )
         try #require(listener.seen.contains("LISTENING"), "listener did not start: \(listener.seen)")

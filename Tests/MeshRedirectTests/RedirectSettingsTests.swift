@@ -165,5 +165,8 @@ import Testing
         #expect(IPv4Range("1.2.3.4/ 32") == nil)
         #expect(IPv4Range("1.2.3.4/032") == nil)
         #expect(IPv4Range("") == nil)
+        #expect(IPv4Range(address: 0x0A00_0000, prefixLength: 8)?.description == "10.0.0.0/8")
+        #expect(IPv4Range(address: 0, prefixLength: 33) == nil)
+        #expect(IPv4Range(address: 0, prefixLength: -1) == nil)
     }
 }

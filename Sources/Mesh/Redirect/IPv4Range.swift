@@ -6,8 +6,9 @@ public struct IPv4Range: Hashable, Sendable, CustomStringConvertible {
     public let address: UInt32
     public let prefixLength: Int
 
-    public init(address: UInt32, prefixLength: Int) {
-        precondition((0...32).contains(prefixLength), "prefix length must be 0...32")
+    /// Nil when the prefix length is outside 0...32.
+    public init?(address: UInt32, prefixLength: Int) {
+        guard (0...32).contains(prefixLength) else { return nil }
         self.address = address
         self.prefixLength = prefixLength
     }

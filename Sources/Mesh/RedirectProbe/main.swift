@@ -1,10 +1,12 @@
 // redirect-probe: the two ends of a traffic capture check, run inside a network namespace.
 //
-//   redirect-probe listen PORT [--accept-timeout-ms N]
+//   redirect-probe listen PORT [--accept-timeout-ms N] [--until-stdin-closes 1]
 //       Listens on 0.0.0.0:PORT, prints "LISTENING PORT", accepts at most one connection and
 //       prints "ORIGINAL_DST IP:PORT" (the SO_ORIGINAL_DST of the accepted socket),
 //       "NOT_REDIRECTED" (accepted, but no original destination), or "NO_CONNECTION" when none
-//       arrived in time.
+//       arrived in time. With --until-stdin-closes 1 it also stops waiting when its standard
+//       input reaches end of file (after one last look at the accept queue), so a test can end
+//       the wait as soon as its client is done.
 //   redirect-probe connect IP PORT [--uid N] [--timeout-ms N]
 //       Optionally drops to uid/gid N, connects, prints "CONNECTED" (exit 0) or
 //       "CONNECT_FAILED reason" (exit 1).
@@ -66,7 +68,7 @@ func port(_ text: String) -> Int {
     return value
 }
 
-func listen(port: Int, acceptTimeoutMilliseconds: Int) -> Never {
+func listen(port: Int, acceptTimeoutMilliseconds: Int, untilStdinCloses: Bool) -> Never {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { fail("socket: \(errorText())") }
     var one: Int32 = 1
@@ -76,8 +78,13 @@ func listen(port: Int, acceptTimeoutMilliseconds: Int) -> Never {
     guard Glibc.listen(fd, 8) == 0 else { fail("listen: \(errorText())") }
     emit("LISTENING \(port)")
 
-    var waiter = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    let ready = poll(&waiter, 1, Int32(clamping: acceptTimeoutMilliseconds))
+    var waiters = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: 0, events: Int16(POLLIN), revents: 0)]
+    var ready = poll(&waiters, untilStdinCloses ? 2 : 1, Int32(clamping: acceptTimeoutMilliseconds))
+    if ready > 0, waiters[0].revents == 0 {
+        // Standard input closed (or sent something): one last look at the accept queue.
+        waiters[0].revents = 0
+        ready = poll(&waiters, 1, 0)
+    }
     guard ready > 0 else {
         emit(ready == 0 ? "NO_CONNECTION" : "ERROR poll: \(errorText())")
         exit(ready == 0 ? 0 : 2)
@@ -132,13 +139,17 @@ func connect(ip: String, port: Int, uid: Int?, timeoutMilliseconds: Int) -> Neve
 let arguments = CommandLine.arguments
 switch arguments.dropFirst().first {
 case "listen" where arguments.count >= 3:
-    let settings = options(arguments.dropFirst(3), allowed: ["--accept-timeout-ms"])
-    listen(port: port(arguments[2]), acceptTimeoutMilliseconds: settings["--accept-timeout-ms"] ?? 5000)
+    let settings = options(arguments.dropFirst(3), allowed: ["--accept-timeout-ms", "--until-stdin-closes"])
+    listen(
+        port: port(arguments[2]),
+        acceptTimeoutMilliseconds: settings["--accept-timeout-ms"] ?? 5000,
+        untilStdinCloses: settings["--until-stdin-closes", default: 0] != 0
+    )
 case "connect" where arguments.count >= 4:
     let settings = options(arguments.dropFirst(4), allowed: ["--uid", "--timeout-ms"])
     connect(ip: arguments[2], port: port(arguments[3]), uid: settings["--uid"], timeoutMilliseconds: settings["--timeout-ms"] ?? 2000)
 default:
-    fail("usage: redirect-probe listen PORT [--accept-timeout-ms N] | connect IP PORT [--uid N] [--timeout-ms N]")
+    fail("usage: redirect-probe listen PORT [--accept-timeout-ms N] [--until-stdin-closes 1] | connect IP PORT [--uid N] [--timeout-ms N]")
 }
 #else
 print("ERROR redirect-probe needs Linux (netfilter)")
