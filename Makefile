@@ -4,7 +4,10 @@ SCENARIOS := $(wildcard scenarios/*.yaml)
 
 .PHONY: test build sim scenarios check-determinism bench-sim clean setup
 
+# Installs the Debian packages first (iptables, iproute2 for the capture tests); without root the
+# capture tests skip with a printed reason instead.
 test:
+	./scripts/setup-system.sh || echo "make test: system packages not installed; tests that need them will skip"
 	$(SWIFT) test
 
 # Debian packages the project needs (iptables, iproute2 for traffic capture); idempotent.
