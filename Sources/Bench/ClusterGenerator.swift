@@ -123,10 +123,10 @@ struct ClusterGenerator {
 
     /// One endpoint change: the first pod of a service near the middle gets a new IP. In SMI mode it
     /// is the first split backend of a policy service, so that some clients see the change.
-    func endpointChange() -> ResourceChange {
+    func endpointChange(round: Int = 0) -> ResourceChange {
         let i = services / 2 / 10 * 10 + 1
         return .upsert(.pod(pod(name: podName(service: i, replica: 0), namespace: namespace(ofService: i), account: serviceAccount(ofService: i),
-                                labels: ["app": serviceName(i), "version": "v1"], ip: Self.podIP(services * podsPerService + namespaceCount * Self.clientsPerNamespace + 1))))
+                                labels: ["app": serviceName(i), "version": "v1"], ip: Self.podIP(services * podsPerService + namespaceCount * Self.clientsPerNamespace + 1 + round))))
     }
 
     /// One policy change. SMI: service 0's TrafficTarget gains a source (the client in slot 1).

@@ -111,9 +111,9 @@ extension Duration {
 enum ControlPlaneBench {
     /// Full generation = one `apply` of everything + `config(for:)` of every meshed pod + rendering.
     /// Rendering: each distinct version once (pods sharing a version would be sent the same bytes),
-    /// at most `renderLimit` of them (time scaled up when more exist); `renderEachPod` renders every
+    /// until `renderBudget` bytes are rendered (time scaled up when more remain); `renderEachPod` renders every
     /// pod's config instead.
-    static func run(_ generator: ClusterGenerator, renderEachPod: Bool, renderLimit: Int?, verify: Bool, progress: (String) -> Void) -> ControlPlaneResult {
+    static func run(_ generator: ClusterGenerator, renderEachPod: Bool, renderBudget: Int?, endpointRounds: Int, verify: Bool, progress: (String) -> Void) -> ControlPlaneResult {
         let clock = ContinuousClock()
         let resources = generator.resources()
         var controller = MeshController(meshConfig: generator.meshConfig)
@@ -139,14 +139,19 @@ enum ControlPlaneBench {
 
         // Render every distinct config (or, above `renderLimit`, the first ones by pod order and
         // extrapolate the time); pods sharing a version would be sent the same bytes.
-        let toRender = renderLimit.map { Array(firstSeen.prefix($0)) } ?? firstSeen
-        progress("render \(toRender.count) of \(firstSeen.count) distinct configs\(renderEachPod ? ", then every pod's" : "")")
+        progress("render up to \(renderBudget.map { "\($0 >> 20) MiB of" } ?? "all") \(firstSeen.count) distinct configs\(renderEachPod ? ", then every pod's" : "")")
         start = clock.now
         var bytesByVersion: [String: Int] = [:]
-        for (version, pod) in toRender { bytesByVersion[version] = controller.config(for: pod)?.renderedJSON().utf8.count }
+        var renderedBytes = 0
+        for (version, pod) in firstSeen {
+            if let renderBudget, renderedBytes >= renderBudget { break }
+            let bytes = controller.config(for: pod)?.renderedJSON().utf8.count ?? 0
+            bytesByVersion[version] = bytes
+            renderedBytes += bytes
+        }
         var renderSeconds = (clock.now - start).seconds
-        let extrapolated = toRender.count < firstSeen.count
-        if extrapolated { renderSeconds *= Double(firstSeen.count) / Double(max(1, toRender.count)) }
+        let extrapolated = bytesByVersion.count < firstSeen.count
+        if extrapolated { renderSeconds *= Double(firstSeen.count) / Double(max(1, bytesByVersion.count)) }
         if renderEachPod {
             start = clock.now
             for pod in pods { _ = controller.config(for: pod)?.renderedJSON().utf8.count }
@@ -162,11 +167,18 @@ enum ControlPlaneBench {
             counted += 1
         }
 
-        progress("endpoint change")
-        let endpointChange = generator.endpointChange()
-        start = clock.now
-        let endpointUpdate = controller.apply([endpointChange])
-        let endpointMs = (clock.now - start).seconds * 1000
+        // The median of several rounds (a new IP each round): one apply is a few milliseconds.
+        progress("endpoint change x \(endpointRounds)")
+        var endpointChange = generator.endpointChange()
+        var endpointUpdate = ControllerUpdate()
+        var roundMs: [Double] = []
+        for round in 0..<endpointRounds {
+            endpointChange = generator.endpointChange(round: round)
+            start = clock.now
+            endpointUpdate = controller.apply([endpointChange])
+            roundMs.append((clock.now - start).seconds * 1000)
+        }
+        let endpointMs = roundMs.sorted()[roundMs.count / 2]
 
         progress("policy change")
         let policyChange = generator.policyChange()

@@ -7,10 +7,11 @@ import Foundation
 /// and permissive), each case in a child process of its own so that its peak RSS is its own.
 let usage = """
 usage: bench control-plane [--services N] [--pods-per-service M] [--mode smi|permissive]
-                           [--skip-5000] [--render-each-pod] [--render-limit K | --render-all]
-                           [--verify] [--out FILE]
+                           [--skip-5000] [--render-each-pod] [--render-budget-mib B | --render-all]
+                           [--endpoint-rounds R] [--verify] [--out FILE]
 Full generation = apply everything + config(for:) every meshed pod + render each distinct config
-(at most K = 50 of them, default; the render time is scaled up when there are more, marked ~).
+(until B = 64 MiB are rendered, default; the render time is scaled up when more remain, marked ~).
+Endpoint change: median of R = 5 rounds, each moving one pod to a new IP.
 """
 
 struct Options {
@@ -19,9 +20,10 @@ struct Options {
     var modes = ClusterGenerator.Mode.allCases
     var skipLargest = false
     var renderEachPod = false
-    /// Distinct configs rendered at most (time extrapolated above); nil: all.
-    var renderLimit: Int? = 50
+    /// Bytes of distinct configs rendered at most (time extrapolated beyond); nil: all.
+    var renderBudget: Int? = 64 << 20
     var verify = false
+    var endpointRounds = 5
     var out: String?
     /// Child mode: print one tab-separated result row instead of the table.
     var row = false
@@ -55,9 +57,10 @@ func parse(_ arguments: [String]) -> Options {
             options.modes = [mode]
         case "--skip-5000": options.skipLargest = true
         case "--render-each-pod": options.renderEachPod = true
-        case "--render-limit": options.renderLimit = positive(flag)
-        case "--render-all": options.renderLimit = nil
+        case "--render-budget-mib": options.renderBudget = positive(flag) << 20
+        case "--render-all": options.renderBudget = nil
         case "--verify": options.verify = true
+        case "--endpoint-rounds": options.endpointRounds = positive(flag)
         case "--out": options.out = value(flag)
         case "--row": options.row = true
         case "-h", "--help":
@@ -90,8 +93,9 @@ func runChild(services: Int, podsPerService: Int, mode: ClusterGenerator.Mode, o
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     var arguments = ["control-plane", "--row", "--services", String(services), "--pods-per-service", String(podsPerService), "--mode", mode.rawValue]
     if options.renderEachPod { arguments.append("--render-each-pod") }
-    if let limit = options.renderLimit { arguments += ["--render-limit", String(limit)] } else { arguments.append("--render-all") }
+    if let budget = options.renderBudget { arguments += ["--render-budget-mib", String(budget >> 20)] } else { arguments.append("--render-all") }
     if options.verify { arguments.append("--verify") }
+    arguments += ["--endpoint-rounds", String(options.endpointRounds)]
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -120,7 +124,7 @@ let options = parse(Array(CommandLine.arguments.dropFirst()))
 var results: [ControlPlaneResult] = []
 if let services = options.services, options.row || options.modes.count == 1 {
     let generator = ClusterGenerator(services: services, podsPerService: options.podsPerService, mode: options.modes[0])
-    let result = ControlPlaneBench.run(generator, renderEachPod: options.renderEachPod, renderLimit: options.renderLimit, verify: options.verify) {
+    let result = ControlPlaneBench.run(generator, renderEachPod: options.renderEachPod, renderBudget: options.renderBudget, endpointRounds: options.endpointRounds, verify: options.verify) {
         log("[\(generator.mode.rawValue) \(services)] \($0)")
     }
     if options.row {
