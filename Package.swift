@@ -80,6 +80,13 @@ let package = Package(
             path: "Sources/Sim/CLI",
             swiftSettings: swiftSettings
         ),
+        // Control-plane benchmark (wall clock allowed here, never in the libraries).
+        .executableTarget(
+            name: "bench",
+            dependencies: ["MeshModel", "MeshControl"],
+            path: "Sources/Bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel"], swiftSettings: swiftSettings),

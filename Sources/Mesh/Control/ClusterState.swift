@@ -21,6 +21,9 @@ struct ClusterState: Sendable {
     private(set) var namespaces: [String: Namespace] = [:]
     private(set) var services: [ServiceRef: Service] = [:]
     private(set) var servicesByNamespace: [String: Set<ServiceRef>] = [:]
+    /// Services with a selector, each under one of its selector's pairs (the smallest key): a pod's
+    /// selecting services are among those indexed under its own labels, found without a scan.
+    private var servicesBySelectorPair: [LabelKey: Set<ServiceRef>] = [:]
     private(set) var pods: [PodKey: Pod] = [:]
     private(set) var podsByNamespace: [String: Set<PodKey>] = [:]
     private var podsByLabel: [LabelKey: Set<PodKey>] = [:]
@@ -92,9 +95,21 @@ struct ClusterState: Sendable {
 
     /// Services of the pod's namespace whose selector matches the pod, sorted.
     func services(selecting pod: Pod) -> [ServiceRef] {
-        (servicesByNamespace[pod.metadata.namespace] ?? []).filter { ref in
-            services[ref].map { Self.matches($0.selector, pod.metadata.labels) } ?? false
-        }.sorted()
+        var result: [ServiceRef] = []
+        let namespace = pod.metadata.namespace
+        for (key, value) in pod.metadata.labels {
+            for ref in servicesBySelectorPair[LabelKey(namespace: namespace, key: key, value: value)] ?? [] {
+                if let service = services[ref], Self.matches(service.selector, pod.metadata.labels) { result.append(ref) }
+            }
+        }
+        // A service is indexed under one pair only, so it appears at most once.
+        return result.sorted()
+    }
+
+    /// The pair a service is indexed under in `servicesBySelectorPair`.
+    private static func indexPair(of service: Service, namespace: String) -> LabelKey? {
+        guard let key = service.selector.keys.min(), let value = service.selector[key] else { return nil }
+        return LabelKey(namespace: namespace, key: key, value: value)
     }
 
     /// Mesh services (in monitored namespaces) whose selected pods run as `identity`, sorted.
@@ -190,6 +205,8 @@ struct ClusterState: Sendable {
         let old = services[ref]
         services[ref] = service
         if service != nil { servicesByNamespace[ref.namespace, default: []].insert(ref) } else { servicesByNamespace[ref.namespace]?.remove(ref) }
+        if let pair = old.flatMap({ Self.indexPair(of: $0, namespace: ref.namespace) }) { servicesBySelectorPair[pair]?.remove(ref) }
+        if let pair = service.flatMap({ Self.indexPair(of: $0, namespace: ref.namespace) }) { servicesBySelectorPair[pair, default: []].insert(ref) }
         effect.touched.insert(.serviceSpec(ref))
         effect.touched.insert(.serviceEndpoints(ref))
         if (old == nil) != (service == nil) {

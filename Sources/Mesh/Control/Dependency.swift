@@ -52,7 +52,16 @@ struct ContentHash: Sendable {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
     mutating func add(_ text: String) {
-        for byte in text.utf8 { mix(byte) }
+        var text = text
+        // Over the contiguous UTF-8 buffer: faster than the UTF8View iterator, same bytes.
+        text.withUTF8 { bytes in
+            var value = self.value
+            for byte in bytes {
+                value ^= UInt64(byte)
+                value = value &* 0x0000_0100_0000_01b3
+            }
+            self.value = value
+        }
         mix(0xff) // separator: "ab"+"c" differs from "a"+"bc"
     }
 

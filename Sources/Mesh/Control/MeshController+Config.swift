@@ -20,25 +20,95 @@ struct ProxyGroupKey: Hashable, Sendable {
 }
 
 struct ProxyGroup: Sendable {
+    /// Unique for the controller's lifetime.
+    var id: Int
     var members: Set<PodKey> = []
     var config: ProxyConfig?
     var diagnostics: [String] = []
+    /// What the version hashes after the identity, the outbound hash and the egress flag (retry
+    /// entries, spec and inbound JSON), so that a patched outbound re-versions without re-rendering.
+    var hashTail: [String] = []
+    /// Retry policies applied to outbound clusters, by cluster index.
+    var retryByCluster: [Int: RetryPolicy] = [:]
+
+    /// Replaces the catalog entries that changed (same shape: same services, ports and cluster
+    /// names in the same order) and re-versions. Returns whether the version changed.
+    mutating func patch(from catalog: OutboundAssembly, delta: CatalogDelta) -> Bool {
+        // Moved out so that the arrays below are uniquely referenced and patched in place.
+        guard var config = self.config.take() else { return false }
+        defer { self.config = config }
+        let identity = config.serviceIdentity
+        let egress = config.spec.enableEgress
+        for i in delta.matches {
+            var match = catalog.matches[i]
+            match.serviceIdentity = identity
+            match.allowedEgressTraffic = egress
+            config.outbound.trafficMatches[i] = match
+        }
+        if retryByCluster.isEmpty {
+            // Without per-client retry policies the clusters are the catalog's own array, shared.
+            config.outbound.clustersConfigs = catalog.clusters
+        } else {
+            for i in delta.clusters {
+                var cluster = catalog.clusters[i]
+                if let policy = retryByCluster[i] { cluster.retryPolicy = policy }
+                config.outbound.clustersConfigs[i] = cluster
+            }
+        }
+        let version = ProxyGroup.version(identity: identity, outboundHash: catalog.hash, egress: egress, tail: hashTail)
+        guard version != config.version else { return false }
+        config.version = version
+        return true
+    }
+
+    static func version(identity: String, outboundHash: UInt64, egress: Bool, tail: [String]) -> String {
+        var hash = ContentHash()
+        hash.add(identity)
+        hash.add(outboundHash)
+        hash.add(egress ? "egress" : "no-egress")
+        for part in tail { hash.add(part) }
+        return hash.hex
+    }
+}
+
+/// Which entries of the catalog changed between two versions of the same shape.
+struct CatalogDelta: Sendable {
+    var matches: [Int]
+    var clusters: [Int]
+
+    /// Nil when the shape changed (a service, port or cluster came or went): clients then recompute.
+    init?(old: OutboundAssembly, new: OutboundAssembly) {
+        guard old.matchServices == new.matchServices, old.matches.count == new.matches.count,
+              old.clusterServices == new.clusterServices, old.clusters.count == new.clusters.count else { return nil }
+        matches = []
+        clusters = []
+        for i in new.matches.indices where old.matches[i] != new.matches[i] {
+            guard old.matches[i].port == new.matches[i].port else { return nil }
+            matches.append(i)
+        }
+        for i in new.clusters.indices where old.clusters[i] != new.clusters[i] {
+            guard old.clusters[i].name == new.clusters[i].name else { return nil }
+            clusters.append(i)
+        }
+    }
 }
 
 /// The outbound of a set of services before a client's identity is filled in.
 struct OutboundAssembly: Sendable {
     var matches: [OutboundTrafficMatch]
+    /// The service of each match (parallel to `matches`).
+    var matchServices: [ServiceRef]
     var clusters: [ClusterConfig]
     var clusterServices: [ServiceRef]
     var hash: UInt64
 
     /// Matches ordered by port then service; clusters deduplicated by name and sorted.
     init(pieces: [ServicePiece]) {
-        var keyed: [(port: Int, order: Int, match: OutboundTrafficMatch)] = []
+        var keyed: [(port: Int, order: Int, match: OutboundTrafficMatch, service: ServiceRef)] = []
         var clusterEntries: [String: (ServiceRef, ClusterConfig)] = [:]
         var hash = ContentHash()
         for piece in pieces {
-            for match in piece.matches { keyed.append((match.port, keyed.count, match)) }
+            for match in piece.matches { keyed.append((match.port, keyed.count, match, piece.service)) }
             for (service, cluster) in zip(piece.clusterServices, piece.clusters) where clusterEntries[cluster.name] == nil {
                 clusterEntries[cluster.name] = (service, cluster)
             }
@@ -46,6 +116,7 @@ struct OutboundAssembly: Sendable {
         }
         keyed.sort { ($0.port, $0.order) < ($1.port, $1.order) }
         matches = keyed.map(\.match)
+        matchServices = keyed.map(\.service)
         let sorted = clusterEntries.sorted { $0.key < $1.key }
         clusters = sorted.map(\.value.1)
         clusterServices = sorted.map(\.value.0)
@@ -53,9 +124,23 @@ struct OutboundAssembly: Sendable {
     }
 }
 
+struct ComputedConfig {
+    var config: ProxyConfig
+    var dependencies: Set<Dependency>
+    var diagnostics: [String]
+    var hashTail: [String]
+    var retryByCluster: [Int: RetryPolicy]
+}
+
 extension MeshController {
+    /// Every mesh service's outbound piece, assembled.
+    mutating func buildCatalog() -> OutboundAssembly {
+        let all = cluster.services.keys.filter { cluster.isMonitored($0.namespace) }.sorted()
+        return OutboundAssembly(pieces: all.compactMap { piece(for: $0) })
+    }
+
     /// Computes one proxy group's config and the dependencies it read.
-    mutating func computeConfig(for key: ProxyGroupKey) -> (ProxyConfig, Set<Dependency>, [String]) {
+    mutating func computeConfig(for key: ProxyGroupKey) -> ComputedConfig {
         let identity = key.identity
         let permissive = meshConfig.traffic.enablePermissiveTrafficPolicyMode
         let egress = meshConfig.traffic.enableEgress
@@ -66,10 +151,7 @@ extension MeshController {
         var outbound: OutboundAssembly
         if permissive {
             dependencies.insert(.catalog)
-            if catalog == nil {
-                let all = cluster.services.keys.filter { cluster.isMonitored($0.namespace) }.sorted()
-                catalog = OutboundAssembly(pieces: all.compactMap { piece(for: $0) })
-            }
+            if catalog == nil { catalog = buildCatalog() }
             outbound = catalog!
         } else {
             var reached = Set<ServiceRef>()
@@ -96,18 +178,17 @@ extension MeshController {
             outbound.matches[i].serviceIdentity = identity
             outbound.matches[i].allowedEgressTraffic = egress
         }
-        var hash = ContentHash()
-        hash.add(identity)
-        hash.add(outbound.hash)
-        hash.add(egress ? "egress" : "no-egress")
+        var tail: [String] = []
+        var retryByCluster: [Int: RetryPolicy] = [:]
         if meshConfig.featureFlags.enableRetryPolicy {
             let policies = cluster.retryPolicies(from: identity)
             if !policies.isEmpty {
                 for i in outbound.clusters.indices {
                     guard let policy = policies[outbound.clusterServices[i]] else { continue }
                     outbound.clusters[i].retryPolicy = policy
-                    hash.add(outbound.clusters[i].name)
-                    hash.add(policy.jsonValue.rendered())
+                    retryByCluster[i] = policy
+                    tail.append(outbound.clusters[i].name)
+                    tail.append(policy.jsonValue.rendered())
                 }
             }
         }
@@ -120,12 +201,13 @@ extension MeshController {
             enablePermissiveTrafficPolicyMode: permissive,
             enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy
         )
-        hash.add(spec.jsonValue(serviceIdentity: identity).rendered())
-        hash.add(inbound.jsonValue.rendered())
+        tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
+        tail.append(inbound.jsonValue.rendered())
         let config = ProxyConfig(
-            version: hash.hex, serviceIdentity: identity, spec: spec, inbound: inbound,
+            version: ProxyGroup.version(identity: identity, outboundHash: outbound.hash, egress: egress, tail: tail),
+            serviceIdentity: identity, spec: spec, inbound: inbound,
             outbound: OutboundConfig(trafficMatches: outbound.matches, clustersConfigs: outbound.clusters)
         )
-        return (config, dependencies, problems)
+        return ComputedConfig(config: config, dependencies: dependencies, diagnostics: problems, hashTail: tail, retryByCluster: retryByCluster)
     }
 }

@@ -29,7 +29,7 @@ public struct ControllerUpdate: Sendable {
     public var changed: [PodKey]
     /// Pods that were meshed before and are not any more (deleted or no longer injected), sorted.
     public var removed: [PodKey]
-    /// Proxy configs actually computed by this apply.
+    /// Proxy configs actually computed by this apply (in full, or by patching changed catalog entries).
     public var recomputed: Int
 
     public init(changed: [PodKey] = [], removed: [PodKey] = [], recomputed: Int = 0) {
@@ -63,6 +63,10 @@ public struct MeshController: Sendable {
     var groups: [ProxyGroupKey: ProxyGroup] = [:]
     var groupIndex = DependencyIndex<ProxyGroupKey>()
     var podGroups: [PodKey: ProxyGroupKey] = [:]
+    /// Every meshed pod, sorted, with its group's id; rebuilt after pods move between groups. Lets
+    /// an apply that changes most groups list the changed pods in order without sorting them.
+    var sortedMembers: [(pod: PodKey, group: Int)]?
+    var nextGroupID = 0
 
     public init(meshConfig: MeshConfig = MeshConfig(), meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system") {
         self.meshConfig = meshConfig
@@ -98,8 +102,19 @@ public struct MeshController: Sendable {
         }
 
         refreshPieces(touched: &touched)
-        if touched.contains(.catalog) { catalog = nil }
-
+        // The catalog changed: when only entries changed (not which services, ports or clusters it
+        // has), permissive clients patch those entries into their configs instead of recomputing.
+        var catalogDelta: CatalogDelta?
+        var patchedCatalog: OutboundAssembly?
+        if touched.contains(.catalog), let old = catalog {
+            catalog = nil
+            if !touched.contains(.meshConfig) {
+                let new = buildCatalog()
+                catalog = new
+                catalogDelta = CatalogDelta(old: old, new: new)
+                if catalogDelta != nil { patchedCatalog = new }
+            }
+        }
         // Move pods between proxy groups.
         var moved: [PodKey: String?] = [:] // pod -> version of its config before, nil when it was not meshed
         for pod in regroup {
@@ -115,21 +130,56 @@ public struct MeshController: Sendable {
                     groupIndex.remove(old)
                 }
             }
-            if let new { groups[new, default: ProxyGroup()].members.insert(pod) }
+            if let new {
+                if groups[new] == nil {
+                    groups[new] = ProxyGroup(id: nextGroupID)
+                    nextGroupID += 1
+                }
+                groups[new]!.members.insert(pod)
+            }
             podGroups[pod] = new
         }
 
-        var dirty = groupIndex.owners(readingAnyOf: touched).filter { groups[$0] != nil }
+        var fullTouched = touched
+        if patchedCatalog != nil { fullTouched.remove(.catalog) }
+        var dirty = groupIndex.owners(readingAnyOf: fullTouched).filter { groups[$0] != nil }
         for (key, group) in groups where group.config == nil { dirty.insert(key) }
-        var changed = Set<PodKey>()
+        // Groups whose version changed; their members are the changed pods (moved pods aside).
+        var changedGroups = Set<ProxyGroupKey>()
+        var patched = 0
+        if let patchedCatalog, let catalogDelta {
+            for key in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(key) {
+                // Moved out of the dictionary so that its config's arrays are patched in place.
+                guard var group = groups.removeValue(forKey: key) else { continue }
+                patched += 1
+                if group.patch(from: patchedCatalog, delta: catalogDelta) { changedGroups.insert(key) }
+                groups[key] = group
+            }
+        }
         for key in dirty {
             let before = groups[key]?.config?.version
-            let (config, dependencies, problems) = computeConfig(for: key)
-            groups[key]?.config = config
-            groups[key]?.diagnostics = problems
-            groupIndex.set(dependencies, for: key)
-            if before != config.version, let members = groups[key]?.members { changed.formUnion(members) }
+            let computed = computeConfig(for: key)
+            groups[key]?.config = computed.config
+            groups[key]?.diagnostics = computed.diagnostics
+            groups[key]?.hashTail = computed.hashTail
+            groups[key]?.retryByCluster = computed.retryByCluster
+            groupIndex.set(computed.dependencies, for: key)
+            if before != computed.config.version { changedGroups.insert(key) }
         }
+        if !moved.isEmpty { sortedMembers = nil }
+        let changedCount = changedGroups.reduce(0) { $0 + (groups[$1]?.members.count ?? 0) }
+        if moved.isEmpty, changedCount > 64, changedCount * 8 > podGroups.count {
+            // Most pods changed: filter the sorted member list instead of sorting a set.
+            let ids = Set(changedGroups.compactMap { groups[$0]?.id })
+            if sortedMembers == nil {
+                sortedMembers = podGroups.sorted { $0.key < $1.key }.map { ($0.key, groups[$0.value]?.id ?? -1) }
+            }
+            let changedPods = sortedMembers!.filter { ids.contains($0.group) }.map(\.pod)
+            updateDiagnostics()
+            return ControllerUpdate(changed: changedPods, removed: [], recomputed: dirty.count + patched)
+        }
+        var changed = Set<PodKey>()
+        for key in changedGroups { if let members = groups[key]?.members { changed.formUnion(members) } }
         var removed: [PodKey] = []
         for (pod, before) in moved {
             if let key = podGroups[pod] {
@@ -140,11 +190,15 @@ public struct MeshController: Sendable {
             }
         }
 
+        updateDiagnostics()
+        return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count + patched)
+    }
+
+    private mutating func updateDiagnostics() {
         var problems = Set(cluster.splitDiagnostics())
         for piece in pieces.values { problems.formUnion(piece.diagnostics) }
         for group in groups.values { problems.formUnion(group.diagnostics) }
         diagnostics = problems.sorted()
-        return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count)
     }
 
     /// Recomputes the outbound pieces that read a touched dependency; a piece whose content changed
