@@ -13,7 +13,8 @@ func sampleResult(expectations: [SimCore.Expectation] = []) -> SimulationResult 
         buckets: [
             LoadBucket(start: .zero, status: [(code: 200, count: 4)], backends: [(deployment: "bookstore-v1", count: 4)]),
             LoadBucket(start: .seconds(1), status: [(code: 200, count: 3), (code: 429, count: 3)], backends: [(deployment: "bookstore-v1", count: 2), (deployment: "bookstore-v2", count: 4)]),
-        ])
+        ],
+        bodies: [(text: "Hi, I am v1!", count: 4), (text: "Hi, I am v2!", count: 3)])
     return SimulationResult(
         scenario: scenario, seed: 42, virtualTime: .seconds(30), loads: [load],
         apps: [AppResult(deployment: "bookstore-v1", received: 6), AppResult(deployment: "httpbin", received: 60)],
@@ -52,6 +53,25 @@ private func verdict(_ check: SimCore.Expectation.Check) -> ExpectationOutcome {
         #expect(!verdict(.backends(load: "phase1", shares: ["bookstore-v1": 0.6], tolerance: 0.1)).passed)
         #expect(verdict(.backends(load: "phase1", shares: ["bookstore-v1": 0.6], tolerance: 0.4)).passed)
         #expect(verdict(.backends(load: "phase1", shares: ["bookstore-v1": 0.5], tolerance: 0.5)).observed == "{bookstore-v1: 60.0%, bookstore-v2: 40.0%} of 10 responses")
+    }
+
+    @Test func bodySharesWithinTolerance() {
+        // 4 of 7 responses with a body say v1 (57.1%), 3 say v2 (42.9%); the 3 rate-limited ones have none.
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5, "Hi, I am v2!": 0.5], tolerance: 0.1)).passed)
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5, "Hi, I am v2!": 0.5], tolerance: 0.05)).passed)
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 4.0 / 7, "Hi, I am v2!": 3.0 / 7], tolerance: 0)).passed)
+        // An unlisted body must stay within the tolerance of 0.
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.6], tolerance: 0.1)).passed)
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v3!": 1], tolerance: 0.05)).passed)
+        #expect(!verdict(.bodies(load: "nope", shares: ["Hi, I am v1!": 1], tolerance: 1)).passed)
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5], tolerance: 0.5)).observed
+            == #"{"Hi, I am v1!": 57.1%, "Hi, I am v2!": 42.9%} of 7 responses"#)
+    }
+
+    @Test func bodiesFailWhenNoResponseHadABody() {
+        var result = sampleResult(expectations: [SimCore.Expectation(check: .bodies(load: "phase1", shares: ["x": 0], tolerance: 1), text: "b")])
+        result.loads[0].bodies = []
+        #expect(!ExpectationChecker.check(result)[0].passed)
     }
 
     @Test func receivedIsExact() {

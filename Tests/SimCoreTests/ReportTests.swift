@@ -12,6 +12,7 @@ private let sampleExpectations = [
         let report = Report(result: sampleResult(expectations: sampleExpectations))
         let expected = #"{"scenario":"sample","seed":42,"virtualTime":"30s","passed":false,"#
             + #""loads":{"phase1":{"requests":10,"status":{"200":7,"429":3},"backends":{"bookstore-v1":6,"bookstore-v2":4},"#
+            + #""bodies":{"Hi, I am v1!":4,"Hi, I am v2!":3},"#
             + #""latencyMs":{"p50":0.9,"p90":1.2,"p99":2,"p999":2.4,"max":2.4}}},"#
             + #""apps":{"bookstore-v1":{"received":6},"httpbin":{"received":60}},"#
             + #""proxies":{"bookstore/bookstore-v1-0":{"cpuMs":1.235,"memoryBytes":1048576,"configBytes":4096},"#
@@ -20,6 +21,16 @@ private let sampleExpectations = [
             + #""expectations":[{"expect":"phase1 status {200: 7, 429: 3}","passed":true,"observed":"{200: 7, 429: 3}"},"#
             + #"{"expect":"app httpbin received 1","passed":false,"observed":"60"}]}"#
         #expect(report.json().rendered() == expected)
+    }
+
+    @Test func jsonBodiesFollowBackendsAndAreEmptyWithoutBodies() throws {
+        var result = sampleResult()
+        result.loads[0].bodies = []
+        let rendered = Report(result: result).json().rendered()
+        #expect(rendered.contains(#""backends":{"bookstore-v1":6,"bookstore-v2":4},"bodies":{},"latencyMs""#))
+        // Body texts are JSON-escaped keys.
+        result.loads[0].bodies = [(text: "say \"hi\"", count: 1)]
+        #expect(Report(result: result).json().rendered().contains(#""bodies":{"say \"hi\"":1}"#))
     }
 
     @Test func jsonIsDeterministic() {
@@ -37,6 +48,7 @@ private let sampleExpectations = [
         #expect(text.contains("scenario: sample (sample.yaml)"))
         #expect(text.contains("status:   200 7 (70.0%), 429 3 (30.0%)"))
         #expect(text.contains("backends: bookstore-v1 6 (60.0%), bookstore-v2 4 (40.0%)"))
+        #expect(text.contains(#"bodies:   "Hi, I am v1!" 4 (57.1%), "Hi, I am v2!" 3 (42.9%)"#))
         #expect(text.contains("latency (modelled): p50 0.900ms  p90 1.200ms  p99 2.000ms  p999 2.400ms  max 2.400ms"))
         #expect(text.contains("modelled virtual time"))
         // Two phases: 4/0 in the first second, 2/4 in the next.

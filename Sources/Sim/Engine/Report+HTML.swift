@@ -36,6 +36,11 @@ extension Report {
                 page.raw(" · backends ")
                 page.raw(load.backends.map { "<b>\(HTMLWriter.escape($0.deployment))</b> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: served))))" }.joined(separator: ", "))
             }
+            if !load.bodies.isEmpty {
+                let withBody = load.bodies.reduce(0) { $0 + $1.count }
+                page.raw(" · bodies ")
+                page.raw(load.bodies.map { "<q>\(HTMLWriter.escape($0.text))</q> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: withBody))))" }.joined(separator: ", "))
+            }
             page.raw("</p>\n<div class=\"charts\">\n")
             page.raw(Report.latencyChart(load))
             if load.buckets.count > 0 {
