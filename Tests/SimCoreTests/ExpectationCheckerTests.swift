@@ -17,7 +17,8 @@ func sampleResult(expectations: [SimCore.Expectation] = []) -> SimulationResult 
         bodies: [(text: "Hi, I am v1!", count: 4), (text: "Hi, I am v2!", count: 3)])
     return SimulationResult(
         scenario: scenario, seed: 42, virtualTime: .seconds(30), loads: [load],
-        apps: [AppResult(deployment: "bookstore-v1", received: 6), AppResult(deployment: "httpbin", received: 60)],
+        apps: [AppResult(deployment: "bookstore-v1", received: 6, counters: [AppCounter(name: "booksSold", value: 5), AppCounter(name: "restockRequests", value: 2)]),
+               AppResult(deployment: "httpbin", received: 60)],
         proxies: [
             ProxyResult(pod: "bookstore/bookstore-v1-0", cpuMs: 1.23456, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 4)]),
             ProxyResult(pod: "bookstore/bookstore-v1-1", cpuMs: 0.5, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 2)]),
@@ -79,6 +80,18 @@ private func verdict(_ check: SimCore.Expectation.Check) -> ExpectationOutcome {
         #expect(!verdict(.received(app: "httpbin", count: 61)).passed)
         #expect(verdict(.received(app: "unknown", count: 0)).passed)
         #expect(verdict(.received(app: "httpbin", count: 61)).observed == "60")
+    }
+
+    @Test func appCountersCompare() {
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .greaterThan, value: 4)).passed)
+        #expect(!verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .greaterThan, value: 5)).passed)
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .equal, value: 5)).observed == "5")
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "restockRequests", comparison: .lessOrEqual, value: 2)).passed)
+        // A counter the model does not have, or an app that is not there, fails (even "== 0").
+        let missing = verdict(.appCounter(app: "bookstore-v1", name: "booksBought", comparison: .equal, value: 0))
+        #expect(!missing.passed)
+        #expect(missing.observed == "bookstore-v1 has no counter booksBought (counters: booksSold, restockRequests)")
+        #expect(!verdict(.appCounter(app: "nobody", name: "booksSold", comparison: .equal, value: 0)).passed)
     }
 
     @Test func latencyBounds() {

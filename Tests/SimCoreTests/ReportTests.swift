@@ -14,7 +14,7 @@ private let sampleExpectations = [
             + #""loads":{"phase1":{"requests":10,"status":{"200":7,"429":3},"backends":{"bookstore-v1":6,"bookstore-v2":4},"#
             + #""bodies":{"Hi, I am v1!":4,"Hi, I am v2!":3},"#
             + #""latencyMs":{"p50":0.9,"p90":1.2,"p99":2,"p999":2.4,"max":2.4}}},"#
-            + #""apps":{"bookstore-v1":{"received":6},"httpbin":{"received":60}},"#
+            + #""apps":{"bookstore-v1":{"received":6,"booksSold":5,"restockRequests":2},"httpbin":{"received":60}},"#
             + #""proxies":{"bookstore/bookstore-v1-0":{"cpuMs":1.235,"memoryBytes":1048576,"configBytes":4096},"#
             + #""bookstore/bookstore-v1-1":{"cpuMs":0.5,"memoryBytes":1048576,"configBytes":4096},"#
             + #""bookstore/bookstore-v10-0":{"cpuMs":0.5,"memoryBytes":1048576,"configBytes":4096}},"#
@@ -56,6 +56,8 @@ private let sampleExpectations = [
         #expect(text.contains("1s-2s  bookstore-v1 33.3%, bookstore-v2 66.7%  (6)"))
         #expect(text.contains("bookstore/bookstore-v1-0   cpu 1.235ms  memory 1.0 MiB  config 4096 B"))
         #expect(text.contains("5s  killed pod bookstore/bookstore-v1-0"))
+        #expect(text.contains("  bookstore-v1   6  booksSold 5, restockRequests 2\n"))
+        #expect(text.contains("  httpbin       60\n"))
         #expect(text.contains("PASS  phase1 status {200: 7, 429: 3}  (observed: {200: 7, 429: 3})"))
         #expect(text.contains("FAIL  app httpbin received 1  (observed: 60)"))
         #expect(lines.dropLast().last == "result: FAIL (1 of 2 expectations failed)")
@@ -89,6 +91,7 @@ private let sampleExpectations = [
         #expect(html.contains("Quotes &quot; and &lt;tags&gt; &amp; ampersands are escaped."))
         #expect(html.contains("seed <b>42</b>"))
         #expect(html.contains("modelled"))
+        #expect(html.contains("<td>bookstore-v1</td><td class=\"num\">6</td><td>booksSold <b>5</b>, restockRequests <b>2</b></td>"))
         // One latency chart and two share charts for the one load.
         #expect(html.ranges(of: "<svg ").count == 3)
         try checkWellFormed(html)

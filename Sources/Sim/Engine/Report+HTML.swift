@@ -57,9 +57,10 @@ extension Report {
         }
 
         if !result.apps.isEmpty {
-            page.raw("<section>\n<h2>Apps</h2>\n<table>\n<tr><th>deployment</th><th class=\"num\">requests received</th></tr>\n")
+            page.raw("<section>\n<h2>Apps</h2>\n<table>\n<tr><th>deployment</th><th class=\"num\">requests received</th><th>model counters</th></tr>\n")
             for app in result.apps {
-                page.raw("<tr><td>\(HTMLWriter.escape(app.deployment))</td><td class=\"num\">\(app.received)</td></tr>\n")
+                let counters = app.counters.map { "\(HTMLWriter.escape($0.name)) <b>\($0.value)</b>" }.joined(separator: ", ")
+                page.raw("<tr><td>\(HTMLWriter.escape(app.deployment))</td><td class=\"num\">\(app.received)</td><td>\(counters)</td></tr>\n")
             }
             page.raw("</table>\n</section>\n")
         }

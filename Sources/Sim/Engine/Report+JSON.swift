@@ -23,7 +23,7 @@ extension Report {
             ])))
         }
         let apps: [(String, JSONValue)] = result.apps.map { app in
-            (app.deployment, .object([("received", .int(app.received))]))
+            (app.deployment, .object([("received", .int(app.received))] + app.counters.map { ($0.name, .int($0.value)) }))
         }
         let proxies: [(String, JSONValue)] = result.proxies.map { proxy in
             (proxy.pod, .object([

@@ -45,10 +45,13 @@ extension Report {
 
         if !result.apps.isEmpty {
             out.append("")
-            out.append("apps (requests received):")
+            out.append("apps (requests received, model counters):")
             let width = result.apps.map(\.deployment.count).max() ?? 0
+            let receivedWidth = result.apps.map { String($0.received).count }.max() ?? 0
             for app in result.apps {
-                out.append("  \(ReportFormat.pad(app.deployment, width))  \(app.received)")
+                let counters = app.counters.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+                let line = "  \(ReportFormat.pad(app.deployment, width))  \(ReportFormat.padLeft(String(app.received), receivedWidth))"
+                out.append(counters.isEmpty ? line : line + "  " + counters)
             }
         }
 
