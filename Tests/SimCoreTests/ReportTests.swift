@@ -1,5 +1,5 @@
 import MeshModel
-import SimCore
+@testable import SimCore
 import Testing
 
 private let sampleExpectations = [
@@ -92,9 +92,89 @@ private let sampleExpectations = [
         #expect(html.contains("seed <b>42</b>"))
         #expect(html.contains("modelled"))
         #expect(html.contains("<td>bookstore-v1</td><td class=\"num\">6</td><td>booksSold <b>5</b>, restockRequests <b>2</b></td>"))
-        // One latency chart and two share charts for the one load.
-        #expect(html.ranges(of: "<svg ").count == 3)
+        // The whole-run timelines (backends, statuses), then one latency chart and two share charts for the one load.
+        #expect(html.ranges(of: "<svg ").count == 5)
+        #expect(html.ranges(of: "class=\"timeline\"").count == 2)
         try checkWellFormed(html)
+    }
+}
+
+@Suite struct ReportHTMLTimelineTests {
+    @Test func backendColoursAreStableAcrossThePage() throws {
+        let result = sampleResult()
+        let colors = ReportColors(result: result)
+        let v1 = colors.backend("bookstore-v1"), v2 = colors.backend("bookstore-v2")
+        #expect(v1 != v2)
+        #expect(ReportColors.palette.contains(v1) && ReportColors.palette.contains(v2))
+        // The same colour for the same name on another page with the same backends.
+        #expect(ReportColors(result: sampleResult()).backend("bookstore-v1") == v1)
+        let html = Report(result: result).html()
+        // Whole-run chart, per-load chart, and both legends use the one colour per backend.
+        #expect(html.ranges(of: "fill=\"\(v1)\"><title>bookstore-v1 ").count >= 3)
+        #expect(!html.contains("fill=\"\(v2)\"><title>bookstore-v1 "))
+        // 200 is the first 2xx code: dark green everywhere.
+        #expect(colors.status(200) == "#2e7d32")
+        #expect(colors.status(429) == "#ef6c00")
+    }
+
+    @Test func fnvHashIsTheStandardOne() {
+        #expect(ReportColors.fnv1a("") == 0xcbf2_9ce4_8422_2325)
+        #expect(ReportColors.fnv1a("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+
+    @Test func paletteCollisionsTakeTheNextFreeColour() {
+        var result = sampleResult()
+        let names = (0..<10).map { "backend-\($0)" }
+        result.loads[0].backends = names.map { (deployment: $0, count: 1) }
+        let colors = ReportColors(result: result)
+        #expect(Set(names.map(colors.backend)).count == 10)
+    }
+
+    @Test func markersFollowTheEventKinds() {
+        #expect(Report.markerKind("applied TrafficSplit/httpbin/httpbin-split") == .change)
+        #expect(Report.markerKind("deleted TrafficSplit/bookstore/bookstore-split") == .change)
+        #expect(Report.markerKind("config pushed to 3 proxies") == .push)
+        #expect(Report.markerKind("killed pod bookstore/bookstore-v1-0") == .fault)
+        #expect(Report.markerKind("restarted pod bookstore/bookstore-v1-0") == .fault)
+        #expect(Report.markerKind("httpbin/httpbin answers 503 to 20% of requests") == .fault)
+        #expect(Report.markerKind("ended: latency +5ms on bookstore/bookstore-v2") == .fault)
+        #expect(Report.markerKind("load phase1 started: http://x from curl/curl-0") == nil)
+    }
+
+    @Test func theTimelineSumsEveryLoadPerSecond() throws {
+        var result = sampleResult()
+        var second = result.loads[0]
+        second.name = "phase2"
+        second.buckets = [LoadBucket(start: .seconds(1), status: [(code: 200, count: 10)], backends: [(deployment: "bookstore-v2", count: 10)])]
+        result.loads.append(second)
+        result.events.append(SimEvent(at: .milliseconds(1500), text: "applied TrafficSplit/bookstore/bookstore-split"))
+        let timeline = Report.timeline(result)
+        #expect(timeline.width == 1_000_000_000)
+        #expect(timeline.columns.count == 30)
+        #expect(timeline.columns[0].backends == ["bookstore-v1": 4])
+        #expect(timeline.columns[1].backends == ["bookstore-v1": 2, "bookstore-v2": 14])
+        #expect(timeline.columns[1].status == [200: 13, 429: 3])
+        #expect(timeline.loads.map(\.name) == ["phase1", "phase2"])
+        let html = Report(result: result).html()
+        #expect(html.contains("1.5s applied TrafficSplit/bookstore/bookstore-split"))
+        #expect(html.contains("5s killed pod bookstore/bookstore-v1-0"))
+        #expect(html.contains("bookstore-v2 1s-2s: 14 of 16 (87.5%)"))
+        #expect(html.contains(">load phase2<"))
+        try checkWellFormed(html)
+    }
+
+    @Test func longRunsMergeColumns() {
+        var result = sampleResult()
+        result.virtualTime = .seconds(3000)
+        let timeline = Report.timeline(result)
+        #expect(timeline.columns.count <= Report.maxTimelineColumns)
+        #expect(timeline.width == 16_000_000_000)
+    }
+
+    @Test func noLoadsNoTimeline() {
+        var result = sampleResult()
+        result.loads = []
+        #expect(!Report(result: result).html().contains("Whole run"))
     }
 }
 
