@@ -283,6 +283,19 @@ private func position(of needle: String, in text: String, occurrence: Int = 1) -
         let text = "name: opts\n" + manifestsBlock + "\napps:\n  httpbin: { model: httpbin, errorRate: 0.1, status: 503 }\n"
         let scenario = try ScenarioParser.parse(text, file: "o.yaml")
         #expect(scenario.apps["httpbin"]?.options == ["errorRate": "0.1", "status": "503"])
+        let percent = try ScenarioParser.parse("name: opts\n" + manifestsBlock + "\napps:\n  httpbin: { model: echo, errorRate: 20%, errorStatus: 503 }\n", file: "o.yaml")
+        #expect(percent.apps["httpbin"]?.options == ["errorRate": "0.2", "errorStatus": "503"])
+    }
+
+    @Test func appOptionsAreChecked() throws {
+        let base = "name: opts\n" + manifestsBlock + "\napps:\n"
+        let typo = try parseError(base + "  httpbin: { model: httpbin, errorRat: 0.1 }\n")
+        #expect(typo.path == "apps.httpbin.errorRat")
+        #expect(typo.message.contains("unknown field \"errorRat\""))
+        let badStatus = try parseError(base + "  httpbin: { model: httpbin, status: 42 }\n")
+        #expect(badStatus.path == "apps.httpbin.status")
+        let badRate = try parseError(base + "  httpbin: { model: httpbin, errorRate: 2 }\n")
+        #expect(badRate.message.contains("between 0 and 1"))
     }
 
     // MARK: - bad input
