@@ -62,3 +62,21 @@ private func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
         #expect(passed)
     }
 }
+
+/// The app counter expectation against a shipped demo scenario.
+@Suite struct AppCounterScenarioTests {
+    @Test func bookbuyerCountersAreChecked() throws {
+        var scenario = try load("bookstore-permissive.yaml")
+        scenario.expectations = [
+            SimCore.Expectation(check: .appCounter(app: "bookbuyer", name: "booksBought", comparison: .greaterThan, value: 5), text: "bought"),
+            SimCore.Expectation(check: .appCounter(app: "bookwarehouse", name: "restocked", comparison: .greaterThan, value: 0), text: "restocked"),
+            SimCore.Expectation(check: .appCounter(app: "bookbuyer", name: "booksBought", comparison: .greaterThan, value: 1_000_000), text: "too many"),
+        ]
+        let report = run(scenario)
+        #expect(report.outcomes.map(\.passed) == [true, true, false])
+        let bought = try #require(report.result.apps.first { $0.deployment == "bookbuyer" }?.counters.first { $0.name == "booksBought" })
+        #expect(report.outcomes[0].observed == String(bought.value))
+        let json = report.jsonText()
+        #expect(json.contains("\"bookbuyer\": {\n      \"received\": 0,\n      \"booksBought\": \(bought.value),"))
+    }
+}

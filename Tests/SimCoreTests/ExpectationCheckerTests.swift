@@ -13,10 +13,12 @@ func sampleResult(expectations: [SimCore.Expectation] = []) -> SimulationResult 
         buckets: [
             LoadBucket(start: .zero, status: [(code: 200, count: 4)], backends: [(deployment: "bookstore-v1", count: 4)]),
             LoadBucket(start: .seconds(1), status: [(code: 200, count: 3), (code: 429, count: 3)], backends: [(deployment: "bookstore-v1", count: 2), (deployment: "bookstore-v2", count: 4)]),
-        ])
+        ],
+        bodies: [(text: "Hi, I am v1!", count: 4), (text: "Hi, I am v2!", count: 3)])
     return SimulationResult(
         scenario: scenario, seed: 42, virtualTime: .seconds(30), loads: [load],
-        apps: [AppResult(deployment: "bookstore-v1", received: 6), AppResult(deployment: "httpbin", received: 60)],
+        apps: [AppResult(deployment: "bookstore-v1", received: 6, counters: [AppCounter(name: "booksSold", value: 5), AppCounter(name: "restockRequests", value: 2)]),
+               AppResult(deployment: "httpbin", received: 60)],
         proxies: [
             ProxyResult(pod: "bookstore/bookstore-v1-0", cpuMs: 1.23456, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 4)]),
             ProxyResult(pod: "bookstore/bookstore-v1-1", cpuMs: 0.5, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 2)]),
@@ -54,11 +56,42 @@ private func verdict(_ check: SimCore.Expectation.Check) -> ExpectationOutcome {
         #expect(verdict(.backends(load: "phase1", shares: ["bookstore-v1": 0.5], tolerance: 0.5)).observed == "{bookstore-v1: 60.0%, bookstore-v2: 40.0%} of 10 responses")
     }
 
+    @Test func bodySharesWithinTolerance() {
+        // 4 of 7 responses with a body say v1 (57.1%), 3 say v2 (42.9%); the 3 rate-limited ones have none.
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5, "Hi, I am v2!": 0.5], tolerance: 0.1)).passed)
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5, "Hi, I am v2!": 0.5], tolerance: 0.05)).passed)
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 4.0 / 7, "Hi, I am v2!": 3.0 / 7], tolerance: 0)).passed)
+        // An unlisted body must stay within the tolerance of 0.
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.6], tolerance: 0.1)).passed)
+        #expect(!verdict(.bodies(load: "phase1", shares: ["Hi, I am v3!": 1], tolerance: 0.05)).passed)
+        #expect(!verdict(.bodies(load: "nope", shares: ["Hi, I am v1!": 1], tolerance: 1)).passed)
+        #expect(verdict(.bodies(load: "phase1", shares: ["Hi, I am v1!": 0.5], tolerance: 0.5)).observed
+            == #"{"Hi, I am v1!": 57.1%, "Hi, I am v2!": 42.9%} of 7 responses"#)
+    }
+
+    @Test func bodiesFailWhenNoResponseHadABody() {
+        var result = sampleResult(expectations: [SimCore.Expectation(check: .bodies(load: "phase1", shares: ["x": 0], tolerance: 1), text: "b")])
+        result.loads[0].bodies = []
+        #expect(!ExpectationChecker.check(result)[0].passed)
+    }
+
     @Test func receivedIsExact() {
         #expect(verdict(.received(app: "httpbin", count: 60)).passed)
         #expect(!verdict(.received(app: "httpbin", count: 61)).passed)
         #expect(verdict(.received(app: "unknown", count: 0)).passed)
         #expect(verdict(.received(app: "httpbin", count: 61)).observed == "60")
+    }
+
+    @Test func appCountersCompare() {
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .greaterThan, value: 4)).passed)
+        #expect(!verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .greaterThan, value: 5)).passed)
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "booksSold", comparison: .equal, value: 5)).observed == "5")
+        #expect(verdict(.appCounter(app: "bookstore-v1", name: "restockRequests", comparison: .lessOrEqual, value: 2)).passed)
+        // A counter the model does not have, or an app that is not there, fails (even "== 0").
+        let missing = verdict(.appCounter(app: "bookstore-v1", name: "booksBought", comparison: .equal, value: 0))
+        #expect(!missing.passed)
+        #expect(missing.observed == "bookstore-v1 has no counter booksBought (counters: booksSold, restockRequests)")
+        #expect(!verdict(.appCounter(app: "nobody", name: "booksSold", comparison: .equal, value: 0)).passed)
     }
 
     @Test func latencyBounds() {

@@ -283,6 +283,19 @@ private func position(of needle: String, in text: String, occurrence: Int = 1) -
         let text = "name: opts\n" + manifestsBlock + "\napps:\n  httpbin: { model: httpbin, errorRate: 0.1, status: 503 }\n"
         let scenario = try ScenarioParser.parse(text, file: "o.yaml")
         #expect(scenario.apps["httpbin"]?.options == ["errorRate": "0.1", "status": "503"])
+        let percent = try ScenarioParser.parse("name: opts\n" + manifestsBlock + "\napps:\n  httpbin: { model: echo, errorRate: 20%, errorStatus: 503 }\n", file: "o.yaml")
+        #expect(percent.apps["httpbin"]?.options == ["errorRate": "0.2", "errorStatus": "503"])
+    }
+
+    @Test func appOptionsAreChecked() throws {
+        let base = "name: opts\n" + manifestsBlock + "\napps:\n"
+        let typo = try parseError(base + "  httpbin: { model: httpbin, errorRat: 0.1 }\n")
+        #expect(typo.path == "apps.httpbin.errorRat")
+        #expect(typo.message.contains("unknown field \"errorRat\""))
+        let badStatus = try parseError(base + "  httpbin: { model: httpbin, status: 42 }\n")
+        #expect(badStatus.path == "apps.httpbin.status")
+        let badRate = try parseError(base + "  httpbin: { model: httpbin, errorRate: 2 }\n")
+        #expect(badRate.message.contains("between 0 and 1"))
     }
 
     // MARK: - bad input
@@ -440,5 +453,79 @@ private func position(of needle: String, in text: String, occurrence: Int = 1) -
         let error = try parseError(text)
         #expect(error.path == "steps[0].load")
         #expect(error.message.contains("\"requests\" or \"duration\""))
+    }
+
+    private static let oneLoad = "name: x\n" + manifestsBlock + """
+
+        steps:
+          - at: 0s
+            load: { name: a, from: curl/curl, url: "http://bookstore.bookstore:14001/", requests: 5 }
+        expect:
+
+        """
+
+    @Test func bodiesExpectation() throws {
+        let scenario = try ScenarioParser.parse(Self.oneLoad + """
+          - load: a
+            bodies: { "Hi, I am v1!": 50%, "Hi, I am v2!": 0.5 }
+          - load: a
+            bodies: { "say \\"hi\\"": 100% }
+            tolerance: 0%
+
+        """, file: "b.yaml")
+        #expect(scenario.expectations.map(\.check) == [
+            .bodies(load: "a", shares: ["Hi, I am v1!": 0.5, "Hi, I am v2!": 0.5], tolerance: 0.05),
+            .bodies(load: "a", shares: ["say \"hi\"": 1], tolerance: 0),
+        ])
+        #expect(scenario.expectations.map(\.text) == [
+            #"a bodies {"Hi, I am v1!": 50%, "Hi, I am v2!": 50%} ± 5%"#,
+            #"a bodies {"say \"hi\"": 100%} ± 0%"#,
+        ])
+    }
+
+    @Test func badBodiesExpectations() throws {
+        let overShare = try parseError(Self.oneLoad + "  - load: a\n    bodies: { \"x\": 150% }\n")
+        #expect(overShare.path == "expect[0].bodies.x")
+        #expect(overShare.message.contains("between 0% and 100%"))
+        let empty = try parseError(Self.oneLoad + "  - load: a\n    bodies: {}\n")
+        #expect(empty.path == "expect[0].bodies")
+        #expect(empty.message.contains("at least one body"))
+        let notAMap = try parseError(Self.oneLoad + "  - load: a\n    bodies: [x]\n")
+        #expect(notAMap.path == "expect[0].bodies")
+        let unknownLoad = try parseError(Self.oneLoad + "  - load: b\n    bodies: { x: 100% }\n")
+        #expect(unknownLoad.path == "expect[0].load")
+        #expect(unknownLoad.message.contains("no load named \"b\""))
+        let strayKey = try parseError(Self.oneLoad + "  - load: a\n    bodies: { x: 100% }\n    backend: y\n")
+        #expect(strayKey.path == "expect[0].backend")
+    }
+
+    @Test func appCounterExpectation() throws {
+        let scenario = try ScenarioParser.parse(Self.oneLoad + """
+          - app: bookstore-v1
+            counter: booksSold
+            value: "> 5"
+          - app: bookstore-v2
+            counter: booksSold
+            value: 0
+
+        """, file: "c.yaml")
+        #expect(scenario.expectations.map(\.check) == [
+            .appCounter(app: "bookstore-v1", name: "booksSold", comparison: .greaterThan, value: 5),
+            .appCounter(app: "bookstore-v2", name: "booksSold", comparison: .equal, value: 0),
+        ])
+        #expect(scenario.expectations.map(\.text) == ["app bookstore-v1 counter booksSold > 5", "app bookstore-v2 counter booksSold == 0"])
+    }
+
+    @Test func badAppCounterExpectations() throws {
+        let unknownApp = try parseError(Self.oneLoad + "  - app: bookbuyer\n    counter: booksBought\n    value: \"> 5\"\n")
+        #expect(unknownApp.path == "expect[0].app")
+        #expect(unknownApp.message.contains("no Deployment named \"bookbuyer\""))
+        let badValue = try parseError(Self.oneLoad + "  - app: bookstore-v1\n    counter: booksSold\n    value: \"many\"\n")
+        #expect(badValue.path == "expect[0].value")
+        #expect(badValue.message.contains("expected a number or a comparison"))
+        let bothTargets = try parseError(Self.oneLoad + "  - app: bookstore-v1\n    proxy: bookstore/bookstore-v1\n    counter: booksSold\n    value: 1\n")
+        #expect(bothTargets.path == "expect[0].proxy")
+        let withReceived = try parseError(Self.oneLoad + "  - app: bookstore-v1\n    counter: booksSold\n    received: 1\n")
+        #expect(withReceived.message.contains("exactly one check"))
     }
 }

@@ -24,7 +24,26 @@ struct AppBehavior {
     /// CI_SLEEP_BETWEEN_REQUESTS_SECONDS: minimum length of one client iteration.
     var loopPeriod: Int64 = 1_000_000_000
 
+    /// `body` interned by the engine (`SimEngine.bodyTexts`), -1: the model has no known body.
+    var bodyID: Int32 = -1
+
     var bodyBytes: Int { body?.utf8.count ?? 0 }
+
+    /// Report limit for response body texts.
+    static let maxReportedBodyLength = 80
+
+    /// The body as reports count it: only the echo model (an explicit `body`, or the message of a
+    /// pipy one-liner) has a known body; trimmed of surrounding white space, at most 80 characters.
+    /// nil when the model has no body or the body is empty.
+    var reportedBody: String? {
+        guard model == .echo, let body, !body.isEmpty else { return nil }
+        return AppBehavior.reportText(body)
+    }
+
+    static func reportText(_ body: String) -> String {
+        let trimmed = body.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+        return String(String(trimmed).prefix(maxReportedBodyLength))
+    }
 
     /// Accepts TCP connections and echoes what it receives.
     func echoesTCP(port: Int) -> Bool {
@@ -140,6 +159,9 @@ struct AppState {
         var delay: Int64
         /// bookstore: fire the restock POST to bookwarehouse.
         var restock = false
+        /// False when an injected error (`errorRate`, an `error` fault) replaced the normal answer,
+        /// which then carries no app body.
+        var normalBody = true
     }
 
     /// Handles one HTTP request that reached the container.
@@ -182,8 +204,8 @@ struct AppState {
             reply.delay += fortioCache.pickDelay(&random)
         }
         if let fixed = behavior.fixedStatus { reply.status = fixed }
-        if behavior.errorRate > 0, random.unit() < behavior.errorRate { reply.status = behavior.errorStatus }
-        if faultErrorRate > 0, random.unit() < faultErrorRate { reply.status = faultErrorStatus }
+        if behavior.errorRate > 0, random.unit() < behavior.errorRate { reply.status = behavior.errorStatus; reply.normalBody = false }
+        if faultErrorRate > 0, random.unit() < faultErrorRate { reply.status = faultErrorStatus; reply.normalBody = false }
         return reply
     }
 

@@ -26,6 +26,9 @@ public struct ExpectationOutcome: Hashable, Sendable {
 ///   within `tolerance` of its share, and a Deployment not listed must have at most `tolerance`.
 /// - `received` is exact.
 /// - `latency` bounds compare the modelled percentile in milliseconds.
+/// - `bodies` has the semantics of `backends`, over the responses whose body the run recorded.
+/// - An app `counter` reads `AppResult.counters` (summed over the Deployment's pods); a counter the
+///   model does not have fails the check.
 /// - `counter` sums the counter over every pod of the Deployment (`namespace/deployment`), or reads
 ///   one pod when the name is a pod (`namespace/deployment-0`).
 public enum ExpectationChecker {
@@ -58,17 +61,7 @@ public enum ExpectationChecker {
             guard let load = result.loads.first(where: { $0.name == loadName }) else {
                 return (false, "no load named \(loadName)")
             }
-            let served = load.backends.reduce(0) { $0 + $1.count }
-            func share(_ deployment: String) -> Double {
-                served == 0 ? 0 : Double(load.count(backend: deployment)) / Double(served)
-            }
-            // A small epsilon so that 55/100 against 50% ± 5% passes despite binary rounding.
-            let slack = tolerance + 1e-9
-            let listedHold = shares.allSatisfy { abs(share($0.key) - $0.value) <= slack }
-            let unlistedSmall = load.backends.allSatisfy { shares[$0.deployment] != nil || share($0.deployment) <= slack }
-            let parts = load.backends.map { "\($0.deployment): \(ReportFormat.percent(share($0.deployment)))" }
-            let observed = "{" + parts.joined(separator: ", ") + "} of \(served) responses"
-            return (served > 0 && listedHold && unlistedSmall, observed)
+            return shareCheck(load.backends.map { (label: $0.deployment, count: $0.count) }, expected: shares, tolerance: tolerance, quoted: false)
 
         case .received(let app, let count):
             let received = result.apps.first(where: { $0.deployment == app })?.received ?? 0
@@ -98,7 +91,53 @@ public enum ExpectationChecker {
                 sum + (pod.counters.first(where: { $0.name == name })?.value ?? 0)
             }
             return (comparison.holds(Double(total), value), "\(total) over \(pods.count) pod\(pods.count == 1 ? "" : "s")")
+
+        case .bodies(let loadName, let shares, let tolerance):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            return shareCheck(load.bodies.map { (label: $0.text, count: $0.count) }, expected: shares, tolerance: tolerance, quoted: true)
+
+        case .appCounter(let appName, let name, let comparison, let value):
+            guard let app = result.apps.first(where: { $0.deployment == appName }) else {
+                return (false, "no app named \(appName)")
+            }
+            guard let counter = app.counters.first(where: { $0.name == name }) else {
+                let known = app.counters.map(\.name)
+                return (false, "\(appName) has no counter \(name)" + (known.isEmpty ? "" : " (counters: \(known.joined(separator: ", ")))"))
+            }
+            return (comparison.holds(Double(counter.value), value), String(counter.value))
         }
+    }
+
+    /// `backends` and `bodies`: the share of each label among the counted responses (responses
+    /// without a label are not in the denominator). Each listed label must be within `tolerance`
+    /// of its share, an unlisted one at most `tolerance`, and at least one response must count.
+    private static func shareCheck(_ observed: [(label: String, count: Int)], expected shares: [String: Double], tolerance: Double, quoted: Bool) -> (Bool, String) {
+        let total = observed.reduce(0) { $0 + $1.count }
+        func share(_ label: String) -> Double {
+            total == 0 ? 0 : Double(observed.first(where: { $0.label == label })?.count ?? 0) / Double(total)
+        }
+        // A small epsilon so that 55/100 against 50% ± 5% passes despite binary rounding.
+        let slack = tolerance + 1e-9
+        let listedHold = shares.allSatisfy { abs(share($0.key) - $0.value) <= slack }
+        let unlistedSmall = observed.allSatisfy { shares[$0.label] != nil || share($0.label) <= slack }
+        let parts = observed.map { "\(quoted ? ExpectationChecker.quote($0.label) : $0.label): \(ReportFormat.percent(share($0.label)))" }
+        return (total > 0 && listedHold && unlistedSmall, "{" + parts.joined(separator: ", ") + "} of \(total) responses")
+    }
+
+    /// A body text in double quotes, with `"` and `\` escaped, as expectation texts show it.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for character in text {
+            switch character {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out + "\""
     }
 }
 

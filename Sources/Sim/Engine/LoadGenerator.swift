@@ -57,6 +57,8 @@ struct LoadState {
     var statusCounts: [Int: Int] = [:]
     /// By deployment index.
     var backendCounts: [Int: Int] = [:]
+    /// Responses by body (index into `SimEngine.bodyTexts`).
+    var bodyCounts: [Int] = []
     var histogram: Histogram<UInt64>
     var maxLatency: Int64 = 0
     /// Per 1 s bucket: key `bucket << 20 | status`, and `bucket << 20 | deployment`.
@@ -71,8 +73,13 @@ struct LoadState {
         histogram.autoResize = true
     }
 
-    mutating func record(status: Int, deployment: Int, latency: Int64, at time: Int64) {
+    mutating func record(status: Int, deployment: Int, body: Int32, latency: Int64, at time: Int64) {
         completed += 1
+        if body >= 0 {
+            let index = Int(body)
+            if index >= bodyCounts.count { bodyCounts += repeatElement(0, count: index + 1 - bodyCounts.count) }
+            bodyCounts[index] += 1
+        }
         statusCounts[status, default: 0] += 1
         let micros = UInt64(max(0, (latency + 500) / 1000))
         _ = histogram.record(max(1, micros))
@@ -200,8 +207,8 @@ extension SimEngine {
         }
     }
 
-    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, measuredFrom: Int64) {
-        loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, latency: now - measuredFrom, at: now)
+    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, measuredFrom: Int64) {
+        loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, body: body, latency: now - measuredFrom, at: now)
         loads[index].workers[worker].busy = false
         let next = loads[index].workers[worker].nextScheduled
         if loads[index].interval > 0 && next > now {

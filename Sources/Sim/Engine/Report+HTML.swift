@@ -18,6 +18,9 @@ extension Report {
         if !scenario.file.isEmpty { page.raw(" · file <code>\(HTMLWriter.escape(scenario.file))</code>") }
         page.raw("</p>\n<p class=\"note\">Latencies are <b>modelled</b>: virtual time computed by the simulator's network and cost models, not wall-clock measurements.</p>\n</header>\n")
 
+        let colors = ReportColors(result: result)
+        page.raw(timelineSection(colors: colors))
+
         if !outcomes.isEmpty {
             page.raw("<section>\n<h2>Expectations</h2>\n<table>\n<tr><th>result</th><th>expectation</th><th>observed</th></tr>\n")
             for outcome in outcomes {
@@ -36,14 +39,19 @@ extension Report {
                 page.raw(" · backends ")
                 page.raw(load.backends.map { "<b>\(HTMLWriter.escape($0.deployment))</b> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: served))))" }.joined(separator: ", "))
             }
+            if !load.bodies.isEmpty {
+                let withBody = load.bodies.reduce(0) { $0 + $1.count }
+                page.raw(" · bodies ")
+                page.raw(load.bodies.map { "<q>\(HTMLWriter.escape($0.text))</q> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: withBody))))" }.joined(separator: ", "))
+            }
             page.raw("</p>\n<div class=\"charts\">\n")
             page.raw(Report.latencyChart(load))
             if load.buckets.count > 0 {
                 if !load.backends.isEmpty {
-                    let series = load.backends.enumerated().map { (label: $0.element.deployment, key: SeriesKey.backend($0.element.deployment), color: Report.palette[$0.offset % Report.palette.count]) }
+                    let series = load.backends.map { (label: $0.deployment, key: SeriesKey.backend($0.deployment), color: colors.backend($0.deployment)) }
                     page.raw(Report.sharesChart(load, title: "Responses by backend over time", series: series))
                 }
-                let statusSeries = load.status.map { (label: Report.statusLabel($0.code), key: SeriesKey.status($0.code), color: Report.statusColor($0.code, among: load.status.map(\.code))) }
+                let statusSeries = load.status.map { (label: Report.statusLabel($0.code), key: SeriesKey.status($0.code), color: colors.status($0.code)) }
                 if !statusSeries.isEmpty {
                     page.raw(Report.sharesChart(load, title: "Responses by status over time", series: statusSeries))
                 }
@@ -52,9 +60,10 @@ extension Report {
         }
 
         if !result.apps.isEmpty {
-            page.raw("<section>\n<h2>Apps</h2>\n<table>\n<tr><th>deployment</th><th class=\"num\">requests received</th></tr>\n")
+            page.raw("<section>\n<h2>Apps</h2>\n<table>\n<tr><th>deployment</th><th class=\"num\">requests received</th><th>model counters</th></tr>\n")
             for app in result.apps {
-                page.raw("<tr><td>\(HTMLWriter.escape(app.deployment))</td><td class=\"num\">\(app.received)</td></tr>\n")
+                let counters = app.counters.map { "\(HTMLWriter.escape($0.name)) <b>\($0.value)</b>" }.joined(separator: ", ")
+                page.raw("<tr><td>\(HTMLWriter.escape(app.deployment))</td><td class=\"num\">\(app.received)</td><td>\(counters)</td></tr>\n")
             }
             page.raw("</table>\n</section>\n")
         }
@@ -88,23 +97,12 @@ extension Report {
     table { border-collapse: collapse; margin: 0.5em 0; } th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
     th { background: #f5f5f5; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
     tr.pass td:first-child { color: #2e7d32; font-weight: bold; } tr.fail td:first-child { color: #c62828; font-weight: bold; }
-    .charts { display: flex; flex-wrap: wrap; gap: 1.5em; } svg { background: #fff; border: 1px solid #eee; }
+    .charts { display: flex; flex-wrap: wrap; gap: 1.5em; } svg { background: #fff; border: 1px solid #eee; max-width: 100%; height: auto; }
+    svg.timeline { display: block; margin: 0.6em 0; }
     svg text { font-family: inherit; font-size: 11px; fill: #333; } svg .title { font-size: 13px; font-weight: bold; }
     footer { margin-top: 2em; color: #888; font-size: 0.85em; }
 
     """
-
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728"]
-
-    /// Status colours by class (green 2xx, blue 3xx, orange 4xx, red 5xx, grey failures), with a
-    /// second shade when one class holds several codes.
-    static func statusColor(_ code: Int, among codes: [Int]) -> String {
-        let shades: [[String]] = [["#757575", "#bdbdbd"], ["#2e7d32", "#81c784"], ["#1565c0", "#64b5f6"], ["#ef6c00", "#ffb74d"], ["#c62828", "#e57373"]]
-        let klass = code == 0 ? 0 : min(max(code / 100 - 1, 1), 4)
-        let sameClass = codes.filter { ($0 == 0 ? 0 : min(max($0 / 100 - 1, 1), 4)) == klass }
-        let rank = sameClass.firstIndex(of: code) ?? 0
-        return shades[klass][rank % 2]
-    }
 
     /// Horizontal bars of P50/P90/P99/P999/max in milliseconds.
     static func latencyChart(_ load: LoadResult) -> String {
@@ -176,7 +174,7 @@ extension Report {
     }
 
     /// SVG coordinates with one decimal: short and deterministic.
-    private static func n(_ value: Double) -> String {
+    static func n(_ value: Double) -> String {
         let text = ReportFormat.fixed(value, 1)
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }

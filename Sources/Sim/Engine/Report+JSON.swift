@@ -3,6 +3,7 @@ import MeshModel
 extension Report {
     /// The `--json` report in the shape SCENARIOS.md fixes: keys in that order, latencies and CPU
     /// times rounded to three decimals so that the bytes do not depend on floating-point noise.
+    /// Added keys (docs/SCENARIO-KEYS.md) come after the contract's keys of the same object.
     public func json() -> JSONValue {
         var loads: [(String, JSONValue)] = []
         for load in result.loads {
@@ -11,6 +12,7 @@ extension Report {
                 ("requests", .int(load.requests)),
                 ("status", .object(load.status.map { (String($0.code), .int($0.count)) })),
                 ("backends", .object(load.backends.map { ($0.deployment, .int($0.count)) })),
+                ("bodies", .object(load.bodies.map { ($0.text, .int($0.count)) })),
                 ("latencyMs", .object([
                     ("p50", .double(ReportFormat.rounded3(latency.p50))),
                     ("p90", .double(ReportFormat.rounded3(latency.p90))),
@@ -21,7 +23,7 @@ extension Report {
             ])))
         }
         let apps: [(String, JSONValue)] = result.apps.map { app in
-            (app.deployment, .object([("received", .int(app.received))]))
+            (app.deployment, .object([("received", .int(app.received))] + app.counters.map { ($0.name, .int($0.value)) }))
         }
         let proxies: [(String, JSONValue)] = result.proxies.map { proxy in
             (proxy.pod, .object([

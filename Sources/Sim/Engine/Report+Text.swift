@@ -31,6 +31,13 @@ extension Report {
                 }
                 out.append("  backends: " + parts.joined(separator: ", "))
             }
+            let withBody = load.bodies.reduce(0) { $0 + $1.count }
+            if !load.bodies.isEmpty {
+                let parts = load.bodies.map { entry in
+                    "\(ExpectationChecker.quote(entry.text)) \(entry.count) (\(ReportFormat.percent(Report.fraction(entry.count, of: withBody))))"
+                }
+                out.append("  bodies:   " + parts.joined(separator: ", "))
+            }
             let l = load.latency
             out.append("  latency (modelled): p50 \(ReportFormat.milliseconds(l.p50))  p90 \(ReportFormat.milliseconds(l.p90))  p99 \(ReportFormat.milliseconds(l.p99))  p999 \(ReportFormat.milliseconds(l.p999))  max \(ReportFormat.milliseconds(l.max))")
             out.append(contentsOf: sharesOverTime(load))
@@ -38,10 +45,13 @@ extension Report {
 
         if !result.apps.isEmpty {
             out.append("")
-            out.append("apps (requests received):")
+            out.append("apps (requests received, model counters):")
             let width = result.apps.map(\.deployment.count).max() ?? 0
+            let receivedWidth = result.apps.map { String($0.received).count }.max() ?? 0
             for app in result.apps {
-                out.append("  \(ReportFormat.pad(app.deployment, width))  \(app.received)")
+                let counters = app.counters.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+                let line = "  \(ReportFormat.pad(app.deployment, width))  \(ReportFormat.padLeft(String(app.received), receivedWidth))"
+                out.append(counters.isEmpty ? line : line + "  " + counters)
             }
         }
 

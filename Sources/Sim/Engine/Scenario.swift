@@ -178,6 +178,11 @@ public struct Expectation: Hashable, Sendable {
         case latency(load: String, bounds: [LatencyBound])
         /// A proxy counter (`fsm proxy get stats` names), on every pod of `proxy` (namespace/deployment) summed.
         case counter(proxy: String, name: String, comparison: Comparison, value: Double)
+        /// Share of responses by the app's body text (as `LoadResult.bodies` records it), each within
+        /// `tolerance`; the same share semantics as `backends`.
+        case bodies(load: String, shares: [String: Double], tolerance: Double)
+        /// An app model counter (`AppResult.counters`, e.g. bookbuyer `booksBought`), summed over the Deployment's pods.
+        case appCounter(app: String, name: String, comparison: Comparison, value: Double)
     }
 
     public var check: Check

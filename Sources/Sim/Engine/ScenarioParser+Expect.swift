@@ -2,7 +2,7 @@ import MeshModel
 
 extension ScenarioParser {
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    static let expectChecks = ["status", "backends", "received", "latency", "counter"]
+    static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter"]
     static let percentiles = ["p50", "p90", "p99", "p999", "max"]
 
     static func parseExpectations(_ expect: YAMLReader) throws(ManifestError) -> [Expectation] {
@@ -12,7 +12,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, latency (with load), received (with app) or counter (with proxy)"
+                    ? "expected one check: status, backends, bodies, latency (with load), received (with app) or counter (with proxy or app)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -51,6 +51,23 @@ extension ScenarioParser {
                 check = .backends(load: load, shares: shares, tolerance: tolerance)
                 text = "\(load) backends {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
 
+            case "bodies":
+                try entry.checkKnownKeys(["load", "bodies", "tolerance"])
+                let load = try entry.string("load")
+                let map = try entry.required("bodies")
+                guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+                var shares: [String: Double] = [:]
+                var written: [String] = []
+                for (body, value) in try map.entries() {
+                    let share = try fraction(value)
+                    shares[body] = share
+                    written.append("\(ExpectationChecker.quote(body)): \(percentText(share))")
+                }
+                if shares.isEmpty { throw map.error("expected at least one body text with its share, e.g. { \"Hi, I am v1!\": 50% }") }
+                let tolerance = try entry.optional("tolerance").map { reader throws(ManifestError) in try fraction(reader) } ?? 0.05
+                check = .bodies(load: load, shares: shares, tolerance: tolerance)
+                text = "\(load) bodies {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
+
             case "received":
                 try entry.checkKnownKeys(["app", "received"])
                 let app = try entry.string("app")
@@ -79,34 +96,44 @@ extension ScenarioParser {
                 text = "\(load) latency {" + bounds.map { "\($0.percentile): \($0.comparison.rawValue) \($0.bound)" }.joined(separator: ", ") + "}"
 
             default:
-                try entry.checkKnownKeys(["proxy", "counter", "value"])
-                let proxyReader = try entry.required("proxy")
-                let proxy = try proxyReader.string()
-                guard splitQualified(proxy) != nil else {
-                    throw proxyReader.error("expected namespace/deployment, found \(YAMLReader.quotedText(proxy))")
-                }
-                let name = try entry.string("counter")
-                let valueReader = try entry.required("value")
-                let comparison: Comparison
-                let value: Double
-                if valueReader.valueType == .integer || valueReader.valueType == .number {
-                    comparison = .equal
-                    value = try valueReader.double()
+                if entry.has("app") {
+                    // An app model counter: `app: bookbuyer`, `counter: booksBought`, `value: "> 5"`.
+                    try entry.checkKnownKeys(["app", "counter", "value"])
+                    let app = try entry.string("app")
+                    let name = try entry.string("counter")
+                    let (comparison, value) = try counterValue(entry)
+                    check = .appCounter(app: app, name: name, comparison: comparison, value: value)
+                    text = "app \(app) counter \(name) \(comparison.rawValue) \(JSONValue.format(value))"
                 } else {
-                    let written = try valueReader.string()
-                    let (parsedComparison, rest) = splitComparison(written)
-                    guard let number = Double(rest), number.isFinite else {
-                        throw valueReader.error("expected a number or a comparison such as \"> 0\", found \(YAMLReader.quotedText(written))")
+                    try entry.checkKnownKeys(["proxy", "counter", "value"])
+                    let proxyReader = try entry.required("proxy")
+                    let proxy = try proxyReader.string()
+                    guard splitQualified(proxy) != nil else {
+                        throw proxyReader.error("expected namespace/deployment, found \(YAMLReader.quotedText(proxy))")
                     }
-                    comparison = parsedComparison ?? .equal
-                    value = number
+                    let name = try entry.string("counter")
+                    let (comparison, value) = try counterValue(entry)
+                    check = .counter(proxy: proxy, name: name, comparison: comparison, value: value)
+                    text = "proxy \(proxy) counter \(name) \(comparison.rawValue) \(JSONValue.format(value))"
                 }
-                check = .counter(proxy: proxy, name: name, comparison: comparison, value: value)
-                text = "proxy \(proxy) counter \(name) \(comparison.rawValue) \(JSONValue.format(value))"
             }
             result.append(Expectation(check: check, text: text, location: entry.location))
         }
         return result
+    }
+
+    /// A counter's `value:`: a number (exact) or a comparison such as `"> 0"`.
+    private static func counterValue(_ entry: YAMLReader) throws(ManifestError) -> (Comparison, Double) {
+        let valueReader = try entry.required("value")
+        if valueReader.valueType == .integer || valueReader.valueType == .number {
+            return (.equal, try valueReader.double())
+        }
+        let written = try valueReader.string()
+        let (parsedComparison, rest) = splitComparison(written)
+        guard let number = Double(rest), number.isFinite else {
+            throw valueReader.error("expected a number or a comparison such as \"> 0\", found \(YAMLReader.quotedText(written))")
+        }
+        return (parsedComparison ?? .equal, number)
     }
 
     /// `"< 5ms"` → (`<`, `5ms`); no operator → (nil, text).
@@ -171,13 +198,13 @@ extension ScenarioParser {
         let expectReaders = try root.optional("expect")?.elements() ?? []
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
-            case .status(let load, _), .backends(let load, _, _), .latency(let load, _):
+            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")
                     throw loadReader.error("no load named \(YAMLReader.quotedText(load)) (\(names))")
                 }
-            case .received(let app, _):
+            case .received(let app, _), .appCounter(let app, _, _, _):
                 if !workloadNames.contains(app) {
                     throw try reader.required("app").error("no Deployment named \(YAMLReader.quotedText(app)) in the manifests (\(known()))")
                 }

@@ -120,10 +120,15 @@ public enum ScenarioParser {
 
     // MARK: - apps
 
+    /// Keys of an `apps:` entry; the last three are the options every model understands (AppBehavior).
+    static let appKeys = ["model", "body", "serviceTime", "status", "errorRate", "errorStatus"]
+
     static func parseApps(_ apps: YAMLReader) throws(ManifestError) -> [String: AppSpec] {
         var result: [String: AppSpec] = [:]
         for (deployment, entry) in try apps.entries() {
             guard entry.isMapping else { throw entry.typeMismatch(expected: .mapping) }
+            // Strict like every other key: a misspelt option would otherwise be ignored silently.
+            try entry.checkKnownKeys(appKeys)
             let model = try entry.required("model").oneOf(AppSpec.Model.self)
             var spec = AppSpec(model: model)
             for (key, value) in try entry.entries() {
@@ -131,12 +136,12 @@ public enum ScenarioParser {
                 case "model": continue
                 case "body": spec.body = try value.scalarText()
                 case "serviceTime": spec.serviceTime = try value.duration()
+                case "errorRate":
+                    // `10%` or `0.1`, kept as the decimal text the app model reads.
+                    spec.options[key] = JSONValue.format(try fraction(value))
                 default:
-                    // Model-specific knobs (`status`, `errorRate`, ...) stay text for the app model to read.
-                    guard value.isScalar, !value.isNull else {
-                        throw value.error("expected a scalar value for app option \"\(key)\", found \(value.foundDescription)")
-                    }
-                    spec.options[key] = try value.scalarText()
+                    // `status`, `errorStatus`: an HTTP status code.
+                    spec.options[key] = String(try value.int(in: 100...599))
                 }
             }
             result[deployment] = spec

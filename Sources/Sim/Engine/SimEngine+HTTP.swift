@@ -35,6 +35,8 @@ extension SimEngine {
         exchanges[slot].finalServer = -1
         exchanges[slot].inboundLocalHead = nil
         exchanges[slot].bodyBytes = bodyBytes
+        exchanges[slot].lastBody = -1
+        exchanges[slot].finalBody = -1
         guard destination != nil, pods[client].alive else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
             queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.localHop)
@@ -48,13 +50,13 @@ extension SimEngine {
     }
 
     /// Hands the final response to whoever issued the exchange and frees the slot.
-    func finish(slot: Int, head: HTTPResponseHead, server: Int) {
+    func finish(slot: Int, head: HTTPResponseHead, server: Int, body: Int32 = -1) {
         let exchange = exchanges[slot]
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
         switch exchange.origin {
         case .load(let load, let worker):
-            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, measuredFrom: exchange.measuredFrom)
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -65,7 +67,7 @@ extension SimEngine {
     func atClient(slot: Int32, id: UInt64) {
         guard isLive(slot, id) else { return }
         let exchange = exchanges[Int(slot)]
-        finish(slot: Int(slot), head: exchange.finalHead ?? HTTPResponseHead(status: 0), server: Int(exchange.finalServer))
+        finish(slot: Int(slot), head: exchange.finalHead ?? HTTPResponseHead(status: 0), server: Int(exchange.finalServer), body: exchange.finalBody)
     }
 
     // MARK: - Client sidecar
@@ -100,6 +102,7 @@ extension SimEngine {
                 if local != nil { chargeCPU(pod, CostModel.httpRequestCPU) }
                 exchanges[Int(slot)].finalHead = head
                 exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
+                exchanges[Int(slot)].finalBody = local == nil ? exchanges[Int(slot)].lastBody : -1
                 queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + CostModel.localHop)
             case .closeUpstream(let connection):
                 closeUpstream(client: pod, connection: connection.rawValue)
@@ -156,6 +159,7 @@ extension SimEngine {
         if isLive(hop.slot, hop.id) {
             let head = responseHead(for: hop)
             exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
+            exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
             let actions = sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
                                                             now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
             perform(actions, at: client)
@@ -250,7 +254,8 @@ extension SimEngine {
             let key = client << 32 | Int(hop.server)
             if directConnections[key]?.id == hop.connection { directConnections[key] = nil }
         }
-        finish(slot: Int(hop.slot), head: responseHead(for: hop), server: hop.answeredBy == .app ? Int(hop.server) : -1)
+        let byApp = hop.answeredBy == .app
+        finish(slot: Int(hop.slot), head: responseHead(for: hop), server: byApp ? Int(hop.server) : -1, body: byApp ? hop.body : -1)
     }
 
     // MARK: - Server side
@@ -317,6 +322,7 @@ extension SimEngine {
         let reply = pods[server].app.handle(behavior, method: exchange.head.method, path: exchange.head.path, port: port)
         hop.status = Int32(reply.status)
         hop.answeredBy = .app
+        hop.body = reply.normalBody ? behavior.bodyID : -1
         hop.appStartedAt = now + delay
         queue.schedule(.appDone(hop), at: now + delay + reply.delay)
         if reply.restock { issueRestock(from: server) }
@@ -341,6 +347,7 @@ extension SimEngine {
         var hop = hop
         hop.status = Int32(status)
         hop.answeredBy = source
+        if source != .app { hop.body = -1 }
         hop.closesConnection = closes
         let client = Int(exchanges[Int(hop.slot)].client)
         hop.connectionOwner = Int32(client)
@@ -351,6 +358,7 @@ extension SimEngine {
         } else {
             hop.status = 0
             hop.answeredBy = .transport
+            hop.body = -1
             hop.closesConnection = true
             delay = CostModel.lostMessageTimeout
         }

@@ -46,8 +46,11 @@ extension SimEngine {
                     backends: (backendByBucket[bucket] ?? [:]).sorted { $0.key < $1.key }.map { (deployment: $0.key, count: $0.value) }))
             }
         }
+        var bodies: [String: Int] = [:]
+        for (body, count) in load.bodyCounts.enumerated() where count > 0 { bodies[bodyTexts[body], default: 0] += count }
         return LoadResult(name: load.spec.name, requests: load.completed, status: status, backends: backends, latency: latency,
-                          buckets: buckets, bucketWidth: .seconds(Int64(widthSeconds)))
+                          buckets: buckets, bucketWidth: .seconds(Int64(widthSeconds)),
+                          bodies: bodies.sorted { $0.key < $1.key }.map { (text: $0.key, count: $0.value) })
     }
 
     private func appResults() -> [AppResult] {

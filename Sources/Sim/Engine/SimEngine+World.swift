@@ -192,18 +192,33 @@ extension SimEngine {
         serviceByHost = serviceByHost.filter { $0.value != index }
     }
 
+    /// The app model of a Deployment (or bare Pod), with its response body interned for the reports.
+    private func makeBehavior(deployment: String, template: PodSpec) -> AppBehavior {
+        var behavior = AppBehavior(deployment: deployment, template: template, spec: scenario.apps[deployment])
+        if let text = behavior.reportedBody {
+            if let id = bodyIDs[text] {
+                behavior.bodyID = id
+            } else {
+                behavior.bodyID = Int32(bodyTexts.count)
+                bodyIDs[text] = behavior.bodyID
+                bodyTexts.append(text)
+            }
+        }
+        return behavior
+    }
+
     private func upsertWorkload(_ workload: Workload) -> [ResourceChange] {
         let key = keyText(workload.metadata)
         let index: Int
         if let existing = deploymentIndex[key] {
             index = existing
             deployments[index].workload = workload
-            deployments[index].app = AppBehavior(deployment: workload.metadata.name, template: workload.template.spec, spec: scenario.apps[workload.metadata.name])
+            deployments[index].app = makeBehavior(deployment: workload.metadata.name, template: workload.template.spec)
         } else {
             index = deployments.count
             deployments.append(SimDeployment(
                 namespace: workload.metadata.namespace, name: workload.metadata.name, workload: workload,
-                app: AppBehavior(deployment: workload.metadata.name, template: workload.template.spec, spec: scenario.apps[workload.metadata.name])))
+                app: makeBehavior(deployment: workload.metadata.name, template: workload.template.spec)))
             deploymentIndex[key] = index
         }
         var changes: [ResourceChange] = []
@@ -234,7 +249,7 @@ extension SimEngine {
         } else {
             index = deployments.count
             deployments.append(SimDeployment(namespace: pod.metadata.namespace, name: pod.metadata.name, workload: nil,
-                                             app: AppBehavior(deployment: pod.metadata.name, template: pod.spec, spec: scenario.apps[pod.metadata.name])))
+                                             app: makeBehavior(deployment: pod.metadata.name, template: pod.spec)))
             deploymentIndex[key] = index
         }
         return placePod(pod, deployment: index)

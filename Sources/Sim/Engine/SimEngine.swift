@@ -50,6 +50,8 @@ struct Hop {
     /// The server closed the connection with this answer (reset, refused, rejected).
     var closesConnection = false
     var appStartedAt: Int64 = 0
+    /// The app's response body (index into `SimEngine.bodyTexts`), -1: none known.
+    var body: Int32 = -1
 
     enum AnsweredBy: UInt8 { case app, serverSidecar, transport }
 }
@@ -88,6 +90,10 @@ struct Exchange {
     /// An answer made by the server's sidecar (rate limit, access denied).
     var inboundLocalHead: HTTPResponseHead?
     var bodyBytes = 0
+    /// Response bodies (indices into `SimEngine.bodyTexts`, -1: none) of the latest upstream
+    /// attempt and of the final response.
+    var lastBody: Int32 = -1
+    var finalBody: Int32 = -1
 }
 
 struct UpstreamConnection {
@@ -152,6 +158,10 @@ final class SimEngine {
     var loss: Double
 
     var exchanges: [Exchange] = []
+    /// Response bodies as the reports show them (trimmed, at most 80 characters), interned once
+    /// per app so that the per-request path carries an index.
+    var bodyTexts: [String] = []
+    var bodyIDs: [String: Int32] = [:]
     var freeSlots: [Int32] = []
     var exchangeSerial: UInt64 = 0
     var timers: [ProxyTimer?] = []

@@ -93,8 +93,12 @@ public struct LoadResult: Sendable {
     /// One bucket per second of virtual time (or coarser for long runs), in time order.
     public var buckets: [LoadBucket]
     public var bucketWidth: MeshDuration
+    /// HTTP responses by the app's body text (trimmed, at most 80 characters), sorted by text.
+    /// Only responses whose body the simulator knows (echo apps, pipy one-liners) are counted.
+    public var bodies: [(text: String, count: Int)]
 
-    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1)) {
+    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = []) {
+        self.bodies = bodies
         self.name = name
         self.requests = requests
         self.status = status
@@ -106,6 +110,7 @@ public struct LoadResult: Sendable {
 
     public func count(status code: Int) -> Int { status.first(where: { $0.code == code })?.count ?? 0 }
     public func count(backend name: String) -> Int { backends.first(where: { $0.deployment == name })?.count ?? 0 }
+    public func count(body text: String) -> Int { bodies.first(where: { $0.text == text })?.count ?? 0 }
 }
 
 public struct AppResult: Hashable, Sendable {
