@@ -24,7 +24,7 @@ func sampleResult(expectations: [SimCore.Expectation] = []) -> SimulationResult 
             ProxyResult(pod: "bookstore/bookstore-v1-1", cpuMs: 0.5, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 2)]),
             ProxyResult(pod: "bookstore/bookstore-v10-0", cpuMs: 0.5, memoryBytes: 1_048_576, configBytes: 4096, counters: [(name: "http_requests_total", value: 100)]),
         ],
-        events: [SimEvent(at: .seconds(5), text: "killed pod bookstore/bookstore-v1-0")],
+        events: [SimEvent(at: .seconds(5), kind: .fault, text: "killed pod bookstore/bookstore-v1-0")],
         eventsProcessed: 1234)
 }
 

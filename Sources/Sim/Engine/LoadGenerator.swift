@@ -174,7 +174,7 @@ extension SimEngine {
         }
         load.workers = quotas.map { LoadWorker(quota: $0, done: $0 == 0) }
         activeLoads += 1
-        record("load \(spec.name) started: \(spec.url) from \(podName(client))")
+        record("load \(spec.name) started: \(spec.url) from \(podName(client))", kind: .load)
         for worker in 0..<concurrency where quotas[worker] > 0 {
             let first = load.interval > 0 ? now + Int64((Double(worker) / spec.qps! * 1e9).rounded()) : now
             load.workers[worker].nextScheduled = first
@@ -224,7 +224,7 @@ extension SimEngine {
         loads[index].finishedAt = now
         activeLoads -= 1
         for worker in loads[index].workers.indices { tcpClose(index, worker: worker) }
-        record("load \(loads[index].spec.name) finished: \(loads[index].completed) requests")
+        record("load \(loads[index].spec.name) finished: \(loads[index].completed) requests", kind: .load)
     }
 
     // MARK: - bookbuyer / bookthief client loops (demos.md §1.2)

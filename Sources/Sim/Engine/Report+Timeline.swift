@@ -133,15 +133,14 @@ extension Report {
         var dash: String { self == .push ? " stroke-dasharray=\"4,3\"" : "" }
     }
 
-    /// Which events the timeline marks (the simulator's event texts; load start/finish show as spans).
-    static func markerKind(_ text: String) -> MarkerKind? {
-        if text.hasPrefix("applied ") || text.hasPrefix("deleted ") { return .change }
-        if text.hasPrefix("config pushed") { return .push }
-        if text.hasPrefix("killed pod") || text.hasPrefix("restarted pod") || text.hasPrefix("partition between")
-            || text.hasPrefix("latency +") || text.hasPrefix("ended: ") || (text.contains(" answers ") && text.hasSuffix(" of requests")) {
-            return .fault
+    /// Which events the timeline marks (load start/finish show as spans instead).
+    static func markerKind(_ kind: SimEvent.Kind) -> MarkerKind? {
+        switch kind {
+        case .change: .change
+        case .configPush: .push
+        case .fault: .fault
+        case .load, .note: nil
         }
-        return nil
     }
 
     /// Width of `text` in the 11px chart font, estimated so that layout is deterministic.
@@ -188,7 +187,7 @@ extension Report {
         func x(_ nanoseconds: Int64) -> Double { left + plotWidth * Double(nanoseconds) / end }
 
         // Marker labels: in lanes above the plot, right of the marker (left of it near the right edge).
-        let markers = events.compactMap { event in markerKind(event.text).map { (event: event, kind: $0) } }
+        let markers = events.compactMap { event in markerKind(event.kind).map { (event: event, kind: $0) } }
         let labels = markers.map { "\($0.event.at) " + shortened($0.event.text, 40) }
         var spans: [(start: Double, end: Double)] = []
         for (marker, label) in zip(markers, labels) {

@@ -37,10 +37,10 @@ extension SimEngine {
             var changes: [ResourceChange] = []
             for resource in resources { changes += upsert(resource) }
             applyAtRuntime(changes)
-            record("applied \(resources.map { $0.key.description }.joined(separator: ", "))")
+            record("applied \(resources.map { $0.key.description }.joined(separator: ", "))", kind: .change)
         case .delete(let key):
             applyAtRuntime(delete(key))
-            record("deleted \(key)")
+            record("deleted \(key)", kind: .change)
         case .load:
             if let load = loadForStep[index] { startLoad(load) }
         case .fault(let fault):
@@ -72,7 +72,7 @@ extension SimEngine {
             for pod in targets where pods[pod].alive {
                 takeDown(pod, permanently: false)
                 changes.append(.delete(ResourceKey(kind: .pod, namespace: pods[pod].key.namespace, name: pods[pod].key.name)))
-                record("killed pod \(podName(pod))")
+                record("killed pod \(podName(pod))", kind: .fault)
                 if let restartAfter {
                     pendingFaultTimers += 1
                     queue.schedule(.podRestart(Int32(pod)), at: now + max(0, restartAfter.nanoseconds))
@@ -88,13 +88,13 @@ extension SimEngine {
             let id = faults.count
             partitions.append(Partition(id: id, groups: groups))
             let text = "partition between \(between.joined(separator: " and "))"
-            record(text)
+            record(text, kind: .fault)
             scheduleFaultEnd(ActiveFault(undo: .partition(id: id), text: text), after: duration)
         case .latency(let target, let add, let duration):
             guard let members = resolveTarget(target) else { return record("fault latency: no pod matches \(target)") }
             for pod in members { podExtraLatency[pod] += add.nanoseconds }
             let text = "latency +\(add) on \(target)"
-            record(text)
+            record(text, kind: .fault)
             scheduleFaultEnd(ActiveFault(undo: .latency(pods: members, add: add.nanoseconds), text: text), after: duration)
         case .error(let target, let status, let rate, let duration):
             guard let members = resolveTarget(target) else { return record("fault error: no pod matches \(target)") }
@@ -103,7 +103,7 @@ extension SimEngine {
                 pods[pod].app.faultErrorRate = min(max(rate, 0), 1)
             }
             let text = "\(target) answers \(status) to \(formatPercent(rate)) of requests"
-            record(text)
+            record(text, kind: .fault)
             scheduleFaultEnd(ActiveFault(undo: .error(pods: members), text: text), after: duration)
         }
     }
@@ -128,7 +128,7 @@ extension SimEngine {
                 pods[pod].app.faultErrorRate = 0
             }
         }
-        record("ended: \(faults[index].text)")
+        record("ended: \(faults[index].text)", kind: .fault)
     }
 
     /// Kills a pod: its in-flight work fails, peers' pooled connections to it are reset (they learn
@@ -189,7 +189,7 @@ extension SimEngine {
         pods[pod].app = AppState(random: pods[pod].app.random)
         sidecars[pod] = Sidecar()
         worldVersion += 1
-        record("restarted pod \(podName(pod))")
+        record("restarted pod \(podName(pod))", kind: .fault)
         let update = controller.apply([.upsert(.pod(pods[pod].resource))])
         noteDiagnostics()
         pods[pod].hasSidecar = controller.isMeshed(pods[pod].key)

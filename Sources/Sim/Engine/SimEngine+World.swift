@@ -50,7 +50,7 @@ extension SimEngine {
             if applyConfig(config, to: pod) { pushed += 1 }
         }
         pendingPushes[index] = []
-        if pushed > 0 { record("config pushed to \(pushed) prox\(pushed == 1 ? "y" : "ies")") }
+        if pushed > 0 { record("config pushed to \(pushed) prox\(pushed == 1 ? "y" : "ies")", kind: .configPush) }
     }
 
     @discardableResult

@@ -220,8 +220,8 @@ final class SimEngine {
         }
     }
 
-    func record(_ text: String) {
-        eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), text: text))
+    func record(_ text: String, kind: SimEvent.Kind = .note) {
+        eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), kind: kind, text: text))
     }
 
     func podName(_ pod: Int) -> String { pods[pod].key.description }

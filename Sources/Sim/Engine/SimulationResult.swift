@@ -156,10 +156,26 @@ public struct ProxyResult: Sendable {
 }
 
 public struct SimEvent: Hashable, Sendable {
+    /// What happened, so that reports can mark it without reading the text.
+    public enum Kind: String, Hashable, Sendable {
+        /// A manifest applied or deleted by a step.
+        case change
+        /// Changed configurations reached the proxies.
+        case configPush
+        /// A fault started or ended, a pod was killed or restarted.
+        case fault
+        /// A load started or finished.
+        case load
+        /// Anything else worth telling: a rejected config, a controller diagnostic, a bad target.
+        case note
+    }
+
     public var at: MeshDuration
+    public var kind: Kind
     public var text: String
-    public init(at: MeshDuration, text: String) {
+    public init(at: MeshDuration, kind: Kind = .note, text: String) {
         self.at = at
+        self.kind = kind
         self.text = text
     }
 }
