@@ -24,7 +24,7 @@ scenarios: build
 check-determinism: build
 	$(SWIFT) run sim $(SCENARIOS) --quiet --check-determinism
 
-# Simulator throughput and memory (release build); results go to docs/BENCHMARKS.md by hand.
+# Simulator throughput and memory (release build); writes bench/sim-results.txt (see docs/BENCHMARKS.md).
 bench-sim:
 	$(SWIFT) build -c release --product sim
 	./scripts/bench-sim.sh

@@ -109,13 +109,21 @@ struct UpstreamConnection: Sendable {
 
 extension Sidecar {
     public mutating func apply(_ config: ProxyConfig) -> ConfigApplyResult {
+        apply(PreparedConfig(config))
+    }
+
+    /// Applies a config compiled beforehand; sidecars given the same `PreparedConfig` share its
+    /// compiled tables (copy-on-write) instead of each compiling and holding its own copy.
+    public mutating func apply(_ prepared: PreparedConfig) -> ConfigApplyResult {
         var next: CompiledConfig
-        do {
-            next = try CompiledConfig.compile(config)
-        } catch {
+        switch prepared.compiled {
+        case .success(let compiled):
+            next = compiled
+        case .failure(let error):
             counters[CounterTable.configRejected] += 1
             return .rejected(reason: error.description)
         }
+        let config = prepared.config
         for index in next.inbound.indices {
             if let name = next.inbound[index].connectionRateLimitedCounterName {
                 next.inbound[index].connectionRateLimitedCounter = counters.index(name)
@@ -236,6 +244,21 @@ extension Sidecar {
         buckets = next.buckets.map { spec in
             if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
             return spec.bucket
+        }
+    }
+}
+
+/// A `ProxyConfig` validated and compiled once, ready for `Sidecar.apply(_:)` on any number of sidecars.
+public struct PreparedConfig: Sendable {
+    public let config: ProxyConfig
+    let compiled: Result<CompiledConfig, ConfigRejection>
+
+    public init(_ config: ProxyConfig) {
+        self.config = config
+        do {
+            compiled = .success(try CompiledConfig.compile(config))
+        } catch {
+            compiled = .failure(error)
         }
     }
 }

@@ -74,9 +74,10 @@ extension SimEngine {
     }
 
     private func proxyResults() -> [ProxyResult] {
-        pods.indices.filter { meters[$0].everMeshed }.sorted { podName($0) < podName($1) }.map { pod in
-            ProxyResult(pod: podName(pod), cpuMs: Double(meters[pod].cpu) / 1e6, memoryBytes: meters[pod].peakMemory,
-                        configBytes: meters[pod].configBytes, counters: sidecars[pod].stats.counters())
+        pods.indices.filter { meters[$0].everMeshed }.map { (pod: $0, name: podName($0)) }.sorted { $0.name < $1.name }.map { entry in
+            let pod = entry.pod
+            return ProxyResult(pod: entry.name, cpuMs: Double(meters[pod].cpu) / 1e6, memoryBytes: meters[pod].peakMemory,
+                               configBytes: meters[pod].configBytes, sidecar: sidecars[pod])
         }
     }
 

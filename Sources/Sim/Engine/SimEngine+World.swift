@@ -55,10 +55,11 @@ extension SimEngine {
 
     @discardableResult
     func applyConfig(_ config: ProxyConfig, to pod: Int) -> Bool {
-        switch sidecars[pod].apply(config) {
+        let prepared = preparedConfig(config)
+        switch sidecars[pod].apply(prepared.compiled) {
         case .applied:
             pods[pod].identity = config.serviceIdentity
-            meters[pod].configBytes = renderConfig(config, pretty: false).utf8.count
+            meters[pod].configBytes = prepared.bytes
             meters[pod].noteMemory()
             // Connections to endpoints that left, exchanges whose cluster went away.
             perform(sidecars[pod].takeConfigActions(), at: pod)
@@ -67,6 +68,18 @@ extension SimEngine {
             record("config rejected by \(podName(pod)): \(reason)")
             return false
         }
+    }
+
+    /// Pods of one proxy group receive the same config: compile and measure it once for all of
+    /// them. Keyed by the version (a content hash), and checked for equality so that a hash
+    /// collision can never hand a pod someone else's config.
+    func preparedConfig(_ config: ProxyConfig) -> (compiled: PreparedConfig, bytes: Int) {
+        if let cached = preparedConfigs[config.version], cached.compiled.config == config { return cached }
+        let prepared = (compiled: PreparedConfig(config), bytes: renderedConfigByteCount(config))
+        // Versions superseded by later pushes are only dropped in bulk, to bound the memory.
+        if preparedConfigs.count >= 4096 { preparedConfigs.removeAll() }
+        preparedConfigs[config.version] = prepared
+        return prepared
     }
 
     func noteDiagnostics() {

@@ -135,6 +135,8 @@ final class SimEngine {
     var namespaces: [String: Namespace] = [:]
     var otherResources: [ResourceKey: Resource] = [:]
     var meshNamespaces: Set<String>
+    /// Compiled configs and their rendered sizes by version, shared by the pods of a proxy group.
+    var preparedConfigs: [String: (compiled: PreparedConfig, bytes: Int)] = [:]
 
     var deployments: [SimDeployment] = []
     var deploymentIndex: [String: Int] = [:]

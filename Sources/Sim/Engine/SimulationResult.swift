@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 /// Everything a run observed: the input of expectations and of every report format.
 /// Collections are ordered so that rendering them is deterministic.
@@ -144,14 +145,31 @@ public struct ProxyResult: Sendable {
     /// Size of the last applied configuration (compact JSON).
     public var configBytes: Int
     /// Sidecar counters by name (sorted), as `fsm proxy get stats` shows them.
-    public var counters: [(name: String, value: UInt64)]
+    /// Rendered from the sidecar when read: a large mesh has tens of counters per cluster per
+    /// proxy, and no report format prints them.
+    public var counters: [(name: String, value: UInt64)] {
+        get { storedCounters ?? sidecar?.stats.counters() ?? [] }
+        set { storedCounters = newValue }
+    }
+
+    private var storedCounters: [(name: String, value: UInt64)]?
+    private var sidecar: Sidecar?
 
     public init(pod: String, cpuMs: Double = 0, memoryBytes: Int = 0, configBytes: Int = 0, counters: [(name: String, value: UInt64)] = []) {
         self.pod = pod
         self.cpuMs = cpuMs
         self.memoryBytes = memoryBytes
         self.configBytes = configBytes
-        self.counters = counters
+        self.storedCounters = counters
+    }
+
+    /// Counters read from `sidecar` (a copy of its state at the end of the run) on demand.
+    init(pod: String, cpuMs: Double, memoryBytes: Int, configBytes: Int, sidecar: Sidecar) {
+        self.pod = pod
+        self.cpuMs = cpuMs
+        self.memoryBytes = memoryBytes
+        self.configBytes = configBytes
+        self.sidecar = sidecar
     }
 }
 
