@@ -98,6 +98,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
