@@ -9,7 +9,7 @@ import NIOPosix
 /// (at its first request, when the target port is known from `x-fsm-target-port`) and on each
 /// request; forwarded requests go to the local app over one keep-alive connection per
 /// downstream connection, and the app's response streams back.
-final class InboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendable {
+final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -24,8 +24,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendable
     private var responding = false
     private var app: AppLink?
 
-    init(driver: SidecarDriver) {
+    private let handlers: HTTPServerHandlers
+
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers) {
         self.driver = driver
+        self.handlers = handlers
         self.connectionID = driver.newConnectionID()
     }
 
@@ -57,6 +60,13 @@ final class InboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendable
         case .end:
             guard var head else { return }
             self.head = nil
+            if head.method == .CONNECT {
+                // A peer's raw TCP tunnel; only as the first thing on a connection.
+                guard !accepted else { context.close(promise: nil); return }
+                _ = driver.inboundTunnel(authority: head.uri, peerIdentity: head.headers.first(name: MeshHeaders.sourceIdentity), connection: connectionID,
+                                         source: source, from: context, handlers: handlers, handler: self)
+                return
+            }
             if bodyTooLarge {
                 driver.count(.requestBodyTooLarge)
                 respondLocally(MeshProxy.HTTPResponseHead(status: 413))
@@ -171,8 +181,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendable
 
     private func finish(_ context: ChannelHandlerContext) {
         let close = !keepAlive
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if close { context.close(promise: nil) }
+            if close { channel.close(promise: nil) }
         }
     }
 }

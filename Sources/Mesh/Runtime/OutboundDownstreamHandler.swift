@@ -6,7 +6,7 @@ import NIOHTTP1
 /// An app's connection to the outbound listener (HTTP/1.1, keep-alive; NIO's pipelining handler
 /// hands over one request at a time). The request body is buffered up to the configured limit
 /// so that the engine can retry it; the response streams back.
-final class OutboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendable {
+final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -20,8 +20,11 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendabl
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
 
-    init(driver: SidecarDriver) {
+    private let handlers: HTTPServerHandlers
+
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers) {
         self.driver = driver
+        self.handlers = handlers
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -47,6 +50,11 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendabl
         case .end:
             guard let head else { return }
             self.head = nil
+            if head.method == .CONNECT {
+                // A raw TCP tunnel (tcp / tcp-server-first ports).
+                driver.outboundTunnel(authority: head.uri, from: context, handlers: handlers, handler: self)
+                return
+            }
             if bodyTooLarge {
                 driver.count(.requestBodyTooLarge)
                 respondLocally(MeshProxy.HTTPResponseHead(status: 413))
@@ -129,8 +137,9 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, @unchecked Sendabl
 
     private func finish(_ context: ChannelHandlerContext) {
         let close = !keepAlive
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if close { context.close(promise: nil) }
+            if close { channel.close(promise: nil) }
         }
     }
 }

@@ -40,9 +40,9 @@ public final class SidecarProcess: @unchecked Sendable {
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
         do {
             try await loop.submit { process.reloadIfChanged(force: true) }.get()
-            let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver) }
-            let inbound = try await process.listen(port: settings.inboundPort) { InboundDownstreamHandler(driver: driver) }
-            let admin = try await process.listen(port: settings.adminPort) { AdminHandler(driver: driver) }
+            let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
                 process.outboundAddress = outbound.localAddress
@@ -63,7 +63,7 @@ public final class SidecarProcess: @unchecked Sendable {
         return process
     }
 
-    private func listen(port: Int, makeHandler: @escaping @Sendable () -> any ChannelHandler) async throws -> any Channel {
+    private func listen(port: Int, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -71,9 +71,9 @@ public final class SidecarProcess: @unchecked Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Errors (malformed requests) reach our handler, which answers 400 and counts them.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                    // No error handler: malformed requests reach our handler, which answers 400 and counts them.
+                    let handlers = HTTPServerHandlers()
+                    try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
                 }
             }
             .bind(host: driver.settings.podIP, port: port)
