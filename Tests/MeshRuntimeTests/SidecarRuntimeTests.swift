@@ -36,6 +36,28 @@ struct SidecarRuntimeTests {
         }
     }
 
+    @Test func largeBodiesStreamAndUpstreamConnectionsAreReused() async throws {
+        try await MeshPair.run(subnet: 11) { mesh in
+            let size = 8 * 1024 * 1024
+            let big = try await mesh.get("/big/\(size)")
+            #expect(big.status == 200)
+            #expect(big.body.utf8.count == size)
+            for index in 0..<3 { #expect(try await mesh.get("/small/\(index)").status == 200) }
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            // One pooled keep-alive connection to the server sidecar served all four requests.
+            #expect(stats["cluster.default/echo|8080.upstream_cx_total"] == 1)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_total"] == 4)
+
+            // Request bodies are buffered (for retries) up to 64 KiB; larger ones are refused.
+            let tooLarge = try await mesh.get("/upload", method: .POST, body: String(repeating: "y", count: 70_000))
+            #expect(tooLarge.status == 413)
+            let fits = try await mesh.get("/upload", method: .POST, body: String(repeating: "y", count: 60_000))
+            #expect(fits.status == 200)
+            #expect(fits.body.utf8.count == 60_000 + "POST /upload ".utf8.count)
+            #expect(parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)["runtime.downstream_rq_body_too_large"] == 1)
+        }
+    }
+
     @Test func unknownHostIsRefused() async throws {
         try await MeshPair.run(subnet: 2) { mesh in
             // No traffic match: the sidecar closes the app's connection (the demos' status 0).

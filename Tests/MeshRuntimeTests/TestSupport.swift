@@ -72,6 +72,18 @@ final class EchoApp: @unchecked Sendable {
                     context.close(promise: nil)
                     return
                 }
+                if head.uri.hasPrefix("/big/"), let size = Int(head.uri.dropFirst(5)) {
+                    // A large body in 64 KiB parts, with no content-length (chunked).
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+                    var left = size
+                    while left > 0 {
+                        let part = min(left, 65_536)
+                        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: part)))), promise: nil)
+                        left -= part
+                    }
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                    return
+                }
                 var status = HTTPResponseStatus.ok
                 if head.uri.hasPrefix("/status/"), let code = Int(head.uri.dropFirst(8)) { status = HTTPResponseStatus(statusCode: code) }
                 let text = "\(head.method.rawValue) \(head.uri) \(body)"

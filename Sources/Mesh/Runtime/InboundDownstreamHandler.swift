@@ -82,6 +82,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        readPause.resume()
         app?.close()
         app = nil
         if accepted { driver.inboundConnectionClosed(connectionID) }
@@ -163,20 +164,30 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    func streamBody(_ part: ByteBuffer) {
+    func streamBody(_ part: ByteBuffer, from source: any Channel) {
         guard let context, responding else { return }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+        readPause.afterWrite(into: context.channel, from: source)
     }
 
     func finishResponse() {
+        readPause.resume()
         guard let context, responding else { return }
         responding = false
         finish(context)
     }
 
     func abortResponse() {
+        readPause.resume()
         responding = false
         context?.close(promise: nil)
+    }
+
+    private var readPause = ReadPause()
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { readPause.resume() }
+        context.fireChannelWritabilityChanged()
     }
 
     private func finish(_ context: ChannelHandlerContext) {
@@ -270,7 +281,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency)
             owner?.startResponse(head)
         case .body(let part):
-            owner?.streamBody(part)
+            owner?.streamBody(part, from: context.channel)
         case .end:
             inFlight = nil
             owner?.finishResponse()

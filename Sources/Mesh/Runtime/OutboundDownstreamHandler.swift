@@ -66,6 +66,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        readPause.resume()
         if let exchange = currentExchange {
             currentExchange = nil
             driver.outboundCancelled(exchange)
@@ -119,20 +120,30 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         context.flush()
     }
 
-    func streamBody(_ part: ByteBuffer) {
+    func streamBody(_ part: ByteBuffer, from source: any Channel) {
         guard let context, responding else { return }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+        readPause.afterWrite(into: context.channel, from: source)
     }
 
     func finishStreamedResponse() {
+        readPause.resume()
         guard let context, responding else { return }
         responding = false
         finish(context)
     }
 
     func abortStreamedResponse() {
+        readPause.resume()
         responding = false
         context?.close(promise: nil)
+    }
+
+    private var readPause = ReadPause()
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { readPause.resume() }
+        context.fireChannelWritabilityChanged()
     }
 
     private func finish(_ context: ChannelHandlerContext) {

@@ -59,12 +59,20 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Writes towards this half's socket (bytes from the other half, or a preamble).
-    func deliver(_ buffer: ByteBuffer) {
+    func deliver(_ buffer: ByteBuffer, from source: (any Channel)? = nil) {
         guard let context, context.channel.isActive, waiting.isEmpty else {
             waiting.append(buffer)
             return
         }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if let source { readPause.afterWrite(into: context.channel, from: source) }
+    }
+
+    private var readPause = ReadPause()
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { readPause.resume() }
+        context.fireChannelWritabilityChanged()
     }
 
     func closeSoon() {
@@ -74,11 +82,12 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        peer?.deliver(unwrapInboundIn(data))
+        peer?.deliver(unwrapInboundIn(data), from: context.channel)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        readPause.resume()
         closedForGood()
         context.fireChannelInactive()
     }

@@ -118,7 +118,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             pendingHead = nil
             if let current, case .waitingForHead = current.state { self.current = (current.exchange, .draining) }
         case .body(let part):
-            if let current, case .forwarding(let downstream) = current.state { downstream.streamBody(part) }
+            if let current, case .forwarding(let downstream) = current.state { downstream.streamBody(part, from: context.channel) }
         case .end:
             if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse() }
             current = nil
