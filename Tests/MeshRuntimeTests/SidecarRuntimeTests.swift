@@ -199,6 +199,39 @@ struct SidecarRuntimeTests {
         }
     }
 
+    @Test func perTryTimeoutRetriesThenAnswers504() async throws {
+        let serverIP = "127.77.12.2"
+        let retry = RetryPolicy(retryOn: "5xx", perTryTimeout: .milliseconds(150), numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
+        try await MeshPair.run(subnet: 12, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+            let started = ContinuousClock.now
+            let slow = try await mesh.get("/slow/2000")
+            let elapsed = ContinuousClock.now - started
+            #expect(slow.status == 504)
+            #expect(elapsed < .milliseconds(1500))
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_per_try_timeout"] == 2)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_retry"] == 1)
+            // The abandoned connections were closed; a fast request still goes through.
+            #expect(try await mesh.get("/slow/10").body == "slow")
+        }
+    }
+
+    @Test func configWithUnknownClusterIsRejectedAndTheOldOneKept() async throws {
+        try await MeshPair.run(subnet: 13) { mesh in
+            var broken = MeshPair.clientConfig(serverIP: mesh.serverIP, version: "client-broken")
+            broken.outbound.clustersConfigs.removeAll()
+            try MeshPair.write(broken, to: mesh.directory.appendingPathComponent("client.json"))
+            mesh.client.reload()
+            try await Task.sleep(for: .milliseconds(200))
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["config_rejected"] == 1)
+            #expect(stats["runtime.config_reload_failed"] == 1)
+            let dump = try ProxyConfig(jsonText: try await mesh.admin(mesh.clientIP, "/config_dump").body)
+            #expect(dump.version == "client-1")
+            #expect(try await mesh.get("/still").status == 200)
+        }
+    }
+
     @Test func sidecarWithoutConfigIsNotReady() async throws {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical

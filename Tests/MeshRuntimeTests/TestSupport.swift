@@ -84,6 +84,18 @@ final class EchoApp: @unchecked Sendable {
                     context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                     return
                 }
+                if head.uri.hasPrefix("/slow/"), let milliseconds = Int64(head.uri.dropFirst(6)) {
+                    let text = "slow"
+                    let channel = context.channel
+                    context.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+                        var headers = HTTPHeaders()
+                        headers.add(name: "content-length", value: String(text.utf8.count))
+                        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)), promise: nil)
+                        channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(string: text))), promise: nil)
+                        channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+                    }
+                    return
+                }
                 var status = HTTPResponseStatus.ok
                 if head.uri.hasPrefix("/status/"), let code = Int(head.uri.dropFirst(8)) { status = HTTPResponseStatus(statusCode: code) }
                 let text = "\(head.method.rawValue) \(head.uri) \(body)"
