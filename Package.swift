@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "MeshRuntimeTests",
             dependencies: [
-                "MeshRuntime", "MeshModel", "MeshProxy",
+                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -109,11 +109,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     // MARK: Forwarding to the app
 
     func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
-        if let app, app.endpoint != endpoint || app.isClosed {
+        if let app, app.endpoint != driver.localAppAddress(endpoint) || app.isClosed {
             app.close()
             self.app = nil
         }
-        let link = app ?? AppLink(endpoint: endpoint, driver: driver, owner: self)
+        let link = app ?? AppLink(endpoint: driver.localAppAddress(endpoint), driver: driver, owner: self)
         app = link
         var head = head
         for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
@@ -329,6 +329,13 @@ extension SidecarDriver {
         case let .forward(_, endpoint):
             handler.forward(to: endpoint, head: head, body: body, port: port)
         }
+    }
+
+    /// Local clusters name the app as `127.0.0.1:port` (its pod's loopback). In local mode the pods
+    /// share the machine's loopback, so the pod's loopback is its own pod IP.
+    func localAppAddress(_ endpoint: MeshProxy.SocketAddress) -> MeshProxy.SocketAddress {
+        guard endpoint.ip == "127.0.0.1" || endpoint.ip == "localhost" else { return endpoint }
+        return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)
     }
 
     func inboundAppResponded(port: Int, status: Int, latency: MeshDuration) {
