@@ -51,6 +51,16 @@ struct SidecarRuntimeTests {
             // Request bodies are buffered (for retries) up to 64 KiB; larger ones are refused.
             let tooLarge = try await mesh.get("/upload", method: .POST, body: String(repeating: "y", count: 70_000))
             #expect(tooLarge.status == 413)
+            // An HTTP/1.0 client gets an HTTP/1.0 answer, then the close.
+            let old = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "GET /ten HTTP/1.0\r\nHost: echo:8080\r\n\r\n")
+            #expect(old.hasPrefix("HTTP/1.0 200 OK"))
+            #expect(old.hasSuffix("\r\n\r\nGET /ten "))
+            // curl's `Expect: 100-continue`: the sidecar invites the body, the app never sees the header.
+            let expecting = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes:
+                "POST /expect HTTP/1.1\r\nHost: echo:8080\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello")
+            #expect(expecting.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"))
+            #expect(expecting.hasSuffix("POST /expect hello"))
+            #expect(mesh.app.seenHeaders.last?["expect"] == nil)
             let fits = try await mesh.get("/upload", method: .POST, body: String(repeating: "y", count: 60_000))
             #expect(fits.status == 200)
             #expect(fits.body.utf8.count == 60_000 + "POST /upload ".utf8.count)
@@ -103,6 +113,20 @@ struct SidecarRuntimeTests {
             #expect(limited?.header("hello") == "world")
             let stats = parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)
             #expect(stats["http_local_rate_limiter.http_local_rate_limit.rate_limited.throttle_service"] == 1)
+        }
+    }
+
+    @Test func headerInjectionFromConfigIsNotWritten() async throws {
+        let serverIP = "127.77.14.2"
+        let limit = RateLimitConfig(limit: 1, period: .seconds(60), capacity: 1, responseStatusCode: 429,
+                                    responseHeadersToAdd: [HeaderValue(name: "hello", value: "world\r\nx-injected: yes")])
+        try await MeshPair.run(subnet: 14, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
+            #expect(try await mesh.get("/").status == 200)
+            let refused = try await mesh.get("/")
+            // The server sidecar refuses to write the header and closes; the client sidecar sees a reset.
+            #expect(refused.status == 503)
+            #expect(refused.header("x-injected") == nil)
+            #expect(try await mesh.admin(mesh.serverIP, "/ready").status == 200)
         }
     }
 

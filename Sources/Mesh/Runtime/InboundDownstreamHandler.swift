@@ -21,6 +21,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     private var body: ByteBuffer?
     private var bodyTooLarge = false
     private var keepAlive = true
+    /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
+    private var version = HTTPVersion.http1_1
     private var responding = false
     private var app: AppLink?
 
@@ -47,6 +49,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             body = nil
             bodyTooLarge = false
             keepAlive = head.isKeepAlive
+            version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
         case .body(var part):
             guard !bodyTooLarge else { return }
             if (body?.readableBytes ?? 0) + part.readableBytes > driver.settings.maxBufferedRequestBody {
@@ -149,7 +152,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
         headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
         headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers))), promise: nil)
         if !bodyBytes.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil) }
         finish(context)
     }
@@ -158,7 +161,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         guard let context else { return }
         responding = true
         var head = appHead
-        head.version = .http1_1
+        head.version = version
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)

@@ -16,6 +16,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     private var body: ByteBuffer?
     private var bodyTooLarge = false
     private var keepAlive = true
+    /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
+    private var version = HTTPVersion.http1_1
     private var responding = false
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
@@ -37,6 +39,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             body = nil
             bodyTooLarge = false
             keepAlive = head.isKeepAlive
+            version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
+            if let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
+                // The sidecar reads the whole body before routing (it may need it for a retry),
+                // so it invites the body itself; `expect` is not forwarded.
+                context.writeAndFlush(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
         case .body(var part):
             guard !bodyTooLarge else { return }
             if (body?.readableBytes ?? 0) + part.readableBytes > driver.settings.maxBufferedRequestBody {
@@ -102,7 +110,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
         headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
         headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        let head = NIOHTTP1.HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers)
+        let head = NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !bodyBytes.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil) }
         finish(context)
@@ -113,7 +121,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         guard let context else { return }
         responding = true
         var head = upstreamHead
-        head.version = .http1_1
+        head.version = version
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(head)), promise: nil)

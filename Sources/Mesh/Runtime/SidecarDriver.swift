@@ -32,7 +32,7 @@ enum MeshHeaders {
     static let targetPort = "x-fsm-target-port"
     static let sourceIdentity = "x-fsm-source-identity"
     /// Hop-by-hop headers a proxy must not forward.
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length"]
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
 }
 
 /// Owns one `Sidecar` engine and carries out its actions. Confined to one EventLoop: every

@@ -111,11 +111,15 @@ struct HTTPServerHandlers {
     let encoder = HTTPResponseEncoder()
     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
     let pipelining = HTTPServerPipelineHandler()
+    /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
+    /// or an upstream): no header injection towards the app.
+    let headersValidator = NIOHTTPResponseHeadersValidator()
 
     func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler) throws {
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)
+        try pipeline.addHandler(headersValidator)
         try pipeline.addHandler(handler)
     }
 
@@ -126,6 +130,7 @@ struct HTTPServerHandlers {
         // Raw bytes must not meet the HTTP encoder: it leaves first; the preamble waits in the relay.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         pipeline.removeHandler(handler, promise: nil)
+        pipeline.removeHandler(headersValidator, promise: nil)
         pipeline.removeHandler(pipelining, promise: nil)
         pipeline.removeHandler(encoder, promise: nil)
         do {
