@@ -90,9 +90,12 @@ struct SidecarRuntimeTests {
             #expect(try await mesh.get("/books-bought").status == 200)
             #expect(try await mesh.get("/buy-a-book").status == 403)
             #expect(try await mesh.get("/admin").status == 403)
+            // An app cannot pose as another identity: its own mesh headers are replaced.
+            let spoofed = try await mesh.get("/admin", headers: [("X-FSM-Source-Identity", "someone-else.default.cluster.local"), ("x-fsm-target-port", "1")])
+            #expect(spoofed.status == 403)
             #expect(try await mesh.get("/books-bought", method: .POST).status == 403)
             let stats = parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)
-            #expect(stats["inbound.access_denied"] == 3)
+            #expect(stats["inbound.access_denied"] == 4)
             #expect(mesh.app.seenHeaders.count == 1)
         }
     }

@@ -31,8 +31,21 @@ public struct SidecarSettings: Sendable {
 enum MeshHeaders {
     static let targetPort = "x-fsm-target-port"
     static let sourceIdentity = "x-fsm-source-identity"
-    /// Hop-by-hop headers a proxy must not forward.
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
+    /// Hop-by-hop headers a proxy must not forward (plus framing headers it recomputes).
+    static let hopByHop: [String] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
+
+    /// Whether an app's request header stays behind: hop-by-hop, or one of the mesh's own
+    /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
+    static func isStrippedFromAppRequest(_ name: String) -> Bool {
+        for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
+        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity)
+    }
+
+    static func equalsIgnoringASCIICase(_ a: String, _ lowercase: String) -> Bool {
+        guard a.utf8.count == lowercase.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, lowercase.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        return true
+    }
 }
 
 /// Owns one `Sidecar` engine and carries out its actions. Confined to one EventLoop: every
@@ -130,10 +143,7 @@ public final class SidecarDriver: @unchecked Sendable {
         var upstreamHeaders = HTTPHeaders()
         for (name, value) in head.headers {
             engineHeaders.append(MeshProxy.HTTPHeader(name: name, value: value))
-            let lowered = name.lowercased()
-            if !MeshHeaders.hopByHop.contains(lowered), lowered != MeshHeaders.targetPort, lowered != MeshHeaders.sourceIdentity {
-                upstreamHeaders.add(name: name, value: value)
-            }
+            if !MeshHeaders.isStrippedFromAppRequest(name) { upstreamHeaders.add(name: name, value: value) }
         }
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
