@@ -259,6 +259,24 @@ struct SidecarRuntimeTests {
         }
     }
 
+    @Test func shutdownDrainsRequestsInProgress() async throws {
+        try await MeshPair.run(subnet: 15) { mesh in
+            async let slow = mesh.get("/slow/400")
+            try await Task.sleep(for: .milliseconds(100))
+            // Both sidecars drain while the app is still answering.
+            async let clientDown: Void = mesh.client.shutdown()
+            async let serverDown: Void = mesh.server.shutdown()
+            let response = try await slow
+            _ = await (clientDown, serverDown)
+            #expect(response.status == 200)
+            #expect(response.body == "slow")
+            #expect(response.header("connection") == "close")
+            // The listeners are gone.
+            let refused = try? await mesh.get("/after")
+            #expect(refused == nil)
+        }
+    }
+
     @Test func sidecarWithoutConfigIsNotReady() async throws {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Foundation
 import Logging
 import MeshRuntime
 
@@ -49,7 +51,20 @@ struct SidecarCommand: AsyncParsableCommand {
         let settings = SidecarSettings(podIP: podIP, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
         let process = try await SidecarProcess.start(configPath: config, settings: settings, logger: logger)
         process.reloadOnHangup()
-        await process.waitUntilClosed()
+        // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.
+        let (stop, continuation) = AsyncStream<Void>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            sources.append(source)
+        }
+        for await _ in stop { break }
+        logger.info("draining before exit")
+        await process.shutdown()
+        for source in sources { source.cancel() }
     }
 }
 

@@ -21,6 +21,10 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     private var body: ByteBuffer?
     private var bodyTooLarge = false
     private var keepAlive = true
+    /// A request is being answered (counted for the drain on shutdown).
+    private var busy = false {
+        didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
+    }
     /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
     private var version = HTTPVersion.http1_1
     private var responding = false
@@ -79,12 +83,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             let identity = head.headers.first(name: MeshHeaders.sourceIdentity)
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
+            busy = true
             driver.inboundRequest(on: self, head: head, body: body, port: port, peerIdentity: identity)
             body = nil
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        busy = false
         readPause.resume()
         app?.close()
         app = nil
@@ -151,6 +157,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         for header in engineHead.headers { headers.add(name: header.name, value: header.value) }
         let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
         headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
+        if driver.isDraining { keepAlive = false }
         headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers))), promise: nil)
         if !bodyBytes.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil) }
@@ -163,6 +170,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         var head = appHead
         head.version = version
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
+        if driver.isDraining { keepAlive = false }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
     }
@@ -194,6 +202,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private func finish(_ context: ChannelHandlerContext) {
+        busy = false
         let close = !keepAlive
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in

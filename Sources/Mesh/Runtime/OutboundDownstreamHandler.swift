@@ -16,6 +16,10 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     private var body: ByteBuffer?
     private var bodyTooLarge = false
     private var keepAlive = true
+    /// A request is being answered (counted for the drain on shutdown).
+    private var busy = false {
+        didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
+    }
     /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
     private var version = HTTPVersion.http1_1
     private var responding = false
@@ -68,12 +72,14 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
                 respondLocally(MeshProxy.HTTPResponseHead(status: 413))
                 return
             }
+            busy = true
             driver.outboundRequest(from: self, head: head, body: body)
             body = nil
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        busy = false
         readPause.resume()
         if let exchange = currentExchange {
             currentExchange = nil
@@ -109,6 +115,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         for header in engineHead.headers { headers.add(name: header.name, value: header.value) }
         let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
         headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
+        if driver.isDraining { keepAlive = false }
         headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
         let head = NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -123,6 +130,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         var head = upstreamHead
         head.version = version
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
+        if driver.isDraining { keepAlive = false }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.flush()
@@ -155,6 +163,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func finish(_ context: ChannelHandlerContext) {
+        busy = false
         let close = !keepAlive
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in

@@ -64,6 +64,10 @@ public final class SidecarDriver: @unchecked Sendable {
     var metrics = RequestMetrics()
     var resolver = LocalModeResolver()
     private(set) var appliedJSON: String?
+    /// Requests received on the outbound and inbound listeners and not answered completely yet.
+    public internal(set) var requestsInProgress = 0
+    /// Shutting down: listeners are closed, answers carry `connection: close`.
+    public internal(set) var isDraining = false
 
     private var nextExchange: UInt64 = 1
     private var nextConnection: UInt64 = 1

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeshModel
 import MeshProxy
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -21,6 +22,8 @@ public final class SidecarProcess: @unchecked Sendable {
     /// Loop-confined: what the last read of the file saw.
     private var lastSeen: (modified: Date, size: Int)?
     private var lastText: String?
+    private let stopLock = NIOLock()
+    private var stopped = false
 
     /// The addresses actually bound (ports resolved when 0 was asked for).
     public private(set) var outboundAddress: NIOCore.SocketAddress?
@@ -133,14 +136,29 @@ public final class SidecarProcess: @unchecked Sendable {
         return try await driver.eventLoop.submit { body(driver) }.get()
     }
 
-    /// Closes the listeners, lets the loop finish, and stops it.
-    public func shutdown() async {
+    /// Graceful drain: stops accepting connections, lets the requests in progress finish (up to
+    /// `drainTimeout`; answers say `connection: close`), then closes everything and stops the loop.
+    public func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
+        let first = stopLock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         signalSource?.cancel()
-        let channels = try? await driver.eventLoop.submit { () -> [any Channel] in
+        let loop = driver.eventLoop
+        let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()
+            self.driver.isDraining = true
             return self.channels
         }.get()
         for channel in channels ?? [] { try? await channel.close() }
+        let deadline = NIODeadline.now() + drainTimeout
+        while NIODeadline.now() < deadline {
+            let busy = (try? await loop.submit { self.driver.requestsInProgress }.get()) ?? 0
+            if busy == 0 { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        driver.logger.info("sidecar stopped", metadata: ["pod_ip": "\(driver.settings.podIP)"])
         try? await group.shutdownGracefully()
     }
 

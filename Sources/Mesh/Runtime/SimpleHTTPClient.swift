@@ -29,7 +29,9 @@ public enum SimpleHTTPClient {
         let group = group ?? MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: SimpleHTTPResponse.self)
-        let channel = try await ClientBootstrap(group: loop)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -39,6 +41,10 @@ public enum SimpleHTTPClient {
             }
             .connect(host: host, port: port)
             .get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "host", value: "\(host):\(port)")
         for (name, value) in headers { head.headers.replaceOrAdd(name: name, value: value) }
