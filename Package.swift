@@ -15,13 +15,17 @@ let package = Package(
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
+        .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .executable(name: "sim", targets: ["sim"]),
+        .executable(name: "fsm", targets: ["fsm"]),
         .executable(name: "redirect-probe", targets: ["redirect-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
@@ -87,11 +91,46 @@ let package = Package(
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
+        // SwiftNIO shell around the MeshProxy engine: listeners, upstream pools, admin port, config file.
+        .target(
+            name: "MeshRuntime",
+            dependencies: [
+                "MeshModel", "MeshProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Runtime",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fsm",
+            dependencies: [
+                "MeshRuntime", "MeshControl", "MeshModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/CLI",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshRuntimeTests",
+            dependencies: [
+                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ScenarioTests",
             dependencies: ["SimCore"],

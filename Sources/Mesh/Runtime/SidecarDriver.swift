@@ -1,0 +1,260 @@
+import Logging
+import MeshModel
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+
+/// Where a sidecar listens and how it talks to its peers.
+public struct SidecarSettings: Sendable {
+    /// The pod's address; every listener binds it (pods on one machine use distinct 127.x.y.z).
+    public var podIP: String
+    public var outboundPort: Int
+    public var inboundPort: Int
+    public var adminPort: Int
+    /// Request bodies are buffered (so that a retry can resend them) up to this size; larger
+    /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
+    public var maxBufferedRequestBody: Int
+
+    public init(podIP: String, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024) {
+        self.podIP = podIP
+        self.outboundPort = outboundPort
+        self.inboundPort = inboundPort
+        self.adminPort = adminPort
+        self.maxBufferedRequestBody = maxBufferedRequestBody
+    }
+}
+
+/// Request headers between sidecars in local mode. The client sidecar connects to the peer
+/// sidecar's inbound listener (`ip:<inbound port>`) instead of `ip:port`, so it names the port the
+/// request was meant for; and it names its own identity. The identity header is a stand-in until
+/// mTLS carries the identity in the peer certificate: any local process can forge it.
+enum MeshHeaders {
+    static let targetPort = "x-fsm-target-port"
+    static let sourceIdentity = "x-fsm-source-identity"
+    /// Hop-by-hop headers a proxy must not forward (plus framing headers it recomputes).
+    static let hopByHop: [String] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
+
+    /// Whether an app's request header stays behind: hop-by-hop, or one of the mesh's own
+    /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
+    static func isStrippedFromAppRequest(_ name: String) -> Bool {
+        for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
+        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity)
+    }
+
+    static func equalsIgnoringASCIICase(_ a: String, _ lowercase: String) -> Bool {
+        guard a.utf8.count == lowercase.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, lowercase.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        return true
+    }
+}
+
+/// Owns one `Sidecar` engine and carries out its actions. Confined to one EventLoop: every
+/// method must be called on `eventLoop` (the channels of all listeners and upstream connections
+/// live on that loop too). It is `@unchecked Sendable` only so that NIO's `@Sendable`
+/// initializer closures can capture it; the loop confinement is what makes it safe.
+public final class SidecarDriver: @unchecked Sendable {
+    public let eventLoop: any EventLoop
+    public let settings: SidecarSettings
+    let logger: Logger
+    private let epoch: NIODeadline
+
+    var engine = Sidecar()
+    var generator = SystemRandomNumberGenerator()
+    var runtimeCounters = RuntimeCounters()
+    var metrics = RequestMetrics()
+    var resolver = LocalModeResolver()
+    private(set) var appliedJSON: String?
+    /// Requests received on the outbound and inbound listeners and not answered completely yet.
+    public internal(set) var requestsInProgress = 0
+    /// Shutting down: listeners are closed, answers carry `connection: close`.
+    public internal(set) var isDraining = false
+
+    private var nextExchange: UInt64 = 1
+    private var nextConnection: UInt64 = 1
+    /// Outbound exchanges the engine has not answered yet.
+    var exchanges: [UInt64: OutboundExchange] = [:]
+    /// Upstream connections by the engine's connection number.
+    var upstreams: [UInt64: UpstreamLink] = [:]
+    /// The link whose response head is being reported to the engine, so that a `respond` without
+    /// a local reason streams that response.
+    private var delivering: UpstreamLink?
+
+    public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+        self.logger = logger
+        self.epoch = .now()
+    }
+
+    /// Monotonic time since this driver started.
+    func now() -> MeshInstant {
+        MeshInstant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- epoch.uptimeNanoseconds))
+    }
+
+    func milliseconds(since start: NIODeadline) -> Double {
+        Double(NIODeadline.now().uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
+    }
+
+    func newConnectionID() -> ConnectionID {
+        defer { nextConnection += 1 }
+        return ConnectionID(nextConnection)
+    }
+
+    // MARK: Config
+
+    public var isReady: Bool { engine.config != nil }
+    public var config: ProxyConfig? { engine.config }
+
+    /// Applies a config; a rejected one leaves the last good config in place (the engine counts it).
+    @discardableResult
+    public func apply(_ config: ProxyConfig) -> ConfigApplyResult {
+        eventLoop.preconditionInEventLoop()
+        let result = engine.apply(config)
+        if case .applied = result {
+            resolver = LocalModeResolver(config)
+            appliedJSON = config.renderedJSON(pretty: true)
+        }
+        perform(engine.takeConfigActions())
+        return result
+    }
+
+    /// The engine's counters plus the shell's, as `name: value` lines.
+    public func statsText() -> String {
+        eventLoop.preconditionInEventLoop()
+        var lines = engine.stats.text
+        for (name, value) in runtimeCounters.entries() { lines += "\(name): \(value)\n" }
+        return lines
+    }
+
+    public func prometheusText() -> String {
+        eventLoop.preconditionInEventLoop()
+        return PrometheusExposition.render(stats: engine.stats, runtime: runtimeCounters, metrics: metrics)
+    }
+
+    public func configDump() -> String? { appliedJSON }
+
+    func count(_ name: RuntimeCounters.Name) { runtimeCounters[name] += 1 }
+
+    // MARK: Outbound exchanges
+
+    /// The app's whole request arrived on the outbound listener.
+    func outboundRequest(from downstream: OutboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?) {
+        let id = nextExchange
+        nextExchange += 1
+        let (path, authority) = SidecarDriver.originForm(head)
+        var engineHeaders: [MeshProxy.HTTPHeader] = []
+        engineHeaders.reserveCapacity(head.headers.count)
+        var upstreamHeaders = HTTPHeaders()
+        for (name, value) in head.headers {
+            engineHeaders.append(MeshProxy.HTTPHeader(name: name, value: value))
+            if !MeshHeaders.isStrippedFromAppRequest(name) { upstreamHeaders.add(name: name, value: value) }
+        }
+        if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
+        upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        if let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
+        let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
+        var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
+        upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: .now())
+        downstream.currentExchange = id
+        let destination = resolver.destination(forHost: authority)
+        perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+    }
+
+    /// The app's connection closed before its answer.
+    func outboundCancelled(_ id: UInt64) {
+        guard exchanges.removeValue(forKey: id) != nil else { return }
+        perform(engine.cancelOutbound(ExchangeID(id)))
+    }
+
+    /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
+    static func originForm(_ head: NIOHTTP1.HTTPRequestHead) -> (path: String, authority: String) {
+        let uri = head.uri
+        if uri.utf8.count > 7, uri.lowercased().hasPrefix("http://") {
+            let rest = uri.dropFirst(7)
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            let path = slash == rest.endIndex ? "/" : String(rest[slash...])
+            return (path, String(rest[..<slash]))
+        }
+        return (uri, head.headers.first(name: "host") ?? "")
+    }
+
+    // MARK: Upstream events
+
+    func upstreamResponseHead(on link: UpstreamLink, exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPResponseHead) {
+        var headers: [MeshProxy.HTTPHeader] = []
+        headers.reserveCapacity(head.headers.count)
+        for (name, value) in head.headers { headers.append(MeshProxy.HTTPHeader(name: name, value: value)) }
+        let engineHead = MeshProxy.HTTPResponseHead(status: Int(head.status.code), headers: headers)
+        delivering = link
+        let actions = engine.upstreamResponse(ExchangeID(exchange), attempt: attempt, head: engineHead, now: now(), random: &generator)
+        perform(actions)
+        delivering = nil
+    }
+
+    /// The upstream channel closed or could not connect.
+    func upstreamLost(_ link: UpstreamLink) {
+        if upstreams[link.id] === link { upstreams[link.id] = nil }
+        perform(engine.upstreamConnectionLost(UpstreamConnectionID(link.id), now: now(), random: &generator))
+    }
+
+    // MARK: Actions
+
+    func perform(_ actions: [OutboundHTTPAction]) {
+        for action in actions {
+            switch action {
+            case let .send(id, attempt, cluster, endpoint, connection, newConnection):
+                guard let exchange = exchanges[id.rawValue] else { continue }
+                let link: UpstreamLink
+                if newConnection {
+                    link = UpstreamLink(id: connection.rawValue, driver: self)
+                    upstreams[connection.rawValue] = link
+                    link.connect(to: endpoint, timeout: connectTimeout(cluster: cluster))
+                } else if let existing = upstreams[connection.rawValue] {
+                    link = existing
+                } else {
+                    // The shell already saw this connection go; tell the engine (outside this loop pass).
+                    let lostID = connection.rawValue
+                    eventLoop.execute { [self] in
+                        perform(engine.upstreamConnectionLost(UpstreamConnectionID(lostID), now: now(), random: &generator))
+                    }
+                    continue
+                }
+                var head = exchange.head
+                head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
+            case let .startTimer(timer, after):
+                eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
+                    perform(engine.timerFired(timer, now: now(), random: &generator))
+                }
+            case let .respond(id, head, local):
+                guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
+                metrics.record(.outbound, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
+                    link.forwardResponse(to: exchange.downstream)
+                } else {
+                    if let local { logger.debug("outbound request answered locally", metadata: ["reason": "\(local.rawValue)", "status": "\(head.status)"]) }
+                    exchange.downstream.respondLocally(head)
+                }
+            case let .closeUpstream(connection):
+                upstreams.removeValue(forKey: connection.rawValue)?.closeWhenDone()
+            }
+        }
+    }
+
+    /// The cluster's configured connect timeout (5 s by default, as in `ConnectionSettings`).
+    private func connectTimeout(cluster: String) -> TimeAmount {
+        let settings = engine.config?.outbound.clustersConfigs.first(where: { $0.name == cluster })?.connectionSettings
+        let timeout = settings?.tcp.connectTimeout ?? ConnectionSettings.TCP().connectTimeout
+        return .nanoseconds(max(1_000_000, timeout.nanoseconds))
+    }
+}
+
+/// An outbound request the engine is working on.
+struct OutboundExchange {
+    let downstream: OutboundDownstreamHandler
+    /// The request as it goes upstream (origin form, hop-by-hop headers removed, identity added).
+    var head: NIOHTTP1.HTTPRequestHead
+    var body: ByteBuffer?
+    var startedAt: NIODeadline
+}

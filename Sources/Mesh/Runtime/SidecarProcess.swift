@@ -1,0 +1,169 @@
+import Dispatch
+import Foundation
+import Logging
+import MeshModel
+import MeshProxy
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A whole sidecar: one event loop, the engine's driver, the outbound, inbound and admin
+/// listeners on the pod IP, and the config file (applied at start, re-read when its modification
+/// time or size changes — polled each second — or on `reload()`/SIGHUP). A bad config file keeps
+/// the last good config and is counted (`runtime.config_reload_failed`).
+public final class SidecarProcess: @unchecked Sendable {
+    public let driver: SidecarDriver
+    public let configPath: String
+    private let group: MultiThreadedEventLoopGroup
+    private var channels: [any Channel] = []
+    private var pollTask: RepeatedTask?
+    private var signalSource: (any DispatchSourceSignal)?
+    /// Loop-confined: what the last read of the file saw.
+    private var lastSeen: (modified: Date, size: Int)?
+    private var lastText: String?
+    private let stopLock = NIOLock()
+    private var stopped = false
+
+    /// The addresses actually bound (ports resolved when 0 was asked for).
+    public private(set) var outboundAddress: NIOCore.SocketAddress?
+    public private(set) var inboundAddress: NIOCore.SocketAddress?
+    public private(set) var adminAddress: NIOCore.SocketAddress?
+
+    private init(driver: SidecarDriver, configPath: String, group: MultiThreadedEventLoopGroup) {
+        self.driver = driver
+        self.configPath = configPath
+        self.group = group
+    }
+
+    public static func start(configPath: String, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar")) async throws -> SidecarProcess {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
+        let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
+        do {
+            try await loop.submit { process.reloadIfChanged(force: true) }.get()
+            let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
+            try await loop.submit {
+                process.channels = [outbound, inbound, admin]
+                process.outboundAddress = outbound.localAddress
+                process.inboundAddress = inbound.localAddress
+                process.adminAddress = admin.localAddress
+                process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                    process.reloadIfChanged(force: false)
+                }
+            }.get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        logger.info("sidecar started", metadata: [
+            "pod_ip": "\(settings.podIP)", "outbound": "\(process.outboundAddress?.port ?? 0)",
+            "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.port ?? 0)",
+        ])
+        return process
+    }
+
+    private func listen(port: Int, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // No error handler: malformed requests reach our handler, which answers 400 and counts them.
+                    let handlers = HTTPServerHandlers()
+                    try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
+                }
+            }
+            .bind(host: driver.settings.podIP, port: port)
+            .get()
+    }
+
+    /// Re-reads the config file now (what SIGHUP does).
+    public func reload() {
+        driver.eventLoop.execute { self.reloadIfChanged(force: true) }
+    }
+
+    /// Re-reads the config on SIGHUP (for the `fsm sidecar` process; one process per sidecar).
+    public func reloadOnHangup() {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [self] in reload() }
+        source.resume()
+        signalSource = source
+    }
+
+    private func reloadIfChanged(force: Bool) {
+        driver.eventLoop.preconditionInEventLoop()
+        let attributes = try? FileManager.default.attributesOfItem(atPath: configPath)
+        let seen = attributes.map { (($0[.modificationDate] as? Date) ?? .distantPast, ($0[.size] as? Int) ?? -1) }
+        if !force, let seen, let lastSeen, seen.0 == lastSeen.modified, seen.1 == lastSeen.size { return }
+        lastSeen = seen.map { (modified: $0.0, size: $0.1) }
+        guard let data = FileManager.default.contents(atPath: configPath), let text = String(data: data, encoding: .utf8) else {
+            if force || seen != nil {
+                driver.count(.configReloadFailed)
+                driver.logger.warning("config file unreadable, keeping the last good config", metadata: ["path": "\(configPath)"])
+            }
+            return
+        }
+        if !force, text == lastText { return }
+        lastText = text
+        let config: ProxyConfig
+        do {
+            config = try ProxyConfig(jsonText: text)
+        } catch {
+            driver.count(.configReloadFailed)
+            driver.logger.warning("config file rejected, keeping the last good config", metadata: ["path": "\(configPath)", "error": "\(error)"])
+            return
+        }
+        switch driver.apply(config) {
+        case .applied(let version):
+            driver.count(.configReloaded)
+            driver.logger.info("config applied", metadata: ["version": "\(version)", "identity": "\(config.serviceIdentity)"])
+        case .rejected(let reason):
+            driver.count(.configReloadFailed)
+            driver.logger.warning("config rejected by the engine, keeping the last good config", metadata: ["reason": "\(reason)"])
+        }
+    }
+
+    /// Runs `body` on the driver's loop (for tests and the admin tooling).
+    public func onLoop<T: Sendable>(_ body: @escaping @Sendable (SidecarDriver) -> T) async throws -> T {
+        let driver = driver
+        return try await driver.eventLoop.submit { body(driver) }.get()
+    }
+
+    /// Graceful drain: stops accepting connections, lets the requests in progress finish (up to
+    /// `drainTimeout`; answers say `connection: close`), then closes everything and stops the loop.
+    public func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
+        let first = stopLock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        signalSource?.cancel()
+        let loop = driver.eventLoop
+        let channels = try? await loop.submit { () -> [any Channel] in
+            self.pollTask?.cancel()
+            self.driver.isDraining = true
+            return self.channels
+        }.get()
+        for channel in channels ?? [] { try? await channel.close() }
+        let deadline = NIODeadline.now() + drainTimeout
+        while NIODeadline.now() < deadline {
+            let busy = (try? await loop.submit { self.driver.requestsInProgress }.get()) ?? 0
+            if busy == 0 { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        driver.logger.info("sidecar stopped", metadata: ["pod_ip": "\(driver.settings.podIP)"])
+        try? await group.shutdownGracefully()
+    }
+
+    /// Blocks until the listeners close (the `fsm sidecar` main loop).
+    public func waitUntilClosed() async {
+        for channel in channels { try? await channel.closeFuture.get() }
+    }
+}

@@ -1,0 +1,209 @@
+import MeshModel
+import Logging
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Raw TCP proxying for `tcp` and `tcp-server-first` ports. In local mode an app opens a tunnel
+/// with `CONNECT <cluster-ip or service>:<port> HTTP/1.1` on the outbound listener; the engine's
+/// `outboundConnection` decides, the sidecar answers `200 Connection Established` and relays bytes.
+/// Towards the peer sidecar the tunnel starts with the same kind of CONNECT preamble on its inbound
+/// listener, naming the target port and (a stand-in until mTLS) the source identity; the peer's
+/// engine decides with `inboundConnection` and the peer connects to the app at its pod IP and
+/// that port (the original destination). The peer sends no CONNECT answer: a refused tunnel is
+/// simply closed, as FSM closes refused TCP connections.
+final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var context: ChannelHandlerContext?
+    /// The other half of the tunnel.
+    private(set) var peer: TCPRelay?
+    /// Bytes for this half's socket that arrived before it was connected.
+    private var waiting: [ByteBuffer] = []
+    private var closed = false
+    /// Called once, when this half closes (or fails to connect).
+    var onClose: (() -> Void)?
+
+    init() {}
+
+    static func pair() -> (TCPRelay, TCPRelay) {
+        let a = TCPRelay(), b = TCPRelay()
+        a.peer = b
+        b.peer = a
+        return (a, b)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { flushWaiting(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        flushWaiting(context)
+        context.fireChannelActive()
+    }
+
+    private func flushWaiting(_ context: ChannelHandlerContext) {
+        if closed {
+            context.close(promise: nil)
+            return
+        }
+        guard !waiting.isEmpty else { return }
+        for buffer in waiting { context.write(wrapOutboundOut(buffer), promise: nil) }
+        waiting.removeAll()
+        context.flush()
+    }
+
+    /// Writes towards this half's socket (bytes from the other half, or a preamble).
+    func deliver(_ buffer: ByteBuffer, from source: (any Channel)? = nil) {
+        guard let context, context.channel.isActive, waiting.isEmpty else {
+            waiting.append(buffer)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if let source { readPause.afterWrite(into: context.channel, from: source) }
+    }
+
+    private var readPause = ReadPause()
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { readPause.resume() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func closeSoon() {
+        guard !closed else { return }
+        closed = true
+        context?.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        peer?.deliver(unwrapInboundIn(data), from: context.channel)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        readPause.resume()
+        closedForGood()
+        context.fireChannelInactive()
+    }
+
+    /// This half is gone: the other half closes too.
+    func closedForGood() {
+        closed = true
+        peer?.closeSoon()
+        onClose?()
+        onClose = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// The handlers of an HTTP server connection, so that a CONNECT can take them out and leave a
+/// raw relay.
+struct HTTPServerHandlers {
+    let encoder = HTTPResponseEncoder()
+    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+    let pipelining = HTTPServerPipelineHandler()
+    /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
+    /// or an upstream): no header injection towards the app.
+    let headersValidator = NIOHTTPResponseHeadersValidator()
+
+    func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler) throws {
+        try pipeline.addHandler(encoder)
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(pipelining)
+        try pipeline.addHandler(headersValidator)
+        try pipeline.addHandler(handler)
+    }
+
+    /// Replaces the HTTP handlers (and `handler`) with `relay`; bytes the decoder already read past
+    /// the CONNECT request go to the relay. `preamble`, if any, is written raw first.
+    func switchToRelay(_ relay: TCPRelay, removing handler: any RemovableChannelHandler, context: ChannelHandlerContext, preamble: String?) {
+        let pipeline = context.pipeline.syncOperations
+        // Raw bytes must not meet the HTTP encoder: it leaves first; the preamble waits in the relay.
+        if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
+        pipeline.removeHandler(handler, promise: nil)
+        pipeline.removeHandler(headersValidator, promise: nil)
+        pipeline.removeHandler(pipelining, promise: nil)
+        pipeline.removeHandler(encoder, promise: nil)
+        do {
+            try pipeline.addHandler(relay, position: .last)
+        } catch {
+            context.channel.close(promise: nil)
+            return
+        }
+        // Last: bytes the decoder read past the CONNECT request go on to the relay.
+        pipeline.removeHandler(decoder, promise: nil)
+    }
+}
+
+extension SidecarDriver {
+    /// `CONNECT authority` on the outbound listener.
+    func outboundTunnel(authority: String, from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) {
+        let destination = MeshProxy.SocketAddress(parsing: authority).flatMap { SidecarDriver.isIPv4($0.ip) ? $0 : nil }
+            ?? resolver.destination(forHost: authority)
+        let id = newConnectionID()
+        switch engine.outboundConnection(id, destination: destination, now: now(), random: &generator) {
+        case .reject(let reason):
+            logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
+            context.close(promise: nil)
+        case .connect(_, let endpoint):
+            let (appSide, upstreamSide) = TCPRelay.pair()
+            appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
+            handlers.switchToRelay(appSide, removing: handler, context: context, preamble: "HTTP/1.1 200 Connection Established\r\n\r\n")
+            let identity = engine.config?.serviceIdentity ?? ""
+            let preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n\(MeshHeaders.sourceIdentity): \(identity)\r\n\r\n"
+            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble)
+        }
+    }
+
+    /// `CONNECT ip:port` from a peer sidecar on the inbound listener.
+    func inboundTunnel(authority: String, peerIdentity: String?, connection: ConnectionID, source: MeshProxy.SocketAddress,
+                       from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) -> Bool {
+        let port = MeshProxy.SocketAddress(parsing: authority)?.port ?? 0
+        switch engine.inboundConnection(connection, port: port, source: source, peerIdentity: peerIdentity, now: now()) {
+        case .close(let reason):
+            logger.debug("inbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "port": "\(port)"])
+            context.close(promise: nil)
+            return false
+        case .accept:
+            let (peerSide, appSide) = TCPRelay.pair()
+            peerSide.onClose = { [self] in engine.inboundConnectionClosed(connection) }
+            handlers.switchToRelay(peerSide, removing: handler, context: context, preamble: nil)
+            // The original destination: the app on this pod at the target port.
+            connectRelay(appSide, host: settings.podIP, port: port, preamble: nil)
+            return true
+        }
+    }
+
+    static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?) {
+        // The preamble goes out first, before any byte of the other half.
+        if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                }
+            }
+            .connect(host: host, port: port)
+            .whenFailure { [self] error in
+                count(.upstreamConnectFailed)
+                logger.debug("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+                relay.closedForGood()
+            }
+    }
+}

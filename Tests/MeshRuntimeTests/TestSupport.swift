@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import MeshModel
+import MeshRuntime
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A tiny HTTP app: answers `<METHOD> <path> <body>`; `/status/NNN` answers that status;
+/// `/reset` closes the connection without answering. Records the headers it received.
+final class EchoApp: @unchecked Sendable {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private(set) var channel: (any Channel)?
+    private let lock = NSLock()
+    private var _seenHeaders: [[String: String]] = []
+
+    var seenHeaders: [[String: String]] {
+        lock.lock(); defer { lock.unlock() }
+        return _seenHeaders
+    }
+
+    func record(_ headers: HTTPHeaders) {
+        var table: [String: String] = [:]
+        for (name, value) in headers { table[name.lowercased()] = value }
+        lock.lock(); _seenHeaders.append(table); lock.unlock()
+    }
+
+    func start(host: String, port: Int) async throws {
+        let app = self
+        channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Handler(app: app))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+
+    private var stopped = false
+
+    func stop() async {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        try? await channel?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let app: EchoApp
+        var head: HTTPRequestHead?
+        var body = ""
+        init(app: EchoApp) { self.app = app }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                self.head = head
+                body = ""
+                app.record(head.headers)
+            case .body(let buffer):
+                body += String(buffer: buffer)
+            case .end:
+                guard let head else { return }
+                if head.uri == "/reset" {
+                    context.close(promise: nil)
+                    return
+                }
+                if head.uri.hasPrefix("/big/"), let size = Int(head.uri.dropFirst(5)) {
+                    // A large body in 64 KiB parts, with no content-length (chunked).
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+                    var left = size
+                    while left > 0 {
+                        let part = min(left, 65_536)
+                        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: part)))), promise: nil)
+                        left -= part
+                    }
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                    return
+                }
+                if head.uri.hasPrefix("/slow/"), let milliseconds = Int64(head.uri.dropFirst(6)) {
+                    let text = "slow"
+                    let channel = context.channel
+                    context.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+                        var headers = HTTPHeaders()
+                        headers.add(name: "content-length", value: String(text.utf8.count))
+                        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)), promise: nil)
+                        channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(string: text))), promise: nil)
+                        channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+                    }
+                    return
+                }
+                var status = HTTPResponseStatus.ok
+                if head.uri.hasPrefix("/status/"), let code = Int(head.uri.dropFirst(8)) { status = HTTPResponseStatus(statusCode: code) }
+                let text = "\(head.method.rawValue) \(head.uri) \(body)"
+                var headers = HTTPHeaders()
+                headers.add(name: "content-length", value: String(text.utf8.count))
+                headers.add(name: "x-app", value: "echo")
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        }
+    }
+}
+
+/// Sends raw bytes and reads until the peer closes (or the timeout passes).
+enum RawClient {
+    static func exchange(host: String, port: Int, bytes: String, timeout: TimeAmount = .seconds(5)) async throws -> String {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let loop = group.next()
+        let promise = loop.makePromise(of: String.self)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(promise: promise)) }
+            }
+            .connect(host: host, port: port).get()
+        try await channel.writeAndFlush(channel.allocator.buffer(string: bytes))
+        let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        return try await promise.futureResult.get()
+    }
+
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let promise: EventLoopPromise<String>
+        var text = ""
+        init(promise: EventLoopPromise<String>) { self.promise = promise }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { text += String(buffer: unwrapInboundIn(data)) }
+        func channelInactive(context: ChannelHandlerContext) { promise.succeed(text) }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+}
+
+/// A client pod and a server pod (with the echo app on 8080) on their own loopback addresses,
+/// each with a sidecar started from a config file.
+struct MeshPair {
+    static let fqdn = "echo.default.svc.cluster.local"
+    static let clientIdentity = "client.default.cluster.local"
+    static let serverIdentity = "echo.default.cluster.local"
+    static let appPort = 8080
+
+    let clientIP: String
+    let serverIP: String
+    let app: EchoApp
+    let client: SidecarProcess
+    let server: SidecarProcess
+    let directory: URL
+
+    static func hosts(port: Int) -> [HostMapping] {
+        ["echo", "echo.default", "echo.default.svc.cluster.local"].flatMap { name in
+            [HostMapping(host: name, service: fqdn), HostMapping(host: "\(name):\(port)", service: fqdn)]
+        }
+    }
+
+    static func clientConfig(serverIP: String, retry: RetryPolicy? = nil, version: String = "client-1") -> ProxyConfig {
+        ProxyConfig(
+            version: version,
+            serviceIdentity: clientIdentity,
+            outbound: OutboundConfig(
+                trafficMatches: [OutboundTrafficMatch(
+                    port: appPort, appProtocol: .http, destinationIPRanges: ["10.96.0.10/32"], httpHostPort2Service: hosts(port: appPort),
+                    httpServiceRouteRules: [ServiceRouteRules(service: fqdn, rules: [RouteRule(pathRegex: ".*", targetClusters: [WeightedCluster(name: "default/echo|8080", weight: 100)])])],
+                    serviceIdentity: clientIdentity
+                )],
+                clustersConfigs: [ClusterConfig(name: "default/echo|8080", endpoints: [ClusterEndpoint(address: "\(serverIP):\(appPort)")], retryPolicy: retry)]
+            )
+        )
+    }
+
+    static func serverConfig(serverIP: String, rules: [RouteRule]? = nil, serviceLimit: RateLimitConfig? = nil) -> ProxyConfig {
+        let local = [WeightedCluster(name: "default/echo|8080|local", weight: 100)]
+        return ProxyConfig(
+            version: "server-1",
+            serviceIdentity: serverIdentity,
+            inbound: InboundConfig(
+                trafficMatches: [InboundTrafficMatch(
+                    port: appPort, appProtocol: .http, httpHostPort2Service: hosts(port: appPort),
+                    httpServiceRouteRules: [ServiceRouteRules(service: fqdn, rules: rules ?? [RouteRule(pathRegex: ".*", targetClusters: local)], rateLimit: serviceLimit)]
+                )],
+                clustersConfigs: [ClusterConfig(name: "default/echo|8080|local", endpoints: [ClusterEndpoint(address: "\(serverIP):\(appPort)")])]
+            )
+        )
+    }
+
+    static func write(_ config: ProxyConfig, to url: URL) throws {
+        try Data(config.renderedJSON(pretty: true).utf8).write(to: url, options: .atomic)
+    }
+
+    /// `subnet` keeps concurrently running tests apart: pods are 127.77.<subnet>.1 and .2.
+    static func start(subnet: Int, client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil) async throws -> MeshPair {
+        let clientIP = "127.77.\(subnet).1"
+        let serverIP = "127.77.\(subnet).2"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
+        try write(serverConfig ?? Self.serverConfig(serverIP: serverIP), to: directory.appendingPathComponent("server.json"))
+        let app = EchoApp()
+        try await app.start(host: serverIP, port: appPort)
+        var logger = Logger(label: "test.sidecar")
+        logger.logLevel = .critical
+        let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path, settings: SidecarSettings(podIP: clientIP), logger: logger)
+        let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: SidecarSettings(podIP: serverIP), logger: logger)
+        return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory)
+    }
+
+    /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
+    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, _ body: (MeshPair) async throws -> Void) async throws {
+        let mesh = try await start(subnet: subnet, client: client, server: server)
+        do {
+            try await body(mesh)
+        } catch {
+            await mesh.stop()
+            throw error
+        }
+        await mesh.stop()
+    }
+
+    /// A request from the client app: to its sidecar's outbound listener, Host naming the service.
+    func get(_ path: String, host: String = "echo:8080", method: HTTPMethod = .GET, body: String? = nil, headers: [(String, String)] = []) async throws -> SimpleHTTPResponse {
+        try await SimpleHTTPClient.request(host: clientIP, port: 15001, method: method, path: path, headers: [("host", host)] + headers, body: body, timeout: .seconds(5))
+    }
+
+    func admin(_ sidecarIP: String, _ path: String) async throws -> SimpleHTTPResponse {
+        try await SimpleHTTPClient.request(host: sidecarIP, port: 15010, path: path, timeout: .seconds(5))
+    }
+
+    func stop() async {
+        await client.shutdown()
+        await server.shutdown()
+        await app.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// `name: value` lines → table.
+func parseStats(_ text: String) -> [String: UInt64] {
+    var table: [String: UInt64] = [:]
+    for line in text.split(separator: "\n") {
+        guard let colon = line.range(of: ": ", options: .backwards), let value = UInt64(line[colon.upperBound...]) else { continue }
+        table[String(line[..<colon.lowerBound])] = value
+    }
+    return table
+}
