@@ -76,6 +76,9 @@ final class ControllerConfigClient: @unchecked Sendable {
 
     private enum Outcome {
         case progressed
+        /// A 200 with the version already applied (a controller that ignores `version=`): poll
+        /// again after the shortest backoff instead of at once, so that it is not hammered.
+        case unchanged
         case failed
     }
 
@@ -106,6 +109,9 @@ final class ControllerConfigClient: @unchecked Sendable {
             switch outcome {
             case .progressed:
                 backoff = endpoint.minBackoff
+            case .unchanged:
+                backoff = endpoint.minBackoff
+                do { try await Task.sleep(nanoseconds: UInt64(max(0, backoff.nanoseconds))) } catch { return }
             case .failed:
                 do { try await Task.sleep(nanoseconds: UInt64(max(0, backoff.nanoseconds))) } catch { return }
                 backoff = min(backoff * 2, endpoint.maxBackoff)
@@ -120,6 +126,7 @@ final class ControllerConfigClient: @unchecked Sendable {
         case 304:
             return .progressed
         case 200:
+            if let version, version == appliedVersion, rejectedVersion == nil { return .unchanged }
             let config: ProxyConfig
             do {
                 config = try ProxyConfig(jsonText: response.body)
