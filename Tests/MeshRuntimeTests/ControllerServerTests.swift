@@ -503,3 +503,53 @@ final class ScriptedController: @unchecked Sendable {
         }
     }
 }
+
+/// Changes a test hands to the controller through the `ClusterSource` protocol.
+final class ChangeFeed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var queued: [ResourceChange] = []
+
+    func push(_ changes: [ResourceChange]) { lock.withLock { queued += changes } }
+
+    func take() -> [ResourceChange] {
+        lock.withLock {
+            defer { queued = [] }
+            return queued
+        }
+    }
+}
+
+struct FeedSource: ClusterSource {
+    let feed: ChangeFeed
+    mutating func poll() -> ClusterSourcePoll { ClusterSourcePoll(changes: feed.take()) }
+    var problems: [String] { [] }
+    var failedReads: Int { 0 }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct ClusterSourceTests {
+    @Test func anySourceDrivesTheControllerAndARemovedPodEndsItsLongPollWith404() async throws {
+        let feed = ChangeFeed()
+        let namespace = Namespace(metadata: ObjectMeta(name: "shop", labels: [ClusterConventions.monitoredLabel: "fsm"], annotations: [ClusterConventions.injectionAnnotation: "enabled"]))
+        let pod = Pod(metadata: ObjectMeta(name: "buyer-0", namespace: "shop"), spec: PodSpec(serviceAccountName: "buyer"), podIP: "127.78.8.10")
+        feed.push([.upsert(.namespace(namespace)), .upsert(.pod(pod))])
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = try await ControllerServer.start(source: FeedSource(feed: feed), settings: ControllerSettings(host: "127.78.8.1", port: 6060, pollInterval: .milliseconds(100)), logger: logger)
+        do {
+            let podInfo = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0")
+            #expect(podInfo.status == 200 && podInfo.body.contains("127.78.8.10"))
+            let config = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0")
+            #expect(config.status == 200)
+            let version = try #require(config.header(ControllerServer.versionHeader))
+            async let held = SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", timeout: .seconds(25))
+            #expect(await eventually(within: 3) { (try? await server.status().waitingProxies) == 1 })
+            feed.push([.delete(ResourceKey(kind: .pod, namespace: "shop", name: "buyer-0"))])
+            #expect(try await held.status == 404)
+            #expect(try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0").status == 404)
+        } catch {
+            Issue.record(error)
+        }
+        await server.shutdown()
+    }
+}

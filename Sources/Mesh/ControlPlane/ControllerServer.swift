@@ -14,7 +14,7 @@ public struct ControllerSettings: Sendable {
     public var meshNamespaces: Set<String>
     /// Addresses given to pods and services that the manifests leave without one.
     public var addressPlan: AddressPlan
-    /// How often the manifest directory is looked at.
+    /// How often the cluster source is polled.
     public var pollInterval: TimeAmount
     /// The longest long poll a proxy may ask for (`wait=`); longer asks are cut to this.
     public var maxWait: TimeAmount
@@ -43,7 +43,7 @@ public struct ControllerStatus: Sendable {
     public var waitingProxies: Int
 }
 
-/// `fsm controller`: watches a manifest directory, keeps one `MeshController` up to date, and
+/// `fsm controller`: polls a `ClusterSource` (a manifest directory by default), keeps one `MeshController` up to date, and
 /// serves each proxy its `ProxyConfig` over HTTP with its version:
 ///
 /// - `GET /v1/configs/<namespace>/<pod>` → the config JSON, header `x-fsm-config-version`;
@@ -67,8 +67,9 @@ public final class ControllerServer: @unchecked Sendable {
 
     // Loop-confined state.
     private var controller: MeshController
-    private var cluster: LocalCluster
-    private var directory: ManifestDirectory
+    private var source: any ClusterSource
+    /// Every pod the source reported (meshed or not), for `/v1/pods/<ns>/<pod>`.
+    private var pods: [PodKey: Pod] = [:]
     /// Config JSON by version, dropped whenever the configs change.
     private var renderedByVersion: [String: String] = [:]
     private var waiters: [UInt64: ConfigWaiter] = [:]
@@ -78,21 +79,28 @@ public final class ControllerServer: @unchecked Sendable {
     /// The address actually bound (the port resolved when 0 was asked for).
     public private(set) var address: NIOCore.SocketAddress?
 
-    private init(manifests: String, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup) {
+    private init(source: any ClusterSource, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup) {
         self.settings = settings
         self.logger = logger
         self.group = group
         self.eventLoop = group.next()
         self.controller = MeshController()
-        self.cluster = LocalCluster(plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces, meshName: controller.meshName)
-        self.directory = ManifestDirectory(path: manifests)
+        self.source = source
     }
 
-    /// Reads the manifests, then listens. Bad manifest files do not stop the start (they are
-    /// reported and counted); a port that cannot be bound does.
+    /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
+    /// listens. Bad manifest files do not stop the start (they are reported and counted); a port
+    /// that cannot be bound does.
     public static func start(manifests: String, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller")) async throws -> ControllerServer {
+        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces)
+        return try await start(source: source, settings: settings, logger: logger, describing: manifests)
+    }
+
+    /// Polls `source` once, then listens.
+    public static func start(source: any ClusterSource, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller"),
+                             describing name: String = "custom source") async throws -> ControllerServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = ControllerServer(manifests: manifests, settings: settings, logger: logger, group: group)
+        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group)
         let loop = server.eventLoop
         do {
             try await loop.submit { server.rescan() }.get()
@@ -119,11 +127,11 @@ public final class ControllerServer: @unchecked Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        logger.info("controller started", metadata: ["listen": "\(server.address.map { "\($0)" } ?? "?")", "manifests": "\(manifests)"])
+        logger.info("controller started", metadata: ["listen": "\(server.address.map { "\($0)" } ?? "?")", "source": "\(name)"])
         return server
     }
 
-    /// Looks at the manifest directory now instead of at the next poll.
+    /// Polls the cluster source now instead of at the next tick.
     public func rescanNow() async throws {
         try await eventLoop.submit { self.rescan() }.get()
     }
@@ -158,13 +166,19 @@ public final class ControllerServer: @unchecked Sendable {
 
     private func rescan() {
         eventLoop.preconditionInEventLoop()
-        let result = directory.poll()
-        for error in result.newErrors {
-            logger.error("manifest rejected, keeping the file's last good resources", metadata: ["error": "\(error)"])
+        let result = source.poll()
+        for problem in result.newProblems {
+            logger.error("cluster source problem; the last good resources stay in force", metadata: ["problem": "\(problem)"])
         }
-        guard result.changed else { return }
-        let changes = cluster.replace(with: directory.resources)
+        let changes = result.changes
         guard !changes.isEmpty else { return }
+        for change in changes {
+            switch change {
+            case .upsert(.pod(let pod)): pods[PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)] = pod
+            case .delete(let key) where key.kind == .pod: pods[PodKey(namespace: key.namespace, name: key.name)] = nil
+            default: break
+            }
+        }
         let update = controller.apply(changes)
         renderedByVersion.removeAll()
         for text in controller.diagnostics where !reportedDiagnostics.contains(text) {
@@ -178,7 +192,7 @@ public final class ControllerServer: @unchecked Sendable {
     }
 
     private func currentStatus() -> ControllerStatus {
-        ControllerStatus(manifestErrors: directory.errors, failedReads: directory.failedReads, diagnostics: controller.diagnostics,
+        ControllerStatus(manifestErrors: source.problems, failedReads: source.failedReads, diagnostics: controller.diagnostics,
                          meshedPods: controller.meshedPods, waitingProxies: waiters.count)
     }
 
@@ -212,7 +226,7 @@ public final class ControllerServer: @unchecked Sendable {
             ])))
         case 4 where parts[0] == "v1" && parts[1] == "pods":
             let pod = PodKey(namespace: parts[2], name: parts[3])
-            guard cluster.pod(pod) != nil else { return .respond(.text(.notFound, "no pod \(pod)\n")) }
+            guard pods[pod] != nil else { return .respond(.text(.notFound, "no pod \(pod)\n")) }
             return .respond(.json(.ok, podJSON(pod)))
         case 4 where parts[0] == "v1" && parts[1] == "configs":
             let pod = PodKey(namespace: parts[2], name: parts[3])
@@ -235,7 +249,7 @@ public final class ControllerServer: @unchecked Sendable {
     }
 
     private func podJSON(_ key: PodKey) -> JSONValue {
-        let pod = cluster.pod(key)
+        let pod = pods[key]
         let config = controller.config(for: key)
         return .object([
             ("namespace", .string(key.namespace)),
