@@ -553,3 +553,19 @@ struct ClusterSourceTests {
         await server.shutdown()
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct ControllerAPIBadInputTests {
+    @Test func malformedRequestsGet400AndTheControllerKeepsServing() async throws {
+        try await ControlledMesh.run(subnet: 9, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
+            let garbage = try await RawClient.exchange(host: mesh.controllerHost, port: 6060, bytes: "THIS IS NOT HTTP\r\n\r\n")
+            #expect(garbage.hasPrefix("HTTP/1.1 400"))
+            let injected = try await RawClient.exchange(host: mesh.controllerHost, port: 6060, bytes: "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+            #expect(injected.hasPrefix("HTTP/1.1 400"))
+            #expect(try await mesh.api("/v1/configs/demo/client-0", timeout: .seconds(3)).status == 200)
+            #expect(try await mesh.api("/v1/nothing/here").status == 404)
+            let post = try await SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, method: .POST, path: "/v1/pods", body: "x")
+            #expect(post.status == 405)
+        }
+    }
+}

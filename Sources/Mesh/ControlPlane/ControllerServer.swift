@@ -18,15 +18,18 @@ public struct ControllerSettings: Sendable {
     public var pollInterval: TimeAmount
     /// The longest long poll a proxy may ask for (`wait=`); longer asks are cut to this.
     public var maxWait: TimeAmount
+    /// Long polls held at once; more are answered 503 (a proxy retries with backoff).
+    public var maxWaiters: Int
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
-                pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5)) {
+                pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000) {
         self.host = host
         self.port = port
         self.meshNamespaces = meshNamespaces
         self.addressPlan = addressPlan
         self.pollInterval = pollInterval
         self.maxWait = maxWait
+        self.maxWaiters = maxWaiters
     }
 }
 
@@ -240,6 +243,7 @@ public final class ControllerServer: @unchecked Sendable {
             guard let config = controller.config(for: pod) else { return .respond(.text(.notFound, "pod \(pod) is not meshed\n")) }
             if let known = query["version"], known == config.version {
                 guard wait > .zero else { return .respond(.notModified(version: known)) }
+                guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
                 return .hold(pod: pod, knownVersion: known, wait: wait)
             }
             return .respond(configResponse(config))
