@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
+        .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
         .executable(name: "sim", targets: ["sim"]),
         .executable(name: "fsm", targets: ["fsm"]),
         .executable(name: "redirect-probe", targets: ["redirect-probe"]),
@@ -105,10 +106,24 @@ let package = Package(
             path: "Sources/Mesh/Runtime",
             swiftSettings: swiftSettings
         ),
+        // The controller process: the manifest-directory cluster source and the HTTP config server.
+        .target(
+            name: "MeshControlPlane",
+            dependencies: [
+                "MeshModel", "MeshControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/ControlPlane",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControl", "MeshModel",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "MeshRuntimeTests",
             dependencies: [
-                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl",
+                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -2,14 +2,17 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import MeshControl
+import MeshControlPlane
+import MeshModel
 import MeshRuntime
 
 @main
 struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
-        abstract: "Swift service mesh: run a sidecar, query a sidecar's admin port.",
-        subcommands: [SidecarCommand.self, ProxyCommand.self]
+        abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port.",
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self]
     )
 }
 
@@ -20,10 +23,16 @@ struct SidecarCommand: AsyncParsableCommand {
     )
 
     @Option(help: "ProxyConfig JSON file (the config_dump shape); re-read when it changes or on SIGHUP.")
-    var config: String
+    var config: String?
 
-    @Option(help: "The pod's IP: every listener binds it (use distinct 127.x.y.z addresses for pods on one machine).")
-    var podIP: String
+    @Option(help: "The controller's URL (http://host:port): the config is long-polled from it instead of read from --config.")
+    var controller: String?
+
+    @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
+    var pod: String?
+
+    @Option(help: "The pod's IP: every listener binds it (use distinct 127.x.y.z addresses for pods on one machine). With --controller it defaults to the address the controller gave the pod.")
+    var podIP: String?
 
     @Option(help: "Outbound listener port.")
     var outboundPort = 15001
@@ -37,6 +46,20 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    func validate() throws {
+        switch (config, controller) {
+        case (nil, nil): throw ValidationError("give --config FILE or --controller URL --pod NAMESPACE/NAME")
+        case (.some, .some): throw ValidationError("--config and --controller exclude each other")
+        case (nil, .some(let url)):
+            guard let pod else { throw ValidationError("--controller needs --pod NAMESPACE/NAME") }
+            if ControllerEndpoint(url: url, pod: pod) == nil {
+                throw ValidationError("--controller must be http://host:port and --pod namespace/name")
+            }
+        case (.some, nil):
+            if podIP == nil { throw ValidationError("--config needs --pod-ip") }
+        }
+    }
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
@@ -47,10 +70,19 @@ struct SidecarCommand: AsyncParsableCommand {
             return handler
         }
         var logger = Logger(label: "fsm.sidecar")
-        logger[metadataKey: "pod_ip"] = "\(podIP)"
-        let settings = SidecarSettings(podIP: podIP, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
-        let process = try await SidecarProcess.start(configPath: config, settings: settings, logger: logger)
-        process.reloadOnHangup()
+        let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0) } }
+        var address = podIP
+        if address == nil, let endpoint { address = try await Self.askPodIP(endpoint, logger: logger) }
+        guard let address else { throw ValidationError("--pod-ip is required") }
+        logger[metadataKey: "pod_ip"] = "\(address)"
+        let settings = SidecarSettings(podIP: address, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
+        let process: SidecarProcess
+        if let endpoint {
+            process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger)
+        } else {
+            process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+            process.reloadOnHangup()
+        }
         // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.
         let (stop, continuation) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []
@@ -64,6 +96,90 @@ struct SidecarCommand: AsyncParsableCommand {
         for await _ in stop { break }
         logger.info("draining before exit")
         await process.shutdown()
+        for source in sources { source.cancel() }
+    }
+}
+
+extension SidecarCommand {
+    /// The pod's address as the controller assigned it (`GET /v1/pods/<ns>/<name>`); retried for
+    /// up to a minute while the controller is not up yet or does not know the pod.
+    static func askPodIP(_ endpoint: ControllerEndpoint, logger: Logger) async throws -> String {
+        let path = "/v1/pods/\(endpoint.namespace)/\(endpoint.pod)"
+        var lastProblem = ""
+        for attempt in 0..<120 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(500)) }
+            do {
+                let response = try await SimpleHTTPClient.request(host: endpoint.host, port: endpoint.port, path: path)
+                if response.status == 200, let value = try? JSONValue(parsing: response.body), case .string(let ip)? = value["ip"] {
+                    return ip
+                }
+                lastProblem = "status \(response.status): \(response.body.prefix(200))"
+            } catch {
+                lastProblem = "\(error)"
+            }
+            if attempt == 0 { logger.info("waiting for the controller to know the pod", metadata: ["controller": "\(endpoint)", "problem": "\(lastProblem)"]) }
+        }
+        throw ValidationError("the controller at \(endpoint) gave no address for the pod: \(lastProblem)")
+    }
+}
+
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Run the controller: watch a manifest directory and serve each proxy its config (long poll)."
+    )
+
+    @Option(help: "Directory of *.yaml/*.yml manifests; re-read when a file changes (polled each second).")
+    var manifests: String
+
+    @Option(help: "Address of the config API, host:port.")
+    var listen = "127.0.0.1:6060"
+
+    @Option(help: "Namespaces to treat as `fsm namespace add`ed, comma-separated.")
+    var meshNamespaces = ""
+
+    @Option(help: "First pod address (pods without one get the next address, in creation order).")
+    var firstPodIP = "127.1.0.10"
+
+    @Option(help: "First service cluster IP (services without one get the next address, in creation order).")
+    var firstServiceIP = "127.2.0.10"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen must be host:port")
+        }
+        guard let firstPod = AddressPlan.parse(firstPodIP), let firstService = AddressPlan.parse(firstServiceIP) else {
+            throw ValidationError("--first-pod-ip and --first-service-ip must be IPv4 addresses")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--manifests \(manifests) is not a directory")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let settings = ControllerSettings(
+            host: String(listen[..<colon]), port: port, meshNamespaces: namespaces,
+            addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService))
+        let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: Logger(label: "fsm.controller"))
+        let (stop, continuation) = AsyncStream<Void>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            sources.append(source)
+        }
+        for await _ in stop { break }
+        await server.shutdown()
         for source in sources { source.cancel() }
     }
 }

@@ -9,6 +9,8 @@ public struct RuntimeCounters: Sendable {
         case appConnectFailed
         case configReloadFailed
         case configReloaded
+        case configFetchFailed
+        case configRejected
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -20,6 +22,8 @@ public struct RuntimeCounters: Sendable {
             case .appConnectFailed: "runtime.local_app_cx_connect_fail"
             case .configReloadFailed: "runtime.config_reload_failed"
             case .configReloaded: "runtime.config_reloaded"
+            case .configFetchFailed: "runtime.config_fetch_failed"
+            case .configRejected: "runtime.config_rejected"
             }
         }
     }

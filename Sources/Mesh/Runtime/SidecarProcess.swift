@@ -9,12 +9,15 @@ import NIOHTTP1
 import NIOPosix
 
 /// A whole sidecar: one event loop, the engine's driver, the outbound, inbound and admin
-/// listeners on the pod IP, and the config file (applied at start, re-read when its modification
-/// time or size changes — polled each second — or on `reload()`/SIGHUP). A bad config file keeps
-/// the last good config and is counted (`runtime.config_reload_failed`).
+/// listeners on the pod IP, and its config source: either a file (applied at start, re-read when
+/// its modification time or size changes — polled each second — or on `reload()`/SIGHUP; a bad
+/// file keeps the last good config and is counted, `runtime.config_reload_failed`), or the
+/// controller, long-polled by `ControllerConfigClient` (`/ready` answers 503 until a first config).
 public final class SidecarProcess: @unchecked Sendable {
     public let driver: SidecarDriver
-    public let configPath: String
+    /// The config file; nil when the config comes from the controller.
+    public let configPath: String?
+    private var configClient: ControllerConfigClient?
     private let group: MultiThreadedEventLoopGroup
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
@@ -30,19 +33,30 @@ public final class SidecarProcess: @unchecked Sendable {
     public private(set) var inboundAddress: NIOCore.SocketAddress?
     public private(set) var adminAddress: NIOCore.SocketAddress?
 
-    private init(driver: SidecarDriver, configPath: String, group: MultiThreadedEventLoopGroup) {
+    private init(driver: SidecarDriver, configPath: String?, group: MultiThreadedEventLoopGroup) {
         self.driver = driver
         self.configPath = configPath
         self.group = group
     }
 
+    /// A sidecar whose config comes from a file.
     public static func start(configPath: String, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar")) async throws -> SidecarProcess {
+        try await start(configPath: configPath, controller: nil, settings: settings, logger: logger)
+    }
+
+    /// A sidecar whose config comes from the controller (it starts without one: `/ready` says 503
+    /// and requests get no route until the first config arrives).
+    public static func start(controller: ControllerEndpoint, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar")) async throws -> SidecarProcess {
+        try await start(configPath: nil, controller: controller, settings: settings, logger: logger)
+    }
+
+    private static func start(configPath: String?, controller: ControllerEndpoint?, settings: SidecarSettings, logger: Logger) async throws -> SidecarProcess {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
         do {
-            try await loop.submit { process.reloadIfChanged(force: true) }.get()
+            if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
             let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
             let inbound = try await process.listen(port: settings.inboundPort) { InboundDownstreamHandler(driver: driver, handlers: $0) }
             let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
@@ -51,17 +65,25 @@ public final class SidecarProcess: @unchecked Sendable {
                 process.outboundAddress = outbound.localAddress
                 process.inboundAddress = inbound.localAddress
                 process.adminAddress = admin.localAddress
-                process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                    process.reloadIfChanged(force: false)
+                if configPath != nil {
+                    process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                        process.reloadIfChanged(force: false)
+                    }
                 }
             }.get()
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
+        if let controller {
+            let client = ControllerConfigClient(endpoint: controller, driver: driver)
+            process.configClient = client
+            client.start()
+        }
         logger.info("sidecar started", metadata: [
             "pod_ip": "\(settings.podIP)", "outbound": "\(process.outboundAddress?.port ?? 0)",
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.port ?? 0)",
+            "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
         return process
     }
@@ -99,6 +121,7 @@ public final class SidecarProcess: @unchecked Sendable {
 
     private func reloadIfChanged(force: Bool) {
         driver.eventLoop.preconditionInEventLoop()
+        guard let configPath else { return }
         let attributes = try? FileManager.default.attributesOfItem(atPath: configPath)
         let seen = attributes.map { (($0[.modificationDate] as? Date) ?? .distantPast, ($0[.size] as? Int) ?? -1) }
         if !force, let seen, let lastSeen, seen.0 == lastSeen.modified, seen.1 == lastSeen.size { return }
@@ -145,6 +168,7 @@ public final class SidecarProcess: @unchecked Sendable {
         }
         guard first else { return }
         signalSource?.cancel()
+        await configClient?.stop()
         let loop = driver.eventLoop
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()

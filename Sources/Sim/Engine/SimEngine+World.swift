@@ -5,9 +5,6 @@ import MeshProxy
 /// The virtual cluster: namespaces, services with cluster IPs and DNS names, workloads stamped
 /// out into pods with IPs, and the controller that watches them all.
 extension SimEngine {
-    static let monitoredLabel = "flomesh.io/monitored-by"
-    static let injectionAnnotation = "flomesh.io/sidecar-injection"
-
     func buildInitialWorld() {
         var changes: [ResourceChange] = []
         for name in scenario.mesh.namespaces {
@@ -159,12 +156,7 @@ extension SimEngine {
     }
 
     private func upsertNamespace(_ namespace: Namespace) -> [ResourceChange] {
-        var ns = namespace
-        if meshNamespaces.contains(ns.metadata.name) {
-            if ns.metadata.labels[SimEngine.monitoredLabel] == nil { ns.metadata.labels[SimEngine.monitoredLabel] = controller.meshName }
-            if ns.metadata.annotations[SimEngine.injectionAnnotation] == nil { ns.metadata.annotations[SimEngine.injectionAnnotation] = "enabled" }
-        }
-        if ns.metadata.labels["kubernetes.io/metadata.name"] == nil { ns.metadata.labels["kubernetes.io/metadata.name"] = ns.metadata.name }
+        let ns = ClusterConventions.enrolled(namespace, meshNamespaces: meshNamespaces, meshName: controller.meshName)
         namespaces[ns.metadata.name] = ns
         return [.upsert(.namespace(ns))]
     }
@@ -237,16 +229,12 @@ extension SimEngine {
         var changes: [ResourceChange] = []
         let replicas = max(0, workload.replicas)
         let ns = workload.metadata.namespace
-        for ordinal in 0..<replicas {
-            var meta = workload.template.metadata
-            meta.name = "\(workload.metadata.name)-\(ordinal)"
-            meta.namespace = ns
-            let pod = Pod(metadata: meta, spec: workload.template.spec)
+        for pod in ClusterConventions.pods(of: workload) {
             changes += placePod(pod, deployment: index)
         }
         // Scaled down: the highest ordinals go away.
         for pod in deployments[index].pods where !pods[pod].removed {
-            if let ordinal = Int(pods[pod].key.name.split(separator: "-").last ?? ""), ordinal >= replicas {
+            if let ordinal = ClusterConventions.ordinal(ofPod: pods[pod].key.name), ordinal >= replicas {
                 takeDown(pod, permanently: true)
                 changes.append(.delete(ResourceKey(kind: .pod, namespace: ns, name: pods[pod].key.name)))
             }

@@ -2,34 +2,13 @@ import MeshControl
 import MeshModel
 import MeshProxy
 
-/// IPv4 addresses as integers, so that the hot path maps an endpoint to a pod without hashing strings.
+/// IPv4 addresses as integers, so that the hot path maps an endpoint to a pod without hashing
+/// strings; numbering follows `AddressPlan.simulator`, shared with the one-machine mode.
 enum IPv4 {
-    static func parse(_ text: String) -> UInt32? {
-        var value: UInt32 = 0, part: UInt32 = 0, parts = 0, digits = 0
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: ".") {
-                guard digits > 0, parts < 3 else { return nil }
-                value = value << 8 | part
-                part = 0; digits = 0; parts += 1
-            } else if byte >= 48 && byte <= 57 {
-                part = part * 10 + UInt32(byte - 48)
-                digits += 1
-                guard part <= 255, digits <= 3 else { return nil }
-            } else {
-                return nil
-            }
-        }
-        guard parts == 3, digits > 0 else { return nil }
-        return value << 8 | part
-    }
-
-    static func format(_ ip: UInt32) -> String {
-        "\(ip >> 24).\((ip >> 16) & 255).\((ip >> 8) & 255).\(ip & 255)"
-    }
-
-    /// 10.96.0.0/16 for services, 10.244.0.0/16 for pods; numbering starts at .10.
-    static func service(_ n: Int) -> UInt32 { (10 << 24 | 96 << 16) + UInt32(n + 10) }
-    static func pod(_ n: Int) -> UInt32 { (10 << 24 | 244 << 16) + UInt32(n + 10) }
+    static func parse(_ text: String) -> UInt32? { AddressPlan.parse(text) }
+    static func format(_ ip: UInt32) -> String { AddressPlan.format(ip) }
+    static func service(_ n: Int) -> UInt32 { AddressPlan.simulator.serviceAddress(n) }
+    static func pod(_ n: Int) -> UInt32 { AddressPlan.simulator.podAddress(n) }
 }
 
 /// A Deployment, StatefulSet or bare Pod: the unit apps, backends and results are named by.

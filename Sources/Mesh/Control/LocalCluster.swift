@@ -1,0 +1,123 @@
+import MeshModel
+
+/// A cluster whose whole desired state is re-read at once (a directory of manifests): it expands
+/// the resources as a cluster would (namespaces created and enrolled, workloads stamped out into
+/// pods, addresses assigned by `ClusterConventions` and an `AddressPlan`) and turns each new
+/// desired state into the changes since the last one, for `MeshController.apply`.
+///
+/// Addresses are stable: a pod or service keeps its address as long as this value lives, even
+/// across deletion and re-creation; the n-th name ever seen gets the n-th address.
+public struct LocalCluster: Sendable {
+    public let plan: AddressPlan
+    public let meshNamespaces: Set<String>
+    public let meshName: String
+
+    /// The expanded state last returned as changes.
+    public private(set) var resources: [ResourceKey: Resource] = [:]
+    private var podAddresses: [PodKey: String] = [:]
+    private var serviceAddresses: [ResourceKey: String] = [:]
+    private var podsCreated = 0
+    private var servicesCreated = 0
+
+    public init(plan: AddressPlan = .loopback, meshNamespaces: Set<String> = [], meshName: String = "fsm") {
+        self.plan = plan
+        self.meshNamespaces = meshNamespaces
+        self.meshName = meshName
+    }
+
+    /// Every pod, sorted by namespace and name.
+    public var pods: [Pod] {
+        resources.values.compactMap { if case .pod(let pod) = $0 { pod } else { nil } }
+            .sorted { ($0.metadata.namespace, $0.metadata.name) < ($1.metadata.namespace, $1.metadata.name) }
+    }
+
+    public func pod(_ key: PodKey) -> Pod? {
+        if case .pod(let pod)? = resources[ResourceKey(kind: .pod, namespace: key.namespace, name: key.name)] { return pod }
+        return nil
+    }
+
+    /// Replaces the desired state with `declared` (in declaration order; a later resource with the
+    /// same key wins) and returns the differences: deletions of what is gone, then upserts of what
+    /// is new or changed, namespaces and identities before what refers to them.
+    public mutating func replace(with declared: [Resource]) -> [ResourceChange] {
+        let desired = expand(declared)
+        var deletes: [ResourceKey] = []
+        for key in resources.keys where desired[key] == nil { deletes.append(key) }
+        var upserts: [Resource] = []
+        for (key, resource) in desired where resources[key] != resource { upserts.append(resource) }
+        deletes.sort { (LocalCluster.rank($1.kind), $1) < (LocalCluster.rank($0.kind), $0) }
+        upserts.sort { (LocalCluster.rank($0.kind), $0.key) < (LocalCluster.rank($1.kind), $1.key) }
+        resources = desired
+        return deletes.map(ResourceChange.delete) + upserts.map(ResourceChange.upsert)
+    }
+
+    /// Order of application: what others refer to first.
+    private static func rank(_ kind: ResourceKind) -> Int {
+        switch kind {
+        case .meshConfig: 0
+        case .namespace: 1
+        case .serviceAccount: 2
+        case .service: 3
+        case .endpoints: 4
+        case .deployment, .statefulSet: 5
+        case .pod: 6
+        default: 7
+        }
+    }
+
+    private mutating func expand(_ declared: [Resource]) -> [ResourceKey: Resource] {
+        var desired: [ResourceKey: Resource] = [:]
+        var declaredNamespaces = Set<String>()
+        for case .namespace(let ns) in declared { declaredNamespaces.insert(ns.metadata.name) }
+        func ensureNamespace(_ name: String) {
+            guard !name.isEmpty, !declaredNamespaces.contains(name) else { return }
+            let key = ResourceKey(kind: .namespace, namespace: "", name: name)
+            if desired[key] == nil {
+                let ns = ClusterConventions.enrolled(Namespace(metadata: ObjectMeta(name: name)), meshNamespaces: meshNamespaces, meshName: meshName)
+                desired[key] = .namespace(ns)
+            }
+        }
+        for name in meshNamespaces.sorted() { ensureNamespace(name) }
+        for resource in declared {
+            if resource.kind != .namespace && resource.kind != .meshConfig { ensureNamespace(resource.metadata.namespace) }
+            switch resource {
+            case .namespace(let ns):
+                desired[resource.key] = .namespace(ClusterConventions.enrolled(ns, meshNamespaces: meshNamespaces, meshName: meshName))
+            case .service(var service):
+                let address = serviceAddress(resource.key)
+                if service.clusterIP == nil { service.clusterIP = address }
+                desired[resource.key] = .service(service)
+            case .workload(let workload):
+                desired[resource.key] = resource
+                for var pod in ClusterConventions.pods(of: workload) {
+                    pod.podIP = podAddress(PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name))
+                    desired[.init(kind: .pod, namespace: pod.metadata.namespace, name: pod.metadata.name)] = .pod(pod)
+                }
+            case .pod(var pod):
+                let address = podAddress(PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name))
+                if pod.podIP == nil { pod.podIP = address }
+                desired[resource.key] = .pod(pod)
+            default:
+                desired[resource.key] = resource
+            }
+        }
+        return desired
+    }
+
+    /// Every pod name takes a number on first sight (even one that brings its own IP), as in the simulator.
+    private mutating func podAddress(_ key: PodKey) -> String {
+        if let known = podAddresses[key] { return known }
+        let address = AddressPlan.format(plan.podAddress(podsCreated))
+        podsCreated += 1
+        podAddresses[key] = address
+        return address
+    }
+
+    private mutating func serviceAddress(_ key: ResourceKey) -> String {
+        if let known = serviceAddresses[key] { return known }
+        let address = AddressPlan.format(plan.serviceAddress(servicesCreated))
+        servicesCreated += 1
+        serviceAddresses[key] = address
+        return address
+    }
+}

@@ -1,0 +1,45 @@
+import MeshControl
+import MeshModel
+
+/// Where the controller's resources come from. The controller polls it on its event loop; the
+/// manifest directory is the embedded source, a Kubernetes watch can sit behind the same protocol.
+public protocol ClusterSource: Sendable {
+    /// The changes since the last poll (the first poll returns the whole cluster) and the
+    /// problems found by this poll.
+    mutating func poll() -> ClusterSourcePoll
+    /// The problems in force (for `/v1/status`), e.g. `file:line:column: ...` of bad manifests.
+    var problems: [String] { get }
+    /// Reads that failed since the start.
+    var failedReads: Int { get }
+}
+
+public struct ClusterSourcePoll: Sendable {
+    public var changes: [ResourceChange]
+    public var newProblems: [String]
+
+    public init(changes: [ResourceChange] = [], newProblems: [String] = []) {
+        self.changes = changes
+        self.newProblems = newProblems
+    }
+}
+
+/// A manifest directory run as a cluster on one machine: `ManifestDirectory` reads the files,
+/// `LocalCluster` stamps out pods, assigns addresses and turns each re-read into differences.
+public struct ManifestClusterSource: ClusterSource {
+    public private(set) var directory: ManifestDirectory
+    public private(set) var cluster: LocalCluster
+
+    public init(path: String, plan: AddressPlan = .loopback, meshNamespaces: Set<String> = [], meshName: String = "fsm") {
+        directory = ManifestDirectory(path: path)
+        cluster = LocalCluster(plan: plan, meshNamespaces: meshNamespaces, meshName: meshName)
+    }
+
+    public mutating func poll() -> ClusterSourcePoll {
+        let result = directory.poll()
+        guard result.changed else { return ClusterSourcePoll(newProblems: result.newErrors) }
+        return ClusterSourcePoll(changes: cluster.replace(with: directory.resources), newProblems: result.newErrors)
+    }
+
+    public var problems: [String] { directory.errors }
+    public var failedReads: Int { directory.failedReads }
+}

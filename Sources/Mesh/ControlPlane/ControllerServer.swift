@@ -1,0 +1,438 @@
+import Logging
+import MeshControl
+import MeshModel
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Where the controller listens and how it reads its cluster source.
+public struct ControllerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// Namespaces treated as `fsm namespace add`ed (the simulator's `mesh.namespaces`).
+    public var meshNamespaces: Set<String>
+    /// Addresses given to pods and services that the manifests leave without one.
+    public var addressPlan: AddressPlan
+    /// How often the cluster source is polled.
+    public var pollInterval: TimeAmount
+    /// The longest long poll a proxy may ask for (`wait=`); longer asks are cut to this.
+    public var maxWait: TimeAmount
+    /// Long polls held at once; more are answered 503 (a proxy retries with backoff).
+    public var maxWaiters: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
+                pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000) {
+        self.host = host
+        self.port = port
+        self.meshNamespaces = meshNamespaces
+        self.addressPlan = addressPlan
+        self.pollInterval = pollInterval
+        self.maxWait = maxWait
+        self.maxWaiters = maxWaiters
+    }
+}
+
+/// What the controller reports about itself (`/v1/status`).
+public struct ControllerStatus: Sendable {
+    /// Current problems of the manifest files, `file:line:column: ...`.
+    public var manifestErrors: [String]
+    /// Reads of manifest files that failed since the start.
+    public var failedReads: Int
+    /// The MeshController's findings (invalid splits, missing route groups, ...).
+    public var diagnostics: [String]
+    public var meshedPods: [PodKey]
+    /// Long polls being held.
+    public var waitingProxies: Int
+}
+
+/// `fsm controller`: polls a `ClusterSource` (a manifest directory by default), keeps one `MeshController` up to date, and
+/// serves each proxy its `ProxyConfig` over HTTP with its version:
+///
+/// - `GET /v1/configs/<namespace>/<pod>` → the config JSON, header `x-fsm-config-version`;
+///   with `?version=V&wait=30s` the answer waits until the version differs from V (200) or the
+///   wait ends (304). 404 for a pod that is not meshed.
+/// - `GET /v1/pods` (meshed pods with address, identity and version), `GET /v1/pods/<ns>/<pod>`
+///   (any pod of the source), `GET /v1/status`, `GET /healthz`.
+///
+/// Everything runs on one event loop: the controller, the cluster source and every connection.
+public final class ControllerServer: @unchecked Sendable {
+    public static let versionHeader = "x-fsm-config-version"
+
+    public let settings: ControllerSettings
+    let logger: Logger
+    let eventLoop: any EventLoop
+    private let group: MultiThreadedEventLoopGroup
+    private var channel: (any Channel)?
+    private var pollTask: RepeatedTask?
+    private let stopLock = NIOLock()
+    private var stopped = false
+
+    // Loop-confined state.
+    private var controller: MeshController
+    private var source: any ClusterSource
+    /// Every pod the source reported (meshed or not), for `/v1/pods/<ns>/<pod>`.
+    private var pods: [PodKey: Pod] = [:]
+    /// Config JSON by version, dropped whenever the configs change.
+    private var renderedByVersion: [String: String] = [:]
+    private var waiters: [UInt64: ConfigWaiter] = [:]
+    private var nextWaiter: UInt64 = 1
+    private var reportedDiagnostics = Set<String>()
+
+    /// The address actually bound (the port resolved when 0 was asked for).
+    public private(set) var address: NIOCore.SocketAddress?
+
+    private init(source: any ClusterSource, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup) {
+        self.settings = settings
+        self.logger = logger
+        self.group = group
+        self.eventLoop = group.next()
+        self.controller = MeshController()
+        self.source = source
+    }
+
+    /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
+    /// listens. Bad manifest files do not stop the start (they are reported and counted); a port
+    /// that cannot be bound does.
+    public static func start(manifests: String, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller")) async throws -> ControllerServer {
+        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces)
+        return try await start(source: source, settings: settings, logger: logger, describing: manifests)
+    }
+
+    /// Polls `source` once, then listens.
+    public static func start(source: any ClusterSource, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller"),
+                             describing name: String = "custom source") async throws -> ControllerServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group)
+        let loop = server.eventLoop
+        do {
+            try await loop.submit { server.rescan() }.get()
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(ControllerHTTPHandler(server: server))
+                    }
+                }
+                .bind(host: settings.host, port: settings.port)
+                .get()
+            try await loop.submit {
+                server.channel = channel
+                server.address = channel.localAddress
+                server.pollTask = loop.scheduleRepeatedTask(initialDelay: settings.pollInterval, delay: settings.pollInterval) { _ in
+                    server.rescan()
+                }
+            }.get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        logger.info("controller started", metadata: ["listen": "\(server.address.map { "\($0)" } ?? "?")", "source": "\(name)"])
+        return server
+    }
+
+    /// Polls the cluster source now instead of at the next tick.
+    public func rescanNow() async throws {
+        try await eventLoop.submit { self.rescan() }.get()
+    }
+
+    public func status() async throws -> ControllerStatus {
+        try await eventLoop.submit { self.currentStatus() }.get()
+    }
+
+    /// Stops listening and closes every connection (held long polls included).
+    public func shutdown() async {
+        let first = stopLock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        try? await eventLoop.submit {
+            self.pollTask?.cancel()
+            for waiter in self.waiters.values { waiter.timeout.cancel() }
+            self.waiters.removeAll()
+        }.get()
+        try? await channel?.close()
+        try? await group.shutdownGracefully()
+        logger.info("controller stopped")
+    }
+
+    /// Blocks until the listener closes (the `fsm controller` main loop).
+    public func waitUntilClosed() async {
+        try? await channel?.closeFuture.get()
+    }
+
+    // MARK: Cluster source
+
+    private func rescan() {
+        eventLoop.preconditionInEventLoop()
+        let result = source.poll()
+        for problem in result.newProblems {
+            logger.error("cluster source problem; the last good resources stay in force", metadata: ["problem": "\(problem)"])
+        }
+        let changes = result.changes
+        guard !changes.isEmpty else { return }
+        for change in changes {
+            switch change {
+            case .upsert(.pod(let pod)): pods[PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)] = pod
+            case .delete(let key) where key.kind == .pod: pods[PodKey(namespace: key.namespace, name: key.name)] = nil
+            default: break
+            }
+        }
+        let update = controller.apply(changes)
+        renderedByVersion.removeAll()
+        for text in controller.diagnostics where !reportedDiagnostics.contains(text) {
+            reportedDiagnostics.insert(text)
+            logger.warning("controller: \(text)")
+        }
+        logger.info("manifests applied", metadata: [
+            "resource_changes": "\(changes.count)", "configs_changed": "\(update.changed.count)", "proxies_removed": "\(update.removed.count)",
+        ])
+        wakeWaiters()
+    }
+
+    private func currentStatus() -> ControllerStatus {
+        ControllerStatus(manifestErrors: source.problems, failedReads: source.failedReads, diagnostics: controller.diagnostics,
+                         meshedPods: controller.meshedPods, waitingProxies: waiters.count)
+    }
+
+    // MARK: Requests
+
+    /// What a request gets: an answer now, or a long poll.
+    enum Outcome {
+        case respond(ControllerResponse)
+        case hold(pod: PodKey, knownVersion: String, wait: TimeAmount)
+    }
+
+    func route(_ head: HTTPRequestHead) -> Outcome {
+        eventLoop.preconditionInEventLoop()
+        guard head.method == .GET else { return .respond(.text(.methodNotAllowed, "only GET\n")) }
+        let (path, query) = ControllerServer.splitURI(head.uri)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch parts.count {
+        case 1 where parts[0] == "healthz":
+            return .respond(.text(.ok, "ok\n"))
+        case 2 where parts == ["v1", "pods"]:
+            let pods = controller.meshedPods.map { podJSON($0) }
+            return .respond(.json(.ok, .array(pods)))
+        case 2 where parts == ["v1", "status"]:
+            let status = currentStatus()
+            return .respond(.json(.ok, .object([
+                ("manifestErrors", .array(status.manifestErrors.map(JSONValue.string))),
+                ("failedReads", .int(status.failedReads)),
+                ("diagnostics", .array(status.diagnostics.map(JSONValue.string))),
+                ("meshedPods", .int(status.meshedPods.count)),
+                ("waitingProxies", .int(status.waitingProxies)),
+            ])))
+        case 4 where parts[0] == "v1" && parts[1] == "pods":
+            let pod = PodKey(namespace: parts[2], name: parts[3])
+            guard pods[pod] != nil else { return .respond(.text(.notFound, "no pod \(pod)\n")) }
+            return .respond(.json(.ok, podJSON(pod)))
+        case 4 where parts[0] == "v1" && parts[1] == "configs":
+            let pod = PodKey(namespace: parts[2], name: parts[3])
+            var wait = TimeAmount.zero
+            if let text = query["wait"] {
+                guard let duration = MeshDuration(parsing: text) else {
+                    return .respond(.text(.badRequest, "wait: expected a duration such as 30s, found \(text)\n"))
+                }
+                wait = min(.nanoseconds(duration.nanoseconds), settings.maxWait)
+            }
+            guard let config = controller.config(for: pod) else { return .respond(.text(.notFound, "pod \(pod) is not meshed\n")) }
+            if let known = query["version"], known == config.version {
+                guard wait > .zero else { return .respond(.notModified(version: known)) }
+                guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
+                return .hold(pod: pod, knownVersion: known, wait: wait)
+            }
+            return .respond(configResponse(config))
+        default:
+            return .respond(.text(.notFound, "unknown path\n"))
+        }
+    }
+
+    private func podJSON(_ key: PodKey) -> JSONValue {
+        let pod = pods[key]
+        let config = controller.config(for: key)
+        return .object([
+            ("namespace", .string(key.namespace)),
+            ("name", .string(key.name)),
+            ("ip", pod?.podIP.map(JSONValue.string) ?? .null),
+            ("serviceAccount", .string(pod?.spec.serviceAccountName ?? "")),
+            ("meshed", .bool(config != nil)),
+            ("identity", config.map { .string($0.serviceIdentity) } ?? .null),
+            ("version", config.map { .string($0.version) } ?? .null),
+        ])
+    }
+
+    private func configResponse(_ config: ProxyConfig) -> ControllerResponse {
+        let json: String
+        if let cached = renderedByVersion[config.version] {
+            json = cached
+        } else {
+            json = config.renderedJSON(pretty: false)
+            renderedByVersion[config.version] = json
+        }
+        return ControllerResponse(status: .ok, contentType: "application/json", body: json + "\n", version: config.version)
+    }
+
+    /// Holds a long poll; `answer` runs once, on the loop, when the version changes or the wait ends.
+    func hold(pod: PodKey, knownVersion: String, wait: TimeAmount, answer: @escaping (ControllerResponse) -> Void) -> UInt64 {
+        eventLoop.preconditionInEventLoop()
+        let id = nextWaiter
+        nextWaiter += 1
+        let timeout = eventLoop.scheduleTask(in: wait) { [self] in
+            guard let waiter = waiters.removeValue(forKey: id) else { return }
+            waiter.answer(.notModified(version: waiter.knownVersion))
+        }
+        waiters[id] = ConfigWaiter(pod: pod, knownVersion: knownVersion, answer: answer, timeout: timeout)
+        return id
+    }
+
+    /// The connection of a held long poll closed.
+    func cancelWaiter(_ id: UInt64) {
+        eventLoop.preconditionInEventLoop()
+        waiters.removeValue(forKey: id)?.timeout.cancel()
+    }
+
+    private func wakeWaiters() {
+        for (id, waiter) in waiters {
+            let config = controller.config(for: waiter.pod)
+            guard config?.version != waiter.knownVersion else { continue }
+            waiters[id] = nil
+            waiter.timeout.cancel()
+            waiter.answer(config.map(configResponse) ?? .text(.notFound, "pod \(waiter.pod) is not meshed any more\n"))
+        }
+    }
+
+    /// `/a/b?x=1&y=2` → (`/a/b`, [x: 1, y: 2]).
+    static func splitURI(_ uri: String) -> (path: Substring, query: [String: String]) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri[...], [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            query[String(parts[0])] = parts.count > 1 ? percentDecoded(parts[1]) : ""
+        }
+        return (uri[..<mark], query)
+    }
+}
+
+/// `%41` → `A`; a malformed escape stays as it is.
+func percentDecoded(_ text: Substring) -> String {
+    var bytes: [UInt8] = []
+    var i = text.utf8.startIndex
+    let utf8 = text.utf8
+    func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+    while i < utf8.endIndex {
+        let byte = utf8[i]
+        if byte == UInt8(ascii: "%"), let h = utf8.index(i, offsetBy: 1, limitedBy: utf8.endIndex), h < utf8.endIndex,
+           let l = utf8.index(h, offsetBy: 1, limitedBy: utf8.endIndex), l < utf8.endIndex,
+           let high = hexValue(utf8[h]), let low = hexValue(utf8[l]) {
+            bytes.append(high << 4 | low)
+            i = utf8.index(after: l)
+        } else {
+            bytes.append(byte)
+            i = utf8.index(after: i)
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+struct ConfigWaiter {
+    var pod: PodKey
+    var knownVersion: String
+    var answer: (ControllerResponse) -> Void
+    var timeout: Scheduled<Void>
+}
+
+/// One answer of the controller's HTTP API.
+struct ControllerResponse {
+    var status: HTTPResponseStatus
+    var contentType: String
+    var body: String
+    /// Sent as `x-fsm-config-version`.
+    var version: String?
+
+    static func text(_ status: HTTPResponseStatus, _ body: String) -> ControllerResponse {
+        ControllerResponse(status: status, contentType: "text/plain", body: body, version: nil)
+    }
+
+    static func json(_ status: HTTPResponseStatus, _ value: JSONValue) -> ControllerResponse {
+        ControllerResponse(status: status, contentType: "application/json", body: value.rendered(pretty: true) + "\n", version: nil)
+    }
+
+    static func notModified(version: String) -> ControllerResponse {
+        ControllerResponse(status: .notModified, contentType: "text/plain", body: "", version: version)
+    }
+}
+
+/// One connection to the controller's API; at most one request in progress (a held long poll
+/// answers before the next request is read).
+final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: ControllerServer
+    private var head: HTTPRequestHead?
+    private var waiter: UInt64?
+
+    init(server: ControllerServer) {
+        self.server = server
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head, waiter == nil else { return }
+            self.head = nil
+            let keepAlive = head.isKeepAlive
+            let channel = context.channel
+            switch server.route(head) {
+            case .respond(let response):
+                ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
+            case .hold(let pod, let known, let wait):
+                waiter = server.hold(pod: pod, knownVersion: known, wait: wait) { [weak self] response in
+                    self?.waiter = nil
+                    ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
+                }
+            }
+        }
+    }
+
+    static func write(_ response: ControllerResponse, keepAlive: Bool, on channel: any Channel) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: String(response.body.utf8.count))
+        if let version = response.version { headers.add(name: ControllerServer.versionHeader, value: version) }
+        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)), promise: nil)
+        if !response.body.isEmpty {
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(string: response.body))), promise: nil)
+        }
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let waiter {
+            server.cancelWaiter(waiter)
+            self.waiter = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

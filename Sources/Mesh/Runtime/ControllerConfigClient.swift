@@ -1,0 +1,190 @@
+import Logging
+import MeshModel
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+
+/// Where a sidecar fetches its config: the controller's address and the pod it runs for.
+public struct ControllerEndpoint: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var namespace: String
+    public var pod: String
+    /// How long the controller may hold a long poll when nothing changes.
+    public var wait: TimeAmount
+    /// Retry delays after a failure: doubled from `minBackoff` up to `maxBackoff`.
+    public var minBackoff: TimeAmount
+    public var maxBackoff: TimeAmount
+
+    public init(host: String, port: Int, namespace: String, pod: String, wait: TimeAmount = .seconds(30),
+                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5)) {
+        self.host = host
+        self.port = port
+        self.namespace = namespace
+        self.pod = pod
+        self.wait = wait
+        self.minBackoff = minBackoff
+        self.maxBackoff = maxBackoff
+    }
+
+    /// `http://host:port` (a trailing `/` allowed) and `namespace/name`; nil when either is malformed.
+    public init?(url: String, pod: String) {
+        guard url.hasPrefix("http://") else { return nil }
+        var rest = url.dropFirst(7)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port),
+              !rest[..<colon].isEmpty, !rest.contains("/") else { return nil }
+        let podParts = pod.split(separator: "/", omittingEmptySubsequences: false)
+        guard podParts.count == 2, !podParts[0].isEmpty, !podParts[1].isEmpty else { return nil }
+        self.init(host: String(rest[..<colon]), port: port, namespace: String(podParts[0]), pod: String(podParts[1]))
+    }
+
+    public var description: String { "http://\(host):\(port) for \(namespace)/\(pod)" }
+
+    var configPath: String { "/v1/configs/\(namespace)/\(pod)" }
+}
+
+/// Keeps a sidecar's config in step with the controller: long-polls
+/// `GET /v1/configs/<ns>/<pod>?version=<current>&wait=<wait>` and applies each new config.
+/// An unreachable controller or an error answer counts `runtime.config_fetch_failed`; a body that
+/// does not decode, or a config the engine rejects, counts `runtime.config_rejected`. Either way
+/// the last good config stays and the next try waits (doubling backoff). After a rejection the
+/// next poll names the rejected version, so the controller holds it until something newer exists.
+final class ControllerConfigClient: @unchecked Sendable {
+    private let endpoint: ControllerEndpoint
+    private let driver: SidecarDriver
+    /// Loop-confined.
+    private var appliedVersion: String?
+    private var rejectedVersion: String?
+    private var stopped = false
+    private var task: Task<Void, Never>?
+
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+        self.endpoint = endpoint
+        self.driver = driver
+    }
+
+    func start() {
+        task = Task { await self.run() }
+    }
+
+    /// Stops polling; a request in flight ends when the sidecar's loop shuts down.
+    func stop() async {
+        _ = try? await driver.eventLoop.submit { self.stopped = true }.get()
+        task?.cancel()
+    }
+
+    private enum Outcome {
+        case progressed
+        /// A 200 with the version already applied (a controller that ignores `version=`): poll
+        /// again after the shortest backoff instead of at once, so that it is not hammered.
+        case unchanged
+        case failed
+    }
+
+    private func run() async {
+        let loop = driver.eventLoop
+        var backoff = endpoint.minBackoff
+        while !Task.isCancelled {
+            guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
+            var path = endpoint.configPath
+            if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
+            let outcome: Outcome
+            do {
+                let response = try await SimpleHTTPClient.request(
+                    host: endpoint.host, port: endpoint.port, path: path, timeout: endpoint.wait + .seconds(10), group: loop)
+                guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
+                outcome = result
+            } catch {
+                guard let stillRunning = try? await loop.submit({ () -> Bool in
+                    guard !self.stopped else { return false }
+                    self.driver.count(.configFetchFailed)
+                    self.driver.logger.warning("controller unreachable, keeping the last good config", metadata: [
+                        "controller": "\(self.endpoint)", "error": "\(error)",
+                    ])
+                    return true
+                }).get(), stillRunning else { return }
+                outcome = .failed
+            }
+            switch outcome {
+            case .progressed:
+                backoff = endpoint.minBackoff
+            case .unchanged:
+                backoff = endpoint.minBackoff
+                do { try await Task.sleep(nanoseconds: UInt64(max(0, backoff.nanoseconds))) } catch { return }
+            case .failed:
+                do { try await Task.sleep(nanoseconds: UInt64(max(0, backoff.nanoseconds))) } catch { return }
+                backoff = min(backoff * 2, endpoint.maxBackoff)
+            }
+        }
+    }
+
+    /// On the loop: one answer of the controller.
+    private func handle(_ response: SimpleHTTPResponse) -> Outcome {
+        let version = response.header(ControllerServerProtocol.versionHeader)
+        switch response.status {
+        case 304:
+            return .progressed
+        case 200:
+            if let version, version == appliedVersion, rejectedVersion == nil { return .unchanged }
+            let config: ProxyConfig
+            do {
+                config = try ProxyConfig(jsonText: response.body)
+            } catch {
+                reject(version: version, reason: "\(error)")
+                return .failed
+            }
+            switch driver.apply(config) {
+            case .applied(version: let applied):
+                appliedVersion = version ?? applied
+                rejectedVersion = nil
+                driver.count(.configReloaded)
+                driver.logger.info("config applied", metadata: ["version": "\(applied)", "identity": "\(config.serviceIdentity)"])
+                return .progressed
+            case .rejected(reason: let reason):
+                reject(version: version, reason: reason)
+                return .failed
+            }
+        default:
+            driver.count(.configFetchFailed)
+            driver.logger.warning("controller answered with an error, keeping the last good config", metadata: [
+                "status": "\(response.status)", "body": "\(response.body.prefix(200))",
+            ])
+            return .failed
+        }
+    }
+
+    private func reject(version: String?, reason: String) {
+        driver.count(.configRejected)
+        // Ask for something newer than the bad version next time (the controller holds until then).
+        if let version, version != appliedVersion { rejectedVersion = version }
+        driver.logger.warning("config from the controller rejected, keeping the last good config", metadata: [
+            "version": "\(version ?? "?")", "reason": "\(reason)",
+        ])
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    static func queryEscaped(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    static func durationText(_ amount: TimeAmount) -> String {
+        "\(max(1, amount.nanoseconds / 1_000_000))ms"
+    }
+}
+
+/// The names the controller's HTTP API and its clients share.
+public enum ControllerServerProtocol {
+    public static let versionHeader = "x-fsm-config-version"
+}
