@@ -230,11 +230,9 @@ struct SidecarRuntimeTests {
         let serverIP = "127.77.12.2"
         let retry = RetryPolicy(retryOn: "5xx", perTryTimeout: .milliseconds(150), numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
         try await MeshPair.run(subnet: 12, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
-            let started = ContinuousClock.now
+            // The app would answer 200 after 2 s; a 504 means both per-try timeouts fired first.
             let slow = try await mesh.get("/slow/2000")
-            let elapsed = ContinuousClock.now - started
             #expect(slow.status == 504)
-            #expect(elapsed < .milliseconds(1500))
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
             #expect(stats["cluster.default/echo|8080.upstream_rq_per_try_timeout"] == 2)
             #expect(stats["cluster.default/echo|8080.upstream_rq_retry"] == 1)

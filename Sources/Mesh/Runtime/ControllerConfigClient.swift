@@ -68,10 +68,13 @@ final class ControllerConfigClient: @unchecked Sendable {
         task = Task { await self.run() }
     }
 
-    /// Stops polling; a request in flight ends when the sidecar's loop shuts down.
+    /// Stops polling and waits until the poller is done: the request in flight is closed by the
+    /// cancellation, so nothing touches the sidecar's loop after this returns (its loop may then
+    /// shut down without leaving a task or promise behind).
     func stop() async {
         _ = try? await driver.eventLoop.submit { self.stopped = true }.get()
         task?.cancel()
+        await task?.value
     }
 
     private enum Outcome {

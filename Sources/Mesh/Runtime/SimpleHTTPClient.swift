@@ -57,7 +57,12 @@ public enum SimpleHTTPClient {
         let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { timer.cancel() }
         do {
-            let response = try await promise.futureResult.get()
+            // Cancelling the calling task closes the connection, so a long poll ends at once.
+            let response = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
             channel.close(promise: nil)
             return response
         } catch {
