@@ -246,9 +246,12 @@ extension CompiledConfig {
 
         func hostTable(_ mappings: [HostMapping], services: [CompiledService]) -> [String: Int] {
             var table: [String: Int] = [:]
+            table.reserveCapacity(mappings.count)
             for mapping in mappings {
                 guard let index = services.firstIndex(where: { $0.name == mapping.service }) else { continue }
-                table[mapping.host.lowercased()] = table[mapping.host.lowercased()] ?? index
+                // Hosts are nearly always lower-case ASCII already: skip building a new string then.
+                let host = mapping.host.utf8.contains(where: { ($0 >= 65 && $0 <= 90) || $0 >= 0x80 }) ? mapping.host.lowercased() : mapping.host
+                if table[host] == nil { table[host] = index }
             }
             return table
         }

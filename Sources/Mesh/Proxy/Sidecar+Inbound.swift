@@ -82,7 +82,9 @@ extension Sidecar {
             counters[CounterTable.throttleRoute] += 1
             return .respond(rule.rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
         }
-        guard let cluster = pick(rule.targets), let endpoint = clusters[cluster].endpointBalancer.next() else {
+        guard let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        useCluster(cluster)
+        guard let endpoint = clusters[cluster].endpointBalancer.next() else {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
         }
         clusters[cluster].counters.upstreamRqTotal += 1

@@ -43,6 +43,7 @@ extension Sidecar {
             actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
             return actions
         }
+        useCluster(cluster)
         var admitted = false
         if clusters[cluster].breaker != nil {
             guard clusters[cluster].breaker!.admit(now: now) else {
@@ -148,6 +149,7 @@ extension Sidecar {
             counters[CounterTable.outboundNoRoute] += 1
             return .reject(.noRoute)
         }
+        useCluster(cluster)
         guard let endpoint = clusters[cluster].endpointBalancer.next() else { return .reject(.noEndpoints) }
         guard clusters[cluster].openConnections < compiled.clusters[cluster].limits.maxConnections else {
             clusters[cluster].counters.upstreamCxOverflow += 1
@@ -211,8 +213,19 @@ extension Sidecar {
     }
 
     mutating func pick(_ targets: TargetSet) -> Int? {
-        guard let choice = balancers[targets.balancer].next() else { return nil }
-        return targets.clusters[choice]
+        switch targets.clusters.count {
+        case 0:
+            return nil
+        case 1:
+            // A balancer of one item always picks it (a zero weight counts as an equal share).
+            return targets.clusters[0]
+        default:
+            if !balancers.contains(targets.balancer) {
+                balancers.insert(SmoothWeightedRoundRobin(weights: compiled.balancerWeights[targets.balancer]), at: targets.balancer)
+            }
+            guard let choice = balancers[targets.balancer].next() else { return nil }
+            return targets.clusters[choice]
+        }
     }
 
     /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.

@@ -23,12 +23,15 @@ public struct Sidecar: Sendable {
     public private(set) var config: ProxyConfig?
 
     var compiled = CompiledConfig()
-    /// Parallel to `compiled.clusters`.
-    var clusters: [ClusterState] = []
-    /// Counters of clusters the current config no longer has, kept so totals do not vanish.
+    /// State of the clusters of `compiled.clusters` that have been used, by cluster index; created
+    /// on first use (`useCluster`), since a mesh-wide config names far more clusters than one
+    /// proxy talks to. Every cluster index an exchange, connection or TCP connection holds has one.
+    var clusters = SparseTable<ClusterState>()
+    /// Counters of used clusters the current config no longer has, kept so totals do not vanish.
     var retiredClusterCounters: [String: ClusterCounters] = [:]
-    /// Parallel to `compiled.balancerWeights`.
-    var balancers: [SmoothWeightedRoundRobin] = []
+    /// Balancers of the weighted choices of `compiled.balancerWeights` with more than one target,
+    /// by balancer index, created on first pick (single-target choices need none).
+    var balancers = SparseTable<SmoothWeightedRoundRobin>()
     /// Parallel to `compiled.buckets`.
     var buckets: [TokenBucket] = []
     var counters = CounterTable()
@@ -49,12 +52,19 @@ public struct Sidecar: Sendable {
         _ = apply(config)
     }
 
+    /// Creates the state of a cluster on its first use.
+    mutating func useCluster(_ cluster: Int) {
+        if !clusters.contains(cluster) { clusters.insert(ClusterState(compiled.clusters[cluster]), at: cluster) }
+    }
+
     public var stats: SidecarStats {
         var entries: [(name: String, value: UInt64)] = []
         func add(_ name: String, _ counters: ClusterCounters) {
             for (suffix, value) in counters.rendered() { entries.append((name: "cluster.\(name).\(suffix)", value: value)) }
         }
-        for (index, cluster) in compiled.clusters.enumerated() { add(cluster.name, clusters[index].counters) }
+        // Clusters not used yet show the zeros a fresh state would.
+        let unused = ClusterCounters()
+        for (index, cluster) in compiled.clusters.enumerated() { add(cluster.name, clusters[ifPresent: index]?.counters ?? unused) }
         for (name, counters) in retiredClusterCounters { add(name, counters) }
         for (index, name) in counters.names.enumerated() { entries.append((name: name, value: counters.values[index])) }
         return SidecarStats(entries)
@@ -137,30 +147,52 @@ extension Sidecar {
     }
 
     /// Moves per-cluster state (pools, queues, counters, breakers) and rate-limit buckets over to
-    /// the new tables by name, and winds down what the new config no longer has.
+    /// the new tables by name, and winds down what the new config no longer has. Only clusters
+    /// that have state are visited; the others have nothing to carry.
     private mutating func carryState(into next: CompiledConfig) {
         let old = compiled
-        var oldToNew = [Int](repeating: -1, count: old.clusters.count)
-        // Per old cluster whose endpoints changed: old endpoint index → new index (-1: gone).
-        var endpointRemap = [[Int]?](repeating: nil, count: old.clusters.count)
-        var states: [ClusterState] = []
-        states.reserveCapacity(next.clusters.count)
-
-        for (newIndex, cluster) in next.clusters.enumerated() {
-            guard let oldIndex = old.clusterIndexByName[cluster.name] else {
-                var state = ClusterState(cluster)
-                if var counters = retiredClusterCounters.removeValue(forKey: cluster.name) {
-                    counters.upstreamCxActive = 0
-                    counters.upstreamRqActive = 0
-                    counters.upstreamRqPendingActive = 0
-                    state.counters = counters
-                }
-                states.append(state)
-                continue
+        let oldStates = clusters
+        // Per old state slot: the cluster's new index (-1: gone) and, when its endpoints changed,
+        // old endpoint index → new index (-1: gone).
+        var newIndexOfSlot = [Int](repeating: -1, count: oldStates.count)
+        var endpointRemapOfSlot = [[Int]?](repeating: nil, count: oldStates.count)
+        var kept: [(newIndex: Int, slot: Int)] = []
+        var removed: [(oldIndex: Int, slot: Int)] = []
+        for (slot, oldIndex) in oldStates.indexOfSlot.enumerated() {
+            if let newIndex = next.clusterIndexByName[old.clusters[oldIndex].name] {
+                newIndexOfSlot[slot] = newIndex
+                kept.append((newIndex, slot))
+            } else {
+                removed.append((oldIndex, slot))
             }
-            oldToNew[oldIndex] = newIndex
-            let previous = old.clusters[oldIndex]
-            var state = clusters[oldIndex]
+        }
+        // The order in which the old code walked clusters (new ones, then old ones by index) fixes
+        // the order of the close/answer actions: keep it.
+        kept.sort { $0.newIndex < $1.newIndex }
+        removed.sort { $0.oldIndex < $1.oldIndex }
+
+        var states = SparseTable<ClusterState>()
+        // Clusters that come back keep the counters they had when they left.
+        var returning: [(newIndex: Int, counters: ClusterCounters)] = []
+        for (name, counters) in retiredClusterCounters where old.clusterIndexByName[name] == nil {
+            if let newIndex = next.clusterIndexByName[name] { returning.append((newIndex, counters)) }
+        }
+        returning.sort { $0.newIndex < $1.newIndex }
+        for (newIndex, retired) in returning {
+            retiredClusterCounters[next.clusters[newIndex].name] = nil
+            var state = ClusterState(next.clusters[newIndex])
+            var counters = retired
+            counters.upstreamCxActive = 0
+            counters.upstreamRqActive = 0
+            counters.upstreamRqPendingActive = 0
+            state.counters = counters
+            states.insert(state, at: newIndex)
+        }
+
+        for (newIndex, slot) in kept {
+            let cluster = next.clusters[newIndex]
+            let previous = old.clusters[oldStates.indexOfSlot[slot]]
+            var state = oldStates.values[slot]
             if previous.endpoints != cluster.endpoints || previous.endpointWeights != cluster.endpointWeights {
                 state.endpointBalancer = SmoothWeightedRoundRobin(weights: cluster.endpointWeights)
             }
@@ -170,7 +202,7 @@ extension Sidecar {
                     newIndexByAddress[address] = index
                 }
                 let remap = previous.endpoints.map { newIndexByAddress[$0] ?? -1 }
-                endpointRemap[oldIndex] = remap
+                endpointRemapOfSlot[slot] = remap
                 var idle = [[UInt64]](repeating: [], count: cluster.endpoints.count)
                 var idleCount = 0
                 for (oldEndpoint, ids) in state.idle.enumerated() {
@@ -192,12 +224,12 @@ extension Sidecar {
             if previous.circuitBreaking != cluster.circuitBreaking {
                 state.breaker = cluster.circuitBreaking.map(ErrorCircuitBreaker.init)
             }
-            states.append(state)
+            states.insert(state, at: newIndex)
         }
 
         // Clusters that left: close their idle connections, answer their queued requests, keep their counters.
-        for (oldIndex, cluster) in old.clusters.enumerated() where oldToNew[oldIndex] < 0 {
-            var state = clusters[oldIndex]
+        for (oldIndex, slot) in removed {
+            var state = oldStates.values[slot]
             for ids in state.idle {
                 for id in ids {
                     connections[id] = nil
@@ -212,38 +244,46 @@ extension Sidecar {
             state.counters.upstreamCxActive = 0
             state.counters.upstreamRqActive = 0
             state.counters.upstreamRqPendingActive = 0
-            retiredClusterCounters[cluster.name] = state.counters
+            retiredClusterCounters[old.clusters[oldIndex].name] = state.counters
         }
 
-        // Re-point what refers to clusters by index (order-independent updates only).
-        if !old.clusters.isEmpty {
+        // Re-point what refers to clusters by index (order-independent updates only); whatever
+        // refers to a cluster refers to one with state.
+        func newIndex(of oldCluster: Int) -> Int {
+            guard let slot = oldStates.slot(of: oldCluster) else { return -1 }
+            return newIndexOfSlot[slot]
+        }
+        if oldStates.count > 0 {
             for id in Array(connections.keys) {
                 guard var connection = connections[id], connection.cluster >= 0 else { continue }
                 let oldCluster = connection.cluster
-                connection.cluster = oldToNew[oldCluster]
+                connection.cluster = newIndex(of: oldCluster)
                 if connection.cluster < 0 {
                     connection.endpoint = -1
-                } else if let remap = endpointRemap[oldCluster], connection.endpoint >= 0 {
+                } else if let slot = oldStates.slot(of: oldCluster), let remap = endpointRemapOfSlot[slot], connection.endpoint >= 0 {
                     connection.endpoint = remap[connection.endpoint]
                 }
                 connections[id] = connection
             }
             for id in Array(exchanges.keys) where exchanges[id]!.cluster >= 0 {
-                exchanges[id]!.cluster = oldToNew[exchanges[id]!.cluster]
+                exchanges[id]!.cluster = newIndex(of: exchanges[id]!.cluster)
             }
             for id in Array(outboundTCP.keys) where outboundTCP[id]! >= 0 {
-                outboundTCP[id] = oldToNew[outboundTCP[id]!]
+                outboundTCP[id] = newIndex(of: outboundTCP[id]!)
             }
         }
         clusters = states
 
-        balancers = next.balancerWeights.map(SmoothWeightedRoundRobin.init)
+        // Weighted choices start over with every config.
+        balancers = SparseTable()
 
-        var oldBuckets: [String: TokenBucket] = [:]
-        for (index, spec) in old.buckets.enumerated() { oldBuckets[spec.key] = buckets[index] }
-        buckets = next.buckets.map { spec in
-            if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
-            return spec.bucket
+        if !old.buckets.isEmpty || !next.buckets.isEmpty {
+            var oldBuckets: [String: TokenBucket] = [:]
+            for (index, spec) in old.buckets.enumerated() { oldBuckets[spec.key] = buckets[index] }
+            buckets = next.buckets.map { spec in
+                if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
+                return spec.bucket
+            }
         }
     }
 }

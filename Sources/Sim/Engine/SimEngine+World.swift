@@ -72,7 +72,7 @@ extension SimEngine {
     /// collision can never hand a pod someone else's config.
     func preparedConfig(_ config: ProxyConfig) -> (compiled: PreparedConfig, bytes: Int) {
         if let cached = preparedConfigs[config.version], cached.compiled.config == config { return cached }
-        let prepared = (compiled: PreparedConfig(config), bytes: renderedConfigByteCount(config))
+        let prepared = (compiled: PreparedConfig(config), bytes: configByteCounter.count(config))
         // Versions superseded by later pushes are only dropped in bulk, to bound the memory.
         if preparedConfigs.count >= 4096 { preparedConfigs.removeAll() }
         preparedConfigs[config.version] = prepared

@@ -137,6 +137,8 @@ final class SimEngine {
     var meshNamespaces: Set<String>
     /// Compiled configs and their rendered sizes by version, shared by the pods of a proxy group.
     var preparedConfigs: [String: (compiled: PreparedConfig, bytes: Int)] = [:]
+    /// Remembers the sizes of configs' parts that recur across proxy groups.
+    var configByteCounter = ConfigByteCounter()
 
     var deployments: [SimDeployment] = []
     var deploymentIndex: [String: Int] = [:]
