@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
+        .library(name: "MeshTesting", targets: ["MeshTesting"]),
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
         .executable(name: "sim", targets: ["sim"]),
@@ -85,6 +86,13 @@ let package = Package(
             path: "Sources/Sim/CLI",
             swiftSettings: swiftSettings
         ),
+        // Test doubles shared by the test suites (deterministic randomness, cluster fixtures).
+        .target(
+            name: "MeshTesting",
+            dependencies: ["MeshModel", "MeshControl"],
+            path: "Sources/Mesh/Testing",
+            swiftSettings: swiftSettings
+        ),
         // Control-plane benchmark (wall clock allowed here, never in the libraries).
         .executableTarget(
             name: "bench",
@@ -131,8 +139,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(

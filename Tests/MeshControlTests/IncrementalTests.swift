@@ -1,14 +1,15 @@
 import MeshControl
 import MeshModel
+import MeshTesting
 import Testing
 
 @Suite struct IncrementalTests {
     @Test func trafficTargetChangeRecomputesItsSourcesAndDestinationOnly() throws {
         var controller = SMITests.bookstore()
         let warehouseVersion = try #require(controller.config(for: PodKey("bookwarehouse", "bookwarehouse-1"))?.version)
-        let update = controller.apply([Fixture.trafficTarget(
-            "bookstore", "bookstore", destination: Fixture.sa("bookstore", "bookstore"),
-            sources: [Fixture.sa("bookbuyer", "bookbuyer"), Fixture.sa("bookthief", "bookthief")],
+        let update = controller.apply([ClusterFixtures.trafficTarget(
+            "bookstore", "bookstore", destination: ClusterFixtures.sa("bookstore", "bookstore"),
+            sources: [ClusterFixtures.sa("bookbuyer", "bookbuyer"), ClusterFixtures.sa("bookthief", "bookthief")],
             rules: [TrafficTargetRule(kind: "HTTPRouteGroup", name: "bookstore-service-routes", matches: ["buy-a-book", "books-bought"])]
         )])
         // Sources bookbuyer and bookthief (clients), destination bookstore (server).
@@ -20,7 +21,7 @@ import Testing
     @Test func podIPChangeRecomputesOnlyTheClientsOfItsService() throws {
         var controller = SMITests.bookstore()
         let storeBefore = try #require(controller.config(for: PodKey("bookstore", "bookstore-1")))
-        let update = controller.apply([Fixture.pod("bookwarehouse-1", "bookwarehouse", serviceAccount: "bookwarehouse",
+        let update = controller.apply([ClusterFixtures.pod("bookwarehouse-1", "bookwarehouse", serviceAccount: "bookwarehouse",
                                                    labels: ["app": "bookwarehouse", "version": "v1"], ip: "10.244.9.9")])
         #expect(update.recomputed == 1) // bookstore, the only client of bookwarehouse
         #expect(update.changed == [PodKey("bookstore", "bookstore-1")])
@@ -32,17 +33,17 @@ import Testing
     @Test func identicalReapplyAndUnrelatedNamespaceRecomputeNothing() {
         var controller = SMITests.bookstore()
         let versions = controller.meshedPods.map { controller.config(for: $0)?.version }
-        let unrelated = controller.apply([Fixture.namespace("elsewhere", monitored: false), Fixture.namespace("elsewhere2", monitored: false)])
+        let unrelated = controller.apply([ClusterFixtures.namespace("elsewhere", monitored: false), ClusterFixtures.namespace("elsewhere2", monitored: false)])
         #expect(unrelated.recomputed == 0)
         #expect(unrelated.changed.isEmpty)
-        let same = controller.apply(Fixture.bookstorePolicies)
+        let same = controller.apply(ClusterFixtures.bookstorePolicies)
         #expect(same.changed.isEmpty)
         #expect(controller.meshedPods.map { controller.config(for: $0)?.version } == versions)
     }
 
     @Test func replicasShareOneConfig() throws {
         var controller = SMITests.bookstore()
-        let update = controller.apply([Fixture.pod("bookbuyer-2", "bookbuyer", serviceAccount: "bookbuyer", labels: ["app": "bookbuyer", "version": "v1"], ip: "10.244.0.12")])
+        let update = controller.apply([ClusterFixtures.pod("bookbuyer-2", "bookbuyer", serviceAccount: "bookbuyer", labels: ["app": "bookbuyer", "version": "v1"], ip: "10.244.0.12")])
         #expect(update.recomputed == 0) // joins bookbuyer-1's group; bookbuyer serves nothing, so no client is affected
         #expect(update.changed == [PodKey("bookbuyer", "bookbuyer-2")])
         #expect(controller.config(for: PodKey("bookbuyer", "bookbuyer-2")) == controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
@@ -73,15 +74,15 @@ import Testing
     }
 
     @Test func fiftyServiceClusterInPermissiveMode() throws {
-        var changes: [ResourceChange] = [Fixture.namespace("n0"), Fixture.namespace("n1")]
+        var changes: [ResourceChange] = [ClusterFixtures.namespace("n0"), ClusterFixtures.namespace("n1")]
         for i in 0..<50 {
             let ns = "n\(i % 2)"
-            changes.append(Fixture.service("s\(i)", ns, port: 8000 + i % 5, selector: ["app": "s\(i)"], clusterIP: "10.96.1.\(i)"))
+            changes.append(ClusterFixtures.service("s\(i)", ns, port: 8000 + i % 5, selector: ["app": "s\(i)"], clusterIP: "10.96.1.\(i)"))
             for r in 0..<3 {
-                changes.append(Fixture.pod("s\(i)-\(r)", ns, serviceAccount: "sa\(i)", labels: ["app": "s\(i)"], ip: "10.244.\(i).\(r + 1)"))
+                changes.append(ClusterFixtures.pod("s\(i)-\(r)", ns, serviceAccount: "sa\(i)", labels: ["app": "s\(i)"], ip: "10.244.\(i).\(r + 1)"))
             }
         }
-        var controller = MeshController(meshConfig: Fixture.permissive())
+        var controller = MeshController(meshConfig: ClusterFixtures.permissive())
         let update = controller.apply(changes)
         #expect(controller.meshedPods.count == 150)
         #expect(update.changed.count == 150)
@@ -94,7 +95,7 @@ import Testing
         #expect(config.outbound.trafficMatches.map(\.port) == config.outbound.trafficMatches.map(\.port).sorted())
         #expect(config.inbound.trafficMatches.map(\.port) == [8002])
         // One endpoint change: every client reaches every service in permissive mode.
-        let ipChange = controller.apply([Fixture.pod("s3-0", "n1", serviceAccount: "sa3", labels: ["app": "s3"], ip: "10.245.0.1")])
+        let ipChange = controller.apply([ClusterFixtures.pod("s3-0", "n1", serviceAccount: "sa3", labels: ["app": "s3"], ip: "10.245.0.1")])
         #expect(ipChange.recomputed == 50)
         #expect(ipChange.changed.count == 150)
     }

@@ -1,5 +1,6 @@
 import MeshControl
 import MeshModel
+import MeshTesting
 import Testing
 
 @Suite struct InjectionTests {
@@ -7,30 +8,30 @@ import Testing
         var controller = MeshController()
         _ = controller.apply([
             namespace,
-            Fixture.pod("a", "app", serviceAccount: "default", labels: ["app": "a"], ip: "10.0.0.1", annotations: podAnnotations, hostNetwork: hostNetwork),
+            ClusterFixtures.pod("a", "app", serviceAccount: "default", labels: ["app": "a"], ip: "10.0.0.1", annotations: podAnnotations, hostNetwork: hostNetwork),
         ])
         return controller.isMeshed(PodKey("app", "a"))
     }
 
     @Test func namespaceAnnotationInjectsPods() {
-        #expect(meshed(namespace: Fixture.namespace("app")))
+        #expect(meshed(namespace: ClusterFixtures.namespace("app")))
     }
 
     @Test func podAnnotationInjectsWithoutNamespaceAnnotation() {
-        #expect(meshed(namespace: Fixture.namespace("app", injection: nil), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
-        #expect(!meshed(namespace: Fixture.namespace("app", injection: nil)))
+        #expect(meshed(namespace: ClusterFixtures.namespace("app", injection: nil), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+        #expect(!meshed(namespace: ClusterFixtures.namespace("app", injection: nil)))
     }
 
     @Test func podDisabledWinsOverNamespaceEnabled() {
-        #expect(!meshed(namespace: Fixture.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "disabled"]))
+        #expect(!meshed(namespace: ClusterFixtures.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "disabled"]))
     }
 
     @Test func podEnabledInNamespaceDisabled() {
-        #expect(meshed(namespace: Fixture.namespace("app", injection: "disabled"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+        #expect(meshed(namespace: ClusterFixtures.namespace("app", injection: "disabled"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
     }
 
     @Test func unmonitoredNamespaceNeverInjects() {
-        #expect(!meshed(namespace: Fixture.namespace("app", monitored: false), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+        #expect(!meshed(namespace: ClusterFixtures.namespace("app", monitored: false), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
     }
 
     @Test func otherMeshDoesNotCount() {
@@ -39,15 +40,15 @@ import Testing
     }
 
     @Test func hostNetworkAndControlPlaneNeverInject() {
-        #expect(!meshed(namespace: Fixture.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"], hostNetwork: true))
-        #expect(!meshed(namespace: Fixture.namespace("app", labels: ["name": "fsm-system"]), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
+        #expect(!meshed(namespace: ClusterFixtures.namespace("app"), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"], hostNetwork: true))
+        #expect(!meshed(namespace: ClusterFixtures.namespace("app", labels: ["name": "fsm-system"]), podAnnotations: ["flomesh.io/sidecar-injection": "enabled"]))
     }
 
     @Test func namespaceLabelRemovalUnmeshesPods() {
         var controller = MeshController()
-        _ = controller.apply([Fixture.namespace("app"), Fixture.pod("a", "app", serviceAccount: "default", labels: [:], ip: "10.0.0.1")])
+        _ = controller.apply([ClusterFixtures.namespace("app"), ClusterFixtures.pod("a", "app", serviceAccount: "default", labels: [:], ip: "10.0.0.1")])
         #expect(controller.meshedPods == [PodKey("app", "a")])
-        let update = controller.apply([Fixture.namespace("app", monitored: false)])
+        let update = controller.apply([ClusterFixtures.namespace("app", monitored: false)])
         #expect(update.removed == [PodKey("app", "a")])
         #expect(controller.meshedPods.isEmpty)
         #expect(controller.config(for: PodKey("app", "a")) == nil)

@@ -1,5 +1,6 @@
 import MeshControl
 import MeshModel
+import MeshTesting
 import Testing
 
 /// The guide's permissive-mode example (fsm-guides.txt 3.1; inventory F1-054/055): curl and httpbin in namespace `app`.
@@ -13,12 +14,12 @@ import Testing
     """
 
     static func httpbinCluster() -> MeshController {
-        var controller = MeshController(meshConfig: Fixture.permissive())
+        var controller = MeshController(meshConfig: ClusterFixtures.permissive())
         _ = controller.apply([
-            Fixture.namespace("app"),
-            Fixture.service("httpbin", "app", selector: ["app": "httpbin"], clusterIP: "10.43.103.59"),
-            Fixture.pod("httpbin-1", "app", serviceAccount: "httpbin", labels: ["app": "httpbin"], ip: "10.244.0.5"),
-            Fixture.pod("curl-1", "app", serviceAccount: "default", labels: ["app": "curl"], ip: "10.244.0.6"),
+            ClusterFixtures.namespace("app"),
+            ClusterFixtures.service("httpbin", "app", selector: ["app": "httpbin"], clusterIP: "10.43.103.59"),
+            ClusterFixtures.pod("httpbin-1", "app", serviceAccount: "httpbin", labels: ["app": "httpbin"], ip: "10.244.0.5"),
+            ClusterFixtures.pod("curl-1", "app", serviceAccount: "default", labels: ["app": "curl"], ip: "10.244.0.6"),
         ])
         return controller
     }
@@ -57,7 +58,7 @@ import Testing
 
     @Test func egressFlagReachesEveryMatch() throws {
         var controller = Self.httpbinCluster()
-        let update = controller.apply([.upsert(.meshConfig(Fixture.permissive(egress: true)))])
+        let update = controller.apply([.upsert(.meshConfig(ClusterFixtures.permissive(egress: true)))])
         #expect(update.changed == [PodKey("app", "curl-1"), PodKey("app", "httpbin-1")])
         let curl = try #require(controller.config(for: PodKey("app", "curl-1")))
         #expect(curl.outbound.trafficMatches.allSatisfy { $0.allowedEgressTraffic })
@@ -66,7 +67,7 @@ import Testing
 
     @Test func turningPermissiveOffRemovesAccess() throws {
         var controller = Self.httpbinCluster()
-        _ = controller.apply([.upsert(.meshConfig(Fixture.permissive(false)))])
+        _ = controller.apply([.upsert(.meshConfig(ClusterFixtures.permissive(false)))])
         let curl = try #require(controller.config(for: PodKey("app", "curl-1")))
         #expect(curl.outbound.trafficMatches.isEmpty)
         let httpbin = try #require(controller.config(for: PodKey("app", "httpbin-1")))
@@ -75,13 +76,13 @@ import Testing
     }
 
     @Test func headlessServiceUsesPodIPs() throws {
-        var controller = MeshController(meshConfig: Fixture.permissive())
+        var controller = MeshController(meshConfig: ClusterFixtures.permissive())
         _ = controller.apply([
-            Fixture.namespace("db"),
-            Fixture.service("mysql", "db", port: 3306, appProtocol: .tcp, selector: ["app": "mysql"], clusterIP: "None"),
-            Fixture.pod("mysql-0", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: "10.244.1.2"),
-            Fixture.pod("mysql-1", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: "10.244.1.1"),
-            Fixture.pod("mysql-2", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: nil),
+            ClusterFixtures.namespace("db"),
+            ClusterFixtures.service("mysql", "db", port: 3306, appProtocol: .tcp, selector: ["app": "mysql"], clusterIP: "None"),
+            ClusterFixtures.pod("mysql-0", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: "10.244.1.2"),
+            ClusterFixtures.pod("mysql-1", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: "10.244.1.1"),
+            ClusterFixtures.pod("mysql-2", "db", serviceAccount: "mysql", labels: ["app": "mysql"], ip: nil),
         ])
         let config = try #require(controller.config(for: PodKey("db", "mysql-0")))
         let match = try #require(config.outbound.trafficMatches.first)
@@ -95,11 +96,11 @@ import Testing
     }
 
     @Test func namedTargetPortAndSelectorlessService() throws {
-        var controller = MeshController(meshConfig: Fixture.permissive())
+        var controller = MeshController(meshConfig: ClusterFixtures.permissive())
         _ = controller.apply([
-            Fixture.namespace("app"),
-            Fixture.service("web", "app", port: 80, targetPort: .string("http"), selector: ["app": "web"], clusterIP: "10.96.0.1"),
-            Fixture.pod("web-1", "app", serviceAccount: "web", labels: ["app": "web"], ip: "10.244.0.9", containerPorts: [ContainerPort(name: "http", containerPort: 8080)]),
+            ClusterFixtures.namespace("app"),
+            ClusterFixtures.service("web", "app", port: 80, targetPort: .string("http"), selector: ["app": "web"], clusterIP: "10.96.0.1"),
+            ClusterFixtures.pod("web-1", "app", serviceAccount: "web", labels: ["app": "web"], ip: "10.244.0.9", containerPorts: [ContainerPort(name: "http", containerPort: 8080)]),
             .upsert(.service(Service(metadata: ObjectMeta(name: "external", namespace: "app"), ports: [ServicePort(name: "api", port: 9000)], clusterIP: "10.96.0.2"))),
             .upsert(.endpoints(Endpoints(metadata: ObjectMeta(name: "external", namespace: "app"),
                                          subsets: [EndpointSubset(addresses: [EndpointAddress(ip: "192.168.1.7")], ports: [EndpointPort(name: "api", port: 9443)])]))),

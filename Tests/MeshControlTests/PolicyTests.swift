@@ -1,18 +1,19 @@
 import MeshControl
 import MeshModel
+import MeshTesting
 import Testing
 
 /// UpstreamTrafficSetting (circuit breaking, rate limits) and Retry placement: demos.md 3 and 4.
 @Suite struct PolicyTests {
-    static func fortio(_ extra: [ResourceChange], meshConfig: MeshConfig = Fixture.permissive()) -> MeshController {
+    static func fortio(_ extra: [ResourceChange], meshConfig: MeshConfig = ClusterFixtures.permissive()) -> MeshController {
         var controller = MeshController(meshConfig: meshConfig)
         _ = controller.apply([
-            Fixture.namespace("demo"),
+            ClusterFixtures.namespace("demo"),
             .upsert(.service(Service(metadata: ObjectMeta(name: "fortio", namespace: "demo"), ports: [
                 ServicePort(name: "http-8080", port: 8080), ServicePort(name: "tcp-8078", port: 8078, appProtocol: .tcp),
             ], selector: ["app": "fortio"], clusterIP: "10.96.83.254"))),
-            Fixture.pod("fortio-1", "demo", serviceAccount: "default", labels: ["app": "fortio"], ip: "10.244.1.10"),
-            Fixture.pod("fortio-client-1", "demo", serviceAccount: "client", labels: ["app": "fortio-client"], ip: "10.244.1.19"),
+            ClusterFixtures.pod("fortio-1", "demo", serviceAccount: "default", labels: ["app": "fortio"], ip: "10.244.1.10"),
+            ClusterFixtures.pod("fortio-client-1", "demo", serviceAccount: "client", labels: ["app": "fortio-client"], ip: "10.244.1.19"),
         ] + extra)
         return controller
     }
@@ -69,13 +70,13 @@ import Testing
     }
 
     static let retry = ResourceChange.upsert(.retry(Retry(
-        metadata: ObjectMeta(name: "retry", namespace: "demo"), source: Fixture.sa("client", "demo"),
+        metadata: ObjectMeta(name: "retry", namespace: "demo"), source: ClusterFixtures.sa("client", "demo"),
         destinations: [IdentityReference(kind: "Service", name: "fortio", namespace: "demo")],
         retryPolicy: RetryPolicy(retryOn: "5xx", perTryTimeout: .seconds(1), numRetries: 5, retryBackoffBaseInterval: .seconds(1))
     )))
 
     @Test func retryGoesOnTheSourcesClustersOnlyWhenTheFlagIsOn() throws {
-        let on = Self.fortio([Self.retry], meshConfig: Fixture.permissive(retries: true))
+        let on = Self.fortio([Self.retry], meshConfig: ClusterFixtures.permissive(retries: true))
         let client = try #require(on.config(for: PodKey("demo", "fortio-client-1")))
         #expect(client.cluster("demo/fortio|8080")?.retryPolicy?.numRetries == 5)
         // Other identities do not retry.
@@ -83,9 +84,9 @@ import Testing
         #expect(server.cluster("demo/fortio|8080")?.retryPolicy == nil)
         #expect(client.renderedJSON().contains("\"RetryPolicy\":{\"RetryOn\":\"5xx\",\"PerTryTimeout\":1,\"NumRetries\":5,\"RetryBackoffBaseInterval\":1}"))
 
-        var off = Self.fortio([Self.retry], meshConfig: Fixture.permissive(retries: false))
+        var off = Self.fortio([Self.retry], meshConfig: ClusterFixtures.permissive(retries: false))
         #expect(off.config(for: PodKey("demo", "fortio-client-1"))?.cluster("demo/fortio|8080")?.retryPolicy == nil)
-        let update = off.apply([.upsert(.meshConfig(Fixture.permissive(retries: true)))])
+        let update = off.apply([.upsert(.meshConfig(ClusterFixtures.permissive(retries: true)))])
         #expect(update.changed.contains(PodKey("demo", "fortio-client-1")))
         #expect(off.config(for: PodKey("demo", "fortio-client-1"))?.cluster("demo/fortio|8080")?.retryPolicy?.numRetries == 5)
     }

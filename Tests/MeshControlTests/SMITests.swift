@@ -1,12 +1,13 @@
 import MeshControl
 import MeshModel
+import MeshTesting
 import Testing
 
 /// demos.md 1.5 (SMI access control) and 1.6 (traffic split).
 @Suite struct SMITests {
     static func bookstore(_ extra: [ResourceChange] = []) -> MeshController {
         var controller = MeshController()
-        _ = controller.apply(Fixture.bookstoreApps + Fixture.bookstorePolicies + extra)
+        _ = controller.apply(ClusterFixtures.bookstoreApps + ClusterFixtures.bookstorePolicies + extra)
         return controller
     }
 
@@ -41,9 +42,9 @@ import Testing
 
     @Test func allowingBookthiefAddsItAsASource() throws {
         var controller = Self.bookstore()
-        let update = controller.apply([Fixture.trafficTarget(
-            "bookstore", "bookstore", destination: Fixture.sa("bookstore", "bookstore"),
-            sources: [Fixture.sa("bookbuyer", "bookbuyer"), Fixture.sa("bookthief", "bookthief")],
+        let update = controller.apply([ClusterFixtures.trafficTarget(
+            "bookstore", "bookstore", destination: ClusterFixtures.sa("bookstore", "bookstore"),
+            sources: [ClusterFixtures.sa("bookbuyer", "bookbuyer"), ClusterFixtures.sa("bookthief", "bookthief")],
             rules: [TrafficTargetRule(kind: "HTTPRouteGroup", name: "bookstore-service-routes", matches: ["buy-a-book", "books-bought"])]
         )])
         #expect(update.changed == [PodKey("bookstore", "bookstore-1"), PodKey("bookthief", "bookthief-1")])
@@ -80,8 +81,8 @@ import Testing
     }
 
     @Test func splitWeightsGoToTheRootServiceOnTheClient() throws {
-        var controller = Self.bookstore(Fixture.bookstoreV2)
-        _ = controller.apply([Fixture.split("bookstore.bookstore", backends: [("bookstore-v1", 50), ("bookstore-v2", 50)])])
+        var controller = Self.bookstore(ClusterFixtures.bookstoreV2)
+        _ = controller.apply([ClusterFixtures.split("bookstore.bookstore", backends: [("bookstore-v1", 50), ("bookstore-v2", 50)])])
         let buyer = try #require(controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
         let root = try #require(buyer.outboundMatches(to: "bookstore/bookstore").first)
         #expect(root.httpServiceRouteRules[0].rules[0].targetClusters == [
@@ -95,8 +96,8 @@ import Testing
 
     @Test(arguments: ["bookstore", "bookstore.bookstore", "bookstore.bookstore.svc", "bookstore.bookstore.svc.cluster", "bookstore.bookstore.svc.cluster.local"])
     func everyRootNameFormIsAccepted(root: String) throws {
-        var controller = Self.bookstore(Fixture.bookstoreV2)
-        _ = controller.apply([Fixture.split(root, backends: [("bookstore-v1", 0), ("bookstore-v2", 100)])])
+        var controller = Self.bookstore(ClusterFixtures.bookstoreV2)
+        _ = controller.apply([ClusterFixtures.split(root, backends: [("bookstore-v1", 0), ("bookstore-v2", 100)])])
         let buyer = try #require(controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
         let match = try #require(buyer.outboundMatches(to: "bookstore/bookstore").first)
         // Weight 0 backends are left out.
@@ -104,11 +105,11 @@ import Testing
     }
 
     @Test func invalidSplitsAreIgnoredAndReported() throws {
-        var controller = Self.bookstore(Fixture.bookstoreV2)
+        var controller = Self.bookstore(ClusterFixtures.bookstoreV2)
         _ = controller.apply([
-            Fixture.split("bookstore", backends: [("bookstore-v3", 100)]),
-            Fixture.split("bookstore.other", backends: [("bookstore-v1", 100)], name: "wrong-namespace"),
-            Fixture.split("bookstore", backends: [("bookstore-v1", 0)], name: "zero"),
+            ClusterFixtures.split("bookstore", backends: [("bookstore-v3", 100)]),
+            ClusterFixtures.split("bookstore.other", backends: [("bookstore-v1", 100)], name: "wrong-namespace"),
+            ClusterFixtures.split("bookstore", backends: [("bookstore-v1", 0)], name: "zero"),
         ])
         let buyer = try #require(controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
         let root = try #require(buyer.outboundMatches(to: "bookstore/bookstore").first)
@@ -119,15 +120,15 @@ import Testing
             "TrafficSplit bookstore/zero: total backend weight is 0",
         ])
         // Creating the missing backend makes the first split valid.
-        _ = controller.apply([Fixture.service("bookstore-v3", "bookstore", selector: ["app": "bookstore", "version": "v3"], clusterIP: "10.96.0.13")])
+        _ = controller.apply([ClusterFixtures.service("bookstore-v3", "bookstore", selector: ["app": "bookstore", "version": "v3"], clusterIP: "10.96.0.13")])
         let after = try #require(controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
         #expect(after.outboundMatches(to: "bookstore/bookstore").first?.httpServiceRouteRules[0].rules[0].targetClusters == [WeightedCluster(name: "bookstore/bookstore-v3|14001", weight: 100)])
     }
 
     @Test func splitDoesNotGrantAccess() throws {
         // bookthief has no TrafficTarget: a split of bookstore gives it nothing.
-        var controller = Self.bookstore(Fixture.bookstoreV2)
-        _ = controller.apply([Fixture.split("bookstore", backends: [("bookstore-v1", 50), ("bookstore-v2", 50)])])
+        var controller = Self.bookstore(ClusterFixtures.bookstoreV2)
+        _ = controller.apply([ClusterFixtures.split("bookstore", backends: [("bookstore-v1", 50), ("bookstore-v2", 50)])])
         let thief = try #require(controller.config(for: PodKey("bookthief", "bookthief-1")))
         #expect(thief.outbound.trafficMatches.isEmpty)
     }

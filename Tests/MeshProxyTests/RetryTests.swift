@@ -1,4 +1,5 @@
 import MeshModel
+import MeshTesting
 import Testing
 @testable import MeshProxy
 

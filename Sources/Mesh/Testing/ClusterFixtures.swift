@@ -1,16 +1,16 @@
 import MeshControl
 import MeshModel
 
-/// Small builders for cluster resources used across the tests.
-enum Fixture {
-    static func namespace(_ name: String, monitored: Bool = true, injection: String? = "enabled", labels: [String: String] = [:]) -> ResourceChange {
+/// Builders for cluster resources and the guides' bookstore cluster, shared by the test suites.
+public enum ClusterFixtures {
+    public static func namespace(_ name: String, monitored: Bool = true, injection: String? = "enabled", labels: [String: String] = [:]) -> ResourceChange {
         var allLabels = labels
         if monitored { allLabels["flomesh.io/monitored-by"] = "fsm" }
         let annotations = injection.map { ["flomesh.io/sidecar-injection": $0] } ?? [:]
         return .upsert(.namespace(Namespace(metadata: ObjectMeta(name: name, labels: allLabels, annotations: annotations))))
     }
 
-    static func service(_ name: String, _ namespace: String, port: Int = 14001, targetPort: IntOrString? = nil, appProtocol: AppProtocol = .http,
+    public static func service(_ name: String, _ namespace: String, port: Int = 14001, targetPort: IntOrString? = nil, appProtocol: AppProtocol = .http,
                         selector: [String: String], clusterIP: String?) -> ResourceChange {
         .upsert(.service(Service(
             metadata: ObjectMeta(name: name, namespace: namespace),
@@ -19,7 +19,7 @@ enum Fixture {
         )))
     }
 
-    static func pod(_ name: String, _ namespace: String, serviceAccount: String, labels: [String: String], ip: String?,
+    public static func pod(_ name: String, _ namespace: String, serviceAccount: String, labels: [String: String], ip: String?,
                     annotations: [String: String] = [:], containerPorts: [ContainerPort] = [], hostNetwork: Bool = false) -> ResourceChange {
         .upsert(.pod(Pod(
             metadata: ObjectMeta(name: name, namespace: namespace, labels: labels, annotations: annotations),
@@ -28,7 +28,7 @@ enum Fixture {
         )))
     }
 
-    static func permissive(_ on: Bool = true, retries: Bool = false, egress: Bool = false) -> MeshConfig {
+    public static func permissive(_ on: Bool = true, retries: Bool = false, egress: Bool = false) -> MeshConfig {
         var config = MeshConfig()
         config.traffic.enablePermissiveTrafficPolicyMode = on
         config.traffic.enableEgress = egress
@@ -36,16 +36,16 @@ enum Fixture {
         return config
     }
 
-    static func sa(_ name: String, _ namespace: String) -> IdentityReference {
+    public static func sa(_ name: String, _ namespace: String) -> IdentityReference {
         IdentityReference(kind: "ServiceAccount", name: name, namespace: namespace)
     }
 
-    static func trafficTarget(_ name: String, _ namespace: String, destination: IdentityReference, sources: [IdentityReference], rules: [TrafficTargetRule]) -> ResourceChange {
+    public static func trafficTarget(_ name: String, _ namespace: String, destination: IdentityReference, sources: [IdentityReference], rules: [TrafficTargetRule]) -> ResourceChange {
         .upsert(.trafficTarget(TrafficTarget(metadata: ObjectMeta(name: name, namespace: namespace), destination: destination, rules: rules, sources: sources)))
     }
 
     /// demos.md 1.1 and 1.5: the bookstore apps and the SMI policies of `traffic-access-v1.yaml`.
-    static let bookstoreApps: [ResourceChange] = [
+    public static let bookstoreApps: [ResourceChange] = [
         namespace("bookbuyer"), namespace("bookthief"), namespace("bookstore"), namespace("bookwarehouse"),
         service("bookstore", "bookstore", selector: ["app": "bookstore"], clusterIP: "10.96.0.10"),
         service("bookstore-v1", "bookstore", selector: ["app": "bookstore", "version": "v1"], clusterIP: "10.96.0.11"),
@@ -60,12 +60,12 @@ enum Fixture {
             containerPorts: [ContainerPort(name: "mysql", containerPort: 3306)]),
     ]
 
-    static let bookstoreTarget = trafficTarget(
+    public static let bookstoreTarget = trafficTarget(
         "bookstore", "bookstore", destination: sa("bookstore", "bookstore"), sources: [sa("bookbuyer", "bookbuyer")],
         rules: [TrafficTargetRule(kind: "HTTPRouteGroup", name: "bookstore-service-routes", matches: ["buy-a-book", "books-bought"])]
     )
 
-    static let bookstorePolicies: [ResourceChange] = [
+    public static let bookstorePolicies: [ResourceChange] = [
         bookstoreTarget,
         .upsert(.httpRouteGroup(HTTPRouteGroup(metadata: ObjectMeta(name: "bookstore-service-routes", namespace: "bookstore"), matches: [
             HTTPMatch(name: "books-bought", pathRegex: "/books-bought", methods: ["GET"], headers: ["user-agent": ".*-http-client/*.*", "client-app": "bookbuyer"]),
@@ -82,33 +82,33 @@ enum Fixture {
     ]
 
     /// demos.md 1.6: bookstore-v2 with its TrafficTarget.
-    static let bookstoreV2: [ResourceChange] = [
+    public static let bookstoreV2: [ResourceChange] = [
         service("bookstore-v2", "bookstore", selector: ["app": "bookstore", "version": "v2"], clusterIP: "10.96.0.12"),
         pod("bookstore-v2-1", "bookstore", serviceAccount: "bookstore-v2", labels: ["app": "bookstore", "version": "v2"], ip: "10.244.0.7"),
         trafficTarget("bookstore-v2", "bookstore", destination: sa("bookstore-v2", "bookstore"), sources: [sa("bookbuyer", "bookbuyer")],
                       rules: [TrafficTargetRule(kind: "HTTPRouteGroup", name: "bookstore-service-routes", matches: ["buy-a-book", "books-bought"])]),
     ]
 
-    static func split(_ root: String, backends: [(String, Int)], name: String = "bookstore-split", namespace: String = "bookstore") -> ResourceChange {
+    public static func split(_ root: String, backends: [(String, Int)], name: String = "bookstore-split", namespace: String = "bookstore") -> ResourceChange {
         .upsert(.trafficSplit(TrafficSplit(metadata: ObjectMeta(name: name, namespace: namespace), service: root,
                                            backends: backends.map { TrafficSplitBackend(service: $0.0, weight: $0.1) })))
     }
 }
 
 extension PodKey {
-    init(_ namespace: String, _ name: String) { self.init(namespace: namespace, name: name) }
+    public init(_ namespace: String, _ name: String) { self.init(namespace: namespace, name: name) }
 }
 
 extension OutboundTrafficMatch {
     /// Names of the clusters this match sends to (HTTP routes or TCP target clusters).
-    var targetClusterNames: [String] {
+    public var targetClusterNames: [String] {
         (targetClusters ?? []).map(\.name) + httpServiceRouteRules.flatMap { $0.rules.flatMap { $0.targetClusters.map(\.name) } }
     }
 }
 
 extension ProxyConfig {
     /// Outbound matches whose route or TCP targets name the service (`ns/svc`), or whose host map names its FQDN.
-    func outboundMatches(to service: String) -> [OutboundTrafficMatch] {
+    public func outboundMatches(to service: String) -> [OutboundTrafficMatch] {
         let parts = service.split(separator: "/")
         let fqdn = "\(parts[1]).\(parts[0]).svc.cluster.local"
         return outbound.trafficMatches.filter { match in
@@ -116,5 +116,5 @@ extension ProxyConfig {
         }
     }
 
-    func cluster(_ name: String) -> ClusterConfig? { outbound.clustersConfigs.first { $0.name == name } }
+    public func cluster(_ name: String) -> ClusterConfig? { outbound.clustersConfigs.first { $0.name == name } }
 }
