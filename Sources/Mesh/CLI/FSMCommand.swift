@@ -9,7 +9,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run a sidecar, query a sidecar's admin port.",
-        subcommands: [SidecarCommand.self, ProxyCommand.self]
+        subcommands: [SidecarCommand.self, ProxyCommand.self, CACommand.self]
     )
 }
 
@@ -34,8 +34,29 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Admin port: /ready, /stats, /stats/prometheus, /config_dump.")
     var adminPort = 15010
 
+    @Option(help: "Workload certificate (PEM, leaf first) presented to peer sidecars; re-read when it changes.")
+    var cert: String?
+
+    @Option(help: "The workload certificate's private key (PEM).")
+    var key: String?
+
+    @Option(help: "The mesh root CA certificate (PEM): peers' certificates must chain to it.")
+    var ca: String?
+
+    @Flag(help: "Talk to peer sidecars in plain HTTP with the identity in a header (forgeable; tests only).")
+    var insecurePlaintextPeers = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    func validate() throws {
+        let given = [cert, key, ca].compactMap { $0 }.count
+        if insecurePlaintextPeers {
+            guard given == 0 else { throw ValidationError("--insecure-plaintext-peers and --cert/--key/--ca exclude each other") }
+        } else if given != 3 {
+            throw ValidationError("sidecars talk mTLS: give --cert, --key and --ca (for example from `fsm ca issue`), or --insecure-plaintext-peers for a test without identity")
+        }
+    }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -48,7 +69,14 @@ struct SidecarCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "fsm.sidecar")
         logger[metadataKey: "pod_ip"] = "\(podIP)"
-        let settings = SidecarSettings(podIP: podIP, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
+        let transport: PeerTransport
+        if let cert, let key, let ca {
+            transport = .mutualTLS(PeerCertificateFiles(certificatePath: cert, privateKeyPath: key, caPath: ca))
+        } else {
+            logger.warning("peer traffic is plaintext and identities are taken from a header: for tests only")
+            transport = .insecurePlaintext
+        }
+        let settings = SidecarSettings(podIP: podIP, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
         let process = try await SidecarProcess.start(configPath: config, settings: settings, logger: logger)
         process.reloadOnHangup()
         // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.

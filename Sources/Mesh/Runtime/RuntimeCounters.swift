@@ -9,6 +9,9 @@ public struct RuntimeCounters: Sendable {
         case appConnectFailed
         case configReloadFailed
         case configReloaded
+        case tlsHandshakeFailed
+        case certificateReloaded
+        case certificateReloadFailed
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -20,6 +23,9 @@ public struct RuntimeCounters: Sendable {
             case .appConnectFailed: "runtime.local_app_cx_connect_fail"
             case .configReloadFailed: "runtime.config_reload_failed"
             case .configReloaded: "runtime.config_reloaded"
+            case .tlsHandshakeFailed: "runtime.tls_handshake_failed"
+            case .certificateReloaded: "runtime.cert_reloaded"
+            case .certificateReloadFailed: "runtime.cert_reload_failed"
             }
         }
     }
