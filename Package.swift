@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
+        .library(name: "MeshIdentity", targets: ["MeshIdentity"]),
         .executable(name: "sim", targets: ["sim"]),
         .executable(name: "fsm", targets: ["fsm"]),
         .executable(name: "redirect-probe", targets: ["redirect-probe"]),
@@ -28,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
@@ -100,12 +105,27 @@ let package = Package(
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
+        // Mesh certificate authority and peer-certificate verification. Time, keys and serial numbers
+        // come from the caller, so it runs the same under the simulator and in tests.
+        .target(
+            name: "MeshIdentity",
+            dependencies: [
+                "MeshModel",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Sources/Mesh/Identity",
+            swiftSettings: swiftSettings
+        ),
         // SwiftNIO shell around the MeshProxy engine: listeners, upstream pools, admin port, config file.
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshModel", "MeshProxy",
+                "MeshModel", "MeshProxy", "MeshIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,11 +151,23 @@ let package = Package(
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Mesh/CLI",
+            swiftSettings: swiftSettings
+        ),
+        // Test-only helper shared by the identity and runtime tests: a throwaway CA writing certs to temp files.
+        .target(
+            name: "MeshTestCA",
+            dependencies: [
+                "MeshIdentity",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/Support/MeshTestCA",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
@@ -144,9 +176,21 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "MeshIdentityTests",
+            dependencies: [
+                "MeshIdentity", "MeshModel", "MeshTestCA",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeshRuntimeTests",
             dependencies: [
-                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane",
+                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

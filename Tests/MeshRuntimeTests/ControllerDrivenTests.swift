@@ -3,6 +3,7 @@ import Logging
 import MeshControl
 import MeshModel
 import MeshRuntime
+import MeshTestCA
 import NIOCore
 import Testing
 
@@ -92,7 +93,9 @@ struct ControllerDrivenTests {
             for (name, config, ip) in [("buyer", buyer, "127.77.30.1"), ("store", store, "127.77.30.2"), ("thief", thief, "127.77.30.3")] {
                 let path = directory.appendingPathComponent("\(name).json")
                 try MeshPair.write(config, to: path)
-                processes.append(try await SidecarProcess.start(configPath: path.path, settings: SidecarSettings(podIP: ip), logger: logger))
+                // Each sidecar holds a certificate for its pod's service account.
+                let files = try MeshPair.certificates(for: config.serviceIdentity, in: directory, name: name)
+                processes.append(try await SidecarProcess.start(configPath: path.path, settings: SidecarSettings(podIP: ip, peerTransport: .mutualTLS(files)), logger: logger))
             }
             /// 0: the sidecar closed the connection without an answer.
             func get(from ip: String, _ path: String) async -> Int {

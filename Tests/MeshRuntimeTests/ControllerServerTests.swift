@@ -4,6 +4,7 @@ import MeshControl
 import MeshControlPlane
 import MeshModel
 import MeshRuntime
+import MeshTestCA
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -129,6 +130,15 @@ final class ControlledMesh: @unchecked Sendable {
         return ip
     }
 
+    /// mTLS files for a pod: a certificate from the shared test root for the identity the
+    /// controller gave the pod's service account.
+    func transport(_ pod: String) async throws -> PeerTransport {
+        let value = try JSONValue(parsing: try await api("/v1/pods/demo/\(pod)").body)
+        guard case .string(let identity)? = value["identity"] else { throw TestFailure("no identity for \(pod)") }
+        try FileManager.default.createDirectory(at: certificatesDirectory, withIntermediateDirectories: true)
+        return .mutualTLS(try MeshPair.certificates(for: identity, in: certificatesDirectory, name: pod))
+    }
+
     /// Starts the echo app on echo-0's address and both sidecars on the controller.
     func startSidecars() async throws {
         let clientIP = try await podIP("client-0")
@@ -136,8 +146,8 @@ final class ControlledMesh: @unchecked Sendable {
         let app = EchoApp()
         try await app.start(host: serverIP, port: 8080)
         self.app = app
-        server = try await SidecarProcess.start(controller: endpoint("echo-0"), settings: SidecarSettings(podIP: serverIP), logger: logger)
-        client = try await SidecarProcess.start(controller: endpoint("client-0"), settings: SidecarSettings(podIP: clientIP), logger: logger)
+        server = try await SidecarProcess.start(controller: endpoint("echo-0"), settings: SidecarSettings(podIP: serverIP, peerTransport: try await transport("echo-0")), logger: logger)
+        client = try await SidecarProcess.start(controller: endpoint("client-0"), settings: SidecarSettings(podIP: clientIP, peerTransport: try await transport("client-0")), logger: logger)
     }
 
     func api(_ path: String, timeout: TimeAmount = .seconds(5)) async throws -> SimpleHTTPResponse {
@@ -163,6 +173,11 @@ final class ControlledMesh: @unchecked Sendable {
         await app?.stop()
         await stopController()
         try? FileManager.default.removeItem(at: directory)
+        try? FileManager.default.removeItem(at: certificatesDirectory)
+    }
+
+    var certificatesDirectory: URL {
+        directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + "-certs")
     }
 
     static func run(subnet: Int, files: [String: String], sidecars: Bool = true, _ body: (ControlledMesh) async throws -> Void) async throws {
@@ -264,7 +279,7 @@ struct ControllerServerTests {
             let v2IP = try await mesh.podIP("echo-v2-0")
             let appV2 = EchoApp()
             try await appV2.start(host: v2IP, port: 8080)
-            let sidecarV2 = try await SidecarProcess.start(controller: mesh.endpoint("echo-v2-0"), settings: SidecarSettings(podIP: v2IP), logger: mesh.logger)
+            let sidecarV2 = try await SidecarProcess.start(controller: mesh.endpoint("echo-v2-0"), settings: SidecarSettings(podIP: v2IP, peerTransport: try await mesh.transport("echo-v2-0")), logger: mesh.logger)
             do {
                 #expect(await eventually(within: 5) { await mesh.call() == 200 })
                 // Without a split the root service reaches both versions.
@@ -332,9 +347,11 @@ struct ControllerServerTests {
         do {
             try await app.start(host: serverIP, port: 8080)
             try MeshPair.write(MeshPair.serverConfig(serverIP: serverIP), to: directory.appendingPathComponent("server.json"))
-            processes.append(try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: SidecarSettings(podIP: serverIP), logger: logger))
+            let serverFiles = try MeshPair.certificates(for: MeshPair.serverIdentity, in: directory, name: "server")
+            let clientFiles = try MeshPair.certificates(for: MeshPair.clientIdentity, in: directory, name: "client")
+            processes.append(try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: logger))
             let endpoint = ControllerEndpoint(host: "127.78.\(subnet).1", port: 6060, namespace: "default", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
-            let client = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: clientIP), logger: logger)
+            let client = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: logger)
             processes.append(client)
             #expect(try await eventually(within: 5) { parseStats(try await client.onLoop { $0.statsText() })["runtime.config_rejected", default: 0] >= 3 })
             let stats = parseStats(try await client.onLoop { $0.statsText() })
@@ -359,7 +376,8 @@ struct ControllerServerTests {
         logger.logLevel = .critical
         // Nobody listens on the controller address.
         let endpoint = ControllerEndpoint(host: "127.78.5.1", port: 6060, namespace: "demo", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(100))
-        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10"), logger: logger)
+        // The peer transport does not matter here: no config ever arrives.
+        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10", peerTransport: .insecurePlaintext), logger: logger)
         do {
             #expect(try await eventually(within: 5) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
             let ready = try await SimpleHTTPClient.request(host: "127.78.5.10", port: 15010, path: "/ready")

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshTestCA
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -193,6 +195,21 @@ struct MeshPair {
         try Data(config.renderedJSON(pretty: true).utf8).write(to: url, options: .atomic)
     }
 
+    /// Issues `identity` a certificate from `ca` (the shared test mesh root by default), writes it
+    /// into `directory` as `<name>.crt/.key/-ca.crt`, and names the files for a sidecar.
+    @discardableResult
+    static func certificates(for identity: String, in directory: URL, name: String, ca: TestCA = .shared,
+                             now: Date = Date(timeIntervalSinceNow: -60), validity: MeshDuration = .hours(24)) throws -> PeerCertificateFiles {
+        let files = try TestCA.write(ca.issue(identity, now: now, validity: validity), to: directory, name: name)
+        return PeerCertificateFiles(certificatePath: files.certificatePath, privateKeyPath: files.privateKeyPath, caPath: files.caPath)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test.sidecar")
+        logger.logLevel = .critical
+        return logger
+    }
+
     /// `subnet` keeps concurrently running tests apart: pods are 127.77.<subnet>.1 and .2.
     static func start(subnet: Int, client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil) async throws -> MeshPair {
         let clientIP = "127.77.\(subnet).1"
@@ -201,12 +218,14 @@ struct MeshPair {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
         try write(serverConfig ?? Self.serverConfig(serverIP: serverIP), to: directory.appendingPathComponent("server.json"))
+        let clientFiles = try certificates(for: clientIdentity, in: directory, name: "client")
+        let serverFiles = try certificates(for: serverIdentity, in: directory, name: "server")
         let app = EchoApp()
         try await app.start(host: serverIP, port: appPort)
-        var logger = Logger(label: "test.sidecar")
-        logger.logLevel = .critical
-        let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path, settings: SidecarSettings(podIP: clientIP), logger: logger)
-        let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: SidecarSettings(podIP: serverIP), logger: logger)
+        let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path,
+                                                    settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: quietLogger)
+        let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
+                                                    settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: quietLogger)
         return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory)
     }
 

@@ -11,8 +11,8 @@ import MeshRuntime
 struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
-        abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self]
+        abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA.",
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self]
     )
 }
 
@@ -43,6 +43,18 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Admin port: /ready, /stats, /stats/prometheus, /config_dump.")
     var adminPort = 15010
 
+    @Option(help: "Workload certificate (PEM, leaf first) presented to peer sidecars; re-read when it changes.")
+    var cert: String?
+
+    @Option(help: "The workload certificate's private key (PEM).")
+    var key: String?
+
+    @Option(help: "The mesh root CA certificate (PEM): peers' certificates must chain to it.")
+    var ca: String?
+
+    @Flag(help: "Talk to peer sidecars in plain HTTP with the identity in a header (forgeable; tests only).")
+    var insecurePlaintextPeers = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -57,6 +69,12 @@ struct SidecarCommand: AsyncParsableCommand {
             }
         case (.some, nil):
             if podIP == nil { throw ValidationError("--config needs --pod-ip") }
+        }
+        let given = [cert, key, ca].compactMap { $0 }.count
+        if insecurePlaintextPeers {
+            guard given == 0 else { throw ValidationError("--insecure-plaintext-peers and --cert/--key/--ca exclude each other") }
+        } else if given != 3 {
+            throw ValidationError("sidecars talk mTLS: give --cert, --key and --ca (for example from `fsm ca issue`), or --insecure-plaintext-peers for a test without identity")
         }
     }
 
@@ -75,14 +93,22 @@ struct SidecarCommand: AsyncParsableCommand {
         if address == nil, let endpoint { address = try await Self.askPodIP(endpoint, logger: logger) }
         guard let address else { throw ValidationError("--pod-ip is required") }
         logger[metadataKey: "pod_ip"] = "\(address)"
-        let settings = SidecarSettings(podIP: address, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
+        let transport: PeerTransport
+        if let cert, let key, let ca {
+            transport = .mutualTLS(PeerCertificateFiles(certificatePath: cert, privateKeyPath: key, caPath: ca))
+        } else {
+            logger.warning("peer traffic is plaintext and identities are taken from a header: for tests only")
+            transport = .insecurePlaintext
+        }
+        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
         let process: SidecarProcess
         if let endpoint {
             process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger)
         } else {
             process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
-            process.reloadOnHangup()
         }
+        // SIGHUP re-reads the config file (if any) and the certificate files.
+        process.reloadOnHangup()
         // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.
         let (stop, continuation) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []

@@ -70,7 +70,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             if head.method == .CONNECT {
                 // A peer's raw TCP tunnel; only as the first thing on a connection.
                 guard !accepted else { context.close(promise: nil); return }
-                _ = driver.inboundTunnel(authority: head.uri, peerIdentity: head.headers.first(name: MeshHeaders.sourceIdentity), connection: connectionID,
+                _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
                                          source: source, from: context, handlers: handlers, handler: self)
                 return
             }
@@ -80,13 +80,26 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 return
             }
             let port = head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
-            let identity = head.headers.first(name: MeshHeaders.sourceIdentity)
+            let identity = peerIdentity(context, head)
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
             busy = true
             driver.inboundRequest(on: self, head: head, body: body, port: port, peerIdentity: identity)
             body = nil
         }
+    }
+
+    /// Under mTLS, the peer's identity looked up once per connection (its certificate cannot change).
+    private var certificateIdentity: String??
+
+    private func peerIdentity(_ context: ChannelHandlerContext, _ head: NIOHTTP1.HTTPRequestHead) -> String? {
+        guard case .mutualTLS = driver.settings.peerTransport else {
+            return driver.peerIdentity(channel: context.channel, header: head.headers.first(name: MeshHeaders.sourceIdentity))
+        }
+        if let certificateIdentity { return certificateIdentity }
+        let identity = driver.peerIdentity(channel: context.channel, header: nil)
+        certificateIdentity = .some(identity)
+        return identity
     }
 
     func channelInactive(context: ChannelHandlerContext) {

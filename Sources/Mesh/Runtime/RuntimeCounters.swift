@@ -11,6 +11,9 @@ public struct RuntimeCounters: Sendable {
         case configReloaded
         case configFetchFailed
         case configRejected
+        case tlsHandshakeFailed
+        case certificateReloaded
+        case certificateReloadFailed
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -24,6 +27,9 @@ public struct RuntimeCounters: Sendable {
             case .configReloaded: "runtime.config_reloaded"
             case .configFetchFailed: "runtime.config_fetch_failed"
             case .configRejected: "runtime.config_rejected"
+            case .tlsHandshakeFailed: "runtime.tls_handshake_failed"
+            case .certificateReloaded: "runtime.cert_reloaded"
+            case .certificateReloadFailed: "runtime.cert_reload_failed"
             }
         }
     }

@@ -8,6 +8,8 @@ import NIOHTTP1
 public struct SidecarSettings: Sendable {
     /// The pod's address; every listener binds it (pods on one machine use distinct 127.x.y.z).
     public var podIP: String
+    /// mTLS between sidecars, or (explicitly, for tests) plaintext with a header identity.
+    public var peerTransport: PeerTransport
     public var outboundPort: Int
     public var inboundPort: Int
     public var adminPort: Int
@@ -15,8 +17,9 @@ public struct SidecarSettings: Sendable {
     /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
     public var maxBufferedRequestBody: Int
 
-    public init(podIP: String, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024) {
+    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024) {
         self.podIP = podIP
+        self.peerTransport = peerTransport
         self.outboundPort = outboundPort
         self.inboundPort = inboundPort
         self.adminPort = adminPort
@@ -26,8 +29,9 @@ public struct SidecarSettings: Sendable {
 
 /// Request headers between sidecars in local mode. The client sidecar connects to the peer
 /// sidecar's inbound listener (`ip:<inbound port>`) instead of `ip:port`, so it names the port the
-/// request was meant for; and it names its own identity. The identity header is a stand-in until
-/// mTLS carries the identity in the peer certificate: any local process can forge it.
+/// request was meant for. Under mTLS the source identity is the client certificate's; only the
+/// explicit plaintext mode names it in `x-fsm-source-identity` (forgeable by any local process).
+/// Apps can never send either header through their sidecar.
 enum MeshHeaders {
     static let targetPort = "x-fsm-target-port"
     static let sourceIdentity = "x-fsm-source-identity"
@@ -63,6 +67,8 @@ public final class SidecarDriver: @unchecked Sendable {
     var runtimeCounters = RuntimeCounters()
     var metrics = RequestMetrics()
     var resolver = LocalModeResolver()
+    /// The current mTLS contexts (nil in plaintext mode); new connections take these.
+    var peerTLS: PeerTLS?
     private(set) var appliedJSON: String?
     /// Requests received on the outbound and inbound listeners and not answered completely yet.
     public internal(set) var requestsInProgress = 0
@@ -151,7 +157,7 @@ public final class SidecarDriver: @unchecked Sendable {
         }
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
-        if let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
+        if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")

@@ -13,6 +13,9 @@ import NIOPosix
 /// its modification time or size changes — polled each second — or on `reload()`/SIGHUP; a bad
 /// file keeps the last good config and is counted, `runtime.config_reload_failed`), or the
 /// controller, long-polled by `ControllerConfigClient` (`/ready` answers 503 until a first config).
+/// Under mTLS the certificate files are polled the same way: a renewed certificate is used for new
+/// connections (inbound and outbound) while open connections keep theirs; bad files keep the last
+/// good certificate and are counted (`runtime.cert_reload_failed`).
 public final class SidecarProcess: @unchecked Sendable {
     public let driver: SidecarDriver
     /// The config file; nil when the config comes from the controller.
@@ -25,6 +28,10 @@ public final class SidecarProcess: @unchecked Sendable {
     /// Loop-confined: what the last read of the file saw.
     private var lastSeen: (modified: Date, size: Int)?
     private var lastText: String?
+    /// Loop-confined: certificate file contents that failed to load once (perhaps caught halfway
+    /// through a rewrite of the three files) and, seen again, rejected for good (counted once).
+    private var unsettledCertificateContents: [String]?
+    private var rejectedCertificateContents: [String]?
     private let stopLock = NIOLock()
     private var stopped = false
 
@@ -56,19 +63,25 @@ public final class SidecarProcess: @unchecked Sendable {
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
         do {
+            // Without a usable certificate a mTLS sidecar cannot talk to anyone: refuse to start.
+            if case .mutualTLS(let files) = settings.peerTransport {
+                let tls = try PeerTLS.load(files)
+                try await loop.submit { driver.peerTLS = tls }.get()
+                logger.info("workload certificate loaded", metadata: tls.logMetadata)
+            }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
             let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort, peerTLS: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
             let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
                 process.outboundAddress = outbound.localAddress
                 process.inboundAddress = inbound.localAddress
                 process.adminAddress = admin.localAddress
-                if configPath != nil {
-                    process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                        process.reloadIfChanged(force: false)
-                    }
+                // The config file (when there is one) and the certificate files (under mTLS).
+                process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                    process.reloadIfChanged(force: false)
+                    process.reloadCertificatesIfChanged()
                 }
             }.get()
         } catch {
@@ -88,14 +101,17 @@ public final class SidecarProcess: @unchecked Sendable {
         return process
     }
 
-    private func listen(port: Int, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
+    private func listen(port: Int, peerTLS: Bool = false, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
+        let driver = driver
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The inbound listener speaks mTLS only (with the certificate current at accept time).
+                    if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
                     // No error handler: malformed requests reach our handler, which answers 400 and counts them.
                     let handlers = HTTPServerHandlers()
                     try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
@@ -105,9 +121,12 @@ public final class SidecarProcess: @unchecked Sendable {
             .get()
     }
 
-    /// Re-reads the config file now (what SIGHUP does).
+    /// Re-reads the config file now, and the certificate files if they changed (what SIGHUP does).
     public func reload() {
-        driver.eventLoop.execute { self.reloadIfChanged(force: true) }
+        driver.eventLoop.execute {
+            self.reloadIfChanged(force: true)
+            self.reloadCertificatesIfChanged()
+        }
     }
 
     /// Re-reads the config on SIGHUP (for the `fsm sidecar` process; one process per sidecar).
@@ -152,6 +171,33 @@ public final class SidecarProcess: @unchecked Sendable {
             driver.logger.warning("config rejected by the engine, keeping the last good config", metadata: ["reason": "\(reason)"])
         }
     }
+
+    /// Re-reads the certificate files; a change that loads is used for new connections from now on.
+    private func reloadCertificatesIfChanged() {
+        driver.eventLoop.preconditionInEventLoop()
+        guard case .mutualTLS(let files) = driver.settings.peerTransport, let current = driver.peerTLS else { return }
+        let contents = files.paths.map { path in FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) } ?? "" }
+        guard contents != current.fileContents, contents != rejectedCertificateContents else { return }
+        do {
+            let renewed = try PeerTLS.make(certificatePEM: contents[0], privateKeyPEM: contents[1], caPEM: contents[2])
+            driver.peerTLS = renewed
+            unsettledCertificateContents = nil
+            rejectedCertificateContents = nil
+            driver.count(.certificateReloaded)
+            driver.logger.info("workload certificate renewed", metadata: renewed.logMetadata)
+        } catch {
+            // Files being rewritten one by one can be briefly inconsistent: only the same contents
+            // failing on the next poll too count as a bad renewal.
+            guard contents == unsettledCertificateContents else {
+                unsettledCertificateContents = contents
+                return
+            }
+            rejectedCertificateContents = contents
+            driver.count(.certificateReloadFailed)
+            driver.logger.warning("certificate files rejected, keeping the current certificate", metadata: ["error": "\(error)"])
+        }
+    }
+
 
     /// Runs `body` on the driver's loop (for tests and the admin tooling).
     public func onLoop<T: Sendable>(_ body: @escaping @Sendable (SidecarDriver) -> T) async throws -> T {

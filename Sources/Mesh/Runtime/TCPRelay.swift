@@ -9,7 +9,8 @@ import NIOPosix
 /// with `CONNECT <cluster-ip or service>:<port> HTTP/1.1` on the outbound listener; the engine's
 /// `outboundConnection` decides, the sidecar answers `200 Connection Established` and relays bytes.
 /// Towards the peer sidecar the tunnel starts with the same kind of CONNECT preamble on its inbound
-/// listener, naming the target port and (a stand-in until mTLS) the source identity; the peer's
+/// listener (inside mTLS), naming the target port (and, in the plaintext test mode only, the source
+/// identity; under mTLS it is the client certificate's); the peer's
 /// engine decides with `inboundConnection` and the peer connects to the app at its pod IP and
 /// that port (the original destination). The peer sends no CONNECT answer: a refused tunnel is
 /// simply closed, as FSM closes refused TCP connections.
@@ -158,9 +159,10 @@ extension SidecarDriver {
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
             handlers.switchToRelay(appSide, removing: handler, context: context, preamble: "HTTP/1.1 200 Connection Established\r\n\r\n")
-            let identity = engine.config?.serviceIdentity ?? ""
-            let preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n\(MeshHeaders.sourceIdentity): \(identity)\r\n\r\n"
-            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble)
+            var preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n"
+            if peerTLS == nil { preamble += "\(MeshHeaders.sourceIdentity): \(engine.config?.serviceIdentity ?? "")\r\n" }
+            preamble += "\r\n"
+            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true)
         }
     }
 
@@ -178,7 +180,7 @@ extension SidecarDriver {
             peerSide.onClose = { [self] in engine.inboundConnectionClosed(connection) }
             handlers.switchToRelay(peerSide, removing: handler, context: context, preamble: nil)
             // The original destination: the app on this pod at the target port.
-            connectRelay(appSide, host: settings.podIP, port: port, preamble: nil)
+            connectRelay(appSide, host: settings.podIP, port: port, preamble: nil, toPeerSidecar: false)
             return true
         }
     }
@@ -188,7 +190,7 @@ extension SidecarDriver {
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?) {
+    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool) {
         // The preamble goes out first, before any byte of the other half.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         ClientBootstrap(group: eventLoop)
@@ -196,6 +198,7 @@ extension SidecarDriver {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
                     try channel.pipeline.syncOperations.addHandler(relay)
                 }
             }

@@ -42,6 +42,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // mTLS towards the peer sidecar, with the certificate current at connect time.
+                    try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
                     try channel.pipeline.syncOperations.addHandler(link)
                 }
