@@ -163,7 +163,7 @@ let package = Package(
         .target(
             name: "MeshTestCA",
             dependencies: [
-                "MeshIdentity",
+                "MeshIdentity", "MeshTesting",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "MeshIdentityTests",
             dependencies: [
-                "MeshIdentity", "MeshModel", "MeshTestCA",
+                "MeshIdentity", "MeshModel", "MeshTestCA", "MeshTesting",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

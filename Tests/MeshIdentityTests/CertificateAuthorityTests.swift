@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import MeshIdentity
 import MeshModel
+import MeshTesting
 import MeshTestCA
 import Testing
 import X509

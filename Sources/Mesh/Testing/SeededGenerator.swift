@@ -1,6 +1,6 @@
 /// SplitMix64: a deterministic generator, so that tests drive the engine's randomness
 /// (the engine takes its random source from its shell).
-public struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

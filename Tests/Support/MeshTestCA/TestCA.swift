@@ -1,22 +1,8 @@
 import Foundation
 import MeshIdentity
 import MeshModel
+import MeshTesting
 import X509
-
-/// SplitMix64: a small seeded generator so that test keys and serials are the same every run.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Where a workload's PEM files were written (`tls.crt`, `tls.key`, `ca.crt`).
 public struct TestCertificateFiles: Sendable {
