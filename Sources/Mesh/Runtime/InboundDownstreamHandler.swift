@@ -20,14 +20,12 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     private var head: NIOHTTP1.HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
-    private var keepAlive = true
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
     }
-    /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
-    private var version = HTTPVersion.http1_1
-    private var responding = false
+    /// Local answers and streamed responses, keep-alive or close.
+    private let responder = DownstreamResponder()
     private var app: AppLink?
 
     private let handlers: HTTPServerHandlers
@@ -52,8 +50,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             self.head = head
             body = nil
             bodyTooLarge = false
-            keepAlive = head.isKeepAlive
-            version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
+            responder.requestStarted(head)
         case .body(var part):
             guard !bodyTooLarge else { return }
             if (body?.readableBytes ?? 0) + part.readableBytes > driver.settings.maxBufferedRequestBody {
@@ -104,7 +101,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func channelInactive(context: ChannelHandlerContext) {
         busy = false
-        readPause.resume()
+        responder.resumeSource()
         app?.close()
         app = nil
         if accepted { driver.inboundConnectionClosed(connectionID) }
@@ -115,8 +112,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         if error is HTTPParserError {
             driver.count(.badRequest)
             driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)"])
-            if !responding {
-                keepAlive = false
+            if !responder.responding {
+                responder.closeAfterResponse()
                 respondLocally(MeshProxy.HTTPResponseHead(status: 400))
                 return
             }
@@ -162,65 +159,30 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         guard let context else { return }
-        guard engineHead.status > 0 else {
-            context.close(promise: nil)
-            return
-        }
-        var headers = HTTPHeaders()
-        for header in engineHead.headers { headers.add(name: header.name, value: header.value) }
-        let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
-        headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
-        if driver.isDraining { keepAlive = false }
-        headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers))), promise: nil)
-        if !bodyBytes.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil) }
-        finish(context)
+        if responder.respondLocally(engineHead, draining: driver.isDraining, context: context) { busy = false }
     }
 
-    func startResponse(_ appHead: NIOHTTP1.HTTPResponseHead) {
+    func startResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
         guard let context else { return }
-        responding = true
-        var head = appHead
-        head.version = version
-        for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
-        if driver.isDraining { keepAlive = false }
-        head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        responder.startStream(upstreamHead, draining: driver.isDraining, context: context)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel) {
-        guard let context, responding else { return }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
-        readPause.afterWrite(into: context.channel, from: source)
+        guard let context else { return }
+        responder.streamBody(part, from: source, context: context)
     }
 
     func finishResponse() {
-        readPause.resume()
-        guard let context, responding else { return }
-        responding = false
-        finish(context)
+        if responder.finishStream(context: context) { busy = false }
     }
 
     func abortResponse() {
-        readPause.resume()
-        responding = false
-        context?.close(promise: nil)
+        responder.abortStream(context: context)
     }
-
-    private var readPause = ReadPause()
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { readPause.resume() }
+        if context.channel.isWritable { responder.resumeSource() }
         context.fireChannelWritabilityChanged()
-    }
-
-    private func finish(_ context: ChannelHandlerContext) {
-        busy = false
-        let close = !keepAlive
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if close { channel.close(promise: nil) }
-        }
     }
 }
 

@@ -15,14 +15,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     private var head: NIOHTTP1.HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
-    private var keepAlive = true
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
     }
-    /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
-    private var version = HTTPVersion.http1_1
-    private var responding = false
+    /// Local answers and streamed responses, keep-alive or close.
+    private let responder = DownstreamResponder()
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
 
@@ -42,8 +40,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             self.head = head
             body = nil
             bodyTooLarge = false
-            keepAlive = head.isKeepAlive
-            version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
+            responder.requestStarted(head)
             if let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
                 // The sidecar reads the whole body before routing (it may need it for a retry),
                 // so it invites the body itself; `expect` is not forwarded.
@@ -80,7 +77,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
 
     func channelInactive(context: ChannelHandlerContext) {
         busy = false
-        readPause.resume()
+        responder.resumeSource()
         if let exchange = currentExchange {
             currentExchange = nil
             driver.outboundCancelled(exchange)
@@ -92,8 +89,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         if error is HTTPParserError {
             driver.count(.badRequest)
             driver.logger.info("malformed request on outbound listener", metadata: ["error": "\(error)"])
-            if !responding && currentExchange == nil {
-                keepAlive = false
+            if !responder.responding && currentExchange == nil {
+                responder.closeAfterResponse()
                 respondLocally(MeshProxy.HTTPResponseHead(status: 400))
                 return
             }
@@ -107,67 +104,30 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         currentExchange = nil
         guard let context else { return }
-        guard engineHead.status > 0 else {
-            context.close(promise: nil)
-            return
-        }
-        var headers = HTTPHeaders()
-        for header in engineHead.headers { headers.add(name: header.name, value: header.value) }
-        let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
-        headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
-        if driver.isDraining { keepAlive = false }
-        headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        let head = NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !bodyBytes.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil) }
-        finish(context)
+        if responder.respondLocally(engineHead, draining: driver.isDraining, context: context) { busy = false }
     }
 
     func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
         currentExchange = nil
         guard let context else { return }
-        responding = true
-        var head = upstreamHead
-        head.version = version
-        for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
-        if driver.isDraining { keepAlive = false }
-        head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.flush()
+        responder.startStream(upstreamHead, draining: driver.isDraining, context: context)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel) {
-        guard let context, responding else { return }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
-        readPause.afterWrite(into: context.channel, from: source)
+        guard let context else { return }
+        responder.streamBody(part, from: source, context: context)
     }
 
     func finishStreamedResponse() {
-        readPause.resume()
-        guard let context, responding else { return }
-        responding = false
-        finish(context)
+        if responder.finishStream(context: context) { busy = false }
     }
 
     func abortStreamedResponse() {
-        readPause.resume()
-        responding = false
-        context?.close(promise: nil)
+        responder.abortStream(context: context)
     }
-
-    private var readPause = ReadPause()
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { readPause.resume() }
+        if context.channel.isWritable { responder.resumeSource() }
         context.fireChannelWritabilityChanged()
-    }
-
-    private func finish(_ context: ChannelHandlerContext) {
-        busy = false
-        let close = !keepAlive
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if close { channel.close(promise: nil) }
-        }
     }
 }

@@ -1,0 +1,95 @@
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+
+/// The response half of a downstream HTTP/1.1 connection, shared by the outbound and the inbound
+/// listener: answers the sidecar makes itself, responses streamed from upstream with backpressure,
+/// and keep-alive or close at the end. Confined to its channel's event loop, like its handler.
+/// A class, not a struct: its writes can re-enter the handler synchronously (a close fires
+/// `channelInactive`), which must not overlap a mutating access to the responder.
+final class DownstreamResponder {
+    /// Whether the connection stays open after this response (the request's wish; never while draining).
+    private var keepAlive = true
+    /// Responses use the request's version (an HTTP/1.0 client gets no chunked encoding).
+    private var version = HTTPVersion.http1_1
+    /// A streamed response is in progress.
+    private(set) var responding = false
+    private var readPause = ReadPause()
+
+    /// A new request head arrived: answer it in its version, and keep the connection as it asks.
+    func requestStarted(_ head: NIOHTTP1.HTTPRequestHead) {
+        keepAlive = head.isKeepAlive
+        version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
+    }
+
+    /// The connection closes after the next response (a malformed request).
+    func closeAfterResponse() { keepAlive = false }
+
+    /// A response the sidecar makes itself; status 0 closes the connection without an answer.
+    /// Returns whether a response was written (and so the request is over).
+    func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead, draining: Bool, context: ChannelHandlerContext) -> Bool {
+        guard engineHead.status > 0 else {
+            context.close(promise: nil)
+            return false
+        }
+        var headers = HTTPHeaders()
+        for header in engineHead.headers { headers.add(name: header.name, value: header.value) }
+        let bodyBytes = engineHead.body.map { Array($0.utf8) } ?? []
+        headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count))
+        if draining { keepAlive = false }
+        headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        let head = NIOHTTP1.HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: engineHead.status), headers: headers)
+        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        if !bodyBytes.isEmpty {
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(bytes: bodyBytes)))), promise: nil)
+        }
+        end(context)
+        return true
+    }
+
+    /// The head of a response streamed from upstream (or the local app); its hop-by-hop headers
+    /// are replaced by this connection's own.
+    func startStream(_ upstreamHead: NIOHTTP1.HTTPResponseHead, draining: Bool, context: ChannelHandlerContext) {
+        responding = true
+        var head = upstreamHead
+        head.version = version
+        for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
+        if draining { keepAlive = false }
+        head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    }
+
+    /// A body part from `source`; stops reading `source` while this connection cannot take more.
+    func streamBody(_ part: ByteBuffer, from source: any Channel, context: ChannelHandlerContext) {
+        guard responding else { return }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part))), promise: nil)
+        readPause.afterWrite(into: context.channel, from: source)
+    }
+
+    /// The streamed response ended. Returns whether one was in progress (and so the request is over).
+    func finishStream(context: ChannelHandlerContext?) -> Bool {
+        readPause.resume()
+        guard let context, responding else { return false }
+        responding = false
+        end(context)
+        return true
+    }
+
+    /// The upstream failed mid-response: the downstream sees the connection close.
+    func abortStream(context: ChannelHandlerContext?) {
+        readPause.resume()
+        responding = false
+        context?.close(promise: nil)
+    }
+
+    /// The connection became writable again, or went away: let the source read again.
+    func resumeSource() { readPause.resume() }
+
+    private func end(_ context: ChannelHandlerContext) {
+        let close = !keepAlive
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            if close { channel.close(promise: nil) }
+        }
+    }
+}
