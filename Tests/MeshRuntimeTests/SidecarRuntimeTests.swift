@@ -260,7 +260,9 @@ struct SidecarRuntimeTests {
 
     @Test func shutdownDrainsRequestsInProgress() async throws {
         try await MeshPair.run(subnet: 15) { mesh in
-            async let slow = mesh.get("/slow/400")
+            // The app answers after 1.5 s: a window wide enough to see the request at the server
+            // sidecar even on a busy machine, and well inside the 5 s drain.
+            async let slow = mesh.get("/slow/1500")
             // Until the request is at the server sidecar (the mTLS handshake takes a moment on a busy machine).
             try await waitFor { try await mesh.server.onLoop { $0.requestsInProgress } == 1 }
             // Both sidecars drain while the app is still answering.
