@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
         .library(name: "MeshIdentity", targets: ["MeshIdentity"]),
         .executable(name: "sim", targets: ["sim"]),
+        .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
+        .executable(name: "sim-real", targets: ["sim-real"]),
         .executable(name: "fsm", targets: ["fsm"]),
         .executable(name: "redirect-probe", targets: ["redirect-probe"]),
     ],
@@ -89,6 +91,32 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Sim/CLI",
+            swiftSettings: swiftSettings
+        ),
+        // Real mode of the scenario runner: a scenario's pods as real sidecars (MeshRuntime) and real
+        // app servers on loopback addresses, in wall-clock time, judged by the same ExpectationChecker.
+        .target(
+            name: "MeshRealMode",
+            dependencies: [
+                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Sim/Real",
+            swiftSettings: swiftSettings
+        ),
+        // `sim-real FILE...`: what `sim --real` execs (kept apart so that `sim` stays free of NIO and BoringSSL).
+        .executableTarget(
+            name: "sim-real",
+            dependencies: [
+                "MeshRealMode", "SimCore", "MeshModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Sim/RealCLI",
             swiftSettings: swiftSettings
         ),
         // Test doubles shared by the test suites (deterministic randomness, cluster fixtures).
@@ -196,6 +224,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RealModeTests",
+            dependencies: ["MeshRealMode", "SimCore", "MeshModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,6 +19,10 @@ struct SimCommand: ParsableCommand {
         inserted before the extension (report.json -> report-canary.json). `--json -` writes every \
         JSON report to standard output, one after the other, and moves the summaries to standard error.
         Latencies are modelled virtual time, not wall-clock measurements.
+
+        --real runs the scenarios for real instead (sidecars and apps on loopback, wall-clock time, \
+        next to the simulated run): it execs the sim-real executable built beside sim with the same \
+        arguments (`swift build --product sim-real`).
         """
     )
 
@@ -211,9 +215,11 @@ enum Console {
 @main
 enum SimMain {
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.contains("--real") { exit(RealModeLauncher.exec(arguments)) }
         let command: SimCommand
         do {
-            command = try SimCommand.parse(Array(CommandLine.arguments.dropFirst()))
+            command = try SimCommand.parse(arguments)
         } catch {
             // --help is an "error" with status 0; every real usage error exits 2 (ArgumentParser's
             // own default would be 64).

@@ -1,0 +1,123 @@
+import MeshRuntime
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SimCore
+
+/// Response headers the real run's apps add so that the load generator can tell who answered:
+/// the Deployment (the simulator's backend) and whether the body is the app's own (the
+/// simulator's body count). Answers the sidecars make themselves (403, 429, 503) carry neither.
+enum RealAppHeaders {
+    static let deployment = "x-real-deployment"
+    static let appBody = "x-real-app-body"
+}
+
+/// One pod's app: an HTTP server on each of the pod's app ports (on the pod's loopback address)
+/// that answers as the scenario's app model says — status, body, service time, injected errors —
+/// using the simulator's own model code (`AppModelInstance`), so it decides nothing of its own.
+final class RealAppServer: Sendable {
+    let pod: RealPod
+    let state: NIOLockedValueBox<AppModelInstance>
+    private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
+
+    init(pod: RealPod) {
+        self.pod = pod
+        self.state = NIOLockedValueBox(pod.app)
+    }
+
+    func start(group: any EventLoopGroup) async throws {
+        guard pod.app.listens else { return }
+        for port in pod.appPorts {
+            let server = self
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(RealAppHandler(server: server, port: port))
+                    }
+                }
+                .bind(host: pod.ip, port: port)
+                .get()
+            channels.withLockedValue { $0.append(channel) }
+        }
+    }
+
+    func stop() async {
+        let open = channels.withLockedValue { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for channel in open { try? await channel.close() }
+    }
+
+    /// The request reached the container: the model decides the answer.
+    func handle(method: String, path: String, port: Int) -> AppModelInstance.Reply {
+        state.withLockedValue { $0.handle(method: method, path: path, port: port) }
+    }
+
+    /// bookstore's restock: a POST to bookwarehouse through the pod's own sidecar (fire and forget).
+    func restock() {
+        let pod = pod
+        let host = "bookwarehouse.\(pod.app.warehouseNamespace):14001"
+        Task {
+            _ = try? await SimpleHTTPClient.request(host: pod.ip, port: RealModeRunner.outboundPort, method: .POST, path: "/restock-books",
+                                                    headers: [("host", host)], timeout: .seconds(10))
+        }
+    }
+}
+
+private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: RealAppServer
+    private let port: Int
+    private var head: HTTPRequestHead?
+
+    init(server: RealAppServer, port: Int) {
+        self.server = server
+        self.port = port
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let reply = server.handle(method: head.method.rawValue, path: head.uri, port: port)
+            let app = server.pod.app
+            let appBody = reply.normalBody && app.model == .echo ? app.body : nil
+            let text = appBody ?? "\(reply.status)\n"
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/plain")
+            headers.add(name: "content-length", value: String(text.utf8.count))
+            headers.add(name: "Identity", value: app.identity)
+            headers.add(name: RealAppHeaders.deployment, value: server.pod.deployment)
+            if appBody != nil { headers.add(name: RealAppHeaders.appBody, value: "1") }
+            let keepAlive = head.isKeepAlive
+            if !keepAlive { headers.add(name: "connection", value: "close") }
+            let response = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
+            let channel = context.channel
+            let send: @Sendable () -> Void = {
+                channel.write(HTTPServerResponsePart.head(response), promise: nil)
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(string: text))), promise: nil)
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                    if !keepAlive { channel.close(promise: nil) }
+                }
+            }
+            if reply.delayNanoseconds > 0 {
+                context.eventLoop.scheduleTask(in: .nanoseconds(reply.delayNanoseconds), send)
+            } else {
+                send()
+            }
+            if reply.restock { server.restock() }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import MeshControl
+import MeshModel
+import SimCore
+
+/// One pod of a real run: its place in the cluster, its loopback address and its app model.
+struct RealPod: Sendable {
+    var key: PodKey
+    /// The Deployment (or bare Pod) name results are grouped by.
+    var deployment: String
+    var labels: [String: String]
+    var spec: PodSpec
+    var ip: String
+    /// Ports the app listens on: its container ports and the target ports of the services selecting it.
+    var appPorts: [Int]
+    var app: AppModelInstance
+}
+
+/// The cluster of a real run, built the way the simulator builds its own (SimEngine+World): the
+/// scenario's namespaces enrolled in the mesh, services with cluster IPs, Deployments stamped out
+/// into pods named `<deployment>-<index>`. Pods get `127.82.<subnet>.<n+1>` instead of 10.244.x.y.
+/// Pure: the runner feeds `initialChanges` and the step changes to the controller.
+struct RealCluster {
+    private(set) var pods: [RealPod] = []
+    private(set) var initialChanges: [ResourceChange] = []
+    private var serviceCount = 0
+    private var namespaces: Set<String> = []
+
+    init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
+        let meshNamespaces = Set(scenario.mesh.namespaces)
+        func addNamespace(_ name: String) {
+            guard !name.isEmpty, !namespaces.contains(name) else { return }
+            namespaces.insert(name)
+            let ns = ClusterConventions.enrolled(Namespace(metadata: ObjectMeta(name: name)), meshNamespaces: meshNamespaces, meshName: meshName)
+            initialChanges.append(.upsert(.namespace(ns)))
+        }
+        for name in scenario.mesh.namespaces { addNamespace(name) }
+        var services: [Service] = []
+        var placed: [(pod: Pod, deployment: String)] = []
+        for resource in scenario.manifests {
+            if resource.kind != .namespace { addNamespace(resource.metadata.namespace) }
+            switch resource {
+            case .namespace(let ns):
+                namespaces.insert(ns.metadata.name)
+                initialChanges.append(.upsert(.namespace(ClusterConventions.enrolled(ns, meshNamespaces: meshNamespaces, meshName: meshName))))
+            case .service(var service):
+                if service.clusterIP == nil {
+                    service.clusterIP = AddressPlan.format(AddressPlan.simulator.serviceAddress(serviceCount))
+                }
+                serviceCount += 1
+                services.append(service)
+                initialChanges.append(.upsert(.service(service)))
+            case .workload(let workload):
+                initialChanges.append(.upsert(resource))
+                for pod in ClusterConventions.pods(of: workload) { placed.append((pod, workload.metadata.name)) }
+            case .pod(let pod):
+                placed.append((pod, pod.metadata.name))
+            default:
+                initialChanges.append(.upsert(resource))
+            }
+        }
+        guard placed.count <= 250 else { throw .unsupported("more than 250 pods (one loopback /24 per run)") }
+        for (index, entry) in placed.enumerated() {
+            var pod = entry.pod
+            let ip = "127.82.\(subnet).\(index + 1)"
+            pod.podIP = ip
+            initialChanges.append(.upsert(.pod(pod)))
+            let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
+            var ports = Set(pod.spec.containers.flatMap(\.ports).map(\.containerPort))
+            for service in services where service.metadata.namespace == key.namespace && !service.selector.isEmpty
+                && service.selector.allSatisfy({ pod.metadata.labels[$0.key] == $0.value }) {
+                for port in service.ports {
+                    switch port.targetPort {
+                    case .int(let value)?: ports.insert(value)
+                    case .string(let name)?:
+                        if let named = pod.spec.containers.flatMap(\.ports).first(where: { $0.name == name }) { ports.insert(named.containerPort) }
+                    case nil: ports.insert(port.port)
+                    }
+                }
+            }
+            let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
+                                       seed: seed, podName: key.description)
+            pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
+                                appPorts: ports.sorted(), app: app))
+        }
+    }
+
+    /// The pod a load leaves from: `namespace/deployment` (its first pod) or `namespace/pod`.
+    func pod(from selector: String) -> Int? {
+        if let index = pods.firstIndex(where: { "\($0.key.namespace)/\($0.deployment)" == selector }) { return index }
+        return pods.firstIndex(where: { $0.key.description == selector })
+    }
+
+    /// Pods a fault names: `namespace/deployment` (every pod) or `namespace/pod`.
+    func pods(target: String) -> [Int] {
+        pods.indices.filter { "\(pods[$0].key.namespace)/\(pods[$0].deployment)" == target || pods[$0].key.description == target }
+    }
+}

@@ -1,0 +1,160 @@
+import MeshModel
+import MeshRuntime
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import SimCore
+
+/// A load's `http://host[:port]/path` (the simulator's rules: no port means 80, no path means `/`).
+struct RealLoadURL: Equatable, Sendable {
+    var authority: String
+    var path: String
+
+    init?(_ text: String) {
+        guard text.hasPrefix("http://") else { return nil }
+        let rest = text.dropFirst(7)
+        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" })
+        var path = String(rest.dropFirst(authority.count))
+        if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
+        guard !authority.isEmpty, !authority.hasPrefix(":") else { return nil }
+        if let colon = authority.lastIndex(of: ":") {
+            guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        }
+        self.authority = String(authority)
+        self.path = path
+    }
+}
+
+/// One answered (or failed) request of a load, as measured on the wall clock.
+struct RealSample: Sendable {
+    /// 0: the connection failed, was reset or closed without an answer.
+    var status: Int
+    var deployment: String?
+    var body: String?
+    var latencyNanoseconds: Int64
+    /// Since the start of the run, for the per-second buckets.
+    var completedAt: Int64
+}
+
+/// What one load observed.
+final class RealLoadRecorder: Sendable {
+    let spec: LoadSpec
+    private let samples = NIOLockedValueBox<[RealSample]>([])
+
+    init(spec: LoadSpec) { self.spec = spec }
+
+    func record(_ sample: RealSample) { samples.withLockedValue { $0.append(sample) } }
+
+    /// The simulator's `LoadResult` shape, from the measurements.
+    func result() -> LoadResult {
+        let all = samples.withLockedValue { $0 }
+        func sortedCounts<K: Comparable & Hashable>(_ keys: [K]) -> [(K, Int)] {
+            Dictionary(keys.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+        let status = sortedCounts(all.map(\.status)).map { (code: $0.0, count: $0.1) }
+        let backends = sortedCounts(all.compactMap(\.deployment)).map { (deployment: $0.0, count: $0.1) }
+        let bodies = sortedCounts(all.compactMap(\.body)).map { (text: $0.0, count: $0.1) }
+        let latencies = all.map(\.latencyNanoseconds).sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            let rank = Int((p * Double(latencies.count)).rounded(.up)) - 1
+            return Double(latencies[min(max(rank, 0), latencies.count - 1)]) / 1_000_000
+        }
+        let latency = LatencySummary(p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), p999: percentile(0.999),
+                                     max: Double(latencies.last ?? 0) / 1_000_000)
+        var buckets: [Int64: (status: [Int], backends: [String])] = [:]
+        for sample in all {
+            let second = sample.completedAt / 1_000_000_000
+            buckets[second, default: ([], [])].status.append(sample.status)
+            if let deployment = sample.deployment { buckets[second, default: ([], [])].backends.append(deployment) }
+        }
+        let loadBuckets = buckets.sorted { $0.key < $1.key }.map { entry in
+            LoadBucket(start: .seconds(entry.key),
+                       status: sortedCounts(entry.value.status).map { (code: $0.0, count: $0.1) },
+                       backends: sortedCounts(entry.value.backends).map { (deployment: $0.0, count: $0.1) })
+        }
+        return LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
+                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies)
+    }
+}
+
+/// Runs one load like the simulator's fortio-like generator (LoadGenerator): `requests` split over
+/// `concurrency` workers (the remainder to the last ones); open loop at `qps` (each worker every
+/// `c / qps`, worker w offset by `w / qps`, latency from the scheduled time) or closed loop; 5 s
+/// when neither `requests` nor `duration` bounds it. Requests go to the client pod's sidecar
+/// outbound listener as plain HTTP with `Host` naming the service (local mode). Each request uses
+/// a fresh connection (the simulator's workers keep theirs).
+struct RealLoadRunner: Sendable {
+    static let defaultDuration: Int64 = 5_000_000_000
+
+    let spec: LoadSpec
+    let url: RealLoadURL
+    let clientIP: String
+    let recorder: RealLoadRecorder
+    /// Wall-clock origin of the run.
+    let origin: ContinuousClock.Instant
+    /// No request starts after this (the scenario's `duration`), nil: unbounded.
+    let runDeadline: ContinuousClock.Instant?
+
+    func run() async {
+        let concurrency = min(max(1, spec.concurrency), 1000)
+        var quotas = Array(repeating: Int.max, count: concurrency)
+        if let total = spec.requests {
+            let base = max(0, total) / concurrency, remainder = max(0, total) % concurrency
+            for worker in 0..<concurrency { quotas[worker] = base + (worker >= concurrency - remainder ? 1 : 0) }
+        }
+        let start = ContinuousClock.now
+        var deadline: ContinuousClock.Instant? = runDeadline
+        let ownLength: Int64? = spec.duration.map { max(0, $0.nanoseconds) } ?? (spec.requests == nil ? RealLoadRunner.defaultDuration : nil)
+        if let ownLength {
+            let own = start + Duration.nanoseconds(ownLength)
+            deadline = deadline.map { min($0, own) } ?? own
+        }
+        let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
+        let method = HTTPMethod(rawValue: spec.method.uppercased())
+        let headers = [("host", url.authority)] + spec.headers.map { ($0.name, $0.value) }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency where quotas[worker] > 0 {
+                let quota = quotas[worker]
+                let firstOffset: Duration = interval == nil ? .zero : .nanoseconds(Int64((Double(worker) / spec.qps! * 1e9).rounded()))
+                group.addTask { [self] in
+                    var scheduled = start + firstOffset
+                    var issued = 0
+                    while issued < quota {
+                        if let deadline, (interval != nil ? scheduled : ContinuousClock.now) >= deadline { break }
+                        if interval != nil, scheduled > .now { try? await Task.sleep(until: scheduled, clock: .continuous) }
+                        let measuredFrom = interval != nil ? scheduled : ContinuousClock.now
+                        issued += 1
+                        await self.call(method: method, headers: headers, measuredFrom: measuredFrom)
+                        if let interval { scheduled += interval }
+                    }
+                }
+            }
+        }
+    }
+
+    private func call(method: HTTPMethod, headers: [(String, String)], measuredFrom: ContinuousClock.Instant) async {
+        var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
+        do {
+            let response = try await SimpleHTTPClient.request(host: clientIP, port: RealModeRunner.outboundPort, method: method, path: url.path,
+                                                              headers: headers, timeout: .seconds(30))
+            sample.status = response.status
+            sample.deployment = response.header(RealAppHeaders.deployment)
+            if response.header(RealAppHeaders.appBody) != nil {
+                let text = AppModelInstance.reportText(response.body)
+                if !text.isEmpty { sample.body = text }
+            }
+        } catch {
+            sample.status = 0
+        }
+        let now = ContinuousClock.now
+        sample.latencyNanoseconds = RealLoadRunner.nanoseconds(now - measuredFrom)
+        sample.completedAt = RealLoadRunner.nanoseconds(now - origin)
+        recorder.record(sample)
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,66 @@
+import MeshModel
+import SimCore
+
+/// Why a real run could not be made (exit status 2): never a silent pass.
+public enum RealModeError: Error, CustomStringConvertible, Equatable {
+    /// A scenario feature the real mode cannot do yet, named.
+    case unsupported(String)
+    /// Sockets, files or the sidecars failed to start.
+    case setup(String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let feature): "real mode cannot run this scenario yet: \(feature)"
+        case .setup(let problem): "real mode could not set up the run: \(problem)"
+        }
+    }
+}
+
+/// The scenario features a real run can carry out; anything else is refused up front.
+enum RealModeSupport {
+    static func check(_ scenario: Scenario) throws(RealModeError) {
+        if scenario.network.loss > 0 { throw .unsupported("network loss (network.loss \(scenario.network.loss))") }
+        for step in scenario.steps {
+            let place = step.location.map { " (line \($0.line))" } ?? ""
+            switch step.action {
+            case .load(let load):
+                if load.url.hasPrefix("tcp://") { throw .unsupported("tcp:// loads (load \(load.name))\(place)") }
+            case .fault(let fault):
+                switch fault {
+                case .error: break
+                case .killPod: throw .unsupported("fault kind kill-pod\(place)")
+                case .partition: throw .unsupported("fault kind partition\(place)")
+                case .latency: throw .unsupported("fault kind latency\(place)")
+                }
+            case .apply(let resources):
+                for resource in resources where changesPods(resource.kind) {
+                    throw .unsupported("applying a \(resource.kind.rawValue) at runtime (\(resource.metadata.namespace)/\(resource.metadata.name))\(place)")
+                }
+            case .delete(let key):
+                if changesPods(key.kind) { throw .unsupported("deleting a \(key.kind.rawValue) at runtime (\(key.namespace)/\(key.name))\(place)") }
+            }
+        }
+    }
+
+    /// Kinds that create, move or remove pods, listeners or addresses: the real run fixes those at the start.
+    private static func changesPods(_ kind: ResourceKind) -> Bool {
+        switch kind {
+        case .namespace, .service, .deployment, .statefulSet, .pod, .endpoints: true
+        default: false
+        }
+    }
+
+    /// The simulator runs bookbuyer/bookthief client loops; the real run does not, so expectations
+    /// about what apps received or counted would compare different traffic.
+    static func checkClientLoops(_ scenario: Scenario, cluster: RealCluster) throws(RealModeError) {
+        let looping = cluster.pods.filter { $0.app.clientLoops > 0 }.map(\.deployment)
+        guard let first = looping.first else { return }
+        for expectation in scenario.expectations {
+            switch expectation.check {
+            case .received, .appCounter:
+                throw .unsupported("bookbuyer/bookthief client loops (\(first)) with an app expectation (\(expectation.text))")
+            default: continue
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import MeshControl
+import MeshModel
+import MeshRuntime
+import NIOCore
+import NIOPosix
+import SimCore
+
+/// How a real run is made.
+public struct RealModeOptions: Sendable {
+    /// nil: the scenario's own seed (it seeds the app models and the simulated run).
+    public var seed: UInt64?
+    /// Pods get `127.82.<subnet>.<n>`; runs on different subnets can go on at the same time.
+    public var subnet: Int
+    /// Level of the sidecars' own logs (to standard error).
+    public var sidecarLogLevel: Logger.Level
+
+    public init(seed: UInt64? = nil, subnet: Int = 1, sidecarLogLevel: Logger.Level = .critical) {
+        self.seed = seed
+        self.subnet = subnet
+        self.sidecarLogLevel = sidecarLogLevel
+    }
+}
+
+/// Runs a scenario for real: the controller (`MeshController`, in process) computes every proxy's
+/// configuration from the scenario's manifests and steps; each meshed pod is a real
+/// `SidecarProcess` (its outbound, inbound and admin listeners on the pod's own loopback address,
+/// its configuration written to a file and reloaded, the runtime's own path); each pod's app is a
+/// real HTTP server answering as the scenario's app model says; the loads run in wall-clock time
+/// through the client pod's sidecar. Sidecar to sidecar is plain HTTP (`insecurePlaintext`, the
+/// source identity in a header), not mTLS. The results take the simulator's `SimulationResult`
+/// shape, so the same `ExpectationChecker` decides; the simulator runs the same scenario for the
+/// side-by-side report.
+public enum RealModeRunner {
+    static let outboundPort = 15001
+
+    public static func run(_ scenario: Scenario, options: RealModeOptions = RealModeOptions()) async throws -> RealModeReport {
+        guard (1...250).contains(options.subnet) else { throw RealModeError.setup("subnet \(options.subnet) is not in 1...250") }
+        try RealModeSupport.check(scenario)
+        let seed = options.seed ?? scenario.seed
+        var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
+        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: options.subnet, meshName: controller.meshName)
+        try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
+        _ = controller.apply(cluster.initialChanges)
+
+        // Every load must leave from a meshed pod (unmeshed clients would need kube-proxy).
+        var loadClients: [String: (ip: String, url: RealLoadURL)] = [:]
+        for step in scenario.steps {
+            guard case .load(let load) = step.action else { continue }
+            guard let url = RealLoadURL(load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
+            guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
+            guard controller.isMeshed(cluster.pods[index].key) else {
+                throw RealModeError.unsupported("loads from a pod without a sidecar (load \(load.name) from \(load.from))")
+            }
+            loadClients[load.name] = (cluster.pods[index].ip, url)
+        }
+
+        var logger = Logger(label: "sim-real.sidecar")
+        logger.logLevel = options.sidecarLogLevel
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-real-\(options.subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RealModeError.setup("cannot create \(directory.path): \(error)")
+        }
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let appGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let apps = cluster.pods.map { RealAppServer(pod: $0) }
+        var sidecars: [Int: SidecarProcess] = [:]
+        func stopAll() async {
+            for sidecar in sidecars.values { await sidecar.shutdown(drainTimeout: .seconds(1)) }
+            for app in apps { await app.stop() }
+            try? await appGroup.shutdownGracefully()
+        }
+        func configPath(_ pod: Int) -> String { directory.appendingPathComponent("pod-\(pod).json").path }
+        func writeConfig(_ pod: Int) throws {
+            guard let config = controller.config(for: cluster.pods[pod].key) else { return }
+            try Data(config.renderedJSON(pretty: true).utf8).write(to: URL(fileURLWithPath: configPath(pod)), options: .atomic)
+        }
+
+        do {
+            for app in apps { try await app.start(group: appGroup) }
+            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) {
+                try writeConfig(index)
+                let settings = SidecarSettings(podIP: pod.ip, peerTransport: .insecurePlaintext, outboundPort: outboundPort)
+                sidecars[index] = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
+            }
+            for (index, sidecar) in sidecars {
+                let ready = try await sidecar.onLoop { $0.isReady }
+                if !ready { throw RealModeError.setup("the sidecar of \(cluster.pods[index].key) has no configuration") }
+            }
+        } catch {
+            await stopAll()
+            if let error = error as? RealModeError { throw error }
+            throw RealModeError.setup("\(error)")
+        }
+
+        // The timeline, in wall-clock time from here.
+        let origin = ContinuousClock.now
+        let runDeadline = scenario.duration.map { origin + .nanoseconds($0.nanoseconds) }
+        var events: [SimEvent] = []
+        func elapsed() -> MeshDuration { MeshDuration(nanoseconds: RealLoadRunner.nanoseconds(ContinuousClock.now - origin)) }
+        var recorders: [RealLoadRecorder] = []
+
+        func push(_ update: ControllerUpdate) {
+            var pushed = 0
+            for key in update.changed {
+                guard let index = cluster.pods.firstIndex(where: { $0.key == key }), let sidecar = sidecars[index] else { continue }
+                do {
+                    try writeConfig(index)
+                    sidecar.reload()
+                    pushed += 1
+                } catch {
+                    events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot write the config of \(key): \(error)"))
+                }
+            }
+            if pushed > 0 { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed) prox\(pushed == 1 ? "y" : "ies")")) }
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            for step in scenario.steps {
+                let due = origin + .nanoseconds(step.at.nanoseconds)
+                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                switch step.action {
+                case .apply(let resources):
+                    events.append(SimEvent(at: elapsed(), kind: .change, text: "applied " + resources.map { "\($0.kind.rawValue) \($0.metadata.namespace)/\($0.metadata.name)" }.joined(separator: ", ")))
+                    push(controller.apply(resources.map { .upsert($0) }))
+                case .delete(let key):
+                    events.append(SimEvent(at: elapsed(), kind: .change, text: "deleted \(key.kind.rawValue) \(key.namespace)/\(key.name)"))
+                    push(controller.apply([.delete(key)]))
+                case .load(let load):
+                    guard let client = loadClients[load.name] else { continue }
+                    let recorder = RealLoadRecorder(spec: load)
+                    recorders.append(recorder)
+                    events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
+                    let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, origin: origin, runDeadline: runDeadline)
+                    group.addTask { await runner.run() }
+                case .fault(let fault):
+                    guard case .error(let target, let status, let rate, let duration) = fault else { continue }
+                    let targets = cluster.pods(target: target)
+                    for pod in targets { apps[pod].state.withLockedValue { $0.setErrorFault(status: status, rate: min(max(rate, 0), 1)) } }
+                    events.append(SimEvent(at: elapsed(), kind: .fault, text: "error fault on \(target): \(status) for \(rate) of requests"))
+                    if let duration {
+                        let clearAt = ContinuousClock.now + .nanoseconds(duration.nanoseconds)
+                        let servers = targets.map { apps[$0] }
+                        group.addTask {
+                            try? await Task.sleep(until: clearAt, clock: .continuous)
+                            for server in servers { server.state.withLockedValue { $0.setErrorFault(status: 0, rate: 0) } }
+                        }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+        if let runDeadline, runDeadline > .now { try? await Task.sleep(until: runDeadline, clock: .continuous) }
+        let wallTime = elapsed()
+
+        // Results in the simulator's shape.
+        let loads = recorders.map { $0.result() }
+        var appTotals: [String: (received: Int, counters: [AppCounter])] = [:]
+        for app in apps {
+            let state = app.state.withLockedValue { $0 }
+            var entry = appTotals[app.pod.deployment] ?? (0, [])
+            entry.received += state.received
+            for counter in state.counters {
+                if let at = entry.counters.firstIndex(where: { $0.name == counter.name }) { entry.counters[at].value += counter.value } else { entry.counters.append(counter) }
+            }
+            appTotals[app.pod.deployment] = entry
+        }
+        let appResults = appTotals.sorted { $0.key < $1.key }.map { AppResult(deployment: $0.key, received: $0.value.received, counters: $0.value.counters) }
+        var proxies: [ProxyResult] = []
+        for (index, sidecar) in sidecars {
+            let text = (try? await sidecar.onLoop { $0.statsText() }) ?? ""
+            let configBytes = (try? await sidecar.onLoop { $0.configDump()?.utf8.count ?? 0 }) ?? 0
+            proxies.append(ProxyResult(pod: cluster.pods[index].key.description, configBytes: configBytes, counters: RealModeRunner.parseStats(text)))
+        }
+        proxies.sort { $0.pod < $1.pod }
+        await stopAll()
+
+        let real = SimulationResult(scenario: scenario, seed: seed, virtualTime: wallTime, loads: loads, apps: appResults, proxies: proxies,
+                                    events: events.sorted { $0.at < $1.at })
+        var simulation = Simulation(scenario: scenario, seed: seed)
+        let simulated = simulation.run()
+        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: options.subnet)
+    }
+
+    /// `name: value` lines (the admin `/stats` text) → sorted counters.
+    static func parseStats(_ text: String) -> [(name: String, value: UInt64)] {
+        var counters: [(name: String, value: UInt64)] = []
+        for line in text.split(separator: "\n") {
+            guard let colon = line.range(of: ": ", options: .backwards), let value = UInt64(line[colon.upperBound...]) else { continue }
+            counters.append((String(line[..<colon.lowerBound]), value))
+        }
+        return counters.sorted { $0.name < $1.name }
+    }
+}

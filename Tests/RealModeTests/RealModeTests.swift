@@ -1,0 +1,110 @@
+import Foundation
+import MeshModel
+import MeshRealMode
+import SimCore
+import Testing
+
+/// The acceptance scenarios run for real (sidecars and apps on 127.82.<subnet>.x, wall-clock time)
+/// through the same entry point `sim-real` uses. Each scenario gets its own subnet, so they run
+/// at the same time; they last 15-50 s of wall time each.
+@Suite(.timeLimit(.minutes(5)))
+struct RealModeTests {
+    static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scenarios")
+
+    static func load(_ name: String) throws -> Scenario {
+        let url = scenarios.appendingPathComponent(name)
+        return try ScenarioParser.parse(try String(contentsOf: url, encoding: .utf8), file: "scenarios/\(name)")
+    }
+
+    @Test(arguments: [
+        ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
+    ])
+    func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
+        let scenario = try Self.load(file)
+        let report = try await RealModeRunner.run(scenario, options: RealModeOptions(subnet: subnet))
+        let text = report.text()
+        for outcome in report.real.outcomes where !outcome.passed {
+            Issue.record("real: \(outcome.expectation.text) observed \(outcome.observed)")
+        }
+        #expect(report.real.passed)
+        #expect(report.simulated.passed)
+        #expect(report.exitStatus == 0)
+        // Both columns, every load and every expectation in the side-by-side summary.
+        #expect(text.contains("REAL") && text.contains("SIMULATED"))
+        for load in report.real.result.loads { #expect(text.contains("load \(load.name)")) }
+        #expect(report.real.result.loads.count == report.simulated.result.loads.count)
+        #expect(text.contains("result: real PASS, simulated PASS"))
+        let json = report.jsonText()
+        #expect(json.contains("\"real\"") && json.contains("\"simulated\""))
+    }
+
+    static let small = """
+    name: small-echo
+    mesh:
+      enablePermissiveTrafficPolicy: true
+      namespaces: [demo]
+    manifests: |
+      apiVersion: v1
+      kind: Service
+      metadata: { name: echo, namespace: demo }
+      spec:
+        ports: [{ name: http, port: 8080 }]
+        selector: { app: echo }
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: { name: echo, namespace: demo }
+      spec:
+        selector: { matchLabels: { app: echo } }
+        template:
+          metadata: { labels: { app: echo } }
+          spec:
+            containers: [{ name: echo, image: echo, ports: [{ containerPort: 8080 }] }]
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: { name: client, namespace: demo }
+      spec:
+        selector: { matchLabels: { app: client } }
+        template:
+          metadata: { labels: { app: client } }
+          spec:
+            containers: [{ name: client, image: curlimages/curl }]
+    apps:
+      echo: { model: echo, body: "hello" }
+    steps:
+      - at: 0s
+        load: { name: five, from: demo/client, url: "http://echo.demo:8080/", requests: 5 }
+    expect:
+      - load: five
+        status: { 200: EXPECTED }
+      - load: five
+        bodies: { "hello": 100% }
+    """
+
+    @Test func aWrongExpectationFailsInRealMode() async throws {
+        let wrong = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "4"), file: "small-wrong.yaml")
+        let report = try await RealModeRunner.run(wrong, options: RealModeOptions(subnet: 16))
+        #expect(!report.real.passed)
+        #expect(report.exitStatus == 1)
+        #expect(report.real.outcomes.first?.observed == "{200: 5}")
+        #expect(report.text().contains("FAIL {200: 5}"))
+
+        let right = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5"), file: "small.yaml")
+        let passing = try await RealModeRunner.run(right, options: RealModeOptions(subnet: 16))
+        #expect(passing.real.passed)
+        #expect(passing.real.result.loads.first?.count(body: "hello") == 5)
+    }
+
+    @Test func anUnsupportedFeatureIsRefusedByName() async throws {
+        let tcp = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("http://echo.demo:8080/", with: "tcp://echo.demo:8080"), file: "tcp.yaml")
+        do {
+            _ = try await RealModeRunner.run(tcp, options: RealModeOptions(subnet: 17))
+            Issue.record("a tcp:// load ran in real mode")
+        } catch let error as RealModeError {
+            guard case .unsupported(let feature) = error else { return Issue.record("unexpected \(error)") }
+            #expect(feature.contains("tcp:// loads (load five)"))
+        }
+    }
+}
