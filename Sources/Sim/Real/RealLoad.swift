@@ -104,12 +104,13 @@ struct RealLoadRunner: Sendable {
             for worker in 0..<concurrency { quotas[worker] = base + (worker >= concurrency - remainder ? 1 : 0) }
         }
         let start = ContinuousClock.now
-        var deadline: ContinuousClock.Instant? = runDeadline
+        var bound: ContinuousClock.Instant? = runDeadline
         let ownLength: Int64? = spec.duration.map { max(0, $0.nanoseconds) } ?? (spec.requests == nil ? RealLoadRunner.defaultDuration : nil)
         if let ownLength {
             let own = start + Duration.nanoseconds(ownLength)
-            deadline = deadline.map { min($0, own) } ?? own
+            bound = bound.map { min($0, own) } ?? own
         }
+        let deadline = bound
         let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
         let method = HTTPMethod(rawValue: spec.method.uppercased())
         let headers = [("host", url.authority)] + spec.headers.map { ($0.name, $0.value) }

@@ -3,6 +3,7 @@ import Logging
 import MeshControl
 import MeshModel
 import MeshRuntime
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SimCore
