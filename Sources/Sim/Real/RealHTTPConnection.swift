@@ -1,0 +1,105 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A load worker's connection to its client pod's sidecar: HTTP/1.1 keep-alive, one request at a
+/// time (fortio's workers keep their connection; after a failure they open a new one).
+final class RealHTTPConnection: Sendable {
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: String
+    }
+
+    enum Failure: Error {
+        case closedBeforeAnswer
+    }
+
+    /// A request and where its answer goes.
+    struct Call {
+        var head: HTTPRequestHead
+        var promise: EventLoopPromise<Response>
+    }
+
+    private let channel: any Channel
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> RealHTTPConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(CallHandler())
+                }
+            }
+            .connect(host: host, port: port)
+            .get()
+        return RealHTTPConnection(channel: channel)
+    }
+
+    /// Sends one request (no body) and reads the whole answer, bounded by `timeout`.
+    func request(_ head: HTTPRequestHead, timeout: TimeAmount) async throws -> Response {
+        let promise = channel.eventLoop.makePromise(of: Response.self)
+        let channel = channel
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        channel.writeAndFlush(Call(head: head, promise: promise)).whenFailure { promise.fail($0) }
+        return try await promise.futureResult.get()
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    func close() { channel.close(promise: nil) }
+
+    private final class CallHandler: ChannelDuplexHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        typealias OutboundIn = Call
+        typealias OutboundOut = HTTPClientRequestPart
+
+        private var pending: EventLoopPromise<Response>?
+        private var response: Response?
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            let call = unwrapOutboundIn(data)
+            guard pending == nil else {
+                call.promise.fail(Failure.closedBeforeAnswer)
+                promise?.fail(Failure.closedBeforeAnswer)
+                return
+            }
+            pending = call.promise
+            response = nil
+            context.write(wrapOutboundOut(.head(call.head)), promise: nil)
+            context.write(wrapOutboundOut(.end(nil)), promise: promise)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                guard head.status.code >= 200 else { return }
+                response = Response(status: Int(head.status.code), headers: head.headers, body: "")
+            case .body(let buffer):
+                response?.body += String(buffer: buffer)
+            case .end:
+                guard let response, let pending else { return }
+                self.pending = nil
+                self.response = nil
+                pending.succeed(response)
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            pending?.fail(Failure.closedBeforeAnswer)
+            pending = nil
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            pending?.fail(error)
+            pending = nil
+            context.close(promise: nil)
+        }
+    }
+}
