@@ -156,7 +156,8 @@ public enum RealModeRunner {
             await group.waitForAll()
         }
         if let runDeadline, runDeadline > .now { try? await Task.sleep(until: runDeadline, clock: .continuous) }
-        let wallTime = elapsed()
+        // Whole milliseconds: finer digits of a wall-clock run carry no meaning.
+        let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
         // Results in the simulator's shape.
         let loads = recorders.map { $0.result() }
