@@ -23,6 +23,18 @@ enum Dependency: Hashable, Sendable {
     case routeSpec(ResourceKey)
 }
 
+extension Dependency {
+    /// Whether touching this can change a TrafficSplit's validity: `ClusterState.resolve` reads
+    /// the splits, which services exist and which namespaces are monitored (pods and endpoints
+    /// never matter to it).
+    var canChangeSplitProblems: Bool {
+        switch self {
+        case .meshConfig, .catalog, .serviceSpec, .splits: true
+        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec: false
+        }
+    }
+}
+
 /// Who read which dependency, in both directions.
 struct DependencyIndex<Owner: Hashable & Sendable>: Sendable {
     private var dependents: [Dependency: Set<Owner>] = [:]

@@ -67,6 +67,11 @@ public struct MeshController: Sendable {
     /// an apply that changes most groups list the changed pods in order without sorting them.
     var sortedMembers: [(pod: PodKey, group: Int)]?
     var nextGroupID = 0
+    /// The split problems last found; recomputed only when a change could alter them.
+    var splitProblems: [String] = []
+    /// Set when a piece's, a group's or the splits' problems may have changed since `diagnostics`
+    /// was built: rebuilding the union walks every piece and group, too slow for every apply.
+    var diagnosticsStale = false
 
     public init(meshConfig: MeshConfig = MeshConfig(), meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system") {
         self.meshConfig = meshConfig
@@ -101,6 +106,10 @@ public struct MeshController: Sendable {
             regroup.formUnion(effect.regroup)
         }
 
+        if touched.contains(where: \.canChangeSplitProblems) {
+            let problems = cluster.splitDiagnostics()
+            if problems != splitProblems { splitProblems = problems; diagnosticsStale = true }
+        }
         refreshPieces(touched: &touched)
         // The catalog changed: when only entries changed (not which services, ports or clusters it
         // has), permissive clients patch those entries into their configs instead of recomputing.
@@ -117,6 +126,7 @@ public struct MeshController: Sendable {
         }
         // Move pods between proxy groups.
         var moved: [PodKey: String?] = [:] // pod -> version of its config before, nil when it was not meshed
+        var created: [ProxyGroupKey] = [] // new groups, with no config yet
         for pod in regroup {
             let old = podGroups[pod]
             let new = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
@@ -126,6 +136,7 @@ public struct MeshController: Sendable {
             if let old {
                 groups[old]?.members.remove(pod)
                 if groups[old]?.members.isEmpty == true {
+                    if groups[old]?.diagnostics.isEmpty == false { diagnosticsStale = true }
                     groups[old] = nil
                     groupIndex.remove(old)
                 }
@@ -134,6 +145,7 @@ public struct MeshController: Sendable {
                 if groups[new] == nil {
                     groups[new] = ProxyGroup(id: nextGroupID)
                     nextGroupID += 1
+                    created.append(new)
                 }
                 groups[new]!.members.insert(pod)
             }
@@ -143,7 +155,7 @@ public struct MeshController: Sendable {
         var fullTouched = touched
         if patchedCatalog != nil { fullTouched.remove(.catalog) }
         var dirty = groupIndex.owners(readingAnyOf: fullTouched).filter { groups[$0] != nil }
-        for (key, group) in groups where group.config == nil { dirty.insert(key) }
+        for key in created where groups[key] != nil { dirty.insert(key) }
         // Groups whose version changed; their members are the changed pods (moved pods aside).
         var changedGroups = Set<ProxyGroupKey>()
         var patched = 0
@@ -160,6 +172,7 @@ public struct MeshController: Sendable {
             let before = groups[key]?.config?.version
             let computed = computeConfig(for: key)
             groups[key]?.config = computed.config
+            if groups[key]?.diagnostics != computed.diagnostics { diagnosticsStale = true }
             groups[key]?.diagnostics = computed.diagnostics
             groups[key]?.hashTail = computed.hashTail
             groups[key]?.retryByCluster = computed.retryByCluster
@@ -195,7 +208,9 @@ public struct MeshController: Sendable {
     }
 
     private mutating func updateDiagnostics() {
-        var problems = Set(cluster.splitDiagnostics())
+        guard diagnosticsStale else { return }
+        diagnosticsStale = false
+        var problems = Set(splitProblems)
         for piece in pieces.values { problems.formUnion(piece.diagnostics) }
         for group in groups.values { problems.formUnion(group.diagnostics) }
         diagnostics = problems.sorted()
@@ -207,10 +222,12 @@ public struct MeshController: Sendable {
         for ref in pieceIndex.owners(readingAnyOf: touched) {
             let old = pieces[ref]
             if let new = cluster.outboundPiece(for: ref) {
+                if old?.diagnostics != new.diagnostics { diagnosticsStale = true }
                 pieces[ref] = new
                 pieceIndex.set(new.dependencies, for: ref)
                 if old?.hash != new.hash { touched.formUnion([.piece(ref), .catalog]) }
             } else {
+                if old?.diagnostics.isEmpty == false { diagnosticsStale = true }
                 pieces[ref] = nil
                 pieceIndex.remove(ref)
                 touched.formUnion([.piece(ref), .catalog])
@@ -222,6 +239,7 @@ public struct MeshController: Sendable {
     mutating func piece(for ref: ServiceRef) -> ServicePiece? {
         if let piece = pieces[ref] { return piece }
         guard let piece = cluster.outboundPiece(for: ref) else { return nil }
+        if !piece.diagnostics.isEmpty { diagnosticsStale = true }
         pieces[ref] = piece
         pieceIndex.set(piece.dependencies, for: ref)
         return piece
