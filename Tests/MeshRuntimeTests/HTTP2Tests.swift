@@ -1,7 +1,6 @@
 import Foundation
 import MeshModel
 import MeshRuntime
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -41,7 +40,7 @@ enum GRPCFraming {
 final class GRPCTestApp: @unchecked Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channel: (any Channel)?
-    private let lock = NIOLock()
+    private let lock = NSLock()
     private var waitingStreams: [@Sendable () -> Void] = []
     private var _seenHeaders: [[String: String]] = []
 
@@ -336,7 +335,7 @@ struct GRPCMesh {
         if let failure { throw failure }
     }
 
-    func stats(_ sidecarIP: String) async throws -> [String: Int] {
+    func stats(_ sidecarIP: String) async throws -> [String: UInt64] {
         parseStats(try await SimpleHTTPClient.request(host: sidecarIP, port: 15010, path: "/stats", timeout: .seconds(5)).body)
     }
 }

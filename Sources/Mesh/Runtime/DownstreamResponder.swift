@@ -60,7 +60,13 @@ final class DownstreamResponder {
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
         if draining { keepAlive = false }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        if head.headers.contains(name: "grpc-status") {
+            // A gRPC trailers-only answer: its end follows at once and must leave in the same
+            // HTTP/2 HEADERS frame (see `HTTP2HeadersCoalescer`), so no flush in between.
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        } else {
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        }
     }
 
     /// A body part from `source`; stops reading `source` while this connection cannot take more.
