@@ -173,9 +173,11 @@ extension SidecarDriver {
         case .insecurePlaintext:
             return header
         case .mutualTLS:
-            // On an HTTP/2 stream, the TLS handler is on the connection (the stream's parent).
-            let connection = channel.parent ?? channel
-            guard let certificate = try? connection.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
+            // On an HTTP/2 stream the TLS handler is on the connection, the stream's parent (an
+            // accepted connection's own parent is the listening socket, without one).
+            let certificate = (try? channel.pipeline.syncOperations.nioSSL_peerCertificate())
+                ?? (try? channel.parent?.pipeline.syncOperations.nioSSL_peerCertificate())
+            guard let certificate else { return nil }
             return PeerTLS.identity(of: certificate)
         }
     }
