@@ -345,7 +345,10 @@ struct GRPCMesh {
 @Suite(.timeLimit(.minutes(1)))
 struct HTTP2Tests {
     @Test func unaryCallGoesThroughBothSidecarsOverHTTP2WithTrailers() async throws {
-        try await GRPCMesh.run(subnet: 1) { mesh in
+        // Only the client's identity may call: the server sidecar reads it from the mTLS
+        // connection under the HTTP/2 stream.
+        let server = GRPCMesh.serverConfig(serverIP: "127.83.1.2", grpcAllowed: [MeshPair.clientIdentity])
+        try await GRPCMesh.run(subnet: 1, server: server) { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "hello"))
             #expect(result.status == 200)
