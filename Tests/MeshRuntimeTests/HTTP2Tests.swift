@@ -306,7 +306,8 @@ struct GRPCMesh {
         )
     }
 
-    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, _ body: (GRPCMesh) async throws -> Void) async throws {
+    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, plaintextPeers: Bool = false,
+                    _ body: (GRPCMesh) async throws -> Void) async throws {
         let clientIP = "127.83.\(subnet).1"
         let serverIP = "127.83.\(subnet).2"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-h2-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
@@ -320,9 +321,9 @@ struct GRPCMesh {
         try await grpcApp.start(host: serverIP, port: 8080)
         try await echoApp.start(host: serverIP, port: 8081)
         let clientSidecar = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path,
-                                                           settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: MeshPair.quietLogger)
+                                                           settings: SidecarSettings(podIP: clientIP, peerTransport: plaintextPeers ? .insecurePlaintext : .mutualTLS(clientFiles)), logger: MeshPair.quietLogger)
         let serverSidecar = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
-                                                           settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: MeshPair.quietLogger)
+                                                           settings: SidecarSettings(podIP: serverIP, peerTransport: plaintextPeers ? .insecurePlaintext : .mutualTLS(serverFiles)), logger: MeshPair.quietLogger)
         let mesh = GRPCMesh(clientIP: clientIP, serverIP: serverIP, grpcApp: grpcApp, echoApp: echoApp, client: clientSidecar, server: serverSidecar)
         var failure: (any Error)?
         do { try await body(mesh) } catch { failure = error }
@@ -375,6 +376,21 @@ struct HTTP2Tests {
             #expect(serverStats["runtime.downstream_cx_http2"] == 1)
             #expect(serverStats["runtime.upstream_cx_http2"] == 1)
             #expect(serverStats["runtime.tls_handshake_failed"] == 0)
+        }
+    }
+
+    @Test func plaintextPeersSpeakH2CWithPriorKnowledge() async throws {
+        // The explicit plaintext test mode: h2c between the sidecars, the identity in the header.
+        let server = GRPCMesh.serverConfig(serverIP: "127.83.8.2", grpcAllowed: [MeshPair.clientIdentity])
+        try await GRPCMesh.run(subnet: 8, server: server, plaintextPeers: true) { mesh in
+            let client = try await H2TestClient.connect(host: mesh.clientIP)
+            let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "plain"))
+            #expect(result.messages == ["echo: plain"])
+            #expect(result.trailers?.first(name: "grpc-status") == "0")
+            await client.close()
+            let serverStats = try await mesh.stats(mesh.serverIP)
+            #expect(serverStats["runtime.downstream_cx_http2"] == 1)
+            #expect(mesh.grpcApp.seenHeaders.first?["x-fsm-source-identity"] == nil)
         }
     }
 
