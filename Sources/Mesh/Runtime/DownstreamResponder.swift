@@ -2,8 +2,8 @@ import MeshProxy
 import NIOCore
 import NIOHTTP1
 
-/// The response half of a downstream HTTP/1.1 connection, shared by the outbound and the inbound
-/// listener: answers the sidecar makes itself, responses streamed from upstream with backpressure,
+/// The response half of a downstream HTTP/1.1 connection or HTTP/2 stream (seen through NIO's
+/// HTTP/2-to-HTTP/1 codec), shared by the outbound and the inbound listener: answers the sidecar makes itself, responses streamed from upstream with backpressure,
 /// and keep-alive or close at the end. Confined to its channel's event loop, like its handler.
 /// A class, not a struct: its writes can re-enter the handler synchronously (a close fires
 /// `channelInactive`), which must not overlap a mutating access to the responder.
@@ -14,11 +14,15 @@ final class DownstreamResponder {
     private var version = HTTPVersion.http1_1
     /// A streamed response is in progress.
     private(set) var responding = false
+    /// The request is a gRPC call: local answers become a gRPC status (`GRPCLocalReply`).
+    private(set) var answersGRPC = false
     private var readPause = ReadPause()
 
     /// A new request head arrived: answer it in its version, and keep the connection as it asks.
     func requestStarted(_ head: NIOHTTP1.HTTPRequestHead) {
-        keepAlive = head.isKeepAlive
+        // An HTTP/2 stream ends with its response; the connection stays (`connection` is not an HTTP/2 header).
+        keepAlive = head.version.major == 2 || head.isKeepAlive
+        answersGRPC = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
         version = head.version.major == 1 && head.version.minor == 0 ? .http1_0 : .http1_1
     }
 
@@ -56,7 +60,13 @@ final class DownstreamResponder {
         for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
         if draining { keepAlive = false }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        if head.headers.contains(name: "grpc-status") {
+            // A gRPC trailers-only answer: its end follows at once and must leave in the same
+            // HTTP/2 HEADERS frame (see `HTTP2HeadersCoalescer`), so no flush in between.
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        } else {
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        }
     }
 
     /// A body part from `source`; stops reading `source` while this connection cannot take more.
@@ -66,12 +76,13 @@ final class DownstreamResponder {
         readPause.afterWrite(into: context.channel, from: source)
     }
 
-    /// The streamed response ended. Returns whether one was in progress (and so the request is over).
-    func finishStream(context: ChannelHandlerContext?) -> Bool {
+    /// The streamed response ended, with the upstream's trailers if any (gRPC's `grpc-status`).
+    /// Returns whether one was in progress (and so the request is over).
+    func finishStream(trailers: HTTPHeaders? = nil, context: ChannelHandlerContext?) -> Bool {
         readPause.resume()
         guard let context, responding else { return false }
         responding = false
-        end(context)
+        end(context, trailers: trailers)
         return true
     }
 
@@ -85,10 +96,10 @@ final class DownstreamResponder {
     /// The connection became writable again, or went away: let the source read again.
     func resumeSource() { readPause.resume() }
 
-    private func end(_ context: ChannelHandlerContext) {
+    private func end(_ context: ChannelHandlerContext, trailers: HTTPHeaders? = nil) {
         let close = !keepAlive
         let channel = context.channel
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
             if close { channel.close(promise: nil) }
         }
     }

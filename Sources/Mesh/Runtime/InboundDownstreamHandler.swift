@@ -5,7 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A peer sidecar's connection to the inbound listener. The engine decides on the connection
+/// A peer sidecar's connection to the inbound listener, or one HTTP/2 stream of it (then the
+/// engine sees each stream as a connection of its own, and `handlers` is nil). The engine decides on the connection
 /// (at its first request, when the target port is known from `x-fsm-target-port`) and on each
 /// request; forwarded requests go to the local app over one keep-alive connection per
 /// downstream connection, and the app's response streams back.
@@ -27,10 +28,13 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     /// Local answers and streamed responses, keep-alive or close.
     private let responder = DownstreamResponder()
     private var app: AppLink?
+    /// The app's HTTP/2 stream for the request in flight (ports whose protocol is gRPC).
+    private var appStream: AppStream?
 
-    private let handlers: HTTPServerHandlers
+    /// The HTTP/1.1 handlers of the connection (to switch to a CONNECT tunnel); nil on an HTTP/2 stream.
+    private let handlers: HTTPServerHandlers?
 
-    init(driver: SidecarDriver, handlers: HTTPServerHandlers) {
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
         self.connectionID = driver.newConnectionID()
@@ -65,8 +69,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             guard var head else { return }
             self.head = nil
             if head.method == .CONNECT {
-                // A peer's raw TCP tunnel; only as the first thing on a connection.
-                guard !accepted else { context.close(promise: nil); return }
+                // A peer's raw TCP tunnel; only as the first thing on an HTTP/1.1 connection.
+                guard !accepted, let handlers else { context.close(promise: nil); return }
                 _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
                                          source: source, from: context, handlers: handlers, handler: self)
                 return
@@ -104,6 +108,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         responder.resumeSource()
         app?.close()
         app = nil
+        appStream?.cancel()
+        appStream = nil
         if accepted { driver.inboundConnectionClosed(connectionID) }
         context.fireChannelInactive()
     }
@@ -128,6 +134,10 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     // MARK: Forwarding to the app
 
     func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
+        if driver.inboundPortUsesHTTP2(port) {
+            forwardOverHTTP2(to: driver.localAppAddress(endpoint), head: head, body: body, port: port)
+            return
+        }
         if let app, app.endpoint != driver.localAppAddress(endpoint) || app.isClosed {
             app.close()
             self.app = nil
@@ -135,8 +145,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         let link = app ?? AppLink(endpoint: driver.localAppAddress(endpoint), driver: driver, owner: self)
         app = link
         var head = head
+        let wantsTrailers = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
         for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
         head.headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
+        if wantsTrailers { head.headers.add(name: "te", value: "trailers") }
         head.headers.add(name: "connection", value: "keep-alive")
         link.send(head: head, body: body, port: port)
     }
@@ -146,12 +159,19 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         driver.count(.appConnectFailed)
         driver.metrics.record(.inbound, status: 503, milliseconds: 0)
         app = nil
+        appStream = nil
         respondLocally(MeshProxy.HTTPResponseHead(status: 503))
+    }
+
+    func replaceAppStream(_ stream: AppStream) {
+        appStream?.cancel()
+        appStream = stream
     }
 
     /// The app reset the connection before answering: the peer sees the reset too.
     func appReset() {
         app = nil
+        appStream = nil
         context?.close(promise: nil)
     }
 
@@ -159,7 +179,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         guard let context else { return }
-        if responder.respondLocally(engineHead, draining: driver.isDraining, context: context) { busy = false }
+        if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
     }
 
     func startResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
@@ -172,8 +192,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         responder.streamBody(part, from: source, context: context)
     }
 
-    func finishResponse() {
-        if responder.finishStream(context: context) { busy = false }
+    func finishResponse(trailers: HTTPHeaders?) {
+        appStream = nil
+        if responder.finishStream(trailers: trailers, context: context) { busy = false }
     }
 
     func abortResponse() {
@@ -269,9 +290,9 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             owner?.startResponse(head)
         case .body(let part):
             owner?.streamBody(part, from: context.channel)
-        case .end:
+        case .end(let trailers):
             inFlight = nil
-            owner?.finishResponse()
+            owner?.finishResponse(trailers: trailers)
         }
     }
 
@@ -332,5 +353,74 @@ extension SidecarDriver {
 
     func inboundConnectionClosed(_ id: ConnectionID) {
         engine.inboundConnectionClosed(id)
+    }
+}
+
+// MARK: - HTTP/2 to the app (gRPC ports)
+
+extension InboundDownstreamHandler {
+    /// Forwards the request as a stream on the shared h2c connection to the app.
+    func forwardOverHTTP2(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
+        var head = head
+        let grpc = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
+        for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
+        head.headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        if grpc { head.headers.add(name: "te", value: "trailers") }
+        let appStream = AppStream(owner: self, driver: driver, port: port)
+        replaceAppStream(appStream)
+        let stream = HTTP2ClientStream(head: head, body: body, delegate: appStream)
+        appStream.stream = stream
+        let connection = driver.http2Connection(host: endpoint.ip, port: endpoint.port, toPeerSidecar: false, connectTimeout: .seconds(5))
+        connection.openStream(initialize: { channel in try stream.install(on: channel, secure: false) },
+                              failed: { [weak appStream] in appStream?.unreachable() })
+    }
+}
+
+/// One request to the local app over HTTP/2 (h2c), reported to the inbound handler as an
+/// HTTP/1.1 app response would be. Confined to the driver's event loop.
+final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
+    private weak var owner: InboundDownstreamHandler?
+    private let driver: SidecarDriver
+    private let port: Int
+    private let sentAt = NIODeadline.now()
+    var stream: HTTP2ClientStream?
+
+    init(owner: InboundDownstreamHandler, driver: SidecarDriver, port: Int) {
+        self.owner = owner
+        self.driver = driver
+        self.port = port
+    }
+
+    /// The peer went away: the app's stream is reset.
+    func cancel() {
+        owner = nil
+        stream?.cancel()
+        stream = nil
+    }
+
+    /// The connection to the app could not be opened: the sidecar answers 503.
+    func unreachable() {
+        stream = nil
+        owner?.appUnreachable(port: port)
+    }
+
+    func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
+        let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- sentAt.uptimeNanoseconds))
+        driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency)
+        owner?.startResponse(head)
+    }
+
+    func streamBody(_ stream: HTTP2ClientStream, _ part: ByteBuffer, from channel: any Channel) {
+        owner?.streamBody(part, from: channel)
+    }
+
+    func streamEnd(_ stream: HTTP2ClientStream, trailers: HTTPHeaders?) {
+        self.stream = nil
+        owner?.finishResponse(trailers: trailers)
+    }
+
+    func streamLost(_ stream: HTTP2ClientStream, afterHead: Bool) {
+        self.stream = nil
+        if afterHead { owner?.abortResponse() } else { owner?.appReset() }
     }
 }

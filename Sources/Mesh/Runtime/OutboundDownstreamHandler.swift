@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTP1
 
 /// An app's connection to the outbound listener (HTTP/1.1, keep-alive; NIO's pipelining handler
-/// hands over one request at a time). The request body is buffered up to the configured limit
+/// hands over one request at a time), or one HTTP/2 stream of an app's h2c connection (through
+/// NIO's HTTP/2-to-HTTP/1 codec; `handlers` is nil there). The request body is buffered up to the configured limit
 /// so that the engine can retry it; the response streams back.
 final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
@@ -23,10 +24,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     private let responder = DownstreamResponder()
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
+    /// Stops the upstream stream feeding the response when the app goes away (HTTP/2 upstreams).
+    var onGone: (() -> Void)?
 
-    private let handlers: HTTPServerHandlers
+    /// The HTTP/1.1 handlers of the connection (to switch to a CONNECT tunnel); nil on an HTTP/2 stream.
+    private let handlers: HTTPServerHandlers?
 
-    init(driver: SidecarDriver, handlers: HTTPServerHandlers) {
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
     }
@@ -60,6 +64,11 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             guard let head else { return }
             self.head = nil
             if head.method == .CONNECT {
+                guard let handlers else {
+                    // Tunnels are HTTP/1.1 CONNECT only (an HTTP/2 CONNECT stream is not a TCP port here).
+                    respondLocally(MeshProxy.HTTPResponseHead(status: 405))
+                    return
+                }
                 // A raw TCP tunnel (tcp / tcp-server-first ports).
                 driver.outboundTunnel(authority: head.uri, from: context, handlers: handlers, handler: self)
                 return
@@ -78,6 +87,9 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func channelInactive(context: ChannelHandlerContext) {
         busy = false
         responder.resumeSource()
+        let gone = onGone
+        onGone = nil
+        gone?()
         if let exchange = currentExchange {
             currentExchange = nil
             driver.outboundCancelled(exchange)
@@ -104,7 +116,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         currentExchange = nil
         guard let context else { return }
-        if responder.respondLocally(engineHead, draining: driver.isDraining, context: context) { busy = false }
+        if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
     }
 
     func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
@@ -118,8 +130,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         responder.streamBody(part, from: source, context: context)
     }
 
-    func finishStreamedResponse() {
-        if responder.finishStream(context: context) { busy = false }
+    func finishStreamedResponse(trailers: HTTPHeaders?) {
+        if responder.finishStream(trailers: trailers, context: context) { busy = false }
     }
 
     func abortStreamedResponse() {

@@ -44,7 +44,10 @@ public struct PeerCertificateError: Error, CustomStringConvertible, Sendable {
 struct PeerTLS: Sendable {
     let workload: WorkloadCertificate
     let serverContext: NIOSSLContext
+    /// Offers ALPN `http/1.1` (HTTP/1.1 upstream connections and tunnels).
     let clientContext: NIOSSLContext
+    /// Offers ALPN `h2` (HTTP/2 upstream connections, for gRPC ports).
+    let clientContextHTTP2: NIOSSLContext
     /// What the files held, to tell a real change from a touch.
     let fileContents: [String]
 
@@ -81,6 +84,8 @@ struct PeerTLS: Sendable {
             var server = TLSConfiguration.makeServerConfigurationWithMTLS(
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(roots))
             server.minimumTLSVersion = .tlsv12
+            // The inbound listener speaks both; it also tells them apart by the HTTP/2 preface.
+            server.applicationProtocols = ["h2", "http/1.1"]
             var client = TLSConfiguration.makeClientConfiguration()
             client.minimumTLSVersion = .tlsv12
             client.certificateChain = chain.map { .certificate($0) }
@@ -89,8 +94,12 @@ struct PeerTLS: Sendable {
             // The server's identity is not pinned (the config does not say which identity a
             // cluster's endpoints carry): any certificate from the mesh root is accepted.
             client.certificateVerification = .noHostnameVerification
+            var clientHTTP2 = client
+            client.applicationProtocols = ["http/1.1"]
+            clientHTTP2.applicationProtocols = ["h2"]
             return PeerTLS(workload: workload, serverContext: try NIOSSLContext(configuration: server),
-                           clientContext: try NIOSSLContext(configuration: client), fileContents: [certificatePEM, privateKeyPEM, caPEM])
+                           clientContext: try NIOSSLContext(configuration: client), clientContextHTTP2: try NIOSSLContext(configuration: clientHTTP2),
+                           fileContents: [certificatePEM, privateKeyPEM, caPEM])
         } catch {
             throw PeerCertificateError(description: "TLS cannot use the certificate files: \(error)")
         }
@@ -144,9 +153,9 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, @
 
 extension SidecarDriver {
     /// Adds the client side of mTLS to a connection towards a peer sidecar (no-op in plaintext mode).
-    func addPeerTLSClient(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+    func addPeerTLSClient(to pipeline: ChannelPipeline.SynchronousOperations, http2: Bool = false) throws {
         guard let tls = peerTLS else { return }
-        try pipeline.addHandler(NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil))
+        try pipeline.addHandler(NIOSSLClientHandler(context: http2 ? tls.clientContextHTTP2 : tls.clientContext, serverHostname: nil))
         try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "client"))
     }
 
@@ -164,7 +173,11 @@ extension SidecarDriver {
         case .insecurePlaintext:
             return header
         case .mutualTLS:
-            guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
+            // On an HTTP/2 stream the TLS handler is on the connection, the stream's parent (an
+            // accepted connection's own parent is the listening socket, without one).
+            let certificate = (try? channel.pipeline.syncOperations.nioSSL_peerCertificate())
+                ?? (try? channel.parent?.pipeline.syncOperations.nioSSL_peerCertificate())
+            guard let certificate else { return nil }
             return PeerTLS.identity(of: certificate)
         }
     }

@@ -14,6 +14,16 @@ public struct RuntimeCounters: Sendable {
         case tlsHandshakeFailed
         case certificateReloaded
         case certificateReloadFailed
+        /// Downstream connections that spoke HTTP/2 (prior knowledge, or h2 inside mTLS).
+        case downstreamHTTP2Connections
+        /// Connections that began like the HTTP/2 preface and then broke it.
+        case http2BadPreface
+        /// HTTP/2 connections closed (GOAWAY) for a malformed frame or a protocol violation.
+        case http2ProtocolError
+        /// HTTP/2 connections opened towards peer sidecars and local apps.
+        case upstreamHTTP2Connections
+        /// Local answers (403, 429, 503, 504, ...) written as a gRPC status to a gRPC request.
+        case grpcLocalReply
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -30,6 +40,11 @@ public struct RuntimeCounters: Sendable {
             case .tlsHandshakeFailed: "runtime.tls_handshake_failed"
             case .certificateReloaded: "runtime.cert_reloaded"
             case .certificateReloadFailed: "runtime.cert_reload_failed"
+            case .downstreamHTTP2Connections: "runtime.downstream_cx_http2"
+            case .http2BadPreface: "runtime.downstream_cx_h2_bad_preface"
+            case .http2ProtocolError: "runtime.downstream_cx_h2_protocol_error"
+            case .upstreamHTTP2Connections: "runtime.upstream_cx_http2"
+            case .grpcLocalReply: "runtime.downstream_rq_grpc_local_reply"
             }
         }
     }

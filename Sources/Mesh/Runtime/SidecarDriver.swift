@@ -80,10 +80,12 @@ public final class SidecarDriver: @unchecked Sendable {
     /// Outbound exchanges the engine has not answered yet.
     var exchanges: [UInt64: OutboundExchange] = [:]
     /// Upstream connections by the engine's connection number.
-    var upstreams: [UInt64: UpstreamLink] = [:]
+    var upstreams: [UInt64: any EngineUpstream] = [:]
+    /// Shared HTTP/2 connections (to peer sidecars and local apps) by address.
+    var http2Connections: [String: HTTP2ClientConnection] = [:]
     /// The link whose response head is being reported to the engine, so that a `respond` without
     /// a local reason streams that response.
-    private var delivering: UpstreamLink?
+    private var delivering: (any EngineUpstream)?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger) {
         self.eventLoop = eventLoop
@@ -156,14 +158,17 @@ public final class SidecarDriver: @unchecked Sendable {
             if !MeshHeaders.isStrippedFromAppRequest(name) { upstreamHeaders.add(name: name, value: value) }
         }
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
+        // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
+        if GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type")) { upstreamHeaders.add(name: "te", value: "trailers") }
         upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
         if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: .now())
-        downstream.currentExchange = id
         let destination = resolver.destination(forHost: authority)
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: .now(),
+                                         upstreamHTTP2: outboundUsesHTTP2(destination))
+        downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
     }
 
@@ -187,7 +192,7 @@ public final class SidecarDriver: @unchecked Sendable {
 
     // MARK: Upstream events
 
-    func upstreamResponseHead(on link: UpstreamLink, exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPResponseHead) {
+    func upstreamResponseHead(on link: any EngineUpstream, exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPResponseHead) {
         var headers: [MeshProxy.HTTPHeader] = []
         headers.reserveCapacity(head.headers.count)
         for (name, value) in head.headers { headers.append(MeshProxy.HTTPHeader(name: name, value: value)) }
@@ -199,7 +204,7 @@ public final class SidecarDriver: @unchecked Sendable {
     }
 
     /// The upstream channel closed or could not connect.
-    func upstreamLost(_ link: UpstreamLink) {
+    func upstreamLost(_ link: any EngineUpstream) {
         if upstreams[link.id] === link { upstreams[link.id] = nil }
         perform(engine.upstreamConnectionLost(UpstreamConnectionID(link.id), now: now(), random: &generator))
     }
@@ -211,11 +216,15 @@ public final class SidecarDriver: @unchecked Sendable {
             switch action {
             case let .send(id, attempt, cluster, endpoint, connection, newConnection):
                 guard let exchange = exchanges[id.rawValue] else { continue }
-                let link: UpstreamLink
-                if newConnection {
-                    link = UpstreamLink(id: connection.rawValue, driver: self)
+                let link: any EngineUpstream
+                if newConnection, exchange.upstreamHTTP2 {
+                    link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: connectTimeout(cluster: cluster))
                     upstreams[connection.rawValue] = link
-                    link.connect(to: endpoint, timeout: connectTimeout(cluster: cluster))
+                } else if newConnection {
+                    let http1 = UpstreamLink(id: connection.rawValue, driver: self)
+                    upstreams[connection.rawValue] = http1
+                    http1.connect(to: endpoint, timeout: connectTimeout(cluster: cluster))
+                    link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
                 } else {
@@ -263,4 +272,31 @@ struct OutboundExchange {
     var head: NIOHTTP1.HTTPRequestHead
     var body: ByteBuffer?
     var startedAt: NIODeadline
+    /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
+    var upstreamHTTP2: Bool
+}
+
+// MARK: - Protocols of ports
+
+extension SidecarDriver {
+    /// Whether requests for `destination` go upstream over HTTP/2: its outbound traffic match
+    /// (by port, preferring the one naming the destination IP) is a gRPC port.
+    func outboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
+        guard let matches = engine.config?.outbound.trafficMatches else { return false }
+        let samePort = matches.filter { $0.port == destination.port }
+        let match = samePort.first { $0.destinationIPRanges.contains { LocalModeResolver.firstAddress($0) == destination.ip } } ?? samePort.first
+        return match?.appProtocol == .grpc
+    }
+
+    /// Whether the local app's `port` speaks HTTP/2 (h2c): its inbound traffic match is a gRPC port.
+    func inboundPortUsesHTTP2(_ port: Int) -> Bool {
+        engine.config?.inbound.trafficMatches.first { $0.port == port }?.appProtocol == .grpc
+    }
+
+    /// An engine's local answer as the downstream gets it: a gRPC status for a gRPC request.
+    func localAnswer(_ head: MeshProxy.HTTPResponseHead, grpc: Bool) -> MeshProxy.HTTPResponseHead {
+        guard grpc, head.status > 0, head.status != 200 else { return head }
+        count(.grpcLocalReply)
+        return GRPCLocalReply.rewrite(head)
+    }
 }

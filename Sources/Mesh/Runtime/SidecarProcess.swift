@@ -70,9 +70,9 @@ public final class SidecarProcess: @unchecked Sendable {
                 logger.info("workload certificate loaded", metadata: tls.logMetadata)
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort, peerTLS: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
-            let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
+            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let admin = try await process.listen(port: settings.adminPort, name: "admin") { _ in AdminHandler(driver: driver) }
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
                 process.outboundAddress = outbound.localAddress
@@ -101,7 +101,11 @@ public final class SidecarProcess: @unchecked Sendable {
         return process
     }
 
-    private func listen(port: Int, peerTLS: Bool = false, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
+    /// A listener on the pod IP. With `http2`, a connection starting with the HTTP/2 preface
+    /// (h2c prior knowledge, or h2 inside the inbound listener's mTLS) speaks HTTP/2, each stream
+    /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1.
+    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false,
+                        makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -113,8 +117,14 @@ public final class SidecarProcess: @unchecked Sendable {
                     // The inbound listener speaks mTLS only (with the certificate current at accept time).
                     if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
                     // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                    let handlers = HTTPServerHandlers()
-                    try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
+                    let installHTTP1: (ChannelPipeline.SynchronousOperations) throws -> Void = { operations in
+                        let handlers = HTTPServerHandlers()
+                        try handlers.install(in: operations, then: makeHandler(handlers))
+                    }
+                    guard http2 else { return try installHTTP1(channel.pipeline.syncOperations) }
+                    try channel.pipeline.syncOperations.addHandler(DownstreamProtocolSniffer(
+                        driver: driver, listener: name, installHTTP1: installHTTP1,
+                        installHTTP2: { try driver.installHTTP2Server(on: $0, listener: name, makeHandler: makeHandler) }))
                 }
             }
             .bind(host: driver.settings.podIP, port: port)

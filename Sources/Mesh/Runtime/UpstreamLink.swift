@@ -121,8 +121,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             if let current, case .waitingForHead = current.state { self.current = (current.exchange, .draining) }
         case .body(let part):
             if let current, case .forwarding(let downstream) = current.state { downstream.streamBody(part, from: context.channel) }
-        case .end:
-            if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse() }
+        case .end(let trailers):
+            if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse(trailers: trailers) }
             current = nil
             if closeRequested && awaiting.isEmpty { context.close(promise: nil) }
         }
