@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Processes started to outlive `fsm up`: own session (no terminal signals), stdin from /dev/null,
+/// stdout and stderr appended to a log file.
+public enum DetachedProcess {
+    /// Starts `executable arguments`; returns its pid.
+    public static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawnattr_init(&attributes)
+        defer {
+            posix_spawn_file_actions_destroy(&actions)
+            posix_spawnattr_destroy(&attributes)
+        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSID))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw UpError.spawnFailed(executable, result) }
+        return pid
+    }
+
+    /// Linux: the process's start time in clock ticks since boot (/proc/PID/stat field 22); nil elsewhere.
+    public static func startTime(pid: Int32) -> UInt64? {
+        guard let fields = statFields(pid: pid), fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+
+    /// The fields of /proc/PID/stat after the command name: state first.
+    private static func statFields(pid: Int32) -> [Substring]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    /// Whether `pid` is alive and (when `startTime` is given and readable) still the process that was started.
+    public static func isRunning(pid: Int32, startTime: UInt64?) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let fields = statFields(pid: pid) {
+            if fields.first == "Z" || fields.first == "X" { return false }
+            if let startTime, fields.count > 19, UInt64(fields[19]) != startTime { return false }
+        }
+        return true
+    }
+
+    /// SIGTERM to each process still running, SIGKILL to those left after `grace`; returns the pids
+    /// that had to be killed.
+    @discardableResult
+    public static func stop(_ processes: [UpState.Started], grace: Duration) async -> [Int32] {
+        let running = processes.filter { isRunning(pid: $0.pid, startTime: $0.startTime) }
+        for process in running { kill(process.pid, SIGTERM) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        var left = running
+        while !left.isEmpty, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+            left = left.filter { isRunning(pid: $0.pid, startTime: $0.startTime) }
+        }
+        for process in left { kill(process.pid, SIGKILL) }
+        let killDeadline = clock.now + .seconds(5)
+        var stubborn = left
+        while !stubborn.isEmpty, clock.now < killDeadline {
+            try? await Task.sleep(for: .milliseconds(50))
+            stubborn = stubborn.filter { isRunning(pid: $0.pid, startTime: $0.startTime) }
+        }
+        return left.map(\.pid)
+    }
+}
