@@ -171,6 +171,7 @@ let package = Package(
             name: "MeshUp",
             dependencies: [
                 "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Mesh/Up",

@@ -81,10 +81,11 @@ struct DownCommand: AsyncParsableCommand {
     func run() async throws {
         let stateDirectory = URL(fileURLWithPath: stateDir).standardizedFileURL.path
         do {
-            guard let (state, killed) = try await UpLauncher.down(stateDirectory: stateDirectory, grace: .seconds(grace)) else {
+            guard let stopped = try await UpLauncher.down(stateDirectory: stateDirectory, grace: .seconds(grace)) else {
                 print("nothing to stop: no \(UpState.fileName) in \(stateDirectory)")
                 return
             }
+            let (state, killed) = stopped
             print("stopped \(state.processes.count) processes started by fsm up\(killed.isEmpty ? "" : " (\(killed.count) needed SIGKILL)"); logs stay in \(stateDirectory)/logs")
         } catch let error as UpError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

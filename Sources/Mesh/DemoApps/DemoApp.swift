@@ -76,8 +76,7 @@ public final class DemoApp: Sendable {
 
     public static func start(_ settings: DemoAppSettings, logger: Logger = Logger(label: "fsm.demo-app")) async throws -> DemoApp {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var logger = logger
-        logger[metadataKey: "app"] = "\(settings.kind.rawValue)"
+        let logger = { var tagged = logger; tagged[metadataKey: "app"] = "\(settings.kind.rawValue)"; return tagged }()
         do {
             switch settings.kind {
             case .bookbuyer, .bookthief:

@@ -10,8 +10,16 @@ import Darwin
 public enum DetachedProcess {
     /// Starts `executable arguments`; returns its pid.
     public static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {
+        #if os(Linux)
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
+        // glibc's POSIX_SPAWN_SETSID (0x80) sits behind _GNU_SOURCE, which Swift's Glibc module does not define.
+        let newSession: Int16 = 0x80
+        #else
+        var actions: posix_spawn_file_actions_t = nil
+        var attributes: posix_spawnattr_t = nil
+        let newSession = Int16(POSIX_SPAWN_SETSID)
+        #endif
         posix_spawn_file_actions_init(&actions)
         posix_spawnattr_init(&attributes)
         defer {
@@ -21,11 +29,12 @@ public enum DetachedProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSID))
+        posix_spawnattr_setflags(&attributes, newSession)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw UpError.spawnFailed(executable, result) }
         return pid
     }

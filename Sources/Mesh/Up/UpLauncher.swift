@@ -4,6 +4,7 @@ import MeshControl
 import MeshControlPlane
 import MeshModel
 import MeshRuntime
+import NIOCore
 
 /// What `fsm up` needs to know.
 public struct UpSettings: Sendable {
@@ -61,7 +62,7 @@ public enum UpLauncher {
             return state
         } catch {
             logger.error("fsm up failed; stopping what it started", metadata: ["error": "\(error)"])
-            await DetachedProcess.stop(state.processes.reversed(), grace: .seconds(10))
+            await DetachedProcess.stop(Array(state.processes.reversed()), grace: .seconds(10))
             try? UpState.remove(from: stateDirectory)
             throw error
         }
@@ -73,7 +74,7 @@ public enum UpLauncher {
     public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> (state: UpState, killed: [Int32])? {
         guard let state = try UpState.load(from: stateDirectory) else { return nil }
         // Apps first, then sidecars, the controller last (reverse start order).
-        let killed = await DetachedProcess.stop(state.processes.reversed(), grace: grace)
+        let killed = await DetachedProcess.stop(Array(state.processes.reversed()), grace: grace)
         try UpState.remove(from: stateDirectory)
         return (state, killed)
     }
