@@ -126,36 +126,47 @@ public enum UpLauncher {
         let identities = Set(meshed.values.map(\.identity))
         let certificates = try UpCertificates.issue(identities: identities, stateDirectory: settings.stateDirectory)
 
-        var waits: [(what: String, process: UpState.Started, host: String, port: Int, path: String)] = []
+        // Sidecars first, and ready (a config from the controller) before the apps send their first request.
+        var rows: [(plan: PodPlan, row: UpState.PodRow)] = []
+        var sidecars: [(what: String, process: UpState.Started, ip: String)] = []
         for plan in pods {
-            guard let info = meshed[plan.key] else {
+            guard let info = meshed[plan.key], let files = certificates[info.identity] else {
                 logger.notice("pod not meshed: not started", metadata: ["pod": "\(plan.key)"])
                 continue
             }
-            let fileName = plan.key.replacingOccurrences(of: "/", with: "_")
-            guard let files = certificates[info.identity] else { continue }
-            let sidecar = try launch(.sidecar, pod: plan.key, name: "\(fileName).sidecar", [
+            let sidecar = try launch(.sidecar, pod: plan.key, name: "\(logName(plan.key)).sidecar", [
                 "sidecar", "--controller", settings.controllerURL, "--pod", plan.key, "--pod-ip", info.ip,
                 "--outbound-port", String(settings.sidecarOutboundPort), "--admin-port", String(settings.sidecarAdminPort),
                 "--cert", files.certificatePath, "--key", files.privateKeyPath, "--ca", files.caPath,
             ])
-            waits.append(("sidecar of \(plan.key)", sidecar, info.ip, settings.sidecarAdminPort, "/ready"))
-            var row = UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")
+            sidecars.append(("sidecar of \(plan.key)", sidecar, info.ip))
+            rows.append((plan, UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")))
+        }
+        for sidecar in sidecars {
+            try await waitUntil(sidecar.what, process: sidecar.process, deadline: deadline) {
+                (try? await SimpleHTTPClient.request(host: sidecar.ip, port: settings.sidecarAdminPort, path: "/ready", timeout: .seconds(2)).status) == 200
+            }
+        }
+        var apps: [(what: String, process: UpState.Started, ip: String, port: Int)] = []
+        for (plan, var row) in rows {
             if let app = plan.app {
-                let process = try launch(.app, pod: plan.key, name: "\(fileName).\(app.kind)", app.arguments(podIP: info.ip, proxyPort: settings.sidecarOutboundPort))
-                waits.append(("\(app.kind) app of \(plan.key)", process, info.ip, app.port, "/"))
+                let process = try launch(.app, pod: plan.key, name: "\(logName(plan.key)).\(app.kind)", app.arguments(podIP: row.ip, proxyPort: settings.sidecarOutboundPort))
+                apps.append(("\(app.kind) app of \(plan.key)", process, row.ip, app.port))
                 row.app = app.kind
-                row.appURL = "http://\(info.ip):\(app.port)/"
+                row.appURL = "http://\(row.ip):\(app.port)/"
             }
             state.pods.append(row)
         }
         try state.save(in: settings.stateDirectory)
-        for wait in waits {
-            try await waitUntil(wait.what, process: wait.process, deadline: deadline) {
-                (try? await SimpleHTTPClient.request(host: wait.host, port: wait.port, path: wait.path, timeout: .seconds(2)).status) == 200
+        for app in apps {
+            try await waitUntil(app.what, process: app.process, deadline: deadline) {
+                (try? await SimpleHTTPClient.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
             }
         }
     }
+
+    /// `bookstore/bookstore-0` → `bookstore_bookstore-0` (log file names).
+    private static func logName(_ pod: String) -> String { pod.replacingOccurrences(of: "/", with: "_") }
 
     struct MeshedPod {
         var ip: String
