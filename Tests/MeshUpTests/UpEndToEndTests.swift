@@ -1,6 +1,7 @@
 import Foundation
 import MeshRuntime
 import MeshUp
+import NIOCore
 import Testing
 #if canImport(Glibc)
 import Glibc

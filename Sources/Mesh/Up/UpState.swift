@@ -13,6 +13,15 @@ public struct UpState: Codable, Sendable, Equatable {
         public var startTime: UInt64?
         public var log: String
         public var arguments: [String]
+
+        public init(role: Role, pod: String?, pid: Int32, startTime: UInt64?, log: String, arguments: [String]) {
+            self.role = role
+            self.pod = pod
+            self.pid = pid
+            self.startTime = startTime
+            self.log = log
+            self.arguments = arguments
+        }
     }
 
     /// One row of the table `fsm up` prints.
@@ -22,6 +31,14 @@ public struct UpState: Codable, Sendable, Equatable {
         public var app: String?
         public var appURL: String?
         public var adminURL: String
+
+        public init(pod: String, ip: String, app: String?, appURL: String?, adminURL: String) {
+            self.pod = pod
+            self.ip = ip
+            self.app = app
+            self.appURL = appURL
+            self.adminURL = adminURL
+        }
     }
 
     public var manifests: String
