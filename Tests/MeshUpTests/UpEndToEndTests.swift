@@ -24,21 +24,13 @@ struct UpEndToEndTests {
         return candidates.map { $0.appendingPathComponent("fsm").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Runs `fsm ARGS` to completion; output goes to a file (the detached children must not hold a pipe open).
-    static func fsm(_ executable: String, _ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
+    /// Runs `fsm ARGS` to completion (at most 4 minutes); output goes to a file, since the detached
+    /// children must not hold a pipe open.
+    static func fsm(_ executable: String, _ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
         let outputPath = (directory as NSString).appendingPathComponent("fsm-\(arguments[0])-\(UInt32.random(in: 0...UInt32.max)).out")
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try output.close()
-        return (process.terminationStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        let pid = try DetachedProcess.spawn(executable, arguments, log: outputPath, newSession: false)
+        let status = await DetachedProcess.waitForExit(pid: pid, timeout: .seconds(240)) ?? -1
+        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 
     static func raw(_ url: String) async -> [String: Any]? {
@@ -72,7 +64,7 @@ struct UpEndToEndTests {
                            "--first-pod-ip", "127.81.1.10", "--first-service-ip", "127.81.2.10", "--timeout", "180"]
         var recorded: [UpState.Started] = []
         do {
-            let up = try Self.fsm(fsm, upArguments, in: directory)
+            let up = try await Self.fsm(fsm, upArguments, in: directory)
             try #require(up.status == 0, "fsm up failed: \(up.output)")
             let state = try #require(try UpState.load(from: stateDir))
             recorded = state.processes
@@ -87,7 +79,7 @@ struct UpEndToEndTests {
             let storeV2 = try appURL("bookstore", identity: "bookstore-v2")
 
             // A second `fsm up` on the same state dir is refused while the first runs.
-            let again = try Self.fsm(fsm, upArguments, in: directory)
+            let again = try await Self.fsm(fsm, upArguments, in: directory)
             #expect(again.status != 0)
             #expect(again.output.contains("fsm down"))
 
@@ -112,7 +104,7 @@ struct UpEndToEndTests {
             Issue.record(error)
         }
         // Always: stop everything, then check it is gone.
-        let down = try Self.fsm(fsm, ["down", "--state-dir", stateDir], in: directory)
+        let down = try await Self.fsm(fsm, ["down", "--state-dir", stateDir], in: directory)
         #expect(down.status == 0, "fsm down failed: \(down.output)")
         for process in recorded {
             #expect(!DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime), "\(process.role) \(process.pod ?? "") still runs")

@@ -9,16 +9,16 @@ import Darwin
 /// stdout and stderr appended to a log file.
 public enum DetachedProcess {
     /// Starts `executable arguments`; returns its pid.
-    public static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {
+    public static func spawn(_ executable: String, _ arguments: [String], log: String, newSession: Bool = true) throws -> Int32 {
         #if os(Linux)
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         // glibc's POSIX_SPAWN_SETSID (0x80) sits behind _GNU_SOURCE, which Swift's Glibc module does not define.
-        let newSession: Int16 = 0x80
+        let sessionFlag: Int16 = 0x80
         #else
         var actions: posix_spawn_file_actions_t = nil
         var attributes: posix_spawnattr_t = nil
-        let newSession = Int16(POSIX_SPAWN_SETSID)
+        let sessionFlag = Int16(POSIX_SPAWN_SETSID)
         #endif
         posix_spawn_file_actions_init(&actions)
         posix_spawnattr_init(&attributes)
@@ -29,7 +29,17 @@ public enum DetachedProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawnattr_setflags(&attributes, newSession)
+        // The caller may be a thread with signals blocked (Dispatch and NIO threads are): give the
+        // child an empty mask and default handlers, so SIGTERM from `fsm down` reaches it.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signalNumber) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        let flags = Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF) | (newSession ? sessionFlag : 0)
+        posix_spawnattr_setflags(&attributes, flags)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
@@ -37,6 +47,27 @@ public enum DetachedProcess {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw UpError.spawnFailed(executable, result) }
         return pid
+    }
+
+    /// Waits for a child of this process to exit (polling `waitpid`, so no thread blocks); its exit
+    /// status, 128+N for signal N, or nil when `timeout` passed first (the child is then killed).
+    public static func waitForExit(pid: Int32, timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                let low = status & 0x7f
+                return low == 0 ? (status >> 8) & 0xff : 128 + low
+            }
+            if result < 0 { return nil }
+            if ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// Linux: the process's start time in clock ticks since boot (/proc/PID/stat field 22); nil elsewhere.
