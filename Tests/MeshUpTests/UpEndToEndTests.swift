@@ -110,7 +110,7 @@ struct UpEndToEndTests {
             #expect(!DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime), "\(process.role) \(process.pod ?? "") still runs")
         }
         #expect(try UpState.load(from: stateDir) == nil)
-        if recorded.isEmpty { print(try? String(contentsOfFile: (stateDir as NSString).appendingPathComponent("logs/controller.log"), encoding: .utf8) ?? "") }
+        if recorded.isEmpty { print((try? String(contentsOfFile: (stateDir as NSString).appendingPathComponent("logs/controller.log"), encoding: .utf8)) ?? "no controller log") }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
