@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
         .library(name: "MeshIdentity", targets: ["MeshIdentity"]),
+        .library(name: "MeshDemoApps", targets: ["MeshDemoApps"]),
+        .library(name: "MeshUp", targets: ["MeshUp"]),
         .executable(name: "sim", targets: ["sim"]),
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
@@ -179,10 +181,38 @@ let package = Package(
             path: "Sources/Mesh/ControlPlane",
             swiftSettings: swiftSettings
         ),
+        // The guides' demo apps (bookbuyer, bookthief, bookstore, bookwarehouse, httpbin) as real HTTP
+        // servers and client loops that talk through their sidecar (`fsm demo-app`).
+        .target(
+            name: "MeshDemoApps",
+            dependencies: [
+                "MeshRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/DemoApps",
+            swiftSettings: swiftSettings
+        ),
+        // `fsm up` / `fsm down`: a manifest directory run as detached processes (controller, sidecars,
+        // demo apps) recorded in a state dir.
+        .target(
+            name: "MeshUp",
+            dependencies: [
+                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Up",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -233,6 +263,14 @@ let package = Package(
         .testTarget(
             name: "RealModeTests",
             dependencies: ["MeshRealMode", "SimCore", "MeshModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshUpTests",
+            dependencies: [
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,8 +11,8 @@ import MeshRuntime
 struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
-        abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self]
+        abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, UpCommand.self, DownCommand.self, DemoAppCommand.self]
     )
 }
 

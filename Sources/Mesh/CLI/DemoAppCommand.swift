@@ -1,0 +1,86 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import MeshDemoApps
+import NIOCore
+
+/// `fsm demo-app NAME`: one of the guides' demo apps in the foreground (what `fsm up` starts per pod).
+struct DemoAppCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-app",
+        abstract: "Run a demo app: bookbuyer, bookthief, bookstore, bookwarehouse or httpbin.",
+        discussion: """
+        bookbuyer/bookthief loop buying from bookstore through their sidecar (--proxy, Host names the service) \
+        and show their counters on GET / (text) and GET /raw (JSON). bookstore sells (GET /buy-a-book/new, \
+        Identity header = --identity) and restocks from bookwarehouse. httpbin echoes; /status/N, /delay/N.
+        """
+    )
+
+    @Argument(help: "bookbuyer, bookthief, bookstore, bookwarehouse or httpbin.")
+    var name: String
+
+    @Option(help: "Address the app's HTTP server binds, IP:PORT (the pod IP and container port).")
+    var listen = "127.0.0.1:14001"
+
+    @Option(help: "The pod's sidecar outbound listener, IP:PORT (default: the --listen IP, port 15001).")
+    var proxy: String?
+
+    @Option(help: "The app's identity (bookstore: IDENTITY, e.g. bookstore-v1; shown in the Identity header).")
+    var identity: String?
+
+    @Option(help: "Host header naming the bookstore service (bookbuyer, bookthief).")
+    var bookstore = "bookstore.bookstore:14001"
+
+    @Option(help: "Host header naming the bookwarehouse service (bookstore's restock).")
+    var bookwarehouse = "bookwarehouse.bookwarehouse:14001"
+
+    @Option(help: "Shortest time of one client loop iteration, in milliseconds.")
+    var intervalMs = 1000
+
+    @Option(help: "bookstore's sell time, MIN-MAX milliseconds (the demo: 150-749).")
+    var sellDelayMs = "150-749"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let kind = DemoAppKind(rawValue: name) else {
+            throw ValidationError("unknown demo app \(name): expected one of \(DemoAppKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let (listenHost, listenPort) = try Self.hostPort(listen, option: "--listen")
+        let (proxyHost, proxyPort) = try Self.hostPort(proxy ?? "\(listenHost):15001", option: "--proxy")
+        let bounds = sellDelayMs.split(separator: "-").compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] >= 0, bounds[0] <= bounds[1] else { throw ValidationError("--sell-delay-ms must be MIN-MAX, e.g. 150-749") }
+        guard intervalMs >= 0 else { throw ValidationError("--interval-ms must not be negative") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxyHost: proxyHost, proxyPort: proxyPort,
+                                       identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
+                                       interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))
+        let app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
+        let (stop, continuation) = AsyncStream<Void>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            sources.append(source)
+        }
+        for await _ in stop { break }
+        await app.shutdown()
+        for source in sources { source.cancel() }
+    }
+
+    static func hostPort(_ text: String, option: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), colon > text.startIndex else {
+            throw ValidationError("\(option) must be IP:PORT, found \(text)")
+        }
+        return (String(text[..<colon]), port)
+    }
+}

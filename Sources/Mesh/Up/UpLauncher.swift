@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import MeshControl
+import MeshControlPlane
+import MeshModel
+import MeshRuntime
+import NIOCore
+
+/// What `fsm up` needs to know.
+public struct UpSettings: Sendable {
+    public var manifests: String
+    public var stateDirectory: String
+    /// The `fsm` executable to start the controller, sidecars and apps with.
+    public var executable: String
+    public var controllerHost: String
+    public var controllerPort: Int
+    public var firstPodIP: String
+    public var firstServiceIP: String
+    public var meshNamespaces: [String]
+    /// How long to wait for the controller, every sidecar's /ready and every app.
+    public var readyTimeout: Duration
+    public var sidecarOutboundPort = 15001
+    public var sidecarAdminPort = 15010
+
+    public init(manifests: String, stateDirectory: String, executable: String, controllerHost: String = "127.0.0.1", controllerPort: Int = 6060,
+                firstPodIP: String = "127.1.0.10", firstServiceIP: String = "127.2.0.10", meshNamespaces: [String] = [], readyTimeout: Duration = .seconds(90)) {
+        self.manifests = manifests
+        self.stateDirectory = stateDirectory
+        self.executable = executable
+        self.controllerHost = controllerHost
+        self.controllerPort = controllerPort
+        self.firstPodIP = firstPodIP
+        self.firstServiceIP = firstServiceIP
+        self.meshNamespaces = meshNamespaces
+        self.readyTimeout = readyTimeout
+    }
+
+    var controllerURL: String { "http://\(controllerHost):\(controllerPort)" }
+}
+
+/// `fsm up` / `fsm down`: the controller, one sidecar per meshed pod and its demo app, each a
+/// detached process logging to `<state dir>/logs/`, recorded in `<state dir>/up.json`.
+public enum UpLauncher {
+    /// Starts everything and waits until it is ready. On any failure what was started is stopped
+    /// again and the state removed, so nothing is left running.
+    public static func up(_ settings: UpSettings, logger: Logger = Logger(label: "fsm.up")) async throws -> UpState {
+        let stateDirectory = settings.stateDirectory
+        if let previous = try UpState.load(from: stateDirectory) {
+            let running = previous.running
+            guard running.isEmpty else { throw UpError.alreadyRunning(stateDirectory: stateDirectory, pids: running.map(\.pid)) }
+            logger.info("removing the state of a mesh that is no longer running", metadata: ["state_dir": "\(stateDirectory)"])
+            try UpState.remove(from: stateDirectory)
+        }
+        let pods = try plannedPods(settings)
+        let logs = (stateDirectory as NSString).appendingPathComponent("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        var state = UpState(manifests: settings.manifests, controllerURL: settings.controllerURL)
+        // Claim the state dir before starting anything: a second `fsm up` now sees a state.
+        try state.save(in: stateDirectory)
+        do {
+            try await start(settings, pods: pods, logs: logs, state: &state, logger: logger)
+            return state
+        } catch {
+            logger.error("fsm up failed; stopping what it started", metadata: ["error": "\(error)"])
+            await DetachedProcess.stop(Array(state.processes.reversed()), grace: .seconds(10))
+            try? UpState.remove(from: stateDirectory)
+            throw error
+        }
+    }
+
+    /// Stops what the state dir records (SIGTERM, SIGKILL after `grace`) and removes the state.
+    /// Returns the state that was stopped, nil when there was none.
+    @discardableResult
+    public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> (state: UpState, killed: [Int32])? {
+        guard let state = try UpState.load(from: stateDirectory) else { return nil }
+        // Apps first, then sidecars, the controller last (reverse start order).
+        let killed = await DetachedProcess.stop(Array(state.processes.reversed()), grace: grace)
+        try UpState.remove(from: stateDirectory)
+        return (state, killed)
+    }
+
+    /// A pod as the manifests declare it, with the address the controller's plan gives it.
+    struct PodPlan {
+        var key: String
+        var pod: Pod
+        var app: PlannedApp?
+    }
+
+    /// Decodes the manifests (errors: `file:line:column: ...`) and expands them like the controller does.
+    static func plannedPods(_ settings: UpSettings) throws -> [PodPlan] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: settings.manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UpError.badManifests(["\(settings.manifests): not a directory"])
+        }
+        guard let firstPod = AddressPlan.parse(settings.firstPodIP), let firstService = AddressPlan.parse(settings.firstServiceIP) else {
+            throw UpError.badManifests(["--first-pod-ip and --first-service-ip must be IPv4 addresses"])
+        }
+        var source = ManifestClusterSource(path: settings.manifests, plan: AddressPlan(firstPod: firstPod, firstService: firstService),
+                                           meshNamespaces: Set(settings.meshNamespaces))
+        _ = source.poll()
+        guard source.problems.isEmpty else { throw UpError.badManifests(source.problems) }
+        let pods = source.cluster.pods.map { PodPlan(key: "\($0.metadata.namespace)/\($0.metadata.name)", pod: $0, app: PlannedApp(pod: $0)) }
+        guard !pods.isEmpty else { throw UpError.noPods(settings.manifests) }
+        return pods
+    }
+
+    private static func start(_ settings: UpSettings, pods: [PodPlan], logs: String, state: inout UpState, logger: Logger) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + settings.readyTimeout
+        func launch(_ role: UpState.Started.Role, pod: String?, name: String, _ arguments: [String]) throws -> UpState.Started {
+            let log = (logs as NSString).appendingPathComponent("\(name).log")
+            let pid = try DetachedProcess.spawn(settings.executable, arguments, log: log)
+            let started = UpState.Started(role: role, pod: pod, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: arguments)
+            state.processes.append(started)
+            try state.save(in: settings.stateDirectory)
+            logger.info("started", metadata: ["role": "\(role.rawValue)", "pod": "\(pod ?? "-")", "pid": "\(pid)", "log": "\(log)"])
+            return started
+        }
+
+        var controllerArguments = ["controller", "--manifests", settings.manifests, "--listen", "\(settings.controllerHost):\(settings.controllerPort)",
+                                   "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP]
+        if !settings.meshNamespaces.isEmpty { controllerArguments += ["--mesh-namespaces", settings.meshNamespaces.joined(separator: ",")] }
+        let controller = try launch(.controller, pod: nil, name: "controller", controllerArguments)
+        let meshed = try await waitForMeshedPods(settings, controller: controller, deadline: deadline)
+
+        let identities = Set(meshed.values.map(\.identity))
+        let certificates = try UpCertificates.issue(identities: identities, stateDirectory: settings.stateDirectory)
+
+        // Sidecars first, and ready (a config from the controller) before the apps send their first request.
+        var rows: [(plan: PodPlan, row: UpState.PodRow)] = []
+        var sidecars: [(what: String, process: UpState.Started, ip: String)] = []
+        for plan in pods {
+            guard let info = meshed[plan.key], let files = certificates[info.identity] else {
+                logger.notice("pod not meshed: not started", metadata: ["pod": "\(plan.key)"])
+                continue
+            }
+            let sidecar = try launch(.sidecar, pod: plan.key, name: "\(logName(plan.key)).sidecar", [
+                "sidecar", "--controller", settings.controllerURL, "--pod", plan.key, "--pod-ip", info.ip,
+                "--outbound-port", String(settings.sidecarOutboundPort), "--admin-port", String(settings.sidecarAdminPort),
+                "--cert", files.certificatePath, "--key", files.privateKeyPath, "--ca", files.caPath,
+            ])
+            sidecars.append(("sidecar of \(plan.key)", sidecar, info.ip))
+            rows.append((plan, UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")))
+        }
+        for sidecar in sidecars {
+            try await waitUntil(sidecar.what, process: sidecar.process, deadline: deadline) {
+                (try? await SimpleHTTPClient.request(host: sidecar.ip, port: settings.sidecarAdminPort, path: "/ready", timeout: .seconds(2)).status) == 200
+            }
+        }
+        var apps: [(what: String, process: UpState.Started, ip: String, port: Int)] = []
+        for (plan, var row) in rows {
+            if let app = plan.app {
+                let process = try launch(.app, pod: plan.key, name: "\(logName(plan.key)).\(app.kind)", app.arguments(podIP: row.ip, proxyPort: settings.sidecarOutboundPort))
+                apps.append(("\(app.kind) app of \(plan.key)", process, row.ip, app.port))
+                row.app = app.kind
+                row.appURL = "http://\(row.ip):\(app.port)/"
+            }
+            state.pods.append(row)
+        }
+        try state.save(in: settings.stateDirectory)
+        for app in apps {
+            try await waitUntil(app.what, process: app.process, deadline: deadline) {
+                (try? await SimpleHTTPClient.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
+            }
+        }
+    }
+
+    /// `bookstore/bookstore-0` → `bookstore_bookstore-0` (log file names).
+    private static func logName(_ pod: String) -> String { pod.replacingOccurrences(of: "/", with: "_") }
+
+    struct MeshedPod {
+        var ip: String
+        var identity: String
+    }
+
+    /// The controller's `/v1/pods`: every meshed pod with its address and identity.
+    private static func waitForMeshedPods(_ settings: UpSettings, controller: UpState.Started, deadline: ContinuousClock.Instant) async throws -> [String: MeshedPod] {
+        var found: [String: MeshedPod] = [:]
+        try await waitUntil("controller at \(settings.controllerURL)", process: controller, deadline: deadline) {
+            guard let response = try? await SimpleHTTPClient.request(host: settings.controllerHost, port: settings.controllerPort, path: "/v1/pods", timeout: .seconds(2)),
+                  response.status == 200, let value = try? JSONValue(parsing: response.body), case .array(let pods) = value else { return false }
+            for pod in pods {
+                guard case .string(let namespace)? = pod["namespace"], case .string(let name)? = pod["name"],
+                      case .string(let ip)? = pod["ip"], case .string(let identity)? = pod["identity"] else { continue }
+                found["\(namespace)/\(name)"] = MeshedPod(ip: ip, identity: identity)
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Polls `check` every 250 ms until it holds; fails when the process exits or the deadline passes.
+    private static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool) async throws {
+        while true {
+            if await check() { return }
+            guard DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime) else {
+                throw UpError.notReady("\(what) exited; its log \(process.log) ends with:\n\(tail(of: process.log))")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw UpError.notReady("\(what) is not ready in time; its log \(process.log) ends with:\n\(tail(of: process.log))")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    static func tail(of path: String, lines: Int = 15) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// What `fsm up` started, saved in `<state dir>/up.json` so `fsm down` stops exactly that.
+public struct UpState: Codable, Sendable, Equatable {
+    /// One started process. `startTime` (Linux: /proc/PID/stat field 22) tells it apart from a
+    /// later process that reuses the pid.
+    public struct Started: Codable, Sendable, Equatable {
+        public enum Role: String, Codable, Sendable { case controller, sidecar, app }
+        public var role: Role
+        /// `namespace/name` for sidecars and apps.
+        public var pod: String?
+        public var pid: Int32
+        public var startTime: UInt64?
+        public var log: String
+        public var arguments: [String]
+
+        public init(role: Role, pod: String?, pid: Int32, startTime: UInt64?, log: String, arguments: [String]) {
+            self.role = role
+            self.pod = pod
+            self.pid = pid
+            self.startTime = startTime
+            self.log = log
+            self.arguments = arguments
+        }
+    }
+
+    /// One row of the table `fsm up` prints.
+    public struct PodRow: Codable, Sendable, Equatable {
+        public var pod: String
+        public var ip: String
+        public var app: String?
+        public var appURL: String?
+        public var adminURL: String
+
+        public init(pod: String, ip: String, app: String?, appURL: String?, adminURL: String) {
+            self.pod = pod
+            self.ip = ip
+            self.app = app
+            self.appURL = appURL
+            self.adminURL = adminURL
+        }
+    }
+
+    public var manifests: String
+    public var controllerURL: String
+    public var processes: [Started] = []
+    public var pods: [PodRow] = []
+
+    public init(manifests: String, controllerURL: String) {
+        self.manifests = manifests
+        self.controllerURL = controllerURL
+    }
+
+    public static let fileName = "up.json"
+
+    public static func path(in stateDirectory: String) -> String {
+        (stateDirectory as NSString).appendingPathComponent(fileName)
+    }
+
+    /// The state recorded in a directory; nil when there is none.
+    public static func load(from stateDirectory: String) throws -> UpState? {
+        let path = path(in: stateDirectory)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw UpError.stateUnreadable(path, "cannot read the file") }
+        do {
+            return try JSONDecoder().decode(UpState.self, from: data)
+        } catch {
+            throw UpError.stateUnreadable(path, "\(error)")
+        }
+    }
+
+    /// Written atomically after every start, so a crash leaves a state `fsm down` can use.
+    public func save(in stateDirectory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(in: stateDirectory)), options: .atomic)
+    }
+
+    public static func remove(from stateDirectory: String) throws {
+        let path = path(in: stateDirectory)
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// The recorded processes that still run.
+    public var running: [Started] { processes.filter { DetachedProcess.isRunning(pid: $0.pid, startTime: $0.startTime) } }
+
+    /// The table: pod, IP, app URL, admin URL.
+    public var table: String {
+        let header = ["POD", "IP", "APP", "APP URL", "ADMIN URL"]
+        let rows = pods.map { [$0.pod, $0.ip, $0.app ?? "-", $0.appURL ?? "-", $0.adminURL] }
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in i == cells.count - 1 ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined()
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+    }
+}
+
+public enum UpError: Error, CustomStringConvertible, Equatable {
+    case alreadyRunning(stateDirectory: String, pids: [Int32])
+    case stateUnreadable(String, String)
+    case badManifests([String])
+    case noPods(String)
+    case spawnFailed(String, Int32)
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .alreadyRunning(let dir, let pids):
+            "the mesh of state dir \(dir) is running (pids \(pids.map(String.init).joined(separator: " "))): run `fsm down --state-dir \(dir)` first"
+        case .stateUnreadable(let path, let problem): "cannot read \(path): \(problem)"
+        case .badManifests(let errors): "the manifests do not decode; nothing was started:\n" + errors.joined(separator: "\n")
+        case .noPods(let dir): "\(dir) declares no pod in a mesh namespace (Deployments, StatefulSets or Pods in namespaces enrolled with flomesh.io/monitored-by)"
+        case .spawnFailed(let what, let code): "cannot start \(what): posix_spawn error \(code)"
+        case .notReady(let what): what
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import MeshRuntime
+import MeshUp
+import NIOCore
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fsm up` on a copy of deploy/samples/bookstore, through the executable: bookbuyer buys, bookthief
+/// is refused, a TrafficSplit edit moves the sales to bookstore-v2, `fsm down` stops everything.
+/// Addresses: controller 127.81.0.1:6060, pods from 127.81.1.10, services from 127.81.2.10.
+@Suite(.timeLimit(.minutes(8)))
+struct UpEndToEndTests {
+    /// `fsm` sits next to the test bundle in the build directory (`swift test` builds every product);
+    /// the package's own `.build/debug` is the fallback.
+    static func fsmPath(filePath: String = #filePath) -> String? {
+        var candidates: [URL] = []
+        if let bundleDirectory = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(bundleDirectory) }
+        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent()) }
+        let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
+        return candidates.map { $0.appendingPathComponent("fsm").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs `fsm ARGS` to completion (at most 4 minutes); output goes to a file, since the detached
+    /// children must not hold a pipe open.
+    static func fsm(_ executable: String, _ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
+        let outputPath = (directory as NSString).appendingPathComponent("fsm-\(arguments[0])-\(UInt32.random(in: 0...UInt32.max)).out")
+        let pid = try DetachedProcess.spawn(executable, arguments, log: outputPath, newSession: false)
+        let status = await DetachedProcess.waitForExit(pid: pid, timeout: .seconds(240)) ?? -1
+        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    }
+
+    static func raw(_ url: String) async -> [String: Any]? {
+        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else { return nil }
+        guard let response = try? await SimpleHTTPClient.request(host: host, port: port, path: "/raw", timeout: .seconds(5)), response.status == 200 else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
+    }
+
+    /// Polls `url`'s /raw until `condition` holds on a counter; returns the last value seen.
+    static func waitFor(_ url: String, _ key: String, within seconds: Int, _ condition: (Int) -> Bool) async -> Int? {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var last: Int?
+        while ContinuousClock.now < deadline {
+            if let value = await raw(url)?[key] as? Int {
+                last = value
+                if condition(value) { return value }
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        return last
+    }
+
+    @Test func bookstoreDemoRunsAsProcesses() async throws {
+        let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-up-e2e-\(UInt32.random(in: 0...UInt32.max))").path
+        let manifests = (directory as NSString).appendingPathComponent("manifests")
+        let stateDir = (directory as NSString).appendingPathComponent("state")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: SampleManifestsTests.samples, toPath: manifests)
+        let upArguments = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "127.81.0.1:6060",
+                           "--first-pod-ip", "127.81.1.10", "--first-service-ip", "127.81.2.10", "--timeout", "180"]
+        var recorded: [UpState.Started] = []
+        do {
+            let up = try await Self.fsm(fsm, upArguments, in: directory)
+            try #require(up.status == 0, "fsm up failed: \(up.output)")
+            let state = try #require(try UpState.load(from: stateDir))
+            recorded = state.processes
+            #expect(state.processes.filter { $0.role == .sidecar }.count == 5)
+            #expect(state.processes.filter { $0.role == .app }.count == 5)
+            #expect(up.output.contains("bookbuyer") && up.output.contains("127.81.1."))
+            func appURL(_ app: String, identity: String? = nil) throws -> String {
+                let rows = state.pods.filter { $0.app == app && (identity == nil || $0.pod.contains(identity!)) }
+                return try #require(rows.first?.appURL, "no \(app) row in \(state.pods)")
+            }
+            let buyer = try appURL("bookbuyer"), thief = try appURL("bookthief")
+            let storeV2 = try appURL("bookstore", identity: "bookstore-v2")
+
+            // A second `fsm up` on the same state dir is refused while the first runs.
+            let again = try await Self.fsm(fsm, upArguments, in: directory)
+            #expect(again.status != 0)
+            #expect(again.output.contains("fsm down"))
+
+            // bookbuyer buys from bookstore-v1 (split 100/0); bookthief has no TrafficTarget and is refused.
+            let bought = await Self.waitFor(buyer, "booksBoughtV1", within: 120) { $0 >= 2 }
+            #expect((bought ?? 0) >= 2, "bookbuyer bought \(bought ?? -1) books from v1")
+            let refused = await Self.waitFor(thief, "refused", within: 60) { $0 >= 2 }
+            #expect((refused ?? 0) >= 2)
+            #expect(await Self.raw(thief)?["booksStolen"] as? Int == 0)
+            #expect(await Self.raw(buyer)?["booksBoughtV2"] as? Int == 0)
+
+            // Move every sale to v2 by editing the TrafficSplit file; the controller re-reads it.
+            let splitFile = (manifests as NSString).appendingPathComponent("60-traffic-split.yaml")
+            var split = try String(contentsOfFile: splitFile, encoding: .utf8)
+            split = split.replacingOccurrences(of: "weight: 100", with: "weight: __V2__").replacingOccurrences(of: "weight: 0", with: "weight: 100")
+                .replacingOccurrences(of: "weight: __V2__", with: "weight: 0")
+            try split.write(toFile: splitFile, atomically: true, encoding: .utf8)
+            let boughtV2 = await Self.waitFor(buyer, "booksBoughtV2", within: 90) { $0 >= 2 }
+            #expect((boughtV2 ?? 0) >= 2, "bookbuyer bought \(boughtV2 ?? -1) books from v2 after the split edit")
+            #expect((await Self.raw(storeV2)?["booksSold"] as? Int ?? 0) >= 2)
+        } catch {
+            Issue.record(error)
+        }
+        // Always: stop everything, then check it is gone.
+        let down = try await Self.fsm(fsm, ["down", "--state-dir", stateDir], in: directory)
+        #expect(down.status == 0, "fsm down failed: \(down.output)")
+        for process in recorded {
+            #expect(!DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime), "\(process.role) \(process.pod ?? "") still runs")
+        }
+        #expect(try UpState.load(from: stateDir) == nil)
+        if recorded.isEmpty { print((try? String(contentsOfFile: (stateDir as NSString).appendingPathComponent("logs/controller.log"), encoding: .utf8)) ?? "no controller log") }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
