@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshModel", "MeshProxy", "MeshIdentity",
+                "MeshModel", "MeshProxy", "MeshIdentity", "MeshRedirect",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshRedirect",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,6 +188,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
+                "MeshRedirect",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -15,6 +15,8 @@ final class DownstreamResponder {
     /// A streamed response is in progress.
     private(set) var responding = false
     private var readPause = ReadPause()
+    /// Told when a response ends on a connection that stays open (the idle deadline starts again).
+    var timeouts: DownstreamTimeoutHandler?
 
     /// A new request head arrived: answer it in its version, and keep the connection as it asks.
     func requestStarted(_ head: NIOHTTP1.HTTPRequestHead) {
@@ -87,9 +89,18 @@ final class DownstreamResponder {
 
     private func end(_ context: ChannelHandlerContext) {
         let close = !keepAlive
+        // Before the write: it may hand a pipelined next request to the handler at once.
+        if !close { timeouts?.responseFinished() }
         let channel = context.channel
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
             if close { channel.close(promise: nil) }
         }
+    }
+}
+
+extension SidecarDriver {
+    /// The answer to a request the HTTP decoder refused.
+    static func status(for error: HTTPParserError) -> Int {
+        error == .headerOverflow ? 431 : 400
     }
 }

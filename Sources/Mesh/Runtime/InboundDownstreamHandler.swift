@@ -33,10 +33,19 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     init(driver: SidecarDriver, handlers: HTTPServerHandlers) {
         self.driver = driver
         self.handlers = handlers
+        responder.timeouts = handlers.timeouts
         self.connectionID = driver.newConnectionID()
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    /// Under iptables capture: where the peer's connection was going before the redirect.
+    private(set) var originalDestination: MeshProxy.SocketAddress?
+
+    func channelActive(context: ChannelHandlerContext) {
+        driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
+        context.fireChannelActive()
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     var source: MeshProxy.SocketAddress {
@@ -47,6 +56,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            handlers.timeouts?.headReceived()
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -62,6 +72,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 body!.writeBuffer(&part)
             }
         case .end:
+            handlers.timeouts?.requestEnded()
             guard var head else { return }
             self.head = nil
             if head.method == .CONNECT {
@@ -76,7 +87,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 respondLocally(MeshProxy.HTTPResponseHead(status: 413))
                 return
             }
-            let port = head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
+            // Under iptables capture the port the peer dialled; otherwise the peer names it.
+            let port = originalDestination?.port ?? head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
             let identity = peerIdentity(context, head)
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
@@ -109,12 +121,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError {
-            driver.count(.badRequest)
-            driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)"])
+        if let parserError = error as? HTTPParserError {
+            // Headers past the decoder's limit get 431; any other malformed request 400.
+            let status = SidecarDriver.status(for: parserError)
+            driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
+            driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
             if !responder.responding {
                 responder.closeAfterResponse()
-                respondLocally(MeshProxy.HTTPResponseHead(status: 400))
+                respondLocally(MeshProxy.HTTPResponseHead(status: status))
                 return
             }
         }
@@ -321,6 +335,8 @@ extension SidecarDriver {
     /// Local clusters name the app as `127.0.0.1:port` (its pod's loopback). In local mode the pods
     /// share the machine's loopback, so the pod's loopback is its own pod IP.
     func localAppAddress(_ endpoint: MeshProxy.SocketAddress) -> MeshProxy.SocketAddress {
+        // Under iptables capture the sidecar shares the pod's network namespace and its loopback.
+        guard settings.capture == .local else { return endpoint }
         guard endpoint.ip == "127.0.0.1" || endpoint.ip == "localhost" else { return endpoint }
         return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)
     }

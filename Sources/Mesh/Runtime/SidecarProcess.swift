@@ -70,8 +70,8 @@ public final class SidecarProcess: @unchecked Sendable {
                 logger.info("workload certificate loaded", metadata: tls.logMetadata)
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort, peerTLS: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let outbound = try await process.listen(port: settings.outboundPort, deadlines: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort, peerTLS: true, deadlines: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
             let admin = try await process.listen(port: settings.adminPort) { _ in AdminHandler(driver: driver) }
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
@@ -94,14 +94,14 @@ public final class SidecarProcess: @unchecked Sendable {
             client.start()
         }
         logger.info("sidecar started", metadata: [
-            "pod_ip": "\(settings.podIP)", "outbound": "\(process.outboundAddress?.port ?? 0)",
+            "pod_ip": "\(settings.podIP)", "capture": "\(settings.capture.rawValue)", "outbound": "\(process.outboundAddress?.port ?? 0)",
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.port ?? 0)",
             "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
         return process
     }
 
-    private func listen(port: Int, peerTLS: Bool = false, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
+    private func listen(port: Int, peerTLS: Bool = false, deadlines: Bool = false, makeHandler: @escaping @Sendable (HTTPServerHandlers) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -113,11 +113,11 @@ public final class SidecarProcess: @unchecked Sendable {
                     // The inbound listener speaks mTLS only (with the certificate current at accept time).
                     if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
                     // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                    let handlers = HTTPServerHandlers()
+                    let handlers = HTTPServerHandlers(timeouts: deadlines ? DownstreamTimeoutHandler(driver: driver) : nil)
                     try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
                 }
             }
-            .bind(host: driver.settings.podIP, port: port)
+            .bind(host: driver.settings.listenAddress, port: port)
             .get()
     }
 
