@@ -72,7 +72,7 @@ struct SidecarCommand: AsyncParsableCommand {
     var requestHeaderTimeout = 10.0
 
     @Option(help: "Seconds an idle downstream connection stays open; 0 disables.")
-    var idleTimeout = 60.0
+    var idleTimeout = 300.0
 
     @Option(help: "Seconds an outbound request may wait for its answer (then 504); 0 disables.")
     var requestTimeout = 15.0

@@ -14,7 +14,7 @@ extension SidecarDriver {
         #if canImport(Glibc)
         guard settings.capture == .iptables, let provider = channel as? any SocketOptionProvider else { return }
         let option: EventLoopFuture<sockaddr_in> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(rawValue: CInt(IPPROTO_IP)), name: SocketOptionName(rawValue: soOriginalDestination))
+            level: NIOBSDSocket.OptionLevel(rawValue: CInt(IPPROTO_IP)), name: NIOBSDSocket.Option(rawValue: soOriginalDestination))
         let logger = logger
         option.assumeIsolated().whenComplete { result in
             switch result {

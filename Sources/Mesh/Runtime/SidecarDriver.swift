@@ -25,7 +25,8 @@ public struct SidecarSettings: Sendable {
     public var requestHeaderTimeout: TimeAmount
     /// A downstream connection with no request in progress (accepted, or kept alive after a
     /// response) closes after this time; counted as `runtime.downstream_cx_idle_timeout`.
-    /// Default 60 s. Zero disables it.
+    /// Default 300 s (longer than apps usually keep idle connections, so that a pooled connection
+    /// is seldom closed under a request about to be sent on it). Zero disables it.
     public var idleTimeout: TimeAmount
     /// An outbound request the engine has not answered within this time (the upstream never
     /// answers) is cancelled in the engine and answered 504; counted as `runtime.upstream_rq_timeout`.
@@ -34,7 +35,7 @@ public struct SidecarSettings: Sendable {
     public var upstreamRequestTimeout: TimeAmount
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024,
-                capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60),
+                capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
                 upstreamRequestTimeout: TimeAmount = .seconds(15)) {
         self.podIP = podIP
         self.peerTransport = peerTransport
