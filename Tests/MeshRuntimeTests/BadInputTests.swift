@@ -3,6 +3,7 @@ import MeshModel
 import MeshRuntime
 import MeshTestCA
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Malformed requests on real sockets (127.86.<n>.x): each gets its status or a clean close, is

@@ -220,25 +220,7 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
-    /// The nat rules for this sidecar's listener ports and proxy uid.
-    func redirectRules() throws -> RedirectRules {
-        do {
-            return try RedirectSettings(proxyUID: proxyUID, outboundListenerPort: outboundPort, inboundListenerPort: inboundPort).rules
-        } catch {
-            throw ValidationError("\(error)")
-        }
-    }
-
     func run() async throws {
-        if printIptables {
-            print(try redirectRules().restoreScript, terminator: "")
-            return
-        }
-        if applyIptables {
-            // Before any thread of the sidecar starts: rules as root, then the proxy uid for good.
-            try IptablesCapture.apply(try redirectRules())
-            try IptablesCapture.dropPrivileges(to: proxyUID)
-        }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw ValidationError("--listen must be host:port")
@@ -319,4 +301,4 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 }
 
-extension CaptureMode: @retroactive ExpressibleByArgument {}
+extension CaptureMode: ExpressibleByArgument {}

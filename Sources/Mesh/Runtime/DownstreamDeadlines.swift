@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 
 /// The deadlines of one downstream HTTP/1.1 connection, as a value-typed state machine:

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import MeshProxy
 import MeshRedirect
 import NIOCore
