@@ -202,7 +202,7 @@ extension SidecarDriver {
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }

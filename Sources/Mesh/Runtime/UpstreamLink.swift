@@ -39,7 +39,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         let bootstrap = ClientBootstrap(group: driver.eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // mTLS towards the peer sidecar, with the certificate current at connect time.
