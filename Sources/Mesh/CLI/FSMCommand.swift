@@ -32,7 +32,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
     var pod: String?
 
-    @Option(help: "The pod's IP: every listener binds it (use distinct 127.x.y.z addresses for pods on one machine). With --controller it defaults to the address the controller gave the pod.")
+    @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
     var podIP: String?
 
     @Option(help: "Outbound listener port.")
