@@ -210,10 +210,12 @@ struct MeshPair {
         return logger
     }
 
-    /// `subnet` keeps concurrently running tests apart: pods are 127.77.<subnet>.1 and .2.
-    static func start(subnet: Int, client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil) async throws -> MeshPair {
-        let clientIP = "127.77.\(subnet).1"
-        let serverIP = "127.77.\(subnet).2"
+    /// `subnet` keeps concurrently running tests apart: pods are <network>.<subnet>.1 and .2
+    /// (127.77 unless a suite has its own range). `tune` adjusts each sidecar's settings.
+    static func start(subnet: Int, network: String = "127.77", client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
+                      tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in }) async throws -> MeshPair {
+        let clientIP = "\(network).\(subnet).1"
+        let serverIP = "\(network).\(subnet).2"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
@@ -222,16 +224,20 @@ struct MeshPair {
         let serverFiles = try certificates(for: serverIdentity, in: directory, name: "server")
         let app = EchoApp()
         try await app.start(host: serverIP, port: appPort)
-        let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path,
-                                                    settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: quietLogger)
-        let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
-                                                    settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: quietLogger)
+        var clientSettings = SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles))
+        tuneClient(&clientSettings)
+        var serverSettings = SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles))
+        tuneServer(&serverSettings)
+        let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path, settings: clientSettings, logger: quietLogger)
+        let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: serverSettings, logger: quietLogger)
         return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory)
     }
 
     /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
-    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, _ body: (MeshPair) async throws -> Void) async throws {
-        let mesh = try await start(subnet: subnet, client: client, server: server)
+    static func run(subnet: Int, network: String = "127.77", client: ProxyConfig? = nil, server: ProxyConfig? = nil,
+                    tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in },
+                    _ body: (MeshPair) async throws -> Void) async throws {
+        let mesh = try await start(subnet: subnet, network: network, client: client, server: server, tuneClient: tuneClient, tuneServer: tuneServer)
         do {
             try await body(mesh)
         } catch {

@@ -5,6 +5,7 @@ import Logging
 import MeshControl
 import MeshControlPlane
 import MeshModel
+import MeshRedirect
 import MeshRuntime
 
 @main
@@ -19,7 +20,7 @@ struct FSMCommand: AsyncParsableCommand {
 struct SidecarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sidecar",
-        abstract: "Run a sidecar in local mode (apps send plain HTTP to the outbound listener, Host names the service)."
+        abstract: "Run a sidecar: in local mode (apps send plain HTTP to the outbound listener, Host names the service) or under iptables capture."
     )
 
     @Option(help: "ProxyConfig JSON file (the config_dump shape); re-read when it changes or on SIGHUP.")
@@ -31,7 +32,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
     var pod: String?
 
-    @Option(help: "The pod's IP: every listener binds it (use distinct 127.x.y.z addresses for pods on one machine). With --controller it defaults to the address the controller gave the pod.")
+    @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
     var podIP: String?
 
     @Option(help: "Outbound listener port.")
@@ -55,10 +56,36 @@ struct SidecarCommand: AsyncParsableCommand {
     @Flag(help: "Talk to peer sidecars in plain HTTP with the identity in a header (forgeable; tests only).")
     var insecurePlaintextPeers = false
 
+    @Option(help: "How app traffic reaches the sidecar: local (apps address the outbound listener) or iptables (the pod's nat rules redirect it; the listeners bind 0.0.0.0 and SO_ORIGINAL_DST names the destination).")
+    var capture: CaptureMode = .local
+
+    @Flag(help: "With --capture iptables: load the nat rules into this network namespace (iptables-restore --noflush, needs root), then switch to --proxy-uid.")
+    var applyIptables = false
+
+    @Flag(help: "Print the iptables-restore input for this sidecar's ports and --proxy-uid, and exit.")
+    var printIptables = false
+
+    @Option(help: "The uid the sidecar runs as under iptables capture: the rules let its traffic through.")
+    var proxyUID = RedirectSettings.defaultProxyUID
+
+    @Option(help: "Seconds a request head may take from its first byte (then 408); 0 disables.")
+    var requestHeaderTimeout = 10.0
+
+    @Option(help: "Seconds an idle downstream connection stays open; 0 disables.")
+    var idleTimeout = 300.0
+
+    @Option(help: "Seconds an outbound request may wait for its answer (then 504); 0 disables.")
+    var requestTimeout = 15.0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func validate() throws {
+        if printIptables { return }
+        if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
+        for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout)] {
+            guard value >= 0, value < 86_400 else { throw ValidationError("\(name) must be between 0 and 86400 seconds") }
+        }
         switch (config, controller) {
         case (nil, nil): throw ValidationError("give --config FILE or --controller URL --pod NAMESPACE/NAME")
         case (.some, .some): throw ValidationError("--config and --controller exclude each other")
@@ -78,7 +105,25 @@ struct SidecarCommand: AsyncParsableCommand {
         }
     }
 
+    /// The nat rules for this sidecar's listener ports and proxy uid.
+    func redirectRules() throws -> RedirectRules {
+        do {
+            return try RedirectSettings(proxyUID: proxyUID, outboundListenerPort: outboundPort, inboundListenerPort: inboundPort).rules
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func run() async throws {
+        if printIptables {
+            print(try redirectRules().restoreScript, terminator: "")
+            return
+        }
+        if applyIptables {
+            // Before any thread of the sidecar starts: rules as root, then the proxy uid for good.
+            try IptablesCapture.apply(try redirectRules())
+            try IptablesCapture.dropPrivileges(to: proxyUID)
+        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
@@ -100,7 +145,9 @@ struct SidecarCommand: AsyncParsableCommand {
             logger.warning("peer traffic is plaintext and identities are taken from a header: for tests only")
             transport = .insecurePlaintext
         }
-        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort)
+        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
+                                       capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
+                                       upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout))
         let process: SidecarProcess
         if let endpoint {
             process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger)
@@ -253,3 +300,5 @@ struct ProxyCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension CaptureMode: ExpressibleByArgument {}

@@ -17,6 +17,8 @@ final class DownstreamResponder {
     /// The request is a gRPC call: local answers become a gRPC status (`GRPCLocalReply`).
     private(set) var answersGRPC = false
     private var readPause = ReadPause()
+    /// Told when a response ends on a connection that stays open (the idle deadline starts again).
+    var timeouts: DownstreamTimeoutHandler?
 
     /// A new request head arrived: answer it in its version, and keep the connection as it asks.
     func requestStarted(_ head: NIOHTTP1.HTTPRequestHead) {
@@ -98,9 +100,18 @@ final class DownstreamResponder {
 
     private func end(_ context: ChannelHandlerContext, trailers: HTTPHeaders? = nil) {
         let close = !keepAlive
+        // Before the write: it may hand a pipelined next request to the handler at once.
+        if !close { timeouts?.responseFinished() }
         let channel = context.channel
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
             if close { channel.close(promise: nil) }
         }
+    }
+}
+
+extension SidecarDriver {
+    /// The answer to a request the HTTP decoder refused.
+    static func status(for error: HTTPParserError) -> Int {
+        error == .headerOverflow ? 431 : 400
     }
 }

@@ -37,10 +37,19 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
+        responder.timeouts = handlers.timeouts
         self.connectionID = driver.newConnectionID()
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    /// Under iptables capture: where the peer's connection was going before the redirect.
+    private(set) var originalDestination: MeshProxy.SocketAddress?
+
+    func channelActive(context: ChannelHandlerContext) {
+        driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
+        context.fireChannelActive()
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     var source: MeshProxy.SocketAddress {
@@ -51,6 +60,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            handlers.timeouts?.headReceived()
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -66,6 +76,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 body!.writeBuffer(&part)
             }
         case .end:
+            handlers.timeouts?.requestEnded()
             guard var head else { return }
             self.head = nil
             if head.method == .CONNECT {
@@ -80,7 +91,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 respondLocally(MeshProxy.HTTPResponseHead(status: 413))
                 return
             }
-            let port = head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
+            // Under iptables capture the port the peer dialled; otherwise the peer names it.
+            let port = originalDestination?.port ?? head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
             let identity = peerIdentity(context, head)
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
@@ -115,12 +127,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError {
-            driver.count(.badRequest)
-            driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)"])
+        if let parserError = error as? HTTPParserError {
+            // Headers past the decoder's limit get 431; any other malformed request 400.
+            let status = SidecarDriver.status(for: parserError)
+            driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
+            driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
             if !responder.responding {
                 responder.closeAfterResponse()
-                respondLocally(MeshProxy.HTTPResponseHead(status: 400))
+                respondLocally(MeshProxy.HTTPResponseHead(status: status))
                 return
             }
         }
@@ -240,7 +254,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         let link = self
         ClientBootstrap(group: driver.eventLoop)
             .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
@@ -342,6 +356,8 @@ extension SidecarDriver {
     /// Local clusters name the app as `127.0.0.1:port` (its pod's loopback). In local mode the pods
     /// share the machine's loopback, so the pod's loopback is its own pod IP.
     func localAppAddress(_ endpoint: MeshProxy.SocketAddress) -> MeshProxy.SocketAddress {
+        // Under iptables capture the sidecar shares the pod's network namespace and its loopback.
+        guard settings.capture == .local else { return endpoint }
         guard endpoint.ip == "127.0.0.1" || endpoint.ip == "localhost" else { return endpoint }
         return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)
     }

@@ -33,14 +33,24 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
+        responder.timeouts = handlers.timeouts
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    /// Under iptables capture: where the app's connection was going before the redirect.
+    private(set) var originalDestination: MeshProxy.SocketAddress?
+
+    func channelActive(context: ChannelHandlerContext) {
+        driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
+        context.fireChannelActive()
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            handlers.timeouts?.headReceived()
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -61,6 +71,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
                 body!.writeBuffer(&part)
             }
         case .end:
+            handlers.timeouts?.requestEnded()
             guard let head else { return }
             self.head = nil
             if head.method == .CONNECT {
@@ -98,12 +109,14 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError {
-            driver.count(.badRequest)
-            driver.logger.info("malformed request on outbound listener", metadata: ["error": "\(error)"])
+        if let parserError = error as? HTTPParserError {
+            // Headers past the decoder's limit get 431; any other malformed request 400.
+            let status = SidecarDriver.status(for: parserError)
+            driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
+            driver.logger.info("malformed request on outbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
             if !responder.responding && currentExchange == nil {
                 responder.closeAfterResponse()
-                respondLocally(MeshProxy.HTTPResponseHead(status: 400))
+                respondLocally(MeshProxy.HTTPResponseHead(status: status))
                 return
             }
         }

@@ -94,6 +94,11 @@ struct PeerTLS: Sendable {
             // The server's identity is not pinned (the config does not say which identity a
             // cluster's endpoints carry): any certificate from the mesh root is accepted.
             client.certificateVerification = .noHostnameVerification
+            // Closing waits this long for the peer's close_notify. A peer busy with an abandoned
+            // request (a timed-out or cancelled exchange) does not read it, and would otherwise
+            // keep working on the request for NIO's default 5 s.
+            server.shutdownTimeout = PeerTLS.shutdownTimeout
+            client.shutdownTimeout = PeerTLS.shutdownTimeout
             var clientHTTP2 = client
             client.applicationProtocols = ["http/1.1"]
             clientHTTP2.applicationProtocols = ["h2"]
@@ -104,6 +109,8 @@ struct PeerTLS: Sendable {
             throw PeerCertificateError(description: "TLS cannot use the certificate files: \(error)")
         }
     }
+
+    static let shutdownTimeout = TimeAmount.milliseconds(250)
 
     /// The mesh identity in a peer certificate that BoringSSL already verified against the root.
     static func identity(of certificate: NIOSSLCertificate) -> String? {

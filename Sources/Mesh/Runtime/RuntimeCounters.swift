@@ -3,7 +3,11 @@
 public struct RuntimeCounters: Sendable {
     public enum Name: Int, CaseIterable, Sendable {
         case badRequest
+        case requestHeadersTooLarge
+        case requestHeaderTimeout
+        case idleTimeout
         case requestBodyTooLarge
+        case upstreamRequestTimeout
         case upstreamConnectFailed
         case upstreamReset
         case appConnectFailed
@@ -29,7 +33,11 @@ public struct RuntimeCounters: Sendable {
         public var statName: String {
             switch self {
             case .badRequest: "runtime.downstream_rq_bad_request"
+            case .requestHeadersTooLarge: "runtime.downstream_rq_headers_too_large"
+            case .requestHeaderTimeout: "runtime.downstream_rq_header_timeout"
+            case .idleTimeout: "runtime.downstream_cx_idle_timeout"
             case .requestBodyTooLarge: "runtime.downstream_rq_body_too_large"
+            case .upstreamRequestTimeout: "runtime.upstream_rq_timeout"
             case .upstreamConnectFailed: "runtime.upstream_cx_connect_fail"
             case .upstreamReset: "runtime.upstream_cx_reset"
             case .appConnectFailed: "runtime.local_app_cx_connect_fail"

@@ -16,15 +16,58 @@ public struct SidecarSettings: Sendable {
     /// Request bodies are buffered (so that a retry can resend them) up to this size; larger
     /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
     public var maxBufferedRequestBody: Int
+    /// How app traffic reaches the sidecar: local mode (apps address the outbound listener, the
+    /// Host header names the service) or iptables capture (SO_ORIGINAL_DST names it).
+    public var capture: CaptureMode
+    /// A request head must arrive completely within this time of its first byte, or the client
+    /// gets 408 and the connection closes (slowloris); counted as `runtime.downstream_rq_header_timeout`.
+    /// Default 10 s. Zero disables it.
+    public var requestHeaderTimeout: TimeAmount
+    /// A downstream connection with no request in progress (accepted, or kept alive after a
+    /// response) closes after this time; counted as `runtime.downstream_cx_idle_timeout`.
+    /// Default 300 s (longer than apps usually keep idle connections, so that a pooled connection
+    /// is seldom closed under a request about to be sent on it). Zero disables it.
+    public var idleTimeout: TimeAmount
+    /// An outbound request the engine has not answered within this time (the upstream never
+    /// answers) is cancelled in the engine and answered 504; counted as `runtime.upstream_rq_timeout`.
+    /// The config has no route timeout yet, so this is the route timeout of every route (Envoy's
+    /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
+    public var upstreamRequestTimeout: TimeAmount
 
-    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024) {
+    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024,
+                capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
+                upstreamRequestTimeout: TimeAmount = .seconds(15)) {
         self.podIP = podIP
         self.peerTransport = peerTransport
         self.outboundPort = outboundPort
         self.inboundPort = inboundPort
         self.adminPort = adminPort
         self.maxBufferedRequestBody = maxBufferedRequestBody
+        self.capture = capture
+        self.requestHeaderTimeout = requestHeaderTimeout
+        self.idleTimeout = idleTimeout
+        self.upstreamRequestTimeout = upstreamRequestTimeout
     }
+
+    /// A timeout given in seconds (the CLI's unit); negative values count as zero (disabled).
+    public static func timeout(seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64(max(0, seconds) * 1_000_000_000))
+    }
+
+    /// The address the listeners bind: the pod IP in local mode; every address under iptables
+    /// capture (REDIRECT sends outbound traffic to 127.0.0.1 and inbound traffic to the address of
+    /// the interface it arrived on).
+    public var listenAddress: String { capture == .iptables ? "0.0.0.0" : podIP }
+}
+
+/// How app traffic reaches the sidecar.
+public enum CaptureMode: String, Sendable, CaseIterable {
+    /// No capture: apps send HTTP to the outbound listener with the service in the Host header,
+    /// and sidecars reach each other's inbound listener directly.
+    case local
+    /// The pod's nat rules (MeshRedirect) redirect its TCP to the listeners; each connection's
+    /// original destination (SO_ORIGINAL_DST) tells the sidecar where it was meant to go.
+    case iptables
 }
 
 /// Request headers between sidecars in local mode. The client sidecar connects to the peer
@@ -165,17 +208,35 @@ public final class SidecarDriver: @unchecked Sendable {
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        let destination = resolver.destination(forHost: authority)
+        var timeout: Scheduled<Void>?
+        if settings.upstreamRequestTimeout.nanoseconds > 0 {
+            timeout = eventLoop.scheduleTask(in: settings.upstreamRequestTimeout) { [self] in outboundTimedOut(id) }
+        }
+        // Under iptables capture the connection's original destination names the service;
+        // in local mode (or a connection made straight to the listener) the Host header does.
+        let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: .now(),
-                                         upstreamHTTP2: outboundUsesHTTP2(destination))
+                                         upstreamHTTP2: outboundUsesHTTP2(destination), timeout: timeout)
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
     }
 
     /// The app's connection closed before its answer.
     func outboundCancelled(_ id: UInt64) {
-        guard exchanges.removeValue(forKey: id) != nil else { return }
+        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        exchange.timeout?.cancel()
         perform(engine.cancelOutbound(ExchangeID(id)))
+    }
+
+    /// No answer within the request timeout: the engine forgets the exchange (closing its upstream
+    /// connection) and the app gets 504.
+    private func outboundTimedOut(_ id: UInt64) {
+        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        count(.upstreamRequestTimeout)
+        metrics.record(.outbound, status: 504, milliseconds: milliseconds(since: exchange.startedAt))
+        logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "timeout": "\(settings.upstreamRequestTimeout)"])
+        perform(engine.cancelOutbound(ExchangeID(id)))
+        exchange.downstream.respondLocally(MeshProxy.HTTPResponseHead(status: 504))
     }
 
     /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
@@ -244,6 +305,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
             case let .respond(id, head, local):
                 guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
+                exchange.timeout?.cancel()
                 metrics.record(.outbound, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
@@ -274,6 +336,8 @@ struct OutboundExchange {
     var startedAt: NIODeadline
     /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
     var upstreamHTTP2: Bool
+    /// The request timeout's timer (nil when disabled).
+    var timeout: Scheduled<Void>?
 }
 
 // MARK: - Protocols of ports

@@ -70,8 +70,8 @@ public final class SidecarProcess: @unchecked Sendable {
                 logger.info("workload certificate loaded", metadata: tls.logMetadata)
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true, deadlines: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
             let admin = try await process.listen(port: settings.adminPort, name: "admin") { _ in AdminHandler(driver: driver) }
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
@@ -94,7 +94,7 @@ public final class SidecarProcess: @unchecked Sendable {
             client.start()
         }
         logger.info("sidecar started", metadata: [
-            "pod_ip": "\(settings.podIP)", "outbound": "\(process.outboundAddress?.port ?? 0)",
+            "pod_ip": "\(settings.podIP)", "capture": "\(settings.capture.rawValue)", "outbound": "\(process.outboundAddress?.port ?? 0)",
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.port ?? 0)",
             "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
@@ -103,14 +103,17 @@ public final class SidecarProcess: @unchecked Sendable {
 
     /// A listener on the pod IP. With `http2`, a connection starting with the HTTP/2 preface
     /// (h2c prior knowledge, or h2 inside the inbound listener's mTLS) speaks HTTP/2, each stream
-    /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1.
-    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false,
+    /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1. With `deadlines`,
+    /// HTTP/1.1 connections get the request-head and idle timeouts.
+    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false, deadlines: Bool = false,
                         makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // IPPROTO_TCP level: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1, SO_DEBUG,
+            // which fails for a non-root sidecar (uid 1500) and closes every accepted connection.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -118,7 +121,7 @@ public final class SidecarProcess: @unchecked Sendable {
                     if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
                     // No error handler: malformed requests reach our handler, which answers 400 and counts them.
                     let installHTTP1: (ChannelPipeline.SynchronousOperations) throws -> Void = { operations in
-                        let handlers = HTTPServerHandlers()
+                        let handlers = HTTPServerHandlers(timeouts: deadlines ? DownstreamTimeoutHandler(driver: driver) : nil)
                         try handlers.install(in: operations, then: makeHandler(handlers))
                     }
                     guard http2 else { return try installHTTP1(channel.pipeline.syncOperations) }
@@ -127,7 +130,7 @@ public final class SidecarProcess: @unchecked Sendable {
                         installHTTP2: { try driver.installHTTP2Server(on: $0, listener: name, makeHandler: makeHandler) }))
                 }
             }
-            .bind(host: driver.settings.podIP, port: port)
+            .bind(host: driver.settings.listenAddress, port: port)
             .get()
     }
 

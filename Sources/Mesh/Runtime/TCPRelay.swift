@@ -115,8 +115,15 @@ struct HTTPServerHandlers {
     /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
     /// or an upstream): no header injection towards the app.
     let headersValidator = NIOHTTPResponseHeadersValidator()
+    /// Idle and request-head deadlines (nil on the admin listener).
+    let timeouts: DownstreamTimeoutHandler?
+
+    init(timeouts: DownstreamTimeoutHandler? = nil) {
+        self.timeouts = timeouts
+    }
 
     func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler) throws {
+        if let timeouts { try pipeline.addHandler(timeouts) }
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)
@@ -195,7 +202,7 @@ extension SidecarDriver {
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }

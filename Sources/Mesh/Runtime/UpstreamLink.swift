@@ -39,7 +39,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         let bootstrap = ClientBootstrap(group: driver.eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // mTLS towards the peer sidecar, with the certificate current at connect time.
@@ -48,7 +48,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(link)
                 }
             }
-        bootstrap.connect(host: endpoint.ip, port: driver.settings.inboundPort).whenComplete { result in
+        // Under iptables capture the endpoint itself is dialled and the peer pod's rules redirect
+        // the connection to its sidecar's inbound listener.
+        let port = driver.settings.capture == .iptables ? endpoint.port : driver.settings.inboundPort
+        bootstrap.connect(host: endpoint.ip, port: port).whenComplete { result in
             switch result {
             case .success(let channel):
                 link.connected(channel)

@@ -1,0 +1,190 @@
+import Logging
+import NIOCore
+
+/// The deadlines of one downstream HTTP/1.1 connection, as a value-typed state machine:
+/// - idle (accepted, or kept alive after a response, no byte of a new request yet): the idle
+///   timeout runs; when it fires the connection closes quietly;
+/// - reading a head (bytes of a request arrived, its head is not complete): the header timeout
+///   runs; when it fires the client gets 408 and the connection closes (a slowloris client);
+/// - a request in progress (its head arrived, until its response ended): no deadline here, the
+///   upstream request timeout covers the answer.
+/// `DownstreamTimeoutHandler` feeds it the events and carries out what it returns.
+struct DownstreamDeadlines {
+    enum Phase: Equatable {
+        case idle
+        case readingHead
+        /// The head arrived; the request's body may still be coming.
+        case readingRequest
+        /// The request is complete; its answer is pending or streaming.
+        case answering
+    }
+
+    enum Action: Equatable {
+        case none
+        case arm(TimeAmount)
+        case disarm
+    }
+
+    /// What an expired timer means.
+    enum Expiry: Equatable {
+        case idle
+        case headTooSlow
+    }
+
+    private(set) var phase: Phase = .idle
+    /// Bytes of the next request arrived while this one was being answered (pipelining).
+    private var nextRequestStarted = false
+    let idleTimeout: TimeAmount
+    let headerTimeout: TimeAmount
+
+    init(idleTimeout: TimeAmount, headerTimeout: TimeAmount) {
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+    }
+
+    mutating func connectionStarted() -> Action {
+        phase = .idle
+        return arm(idleTimeout)
+    }
+
+    /// Raw bytes arrived (before HTTP decoding).
+    mutating func bytesArrived() -> Action {
+        switch phase {
+        case .idle:
+            phase = .readingHead
+            return arm(headerTimeout)
+        case .readingHead, .readingRequest:
+            return .none
+        case .answering:
+            nextRequestStarted = true
+            return .none
+        }
+    }
+
+    mutating func headReceived() -> Action {
+        phase = .readingRequest
+        nextRequestStarted = false
+        return .disarm
+    }
+
+    mutating func requestEnded() -> Action {
+        if phase == .readingRequest { phase = .answering }
+        return .none
+    }
+
+    /// The response was written completely and the connection stays open.
+    mutating func responseFinished() -> Action {
+        guard phase == .answering || phase == .readingRequest else { return .none }
+        if nextRequestStarted {
+            nextRequestStarted = false
+            phase = .readingHead
+            return arm(headerTimeout)
+        }
+        phase = .idle
+        return arm(idleTimeout)
+    }
+
+    /// The armed timer fired: what it means now (nil when a request is in progress).
+    func timerFired() -> Expiry? {
+        switch phase {
+        case .idle: .idle
+        case .readingHead: .headTooSlow
+        case .readingRequest, .answering: nil
+        }
+    }
+
+    private func arm(_ timeout: TimeAmount) -> Action {
+        timeout.nanoseconds > 0 ? .arm(timeout) : .disarm
+    }
+}
+
+/// First handler of an outbound or inbound listener's HTTP pipeline (after TLS): sees the raw
+/// bytes, runs `DownstreamDeadlines`, and when one passes closes the connection (idle) or answers
+/// 408 itself and closes (a head too slow). It writes raw bytes because it sits before the HTTP
+/// encoder and no request is in progress for the HTTP handlers to answer.
+final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let requestTimeoutResponse = "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+    private let driver: SidecarDriver
+    private var deadlines: DownstreamDeadlines
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private var expired = false
+
+    init(driver: SidecarDriver) {
+        self.driver = driver
+        self.deadlines = DownstreamDeadlines(idleTimeout: driver.settings.idleTimeout, headerTimeout: driver.settings.requestHeaderTimeout)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { perform(deadlines.connectionStarted()) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        perform(deadlines.connectionStarted())
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After a 408 nothing more is read.
+        guard !expired else { return }
+        perform(deadlines.bytesArrived())
+        context.fireChannelRead(data)
+    }
+
+    // MARK: Events from the HTTP handler and the responder
+
+    func headReceived() { perform(deadlines.headReceived()) }
+    func requestEnded() { perform(deadlines.requestEnded()) }
+    func responseFinished() { perform(deadlines.responseFinished()) }
+
+    private func perform(_ action: DownstreamDeadlines.Action) {
+        switch action {
+        case .none:
+            return
+        case .disarm:
+            timer?.cancel()
+            timer = nil
+        case .arm(let timeout):
+            timer?.cancel()
+            guard let context else { return }
+            timer = context.eventLoop.scheduleTask(in: timeout) { [self] in fired() }
+        }
+    }
+
+    private func fired() {
+        timer = nil
+        guard let context, let expiry = deadlines.timerFired() else { return }
+        expired = true
+        switch expiry {
+        case .idle:
+            driver.count(.idleTimeout)
+            context.close(promise: nil)
+        case .headTooSlow:
+            driver.count(.requestHeaderTimeout)
+            driver.logger.info("request head not received in time", metadata: ["remote": "\(context.channel.remoteAddress?.description ?? "")"])
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: Self.requestTimeoutResponse))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+}

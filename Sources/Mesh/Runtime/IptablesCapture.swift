@@ -1,0 +1,53 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import MeshRedirect
+
+/// The sidecar side of iptables capture (`fsm sidecar --capture iptables --apply-iptables`): loads
+/// MeshRedirect's nat rules into the current network namespace with `iptables-restore --noflush`,
+/// then gives up root for the proxy uid, so that the rules' owner exclusion lets the sidecar's own
+/// connections through uncaptured. Without `--apply-iptables` an init step (root) applies
+/// `RedirectRules.restoreScript` and the sidecar is started as the proxy uid.
+public enum IptablesCapture {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+
+    /// Applies `rules` (needs CAP_NET_ADMIN in the namespace).
+    public static func apply(_ rules: RedirectRules) throws {
+        guard let tool = searchPath.map({ "\($0)/iptables-restore" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw Failure(description: "iptables-restore not found (Debian package iptables)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["--noflush"]
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(rules.restoreScript.utf8))
+        try input.fileHandleForWriting.close()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "iptables-restore failed (\(process.terminationStatus)): \(String(decoding: message, as: UTF8.self))")
+        }
+    }
+
+    /// Switches the whole process to `uid` (group too), for good. Call before any other thread
+    /// starts; a no-op when already running as `uid`.
+    public static func dropPrivileges(to uid: Int) throws {
+        #if canImport(Glibc)
+        guard geteuid() != uid_t(uid) else { return }
+        guard setgroups(0, nil) == 0, setgid(gid_t(uid)) == 0, setuid(uid_t(uid)) == 0 else {
+            throw Failure(description: "cannot switch to uid \(uid): \(String(cString: strerror(errno)))")
+        }
+        #else
+        throw Failure(description: "dropping privileges needs Linux")
+        #endif
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import MeshModel
+import MeshRuntime
+import MeshTestCA
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Malformed requests on real sockets (127.86.<n>.x): each gets its status or a clean close, is
+/// counted, never reaches the app, and the sidecar goes on serving normal requests.
+@Suite(.timeLimit(.minutes(1)))
+struct BadInputTests {
+    static let network = "127.86"
+
+    /// Sends `bytes` on a fresh connection to the client sidecar's outbound listener.
+    static func send(_ mesh: MeshPair, _ bytes: String) async throws -> String {
+        try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: bytes, timeout: .seconds(10))
+    }
+
+    @Test func malformedRequestLinesGet400() async throws {
+        try await MeshPair.run(subnet: 1, network: Self.network) { mesh in
+            let lines = [
+                "GET\r\n\r\n",
+                "GET / HTTP/9.9\r\nHost: echo:8080\r\n\r\n",
+                "G\u{01}T / HTTP/1.1\r\nHost: echo:8080\r\n\r\n",
+                "GET /a b c HTTP/1.1\r\nHost: echo:8080\r\n\r\n",
+            ]
+            for line in lines {
+                let answer = try await Self.send(mesh, line)
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(line.debugDescription) → \(answer.prefix(40).debugDescription)")
+            }
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_bad_request"] == UInt64(lines.count))
+        }
+    }
+
+    @Test func oversizedHeadersGet431() async throws {
+        try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
+            // Many headers that are each small but together pass the decoder's limit.
+            let many = (0..<2000).map { "X-Filler-\($0): \(String(repeating: "v", count: 60))\r\n" }.joined()
+            let answer = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: echo:8080\r\n\(many)\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 431"))
+            #expect(answer.lowercased().contains("connection: close"))
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_headers_too_large"] == 1)
+        }
+    }
+
+    @Test func invalidChunkedBodiesGet400() async throws {
+        try await MeshPair.run(subnet: 3, network: Self.network) { mesh in
+            let bodies = [
+                // A chunk size that overflows.
+                "POST / HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n",
+                // Chunk data without its CRLF.
+                "POST / HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+                // Both framings at once (request smuggling).
+                "POST / HTTP/1.1\r\nHost: echo:8080\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            ]
+            for body in bodies {
+                let answer = try await Self.send(mesh, body)
+                // 400, or a clean close: never an answer from the app.
+                #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 400"), "\(body.prefix(60).debugDescription) → \(answer.prefix(40).debugDescription)")
+            }
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after", method: .POST, body: "fine").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_bad_request"] == UInt64(bodies.count))
+        }
+    }
+
+    @Test func headerInjectionIsRefused() async throws {
+        try await MeshPair.run(subnet: 4, network: Self.network) { mesh in
+            let requests = [
+                // A bare CR inside a value.
+                "GET / HTTP/1.1\r\nHost: echo:8080\r\nX-Injected: a\rSet-Cookie: b\r\n\r\n",
+                // A NUL inside a value.
+                "GET / HTTP/1.1\r\nHost: echo:8080\r\nX-Injected: a\u{0}b\r\n\r\n",
+                // A bare LF ending a header line with a smuggled header after it.
+                "GET / HTTP/1.1\r\nHost: echo:8080\r\nX-Injected: a\nX-Smuggled: b\r\n\r\n",
+                // A space inside a header name.
+                "GET / HTTP/1.1\r\nHost: echo:8080\r\nX Injected: a\r\n\r\n",
+            ]
+            var refused = 0
+            for request in requests {
+                let answer = try await Self.send(mesh, request)
+                if answer.hasPrefix("HTTP/1.1 400") { refused += 1 }
+                #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 400"), "\(request.debugDescription) → \(answer.prefix(40).debugDescription)")
+            }
+            // Nothing of it reached the app.
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            #expect(mesh.app.seenHeaders.count == 1)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_bad_request"] == UInt64(requests.count))
+            #expect(refused == requests.count)
+        }
+    }
+
+    @Test func malformedRequestsFromAPeerOnTheInboundListenerAreRefusedToo() async throws {
+        try await MeshPair.run(subnet: 5, network: Self.network) { mesh in
+            // A peer with a good certificate that sends bad HTTP inside the TLS session.
+            let peer = try TestCA.shared.issue(MeshPair.clientIdentity)
+            let badLine = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: peer, request: "NOT HTTP AT ALL\r\n\r\n", timeout: .seconds(10))
+            #expect(badLine.text.hasPrefix("HTTP/1.1 400"))
+            let injected = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: peer,
+                                                            request: "GET / HTTP/1.1\r\nhost: echo:8080\r\nx-fsm-target-port: 8080\r\nx-a: b\u{0}c\r\n\r\n", timeout: .seconds(10))
+            #expect(injected.text.hasPrefix("HTTP/1.1 400"))
+            let many = (0..<2000).map { "x-filler-\($0): \(String(repeating: "v", count: 60))\r\n" }.joined()
+            let oversized = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: peer,
+                                                             request: "GET / HTTP/1.1\r\nhost: echo:8080\r\n\(many)\r\n", timeout: .seconds(10))
+            #expect(oversized.text.hasPrefix("HTTP/1.1 431"))
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_bad_request"] == 2)
+            #expect(stats["runtime.downstream_rq_headers_too_large"] == 1)
+        }
+    }
+}

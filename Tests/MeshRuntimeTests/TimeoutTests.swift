@@ -1,0 +1,98 @@
+import Foundation
+import MeshModel
+import MeshRuntime
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Slow clients and silent or failing upstreams on real sockets (127.86.1x.x). Short timeouts are
+/// set per test; the assertions are about outcomes (statuses, closes, counters), not durations.
+@Suite(.timeLimit(.minutes(1)))
+struct TimeoutTests {
+    static let network = "127.86"
+
+    @Test func slowHeadersGet408AndTheSidecarKeepsServing() async throws {
+        try await MeshPair.run(subnet: 10, network: Self.network, tuneClient: { $0.requestHeaderTimeout = .milliseconds(300) }) { mesh in
+            // One byte each 100 ms: the head would take about 4 s, far past 300 ms.
+            let head = "GET /slowloris HTTP/1.1\r\nHost: echo:8080\r\n\r\n"
+            let answer = try await SlowClient.trickle(host: mesh.clientIP, port: 15001, bytes: head, every: .milliseconds(100))
+            #expect(answer.hasPrefix("HTTP/1.1 408"))
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_header_timeout"] == 1)
+        }
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() async throws {
+        try await MeshPair.run(subnet: 11, network: Self.network, tuneClient: { $0.idleTimeout = .milliseconds(300) }) { mesh in
+            // A connection that never sends anything is closed without an answer.
+            let silent = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "", timeout: .seconds(20))
+            #expect(silent.isEmpty)
+            // A kept-alive connection gets its answer, then is closed once idle.
+            let kept = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "GET /kept HTTP/1.1\r\nHost: echo:8080\r\n\r\n", timeout: .seconds(20))
+            #expect(kept.hasPrefix("HTTP/1.1 200"))
+            #expect(kept.hasSuffix("GET /kept "))
+            #expect(try await mesh.get("/after").status == 200)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_cx_idle_timeout"] ?? 0 >= 2)
+        }
+    }
+
+    @Test func upstreamThatNeverAnswersGives504() async throws {
+        try await MeshPair.run(subnet: 12, network: Self.network, tuneClient: { $0.upstreamRequestTimeout = .milliseconds(500) }) { mesh in
+            // No retry policy: only the request timeout ends the wait (the app would answer after 20 s).
+            let silent = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            #expect(silent.status == 504)
+            #expect(try await mesh.get("/slow/10").body == "slow")
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.upstream_rq_timeout"] == 1)
+            let prometheus = try await mesh.admin(mesh.clientIP, "/stats/prometheus").body
+            #expect(prometheus.contains("fsm_request_total{direction=\"outbound\",code=\"504\"} 1"))
+            // The abandoned upstream connection is closed, so the server sidecar lets go of the
+            // request too (long before the app's answer; TLS shutdown no longer waits 5 s for it).
+            var serverBusy = try await mesh.server.onLoop { $0.requestsInProgress }
+            for _ in 0..<30 where serverBusy != 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                serverBusy = try await mesh.server.onLoop { $0.requestsInProgress }
+            }
+            #expect(serverBusy == 0)
+        }
+    }
+
+    @Test func upstreamResetsAreRetriedPerTheEngineThenAnswered503() async throws {
+        let serverIP = "\(Self.network).13.2"
+        let retry = RetryPolicy(retryOn: "5xx", numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
+        try await MeshPair.run(subnet: 13, network: Self.network, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+            let reset = try await mesh.get("/reset")
+            #expect(reset.status == 503)
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_retry"] == 1)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_rx_reset"] == 2)
+            #expect(stats["runtime.upstream_cx_reset"] ?? 0 >= 1)
+            #expect(try await mesh.get("/after").status == 200)
+        }
+    }
+}
+
+/// Writes bytes one at a time with a pause between them, then reads until the peer closes;
+/// writes after the close are dropped.
+enum SlowClient {
+    static func trickle(host: String, port: Int, bytes: String, every pause: Duration, timeout: TimeAmount = .seconds(30)) async throws -> String {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let promise = loop.makePromise(of: String.self)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RawClient.Collector(promise: promise)) }
+            }
+            .connect(host: host, port: port).get()
+        let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        for byte in bytes.utf8 {
+            guard channel.isActive else { break }
+            try? await channel.writeAndFlush(channel.allocator.buffer(bytes: [byte]))
+            try await Task.sleep(for: pause)
+        }
+        return try await promise.futureResult.get()
+    }
+}
