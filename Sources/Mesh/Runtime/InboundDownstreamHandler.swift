@@ -37,7 +37,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
-        responder.timeouts = handlers.timeouts
+        responder.timeouts = handlers?.timeouts
         self.connectionID = driver.newConnectionID()
     }
 
@@ -60,7 +60,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            handlers.timeouts?.headReceived()
+            handlers?.timeouts?.headReceived()
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -76,7 +76,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
                 body!.writeBuffer(&part)
             }
         case .end:
-            handlers.timeouts?.requestEnded()
+            handlers?.timeouts?.requestEnded()
             guard var head else { return }
             self.head = nil
             if head.method == .CONNECT {

@@ -33,7 +33,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
-        responder.timeouts = handlers.timeouts
+        responder.timeouts = handlers?.timeouts
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -50,7 +50,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            handlers.timeouts?.headReceived()
+            handlers?.timeouts?.headReceived()
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -71,7 +71,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
                 body!.writeBuffer(&part)
             }
         case .end:
-            handlers.timeouts?.requestEnded()
+            handlers?.timeouts?.requestEnded()
             guard let head else { return }
             self.head = nil
             if head.method == .CONNECT {
