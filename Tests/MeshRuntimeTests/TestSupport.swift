@@ -210,10 +210,11 @@ struct MeshPair {
         return logger
     }
 
-    /// `subnet` keeps concurrently running tests apart: pods are 127.77.<subnet>.1 and .2.
-    static func start(subnet: Int, client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil) async throws -> MeshPair {
-        let clientIP = "127.77.\(subnet).1"
-        let serverIP = "127.77.\(subnet).2"
+    /// `subnet` keeps concurrently running tests apart: pods are <network>.<subnet>.1 and .2.
+    static func start(subnet: Int, network: String = "127.77", client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
+                      clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown) async throws -> MeshPair {
+        let clientIP = "\(network).\(subnet).1"
+        let serverIP = "\(network).\(subnet).2"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
@@ -223,15 +224,16 @@ struct MeshPair {
         let app = EchoApp()
         try await app.start(host: serverIP, port: appPort)
         let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path,
-                                                    settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: quietLogger)
+                                                    settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles), workload: clientWorkload), logger: quietLogger)
         let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
-                                                    settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: quietLogger)
+                                                    settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles), workload: serverWorkload), logger: quietLogger)
         return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory)
     }
 
     /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
-    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, _ body: (MeshPair) async throws -> Void) async throws {
-        let mesh = try await start(subnet: subnet, client: client, server: server)
+    static func run(subnet: Int, network: String = "127.77", client: ProxyConfig? = nil, server: ProxyConfig? = nil,
+                    clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown, _ body: (MeshPair) async throws -> Void) async throws {
+        let mesh = try await start(subnet: subnet, network: network, client: client, server: server, clientWorkload: clientWorkload, serverWorkload: serverWorkload)
         do {
             try await body(mesh)
         } catch {

@@ -16,14 +16,19 @@ public struct SidecarSettings: Sendable {
     /// Request bodies are buffered (so that a retry can resend them) up to this size; larger
     /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
     public var maxBufferedRequestBody: Int
+    /// The workload this sidecar runs for, as metric labels (the namespace defaults to the one of
+    /// the config's service identity); sent to peers in `x-fsm-stats-*` headers.
+    public var workload: WorkloadLabels
 
-    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024) {
+    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010,
+                maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown) {
         self.podIP = podIP
         self.peerTransport = peerTransport
         self.outboundPort = outboundPort
         self.inboundPort = inboundPort
         self.adminPort = adminPort
         self.maxBufferedRequestBody = maxBufferedRequestBody
+        self.workload = workload
     }
 }
 
@@ -35,6 +40,12 @@ public struct SidecarSettings: Sendable {
 enum MeshHeaders {
     static let targetPort = "x-fsm-target-port"
     static let sourceIdentity = "x-fsm-source-identity"
+    /// The client workload's metric labels, for the server sidecar's `source_*` labels.
+    static let statsKind = "x-fsm-stats-kind"
+    static let statsName = "x-fsm-stats-name"
+    static let statsNamespace = "x-fsm-stats-namespace"
+    static let statsPod = "x-fsm-stats-pod"
+    static let statsPrefix = "x-fsm-stats-"
     /// Hop-by-hop headers a proxy must not forward (plus framing headers it recomputes).
     static let hopByHop: [String] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
 
@@ -42,7 +53,13 @@ enum MeshHeaders {
     /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
     static func isStrippedFromAppRequest(_ name: String) -> Bool {
         for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
-        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity)
+        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
+    }
+
+    static func hasStatsPrefix(_ name: String) -> Bool {
+        guard name.utf8.count >= statsPrefix.utf8.count else { return false }
+        for (x, y) in zip(name.utf8, statsPrefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        return true
     }
 
     static func equalsIgnoringASCIICase(_ a: String, _ lowercase: String) -> Bool {
@@ -65,7 +82,10 @@ public final class SidecarDriver: @unchecked Sendable {
     var engine = Sidecar()
     var generator = SystemRandomNumberGenerator()
     var runtimeCounters = RuntimeCounters()
-    var metrics = RequestMetrics()
+    /// Prometheus metrics (own registry per sidecar).
+    public let metrics: SidecarMetrics
+    /// This sidecar's workload labels (settings, with the namespace of the config's identity).
+    private(set) var workloadLabels: WorkloadLabels
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -85,11 +105,14 @@ public final class SidecarDriver: @unchecked Sendable {
     /// a local reason streams that response.
     private var delivering: UpstreamLink?
 
-    public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger) {
+    public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
         self.epoch = .now()
+        self.metrics = metrics
+        self.workloadLabels = settings.workload
+        metrics.registerRuntimeCounters()
     }
 
     /// Monotonic time since this driver started.
@@ -119,6 +142,9 @@ public final class SidecarDriver: @unchecked Sendable {
         if case .applied = result {
             resolver = LocalModeResolver(config)
             appliedJSON = config.renderedJSON(pretty: true)
+            if settings.workload.namespace.isEmpty {
+                workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
+            }
         }
         perform(engine.takeConfigActions())
         return result
@@ -134,12 +160,15 @@ public final class SidecarDriver: @unchecked Sendable {
 
     public func prometheusText() -> String {
         eventLoop.preconditionInEventLoop()
-        return PrometheusExposition.render(stats: engine.stats, runtime: runtimeCounters, metrics: metrics)
+        return metrics.exposition(engineStats: engine.stats)
     }
 
     public func configDump() -> String? { appliedJSON }
 
-    func count(_ name: RuntimeCounters.Name) { runtimeCounters[name] += 1 }
+    func count(_ name: RuntimeCounters.Name) {
+        runtimeCounters[name] += 1
+        metrics.count(name)
+    }
 
     // MARK: Outbound exchanges
 
@@ -158,6 +187,7 @@ public final class SidecarDriver: @unchecked Sendable {
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
         if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
+        addStatsHeaders(to: &upstreamHeaders)
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
@@ -183,6 +213,15 @@ public final class SidecarDriver: @unchecked Sendable {
             return (path, String(rest[..<slash]))
         }
         return (uri, head.headers.first(name: "host") ?? "")
+    }
+
+    /// This workload's labels for the peer's `source_*` metric labels (the known ones only).
+    func addStatsHeaders(to headers: inout HTTPHeaders) {
+        let labels = workloadLabels
+        if !labels.kind.isEmpty { headers.add(name: MeshHeaders.statsKind, value: labels.kind) }
+        if !labels.name.isEmpty { headers.add(name: MeshHeaders.statsName, value: labels.name) }
+        if !labels.namespace.isEmpty { headers.add(name: MeshHeaders.statsNamespace, value: labels.namespace) }
+        if !labels.pod.isEmpty { headers.add(name: MeshHeaders.statsPod, value: labels.pod) }
     }
 
     // MARK: Upstream events
@@ -226,6 +265,7 @@ public final class SidecarDriver: @unchecked Sendable {
                     }
                     continue
                 }
+                exchanges[id.rawValue]?.cluster = cluster
                 var head = exchange.head
                 head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
                 link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
@@ -235,7 +275,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
             case let .respond(id, head, local):
                 guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
-                metrics.record(.outbound, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                metrics.recordRequest(source: workloadLabels, destination: WorkloadLabels(cluster: exchange.cluster, kind: nil, name: nil, pod: nil, namespace: nil),
+                                      status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
                 } else {
@@ -263,4 +304,6 @@ struct OutboundExchange {
     var head: NIOHTTP1.HTTPRequestHead
     var body: ByteBuffer?
     var startedAt: NIODeadline
+    /// The cluster of the latest attempt (the destination labels of the metrics).
+    var cluster: String?
 }
