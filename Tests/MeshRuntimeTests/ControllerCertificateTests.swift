@@ -163,7 +163,7 @@ struct ControllerCertificateTests {
             let connection = try await KeepAliveClient.connect(host: mesh.buyerIP, port: 15001)
             #expect(try await connection.get("/one", host: "store.shop:8080").status == 200)
             // Renewed at least twice on both sides (the second time past the first one's expiry).
-            try await eventually("both sidecars renewed twice") {
+            try await Self.eventually("both sidecars renewed twice") {
                 let counts = try await [mesh.buyer, mesh.store].asyncMap { sidecar in
                     try await sidecar.onLoop { parseStats($0.statsText())["runtime.cert_reloaded"] ?? 0 }
                 }

@@ -7,6 +7,7 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import X509
 
 @main
 struct FSMCommand: AsyncParsableCommand {

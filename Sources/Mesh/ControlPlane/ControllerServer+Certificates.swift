@@ -94,8 +94,8 @@ struct ControllerCertificateService {
             ("identity", .string(identity.dnsName)),
             ("certificate", .string(PEMCoding.pem(certificate))),
             ("ca", .string(authority.certificatePEM)),
-            ("notBefore", .int(Int(certificate.notValidBefore.timeIntervalSince1970))),
-            ("notAfter", .int(Int(certificate.notValidAfter.timeIntervalSince1970))),
+            ("notBefore", .int(Int64(certificate.notValidBefore.timeIntervalSince1970))),
+            ("notAfter", .int(Int64(certificate.notValidAfter.timeIntervalSince1970))),
         ])
         return (.json(.ok, body), nil)
     }
@@ -110,7 +110,6 @@ extension MeshCertificateAuthority {
     /// A new root for a controller that was given none (its certificates live as long as the process).
     static func ephemeral(now: Date) throws(IdentityError) -> MeshCertificateAuthority {
         var generator = SystemRandomNumberGenerator()
-        return try createRoot(now: now, privateKey: KeyGeneration.p256PrivateKey(using: &generator),
-                              serialNumber: KeyGeneration.serialNumber(using: &generator))
+        return try createRoot(now: now, using: &generator)
     }
 }

@@ -8,6 +8,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import X509
 
 /// Where the controller listens and how it reads its cluster source.
 public struct ControllerSettings: Sendable {

@@ -19,7 +19,7 @@ public struct MeshCertificateRequest: Sendable {
             }
             request = try CertificateSigningRequest(
                 version: .v1, subject: subject, privateKey: Certificate.PrivateKey(privateKey),
-                attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
+                attributes: CertificateSigningRequest.Attributes([]), signatureAlgorithm: .ecdsaWithSHA256)
         } catch {
             throw .signingFailed("cannot build the certificate request: \(error)")
         }

@@ -81,10 +81,11 @@ final class WorkloadCertificateClient: @unchecked Sendable {
                     break
                 } catch {
                     if Task.isCancelled { return }
+                    let notAfter = current.workload.notValidAfter
                     try? await driver.eventLoop.submit {
                         self.driver.count(.certificateRequestFailed)
                         self.driver.logger.warning("certificate renewal failed, keeping the current certificate", metadata: [
-                            "error": "\(error)", "not_after": "\(current.workload.notValidAfter)",
+                            "error": "\(error)", "not_after": "\(notAfter)",
                         ])
                     }.get()
                     // Retry sooner than half of the time left, so that a renewal still lands in time.
