@@ -161,7 +161,7 @@ struct SidecarRuntimeTests {
             let total = samples.filter { $0.name == "fsm_request_total" }
             #expect(total.first { $0.labels["response_code"] == "200" }?.value == 1)
             #expect(total.first { $0.labels["response_code"] == "503" }?.value == 1)
-            #expect(samples.contains { $0.name == "fsm_request_duration_ms_bucket" && $0.labels["le"] == "+Inf" && $0.value == 1 })
+            #expect(samples.contains { $0.name == "fsm_request_duration_ms_bucket" && $0.labels["le"] == "+Inf" && $0.value == 2 })
             #expect(samples.first { $0.name == "sidecar_cluster_upstream_rq_retry" && $0.labels["sidecar_cluster_name"] == "default/echo|8080" }?.value == 1)
             let serverText = try await mesh.admin(mesh.serverIP, "/stats/prometheus").body
             let serverSamples = try parsePrometheus(serverText)
