@@ -27,7 +27,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "ProxyConfig JSON file (the config_dump shape); re-read when it changes or on SIGHUP.")
     var config: String?
 
-    @Option(help: "The controller's URL (http://host:port): the config is long-polled from it instead of read from --config.")
+    @Option(help: "The controller's URL (http://host:port): the config is long-polled from it instead of read from --config; without --cert/--key/--ca it also issues the workload certificate.")
     var controller: String?
 
     @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
@@ -166,7 +166,7 @@ extension SidecarCommand {
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
-        abstract: "Run the controller: watch a manifest directory and serve each proxy its config (long poll)."
+        abstract: "Run the controller: watch a manifest directory, serve each proxy its config (long poll), and issue workload certificates from the mesh CA."
     )
 
     @Option(help: "Directory of *.yaml/*.yml manifests; re-read when a file changes (polled each second).")
