@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
@@ -149,7 +151,8 @@ let package = Package(
             path: "Sources/Mesh/Identity",
             swiftSettings: swiftSettings
         ),
-        // SwiftNIO shell around the MeshProxy engine: listeners, upstream pools, admin port, config file.
+        // SwiftNIO shell around the MeshProxy engine: listeners, upstream pools, admin port, config file,
+        // metrics (swift-metrics into a per-sidecar swift-prometheus registry), certificates from the controller.
         .target(
             name: "MeshRuntime",
             dependencies: [
@@ -163,15 +166,22 @@ let package = Package(
                 // HTTP/2 and gRPC downstream (h2c prior knowledge, h2 over mTLS) and upstream.
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Mesh/Runtime",
             swiftSettings: swiftSettings
         ),
-        // The controller process: the manifest-directory cluster source and the HTTP config server.
+        // The controller process: the manifest-directory cluster source, the HTTP config server, and the
+        // mesh CA that signs workload certificates (with its Prometheus metrics).
         .target(
             name: "MeshControlPlane",
             dependencies: [
-                "MeshModel", "MeshControl",
+                "MeshModel", "MeshControl", "MeshIdentity",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -253,6 +263,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -159,13 +159,13 @@ struct SidecarRuntimeTests {
             #expect(response.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let samples = try parsePrometheus(response.body)
             let total = samples.filter { $0.name == "fsm_request_total" }
-            #expect(total.first { $0.labels["code"] == "200" }?.value == 1)
-            #expect(total.first { $0.labels["code"] == "503" }?.value == 1)
-            #expect(samples.contains { $0.name == "fsm_request_duration_ms_bucket" && $0.labels["le"] == "+Inf" && $0.value == 1 })
+            #expect(total.first { $0.labels["response_code"] == "200" }?.value == 1)
+            #expect(total.first { $0.labels["response_code"] == "503" }?.value == 1)
+            #expect(samples.contains { $0.name == "fsm_request_duration_ms_bucket" && $0.labels["le"] == "+Inf" && $0.value == 2 })
             #expect(samples.first { $0.name == "sidecar_cluster_upstream_rq_retry" && $0.labels["sidecar_cluster_name"] == "default/echo|8080" }?.value == 1)
             let serverText = try await mesh.admin(mesh.serverIP, "/stats/prometheus").body
             let serverSamples = try parsePrometheus(serverText)
-            #expect(serverSamples.first { $0.name == "fsm_request_total" && $0.labels["direction"] == "inbound" && $0.labels["code"] == "200" }?.value == 1)
+            #expect(serverSamples.first { $0.name == "fsm_request_total" && $0.labels["source_namespace"] == "default" && $0.labels["response_code"] == "200" }?.value == 1)
             // The parser itself rejects broken text.
             #expect(throws: PrometheusParseError.self) { try parsePrometheus("no_type_line 1\n") }
             #expect(throws: PrometheusParseError.self) { try parsePrometheus("# TYPE x counter\nx{a=\"1} 2\n") }

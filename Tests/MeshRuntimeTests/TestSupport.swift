@@ -213,6 +213,7 @@ struct MeshPair {
     /// `subnet` keeps concurrently running tests apart: pods are <network>.<subnet>.1 and .2
     /// (127.77 unless a suite has its own range). `tune` adjusts each sidecar's settings.
     static func start(subnet: Int, network: String = "127.77", client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
+                      clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown,
                       tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in }) async throws -> MeshPair {
         let clientIP = "\(network).\(subnet).1"
         let serverIP = "\(network).\(subnet).2"
@@ -224,9 +225,9 @@ struct MeshPair {
         let serverFiles = try certificates(for: serverIdentity, in: directory, name: "server")
         let app = EchoApp()
         try await app.start(host: serverIP, port: appPort)
-        var clientSettings = SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles))
+        var clientSettings = SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles), workload: clientWorkload)
         tuneClient(&clientSettings)
-        var serverSettings = SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles))
+        var serverSettings = SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles), workload: serverWorkload)
         tuneServer(&serverSettings)
         let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path, settings: clientSettings, logger: quietLogger)
         let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: serverSettings, logger: quietLogger)
@@ -235,9 +236,10 @@ struct MeshPair {
 
     /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
     static func run(subnet: Int, network: String = "127.77", client: ProxyConfig? = nil, server: ProxyConfig? = nil,
+                    clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown,
                     tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in },
                     _ body: (MeshPair) async throws -> Void) async throws {
-        let mesh = try await start(subnet: subnet, network: network, client: client, server: server, tuneClient: tuneClient, tuneServer: tuneServer)
+        let mesh = try await start(subnet: subnet, network: network, client: client, server: server, clientWorkload: clientWorkload, serverWorkload: serverWorkload, tuneClient: tuneClient, tuneServer: tuneServer)
         do {
             try await body(mesh)
         } catch {

@@ -94,7 +94,7 @@ private func parseValidity(_ text: String) throws -> MeshDuration {
     return duration
 }
 
-private func readFile(_ url: URL) throws -> String {
+func readFile(_ url: URL) throws -> String {
     guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
         throw ValidationError("cannot read \(url.path)")
     }
@@ -102,7 +102,7 @@ private func readFile(_ url: URL) throws -> String {
 }
 
 /// Writes atomically; private keys are readable by the owner only.
-private func writeFile(_ text: String, to url: URL, secret: Bool) throws {
+func writeFile(_ text: String, to url: URL, secret: Bool) throws {
     try Data(text.utf8).write(to: url, options: .atomic)
     if secret { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path) }
 }

@@ -4,9 +4,11 @@ import Foundation
 import Logging
 import MeshControl
 import MeshControlPlane
+import MeshIdentity
 import MeshModel
 import MeshRedirect
 import MeshRuntime
+import X509
 
 @main
 struct FSMCommand: AsyncParsableCommand {
@@ -26,7 +28,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "ProxyConfig JSON file (the config_dump shape); re-read when it changes or on SIGHUP.")
     var config: String?
 
-    @Option(help: "The controller's URL (http://host:port): the config is long-polled from it instead of read from --config.")
+    @Option(help: "The controller's URL (http://host:port): the config is long-polled from it instead of read from --config; without --cert/--key/--ca it also issues the workload certificate.")
     var controller: String?
 
     @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
@@ -77,6 +79,12 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Seconds an outbound request may wait for its answer (then 504); 0 disables.")
     var requestTimeout = 15.0
 
+    @Option(help: "The pod's workload kind for metric labels (source_kind/destination_kind), e.g. Deployment.")
+    var workloadKind = ""
+
+    @Option(help: "The pod's workload name for metric labels (source_name/destination_name).")
+    var workloadName = ""
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -100,8 +108,10 @@ struct SidecarCommand: AsyncParsableCommand {
         let given = [cert, key, ca].compactMap { $0 }.count
         if insecurePlaintextPeers {
             guard given == 0 else { throw ValidationError("--insecure-plaintext-peers and --cert/--key/--ca exclude each other") }
+        } else if given == 0, controller != nil {
+            // The controller issues the certificate.
         } else if given != 3 {
-            throw ValidationError("sidecars talk mTLS: give --cert, --key and --ca (for example from `fsm ca issue`), or --insecure-plaintext-peers for a test without identity")
+            throw ValidationError("sidecars talk mTLS: give --controller (it issues the certificate), or --cert, --key and --ca (for example from `fsm ca issue`), or --insecure-plaintext-peers for a test without identity")
         }
     }
 
@@ -141,11 +151,15 @@ struct SidecarCommand: AsyncParsableCommand {
         let transport: PeerTransport
         if let cert, let key, let ca {
             transport = .mutualTLS(PeerCertificateFiles(certificatePath: cert, privateKeyPath: key, caPath: ca))
+        } else if !insecurePlaintextPeers {
+            transport = .mutualTLSFromController
         } else {
             logger.warning("peer traffic is plaintext and identities are taken from a header: for tests only")
             transport = .insecurePlaintext
         }
+        let workload = WorkloadLabels(kind: workloadKind, name: workloadName)
         let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
+                                       workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
                                        upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout))
         let process: SidecarProcess
@@ -199,7 +213,7 @@ extension SidecarCommand {
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
-        abstract: "Run the controller: watch a manifest directory and serve each proxy its config (long poll)."
+        abstract: "Run the controller: watch a manifest directory, serve each proxy its config (long poll), and issue workload certificates from the mesh CA."
     )
 
     @Option(help: "Directory of *.yaml/*.yml manifests; re-read when a file changes (polled each second).")
@@ -217,8 +231,49 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "First service cluster IP (services without one get the next address, in creation order).")
     var firstServiceIP = "127.2.0.10"
 
+    @Option(help: "The mesh root CA certificate (PEM) the controller signs workload certificates with (with --ca-key).")
+    var caCert: String?
+
+    @Option(help: "The mesh root CA's private key (PEM).")
+    var caKey: String?
+
+    @Option(help: "State directory: the CA is read from ca.crt and private.key there, or created there on first start.")
+    var stateDir: String?
+
+    @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
+    var allowAnySourceAddress = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    func validate() throws {
+        if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
+        if caCert != nil, stateDir != nil { throw ValidationError("--ca-cert/--ca-key and --state-dir exclude each other") }
+    }
+
+    /// The CA from --ca-cert/--ca-key, from the state directory, or new (written to the state
+    /// directory when there is one); nil: the server makes one for this run only.
+    func loadAuthority(logger: Logger) throws -> MeshCertificateAuthority? {
+        if let caCert, let caKey {
+            return try MeshCertificateAuthority(certificatePEM: readFile(URL(fileURLWithPath: caCert)), privateKeyPEM: readFile(URL(fileURLWithPath: caKey)))
+        }
+        guard let stateDir else { return nil }
+        let directory = URL(fileURLWithPath: stateDir)
+        let certificateURL = directory.appendingPathComponent(CACommand.caCertificateFile)
+        let keyURL = directory.appendingPathComponent(CACommand.caKeyFile)
+        if FileManager.default.fileExists(atPath: keyURL.path) {
+            let authority = try MeshCertificateAuthority(certificatePEM: readFile(certificateURL), privateKeyPEM: readFile(keyURL))
+            logger.info("mesh CA loaded", metadata: ["directory": "\(directory.path)", "subject": "\(authority.certificate.subject)"])
+            return authority
+        }
+        var generator = SystemRandomNumberGenerator()
+        let authority = try MeshCertificateAuthority.createRoot(now: Date(), using: &generator)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try writeFile(authority.privateKeyPEM, to: keyURL, secret: true)
+        try writeFile(authority.certificatePEM, to: certificateURL, secret: false)
+        logger.notice("mesh CA created", metadata: ["directory": "\(directory.path)", "subject": "\(authority.certificate.subject)"])
+        return authority
+    }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
@@ -238,10 +293,12 @@ struct ControllerCommand: AsyncParsableCommand {
             return handler
         }
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let logger = Logger(label: "fsm.controller")
         let settings = ControllerSettings(
             host: String(listen[..<colon]), port: port, meshNamespaces: namespaces,
-            addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService))
-        let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: Logger(label: "fsm.controller"))
+            addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService),
+            certificateAuthority: try loadAuthority(logger: logger), verifyPodAddress: !allowAnySourceAddress)
+        let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
         let (stop, continuation) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {

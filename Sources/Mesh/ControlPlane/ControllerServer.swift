@@ -1,10 +1,14 @@
+import Foundation
 import Logging
 import MeshControl
+import MeshIdentity
 import MeshModel
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Prometheus
+import X509
 
 /// Where the controller listens and how it reads its cluster source.
 public struct ControllerSettings: Sendable {
@@ -20,9 +24,15 @@ public struct ControllerSettings: Sendable {
     public var maxWait: TimeAmount
     /// Long polls held at once; more are answered 503 (a proxy retries with backoff).
     public var maxWaiters: Int
+    /// The mesh root CA that signs workload certificates; nil: a new root is created at start
+    /// (`fsm controller` loads or creates one in its state directory).
+    public var certificateAuthority: MeshCertificateAuthority?
+    /// Issue a pod's certificate only to a request from the pod's own address.
+    public var verifyPodAddress: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
-                pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000) {
+                pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000,
+                certificateAuthority: MeshCertificateAuthority? = nil, verifyPodAddress: Bool = true) {
         self.host = host
         self.port = port
         self.meshNamespaces = meshNamespaces
@@ -30,6 +40,8 @@ public struct ControllerSettings: Sendable {
         self.pollInterval = pollInterval
         self.maxWait = maxWait
         self.maxWaiters = maxWaiters
+        self.certificateAuthority = certificateAuthority
+        self.verifyPodAddress = verifyPodAddress
     }
 }
 
@@ -54,6 +66,9 @@ public struct ControllerStatus: Sendable {
 ///   wait ends (304). 404 for a pod that is not meshed.
 /// - `GET /v1/pods` (meshed pods with address, identity and version), `GET /v1/pods/<ns>/<pod>`
 ///   (any pod of the source), `GET /v1/status`, `GET /healthz`.
+/// - `POST /v1/certificates/<namespace>/<pod>` (a CSR): the pod's workload certificate, signed by
+///   the mesh CA the controller runs (see `ControllerCertificateService`); `GET /v1/ca` the root.
+/// - `GET /metrics`: the controller's Prometheus metrics (`fsm_cert_issued_count`, ...).
 ///
 /// Everything runs on one event loop: the controller, the cluster source and every connection.
 public final class ControllerServer: @unchecked Sendable {
@@ -78,17 +93,27 @@ public final class ControllerServer: @unchecked Sendable {
     private var waiters: [UInt64: ConfigWaiter] = [:]
     private var nextWaiter: UInt64 = 1
     private var reportedDiagnostics = Set<String>()
+    private var certificates: ControllerCertificateService
+    /// The controller's metrics (`GET /metrics`).
+    public let metricsRegistry: PrometheusCollectorRegistry
+    /// The mesh root CA certificate (PEM) the controller signs with.
+    public let rootCertificatePEM: String
 
     /// The address actually bound (the port resolved when 0 was asked for).
     public private(set) var address: NIOCore.SocketAddress?
 
-    private init(source: any ClusterSource, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup) {
+    private init(source: any ClusterSource, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup,
+                 authority: MeshCertificateAuthority) {
         self.settings = settings
         self.logger = logger
         self.group = group
         self.eventLoop = group.next()
         self.controller = MeshController()
         self.source = source
+        let registry = PrometheusCollectorRegistry()
+        self.metricsRegistry = registry
+        self.rootCertificatePEM = authority.certificatePEM
+        self.certificates = ControllerCertificateService(authority: authority, verifyPodAddress: settings.verifyPodAddress, registry: registry)
     }
 
     /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
@@ -102,8 +127,15 @@ public final class ControllerServer: @unchecked Sendable {
     /// Polls `source` once, then listens.
     public static func start(source: any ClusterSource, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller"),
                              describing name: String = "custom source") async throws -> ControllerServer {
+        let authority: MeshCertificateAuthority
+        if let given = settings.certificateAuthority {
+            authority = given
+        } else {
+            authority = try MeshCertificateAuthority.ephemeral(now: Date())
+            logger.notice("no CA given: created a new mesh root for this run", metadata: ["subject": "\(authority.certificate.subject)"])
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group)
+        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group, authority: authority)
         let loop = server.eventLoop
         do {
             try await loop.submit { server.rescan() }.get()
@@ -207,12 +239,21 @@ public final class ControllerServer: @unchecked Sendable {
         case hold(pod: PodKey, knownVersion: String, wait: TimeAmount)
     }
 
-    func route(_ head: HTTPRequestHead) -> Outcome {
+    func route(_ head: HTTPRequestHead, body: String = "", remoteIP: String? = nil) -> Outcome {
         eventLoop.preconditionInEventLoop()
-        guard head.method == .GET else { return .respond(.text(.methodNotAllowed, "only GET\n")) }
         let (path, query) = ControllerServer.splitURI(head.uri)
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts.count == 4, parts[0] == "v1", parts[1] == "certificates" {
+            guard head.method == .POST else { return .respond(.text(.methodNotAllowed, "only POST (a certificate request in PEM)\n")) }
+            return .respond(issueCertificate(pod: PodKey(namespace: parts[2], name: parts[3]), requestPEM: body, remoteIP: remoteIP))
+        }
+        guard head.method == .GET else { return .respond(.text(.methodNotAllowed, "only GET\n")) }
         switch parts.count {
+        case 1 where parts[0] == "metrics":
+            return .respond(ControllerResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                                               body: metricsRegistry.emitToString(), version: nil))
+        case 2 where parts == ["v1", "ca"]:
+            return .respond(ControllerResponse(status: .ok, contentType: "application/x-pem-file", body: rootCertificatePEM, version: nil))
         case 1 where parts[0] == "healthz":
             return .respond(.text(.ok, "ok\n"))
         case 2 where parts == ["v1", "pods"]:
@@ -250,6 +291,18 @@ public final class ControllerServer: @unchecked Sendable {
         default:
             return .respond(.text(.notFound, "unknown path\n"))
         }
+    }
+
+    private func issueCertificate(pod key: PodKey, requestPEM: String, remoteIP: String?) -> ControllerResponse {
+        let facts = controller.config(for: key).map { ControllerCertificateService.PodFacts(identity: $0.serviceIdentity, podIP: pods[key]?.podIP) }
+        let validity = controller.meshConfig.certificate.serviceCertValidityDuration
+        let (response, refusal) = certificates.answer(requestPEM: requestPEM, pod: key, facts: facts, remoteIP: remoteIP, now: Date(), validity: validity)
+        if let refusal {
+            logger.warning("certificate request refused", metadata: ["pod": "\(key)", "reason": "\(refusal)", "remote": "\(remoteIP ?? "?")"])
+        } else {
+            logger.info("certificate issued", metadata: ["pod": "\(key)", "identity": "\(facts?.identity ?? "")", "validity": "\(validity)"])
+        }
+        return response
     }
 
     private func podJSON(_ key: PodKey) -> JSONValue {
@@ -380,8 +433,13 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// Request bodies (certificate requests) larger than this are refused.
+    static let maxBody = 64 * 1024
+
     private let server: ControllerServer
     private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
     private var waiter: UInt64?
 
     init(server: ControllerServer) {
@@ -390,14 +448,30 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break
+        case .head(let head):
+            self.head = head
+            body.removeAll(keepingCapacity: true)
+            bodyTooLarge = false
+        case .body(let part):
+            guard !bodyTooLarge else { return }
+            if body.count + part.readableBytes > ControllerHTTPHandler.maxBody {
+                bodyTooLarge = true
+                body.removeAll()
+            } else {
+                body.append(contentsOf: part.readableBytesView)
+            }
         case .end:
             guard let head, waiter == nil else { return }
             self.head = nil
             let keepAlive = head.isKeepAlive
             let channel = context.channel
-            switch server.route(head) {
+            if bodyTooLarge {
+                ControllerHTTPHandler.write(.text(.payloadTooLarge, "request body over \(ControllerHTTPHandler.maxBody) bytes\n"), keepAlive: false, on: channel)
+                return
+            }
+            let text = String(decoding: body, as: UTF8.self)
+            body.removeAll(keepingCapacity: true)
+            switch server.route(head, body: text, remoteIP: channel.remoteAddress?.ipAddress) {
             case .respond(let response):
                 ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
             case .hold(let pod, let known, let wait):

@@ -97,13 +97,25 @@ public struct MeshCertificateAuthority: Sendable {
         privateKey workloadKey: P256.Signing.PrivateKey,
         serialNumber: Certificate.SerialNumber
     ) throws(IdentityError) -> WorkloadCertificate {
+        let leaf = try issueCertificate(for: identity, now: now, validity: validity,
+                                        publicKey: Certificate.PublicKey(workloadKey.publicKey), serialNumber: serialNumber)
+        return WorkloadCertificate(identity: identity, certificate: leaf, privateKey: workloadKey, issuer: certificate)
+    }
+
+    /// Issues the certificate for a key the CA never sees (the workload's, from its CSR).
+    public func issueCertificate(
+        for identity: ServiceIdentity,
+        now: Date,
+        validity: MeshDuration,
+        publicKey: Certificate.PublicKey,
+        serialNumber: Certificate.SerialNumber
+    ) throws(IdentityError) -> Certificate {
         var (notBefore, notAfter) = try Self.validityWindow(now: now, validity: validity)
         // A leaf cannot outlive its root (the chain would fail before the leaf says so).
         if notAfter > certificate.notValidAfter { notAfter = certificate.notValidAfter }
         guard notAfter > notBefore else {
             throw .invalidValidity("the CA \(certificate.subject) is no longer valid at \(notBefore)")
         }
-        let publicKey = Certificate.PublicKey(workloadKey.publicKey)
         do {
             let subject = try DistinguishedName {
                 OrganizationName("flomesh.io")
@@ -119,13 +131,12 @@ public struct MeshCertificateAuthority: Sendable {
                 AuthorityKeyIdentifier(keyIdentifier: caKeyID)
                 SubjectKeyIdentifier(hash: publicKey)
             }
-            let leaf = try Certificate(
+            return try Certificate(
                 version: .v3, serialNumber: serialNumber, publicKey: publicKey,
                 notValidBefore: notBefore, notValidAfter: notAfter, issuer: certificate.subject, subject: subject,
                 signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
                 issuerPrivateKey: Certificate.PrivateKey(privateKey)
             )
-            return WorkloadCertificate(identity: identity, certificate: leaf, privateKey: workloadKey, issuer: certificate)
         } catch {
             throw .signingFailed("\(error)")
         }

@@ -44,7 +44,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         case "/stats":
             return (.ok, "text/plain", driver.statsText())
         case "/stats/prometheus":
-            return (.ok, PrometheusExposition.contentType, driver.prometheusText())
+            return (.ok, SidecarMetrics.contentType, driver.prometheusText())
         case "/config_dump":
             guard let dump = driver.configDump() else { return (.serviceUnavailable, "text/plain", "no config applied\n") }
             return (.ok, "application/json", dump + "\n")

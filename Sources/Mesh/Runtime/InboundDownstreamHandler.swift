@@ -94,19 +94,26 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             // Under iptables capture the port the peer dialled; otherwise the peer names it.
             let port = originalDestination?.port ?? head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
             let identity = peerIdentity(context, head)
+            peerLabels = WorkloadLabels(peerIdentity: identity, kind: head.headers.first(name: MeshHeaders.statsKind),
+                                        name: head.headers.first(name: MeshHeaders.statsName), pod: head.headers.first(name: MeshHeaders.statsPod),
+                                        namespace: head.headers.first(name: MeshHeaders.statsNamespace))
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
+            for name in [MeshHeaders.statsKind, MeshHeaders.statsName, MeshHeaders.statsPod, MeshHeaders.statsNamespace] { head.headers.remove(name: name) }
             busy = true
             driver.inboundRequest(on: self, head: head, body: body, port: port, peerIdentity: identity)
             body = nil
         }
     }
 
+    /// The metric labels of the current request's client workload.
+    var peerLabels = WorkloadLabels.unknown
+
     /// Under mTLS, the peer's identity looked up once per connection (its certificate cannot change).
     private var certificateIdentity: String??
 
     private func peerIdentity(_ context: ChannelHandlerContext, _ head: NIOHTTP1.HTTPRequestHead) -> String? {
-        guard case .mutualTLS = driver.settings.peerTransport else {
+        if case .insecurePlaintext = driver.settings.peerTransport {
             return driver.peerIdentity(channel: context.channel, header: head.headers.first(name: MeshHeaders.sourceIdentity))
         }
         if let certificateIdentity { return certificateIdentity }
@@ -171,7 +178,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     /// The app could not be reached: the sidecar answers 503 itself.
     func appUnreachable(port: Int) {
         driver.count(.appConnectFailed)
-        driver.metrics.record(.inbound, status: 503, milliseconds: 0)
+        driver.metrics.recordRequest(source: peerLabels, destination: driver.workloadLabels, status: 503, milliseconds: 0)
         app = nil
         appStream = nil
         respondLocally(MeshProxy.HTTPResponseHead(status: 503))
@@ -300,7 +307,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             guard head.status.code >= 200, let request = inFlight else { return }
             inFlight?.gotHead = true
             let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
-            driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency)
+            driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
             owner?.startResponse(head)
         case .body(let part):
             owner?.streamBody(part, from: context.channel)
@@ -345,7 +352,7 @@ extension SidecarDriver {
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: head.uri, authority: head.headers.first(name: "host") ?? "", headers: headers)
         switch engine.inboundRequest(engineHead, connection: handler.connectionID, port: port, peerIdentity: peerIdentity, now: now()) {
         case let .respond(response, reason):
-            metrics.record(.inbound, status: response.status, milliseconds: milliseconds(since: start))
+            metrics.recordRequest(source: handler.peerLabels, destination: workloadLabels, status: response.status, milliseconds: milliseconds(since: start))
             logger.debug("inbound request answered locally", metadata: ["reason": "\(reason.rawValue)", "status": "\(response.status)"])
             handler.respondLocally(response)
         case let .forward(_, endpoint):
@@ -362,9 +369,9 @@ extension SidecarDriver {
         return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)
     }
 
-    func inboundAppResponded(port: Int, status: Int, latency: MeshDuration) {
+    func inboundAppResponded(port: Int, status: Int, latency: MeshDuration, peer: WorkloadLabels) {
         engine.inboundResponse(port: port, status: status, latency: latency)
-        metrics.record(.inbound, status: status, milliseconds: latency.milliseconds)
+        metrics.recordRequest(source: peer, destination: workloadLabels, status: status, milliseconds: latency.milliseconds)
     }
 
     func inboundConnectionClosed(_ id: ConnectionID) {
@@ -422,7 +429,7 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
 
     func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
         let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- sentAt.uptimeNanoseconds))
-        driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency)
+        driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
         owner?.startResponse(head)
     }
 

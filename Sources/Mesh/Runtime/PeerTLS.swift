@@ -11,6 +11,10 @@ public enum PeerTransport: Sendable {
     /// files and verifies the peer's against the mesh root; the peer identity that access control
     /// checks is the one in the verified client certificate.
     case mutualTLS(PeerCertificateFiles)
+    /// Mutual TLS with a certificate the controller issues: the sidecar makes its own key, sends
+    /// the controller a certificate request (from its pod address) for its pod's identity, and
+    /// renews before expiry (`WorkloadCertificateClient`). Needs a controller-driven sidecar.
+    case mutualTLSFromController
     /// Plain HTTP, the source identity carried in an `x-fsm-source-identity` header. Any local
     /// process can forge it: only for tests of the shell that do not care about identity, and
     /// only when asked for explicitly (`fsm sidecar --insecure-plaintext-peers`).
@@ -179,7 +183,7 @@ extension SidecarDriver {
         switch settings.peerTransport {
         case .insecurePlaintext:
             return header
-        case .mutualTLS:
+        case .mutualTLS, .mutualTLSFromController:
             // On an HTTP/2 stream the TLS handler is on the connection, the stream's parent (an
             // accepted connection's own parent is the listening socket, without one).
             let certificate = (try? channel.pipeline.syncOperations.nioSSL_peerCertificate())
@@ -188,4 +192,9 @@ extension SidecarDriver {
             return PeerTLS.identity(of: certificate)
         }
     }
+}
+
+extension SidecarDriver {
+    /// The workload certificate new peer connections present (nil in plaintext mode). Loop-confined.
+    public var workloadCertificate: WorkloadCertificate? { peerTLS?.workload }
 }

@@ -28,6 +28,7 @@ public struct RuntimeCounters: Sendable {
         case upstreamHTTP2Connections
         /// Local answers (403, 429, 503, 504, ...) written as a gRPC status to a gRPC request.
         case grpcLocalReply
+        case certificateRequestFailed
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -53,6 +54,7 @@ public struct RuntimeCounters: Sendable {
             case .http2ProtocolError: "runtime.downstream_cx_h2_protocol_error"
             case .upstreamHTTP2Connections: "runtime.upstream_cx_http2"
             case .grpcLocalReply: "runtime.downstream_rq_grpc_local_reply"
+            case .certificateRequestFailed: "runtime.cert_request_failed"
             }
         }
     }
@@ -68,42 +70,5 @@ public struct RuntimeCounters: Sendable {
 
     public func entries() -> [(name: String, value: UInt64)] {
         Name.allCases.map { ($0.statName, values[$0.rawValue]) }
-    }
-}
-
-/// `fsm_request_total` and `fsm_request_duration_ms` per direction and status code.
-public struct RequestMetrics: Sendable {
-    public enum Direction: String, Sendable, CaseIterable {
-        case outbound, inbound
-    }
-
-    /// Upper bounds in milliseconds (the last bucket is +Inf).
-    public static let bucketBounds: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
-
-    public struct Series: Sendable {
-        public var count: UInt64 = 0
-        public var sumMilliseconds: Double = 0
-        /// Non-cumulative counts per bucket, with a final +Inf bucket.
-        public var buckets = [UInt64](repeating: 0, count: RequestMetrics.bucketBounds.count + 1)
-    }
-
-    /// Keyed by direction index * 600 + status (0...599); sparse.
-    public private(set) var series: [Int: Series] = [:]
-
-    public init() {}
-
-    public mutating func record(_ direction: Direction, status: Int, milliseconds: Double) {
-        let code = (0..<600).contains(status) ? status : 0
-        let key = (direction == .outbound ? 0 : 600) + code
-        var entry = series[key] ?? Series()
-        entry.count += 1
-        entry.sumMilliseconds += milliseconds
-        let bucket = RequestMetrics.bucketBounds.firstIndex(where: { milliseconds <= $0 }) ?? RequestMetrics.bucketBounds.count
-        entry.buckets[bucket] += 1
-        series[key] = entry
-    }
-
-    public func sortedSeries() -> [(direction: Direction, status: Int, series: Series)] {
-        series.keys.sorted().map { key in (key < 600 ? .outbound : .inbound, key % 600, series[key]!) }
     }
 }

@@ -16,6 +16,10 @@ public struct SidecarSettings: Sendable {
     /// Request bodies are buffered (so that a retry can resend them) up to this size; larger
     /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
     public var maxBufferedRequestBody: Int
+    /// The workload this sidecar runs for, as metric labels (the namespace defaults to the one of
+    /// the config's service identity); sent to peers in `x-fsm-stats-*` headers.
+    public var workload: WorkloadLabels
+
     /// How app traffic reaches the sidecar: local mode (apps address the outbound listener, the
     /// Host header names the service) or iptables capture (SO_ORIGINAL_DST names it).
     public var capture: CaptureMode
@@ -34,7 +38,7 @@ public struct SidecarSettings: Sendable {
     /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
     public var upstreamRequestTimeout: TimeAmount
 
-    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024,
+    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
                 upstreamRequestTimeout: TimeAmount = .seconds(15)) {
         self.podIP = podIP
@@ -47,6 +51,7 @@ public struct SidecarSettings: Sendable {
         self.requestHeaderTimeout = requestHeaderTimeout
         self.idleTimeout = idleTimeout
         self.upstreamRequestTimeout = upstreamRequestTimeout
+        self.workload = workload
     }
 
     /// A timeout given in seconds (the CLI's unit); negative values count as zero (disabled).
@@ -78,6 +83,12 @@ public enum CaptureMode: String, Sendable, CaseIterable {
 enum MeshHeaders {
     static let targetPort = "x-fsm-target-port"
     static let sourceIdentity = "x-fsm-source-identity"
+    /// The client workload's metric labels, for the server sidecar's `source_*` labels.
+    static let statsKind = "x-fsm-stats-kind"
+    static let statsName = "x-fsm-stats-name"
+    static let statsNamespace = "x-fsm-stats-namespace"
+    static let statsPod = "x-fsm-stats-pod"
+    static let statsPrefix = "x-fsm-stats-"
     /// Hop-by-hop headers a proxy must not forward (plus framing headers it recomputes).
     static let hopByHop: [String] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding", "content-length", "expect"]
 
@@ -85,7 +96,13 @@ enum MeshHeaders {
     /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
     static func isStrippedFromAppRequest(_ name: String) -> Bool {
         for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
-        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity)
+        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
+    }
+
+    static func hasStatsPrefix(_ name: String) -> Bool {
+        guard name.utf8.count >= statsPrefix.utf8.count else { return false }
+        for (x, y) in zip(name.utf8, statsPrefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        return true
     }
 
     static func equalsIgnoringASCIICase(_ a: String, _ lowercase: String) -> Bool {
@@ -108,7 +125,10 @@ public final class SidecarDriver: @unchecked Sendable {
     var engine = Sidecar()
     var generator = SystemRandomNumberGenerator()
     var runtimeCounters = RuntimeCounters()
-    var metrics = RequestMetrics()
+    /// Prometheus metrics (own registry per sidecar).
+    public let metrics: SidecarMetrics
+    /// This sidecar's workload labels (settings, with the namespace of the config's identity).
+    private(set) var workloadLabels: WorkloadLabels
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -130,11 +150,14 @@ public final class SidecarDriver: @unchecked Sendable {
     /// a local reason streams that response.
     private var delivering: (any EngineUpstream)?
 
-    public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger) {
+    public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
         self.epoch = .now()
+        self.metrics = metrics
+        self.workloadLabels = settings.workload
+        metrics.registerRuntimeCounters()
     }
 
     /// Monotonic time since this driver started.
@@ -164,6 +187,9 @@ public final class SidecarDriver: @unchecked Sendable {
         if case .applied = result {
             resolver = LocalModeResolver(config)
             appliedJSON = config.renderedJSON(pretty: true)
+            if settings.workload.namespace.isEmpty {
+                workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
+            }
         }
         perform(engine.takeConfigActions())
         return result
@@ -179,12 +205,15 @@ public final class SidecarDriver: @unchecked Sendable {
 
     public func prometheusText() -> String {
         eventLoop.preconditionInEventLoop()
-        return PrometheusExposition.render(stats: engine.stats, runtime: runtimeCounters, metrics: metrics)
+        return metrics.exposition(engineStats: engine.stats)
     }
 
     public func configDump() -> String? { appliedJSON }
 
-    func count(_ name: RuntimeCounters.Name) { runtimeCounters[name] += 1 }
+    func count(_ name: RuntimeCounters.Name) {
+        runtimeCounters[name] += 1
+        metrics.count(name)
+    }
 
     // MARK: Outbound exchanges
 
@@ -205,6 +234,7 @@ public final class SidecarDriver: @unchecked Sendable {
         if GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type")) { upstreamHeaders.add(name: "te", value: "trailers") }
         upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
         if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
+        addStatsHeaders(to: &upstreamHeaders)
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
@@ -233,7 +263,8 @@ public final class SidecarDriver: @unchecked Sendable {
     private func outboundTimedOut(_ id: UInt64) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         count(.upstreamRequestTimeout)
-        metrics.record(.outbound, status: 504, milliseconds: milliseconds(since: exchange.startedAt))
+        metrics.recordRequest(source: workloadLabels, destination: WorkloadLabels(cluster: exchange.cluster, kind: nil, name: nil, pod: nil, namespace: nil),
+                              status: 504, milliseconds: milliseconds(since: exchange.startedAt))
         logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "timeout": "\(settings.upstreamRequestTimeout)"])
         perform(engine.cancelOutbound(ExchangeID(id)))
         exchange.downstream.respondLocally(MeshProxy.HTTPResponseHead(status: 504))
@@ -249,6 +280,15 @@ public final class SidecarDriver: @unchecked Sendable {
             return (path, String(rest[..<slash]))
         }
         return (uri, head.headers.first(name: "host") ?? "")
+    }
+
+    /// This workload's labels for the peer's `source_*` metric labels (the known ones only).
+    func addStatsHeaders(to headers: inout HTTPHeaders) {
+        let labels = workloadLabels
+        if !labels.kind.isEmpty { headers.add(name: MeshHeaders.statsKind, value: labels.kind) }
+        if !labels.name.isEmpty { headers.add(name: MeshHeaders.statsName, value: labels.name) }
+        if !labels.namespace.isEmpty { headers.add(name: MeshHeaders.statsNamespace, value: labels.namespace) }
+        if !labels.pod.isEmpty { headers.add(name: MeshHeaders.statsPod, value: labels.pod) }
     }
 
     // MARK: Upstream events
@@ -296,6 +336,7 @@ public final class SidecarDriver: @unchecked Sendable {
                     }
                     continue
                 }
+                exchanges[id.rawValue]?.cluster = cluster
                 var head = exchange.head
                 head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
                 link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
@@ -306,7 +347,8 @@ public final class SidecarDriver: @unchecked Sendable {
             case let .respond(id, head, local):
                 guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
                 exchange.timeout?.cancel()
-                metrics.record(.outbound, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                metrics.recordRequest(source: workloadLabels, destination: WorkloadLabels(cluster: exchange.cluster, kind: nil, name: nil, pod: nil, namespace: nil),
+                                      status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
                 } else {
@@ -338,6 +380,8 @@ struct OutboundExchange {
     var upstreamHTTP2: Bool
     /// The request timeout's timer (nil when disabled).
     var timeout: Scheduled<Void>?
+    /// The cluster of the latest attempt (the destination labels of the metrics).
+    var cluster: String?
 }
 
 // MARK: - Protocols of ports

@@ -21,6 +21,7 @@ public final class SidecarProcess: @unchecked Sendable {
     /// The config file; nil when the config comes from the controller.
     public let configPath: String?
     private var configClient: ControllerConfigClient?
+    private var certificateClient: WorkloadCertificateClient?
     private let group: MultiThreadedEventLoopGroup
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
@@ -52,22 +53,43 @@ public final class SidecarProcess: @unchecked Sendable {
     }
 
     /// A sidecar whose config comes from the controller (it starts without one: `/ready` says 503
-    /// and requests get no route until the first config arrives).
-    public static func start(controller: ControllerEndpoint, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar")) async throws -> SidecarProcess {
-        try await start(configPath: nil, controller: controller, settings: settings, logger: logger)
+    /// and requests get no route until the first config arrives). With
+    /// `PeerTransport.mutualTLSFromController` its certificate comes from the controller too: the
+    /// start waits (up to `certificateWait`) for the first one.
+    public static func start(controller: ControllerEndpoint, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar"),
+                             certificateWait: Duration = .seconds(60)) async throws -> SidecarProcess {
+        try await start(configPath: nil, controller: controller, settings: settings, logger: logger, certificateWait: certificateWait)
     }
 
-    private static func start(configPath: String?, controller: ControllerEndpoint?, settings: SidecarSettings, logger: Logger) async throws -> SidecarProcess {
+    private static func start(configPath: String?, controller: ControllerEndpoint?, settings: SidecarSettings, logger: Logger,
+                              certificateWait: Duration = .seconds(60)) async throws -> SidecarProcess {
+        var settings = settings
+        // Metric labels: a controller-driven sidecar knows its pod.
+        if let controller, settings.workload.pod.isEmpty { settings.workload.pod = controller.pod }
+        if let controller, settings.workload.namespace.isEmpty { settings.workload.namespace = controller.namespace }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
         do {
             // Without a usable certificate a mTLS sidecar cannot talk to anyone: refuse to start.
-            if case .mutualTLS(let files) = settings.peerTransport {
+            switch settings.peerTransport {
+            case .mutualTLS(let files):
                 let tls = try PeerTLS.load(files)
                 try await loop.submit { driver.peerTLS = tls }.get()
                 logger.info("workload certificate loaded", metadata: tls.logMetadata)
+            case .mutualTLSFromController:
+                guard let controller else {
+                    throw PeerCertificateError(description: "a certificate from the controller needs a controller-driven sidecar")
+                }
+                let client = WorkloadCertificateClient(endpoint: controller, driver: driver)
+                let tls = try await client.obtainFirst(within: certificateWait)
+                try await loop.submit { driver.peerTLS = tls }.get()
+                logger.info("workload certificate issued by the controller", metadata: tls.logMetadata)
+                process.certificateClient = client
+                client.startRenewing(after: tls)
+            case .insecurePlaintext:
+                break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
             let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
@@ -85,6 +107,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 }
             }.get()
         } catch {
+            await process.certificateClient?.stop()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -228,6 +251,7 @@ public final class SidecarProcess: @unchecked Sendable {
         guard first else { return }
         signalSource?.cancel()
         await configClient?.stop()
+        await certificateClient?.stop()
         let loop = driver.eventLoop
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()

@@ -8,6 +8,12 @@ public struct SimpleHTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: String
 
+    public init(status: Int, headers: [(name: String, value: String)], body: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     public func header(_ name: String) -> String? {
         headers.first(where: { $0.name.lowercased() == name.lowercased() })?.value
     }
@@ -24,14 +30,17 @@ public enum SimpleHTTPClientError: Error, CustomStringConvertible {
 public enum SimpleHTTPClient {
     public static func request(
         host: String, port: Int, method: HTTPMethod = .GET, path: String, headers: [(String, String)] = [], body: String? = nil,
-        timeout: TimeAmount = .seconds(10), group: (any EventLoopGroup)? = nil
+        timeout: TimeAmount = .seconds(10), group: (any EventLoopGroup)? = nil, localAddress: String? = nil
     ) async throws -> SimpleHTTPResponse {
         let group = group ?? MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: SimpleHTTPResponse.self)
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: loop)
+            var bootstrap = ClientBootstrap(group: loop)
+            // From a given address (a pod's own, which the controller checks for certificates).
+            if let localAddress { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: localAddress, port: 0)) }
+            channel = try await bootstrap
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

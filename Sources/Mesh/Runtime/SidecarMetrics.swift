@@ -1,0 +1,186 @@
+import CoreMetrics
+import MeshProxy
+import Prometheus
+
+/// The Kubernetes workload a sidecar runs for, as the metric labels name it
+/// (`source_kind`, `source_name`, `source_pod`, `source_namespace` and the `destination_` ones).
+/// Empty fields are unknown (Prometheus treats an empty label like a missing one).
+public struct WorkloadLabels: Sendable, Hashable {
+    public var kind: String
+    public var name: String
+    public var pod: String
+    public var namespace: String
+
+    public init(kind: String = "", name: String = "", pod: String = "", namespace: String = "") {
+        self.kind = kind
+        self.name = name
+        self.pod = pod
+        self.namespace = namespace
+    }
+
+    public static let unknown = WorkloadLabels()
+}
+
+/// One sidecar's metrics, recorded through the swift-metrics API into its own
+/// `PrometheusCollectorRegistry` (the factory is passed explicitly, so sidecars sharing a process
+/// keep separate metrics) and exposed as Prometheus text on the admin port:
+/// - `fsm_request_total{source_*,destination_*,response_code}` and the `fsm_request_duration_ms`
+///   histogram (milliseconds; the same labels without `response_code`, as the guides list them);
+/// - the shell's own counters (`runtime.*` → `sidecar_runtime_*`), incremented as they happen;
+/// - the engine's Envoy-style counters, carried over at each scrape: `cluster.<name>.<counter>`
+///   becomes `sidecar_cluster_<counter>{sidecar_cluster_name="<name>"}`, other names
+///   `sidecar_<name with invalid characters as _>`; `*_active` ones are gauges.
+///
+/// Handles are created once per label set and cached, so a request costs one dictionary lookup.
+/// Loop-confined (owned by `SidecarDriver`).
+public final class SidecarMetrics: @unchecked Sendable {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    public static let requestTotal = "fsm_request_total"
+    public static let requestDuration = "fsm_request_duration_ms"
+    /// Upper bounds in milliseconds of `fsm_request_duration_ms` (the last bucket is +Inf).
+    public static let durationBuckets: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    private struct RequestKey: Hashable {
+        var source: WorkloadLabels
+        var destination: WorkloadLabels
+        var status: Int
+    }
+
+    private var requestHandles: [RequestKey: (total: CoreMetrics.Counter, duration: Recorder)] = [:]
+    private var runtimeHandles: [CoreMetrics.Counter?] = Array(repeating: nil, count: RuntimeCounters.Name.allCases.count)
+    /// Engine counters already carried into the registry: the handle and the value it holds.
+    private var engineCounters: [String: (counter: CoreMetrics.Counter, exported: UInt64)] = [:]
+    private var engineGauges: [String: Meter] = [:]
+    /// Family name → (labeled, gauge), so that a name is never registered twice in incompatible
+    /// ways (the registry would stop the process).
+    private var families: [String: (labeled: Bool, gauge: Bool)] = [:]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[SidecarMetrics.requestDuration] = SidecarMetrics.durationBuckets
+        self.factory = factory
+        families[SidecarMetrics.requestTotal] = (true, false)
+        families[SidecarMetrics.requestDuration] = (true, false)
+    }
+
+    /// One proxied request answered (by the peer, the app or the sidecar itself).
+    func recordRequest(source: WorkloadLabels, destination: WorkloadLabels, status: Int, milliseconds: Double) {
+        let key = RequestKey(source: source, destination: destination, status: (0..<1000).contains(status) ? status : 0)
+        let handles: (total: CoreMetrics.Counter, duration: Recorder)
+        if let cached = requestHandles[key] {
+            handles = cached
+        } else {
+            let labels = [
+                ("source_kind", source.kind), ("source_name", source.name), ("source_pod", source.pod), ("source_namespace", source.namespace),
+                ("destination_kind", destination.kind), ("destination_name", destination.name),
+                ("destination_pod", destination.pod), ("destination_namespace", destination.namespace),
+            ]
+            handles = (
+                CoreMetrics.Counter(label: SidecarMetrics.requestTotal, dimensions: labels + [("response_code", String(key.status))], factory: factory),
+                Recorder(label: SidecarMetrics.requestDuration, dimensions: labels, aggregate: true, factory: factory)
+            )
+            requestHandles[key] = handles
+        }
+        handles.total.increment()
+        handles.duration.record(max(0, milliseconds))
+    }
+
+    func count(_ name: RuntimeCounters.Name) {
+        if let counter = runtimeHandles[name.rawValue] {
+            counter.increment()
+            return
+        }
+        let family = SidecarMetrics.familyName(name.statName[...])
+        families[family] = (false, false)
+        let counter = CoreMetrics.Counter(label: family, dimensions: [], factory: factory)
+        runtimeHandles[name.rawValue] = counter
+        counter.increment()
+    }
+
+    /// Every runtime counter appears from the start (at zero), so a scrape shows what can go wrong.
+    func registerRuntimeCounters() {
+        for name in RuntimeCounters.Name.allCases where runtimeHandles[name.rawValue] == nil {
+            let family = SidecarMetrics.familyName(name.statName[...])
+            families[family] = (false, false)
+            runtimeHandles[name.rawValue] = CoreMetrics.Counter(label: family, dimensions: [], factory: factory)
+        }
+    }
+
+    /// Carries the engine's counters into the registry and renders the text exposition format.
+    func exposition(engineStats: SidecarStats) -> String {
+        for (name, value) in engineStats.counters() {
+            let (family, labels) = SidecarMetrics.engineSeries(name)
+            let gauge = family.hasSuffix("_active")
+            let key = labels.isEmpty ? family : family + "\u{0}" + labels[0].1
+            if let known = families[family], known.labeled != !labels.isEmpty || known.gauge != gauge { continue }
+            families[family] = (!labels.isEmpty, gauge)
+            if gauge {
+                let meter = engineGauges[key] ?? Meter(label: family, dimensions: labels, factory: factory)
+                engineGauges[key] = meter
+                meter.set(Double(value))
+            } else {
+                var entry = engineCounters[key] ?? (CoreMetrics.Counter(label: family, dimensions: labels, factory: factory), 0)
+                if value > entry.exported {
+                    entry.counter.increment(by: Int64(clamping: value - entry.exported))
+                    entry.exported = value
+                }
+                engineCounters[key] = entry
+            }
+        }
+        return registry.emitToString()
+    }
+
+    /// `cluster.<name>.<counter>` → (`sidecar_cluster_<counter>`, [sidecar_cluster_name: name]);
+    /// anything else → (`sidecar_<sanitized>`, []).
+    static func engineSeries(_ name: String) -> (family: String, labels: [(String, String)]) {
+        let prefix = "cluster."
+        if name.hasPrefix(prefix), let lastDot = name.lastIndex(of: "."), lastDot > name.index(name.startIndex, offsetBy: prefix.count) {
+            let cluster = name[name.index(name.startIndex, offsetBy: prefix.count)..<lastDot]
+            let counter = name[name.index(after: lastDot)...]
+            return ("sidecar_cluster_" + sanitize(counter), [("sidecar_cluster_name", String(cluster))])
+        }
+        return (familyName(name[...]), [])
+    }
+
+    static func familyName(_ statName: Substring) -> String { "sidecar_" + sanitize(statName) }
+
+    /// Metric names allow `[a-zA-Z0-9_:]`; everything else becomes `_`.
+    static func sanitize(_ name: Substring) -> String {
+        var out = ""
+        out.reserveCapacity(name.utf8.count)
+        for scalar in name.unicodeScalars {
+            let isValid = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || scalar == "_" || scalar == ":"
+            out.unicodeScalars.append(isValid ? scalar : "_")
+        }
+        return out
+    }
+}
+
+extension WorkloadLabels {
+    /// The peer of an inbound request: the namespace from its verified identity
+    /// (`sa.namespace.cluster.local`), the rest from the `x-fsm-stats-*` headers its sidecar sent.
+    init(peerIdentity: String?, kind: String?, name: String?, pod: String?, namespace: String?) {
+        var identityNamespace: String?
+        if let peerIdentity {
+            let parts = peerIdentity.split(separator: ".", maxSplits: 2)
+            if parts.count >= 2 { identityNamespace = String(parts[1]) }
+        }
+        self.init(kind: kind ?? "", name: name ?? "", pod: pod ?? "", namespace: identityNamespace ?? namespace ?? "")
+    }
+
+    /// The destination of an outbound request as the sidecar knows it: the service behind the
+    /// cluster (`namespace/service|port`), refined by the `x-fsm-stats-*` headers of the answer.
+    init(cluster: String?, kind: String?, name: String?, pod: String?, namespace: String?) {
+        var clusterNamespace = "", clusterService = ""
+        if let cluster, let slash = cluster.firstIndex(of: "/") {
+            clusterNamespace = String(cluster[..<slash])
+            let rest = cluster[cluster.index(after: slash)...]
+            clusterService = String(rest[..<(rest.firstIndex(of: "|") ?? rest.endIndex)])
+        }
+        self.init(kind: kind ?? "", name: name ?? clusterService, pod: pod ?? "", namespace: namespace ?? clusterNamespace)
+    }
+}
