@@ -41,13 +41,25 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         self.connectionID = driver.newConnectionID()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Added after the protocol sniffer saw the first bytes: the connection is already active.
+        if context.channel.isActive { readOriginalDestination(context) }
+    }
 
     /// Under iptables capture: where the peer's connection was going before the redirect.
     private(set) var originalDestination: MeshProxy.SocketAddress?
 
-    func channelActive(context: ChannelHandlerContext) {
+    private var originalDestinationAsked = false
+
+    private func readOriginalDestination(_ context: ChannelHandlerContext) {
+        guard !originalDestinationAsked else { return }
+        originalDestinationAsked = true
         driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        readOriginalDestination(context)
         context.fireChannelActive()
     }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }

@@ -13,7 +13,8 @@ extension SidecarDriver {
     /// read at once, so `found` runs before the connection's first read.
     func readOriginalDestination(of channel: any Channel, _ found: @escaping (MeshProxy.SocketAddress?) -> Void) {
         #if canImport(Glibc)
-        guard settings.capture == .iptables, let provider = channel as? any SocketOptionProvider else { return }
+        // An HTTP/2 stream's socket is its parent connection's.
+        guard settings.capture == .iptables, let provider = (channel as? any SocketOptionProvider) ?? (channel.parent as? any SocketOptionProvider) else { return }
         let option: EventLoopFuture<sockaddr_in> = provider.unsafeGetSocketOption(
             level: NIOBSDSocket.OptionLevel(rawValue: CInt(IPPROTO_IP)), name: NIOBSDSocket.Option(rawValue: soOriginalDestination))
         let logger = logger

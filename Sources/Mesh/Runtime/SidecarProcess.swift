@@ -143,14 +143,24 @@ public final class SidecarProcess: @unchecked Sendable {
                     // The inbound listener speaks mTLS only (with the certificate current at accept time).
                     if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
                     // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                    let installHTTP1: (ChannelPipeline.SynchronousOperations) throws -> Void = { operations in
-                        let handlers = HTTPServerHandlers(timeouts: deadlines ? DownstreamTimeoutHandler(driver: driver) : nil)
-                        try handlers.install(in: operations, then: makeHandler(handlers))
+                    let timeouts = deadlines ? DownstreamTimeoutHandler(driver: driver) : nil
+                    guard http2 else {
+                        let handlers = HTTPServerHandlers(timeouts: timeouts)
+                        return try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
                     }
-                    guard http2 else { return try installHTTP1(channel.pipeline.syncOperations) }
+                    // The deadlines go before the sniffer, so that a connection which never sends a
+                    // byte is closed when idle; HTTP/2 connections drop them (their streams have none).
+                    if let timeouts { try channel.pipeline.syncOperations.addHandler(timeouts) }
                     try channel.pipeline.syncOperations.addHandler(DownstreamProtocolSniffer(
-                        driver: driver, listener: name, installHTTP1: installHTTP1,
-                        installHTTP2: { try driver.installHTTP2Server(on: $0, listener: name, makeHandler: makeHandler) }))
+                        driver: driver, listener: name,
+                        installHTTP1: { operations in
+                            let handlers = HTTPServerHandlers(timeouts: timeouts)
+                            try handlers.install(in: operations, then: makeHandler(handlers), timeoutsInstalled: true)
+                        },
+                        installHTTP2: { operations in
+                            if let timeouts { operations.removeHandler(timeouts, promise: nil) }
+                            try driver.installHTTP2Server(on: operations, listener: name, makeHandler: makeHandler)
+                        }))
                 }
             }
             .bind(host: driver.settings.listenAddress, port: port)

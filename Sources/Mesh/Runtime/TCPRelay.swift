@@ -122,8 +122,9 @@ struct HTTPServerHandlers {
         self.timeouts = timeouts
     }
 
-    func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler) throws {
-        if let timeouts { try pipeline.addHandler(timeouts) }
+    /// `timeoutsInstalled`: the deadlines handler is already in the pipeline, ahead of these.
+    func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler, timeoutsInstalled: Bool = false) throws {
+        if let timeouts, !timeoutsInstalled { try pipeline.addHandler(timeouts) }
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)

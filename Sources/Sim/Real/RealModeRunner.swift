@@ -85,7 +85,10 @@ public enum RealModeRunner {
             for app in apps { try await app.start(group: appGroup) }
             for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) {
                 try writeConfig(index)
-                let settings = SidecarSettings(podIP: pod.ip, peerTransport: .insecurePlaintext, outboundPort: outboundPort)
+                // No shell-level request timeout: the engine (and so the simulator) has no route
+                // timeout yet, and a long retry chain would otherwise end in the shell's 504.
+                let settings = SidecarSettings(podIP: pod.ip, peerTransport: .insecurePlaintext, outboundPort: outboundPort,
+                                               upstreamRequestTimeout: .zero)
                 sidecars[index] = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             }
             for (index, sidecar) in sidecars {
@@ -98,64 +101,85 @@ public enum RealModeRunner {
             throw RealModeError.setup("\(error)")
         }
 
-        // The timeline, in wall-clock time from here.
+        // The timeline, in wall-clock time from here. The scenario's order is kept even when this
+        // machine is slow: a change (apply, delete, fault) first waits for the loads meant to end
+        // before it, and waits until every sidecar it reconfigures has loaded its new config; any
+        // delay this causes (`lag`) shifts the rest of the timeline instead of overlapping phases.
         let origin = ContinuousClock.now
-        let runDeadline = scenario.duration.map { origin + .nanoseconds($0.nanoseconds) }
+        var lag: Duration = .zero
         var events: [SimEvent] = []
         func elapsed() -> MeshDuration { MeshDuration(nanoseconds: RealLoadRunner.nanoseconds(ContinuousClock.now - origin)) }
         var recorders: [RealLoadRecorder] = []
+        var running: [(nominalEnd: Int64?, task: Task<Void, Never>)] = []
+        var background: [Task<Void, Never>] = []
 
-        func push(_ update: ControllerUpdate) {
-            var pushed = 0
+        func push(_ update: ControllerUpdate) async {
+            var pushed: [SidecarProcess] = []
             for key in update.changed {
                 guard let index = cluster.pods.firstIndex(where: { $0.key == key }), let sidecar = sidecars[index] else { continue }
                 do {
                     try writeConfig(index)
                     sidecar.reload()
-                    pushed += 1
+                    pushed.append(sidecar)
                 } catch {
                     events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot write the config of \(key): \(error)"))
                 }
             }
-            if pushed > 0 { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed) prox\(pushed == 1 ? "y" : "ies")")) }
+            // `reload` runs on the sidecar's event loop; a later task on that loop runs after it.
+            for sidecar in pushed { _ = try? await sidecar.onLoop { _ in true } }
+            if !pushed.isEmpty { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed.count) prox\(pushed.count == 1 ? "y" : "ies")")) }
         }
 
-        await withTaskGroup(of: Void.self) { group in
-            for step in scenario.steps {
-                let due = origin + .nanoseconds(step.at.nanoseconds)
-                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
-                switch step.action {
-                case .apply(let resources):
-                    events.append(SimEvent(at: elapsed(), kind: .change, text: "applied " + resources.map { "\($0.kind.rawValue) \($0.metadata.namespace)/\($0.metadata.name)" }.joined(separator: ", ")))
-                    push(controller.apply(resources.map { .upsert($0) }))
-                case .delete(let key):
-                    events.append(SimEvent(at: elapsed(), kind: .change, text: "deleted \(key.kind.rawValue) \(key.namespace)/\(key.name)"))
-                    push(controller.apply([.delete(key)]))
-                case .load(let load):
-                    guard let client = loadClients[load.name] else { continue }
-                    let recorder = RealLoadRecorder(spec: load)
-                    recorders.append(recorder)
-                    events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
-                    let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, origin: origin, runDeadline: runDeadline)
-                    group.addTask { await runner.run() }
-                case .fault(let fault):
-                    guard case .error(let target, let status, let rate, let duration) = fault else { continue }
-                    let targets = cluster.pods(target: target)
-                    for pod in targets { apps[pod].state.withLockedValue { $0.setErrorFault(status: status, rate: min(max(rate, 0), 1)) } }
-                    events.append(SimEvent(at: elapsed(), kind: .fault, text: "error fault on \(target): \(status) for \(rate) of requests"))
-                    if let duration {
-                        let clearAt = ContinuousClock.now + .nanoseconds(duration.nanoseconds)
-                        let servers = targets.map { apps[$0] }
-                        group.addTask {
-                            try? await Task.sleep(until: clearAt, clock: .continuous)
-                            for server in servers { server.state.withLockedValue { $0.setErrorFault(status: 0, rate: 0) } }
-                        }
-                    }
+        for step in scenario.steps {
+            if !step.action.isLoad {
+                // Loads meant to be over by now (closed-loop loads with a request count: always).
+                let stepAt = step.at.nanoseconds
+                var still: [(nominalEnd: Int64?, task: Task<Void, Never>)] = []
+                for load in running {
+                    if load.nominalEnd.map({ $0 <= stepAt }) ?? true { await load.task.value } else { still.append(load) }
+                }
+                running = still
+                let late = ContinuousClock.now - (origin + lag + .nanoseconds(stepAt))
+                if late > .zero { lag += late }
+            }
+            let due = origin + lag + .nanoseconds(step.at.nanoseconds)
+            if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+            switch step.action {
+            case .apply(let resources):
+                events.append(SimEvent(at: elapsed(), kind: .change, text: "applied " + resources.map { "\($0.kind.rawValue) \($0.metadata.namespace)/\($0.metadata.name)" }.joined(separator: ", ")))
+                await push(controller.apply(resources.map { .upsert($0) }))
+            case .delete(let key):
+                events.append(SimEvent(at: elapsed(), kind: .change, text: "deleted \(key.kind.rawValue) \(key.namespace)/\(key.name)"))
+                await push(controller.apply([.delete(key)]))
+            case .load(let load):
+                guard let client = loadClients[load.name] else { continue }
+                let recorder = RealLoadRecorder(spec: load)
+                recorders.append(recorder)
+                events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
+                let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
+                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, origin: origin, runDeadline: runDeadline)
+                running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
+            case .fault(let fault):
+                guard case .error(let target, let status, let rate, let duration) = fault else { continue }
+                let targets = cluster.pods(target: target)
+                for pod in targets { apps[pod].state.withLockedValue { $0.setErrorFault(status: status, rate: min(max(rate, 0), 1)) } }
+                events.append(SimEvent(at: elapsed(), kind: .fault, text: "error fault on \(target): \(status) for \(rate) of requests"))
+                if let duration {
+                    let clearAt = ContinuousClock.now + .nanoseconds(duration.nanoseconds)
+                    let servers = targets.map { apps[$0] }
+                    background.append(Task {
+                        try? await Task.sleep(until: clearAt, clock: .continuous)
+                        for server in servers { server.state.withLockedValue { $0.setErrorFault(status: 0, rate: 0) } }
+                    })
                 }
             }
-            await group.waitForAll()
         }
-        if let runDeadline, runDeadline > .now { try? await Task.sleep(until: runDeadline, clock: .continuous) }
+        for load in running { await load.task.value }
+        for task in background { await task.value }
+        if let duration = scenario.duration {
+            let runDeadline = origin + lag + .nanoseconds(duration.nanoseconds)
+            if runDeadline > .now { try? await Task.sleep(until: runDeadline, clock: .continuous) }
+        }
         // Whole milliseconds: finer digits of a wall-clock run carry no meaning.
         let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
@@ -188,6 +212,14 @@ public enum RealModeRunner {
         return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: options.subnet)
     }
 
+    /// When a load is meant to be over, in scenario time: its own duration, or its request count
+    /// at its rate; nil for a closed-loop load with a request count (it lasts as long as it takes).
+    static func nominalEnd(of load: LoadSpec, at start: MeshDuration) -> Int64? {
+        if let duration = load.duration { return start.nanoseconds + duration.nanoseconds }
+        if let requests = load.requests, let qps = load.qps, qps > 0 { return start.nanoseconds + Int64(Double(requests) / qps * 1e9) }
+        return load.requests == nil ? start.nanoseconds + RealLoadRunner.defaultDuration : nil
+    }
+
     /// `name: value` lines (the admin `/stats` text) → sorted counters.
     static func parseStats(_ text: String) -> [(name: String, value: UInt64)] {
         var counters: [(name: String, value: UInt64)] = []
@@ -196,5 +228,13 @@ public enum RealModeRunner {
             counters.append((String(line[..<colon.lowerBound]), value))
         }
         return counters.sorted { $0.name < $1.name }
+    }
+}
+
+extension Step.Action {
+    /// Loads start traffic; every other step changes the world the loads run in.
+    fileprivate var isLoad: Bool {
+        if case .load = self { return true }
+        return false
     }
 }
