@@ -182,7 +182,7 @@ final class DataPlaneBench: @unchecked Sendable {
                 results.notes.append("wrk not found: no cross-check")
             }
         }
-        results.notes = notes
+        results.notes = Self.methodNotes(options) + notes
         try writeOutputs(results)
     }
 
@@ -392,6 +392,16 @@ final class DataPlaneBench: @unchecked Sendable {
         DataPlaneLog.info("wrote \(out.path)/dataplane.{csv,json,html}" + (options.docs.map { " and the Data plane section of \($0)" } ?? ""))
     }
 
+    static func methodNotes(_ options: DataPlaneOptions) -> [String] {
+        [
+            "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
+            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs.",
+            "Our sidecars: `fsm sidecar --config` (release build) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
+            "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
+            "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",
+        ]
+    }
+
     static func timestamp() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
@@ -405,46 +415,5 @@ final class DataPlaneBench: @unchecked Sendable {
         let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         return "\(ProcessInfo.processInfo.activeProcessorCount) vCPU \(model), \(memory) GiB RAM, Linux \(kernel), load average at start \(load)"
-    }
-}
-
-/// The figures of `wrk --latency` output: Requests/sec, the 50% and 99% lines, errors.
-struct WrkOutput {
-    var requestsPerSecond: Double
-    var p50: UInt64
-    var p99: UInt64
-    var errors: Int
-
-    init?(_ text: String) {
-        var rate: Double?
-        var p50: UInt64?
-        var p99: UInt64?
-        var errors = 0
-        for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if line.hasPrefix("Requests/sec:"), fields.count > 1 { rate = Double(fields[1]) }
-            if fields.count == 2, fields[0] == "50%" { p50 = Self.microseconds(fields[1]) }
-            if fields.count == 2, fields[0] == "99%" { p99 = Self.microseconds(fields[1]) }
-            if line.hasPrefix("Non-2xx or 3xx responses:"), let count = fields.last.flatMap({ Int($0) }) { errors += count }
-            if line.hasPrefix("Socket errors:") {
-                // Socket errors: connect 0, read 0, write 0, timeout 0
-                errors += line.split(whereSeparator: { $0 == "," || $0 == " " }).compactMap { Int($0) }.reduce(0, +)
-            }
-        }
-        guard let rate, let p50, let p99 else { return nil }
-        self.requestsPerSecond = rate
-        self.p50 = p50
-        self.p99 = p99
-        self.errors = errors
-    }
-
-    /// "812.00us", "1.23ms", "2.00s" → microseconds.
-    static func microseconds(_ text: Substring) -> UInt64? {
-        for (suffix, scale) in [("us", 1.0), ("ms", 1000.0), ("s", 1_000_000.0)] where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)) else { return nil }
-            return UInt64((value * scale).rounded())
-        }
-        return nil
     }
 }

@@ -13,14 +13,20 @@ extension DataPlaneResults {
     public func csv() -> String {
         var lines = [Self.csvHeader.joined(separator: ",")]
         for run in latency {
-            let errorPercent = run.requests + run.errors > 0 ? Double(run.errors) * 100 / Double(run.requests + run.errors) : 0
-            let cells = [
-                "\(run.mode.rawValue)_qps_\(Int(run.requestedQPS))_c_\(run.connections)", run.startTime,
-                format(run.requestedQPS, digits: 0), format(run.actualQPS, digits: 1), String(run.connections),
-                String(run.p50), String(run.p90), String(run.p99), String(run.p999), format(errorPercent, digits: 3),
-                run.milliCores("client").map { format($0, digits: 1) } ?? "", run.milliCores("server").map { format($0, digits: 1) } ?? "",
-                run.proxy("client").map { mebibytes($0.peakRSSKiB) } ?? "", run.proxy("server").map { mebibytes($0.peakRSSKiB) } ?? "",
-            ]
+            let attempts = run.requests + run.errors
+            let errorPercent: Double = attempts > 0 ? Double(run.errors) * 100 / Double(attempts) : 0
+            var cells: [String] = ["\(run.mode.rawValue)_qps_\(Int(run.requestedQPS))_c_\(run.connections)", run.startTime]
+            cells.append(format(run.requestedQPS, digits: 0))
+            cells.append(format(run.actualQPS, digits: 1))
+            cells.append(String(run.connections))
+            cells += [String(run.p50), String(run.p90), String(run.p99), String(run.p999)]
+            cells.append(format(errorPercent, digits: 3))
+            for side in ["client", "server"] {
+                cells.append(run.milliCores(side).map { format($0, digits: 1) } ?? "")
+            }
+            for side in ["client", "server"] {
+                cells.append(run.proxy(side).map { mebibytes($0.peakRSSKiB) } ?? "")
+            }
             lines.append(cells.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -89,7 +95,8 @@ extension DataPlaneResults {
         let body = section.hasSuffix("\n") ? String(section.dropLast()) : section
         if let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "## Data plane" }) {
             let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
-            let replacement = body.components(separatedBy: "\n") + (end == lines.endIndex ? [] : [""])
+            // The trailing "" keeps a blank line before the next heading, or the final newline.
+            let replacement = body.components(separatedBy: "\n") + [""]
             lines.replaceSubrange(start..<end, with: replacement)
             return lines.joined(separator: "\n")
         }

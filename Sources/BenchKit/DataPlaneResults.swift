@@ -167,7 +167,7 @@ public struct DataPlaneResults: Sendable, Codable {
 
     /// Latency the mode adds over the baseline at one percentile, microseconds (may be negative: noise).
     public func added(_ mode: DataPlaneMode, connections: Int, _ percentile: KeyPath<LatencyRun, UInt64>) -> Double? {
-        guard let run = run(mode, connections: connections), let base = run(.baseline, connections: connections) else { return nil }
-        return Double(run[keyPath: percentile]) - Double(base[keyPath: percentile])
+        guard let measured = run(mode, connections: connections), let base = run(.baseline, connections: connections) else { return nil }
+        return Double(measured[keyPath: percentile]) - Double(base[keyPath: percentile])
     }
 }

@@ -14,7 +14,7 @@ public enum ProcessUsage {
     /// A `Key:   value kB` line of /proc/PID/status, in KiB (VmHWM, VmRSS).
     public static func kibibytes(_ key: String, statusText: String) -> Int? {
         for line in statusText.split(separator: "\n") where line.hasPrefix(key + ":") {
-            let parts = line.dropFirst(key.count + 1).split(separator: " ", omittingEmptySubsequences: true)
+            let parts = line.dropFirst(key.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
             return parts.first.flatMap { Int($0) }
         }
         return nil

@@ -86,3 +86,30 @@ struct DataPlaneResultsTests {
         #expect(ProcessUsage.kibibytes("VmSwap", statusText: status) == nil)
     }
 }
+
+struct WrkOutputTests {
+    static let text = """
+    Running 10s test @ http://127.0.0.1:18080/
+      1 threads and 64 connections
+      Thread Stats   Avg      Stdev     Max   +/- Stdev
+        Latency   812.27us  301.11us  12.01ms   90.00%
+        Req/Sec    78.10k     3.02k   82.00k    71.00%
+      Latency Distribution
+         50%  780.00us
+         75%    0.90ms
+         90%    1.10ms
+         99%    2.05ms
+      777000 requests in 10.00s, 850.00MB read
+      Socket errors: connect 0, read 2, write 0, timeout 1
+      Non-2xx or 3xx responses: 4
+    Requests/sec:  77700.12
+    Transfer/sec:     85.00MB
+    """
+
+    @Test func parsesRatePercentilesAndErrors() {
+        let parsed = WrkOutput(Self.text)
+        #expect(parsed == WrkOutput(requestsPerSecond: 77700.12, p50: 780, p99: 2050, errors: 7))
+        #expect(WrkOutput("connection refused") == nil)
+        #expect(WrkOutput.microseconds("1.5s") == 1_500_000)
+    }
+}
