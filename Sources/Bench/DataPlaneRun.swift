@@ -19,11 +19,13 @@ struct DataPlaneOptions {
     var docs: String? = "docs/BENCHMARKS.md"
     var wrkCrossCheck = true
     var command = "bench dataplane"
+    /// Extra lines for the notes of the report (for example what was special about this machine).
+    var extraNotes: [String] = []
 
     static let usage = """
     usage: bench dataplane [--quick] [--concurrencies 2,4,8,16,32,64] [--qps 1000] [--seconds 10]
                            [--closed-seconds 10] [--modes baseline,ours-client,...] [--fsm PATH] [--envoy PATH]
-                           [--out-dir bench] [--docs docs/BENCHMARKS.md | --no-docs] [--no-wrk]
+                           [--out-dir bench] [--docs docs/BENCHMARKS.md | --no-docs] [--no-wrk] [--note TEXT]
     Starts the upstream, our sidecars (fsm sidecar, release build), Envoy, HAProxy and NGINX as
     separate processes with equivalent static configs in a temp dir, then runs every mode at each
     concurrency (open loop, CO-corrected), closed-loop throughput through one proxy, and a wrk
@@ -73,6 +75,7 @@ struct DataPlaneOptions {
             case "--docs": options.docs = value(flag)
             case "--no-docs": options.docs = nil
             case "--no-wrk": options.wrkCrossCheck = false
+            case "--note": options.extraNotes.append(value(flag))
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -182,7 +185,7 @@ final class DataPlaneBench: @unchecked Sendable {
                 results.notes.append("wrk not found: no cross-check")
             }
         }
-        results.notes = Self.methodNotes(options) + notes
+        results.notes = options.extraNotes + Self.methodNotes(options) + notes
         try writeOutputs(results)
     }
 
@@ -396,7 +399,7 @@ final class DataPlaneBench: @unchecked Sendable {
         [
             "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
             "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs.",
-            "Our sidecars: `fsm sidecar --config` (release build) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
+            "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
             "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
             "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",
         ]

@@ -119,6 +119,12 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
             pacer = OpenLoopPacer(start: start, end: end, ratePerSecond: rate, connection: index, connections: spec.connections)
         }
         loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(start))) { self.step() }
+        // A response that never comes must not hang the run: 10 s after the end it counts as an error.
+        loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(end + 10_000_000_000))) {
+            guard !self.finished else { return }
+            if self.inFlight { self.recorder.recordError() }
+            self.finish()
+        }
         return promise.futureResult
     }
 
