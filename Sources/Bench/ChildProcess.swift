@@ -22,7 +22,7 @@ final class ChildProcess: @unchecked Sendable {
     init(name: String, executable: String, arguments: [String], logDirectory: URL) throws {
         self.name = name
         logPath = logDirectory.appendingPathComponent("\(name).log").path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

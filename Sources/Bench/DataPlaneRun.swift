@@ -193,7 +193,7 @@ final class DataPlaneBench: @unchecked Sendable {
 
     private func startEverything() throws -> [ModeSetup] {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        _ = try start("upstream", me, ["upstream", "--port", String(layout.upstreamPort), "--body-bytes", "1024"])
+        _ = try start("upstream", me, ["upstream", "--host", "127.0.0.1,\(layout.serverAppIP)", "--port", String(layout.upstreamPort), "--body-bytes", "1024"])
         var setups = [ModeSetup(mode: .baseline, port: layout.upstreamPort, proxies: [])]
         let wanted = Set(options.modes)
 
@@ -279,7 +279,7 @@ final class DataPlaneBench: @unchecked Sendable {
         }
         if wanted.contains(.oursBoth) {
             let (clientPod, serverPod) = (layout.plainClient, layout.plainServer)
-            let server = try sidecar("ours-both-server", BookstoreConfigs.server(appAddress: "127.0.0.1:\(layout.upstreamPort)"), serverPod, peers: plain)
+            let server = try sidecar("ours-both-server", BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)"), serverPod, peers: plain)
             let client = try sidecar("ours-both-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: plain)
             setups.append(ModeSetup(mode: .oursBoth, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
         }
@@ -296,7 +296,7 @@ final class DataPlaneBench: @unchecked Sendable {
             }
             func tls(_ dir: String) -> [String] { ["--cert", dir + "/tls.crt", "--key", dir + "/tls.key", "--ca", dir + "/ca.crt"] }
             let (clientPod, serverPod) = (layout.tlsClient, layout.tlsServer)
-            let server = try sidecar("ours-mtls-server", BookstoreConfigs.server(appAddress: "127.0.0.1:\(layout.upstreamPort)"), serverPod, peers: tls(store))
+            let server = try sidecar("ours-mtls-server", BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)"), serverPod, peers: tls(store))
             let client = try sidecar("ours-mtls-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: tls(buyer))
             setups.append(ModeSetup(mode: .oursBothMTLS, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
         }

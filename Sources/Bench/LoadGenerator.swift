@@ -149,7 +149,7 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
     private func send(at now: Int64) {
         guard let channel, channel.isActive else {
             // Not connected: this slot is lost and counted; reopen and try the next one shortly.
-            pacer?.failed()
+            pacer?.failed(now: Self.now())
             recorder.recordError()
             reconnect()
             loop.scheduleTask(in: .milliseconds(1)) { self.step() }
@@ -195,7 +195,7 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !finished else { return }
         if inFlight {
             inFlight = false
-            pacer?.failed()
+            pacer?.failed(now: Self.now())
             recorder.recordError()
         }
         reconnect()

@@ -4,6 +4,9 @@ import MeshModel
 /// address per pod (a sidecar reaches its peer on the peer's inbound port), taken from 127.85.200.x.
 struct DataPlaneLayout {
     var upstreamPort = 18080
+    /// The upstream also listens here for the server sidecars: a sidecar in local mode takes a
+    /// 127.0.0.1 app endpoint as its own pod address, so the app needs an address of its own.
+    let serverAppIP = "127.85.200.250"
     /// Envoy, HAProxy and NGINX: the 1-hop instance, then the two instances of the 2-hop path.
     func peerPorts(base: Int) -> (oneHop: Int, twoHopFirst: Int, twoHopSecond: Int) { (base + 1, base + 2, base + 3) }
     let envoyBase = 18100
@@ -70,7 +73,7 @@ enum PeerConfigs {
         """
         global
             nbthread 1
-            maxconn 10000
+            maxconn 4000
         defaults
             mode http
             timeout connect 1s
@@ -157,7 +160,7 @@ enum BookstoreConfigs {
                 ],
                 clustersConfigs: [
                     ClusterConfig(name: storeCluster, endpoints: [ClusterEndpoint(address: bookstoreEndpoint)]),
-                    ClusterConfig(name: warehouseCluster, endpoints: [ClusterEndpoint(address: "127.85.200.250:\(servicePort)")]),
+                    ClusterConfig(name: warehouseCluster, endpoints: [ClusterEndpoint(address: "127.85.200.251:\(servicePort)")]),
                 ]
             )
         )

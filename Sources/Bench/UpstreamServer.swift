@@ -47,7 +47,8 @@ enum UpstreamServer {
     }
 }
 
-/// `bench upstream --port P [--host H] [--body-bytes N]`: runs until killed.
+/// `bench upstream --port P [--host H[,H2…]] [--body-bytes N]`: runs until killed. Several hosts:
+/// one listener each, all served by the same event loop (the same upstream for every mode).
 func runUpstream(_ arguments: [String]) -> Never {
     var host = "127.0.0.1", port = 0, bodyBytes = 1024
     var rest = arguments[...]
@@ -62,7 +63,11 @@ func runUpstream(_ arguments: [String]) -> Never {
     }
     guard port > 0 else { DataPlaneLog.fail("--port is required") }
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    switch blockingRun({ try await UpstreamServer.start(host: host, port: port, bodyBytes: bodyBytes, group: group) }) {
+    let (hosts, listenPort, size) = (host.split(separator: ",").map(String.init), port, bodyBytes)
+    let started = blockingRun {
+        for listenHost in hosts { _ = try await UpstreamServer.start(host: listenHost, port: listenPort, bodyBytes: size, group: group) }
+    }
+    switch started {
     case .success:
         DataPlaneLog.info("upstream listening on \(host):\(port), body \(bodyBytes) bytes")
         while true { sleep(3600) }

@@ -44,9 +44,9 @@ extension DataPlaneResults {
         out += "|---|" + String(repeating: "---|", count: cs.count) + "\n"
         for mode in modes where mode != .baseline {
             let cells = cs.map { c -> String in
-                let p50 = added(mode, connections: c, \.p50).map { format($0 / 1000, digits: 3) } ?? "–"
-                let p99 = added(mode, connections: c, \.p99).map { format($0 / 1000, digits: 3) } ?? "–"
-                return "+\(p50) / +\(p99)"
+                let p50 = added(mode, connections: c, \.p50).map { signed($0 / 1000) } ?? "–"
+                let p99 = added(mode, connections: c, \.p99).map { signed($0 / 1000) } ?? "–"
+                return "\(p50) / \(p99)"
             }
             out += "| \(mode.title) | " + cells.joined(separator: " | ") + " |\n"
         }
@@ -86,6 +86,11 @@ extension DataPlaneResults {
             out += "| \(run.mode.rawValue) | \(run.tool) | \(run.connections) | \(format(run.durationSeconds, digits: 1)) | \(format(run.requestsPerSecond, digits: 0)) | \(run.errors) | \(milliseconds(run.p50)) | \(milliseconds(run.p99)) | \(format(run.proxyCores, digits: 2)) | \(format(run.requestsPerSecondPerCore, digits: 0)) |\n"
         }
         return out
+    }
+
+    /// Milliseconds with an explicit sign: added latency can come out negative (noise).
+    private func signed(_ milliseconds: Double) -> String {
+        (milliseconds < 0 ? "" : "+") + format(milliseconds, digits: 3)
     }
 
     /// Replaces the `## Data plane` section of a BENCHMARKS.md text (up to the next `## ` heading),

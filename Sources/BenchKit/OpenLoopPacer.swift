@@ -33,8 +33,10 @@ public struct OpenLoopPacer: Sendable, Equatable {
     public let end: Int64
     public private(set) var nextIntended: Int64
     public private(set) var inFlight: (intended: Int64, sentAt: Int64)?
-    /// Requests sent after their intended time because the previous response came late.
+    /// Requests whose slot passed while the previous response was still awaited (a backlog; timer
+    /// jitter alone does not count).
     public private(set) var lateSends = 0
+    private var lastCompletion: Int64 = .min
 
     /// Connection `index` of `connections` shares `ratePerSecond`: its slots are `connections`
     /// aggregate intervals apart, offset by `index` aggregate intervals, so the connections
@@ -50,7 +52,7 @@ public struct OpenLoopPacer: Sendable, Equatable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.interval == rhs.interval && lhs.end == rhs.end && lhs.nextIntended == rhs.nextIntended
             && lhs.inFlight?.intended == rhs.inFlight?.intended && lhs.inFlight?.sentAt == rhs.inFlight?.sentAt
-            && lhs.lateSends == rhs.lateSends
+            && lhs.lateSends == rhs.lateSends && lhs.lastCompletion == rhs.lastCompletion
     }
 
     public mutating func next(now: Int64) -> Step {
@@ -59,7 +61,7 @@ public struct OpenLoopPacer: Sendable, Equatable {
         guard now >= nextIntended else { return .wait(until: nextIntended) }
         let intended = nextIntended
         nextIntended += interval
-        if now > intended { lateSends += 1 }
+        if lastCompletion > intended { lateSends += 1 }
         inFlight = (intended, now)
         return .send(intended: intended)
     }
@@ -68,11 +70,13 @@ public struct OpenLoopPacer: Sendable, Equatable {
     public mutating func completed(now: Int64) -> Sample {
         guard let request = inFlight else { preconditionFailure("no request in flight") }
         inFlight = nil
+        lastCompletion = now
         return Sample(corrected: now - request.intended, uncorrected: now - request.sentAt)
     }
 
     /// The request in flight failed (connection lost): its slot is spent, nothing is recorded.
-    public mutating func failed() {
+    public mutating func failed(now: Int64) {
         inFlight = nil
+        lastCompletion = now
     }
 }

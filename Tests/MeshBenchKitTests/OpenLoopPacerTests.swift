@@ -45,7 +45,7 @@ struct OpenLoopPacerTests {
         #expect(pacer.next(now: 0) == .send(intended: 0))
         _ = pacer.completed(now: 1)
         #expect(pacer.next(now: 10_000_000) == .send(intended: 10_000_000))
-        pacer.failed()
+        pacer.failed(now: 10_000_000)
         #expect(pacer.next(now: 20_000_000) == .done)
     }
 
