@@ -182,7 +182,7 @@ final class DataPlaneBench: @unchecked Sendable {
                     if let run = wrkRun(wrk, setup) { results.crossCheck.append(run) }
                 }
             } else {
-                results.notes.append("wrk not found: no cross-check")
+                notes.append("wrk not found: no cross-check")
             }
         }
         results.notes = options.extraNotes + Self.methodNotes(options) + notes
