@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCENARIOS := $(wildcard scenarios/*.yaml)
 
-.PHONY: test build sim scenarios check-determinism bench-sim clean setup
+.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build clean setup
 
 # Installs the Debian packages first (iptables, iproute2 for the capture tests); without root the
 # capture tests skip with a printed reason instead.
@@ -28,6 +28,22 @@ check-determinism: build
 bench-sim:
 	$(SWIFT) build -c release --product sim
 	./scripts/bench-sim.sh
+
+# Data-plane benchmark: our sidecar beside Envoy, HAProxy and NGINX on one machine (release builds;
+# the peers come from scripts/setup-bench.sh). `bench` runs every mode at c=2..64 and 1000 QPS and
+# writes bench/dataplane.{csv,json,html} plus the "Data plane" section of docs/BENCHMARKS.md;
+# `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
+bench-build:
+	$(SWIFT) build -c release --product fsm
+	$(SWIFT) build -c release --product bench
+
+bench: bench-build
+	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
+	  .build/release/bench dataplane --fsm .build/release/fsm --out-dir bench
+
+bench-quick: bench-build
+	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
+	  .build/release/bench dataplane --quick --fsm .build/release/fsm --out-dir bench/quick --no-docs
 
 clean:
 	rm -rf .build

