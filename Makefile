@@ -32,7 +32,8 @@ bench-sim:
 # Data-plane benchmark: our sidecar beside Envoy, HAProxy and NGINX on one machine (release builds;
 # the peers come from scripts/setup-bench.sh). `bench` runs every mode at c=2..64 and 1000 QPS and
 # writes bench/dataplane.{csv,json,html} plus the "Data plane" section of docs/BENCHMARKS.md;
-# `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
+# then the simulator calibration report (bench/calibration.md) and the control-plane benchmark
+# (bench/control-plane.md); `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
 bench-build:
 	$(SWIFT) build -c release --product fsm
 	$(SWIFT) build -c release --product bench
@@ -40,6 +41,10 @@ bench-build:
 bench: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
 	  .build/release/bench dataplane --fsm .build/release/fsm --out-dir bench
+	$(SWIFT) build -c release --product sim
+	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
+	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
+	.build/release/bench control-plane --out bench/control-plane.md
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \

@@ -118,26 +118,24 @@ public enum UpLauncher {
         }
 
         var controllerArguments = ["controller", "--manifests", settings.manifests, "--listen", "\(settings.controllerHost):\(settings.controllerPort)",
-                                   "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP]
+                                   "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP,
+                                   // The controller runs the mesh CA (kept in the state dir) and issues each sidecar its certificate.
+                                   "--state-dir", (settings.stateDirectory as NSString).appendingPathComponent("ca")]
         if !settings.meshNamespaces.isEmpty { controllerArguments += ["--mesh-namespaces", settings.meshNamespaces.joined(separator: ",")] }
         let controller = try launch(.controller, pod: nil, name: "controller", controllerArguments)
         let meshed = try await waitForMeshedPods(settings, controller: controller, deadline: deadline)
-
-        let identities = Set(meshed.values.map(\.identity))
-        let certificates = try UpCertificates.issue(identities: identities, stateDirectory: settings.stateDirectory)
 
         // Sidecars first, and ready (a config from the controller) before the apps send their first request.
         var rows: [(plan: PodPlan, row: UpState.PodRow)] = []
         var sidecars: [(what: String, process: UpState.Started, ip: String)] = []
         for plan in pods {
-            guard let info = meshed[plan.key], let files = certificates[info.identity] else {
+            guard let info = meshed[plan.key] else {
                 logger.notice("pod not meshed: not started", metadata: ["pod": "\(plan.key)"])
                 continue
             }
             let sidecar = try launch(.sidecar, pod: plan.key, name: "\(logName(plan.key)).sidecar", [
                 "sidecar", "--controller", settings.controllerURL, "--pod", plan.key, "--pod-ip", info.ip,
                 "--outbound-port", String(settings.sidecarOutboundPort), "--admin-port", String(settings.sidecarAdminPort),
-                "--cert", files.certificatePath, "--key", files.privateKeyPath, "--ca", files.caPath,
             ])
             sidecars.append(("sidecar of \(plan.key)", sidecar, info.ip))
             rows.append((plan, UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")))
