@@ -94,7 +94,9 @@ struct RealModeTests {
         #expect(report.text().contains("FAIL {200: 5}"))
 
         let right = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5"), file: "small.yaml")
-        let passing = try await RealModeRunner.run(right, options: RealModeOptions(subnet: 16))
+        // Its own subnet: re-binding the first run's addresses at once has failed with EADDRINUSE
+        // on CI (noted in the session notes; the cause is not yet found).
+        let passing = try await RealModeRunner.run(right, options: RealModeOptions(subnet: 18))
         #expect(passing.real.passed)
         #expect(passing.real.result.loads.first?.count(body: "hello") == 5)
     }
