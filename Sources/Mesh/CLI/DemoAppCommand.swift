@@ -63,18 +63,8 @@ struct DemoAppCommand: AsyncParsableCommand {
                                        identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
                                        interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))
         let app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
-        let (stop, continuation) = AsyncStream<Void>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            sources.append(source)
-        }
-        for await _ in stop { break }
+        await TerminationSignal.wait()
         await app.shutdown()
-        for source in sources { source.cancel() }
     }
 
     static func hostPort(_ text: String, option: String) throws -> (String, Int) {

@@ -171,19 +171,9 @@ struct SidecarCommand: AsyncParsableCommand {
         // SIGHUP re-reads the config file (if any) and the certificate files.
         process.reloadOnHangup()
         // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.
-        let (stop, continuation) = AsyncStream<Void>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            sources.append(source)
-        }
-        for await _ in stop { break }
+        await TerminationSignal.wait()
         logger.info("draining before exit")
         await process.shutdown()
-        for source in sources { source.cancel() }
     }
 }
 
@@ -299,18 +289,8 @@ struct ControllerCommand: AsyncParsableCommand {
             addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService),
             certificateAuthority: try loadAuthority(logger: logger), verifyPodAddress: !allowAnySourceAddress)
         let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
-        let (stop, continuation) = AsyncStream<Void>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            sources.append(source)
-        }
-        for await _ in stop { break }
+        await TerminationSignal.wait()
         await server.shutdown()
-        for source in sources { source.cancel() }
     }
 }
 
