@@ -69,6 +69,30 @@ struct RetryTests {
         #expect(retry.endpoint.description == "10.244.0.6:14001")
     }
 
+    @Test func aBodyPastTheShellsReplayBufferIsNotRetried() throws {
+        var sidecar = Sidecar(config: Fixture.outbound(retry: RetryPolicy(retryOn: "5xx", numRetries: 3)))
+        var random = SeededGenerator(seed: 2)
+        let sent = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get("/upload"), destination: Fixture.httpbinIP, now: .zero, random: &random)
+        #expect(sent.sends.count == 1)
+        // While the attempt is in flight the body outgrows the buffer: its 503 is final.
+        #expect(sidecar.requestBodyNotReplayable(ExchangeID(1)).isEmpty)
+        let answer = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 503), now: ms(3), random: &random)
+        #expect(answer.responses.map(\.head.status) == [503])
+        #expect(answer.responses.first?.local == nil)
+        #expect(answer.timers.isEmpty)
+        #expect(stat(sidecar, "upstream_rq_retry") == 0)
+
+        // Outgrowing it while waiting out a retry backoff ends the exchange with 503 at once.
+        _ = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get("/upload"), destination: Fixture.httpbinIP, now: ms(4), random: &random)
+        let backoff = try #require(sidecar.upstreamResponse(ExchangeID(2), attempt: 1, head: HTTPResponseHead(status: 503), now: ms(5), random: &random).timers.first)
+        let failed = sidecar.requestBodyNotReplayable(ExchangeID(2))
+        #expect(failed.responses.map(\.head.status) == [503])
+        #expect(failed.responses.first?.local == .upstreamFailure)
+        // The backoff timer firing later finds nothing to resend.
+        #expect(sidecar.timerFired(backoff.timer, now: ms(50), random: &random).sends.isEmpty)
+        #expect(stat(sidecar, "upstream_rq_retry") == 1)
+    }
+
     @Test func a404IsNotRetriedOn5xx() {
         var sidecar = Sidecar(config: Fixture.outbound(retry: RetryPolicy(retryOn: "5xx", numRetries: 5)))
         var random = SeededGenerator(seed: 1)

@@ -36,7 +36,8 @@ enum GRPCFraming {
 
 /// An h2c server speaking gRPC framing: `/test.Echo/Unary` answers `echo: <message>`;
 /// `/test.Echo/Stream` sends `first`, then waits for `releaseStreams()` before `second` and the
-/// trailers; `/test.Echo/Fail` answers `grpc-status: 5` with a message. Records request headers.
+/// trailers; `/test.Echo/Chat` (bidirectional) answers each request message as it arrives and ends
+/// when the request ends; `/test.Echo/Fail` answers `grpc-status: 5` with a message. Records request headers.
 final class GRPCTestApp: @unchecked Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channel: (any Channel)?
@@ -101,10 +102,23 @@ final class GRPCTestApp: @unchecked Sendable {
             case .head(let head):
                 self.head = head
                 app.record(head.headers)
+                if head.uri == "/test.Echo/Chat" {
+                    var headers = HTTPHeaders()
+                    headers.add(name: "content-type", value: "application/grpc")
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: .ok, headers: headers))), promise: nil)
+                }
             case .body(var part):
                 body.writeBuffer(&part)
+                guard head?.uri == "/test.Echo/Chat" else { return }
+                for message in GRPCFraming.decode(&body) {
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(GRPCFraming.encode("echo: \(message)")))), promise: nil)
+                }
             case .end:
                 guard let head else { return }
+                if head.uri == "/test.Echo/Chat" {
+                    context.writeAndFlush(wrapOutboundOut(.end(["grpc-status": "0"])), promise: nil)
+                    return
+                }
                 let message = GRPCFraming.decode(&body).first ?? ""
                 var headers = HTTPHeaders()
                 headers.add(name: "content-type", value: "application/grpc")
@@ -180,6 +194,31 @@ final class H2TestClient: @unchecked Sendable {
         stream.write(HTTPClientRequestPart.body(.byteBuffer(GRPCFraming.encode(message))), promise: nil)
         try await stream.writeAndFlush(HTTPClientRequestPart.end(nil))
         return events
+    }
+
+    /// Opens a call whose request messages the caller sends one by one (`send`), ending with `finish`.
+    func open(_ path: String, authority: String = "greeter:8080") async throws -> (call: any Channel, events: AsyncStream<GRPCEvent>) {
+        let (events, continuation) = AsyncStream<GRPCEvent>.makeStream()
+        let stream = try await multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                try stream.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
+            }
+        }.get()
+        var headers = HTTPHeaders()
+        headers.add(name: "host", value: authority)
+        headers.add(name: "content-type", value: "application/grpc")
+        headers.add(name: "te", value: "trailers")
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http2, method: .POST, uri: path, headers: headers)))
+        return (stream, events)
+    }
+
+    static func send(_ message: String, on call: any Channel) async throws {
+        try await call.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(GRPCFraming.encode(message))))
+    }
+
+    static func finish(_ call: any Channel) async throws {
+        try await call.writeAndFlush(HTTPClientRequestPart.end(nil))
     }
 
     final class Collector: ChannelInboundHandler, @unchecked Sendable {

@@ -21,6 +21,11 @@ final class EchoApp: @unchecked Sendable {
         return _seenHeaders
     }
 
+    /// Request body bytes received so far (counted as they arrive, before a request ends).
+    private var _bodyBytesReceived = 0
+    var bodyBytesReceived: Int { lock.withLock { _bodyBytesReceived } }
+    func countBody(_ bytes: Int) { lock.withLock { _bodyBytesReceived += bytes } }
+
     func record(_ headers: HTTPHeaders) {
         var table: [String: String] = [:]
         for (name, value) in headers { table[name.lowercased()] = value }
@@ -67,6 +72,7 @@ final class EchoApp: @unchecked Sendable {
                 body = ""
                 app.record(head.headers)
             case .body(let buffer):
+                app.countBody(buffer.readableBytes)
                 body += String(buffer: buffer)
             case .end:
                 guard let head else { return }

@@ -122,6 +122,21 @@ extension Sidecar {
         return actions
     }
 
+    /// The request body outgrew the shell's replay buffer while it streams upstream: no attempt
+    /// can be resent, so the exchange is not retried (as Envoy stops retrying past its buffer
+    /// limit). An exchange already waiting for a retry (backoff, or queued for a connection after
+    /// a failed attempt) cannot get one and fails now with 503.
+    public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
+        var actions = takeDeferredActions()
+        guard let exchange = exchanges[id.rawValue] else { return actions }
+        exchanges[id.rawValue]!.bodyReplayable = false
+        let waitingForRetry = exchange.attempt > 0 && (exchange.phase == .backoff || exchange.phase == .pending)
+        guard waitingForRetry else { return actions }
+        if exchange.phase == .pending, exchange.cluster >= 0 { clusters[exchange.cluster].counters.upstreamRqPendingActive -= 1 }
+        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
+        return actions
+    }
+
     /// The peer closed an upstream connection (or its pod died). An idle connection is forgotten;
     /// the request in progress on a busy one ends like a reset (status 0), which may retry.
     public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
@@ -351,7 +366,7 @@ extension Sidecar {
     mutating func attemptEnded(_ id: UInt64, status: Int, response: HTTPResponseHead?, timedOut: Bool, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
-        if cluster >= 0, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
+        if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
             let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status)
             if retriable {
                 if exchange.retriesDone >= retry.numRetries {

@@ -103,6 +103,8 @@ struct Exchange: Sendable {
     var admittedByBreaker = false
     /// Endpoint index of the last attempt (-1: none yet), so that a retry goes elsewhere.
     var lastEndpoint = -1
+    /// The shell can still resend the request body (it did not outgrow the shell's replay buffer).
+    var bodyReplayable = true
 }
 
 struct UpstreamConnection: Sendable {

@@ -314,13 +314,15 @@ final class HTTP2ClientStream: ChannelInboundHandler, @unchecked Sendable {
 
     /// Strong until the stream is over (the delegate may be gone from every other table by then).
     var delegate: (any HTTP2ClientStreamDelegate)?
-    private var request: (head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?)?
+    private var request: (head: NIOHTTP1.HTTPRequestHead, body: RequestBody?)?
+    /// The body streaming on this stream (nil once complete, or when there is none).
+    private var body: RequestBody?
     private var context: ChannelHandlerContext?
     private var gotHead = false
     private var ended = false
     private var reported = false
 
-    init(head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, delegate: any HTTP2ClientStreamDelegate) {
+    init(head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, delegate: any HTTP2ClientStreamDelegate) {
         self.request = (head, body)
         self.delegate = delegate
     }
@@ -347,16 +349,35 @@ final class HTTP2ClientStream: ChannelInboundHandler, @unchecked Sendable {
     private func sendRequest(_ context: ChannelHandlerContext) {
         guard let request else { return }
         self.request = nil
-        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if let body = request.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        guard let body = request.body else {
+            context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.head(request.head)), promise: nil)
+        self.body = body
+        // Writes what the body holds, then each part as it comes (client-streaming and bidi gRPC).
+        body.attach(self)
     }
 
     /// The response is not wanted (an attempt the engine will retry, or a cancelled request): reset the stream.
     func cancel() {
         ended = true
         delegate = nil
+        releaseBody()
         context?.close(promise: nil)
+    }
+
+    /// Stops taking the request body (cut short if incomplete).
+    private func releaseBody() {
+        guard let body else { return }
+        self.body = nil
+        body.detach(self)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { body?.sinkBecameWritable() }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -372,10 +393,13 @@ final class HTTP2ClientStream: ChannelInboundHandler, @unchecked Sendable {
             let delegate = delegate
             self.delegate = nil
             delegate?.streamEnd(self, trailers: trailers)
+            // Answered before the request body ended: the rest is not wanted (the stream resets).
+            releaseBody()
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        releaseBody()
         if !ended && !reported {
             reported = true
             let delegate = delegate
@@ -389,4 +413,23 @@ final class HTTP2ClientStream: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+extension HTTP2ClientStream: RequestBodySink {
+    func writeBodyPart(_ part: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+    }
+
+    func writeBodyEnd() {
+        body = nil
+        context?.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// The body went elsewhere (a retry) or the request is over: reset the stream.
+    func abandonBody() {
+        body = nil
+        cancel()
+    }
+
+    var acceptsBody: Bool { context?.channel.isWritable ?? false }
 }

@@ -18,9 +18,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     let connectionID: ConnectionID
     private var context: ChannelHandlerContext?
     var accepted = false
-    private var head: NIOHTTP1.HTTPRequestHead?
-    private var body: ByteBuffer?
-    private var bodyTooLarge = false
+    private var intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -37,6 +35,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
+        // Nothing retries inbound: the limit only bounds what waits while the app is connected.
+        self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
         responder.timeouts = handlers?.timeouts
         self.connectionID = driver.newConnectionID()
     }
@@ -70,39 +70,38 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
             handlers?.timeouts?.headReceived()
-            self.head = head
-            body = nil
-            bodyTooLarge = false
+            intake.receivedHead(head)
             responder.requestStarted(head)
-        case .body(var part):
-            guard !bodyTooLarge else { return }
-            if (body?.readableBytes ?? 0) + part.readableBytes > driver.settings.maxBufferedRequestBody {
-                bodyTooLarge = true
-                body = nil
-            } else if body == nil {
-                body = part
-            } else {
-                body!.writeBuffer(&part)
-            }
+            return
+        case .body(let part):
+            step = intake.receivedBody(part, source: context.channel)
         case .end:
             handlers?.timeouts?.requestEnded()
-            guard var head else { return }
-            self.head = nil
-            if head.method == .CONNECT {
-                // A peer's raw TCP tunnel; only as the first thing on an HTTP/1.1 connection.
-                guard !accepted, let handlers else { context.close(promise: nil); return }
-                _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
-                                         source: source, from: context, handlers: handlers, handler: self)
-                return
-            }
-            if bodyTooLarge {
-                driver.count(.requestBodyTooLarge)
-                respondLocally(MeshProxy.HTTPResponseHead(status: 413))
-                return
-            }
+            step = intake.receivedEnd()
+        }
+        take(step, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        take(intake.readComplete(source: context.channel), context: context)
+        context.fireChannelReadComplete()
+    }
+
+    private func take(_ step: RequestIntake.Step, context: ChannelHandlerContext) {
+        switch step {
+        case .none, .bodyNotReplayable:
+            // Nothing retries inbound: a body past the replay limit just streams on.
+            break
+        case .tunnel(let head):
+            // A peer's raw TCP tunnel; only as the first thing on an HTTP/1.1 connection.
+            guard !accepted, let handlers else { context.close(promise: nil); return }
+            _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
+                                     source: source, from: context, handlers: handlers, handler: self)
+        case .start(var head, let body):
             // Under iptables capture the port the peer dialled; otherwise the peer names it.
             let port = originalDestination?.port ?? head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
             let identity = peerIdentity(context, head)
@@ -114,7 +113,6 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             for name in [MeshHeaders.statsKind, MeshHeaders.statsName, MeshHeaders.statsPod, MeshHeaders.statsNamespace] { head.headers.remove(name: name) }
             busy = true
             driver.inboundRequest(on: self, head: head, body: body, port: port, peerIdentity: identity)
-            body = nil
         }
     }
 
@@ -136,6 +134,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func channelInactive(context: ChannelHandlerContext) {
         busy = false
+        intake.connectionClosed()
         responder.resumeSource()
         app?.close()
         app = nil
@@ -166,7 +165,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     // MARK: Forwarding to the app
 
-    func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
+    func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
         if driver.inboundPortUsesHTTP2(port) {
             forwardOverHTTP2(to: driver.localAppAddress(endpoint), head: head, body: body, port: port)
             return
@@ -179,8 +178,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         app = link
         var head = head
         let wantsTrailers = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
+        let appHead = head
         for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
-        head.headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        SidecarDriver.frame(&head.headers, body: body, appHead: appHead)
         // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
         if wantsTrailers { head.headers.add(name: "te", value: "trailers") }
         head.headers.add(name: "connection", value: "keep-alive")
@@ -212,6 +212,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         guard let context else { return }
+        if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
     }
 
@@ -227,6 +228,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     func finishResponse(trailers: HTTPHeaders?) {
         appStream = nil
+        // The app answered before the request body ended and dropped the rest.
+        if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.finishStream(trailers: trailers, context: context) { busy = false }
     }
 
@@ -250,7 +253,9 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     private weak var owner: InboundDownstreamHandler?
     private var channel: (any Channel)?
     private var connecting = false
-    private var unsent: (NIOHTTP1.HTTPRequestHead, ByteBuffer?)?
+    private var unsent: (NIOHTTP1.HTTPRequestHead, RequestBody?)?
+    /// The body streaming to the app (nil once complete, or when there is none).
+    private var body: RequestBody?
     /// The port of the request in flight and when it was sent; nil when idle.
     private var inFlight: (port: Int, sentAt: NIODeadline, gotHead: Bool)?
     private(set) var isClosed = false
@@ -261,7 +266,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         self.owner = owner
     }
 
-    func send(head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
+    func send(head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
         inFlight = (port, .now(), false)
         if let channel {
             write(head, body, on: channel)
@@ -301,16 +306,34 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             }
     }
 
-    private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel) {
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+    private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: RequestBody?, on channel: any Channel) {
+        guard let body else {
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            return
+        }
+        var head = head
+        if !body.isComplete, !head.headers.contains(name: "content-length") {
+            head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        }
+        channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
+        self.body = body
+        // Writes what the body holds, then each part as it comes.
+        body.attach(self)
     }
 
     func close() {
         isClosed = true
         owner = nil
+        releaseBody()
         channel?.close(promise: nil)
+    }
+
+    /// Stops taking the request body (cut short if incomplete, which closes the connection).
+    private func releaseBody() {
+        guard let body else { return }
+        self.body = nil
+        body.detach(self)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -326,11 +349,19 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         case .end(let trailers):
             inFlight = nil
             owner?.finishResponse(trailers: trailers)
+            // Answered before the request body ended: the rest cannot follow on this connection.
+            releaseBody()
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { body?.sinkBecameWritable() }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
+        releaseBody()
         if let request = inFlight {
             inFlight = nil
             if request.gotHead { owner?.abortResponse() } else { owner?.appReset() }
@@ -343,10 +374,29 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
+extension AppLink: RequestBodySink {
+    func writeBodyPart(_ part: ByteBuffer) {
+        channel?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+    }
+
+    func writeBodyEnd() {
+        body = nil
+        channel?.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+    }
+
+    func abandonBody() {
+        body = nil
+        isClosed = true
+        channel?.close(promise: nil)
+    }
+
+    var acceptsBody: Bool { channel?.isWritable ?? false }
+}
+
 // MARK: - Engine calls of the inbound side
 
 extension SidecarDriver {
-    func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int, peerIdentity: String?) {
+    func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, peerIdentity: String?) {
         let start = NIODeadline.now()
         if !handler.accepted {
             switch engine.inboundConnection(handler.connectionID, port: port, source: handler.source, peerIdentity: peerIdentity, now: now()) {
@@ -395,11 +445,11 @@ extension SidecarDriver {
 
 extension InboundDownstreamHandler {
     /// Forwards the request as a stream on the shared h2c connection to the app.
-    func forwardOverHTTP2(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?, port: Int) {
-        var head = head
+    func forwardOverHTTP2(to endpoint: MeshProxy.SocketAddress, head appHead: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
+        var head = appHead
         let grpc = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
         for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
-        head.headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        SidecarDriver.frame(&head.headers, body: body, appHead: appHead)
         if grpc { head.headers.add(name: "te", value: "trailers") }
         let appStream = AppStream(owner: self, driver: driver, port: port)
         replaceAppStream(appStream)

@@ -5,17 +5,15 @@ import NIOHTTP1
 
 /// An app's connection to the outbound listener (HTTP/1.1, keep-alive; NIO's pipelining handler
 /// hands over one request at a time), or one HTTP/2 stream of an app's h2c connection (through
-/// NIO's HTTP/2-to-HTTP/1 codec; `handlers` is nil there). The request body is buffered up to the configured limit
-/// so that the engine can retry it; the response streams back.
+/// NIO's HTTP/2-to-HTTP/1 codec; `handlers` is nil there). The request body streams upstream with
+/// a copy kept for retries up to the replay limit (`RequestIntake`); the response streams back.
 final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let driver: SidecarDriver
     private var context: ChannelHandlerContext?
-    private var head: NIOHTTP1.HTTPRequestHead?
-    private var body: ByteBuffer?
-    private var bodyTooLarge = false
+    private var intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -33,6 +31,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.handlers = handlers
+        self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
         responder.timeouts = handlers?.timeouts
     }
 
@@ -60,55 +59,55 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
             handlers?.timeouts?.headReceived()
-            self.head = head
-            body = nil
-            bodyTooLarge = false
+            intake.receivedHead(head)
             responder.requestStarted(head)
             if let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
-                // The sidecar reads the whole body before routing (it may need it for a retry),
-                // so it invites the body itself; `expect` is not forwarded.
+                // The sidecar invites the body itself (the upstream may be an HTTP/1.0 app that
+                // never answers 100, or the request may be retried); `expect` is not forwarded.
                 context.writeAndFlush(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
-        case .body(var part):
-            guard !bodyTooLarge else { return }
-            if (body?.readableBytes ?? 0) + part.readableBytes > driver.settings.maxBufferedRequestBody {
-                bodyTooLarge = true
-                body = nil
-            } else if body == nil {
-                body = part
-            } else {
-                body!.writeBuffer(&part)
-            }
+            return
+        case .body(let part):
+            step = intake.receivedBody(part, source: context.channel)
         case .end:
             handlers?.timeouts?.requestEnded()
-            guard let head else { return }
-            self.head = nil
-            if head.method == .CONNECT {
-                guard let handlers else {
-                    // Tunnels are HTTP/1.1 CONNECT only (an HTTP/2 CONNECT stream is not a TCP port here).
-                    respondLocally(MeshProxy.HTTPResponseHead(status: 405))
-                    return
-                }
-                // A raw TCP tunnel (tcp / tcp-server-first ports).
-                driver.outboundTunnel(authority: head.uri, from: context, handlers: handlers, handler: self)
-                return
-            }
-            if bodyTooLarge {
-                driver.count(.requestBodyTooLarge)
-                respondLocally(MeshProxy.HTTPResponseHead(status: 413))
-                return
-            }
+            step = intake.receivedEnd()
+        }
+        take(step, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        take(intake.readComplete(source: context.channel), context: context)
+        context.fireChannelReadComplete()
+    }
+
+    private func take(_ step: RequestIntake.Step, context: ChannelHandlerContext) {
+        switch step {
+        case .none:
+            break
+        case .start(let head, let body):
             busy = true
             driver.outboundRequest(from: self, head: head, body: body)
-            body = nil
+        case .bodyNotReplayable:
+            if let exchange = currentExchange { driver.outboundBodyNotReplayable(exchange) }
+        case .tunnel(let head):
+            guard let handlers else {
+                // Tunnels are HTTP/1.1 CONNECT only (an HTTP/2 CONNECT stream is not a TCP port here).
+                respondLocally(MeshProxy.HTTPResponseHead(status: 405))
+                return
+            }
+            // A raw TCP tunnel (tcp / tcp-server-first ports).
+            driver.outboundTunnel(authority: head.uri, from: context, handlers: handlers, handler: self)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         busy = false
+        intake.connectionClosed()
         responder.resumeSource()
         let gone = onGone
         onGone = nil
@@ -141,6 +140,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         currentExchange = nil
         guard let context else { return }
+        if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
     }
 
@@ -156,6 +156,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func finishStreamedResponse(trailers: HTTPHeaders?) {
+        // The upstream answered before the request body ended and dropped the rest.
+        if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.finishStream(trailers: trailers, context: context) { busy = false }
     }
 

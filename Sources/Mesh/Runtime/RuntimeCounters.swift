@@ -6,7 +6,8 @@ public struct RuntimeCounters: Sendable {
         case requestHeadersTooLarge
         case requestHeaderTimeout
         case idleTimeout
-        case requestBodyTooLarge
+        /// Request bodies that outgrew the replay buffer while streaming (no retry possible).
+        case requestBodyNotReplayable
         case upstreamRequestTimeout
         case upstreamConnectFailed
         case upstreamReset
@@ -37,7 +38,7 @@ public struct RuntimeCounters: Sendable {
             case .requestHeadersTooLarge: "runtime.downstream_rq_headers_too_large"
             case .requestHeaderTimeout: "runtime.downstream_rq_header_timeout"
             case .idleTimeout: "runtime.downstream_cx_idle_timeout"
-            case .requestBodyTooLarge: "runtime.downstream_rq_body_too_large"
+            case .requestBodyNotReplayable: "runtime.downstream_rq_body_not_replayable"
             case .upstreamRequestTimeout: "runtime.upstream_rq_timeout"
             case .upstreamConnectFailed: "runtime.upstream_cx_connect_fail"
             case .upstreamReset: "runtime.upstream_cx_reset"

@@ -13,8 +13,9 @@ public struct SidecarSettings: Sendable {
     public var outboundPort: Int
     public var inboundPort: Int
     public var adminPort: Int
-    /// Request bodies are buffered (so that a retry can resend them) up to this size; larger
-    /// requests are refused with 413 and counted (`runtime.downstream_rq_body_too_large`).
+    /// Request bodies stream; a copy is kept (so that a retry can resend the body) up to this size.
+    /// A larger body cannot be retried (counted as `runtime.downstream_rq_body_not_replayable`),
+    /// as in Envoy, whose retries stop at its per-request buffer limit.
     public var maxBufferedRequestBody: Int
     /// The workload this sidecar runs for, as metric labels (the namespace defaults to the one of
     /// the config's service identity); sent to peers in `x-fsm-stats-*` headers.
@@ -217,8 +218,8 @@ public final class SidecarDriver: @unchecked Sendable {
 
     // MARK: Outbound exchanges
 
-    /// The app's whole request arrived on the outbound listener.
-    func outboundRequest(from downstream: OutboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?) {
+    /// A request from the app on the outbound listener: complete, or with its body still streaming in.
+    func outboundRequest(from downstream: OutboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?) {
         let id = nextExchange
         nextExchange += 1
         let (path, authority) = SidecarDriver.originForm(head)
@@ -232,7 +233,7 @@ public final class SidecarDriver: @unchecked Sendable {
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
         if GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type")) { upstreamHeaders.add(name: "te", value: "trailers") }
-        upstreamHeaders.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+        SidecarDriver.frame(&upstreamHeaders, body: body, appHead: head)
         if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
         addStatsHeaders(to: &upstreamHeaders)
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
@@ -249,12 +250,34 @@ public final class SidecarDriver: @unchecked Sendable {
                                          upstreamHTTP2: outboundUsesHTTP2(destination), timeout: timeout)
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+        if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
+    }
+
+    /// The body of a request in progress outgrew the replay buffer: the engine will not retry it.
+    func outboundBodyNotReplayable(_ id: UInt64) {
+        count(.requestBodyNotReplayable)
+        perform(engine.requestBodyNotReplayable(ExchangeID(id)))
+    }
+
+    /// The framing of a forwarded request: the length of a complete body, or the app's own
+    /// `content-length` for a body still streaming (without one it goes chunked, or as HTTP/2 DATA).
+    static func frame(_ headers: inout HTTPHeaders, body: RequestBody?, appHead: NIOHTTP1.HTTPRequestHead) {
+        guard let body else {
+            headers.add(name: "content-length", value: "0")
+            return
+        }
+        if body.isComplete {
+            headers.add(name: "content-length", value: String(body.receivedBytes))
+        } else if !appHead.headers.contains(name: "transfer-encoding"), let length = appHead.headers.first(name: "content-length") {
+            headers.add(name: "content-length", value: length)
+        }
     }
 
     /// The app's connection closed before its answer.
     func outboundCancelled(_ id: UInt64) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         exchange.timeout?.cancel()
+        exchange.body?.discard()
         perform(engine.cancelOutbound(ExchangeID(id)))
     }
 
@@ -339,6 +362,9 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue]?.cluster = cluster
                 var head = exchange.head
                 head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                // A retry: the previous attempt stops taking the body (the link attaches it when
+                // the request's turn on the connection comes).
+                exchange.body?.detachCurrentSink()
                 link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
             case let .startTimer(timer, after):
                 eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
@@ -374,7 +400,8 @@ struct OutboundExchange {
     let downstream: OutboundDownstreamHandler
     /// The request as it goes upstream (origin form, hop-by-hop headers removed, identity added).
     var head: NIOHTTP1.HTTPRequestHead
-    var body: ByteBuffer?
+    /// nil: the request has no body.
+    var body: RequestBody?
     var startedAt: NIODeadline
     /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
     var upstreamHTTP2: Bool

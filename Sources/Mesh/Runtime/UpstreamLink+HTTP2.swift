@@ -5,7 +5,7 @@ import NIOHTTP1
 /// What the driver needs from one connection of the engine's upstream pool, HTTP/1.1 or HTTP/2.
 protocol EngineUpstream: AnyObject {
     var id: UInt64 { get }
-    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?)
+    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?)
     /// The response head being reported to the engine belongs to `exchange`.
     func isDelivering(exchange: UInt64) -> Bool
     /// The engine chose the response being reported: stream it to the app.
@@ -48,7 +48,7 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
         self.connectTimeout = connectTimeout
     }
 
-    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?) {
+    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?) {
         guard !gone else { return }
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         let connection = driver.http2Connection(host: endpoint.ip, port: driver.settings.inboundPort, toPeerSidecar: true, connectTimeout: connectTimeout)

@@ -22,12 +22,24 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     let id: UInt64
     private let driver: SidecarDriver
     private var channel: (any Channel)?
-    private var unsent: [(NIOHTTP1.HTTPRequestHead, ByteBuffer?)] = []
+    /// Requests not completely written yet, oldest first: the first one is on the wire (its body
+    /// may still be streaming), the others wait behind it (before the connection is up, or
+    /// pipelined behind a body still coming).
+    private var outgoing: [Outgoing] = []
+    /// Whether the first of `outgoing` has its head written and its body attached.
+    private var writingFirst = false
     /// Attempts whose response head has not arrived, oldest first.
     private var awaiting: [(exchange: UInt64, attempt: Int)] = []
     private var current: (exchange: UInt64, state: ResponseState)?
     private var closeRequested = false
     private var gone = false
+
+    private struct Outgoing {
+        var exchange: UInt64
+        var head: NIOHTTP1.HTTPRequestHead
+        /// nil: no body (or an empty one), the request ends with its head.
+        var body: RequestBody?
+    }
 
     init(id: UInt64, driver: SidecarDriver) {
         self.id = id
@@ -66,27 +78,41 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private func connected(_ channel: any Channel) {
         guard !gone else { channel.close(promise: nil); return }
         self.channel = channel
-        for (head, body) in unsent { write(head, body, on: channel) }
-        unsent.removeAll()
+        writeNext()
+    }
+
+    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?) {
+        awaiting.append((exchange, attempt))
+        outgoing.append(Outgoing(exchange: exchange, head: head, body: body))
+        if outgoing.count == 1 { writeNext() }
+    }
+
+    /// Writes the requests at the front of the queue until one's body is still coming.
+    private func writeNext() {
+        guard let channel, !writingFirst, !inWriteNext else { return }
+        inWriteNext = true
+        defer { inWriteNext = false }
+        while let first = outgoing.first {
+            var head = first.head
+            if let body = first.body, !body.isComplete, !head.headers.contains(name: "content-length") {
+                head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            }
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            guard let body = first.body else {
+                outgoing.removeFirst()
+                channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+                continue
+            }
+            writingFirst = true
+            // Writes what the body holds and, when complete, its end (which moves the queue on).
+            body.attach(self)
+            if writingFirst { break }
+        }
         channel.flush()
     }
 
-    func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: ByteBuffer?) {
-        awaiting.append((exchange, attempt))
-        if let channel {
-            write(head, body, on: channel)
-            channel.flush()
-        } else {
-            unsent.append((head, body))
-        }
-    }
-
-    private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel) {
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
-    }
-
+    /// `writeNext` is running (a complete body's end, written from within it, must not re-enter it).
+    private var inWriteNext = false
     func isDelivering(exchange: UInt64) -> Bool {
         if let current, current.exchange == exchange, case .waitingForHead = current.state { return true }
         return false
@@ -125,8 +151,15 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         case .body(let part):
             if let current, case .forwarding(let downstream) = current.state { downstream.streamBody(part, from: context.channel) }
         case .end(let trailers):
+            let exchange = current?.exchange
             if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse(trailers: trailers) }
             current = nil
+            if writingFirst, let first = outgoing.first, first.exchange == exchange {
+                // Answered before its body was all sent (an early answer, or an attempt to be
+                // retried): the rest cannot follow on this connection, which must go.
+                first.body?.detach(self)
+                return
+            }
             if closeRequested && awaiting.isEmpty { context.close(promise: nil) }
         }
     }
@@ -147,11 +180,42 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, writingFirst { outgoing.first?.body?.sinkBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
     private func lost() {
         guard !gone else { return }
         gone = true
         awaiting.removeAll()
-        unsent.removeAll()
+        let first = writingFirst ? outgoing.first?.body : nil
+        writingFirst = false
+        outgoing.removeAll()
+        first?.detach(self)
         driver.upstreamLost(self)
     }
+}
+
+extension UpstreamLink: RequestBodySink {
+    func writeBodyPart(_ part: ByteBuffer) {
+        channel?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+    }
+
+    func writeBodyEnd() {
+        guard writingFirst, let channel else { return }
+        writingFirst = false
+        outgoing.removeFirst()
+        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        writeNext()
+    }
+
+    func abandonBody() {
+        guard writingFirst else { return }
+        writingFirst = false
+        outgoing.removeFirst()
+        channel?.close(promise: nil)
+    }
+
+    var acceptsBody: Bool { channel?.isWritable ?? false }
 }
