@@ -89,6 +89,74 @@ struct IptablesModeTests {
     }
 }
 
+extension IptablesModeTests {
+    static let tcpPort = 9000
+
+    /// A server-first TCP app (it greets before the client says anything, as MySQL does) on the
+    /// server pod's loopback; the client app dials the cluster IP. The client sidecar must relay
+    /// the captured connection by its original destination without waiting for a byte.
+    @Test func capturedServerFirstTCPIsRelayedWithoutParsing() throws {
+        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
+        let python = try #require(IptablesEnvironment.tool("python3"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-tcp-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let client = ProxyConfig(
+            version: "tcp-client", serviceIdentity: MeshPair.clientIdentity,
+            outbound: OutboundConfig(
+                trafficMatches: [OutboundTrafficMatch(port: Self.tcpPort, appProtocol: .tcpServerFirst, destinationIPRanges: ["\(Self.serviceIP)/32"],
+                                                      targetClusters: [WeightedCluster(name: "default/db|9000", weight: 100)], serviceIdentity: MeshPair.clientIdentity)],
+                clustersConfigs: [ClusterConfig(name: "default/db|9000", endpoints: [ClusterEndpoint(address: "\(Self.serverIP):\(Self.tcpPort)")])]))
+        let server = ProxyConfig(
+            version: "tcp-server", serviceIdentity: "db.default.cluster.local",
+            inbound: InboundConfig(
+                trafficMatches: [InboundTrafficMatch(port: Self.tcpPort, appProtocol: .tcpServerFirst,
+                                                     targetClusters: [WeightedCluster(name: "default/db|9000|local", weight: 100)], allowedEndpoints: nil)],
+                clustersConfigs: [ClusterConfig(name: "default/db|9000|local", endpoints: [ClusterEndpoint(address: "127.0.0.1:\(Self.tcpPort)")])]))
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
+        try MeshPair.write(server, to: directory.appendingPathComponent("server.json"))
+        let serverApp = """
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", \(Self.tcpPort))); s.listen(8); print("listening", flush=True)
+        while True:
+            c, _ = s.accept(); c.sendall(b"hello from db\\n")
+            data = c.recv(100); c.sendall(b"echo " + data); c.close()
+        """
+        let clientApp = """
+        import socket
+        c = socket.create_connection(("\(Self.serviceIP)", \(Self.tcpPort)), timeout=15)
+        greeting = c.recv(100).decode()
+        c.sendall(b"ping"); answer = b""
+        while len(answer) < 9:
+            part = c.recv(100)
+            if not part: break
+            answer += part
+        print(greeting.strip() + "|" + answer.decode())
+        """
+
+        try withPodNamespaces { clientPod, serverPod in
+            try clientPod.ip(["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", serverPod.name])
+            try clientPod.ip(["addr", "add", "\(Self.clientIP)/24", "dev", "v0"])
+            try serverPod.ip(["addr", "add", "\(Self.serverIP)/24", "dev", "v1"])
+            try clientPod.ip(["link", "set", "v0", "up"])
+            try serverPod.ip(["link", "set", "v1", "up"])
+            try clientPod.ip(["route", "add", "default", "dev", "v0"])
+            _ = try serverPod.start([python, "-u", "-c", serverApp], readyLine: "listening")
+            for (pod, ip, config) in [(clientPod, Self.clientIP, "client.json"), (serverPod, Self.serverIP, "server.json")] {
+                let sidecar = try pod.start([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
+                                             "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers"],
+                                            readyLine: "sidecar started")
+                #expect(sidecar.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar)")
+            }
+            let answer = try clientPod.exec([python, "-c", clientApp])
+            #expect(answer.output.trimmingCharacters(in: .whitespacesAndNewlines) == "hello from db|echo ping", "client: \(answer.output) \(answer.errorOutput)")
+            let clientStats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15010/stats').read().decode())"]).output)
+            #expect(clientStats["cluster.default/db|9000.upstream_cx_total"] == 1)
+        }
+    }
+}
+
 /// What the test needs: root, iproute2, iptables, curl, python3, and the right to create
 /// network namespaces.
 enum IptablesEnvironment {

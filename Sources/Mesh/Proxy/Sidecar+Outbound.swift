@@ -199,6 +199,14 @@ extension Sidecar {
         return takeConfigActions()
     }
 
+    /// Whether a connection to `destination` carries HTTP: true when its traffic match is an HTTP
+    /// or gRPC port, false for a TCP or TCP-server-first port, nil when no match names it. Under
+    /// traffic capture the shell asks before reading a byte, so that a raw TCP connection (a
+    /// server-first one sends nothing) is relayed instead of parsed.
+    public func outboundCarriesHTTP(to destination: SocketAddress) -> Bool? {
+        outboundMatch(destination: destination, host: nil).map { compiled.outbound[$0].isHTTP }
+    }
+
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
     func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
         guard let candidates = compiled.outboundByPort[destination.port] else { return nil }

@@ -30,3 +30,39 @@ extension SidecarDriver {
         #endif
     }
 }
+
+/// First handler of an app connection captured on the outbound listener (iptables mode). Before a
+/// byte is read, the connection's original destination decides: a port the engine's config calls
+/// TCP (or TCP-server-first, whose clients wait for the server to speak) is relayed as raw bytes;
+/// anything else gets the listener's HTTP handlers, installed behind this one, which then leaves.
+final class CapturedConnectionClassifier: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private let driver: SidecarDriver
+    private let installHTTP: (ChannelPipeline.SynchronousOperations) throws -> Void
+
+    init(driver: SidecarDriver, installHTTP: @escaping (ChannelPipeline.SynchronousOperations) throws -> Void) {
+        self.driver = driver
+        self.installHTTP = installHTTP
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var destination: MeshProxy.SocketAddress?
+        // On the channel's loop the socket option is read at once.
+        driver.readOriginalDestination(of: context.channel) { destination = $0 }
+        let operations = context.pipeline.syncOperations
+        if let destination, driver.engine.outboundCarriesHTTP(to: destination) == false {
+            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
+        } else {
+            do {
+                try installHTTP(operations)
+            } catch {
+                driver.logger.warning("cannot set up the connection's protocol handlers", metadata: ["error": "\(error)"])
+                context.close(promise: nil)
+                return
+            }
+        }
+        context.fireChannelActive()
+        operations.removeHandler(context: context, promise: nil)
+    }
+}

@@ -92,7 +92,8 @@ public final class SidecarProcess: @unchecked Sendable {
                 break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true,
+                                                    classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
             let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true, deadlines: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
             let admin = try await process.listen(port: settings.adminPort, name: "admin") { _ in AdminHandler(driver: driver) }
             try await loop.submit {
@@ -127,8 +128,9 @@ public final class SidecarProcess: @unchecked Sendable {
     /// A listener on the pod IP. With `http2`, a connection starting with the HTTP/2 preface
     /// (h2c prior knowledge, or h2 inside the inbound listener's mTLS) speaks HTTP/2, each stream
     /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1. With `deadlines`,
-    /// HTTP/1.1 connections get the request-head and idle timeouts.
-    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false, deadlines: Bool = false,
+    /// HTTP/1.1 connections get the request-head and idle timeouts. With `classifiesCaptured`, a
+    /// connection's original destination first decides between HTTP and a raw TCP relay.
+    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false, deadlines: Bool = false, classifiesCaptured: Bool = false,
                         makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
@@ -142,25 +144,30 @@ public final class SidecarProcess: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // The inbound listener speaks mTLS only (with the certificate current at accept time).
                     if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
-                    // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                    let timeouts = deadlines ? DownstreamTimeoutHandler(driver: driver) : nil
-                    guard http2 else {
-                        let handlers = HTTPServerHandlers(timeouts: timeouts)
-                        return try handlers.install(in: channel.pipeline.syncOperations, then: makeHandler(handlers))
-                    }
-                    // The deadlines go before the sniffer, so that a connection which never sends a
-                    // byte is closed when idle; HTTP/2 connections drop them (their streams have none).
-                    if let timeouts { try channel.pipeline.syncOperations.addHandler(timeouts) }
-                    try channel.pipeline.syncOperations.addHandler(DownstreamProtocolSniffer(
-                        driver: driver, listener: name,
-                        installHTTP1: { operations in
+                    let installHTTP = { (operations: ChannelPipeline.SynchronousOperations) throws in
+                        // No error handler: malformed requests reach our handler, which answers 400 and counts them.
+                        let timeouts = deadlines ? DownstreamTimeoutHandler(driver: driver) : nil
+                        guard http2 else {
                             let handlers = HTTPServerHandlers(timeouts: timeouts)
-                            try handlers.install(in: operations, then: makeHandler(handlers), timeoutsInstalled: true)
-                        },
-                        installHTTP2: { operations in
-                            if let timeouts { operations.removeHandler(timeouts, promise: nil) }
-                            try driver.installHTTP2Server(on: operations, listener: name, makeHandler: makeHandler)
-                        }))
+                            return try handlers.install(in: operations, then: makeHandler(handlers))
+                        }
+                        // The deadlines go before the sniffer, so that a connection which never sends a
+                        // byte is closed when idle; HTTP/2 connections drop them (their streams have none).
+                        if let timeouts { try operations.addHandler(timeouts) }
+                        try operations.addHandler(DownstreamProtocolSniffer(
+                            driver: driver, listener: name,
+                            installHTTP1: { operations in
+                                let handlers = HTTPServerHandlers(timeouts: timeouts)
+                                try handlers.install(in: operations, then: makeHandler(handlers), timeoutsInstalled: true)
+                            },
+                            installHTTP2: { operations in
+                                if let timeouts { operations.removeHandler(timeouts, promise: nil) }
+                                try driver.installHTTP2Server(on: operations, listener: name, makeHandler: makeHandler)
+                            }))
+                    }
+                    // Captured app connections to TCP ports are relayed, not parsed as HTTP.
+                    guard classifiesCaptured else { return try installHTTP(channel.pipeline.syncOperations) }
+                    try channel.pipeline.syncOperations.addHandler(CapturedConnectionClassifier(driver: driver, installHTTP: installHTTP))
                 }
             }
             .bind(host: driver.settings.listenAddress, port: port)

@@ -158,19 +158,43 @@ extension SidecarDriver {
     func outboundTunnel(authority: String, from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) {
         let destination = MeshProxy.SocketAddress(parsing: authority).flatMap { SidecarDriver.isIPv4($0.ip) ? $0 : nil }
             ?? resolver.destination(forHost: authority)
+        guard let appSide = openOutboundTunnel(to: destination) else {
+            context.close(promise: nil)
+            return
+        }
+        handlers.switchToRelay(appSide, removing: handler, context: context, preamble: "HTTP/1.1 200 Connection Established\r\n\r\n")
+    }
+
+    /// A captured connection whose original destination is a TCP port: relayed from its first
+    /// byte (or before any, for server-first protocols), no HTTP in between.
+    func capturedTCPConnection(to destination: MeshProxy.SocketAddress, on pipeline: ChannelPipeline.SynchronousOperations, channel: any Channel) {
+        guard let appSide = openOutboundTunnel(to: destination) else {
+            channel.close(promise: nil)
+            return
+        }
+        do {
+            try pipeline.addHandler(appSide)
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Asks the engine for a TCP connection to `destination` and, when it agrees, dials the peer
+    /// sidecar with the tunnel preamble. Returns the relay half for the app's connection.
+    private func openOutboundTunnel(to destination: MeshProxy.SocketAddress) -> TCPRelay? {
         let id = newConnectionID()
         switch engine.outboundConnection(id, destination: destination, now: now(), random: &generator) {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
-            context.close(promise: nil)
+            return nil
         case .connect(_, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
-            handlers.switchToRelay(appSide, removing: handler, context: context, preamble: "HTTP/1.1 200 Connection Established\r\n\r\n")
             var preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n"
             if peerTLS == nil { preamble += "\(MeshHeaders.sourceIdentity): \(engine.config?.serviceIdentity ?? "")\r\n" }
             preamble += "\r\n"
             connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true)
+            return appSide
         }
     }
 
@@ -187,8 +211,10 @@ extension SidecarDriver {
             let (peerSide, appSide) = TCPRelay.pair()
             peerSide.onClose = { [self] in engine.inboundConnectionClosed(connection) }
             handlers.switchToRelay(peerSide, removing: handler, context: context, preamble: nil)
-            // The original destination: the app on this pod at the target port.
-            connectRelay(appSide, host: settings.podIP, port: port, preamble: nil, toPeerSidecar: false)
+            // The app on this pod at the target port: its loopback, as FSM's local clusters say
+            // (in local mode, where pods share the machine's loopback, the pod IP).
+            let app = localAppAddress(MeshProxy.SocketAddress(ip: "127.0.0.1", port: port))
+            connectRelay(appSide, host: app.ip, port: app.port, preamble: nil, toPeerSidecar: false)
             return true
         }
     }
