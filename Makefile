@@ -29,22 +29,29 @@ bench-sim:
 	$(SWIFT) build -c release --product sim
 	./scripts/bench-sim.sh
 
-# Data-plane benchmark: our sidecar beside Envoy, HAProxy and NGINX on one machine (release builds;
-# the peers come from scripts/setup-bench.sh). `bench` runs every mode at c=2..64 and 1000 QPS and
-# writes bench/dataplane.{csv,json,html} plus the "Data plane" section of docs/BENCHMARKS.md;
-# then the simulator calibration report (bench/calibration.md) and the control-plane benchmark
-# (bench/control-plane.md); `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
+# The whole benchmark (issue 4), in one run on one machine (release builds; the peers come from
+# scripts/setup-bench.sh): the data plane (our sidecar beside Envoy, HAProxy and NGINX, every mode
+# at c=2..64 and 1000 QPS, closed loop, wrk cross-check) -> bench/dataplane.{csv,json,html}; the
+# simulator calibration (modelled vs measured two-sidecar latency) -> bench/calibration.md; the
+# control plane at 100/1,000/5,000 services -> bench/control-plane.md; the simulator's own speed
+# and memory -> bench/sim-results.{txt,md}. Each step writes its generated section of
+# docs/BENCHMARKS.md (the data plane's "## Data plane", the others "## ... (make bench)").
+# `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
 bench-build:
 	$(SWIFT) build -c release --product fsm
 	$(SWIFT) build -c release --product bench
+	$(SWIFT) build -c release --product sim
 
 bench: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
 	  .build/release/bench dataplane --fsm .build/release/fsm --out-dir bench
-	$(SWIFT) build -c release --product sim
 	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
 	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
+	./scripts/splice-benchmarks.py "Simulator calibration (make bench)" "make bench" bench/calibration.md
 	.build/release/bench control-plane --out bench/control-plane.md
+	./scripts/splice-benchmarks.py "Control plane (make bench)" "make bench" bench/control-plane.md
+	-./scripts/bench-sim.sh .build/release/sim
+	./scripts/splice-benchmarks.py "Simulator (make bench)" "make bench" bench/sim-results.md
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \

@@ -120,6 +120,22 @@ func table(_ results: [ControlPlaneResult]) -> String {
     return lines.joined(separator: "\n") + "\n"
 }
 
+/// Issue 4's control-plane targets, for the cases this run has: full generation of the SMI
+/// cluster (the issue's shape) under 2 s at 5,000 services, and an endpoint change under 10 ms.
+func targets(_ results: [ControlPlaneResult]) -> String {
+    var lines: [String] = []
+    if let largest = results.first(where: { $0.mode == .smi && $0.services == 5000 }) {
+        let met = largest.fullSeconds < 2 ? "met" : "**missed**"
+        lines.append("| full generation, 5,000 SMI services < 2 s | \(fixed(largest.fullSeconds, 3)) s | \(met) |")
+    }
+    for result in results {
+        let met = result.endpointChangeMs < 10 ? "met" : "**missed**"
+        lines.append("| endpoint change < 10 ms, \(result.mode.rawValue) \(result.services) services | \(fixed(result.endpointChangeMs, 2)) ms | \(met) |")
+    }
+    guard !lines.isEmpty else { return "" }
+    return "\nTargets of issue 4:\n\n| target | this run | |\n|---|---|---|\n" + lines.joined(separator: "\n") + "\n"
+}
+
 /// `bench control-plane ...`: runs the control-plane benchmark and exits.
 func runControlPlane(_ arguments: [String]) -> Never {
     let options = parse(arguments)
@@ -146,7 +162,7 @@ func runControlPlane(_ arguments: [String]) -> Never {
             }
         }
     }
-    let output = table(results)
+    let output = table(results) + targets(results)
     print(output, terminator: "")
     if let out = options.out {
         do { try output.write(toFile: out, atomically: true, encoding: .utf8) } catch { fail("cannot write \(out): \(error)") }
