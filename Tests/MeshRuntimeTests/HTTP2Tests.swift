@@ -128,14 +128,15 @@ final class GRPCTestApp: @unchecked Sendable {
                     context.write(wrapOutboundOut(.body(.byteBuffer(GRPCFraming.encode("echo: \(message)")))), promise: nil)
                     context.writeAndFlush(wrapOutboundOut(.end(["grpc-status": "0"])), promise: nil)
                 case "/test.Echo/Stream":
-                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(GRPCFraming.encode("first")))), promise: nil)
                     let channel = context.channel
+                    // Registered before `first` leaves: a client may release as soon as it sees it.
                     app.waitForRelease {
                         channel.eventLoop.execute {
                             channel.write(HTTPServerResponsePart.body(.byteBuffer(GRPCFraming.encode("second"))), promise: nil)
                             channel.writeAndFlush(HTTPServerResponsePart.end(["grpc-status": "0"]), promise: nil)
                         }
                     }
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(GRPCFraming.encode("first")))), promise: nil)
                 default:
                     context.writeAndFlush(wrapOutboundOut(.end(["grpc-status": "5", "grpc-message": "not here"])), promise: nil)
                 }
@@ -346,6 +347,7 @@ struct GRPCMesh {
     }
 
     static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, plaintextPeers: Bool = false,
+                    tuneClient: (inout SidecarSettings) -> Void = { _ in },
                     _ body: (GRPCMesh) async throws -> Void) async throws {
         let clientIP = "127.83.\(subnet).1"
         let serverIP = "127.83.\(subnet).2"
@@ -359,8 +361,10 @@ struct GRPCMesh {
         let echoApp = EchoApp()
         try await grpcApp.start(host: serverIP, port: 8080)
         try await echoApp.start(host: serverIP, port: 8081)
+        var clientSettings = SidecarSettings(podIP: clientIP, peerTransport: plaintextPeers ? .insecurePlaintext : .mutualTLS(clientFiles))
+        tuneClient(&clientSettings)
         let clientSidecar = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path,
-                                                           settings: SidecarSettings(podIP: clientIP, peerTransport: plaintextPeers ? .insecurePlaintext : .mutualTLS(clientFiles)), logger: MeshPair.quietLogger)
+                                                           settings: clientSettings, logger: MeshPair.quietLogger)
         let serverSidecar = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
                                                            settings: SidecarSettings(podIP: serverIP, peerTransport: plaintextPeers ? .insecurePlaintext : .mutualTLS(serverFiles)), logger: MeshPair.quietLogger)
         let mesh = GRPCMesh(clientIP: clientIP, serverIP: serverIP, grpcApp: grpcApp, echoApp: echoApp, client: clientSidecar, server: serverSidecar)
@@ -518,6 +522,36 @@ struct HTTP2Tests {
             #expect(clientStats["runtime.downstream_cx_http2"] == 1)
             #expect(clientStats["runtime.upstream_cx_http2"] == 0)
             #expect(mesh.echoApp.seenHeaders.count == 2)
+        }
+    }
+
+    @Test func idleHTTP2ConnectionsAreClosedButNotWhileACallIsOpen() async throws {
+        try await GRPCMesh.run(subnet: 9, tuneClient: { $0.idleTimeout = .milliseconds(500) }) { mesh in
+            // A connection that sends the preface and never opens a stream.
+            let silent = try await H2TestClient.connect(host: mesh.clientIP)
+            // One whose call stays open (the app holds its stream) well past the idle timeout.
+            let busy = try await H2TestClient.connect(host: mesh.clientIP)
+            var events = try await busy.call("/test.Echo/Stream", message: "hold").makeAsyncIterator()
+            var first: String?
+            while first == nil, let event = await events.next() {
+                if case .message(let message) = event { first = message }
+                if case .closed = event { break }
+            }
+            #expect(first == "first")
+            try await silent.channel.closeFuture.get()
+            // The busy connection outlived the silent one: its stream is still open.
+            #expect(busy.channel.isActive)
+            mesh.grpcApp.releaseStreams()
+            var trailers: HTTPHeaders?
+            while trailers == nil, let event = await events.next() {
+                if case .end(let received) = event { trailers = received }
+                if case .closed = event { break }
+            }
+            #expect(trailers?.first(name: "grpc-status") == "0")
+            // Once its last stream closed, it goes idle and is closed too.
+            try await busy.channel.closeFuture.get()
+            let stats = try await mesh.stats(mesh.clientIP)
+            #expect(stats["runtime.downstream_cx_idle_timeout"] == 2)
         }
     }
 

@@ -186,6 +186,7 @@ extension SidecarDriver {
                 try operations.addHandler(makeHandler(nil))
             }
         }
+        try pipeline.addHandler(HTTP2IdleTimeout(driver: self))
         try pipeline.addHandler(HTTP2ConnectionGuard(driver: self, side: listener, countsProtocolErrors: true))
     }
 
