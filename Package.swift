@@ -260,7 +260,7 @@ let package = Package(
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshIdentityTests",
             dependencies: [
@@ -274,7 +274,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
-                "MeshRedirect",
+                "MeshRedirect", "MeshTesting",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,6 +1,7 @@
 import Foundation
 import MeshModel
 import MeshRedirect
+import MeshTesting
 import Testing
 
 /// Real traffic capture: the generated rules applied with iptables-restore inside network
@@ -28,17 +29,17 @@ struct CaptureTests {
     /// A pod namespace whose only way out is a veth with nothing behind it: 198.18.0.0/24 is
     /// routable but unanswered, so a connection that is not redirected cannot succeed.
     func makeOutboundPod(_ pod: NetworkNamespace, _ settings: RedirectSettings) throws {
-        try pod.ipCommand(["link", "add", "mv0", "type", "veth", "peer", "name", "mv1"])
-        try pod.ipCommand(["link", "set", "mv0", "up"])
-        try pod.ipCommand(["link", "set", "mv1", "up"])
-        try pod.ipCommand(["route", "add", "198.18.0.0/24", "dev", "mv0"])
+        try pod.ip(["link", "add", "mv0", "type", "veth", "peer", "name", "mv1"])
+        try pod.ip(["link", "set", "mv0", "up"])
+        try pod.ip(["link", "set", "mv1", "up"])
+        try pod.ip(["route", "add", "198.18.0.0/24", "dev", "mv0"])
         try apply(settings, in: pod)
     }
 
     func apply(_ settings: RedirectSettings, in pod: NetworkNamespace) throws {
         let restored = try pod.exec([iptablesRestore, "--noflush"], input: settings.rules.restoreScript)
         #expect(restored.status == 0, "iptables-restore: \(restored.errorOutput)")
-        if restored.status != 0 { throw HarnessError(message: "iptables-restore failed: \(restored.errorOutput)") }
+        if restored.status != 0 { throw CommandFailure(description: "iptables-restore failed: \(restored.errorOutput)") }
     }
 
     struct Attempt {
@@ -131,12 +132,12 @@ struct CaptureTests {
         let settings = try RedirectSettings(meshConfig: MeshConfig(), podAnnotations: [RedirectSettings.inboundPortExclusionAnnotation: "7070"])
         try withNamespaces(["inpod", "inpeer"]) { namespaces in
             let (pod, peer) = (namespaces[0], namespaces[1])
-            try pod.ipCommand(["link", "add", "vpod", "type", "veth", "peer", "name", "vpeer"])
-            try pod.ipCommand(["link", "set", "vpeer", "netns", peer.name])
-            try pod.ipCommand(["addr", "add", "198.18.1.1/24", "dev", "vpod"])
-            try pod.ipCommand(["link", "set", "vpod", "up"])
-            try peer.ipCommand(["addr", "add", "198.18.1.2/24", "dev", "vpeer"])
-            try peer.ipCommand(["link", "set", "vpeer", "up"])
+            try pod.ip(["link", "add", "vpod", "type", "veth", "peer", "name", "vpeer"])
+            try pod.ip(["link", "set", "vpeer", "netns", peer.name])
+            try pod.ip(["addr", "add", "198.18.1.1/24", "dev", "vpod"])
+            try pod.ip(["link", "set", "vpod", "up"])
+            try peer.ip(["addr", "add", "198.18.1.2/24", "dev", "vpeer"])
+            try peer.ip(["link", "set", "vpeer", "up"])
             try apply(settings, in: pod)
 
             let captured = try attempt(listenPort: 15003, in: pod, connectTo: "198.18.1.1", 8080, from: peer)

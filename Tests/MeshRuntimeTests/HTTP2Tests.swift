@@ -526,12 +526,13 @@ struct HTTP2Tests {
     }
 
     @Test func idleHTTP2ConnectionsAreClosedButNotWhileACallIsOpen() async throws {
-        try await GRPCMesh.run(subnet: 9, tuneClient: { $0.idleTimeout = .milliseconds(500) }) { mesh in
-            // A connection that sends the preface and never opens a stream.
-            let silent = try await H2TestClient.connect(host: mesh.clientIP)
-            // One whose call stays open (the app holds its stream) well past the idle timeout.
+        // 3 s: long enough that a busy machine opens the call below before its connection counts as idle.
+        try await GRPCMesh.run(subnet: 9, tuneClient: { $0.idleTimeout = .seconds(3) }) { mesh in
+            // One whose call stays open (the app holds its stream) past the idle timeout.
             let busy = try await H2TestClient.connect(host: mesh.clientIP)
             var events = try await busy.call("/test.Echo/Stream", message: "hold").makeAsyncIterator()
+            // A connection that sends the preface and never opens a stream.
+            let silent = try await H2TestClient.connect(host: mesh.clientIP)
             var first: String?
             while first == nil, let event = await events.next() {
                 if case .message(let message) = event { first = message }

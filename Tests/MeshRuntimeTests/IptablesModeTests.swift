@@ -2,7 +2,7 @@ import Foundation
 import MeshModel
 import MeshRedirect
 import MeshRuntime
-import Synchronization
+import MeshTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -45,18 +45,11 @@ struct IptablesModeTests {
         try MeshPair.write(server, to: directory.appendingPathComponent("server.json"))
 
         try withPodNamespaces { clientPod, serverPod in
-            try clientPod.ip(["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", serverPod.name])
-            try clientPod.ip(["addr", "add", "\(Self.clientIP)/24", "dev", "v0"])
-            try serverPod.ip(["addr", "add", "\(Self.serverIP)/24", "dev", "v1"])
-            try clientPod.ip(["link", "set", "v0", "up"])
-            try serverPod.ip(["link", "set", "v1", "up"])
-            // The cluster IP is routed (as kube-proxy's would be) so that connect() reaches the nat table.
-            try clientPod.ip(["route", "add", "default", "dev", "v0"])
 
-            _ = try serverPod.start([python, "-u", "-m", "http.server", String(MeshPair.appPort), "--bind", "127.0.0.1", "--directory", site.path],
+            _ = try serverPod.startDraining([python, "-u", "-m", "http.server", String(MeshPair.appPort), "--bind", "127.0.0.1", "--directory", site.path],
                                     readyLine: "Serving HTTP")
             for (pod, ip, config) in [(clientPod, Self.clientIP, "client.json"), (serverPod, Self.serverIP, "server.json")] {
-                let sidecar = try pod.start([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
+                let sidecar = try pod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
                                              "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers"],
                                             readyLine: "sidecar started")
                 #expect(sidecar.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar)")
@@ -136,15 +129,9 @@ extension IptablesModeTests {
         """
 
         try withPodNamespaces { clientPod, serverPod in
-            try clientPod.ip(["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", serverPod.name])
-            try clientPod.ip(["addr", "add", "\(Self.clientIP)/24", "dev", "v0"])
-            try serverPod.ip(["addr", "add", "\(Self.serverIP)/24", "dev", "v1"])
-            try clientPod.ip(["link", "set", "v0", "up"])
-            try serverPod.ip(["link", "set", "v1", "up"])
-            try clientPod.ip(["route", "add", "default", "dev", "v0"])
-            _ = try serverPod.start([python, "-u", "-c", serverApp], readyLine: "listening")
+            _ = try serverPod.startDraining([python, "-u", "-c", serverApp], readyLine: "listening")
             for (pod, ip, config) in [(clientPod, Self.clientIP, "client.json"), (serverPod, Self.serverIP, "server.json")] {
-                let sidecar = try pod.start([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
+                let sidecar = try pod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
                                              "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers"],
                                             readyLine: "sidecar started")
                 #expect(sidecar.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar)")
@@ -157,147 +144,40 @@ extension IptablesModeTests {
     }
 }
 
-/// What the test needs: root, iproute2, iptables, curl, python3, and the right to create
-/// network namespaces.
+/// What the tests need: root, iproute2, iptables, curl, python3, the right to create network
+/// namespaces (MeshTesting's `CaptureTestEnvironment`), and the `fsm` binary.
 enum IptablesEnvironment {
-    static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
-        + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-
-    static func tool(_ name: String) -> String? {
-        searchPath.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static func tool(_ name: String) -> String? { CaptureTestEnvironment.tool(name) }
+    static func binary(_ name: String) -> String? { CaptureTestEnvironment.binary(name) }
 
     static let unavailableReason: String? = {
-        #if os(Linux)
-        let uid = geteuid()
-        if uid != 0 { return "iptables capture needs root to create network namespaces and nat rules (running as uid \(uid))" }
-        for name in ["ip", "iptables-restore", "curl", "python3"] where tool(name) == nil {
-            return "iptables capture test needs `\(name)`"
-        }
-        guard let ip = tool("ip"), let created = try? PodNamespace.run(ip, ["netns", "add", "hd-check-\(getpid())"]) else {
-            return "cannot run `ip netns add`"
-        }
-        if created.status != 0 { return "cannot create a network namespace: \(created.errorOutput)" }
-        _ = try? PodNamespace.run(ip, ["netns", "delete", "hd-check-\(getpid())"])
-        if binary("fsm") == nil { return "the fsm binary was not built (swift build --build-tests)" }
-        return nil
-        #else
-        return "iptables capture needs Linux netfilter"
-        #endif
+        if let reason = CaptureTestEnvironment.unavailableReason(needing: ["ip", "iptables-restore", "curl", "python3"]) { return reason }
+        return binary("fsm") == nil ? "the fsm binary was not built (swift build --build-tests)" : nil
     }()
 
     static var isAvailable: Bool {
         if let reason = unavailableReason {
-            print("IptablesModeTests: skipping the iptables capture test: \(reason)")
+            print("IptablesModeTests: skipping the iptables capture tests: \(reason)")
             return false
         }
         return true
     }
+}
 
-    /// A product built next to the test bundle, or in the package's `.build/debug`.
-    static func binary(_ name: String, filePath: String = #filePath) -> String? {
-        var candidates: [URL] = []
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent()) }
-        let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent(name).path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+extension NetworkNamespace {
+    /// Starts a long-running command; returns what it printed up to `readyLine`.
+    func startDraining(_ arguments: [String], readyLine: String) throws -> String {
+        let command = try start(arguments, readyLine: readyLine)
+        command.drainOutput()
+        return command.seen
     }
 }
 
-/// A pod's network namespace (`hd-<pid>-<n>-<purpose>`), deleted with what runs in it.
-final class PodNamespace {
-    struct Result {
-        var status: Int32
-        var output: String
-        var errorOutput: String
+/// A client pod and a server pod namespace joined by a veth pair (client 10.86.0.1, server
+/// 10.86.0.2, the client's default route through the pair), deleted with what runs in them.
+func withPodNamespaces(_ body: (NetworkNamespace, NetworkNamespace) throws -> Void) throws {
+    try withNamespaces(["client", "server"]) { pods in
+        try pods[0].connect(to: pods[1], address: IptablesModeTests.clientIP, otherAddress: IptablesModeTests.serverIP)
+        try body(pods[0], pods[1])
     }
-
-    let name: String
-    private let ipTool: String
-    private var started: [Process] = []
-    private static let counter = Mutex(0)
-
-    init(purpose: String) throws {
-        ipTool = IptablesEnvironment.tool("ip") ?? "/usr/sbin/ip"
-        let serial = Self.counter.withLock { value in
-            value += 1
-            return value
-        }
-        name = "hd-\(getpid())-\(serial)-\(purpose)"
-        try check(Self.run(ipTool, ["netns", "add", name]), "ip netns add \(name)")
-        try ip(["link", "set", "lo", "up"])
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errorOutput: String(decoding: err, as: UTF8.self))
-    }
-
-    func ip(_ arguments: [String]) throws {
-        try check(Self.run(ipTool, ["-n", name] + arguments), "ip \(arguments.joined(separator: " "))")
-    }
-
-    func exec(_ arguments: [String]) throws -> Result {
-        try Self.run(ipTool, ["netns", "exec", name] + arguments)
-    }
-
-    /// Starts a long-running command in the namespace; returns what it printed up to `readyLine`
-    /// (or until it exited).
-    func start(_ arguments: [String], readyLine: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ipTool)
-        process.arguments = ["netns", "exec", name] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        started.append(process)
-        var seen = ""
-        while !seen.contains(readyLine) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        // Keep draining its output so that it never blocks on a full pipe.
-        output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
-        return seen
-    }
-
-    func delete() {
-        for process in started where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        _ = try? Self.run(ipTool, ["netns", "delete", name])
-    }
-
-    private func check(_ result: Result, _ what: String) throws {
-        if result.status != 0 { throw IptablesTestError(message: "\(what) failed (\(result.status)): \(result.errorOutput)") }
-    }
-}
-
-struct IptablesTestError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}
-
-/// A client pod and a server pod namespace, deleted (with what runs in them) whatever happens.
-func withPodNamespaces(_ body: (PodNamespace, PodNamespace) throws -> Void) throws {
-    let client = try PodNamespace(purpose: "client")
-    defer { client.delete() }
-    let server = try PodNamespace(purpose: "server")
-    defer { server.delete() }
-    try body(client, server)
 }

@@ -5,9 +5,9 @@ import NIOHTTP2
 /// pipeline when a connection turns out to be HTTP/2): while no stream is open, the connection
 /// closes after the sidecar's idle timeout, counted as `runtime.downstream_cx_idle_timeout` like
 /// an idle HTTP/1.1 connection. A client that sends the preface and then nothing, or keeps a
-/// connection without calls, does not hold it forever. Sits after NIO's HTTP/2 handler, whose
-/// stream created/closed events it counts.
-final class HTTP2IdleTimeout: ChannelInboundHandler, @unchecked Sendable {
+/// connection without calls, does not hold it forever. Sits after NIO's HTTP/2 handler, which
+/// tells it (as its stream delegate, on the connection's loop) when streams open and close.
+final class HTTP2IdleTimeout: ChannelInboundHandler, NIOHTTP2StreamDelegate, @unchecked Sendable {
     typealias InboundIn = HTTP2Frame
 
     private let driver: SidecarDriver
@@ -41,15 +41,14 @@ final class HTTP2IdleTimeout: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is NIOHTTP2StreamCreatedEvent {
-            openStreams += 1
-            disarm()
-        } else if event is StreamClosedEvent {
-            openStreams = max(0, openStreams - 1)
-            if openStreams == 0 { arm() }
-        }
-        context.fireUserInboundEventTriggered(event)
+    func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+        openStreams += 1
+        disarm()
+    }
+
+    func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
+        openStreams = max(0, openStreams - 1)
+        if openStreams == 0 { arm() }
     }
 
     private func arm() {

@@ -177,7 +177,8 @@ extension SidecarDriver {
     /// HTTP/1.1 connection gets (`makeHandler(nil)`), through NIO's HTTP/2-to-HTTP/1 codec.
     func installHTTP2Server(on pipeline: ChannelPipeline.SynchronousOperations, listener: String,
                             makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) throws {
-        _ = try pipeline.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+        let idleTimeout = HTTP2IdleTimeout(driver: self)
+        _ = try pipeline.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), streamDelegate: idleTimeout) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let operations = stream.pipeline.syncOperations
                 try operations.addHandler(HTTP2HeadersCoalescer())
@@ -186,7 +187,7 @@ extension SidecarDriver {
                 try operations.addHandler(makeHandler(nil))
             }
         }
-        try pipeline.addHandler(HTTP2IdleTimeout(driver: self))
+        try pipeline.addHandler(idleTimeout)
         try pipeline.addHandler(HTTP2ConnectionGuard(driver: self, side: listener, countsProtocolErrors: true))
     }
 

@@ -1,0 +1,199 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers for tests that run real traffic capture: commands, tools, the products built next to
+/// the tests, and network namespaces of the test's own (the capture tests of MeshRedirect and the
+/// iptables-mode sidecar tests share them).
+public enum CaptureTestEnvironment {
+    public static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
+        + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+
+    public static func tool(_ name: String) -> String? {
+        searchPath.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Why the capture tests cannot run here (nil: they can): root, the `tools`, and the right to
+    /// create a network namespace (root in a container may still lack CAP_SYS_ADMIN/CAP_NET_ADMIN).
+    public static func unavailableReason(needing tools: [String]) -> String? {
+        #if os(Linux)
+        let uid = geteuid()
+        if uid != 0 { return "traffic capture needs root to create network namespaces and nat rules (running as uid \(uid))" }
+        for name in tools where tool(name) == nil {
+            return "traffic capture needs `\(name)` (the Debian packages are installed by `make setup`)"
+        }
+        let probe = "mesh-check-\(getpid())-\(NetworkNamespace.nextSerial())"
+        guard let ip = tool("ip"), let created = try? Command.run(ip, ["netns", "add", probe]) else {
+            return "cannot run `ip netns add`"
+        }
+        if created.status != 0 { return "cannot create a network namespace: \(created.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines))" }
+        _ = try? Command.run(ip, ["netns", "delete", probe])
+        return nil
+        #else
+        return "traffic capture needs Linux netfilter"
+        #endif
+    }
+
+    /// A product built next to the test bundle, or in the package's `.build/debug` (`swift test`
+    /// and `swift build --build-tests` build every product).
+    public static func binary(_ name: String, filePath: String = #filePath) -> String? {
+        var candidates: [URL] = []
+        if let bundleDirectory = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(bundleDirectory) }
+        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent()) }
+        // Sources/Mesh/Testing/<this file> → the package root.
+        var packageRoot = URL(fileURLWithPath: filePath)
+        for _ in 0..<4 { packageRoot.deleteLastPathComponent() }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
+        return candidates.map { $0.appendingPathComponent(name).path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errorOutput: String
+}
+
+public enum Command {
+    /// Runs a command to completion with optional standard input.
+    public static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
+        try process.run()
+        if let inputPipe, let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errorOutput: String(decoding: err, as: UTF8.self))
+    }
+}
+
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}
+
+/// A network namespace of the test's own (`mesh-<pid>-<n>-<purpose>`), deleted with everything
+/// started in it by `delete()`.
+public final class NetworkNamespace {
+    public let name: String
+    private let ipTool: String
+    private var started: [Process] = []
+    private static let counter = Mutex(0)
+
+    /// Unique within the process: test suites of several targets create namespaces at once.
+    static func nextSerial() -> Int {
+        counter.withLock { value in
+            value += 1
+            return value
+        }
+    }
+
+    public init(purpose: String) throws {
+        ipTool = CaptureTestEnvironment.tool("ip") ?? "/usr/sbin/ip"
+        name = "mesh-\(getpid())-\(Self.nextSerial())-\(purpose)"
+        try check(Command.run(ipTool, ["netns", "add", name]), "ip netns add \(name)")
+        try ip(["link", "set", "lo", "up"])
+    }
+
+    /// Runs `ip ARGS` against this namespace (`ip -n NS ARGS`).
+    public func ip(_ arguments: [String]) throws {
+        try check(Command.run(ipTool, ["-n", name] + arguments), "ip \(arguments.joined(separator: " "))")
+    }
+
+    /// Runs a command inside the namespace to completion.
+    public func exec(_ arguments: [String], input: String? = nil) throws -> CommandResult {
+        try Command.run(ipTool, ["netns", "exec", name] + arguments, input: input)
+    }
+
+    /// Starts a long-running command inside the namespace and returns once it printed `readyLine`
+    /// (or exited). Its output keeps being drained unless `finish` will read it.
+    public func start(_ arguments: [String], readyLine: String) throws -> RunningCommand {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ipTool)
+        process.arguments = ["netns", "exec", name] + arguments
+        let output = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = input
+        try process.run()
+        started.append(process)
+        var seen = ""
+        while !seen.contains(readyLine) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        return RunningCommand(process: process, input: input, output: output, seen: seen)
+    }
+
+    /// Joins this namespace to `other` with a veth pair: `address` here, `otherAddress` there
+    /// (both /24), both ends up, and a default route here through the pair (so that a cluster IP
+    /// is routed, as kube-proxy's would be, and connect() reaches the nat table).
+    public func connect(to other: NetworkNamespace, address: String, otherAddress: String) throws {
+        try ip(["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", other.name])
+        try ip(["addr", "add", "\(address)/24", "dev", "v0"])
+        try other.ip(["addr", "add", "\(otherAddress)/24", "dev", "v1"])
+        try ip(["link", "set", "v0", "up"])
+        try other.ip(["link", "set", "v1", "up"])
+        try ip(["route", "add", "default", "dev", "v0"])
+    }
+
+    /// Stops whatever is still running in the namespace and removes it.
+    public func delete() {
+        for process in started where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        _ = try? Command.run(ipTool, ["netns", "delete", name])
+    }
+
+    private func check(_ result: CommandResult, _ what: String) throws {
+        if result.status != 0 { throw CommandFailure(description: "\(what) failed (\(result.status)): \(result.errorOutput)") }
+    }
+}
+
+/// A command started in a namespace.
+public struct RunningCommand {
+    public let process: Process
+    let input: Pipe
+    let output: Pipe
+    /// What it printed up to its ready line.
+    public let seen: String
+
+    /// Closes the command's standard input, waits for it to exit and returns everything it printed.
+    public func finish() -> String {
+        try? input.fileHandleForWriting.close()
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return seen + String(decoding: rest, as: UTF8.self)
+    }
+
+    /// Keeps reading its output so that it never blocks on a full pipe (for commands left running).
+    public func drainOutput() {
+        output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+}
+
+/// Creates namespaces, runs `body`, and deletes them (with what runs in them) whatever happens.
+public func withNamespaces<T>(_ purposes: [String], _ body: ([NetworkNamespace]) throws -> T) throws -> T {
+    var namespaces: [NetworkNamespace] = []
+    defer { namespaces.forEach { $0.delete() } }
+    for purpose in purposes { namespaces.append(try NetworkNamespace(purpose: purpose)) }
+    return try body(namespaces)
+}
