@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "MeshRealMode",
             dependencies: [
-                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime",
+                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime", "MeshIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -16,11 +16,15 @@ public struct RealModeOptions: Sendable {
     public var subnet: Int
     /// Level of the sidecars' own logs (to standard error).
     public var sidecarLogLevel: Logger.Level
+    /// Sidecars talk mTLS with certificates from a CA of the run's own (the default), or plain
+    /// HTTP with the source identity in a header (`false`; cheaper, but not the production path).
+    public var mutualTLS: Bool
 
-    public init(seed: UInt64? = nil, subnet: Int = 1, sidecarLogLevel: Logger.Level = .critical) {
+    public init(seed: UInt64? = nil, subnet: Int = 1, sidecarLogLevel: Logger.Level = .critical, mutualTLS: Bool = true) {
         self.seed = seed
         self.subnet = subnet
         self.sidecarLogLevel = sidecarLogLevel
+        self.mutualTLS = mutualTLS
     }
 }
 
@@ -29,8 +33,10 @@ public struct RealModeOptions: Sendable {
 /// `SidecarProcess` (its outbound, inbound and admin listeners on the pod's own loopback address,
 /// its configuration written to a file and reloaded, the runtime's own path); each pod's app is a
 /// real HTTP server answering as the scenario's app model says; the loads run in wall-clock time
-/// through the client pod's sidecar. Sidecar to sidecar is plain HTTP (`insecurePlaintext`, the
-/// source identity in a header), not mTLS. The results take the simulator's `SimulationResult`
+/// through the client pod's sidecar. Sidecar to sidecar is mTLS: a CA of the run's own issues each
+/// meshed pod a certificate for its service identity, so inbound access control reads the peer's
+/// identity from its certificate as in production (`mutualTLS: false` runs plain HTTP with the
+/// identity in a header instead). The results take the simulator's `SimulationResult`
 /// shape, so the same `ExpectationChecker` decides; the simulator runs the same scenario for the
 /// side-by-side report.
 public enum RealModeRunner {
@@ -82,12 +88,17 @@ public enum RealModeRunner {
         }
 
         do {
+            let authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
             for app in apps { try await app.start(group: appGroup) }
             for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) {
                 try writeConfig(index)
+                var transport = PeerTransport.insecurePlaintext
+                if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
+                    transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
+                }
                 // No shell-level request timeout: the engine (and so the simulator) has no route
                 // timeout yet, and a long retry chain would otherwise end in the shell's 504.
-                let settings = SidecarSettings(podIP: pod.ip, peerTransport: .insecurePlaintext, outboundPort: outboundPort,
+                let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort,
                                                upstreamRequestTimeout: .zero)
                 sidecars[index] = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             }

@@ -58,6 +58,9 @@ struct SimRealCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Log level of the sidecars (trace ... critical), to standard error.", valueName: "LEVEL"))
     var sidecarLogs: String = "critical"
 
+    @Flag(help: "Sidecars talk plain HTTP with the source identity in a header instead of mTLS (the default: a CA of the run's own issues each pod a certificate).")
+    var plaintextPeers = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("expected at least one scenario file") }
         if !(1...250).contains(subnet) { throw ValidationError("--subnet must be in 1...250") }
@@ -90,7 +93,8 @@ struct SimRealCommand: ParsableCommand {
         for (index, scenario) in scenarios.enumerated() {
             let report: RealModeReport
             do {
-                report = try await RealModeRunner.run(scenario, options: RealModeOptions(seed: seed, subnet: subnet, sidecarLogLevel: Logger.Level(rawValue: sidecarLogs) ?? .critical))
+                report = try await RealModeRunner.run(scenario, options: RealModeOptions(seed: seed, subnet: subnet, sidecarLogLevel: Logger.Level(rawValue: sidecarLogs) ?? .critical,
+                                                                                mutualTLS: !plaintextPeers))
             } catch {
                 Console.error("\(scenario.file): \(error)")
                 return 2
