@@ -19,6 +19,7 @@ struct RealModeTests {
 
     @Test(arguments: [
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
+        ("fault-kill-pod.yaml", 19),
     ])
     func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
         let scenario = try Self.load(file)

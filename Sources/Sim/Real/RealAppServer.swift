@@ -45,6 +45,12 @@ final class RealAppServer: Sendable {
         }
     }
 
+    /// A restarted container starts from its model's initial state (counters too), as in the simulator.
+    func restart(group: any EventLoopGroup) async throws {
+        state.withLockedValue { $0 = pod.app }
+        try await start(group: group)
+    }
+
     func stop() async {
         let open = channels.withLockedValue { channels in
             defer { channels = [] }

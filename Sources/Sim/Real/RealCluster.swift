@@ -13,6 +13,8 @@ struct RealPod: Sendable {
     /// Ports the app listens on: its container ports and the target ports of the services selecting it.
     var appPorts: [Int]
     var app: AppModelInstance
+    /// The Pod as the controller knows it (with its IP), to apply again when it restarts.
+    var resource: Pod
 }
 
 /// The cluster of a real run, built the way the simulator builds its own (SimEngine+World): the
@@ -80,7 +82,7 @@ struct RealCluster {
             let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
                                        seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
-                                appPorts: ports.sorted(), app: app))
+                                appPorts: ports.sorted(), app: app, resource: pod))
         }
     }
 

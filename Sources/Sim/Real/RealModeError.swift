@@ -27,8 +27,7 @@ enum RealModeSupport {
                 if load.url.hasPrefix("tcp://") { throw .unsupported("tcp:// loads (load \(load.name))\(place)") }
             case .fault(let fault):
                 switch fault {
-                case .error: break
-                case .killPod: throw .unsupported("fault kind kill-pod\(place)")
+                case .error, .killPod: break
                 case .partition: throw .unsupported("fault kind partition\(place)")
                 case .latency: throw .unsupported("fault kind latency\(place)")
                 }

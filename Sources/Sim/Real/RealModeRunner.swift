@@ -87,25 +87,29 @@ public enum RealModeRunner {
             try Data(config.renderedJSON(pretty: true).utf8).write(to: URL(fileURLWithPath: configPath(pod)), options: .atomic)
         }
 
+        var authority: RealModeCertificates?
+        /// Starts the sidecar of a meshed pod (at the start, or when a killed pod restarts).
+        func startSidecar(_ index: Int) async throws {
+            let pod = cluster.pods[index]
+            try writeConfig(index)
+            var transport = PeerTransport.insecurePlaintext
+            if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
+                transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
+            }
+            // No shell-level request timeout: the engine (and so the simulator) has no route
+            // timeout yet, and a long retry chain would otherwise end in the shell's 504.
+            let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort,
+                                           upstreamRequestTimeout: .zero)
+            let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
+            sidecars[index] = sidecar
+            let ready = try await sidecar.onLoop { $0.isReady }
+            if !ready { throw RealModeError.setup("the sidecar of \(pod.key) has no configuration") }
+        }
+
         do {
-            let authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
+            authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
             for app in apps { try await app.start(group: appGroup) }
-            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) {
-                try writeConfig(index)
-                var transport = PeerTransport.insecurePlaintext
-                if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
-                    transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
-                }
-                // No shell-level request timeout: the engine (and so the simulator) has no route
-                // timeout yet, and a long retry chain would otherwise end in the shell's 504.
-                let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort,
-                                               upstreamRequestTimeout: .zero)
-                sidecars[index] = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
-            }
-            for (index, sidecar) in sidecars {
-                let ready = try await sidecar.onLoop { $0.isReady }
-                if !ready { throw RealModeError.setup("the sidecar of \(cluster.pods[index].key) has no configuration") }
-            }
+            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) { try await startSidecar(index) }
         } catch {
             await stopAll()
             if let error = error as? RealModeError { throw error }
@@ -141,7 +145,27 @@ public enum RealModeRunner {
             if !pushed.isEmpty { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed.count) prox\(pushed.count == 1 ? "y" : "ies")")) }
         }
 
-        for step in scenario.steps {
+        for entry in RealTimeline(scenario.steps, cluster: cluster).entries {
+            guard case .step(let step) = entry.action else {
+                // A killed pod's restart (no waiting for loads: it is not a change the loads must precede).
+                let due = origin + lag + .nanoseconds(entry.at.nanoseconds)
+                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                if case .restart(let pods) = entry.action {
+                    for index in pods {
+                        let pod = cluster.pods[index]
+                        do {
+                            try await apps[index].restart(group: appGroup)
+                            let update = controller.apply([.upsert(.pod(pod.resource))])
+                            if controller.isMeshed(pod.key) { try await startSidecar(index) }
+                            events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
+                            await push(update)
+                        } catch {
+                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart pod \(pod.key): \(error)"))
+                        }
+                    }
+                }
+                continue
+            }
             if !step.action.isLoad {
                 // Loads meant to be over by now (closed-loop loads with a request count: always).
                 let stepAt = step.at.nanoseconds
@@ -170,6 +194,16 @@ public enum RealModeRunner {
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
                 let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, origin: origin, runDeadline: runDeadline)
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
+            case .fault(.killPod(let target, _)):
+                // The pod dies: its sidecar and app stop at once (requests in flight on it fail),
+                // and it leaves the endpoints through the controller. Its restart is a timeline entry.
+                for index in cluster.pods(target: target) {
+                    let pod = cluster.pods[index]
+                    if let sidecar = sidecars.removeValue(forKey: index) { await sidecar.shutdown(drainTimeout: .zero) }
+                    await apps[index].stop()
+                    events.append(SimEvent(at: elapsed(), kind: .fault, text: "killed pod \(pod.key)"))
+                    await push(controller.apply([.delete(ResourceKey(kind: .pod, namespace: pod.key.namespace, name: pod.key.name))]))
+                }
             case .fault(let fault):
                 guard case .error(let target, let status, let rate, let duration) = fault else { continue }
                 let targets = cluster.pods(target: target)
@@ -239,6 +273,33 @@ public enum RealModeRunner {
             counters.append((String(line[..<colon.lowerBound]), value))
         }
         return counters.sorted { $0.name < $1.name }
+    }
+}
+
+/// The steps of a real run in time order, with the restarts of killed pods as entries of their own.
+struct RealTimeline {
+    enum Action {
+        case step(Step)
+        case restart(pods: [Int])
+    }
+
+    struct Entry {
+        var at: MeshDuration
+        var action: Action
+    }
+
+    let entries: [Entry]
+
+    init(_ steps: [Step], cluster: RealCluster) {
+        var entries = steps.map { Entry(at: $0.at, action: .step($0)) }
+        for step in steps {
+            if case .fault(.killPod(let target, let restartAfter?)) = step.action {
+                entries.append(Entry(at: MeshDuration(nanoseconds: step.at.nanoseconds + max(0, restartAfter.nanoseconds)),
+                                     action: .restart(pods: cluster.pods(target: target))))
+            }
+        }
+        // Stable: steps at the same time keep the file's order, a restart comes after them.
+        self.entries = entries.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 }
 
