@@ -19,7 +19,7 @@ struct RealModeTests {
 
     @Test(arguments: [
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
-        ("fault-kill-pod.yaml", 19),
+        ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20),
     ])
     func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
         let scenario = try Self.load(file)
@@ -104,16 +104,21 @@ struct RealModeTests {
     }
 
     @Test func anUnsupportedFeatureIsRefusedByName() async throws {
-        let tcp = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("http://echo.demo:8080/", with: "tcp://echo.demo:8080"), file: "tcp.yaml")
+        let partition = """
+              - at: 1s
+                fault: { kind: partition, between: [demo/client, demo/echo] }
+            expect:
+            """
+        let partitioned = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("expect:", with: partition), file: "partition.yaml")
         do {
-            _ = try await RealModeRunner.run(tcp, options: RealModeOptions(subnet: 17))
-            Issue.record("a tcp:// load ran in real mode")
+            _ = try await RealModeRunner.run(partitioned, options: RealModeOptions(subnet: 17))
+            Issue.record("a partition fault ran in real mode")
         } catch let error as RealModeError {
             guard case .unsupported(let feature) = error else {
                 Issue.record("unexpected \(error)")
                 return
             }
-            #expect(feature.contains("tcp:// loads (load five)"))
+            #expect(feature.contains("fault kind partition (line"))
         }
     }
 }

@@ -230,7 +230,7 @@ final class HTTP2ClientConnection: @unchecked Sendable {
         watcher.onGoAway = { connection.retire() }
         ClientBootstrap(group: driver.eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations

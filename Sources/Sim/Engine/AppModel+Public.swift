@@ -47,6 +47,12 @@ public struct AppModelInstance: Sendable {
         return Reply(status: reply.status, delayNanoseconds: reply.delay, restock: reply.restock, normalBody: reply.normalBody)
     }
 
+    /// Whether a raw TCP call to `port` gets its bytes echoed (fortio's tcp port, the echo model).
+    public func echoesTCP(port: Int) -> Bool { behavior.echoesTCP(port: port) }
+
+    /// A raw TCP call reached the container (counted as the simulator counts it).
+    public mutating func receivedTCPCall() { state.received += 1 }
+
     /// An `error` fault: answer `status` for a fraction `rate` of requests (rate 0 ends it).
     public mutating func setErrorFault(status: Int, rate: Double) {
         state.faultErrorStatus = status

@@ -30,11 +30,14 @@ final class RealAppServer: Sendable {
         guard pod.app.listens else { return }
         for port in pod.appPorts {
             let server = self
+            let echoesTCP = pod.tcpPorts.contains(port) && pod.app.echoesTCP(port: port)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // A raw TCP port (fortio's tcp echo): bytes back as they came.
+                        if echoesTCP { return try channel.pipeline.syncOperations.addHandler(RealTCPEchoHandler(server: server)) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(RealAppHandler(server: server, port: port))
                     }
@@ -73,6 +76,28 @@ final class RealAppServer: Sendable {
                                                     headers: [("host", host)], timeout: .seconds(10))
         }
     }
+}
+
+/// A raw TCP echo port: every `RealTCPConnection.callBytes` bytes are a call the app counts.
+private final class RealTCPEchoHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: RealAppServer
+    private var pending = 0
+
+    init(server: RealAppServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        pending += unwrapInboundIn(data).readableBytes
+        while pending >= RealTCPConnection.callBytes {
+            pending -= RealTCPConnection.callBytes
+            server.state.withLockedValue { $0.receivedTCPCall() }
+        }
+        context.writeAndFlush(data, promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 }
 
 private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {

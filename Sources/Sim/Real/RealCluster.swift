@@ -12,6 +12,9 @@ struct RealPod: Sendable {
     var ip: String
     /// Ports the app listens on: its container ports and the target ports of the services selecting it.
     var appPorts: [Int]
+    /// App ports a service names as raw TCP (`tcp`, `tcp-server-first`): served as a TCP echo when the
+    /// app model echoes TCP there, as HTTP otherwise.
+    var tcpPorts: Set<Int> = []
     var app: AppModelInstance
     /// The Pod as the controller knows it (with its IP), to apply again when it restarts.
     var resource: Pod
@@ -68,21 +71,25 @@ struct RealCluster {
             initialChanges.append(.upsert(.pod(pod)))
             let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
             var ports = Set(pod.spec.containers.flatMap(\.ports).map(\.containerPort))
+            var tcpPorts: Set<Int> = []
             for service in services where service.metadata.namespace == key.namespace && !service.selector.isEmpty
                 && service.selector.allSatisfy({ pod.metadata.labels[$0.key] == $0.value }) {
                 for port in service.ports {
+                    var target: Int?
                     switch port.targetPort {
-                    case .int(let value)?: ports.insert(value)
-                    case .string(let name)?:
-                        if let named = pod.spec.containers.flatMap(\.ports).first(where: { $0.name == name }) { ports.insert(named.containerPort) }
-                    case nil: ports.insert(port.port)
+                    case .int(let value)?: target = value
+                    case .string(let name)?: target = pod.spec.containers.flatMap(\.ports).first(where: { $0.name == name })?.containerPort
+                    case nil: target = port.port
                     }
+                    guard let target else { continue }
+                    ports.insert(target)
+                    if port.appProtocol == .tcp || port.appProtocol == .tcpServerFirst { tcpPorts.insert(target) }
                 }
             }
             let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
                                        seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
-                                appPorts: ports.sorted(), app: app, resource: pod))
+                                appPorts: ports.sorted(), tcpPorts: tcpPorts, app: app, resource: pod))
         }
     }
 

@@ -28,7 +28,7 @@ final class RealHTTPConnection: Sendable {
     static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> RealHTTPConnection {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

@@ -6,12 +6,23 @@ import NIOHTTP1
 import NIOPosix
 import SimCore
 
-/// A load's `http://host[:port]/path` (the simulator's rules: no port means 80, no path means `/`).
+/// A load's `http://host[:port]/path` (the simulator's rules: no port means 80, no path means `/`)
+/// or `tcp://host:port` (raw TCP calls, `isTCP`).
 struct RealLoadURL: Equatable, Sendable {
     var authority: String
     var path: String
+    var isTCP = false
 
     init?(_ text: String) {
+        if text.hasPrefix("tcp://") {
+            let authority = text.dropFirst(6).prefix(while: { $0 != "/" })
+            guard let colon = authority.lastIndex(of: ":"), colon != authority.startIndex,
+                  let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            self.authority = String(authority)
+            self.path = ""
+            self.isTCP = true
+            return
+        }
         guard text.hasPrefix("http://") else { return nil }
         let rest = text.dropFirst(7)
         let authority = rest.prefix(while: { $0 != "/" && $0 != "?" })
@@ -126,15 +137,21 @@ struct RealLoadRunner: Sendable {
                     var scheduled = start + firstOffset
                     var issued = 0
                     var connection: RealHTTPConnection?
+                    var tcpConnection: RealTCPConnection?
                     while issued < quota {
                         if let deadline, (interval != nil ? scheduled : ContinuousClock.now) >= deadline { break }
                         if interval != nil, scheduled > .now { try? await Task.sleep(until: scheduled, clock: .continuous) }
                         let measuredFrom = interval != nil ? scheduled : ContinuousClock.now
                         issued += 1
-                        connection = await self.call(request, on: connection, measuredFrom: measuredFrom)
+                        if url.isTCP {
+                            tcpConnection = await self.tcpCall(on: tcpConnection, measuredFrom: measuredFrom)
+                        } else {
+                            connection = await self.call(request, on: connection, measuredFrom: measuredFrom)
+                        }
                         if let interval { scheduled += interval }
                     }
                     connection?.close()
+                    tcpConnection?.close()
                 }
             }
         }
@@ -167,6 +184,34 @@ struct RealLoadRunner: Sendable {
             }
         } catch {
             sample.status = 0
+            keep?.close()
+            keep = nil
+        }
+        let now = ContinuousClock.now
+        sample.latencyNanoseconds = RealLoadRunner.nanoseconds(now - measuredFrom)
+        sample.completedAt = RealLoadRunner.nanoseconds(now - origin)
+        recorder.record(sample)
+        return keep
+    }
+
+    /// One raw TCP call as fortio's tcp runner makes it: 24 bytes out, the echo back (status 200),
+    /// or a refused, reset or short-read connection (status 0). The worker keeps its connection and
+    /// opens a new one after a failure. Locally a tunnel starts with `CONNECT` on the outbound listener.
+    private func tcpCall(on existing: RealTCPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealTCPConnection? {
+        var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
+        var keep: RealTCPConnection?
+        do {
+            let connection: RealTCPConnection
+            if let existing, existing.isActive {
+                connection = existing
+            } else {
+                existing?.close()
+                connection = try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority)
+            }
+            keep = connection
+            try await connection.echo(RealTCPConnection.callBytes, timeout: .seconds(10))
+            sample.status = 200
+        } catch {
             keep?.close()
             keep = nil
         }

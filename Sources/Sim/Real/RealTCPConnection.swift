@@ -1,0 +1,100 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A load worker's raw TCP connection through its client pod's sidecar: a `CONNECT` tunnel on the
+/// outbound listener (local mode), then calls of `callBytes` bytes that the app must echo.
+final class RealTCPConnection: Sendable {
+    /// fortio's tcp runner writes 24 bytes per call.
+    static let callBytes = 24
+
+    enum Failure: Error {
+        case refused
+        case closed
+    }
+
+    private let channel: any Channel
+    private let reader: Reader
+
+    private init(channel: any Channel, reader: Reader) {
+        self.channel = channel
+        self.reader = reader
+    }
+
+    /// Connects to the sidecar and opens the tunnel to `authority` (`host:port`).
+    static func connect(host: String, port: Int, tunnelTo authority: String) async throws -> RealTCPConnection {
+        let reader = Reader()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
+            }
+            .connect(host: host, port: port)
+            .get()
+        let connection = RealTCPConnection(channel: channel, reader: reader)
+        let established = "HTTP/1.1 200 Connection Established\r\n\r\n"
+        let answer = try await connection.exchange("CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n\r\n", expecting: established.utf8.count,
+                                                   timeout: .seconds(10))
+        guard answer == established else {
+            connection.close()
+            throw Failure.refused
+        }
+        return connection
+    }
+
+    /// One call: `count` bytes out, the same bytes back.
+    func echo(_ count: Int, timeout: TimeAmount) async throws {
+        let payload = String(repeating: "x", count: count)
+        let answer = try await exchange(payload, expecting: count, timeout: timeout)
+        guard answer == payload else { throw Failure.closed }
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    func close() { channel.close(promise: nil) }
+
+    /// Writes `text` and reads until `expecting` bytes came back; fails when the connection closes
+    /// first (a reset, a refused tunnel) or the timeout passes.
+    private func exchange(_ text: String, expecting: Int, timeout: TimeAmount) async throws -> String {
+        let channel = channel
+        let promise = channel.eventLoop.makePromise(of: String.self)
+        try await channel.eventLoop.submit { self.reader.expect(expecting, promise: promise) }.get()
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        channel.writeAndFlush(channel.allocator.buffer(string: text)).whenFailure { promise.fail($0) }
+        return try await promise.futureResult.get()
+    }
+
+    private final class Reader: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        private var buffered = ""
+        private var waiting: (count: Int, promise: EventLoopPromise<String>)?
+
+        func expect(_ count: Int, promise: EventLoopPromise<String>) {
+            waiting = (count, promise)
+            deliver()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            buffered += String(buffer: unwrapInboundIn(data))
+            deliver()
+        }
+
+        private func deliver() {
+            guard let (count, promise) = waiting, buffered.utf8.count >= count else { return }
+            waiting = nil
+            let utf8 = Array(buffered.utf8)
+            buffered = String(decoding: utf8[count...], as: UTF8.self)
+            promise.succeed(String(decoding: utf8[..<count], as: UTF8.self))
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            waiting?.promise.fail(Failure.closed)
+            waiting = nil
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+}
