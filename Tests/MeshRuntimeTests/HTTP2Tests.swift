@@ -180,18 +180,9 @@ final class H2TestClient: @unchecked Sendable {
 
     /// Starts a unary-request call; its response arrives as events.
     func call(_ path: String, authority: String = "greeter:8080", message: String, contentType: String = "application/grpc") async throws -> AsyncStream<GRPCEvent> {
-        let (events, continuation) = AsyncStream<GRPCEvent>.makeStream()
-        let stream = try await multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                try stream.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
-            }
-        }.get()
-        var headers = HTTPHeaders()
-        headers.add(name: "host", value: authority)
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "te", value: "trailers")
-        stream.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http2, method: .POST, uri: path, headers: headers)), promise: nil)
+        let (stream, events) = try await newStream()
+        // The whole request in one flush, as a unary client sends it.
+        stream.write(HTTPClientRequestPart.head(Self.requestHead(path, authority: authority, contentType: contentType)), promise: nil)
         stream.write(HTTPClientRequestPart.body(.byteBuffer(GRPCFraming.encode(message))), promise: nil)
         try await stream.writeAndFlush(HTTPClientRequestPart.end(nil))
         return events
@@ -199,6 +190,12 @@ final class H2TestClient: @unchecked Sendable {
 
     /// Opens a call whose request messages the caller sends one by one (`send`), ending with `finish`.
     func open(_ path: String, authority: String = "greeter:8080") async throws -> (call: any Channel, events: AsyncStream<GRPCEvent>) {
+        let (stream, events) = try await newStream()
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(Self.requestHead(path, authority: authority, contentType: "application/grpc")))
+        return (stream, events)
+    }
+
+    private func newStream() async throws -> (any Channel, AsyncStream<GRPCEvent>) {
         let (events, continuation) = AsyncStream<GRPCEvent>.makeStream()
         let stream = try await multiplexer.createStreamChannel { stream in
             stream.eventLoop.makeCompletedFuture {
@@ -206,12 +203,15 @@ final class H2TestClient: @unchecked Sendable {
                 try stream.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
             }
         }.get()
+        return (stream, events)
+    }
+
+    private static func requestHead(_ path: String, authority: String, contentType: String) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.add(name: "host", value: authority)
-        headers.add(name: "content-type", value: "application/grpc")
+        headers.add(name: "content-type", value: contentType)
         headers.add(name: "te", value: "trailers")
-        try await stream.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http2, method: .POST, uri: path, headers: headers)))
-        return (stream, events)
+        return HTTPRequestHead(version: .http2, method: .POST, uri: path, headers: headers)
     }
 
     static func send(_ message: String, on call: any Channel) async throws {

@@ -122,22 +122,16 @@ func eventually(_ condition: () -> Bool) async -> Bool {
 /// A raw HTTP/1.1 client that writes a request in pieces and reads the answer until the close.
 final class StreamingUploadClient: @unchecked Sendable {
     private let channel: any Channel
-    private let received: EventLoopPromise<String>
+    private let received: EventLoopFuture<String>
 
-    private init(channel: any Channel, received: EventLoopPromise<String>) {
+    private init(channel: any Channel, received: EventLoopFuture<String>) {
         self.channel = channel
         self.received = received
     }
 
     static func connect(host: String, port: Int) async throws -> StreamingUploadClient {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = loop.makePromise(of: String.self)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RawClient.Collector(promise: promise)) }
-            }
-            .connect(host: host, port: port).get()
-        return StreamingUploadClient(channel: channel, received: promise)
+        let (channel, received) = try await RawClient.open(host: host, port: port)
+        return StreamingUploadClient(channel: channel, received: received)
     }
 
     func write(_ text: String) async throws {
@@ -149,6 +143,6 @@ final class StreamingUploadClient: @unchecked Sendable {
         let channel = channel
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(20)) { channel.close(promise: nil) }
         defer { timeout.cancel() }
-        return try await received.futureResult.get()
+        return try await received.get()
     }
 }

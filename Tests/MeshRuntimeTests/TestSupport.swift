@@ -121,18 +121,23 @@ final class EchoApp: @unchecked Sendable {
 /// Sends raw bytes and reads until the peer closes (or the timeout passes).
 enum RawClient {
     static func exchange(host: String, port: Int, bytes: String, timeout: TimeAmount = .seconds(5)) async throws -> String {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let loop = group.next()
+        let (channel, received) = try await open(host: host, port: port)
+        try await channel.writeAndFlush(channel.allocator.buffer(string: bytes))
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        return try await received.get()
+    }
+
+    /// A raw connection and everything it will have received when the peer closes it.
+    static func open(host: String, port: Int) async throws -> (channel: any Channel, received: EventLoopFuture<String>) {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promise = loop.makePromise(of: String.self)
         let channel = try await ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(promise: promise)) }
             }
             .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(channel.allocator.buffer(string: bytes))
-        let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        defer { timer.cancel() }
-        return try await promise.futureResult.get()
+        return (channel, promise.futureResult)
     }
 
     final class Collector: ChannelInboundHandler, @unchecked Sendable {

@@ -79,20 +79,14 @@ struct TimeoutTests {
 /// writes after the close are dropped.
 enum SlowClient {
     static func trickle(host: String, port: Int, bytes: String, every pause: Duration, timeout: TimeAmount = .seconds(30)) async throws -> String {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = loop.makePromise(of: String.self)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RawClient.Collector(promise: promise)) }
-            }
-            .connect(host: host, port: port).get()
-        let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let (channel, received) = try await RawClient.open(host: host, port: port)
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { timer.cancel() }
         for byte in bytes.utf8 {
             guard channel.isActive else { break }
             try? await channel.writeAndFlush(channel.allocator.buffer(bytes: [byte]))
             try await Task.sleep(for: pause)
         }
-        return try await promise.futureResult.get()
+        return try await received.get()
     }
 }

@@ -37,6 +37,15 @@ struct RealLoadURL: Equatable, Sendable {
     }
 }
 
+/// A load worker's connection (HTTP or raw TCP) as `RealLoadRunner.measure` uses it.
+protocol RealLoadConnection: Sendable {
+    var isActive: Bool { get }
+    func close()
+}
+
+extension RealHTTPConnection: RealLoadConnection {}
+extension RealTCPConnection: RealLoadConnection {}
+
 /// One answered (or failed) request of a load, as measured on the wall clock.
 struct RealSample: Sendable {
     /// 0: the connection failed, was reset or closed without an answer.
@@ -160,17 +169,9 @@ struct RealLoadRunner: Sendable {
     /// One request on the worker's connection (a new one when it has none); returns the connection
     /// to reuse, nil after a failure or when the sidecar closes it.
     private func call(_ head: HTTPRequestHead, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
-        var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
-        var keep: RealHTTPConnection?
-        do {
-            let connection: RealHTTPConnection
-            if let existing, existing.isActive {
-                connection = existing
-            } else {
-                existing?.close()
-                connection = try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
-            }
-            keep = connection
+        await measure(on: existing, measuredFrom: measuredFrom) {
+            try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+        } exchange: { connection, sample in
             let response = try await connection.request(head, timeout: .seconds(30))
             sample.status = response.status
             sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
@@ -178,40 +179,47 @@ struct RealLoadRunner: Sendable {
                 let text = AppModelInstance.reportText(response.body)
                 if !text.isEmpty { sample.body = text }
             }
-            if response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
-                connection.close()
-                keep = nil
-            }
-        } catch {
-            sample.status = 0
-            keep?.close()
-            keep = nil
+            return !response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" })
         }
-        let now = ContinuousClock.now
-        sample.latencyNanoseconds = RealLoadRunner.nanoseconds(now - measuredFrom)
-        sample.completedAt = RealLoadRunner.nanoseconds(now - origin)
-        recorder.record(sample)
-        return keep
     }
 
     /// One raw TCP call as fortio's tcp runner makes it: 24 bytes out, the echo back (status 200),
     /// or a refused, reset or short-read connection (status 0). The worker keeps its connection and
     /// opens a new one after a failure. Locally a tunnel starts with `CONNECT` on the outbound listener.
     private func tcpCall(on existing: RealTCPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealTCPConnection? {
+        await measure(on: existing, measuredFrom: measuredFrom) {
+            try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority)
+        } exchange: { connection, sample in
+            try await connection.echo(RealTCPConnection.callBytes, timeout: .seconds(10))
+            sample.status = 200
+            return true
+        }
+    }
+
+    /// Runs one call on `existing` (or a new connection when it has none or it closed) and records
+    /// its sample: `exchange` fills it in and says whether the connection stays; a thrown error is a
+    /// failed call (status 0) and closes it. Returns the connection to reuse.
+    private func measure<Connection: RealLoadConnection>(
+        on existing: Connection?, measuredFrom: ContinuousClock.Instant,
+        connect: () async throws -> Connection, exchange: (Connection, inout RealSample) async throws -> Bool
+    ) async -> Connection? {
         var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
-        var keep: RealTCPConnection?
+        var keep: Connection?
         do {
-            let connection: RealTCPConnection
+            let connection: Connection
             if let existing, existing.isActive {
                 connection = existing
             } else {
                 existing?.close()
-                connection = try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority)
+                connection = try await connect()
             }
             keep = connection
-            try await connection.echo(RealTCPConnection.callBytes, timeout: .seconds(10))
-            sample.status = 200
+            if try await !exchange(connection, &sample) {
+                connection.close()
+                keep = nil
+            }
         } catch {
+            sample.status = 0
             keep?.close()
             keep = nil
         }
