@@ -379,7 +379,7 @@ struct ControllerServerTests {
         // The peer transport does not matter here: no config ever arrives.
         let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10", peerTransport: .insecurePlaintext), logger: logger)
         do {
-            #expect(try await eventually(within: 5) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
+            #expect(try await eventually(within: 20) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
             let ready = try await SimpleHTTPClient.request(host: "127.78.5.10", port: 15010, path: "/ready")
             #expect(ready.status == 503)
         } catch {

@@ -39,7 +39,7 @@ struct RequestStreamingTests {
             let client = try await StreamingUploadClient.connect(host: mesh.clientIP, port: 15001)
             try await client.write("POST /upload HTTP/1.1\r\nHost: echo:8080\r\nContent-Length: \(2 * half)\r\nConnection: close\r\n\r\n" + String(repeating: "a", count: half))
             // A sidecar that waited for the whole body would never let the first half through.
-            let arrived = await eventually { mesh.app.bodyBytesReceived >= half }
+            let arrived = await eventually(within: 20) { mesh.app.bodyBytesReceived >= half }
             #expect(arrived)
             try await client.write(String(repeating: "b", count: half))
             let response = try await client.response()
@@ -108,15 +108,6 @@ struct RequestStreamingTests {
             await client.close()
         }
     }
-}
-
-/// Polls `condition` every 20 ms for up to 20 s.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<1000 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
 
 /// A raw HTTP/1.1 client that writes a request in pieces and reads the answer until the close.

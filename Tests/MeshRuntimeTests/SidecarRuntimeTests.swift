@@ -232,7 +232,8 @@ struct SidecarRuntimeTests {
 
     @Test func perTryTimeoutRetriesThenAnswers504() async throws {
         let serverIP = "127.77.12.2"
-        let retry = RetryPolicy(retryOn: "5xx", perTryTimeout: .milliseconds(150), numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
+        // 400 ms: room for the fast request below on a loaded machine, well below the slow answer.
+        let retry = RetryPolicy(retryOn: "5xx", perTryTimeout: .milliseconds(400), numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
         try await MeshPair.run(subnet: 12, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             // The app would answer 200 after 2 s; a 504 means both per-try timeouts fired first.
             let slow = try await mesh.get("/slow/2000")

@@ -29,6 +29,9 @@ struct RealModeTests {
         // common rule: no timing assertions in tests). Every other real outcome must hold.
         for outcome in report.real.outcomes where !outcome.passed {
             if case .latency = outcome.expectation.check { continue }
+            // Whether a request is in flight on the pod at the instant it is killed (and so is
+            // retried) is chance in wall-clock time; the simulator's column asserts it.
+            if file == "fault-kill-pod.yaml", outcome.expectation.text.contains("upstream_rq_retry") { continue }
             Issue.record("real: \(outcome.expectation.text) observed \(outcome.observed)")
         }
         #expect(report.simulated.passed)
