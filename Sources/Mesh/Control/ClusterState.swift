@@ -124,8 +124,8 @@ struct ClusterState: Sendable {
 
     // MARK: Changes
 
-    mutating func apply(_ change: ResourceChange) -> Effect {
-        var effect = Effect()
+    /// Applies one change, adding what it touched to `effect`.
+    mutating func apply(_ change: ResourceChange, into effect: inout Effect) {
         switch change {
         case .upsert(let resource):
             let key = resource.key
@@ -138,7 +138,6 @@ struct ClusterState: Sendable {
             delete(key, into: &effect)
             creationOrder[key] = nil
         }
-        return effect
     }
 
     private mutating func upsert(_ resource: Resource, key: ResourceKey, into effect: inout Effect) {

@@ -60,13 +60,18 @@ public struct MeshController: Sendable {
     var pieceIndex = DependencyIndex<ServiceRef>()
     /// Every mesh service's outbound, assembled once for all permissive clients.
     var catalog: OutboundAssembly?
-    var groups: [ProxyGroupKey: ProxyGroup] = [:]
-    var groupIndex = DependencyIndex<ProxyGroupKey>()
-    var podGroups: [PodKey: ProxyGroupKey] = [:]
+    /// Proxy groups by id (an index into this array; nil: a free slot). Pods, the dependency index and
+    /// the per-apply bookkeeping refer to groups by id, so that the hot paths hash an integer instead
+    /// of a group key (namespace, ServiceAccount, served services, container ports).
+    var groups: [ProxyGroup?] = []
+    /// Slots of `groups` freed by deleted groups, reused by new ones.
+    var freeGroupIDs: [Int] = []
+    var groupIDs: [ProxyGroupKey: Int] = [:]
+    var groupIndex = DependencyIndex<Int>()
+    var podGroups: [PodKey: Int] = [:]
     /// Every meshed pod, sorted, with its group's id; rebuilt after pods move between groups. Lets
     /// an apply that changes most groups list the changed pods in order without sorting them.
     var sortedMembers: [(pod: PodKey, group: Int)]?
-    var nextGroupID = 0
     /// The split problems last found; recomputed only when a change could alter them.
     var splitProblems: [String] = []
     /// Set when a piece's, a group's or the splits' problems may have changed since `diagnostics`
@@ -82,7 +87,8 @@ public struct MeshController: Sendable {
     }
 
     public func config(for pod: PodKey) -> ProxyConfig? {
-        podGroups[pod].flatMap { groups[$0]?.config }
+        guard let id = podGroups[pod] else { return nil }
+        return groups[id]?.config
     }
 
     public var meshedPods: [PodKey] { podGroups.keys.sorted() }
@@ -90,116 +96,119 @@ public struct MeshController: Sendable {
     public func isMeshed(_ pod: PodKey) -> Bool { podGroups[pod] != nil }
 
     /// Number of distinct proxy configs currently held (pods with identical inputs share one).
-    public var proxyGroupCount: Int { groups.count }
+    public var proxyGroupCount: Int { groupIDs.count }
 
     public mutating func apply(_ changes: [ResourceChange]) -> ControllerUpdate {
-        var touched = Set<Dependency>()
-        var regroup = Set<PodKey>()
+        // One effect collects every change's touches: no per-change sets to allocate and merge.
+        var effect = ClusterState.Effect()
         for change in changes {
             switch change {
             case .upsert(.meshConfig(let config)): meshConfig = config
             case .delete(let key) where key.kind == .meshConfig: meshConfig = initialMeshConfig
             default: break
             }
-            let effect = cluster.apply(change)
-            touched.formUnion(effect.touched)
-            regroup.formUnion(effect.regroup)
+            cluster.apply(change, into: &effect)
         }
+        var touched = effect.touched
 
         if touched.contains(where: \.canChangeSplitProblems) {
             let problems = cluster.splitDiagnostics()
             if problems != splitProblems { splitProblems = problems; diagnosticsStale = true }
         }
-        refreshPieces(touched: &touched)
+        // Touched by the cluster itself (a namespace entering or leaving the mesh, a service created
+        // or deleted): the catalog's set of services changed, so it is rebuilt rather than patched.
+        let catalogReshaped = touched.contains(.catalog)
+        let replacedPieces = refreshPieces(touched: &touched)
         // The catalog changed: when only entries changed (not which services, ports or clusters it
-        // has), permissive clients patch those entries into their configs instead of recomputing.
+        // has), it is patched in place and permissive clients patch those entries into their configs
+        // instead of recomputing.
         var catalogDelta: CatalogDelta?
-        var patchedCatalog: OutboundAssembly?
-        if touched.contains(.catalog), let old = catalog {
-            catalog = nil
+        if touched.contains(.catalog), var current = catalog.take() {
             if !touched.contains(.meshConfig) {
-                let new = buildCatalog()
-                catalog = new
-                catalogDelta = CatalogDelta(old: old, new: new)
-                if catalogDelta != nil { patchedCatalog = new }
+                if !catalogReshaped, let delta = current.patch(replacing: replacedPieces, pieces: pieces) {
+                    catalog = current
+                    catalogDelta = delta
+                } else {
+                    let new = buildCatalog()
+                    catalog = new
+                    catalogDelta = CatalogDelta(old: current, new: new)
+                }
             }
         }
         // Move pods between proxy groups.
         var moved: [PodKey: String?] = [:] // pod -> version of its config before, nil when it was not meshed
-        var created: [ProxyGroupKey] = [] // new groups, with no config yet
-        for pod in regroup {
+        var created: [Int] = [] // new groups, with no config yet
+        for pod in effect.regroup {
             let old = podGroups[pod]
-            let new = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
-            guard old != new else { continue }
+            let newKey = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
+            if let old, let newKey, groups[old]?.key == newKey { continue }
+            if old == nil, newKey == nil { continue }
             // updateValue: assigning a nil `String?` through the subscript would drop the entry.
             moved.updateValue(old.flatMap { groups[$0]?.config?.version }, forKey: pod)
             if let old {
                 groups[old]?.members.remove(pod)
-                if groups[old]?.members.isEmpty == true {
-                    if groups[old]?.diagnostics.isEmpty == false { diagnosticsStale = true }
-                    groups[old] = nil
-                    groupIndex.remove(old)
-                }
+                if groups[old]?.members.isEmpty == true { removeGroup(old) }
             }
-            if let new {
-                if groups[new] == nil {
-                    groups[new] = ProxyGroup(id: nextGroupID)
-                    nextGroupID += 1
-                    created.append(new)
-                }
-                groups[new]!.members.insert(pod)
+            var new: Int?
+            if let newKey {
+                let id = groupIDs[newKey] ?? addGroup(newKey, created: &created)
+                groups[id]!.members.insert(pod)
+                new = id
             }
             podGroups[pod] = new
         }
 
-        var fullTouched = touched
-        if patchedCatalog != nil { fullTouched.remove(.catalog) }
-        var dirty = groupIndex.owners(readingAnyOf: fullTouched).filter { groups[$0] != nil }
-        for key in created where groups[key] != nil { dirty.insert(key) }
+        if catalogDelta != nil { touched.remove(.catalog) }
+        var dirty = groupIndex.owners(readingAnyOf: touched).filter { groups[$0] != nil }
+        for id in created where groups[id] != nil { dirty.insert(id) }
         // Groups whose version changed; their members are the changed pods (moved pods aside).
-        var changedGroups = Set<ProxyGroupKey>()
+        var changedGroups: [Int] = []
         var patched = 0
-        if let patchedCatalog, let catalogDelta {
-            for key in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(key) {
-                // Moved out of the dictionary so that its config's arrays are patched in place.
-                guard var group = groups.removeValue(forKey: key) else { continue }
+        if let catalog, let catalogDelta {
+            for id in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(id) && groups[id] != nil {
                 patched += 1
-                if group.patch(from: patchedCatalog, delta: catalogDelta) { changedGroups.insert(key) }
-                groups[key] = group
+                if groups[id]!.patch(from: catalog, delta: catalogDelta) { changedGroups.append(id) }
             }
         }
-        for key in dirty {
-            let before = groups[key]?.config?.version
+        for id in dirty {
+            guard let key = groups[id]?.key else { continue }
             let computed = computeConfig(for: key)
-            groups[key]?.config = computed.config
-            if groups[key]?.diagnostics != computed.diagnostics { diagnosticsStale = true }
-            groups[key]?.diagnostics = computed.diagnostics
-            groups[key]?.hashTail = computed.hashTail
-            groups[key]?.retryByCluster = computed.retryByCluster
-            groupIndex.set(computed.dependencies, for: key)
-            if before != computed.config.version { changedGroups.insert(key) }
+            if groups[id]!.diagnostics != computed.diagnostics { diagnosticsStale = true }
+            let versionChanged = groups[id]!.config?.version != computed.config.version
+            groups[id]!.update(with: computed)
+            groupIndex.set(computed.dependencies, for: id)
+            if versionChanged { changedGroups.append(id) }
         }
         if !moved.isEmpty { sortedMembers = nil }
         let changedCount = changedGroups.reduce(0) { $0 + (groups[$1]?.members.count ?? 0) }
         if moved.isEmpty, changedCount > 64, changedCount * 8 > podGroups.count {
-            // Most pods changed: filter the sorted member list instead of sorting a set.
-            let ids = Set(changedGroups.compactMap { groups[$0]?.id })
+            // Most pods changed: filter the sorted member list instead of sorting them.
+            var isChanged = [Bool](repeating: false, count: groups.count)
+            for id in changedGroups { isChanged[id] = true }
             if sortedMembers == nil {
-                sortedMembers = podGroups.sorted { $0.key < $1.key }.map { ($0.key, groups[$0.value]?.id ?? -1) }
+                sortedMembers = podGroups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             }
-            let changedPods = sortedMembers!.filter { ids.contains($0.group) }.map(\.pod)
+            var changedPods: [PodKey] = []
+            changedPods.reserveCapacity(changedCount)
+            for member in sortedMembers! where isChanged[member.group] { changedPods.append(member.pod) }
             updateDiagnostics()
             return ControllerUpdate(changed: changedPods, removed: [], recomputed: dirty.count + patched)
         }
-        var changed = Set<PodKey>()
-        for key in changedGroups { if let members = groups[key]?.members { changed.formUnion(members) } }
+        // Changed: members of changed groups that did not move, and moved pods whose version differs
+        // from the one they had (a pod is in one group, so nothing is listed twice).
+        var changed: [PodKey] = []
+        changed.reserveCapacity(changedCount + moved.count)
+        for id in changedGroups {
+            guard let members = groups[id]?.members else { continue }
+            if moved.isEmpty { changed.append(contentsOf: members); continue }
+            for pod in members where moved[pod] == nil { changed.append(pod) }
+        }
         var removed: [PodKey] = []
         for (pod, before) in moved {
-            if let key = podGroups[pod] {
-                if groups[key]?.config?.version != before { changed.insert(pod) } else { changed.remove(pod) }
-            } else {
-                changed.remove(pod)
-                if before != nil { removed.append(pod) }
+            if let id = podGroups[pod] {
+                if groups[id]?.config?.version != before { changed.append(pod) }
+            } else if before != nil {
+                removed.append(pod)
             }
         }
 
@@ -207,32 +216,62 @@ public struct MeshController: Sendable {
         return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count + patched)
     }
 
+    /// A new, empty group for `key`, in a free slot when there is one.
+    private mutating func addGroup(_ key: ProxyGroupKey, created: inout [Int]) -> Int {
+        let id: Int
+        if let free = freeGroupIDs.popLast() {
+            id = free
+            groups[id] = ProxyGroup(id: id, key: key)
+        } else {
+            id = groups.count
+            groups.append(ProxyGroup(id: id, key: key))
+        }
+        groupIDs[key] = id
+        created.append(id)
+        return id
+    }
+
+    private mutating func removeGroup(_ id: Int) {
+        guard let group = groups[id].take() else { return }
+        if !group.diagnostics.isEmpty { diagnosticsStale = true }
+        groupIDs[group.key] = nil
+        groupIndex.remove(id)
+        freeGroupIDs.append(id)
+    }
+
     private mutating func updateDiagnostics() {
         guard diagnosticsStale else { return }
         diagnosticsStale = false
         var problems = Set(splitProblems)
         for piece in pieces.values { problems.formUnion(piece.diagnostics) }
-        for group in groups.values { problems.formUnion(group.diagnostics) }
+        for group in groups { if let group { problems.formUnion(group.diagnostics) } }
         diagnostics = problems.sorted()
     }
 
     /// Recomputes the outbound pieces that read a touched dependency; a piece whose content changed
-    /// touches `.piece` (its SMI clients) and `.catalog` (permissive clients).
-    private mutating func refreshPieces(touched: inout Set<Dependency>) {
+    /// touches `.piece` (its SMI clients) and `.catalog` (permissive clients). Returns the services
+    /// whose piece changed content or went away.
+    private mutating func refreshPieces(touched: inout Set<Dependency>) -> [ServiceRef] {
+        var replaced: [ServiceRef] = []
         for ref in pieceIndex.owners(readingAnyOf: touched) {
             let old = pieces[ref]
             if let new = cluster.outboundPiece(for: ref) {
                 if old?.diagnostics != new.diagnostics { diagnosticsStale = true }
                 pieces[ref] = new
                 pieceIndex.set(new.dependencies, for: ref)
-                if old?.hash != new.hash { touched.formUnion([.piece(ref), .catalog]) }
+                if old?.hash != new.hash {
+                    touched.formUnion([.piece(ref), .catalog])
+                    replaced.append(ref)
+                }
             } else {
                 if old?.diagnostics.isEmpty == false { diagnosticsStale = true }
                 pieces[ref] = nil
                 pieceIndex.remove(ref)
                 touched.formUnion([.piece(ref), .catalog])
+                replaced.append(ref)
             }
         }
+        return replaced
     }
 
     /// The piece of a mesh service, computed on first use.
