@@ -53,6 +53,13 @@ struct ClusterState: Sendable {
         self.controlPlaneNamespace = controlPlaneNamespace
     }
 
+    /// Before a bulk load of `count` resources: room in the largest tables, so that they do not
+    /// grow (and rehash) step by step.
+    mutating func reserveCapacity(adding count: Int) {
+        creationOrder.reserveCapacity(creationOrder.count + count)
+        pods.reserveCapacity(pods.count + count)
+    }
+
     // MARK: Queries
 
     /// In the mesh: labelled `flomesh.io/monitored-by: <mesh>` and not the control plane's namespace.
@@ -242,9 +249,9 @@ struct ClusterState: Sendable {
             podsByIdentity[Self.identity(of: pod), default: []].insert(key)
         }
         effect.regroup.insert(key)
-        // Endpoints of the services selecting the pod before or after.
-        let selecting = Set((old.map(services(selecting:)) ?? []) + (pod.map(services(selecting:)) ?? []))
-        for ref in selecting { effect.touched.insert(.serviceEndpoints(ref)) }
+        // Endpoints of the services selecting the pod before or after (the set deduplicates them).
+        if let old { for ref in services(selecting: old) { effect.touched.insert(.serviceEndpoints(ref)) } }
+        if let pod { for ref in services(selecting: pod) { effect.touched.insert(.serviceEndpoints(ref)) } }
         let identityInputsChanged = old?.metadata.labels != pod?.metadata.labels || old?.spec.serviceAccountName != pod?.spec.serviceAccountName
         if identityInputsChanged {
             if let old { effect.touched.insert(.identityServices(Self.identity(of: old))) }

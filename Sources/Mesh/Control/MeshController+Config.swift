@@ -54,6 +54,9 @@ struct ProxyGroup: Sendable {
         self.key = key
     }
 
+    /// The config's version, read without copying the config.
+    var version: String? { config?.version }
+
     mutating func update(with computed: ComputedConfig) {
         config = computed.config
         diagnostics = computed.diagnostics

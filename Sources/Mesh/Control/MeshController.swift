@@ -8,12 +8,30 @@ public enum ResourceChange: Hashable, Sendable {
 
 /// Identifies a pod: `namespace/name`.
 public struct PodKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
+    public var namespace: String { didSet { hashCode = Self.hashCode(namespace, name) } }
+    public var name: String { didSet { hashCode = Self.hashCode(namespace, name) } }
+    /// Hashed once: the controller looks each pod up in several tables per change.
+    private var hashCode: Int
 
     public init(namespace: String, name: String) {
         self.namespace = namespace
         self.name = name
+        hashCode = Self.hashCode(namespace, name)
+    }
+
+    private static func hashCode(_ namespace: String, _ name: String) -> Int {
+        var hasher = Hasher()
+        hasher.combine(namespace)
+        hasher.combine(name)
+        return hasher.finalize()
+    }
+
+    public static func == (lhs: PodKey, rhs: PodKey) -> Bool {
+        lhs.hashCode == rhs.hashCode && lhs.namespace == rhs.namespace && lhs.name == rhs.name
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hashCode)
     }
 
     public static func < (lhs: PodKey, rhs: PodKey) -> Bool {
@@ -101,6 +119,11 @@ public struct MeshController: Sendable {
     public mutating func apply(_ changes: [ResourceChange]) -> ControllerUpdate {
         // One effect collects every change's touches: no per-change sets to allocate and merge.
         var effect = ClusterState.Effect()
+        if changes.count > 1000 {
+            // A bulk load: size the largest tables once instead of growing them step by step.
+            cluster.reserveCapacity(adding: changes.count)
+            effect.regroup.reserveCapacity(changes.count)
+        }
         for change in changes {
             switch change {
             case .upsert(.meshConfig(let config)): meshConfig = config
@@ -135,17 +158,17 @@ public struct MeshController: Sendable {
                 }
             }
         }
-        // Move pods between proxy groups.
-        var moved: [PodKey: String?] = [:] // pod -> version of its config before, nil when it was not meshed
+        // Move pods between proxy groups. A pod is in `regroup` once, so it moves at most once.
+        var moved: [(pod: PodKey, before: String?, group: Int?)] = [] // before: its config's version, nil when it was not meshed
         var created: [Int] = [] // new groups, with no config yet
         for pod in effect.regroup {
             let old = podGroups[pod]
             let newKey = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
             if let old, let newKey, groups[old]?.key == newKey { continue }
             if old == nil, newKey == nil { continue }
-            // updateValue: assigning a nil `String?` through the subscript would drop the entry.
-            moved.updateValue(old.flatMap { groups[$0]?.config?.version }, forKey: pod)
+            var before: String?
             if let old {
+                before = groups[old]?.version
                 groups[old]?.members.remove(pod)
                 if groups[old]?.members.isEmpty == true { removeGroup(old) }
             }
@@ -156,6 +179,7 @@ public struct MeshController: Sendable {
                 new = id
             }
             podGroups[pod] = new
+            moved.append((pod, before, new))
         }
 
         if catalogDelta != nil { touched.remove(.catalog) }
@@ -174,7 +198,7 @@ public struct MeshController: Sendable {
             guard let key = groups[id]?.key else { continue }
             let computed = computeConfig(for: key)
             if groups[id]!.diagnostics != computed.diagnostics { diagnosticsStale = true }
-            let versionChanged = groups[id]!.config?.version != computed.config.version
+            let versionChanged = groups[id]!.version != computed.config.version
             groups[id]!.update(with: computed)
             groupIndex.set(computed.dependencies, for: id)
             if versionChanged { changedGroups.append(id) }
@@ -195,18 +219,23 @@ public struct MeshController: Sendable {
             return ControllerUpdate(changed: changedPods, removed: [], recomputed: dirty.count + patched)
         }
         // Changed: members of changed groups that did not move, and moved pods whose version differs
-        // from the one they had (a pod is in one group, so nothing is listed twice).
+        // from the one they had (a pod is in one group, so nothing is listed twice). Every member of
+        // a group created by this apply moved into it.
         var changed: [PodKey] = []
         changed.reserveCapacity(changedCount + moved.count)
-        for id in changedGroups {
+        var isCreated = [Bool](repeating: false, count: created.isEmpty ? 0 : groups.count)
+        for id in created { isCreated[id] = true }
+        var movedPods: Set<PodKey>?
+        for id in changedGroups where created.isEmpty || !isCreated[id] {
             guard let members = groups[id]?.members else { continue }
             if moved.isEmpty { changed.append(contentsOf: members); continue }
-            for pod in members where moved[pod] == nil { changed.append(pod) }
+            if movedPods == nil { movedPods = Set(moved.map(\.pod)) }
+            for pod in members where !movedPods!.contains(pod) { changed.append(pod) }
         }
         var removed: [PodKey] = []
-        for (pod, before) in moved {
-            if let id = podGroups[pod] {
-                if groups[id]?.config?.version != before { changed.append(pod) }
+        for (pod, before, group) in moved {
+            if let group {
+                if groups[group]?.version != before { changed.append(pod) }
             } else if before != nil {
                 removed.append(pod)
             }
