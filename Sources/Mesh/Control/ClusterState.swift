@@ -25,6 +25,9 @@ struct ClusterState: Sendable {
     /// selecting services are among those indexed under its own labels, found without a scan.
     private var servicesBySelectorPair: [LabelKey: Set<ServiceRef>] = [:]
     private(set) var pods: [PodKey: Pod] = [:]
+    /// `services(selecting:)` of every pod, kept current: set with the pod, and redone for the pods
+    /// a service upsert or delete selects before or after.
+    private(set) var servingServices: [PodKey: [ServiceRef]] = [:]
     private(set) var podsByNamespace: [String: Set<PodKey>] = [:]
     private var podsByLabel: [LabelKey: Set<PodKey>] = [:]
     private(set) var podsByIdentity: [String: Set<PodKey>] = [:]
@@ -58,6 +61,7 @@ struct ClusterState: Sendable {
     mutating func reserveCapacity(adding count: Int) {
         creationOrder.reserveCapacity(creationOrder.count + count)
         pods.reserveCapacity(pods.count + count)
+        servingServices.reserveCapacity(servingServices.count + count)
     }
 
     // MARK: Queries
@@ -124,7 +128,7 @@ struct ClusterState: Sendable {
         var result = Set<ServiceRef>()
         for key in podsByIdentity[identity] ?? [] {
             guard let pod = pods[key], isMonitored(pod.metadata.namespace) else { continue }
-            result.formUnion(services(selecting: pod))
+            result.formUnion(servingServices[key] ?? services(selecting: pod))
         }
         return result.sorted()
     }
@@ -231,31 +235,39 @@ struct ClusterState: Sendable {
                 if let pod = pods[key] { effect.touched.insert(.identityServices(Self.identity(of: pod))) }
             }
         }
+        for key in oldSelected + newSelected {
+            if let pod = pods[key] { servingServices[key] = services(selecting: pod) }
+        }
         effect.regroup.formUnion(oldSelected)
         effect.regroup.formUnion(newSelected)
     }
 
     private mutating func setPod(_ key: PodKey, _ pod: Pod?, into effect: inout Effect) {
         let old = pods[key]
-        if let old {
+        let oldIdentity = old.map(Self.identity(of:))
+        let newIdentity = pod.map(Self.identity(of:))
+        if let old, let oldIdentity {
             podsByNamespace[key.namespace]?.remove(key)
             for (k, v) in old.metadata.labels { podsByLabel[LabelKey(namespace: key.namespace, key: k, value: v)]?.remove(key) }
-            podsByIdentity[Self.identity(of: old)]?.remove(key)
+            podsByIdentity[oldIdentity]?.remove(key)
         }
         pods[key] = pod
-        if let pod {
+        if let pod, let newIdentity {
             podsByNamespace[key.namespace, default: []].insert(key)
             for (k, v) in pod.metadata.labels { podsByLabel[LabelKey(namespace: key.namespace, key: k, value: v), default: []].insert(key) }
-            podsByIdentity[Self.identity(of: pod), default: []].insert(key)
+            podsByIdentity[newIdentity, default: []].insert(key)
         }
         effect.regroup.insert(key)
         // Endpoints of the services selecting the pod before or after (the set deduplicates them).
-        if let old { for ref in services(selecting: old) { effect.touched.insert(.serviceEndpoints(ref)) } }
-        if let pod { for ref in services(selecting: pod) { effect.touched.insert(.serviceEndpoints(ref)) } }
+        let oldServices = servingServices[key] ?? []
+        let newServices = pod.map(services(selecting:))
+        servingServices[key] = newServices
+        for ref in oldServices { effect.touched.insert(.serviceEndpoints(ref)) }
+        for ref in newServices ?? [] { effect.touched.insert(.serviceEndpoints(ref)) }
         let identityInputsChanged = old?.metadata.labels != pod?.metadata.labels || old?.spec.serviceAccountName != pod?.spec.serviceAccountName
         if identityInputsChanged {
-            if let old { effect.touched.insert(.identityServices(Self.identity(of: old))) }
-            if let pod { effect.touched.insert(.identityServices(Self.identity(of: pod))) }
+            if let oldIdentity { effect.touched.insert(.identityServices(oldIdentity)) }
+            if let newIdentity { effect.touched.insert(.identityServices(newIdentity)) }
         }
     }
 

@@ -11,10 +11,10 @@ struct ProxyGroupKey: Hashable, Sendable {
     /// Hashed once: every pod of a full apply looks its key up, and the key holds several strings.
     private let hashCode: Int
 
-    init(pod: Pod, cluster: ClusterState) {
+    init(pod: Pod, key: PodKey, cluster: ClusterState) {
         namespace = pod.metadata.namespace
         serviceAccount = pod.spec.serviceAccountName
-        served = cluster.services(selecting: pod)
+        served = cluster.servingServices[key] ?? cluster.services(selecting: pod)
         containerPorts = ClusterState.containerPorts(of: pod)
         var hasher = Hasher()
         hasher.combine(namespace)

@@ -163,19 +163,25 @@ public struct MeshController: Sendable {
         var created: [Int] = [] // new groups, with no config yet
         for pod in effect.regroup {
             let old = podGroups[pod]
-            let newKey = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, cluster: cluster) : nil }
+            let newKey = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, key: pod, cluster: cluster) : nil }
             if let old, let newKey, groups[old]?.key == newKey { continue }
             if old == nil, newKey == nil { continue }
             var before: String?
-            if let old {
-                before = groups[old]?.version
-                groups[old]?.members.remove(pod)
-                if groups[old]?.members.isEmpty == true { removeGroup(old) }
+            // Groups are moved out of their slot to be changed: through the subscript the change
+            // would go to a copy of the group (with copies of its member set and config arrays).
+            if let old, var group = groups[old].take() {
+                before = group.version
+                group.members.remove(pod)
+                let empty = group.members.isEmpty
+                groups[old] = group
+                if empty { removeGroup(old) }
             }
             var new: Int?
             if let newKey {
                 let id = groupIDs[newKey] ?? addGroup(newKey, created: &created)
-                groups[id]!.members.insert(pod)
+                var group = groups[id].take()!
+                group.members.insert(pod)
+                groups[id] = group
                 new = id
             }
             podGroups[pod] = new
@@ -189,17 +195,20 @@ public struct MeshController: Sendable {
         var changedGroups: [Int] = []
         var patched = 0
         if let catalog, let catalogDelta {
-            for id in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(id) && groups[id] != nil {
+            for id in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(id) {
+                guard var group = groups[id].take() else { continue }
                 patched += 1
-                if groups[id]!.patch(from: catalog, delta: catalogDelta) { changedGroups.append(id) }
+                if group.patch(from: catalog, delta: catalogDelta) { changedGroups.append(id) }
+                groups[id] = group
             }
         }
         for id in dirty {
-            guard let key = groups[id]?.key else { continue }
-            let computed = computeConfig(for: key)
-            if groups[id]!.diagnostics != computed.diagnostics { diagnosticsStale = true }
-            let versionChanged = groups[id]!.version != computed.config.version
-            groups[id]!.update(with: computed)
+            guard var group = groups[id].take() else { continue }
+            let computed = computeConfig(for: group.key)
+            if group.diagnostics != computed.diagnostics { diagnosticsStale = true }
+            let versionChanged = group.version != computed.config.version
+            group.update(with: computed)
+            groups[id] = group
             groupIndex.set(computed.dependencies, for: id)
             if versionChanged { changedGroups.append(id) }
         }
