@@ -140,15 +140,21 @@ struct ClusterState: Sendable {
         switch change {
         case .upsert(let resource):
             let key = resource.key
-            if creationOrder[key] == nil {
-                creationOrder[key] = nextSequence
-                nextSequence += 1
-            }
+            // One lookup: a new key gets the next sequence number, a known one keeps its own.
+            let sequence = nextSequence
+            if Self.assignIfNew(&creationOrder[key, default: -1], sequence) { nextSequence += 1 }
             upsert(resource, key: key, into: &effect)
         case .delete(let key):
             delete(key, into: &effect)
             creationOrder[key] = nil
         }
+    }
+
+    /// Sets a creation order that is still unset (-1); returns whether it did.
+    private static func assignIfNew(_ order: inout Int, _ sequence: Int) -> Bool {
+        guard order < 0 else { return false }
+        order = sequence
+        return true
     }
 
     private mutating func upsert(_ resource: Resource, key: ResourceKey, into effect: inout Effect) {
@@ -260,7 +266,8 @@ struct ClusterState: Sendable {
         effect.regroup.insert(key)
         // Endpoints of the services selecting the pod before or after (the set deduplicates them).
         let oldServices = servingServices[key] ?? []
-        let newServices = pod.map(services(selecting:))
+        var newServices: [ServiceRef]?
+        if let pod { newServices = services(selecting: pod) }
         servingServices[key] = newServices
         for ref in oldServices { effect.touched.insert(.serviceEndpoints(ref)) }
         for ref in newServices ?? [] { effect.touched.insert(.serviceEndpoints(ref)) }
