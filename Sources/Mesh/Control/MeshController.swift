@@ -106,7 +106,7 @@ public struct MeshController: Sendable {
 
     public func config(for pod: PodKey) -> ProxyConfig? {
         guard let id = podGroups[pod] else { return nil }
-        return groups[id]?.config
+        return groups.withUnsafeBufferPointer { $0[id]?.config }
     }
 
     public var meshedPods: [PodKey] { podGroups.keys.sorted() }
@@ -164,7 +164,7 @@ public struct MeshController: Sendable {
         for pod in effect.regroup {
             let old = podGroups[pod]
             let newKey = cluster.pods[pod].flatMap { cluster.isInjected($0) ? ProxyGroupKey(pod: $0, key: pod, cluster: cluster) : nil }
-            if let old, let newKey, groups[old]?.key == newKey { continue }
+            if let old, let newKey, groups.withUnsafeBufferPointer({ $0[old]?.key == newKey }) { continue }
             if old == nil, newKey == nil { continue }
             var before: String?
             // Groups are moved out of their slot to be changed: through the subscript the change
@@ -189,16 +189,20 @@ public struct MeshController: Sendable {
         }
 
         if catalogDelta != nil { touched.remove(.catalog) }
-        var dirty = groupIndex.owners(readingAnyOf: touched).filter { groups[$0] != nil }
-        for id in created where groups[id] != nil { dirty.insert(id) }
+        var dirty = groupIndex.owners(readingAnyOf: touched).filter(isLiveGroup)
+        for id in created where isLiveGroup(id) { dirty.insert(id) }
         // Groups whose version changed; their members are the changed pods (moved pods aside).
         var changedGroups: [Int] = []
+        var changedCount = 0 // members of the changed groups
         var patched = 0
         if let catalog, let catalogDelta {
             for id in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(id) {
                 guard var group = groups[id].take() else { continue }
                 patched += 1
-                if group.patch(from: catalog, delta: catalogDelta) { changedGroups.append(id) }
+                if group.patch(from: catalog, delta: catalogDelta) {
+                    changedGroups.append(id)
+                    changedCount += group.members.count
+                }
                 groups[id] = group
             }
         }
@@ -210,10 +214,12 @@ public struct MeshController: Sendable {
             group.update(with: computed)
             groups[id] = group
             groupIndex.set(computed.dependencies, for: id)
-            if versionChanged { changedGroups.append(id) }
+            if versionChanged {
+                changedGroups.append(id)
+                changedCount += group.members.count
+            }
         }
         if !moved.isEmpty { sortedMembers = nil }
-        let changedCount = changedGroups.reduce(0) { $0 + (groups[$1]?.members.count ?? 0) }
         if moved.isEmpty, changedCount > 64, changedCount * 8 > podGroups.count {
             // Most pods changed: filter the sorted member list instead of sorting them.
             var isChanged = [Bool](repeating: false, count: groups.count)
@@ -236,7 +242,7 @@ public struct MeshController: Sendable {
         for id in created { isCreated[id] = true }
         var movedPods: Set<PodKey>?
         for id in changedGroups where created.isEmpty || !isCreated[id] {
-            guard let members = groups[id]?.members else { continue }
+            guard let members = groups.withUnsafeBufferPointer({ $0[id]?.members }) else { continue }
             if moved.isEmpty { changed.append(contentsOf: members); continue }
             if movedPods == nil { movedPods = Set(moved.map(\.pod)) }
             for pod in members where !movedPods!.contains(pod) { changed.append(pod) }
@@ -244,7 +250,7 @@ public struct MeshController: Sendable {
         var removed: [PodKey] = []
         for (pod, before, group) in moved {
             if let group {
-                if groups[group]?.version != before { changed.append(pod) }
+                if groups.withUnsafeBufferPointer({ $0[group]?.version }) != before { changed.append(pod) }
             } else if before != nil {
                 removed.append(pod)
             }
@@ -252,6 +258,13 @@ public struct MeshController: Sendable {
 
         updateDiagnostics()
         return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count + patched)
+    }
+
+    // Groups are read through a buffer pointer: in place, where the array subscript's getter would
+    // copy the whole group (its member set, key and config) to read one field.
+
+    private func isLiveGroup(_ id: Int) -> Bool {
+        groups.withUnsafeBufferPointer { $0[id] != nil }
     }
 
     /// A new, empty group for `key`, in a free slot when there is one.
