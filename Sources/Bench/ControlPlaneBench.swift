@@ -107,13 +107,49 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// FNV-1a 64 over bytes, for comparing the output of two builds (`--digest`).
+struct Digest {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ text: String) {
+        for byte in text.utf8 { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        value = (value ^ 0xff) &* 0x0000_0100_0000_01b3
+    }
+}
+
+/// Every meshed pod with its config version, in pod order.
+func versionDigest(_ controller: MeshController) -> String {
+    var digest = Digest()
+    for pod in controller.meshedPods {
+        digest.add(pod.description)
+        digest.add(controller.config(for: pod)?.version ?? "-")
+    }
+    digest.add(controller.diagnostics.joined(separator: "\n"))
+    return String(digest.value, radix: 16)
+}
+
+/// The rendered JSON of each distinct config, in pod order of first appearance, until `budget` bytes.
+func jsonDigest(_ controller: MeshController, budget: Int?) -> String {
+    var digest = Digest()
+    var seen = Set<String>()
+    var bytes = 0
+    for pod in controller.meshedPods {
+        guard let config = controller.config(for: pod), seen.insert(config.version).inserted else { continue }
+        if let budget, bytes >= budget { break }
+        let json = config.renderedJSON()
+        bytes += json.utf8.count
+        digest.add(json)
+    }
+    return "\(String(digest.value, radix: 16)) (\(seen.count) configs, \(bytes) bytes)"
+}
+
 /// Runs one case in this process.
 enum ControlPlaneBench {
     /// Full generation = one `apply` of everything + `config(for:)` of every meshed pod + rendering.
     /// Rendering: each distinct version once (pods sharing a version would be sent the same bytes),
     /// until `renderBudget` bytes are rendered (time scaled up when more remain); `renderEachPod` renders every
     /// pod's config instead.
-    static func run(_ generator: ClusterGenerator, renderEachPod: Bool, renderBudget: Int?, endpointRounds: Int, verify: Bool, progress: (String) -> Void) -> ControlPlaneResult {
+    static func run(_ generator: ClusterGenerator, renderEachPod: Bool, renderBudget: Int?, endpointRounds: Int, verify: Bool,
+                    digest: Bool = false, progress: (String) -> Void) -> ControlPlaneResult {
         let clock = ContinuousClock()
         let resources = generator.resources()
         var controller = MeshController(meshConfig: generator.meshConfig)
@@ -136,6 +172,7 @@ enum ControlPlaneBench {
             if seen.insert(config.version).inserted { firstSeen.append((config.version, pod)) }
         }
         let fetchSeconds = (clock.now - start).seconds
+        if digest { progress("digest after full generation: \(versionDigest(controller))") }
 
         // Render every distinct config (or, above `renderLimit`, the first ones by pod order and
         // extrapolate the time); pods sharing a version would be sent the same bytes.
@@ -185,6 +222,11 @@ enum ControlPlaneBench {
         start = clock.now
         let policyUpdate = controller.apply([policyChange])
         let policyMs = (clock.now - start).seconds * 1000
+
+        if digest {
+            progress("digest after the changes: \(versionDigest(controller))")
+            progress("digest of the JSON of distinct configs (up to the render budget): \(jsonDigest(controller, budget: renderBudget))")
+        }
 
         var verified: Bool?
         if verify {

@@ -8,10 +8,12 @@ import Foundation
 let usage = """
 usage: bench control-plane [--services N] [--pods-per-service M] [--mode smi|permissive]
                            [--skip-5000] [--render-each-pod] [--render-budget-mib B | --render-all]
-                           [--endpoint-rounds R] [--verify] [--out FILE]
+                           [--endpoint-rounds R] [--verify] [--digest] [--out FILE]
 Full generation = apply everything + config(for:) every meshed pod + render each distinct config
 (until B = 64 MiB are rendered, default; the render time is scaled up when more remain, marked ~).
 Endpoint change: median of R = 5 rounds, each moving one pod to a new IP.
+--digest (one case): print digests of every pod's config version and of the distinct configs' JSON
+(to compare the output of two builds).
 """
 
 struct Options {
@@ -23,6 +25,7 @@ struct Options {
     /// Bytes of distinct configs rendered at most (time extrapolated beyond); nil: all.
     var renderBudget: Int? = 64 << 20
     var verify = false
+    var digest = false
     var endpointRounds = 5
     var out: String?
     /// Child mode: print one tab-separated result row instead of the table.
@@ -60,6 +63,7 @@ func parse(_ arguments: [String]) -> Options {
         case "--render-budget-mib": options.renderBudget = positive(flag) << 20
         case "--render-all": options.renderBudget = nil
         case "--verify": options.verify = true
+        case "--digest": options.digest = true
         case "--endpoint-rounds": options.endpointRounds = positive(flag)
         case "--out": options.out = value(flag)
         case "--row": options.row = true
@@ -142,7 +146,7 @@ func runControlPlane(_ arguments: [String]) -> Never {
     var results: [ControlPlaneResult] = []
     if let services = options.services, options.row || options.modes.count == 1 {
         let generator = ClusterGenerator(services: services, podsPerService: options.podsPerService, mode: options.modes[0])
-        let result = ControlPlaneBench.run(generator, renderEachPod: options.renderEachPod, renderBudget: options.renderBudget, endpointRounds: options.endpointRounds, verify: options.verify) {
+        let result = ControlPlaneBench.run(generator, renderEachPod: options.renderEachPod, renderBudget: options.renderBudget, endpointRounds: options.endpointRounds, verify: options.verify, digest: options.digest) {
             log("[\(generator.mode.rawValue) \(services)] \($0)")
         }
         if options.row {

@@ -99,4 +99,57 @@ import Testing
         #expect(ipChange.recomputed == 50)
         #expect(ipChange.changed.count == 150)
     }
+
+    /// Every meshed pod's config equals that of a controller given the same resources at once.
+    static func expectSameAsFresh(_ controller: MeshController, _ resources: [ResourceChange], meshConfig: MeshConfig) {
+        var fresh = MeshController(meshConfig: meshConfig)
+        _ = fresh.apply(resources)
+        #expect(fresh.meshedPods == controller.meshedPods)
+        for pod in fresh.meshedPods { #expect(fresh.config(for: pod) == controller.config(for: pod), "\(pod)") }
+        #expect(fresh.diagnostics == controller.diagnostics)
+    }
+
+    @Test func permissiveCatalogPatchedInPlaceMatchesAFreshController() throws {
+        // A split root's piece also holds its backends' clusters; the first service (by name) that
+        // has a cluster provides it to the catalog, so a backend's IP change patches the root's entry.
+        var resources: [ResourceChange] = [ClusterFixtures.namespace("n0")]
+        for i in 0..<4 {
+            resources.append(ClusterFixtures.service("s\(i)", "n0", port: 8000, selector: ["app": "s\(i)"], clusterIP: "10.96.2.\(i)"))
+            for r in 0..<2 {
+                resources.append(ClusterFixtures.pod("s\(i)-\(r)", "n0", serviceAccount: "sa\(i)", labels: ["app": "s\(i)"], ip: "10.244.\(i).\(r + 1)"))
+            }
+        }
+        resources.append(ClusterFixtures.split("s0.n0.svc.cluster.local", backends: [("s1", 80), ("s2", 20)], name: "s0-split", namespace: "n0"))
+        let meshConfig = ClusterFixtures.permissive()
+        var controller = MeshController(meshConfig: meshConfig)
+        _ = controller.apply(resources)
+
+        // Same shape (an endpoint moves): patched, one recomputation per group, nothing recomputed in full.
+        let move = ClusterFixtures.pod("s1-0", "n0", serviceAccount: "sa1", labels: ["app": "s1"], ip: "10.245.1.1")
+        resources.append(move)
+        let moved = controller.apply([move])
+        #expect(moved.recomputed == 4)
+        #expect(moved.changed.count == 8)
+        let client = try #require(controller.config(for: PodKey("n0", "s3-0")))
+        #expect(client.cluster("n0/s1|8000")?.endpoints.map(\.address) == ["10.244.1.2:8000", "10.245.1.1:8000"])
+        Self.expectSameAsFresh(controller, resources, meshConfig: meshConfig)
+
+        // New shape (a service gains a port): the catalog is reassembled and clients recompute.
+        let twoPorts = ResourceChange.upsert(.service(Service(
+            metadata: ObjectMeta(name: "s3", namespace: "n0"),
+            ports: [ServicePort(name: "http", port: 8000, appProtocol: .http), ServicePort(name: "admin", port: 9000, appProtocol: .http)],
+            selector: ["app": "s3"], clusterIP: "10.96.2.3"
+        )))
+        resources.append(twoPorts)
+        _ = controller.apply([twoPorts])
+        #expect(controller.config(for: PodKey("n0", "s0-0"))?.outbound.trafficMatches.contains { $0.port == 9000 } == true)
+        Self.expectSameAsFresh(controller, resources, meshConfig: meshConfig)
+
+        // A pod leaves and comes back: its group is deleted, its slot reused.
+        let gone = ResourceChange.delete(ResourceKey(kind: .pod, namespace: "n0", name: "s2-0"))
+        let update = controller.apply([gone, ClusterFixtures.pod("s2-1", "n0", serviceAccount: "sa2b", labels: ["app": "s2"], ip: "10.244.2.2")])
+        #expect(update.removed == [PodKey("n0", "s2-0")])
+        resources += [gone, ClusterFixtures.pod("s2-1", "n0", serviceAccount: "sa2b", labels: ["app": "s2"], ip: "10.244.2.2")]
+        Self.expectSameAsFresh(controller, resources, meshConfig: meshConfig)
+    }
 }

@@ -25,6 +25,9 @@ struct ClusterState: Sendable {
     /// selecting services are among those indexed under its own labels, found without a scan.
     private var servicesBySelectorPair: [LabelKey: Set<ServiceRef>] = [:]
     private(set) var pods: [PodKey: Pod] = [:]
+    /// `services(selecting:)` of every pod, kept current: set with the pod, and redone for the pods
+    /// a service upsert or delete selects before or after.
+    private(set) var servingServices: [PodKey: [ServiceRef]] = [:]
     private(set) var podsByNamespace: [String: Set<PodKey>] = [:]
     private var podsByLabel: [LabelKey: Set<PodKey>] = [:]
     private(set) var podsByIdentity: [String: Set<PodKey>] = [:]
@@ -51,6 +54,14 @@ struct ClusterState: Sendable {
     init(meshName: String, controlPlaneNamespace: String) {
         self.meshName = meshName
         self.controlPlaneNamespace = controlPlaneNamespace
+    }
+
+    /// Before a bulk load of `count` resources: room in the largest tables, so that they do not
+    /// grow (and rehash) step by step.
+    mutating func reserveCapacity(adding count: Int) {
+        creationOrder.reserveCapacity(creationOrder.count + count)
+        pods.reserveCapacity(pods.count + count)
+        servingServices.reserveCapacity(servingServices.count + count)
     }
 
     // MARK: Queries
@@ -117,28 +128,33 @@ struct ClusterState: Sendable {
         var result = Set<ServiceRef>()
         for key in podsByIdentity[identity] ?? [] {
             guard let pod = pods[key], isMonitored(pod.metadata.namespace) else { continue }
-            result.formUnion(services(selecting: pod))
+            result.formUnion(servingServices[key] ?? services(selecting: pod))
         }
         return result.sorted()
     }
 
     // MARK: Changes
 
-    mutating func apply(_ change: ResourceChange) -> Effect {
-        var effect = Effect()
+    /// Applies one change, adding what it touched to `effect`.
+    mutating func apply(_ change: ResourceChange, into effect: inout Effect) {
         switch change {
         case .upsert(let resource):
             let key = resource.key
-            if creationOrder[key] == nil {
-                creationOrder[key] = nextSequence
-                nextSequence += 1
-            }
+            // One lookup: a new key gets the next sequence number, a known one keeps its own.
+            let sequence = nextSequence
+            if Self.assignIfNew(&creationOrder[key, default: -1], sequence) { nextSequence += 1 }
             upsert(resource, key: key, into: &effect)
         case .delete(let key):
             delete(key, into: &effect)
             creationOrder[key] = nil
         }
-        return effect
+    }
+
+    /// Sets a creation order that is still unset (-1); returns whether it did.
+    private static func assignIfNew(_ order: inout Int, _ sequence: Int) -> Bool {
+        guard order < 0 else { return false }
+        order = sequence
+        return true
     }
 
     private mutating func upsert(_ resource: Resource, key: ResourceKey, into effect: inout Effect) {
@@ -225,31 +241,40 @@ struct ClusterState: Sendable {
                 if let pod = pods[key] { effect.touched.insert(.identityServices(Self.identity(of: pod))) }
             }
         }
+        for key in oldSelected + newSelected {
+            if let pod = pods[key] { servingServices[key] = services(selecting: pod) }
+        }
         effect.regroup.formUnion(oldSelected)
         effect.regroup.formUnion(newSelected)
     }
 
     private mutating func setPod(_ key: PodKey, _ pod: Pod?, into effect: inout Effect) {
         let old = pods[key]
-        if let old {
+        let oldIdentity = old.map(Self.identity(of:))
+        let newIdentity = pod.map(Self.identity(of:))
+        if let old, let oldIdentity {
             podsByNamespace[key.namespace]?.remove(key)
             for (k, v) in old.metadata.labels { podsByLabel[LabelKey(namespace: key.namespace, key: k, value: v)]?.remove(key) }
-            podsByIdentity[Self.identity(of: old)]?.remove(key)
+            podsByIdentity[oldIdentity]?.remove(key)
         }
         pods[key] = pod
-        if let pod {
+        if let pod, let newIdentity {
             podsByNamespace[key.namespace, default: []].insert(key)
             for (k, v) in pod.metadata.labels { podsByLabel[LabelKey(namespace: key.namespace, key: k, value: v), default: []].insert(key) }
-            podsByIdentity[Self.identity(of: pod), default: []].insert(key)
+            podsByIdentity[newIdentity, default: []].insert(key)
         }
         effect.regroup.insert(key)
-        // Endpoints of the services selecting the pod before or after.
-        let selecting = Set((old.map(services(selecting:)) ?? []) + (pod.map(services(selecting:)) ?? []))
-        for ref in selecting { effect.touched.insert(.serviceEndpoints(ref)) }
+        // Endpoints of the services selecting the pod before or after (the set deduplicates them).
+        let oldServices = servingServices[key] ?? []
+        var newServices: [ServiceRef]?
+        if let pod { newServices = services(selecting: pod) }
+        servingServices[key] = newServices
+        for ref in oldServices { effect.touched.insert(.serviceEndpoints(ref)) }
+        for ref in newServices ?? [] { effect.touched.insert(.serviceEndpoints(ref)) }
         let identityInputsChanged = old?.metadata.labels != pod?.metadata.labels || old?.spec.serviceAccountName != pod?.spec.serviceAccountName
         if identityInputsChanged {
-            if let old { effect.touched.insert(.identityServices(Self.identity(of: old))) }
-            if let pod { effect.touched.insert(.identityServices(Self.identity(of: pod))) }
+            if let oldIdentity { effect.touched.insert(.identityServices(oldIdentity)) }
+            if let newIdentity { effect.touched.insert(.identityServices(newIdentity)) }
         }
     }
 

@@ -42,9 +42,15 @@ struct DependencyIndex<Owner: Hashable & Sendable>: Sendable {
 
     mutating func set(_ new: Set<Dependency>, for owner: Owner) {
         let old = dependencies[owner] ?? []
+        dependencies[owner] = new
+        // A new owner (every one of a full apply), or one that read the same as before: no set differences to build.
+        if old.isEmpty {
+            for dependency in new { dependents[dependency, default: []].insert(owner) }
+            return
+        }
+        if old == new { return }
         for dependency in old.subtracting(new) { dependents[dependency]?.remove(owner) }
         for dependency in new.subtracting(old) { dependents[dependency, default: []].insert(owner) }
-        dependencies[owner] = new
     }
 
     mutating func remove(_ owner: Owner) {

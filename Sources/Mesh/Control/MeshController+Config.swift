@@ -2,26 +2,44 @@ import MeshModel
 
 /// Everything a pod's config depends on besides cluster-wide state: pods with equal keys share a config.
 struct ProxyGroupKey: Hashable, Sendable {
-    var namespace: String
-    var serviceAccount: String
+    let namespace: String
+    let serviceAccount: String
     /// Services selecting the pod, sorted.
-    var served: [ServiceRef]
+    let served: [ServiceRef]
     /// For resolving named target ports.
-    var containerPorts: [ContainerPort]
+    let containerPorts: [ContainerPort]
+    /// Hashed once: every pod of a full apply looks its key up, and the key holds several strings.
+    private let hashCode: Int
 
-    init(pod: Pod, cluster: ClusterState) {
+    init(pod: Pod, key: PodKey, cluster: ClusterState) {
         namespace = pod.metadata.namespace
         serviceAccount = pod.spec.serviceAccountName
-        served = cluster.services(selecting: pod)
+        served = cluster.servingServices[key] ?? cluster.services(selecting: pod)
         containerPorts = ClusterState.containerPorts(of: pod)
+        var hasher = Hasher()
+        hasher.combine(namespace)
+        hasher.combine(serviceAccount)
+        hasher.combine(served)
+        hasher.combine(containerPorts)
+        hashCode = hasher.finalize()
+    }
+
+    static func == (lhs: ProxyGroupKey, rhs: ProxyGroupKey) -> Bool {
+        lhs.hashCode == rhs.hashCode && lhs.namespace == rhs.namespace && lhs.serviceAccount == rhs.serviceAccount
+            && lhs.served == rhs.served && lhs.containerPorts == rhs.containerPorts
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hashCode)
     }
 
     var identity: String { ServiceNames.identity(serviceAccount: serviceAccount, namespace: namespace) }
 }
 
 struct ProxyGroup: Sendable {
-    /// Unique for the controller's lifetime.
+    /// Its index in `MeshController.groups`; reused after the group is deleted.
     var id: Int
+    var key: ProxyGroupKey
     var members: Set<PodKey> = []
     var config: ProxyConfig?
     var diagnostics: [String] = []
@@ -30,6 +48,21 @@ struct ProxyGroup: Sendable {
     var hashTail: [String] = []
     /// Retry policies applied to outbound clusters, by cluster index.
     var retryByCluster: [Int: RetryPolicy] = [:]
+
+    init(id: Int, key: ProxyGroupKey) {
+        self.id = id
+        self.key = key
+    }
+
+    /// The config's version, read without copying the config.
+    var version: String? { config?.version }
+
+    mutating func update(with computed: ComputedConfig) {
+        config = computed.config
+        diagnostics = computed.diagnostics
+        hashTail = computed.hashTail
+        retryByCluster = computed.retryByCluster
+    }
 
     /// Replaces the catalog entries that changed (same shape: same services, ports and cluster
     /// names in the same order) and re-versions. Returns whether the version changed.
@@ -76,6 +109,11 @@ struct CatalogDelta: Sendable {
     var matches: [Int]
     var clusters: [Int]
 
+    init(matches: [Int] = [], clusters: [Int] = []) {
+        self.matches = matches
+        self.clusters = clusters
+    }
+
     /// Nil when the shape changed (a service, port or cluster came or went): clients then recompute.
     init?(old: OutboundAssembly, new: OutboundAssembly) {
         guard old.matchServices == new.matchServices, old.matches.count == new.matches.count,
@@ -101,16 +139,19 @@ struct OutboundAssembly: Sendable {
     var clusters: [ClusterConfig]
     var clusterServices: [ServiceRef]
     var hash: UInt64
+    /// Where each service's entries are (the catalog keeps one to patch changed pieces in place).
+    var index: CatalogIndex?
 
-    /// Matches ordered by port then service; clusters deduplicated by name and sorted.
-    init(pieces: [ServicePiece]) {
-        var keyed: [(port: Int, order: Int, match: OutboundTrafficMatch, service: ServiceRef)] = []
-        var clusterEntries: [String: (ServiceRef, ClusterConfig)] = [:]
+    /// Matches ordered by port then service; clusters deduplicated by name (the first piece that has
+    /// a name provides it) and sorted. `indexed`: also record where each piece's entries went.
+    init(pieces: [ServicePiece], indexed: Bool = false) {
+        var keyed: [(port: Int, order: Int, match: OutboundTrafficMatch, service: ServiceRef, piece: Int)] = []
+        var clusterEntries: [String: (service: ServiceRef, cluster: ClusterConfig, owner: ServiceRef)] = [:]
         var hash = ContentHash()
-        for piece in pieces {
-            for match in piece.matches { keyed.append((match.port, keyed.count, match, piece.service)) }
+        for (position, piece) in pieces.enumerated() {
+            for match in piece.matches { keyed.append((match.port, keyed.count, match, piece.service, position)) }
             for (service, cluster) in zip(piece.clusterServices, piece.clusters) where clusterEntries[cluster.name] == nil {
-                clusterEntries[cluster.name] = (service, cluster)
+                clusterEntries[cluster.name] = (service, cluster, piece.service)
             }
             hash.add(piece.hash)
         }
@@ -118,9 +159,25 @@ struct OutboundAssembly: Sendable {
         matches = keyed.map(\.match)
         matchServices = keyed.map(\.service)
         let sorted = clusterEntries.sorted { $0.key < $1.key }
-        clusters = sorted.map(\.value.1)
-        clusterServices = sorted.map(\.value.0)
+        clusters = sorted.map(\.value.cluster)
+        clusterServices = sorted.map(\.value.service)
         self.hash = hash.value
+        if indexed {
+            // A piece's matches are sorted by port, as are its entries here: the k-th found is its k-th match.
+            var matchPositions = [[Int]](repeating: [], count: pieces.count)
+            for (position, entry) in keyed.enumerated() { matchPositions[entry.piece].append(position) }
+            var entries: [ServiceRef: CatalogIndex.Entry] = [:]
+            entries.reserveCapacity(pieces.count)
+            for (position, piece) in pieces.enumerated() {
+                entries[piece.service] = CatalogIndex.Entry(order: position, matchPositions: matchPositions[position],
+                                                            clusterNames: piece.clusters.map(\.name))
+            }
+            var clusterPositions: [String: Int] = [:]
+            clusterPositions.reserveCapacity(sorted.count)
+            for (position, entry) in sorted.enumerated() { clusterPositions[entry.key] = position }
+            index = CatalogIndex(entries: entries, pieceHashes: pieces.map(\.hash),
+                                 clusterOwners: sorted.map(\.value.owner), clusterPositions: clusterPositions)
+        }
     }
 }
 
@@ -136,7 +193,7 @@ extension MeshController {
     /// Every mesh service's outbound piece, assembled.
     mutating func buildCatalog() -> OutboundAssembly {
         let all = cluster.services.keys.filter { cluster.isMonitored($0.namespace) }.sorted()
-        return OutboundAssembly(pieces: all.compactMap { piece(for: $0) })
+        return OutboundAssembly(pieces: all.compactMap { piece(for: $0) }, indexed: true)
     }
 
     /// Computes one proxy group's config and the dependencies it read.

@@ -2,8 +2,27 @@ import MeshModel
 
 /// A service by namespace and name.
 struct ServiceRef: Hashable, Comparable, Sendable, CustomStringConvertible {
-    var namespace: String
-    var name: String
+    let namespace: String
+    let name: String
+    /// Hashed once: services key most of the controller's tables and dependencies.
+    private let hashCode: Int
+
+    init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+        var hasher = Hasher()
+        hasher.combine(namespace)
+        hasher.combine(name)
+        hashCode = hasher.finalize()
+    }
+
+    static func == (lhs: ServiceRef, rhs: ServiceRef) -> Bool {
+        lhs.hashCode == rhs.hashCode && lhs.namespace == rhs.namespace && lhs.name == rhs.name
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hashCode)
+    }
 
     static func < (lhs: ServiceRef, rhs: ServiceRef) -> Bool {
         (lhs.namespace, lhs.name) < (rhs.namespace, rhs.name)

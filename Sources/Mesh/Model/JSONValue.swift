@@ -113,8 +113,20 @@ public indirect enum JSONValue: Hashable, Sendable {
 
     /// A JSON string literal: only ASCII needs escaping; other UTF-8 bytes pass through unchanged.
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hexDigits: StaticString = "0123456789abcdef"
         out.append(UInt8(ascii: "\""))
+        // Most strings (names, addresses, regexes) need no escape: copied in one piece.
+        var text = s
+        let copied = text.withUTF8 { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if !copied { writeEscaped(text, into: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func writeEscaped(_ s: String, into out: inout [UInt8]) {
+        let hexDigits: StaticString = "0123456789abcdef"
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
@@ -131,6 +143,5 @@ public indirect enum JSONValue: Hashable, Sendable {
             default: out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
     }
 }
