@@ -60,6 +60,22 @@ struct TimeoutTests {
         }
     }
 
+    /// The request timeouts share one wake-up that sleeps again until the next deadline: requests
+    /// started at different times each still get their 504, and answered ones none.
+    @Test func staggeredSilentRequestsEachTimeOut() async throws {
+        try await MeshPair.run(subnet: 20, network: "127.87", tuneClient: { $0.upstreamRequestTimeout = .milliseconds(600) }) { mesh in
+            async let first = SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await mesh.get("/slow/10").body == "slow")
+            async let second = SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            #expect(try await first.status == 504)
+            #expect(try await second.status == 504)
+            #expect(try await mesh.get("/slow/10").body == "slow")
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.upstream_rq_timeout"] == 2)
+        }
+    }
+
     @Test func upstreamResetsAreRetriedPerTheEngineThenAnswered503() async throws {
         let serverIP = "\(Self.network).13.2"
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))

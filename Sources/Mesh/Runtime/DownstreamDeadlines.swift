@@ -112,7 +112,15 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private let driver: SidecarDriver
     private var deadlines: DownstreamDeadlines
+    /// When the armed deadline passes (nil: disarmed).
+    private var deadline: NIODeadline?
+    /// The one wake-up scheduled on the loop and when it fires. It is moved only to an earlier
+    /// time: arming a later deadline or disarming leaves it in place, and when it fires it looks
+    /// at the deadline then current (and sleeps again until it if it is still ahead). So a
+    /// kept-alive connection schedules about one task per header-timeout period instead of two
+    /// schedules and two cancels (each a linear search of the loop's task queue) per request.
     private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
     private var context: ChannelHandlerContext?
     private var expired = false
 
@@ -127,8 +135,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         self.context = nil
     }
 
@@ -138,8 +145,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         context.fireChannelInactive()
     }
 
@@ -161,17 +167,44 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case .none:
             return
         case .disarm:
-            timer?.cancel()
-            timer = nil
+            deadline = nil
         case .arm(let timeout):
-            timer?.cancel()
-            guard let context else { return }
-            timer = context.eventLoop.scheduleTask(in: timeout) { [self] in fired() }
+            let due = NIODeadline.now() + timeout
+            deadline = due
+            // A wake-up already due no later than this deadline will re-check it then.
+            if let timerDeadline, timerDeadline <= due { return }
+            schedule(at: due)
         }
+    }
+
+    private func schedule(at due: NIODeadline) {
+        timer?.cancel()
+        guard let context else {
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        timerDeadline = due
+        timer = context.eventLoop.scheduleTask(deadline: due) { [self] in fired() }
+    }
+
+    private func cancelTimer() {
+        deadline = nil
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
     }
 
     private func fired() {
         timer = nil
+        timerDeadline = nil
+        guard let due = deadline else { return }
+        if NIODeadline.now() < due {
+            // Re-armed since this wake-up was scheduled: sleep until the current deadline.
+            schedule(at: due)
+            return
+        }
+        deadline = nil
         guard let context, let expiry = deadlines.timerFired() else { return }
         expired = true
         switch expiry {

@@ -54,15 +54,19 @@ final class DownstreamResponder {
     }
 
     /// The head of a response streamed from upstream (or the local app); its hop-by-hop headers
-    /// are replaced by this connection's own.
-    func startStream(_ upstreamHead: NIOHTTP1.HTTPResponseHead, draining: Bool, context: ChannelHandlerContext) {
+    /// are replaced by this connection's own. Without `flush` the caller flushes later (at the end
+    /// of the upstream read that brought it), so head, body and end leave in one write.
+    func startStream(_ upstreamHead: NIOHTTP1.HTTPResponseHead, draining: Bool, flush: Bool = true, context: ChannelHandlerContext) {
         responding = true
         var head = upstreamHead
         head.version = version
-        for name in ["connection", "keep-alive", "proxy-connection"] { head.headers.remove(name: name) }
+        // Most upstream answers carry none of these: one pass to see, instead of three removals.
+        if head.headers.contains(where: { DownstreamResponder.isConnectionHeader($0.name) }) {
+            for name in DownstreamResponder.connectionHeaders { head.headers.remove(name: name) }
+        }
         if draining { keepAlive = false }
         head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        if head.headers.contains(name: "grpc-status") {
+        if !flush || head.headers.contains(name: "grpc-status") {
             // A gRPC trailers-only answer: its end follows at once and must leave in the same
             // HTTP/2 HEADERS frame (see `HTTP2HeadersCoalescer`), so no flush in between.
             context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
@@ -72,9 +76,14 @@ final class DownstreamResponder {
     }
 
     /// A body part from `source`; stops reading `source` while this connection cannot take more.
-    func streamBody(_ part: ByteBuffer, from source: any Channel, context: ChannelHandlerContext) {
+    /// Without `flush` the caller flushes later (see `startStream`).
+    func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true, context: ChannelHandlerContext) {
         guard responding else { return }
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part))), promise: nil)
+        if flush {
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part))), promise: nil)
+        } else {
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part))), promise: nil)
+        }
         readPause.afterWrite(into: context.channel, from: source)
     }
 
@@ -99,13 +108,22 @@ final class DownstreamResponder {
     func resumeSource() { readPause.resume() }
 
     private func end(_ context: ChannelHandlerContext, trailers: HTTPHeaders? = nil) {
-        let close = !keepAlive
-        // Before the write: it may hand a pipelined next request to the handler at once.
-        if !close { timeouts?.responseFinished() }
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
-            if close { channel.close(promise: nil) }
+        guard keepAlive else {
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+            return
         }
+        // Before the write: it may hand a pipelined next request to the handler at once.
+        timeouts?.responseFinished()
+        // No promise: a kept-alive connection has nothing to do when the write completes.
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
+    }
+
+    /// Hop-by-hop headers of an upstream answer that this connection replaces with its own.
+    static let connectionHeaders = ["connection", "keep-alive", "proxy-connection"]
+
+    static func isConnectionHeader(_ name: String) -> Bool {
+        connectionHeaders.contains { MeshHeaders.equalsIgnoringASCIICase(name, $0) }
     }
 }
 

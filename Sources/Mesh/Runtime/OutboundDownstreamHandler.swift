@@ -144,16 +144,19 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
     }
 
-    func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
+    /// Without `flush` the caller calls `flushResponse()` when its read is over.
+    func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead, flush: Bool = true) {
         currentExchange = nil
         guard let context else { return }
-        responder.startStream(upstreamHead, draining: driver.isDraining, context: context)
+        responder.startStream(upstreamHead, draining: driver.isDraining, flush: flush, context: context)
     }
 
-    func streamBody(_ part: ByteBuffer, from source: any Channel) {
+    func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true) {
         guard let context else { return }
-        responder.streamBody(part, from: source, context: context)
+        responder.streamBody(part, from: source, flush: flush, context: context)
     }
+
+    func flushResponse() { context?.flush() }
 
     func finishStreamedResponse(trailers: HTTPHeaders?) {
         // The upstream answered before the request body ended and dropped the rest.

@@ -143,8 +143,13 @@ public final class SidecarDriver: @unchecked Sendable {
     private var nextConnection: UInt64 = 1
     /// Outbound exchanges the engine has not answered yet.
     var exchanges: [UInt64: OutboundExchange] = [:]
+    /// One wake-up for the request timeouts of all exchanges (see `armRequestTimeouts`).
+    private var requestTimeoutTimer: Scheduled<Void>?
+    private var requestTimeoutTimerDeadline: NIODeadline?
     /// Upstream connections by the engine's connection number.
     var upstreams: [UInt64: any EngineUpstream] = [:]
+    /// `outboundUsesHTTP2` per destination under the applied config (cleared by `apply`; bounded).
+    var upstreamHTTP2ByDestination: [MeshProxy.SocketAddress: Bool] = [:]
     /// Shared HTTP/2 connections (to peer sidecars and local apps) by address.
     var http2Connections: [String: HTTP2ClientConnection] = [:]
     /// The link whose response head is being reported to the engine, so that a `respond` without
@@ -187,6 +192,7 @@ public final class SidecarDriver: @unchecked Sendable {
         let result = engine.apply(config)
         if case .applied = result {
             resolver = LocalModeResolver(config)
+            upstreamHTTP2ByDestination.removeAll()
             appliedJSON = config.renderedJSON(pretty: true)
             if settings.workload.namespace.isEmpty {
                 workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
@@ -239,15 +245,17 @@ public final class SidecarDriver: @unchecked Sendable {
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        var timeout: Scheduled<Void>?
+        let startedAt = NIODeadline.now()
+        var timeoutAt: NIODeadline?
         if settings.upstreamRequestTimeout.nanoseconds > 0 {
-            timeout = eventLoop.scheduleTask(in: settings.upstreamRequestTimeout) { [self] in outboundTimedOut(id) }
+            timeoutAt = startedAt + settings.upstreamRequestTimeout
         }
         // Under iptables capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: .now(),
-                                         upstreamHTTP2: outboundUsesHTTP2(destination), timeout: timeout)
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
+                                         upstreamHTTP2: cachedOutboundUsesHTTP2(destination), timeoutAt: timeoutAt)
+        if let timeoutAt { armRequestTimeouts(at: timeoutAt) }
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -276,9 +284,37 @@ public final class SidecarDriver: @unchecked Sendable {
     /// The app's connection closed before its answer.
     func outboundCancelled(_ id: UInt64) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
-        exchange.timeout?.cancel()
         exchange.body?.discard()
         perform(engine.cancelOutbound(ExchangeID(id)))
+    }
+
+    /// Makes sure a wake-up comes no later than `deadline`. Exchanges that end leave it in place:
+    /// when it fires, `requestTimeoutsDue` times out the exchanges past their deadline and sleeps
+    /// until the next one. Every exchange has the same timeout, so while requests flow this is
+    /// about one scheduled task per timeout period, not a schedule and a cancel (a linear search
+    /// of the loop's task queue) per request.
+    private func armRequestTimeouts(at deadline: NIODeadline) {
+        if let scheduled = requestTimeoutTimerDeadline, scheduled <= deadline { return }
+        requestTimeoutTimer?.cancel()
+        requestTimeoutTimerDeadline = deadline
+        requestTimeoutTimer = eventLoop.scheduleTask(deadline: deadline) { [self] in requestTimeoutsDue() }
+    }
+
+    private func requestTimeoutsDue() {
+        requestTimeoutTimer = nil
+        requestTimeoutTimerDeadline = nil
+        let now = NIODeadline.now()
+        var due: [UInt64] = []
+        for (id, exchange) in exchanges {
+            if let timeoutAt = exchange.timeoutAt, timeoutAt <= now { due.append(id) }
+        }
+        // In order of arrival, as separate timers would have fired.
+        for id in due.sorted() { outboundTimedOut(id) }
+        var next: NIODeadline?
+        for exchange in exchanges.values {
+            if let timeoutAt = exchange.timeoutAt, next.map({ timeoutAt < $0 }) ?? true { next = timeoutAt }
+        }
+        if let next { armRequestTimeouts(at: next) }
     }
 
     /// No answer within the request timeout: the engine forgets the exchange (closing its upstream
@@ -286,8 +322,7 @@ public final class SidecarDriver: @unchecked Sendable {
     private func outboundTimedOut(_ id: UInt64) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         count(.upstreamRequestTimeout)
-        metrics.recordRequest(source: workloadLabels, destination: WorkloadLabels(cluster: exchange.cluster, kind: nil, name: nil, pod: nil, namespace: nil),
-                              status: 504, milliseconds: milliseconds(since: exchange.startedAt))
+        metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: 504, milliseconds: milliseconds(since: exchange.startedAt))
         logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "timeout": "\(settings.upstreamRequestTimeout)"])
         perform(engine.cancelOutbound(ExchangeID(id)))
         exchange.downstream.respondLocally(MeshProxy.HTTPResponseHead(status: 504))
@@ -372,9 +407,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
             case let .respond(id, head, local):
                 guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
-                exchange.timeout?.cancel()
-                metrics.recordRequest(source: workloadLabels, destination: WorkloadLabels(cluster: exchange.cluster, kind: nil, name: nil, pod: nil, namespace: nil),
-                                      status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
                 } else {
@@ -405,8 +438,8 @@ struct OutboundExchange {
     var startedAt: NIODeadline
     /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
     var upstreamHTTP2: Bool
-    /// The request timeout's timer (nil when disabled).
-    var timeout: Scheduled<Void>?
+    /// When the request timeout passes (nil when disabled).
+    var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).
     var cluster: String?
 }
@@ -416,6 +449,17 @@ struct OutboundExchange {
 extension SidecarDriver {
     /// Whether requests for `destination` go upstream over HTTP/2: its outbound traffic match
     /// (by port, preferring the one naming the destination IP) is a gRPC port.
+    /// `outboundUsesHTTP2`, remembered per destination: the answer depends only on the config,
+    /// and working it out filters the traffic matches and parses their ranges.
+    func cachedOutboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
+        if let known = upstreamHTTP2ByDestination[destination] { return known }
+        let answer = outboundUsesHTTP2(destination)
+        // Destinations come from requests (Host headers, original destinations): keep the memo small.
+        if upstreamHTTP2ByDestination.count >= 1024 { upstreamHTTP2ByDestination.removeAll() }
+        upstreamHTTP2ByDestination[destination] = answer
+        return answer
+    }
+
     func outboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
         guard let matches = engine.config?.outbound.trafficMatches else { return false }
         let samePort = matches.filter { $0.port == destination.port }

@@ -50,6 +50,16 @@ public final class SidecarMetrics: @unchecked Sendable {
     }
 
     private var requestHandles: [RequestKey: (total: CoreMetrics.Counter, duration: Recorder)] = [:]
+
+    private struct OutboundKey: Hashable {
+        var cluster: String?
+        var status: Int
+    }
+
+    /// Outbound requests' handles by (cluster, status), for `outboundSource`: saves building the
+    /// destination labels from the cluster name and hashing eight label strings per request.
+    private var outboundHandles: [OutboundKey: (total: CoreMetrics.Counter, duration: Recorder)] = [:]
+    private var outboundSource = WorkloadLabels.unknown
     private var runtimeHandles: [CoreMetrics.Counter?] = Array(repeating: nil, count: RuntimeCounters.Name.allCases.count)
     /// Engine counters already carried into the registry: the handle and the value it holds.
     private var engineCounters: [String: (counter: CoreMetrics.Counter, exported: UInt64)] = [:]
@@ -69,11 +79,17 @@ public final class SidecarMetrics: @unchecked Sendable {
 
     /// One proxied request answered (by the peer, the app or the sidecar itself).
     func recordRequest(source: WorkloadLabels, destination: WorkloadLabels, status: Int, milliseconds: Double) {
-        let key = RequestKey(source: source, destination: destination, status: (0..<1000).contains(status) ? status : 0)
+        let handles = self.handles(RequestKey(source: source, destination: destination, status: (0..<1000).contains(status) ? status : 0))
+        handles.total.increment()
+        handles.duration.record(max(0, milliseconds))
+    }
+
+    private func handles(_ key: RequestKey) -> (total: CoreMetrics.Counter, duration: Recorder) {
         let handles: (total: CoreMetrics.Counter, duration: Recorder)
         if let cached = requestHandles[key] {
             handles = cached
         } else {
+            let (source, destination) = (key.source, key.destination)
             let labels = [
                 ("source_kind", source.kind), ("source_name", source.name), ("source_pod", source.pod), ("source_namespace", source.namespace),
                 ("destination_kind", destination.kind), ("destination_name", destination.name),
@@ -84,6 +100,25 @@ public final class SidecarMetrics: @unchecked Sendable {
                 Recorder(label: SidecarMetrics.requestDuration, dimensions: labels, aggregate: true, factory: factory)
             )
             requestHandles[key] = handles
+        }
+        return handles
+    }
+
+    /// An outbound request answered: the destination is the service behind `cluster`
+    /// (`WorkloadLabels(cluster:…)`); the same series as `recordRequest`.
+    func recordOutboundRequest(source: WorkloadLabels, cluster: String?, status: Int, milliseconds: Double) {
+        if source != outboundSource {
+            outboundSource = source
+            outboundHandles.removeAll()
+        }
+        let key = OutboundKey(cluster: cluster, status: status)
+        let handles: (total: CoreMetrics.Counter, duration: Recorder)
+        if let cached = outboundHandles[key] {
+            handles = cached
+        } else {
+            let destination = WorkloadLabels(cluster: cluster, kind: nil, name: nil, pod: nil, namespace: nil)
+            handles = self.handles(RequestKey(source: source, destination: destination, status: (0..<1000).contains(status) ? status : 0))
+            outboundHandles[key] = handles
         }
         handles.total.increment()
         handles.duration.record(max(0, milliseconds))

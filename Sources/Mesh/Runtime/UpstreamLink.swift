@@ -33,6 +33,9 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var current: (exchange: UInt64, state: ResponseState)?
     private var closeRequested = false
     private var gone = false
+    /// App connections written to during the current read and not flushed yet: flushed together
+    /// when the read is over, so that a response read at once leaves in one write, not three.
+    private var unflushed: [OutboundDownstreamHandler] = []
 
     private struct Outgoing {
         var exchange: UInt64
@@ -122,7 +125,12 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func forwardResponse(to downstream: OutboundDownstreamHandler) {
         guard let head = pendingHead, let current else { return }
         self.current = (current.exchange, .forwarding(downstream))
-        downstream.startStreamedResponse(head)
+        downstream.startStreamedResponse(head, flush: false)
+        flushAfterRead(downstream)
+    }
+
+    private func flushAfterRead(_ downstream: OutboundDownstreamHandler) {
+        if !unflushed.contains(where: { $0 === downstream }) { unflushed.append(downstream) }
     }
 
     /// The engine closes this connection: after the response being read, if any.
@@ -149,7 +157,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             pendingHead = nil
             if let current, case .waitingForHead = current.state { self.current = (current.exchange, .draining) }
         case .body(let part):
-            if let current, case .forwarding(let downstream) = current.state { downstream.streamBody(part, from: context.channel) }
+            if let current, case .forwarding(let downstream) = current.state {
+                downstream.streamBody(part, from: context.channel, flush: false)
+                flushAfterRead(downstream)
+            }
         case .end(let trailers):
             let exchange = current?.exchange
             if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse(trailers: trailers) }
@@ -164,7 +175,25 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushDownstreams()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushDownstreams() {
+        guard !unflushed.isEmpty else { return }
+        var written: [OutboundDownstreamHandler] = []
+        swap(&written, &unflushed)
+        for downstream in written { downstream.flushResponse() }
+        // Keep the array's storage for the next read (unless a flush added to the list meanwhile).
+        if unflushed.isEmpty {
+            written.removeAll(keepingCapacity: true)
+            unflushed = written
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        flushDownstreams()
         if let current, case .forwarding(let downstream) = current.state {
             // The body was cut short: the app cannot get a complete response any more.
             downstream.abortStreamedResponse()
