@@ -37,14 +37,19 @@ bench-sim:
 # and memory -> bench/sim-results.{txt,md}. Each step writes its generated section of
 # docs/BENCHMARKS.md (the data plane's "## Data plane", the others "## ... (make bench)").
 # `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
+# The sidecar under test is built as it would ship in an image: the Swift standard library linked
+# statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so that the
+# other release products keep theirs.
+FSM_STATIC := .build-static/release/fsm
+
 bench-build:
-	$(SWIFT) build -c release --product fsm
+	$(SWIFT) build -c release --product fsm --static-swift-stdlib --scratch-path .build-static
 	$(SWIFT) build -c release --product bench
 	$(SWIFT) build -c release --product sim
 
 bench: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --fsm .build/release/fsm --out-dir bench
+	  .build/release/bench dataplane --fsm $(FSM_STATIC) --out-dir bench
 	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
 	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
 	./scripts/splice-benchmarks.py "Simulator calibration (make bench)" "make bench" bench/calibration.md
@@ -55,7 +60,7 @@ bench: bench-build
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --quick --fsm .build/release/fsm --out-dir bench/quick --no-docs
+	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick --no-docs
 
 clean:
 	rm -rf .build
