@@ -85,7 +85,7 @@ final class RequestBody {
     /// Stops carrying the body anywhere: the request is over for the sidecar (answered locally, or
     /// the app went away). Later parts are dropped by the caller.
     func discard() {
-        if let sink { detach(sink) }
+        detachCurrentSink()
         held = nil
         isReplayable = false
         resumeSource()
@@ -95,9 +95,6 @@ final class RequestBody {
     func detachCurrentSink() {
         if let sink { detach(sink) }
     }
-
-    /// Whether `candidate` is the sink the body currently streams to.
-    func isAttached(to candidate: any RequestBodySink) -> Bool { sink === candidate }
 
     func sinkBecameWritable() { updateSourcePause() }
 
