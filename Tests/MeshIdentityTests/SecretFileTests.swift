@@ -1,0 +1,57 @@
+import Foundation
+import MeshIdentity
+import Testing
+
+@Suite struct SecretFileTests {
+    static func scratch() throws -> String {
+        let path = NSTemporaryDirectory() + "secret-file-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func mode(_ path: String) throws -> mode_t {
+        var info = stat()
+        #expect(lstat(path, &info) == 0)
+        return info.st_mode & 0o777
+    }
+
+    @Test func aWrittenFileIs0600AndHoldsTheBytes() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A permissive umask must not widen the file.
+        let old = umask(0)
+        defer { umask(old) }
+        let path = dir + "/tls.key"
+        try SecretFile.write("-----BEGIN PRIVATE KEY-----\n", to: path)
+        #expect(try Self.mode(path) == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "-----BEGIN PRIVATE KEY-----\n")
+        // Replacing keeps the mode and leaves no temporary file behind.
+        try SecretFile.write(Array(repeating: UInt8(ascii: "k"), count: 100_000), to: path)
+        #expect(try Self.mode(path) == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["tls.key"])
+        #expect(FileManager.default.contents(atPath: path)?.count == 100_000)
+    }
+
+    @Test func directoriesAre0700AndExistingOnesAreNarrowed() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SecretFile.createDirectory(dir + "/a/b/c")
+        #expect(try Self.mode(dir + "/a/b/c") == 0o700)
+        #expect(try Self.mode(dir + "/a") == 0o700)
+        let wide = dir + "/wide"
+        try FileManager.default.createDirectory(atPath: wide, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        try SecretFile.createDirectory(wide)
+        #expect(try Self.mode(wide) == 0o700)
+    }
+
+    @Test func failuresSayWhatAndWhereInOneLine() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(FileManager.default.createFile(atPath: dir + "/file", contents: Data()))
+        #expect(throws: SecretFileError(operation: "use as a directory", path: dir + "/file", errno: ENOTDIR)) {
+            try SecretFile.createDirectory(dir + "/file")
+        }
+        let error = #expect(throws: SecretFileError.self) { try SecretFile.write("x", to: dir + "/missing/tls.key") }
+        #expect(error?.description == "cannot create \(dir)/missing/tls.key.tmp-XXXXXX: No such file or directory")
+    }
+}
