@@ -90,7 +90,8 @@ struct ControllerCertificateTests {
                 try await app.start(host: "127.84.\(subnet).2", port: 8080)
                 for (pod, last) in [("buyer-1", 1), ("store-1", 2)] {
                     let endpoint = ControllerEndpoint(host: "127.84.\(subnet).100", port: controller.address?.port ?? 0, namespace: "shop", pod: pod,
-                                                      minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400))
+                                                      minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400),
+                                                      credential: .token(try mintToken(controller.credentials, .pod(namespace: "shop", name: pod))))
                     sidecars.append(try await SidecarProcess.start(
                         controller: endpoint, settings: SidecarSettings(podIP: "127.84.\(subnet).\(last)", peerTransport: .mutualTLSFromController),
                         logger: logger, certificateWait: .seconds(30)))
@@ -120,9 +121,12 @@ struct ControllerCertificateTests {
             try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, path: "/metrics", timeout: .seconds(5)).body
         }
 
-        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil) async throws -> SimpleHTTPResponse {
-            try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
-                                               body: body, timeout: .seconds(5), localAddress: localAddress ?? buyerIP)
+        /// A certificate request for `pod` with that pod's credential (unless told otherwise), from the buyer's address.
+        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil, credential: CredentialSubject? = nil) async throws -> SimpleHTTPResponse {
+            let subject = credential ?? .pod(namespace: "shop", name: pod)
+            return try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
+                                                      headers: [("authorization", "Bearer \(try mintToken(controller.credentials, subject))")],
+                                                      body: body, timeout: .seconds(5), localAddress: localAddress ?? buyerIP)
         }
     }
 
