@@ -14,41 +14,6 @@ import Testing
 /// Addresses: 127.91.<subnet>.1 (controller), .11 (buyer-1), .12 (store-1).
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerAccessTests {
-    static func manifests(subnet: Int) -> String {
-        """
-        apiVersion: v1
-        kind: Namespace
-        metadata:
-          name: shop
-          labels: {flomesh.io/monitored-by: fsm}
-          annotations: {flomesh.io/sidecar-injection: enabled}
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: {name: store, namespace: shop}
-        spec:
-          clusterIP: 10.96.7.7
-          selector: {app: store}
-          ports: [{name: web, port: 8080}]
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: buyer-1, namespace: shop, labels: {app: buyer}}
-        spec:
-          serviceAccountName: buyer
-          containers: [{name: app, image: demo}]
-        status: {podIP: 127.91.\(subnet).11}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: store-1, namespace: shop, labels: {app: store}}
-        spec:
-          serviceAccountName: store
-          containers: [{name: app, image: demo, ports: [{containerPort: 8080}]}]
-        status: {podIP: 127.91.\(subnet).12}
-        """
-    }
-
     /// A controller on 127.91.<subnet>.1 (port chosen by the system) over the manifests above.
     struct Controller {
         let subnet: Int
@@ -62,7 +27,8 @@ struct ControllerAccessTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-access-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try Data(manifests(subnet: subnet).utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
+            let manifests = ControllerCertificateTests.manifests(buyerIP: "127.91.\(subnet).11", storeIP: "127.91.\(subnet).12")
+            try Data(manifests.utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
             var logger = Logger(label: "test.access")
             logger.logLevel = .critical
             let server = try await ControllerServer.start(

@@ -15,7 +15,8 @@ import X509
 /// them, and a pod cannot get another service account's certificate. Addresses: 127.84.<subnet>.x.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerCertificateTests {
-    static func manifests(subnet: Int, validity: String?) -> String {
+    /// A permissive mesh with the pods `shop/buyer-1` and `shop/store-1` at the given addresses.
+    static func manifests(buyerIP: String, storeIP: String, validity: String? = nil) -> String {
         let certificate = validity.map { "\n  certificate: {serviceCertValidityDuration: \($0)}" } ?? ""
         return """
         apiVersion: config.flomesh.io/v1alpha3
@@ -45,7 +46,7 @@ struct ControllerCertificateTests {
         spec:
           serviceAccountName: buyer
           containers: [{name: app, image: demo}]
-        status: {podIP: 127.84.\(subnet).1}
+        status: {podIP: \(buyerIP)}
         ---
         apiVersion: v1
         kind: Pod
@@ -53,7 +54,7 @@ struct ControllerCertificateTests {
         spec:
           serviceAccountName: store
           containers: [{name: app, image: demo, ports: [{containerPort: 8080}]}]
-        status: {podIP: 127.84.\(subnet).2}
+        status: {podIP: \(storeIP)}
         """
     }
 
@@ -81,7 +82,8 @@ struct ControllerCertificateTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-certs-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try Data(manifests(subnet: subnet, validity: validity).utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
+            try Data(manifests(buyerIP: "127.84.\(subnet).1", storeIP: "127.84.\(subnet).2", validity: validity).utf8)
+                .write(to: directory.appendingPathComponent("mesh.yaml"))
             let controller = try await ControllerServer.start(
                 manifests: directory.path, settings: ControllerSettings(host: "127.84.\(subnet).100", port: 0, pollInterval: .milliseconds(250)), logger: logger)
             let app = EchoApp()

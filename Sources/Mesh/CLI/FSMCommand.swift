@@ -240,7 +240,7 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "The mesh root CA's private key (PEM).")
     var caKey: String?
 
-    @Option(help: "State directory (0700): the CA (ca.crt, private.key, unless --ca-cert/--ca-key), the credential key (credential.key), each created on first start, and the operator's token (operator.token), written at each start.")
+    @Option(help: "State directory (created 0700): the CA (ca.crt, private.key, unless --ca-cert/--ca-key), the credential key (credential.key), each created on first start, and the operator's token (operator.token), written at each start.")
     var stateDir = ".fsm-controller"
 
     @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
