@@ -297,6 +297,7 @@ let package = Package(
             dependencies: [
                 "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

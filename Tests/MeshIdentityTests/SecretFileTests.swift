@@ -44,6 +44,49 @@ import Testing
         #expect(try Self.mode(wide) == 0o700)
     }
 
+    @Test func publicCompanionsGetExactly0644() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SecretFile.write("-----BEGIN CERTIFICATE-----\n", to: dir + "/ca.crt", mode: SecretFile.publicFileMode)
+        #expect(try Self.mode(dir + "/ca.crt") == 0o644)
+    }
+
+    @Test func createNewWritesOnceAndNeverReplaces() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try SecretFile.createNew(Array("first".utf8), at: dir + "/credential.key"))
+        #expect(try Self.mode(dir + "/credential.key") == 0o600)
+        #expect(try SecretFile.createNew(Array("second".utf8), at: dir + "/credential.key") == false)
+        #expect(try SecretFile.read(dir + "/credential.key") == Array("first".utf8))
+        // No temporary file is left behind either way.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["credential.key"])
+    }
+
+    /// Like ssh with private keys: a secret others can read is not used.
+    @Test func readRefusesSecretsOthersCanRead() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/private.key"
+        try SecretFile.write("key", to: path)
+        #expect(try SecretFile.read(path) == Array("key".utf8))
+        #expect(chmod(path, 0o644) == 0)
+        let error = #expect(throws: SecretFileError.self) { try SecretFile.read(path) }
+        #expect(error?.description == "cannot trust (mode 644, others may read it; expected 600) \(path): Operation not permitted")
+        #expect(symlink(path, dir + "/link") == 0)
+        #expect(throws: SecretFileError(operation: "read", path: dir + "/link", errno: ELOOP)) { try SecretFile.read(dir + "/link") }
+        #expect(throws: SecretFileError(operation: "read (not a regular file)", path: dir, errno: EINVAL)) { try SecretFile.read(dir) }
+    }
+
+    @Test func anExistingDirectoryTheUserNamedCanBeKept() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(chmod(dir, 0o755) == 0)
+        try SecretFile.createDirectory(dir, narrowExisting: false)
+        #expect(try Self.mode(dir) == 0o755)
+        try SecretFile.createDirectory(dir + "/new", narrowExisting: false)
+        #expect(try Self.mode(dir + "/new") == 0o700)
+    }
+
     @Test func failuresSayWhatAndWhereInOneLine() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

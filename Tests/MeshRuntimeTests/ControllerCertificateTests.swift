@@ -15,7 +15,8 @@ import X509
 /// them, and a pod cannot get another service account's certificate. Addresses: 127.84.<subnet>.x.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerCertificateTests {
-    static func manifests(subnet: Int, validity: String?) -> String {
+    /// A permissive mesh with the pods `shop/buyer-1` and `shop/store-1` at the given addresses.
+    static func manifests(buyerIP: String, storeIP: String, validity: String? = nil) -> String {
         let certificate = validity.map { "\n  certificate: {serviceCertValidityDuration: \($0)}" } ?? ""
         return """
         apiVersion: config.flomesh.io/v1alpha3
@@ -45,7 +46,7 @@ struct ControllerCertificateTests {
         spec:
           serviceAccountName: buyer
           containers: [{name: app, image: demo}]
-        status: {podIP: 127.84.\(subnet).1}
+        status: {podIP: \(buyerIP)}
         ---
         apiVersion: v1
         kind: Pod
@@ -53,7 +54,7 @@ struct ControllerCertificateTests {
         spec:
           serviceAccountName: store
           containers: [{name: app, image: demo, ports: [{containerPort: 8080}]}]
-        status: {podIP: 127.84.\(subnet).2}
+        status: {podIP: \(storeIP)}
         """
     }
 
@@ -81,7 +82,8 @@ struct ControllerCertificateTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-certs-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try Data(manifests(subnet: subnet, validity: validity).utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
+            try Data(manifests(buyerIP: "127.84.\(subnet).1", storeIP: "127.84.\(subnet).2", validity: validity).utf8)
+                .write(to: directory.appendingPathComponent("mesh.yaml"))
             let controller = try await ControllerServer.start(
                 manifests: directory.path, settings: ControllerSettings(host: "127.84.\(subnet).100", port: 0, pollInterval: .milliseconds(250)), logger: logger)
             let app = EchoApp()
@@ -90,7 +92,8 @@ struct ControllerCertificateTests {
                 try await app.start(host: "127.84.\(subnet).2", port: 8080)
                 for (pod, last) in [("buyer-1", 1), ("store-1", 2)] {
                     let endpoint = ControllerEndpoint(host: "127.84.\(subnet).100", port: controller.address?.port ?? 0, namespace: "shop", pod: pod,
-                                                      minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400))
+                                                      minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400),
+                                                      credential: .token(try mintToken(controller.credentials, .pod(namespace: "shop", name: pod))))
                     sidecars.append(try await SidecarProcess.start(
                         controller: endpoint, settings: SidecarSettings(podIP: "127.84.\(subnet).\(last)", peerTransport: .mutualTLSFromController),
                         logger: logger, certificateWait: .seconds(30)))
@@ -120,9 +123,12 @@ struct ControllerCertificateTests {
             try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, path: "/metrics", timeout: .seconds(5)).body
         }
 
-        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil) async throws -> SimpleHTTPResponse {
-            try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
-                                               body: body, timeout: .seconds(5), localAddress: localAddress ?? buyerIP)
+        /// A certificate request for `pod` with that pod's credential (unless told otherwise), from the buyer's address.
+        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil, credential: CredentialSubject? = nil) async throws -> SimpleHTTPResponse {
+            let subject = credential ?? .pod(namespace: "shop", name: pod)
+            return try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
+                                                      headers: [("authorization", "Bearer \(try mintToken(controller.credentials, subject))")],
+                                                      body: body, timeout: .seconds(5), localAddress: localAddress ?? buyerIP)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshControl
 import MeshControlPlane
+import MeshIdentity
 import MeshModel
 import MeshRuntime
 import MeshTestCA
@@ -82,6 +83,8 @@ final class ControlledMesh: @unchecked Sendable {
     var server: SidecarProcess?
     var app: EchoApp?
     let logger: Logger
+    /// The controller's credential key, kept across controller restarts (as its state dir would).
+    let credentials: CredentialAuthority
 
     init(subnet: Int, files: [String: String]) throws {
         self.subnet = subnet
@@ -91,6 +94,7 @@ final class ControlledMesh: @unchecked Sendable {
         var logger = Logger(label: "test.controller")
         logger.logLevel = .critical
         self.logger = logger
+        credentials = try CredentialAuthority(keyBytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
         for (name, text) in files { try write(name, text) }
     }
 
@@ -98,7 +102,7 @@ final class ControlledMesh: @unchecked Sendable {
         ControllerSettings(
             host: controllerHost, port: 6060, meshNamespaces: ["demo"],
             addressPlan: AddressPlan(firstPod: AddressPlan.parse("127.78.\(subnet).10")!, firstService: AddressPlan.parse("127.79.\(subnet).10")!),
-            pollInterval: .milliseconds(250))
+            pollInterval: .milliseconds(250), credentials: credentials)
     }
 
     func write(_ name: String, _ text: String) throws {
@@ -118,8 +122,23 @@ final class ControlledMesh: @unchecked Sendable {
         controller = nil
     }
 
-    func endpoint(_ pod: String) -> ControllerEndpoint {
-        ControllerEndpoint(host: controllerHost, port: 6060, namespace: "demo", pod: pod, minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400))
+    func endpoint(_ pod: String) throws -> ControllerEndpoint {
+        ControllerEndpoint(host: controllerHost, port: 6060, namespace: "demo", pod: pod, minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400),
+                           credential: .token(try token(.pod(namespace: "demo", name: pod))))
+    }
+
+    func token(_ subject: CredentialSubject) throws -> String {
+        try mintToken(credentials, subject)
+    }
+
+    /// The credential a well-behaved caller of `path` holds: a config's or certificate's pod's
+    /// own, else the operator's.
+    func authorization(for path: String) throws -> [(String, String)] {
+        let parts = path.split(separator: "?")[0].split(separator: "/").map(String.init)
+        if parts.count == 4, parts[0] == "v1", parts[1] == "configs" || parts[1] == "certificates" {
+            return [("authorization", "Bearer \(try token(.pod(namespace: parts[2], name: parts[3])))")]
+        }
+        return [("authorization", "Bearer \(try token(.operator))")]
     }
 
     /// The address the controller gave a pod.
@@ -146,12 +165,12 @@ final class ControlledMesh: @unchecked Sendable {
         let app = EchoApp()
         try await app.start(host: serverIP, port: 8080)
         self.app = app
-        server = try await SidecarProcess.start(controller: endpoint("echo-0"), settings: SidecarSettings(podIP: serverIP, peerTransport: try await transport("echo-0")), logger: logger)
-        client = try await SidecarProcess.start(controller: endpoint("client-0"), settings: SidecarSettings(podIP: clientIP, peerTransport: try await transport("client-0")), logger: logger)
+        server = try await SidecarProcess.start(controller: try endpoint("echo-0"), settings: SidecarSettings(podIP: serverIP, peerTransport: try await transport("echo-0")), logger: logger)
+        client = try await SidecarProcess.start(controller: try endpoint("client-0"), settings: SidecarSettings(podIP: clientIP, peerTransport: try await transport("client-0")), logger: logger)
     }
 
     func api(_ path: String, timeout: TimeAmount = .seconds(5)) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: controllerHost, port: 6060, path: path, timeout: timeout)
+        try await SimpleHTTPClient.request(host: controllerHost, port: 6060, path: path, headers: try authorization(for: path), timeout: timeout)
     }
 
     /// Status of a request from the client app to echo through both sidecars; 0 when the client
@@ -192,6 +211,12 @@ final class ControlledMesh: @unchecked Sendable {
         }
         await mesh.stop()
     }
+}
+
+/// A fresh token for `subject` from `credentials`.
+func mintToken(_ credentials: CredentialAuthority, _ subject: CredentialSubject) throws -> String {
+    var generator = SystemRandomNumberGenerator()
+    return try credentials.mint(subject, using: &generator).token
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -279,7 +304,7 @@ struct ControllerServerTests {
             let v2IP = try await mesh.podIP("echo-v2-0")
             let appV2 = EchoApp()
             try await appV2.start(host: v2IP, port: 8080)
-            let sidecarV2 = try await SidecarProcess.start(controller: mesh.endpoint("echo-v2-0"), settings: SidecarSettings(podIP: v2IP, peerTransport: try await mesh.transport("echo-v2-0")), logger: mesh.logger)
+            let sidecarV2 = try await SidecarProcess.start(controller: try mesh.endpoint("echo-v2-0"), settings: SidecarSettings(podIP: v2IP, peerTransport: try await mesh.transport("echo-v2-0")), logger: mesh.logger)
             do {
                 #expect(await eventually(within: 5) { await mesh.call() == 200 })
                 // Without a split the root service reaches both versions.
@@ -554,16 +579,17 @@ struct ClusterSourceTests {
         logger.logLevel = .critical
         let server = try await ControllerServer.start(source: FeedSource(feed: feed), settings: ControllerSettings(host: "127.78.8.1", port: 6060, pollInterval: .milliseconds(100)), logger: logger)
         do {
-            let podInfo = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0")
+            let buyer = [("authorization", "Bearer \(try mintToken(server.credentials, .pod(namespace: "shop", name: "buyer-0")))")]
+            let podInfo = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer)
             #expect(podInfo.status == 200 && podInfo.body.contains("127.78.8.10"))
-            let config = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0")
+            let config = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0", headers: buyer)
             #expect(config.status == 200)
             let version = try #require(config.header(ControllerServer.versionHeader))
-            async let held = SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", timeout: .seconds(25))
+            async let held = SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", headers: buyer, timeout: .seconds(25))
             #expect(await eventually(within: 3) { (try? await server.status().waitingProxies) == 1 })
             feed.push([.delete(ResourceKey(kind: .pod, namespace: "shop", name: "buyer-0"))])
             #expect(try await held.status == 404)
-            #expect(try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0").status == 404)
+            #expect(try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer).status == 404)
         } catch {
             Issue.record(error)
         }

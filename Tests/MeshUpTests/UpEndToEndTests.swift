@@ -2,6 +2,7 @@ import Foundation
 import MeshRuntime
 import MeshUp
 import NIOCore
+import NIOHTTP1
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -25,10 +26,10 @@ struct UpEndToEndTests {
     }
 
     /// Runs `fsm ARGS` to completion (at most 4 minutes); output goes to a file, since the detached
-    /// children must not hold a pipe open.
+    /// children must not hold a pipe open. With a umask of 0, which must not widen any file.
     static func fsm(_ executable: String, _ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
         let outputPath = (directory as NSString).appendingPathComponent("fsm-\(arguments[0])-\(UInt32.random(in: 0...UInt32.max)).out")
-        let pid = try DetachedProcess.spawn(executable, arguments, log: outputPath, newSession: false)
+        let pid = try DetachedProcess.spawn("/bin/sh", ["-c", "umask 0 && exec \"$0\" \"$@\"", executable] + arguments, log: outputPath, newSession: false)
         let status = await DetachedProcess.waitForExit(pid: pid, timeout: .seconds(240)) ?? -1
         return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
@@ -51,6 +52,34 @@ struct UpEndToEndTests {
             try? await Task.sleep(for: .milliseconds(500))
         }
         return last
+    }
+
+    /// The controller's state and each pod's credential are owner-only, and the controller gives
+    /// nothing to a process on a pod's address without that pod's credential.
+    static func checkSecrets(stateDir: String, state: UpState) async throws {
+        for directory in ["", "/controller", "/pods"] { #expect(SecretsCommandLineTests.mode(stateDir + directory) == 0o700, "\(directory)") }
+        for file in ["private.key", "credential.key", "operator.token"] { #expect(SecretsCommandLineTests.mode("\(stateDir)/controller/\(file)") == 0o600, "\(file)") }
+        #expect(SecretsCommandLineTests.mode(stateDir + "/up.json") == 0o600)
+        for sidecar in state.processes where sidecar.role == .sidecar {
+            let pod = try #require(sidecar.pod)
+            let podDirectory = "\(stateDir)/pods/\(pod.replacingOccurrences(of: "/", with: "_"))"
+            #expect(SecretsCommandLineTests.mode(podDirectory) == 0o700, "\(pod)")
+            #expect(SecretsCommandLineTests.mode(podDirectory + "/credential") == 0o600, "\(pod)")
+            #expect(sidecar.arguments.contains(podDirectory + "/credential"), "\(sidecar.arguments)")
+        }
+        let buyerIP = try #require(state.pods.first { $0.pod == "bookbuyer/bookbuyer-0" }?.ip)
+        let thiefCredential = try String(contentsOfFile: stateDir + "/pods/bookthief_bookthief-0/credential", encoding: .utf8)
+        let operatorToken = try String(contentsOfFile: stateDir + "/controller/operator.token", encoding: .utf8)
+        func call(_ method: HTTPMethod, _ path: String, _ token: String?) async throws -> Int {
+            let headers = token.map { [("authorization", "Bearer \($0.trimmingCharacters(in: .whitespacesAndNewlines))")] } ?? []
+            return try await SimpleHTTPClient.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
+                                                      timeout: .seconds(5), localAddress: buyerIP).status
+        }
+        #expect(try await call(.POST, "/v1/certificates/bookbuyer/bookbuyer-0", nil) == 401)
+        #expect(try await call(.POST, "/v1/certificates/bookbuyer/bookbuyer-0", thiefCredential) == 403)
+        #expect(try await call(.GET, "/v1/configs/bookbuyer/bookbuyer-0", nil) == 401)
+        #expect(try await call(.GET, "/v1/pods", nil) == 401)
+        #expect(try await call(.GET, "/v1/pods", operatorToken) == 200)
     }
 
     @Test func bookstoreDemoRunsAsProcesses() async throws {
@@ -77,6 +106,7 @@ struct UpEndToEndTests {
             }
             let buyer = try appURL("bookbuyer"), thief = try appURL("bookthief")
             let storeV2 = try appURL("bookstore", identity: "bookstore-v2")
+            try await Self.checkSecrets(stateDir: stateDir, state: state)
 
             // A second `fsm up` on the same state dir is refused while the first runs.
             let again = try await Self.fsm(fsm, upArguments, in: directory)

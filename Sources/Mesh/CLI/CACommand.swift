@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import X509
@@ -13,9 +14,10 @@ struct CACommand: ParsableCommand {
         subcommands: [Init.self, Issue.self]
     )
 
-    /// The files of a CA directory, named like FSM's `fsm-ca-bundle` secret keys.
-    static let caCertificateFile = "ca.crt"
-    static let caKeyFile = "private.key"
+    /// The files of a CA directory, named like FSM's `fsm-ca-bundle` secret keys (and like the
+    /// controller's state directory, so `fsm controller --state-dir DIR` can use a DIR made here).
+    static let caCertificateFile = ControllerStateDirectory.caCertificateFile
+    static let caKeyFile = ControllerStateDirectory.caKeyFile
     /// The files of a workload directory, named like a Kubernetes TLS secret.
     static let workloadCertificateFile = "tls.crt"
     static let workloadKeyFile = "tls.key"
@@ -23,7 +25,7 @@ struct CACommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a self-signed root CA (P-256) in DIR: ca.crt and private.key.")
 
-        @Option(help: "Directory to write ca.crt and private.key into (created if missing).")
+        @Option(help: "Directory to write ca.crt and private.key (0600) into (created 0700 if missing).")
         var out: String
 
         @Option(help: "The root's common name.")
@@ -44,7 +46,8 @@ struct CACommand: ParsableCommand {
             }
             var generator = SystemRandomNumberGenerator()
             let ca = try MeshCertificateAuthority.createRoot(commonName: commonName, now: Date(), validity: duration, using: &generator)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try SecretFile.createDirectory(directory.path, narrowExisting: false)
+            // Certificate first, key last: a directory with a key holds a complete CA.
             try writeFile(ca.certificatePEM, to: directory.appendingPathComponent(CACommand.caCertificateFile), secret: false)
             try writeFile(ca.privateKeyPEM, to: directory.appendingPathComponent(CACommand.caKeyFile), secret: true)
             print("root CA \(ca.certificate.subject) valid until \(ca.certificate.notValidAfter.formatted(.iso8601)) written to \(directory.path)")
@@ -60,7 +63,7 @@ struct CACommand: ParsableCommand {
         @Option(help: "The CA directory (from `fsm ca init`).")
         var ca: String
 
-        @Option(help: "Directory to write tls.crt, tls.key and ca.crt into (created if missing).")
+        @Option(help: "Directory to write tls.crt, tls.key (0600) and ca.crt into (created 0700 if missing).")
         var out: String
 
         @Option(help: "Validity (Go duration); the MeshConfig default serviceCertValidityDuration is 24h.")
@@ -72,12 +75,12 @@ struct CACommand: ParsableCommand {
             let caDirectory = URL(fileURLWithPath: ca)
             let authority = try MeshCertificateAuthority(
                 certificatePEM: readFile(caDirectory.appendingPathComponent(CACommand.caCertificateFile)),
-                privateKeyPEM: readFile(caDirectory.appendingPathComponent(CACommand.caKeyFile))
+                privateKeyPEM: readSecretFile(caDirectory.appendingPathComponent(CACommand.caKeyFile))
             )
             var generator = SystemRandomNumberGenerator()
             let workload = try authority.issue(for: serviceIdentity, now: Date(), validity: duration, using: &generator)
             let directory = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try SecretFile.createDirectory(directory.path, narrowExisting: false)
             // Key first, certificate last: a sidecar polling the files sees the new pair complete soonest.
             try writeFile(workload.privateKeyPEM, to: directory.appendingPathComponent(CACommand.workloadKeyFile), secret: true)
             try writeFile(workload.issuerPEM, to: directory.appendingPathComponent(CACommand.caCertificateFile), secret: false)
@@ -101,8 +104,13 @@ func readFile(_ url: URL) throws -> String {
     return text
 }
 
-/// Writes atomically; private keys are readable by the owner only.
+/// A private key, refused when others may read it (`SecretFile.read`).
+func readSecretFile(_ url: URL) throws -> String {
+    String(decoding: try SecretFile.read(url.path), as: UTF8.self)
+}
+
+/// Writes atomically with its mode from creation, whatever the umask: private keys 0600,
+/// certificates 0644.
 func writeFile(_ text: String, to url: URL, secret: Bool) throws {
-    try Data(text.utf8).write(to: url, options: .atomic)
-    if secret { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path) }
+    try SecretFile.write(text, to: url.path, mode: secret ? SecretFile.fileMode : SecretFile.publicFileMode)
 }

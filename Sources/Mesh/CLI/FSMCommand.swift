@@ -15,7 +15,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, UpCommand.self, DownCommand.self, DemoAppCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, DemoAppCommand.self]
     )
 }
 
@@ -33,6 +33,9 @@ struct SidecarCommand: AsyncParsableCommand {
 
     @Option(help: "The pod this sidecar runs for, namespace/name (with --controller).")
     var pod: String?
+
+    @Option(help: "File holding the pod's credential (from `fsm up` or `fsm credential`), sent on every request to the controller; re-read for each request.")
+    var credentialFile: String?
 
     @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
     var podIP: String?
@@ -102,8 +105,17 @@ struct SidecarCommand: AsyncParsableCommand {
             if ControllerEndpoint(url: url, pod: pod) == nil {
                 throw ValidationError("--controller must be http://host:port and --pod namespace/name")
             }
+            guard let credentialFile else {
+                throw ValidationError("--controller needs --credential-file FILE: the pod's credential (written by `fsm up`, or by `fsm credential --pod \(pod)`)")
+            }
+            do {
+                _ = try ControllerCredential.file(credentialFile).token()
+            } catch {
+                throw ValidationError("--credential-file: \(error)")
+            }
         case (.some, nil):
             if podIP == nil { throw ValidationError("--config needs --pod-ip") }
+            if credentialFile != nil { throw ValidationError("--credential-file goes with --controller") }
         }
         let given = [cert, key, ca].compactMap { $0 }.count
         if insecurePlaintextPeers {
@@ -143,7 +155,7 @@ struct SidecarCommand: AsyncParsableCommand {
             return handler
         }
         var logger = Logger(label: "fsm.sidecar")
-        let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0) } }
+        let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
         var address = podIP
         if address == nil, let endpoint { address = try await Self.askPodIP(endpoint, logger: logger) }
         guard let address else { throw ValidationError("--pod-ip is required") }
@@ -186,7 +198,8 @@ extension SidecarCommand {
         for attempt in 0..<120 {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(500)) }
             do {
-                let response = try await SimpleHTTPClient.request(host: endpoint.host, port: endpoint.port, path: path)
+                let response = try await SimpleHTTPClient.request(host: endpoint.host, port: endpoint.port, path: path,
+                                                                  headers: try endpoint.credential.map { [("authorization", "Bearer \(try $0.token())")] } ?? [])
                 if response.status == 200, let value = try? JSONValue(parsing: response.body), case .string(let ip)? = value["ip"] {
                     return ip
                 }
@@ -227,8 +240,8 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "The mesh root CA's private key (PEM).")
     var caKey: String?
 
-    @Option(help: "State directory: the CA is read from ca.crt and private.key there, or created there on first start.")
-    var stateDir: String?
+    @Option(help: "State directory (created 0700): the CA (ca.crt, private.key, unless --ca-cert/--ca-key), the credential key (credential.key), each created on first start, and the operator's token (operator.token), written at each start.")
+    var stateDir = ".fsm-controller"
 
     @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
     var allowAnySourceAddress = false
@@ -238,31 +251,24 @@ struct ControllerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
-        if caCert != nil, stateDir != nil { throw ValidationError("--ca-cert/--ca-key and --state-dir exclude each other") }
     }
 
-    /// The CA from --ca-cert/--ca-key, from the state directory, or new (written to the state
-    /// directory when there is one); nil: the server makes one for this run only.
-    func loadAuthority(logger: Logger) throws -> MeshCertificateAuthority? {
+    /// The CA from --ca-cert/--ca-key, or the one in the state directory (created on first start).
+    func loadAuthority(_ state: ControllerStateDirectory, logger: Logger) throws -> MeshCertificateAuthority {
         if let caCert, let caKey {
-            return try MeshCertificateAuthority(certificatePEM: readFile(URL(fileURLWithPath: caCert)), privateKeyPEM: readFile(URL(fileURLWithPath: caKey)))
+            return try MeshCertificateAuthority(certificatePEM: readFile(URL(fileURLWithPath: caCert)), privateKeyPEM: readSecretFile(URL(fileURLWithPath: caKey)))
         }
-        guard let stateDir else { return nil }
-        let directory = URL(fileURLWithPath: stateDir)
-        let certificateURL = directory.appendingPathComponent(CACommand.caCertificateFile)
-        let keyURL = directory.appendingPathComponent(CACommand.caKeyFile)
-        if FileManager.default.fileExists(atPath: keyURL.path) {
-            let authority = try MeshCertificateAuthority(certificatePEM: readFile(certificateURL), privateKeyPEM: readFile(keyURL))
-            logger.info("mesh CA loaded", metadata: ["directory": "\(directory.path)", "subject": "\(authority.certificate.subject)"])
-            return authority
-        }
-        var generator = SystemRandomNumberGenerator()
-        let authority = try MeshCertificateAuthority.createRoot(now: Date(), using: &generator)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try writeFile(authority.privateKeyPEM, to: keyURL, secret: true)
-        try writeFile(authority.certificatePEM, to: certificateURL, secret: false)
-        logger.notice("mesh CA created", metadata: ["directory": "\(directory.path)", "subject": "\(authority.certificate.subject)"])
+        let (authority, created) = try state.loadOrCreateCertificateAuthority(now: Date())
+        logger.notice(created ? "mesh CA created" : "mesh CA loaded", metadata: ["directory": "\(state.path)", "subject": "\(authority.certificate.subject)"])
         return authority
+    }
+
+    /// The credential key of the state directory (created on first start) and a new operator token beside it.
+    func loadCredentials(_ state: ControllerStateDirectory, logger: Logger) throws -> CredentialAuthority {
+        let credentials = try state.loadOrCreateCredentialAuthority()
+        let tokenPath = try state.writeOperatorToken(with: credentials)
+        logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
+        return credentials
     }
 
     func run() async throws {
@@ -284,10 +290,13 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let logger = Logger(label: "fsm.controller")
+        let state = ControllerStateDirectory(path: URL(fileURLWithPath: stateDir).standardizedFileURL.path)
+        try state.prepare()
         let settings = ControllerSettings(
             host: String(listen[..<colon]), port: port, meshNamespaces: namespaces,
             addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService),
-            certificateAuthority: try loadAuthority(logger: logger), verifyPodAddress: !allowAnySourceAddress)
+            certificateAuthority: try loadAuthority(state, logger: logger), verifyPodAddress: !allowAnySourceAddress,
+            credentials: try loadCredentials(state, logger: logger))
         let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
         await TerminationSignal.wait()
         await server.shutdown()

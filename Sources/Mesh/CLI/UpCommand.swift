@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeshControlPlane
 import MeshUp
 
 /// `fsm up`: the whole mesh of a manifest directory on this machine, as detached processes.
@@ -14,7 +15,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Directory of *.yaml/*.yml manifests (e.g. deploy/samples/bookstore).")
     var manifests: String
 
-    @Option(help: "Where logs, certificates and the record of started processes go.")
+    @Option(help: "Where logs, the controller's state (CA, credential key, operator token: controller/, 0700), the pods' credentials (pods/, 0700) and the record of started processes go.")
     var stateDir = ".fsm-up"
 
     @Option(help: "Address of the controller's config API, host:port.")
@@ -49,7 +50,8 @@ struct UpCommand: AsyncParsableCommand {
         do {
             let state = try await UpLauncher.up(settings)
             print(state.table, terminator: "")
-            print("controller: \(state.controllerURL)  logs: \(stateDirectory)/logs  stop with: fsm down --state-dir \(stateDirectory)")
+            print("controller: \(state.controllerURL)  operator token: \(settings.controllerState.file(ControllerStateDirectory.operatorTokenFile))")
+            print("logs: \(stateDirectory)/logs  stop with: fsm down --state-dir \(stateDirectory)")
         } catch let error as UpError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

@@ -113,3 +113,11 @@ extension MeshCertificateAuthority {
         return try createRoot(now: now, using: &generator)
     }
 }
+
+extension CredentialAuthority {
+    /// A key for a controller that was given none (its credentials verify as long as the process lives).
+    static func ephemeral() throws(CredentialError) -> CredentialAuthority {
+        var generator = SystemRandomNumberGenerator()
+        return try CredentialAuthority(keyBytes: generateKey(using: &generator))
+    }
+}

@@ -27,12 +27,16 @@ public struct ControllerSettings: Sendable {
     /// The mesh root CA that signs workload certificates; nil: a new root is created at start
     /// (`fsm controller` loads or creates one in its state directory).
     public var certificateAuthority: MeshCertificateAuthority?
-    /// Issue a pod's certificate only to a request from the pod's own address.
+    /// Issue a pod's certificate only to a request from the pod's own address (a second factor
+    /// beside the pod's credential).
     public var verifyPodAddress: Bool
+    /// Verifies (and mints) the pods' and the operator's credentials; nil: a key for this run only
+    /// (`fsm controller` keeps one in its state directory).
+    public var credentials: CredentialAuthority?
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
                 pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000,
-                certificateAuthority: MeshCertificateAuthority? = nil, verifyPodAddress: Bool = true) {
+                certificateAuthority: MeshCertificateAuthority? = nil, verifyPodAddress: Bool = true, credentials: CredentialAuthority? = nil) {
         self.host = host
         self.port = port
         self.meshNamespaces = meshNamespaces
@@ -42,6 +46,7 @@ public struct ControllerSettings: Sendable {
         self.maxWaiters = maxWaiters
         self.certificateAuthority = certificateAuthority
         self.verifyPodAddress = verifyPodAddress
+        self.credentials = credentials
     }
 }
 
@@ -69,6 +74,10 @@ public struct ControllerStatus: Sendable {
 /// - `POST /v1/certificates/<namespace>/<pod>` (a CSR): the pod's workload certificate, signed by
 ///   the mesh CA the controller runs (see `ControllerCertificateService`); `GET /v1/ca` the root.
 /// - `GET /metrics`: the controller's Prometheus metrics (`fsm_cert_issued_count`, ...).
+///
+/// Every request but `/healthz`, `/metrics` and `/v1/ca` needs a credential (`ControllerAccess`):
+/// a pod's own for its config, certificate and pod entry, the operator's for the rest. Refusals
+/// are answered 401/403, counted in `fsm_api_refused_count{reason}` and logged once per cause.
 ///
 /// Everything runs on one event loop: the controller, the cluster source and every connection.
 public final class ControllerServer: @unchecked Sendable {
@@ -98,12 +107,16 @@ public final class ControllerServer: @unchecked Sendable {
     public let metricsRegistry: PrometheusCollectorRegistry
     /// The mesh root CA certificate (PEM) the controller signs with.
     public let rootCertificatePEM: String
+    /// Mints and verifies the credentials this controller accepts (in-process issuers and tests).
+    public let credentials: CredentialAuthority
+    private let access: ControllerAccess
+    private var refusals: APIRefusalLog
 
     /// The address actually bound (the port resolved when 0 was asked for).
     public private(set) var address: NIOCore.SocketAddress?
 
     private init(source: any ClusterSource, settings: ControllerSettings, logger: Logger, group: MultiThreadedEventLoopGroup,
-                 authority: MeshCertificateAuthority) {
+                 authority: MeshCertificateAuthority, credentials: CredentialAuthority) {
         self.settings = settings
         self.logger = logger
         self.group = group
@@ -114,6 +127,9 @@ public final class ControllerServer: @unchecked Sendable {
         self.metricsRegistry = registry
         self.rootCertificatePEM = authority.certificatePEM
         self.certificates = ControllerCertificateService(authority: authority, verifyPodAddress: settings.verifyPodAddress, registry: registry)
+        self.credentials = credentials
+        self.access = ControllerAccess(credentials: credentials)
+        self.refusals = APIRefusalLog(registry: registry)
     }
 
     /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
@@ -134,8 +150,15 @@ public final class ControllerServer: @unchecked Sendable {
             authority = try MeshCertificateAuthority.ephemeral(now: Date())
             logger.notice("no CA given: created a new mesh root for this run", metadata: ["subject": "\(authority.certificate.subject)"])
         }
+        let credentials: CredentialAuthority
+        if let given = settings.credentials {
+            credentials = given
+        } else {
+            credentials = try CredentialAuthority.ephemeral()
+            logger.notice("no credential key given: credentials minted for this run only")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group, authority: authority)
+        let server = ControllerServer(source: source, settings: settings, logger: logger, group: group, authority: authority, credentials: credentials)
         let loop = server.eventLoop
         do {
             try await loop.submit { server.rescan() }.get()
@@ -242,55 +265,84 @@ public final class ControllerServer: @unchecked Sendable {
     func route(_ head: HTTPRequestHead, body: String = "", remoteIP: String? = nil) -> Outcome {
         eventLoop.preconditionInEventLoop()
         let (path, query) = ControllerServer.splitURI(head.uri)
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if parts.count == 4, parts[0] == "v1", parts[1] == "certificates" {
-            guard head.method == .POST else { return .respond(.text(.methodNotAllowed, "only POST (a certificate request in PEM)\n")) }
-            return .respond(issueCertificate(pod: PodKey(namespace: parts[2], name: parts[3]), requestPEM: body, remoteIP: remoteIP))
+        let resource: ControllerResource
+        switch ControllerResource.parse(method: head.method, path: path) {
+        case .unknownPath: return .respond(.text(.notFound, "unknown path\n"))
+        case .wrongMethod(let allowed): return .respond(.text(.methodNotAllowed, "only \(allowed.rawValue)\n"))
+        case .resource(let parsed): resource = parsed
         }
-        guard head.method == .GET else { return .respond(.text(.methodNotAllowed, "only GET\n")) }
-        switch parts.count {
-        case 1 where parts[0] == "metrics":
+        if case .refused(let refusal) = access.decide(resource, authorization: head.headers[canonicalForm: "authorization"].map(String.init)) {
+            return .respond(refuse(refusal, resource: resource, remoteIP: remoteIP))
+        }
+        return serve(resource, query: query, body: body, remoteIP: remoteIP)
+    }
+
+    /// Answers a request that passed `ControllerAccess`.
+    private func serve(_ resource: ControllerResource, query: [String: String], body: String, remoteIP: String?) -> Outcome {
+        switch resource {
+        case .health:
+            return .respond(.text(.ok, "ok\n"))
+        case .metrics:
             return .respond(ControllerResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                body: metricsRegistry.emitToString(), version: nil))
-        case 2 where parts == ["v1", "ca"]:
+        case .rootCertificate:
             return .respond(ControllerResponse(status: .ok, contentType: "application/x-pem-file", body: rootCertificatePEM, version: nil))
-        case 1 where parts[0] == "healthz":
-            return .respond(.text(.ok, "ok\n"))
-        case 2 where parts == ["v1", "pods"]:
-            let pods = controller.meshedPods.map { podJSON($0) }
-            return .respond(.json(.ok, .array(pods)))
-        case 2 where parts == ["v1", "status"]:
-            let status = currentStatus()
-            return .respond(.json(.ok, .object([
-                ("manifestErrors", .array(status.manifestErrors.map(JSONValue.string))),
-                ("failedReads", .int(status.failedReads)),
-                ("diagnostics", .array(status.diagnostics.map(JSONValue.string))),
-                ("meshedPods", .int(status.meshedPods.count)),
-                ("waitingProxies", .int(status.waitingProxies)),
-            ])))
-        case 4 where parts[0] == "v1" && parts[1] == "pods":
-            let pod = PodKey(namespace: parts[2], name: parts[3])
+        case .podList:
+            return .respond(.json(.ok, .array(controller.meshedPods.map { podJSON($0) })))
+        case .status:
+            return .respond(.json(.ok, statusJSON()))
+        case .pod(let pod):
             guard pods[pod] != nil else { return .respond(.text(.notFound, "no pod \(pod)\n")) }
             return .respond(.json(.ok, podJSON(pod)))
-        case 4 where parts[0] == "v1" && parts[1] == "configs":
-            let pod = PodKey(namespace: parts[2], name: parts[3])
-            var wait = TimeAmount.zero
-            if let text = query["wait"] {
-                guard let duration = MeshDuration(parsing: text) else {
-                    return .respond(.text(.badRequest, "wait: expected a duration such as 30s, found \(text)\n"))
-                }
-                wait = min(.nanoseconds(duration.nanoseconds), settings.maxWait)
-            }
-            guard let config = controller.config(for: pod) else { return .respond(.text(.notFound, "pod \(pod) is not meshed\n")) }
-            if let known = query["version"], known == config.version {
-                guard wait > .zero else { return .respond(.notModified(version: known)) }
-                guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
-                return .hold(pod: pod, knownVersion: known, wait: wait)
-            }
-            return .respond(configResponse(config))
-        default:
-            return .respond(.text(.notFound, "unknown path\n"))
+        case .config(let pod):
+            return config(for: pod, query: query)
+        case .certificate(let pod):
+            return .respond(issueCertificate(pod: pod, requestPEM: body, remoteIP: remoteIP))
         }
+    }
+
+    /// `GET /v1/configs/<ns>/<pod>[?version=V&wait=D]`: the config now, or a long poll.
+    private func config(for pod: PodKey, query: [String: String]) -> Outcome {
+        var wait = TimeAmount.zero
+        if let text = query["wait"] {
+            guard let duration = MeshDuration(parsing: text) else {
+                return .respond(.text(.badRequest, "wait: expected a duration such as 30s, found \(text)\n"))
+            }
+            wait = min(.nanoseconds(duration.nanoseconds), settings.maxWait)
+        }
+        guard let config = controller.config(for: pod) else { return .respond(.text(.notFound, "pod \(pod) is not meshed\n")) }
+        if let known = query["version"], known == config.version {
+            guard wait > .zero else { return .respond(.notModified(version: known)) }
+            guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
+            return .hold(pod: pod, knownVersion: known, wait: wait)
+        }
+        return .respond(configResponse(config))
+    }
+
+    private func statusJSON() -> JSONValue {
+        let status = currentStatus()
+        return .object([
+            ("manifestErrors", .array(status.manifestErrors.map(JSONValue.string))),
+            ("failedReads", .int(status.failedReads)),
+            ("diagnostics", .array(status.diagnostics.map(JSONValue.string))),
+            ("meshedPods", .int(status.meshedPods.count)),
+            ("waitingProxies", .int(status.waitingProxies)),
+        ])
+    }
+
+    /// Counts a refused request, logs its cause the first time, and answers it (nothing of the resource).
+    private func refuse(_ refusal: ControllerAccess.Refusal, resource: ControllerResource, remoteIP: String?) -> ControllerResponse {
+        if refusals.record(refusal, resource: resource) {
+            logger.warning("API request refused", metadata: [
+                "reason": "\(refusal.reason.rawValue)", "resource": "\(resource)", "caller": "\(refusal.subject.map { "\($0)" } ?? "-")",
+                "remote": "\(remoteIP ?? "?")", "detail": "\(refusal.message)",
+            ])
+        }
+        var response = ControllerResponse.text(refusal.reason.status, refusal.message + "\n")
+        if refusal.reason.status == .unauthorized {
+            response.headers.append(("www-authenticate", ControllerAccess.challenge(for: refusal.reason)))
+        }
+        return response
     }
 
     private func issueCertificate(pod key: PodKey, requestPEM: String, remoteIP: String?) -> ControllerResponse {
@@ -413,6 +465,8 @@ struct ControllerResponse {
     var body: String
     /// Sent as `x-fsm-config-version`.
     var version: String?
+    /// Further headers (`www-authenticate`).
+    var headers: [(name: String, value: String)] = []
 
     static func text(_ status: HTTPResponseStatus, _ body: String) -> ControllerResponse {
         ControllerResponse(status: status, contentType: "text/plain", body: body, version: nil)
@@ -488,6 +542,7 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: String(response.body.utf8.count))
         if let version = response.version { headers.add(name: ControllerServer.versionHeader, value: version) }
+        for header in response.headers { headers.add(name: header.name, value: header.value) }
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)), promise: nil)
         if !response.body.isEmpty {

@@ -15,9 +15,11 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
     /// Retry delays after a failure: doubled from `minBackoff` up to `maxBackoff`.
     public var minBackoff: TimeAmount
     public var maxBackoff: TimeAmount
+    /// The pod's credential, sent on every request; nil sends none (the controller answers 401).
+    public var credential: ControllerCredential?
 
     public init(host: String, port: Int, namespace: String, pod: String, wait: TimeAmount = .seconds(30),
-                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5)) {
+                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5), credential: ControllerCredential? = nil) {
         self.host = host
         self.port = port
         self.namespace = namespace
@@ -25,10 +27,11 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
         self.wait = wait
         self.minBackoff = minBackoff
         self.maxBackoff = maxBackoff
+        self.credential = credential
     }
 
     /// `http://host:port` (a trailing `/` allowed) and `namespace/name`; nil when either is malformed.
-    public init?(url: String, pod: String) {
+    public init?(url: String, pod: String, credential: ControllerCredential? = nil) {
         guard url.hasPrefix("http://") else { return nil }
         var rest = url.dropFirst(7)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -36,7 +39,7 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
               !rest[..<colon].isEmpty, !rest.contains("/") else { return nil }
         let podParts = pod.split(separator: "/", omittingEmptySubsequences: false)
         guard podParts.count == 2, !podParts[0].isEmpty, !podParts[1].isEmpty else { return nil }
-        self.init(host: String(rest[..<colon]), port: port, namespace: String(podParts[0]), pod: String(podParts[1]))
+        self.init(host: String(rest[..<colon]), port: port, namespace: String(podParts[0]), pod: String(podParts[1]), credential: credential)
     }
 
     public var description: String { "http://\(host):\(port) for \(namespace)/\(pod)" }
@@ -45,7 +48,8 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
 }
 
 /// Keeps a sidecar's config in step with the controller: long-polls
-/// `GET /v1/configs/<ns>/<pod>?version=<current>&wait=<wait>` and applies each new config.
+/// `GET /v1/configs/<ns>/<pod>?version=<current>&wait=<wait>` (with the pod's credential) and
+/// applies each new config.
 /// An unreachable controller or an error answer counts `runtime.config_fetch_failed`; a body that
 /// does not decode, or a config the engine rejects, counts `runtime.config_rejected`. Either way
 /// the last good config stays and the next try waits (doubling backoff). After a rejection the
@@ -95,7 +99,8 @@ final class ControllerConfigClient: @unchecked Sendable {
             let outcome: Outcome
             do {
                 let response = try await SimpleHTTPClient.request(
-                    host: endpoint.host, port: endpoint.port, path: path, timeout: endpoint.wait + .seconds(10), group: loop)
+                    host: endpoint.host, port: endpoint.port, path: path, headers: try endpoint.authorizationHeaders(),
+                    timeout: endpoint.wait + .seconds(10), group: loop)
                 guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
                 outcome = result
             } catch {

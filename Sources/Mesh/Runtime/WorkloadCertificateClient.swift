@@ -10,7 +10,8 @@ import NIOHTTP1
 /// (`PeerTransport.mutualTLSFromController`).
 ///
 /// Each request uses a new P-256 key made here (it never leaves the sidecar): a PKCS#10 request
-/// signed with it goes to `POST /v1/certificates/<ns>/<pod>` from the pod's own address, and the
+/// signed with it goes to `POST /v1/certificates/<ns>/<pod>` from the pod's own address, with the
+/// pod's credential (`ControllerEndpoint.credential`), and the
 /// answer holds the certificate for the pod's service-account identity and the mesh root. The
 /// certificate becomes the driver's `PeerTLS`, which new connections take; open connections keep
 /// theirs (the same hot swap as a renewed certificate file). Renewal starts once a third of the
@@ -104,7 +105,8 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
         let response = try await SimpleHTTPClient.request(
-            host: endpoint.host, port: endpoint.port, method: .POST, path: path, headers: [("content-type", "application/pkcs10")],
+            host: endpoint.host, port: endpoint.port, method: .POST, path: path,
+            headers: [("content-type", "application/pkcs10")] + (try endpoint.authorizationHeaders()),
             body: request.pem, timeout: .seconds(10), group: driver.eventLoop, localAddress: driver.settings.podIP)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshControl
 import MeshControlPlane
+import MeshIdentity
 import MeshModel
 import MeshRuntime
 import NIOCore
@@ -36,10 +37,30 @@ public struct UpSettings: Sendable {
     }
 
     var controllerURL: String { "http://\(controllerHost):\(controllerPort)" }
+
+    /// The controller's state directory (CA, credential key, operator token), 0700.
+    public var controllerState: ControllerStateDirectory {
+        ControllerStateDirectory(path: (stateDirectory as NSString).appendingPathComponent("controller"))
+    }
+
+    /// The 0700 directory holding a pod's credential (0600) for its sidecar.
+    public func podDirectory(_ pod: String) -> String {
+        (stateDirectory as NSString).appendingPathComponent("pods/\(pod.replacingOccurrences(of: "/", with: "_"))")
+    }
+
+    public func credentialFile(_ pod: String) -> String {
+        (podDirectory(pod) as NSString).appendingPathComponent("credential")
+    }
 }
 
 /// `fsm up` / `fsm down`: the controller, one sidecar per meshed pod and its demo app, each a
 /// detached process logging to `<state dir>/logs/`, recorded in `<state dir>/up.json`.
+///
+/// Secrets: the controller keeps its CA, credential key and operator token in
+/// `<state dir>/controller` (0700); each `fsm up` starts with a new credential key (so credentials
+/// of an earlier run stop working), mints each meshed pod's credential into
+/// `<state dir>/pods/<ns>_<pod>/credential` (0600 in a 0700 directory) and starts its sidecar with
+/// `--credential-file`; `fsm up` itself reads the controller's `/v1/pods` as the operator.
 public enum UpLauncher {
     /// Starts everything and waits until it is ready. On any failure what was started is stopped
     /// again and the state removed, so nothing is left running.
@@ -53,7 +74,9 @@ public enum UpLauncher {
         }
         let pods = try plannedPods(settings)
         let logs = (stateDirectory as NSString).appendingPathComponent("logs")
-        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        // New directories 0700 whatever the umask; one the user named and made is kept as it is.
+        try SecretFile.createDirectory(stateDirectory, narrowExisting: false)
+        try SecretFile.createDirectory(logs)
         var state = UpState(manifests: settings.manifests, controllerURL: settings.controllerURL)
         // Claim the state dir before starting anything: a second `fsm up` now sees a state.
         try state.save(in: stateDirectory)
@@ -105,6 +128,10 @@ public enum UpLauncher {
     }
 
     private static func start(_ settings: UpSettings, pods: [PodPlan], logs: String, state: inout UpState, logger: Logger) async throws {
+        try SecretFile.createDirectory(settings.controllerState.path)
+        let credentials = try settings.controllerState.rotateCredentialKey()
+        var generator = SystemRandomNumberGenerator()
+        let operatorToken = try credentials.mint(.operator, using: &generator).token
         let clock = ContinuousClock()
         let deadline = clock.now + settings.readyTimeout
         func launch(_ role: UpState.Started.Role, pod: String?, name: String, _ arguments: [String]) throws -> UpState.Started {
@@ -119,11 +146,11 @@ public enum UpLauncher {
 
         var controllerArguments = ["controller", "--manifests", settings.manifests, "--listen", "\(settings.controllerHost):\(settings.controllerPort)",
                                    "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP,
-                                   // The controller runs the mesh CA (kept in the state dir) and issues each sidecar its certificate.
-                                   "--state-dir", (settings.stateDirectory as NSString).appendingPathComponent("ca")]
+                                   // The controller runs the mesh CA (kept in its state dir) and issues each sidecar its certificate.
+                                   "--state-dir", settings.controllerState.path]
         if !settings.meshNamespaces.isEmpty { controllerArguments += ["--mesh-namespaces", settings.meshNamespaces.joined(separator: ",")] }
         let controller = try launch(.controller, pod: nil, name: "controller", controllerArguments)
-        let meshed = try await waitForMeshedPods(settings, controller: controller, deadline: deadline)
+        let meshed = try await waitForMeshedPods(settings, controller: controller, operatorToken: operatorToken, deadline: deadline)
 
         // Sidecars first, and ready (a config from the controller) before the apps send their first request.
         var rows: [(plan: PodPlan, row: UpState.PodRow)] = []
@@ -133,8 +160,10 @@ public enum UpLauncher {
                 logger.notice("pod not meshed: not started", metadata: ["pod": "\(plan.key)"])
                 continue
             }
+            try writeCredential(for: plan.key, settings: settings, credentials: credentials)
             let sidecar = try launch(.sidecar, pod: plan.key, name: "\(logName(plan.key)).sidecar", [
                 "sidecar", "--controller", settings.controllerURL, "--pod", plan.key, "--pod-ip", info.ip,
+                "--credential-file", settings.credentialFile(plan.key),
                 "--outbound-port", String(settings.sidecarOutboundPort), "--admin-port", String(settings.sidecarAdminPort),
             ])
             sidecars.append(("sidecar of \(plan.key)", sidecar, info.ip))
@@ -163,6 +192,15 @@ public enum UpLauncher {
         }
     }
 
+    /// Mints the pod's credential into its own 0700 directory (the file 0600 from creation).
+    private static func writeCredential(for pod: String, settings: UpSettings, credentials: CredentialAuthority) throws {
+        let parts = pod.split(separator: "/", maxSplits: 1).map(String.init)
+        var generator = SystemRandomNumberGenerator()
+        let credential = try credentials.mint(.pod(namespace: parts[0], name: parts[1]), using: &generator)
+        try SecretFile.createDirectory(settings.podDirectory(pod))
+        try SecretFile.write(credential.token + "\n", to: settings.credentialFile(pod))
+    }
+
     /// `bookstore/bookstore-0` → `bookstore_bookstore-0` (log file names).
     private static func logName(_ pod: String) -> String { pod.replacingOccurrences(of: "/", with: "_") }
 
@@ -172,10 +210,12 @@ public enum UpLauncher {
     }
 
     /// The controller's `/v1/pods`: every meshed pod with its address and identity.
-    private static func waitForMeshedPods(_ settings: UpSettings, controller: UpState.Started, deadline: ContinuousClock.Instant) async throws -> [String: MeshedPod] {
+    private static func waitForMeshedPods(_ settings: UpSettings, controller: UpState.Started, operatorToken: String,
+                                          deadline: ContinuousClock.Instant) async throws -> [String: MeshedPod] {
         var found: [String: MeshedPod] = [:]
         try await waitUntil("controller at \(settings.controllerURL)", process: controller, deadline: deadline) {
-            guard let response = try? await SimpleHTTPClient.request(host: settings.controllerHost, port: settings.controllerPort, path: "/v1/pods", timeout: .seconds(2)),
+            guard let response = try? await SimpleHTTPClient.request(host: settings.controllerHost, port: settings.controllerPort, path: "/v1/pods",
+                                                                     headers: [("authorization", "Bearer \(operatorToken)")], timeout: .seconds(2)),
                   response.status == 200, let value = try? JSONValue(parsing: response.body), case .array(let pods) = value else { return false }
             for pod in pods {
                 guard case .string(let namespace)? = pod["namespace"], case .string(let name)? = pod["name"],

@@ -1,4 +1,5 @@
 import Foundation
+import MeshIdentity
 
 /// What `fsm up` started, saved in `<state dir>/up.json` so `fsm down` stops exactly that.
 public struct UpState: Codable, Sendable, Equatable {
@@ -69,11 +70,12 @@ public struct UpState: Codable, Sendable, Equatable {
         }
     }
 
-    /// Written atomically after every start, so a crash leaves a state `fsm down` can use.
+    /// Written atomically after every start, so a crash leaves a state `fsm down` can use; 0600
+    /// whatever the umask (`fsm down` signals the pids it names: nobody else may write it).
     public func save(in stateDirectory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(in: stateDirectory)), options: .atomic)
+        try SecretFile.write(Array(try encoder.encode(self)), to: Self.path(in: stateDirectory))
     }
 
     public static func remove(from stateDirectory: String) throws {

@@ -4,7 +4,8 @@ import MeshModel
 import MeshRuntime
 
 /// The certificate authority of one real-mode run: a root made for the run, and a workload
-/// certificate per meshed pod for its service identity, written as PEM files for its sidecar.
+/// certificate per meshed pod for its service identity, written as PEM files for its sidecar
+/// (the private key 0600 from creation, in the run's 0700 directory).
 struct RealModeCertificates {
     private let authority: MeshCertificateAuthority
     private let directory: URL
@@ -25,10 +26,10 @@ struct RealModeCertificates {
         let files = PeerCertificateFiles(certificatePath: directory.appendingPathComponent("\(name).crt").path,
                                          privateKeyPath: directory.appendingPathComponent("\(name).key").path,
                                          caPath: directory.appendingPathComponent("\(name)-ca.crt").path)
-        try Data(workload.privateKeyPEM.utf8).write(to: URL(fileURLWithPath: files.privateKeyPath), options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: files.privateKeyPath)
-        try Data(workload.issuerPEM.utf8).write(to: URL(fileURLWithPath: files.caPath), options: .atomic)
-        try Data(workload.certificatePEM.utf8).write(to: URL(fileURLWithPath: files.certificatePath), options: .atomic)
+        // In the run's 0700 directory; the key 0600 from creation.
+        try SecretFile.write(workload.privateKeyPEM, to: files.privateKeyPath)
+        try SecretFile.write(workload.issuerPEM, to: files.caPath, mode: SecretFile.publicFileMode)
+        try SecretFile.write(workload.certificatePEM, to: files.certificatePath, mode: SecretFile.publicFileMode)
         return files
     }
 }

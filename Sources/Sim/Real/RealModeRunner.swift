@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshControl
+import MeshIdentity
 import MeshModel
 import MeshRuntime
 import NIOConcurrencyHelpers
@@ -67,7 +68,8 @@ public enum RealModeRunner {
         logger.logLevel = options.sidecarLogLevel
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-real-\(options.subnet)-\(UInt32.random(in: 0...UInt32.max))")
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // 0700: the sidecars' configs and keys are readable by this user only.
+            try SecretFile.createDirectory(directory.path)
         } catch {
             throw RealModeError.setup("cannot create \(directory.path): \(error)")
         }
@@ -84,7 +86,7 @@ public enum RealModeRunner {
         func configPath(_ pod: Int) -> String { directory.appendingPathComponent("pod-\(pod).json").path }
         func writeConfig(_ pod: Int) throws {
             guard let config = controller.config(for: cluster.pods[pod].key) else { return }
-            try Data(config.renderedJSON(pretty: true).utf8).write(to: URL(fileURLWithPath: configPath(pod)), options: .atomic)
+            try SecretFile.write(config.renderedJSON(pretty: true), to: configPath(pod))
         }
 
         var authority: RealModeCertificates?
