@@ -175,6 +175,49 @@ struct ListenerAbuseTests {
         await Self.stop(child, server, app)
     }
 
+    /// `fsm sidecar`'s own options: explicit limits and ports replace the derived ones; values
+    /// that make no sense are refused with one line before anything starts.
+    @Test(.enabled(if: CaptureTestEnvironment.binary("fsm") != nil, "the fsm binary was not built (swift build --build-tests)"))
+    func limitsAndPortsFromTheCommandLine() async throws {
+        let fsm = try #require(CaptureTestEnvironment.binary("fsm"))
+        let ip = "\(Self.network).15.1"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("listener-options-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("client.json")
+        try MeshPair.write(MeshPair.clientConfig(serverIP: "\(Self.network).15.2"), to: config)
+        let base = ["sidecar", "--config", config.path, "--pod-ip", ip, "--insecure-plaintext-peers", "--log-level", "error"]
+        for (arguments, message) in [(["--max-admin-connections", "0"], "--max-admin-connections must be between 1 and 10000000"),
+                                     (["--admin-port", "15001"], "--outbound-port, --inbound-port, --admin-port and --prometheus-port must differ"),
+                                     (["--tls-handshake-timeout=-1"], "--tls-handshake-timeout must be between 0 and 86400 seconds")] {
+            let refused = Process()
+            refused.executableURL = URL(fileURLWithPath: fsm)
+            refused.arguments = base + arguments
+            let errors = Pipe()
+            refused.standardError = errors
+            refused.standardOutput = FileHandle.nullDevice
+            try refused.run()
+            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            refused.waitUntilExit()
+            #expect(refused.terminationStatus != 0)
+            #expect(output.hasPrefix("Error: \(message)\n"), "\(arguments) → \(output.debugDescription)")
+        }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: fsm)
+        child.arguments = base + ["--max-admin-connections", "2", "--admin-port", "15100", "--prometheus-port", "15110"]
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        defer { if child.isRunning { child.terminate(); child.waitUntilExit() } }
+        try await Self.waitUntilReady(host: ip, port: 15100)
+        let connections = try await Self.openIdle(3, host: ip, port: 15100)
+        #expect(try await connections[2].received.get() == "")
+        let metrics = try await SimpleHTTPClient.request(host: ip, port: 15110, path: "/stats/prometheus", timeout: .seconds(5))
+        #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_overflow") == 1)
+        #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_active") == 2)
+        for connection in connections { try? await connection.channel.close() }
+    }
+
     static func stop(_ child: Process, _ server: SidecarProcess, _ app: EchoApp) async {
         if child.isRunning {
             child.terminate()
