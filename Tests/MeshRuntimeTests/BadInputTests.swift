@@ -120,4 +120,87 @@ struct BadInputTests {
             #expect(stats["runtime.downstream_rq_headers_too_large"] == 1)
         }
     }
+
+    // MARK: Host headers (RFC 9112 §3.2) and malformed admin requests, 127.93.<n>.x
+
+    static let hostNetwork = "127.93"
+    static let peer = Result { try TestCA.shared.issue(MeshPair.clientIdentity) }
+
+    /// `answer` is a 400 in `version` that closes the connection, with exactly `body`.
+    static func expectBadRequest(_ answer: String, body: String, version: String = "HTTP/1.1", sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(answer.hasPrefix("\(version) 400 Bad Request\r\n"), "\(answer.debugDescription)", sourceLocation: sourceLocation)
+        #expect(answer.lowercased().contains("\r\nconnection: close\r\n"), "\(answer.debugDescription)", sourceLocation: sourceLocation)
+        #expect(answer.hasSuffix("\r\n\r\n" + body), "\(answer.debugDescription)", sourceLocation: sourceLocation)
+    }
+
+    @Test func twoHostHeadersGet400OnEveryListener() async throws {
+        try await MeshPair.run(subnet: 1, network: Self.hostNetwork) { mesh in
+            let twice = "GET / HTTP/1.1\r\nHost: echo:8080\r\nHost: evil:8080\r\nx-fsm-target-port: 8080\r\n\r\n"
+            Self.expectBadRequest(try await Self.send(mesh, twice), body: "more than one Host header\n")
+            let inbound = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: try Self.peer.get(), request: twice, timeout: .seconds(10))
+            Self.expectBadRequest(inbound.text, body: "more than one Host header\n")
+            let admin = try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: "GET /stats HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+            Self.expectBadRequest(admin, body: "more than one Host header\n")
+            let invalid = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: echo:8080/evil\r\n\r\n")
+            Self.expectBadRequest(invalid, body: "invalid Host header\n")
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+            #expect(parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)["runtime.downstream_rq_bad_request"] == 3)
+            #expect(parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)["runtime.downstream_rq_bad_request"] == 1)
+        }
+    }
+
+    @Test func requestsWithoutHostGet400SayingWhy() async throws {
+        try await MeshPair.run(subnet: 2, network: Self.hostNetwork) { mesh in
+            // The outbound listener routes by Host: without one, HTTP/1.0 or 1.1, it says so.
+            let routing = "missing Host header: the sidecar routes requests by their Host\n"
+            Self.expectBadRequest(try await Self.send(mesh, "GET /old HTTP/1.0\r\n\r\n"), body: routing, version: "HTTP/1.0")
+            Self.expectBadRequest(try await Self.send(mesh, "GET /new HTTP/1.1\r\n\r\n"), body: routing)
+            // HTTP/1.0 that names its Host is served (and the connection closes, as 1.0 asks).
+            let old = try await Self.send(mesh, "GET /old HTTP/1.0\r\nHost: echo:8080\r\n\r\n")
+            #expect(old.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(old.hasSuffix("\r\n\r\nGET /old "))
+            // So is an absolute-form target without Host (the target names the authority).
+            let absolute = try await Self.send(mesh, "GET http://echo:8080/abs HTTP/1.0\r\n\r\n")
+            #expect(absolute.hasSuffix("\r\n\r\nGET /abs "))
+            // Elsewhere RFC 9112's rule: HTTP/1.1 needs a Host, HTTP/1.0 may go without.
+            let rfc = "missing Host header (HTTP/1.1 requires one)\n"
+            let inbound = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: try Self.peer.get(),
+                                                           request: "GET / HTTP/1.1\r\nx-fsm-target-port: 8080\r\n\r\n", timeout: .seconds(10))
+            Self.expectBadRequest(inbound.text, body: rfc)
+            Self.expectBadRequest(try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: "GET /ready HTTP/1.1\r\n\r\n"), body: rfc)
+            let adminOld = try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: "GET /ready HTTP/1.0\r\n\r\n")
+            #expect(adminOld.hasPrefix("HTTP/1.1 200 OK\r\n") && adminOld.hasSuffix("\r\n\r\nready\n"))
+            #expect(mesh.app.seenHeaders.count == 2)
+            #expect(parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)["runtime.downstream_rq_bad_request"] == 3)
+            #expect(parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)["runtime.downstream_rq_bad_request"] == 1)
+        }
+    }
+
+    @Test func malformedRequestsOnTheAdminPortGet400() async throws {
+        try await MeshPair.run(subnet: 3, network: Self.hostNetwork) { mesh in
+            let cases: [(request: String, status: String, body: String)] = [
+                ("G\u{01}T /stats HTTP/1.1\r\nHost: admin\r\n\r\n", "400 Bad Request", "malformed request: invalid method\n"),
+                ("GET /stats HTTP/9.9\r\nHost: admin\r\n\r\n", "400 Bad Request", "malformed request: invalid HTTP version\n"),
+                ("GET /stats HTTP/1.1\r\nHost: admin\r\nX Bad: header\r\n\r\n", "400 Bad Request",
+                 "malformed request: invalid character in the request line or a header\n"),
+                ("GET /stats HTTP/1.1\r\nHost: admin\r\n" + (0..<2000).map { "X-Filler-\($0): \(String(repeating: "v", count: 60))\r\n" }.joined() + "\r\n",
+                 "431 Request Header Fields Too Large", "request headers too large\n"),
+            ]
+            for (request, status, body) in cases {
+                let answer = try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: request)
+                #expect(answer.hasPrefix("HTTP/1.1 \(status)\r\n"), "\(request.prefix(40).debugDescription) → \(answer.debugDescription)")
+                #expect(answer.hasSuffix("\r\n\r\n" + body), "\(request.prefix(40).debugDescription) → \(answer.debugDescription)")
+                #expect(answer.lowercased().contains("\r\nconnection: close\r\n"))
+            }
+            // The same parser errors on the data path say the same.
+            Self.expectBadRequest(try await Self.send(mesh, "G\u{01}T / HTTP/1.1\r\nHost: echo:8080\r\n\r\n"), body: "malformed request: invalid method\n")
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["runtime.downstream_rq_bad_request"] == 4)
+            #expect(stats["runtime.downstream_rq_headers_too_large"] == 1)
+            // Only GET; a request with a body is answered and the connection closed.
+            let post = try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: "POST /stats HTTP/1.1\r\nHost: admin\r\ncontent-length: 100000\r\n\r\nabc")
+            #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n") && post.hasSuffix("\r\n\r\nonly GET\n"))
+        }
+    }
 }

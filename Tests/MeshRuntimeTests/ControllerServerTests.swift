@@ -335,7 +335,7 @@ struct ControllerServerTests {
             // The held long polls break and reconnects are refused: counted, config kept.
             #expect(try await eventually(within: 5) { try await mesh.stats(mesh.client)["runtime.config_fetch_failed", default: 0] >= 2 })
             #expect(await mesh.call() == 200)
-            let ready = try await SimpleHTTPClient.request(host: mesh.client!.driver.settings.podIP, port: 15010, path: "/ready")
+            let ready = try await SimpleHTTPClient.request(host: mesh.client!.driver.settings.podIP, port: 15000, path: "/ready")
             #expect(ready.status == 200)
             let prometheus = try await mesh.client!.onLoop { $0.prometheusText() }
             #expect(prometheus.contains("config_fetch_failed"))
@@ -405,7 +405,7 @@ struct ControllerServerTests {
         let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10", peerTransport: .insecurePlaintext), logger: logger)
         do {
             #expect(try await eventually(within: 20) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
-            let ready = try await SimpleHTTPClient.request(host: "127.78.5.10", port: 15010, path: "/ready")
+            let ready = try await SimpleHTTPClient.request(host: "127.78.5.10", port: 15000, path: "/ready")
             #expect(ready.status == 503)
         } catch {
             Issue.record(error)

@@ -9,7 +9,8 @@ struct DownstreamDeadlinesTests {
 
     @Test func idleThenHeadThenAnswerThenIdleAgain() {
         var deadlines = DownstreamDeadlines(idleTimeout: idle, headerTimeout: header)
-        #expect(deadlines.connectionStarted() == .arm(idle))
+        // A new connection waits for its first byte no longer than for a whole head.
+        #expect(deadlines.connectionStarted() == .arm(header))
         #expect(deadlines.timerFired() == .idle)
         #expect(deadlines.bytesArrived() == .arm(header))
         #expect(deadlines.timerFired() == .headTooSlow)
@@ -48,5 +49,34 @@ struct DownstreamDeadlinesTests {
         _ = deadlines.bytesArrived()
         _ = deadlines.headReceived()
         #expect(deadlines.responseFinished() == .arm(idle))
+    }
+
+    @Test func aNewConnectionWaitsForTheShorterOfTheIdleAndHeaderTimeouts() {
+        var shortIdle = DownstreamDeadlines(idleTimeout: .seconds(2), headerTimeout: header)
+        #expect(shortIdle.connectionStarted() == .arm(.seconds(2)))
+        var noHeader = DownstreamDeadlines(idleTimeout: idle, headerTimeout: .zero)
+        #expect(noHeader.connectionStarted() == .arm(idle))
+        var noIdle = DownstreamDeadlines(idleTimeout: .zero, headerTimeout: header)
+        #expect(noIdle.connectionStarted() == .arm(header))
+    }
+
+    @Test func tlsHandshakeDeadlineComesFirst() {
+        let handshake = TimeAmount.seconds(5)
+        var deadlines = DownstreamDeadlines(idleTimeout: idle, headerTimeout: header, handshakeTimeout: handshake)
+        #expect(deadlines.connectionStarted() == .arm(handshake))
+        #expect(deadlines.phase == .handshaking)
+        #expect(deadlines.timerFired() == .handshakeTooSlow)
+        #expect(deadlines.handshakeCompleted() == .arm(header))
+        #expect(deadlines.timerFired() == .idle)
+        // Only once.
+        #expect(deadlines.handshakeCompleted() == DownstreamDeadlines.Action.none)
+        #expect(deadlines.bytesArrived() == .arm(header))
+        #expect(deadlines.timerFired() == .headTooSlow)
+    }
+
+    @Test func disabledHandshakeTimeoutStillWaitsForTheHandshake() {
+        var deadlines = DownstreamDeadlines(idleTimeout: idle, headerTimeout: header, handshakeTimeout: .zero)
+        #expect(deadlines.connectionStarted() == .disarm)
+        #expect(deadlines.handshakeCompleted() == .arm(header))
     }
 }

@@ -380,7 +380,7 @@ struct GRPCMesh {
     }
 
     func stats(_ sidecarIP: String) async throws -> [String: UInt64] {
-        parseStats(try await SimpleHTTPClient.request(host: sidecarIP, port: 15010, path: "/stats", timeout: .seconds(5)).body)
+        parseStats(try await SimpleHTTPClient.request(host: sidecarIP, port: 15000, path: "/stats", timeout: .seconds(5)).body)
     }
 }
 

@@ -62,8 +62,8 @@ struct IptablesModeTests {
             #expect(answer.output.hasSuffix("200"))
 
             // Both sidecars saw it: the admin ports answer on each pod's loopback (not captured).
-            let clientStats = parseStats(try clientPod.exec([curl, "-s", "-m", "10", "http://127.0.0.1:15010/stats"]).output)
-            let serverStats = parseStats(try serverPod.exec([curl, "-s", "-m", "10", "http://127.0.0.1:15010/stats"]).output)
+            let clientStats = parseStats(try clientPod.exec([curl, "-s", "-m", "10", "http://127.0.0.1:15000/stats"]).output)
+            let serverStats = parseStats(try serverPod.exec([curl, "-s", "-m", "10", "http://127.0.0.1:15000/stats"]).output)
             #expect(clientStats["cluster.default/echo|8080.upstream_rq_total"] == 1)
             #expect(serverStats["inbound.cx_total"] == 1)
 
@@ -138,7 +138,7 @@ extension IptablesModeTests {
             }
             let answer = try clientPod.exec([python, "-c", clientApp])
             #expect(answer.output.trimmingCharacters(in: .whitespacesAndNewlines) == "hello from db|echo ping", "client: \(answer.output) \(answer.errorOutput)")
-            let clientStats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15010/stats').read().decode())"]).output)
+            let clientStats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
             #expect(clientStats["cluster.default/db|9000.upstream_cx_total"] == 1)
         }
     }

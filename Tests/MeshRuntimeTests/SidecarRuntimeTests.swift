@@ -287,8 +287,8 @@ struct SidecarRuntimeTests {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical
         let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: "127.77.10.1", peerTransport: .insecurePlaintext), logger: logger)
-        let ready = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15010, path: "/ready")
-        let dump = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15010, path: "/config_dump")
+        let ready = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15000, path: "/ready")
+        let dump = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15000, path: "/config_dump")
         await process.shutdown()
         #expect(ready?.status == 503)
         #expect(dump?.status == 503)

@@ -267,7 +267,7 @@ struct MeshPair {
     }
 
     func admin(_ sidecarIP: String, _ path: String) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: sidecarIP, port: 15010, path: path, timeout: .seconds(5))
+        try await SimpleHTTPClient.request(host: sidecarIP, port: 15000, path: path, timeout: .seconds(5))
     }
 
     func stop() async {

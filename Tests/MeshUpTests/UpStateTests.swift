@@ -20,13 +20,13 @@ struct UpStateTests {
         var state = UpState(manifests: "/m", controllerURL: "http://127.81.0.1:6060")
         state.processes = [UpState.Started(role: .controller, pod: nil, pid: 123, startTime: 9, log: "/l/controller.log", arguments: ["controller"])]
         state.pods = [UpState.PodRow(pod: "bookbuyer/bookbuyer-0", ip: "127.81.1.10", app: "bookbuyer", appURL: "http://127.81.1.10:14001/",
-                                     adminURL: "http://127.81.1.10:15010/stats")]
+                                     adminURL: "http://127.81.1.10:15000/stats")]
         try state.save(in: directory)
         #expect(try UpState.load(from: directory) == state)
         let lines = state.table.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0].hasPrefix("POD"))
-        #expect(lines[1].contains("bookbuyer/bookbuyer-0") && lines[1].contains("http://127.81.1.10:14001/") && lines[1].hasSuffix("http://127.81.1.10:15010/stats"))
+        #expect(lines[1].contains("bookbuyer/bookbuyer-0") && lines[1].contains("http://127.81.1.10:14001/") && lines[1].hasSuffix("http://127.81.1.10:15000/stats"))
         try UpState.remove(from: directory)
         #expect(try UpState.load(from: directory) == nil)
     }

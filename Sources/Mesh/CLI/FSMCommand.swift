@@ -46,8 +46,29 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Inbound listener port (also the port peers are reached on).")
     var inboundPort = 15003
 
-    @Option(help: "Admin port: /ready, /stats, /stats/prometheus, /config_dump.")
-    var adminPort = 15010
+    @Option(help: "Admin port: /ready, /stats, /stats/prometheus, /config_dump (on loopback, see --admin-address).")
+    var adminPort = 15000
+
+    @Option(help: "Address the admin port binds. Default: loopback (the pod IP in local mode when it is a 127.x address, else 127.0.0.1).")
+    var adminAddress: String?
+
+    @Option(help: "Prometheus port on the pod address: /stats/prometheus only.")
+    var prometheusPort = 15010
+
+    @Option(help: "Connections the outbound listener holds at once; more are closed at once and counted. Default: derived from the descriptor limit (RLIMIT_NOFILE).")
+    var maxOutboundConnections: Int?
+
+    @Option(help: "Connections the inbound listener holds at once (default: derived from RLIMIT_NOFILE).")
+    var maxInboundConnections: Int?
+
+    @Option(help: "Connections the admin port holds at once (default: derived from RLIMIT_NOFILE, at most 64).")
+    var maxAdminConnections: Int?
+
+    @Option(help: "Connections the Prometheus port holds at once (default: derived from RLIMIT_NOFILE, at most 64).")
+    var maxPrometheusConnections: Int?
+
+    @Option(help: "Seconds a peer has from connecting to completing the TLS handshake on the inbound listener; 0 disables.")
+    var tlsHandshakeTimeout = 10.0
 
     @Option(help: "Workload certificate (PEM, leaf first) presented to peer sidecars; re-read when it changes.")
     var cert: String?
@@ -73,7 +94,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The uid the sidecar runs as under iptables capture: the rules let its traffic through.")
     var proxyUID = RedirectSettings.defaultProxyUID
 
-    @Option(help: "Seconds a request head may take from its first byte (then 408); 0 disables.")
+    @Option(help: "Seconds a request head may take from its first byte (then 408), and a new connection may stay silent before its first byte; 0 disables.")
     var requestHeaderTimeout = 10.0
 
     @Option(help: "Seconds an idle downstream connection stays open; 0 disables.")
@@ -94,9 +115,17 @@ struct SidecarCommand: AsyncParsableCommand {
     func validate() throws {
         if printIptables { return }
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
-        for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout)] {
+        for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
+                              ("--tls-handshake-timeout", tlsHandshakeTimeout)] {
             guard value >= 0, value < 86_400 else { throw ValidationError("\(name) must be between 0 and 86400 seconds") }
         }
+        for (name, value) in [("--max-outbound-connections", maxOutboundConnections), ("--max-inbound-connections", maxInboundConnections),
+                              ("--max-admin-connections", maxAdminConnections), ("--max-prometheus-connections", maxPrometheusConnections)] {
+            if let value, value < 1 || value > 10_000_000 { throw ValidationError("\(name) must be between 1 and 10000000") }
+        }
+        let ports = [("--outbound-port", outboundPort), ("--inbound-port", inboundPort), ("--admin-port", adminPort), ("--prometheus-port", prometheusPort)]
+        for (name, port) in ports where !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
+        if Set(ports.map(\.1)).count != ports.count { throw ValidationError("--outbound-port, --inbound-port, --admin-port and --prometheus-port must differ") }
         switch (config, controller) {
         case (nil, nil): throw ValidationError("give --config FILE or --controller URL --pod NAMESPACE/NAME")
         case (.some, .some): throw ValidationError("--config and --controller exclude each other")
@@ -125,6 +154,16 @@ struct SidecarCommand: AsyncParsableCommand {
         } else if given != 3 {
             throw ValidationError("sidecars talk mTLS: give --controller (it issues the certificate), or --cert, --key and --ca (for example from `fsm ca issue`), or --insecure-plaintext-peers for a test without identity")
         }
+    }
+
+    /// The limits derived from this process's descriptor limit, with the ones given replacing them.
+    func connectionLimits() -> ConnectionLimits {
+        var limits = ConnectionLimits.forThisProcess()
+        if let maxOutboundConnections { limits.outbound = maxOutboundConnections }
+        if let maxInboundConnections { limits.inbound = maxInboundConnections }
+        if let maxAdminConnections { limits.admin = maxAdminConnections }
+        if let maxPrometheusConnections { limits.prometheus = maxPrometheusConnections }
+        return limits
     }
 
     /// The nat rules for this sidecar's listener ports and proxy uid.
@@ -173,7 +212,12 @@ struct SidecarCommand: AsyncParsableCommand {
         let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
                                        workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
-                                       upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout))
+                                       upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout), prometheusPort: prometheusPort,
+                                       adminAddress: adminAddress, connectionLimits: connectionLimits(),
+                                       tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
+        if !SidecarSettings.isLoopback(settings.adminListenAddress) {
+            logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
+        }
         let process: SidecarProcess
         if let endpoint {
             process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger)
@@ -332,8 +376,8 @@ struct ProxyCommand: AsyncParsableCommand {
         @Argument(help: "config_dump, stats, prometheus or ready.")
         var page: Page
 
-        @Option(help: "The sidecar's admin address, host:port.")
-        var admin = "127.0.0.1:15010"
+        @Option(help: "The sidecar's admin address, host:port (the pod IP in local mode, e.g. 127.1.0.10:15000).")
+        var admin = "127.0.0.1:15000"
 
         func run() async throws {
             guard let colon = admin.lastIndex(of: ":"), let port = Int(admin[admin.index(after: colon)...]), (1...65535).contains(port) else {

@@ -1,43 +1,77 @@
 import NIOCore
 import NIOHTTP1
 
-/// The admin listener: `/ready`, `/stats`, `/stats/prometheus`, `/config_dump` (GET only).
+/// The admin listener (loopback: `/ready`, `/stats`, `/stats/prometheus`, `/config_dump`) and the
+/// Prometheus listener (the pod address: `/stats/prometheus` only). GET only; a request is
+/// answered as soon as its head arrives (no page reads a body; a request that sends one is
+/// answered and the connection closed instead of reading it). Malformed requests and bad Host
+/// headers get 400 (431 for headers past the decoder's limit) with a line saying why, counted
+/// like the data path's; the connection closes after them.
 final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let driver: SidecarDriver
-    private var request: NIOHTTP1.HTTPRequestHead?
+    private let listener: ListenerKind
+    private let timeouts: DownstreamTimeoutHandler?
+    /// A response that closes the connection went out: nothing more is read.
+    private var closing = false
 
-    init(driver: SidecarDriver) {
+    init(driver: SidecarDriver, listener: ListenerKind, handlers: HTTPServerHandlers?) {
         self.driver = driver
+        self.listener = listener
+        self.timeouts = handlers?.timeouts
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
-        case .head(let head): request = head
-        case .body: break
-        case .end:
-            guard let head = request else { return }
-            request = nil
-            let (status, contentType, body) = answer(head)
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: contentType)
-            headers.add(name: "content-length", value: String(body.utf8.count))
-            headers.add(name: "connection", value: head.isKeepAlive ? "keep-alive" : "close")
-            context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-            let keepAlive = head.isKeepAlive
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { channel.close(promise: nil) }
+        case .head(let head):
+            timeouts?.headReceived()
+            if let rejection = RequestHeadCheck.check(head, hostUse: .informs) {
+                driver.countRejected(rejection, listener: listener, detail: "host")
+                reply(HTTPResponseStatus(statusCode: rejection.status), "text/plain", rejection.reason, keepAlive: false, context: context)
+                return
             }
+            let (status, contentType, body) = answer(head)
+            reply(status, contentType, body, keepAlive: head.isKeepAlive && !AdminHandler.hasBody(head), context: context)
+        case .body, .end:
+            // Answered at the head.
+            break
         }
+    }
+
+    private func reply(_ status: HTTPResponseStatus, _ contentType: String, _ body: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        guard keepAlive else {
+            closing = true
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        timeouts?.requestEnded()
+        timeouts?.responseFinished()
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// A content-length other than 0, or a transfer-encoding: a body follows the head.
+    static func hasBody(_ head: NIOHTTP1.HTTPRequestHead) -> Bool {
+        if head.headers.contains(name: "transfer-encoding") { return true }
+        return head.headers.first(name: "content-length").map { $0 != "0" } ?? false
     }
 
     private func answer(_ head: NIOHTTP1.HTTPRequestHead) -> (HTTPResponseStatus, String, String) {
         guard head.method == .GET else { return (.methodNotAllowed, "text/plain", "only GET\n") }
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if listener == .prometheus {
+            guard path == "/stats/prometheus" else { return (.notFound, "text/plain", "only /stats/prometheus is served here\n") }
+            return (.ok, SidecarMetrics.contentType, driver.prometheusText())
+        }
         switch path {
         case "/ready":
             return driver.isReady ? (.ok, "text/plain", "ready\n") : (.serviceUnavailable, "text/plain", "no config applied\n")
@@ -54,6 +88,12 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        guard let parserError = error as? HTTPParserError, !closing else {
+            context.close(promise: nil)
+            return
+        }
+        let rejection = RequestHeadCheck.rejection(for: parserError)
+        driver.countRejected(rejection, listener: listener, detail: "\(parserError)")
+        reply(HTTPResponseStatus(statusCode: rejection.status), "text/plain", rejection.reason, keepAlive: false, context: context)
     }
 }

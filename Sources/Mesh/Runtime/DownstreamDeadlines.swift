@@ -1,9 +1,14 @@
 import Logging
 import NIOCore
+import NIOTLS
 
 /// The deadlines of one downstream HTTP/1.1 connection, as a value-typed state machine:
-/// - idle (accepted, or kept alive after a response, no byte of a new request yet): the idle
-///   timeout runs; when it fires the connection closes quietly;
+/// - handshaking (a TLS listener, from accept until the TLS handshake completed): the handshake
+///   timeout runs; when it fires the connection closes (a client dripping its ClientHello);
+/// - idle (kept alive after a response, no byte of a new request yet): the idle timeout runs;
+///   when it fires the connection closes quietly. A new connection is idle too, but waits for its
+///   first byte no longer than the header timeout (a connection that opens and says nothing is
+///   held no longer than one that starts a head and stalls);
 /// - reading a head (bytes of a request arrived, its head is not complete): the header timeout
 ///   runs; when it fires the client gets 408 and the connection closes (a slowloris client);
 /// - a request in progress (its head arrived, until its response ended): no deadline here, the
@@ -11,6 +16,7 @@ import NIOCore
 /// `DownstreamTimeoutHandler` feeds it the events and carries out what it returns.
 struct DownstreamDeadlines {
     enum Phase: Equatable {
+        case handshaking
         case idle
         case readingHead
         /// The head arrived; the request's body may still be coming.
@@ -27,6 +33,7 @@ struct DownstreamDeadlines {
 
     /// What an expired timer means.
     enum Expiry: Equatable {
+        case handshakeTooSlow
         case idle
         case headTooSlow
     }
@@ -36,20 +43,46 @@ struct DownstreamDeadlines {
     private var nextRequestStarted = false
     let idleTimeout: TimeAmount
     let headerTimeout: TimeAmount
+    /// nil: no TLS in front of this connection.
+    let handshakeTimeout: TimeAmount?
 
-    init(idleTimeout: TimeAmount, headerTimeout: TimeAmount) {
+    init(idleTimeout: TimeAmount, headerTimeout: TimeAmount, handshakeTimeout: TimeAmount? = nil) {
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    /// How long a new connection may stay silent: the shorter of the idle and header timeouts
+    /// (those that are on).
+    var firstByteTimeout: TimeAmount {
+        if idleTimeout.nanoseconds <= 0 { return headerTimeout }
+        if headerTimeout.nanoseconds <= 0 { return idleTimeout }
+        return min(idleTimeout, headerTimeout)
     }
 
     mutating func connectionStarted() -> Action {
+        if let handshakeTimeout {
+            phase = .handshaking
+            return arm(handshakeTimeout)
+        }
         phase = .idle
-        return arm(idleTimeout)
+        return arm(firstByteTimeout)
+    }
+
+    /// The TLS handshake completed: the connection waits for its first request.
+    mutating func handshakeCompleted() -> Action {
+        guard phase == .handshaking else { return .none }
+        phase = .idle
+        return arm(firstByteTimeout)
     }
 
     /// Raw bytes arrived (before HTTP decoding).
     mutating func bytesArrived() -> Action {
         switch phase {
+        case .handshaking:
+            // Decrypted bytes come only after the handshake; a handler that missed its event.
+            phase = .readingHead
+            return arm(headerTimeout)
         case .idle:
             phase = .readingHead
             return arm(headerTimeout)
@@ -87,6 +120,7 @@ struct DownstreamDeadlines {
     /// The armed timer fired: what it means now (nil when a request is in progress).
     func timerFired() -> Expiry? {
         switch phase {
+        case .handshaking: .handshakeTooSlow
         case .idle: .idle
         case .readingHead: .headTooSlow
         case .readingRequest, .answering: nil
@@ -98,9 +132,9 @@ struct DownstreamDeadlines {
     }
 }
 
-/// First handler of an outbound or inbound listener's HTTP pipeline (after TLS): sees the raw
-/// bytes, runs `DownstreamDeadlines`, and when one passes closes the connection (idle) or answers
-/// 408 itself and closes (a head too slow). It writes raw bytes because it sits before the HTTP
+/// First handler of a listener's HTTP pipeline (after TLS): sees the raw bytes and the TLS
+/// handshake's completion, runs `DownstreamDeadlines`, and when one passes closes the connection
+/// (handshake too slow, idle) or answers 408 itself and closes (a head too slow). It writes raw bytes because it sits before the HTTP
 /// encoder and no request is in progress for the HTTP handlers to answer.
 final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
@@ -124,9 +158,12 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
     private var expired = false
 
-    init(driver: SidecarDriver) {
+    /// `secure`: a TLS handler sits in front, and the handshake deadline runs first.
+    init(driver: SidecarDriver, secure: Bool = false) {
         self.driver = driver
-        self.deadlines = DownstreamDeadlines(idleTimeout: driver.settings.idleTimeout, headerTimeout: driver.settings.requestHeaderTimeout)
+        let settings = driver.settings
+        self.deadlines = DownstreamDeadlines(idleTimeout: settings.idleTimeout, headerTimeout: settings.requestHeaderTimeout,
+                                             handshakeTimeout: secure ? settings.tlsHandshakeTimeout : nil)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -154,6 +191,13 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         guard !expired else { return }
         perform(deadlines.bytesArrived())
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            perform(deadlines.handshakeCompleted())
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Events from the HTTP handler and the responder
@@ -208,6 +252,10 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         guard let context, let expiry = deadlines.timerFired() else { return }
         expired = true
         switch expiry {
+        case .handshakeTooSlow:
+            driver.count(.tlsHandshakeTimeout)
+            driver.logger.info("TLS handshake not completed in time", metadata: ["remote": "\(context.channel.remoteAddress?.description ?? "")"])
+            context.close(promise: nil)
         case .idle:
             driver.count(.idleTimeout)
             context.close(promise: nil)

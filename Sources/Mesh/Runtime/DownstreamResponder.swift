@@ -126,10 +126,3 @@ final class DownstreamResponder {
         connectionHeaders.contains { MeshHeaders.equalsIgnoringASCIICase(name, $0) }
     }
 }
-
-extension SidecarDriver {
-    /// The answer to a request the HTTP decoder refused.
-    static func status(for error: HTTPParserError) -> Int {
-        error == .headerOverflow ? 431 : 400
-    }
-}

@@ -70,12 +70,20 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // The rest of a refused request is not read (the connection closes after the answer).
+        guard !refused else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
             handlers?.timeouts?.headReceived()
-            intake.receivedHead(head)
             responder.requestStarted(head)
+            if let rejection = RequestHeadCheck.check(head, hostUse: .informs) {
+                refused = true
+                driver.countRejected(rejection, listener: .inbound, detail: "host")
+                answerRefused(rejection)
+                return
+            }
+            intake.receivedHead(head)
             return
         case .body(let part):
             step = intake.receivedBody(part, source: context.channel)
@@ -145,14 +153,13 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
+        // After a refused request the connection is closing: nothing more to answer.
+        if let parserError = error as? HTTPParserError, !refused {
             // Headers past the decoder's limit get 431; any other malformed request 400.
-            let status = SidecarDriver.status(for: parserError)
-            driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
-            driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
+            let rejection = RequestHeadCheck.rejection(for: parserError)
+            driver.countRejected(rejection, listener: .inbound, detail: "\(parserError)")
             if !responder.responding {
-                responder.closeAfterResponse()
-                respondLocally(MeshProxy.HTTPResponseHead(status: status))
+                answerRefused(rejection)
                 return
             }
         }
@@ -209,6 +216,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     // MARK: Answers
+
+    /// A request refused before the mesh saw it: answered with why, then the connection closes.
+    private var refused = false
+
+    private func answerRefused(_ rejection: RequestHeadCheck.Rejection) {
+        responder.closeAfterResponse()
+        respondLocally(rejection.localAnswer)
+    }
 
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         guard let context else { return }

@@ -59,12 +59,20 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // The rest of a refused request is not read (the connection closes after the answer).
+        guard !refused else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
             handlers?.timeouts?.headReceived()
-            intake.receivedHead(head)
             responder.requestStarted(head)
+            if let rejection = RequestHeadCheck.check(head, hostUse: .routes) {
+                refused = true
+                driver.countRejected(rejection, listener: .outbound, detail: "host")
+                answerRefused(rejection)
+                return
+            }
+            intake.receivedHead(head)
             if let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
                 // The sidecar invites the body itself (the upstream may be an HTTP/1.0 app that
                 // never answers 100, or the request may be retried); `expect` is not forwarded.
@@ -120,14 +128,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
+        // After a refused request the connection is closing: nothing more to answer.
+        if let parserError = error as? HTTPParserError, !refused {
             // Headers past the decoder's limit get 431; any other malformed request 400.
-            let status = SidecarDriver.status(for: parserError)
-            driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
-            driver.logger.info("malformed request on outbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
+            let rejection = RequestHeadCheck.rejection(for: parserError)
+            driver.countRejected(rejection, listener: .outbound, detail: "\(parserError)")
             if !responder.responding && currentExchange == nil {
-                responder.closeAfterResponse()
-                respondLocally(MeshProxy.HTTPResponseHead(status: status))
+                answerRefused(rejection)
                 return
             }
         }
@@ -135,6 +142,14 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     // MARK: Answers
+
+    /// A request refused before the mesh saw it: answered with why, then the connection closes.
+    private var refused = false
+
+    private func answerRefused(_ rejection: RequestHeadCheck.Rejection) {
+        responder.closeAfterResponse()
+        respondLocally(rejection.localAnswer)
+    }
 
     /// A response the sidecar makes itself; status 0 closes the connection without an answer.
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {

@@ -170,11 +170,13 @@ extension SidecarDriver {
         try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "client"))
     }
 
-    /// Adds the server side of mTLS to a connection on the inbound listener (no-op in plaintext mode).
-    func addPeerTLSServer(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+    /// Adds the server side of mTLS to a connection on the inbound listener, right after `anchor`
+    /// (`DeferredTLSServer`, when the peer's first bytes arrive), with the certificate current then.
+    func addPeerTLSServer(to pipeline: ChannelPipeline.SynchronousOperations, after anchor: any ChannelHandler) throws {
         guard let tls = peerTLS else { return }
-        try pipeline.addHandler(NIOSSLServerHandler(context: tls.serverContext))
-        try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "server"))
+        let handler = NIOSSLServerHandler(context: tls.serverContext)
+        try pipeline.addHandler(handler, position: .after(anchor))
+        try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "server"), position: .after(handler))
     }
 
     /// The identity of the peer on an inbound connection: from its verified certificate under mTLS,

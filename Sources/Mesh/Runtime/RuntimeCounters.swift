@@ -1,5 +1,5 @@
 /// Events the NIO shell itself sees (not mesh decisions): bad input, transport failures, config
-/// reloads. Exposed next to the engine's counters in `/stats` and `/stats/prometheus`.
+/// reloads, connections refused over a listener's limit. Exposed next to the engine's counters in `/stats` and `/stats/prometheus`.
 public struct RuntimeCounters: Sendable {
     public enum Name: Int, CaseIterable, Sendable {
         case badRequest
@@ -30,6 +30,23 @@ public struct RuntimeCounters: Sendable {
         /// Local answers (403, 429, 503, 504, ...) written as a gRPC status to a gRPC request.
         case grpcLocalReply
         case certificateRequestFailed
+        /// TLS handshakes on the inbound listener not completed within the handshake timeout.
+        case tlsHandshakeTimeout
+        /// Connections accepted over a listener's connection limit and closed at once.
+        case outboundOverflow
+        case inboundOverflow
+        case adminOverflow
+        case prometheusOverflow
+
+        /// The overflow counter of `listener`.
+        public static func overflow(_ listener: ListenerKind) -> Name {
+            switch listener {
+            case .outbound: .outboundOverflow
+            case .inbound: .inboundOverflow
+            case .admin: .adminOverflow
+            case .prometheus: .prometheusOverflow
+            }
+        }
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -56,6 +73,11 @@ public struct RuntimeCounters: Sendable {
             case .upstreamHTTP2Connections: "runtime.upstream_cx_http2"
             case .grpcLocalReply: "runtime.downstream_rq_grpc_local_reply"
             case .certificateRequestFailed: "runtime.cert_request_failed"
+            case .tlsHandshakeTimeout: "runtime.downstream_cx_tls_handshake_timeout"
+            case .outboundOverflow: "runtime.outbound.downstream_cx_overflow"
+            case .inboundOverflow: "runtime.inbound.downstream_cx_overflow"
+            case .adminOverflow: "runtime.admin.downstream_cx_overflow"
+            case .prometheusOverflow: "runtime.prometheus.downstream_cx_overflow"
             }
         }
     }

@@ -12,7 +12,21 @@ public struct SidecarSettings: Sendable {
     public var peerTransport: PeerTransport
     public var outboundPort: Int
     public var inboundPort: Int
+    /// Every admin page (`/ready`, `/stats`, `/stats/prometheus`, `/config_dump`), on a loopback
+    /// address only (`adminListenAddress`): Pipy's admin port, 15000.
     public var adminPort: Int
+    /// Where the admin listener binds; nil: loopback (see `adminListenAddress`).
+    public var adminAddress: String?
+    /// `/stats/prometheus` alone, on the pod address, for Prometheus to scrape (the pods'
+    /// `prometheus.io/port: 15010`).
+    public var prometheusPort: Int
+    /// Connections each listener holds at once; more are accepted and closed at once, counted
+    /// as `runtime.<listener>.downstream_cx_overflow`. Defaults from RLIMIT_NOFILE.
+    public var connectionLimits: ConnectionLimits
+    /// A TLS handshake on the inbound listener must complete within this time of the accept, or
+    /// the connection closes (counted as `runtime.downstream_cx_tls_handshake_timeout`; Envoy's
+    /// `transport_socket_connect_timeout`). Default 10 s. Zero disables it.
+    public var tlsHandshakeTimeout: TimeAmount
     /// Request bodies stream; a copy is kept (so that a retry can resend the body) up to this size.
     /// A larger body cannot be retried (counted as `runtime.downstream_rq_body_not_replayable`),
     /// as in Envoy, whose retries stop at its per-request buffer limit.
@@ -26,7 +40,8 @@ public struct SidecarSettings: Sendable {
     public var capture: CaptureMode
     /// A request head must arrive completely within this time of its first byte, or the client
     /// gets 408 and the connection closes (slowloris); counted as `runtime.downstream_rq_header_timeout`.
-    /// Default 10 s. Zero disables it.
+    /// A new connection must send its first byte within this time too (or the idle timeout, if
+    /// shorter), else it closes quietly (counted as an idle timeout). Default 10 s. Zero disables it.
     public var requestHeaderTimeout: TimeAmount
     /// A downstream connection with no request in progress (accepted, or kept alive after a
     /// response) closes after this time; counted as `runtime.downstream_cx_idle_timeout`.
@@ -39,14 +54,19 @@ public struct SidecarSettings: Sendable {
     /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
     public var upstreamRequestTimeout: TimeAmount
 
-    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15010, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
+    public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
-                upstreamRequestTimeout: TimeAmount = .seconds(15)) {
+                upstreamRequestTimeout: TimeAmount = .seconds(15), prometheusPort: Int = 15010, adminAddress: String? = nil,
+                connectionLimits: ConnectionLimits = .forThisProcess(), tlsHandshakeTimeout: TimeAmount = .seconds(10)) {
         self.podIP = podIP
         self.peerTransport = peerTransport
         self.outboundPort = outboundPort
         self.inboundPort = inboundPort
         self.adminPort = adminPort
+        self.adminAddress = adminAddress
+        self.prometheusPort = prometheusPort
+        self.connectionLimits = connectionLimits
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
         self.maxBufferedRequestBody = maxBufferedRequestBody
         self.capture = capture
         self.requestHeaderTimeout = requestHeaderTimeout
@@ -64,6 +84,22 @@ public struct SidecarSettings: Sendable {
     /// capture (REDIRECT sends outbound traffic to 127.0.0.1 and inbound traffic to the address of
     /// the interface it arrived on).
     public var listenAddress: String { capture == .iptables ? "0.0.0.0" : podIP }
+
+    /// The address the admin listener binds, never every address unless `adminAddress` says so:
+    /// in local mode a loopback pod IP (each pod on one machine has its own 127.x.y.z), otherwise
+    /// 127.0.0.1 (under capture, the pod's own loopback).
+    public var adminListenAddress: String {
+        if let adminAddress { return adminAddress }
+        if capture == .local, SidecarSettings.isLoopback(podIP) { return podIP }
+        return "127.0.0.1"
+    }
+
+    /// An IPv4 address in 127.0.0.0/8, or ::1.
+    public static func isLoopback(_ address: String) -> Bool {
+        if address == "::1" || address == "localhost" { return true }
+        let parts = address.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// How app traffic reaches the sidecar.
@@ -126,6 +162,8 @@ public final class SidecarDriver: @unchecked Sendable {
     var engine = Sidecar()
     var generator = SystemRandomNumberGenerator()
     var runtimeCounters = RuntimeCounters()
+    /// Downstream connections per listener, against `settings.connectionLimits`.
+    var admission: ConnectionAdmission
     /// Prometheus metrics (own registry per sidecar).
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
@@ -163,6 +201,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.epoch = .now()
         self.metrics = metrics
         self.workloadLabels = settings.workload
+        self.admission = ConnectionAdmission(limits: settings.connectionLimits)
         metrics.registerRuntimeCounters()
     }
 
@@ -207,11 +246,17 @@ public final class SidecarDriver: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         var lines = engine.stats.text
         for (name, value) in runtimeCounters.entries() { lines += "\(name): \(value)\n" }
+        for listener in ListenerKind.allCases {
+            lines += "\(SidecarDriver.activeConnectionsStat(listener)): \(admission.active(listener))\n"
+        }
         return lines
     }
 
     public func prometheusText() -> String {
         eventLoop.preconditionInEventLoop()
+        for listener in ListenerKind.allCases {
+            metrics.setRuntimeGauge(SidecarDriver.activeConnectionsStat(listener), to: admission.active(listener))
+        }
         return metrics.exposition(engineStats: engine.stats)
     }
 

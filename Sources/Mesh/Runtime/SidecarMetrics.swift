@@ -145,6 +145,16 @@ public final class SidecarMetrics: @unchecked Sendable {
         }
     }
 
+    /// A gauge of the shell's (`runtime.<name>` → `sidecar_runtime_<name>`), set at a scrape.
+    func setRuntimeGauge(_ statName: String, to value: Int) {
+        let family = SidecarMetrics.familyName(statName[...])
+        if let known = families[family], known.labeled || !known.gauge { return }
+        families[family] = (false, true)
+        let meter = engineGauges[family] ?? Meter(label: family, dimensions: [], factory: factory)
+        engineGauges[family] = meter
+        meter.set(Double(value))
+    }
+
     /// Carries the engine's counters into the registry and renders the text exposition format.
     func exposition(engineStats: SidecarStats) -> String {
         for (name, value) in engineStats.counters() {

@@ -8,8 +8,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A whole sidecar: one event loop, the engine's driver, the outbound, inbound and admin
-/// listeners on the pod IP, and its config source: either a file (applied at start, re-read when
+/// A whole sidecar: one event loop, the engine's driver, the outbound, inbound and Prometheus
+/// listeners on the pod IP and the admin listener on loopback, and its config source: either a file (applied at start, re-read when
 /// its modification time or size changes — polled each second — or on `reload()`/SIGHUP; a bad
 /// file keeps the last good config and is counted, `runtime.config_reload_failed`), or the
 /// controller, long-polled by `ControllerConfigClient` (`/ready` answers 503 until a first config).
@@ -40,6 +40,7 @@ public final class SidecarProcess: @unchecked Sendable {
     public private(set) var outboundAddress: NIOCore.SocketAddress?
     public private(set) var inboundAddress: NIOCore.SocketAddress?
     public private(set) var adminAddress: NIOCore.SocketAddress?
+    public private(set) var prometheusAddress: NIOCore.SocketAddress?
 
     private init(driver: SidecarDriver, configPath: String?, group: MultiThreadedEventLoopGroup) {
         self.driver = driver
@@ -92,15 +93,23 @@ public final class SidecarProcess: @unchecked Sendable {
                 break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true,
+            let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort, http2: true,
                                                     classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true, deadlines: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
-            let admin = try await process.listen(port: settings.adminPort, name: "admin") { _ in AdminHandler(driver: driver) }
+            let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort, peerTLS: true, http2: true) {
+                InboundDownstreamHandler(driver: driver, handlers: $0)
+            }
+            let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort) {
+                AdminHandler(driver: driver, listener: .admin, handlers: $0)
+            }
+            let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort) {
+                AdminHandler(driver: driver, listener: .prometheus, handlers: $0)
+            }
             try await loop.submit {
-                process.channels = [outbound, inbound, admin]
+                process.channels = [outbound, inbound, admin, prometheus]
                 process.outboundAddress = outbound.localAddress
                 process.inboundAddress = inbound.localAddress
                 process.adminAddress = admin.localAddress
+                process.prometheusAddress = prometheus.localAddress
                 // The config file (when there is one) and the certificate files (under mTLS).
                 process.pollTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                     process.reloadIfChanged(force: false)
@@ -119,18 +128,17 @@ public final class SidecarProcess: @unchecked Sendable {
         }
         logger.info("sidecar started", metadata: [
             "pod_ip": "\(settings.podIP)", "capture": "\(settings.capture.rawValue)", "outbound": "\(process.outboundAddress?.port ?? 0)",
-            "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.port ?? 0)",
+            "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.description ?? "")",
+            "prometheus": "\(process.prometheusAddress?.port ?? 0)", "connection_limits": "\(settings.connectionLimits)",
             "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
         return process
     }
 
-    /// A listener on the pod IP. With `http2`, a connection starting with the HTTP/2 preface
-    /// (h2c prior knowledge, or h2 inside the inbound listener's mTLS) speaks HTTP/2, each stream
-    /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1. With `deadlines`,
-    /// HTTP/1.1 connections get the request-head and idle timeouts. With `classifiesCaptured`, a
-    /// connection's original destination first decides between HTTP and a raw TCP relay.
-    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false, deadlines: Bool = false, classifiesCaptured: Bool = false,
+    /// A listener on `host:port`. Each accepted connection is first admitted against the
+    /// listener's connection limit (over it, closed at once and counted), then gets its handlers
+    /// (`SidecarDriver.installDownstreamPipeline`).
+    private func listen(_ listener: ListenerKind, host: String, port: Int, peerTLS: Bool = false, http2: Bool = false, classifiesCaptured: Bool = false,
                         makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
@@ -141,36 +149,14 @@ public final class SidecarProcess: @unchecked Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // The inbound listener speaks mTLS only (with the certificate current at accept time).
-                    if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
-                    let installHTTP = { (operations: ChannelPipeline.SynchronousOperations) throws in
-                        // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                        let timeouts = deadlines ? DownstreamTimeoutHandler(driver: driver) : nil
-                        guard http2 else {
-                            let handlers = HTTPServerHandlers(timeouts: timeouts)
-                            return try handlers.install(in: operations, then: makeHandler(handlers))
-                        }
-                        // The deadlines go before the sniffer, so that a connection which never sends a
-                        // byte is closed when idle; HTTP/2 connections drop them (their streams have none).
-                        if let timeouts { try operations.addHandler(timeouts) }
-                        try operations.addHandler(DownstreamProtocolSniffer(
-                            driver: driver, listener: name,
-                            installHTTP1: { operations in
-                                let handlers = HTTPServerHandlers(timeouts: timeouts)
-                                try handlers.install(in: operations, then: makeHandler(handlers), timeoutsInstalled: true)
-                            },
-                            installHTTP2: { operations in
-                                if let timeouts { operations.removeHandler(timeouts, promise: nil) }
-                                try driver.installHTTP2Server(on: operations, listener: name, makeHandler: makeHandler)
-                            }))
-                    }
-                    // Captured app connections to TCP ports are relayed, not parsed as HTTP.
-                    guard classifiesCaptured else { return try installHTTP(channel.pipeline.syncOperations) }
-                    try channel.pipeline.syncOperations.addHandler(CapturedConnectionClassifier(driver: driver, installHTTP: installHTTP))
+                // A failed initializer makes NIO close the socket before registering it.
+                guard driver.admitConnection(on: listener, channel) else { return channel.eventLoop.makeFailedFuture(ListenerFull(listener: listener)) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try driver.installDownstreamPipeline(on: channel, listener: listener, peerTLS: peerTLS, http2: http2,
+                                                         classifiesCaptured: classifiesCaptured, makeHandler: makeHandler)
                 }
             }
-            .bind(host: driver.settings.listenAddress, port: port)
+            .bind(host: host, port: port)
             .get()
     }
 

@@ -21,7 +21,8 @@ public struct UpSettings: Sendable {
     /// How long to wait for the controller, every sidecar's /ready and every app.
     public var readyTimeout: Duration
     public var sidecarOutboundPort = 15001
-    public var sidecarAdminPort = 15010
+    /// The sidecars' admin port, on their (loopback) pod IPs: the table's admin URLs and the readiness checks.
+    public var sidecarAdminPort = 15000
 
     public init(manifests: String, stateDirectory: String, executable: String, controllerHost: String = "127.0.0.1", controllerPort: Int = 6060,
                 firstPodIP: String = "127.1.0.10", firstServiceIP: String = "127.2.0.10", meshNamespaces: [String] = [], readyTimeout: Duration = .seconds(90)) {

@@ -21,7 +21,7 @@ struct SimRealCommand: ParsableCommand {
         real mode cannot run yet (the message names it).
 
         Pods get 127.82.<subnet>.<n>; each meshed pod's sidecar listens on 15001 (outbound), 15003 \
-        (inbound) and 15010 (admin) there. Latencies in the real column are wall-clock measurements.
+        (inbound), 15010 (Prometheus) and 15000 (admin) there. Latencies in the real column are wall-clock measurements.
         """
     )
 
