@@ -19,7 +19,7 @@ struct RealModeTests {
 
     @Test(arguments: [
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
-        ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20),
+        ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
     ])
     func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
         let scenario = try Self.load(file)

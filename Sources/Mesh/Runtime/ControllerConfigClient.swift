@@ -50,18 +50,25 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
 /// does not decode, or a config the engine rejects, counts `runtime.config_rejected`. Either way
 /// the last good config stays and the next try waits (doubling backoff). After a rejection the
 /// next poll names the rejected version, so the controller holds it until something newer exists.
+///
+/// With a cache (`fsm sidecar --cache-dir`) every accepted config is written there; when the first
+/// poll fails and no config is applied yet, the cached one is applied and marked stale
+/// (`SidecarDriver.configFromCache`) until the controller's first answer replaces it.
 final class ControllerConfigClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let cache: SidecarCache?
     /// Loop-confined.
     private var appliedVersion: String?
     private var rejectedVersion: String?
+    private var cacheRejected = false
     private var stopped = false
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, cache: SidecarCache? = nil) {
         self.endpoint = endpoint
         self.driver = driver
+        self.cache = cache
     }
 
     func start() {
@@ -105,6 +112,7 @@ final class ControllerConfigClient: @unchecked Sendable {
                     self.driver.logger.warning("controller unreachable, keeping the last good config", metadata: [
                         "controller": "\(self.endpoint)", "error": "\(error)",
                     ])
+                    self.loadCacheIfUnconfigured()
                     return true
                 }).get(), stillRunning else { return }
                 outcome = .failed
@@ -143,6 +151,11 @@ final class ControllerConfigClient: @unchecked Sendable {
                 rejectedVersion = nil
                 driver.count(.configReloaded)
                 driver.logger.info("config applied", metadata: ["version": "\(applied)", "identity": "\(config.serviceIdentity)"])
+                if driver.configFromCache {
+                    driver.configFromCache = false
+                    driver.logger.notice("the controller answered: the cached config is replaced", metadata: ["version": "\(applied)"])
+                }
+                keep(response.body, version: applied)
                 return .progressed
             case .rejected(reason: let reason):
                 reject(version: version, reason: reason)
@@ -154,6 +167,44 @@ final class ControllerConfigClient: @unchecked Sendable {
                 "status": "\(response.status)", "body": "\(response.body.prefix(200))",
             ])
             return .failed
+        }
+    }
+
+    /// Writes an accepted config to the cache (a failure is logged and counted, never fatal).
+    private func keep(_ json: String, version: String) {
+        guard let cache else { return }
+        do {
+            try cache.storeConfig(json)
+        } catch {
+            driver.count(.configCacheWriteFailed)
+            driver.logger.warning("cannot cache the config", metadata: ["version": "\(version)", "error": "\(error)"])
+        }
+    }
+
+    /// The controller did not answer and nothing is applied yet: serve the cached config, stale.
+    private func loadCacheIfUnconfigured() {
+        guard let cache, !driver.isReady else { return }
+        switch cache.loadConfig() {
+        case nil:
+            return
+        case .failure(let problem):
+            // Counted and logged once: later failures do not read the cache again.
+            guard !cacheRejected else { return }
+            cacheRejected = true
+            driver.count(.configCacheRejected)
+            driver.logger.warning("cached config ignored", metadata: ["problem": "\(problem)"])
+        case .success(let config):
+            guard case .applied(let version) = driver.apply(config) else {
+                cacheRejected = true
+                driver.count(.configCacheRejected)
+                driver.logger.warning("cached config rejected by the engine", metadata: ["directory": "\(cache.directory)"])
+                return
+            }
+            driver.configFromCache = true
+            driver.count(.configCacheLoaded)
+            driver.logger.warning("config stale: serving the cached config until the controller answers", metadata: [
+                "version": "\(version)", "directory": "\(cache.directory)",
+            ])
         }
     }
 

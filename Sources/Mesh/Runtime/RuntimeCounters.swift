@@ -30,6 +30,12 @@ public struct RuntimeCounters: Sendable {
         /// Local answers (403, 429, 503, 504, ...) written as a gRPC status to a gRPC request.
         case grpcLocalReply
         case certificateRequestFailed
+        /// Starts from the cache directory (`--cache-dir`) while the controller did not answer.
+        case configCacheLoaded
+        /// Cached files ignored at start: they did not decode, or the certificate had expired.
+        case configCacheRejected
+        /// Accepted configs or certificates that could not be written to the cache directory.
+        case configCacheWriteFailed
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -56,6 +62,9 @@ public struct RuntimeCounters: Sendable {
             case .upstreamHTTP2Connections: "runtime.upstream_cx_http2"
             case .grpcLocalReply: "runtime.downstream_rq_grpc_local_reply"
             case .certificateRequestFailed: "runtime.cert_request_failed"
+            case .configCacheLoaded: "runtime.config_cache_loaded"
+            case .configCacheRejected: "runtime.config_cache_rejected"
+            case .configCacheWriteFailed: "runtime.config_cache_write_failed"
             }
         }
     }

@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import MeshControl
+import MeshControlPlane
+import MeshIdentity
+import MeshModel
+import MeshRuntime
+import MeshTestCA
+import NIOCore
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `SidecarProcess` with a cache directory (`fsm sidecar --cache-dir`): it keeps the last good
+/// config and certificate (0700 directory, 0600 files), starts from them, stale, while the
+/// controller is down, and takes the controller's fresh config once it answers.
+/// Addresses: the controller on 127.78.21.1 (ControlledMesh's subnet 21).
+@Suite(.timeLimit(.minutes(2)))
+struct SidecarCacheTests {
+    static func mode(_ path: String) -> mode_t? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return info.st_mode & 0o777
+    }
+
+    static func stats(_ sidecar: SidecarProcess) async throws -> [String: UInt64] {
+        parseStats(try await sidecar.onLoop { $0.statsText() })
+    }
+
+    static func ready(_ ip: String) async -> (status: Int, body: String)? {
+        guard let answer = try? await SimpleHTTPClient.request(host: ip, port: 15010, path: "/ready", timeout: .seconds(2)) else { return nil }
+        return (answer.status, answer.body)
+    }
+
+    /// A service that selects echo-0 too, so echo-0's own config changes when it appears.
+    static let secondService = """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: echo-admin, namespace: demo}
+    spec:
+      selector: {app: echo}
+      ports: [{name: admin, port: 8081}]
+    """
+
+    @Test func aRestartWithTheControllerDownServesFromTheCacheUntilTheControllerAnswers() async throws {
+        var generator = SystemRandomNumberGenerator()
+        let authority = try MeshCertificateAuthority.createRoot(now: Date(timeIntervalSinceNow: -60), using: &generator)
+        let mesh = try ControlledMesh(subnet: 21, files: ControllerServerTests.smiFiles)
+        var settings = mesh.settings
+        settings.certificateAuthority = authority // the same root across controller restarts
+        let cacheRoot = mesh.directory.deletingLastPathComponent().appendingPathComponent(mesh.directory.lastPathComponent + "-cache")
+        let echoCache = SidecarCache(directory: cacheRoot.appendingPathComponent("pods/demo_echo-0/cache").path)
+        let clientCache = SidecarCache(directory: cacheRoot.appendingPathComponent("pods/demo_client-0/cache").path)
+        var sidecars: [SidecarProcess] = []
+        var controller: ControllerServer?
+        let app = EchoApp()
+        do {
+            controller = try await ControllerServer.start(manifests: mesh.directory.path, settings: settings, logger: mesh.logger)
+            let clientIP = try await mesh.podIP("client-0"), echoIP = try await mesh.podIP("echo-0")
+            try await app.start(host: echoIP, port: 8080)
+            func startEcho() async throws -> SidecarProcess {
+                try await SidecarProcess.start(controller: mesh.endpoint("echo-0"), settings: SidecarSettings(podIP: echoIP, peerTransport: .mutualTLSFromController),
+                                               logger: mesh.logger, certificateWait: .seconds(5), cache: echoCache)
+            }
+            var echo = try await startEcho()
+            sidecars.append(echo)
+            let client = try await SidecarProcess.start(controller: mesh.endpoint("client-0"), settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLSFromController),
+                                                        logger: mesh.logger, certificateWait: .seconds(5), cache: clientCache)
+            sidecars.append(client)
+            mesh.client = client
+            #expect(await eventually(within: 10) { await mesh.call() == 200 })
+
+            // The cache: a 0700 directory, each file 0600, the config the sidecar runs.
+            #expect(Self.mode(echoCache.directory) == 0o700)
+            #expect(Self.mode(cacheRoot.appendingPathComponent("pods").path) == 0o700)
+            for file in [SidecarCache.configFile, SidecarCache.certificateFile, SidecarCache.privateKeyFile, SidecarCache.caFile] {
+                #expect(Self.mode((echoCache.directory as NSString).appendingPathComponent(file)) == 0o600, "\(file)")
+            }
+            let cachedText = try String(contentsOfFile: (echoCache.directory as NSString).appendingPathComponent(SidecarCache.configFile), encoding: .utf8)
+            let runningVersion = try await echo.onLoop { $0.config?.version }
+            #expect(try ProxyConfig(jsonText: cachedText).version == runningVersion)
+            #expect(try await Self.stats(echo)["runtime.config_stale"] == 0)
+
+            // The controller goes away, the manifests change meanwhile, echo's sidecar restarts.
+            await controller?.shutdown()
+            controller = nil
+            try mesh.write("40-echo-admin.yaml", Self.secondService)
+            await echo.shutdown(drainTimeout: .zero)
+            sidecars.removeAll { $0 === echo }
+            echo = try await startEcho()
+            sidecars.append(echo)
+            // The first poll fails at once (nothing listens), and the cached config is applied.
+            #expect(await eventually(within: 5) { await Self.ready(echoIP)?.status == 200 })
+            let stale = await Self.ready(echoIP)
+            #expect(stale?.body.contains("stale") == true)
+            let staleStats = try await Self.stats(echo)
+            #expect(staleStats["runtime.config_stale"] == 1)
+            #expect(staleStats["runtime.config_cache_loaded", default: 0] >= 2) // the certificate and the config
+            #expect(try await echo.onLoop { $0.config?.version } == runningVersion)
+            // It serves: the client's requests reach the app through the restarted sidecar.
+            #expect(await eventually(within: 10) { await mesh.call() == 200 })
+            let prometheus = try await echo.onLoop { $0.prometheusText() }
+            #expect(prometheus.contains("sidecar_runtime_config_stale 1"))
+
+            // The controller is back: the fresh config (with the new service) replaces the cache.
+            controller = try await ControllerServer.start(manifests: mesh.directory.path, settings: settings, logger: mesh.logger)
+            #expect(await eventually(within: 15) { ((try? await Self.stats(echo))?["runtime.config_stale"]) == 0 })
+            let fresh = try await echo.onLoop { $0.configDump() ?? "" }
+            #expect(fresh.contains("8081"))
+            #expect(await Self.ready(echoIP)?.body == "ready\n")
+            let recached = try String(contentsOfFile: (echoCache.directory as NSString).appendingPathComponent(SidecarCache.configFile), encoding: .utf8)
+            #expect(recached.contains("8081"))
+            #expect(await eventually(within: 10) { await mesh.call() == 200 })
+        } catch {
+            Issue.record(error)
+        }
+        for sidecar in sidecars { await sidecar.shutdown(drainTimeout: .zero) }
+        await app.stop()
+        await controller?.shutdown()
+        await mesh.stop()
+        try? FileManager.default.removeItem(at: cacheRoot)
+    }
+
+    @Test func aCorruptConfigOrAnExpiredCertificateInTheCacheIsNotUsed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-cache-\(UInt32.random(in: 0...UInt32.max))")
+        let cache = SidecarCache(directory: directory.path)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try cache.prepare()
+        var logger = Logger(label: "test.cache")
+        logger.logLevel = .critical
+        // No controller listens on 127.78.22.1.
+        let endpoint = ControllerEndpoint(host: "127.78.22.1", port: 6060, namespace: "demo", pod: "echo-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
+
+        // A certificate that expired an hour ago: not used, so the sidecar waits for the controller and gives up.
+        let expired = try TestCA.shared.issue("echo.demo.cluster.local", now: Date(timeIntervalSinceNow: -7200), validity: .hours(1))
+        try SecretFile.write(expired.certificatePEM, to: directory.appendingPathComponent(SidecarCache.certificateFile).path)
+        try SecretFile.write(expired.privateKeyPEM, to: directory.appendingPathComponent(SidecarCache.privateKeyFile).path)
+        try SecretFile.write(expired.issuerPEM, to: directory.appendingPathComponent(SidecarCache.caFile).path)
+        await #expect(throws: (any Error).self) {
+            let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.22.10", peerTransport: .mutualTLSFromController),
+                                                         logger: logger, certificateWait: .milliseconds(500), cache: cache)
+            await sidecar.shutdown()
+        }
+
+        // A config file that is not a config: ignored (counted), so the sidecar has none and is not ready.
+        try SecretFile.write("{\"not\": \"a config\"", to: directory.appendingPathComponent(SidecarCache.configFile).path)
+        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.22.10", peerTransport: .insecurePlaintext),
+                                                     logger: logger, cache: cache)
+        #expect(await eventually(within: 5) { ((try? await Self.stats(sidecar))?["runtime.config_cache_rejected"]) == 1 })
+        #expect(await Self.ready("127.78.22.10")?.status == 503)
+        #expect(try await Self.stats(sidecar)["runtime.config_stale"] == 0)
+        await sidecar.shutdown(drainTimeout: .zero)
+    }
+}
