@@ -55,7 +55,7 @@ struct PodStatusTests {
     @Test func badReportsGetAOneLine400AndUnknownPodsA404() async throws {
         try await ControlledMesh.run(subnet: 23, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
             let cases: [(String, String)] = [
-                ("nonsense", "body: invalid JSON at byte 0"),
+                ("nonsense", "body: invalid JSON at byte 1: invalid literal; expected {\"ready\": true|false}\n"),
                 (#"{"ready": "no"}"#, "body.ready: expected true or false\n"),
                 (#"{"ready": true, "phase": "Running"}"#, "body.phase: unknown field; expected only \"ready\"\n"),
                 ("[true]", "body: expected a JSON object {\"ready\": true|false}\n"),

@@ -82,16 +82,18 @@ struct SidecarCacheTests {
             #expect(try ProxyConfig(jsonText: cachedText).version == runningVersion)
             #expect(try await Self.stats(echo)["runtime.config_stale"] == 0)
 
-            // The controller goes away, the manifests change meanwhile, echo's sidecar restarts.
+            // The controller hangs (its port accepts connections and answers nothing), the
+            // manifests change meanwhile, echo's sidecar restarts.
             await controller?.shutdown()
             controller = nil
+            let hung = try SilentListener(host: mesh.controllerHost, port: 6060)
             try mesh.write("40-echo-admin.yaml", Self.secondService)
             await echo.shutdown(drainTimeout: .zero)
             sidecars.removeAll { $0 === echo }
             echo = try await startEcho()
             sidecars.append(echo)
-            // The first poll fails at once (nothing listens), and the cached config is applied.
-            #expect(await eventually(within: 5) { await Self.ready(echoIP)?.status == 200 })
+            // The certificate request and the first poll time out (`answerTimeout`, 3 s each), and the cache is used.
+            #expect(await eventually(within: 10) { await Self.ready(echoIP)?.status == 200 })
             let stale = await Self.ready(echoIP)
             #expect(stale?.body.contains("stale") == true)
             let staleStats = try await Self.stats(echo)
@@ -104,6 +106,7 @@ struct SidecarCacheTests {
             #expect(prometheus.contains("sidecar_runtime_config_stale 1"))
 
             // The controller is back: the fresh config (with the new service) replaces the cache.
+            hung.close()
             controller = try await ControllerServer.start(manifests: mesh.directory.path, settings: settings, logger: mesh.logger)
             #expect(await eventually(within: 15) { ((try? await Self.stats(echo))?["runtime.config_stale"]) == 0 })
             let fresh = try await echo.onLoop { $0.configDump() ?? "" }
@@ -152,4 +155,36 @@ struct SidecarCacheTests {
         #expect(try await Self.stats(sidecar)["runtime.config_stale"] == 0)
         await sidecar.shutdown(drainTimeout: .zero)
     }
+}
+
+/// A TCP port that completes connections (the kernel's backlog) and never reads or answers: a
+/// controller that hangs.
+final class SilentListener {
+    private var fd: Int32
+
+    init(host: String, port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 64) == 0 else {
+            let problem = TestFailure("cannot listen on \(host):\(port): errno \(errno)")
+            Glibc.close(fd)
+            throw problem
+        }
+    }
+
+    func close() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
+
+    deinit { close() }
 }

@@ -39,11 +39,7 @@ struct UpSupervisionEndToEndTests {
 
     @Test func aKilledSidecarLeavesTheEndpointsIsRestartedAndComesBack() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath(), "the fsm executable is not in the build directory")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-up-supervise-\(UInt32.random(in: 0...UInt32.max))").path
-        let manifests = (directory as NSString).appendingPathComponent("manifests")
-        let stateDir = (directory as NSString).appendingPathComponent("state")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: SampleManifestsTests.samples, toPath: manifests)
+        let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-supervise")
         // Two bookstore-v1 replicas (bookstore-0 and bookstore-1) behind the split's v1 backend.
         let storeFile = (manifests as NSString).appendingPathComponent("30-bookstore.yaml")
         try String(contentsOfFile: storeFile, encoding: .utf8).replacingOccurrences(of: "replicas: 1", with: "replicas: 2")

@@ -15,9 +15,14 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
     /// Retry delays after a failure: doubled from `minBackoff` up to `maxBackoff`.
     public var minBackoff: TimeAmount
     public var maxBackoff: TimeAmount
+    /// How long a request that the controller answers at once (a config fetch without a known
+    /// version, a certificate request) may take before the controller counts as not answering: a
+    /// hung controller is then treated like an unreachable one (and a sidecar with a cache starts
+    /// from it instead of waiting out a long timeout).
+    public var answerTimeout: TimeAmount
 
     public init(host: String, port: Int, namespace: String, pod: String, wait: TimeAmount = .seconds(30),
-                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5)) {
+                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5), answerTimeout: TimeAmount = .seconds(3)) {
         self.host = host
         self.port = port
         self.namespace = namespace
@@ -25,6 +30,7 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
         self.wait = wait
         self.minBackoff = minBackoff
         self.maxBackoff = maxBackoff
+        self.answerTimeout = answerTimeout
     }
 
     /// `http://host:port` (a trailing `/` allowed) and `namespace/name`; nil when either is malformed.
@@ -99,10 +105,12 @@ final class ControllerConfigClient: @unchecked Sendable {
             guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
             var path = endpoint.configPath
             if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
+            // Without a version the controller answers at once; a long poll may be held for `wait`.
+            let timeout = known.isEmpty ? endpoint.answerTimeout : endpoint.wait + .seconds(10)
             let outcome: Outcome
             do {
                 let response = try await SimpleHTTPClient.request(
-                    host: endpoint.host, port: endpoint.port, path: path, timeout: endpoint.wait + .seconds(10), group: loop)
+                    host: endpoint.host, port: endpoint.port, path: path, timeout: timeout, group: loop)
                 guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
                 outcome = result
             } catch {

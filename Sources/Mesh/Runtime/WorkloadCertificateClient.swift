@@ -139,7 +139,7 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
         let response = try await SimpleHTTPClient.request(
             host: endpoint.host, port: endpoint.port, method: .POST, path: path, headers: [("content-type", "application/pkcs10")],
-            body: request.pem, timeout: .seconds(10), group: driver.eventLoop, localAddress: driver.settings.podIP)
+            body: request.pem, timeout: endpoint.answerTimeout, group: driver.eventLoop, localAddress: driver.settings.podIP)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")
         }
