@@ -29,7 +29,8 @@ struct SidecarCacheTests {
     }
 
     static func ready(_ ip: String) async -> (status: Int, body: String)? {
-        guard let answer = try? await SimpleHTTPClient.request(host: ip, port: 15010, path: "/ready", timeout: .seconds(2)) else { return nil }
+        let adminPort = SidecarSettings(podIP: ip, peerTransport: .insecurePlaintext).adminPort
+        guard let answer = try? await SimpleHTTPClient.request(host: ip, port: adminPort, path: "/ready", timeout: .seconds(2)) else { return nil }
         return (answer.status, answer.body)
     }
 
@@ -82,31 +83,36 @@ struct SidecarCacheTests {
             #expect(try ProxyConfig(jsonText: cachedText).version == runningVersion)
             #expect(try await Self.stats(echo)["runtime.config_stale"] == 0)
 
-            // The controller hangs (its port accepts connections and answers nothing), the
-            // manifests change meanwhile, echo's sidecar restarts.
+            // The controller goes away and the manifests change meanwhile; echo's sidecar restarts
+            // twice: with nothing listening on the controller's port (the first requests fail at
+            // once), then with a port that accepts connections and answers nothing (a hung
+            // controller: they time out after `answerTimeout`, 3 s each). Both times it serves
+            // from the cache.
             await controller?.shutdown()
             controller = nil
-            let hung = try SilentListener(host: mesh.controllerHost, port: 6060)
             try mesh.write("40-echo-admin.yaml", Self.secondService)
-            await echo.shutdown(drainTimeout: .zero)
-            sidecars.removeAll { $0 === echo }
-            echo = try await startEcho()
-            sidecars.append(echo)
-            // The certificate request and the first poll time out (`answerTimeout`, 3 s each), and the cache is used.
-            #expect(await eventually(within: 10) { await Self.ready(echoIP)?.status == 200 })
-            let stale = await Self.ready(echoIP)
-            #expect(stale?.body.contains("stale") == true)
-            let staleStats = try await Self.stats(echo)
-            #expect(staleStats["runtime.config_stale"] == 1)
-            #expect(staleStats["runtime.config_cache_loaded", default: 0] >= 2) // the certificate and the config
-            #expect(try await echo.onLoop { $0.config?.version } == runningVersion)
-            // It serves: the client's requests reach the app through the restarted sidecar.
-            #expect(await eventually(within: 10) { await mesh.call() == 200 })
-            let prometheus = try await echo.onLoop { $0.prometheusText() }
-            #expect(prometheus.contains("sidecar_runtime_config_stale 1"))
+            var hung: SilentListener?
+            for round in ["unreachable", "hung"] {
+                await echo.shutdown(drainTimeout: .zero)
+                sidecars.removeAll { $0 === echo }
+                if round == "hung" { hung = try SilentListener(host: mesh.controllerHost, port: 6060) }
+                echo = try await startEcho()
+                sidecars.append(echo)
+                #expect(await eventually(within: 10) { await Self.ready(echoIP)?.status == 200 }, "\(round)")
+                let stale = await Self.ready(echoIP)
+                #expect(stale?.body.contains("stale") == true, "\(round)")
+                let staleStats = try await Self.stats(echo)
+                #expect(staleStats["runtime.config_stale"] == 1, "\(round)")
+                #expect(staleStats["runtime.config_cache_loaded", default: 0] >= 2, "\(round)") // the certificate and the config
+                #expect(try await echo.onLoop { $0.config?.version } == runningVersion, "\(round)")
+                // It serves: the client's requests reach the app through the restarted sidecar.
+                #expect(await eventually(within: 10) { await mesh.call() == 200 }, "\(round)")
+                let prometheus = try await echo.onLoop { $0.prometheusText() }
+                #expect(prometheus.contains("sidecar_runtime_config_stale 1"), "\(round)")
+            }
 
             // The controller is back: the fresh config (with the new service) replaces the cache.
-            hung.close()
+            hung?.close()
             controller = try await ControllerServer.start(manifests: mesh.directory.path, settings: settings, logger: mesh.logger)
             #expect(await eventually(within: 15) { ((try? await Self.stats(echo))?["runtime.config_stale"]) == 0 })
             let fresh = try await echo.onLoop { $0.configDump() ?? "" }

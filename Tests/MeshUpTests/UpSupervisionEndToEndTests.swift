@@ -46,7 +46,7 @@ struct UpSupervisionEndToEndTests {
             .write(toFile: storeFile, atomically: true, encoding: .utf8)
         let up = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(Self.controller.host):\(Self.controller.port)",
                   "--first-pod-ip", "127.93.1.10", "--first-service-ip", "127.93.2.10", "--timeout", "180",
-                  "--probe-period", "0.25", "--probe-failure-threshold", "2", "--restart-backoff", "4", "--restart-backoff-max", "8"]
+                  "--probe-period", "0.25", "--probe-failure-threshold", "2", "--restart-backoff", "8", "--restart-backoff-max", "16"]
         var recorded: [UpState.Started] = []
         do {
             let started = try await UpEndToEndTests.fsm(fsm, up, in: directory)
@@ -69,13 +69,13 @@ struct UpSupervisionEndToEndTests {
             try await Task.sleep(for: .milliseconds(500))
             let failures = await Self.counter(buyer, "failures")
             let bought = await Self.counter(buyer, "booksBought") ?? 0
-            #expect(await Self.until(6) { (await Self.counter(buyer, "booksBought") ?? 0) > bought }, "bookbuyer stopped buying")
+            #expect(await Self.until(7) { (await Self.counter(buyer, "booksBought") ?? 0) > bought }, "bookbuyer stopped buying")
             let gapWasOpen = await Self.podStatus("bookstore/bookstore-0") == false
             #expect(gapWasOpen, "the sidecar came back before bookbuyer bought again: the gap was not observed")
             #expect(await Self.counter(buyer, "failures") == failures)
 
             // Restarted after the backoff (same arguments, its cache), and ready again.
-            #expect(await Self.until(20) {
+            #expect(await Self.until(25) {
                 guard let now = try? UpState.load(from: stateDir)?.processes.first(where: { $0.role == .sidecar && $0.pod == "bookstore/bookstore-0" }) else { return false }
                 return now.pid != victim.pid && now.restarts == 1 && DetachedProcess.isRunning(pid: now.pid, startTime: now.startTime)
             }, "the sidecar was not restarted")

@@ -15,10 +15,10 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
     /// Retry delays after a failure: doubled from `minBackoff` up to `maxBackoff`.
     public var minBackoff: TimeAmount
     public var maxBackoff: TimeAmount
-    /// How long a request that the controller answers at once (a config fetch without a known
-    /// version, a certificate request) may take before the controller counts as not answering: a
-    /// hung controller is then treated like an unreachable one (and a sidecar with a cache starts
-    /// from it instead of waiting out a long timeout).
+    /// With a cache (`--cache-dir`): how long the first config fetch and the first certificate
+    /// request (both answered at once) may take before the controller counts as not answering, so
+    /// that a hung controller is treated like an unreachable one and the sidecar starts from its
+    /// cache instead of waiting out the usual timeouts.
     public var answerTimeout: TimeAmount
 
     public init(host: String, port: Int, namespace: String, pod: String, wait: TimeAmount = .seconds(30),
@@ -105,8 +105,9 @@ final class ControllerConfigClient: @unchecked Sendable {
             guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
             var path = endpoint.configPath
             if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
-            // Without a version the controller answers at once; a long poll may be held for `wait`.
-            let timeout = known.isEmpty ? endpoint.answerTimeout : endpoint.wait + .seconds(10)
+            // Without a version the controller answers at once: with a cache to fall back on, a
+            // controller that takes longer counts as not answering. A long poll may be held for `wait`.
+            let timeout = known.isEmpty && cache != nil ? endpoint.answerTimeout : endpoint.wait + .seconds(10)
             let outcome: Outcome
             do {
                 let response = try await SimpleHTTPClient.request(

@@ -64,7 +64,7 @@ final class WorkloadCertificateClient: @unchecked Sendable {
             return (try await obtainFirst(within: deadline), false)
         }
         do {
-            return (try await requestCertificate(), false)
+            return (try await requestCertificate(timeout: endpoint.answerTimeout), false)
         } catch {
             driver.eventLoop.execute { self.driver.count(.certificateRequestFailed) }
             switch cached {
@@ -133,13 +133,13 @@ final class WorkloadCertificateClient: @unchecked Sendable {
     }
 
     /// One request to the controller: a new key, its CSR, the answer checked and made into TLS contexts.
-    private func requestCertificate() async throws -> PeerTLS {
+    private func requestCertificate(timeout: TimeAmount = .seconds(10)) async throws -> PeerTLS {
         var generator = SystemRandomNumberGenerator()
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
         let response = try await SimpleHTTPClient.request(
             host: endpoint.host, port: endpoint.port, method: .POST, path: path, headers: [("content-type", "application/pkcs10")],
-            body: request.pem, timeout: endpoint.answerTimeout, group: driver.eventLoop, localAddress: driver.settings.podIP)
+            body: request.pem, timeout: timeout, group: driver.eventLoop, localAddress: driver.settings.podIP)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")
         }
