@@ -227,6 +227,7 @@ let package = Package(
             dependencies: [
                 "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Mesh/Up",

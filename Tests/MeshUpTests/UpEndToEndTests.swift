@@ -82,13 +82,19 @@ struct UpEndToEndTests {
         #expect(try await call(.GET, "/v1/pods", operatorToken) == 200)
     }
 
-    @Test func bookstoreDemoRunsAsProcesses() async throws {
-        let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-up-e2e-\(UInt32.random(in: 0...UInt32.max))").path
+    /// A fresh temporary directory holding a copy of the sample manifests (`manifests`) and room
+    /// for the state dir (`state`).
+    static func workspace(_ name: String) throws -> (directory: String, manifests: String, stateDir: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))").path
         let manifests = (directory as NSString).appendingPathComponent("manifests")
-        let stateDir = (directory as NSString).appendingPathComponent("state")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: SampleManifestsTests.samples, toPath: manifests)
+        return (directory, manifests, (directory as NSString).appendingPathComponent("state"))
+    }
+
+    @Test func bookstoreDemoRunsAsProcesses() async throws {
+        let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
+        let (directory, manifests, stateDir) = try Self.workspace("mesh-up-e2e")
         let upArguments = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "127.81.0.1:6060",
                            "--first-pod-ip", "127.81.1.10", "--first-service-ip", "127.81.2.10", "--timeout", "180"]
         var recorded: [UpState.Started] = []

@@ -52,12 +52,36 @@ struct UpStateTests {
         let settings = UpSettings(manifests: directory, stateDirectory: directory, executable: "/bin/false")
         await #expect(throws: UpError.alreadyRunning(stateDirectory: directory, pids: [recorded])) { try await UpLauncher.up(settings) }
 
-        let stopped = try await UpLauncher.down(stateDirectory: directory, grace: .seconds(5))
-        #expect(stopped?.state == state)
+        let stopped = try #require(try await UpLauncher.down(stateDirectory: directory, grace: .seconds(5)))
+        #expect(stopped.map(\.process) == state.processes)
+        #expect(stopped.map(\.outcome) == [.stopped])
         #expect(!DetachedProcess.isRunning(pid: recorded, startTime: state.processes[0].startTime))
         #expect(DetachedProcess.isRunning(pid: bystander, startTime: DetachedProcess.startTime(pid: bystander)))
         #expect(try UpState.load(from: directory) == nil)
         #expect(try await UpLauncher.down(stateDirectory: directory) == nil)
+    }
+
+    @Test func downStopsTheSupervisorFirstAndSaysWhatEachProcessCameTo() async throws {
+        let directory = try Self.temporaryDirectory("order")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = (directory as NSString).appendingPathComponent("sleep.log")
+        let controller = try DetachedProcess.spawn("/bin/sleep", ["60"], log: log)
+        let supervisor = try DetachedProcess.spawn("/bin/sleep", ["60"], log: log)
+        let gone = try DetachedProcess.spawn("/bin/true", [], log: log)
+        _ = await DetachedProcess.waitForExit(pid: gone, timeout: .seconds(10))
+        defer { kill(controller, SIGKILL); kill(supervisor, SIGKILL) }
+        func started(_ role: UpState.Started.Role, _ pid: Int32, pod: String? = nil) -> UpState.Started {
+            UpState.Started(role: role, pod: pod, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: [])
+        }
+        var state = UpState(manifests: "/m", controllerURL: "http://127.81.0.1:6060")
+        state.processes = [started(.controller, controller), started(.app, gone, pod: "a/b"), started(.supervisor, supervisor)]
+        try state.save(in: directory)
+
+        let stopped = try #require(try await UpLauncher.down(stateDirectory: directory, grace: .seconds(5)))
+        #expect(stopped.map(\.process.pid) == [supervisor, gone, controller])
+        #expect(stopped.map(\.outcome) == [.stopped, .notRunning, .stopped])
+        #expect(stopped.map(\.process.what) == ["supervisor", "app of a/b", "controller"])
+        #expect(!DetachedProcess.isRunning(pid: controller, startTime: state.processes[0].startTime))
     }
 
     @Test func aReusedPidIsNotTakenForTheRecordedProcess() throws {

@@ -19,7 +19,7 @@ struct RealModeTests {
 
     @Test(arguments: [
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
-        ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20),
+        ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
     ])
     func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
         let scenario = try Self.load(file)
@@ -32,7 +32,20 @@ struct RealModeTests {
             // Whether a request is in flight on the pod at the instant it is killed (and so is
             // retried) is chance in wall-clock time; the simulator's column asserts it.
             if file == "fault-kill-pod.yaml", outcome.expectation.text.contains("upstream_rq_retry") { continue }
+            // How many requests are inside the sidecar while it goes down is chance in wall-clock
+            // time too: the in-process crash stops a SidecarProcess, which takes a few milliseconds
+            // (more on a loaded machine) and closes its mTLS connections with close_notify, so a
+            // request in flight may be answered still, or one arriving meanwhile caught. The
+            // simulator's column asserts the exact count, the real one its bounds (below).
+            if file == "fault-sidecar-crash-single.yaml", outcome.expectation.text.contains("status") || outcome.expectation.text.contains("received") { continue }
             Issue.record("real: \(outcome.expectation.text) observed \(outcome.observed)")
+        }
+        if file == "fault-sidecar-crash-single.yaml", let load = report.real.result.loads.first {
+            // Only requests caught in the dying sidecar may be lost (503), a few at most: every one
+            // sent while it was down was retried until it was back (retry_limit_exceeded 0 above).
+            let lost = load.count(status: 503)
+            #expect(load.requests == 60 && load.count(status: 200) + lost == 60, "\(load.status)")
+            #expect(lost <= 6, "\(load.status)")
         }
         #expect(report.simulated.passed)
         #expect(report.exitStatus == (report.real.passed ? 0 : 1))

@@ -15,7 +15,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, DemoAppCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self]
     )
 }
 
@@ -36,6 +36,8 @@ struct SidecarCommand: AsyncParsableCommand {
 
     @Option(help: "File holding the pod's credential (from `fsm up` or `fsm credential`), sent on every request to the controller; re-read for each request.")
     var credentialFile: String?
+    @Option(help: "With --controller: keep the last good config and certificate here (a 0700 directory, files 0600) and start from them, marked stale, when the controller does not answer (give --pod-ip too).")
+    var cacheDir: String?
 
     @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
     var podIP: String?
@@ -115,6 +117,7 @@ struct SidecarCommand: AsyncParsableCommand {
     func validate() throws {
         if printIptables { return }
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
+        if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
         for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
                               ("--tls-handshake-timeout", tlsHandshakeTimeout)] {
             guard value >= 0, value < 86_400 else { throw ValidationError("\(name) must be between 0 and 86400 seconds") }
@@ -220,7 +223,11 @@ struct SidecarCommand: AsyncParsableCommand {
         }
         let process: SidecarProcess
         if let endpoint {
-            process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger)
+            do {
+                process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger, cache: cacheDir.map(SidecarCache.init))
+            } catch let error as SecretFileError {
+                throw ValidationError("--cache-dir: \(error)")
+            }
         } else {
             process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
         }

@@ -15,6 +15,9 @@ public struct LocalCluster: Sendable {
     /// The expanded state last returned as changes.
     public private(set) var resources: [ResourceKey: Resource] = [:]
     private var podAddresses: [PodKey: String] = [:]
+    /// Readiness reported for pods (the kubelet's part: `fsm supervise` probes them), stamped on
+    /// every expansion as the pod's `Ready` condition so that a re-read keeps it.
+    public private(set) var readiness: [PodKey: Bool] = [:]
     private var serviceAddresses: [ResourceKey: String] = [:]
     private var podsCreated = 0
     private var servicesCreated = 0
@@ -48,7 +51,22 @@ public struct LocalCluster: Sendable {
         deletes.sort { (LocalCluster.rank($1.kind), $1) < (LocalCluster.rank($0.kind), $0) }
         upserts.sort { (LocalCluster.rank($0.kind), $0.key) < (LocalCluster.rank($1.kind), $1.key) }
         resources = desired
+        // A pod that is gone forgets its readiness: one created again under its name starts afresh.
+        for key in deletes where key.kind == .pod { readiness[PodKey(namespace: key.namespace, name: key.name)] = nil }
         return deletes.map(ResourceChange.delete) + upserts.map(ResourceChange.upsert)
+    }
+
+    /// Records a pod's readiness (the kubelet's status report) and returns the change for the
+    /// controller: the pod with its new `Ready` condition, none when nothing changed; nil when no
+    /// such pod exists (its report is refused).
+    public mutating func setReady(_ key: PodKey, _ ready: Bool) -> [ResourceChange]? {
+        let resourceKey = ResourceKey(kind: .pod, namespace: key.namespace, name: key.name)
+        guard case .pod(var pod)? = resources[resourceKey] else { return nil }
+        readiness[key] = ready
+        guard pod.isReady != ready else { return [] }
+        pod.setReady(ready)
+        resources[resourceKey] = .pod(pod)
+        return [.upsert(.pod(pod))]
     }
 
     /// Order of application: what others refer to first.
@@ -63,6 +81,16 @@ public struct LocalCluster: Sendable {
         case .pod: 6
         default: 7
         }
+    }
+
+    /// A pod as declared, with its address and its reported readiness.
+    private mutating func place(_ pod: Pod) -> Resource {
+        var pod = pod
+        let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
+        let address = podAddress(key)
+        if pod.podIP == nil { pod.podIP = address }
+        if let ready = readiness[key] { pod.setReady(ready) }
+        return .pod(pod)
     }
 
     private mutating func expand(_ declared: [Resource]) -> [ResourceKey: Resource] {
@@ -89,14 +117,11 @@ public struct LocalCluster: Sendable {
                 desired[resource.key] = .service(service)
             case .workload(let workload):
                 desired[resource.key] = resource
-                for var pod in ClusterConventions.pods(of: workload) {
-                    pod.podIP = podAddress(PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name))
-                    desired[.init(kind: .pod, namespace: pod.metadata.namespace, name: pod.metadata.name)] = .pod(pod)
+                for pod in ClusterConventions.pods(of: workload) {
+                    desired[.init(kind: .pod, namespace: pod.metadata.namespace, name: pod.metadata.name)] = place(pod)
                 }
-            case .pod(var pod):
-                let address = podAddress(PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name))
-                if pod.podIP == nil { pod.podIP = address }
-                desired[resource.key] = .pod(pod)
+            case .pod(let pod):
+                desired[resource.key] = place(pod)
             default:
                 desired[resource.key] = resource
             }

@@ -30,8 +30,9 @@ extension ClusterState {
         pod.spec.containers.flatMap(\.ports)
     }
 
-    /// `ip:targetPort` of every endpoint of one service port, sorted: selected pods with an IP, or the
-    /// addresses of the Endpoints object for a selectorless service.
+    /// `ip:targetPort` of every endpoint of one service port, sorted: selected pods with an IP that
+    /// are ready (`Pod.isReady`: a not-ready pod leaves the endpoints as from an EndpointSlice), or
+    /// the addresses of the Endpoints object for a selectorless service.
     func endpoints(of ref: ServiceRef, port: ServicePort, diagnostics: inout [String]) -> [ClusterEndpoint] {
         guard let service = services[ref] else { return [] }
         var addresses: [String] = []
@@ -44,7 +45,7 @@ extension ClusterState {
             }
         } else {
             for key in pods(selectedBy: service.selector, in: ref.namespace) {
-                guard let pod = pods[key], let ip = pod.podIP, !ip.isEmpty else { continue }
+                guard let pod = pods[key], pod.isReady, let ip = pod.podIP, !ip.isEmpty else { continue }
                 guard let target = Self.targetPort(of: port, containerPorts: Self.containerPorts(of: pod)) else {
                     diagnostics.append("Service \(ref) port \(port.port): pod \(key) has no container port named by targetPort; pod left out")
                     continue

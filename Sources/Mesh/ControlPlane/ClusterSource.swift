@@ -11,6 +11,15 @@ public protocol ClusterSource: Sendable {
     var problems: [String] { get }
     /// Reads that failed since the start.
     var failedReads: Int { get }
+    /// A pod's readiness as the kubelet's role reports it (`PUT /v1/pods/<ns>/<pod>/status`): the
+    /// changes for the controller (none when nothing changed), or nil when the source has no such
+    /// pod or keeps no pod status (a Kubernetes API server holds status itself).
+    mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]?
+}
+
+extension ClusterSource {
+    /// Sources that keep no pod status refuse the report.
+    public mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]? { nil }
 }
 
 public struct ClusterSourcePoll: Sendable {
@@ -38,6 +47,10 @@ public struct ManifestClusterSource: ClusterSource {
         let result = directory.poll()
         guard result.changed else { return ClusterSourcePoll(newProblems: result.newErrors) }
         return ClusterSourcePoll(changes: cluster.replace(with: directory.resources), newProblems: result.newErrors)
+    }
+
+    public mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]? {
+        cluster.setReady(pod, ready)
     }
 
     public var problems: [String] { directory.errors }

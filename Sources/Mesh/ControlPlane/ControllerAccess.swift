@@ -13,6 +13,8 @@ public enum ControllerResource: Hashable, Sendable {
     /// `GET /v1/configs/<ns>/<pod>`, `POST /v1/certificates/<ns>/<pod>`: that pod only.
     case config(PodKey)
     case certificate(PodKey)
+    /// `PUT /v1/pods/<ns>/<pod>/status`: the kubelet's role (`fsm supervise`) reports readiness; the operator only.
+    case podStatus(PodKey)
 
     /// How a method and path parse.
     public enum Parsed: Equatable, Sendable {
@@ -26,7 +28,11 @@ public enum ControllerResource: Hashable, Sendable {
     public static func parse(method: HTTPMethod, path: Substring) -> Parsed {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard let resource = resource(parts) else { return .unknownPath }
-        let allowed: HTTPMethod = if case .certificate = resource { .POST } else { .GET }
+        let allowed: HTTPMethod = switch resource {
+        case .certificate: .POST
+        case .podStatus: .PUT
+        default: .GET
+        }
         return method == allowed ? .resource(resource) : .wrongMethod(allowed: allowed)
     }
 
@@ -45,6 +51,8 @@ public enum ControllerResource: Hashable, Sendable {
             case "certificates": return .certificate(pod)
             default: return nil
             }
+        case 5 where parts[0] == "v1" && parts[1] == "pods" && parts[4] == "status":
+            return .podStatus(PodKey(namespace: parts[2], name: parts[3]))
         default: return nil
         }
     }
@@ -54,7 +62,8 @@ public enum ControllerResource: Hashable, Sendable {
 /// request's `Authorization` header values, which the server then carries out (answers and counts).
 ///
 /// - open: `/healthz`, `/metrics`, `/v1/ca`;
-/// - the operator credential: `/v1/pods`, `/v1/status`, and any `/v1/pods/<ns>/<pod>`;
+/// - the operator credential: `/v1/pods`, `/v1/status`, any `/v1/pods/<ns>/<pod>`, and the
+///   readiness reports `PUT /v1/pods/<ns>/<pod>/status`;
 /// - a pod's own credential: its `/v1/pods/<ns>/<pod>`, `/v1/configs/<ns>/<pod>` and
 ///   `/v1/certificates/<ns>/<pod>` (configs and certificates go to that pod only, never to the operator).
 ///
@@ -134,7 +143,7 @@ public struct ControllerAccess: Sendable {
     private static func owner(of resource: ControllerResource) -> Owner? {
         switch resource {
         case .health, .metrics, .rootCertificate: nil
-        case .podList, .status: .operatorOnly
+        case .podList, .status, .podStatus: .operatorOnly
         case .pod(let pod): .operatorOrPod(pod)
         case .config(let pod), .certificate(let pod): .podOnly(pod)
         }

@@ -69,8 +69,10 @@ public struct ControllerStatus: Sendable {
 /// - `GET /v1/configs/<namespace>/<pod>` → the config JSON, header `x-fsm-config-version`;
 ///   with `?version=V&wait=30s` the answer waits until the version differs from V (200) or the
 ///   wait ends (304). 404 for a pod that is not meshed.
-/// - `GET /v1/pods` (meshed pods with address, identity and version), `GET /v1/pods/<ns>/<pod>`
+/// - `GET /v1/pods` (meshed pods with address, readiness, identity and version), `GET /v1/pods/<ns>/<pod>`
 ///   (any pod of the source), `GET /v1/status`, `GET /healthz`.
+/// - `PUT /v1/pods/<ns>/<pod>/status` with `{"ready": bool}`: the pod's readiness as the
+///   kubelet's role reports it (`fsm supervise`); not-ready pods leave their services' endpoints.
 /// - `POST /v1/certificates/<namespace>/<pod>` (a CSR): the pod's workload certificate, signed by
 ///   the mesh CA the controller runs (see `ControllerCertificateService`); `GET /v1/ca` the root.
 /// - `GET /metrics`: the controller's Prometheus metrics (`fsm_cert_issued_count`, ...).
@@ -228,7 +230,11 @@ public final class ControllerServer: @unchecked Sendable {
         for problem in result.newProblems {
             logger.error("cluster source problem; the last good resources stay in force", metadata: ["problem": "\(problem)"])
         }
-        let changes = result.changes
+        apply(result.changes, cause: "manifests applied")
+    }
+
+    /// Feeds changes to the MeshController and wakes the long polls whose config changed.
+    private func apply(_ changes: [ResourceChange], cause: Logger.Message) {
         guard !changes.isEmpty else { return }
         for change in changes {
             switch change {
@@ -243,7 +249,7 @@ public final class ControllerServer: @unchecked Sendable {
             reportedDiagnostics.insert(text)
             logger.warning("controller: \(text)")
         }
-        logger.info("manifests applied", metadata: [
+        logger.info(cause, metadata: [
             "resource_changes": "\(changes.count)", "configs_changed": "\(update.changed.count)", "proxies_removed": "\(update.removed.count)",
         ])
         wakeWaiters()
@@ -298,6 +304,8 @@ public final class ControllerServer: @unchecked Sendable {
             return config(for: pod, query: query)
         case .certificate(let pod):
             return .respond(issueCertificate(pod: pod, requestPEM: body, remoteIP: remoteIP))
+        case .podStatus(let pod):
+            return .respond(reportStatus(pod: pod, body: body))
         }
     }
 
@@ -357,6 +365,22 @@ public final class ControllerServer: @unchecked Sendable {
         return response
     }
 
+    /// `PUT /v1/pods/<ns>/<pod>/status`: the kubelet's role (`fsm supervise`) reports whether
+    /// the pod is ready; a not-ready pod leaves its services' endpoints until it is ready again.
+    private func reportStatus(pod key: PodKey, body: String) -> ControllerResponse {
+        let ready: Bool
+        switch PodStatusReport.parse(body) {
+        case .success(let report): ready = report.ready
+        case .failure(let problem): return .text(.badRequest, "\(problem)\n")
+        }
+        guard let changes = source.setPodReady(key, ready: ready) else {
+            return .text(.notFound, "no pod \(key) whose status this controller keeps\n")
+        }
+        if !changes.isEmpty { logger.notice("pod readiness changed", metadata: ["pod": "\(key)", "ready": "\(ready)"]) }
+        apply(changes, cause: "pod status applied")
+        return .json(.ok, podJSON(key))
+    }
+
     private func podJSON(_ key: PodKey) -> JSONValue {
         let pod = pods[key]
         let config = controller.config(for: key)
@@ -365,6 +389,7 @@ public final class ControllerServer: @unchecked Sendable {
             ("name", .string(key.name)),
             ("ip", pod?.podIP.map(JSONValue.string) ?? .null),
             ("serviceAccount", .string(pod?.spec.serviceAccountName ?? "")),
+            ("ready", .bool(pod?.isReady ?? false)),
             ("meshed", .bool(config != nil)),
             ("identity", config.map { .string($0.serviceIdentity) } ?? .null),
             ("version", config.map { .string($0.version) } ?? .null),
@@ -421,6 +446,32 @@ public final class ControllerServer: @unchecked Sendable {
         }
         return (uri[..<mark], query)
     }
+}
+
+/// The body of `PUT /v1/pods/<ns>/<pod>/status`: `{"ready": true}` or `{"ready": false}`.
+struct PodStatusReport: Equatable {
+    var ready: Bool
+
+    /// The report, or a one-line problem naming the field and what was expected.
+    static func parse(_ body: String) -> Result<PodStatusReport, PodStatusProblem> {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: body)
+        } catch {
+            return .failure(PodStatusProblem(text: "body: \(error); expected {\"ready\": true|false}"))
+        }
+        guard case .object(let pairs) = value else { return .failure(PodStatusProblem(text: "body: expected a JSON object {\"ready\": true|false}")) }
+        if let unknown = pairs.first(where: { $0.0 != "ready" }) {
+            return .failure(PodStatusProblem(text: "body.\(unknown.0): unknown field; expected only \"ready\""))
+        }
+        guard case .bool(let ready)? = value["ready"] else { return .failure(PodStatusProblem(text: "body.ready: expected true or false")) }
+        return .success(PodStatusReport(ready: ready))
+    }
+}
+
+struct PodStatusProblem: Error, Equatable, CustomStringConvertible {
+    var text: String
+    var description: String { text }
 }
 
 /// `%41` → `A`; a malformed escape stays as it is.

@@ -73,7 +73,21 @@ extension ManifestDecoder {
     static func pod(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> Pod {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try podSpec(try document.required("spec"))
-        return Pod(metadata: metadata, spec: spec, podIP: try document.optional("status")?.optionalString("podIP"))
+        let status = try document.optional("status")
+        return Pod(metadata: metadata, spec: spec, podIP: try status?.optionalString("podIP"), conditions: try podConditions(status))
+    }
+
+    /// `status.conditions`: each with `type` and `status` (True, False or Unknown); other fields
+    /// (reason, message, times) are accepted and not kept.
+    static func podConditions(_ status: YAMLReader?) throws(ManifestError) -> [PodCondition] {
+        var conditions: [PodCondition] = []
+        for node in try status?.optional("conditions")?.elements() ?? [] {
+            guard node.isMapping else { throw node.typeMismatch(expected: .mapping) }
+            let type = try node.string("type")
+            let value = try node.required("status").oneOf(PodCondition.Status.self)
+            conditions.append(PodCondition(type: type, status: value))
+        }
+        return conditions
     }
 
     static func workload(_ document: YAMLReader, kind: Workload.Kind, defaultNamespace: String) throws(ManifestError) -> Workload {

@@ -213,15 +213,19 @@ extension ManifestDecoder {
         return Retry(metadata: metadata, source: source, destinations: destinations, retryPolicy: policy)
     }
 
-    /// A comma list of `5xx`-style classes, `retriable-4xx` (409) and single status codes.
+    /// Envoy's `retry_on` condition names that the Retry resource passes on besides codes and classes.
+    static let retryConditionNames: Set<Substring> = ["retriable-4xx", "gateway-error", "reset", "connect-failure", "refused-stream"]
+
+    /// A comma list of `5xx`-style classes, single status codes, and Envoy's condition names
+    /// (`retriable-4xx`, `gateway-error`, `reset`, `connect-failure`, `refused-stream`).
     static func retryOnList(_ node: YAMLReader) throws(ManifestError) -> String {
         let text = try node.scalarText()
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingASCIISpaces() }
         for item in items {
             let isClass = item.count == 3 && item.hasSuffix("xx") && ("1"..."5").contains(item.prefix(1))
             let isCode = Int(item).map { (100...599).contains($0) } == true
-            if !(isClass || isCode || item == "retriable-4xx") {
-                throw node.error("expected a comma list of status classes (5xx), retriable-4xx or status codes (503), found \(YAMLReader.quoted(String(item)))")
+            if !(isClass || isCode || retryConditionNames.contains(item)) {
+                throw node.error("expected a comma list of status classes (5xx), status codes (503) or retriable-4xx, gateway-error, reset, connect-failure, refused-stream; found \(YAMLReader.quoted(String(item)))")
             }
         }
         return items.joined(separator: ",")

@@ -275,11 +275,52 @@ public struct Pod: Hashable, Sendable {
     public var spec: PodSpec
     /// Assigned by whoever runs the pod (the simulator, the kubelet).
     public var podIP: String?
+    /// `status.conditions`, set by whoever runs the pod (the kubelet's role: the simulator's probe,
+    /// `fsm supervise`); the `Ready` one decides whether the pod serves its services' endpoints.
+    public var conditions: [PodCondition]
 
-    public init(metadata: ObjectMeta, spec: PodSpec = PodSpec(), podIP: String? = nil) {
+    public init(metadata: ObjectMeta, spec: PodSpec = PodSpec(), podIP: String? = nil, conditions: [PodCondition] = []) {
         self.metadata = metadata
         self.spec = spec
         self.podIP = podIP
+        self.conditions = conditions
+    }
+
+    /// Whether the pod is an endpoint of the services that select it: its `Ready` condition is
+    /// `True`, or it has none (nothing probes a pod that a manifest declares; a kubelet would set
+    /// one at once). `False` and `Unknown` are not ready, as in Kubernetes' EndpointSlices.
+    public var isReady: Bool {
+        guard let ready = conditions.first(where: { $0.type == PodCondition.ready }) else { return true }
+        return ready.status == .true
+    }
+
+    /// Sets (or replaces) the `Ready` condition.
+    public mutating func setReady(_ ready: Bool) {
+        let condition = PodCondition(type: PodCondition.ready, status: ready ? .true : .false)
+        if let index = conditions.firstIndex(where: { $0.type == PodCondition.ready }) {
+            conditions[index] = condition
+        } else {
+            conditions.append(condition)
+        }
+    }
+}
+
+/// One entry of a pod's `status.conditions` (type and status; reasons and times are not kept).
+public struct PodCondition: Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable, CaseIterable {
+        case `true` = "True"
+        case `false` = "False"
+        case unknown = "Unknown"
+    }
+
+    public static let ready = "Ready"
+
+    public var type: String
+    public var status: Status
+
+    public init(type: String, status: Status) {
+        self.type = type
+        self.status = status
     }
 }
 

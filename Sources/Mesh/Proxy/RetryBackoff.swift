@@ -27,15 +27,20 @@ public enum RetryBackoff {
 public struct RetryConditions: Hashable, Sendable {
     /// Bit per status code 0..<640.
     private var statusBits = [UInt64](repeating: 0, count: 10)
-    /// Connection refused/reset (an attempt that ended with no status).
+    /// Connection reset or closed with a request in progress (an attempt that ended with no status).
     public private(set) var onReset = false
+    /// The attempt's connection could not be opened (refused, connect timeout): the request never
+    /// reached the upstream, so retrying it is safe even for requests that are not idempotent.
+    public private(set) var onConnectFailure = false
     public private(set) var onPerTryTimeout = false
     /// Tokens that name no known condition; kept so tools can report them.
     public private(set) var unrecognized: [String] = []
 
-    /// `5xx` (500-599, resets, per-try timeouts), `gateway-error` (502-504, per-try timeouts),
-    /// `4xx`, `Nxx` classes, `retriable-4xx` (409), `reset`/`connect-failure`/`refused-stream`,
-    /// and single codes; comma separated, case-insensitive.
+    /// `5xx` (500-599, resets and connect failures, per-try timeouts), `gateway-error` (502-504,
+    /// per-try timeouts), `4xx`, `Nxx` classes, `retriable-4xx` (409), `reset` and
+    /// `refused-stream` (any attempt that ended with no response, connect failures included),
+    /// `connect-failure` (only attempts whose connection could not be opened, as Envoy), and
+    /// single codes; comma separated, case-insensitive.
     public init(parsing retryOn: String) {
         for rawToken in retryOn.split(separator: ",") {
             let token = rawToken.filter { $0 != " " }.lowercased()
@@ -44,14 +49,18 @@ public struct RetryConditions: Hashable, Sendable {
             case "5xx":
                 setRange(500...599)
                 onReset = true
+                onConnectFailure = true
                 onPerTryTimeout = true
             case "gateway-error":
                 setRange(502...504)
                 onPerTryTimeout = true
             case "retriable-4xx":
                 setRange(409...409)
-            case "reset", "connect-failure", "refused-stream":
+            case "reset", "refused-stream":
                 onReset = true
+                onConnectFailure = true
+            case "connect-failure":
+                onConnectFailure = true
             default:
                 if token.count == 3, token.hasSuffix("xx"), let digit = token.first?.wholeNumberValue, (1...5).contains(digit) {
                     setRange((digit * 100)...(digit * 100 + 99))
@@ -65,8 +74,8 @@ public struct RetryConditions: Hashable, Sendable {
     }
 
     /// Whether an attempt that ended with `status` (0: no response) may be retried.
-    public func retries(status: Int) -> Bool {
-        if status == 0 { return onReset }
+    public func retries(status: Int, connectFailed: Bool = false) -> Bool {
+        if status == 0 { return connectFailed ? onConnectFailure : onReset }
         guard status > 0, status < 640 else { return false }
         return statusBits[status >> 6] & (1 << UInt64(status & 63)) != 0
     }

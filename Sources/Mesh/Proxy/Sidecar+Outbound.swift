@@ -61,6 +61,17 @@ extension Sidecar {
     /// The response (or, with status 0, the transport failure) of one attempt. Responses of
     /// attempts the engine no longer waits for are ignored.
     public mutating func upstreamResponse(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        attemptOver(id, attempt: attempt, head: head, connectFailed: false, now: now, random: &random)
+    }
+
+    /// The attempt's connection could not be opened (refused, connect timeout): like a response
+    /// with status 0 (a reset), except that `retryOn: connect-failure` retries this one too.
+    public mutating func upstreamConnectFailed(_ id: ExchangeID, attempt: Int, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        attemptOver(id, attempt: attempt, head: Sidecar.noResponse, connectFailed: true, now: now, random: &random)
+    }
+
+    private mutating func attemptOver(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, connectFailed: Bool, now: MeshInstant,
+                                      random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { return actions }
         let cluster = exchange.cluster
@@ -79,7 +90,7 @@ extension Sidecar {
             outcome = .reusable
         }
         releaseConnection(exchange.connection, outcome: outcome, actions: &actions)
-        attemptEnded(id.rawValue, status: head.status, response: head, timedOut: false, now: now, random: &random, actions: &actions)
+        attemptEnded(id.rawValue, status: head.status, response: head, timedOut: false, connectFailed: connectFailed, now: now, random: &random, actions: &actions)
         return actions
     }
 
@@ -137,12 +148,14 @@ extension Sidecar {
         return actions
     }
 
-    /// The peer closed an upstream connection (or its pod died). An idle connection is forgotten;
-    /// the request in progress on a busy one ends like a reset (status 0), which may retry.
-    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+    /// The peer closed an upstream connection (or its pod died), or (`connectFailed`) it could
+    /// not be opened. An idle connection is forgotten; the request in progress on a busy one ends
+    /// like a reset (status 0), or as a connect failure, either of which may retry.
+    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, connectFailed: Bool = false, now: MeshInstant,
+                                                random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         guard let lost = connections[connection.rawValue] else { return takeDeferredActions() }
         if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
-            return upstreamResponse(ExchangeID(exchangeID), attempt: exchange.attempt, head: HTTPResponseHead(status: 0), now: now, random: &random)
+            return attemptOver(ExchangeID(exchangeID), attempt: exchange.attempt, head: Sidecar.noResponse, connectFailed: connectFailed, now: now, random: &random)
         }
         var actions = takeDeferredActions()
         if lost.cluster >= 0 {
@@ -371,11 +384,12 @@ extension Sidecar {
     }
 
     /// Decides what follows an attempt that ended: a retry after backoff, or the final answer.
-    mutating func attemptEnded(_ id: UInt64, status: Int, response: HTTPResponseHead?, timedOut: Bool, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
+    mutating func attemptEnded(_ id: UInt64, status: Int, response: HTTPResponseHead?, timedOut: Bool, connectFailed: Bool = false, now: MeshInstant,
+                               random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
         if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
-            let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status)
+            let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status, connectFailed: connectFailed)
             if retriable {
                 if exchange.retriesDone >= retry.numRetries {
                     clusters[cluster].counters.upstreamRqRetryLimitExceeded += 1

@@ -74,7 +74,10 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         switch path {
         case "/ready":
-            return driver.isReady ? (.ok, "text/plain", "ready\n") : (.serviceUnavailable, "text/plain", "no config applied\n")
+            guard driver.isReady else { return (.serviceUnavailable, "text/plain", "no config applied\n") }
+            // Ready either way: a sidecar serving its cached config is what keeps the pod up while
+            // the controller is away; /stats says `runtime.config_stale: 1`.
+            return (.ok, "text/plain", driver.isStale ? "ready (stale: serving the cached config until the controller answers)\n" : "ready\n")
         case "/stats":
             return (.ok, "text/plain", driver.statsText())
         case "/stats/prometheus":

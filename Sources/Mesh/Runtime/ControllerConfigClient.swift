@@ -17,9 +17,15 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
     public var maxBackoff: TimeAmount
     /// The pod's credential, sent on every request; nil sends none (the controller answers 401).
     public var credential: ControllerCredential?
+    /// With a cache (`--cache-dir`): how long the first config fetch and the first certificate
+    /// request (both answered at once) may take before the controller counts as not answering, so
+    /// that a hung controller is treated like an unreachable one and the sidecar starts from its
+    /// cache instead of waiting out the usual timeouts.
+    public var answerTimeout: TimeAmount
 
     public init(host: String, port: Int, namespace: String, pod: String, wait: TimeAmount = .seconds(30),
-                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5), credential: ControllerCredential? = nil) {
+                minBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(5), answerTimeout: TimeAmount = .seconds(3),
+                credential: ControllerCredential? = nil) {
         self.host = host
         self.port = port
         self.namespace = namespace
@@ -28,6 +34,7 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
         self.minBackoff = minBackoff
         self.maxBackoff = maxBackoff
         self.credential = credential
+        self.answerTimeout = answerTimeout
     }
 
     /// `http://host:port` (a trailing `/` allowed) and `namespace/name`; nil when either is malformed.
@@ -54,18 +61,25 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
 /// does not decode, or a config the engine rejects, counts `runtime.config_rejected`. Either way
 /// the last good config stays and the next try waits (doubling backoff). After a rejection the
 /// next poll names the rejected version, so the controller holds it until something newer exists.
+///
+/// With a cache (`fsm sidecar --cache-dir`) every accepted config is written there; when the first
+/// poll fails and no config is applied yet, the cached one is applied and marked stale
+/// (`SidecarDriver.configFromCache`) until the controller's first answer replaces it.
 final class ControllerConfigClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let cache: SidecarCache?
     /// Loop-confined.
     private var appliedVersion: String?
     private var rejectedVersion: String?
+    private var cacheRejected = false
     private var stopped = false
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, cache: SidecarCache? = nil) {
         self.endpoint = endpoint
         self.driver = driver
+        self.cache = cache
     }
 
     func start() {
@@ -96,11 +110,14 @@ final class ControllerConfigClient: @unchecked Sendable {
             guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
             var path = endpoint.configPath
             if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
+            // Without a version the controller answers at once: with a cache to fall back on, a
+            // controller that takes longer counts as not answering. A long poll may be held for `wait`.
+            let timeout = known.isEmpty && cache != nil ? endpoint.answerTimeout : endpoint.wait + .seconds(10)
             let outcome: Outcome
             do {
                 let response = try await SimpleHTTPClient.request(
                     host: endpoint.host, port: endpoint.port, path: path, headers: try endpoint.authorizationHeaders(),
-                    timeout: endpoint.wait + .seconds(10), group: loop)
+                    timeout: timeout, group: loop)
                 guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
                 outcome = result
             } catch {
@@ -110,6 +127,7 @@ final class ControllerConfigClient: @unchecked Sendable {
                     self.driver.logger.warning("controller unreachable, keeping the last good config", metadata: [
                         "controller": "\(self.endpoint)", "error": "\(error)",
                     ])
+                    self.loadCacheIfUnconfigured()
                     return true
                 }).get(), stillRunning else { return }
                 outcome = .failed
@@ -148,6 +166,11 @@ final class ControllerConfigClient: @unchecked Sendable {
                 rejectedVersion = nil
                 driver.count(.configReloaded)
                 driver.logger.info("config applied", metadata: ["version": "\(applied)", "identity": "\(config.serviceIdentity)"])
+                if driver.configFromCache {
+                    driver.configFromCache = false
+                    driver.logger.notice("the controller answered: the cached config is replaced", metadata: ["version": "\(applied)"])
+                }
+                keep(response.body, version: applied)
                 return .progressed
             case .rejected(reason: let reason):
                 reject(version: version, reason: reason)
@@ -159,6 +182,44 @@ final class ControllerConfigClient: @unchecked Sendable {
                 "status": "\(response.status)", "body": "\(response.body.prefix(200))",
             ])
             return .failed
+        }
+    }
+
+    /// Writes an accepted config to the cache (a failure is logged and counted, never fatal).
+    private func keep(_ json: String, version: String) {
+        guard let cache else { return }
+        do {
+            try cache.storeConfig(json)
+        } catch {
+            driver.count(.configCacheWriteFailed)
+            driver.logger.warning("cannot cache the config", metadata: ["version": "\(version)", "error": "\(error)"])
+        }
+    }
+
+    /// The controller did not answer and nothing is applied yet: serve the cached config, stale.
+    private func loadCacheIfUnconfigured() {
+        guard let cache, !driver.isReady else { return }
+        switch cache.loadConfig() {
+        case nil:
+            return
+        case .failure(let problem):
+            // Counted and logged once: later failures do not read the cache again.
+            guard !cacheRejected else { return }
+            cacheRejected = true
+            driver.count(.configCacheRejected)
+            driver.logger.warning("cached config ignored", metadata: ["problem": "\(problem)"])
+        case .success(let config):
+            guard case .applied(let version) = driver.apply(config) else {
+                cacheRejected = true
+                driver.count(.configCacheRejected)
+                driver.logger.warning("cached config rejected by the engine", metadata: ["directory": "\(cache.directory)"])
+                return
+            }
+            driver.configFromCache = true
+            driver.count(.configCacheLoaded)
+            driver.logger.warning("config stale: serving the cached config until the controller answers", metadata: [
+                "version": "\(version)", "directory": "\(cache.directory)",
+            ])
         }
     }
 

@@ -47,6 +47,12 @@ public struct RuntimeCounters: Sendable {
             case .prometheus: .prometheusOverflow
             }
         }
+        /// Starts from the cache directory (`--cache-dir`) while the controller did not answer.
+        case configCacheLoaded
+        /// Cached files ignored at start: they did not decode, or the certificate had expired.
+        case configCacheRejected
+        /// Accepted configs or certificates that could not be written to the cache directory.
+        case configCacheWriteFailed
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -78,6 +84,9 @@ public struct RuntimeCounters: Sendable {
             case .inboundOverflow: "runtime.inbound.downstream_cx_overflow"
             case .adminOverflow: "runtime.admin.downstream_cx_overflow"
             case .prometheusOverflow: "runtime.prometheus.downstream_cx_overflow"
+            case .configCacheLoaded: "runtime.config_cache_loaded"
+            case .configCacheRejected: "runtime.config_cache_rejected"
+            case .configCacheWriteFailed: "runtime.config_cache_write_failed"
             }
         }
     }

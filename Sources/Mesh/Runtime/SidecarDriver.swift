@@ -172,6 +172,12 @@ public final class SidecarDriver: @unchecked Sendable {
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
     private(set) var appliedJSON: String?
+    /// Serving what the cache directory held because the controller did not answer at start: the
+    /// config, the workload certificate. Cleared by the controller's first config / certificate.
+    public internal(set) var configFromCache = false
+    public internal(set) var certificateFromCache = false
+    /// `runtime.config_stale`: 1 while either comes from the cache.
+    public var isStale: Bool { configFromCache || certificateFromCache }
     /// Requests received on the outbound and inbound listeners and not answered completely yet.
     public internal(set) var requestsInProgress = 0
     /// Shutting down: listeners are closed, answers carry `connection: close`.
@@ -249,6 +255,7 @@ public final class SidecarDriver: @unchecked Sendable {
         for listener in ListenerKind.allCases {
             lines += "\(SidecarDriver.activeConnectionsStat(listener)): \(admission.active(listener))\n"
         }
+        lines += "\(SidecarMetrics.staleStatName): \(isStale ? 1 : 0)\n"
         return lines
     }
 
@@ -257,6 +264,7 @@ public final class SidecarDriver: @unchecked Sendable {
         for listener in ListenerKind.allCases {
             metrics.setRuntimeGauge(SidecarDriver.activeConnectionsStat(listener), to: admission.active(listener))
         }
+        metrics.setStale(isStale)
         return metrics.exposition(engineStats: engine.stats)
     }
 
@@ -407,10 +415,10 @@ public final class SidecarDriver: @unchecked Sendable {
         delivering = nil
     }
 
-    /// The upstream channel closed or could not connect.
-    func upstreamLost(_ link: any EngineUpstream) {
+    /// The upstream channel closed, or (`connectFailed`) could not connect.
+    func upstreamLost(_ link: any EngineUpstream, connectFailed: Bool = false) {
         if upstreams[link.id] === link { upstreams[link.id] = nil }
-        perform(engine.upstreamConnectionLost(UpstreamConnectionID(link.id), now: now(), random: &generator))
+        perform(engine.upstreamConnectionLost(UpstreamConnectionID(link.id), connectFailed: connectFailed, now: now(), random: &generator))
     }
 
     // MARK: Actions

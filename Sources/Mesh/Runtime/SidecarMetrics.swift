@@ -67,6 +67,9 @@ public final class SidecarMetrics: @unchecked Sendable {
     /// Family name → (labeled, gauge), so that a name is never registered twice in incompatible
     /// ways (the registry would stop the process).
     private var families: [String: (labeled: Bool, gauge: Bool)] = [:]
+    /// `sidecar_runtime_config_stale`: 1 while the sidecar serves from its cache directory.
+    private var staleGauge: Meter?
+    static let staleStatName = "runtime.config_stale"
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -136,8 +139,18 @@ public final class SidecarMetrics: @unchecked Sendable {
         counter.increment()
     }
 
+    func setStale(_ stale: Bool) {
+        if staleGauge == nil {
+            let family = SidecarMetrics.familyName(SidecarMetrics.staleStatName[...])
+            families[family] = (false, true)
+            staleGauge = Meter(label: family, dimensions: [], factory: factory)
+        }
+        staleGauge?.set(stale ? 1.0 : 0.0)
+    }
+
     /// Every runtime counter appears from the start (at zero), so a scrape shows what can go wrong.
     func registerRuntimeCounters() {
+        setStale(false)
         for name in RuntimeCounters.Name.allCases where runtimeHandles[name.rawValue] == nil {
             let family = SidecarMetrics.familyName(name.statName[...])
             families[family] = (false, false)

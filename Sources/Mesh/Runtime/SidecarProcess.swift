@@ -57,13 +57,18 @@ public final class SidecarProcess: @unchecked Sendable {
     /// and requests get no route until the first config arrives). With
     /// `PeerTransport.mutualTLSFromController` its certificate comes from the controller too: the
     /// start waits (up to `certificateWait`) for the first one.
+    ///
+    /// With a `cache` (created 0700 if needed) the sidecar keeps its last config and certificate
+    /// there; when the controller does not answer at start it serves from them, stale
+    /// (`runtime.config_stale`), and the controller's first answers replace them.
     public static func start(controller: ControllerEndpoint, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar"),
-                             certificateWait: Duration = .seconds(60)) async throws -> SidecarProcess {
-        try await start(configPath: nil, controller: controller, settings: settings, logger: logger, certificateWait: certificateWait)
+                             certificateWait: Duration = .seconds(60), cache: SidecarCache? = nil) async throws -> SidecarProcess {
+        try cache?.prepare()
+        return try await start(configPath: nil, controller: controller, settings: settings, logger: logger, certificateWait: certificateWait, cache: cache)
     }
 
     private static func start(configPath: String?, controller: ControllerEndpoint?, settings: SidecarSettings, logger: Logger,
-                              certificateWait: Duration = .seconds(60)) async throws -> SidecarProcess {
+                              certificateWait: Duration = .seconds(60), cache: SidecarCache? = nil) async throws -> SidecarProcess {
         var settings = settings
         // Metric labels: a controller-driven sidecar knows its pod.
         if let controller, settings.workload.pod.isEmpty { settings.workload.pod = controller.pod }
@@ -83,12 +88,15 @@ public final class SidecarProcess: @unchecked Sendable {
                 guard let controller else {
                     throw PeerCertificateError(description: "a certificate from the controller needs a controller-driven sidecar")
                 }
-                let client = WorkloadCertificateClient(endpoint: controller, driver: driver)
-                let tls = try await client.obtainFirst(within: certificateWait)
-                try await loop.submit { driver.peerTLS = tls }.get()
-                logger.info("workload certificate issued by the controller", metadata: tls.logMetadata)
+                let client = WorkloadCertificateClient(endpoint: controller, driver: driver, cache: cache)
+                let (tls, fromCache) = try await client.obtainFirst(within: certificateWait, now: Date())
+                try await loop.submit {
+                    driver.peerTLS = tls
+                    driver.certificateFromCache = fromCache
+                }.get()
+                if !fromCache { logger.info("workload certificate issued by the controller", metadata: tls.logMetadata) }
                 process.certificateClient = client
-                client.startRenewing(after: tls)
+                client.startRenewing(after: tls, immediately: fromCache)
             case .insecurePlaintext:
                 break
             }
@@ -122,7 +130,7 @@ public final class SidecarProcess: @unchecked Sendable {
             throw error
         }
         if let controller {
-            let client = ControllerConfigClient(endpoint: controller, driver: driver)
+            let client = ControllerConfigClient(endpoint: controller, driver: driver, cache: cache)
             process.configClient = client
             client.start()
         }

@@ -73,7 +73,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             case .failure(let error):
                 link.driver.count(.upstreamConnectFailed)
                 link.driver.logger.info("upstream connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
-                link.lost()
+                link.lost(connectFailed: true)
             }
         }
     }
@@ -214,7 +214,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    private func lost() {
+    private func lost(connectFailed: Bool = false) {
         guard !gone else { return }
         gone = true
         awaiting.removeAll()
@@ -222,7 +222,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         writingFirst = false
         outgoing.removeAll()
         first?.detach(self)
-        driver.upstreamLost(self)
+        driver.upstreamLost(self, connectFailed: connectFailed)
     }
 }
 

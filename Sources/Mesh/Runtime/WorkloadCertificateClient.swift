@@ -18,14 +18,21 @@ import NIOHTTP1
 /// validity is left (`WorkloadCertificate.renewalTime`); failures are counted
 /// (`runtime.cert_request_failed`) and retried with doubling backoff, never past expiry's half-way
 /// of what is left.
+///
+/// With a cache (`fsm sidecar --cache-dir`) each certificate obtained is written there; at start,
+/// when the controller does not answer the first request, a cached certificate that has not
+/// expired is used (stale, `SidecarDriver.certificateFromCache`) and a fresh one is asked for at
+/// once, with backoff, until the controller issues it.
 final class WorkloadCertificateClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let cache: SidecarCache?
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, cache: SidecarCache? = nil) {
         self.endpoint = endpoint
         self.driver = driver
+        self.cache = cache
     }
 
     var path: String { "/v1/certificates/\(endpoint.namespace)/\(endpoint.pod)" }
@@ -51,9 +58,33 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         }
     }
 
-    /// Renews `current` when due, then the renewed one, and so on until `stop()`.
-    func startRenewing(after current: PeerTLS) {
-        task = Task { await self.renewLoop(current) }
+    /// The first certificate, or the cached one when the controller does not answer the first
+    /// request; `fromCache` says which.
+    func obtainFirst(within deadline: Duration, now: Date) async throws -> (tls: PeerTLS, fromCache: Bool) {
+        guard let cache, let cached = cache.loadCertificate(now: now) else {
+            return (try await obtainFirst(within: deadline), false)
+        }
+        do {
+            return (try await requestCertificate(timeout: endpoint.answerTimeout), false)
+        } catch {
+            driver.eventLoop.execute { self.driver.count(.certificateRequestFailed) }
+            switch cached {
+            case .success(let tls):
+                driver.eventLoop.execute { self.driver.count(.configCacheLoaded) }
+                driver.logger.warning("certificate stale: using the cached certificate until the controller answers", metadata: tls.logMetadata)
+                return (tls, true)
+            case .failure(let problem):
+                driver.eventLoop.execute { self.driver.count(.configCacheRejected) }
+                driver.logger.warning("cached certificate ignored", metadata: ["problem": "\(problem)"])
+                return (try await obtainFirst(within: deadline), false)
+            }
+        }
+    }
+
+    /// Renews `current` when due (at once when it came from the cache), then the renewed one,
+    /// and so on until `stop()`.
+    func startRenewing(after current: PeerTLS, immediately: Bool = false) {
+        task = Task { await self.renewLoop(current, immediately: immediately) }
     }
 
     func stop() async {
@@ -61,10 +92,12 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         await task?.value
     }
 
-    private func renewLoop(_ first: PeerTLS) async {
+    private func renewLoop(_ first: PeerTLS, immediately: Bool) async {
         var current = first
+        var due = immediately
         while !Task.isCancelled {
-            let wait = current.workload.renewalTime.timeIntervalSinceNow
+            let wait = due ? 0 : current.workload.renewalTime.timeIntervalSinceNow
+            due = false
             if wait > 0 {
                 do { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) } catch { return }
             }
@@ -75,6 +108,7 @@ final class WorkloadCertificateClient: @unchecked Sendable {
                     guard !Task.isCancelled else { return }
                     try? await driver.eventLoop.submit {
                         self.driver.peerTLS = renewed
+                        self.driver.certificateFromCache = false
                         self.driver.count(.certificateReloaded)
                         self.driver.logger.info("workload certificate renewed by the controller", metadata: renewed.logMetadata)
                     }.get()
@@ -100,14 +134,14 @@ final class WorkloadCertificateClient: @unchecked Sendable {
     }
 
     /// One request to the controller: a new key, its CSR, the answer checked and made into TLS contexts.
-    private func requestCertificate() async throws -> PeerTLS {
+    private func requestCertificate(timeout: TimeAmount = .seconds(10)) async throws -> PeerTLS {
         var generator = SystemRandomNumberGenerator()
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
         let response = try await SimpleHTTPClient.request(
             host: endpoint.host, port: endpoint.port, method: .POST, path: path,
             headers: [("content-type", "application/pkcs10")] + (try endpoint.authorizationHeaders()),
-            body: request.pem, timeout: .seconds(10), group: driver.eventLoop, localAddress: driver.settings.podIP)
+            body: request.pem, timeout: timeout, group: driver.eventLoop, localAddress: driver.settings.podIP)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")
         }
@@ -115,6 +149,21 @@ final class WorkloadCertificateClient: @unchecked Sendable {
               case .string(let ca)? = answer["ca"] else {
             throw PeerCertificateError(description: "the controller's certificate answer is not the expected JSON")
         }
-        return try PeerTLS.make(certificatePEM: certificate, privateKeyPEM: key.pemRepresentation, caPEM: ca)
+        let tls = try PeerTLS.make(certificatePEM: certificate, privateKeyPEM: key.pemRepresentation, caPEM: ca)
+        keep(tls)
+        return tls
+    }
+
+    /// Writes a new certificate to the cache (a failure is logged and counted, never fatal).
+    private func keep(_ tls: PeerTLS) {
+        guard let cache else { return }
+        do {
+            try cache.storeCertificate(tls)
+        } catch {
+            driver.eventLoop.execute {
+                self.driver.count(.configCacheWriteFailed)
+                self.driver.logger.warning("cannot cache the workload certificate", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

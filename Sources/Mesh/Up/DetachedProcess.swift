@@ -70,6 +70,18 @@ public enum DetachedProcess {
         }
     }
 
+    /// Collects every child of this process that has exited (so none stays a zombie); returns their pids.
+    @discardableResult
+    public static func reapExitedChildren() -> [Int32] {
+        var reaped: [Int32] = []
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return reaped }
+            reaped.append(pid)
+        }
+    }
+
     /// Linux: the process's start time in clock ticks since boot (/proc/PID/stat field 22); nil elsewhere.
     public static func startTime(pid: Int32) -> UInt64? {
         guard let fields = statFields(pid: pid), fields.count > 19 else { return nil }
@@ -92,11 +104,30 @@ public enum DetachedProcess {
         return true
     }
 
-    /// SIGTERM to each process still running, SIGKILL to those left after `grace`; returns the pids
-    /// that had to be killed.
+    /// What stopping one recorded process came to.
+    public enum StopOutcome: String, Sendable, Equatable {
+        /// It exited after SIGTERM.
+        case stopped
+        /// It was still there after the grace period and got SIGKILL.
+        case killed
+        /// It was not running any more.
+        case notRunning = "not running"
+    }
+
+    /// SIGTERM to each process still running, SIGKILL to those left after `grace`; returns what
+    /// happened to each, in the order given.
     @discardableResult
-    public static func stop(_ processes: [UpState.Started], grace: Duration) async -> [Int32] {
+    public static func stop(_ processes: [UpState.Started], grace: Duration) async -> [(process: UpState.Started, outcome: StopOutcome)] {
         let running = processes.filter { isRunning(pid: $0.pid, startTime: $0.startTime) }
+        let killed = Set(await terminate(running, grace: grace))
+        let wasRunning = Set(running.map(\.pid))
+        return processes.map { process in
+            (process, killed.contains(process.pid) ? .killed : (wasRunning.contains(process.pid) ? .stopped : .notRunning))
+        }
+    }
+
+    /// SIGTERM, then SIGKILL to those left after `grace`; returns the pids that had to be killed.
+    private static func terminate(_ running: [UpState.Started], grace: Duration) async -> [Int32] {
         for process in running { kill(process.pid, SIGTERM) }
         let clock = ContinuousClock()
         let deadline = clock.now + grace

@@ -23,6 +23,8 @@ public struct UpSettings: Sendable {
     public var sidecarOutboundPort = 15001
     /// The sidecars' admin port, on their (loopback) pod IPs: the table's admin URLs and the readiness checks.
     public var sidecarAdminPort = 15000
+    /// How `fsm supervise` probes and restarts what `fsm up` started.
+    public var supervision = UpState.SupervisionSettings()
 
     public init(manifests: String, stateDirectory: String, executable: String, controllerHost: String = "127.0.0.1", controllerPort: Int = 6060,
                 firstPodIP: String = "127.1.0.10", firstServiceIP: String = "127.2.0.10", meshNamespaces: [String] = [], readyTimeout: Duration = .seconds(90)) {
@@ -40,7 +42,10 @@ public struct UpSettings: Sendable {
     var controllerURL: String { "http://\(controllerHost):\(controllerPort)" }
 
     /// The controller's state directory (CA, credential key, operator token), 0700.
-    public var controllerState: ControllerStateDirectory {
+    public var controllerState: ControllerStateDirectory { Self.controllerState(in: stateDirectory) }
+
+    /// The controller's state directory inside an `fsm up` state directory.
+    public static func controllerState(in stateDirectory: String) -> ControllerStateDirectory {
         ControllerStateDirectory(path: (stateDirectory as NSString).appendingPathComponent("controller"))
     }
 
@@ -79,6 +84,7 @@ public enum UpLauncher {
         try SecretFile.createDirectory(stateDirectory, narrowExisting: false)
         try SecretFile.createDirectory(logs)
         var state = UpState(manifests: settings.manifests, controllerURL: settings.controllerURL)
+        state.supervision = settings.supervision
         // Claim the state dir before starting anything: a second `fsm up` now sees a state.
         try state.save(in: stateDirectory)
         do {
@@ -86,21 +92,28 @@ public enum UpLauncher {
             return state
         } catch {
             logger.error("fsm up failed; stopping what it started", metadata: ["error": "\(error)"])
-            await DetachedProcess.stop(Array(state.processes.reversed()), grace: .seconds(10))
+            let supervisors = state.processes.filter { $0.role == .supervisor }
+            await DetachedProcess.stop(supervisors, grace: .seconds(10))
+            await DetachedProcess.stop(Array(state.processes.filter { $0.role != .supervisor }.reversed()), grace: .seconds(10))
             try? UpState.remove(from: stateDirectory)
             throw error
         }
     }
 
-    /// Stops what the state dir records (SIGTERM, SIGKILL after `grace`) and removes the state.
-    /// Returns the state that was stopped, nil when there was none.
+    /// Stops what the state dir records (SIGTERM, SIGKILL after `grace`) and removes the state:
+    /// the supervisor first (so that it restarts nothing more), then, from the state as it left
+    /// it, the apps, the sidecars and the controller (reverse start order). Returns what happened
+    /// to each recorded process, in the order they were stopped; nil when there was no state.
     @discardableResult
-    public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> (state: UpState, killed: [Int32])? {
-        guard let state = try UpState.load(from: stateDirectory) else { return nil }
-        // Apps first, then sidecars, the controller last (reverse start order).
-        let killed = await DetachedProcess.stop(Array(state.processes.reversed()), grace: grace)
+    public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> [(process: UpState.Started, outcome: DetachedProcess.StopOutcome)]? {
+        guard let before = try UpState.load(from: stateDirectory) else { return nil }
+        let supervisors = before.processes.filter { $0.role == .supervisor }
+        var outcomes = await DetachedProcess.stop(supervisors, grace: grace)
+        let state = (try? UpState.load(from: stateDirectory)) ?? before
+        let others = state.processes.filter { $0.role != .supervisor }
+        outcomes += await DetachedProcess.stop(Array(others.reversed()), grace: grace)
         try UpState.remove(from: stateDirectory)
-        return (state, killed)
+        return outcomes
     }
 
     /// A pod as the manifests declare it, with the address the controller's plan gives it.
@@ -135,10 +148,10 @@ public enum UpLauncher {
         let operatorToken = try credentials.mint(.operator, using: &generator).token
         let clock = ContinuousClock()
         let deadline = clock.now + settings.readyTimeout
-        func launch(_ role: UpState.Started.Role, pod: String?, name: String, _ arguments: [String]) throws -> UpState.Started {
+        func launch(_ role: UpState.Started.Role, pod: String?, name: String, _ arguments: [String], probe: UpState.Probe? = nil) throws -> UpState.Started {
             let log = (logs as NSString).appendingPathComponent("\(name).log")
             let pid = try DetachedProcess.spawn(settings.executable, arguments, log: log)
-            let started = UpState.Started(role: role, pod: pod, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: arguments)
+            let started = UpState.Started(role: role, pod: pod, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: arguments, probe: probe)
             state.processes.append(started)
             try state.save(in: settings.stateDirectory)
             logger.info("started", metadata: ["role": "\(role.rawValue)", "pod": "\(pod ?? "-")", "pid": "\(pid)", "log": "\(log)"])
@@ -162,11 +175,15 @@ public enum UpLauncher {
                 continue
             }
             try writeCredential(for: plan.key, settings: settings, credentials: credentials)
+            // Each sidecar keeps its last config and certificate in its pod's 0700 directory, so
+            // that a restart while the controller is away still serves.
+            let cache = (settings.stateDirectory as NSString).appendingPathComponent("pods/\(logName(plan.key))/cache")
             let sidecar = try launch(.sidecar, pod: plan.key, name: "\(logName(plan.key)).sidecar", [
                 "sidecar", "--controller", settings.controllerURL, "--pod", plan.key, "--pod-ip", info.ip,
                 "--credential-file", settings.credentialFile(plan.key),
                 "--outbound-port", String(settings.sidecarOutboundPort), "--admin-port", String(settings.sidecarAdminPort),
-            ])
+                "--cache-dir", cache,
+            ], probe: UpState.Probe(host: info.ip, port: settings.sidecarAdminPort, path: "/ready"))
             sidecars.append(("sidecar of \(plan.key)", sidecar, info.ip))
             rows.append((plan, UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")))
         }
@@ -178,7 +195,8 @@ public enum UpLauncher {
         var apps: [(what: String, process: UpState.Started, ip: String, port: Int)] = []
         for (plan, var row) in rows {
             if let app = plan.app {
-                let process = try launch(.app, pod: plan.key, name: "\(logName(plan.key)).\(app.kind)", app.arguments(podIP: row.ip, proxyPort: settings.sidecarOutboundPort))
+                let process = try launch(.app, pod: plan.key, name: "\(logName(plan.key)).\(app.kind)", app.arguments(podIP: row.ip, proxyPort: settings.sidecarOutboundPort),
+                                         probe: UpState.Probe(host: row.ip, port: app.port, path: "/"))
                 apps.append(("\(app.kind) app of \(plan.key)", process, row.ip, app.port))
                 row.app = app.kind
                 row.appURL = "http://\(row.ip):\(app.port)/"
@@ -191,6 +209,25 @@ public enum UpLauncher {
                 (try? await SimpleHTTPClient.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
             }
         }
+        try await startSupervisor(settings, logs: logs, state: &state, deadline: deadline)
+    }
+
+    /// `fsm supervise` (the kubelet's role) takes over from here: it records itself in the state,
+    /// and from then on only it writes the state (pids of what it restarts).
+    private static func startSupervisor(_ settings: UpSettings, logs: String, state: inout UpState, deadline: ContinuousClock.Instant) async throws {
+        let log = (logs as NSString).appendingPathComponent("supervisor.log")
+        let arguments = ["supervise", "--state-dir", settings.stateDirectory]
+        let pid = try DetachedProcess.spawn(settings.executable, arguments, log: log)
+        let started = UpState.Started(role: .supervisor, pod: nil, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: arguments)
+        // Recorded here too, so that a supervisor that dies before it registers is still stopped.
+        var recorded = state
+        recorded.processes.append(started)
+        try await waitUntil("supervisor", process: started, deadline: deadline) {
+            (try? UpState.load(from: settings.stateDirectory))?.processes.contains { $0.role == .supervisor && $0.pid == pid } ?? false
+        } onFailure: {
+            state = recorded
+        }
+        state = (try UpState.load(from: settings.stateDirectory)) ?? recorded
     }
 
     /// Mints the pod's credential into its own 0700 directory (the file 0600 from creation).
@@ -228,14 +265,18 @@ public enum UpLauncher {
         return found
     }
 
-    /// Polls `check` every 250 ms until it holds; fails when the process exits or the deadline passes.
-    private static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool) async throws {
+    /// Polls `check` every 250 ms until it holds; fails (after `onFailure`) when the process exits
+    /// or the deadline passes.
+    private static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool,
+                                  onFailure: () -> Void = {}) async throws {
         while true {
             if await check() { return }
             guard DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime) else {
+                onFailure()
                 throw UpError.notReady("\(what) exited; its log \(process.log) ends with:\n\(tail(of: process.log))")
             }
             guard ContinuousClock.now < deadline else {
+                onFailure()
                 throw UpError.notReady("\(what) is not ready in time; its log \(process.log) ends with:\n\(tail(of: process.log))")
             }
             try await Task.sleep(for: .milliseconds(250))

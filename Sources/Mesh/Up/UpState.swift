@@ -6,7 +6,7 @@ public struct UpState: Codable, Sendable, Equatable {
     /// One started process. `startTime` (Linux: /proc/PID/stat field 22) tells it apart from a
     /// later process that reuses the pid.
     public struct Started: Codable, Sendable, Equatable {
-        public enum Role: String, Codable, Sendable { case controller, sidecar, app }
+        public enum Role: String, Codable, Sendable { case controller, sidecar, app, supervisor }
         public var role: Role
         /// `namespace/name` for sidecars and apps.
         public var pod: String?
@@ -14,14 +14,54 @@ public struct UpState: Codable, Sendable, Equatable {
         public var startTime: UInt64?
         public var log: String
         public var arguments: [String]
+        /// The readiness probe `fsm supervise` runs against it (sidecars: `/ready` on the admin
+        /// port; apps: `/` on their port); nil for the controller and the supervisor.
+        public var probe: Probe?
+        /// Times `fsm supervise` started it again after it exited.
+        public var restarts: Int?
 
-        public init(role: Role, pod: String?, pid: Int32, startTime: UInt64?, log: String, arguments: [String]) {
+        public init(role: Role, pod: String?, pid: Int32, startTime: UInt64?, log: String, arguments: [String], probe: Probe? = nil) {
             self.role = role
             self.pod = pod
             self.pid = pid
             self.startTime = startTime
             self.log = log
             self.arguments = arguments
+            self.probe = probe
+        }
+
+        /// `sidecar of bookstore/bookstore-0`, `controller`, ...
+        public var what: String { pod.map { "\(role.rawValue) of \($0)" } ?? role.rawValue }
+    }
+
+    /// An HTTP GET that answers 200 when the process is ready.
+    public struct Probe: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var path: String
+
+        public init(host: String, port: Int, path: String) {
+            self.host = host
+            self.port = port
+            self.path = path
+        }
+    }
+
+    /// How `fsm supervise` watches the pods (the kubelet's probe and CrashLoopBackOff settings).
+    public struct SupervisionSettings: Codable, Sendable, Equatable {
+        public var probePeriodMilliseconds: Int
+        public var failureThreshold: Int
+        public var successThreshold: Int
+        public var restartBackoffMilliseconds: Int
+        public var restartBackoffMaxMilliseconds: Int
+
+        public init(probePeriodMilliseconds: Int = 1000, failureThreshold: Int = 3, successThreshold: Int = 1,
+                    restartBackoffMilliseconds: Int = 10_000, restartBackoffMaxMilliseconds: Int = 300_000) {
+            self.probePeriodMilliseconds = probePeriodMilliseconds
+            self.failureThreshold = failureThreshold
+            self.successThreshold = successThreshold
+            self.restartBackoffMilliseconds = restartBackoffMilliseconds
+            self.restartBackoffMaxMilliseconds = restartBackoffMaxMilliseconds
         }
     }
 
@@ -46,6 +86,8 @@ public struct UpState: Codable, Sendable, Equatable {
     public var controllerURL: String
     public var processes: [Started] = []
     public var pods: [PodRow] = []
+    /// nil in a state written before `fsm supervise` existed: nothing supervises that mesh.
+    public var supervision: SupervisionSettings?
 
     public init(manifests: String, controllerURL: String) {
         self.manifests = manifests
@@ -106,6 +148,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
     case noPods(String)
     case spawnFailed(String, Int32)
     case notReady(String)
+    case noSupervision(String)
 
     public var description: String {
         switch self {
@@ -116,6 +159,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
         case .noPods(let dir): "\(dir) declares no pod in a mesh namespace (Deployments, StatefulSets or Pods in namespaces enrolled with flomesh.io/monitored-by)"
         case .spawnFailed(let what, let code): "cannot start \(what): posix_spawn error \(code)"
         case .notReady(let what): what
+        case .noSupervision(let dir): "the state in \(dir) names no supervision settings: it was not written by this fsm up"
         }
     }
 }

@@ -234,12 +234,12 @@ extension SimEngine {
         guard behavior.clientLoops > 0, pods[pod].alive else { return }
         pods[pod].app.loops = Array(repeating: ClientLoop(), count: behavior.clientLoops)
         for loop in 0..<behavior.clientLoops {
-            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].incarnation, loop: Int32(loop)), at: now)
+            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].appIncarnation, loop: Int32(loop)), at: now)
         }
     }
 
     func clientLoopIteration(pod: Int, incarnation: Int32, loop: Int) {
-        guard pods[pod].alive, pods[pod].incarnation == incarnation, loop < pods[pod].app.loops.count else { return }
+        guard pods[pod].alive, pods[pod].appIncarnation == incarnation, loop < pods[pod].app.loops.count else { return }
         pods[pod].app.loops[loop].iterationStart = now
         pods[pod].app.loops[loop].buyFirst = pods[pod].app.random.below(2) == 1
         pods[pod].app.loops[loop].done = 0
@@ -269,7 +269,7 @@ extension SimEngine {
         } else {
             let period = deployments[pods[pod].deployment].app.loopPeriod
             let next = max(now, pods[pod].app.loops[loop].iterationStart + period)
-            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].incarnation, loop: Int32(loop)), at: next)
+            queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].appIncarnation, loop: Int32(loop)), at: next)
         }
     }
 }

@@ -1,3 +1,4 @@
+import MeshControl
 import MeshModel
 
 /// A parsed scenario file (see ../shared/SCENARIOS.md for the contract).
@@ -44,11 +45,17 @@ public struct MeshSettings: Hashable, Sendable {
     public var namespaces: [String]
     /// How long a changed configuration takes to reach the proxies (controller batching + delivery).
     public var configDelay: MeshDuration
+    /// The kubelet's readiness probe of every injected sidecar (`/ready` on its admin port): a
+    /// sidecar that crashed fails it, and after `failureThreshold` failures its pod leaves the
+    /// endpoints; the kubelet's defaults unless the scenario sets them.
+    public var sidecarReadinessProbe: ReadinessProbe.Settings
 
-    public init(meshConfig: MeshConfig = MeshConfig(), namespaces: [String] = [], configDelay: MeshDuration = .milliseconds(100)) {
+    public init(meshConfig: MeshConfig = MeshConfig(), namespaces: [String] = [], configDelay: MeshDuration = .milliseconds(100),
+                sidecarReadinessProbe: ReadinessProbe.Settings = .kubelet) {
         self.meshConfig = meshConfig
         self.namespaces = namespaces
         self.configDelay = configDelay
+        self.sidecarReadinessProbe = sidecarReadinessProbe
     }
 }
 
@@ -163,6 +170,9 @@ public enum FaultSpec: Hashable, Sendable {
     case latency(target: String, add: MeshDuration, duration: MeshDuration?)
     /// The app answers `status` instead of its normal response for a fraction `rate` of requests.
     case error(target: String, status: Int, rate: Double, duration: MeshDuration?)
+    /// The pod's sidecar dies (its connections reset, requests in flight through it fail), its app
+    /// keeps running; the kubelet starts the sidecar again after `restartAfter`, from its cached config.
+    case sidecarCrash(target: String, restartAfter: MeshDuration)
 }
 
 /// One entry of `expect:`.

@@ -1,9 +1,10 @@
+import MeshControl
 import MeshModel
 
 extension ScenarioParser {
     static let stepActions = ["apply", "delete", "load", "fault"]
     static let loadKeys = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency"]
-    static let faultKinds = ["kill-pod", "partition", "latency", "error"]
+    static let faultKinds = ["kill-pod", "sidecar-crash", "partition", "latency", "error"]
 
     static func parseSteps(_ steps: YAMLReader, scenarioDuration: MeshDuration?) throws(ManifestError) -> [Step] {
         var parsed: [Step] = []
@@ -91,6 +92,10 @@ extension ScenarioParser {
         case "kill-pod":
             try value.checkKnownKeys(["kind", "target", "restartAfter"])
             return .killPod(target: try target(value, "target"), restartAfter: try value.optional("restartAfter")?.duration())
+        case "sidecar-crash":
+            try value.checkKnownKeys(["kind", "target", "restartAfter"])
+            let restartAfter = try value.optional("restartAfter")?.duration() ?? CrashLoopBackoff.Settings.kubelet.base
+            return .sidecarCrash(target: try target(value, "target"), restartAfter: restartAfter)
         case "partition":
             try value.checkKnownKeys(["kind", "between", "duration"])
             let between = try value.required("between")

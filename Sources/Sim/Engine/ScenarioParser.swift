@@ -1,3 +1,4 @@
+import MeshControl
 import MeshModel
 
 /// Reads a scenario file (SCENARIOS.md) into a `Scenario`.
@@ -62,7 +63,8 @@ public enum ScenarioParser {
         return config
     }
 
-    static let meshKeys = ["enablePermissiveTrafficPolicy", "enablePermissiveTrafficPolicyMode", "enableEgress", "featureFlags", "namespaces", "configDelay"]
+    static let meshKeys = ["enablePermissiveTrafficPolicy", "enablePermissiveTrafficPolicyMode", "enableEgress", "featureFlags", "namespaces", "configDelay",
+                           "sidecarReadinessProbe"]
     static let featureFlagKeys = ["enableRetryPolicy", "enableEgressPolicy", "enableAccessControlPolicy", "enablePluginPolicy"]
 
     static func parseMesh(_ mesh: YAMLReader) throws(ManifestError) -> MeshSettings {
@@ -92,6 +94,23 @@ public enum ScenarioParser {
         if let delay = try mesh.optional("configDelay") {
             settings.configDelay = try delay.duration()
         }
+        if let probe = try mesh.optional("sidecarReadinessProbe") {
+            settings.sidecarReadinessProbe = try parseProbe(probe)
+        }
+        return settings
+    }
+
+    /// `{ period, failureThreshold, successThreshold }`, each optional (the kubelet's defaults).
+    static func parseProbe(_ probe: YAMLReader) throws(ManifestError) -> ReadinessProbe.Settings {
+        guard probe.isMapping else { throw probe.typeMismatch(expected: .mapping) }
+        try probe.checkKnownKeys(["period", "failureThreshold", "successThreshold"])
+        var settings = ReadinessProbe.Settings.kubelet
+        if let period = try probe.optional("period") {
+            settings.period = try period.duration()
+            guard settings.period.nanoseconds >= 1_000_000 else { throw period.error("must be at least 1ms, found \(settings.period)") }
+        }
+        settings.failureThreshold = try probe.optional("failureThreshold")?.int(in: 1...1000) ?? settings.failureThreshold
+        settings.successThreshold = try probe.optional("successThreshold")?.int(in: 1...1000) ?? settings.successThreshold
         return settings
     }
 

@@ -79,6 +79,9 @@ extension SimEngine {
                 }
             }
             applyAtRuntime(changes)
+        case .sidecarCrash(let target, let restartAfter):
+            guard let targets = resolveTarget(target) else { return record("fault sidecar-crash: no pod matches \(target)") }
+            for pod in targets { crashSidecar(pod, restartAfter: restartAfter) }
         case .partition(let between, let duration):
             var groups = Array(repeating: Int8(-1), count: pods.count)
             for (group, target) in between.enumerated() {
@@ -136,8 +139,16 @@ extension SimEngine {
     func takeDown(_ pod: Int, permanently: Bool) {
         pods[pod].alive = false
         pods[pod].incarnation += 1
+        pods[pod].appIncarnation += 1
         if permanently { pods[pod].removed = true }
         worldVersion += 1
+        dropConnections(of: pod)
+    }
+
+    /// The pod's network side is gone (the pod, or only its sidecar): requests it issued fail now,
+    /// peers' pooled connections to it are reset (they learn after one network hop), its own
+    /// upstream connections close on the servers, and TCP load connections through it break.
+    func dropConnections(of pod: Int) {
         // Requests this pod issued fail now (its client is gone).
         for slot in exchanges.indices where exchanges[slot].id != 0 && Int(exchanges[slot].client) == pod {
             finish(slot: slot, head: HTTPResponseHead(status: 0), server: -1)
@@ -185,7 +196,14 @@ extension SimEngine {
         guard !pods[pod].alive, !pods[pod].removed else { return }
         pods[pod].alive = true
         pods[pod].incarnation += 1
+        pods[pod].appIncarnation += 1
         pods[pod].identity = nil
+        // A new pod: its sidecar runs, nothing has probed it yet.
+        pods[pod].sidecarDown = false
+        pods[pod].probe = nil
+        pods[pod].cachedConfig = nil
+        pods[pod].probeEpoch = now
+        pods[pod].resource.conditions = []
         pods[pod].app = AppState(random: pods[pod].app.random)
         sidecars[pod] = Sidecar()
         worldVersion += 1

@@ -37,7 +37,8 @@ extension SimEngine {
         exchanges[slot].bodyBytes = bodyBytes
         exchanges[slot].lastBody = -1
         exchanges[slot].finalBody = -1
-        guard destination != nil, pods[client].alive else {
+        // A crashed sidecar refuses its app's connection on the outbound listener.
+        guard destination != nil, pods[client].alive, !pods[client].sidecarDown else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
             queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.localHop)
             return
@@ -127,12 +128,14 @@ extension SimEngine {
         hop.closesConnection = true
         guard server >= 0 else {
             // No such address: the connect times out.
+            hop.connectFailed = newConnection
             queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + CostModel.lostMessageTimeout)
             return
         }
         let pooledToOldIncarnation = upstreamConnections[key].map { $0.serverIncarnation != pods[server].incarnation } ?? false
-        if !pods[server].alive || pooledToOldIncarnation {
-            // Refused (or reset by a restarted peer): known after one round trip.
+        if !pods[server].alive || pods[server].sidecarDown || pooledToOldIncarnation {
+            // Refused (a new connection) or reset (a pooled one to a restarted peer): known after one round trip.
+            hop.connectFailed = newConnection
             queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + 2 * sampleLatency())
             return
         }
@@ -155,13 +158,15 @@ extension SimEngine {
         } else {
             return
         }
-        guard client >= 0, pods[client].alive else { return }
+        guard client >= 0, pods[client].alive, !pods[client].sidecarDown else { return }
         if isLive(hop.slot, hop.id) {
             let head = responseHead(for: hop)
             exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
-            let actions = sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
-                                                            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
+            let actions = hop.connectFailed
+                ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
+                : sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
+                                                    now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
             perform(actions, at: client)
         }
         if hop.closesConnection {
@@ -233,7 +238,7 @@ extension SimEngine {
             hop.connection = nextConnectionID()
             directConnections[key] = (hop.connection, pods[server].incarnation, false)
         }
-        guard pods[server].alive else {
+        guard pods[server].alive, !pods[server].sidecarDown else {
             directConnections[key] = nil
             queue.schedule(.directResponse(hop), at: now + 2 * sampleLatency())
             return

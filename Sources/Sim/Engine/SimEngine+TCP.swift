@@ -16,7 +16,7 @@ extension SimEngine {
         hop.closes = true
         let clientMeshed = pods[client].hasSidecar
         let local = clientMeshed ? CostModel.localHop : 0
-        guard pods[client].alive, let destination = loads[index].destination else {
+        guard pods[client].alive, !pods[client].sidecarDown, let destination = loads[index].destination else {
             queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
             return
         }
@@ -78,7 +78,7 @@ extension SimEngine {
         loads[index].workers[worker].tcpServerPort = port
         loads[index].workers[worker].tcpClientConnection = clientConnection
         loads[index].workers[worker].tcpServerConnection = nextConnectionID()
-        guard pods[server].alive else {
+        guard pods[server].alive, !pods[server].sidecarDown else {
             queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
             return
         }

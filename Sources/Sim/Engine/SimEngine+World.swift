@@ -42,7 +42,7 @@ extension SimEngine {
 
     func pushConfigs(_ index: Int) {
         var pushed = 0
-        for pod in pendingPushes[index] where pods[pod].alive && pods[pod].hasSidecar {
+        for pod in pendingPushes[index] where pods[pod].alive && pods[pod].hasSidecar && !pods[pod].sidecarDown {
             guard let config = controller.config(for: pods[pod].key) else { continue }
             if applyConfig(config, to: pod) { pushed += 1 }
         }
@@ -56,6 +56,7 @@ extension SimEngine {
         switch sidecars[pod].apply(prepared.compiled) {
         case .applied:
             pods[pod].identity = config.serviceIdentity
+            pods[pod].cachedConfig = config
             meters[pod].configBytes = prepared.bytes
             meters[pod].noteMemory()
             // Connections to endpoints that left, exchanges whose cluster went away.
@@ -279,6 +280,7 @@ extension SimEngine {
             responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)]))
         podIndex[key] = index
         podByIP[actualIP] = index
+        pods[index].probeEpoch = now
         sidecars.append(Sidecar())
         sidecarRandom.append(SimRandom(seed: seed, stream: "sidecar:\(name)"))
         meters.append(ProxyMeter())
@@ -323,7 +325,7 @@ extension SimEngine {
             return result
         }
         for deployment in deployments where !deployment.deleted && deployment.namespace == resource.metadata.namespace {
-            for pod in deployment.pods where pods[pod].alive && labelsMatch(resource.selector, pods[pod].labels) {
+            for pod in deployment.pods where pods[pod].alive && pods[pod].resource.isReady && labelsMatch(resource.selector, pods[pod].labels) {
                 result.append((pod, target(pod)))
             }
         }

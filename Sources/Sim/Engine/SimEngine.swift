@@ -28,6 +28,10 @@ enum EngineEvent {
     case tcpReply(TCPHop)
     case podRestart(Int32)
     case faultEnd(Int32)
+    /// The kubelet starts a crashed sidecar again.
+    case sidecarRestart(Int32)
+    /// The kubelet probes a pod's sidecar.
+    case readinessProbe(Int32)
 }
 
 /// One attempt of an HTTP exchange on its way through the network.
@@ -49,6 +53,8 @@ struct Hop {
     var answeredBy: AnsweredBy = .transport
     /// The server closed the connection with this answer (reset, refused, rejected).
     var closesConnection = false
+    /// The connection could not be opened (refused, no such address): the request never left.
+    var connectFailed = false
     var appStartedAt: Int64 = 0
     /// The app's response body (index into `SimEngine.bodyTexts`), -1: none known.
     var body: Int32 = -1
@@ -274,6 +280,8 @@ final class SimEngine {
         case .tcpReply(let hop): tcpReply(hop)
         case .podRestart(let pod): restartPod(Int(pod))
         case .faultEnd(let index): endFault(Int(index))
+        case .sidecarRestart(let pod): restartSidecar(Int(pod))
+        case .readinessProbe(let pod): probeSidecar(Int(pod))
         }
     }
 

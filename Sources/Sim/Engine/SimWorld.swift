@@ -30,8 +30,24 @@ struct SimPod {
     var ip: UInt32
     var ipText: String
     var alive = true
-    /// Bumped at every kill and restart: events addressed to an older incarnation are dropped.
+    /// Bumped at every kill and restart, and when the sidecar crashes or restarts: events
+    /// addressed to the pod's network side (connections, hops, proxy timers) of an older
+    /// incarnation are dropped.
     var incarnation: Int32 = 0
+    /// Bumped when the whole pod is killed or restarted (its app's client loops stop); a sidecar
+    /// crash leaves the app, and so this, alone.
+    var appIncarnation: Int32 = 0
+    /// The sidecar crashed and the kubelet has not started it again yet (the app still runs).
+    var sidecarDown = false
+    /// The kubelet's readiness probe of the sidecar; nil until something happens to the sidecar
+    /// (a pod whose sidecar never failed passes every probe, so its probes are not simulated).
+    var probe: ReadinessProbe?
+    /// A probe tick is scheduled.
+    var probing = false
+    /// When the pod started: its probes run at `probeEpoch + k·period`.
+    var probeEpoch: Int64 = 0
+    /// The last config its sidecar applied: what a restarted sidecar loads from its cache.
+    var cachedConfig: ProxyConfig?
     /// Removed for good (workload deleted or scaled down).
     var removed = false
     var hasSidecar = false

@@ -27,7 +27,7 @@ enum RealModeSupport {
                 break
             case .fault(let fault):
                 switch fault {
-                case .error, .killPod: break
+                case .error, .killPod, .sidecarCrash: break
                 case .partition: throw .unsupported("fault kind partition\(place)")
                 case .latency: throw .unsupported("fault kind latency\(place)")
                 }

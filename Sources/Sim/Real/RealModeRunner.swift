@@ -90,10 +90,11 @@ public enum RealModeRunner {
         }
 
         var authority: RealModeCertificates?
-        /// Starts the sidecar of a meshed pod (at the start, or when a killed pod restarts).
-        func startSidecar(_ index: Int) async throws {
+        /// Starts the sidecar of a meshed pod (at the start, or when a killed pod restarts); a
+        /// crashed sidecar starts again from its cached config (the file it last loaded).
+        func startSidecar(_ index: Int, fromCache: Bool = false) async throws {
             let pod = cluster.pods[index]
-            try writeConfig(index)
+            if !fromCache { try writeConfig(index) }
             var transport = PeerTransport.insecurePlaintext
             if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
                 transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
@@ -147,11 +148,52 @@ public enum RealModeRunner {
             if !pushed.isEmpty { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed.count) prox\(pushed.count == 1 ? "y" : "ies")")) }
         }
 
-        for entry in RealTimeline(scenario.steps, cluster: cluster).entries {
+        // The kubelet's readiness probes of crashed sidecars (`ReadinessProbe`, run at the ticks the
+        // timeline lists): the pod's Ready condition as the controller last got it.
+        var probes: [Int: ReadinessProbe] = [:]
+        var podResources = cluster.pods.map(\.resource)
+        let adminPort = SidecarSettings(podIP: "", peerTransport: .insecurePlaintext).adminPort
+        func setReady(_ index: Int, _ ready: Bool) async {
+            podResources[index].setReady(ready)
+            events.append(SimEvent(at: elapsed(), kind: .fault, text: "pod \(cluster.pods[index].key) \(ready ? "ready" : "not ready")"))
+            await push(controller.apply([.upsert(.pod(podResources[index]))]))
+        }
+
+        for entry in RealTimeline(scenario.steps, cluster: cluster, probe: scenario.mesh.sidecarReadinessProbe).entries {
             guard case .step(let step) = entry.action else {
-                // A killed pod's restart (no waiting for loads: it is not a change the loads must precede).
+                // A killed pod's restart, a crashed sidecar's restart, a probe tick (no waiting for
+                // loads: they are not changes the loads must precede). Probes of running sidecars
+                // whose readiness is settled change nothing (the simulator skips them too).
+                if case .probe(let pods) = entry.action, pods.allSatisfy({ sidecars[$0] != nil && (probes[$0]?.isSettled ?? true) }) { continue }
                 let due = origin + lag + .nanoseconds(entry.at.nanoseconds)
                 if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                if case .probe(let pods) = entry.action {
+                    for index in pods {
+                        guard var probe = probes[index] else { continue }
+                        let pod = cluster.pods[index]
+                        let timeout = TimeAmount.nanoseconds(min(1_000_000_000, scenario.mesh.sidecarReadinessProbe.period.nanoseconds))
+                        let answer = try? await SimpleHTTPClient.request(host: pod.ip, port: adminPort, path: "/ready", timeout: timeout)
+                        let change = probe.record(success: answer?.status == 200)
+                        probes[index] = probe
+                        if let ready = change { await setReady(index, ready) }
+                    }
+                }
+                if case .restartSidecar(let pods) = entry.action {
+                    for index in pods where sidecars[index] == nil && probes[index] != nil {
+                        let pod = cluster.pods[index]
+                        do {
+                            try await startSidecar(index, fromCache: true)
+                            events.append(SimEvent(at: elapsed(), kind: .fault, text: "sidecar of \(pod.key) restarted"))
+                            // Then the controller's current config, when it changed meanwhile.
+                            let current = controller.config(for: pod.key)?.renderedJSON(pretty: true)
+                            if let current, current != (try? String(contentsOfFile: configPath(index), encoding: .utf8)) {
+                                await push(ControllerUpdate(changed: [pod.key]))
+                            }
+                        } catch {
+                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart the sidecar of \(pod.key): \(error)"))
+                        }
+                    }
+                }
                 if case .restart(let pods) = entry.action {
                     for index in pods {
                         let pod = cluster.pods[index]
@@ -205,6 +247,21 @@ public enum RealModeRunner {
                     await apps[index].stop()
                     events.append(SimEvent(at: elapsed(), kind: .fault, text: "killed pod \(pod.key)"))
                     await push(controller.apply([.delete(ResourceKey(kind: .pod, namespace: pod.key.namespace, name: pod.key.name))]))
+                }
+            case .fault(.sidecarCrash(let target, _)):
+                // The sidecar dies (its connections close, requests in flight through it fail); the
+                // app keeps serving on its port. Probes and the restart are timeline entries.
+                for index in cluster.pods(target: target) {
+                    let pod = cluster.pods[index]
+                    guard let sidecar = sidecars.removeValue(forKey: index) else {
+                        events.append(SimEvent(at: elapsed(), kind: .note, text: "fault sidecar-crash: \(pod.key) has no running sidecar"))
+                        continue
+                    }
+                    await sidecar.shutdown(drainTimeout: .zero)
+                    if probes[index] == nil {
+                        probes[index] = ReadinessProbe(settings: scenario.mesh.sidecarReadinessProbe, ready: podResources[index].isReady)
+                    }
+                    events.append(SimEvent(at: elapsed(), kind: .fault, text: "sidecar of \(pod.key) crashed"))
                 }
             case .fault(let fault):
                 guard case .error(let target, let status, let rate, let duration) = fault else { continue }
@@ -278,11 +335,15 @@ public enum RealModeRunner {
     }
 }
 
-/// The steps of a real run in time order, with the restarts of killed pods as entries of their own.
+/// The steps of a real run in time order, with the restarts of killed pods, the restarts of
+/// crashed sidecars and the readiness probes of those sidecars as entries of their own.
 struct RealTimeline {
     enum Action {
         case step(Step)
         case restart(pods: [Int])
+        case restartSidecar(pods: [Int])
+        /// The kubelet probes these pods' sidecars (the pods' own probe ticks, from the run's start).
+        case probe(pods: [Int])
     }
 
     struct Entry {
@@ -292,16 +353,38 @@ struct RealTimeline {
 
     let entries: [Entry]
 
-    init(_ steps: [Step], cluster: RealCluster) {
+    init(_ steps: [Step], cluster: RealCluster, probe: ReadinessProbe.Settings = .kubelet) {
         var entries = steps.map { Entry(at: $0.at, action: .step($0)) }
         for step in steps {
             if case .fault(.killPod(let target, let restartAfter?)) = step.action {
                 entries.append(Entry(at: MeshDuration(nanoseconds: step.at.nanoseconds + max(0, restartAfter.nanoseconds)),
                                      action: .restart(pods: cluster.pods(target: target))))
             }
+            if case .fault(.sidecarCrash(let target, let restartAfter)) = step.action {
+                let pods = cluster.pods(target: target)
+                let restartAt = MeshDuration(nanoseconds: step.at.nanoseconds + max(0, restartAfter.nanoseconds))
+                entries.append(Entry(at: restartAt, action: .restartSidecar(pods: pods)))
+                entries += Self.probeTicks(crashAt: step.at, restartAt: restartAt, probe: probe).map { Entry(at: $0, action: .probe(pods: pods)) }
+            }
         }
         // Stable: steps at the same time keep the file's order, a restart comes after them.
         self.entries = entries.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+    }
+}
+
+extension RealTimeline {
+    /// The probe ticks (from the run's start, every period) that can change a crashed sidecar's
+    /// readiness: from the crash until enough ticks after its restart to see it ready again.
+    static func probeTicks(crashAt: MeshDuration, restartAt: MeshDuration, probe: ReadinessProbe.Settings) -> [MeshDuration] {
+        let state = ReadinessProbe(settings: probe)
+        let last = restartAt + probe.period * Int64(max(1, probe.successThreshold) + 1)
+        var ticks: [MeshDuration] = []
+        var tick = state.nextTick(after: crashAt, epoch: .zero)
+        while tick <= last {
+            ticks.append(tick)
+            tick = tick + probe.period
+        }
+        return ticks
     }
 }
 
