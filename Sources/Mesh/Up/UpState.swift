@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 
 /// What `fsm up` started, saved in `<state dir>/up.json` so `fsm down` stops exactly that.
 public struct UpState: Codable, Sendable, Equatable {
@@ -104,6 +105,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
     case noPods(String)
     case spawnFailed(String, Int32)
     case notReady(String)
+    case cannotListen(String, what: String, reason: String)
 
     public var description: String {
         switch self {
@@ -112,8 +114,10 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
         case .stateUnreadable(let path, let problem): "cannot read \(path): \(problem)"
         case .badManifests(let errors): "the manifests do not decode; nothing was started:\n" + errors.joined(separator: "\n")
         case .noPods(let dir): "\(dir) declares no pod in a mesh namespace (Deployments, StatefulSets or Pods in namespaces enrolled with flomesh.io/monitored-by)"
-        case .spawnFailed(let what, let code): "cannot start \(what): posix_spawn error \(code)"
+        case .spawnFailed(let what, let code): "cannot start \(what): \(SystemErrorText.describe(errno: code))"
         case .notReady(let what): what
+        case .cannotListen(let address, let what, let reason):
+            "cannot listen on \(address) (\(what)): \(reason); nothing was started (another fsm up or controller? `fsm down --state-dir DIR` stops an fsm up; --controller-listen and --first-pod-ip choose other addresses)"
         }
     }
 }

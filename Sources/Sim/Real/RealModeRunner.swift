@@ -52,10 +52,10 @@ public enum RealModeRunner {
         _ = controller.apply(cluster.initialChanges)
 
         // Every load must leave from a meshed pod (unmeshed clients would need kube-proxy).
-        var loadClients: [String: (ip: String, url: RealLoadURL)] = [:]
+        var loadClients: [String: (ip: String, url: LoadURL)] = [:]
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
-            guard let url = RealLoadURL(load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
+            guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             guard controller.isMeshed(cluster.pods[index].key) else {
                 throw RealModeError.unsupported("loads from a pod without a sidecar (load \(load.name) from \(load.from))")
