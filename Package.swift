@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "MeshRealMode",
             dependencies: [
-                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime", "MeshIdentity",
+                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime", "MeshIdentity", "MeshShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -25,6 +25,19 @@ import Glibc
         #expect(outcome.stderr == "Error: cannot listen on 127.97.0.1:\(busy.port): address already in use (another fsm controller or fsm up? Stop it or give --listen another address)\n")
     }
 
+    @Test func sidecarOnABusyPort() throws {
+        let fsm = try BuiltCommand("fsm")
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let config = try scratch.write("config.json", "{}")
+        let busy = try HeldListener(host: "127.97.0.4")
+        defer { busy.close() }
+        let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", "127.97.0.4", "--outbound-port", "\(busy.port)",
+                                   "--insecure-plaintext-peers", "--log-level", "critical"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr == "Error: cannot listen on 127.97.0.4 (ports \(busy.port), 15003, 15010): address already in use (is another sidecar running for this pod IP? Stop it or give --pod-ip another address)\n")
+    }
+
     @Test func upOnABusyPortStartsNothing() throws {
         let fsm = try BuiltCommand("fsm")
         let scratch = try ScratchDirectory()

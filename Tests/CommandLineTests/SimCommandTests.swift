@@ -7,55 +7,22 @@ import Glibc
 /// `sim` as a user runs it: bad files and paths are one line on standard error with exit status 2,
 /// and output paths are checked before any scenario runs.
 @Suite struct SimCommandTests {
-    static let scenario = """
-    name: tiny
-    manifests: |
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: curl, namespace: curl}
-      spec:
-        selector: {matchLabels: {app: curl}}
-        template:
-          metadata: {labels: {app: curl}}
-          spec:
-            containers: [{name: curl, image: curlimages/curl}]
-      ---
-      apiVersion: v1
-      kind: Service
-      metadata: {name: echo, namespace: echo}
-      spec:
-        selector: {app: echo}
-        ports: [{name: http, port: 80}]
-      ---
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: echo, namespace: echo}
-      spec:
-        selector: {matchLabels: {app: echo}}
-        template:
-          metadata: {labels: {app: echo}}
-          spec:
-            containers: [{name: echo, image: pipy-ok}]
-    apps:
-      echo: { model: echo, body: hi, serviceTime: SERVICE_TIME }
-    steps:
-      - at: 0s
-        load: { name: l, from: curl/curl, url: "http://echo.echo/", requests: REQUESTS }
-    expect:
-      - load: l
-        status: { 200: REQUESTS }
-
-    """
-
-    static func scenario(requests: String = "3", serviceTime: String = "1ms") -> String {
-        scenario.replacingOccurrences(of: "REQUESTS", with: requests).replacingOccurrences(of: "SERVICE_TIME", with: serviceTime)
+    /// scenarios/echo.yaml of this package, with `replacing` applied (each pair once at least).
+    static func scenario(replacing changes: [(String, String)] = [], filePath: String = #filePath) throws -> String {
+        let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var text = try String(contentsOf: root.appendingPathComponent("scenarios/echo.yaml"), encoding: .utf8)
+        for (old, new) in changes {
+            try #require(text.contains(old), "scenarios/echo.yaml no longer has \(old)")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        return text
     }
 
     @Test func aGoodScenarioWritesItsReport() throws {
         let sim = try BuiltCommand("sim")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let file = try scratch.write("tiny.yaml", Self.scenario())
+        let file = try scratch.write("tiny.yaml", try Self.scenario())
         let outcome = try sim.run([file, "--quiet", "--json", scratch.file("report.json")])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.isEmpty)
@@ -89,17 +56,17 @@ import Glibc
         let sim = try BuiltCommand("sim")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let file = try scratch.write("huge.yaml", Self.scenario(requests: "1000000000"))
+        let file = try scratch.write("huge.yaml", try Self.scenario(replacing: [("requests: 100\n", "requests: 1000000000\n")]))
         let outcome = try sim.run([file])
         #expect(outcome.status == 2)
-        #expect(outcome.stderr == "\(file):33:75: steps[0].load.requests: must be between 1 and 1000000 (the limit of requests per load), found 1000000000\n")
+        #expect(outcome.stderr == "\(file):108:17: steps[0].load.requests: must be between 1 and 1000000 (the limit of requests per load), found 1000000000\n")
     }
 
     @Test func outputPathsAreCheckedBeforeTheRun() throws {
         let sim = try BuiltCommand("sim")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let file = try scratch.write("tiny.yaml", Self.scenario())
+        let file = try scratch.write("tiny.yaml", try Self.scenario())
         let directory = try sim.run([file, "--html", scratch.path])
         #expect(directory.status == 2)
         #expect(directory.stderr == "sim: --html \(scratch.path): is a directory; give a file path such as \(scratch.path)/report.html\n")
@@ -121,7 +88,7 @@ import Glibc
         let sim = try BuiltCommand("sim")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let file = try scratch.write("tiny.yaml", Self.scenario())
+        let file = try scratch.write("tiny.yaml", try Self.scenario())
         let locked = scratch.file("locked")
         try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o555])
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.path)
@@ -143,7 +110,7 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         // An app that takes two hours to answer: the run reaches the simulator's hour with the load still waiting.
-        let file = try scratch.write("slow.yaml", Self.scenario(requests: "1", serviceTime: "2h"))
+        let file = try scratch.write("slow.yaml", try Self.scenario(replacing: [("serviceTime: 1ms", "serviceTime: 2h")]))
         let outcome = try sim.run([file, "--quiet"])
         #expect(outcome.status == 2)
         #expect(outcome.stderr == "\(file): the run was stopped at 1h of virtual time (the simulator's limit) with work still pending; give the scenario a duration or its loads fewer requests\n")

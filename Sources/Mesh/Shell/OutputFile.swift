@@ -26,7 +26,7 @@ public enum OutputFile {
             close(fd)
             return
         }
-        guard errno == ENOENT else { throw FileProblem(subject: subject, message: "cannot write: \(SystemErrorText.describe(errno: errno))") }
+        guard errno == ENOENT || errno == ENOTDIR else { throw FileProblem(subject: subject, message: "cannot write: \(SystemErrorText.describe(errno: errno))") }
         let directory = parent(of: path)
         guard stat(directory, &info) == 0 else {
             throw FileProblem(subject: subject, message: errno == ENOENT ? "the directory \(directory) does not exist" : "cannot use the directory \(directory): \(SystemErrorText.describe(errno: errno))")

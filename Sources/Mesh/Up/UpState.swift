@@ -66,7 +66,7 @@ public struct UpState: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(UpState.self, from: data)
         } catch {
-            throw UpError.stateUnreadable(path, "\(error)")
+            throw UpError.stateUnreadable(path, "it is not the JSON fsm up writes (remove it if no fsm up runs on this state dir)")
         }
     }
 

@@ -21,6 +21,8 @@ public enum ScenarioLimits {
     /// worker-seconds (`concurrency` × `duration` in seconds), e.g. 10 workers for a minute.
     public static let maxClosedLoopWorkerSeconds = 600.0
     /// Events the simulator processes in one run (each message, timer and load tick is one): a
-    /// bound on wall-clock work. The generated scale scenario needs about 25 million.
-    public static let maxEvents = 100_000_000
+    /// bound on wall-clock work, about a minute and a half of a release build. A request costs
+    /// about six; the generated scale scenario (1,000,000 requests) needs about 6 million, and
+    /// `maxRequestsPerScenario` about 30 million.
+    public static let maxEvents = 50_000_000
 }

@@ -3,6 +3,7 @@ import Logging
 import MeshControl
 import MeshModel
 import MeshRuntime
+import MeshShell
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -84,7 +85,7 @@ public enum RealModeRunner {
         func configPath(_ pod: Int) -> String { directory.appendingPathComponent("pod-\(pod).json").path }
         func writeConfig(_ pod: Int) throws {
             guard let config = controller.config(for: cluster.pods[pod].key) else { return }
-            try Data(config.renderedJSON(pretty: true).utf8).write(to: URL(fileURLWithPath: configPath(pod)), options: .atomic)
+            try OutputFile.write(Array(config.renderedJSON(pretty: true).utf8), to: configPath(pod), option: "the config of \(cluster.pods[pod].key)")
         }
 
         var authority: RealModeCertificates?
@@ -113,7 +114,10 @@ public enum RealModeRunner {
         } catch {
             await stopAll()
             if let error = error as? RealModeError { throw error }
-            throw RealModeError.setup("\(error)")
+            if NetworkErrorText.isListenFailure(error) {
+                throw RealModeError.setup("cannot listen on the pods' addresses 127.82.\(options.subnet).x: \(NetworkErrorText.reason(of: error)) (another sim --real with --subnet \(options.subnet)? give another --subnet)")
+            }
+            throw RealModeError.setup(NetworkErrorText.reason(of: error))
         }
 
         // The timeline, in wall-clock time from here. The scenario's order is kept even when this
@@ -137,7 +141,7 @@ public enum RealModeRunner {
                     sidecar.reload()
                     pushed.append(sidecar)
                 } catch {
-                    events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot write the config of \(key): \(error)"))
+                    events.append(SimEvent(at: elapsed(), kind: .note, text: "\(error)"))
                 }
             }
             // `reload` runs on the sidecar's event loop; a later task on that loop runs after it.
@@ -160,7 +164,7 @@ public enum RealModeRunner {
                             events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
                             await push(update)
                         } catch {
-                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart pod \(pod.key): \(error)"))
+                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart pod \(pod.key): \(NetworkErrorText.reason(of: error))"))
                         }
                     }
                 }
