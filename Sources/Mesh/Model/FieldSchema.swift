@@ -7,7 +7,7 @@
 /// allowed; values whose inside the mesh never reads (a probe, a free-form map such as `labels`)
 /// are `.any` and not looked into. A value of the wrong shape (a scalar where an object belongs)
 /// is left to the decoder, which reports its type.
-public indirect enum FieldSchema: Sendable {
+indirect enum FieldSchema: Sendable {
     /// A scalar, a free-form map, or an object whose fields are not checked.
     case any
     /// An object: its field names in the order error messages list them, and the schemas of the
@@ -17,12 +17,12 @@ public indirect enum FieldSchema: Sendable {
     case list(FieldSchema)
 
     /// An object with these fields; `nested` gives the schema of the ones that are checked inside.
-    public static func fields(_ names: [String], _ nested: [String: FieldSchema] = [:]) -> FieldSchema {
+    static func fields(_ names: [String], _ nested: [String: FieldSchema] = [:]) -> FieldSchema {
         .object(names, nested)
     }
 
     /// Fails on the first field, depth first in document order, that the schema does not allow.
-    public func check(_ node: YAMLReader) throws(ManifestError) {
+    func check(_ node: YAMLReader) throws(ManifestError) {
         switch self {
         case .any:
             return
