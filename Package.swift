@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "MeshIdentity", targets: ["MeshIdentity"]),
         .library(name: "MeshDemoApps", targets: ["MeshDemoApps"]),
         .library(name: "MeshUp", targets: ["MeshUp"]),
+        .library(name: "MeshShell", targets: ["MeshShell"]),
         .executable(name: "sim", targets: ["sim"]),
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
@@ -89,10 +90,17 @@ let package = Package(
             path: "Sources/Sim/Engine",
             swiftSettings: swiftSettings
         ),
+        // What every command shares for the user's files: reading with a size limit, checking and
+        // writing output paths, errno in plain words (FileProblem). No NIO, so `sim` can use it.
+        .target(
+            name: "MeshShell",
+            path: "Sources/Mesh/Shell",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sim",
             dependencies: [
-                "SimCore",
+                "SimCore", "MeshShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Sim/CLI",
@@ -103,7 +111,7 @@ let package = Package(
         .target(
             name: "MeshRealMode",
             dependencies: [
-                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime", "MeshIdentity",
+                "SimCore", "MeshControl", "MeshProxy", "MeshModel", "MeshRuntime", "MeshIdentity", "MeshShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -117,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "sim-real",
             dependencies: [
-                "MeshRealMode", "SimCore", "MeshModel",
+                "MeshRealMode", "SimCore", "MeshModel", "MeshShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -170,7 +178,7 @@ let package = Package(
         .target(
             name: "MeshRuntime",
             dependencies: [
-                "MeshModel", "MeshProxy", "MeshIdentity", "MeshRedirect",
+                "MeshModel", "MeshProxy", "MeshIdentity", "MeshRedirect", "MeshShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -192,7 +200,7 @@ let package = Package(
         .target(
             name: "MeshControlPlane",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshIdentity",
+                "MeshModel", "MeshControl", "MeshIdentity", "MeshShell",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -225,7 +233,7 @@ let package = Package(
         .target(
             name: "MeshUp",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps",
+                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps", "MeshShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -236,7 +244,7 @@ let package = Package(
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -300,6 +308,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The built `sim` and `fsm` executables run as a user runs them (exit status, one-line errors),
+        // and MeshShell's file checks.
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["MeshShell", "MeshModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -141,7 +141,7 @@ import Testing
         spec:
           replicas: -1
         """)
-        #expect(replicas == ManifestError(file: "bad.yaml", line: 5, column: 13, path: "spec.replicas", message: "must be at least 0, found -1"))
+        #expect(replicas == ManifestError(file: "bad.yaml", line: 5, column: 13, path: "spec.replicas", message: "must be between 0 and 10000 (the limit of replicas per workload), found -1"))
     }
 
     @Test func badDuration() {

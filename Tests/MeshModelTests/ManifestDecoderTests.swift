@@ -442,7 +442,10 @@ import Testing
               http:
                 requests: 3
                 unit: minute
-        ---
+        """
+        // The demo applies a second `http-rate-limit` later, replacing the first: its own text
+        // (one text defining an object twice is an error).
+        let replacement = """
         apiVersion: policy.flomesh.io/v1alpha1
         kind: UpstreamTrafficSetting
         metadata:
@@ -462,7 +465,7 @@ import Testing
                   - name: x-limited
                     value: "yes"
         """
-        let decoded = try ManifestDecoder.decode(text, file: "uts.yaml")
+        let decoded = try ManifestDecoder.decode(text, file: "uts.yaml") + ManifestDecoder.decode(replacement, file: "uts-2.yaml")
         guard case .upstreamTrafficSetting(let tcp) = decoded[0].resource,
               case .upstreamTrafficSetting(let http) = decoded[1].resource,
               case .upstreamTrafficSetting(let route) = decoded[2].resource else { Issue.record("expected three settings"); return }
@@ -596,7 +599,7 @@ import Testing
             configResyncInterval: 30s
           featureFlags:
             enableRetryPolicy: true
-          unmodelledSection: { anything: 1 }
+          repoServer: { ipaddr: 127.0.0.1, codebase: /repo }
         """
         let decoded = try ManifestDecoder.decode(text, file: "mc.yaml", defaultNamespace: "bookstore")
         guard case .meshConfig(let config) = decoded[0].resource else { Issue.record("not a MeshConfig"); return }

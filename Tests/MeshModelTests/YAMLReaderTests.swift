@@ -50,10 +50,13 @@ import Testing
         #expect(error?.line == 1)
     }
 
-    @Test func unknownKeysListTheKnownOnes() throws {
+    @Test func unknownKeysSuggestTheNearestOrListTheKnownOnes() throws {
         let doc = try YAMLReader.document(text: "name: x\nnmae: y\n", file: "k.yaml")
         let error = #expect(throws: ManifestError.self) { try doc.checkKnownKeys(["name", "value"]) }
-        #expect(error == ManifestError(file: "k.yaml", line: 2, column: 1, path: "nmae", message: "unknown field \"nmae\"; expected one of: name, value"))
+        #expect(error == ManifestError(file: "k.yaml", line: 2, column: 1, path: "nmae", message: "unknown field \"nmae\"; did you mean \"name\"?"))
+        let far = try YAMLReader.document(text: "name: x\ncolour: y\n", file: "k.yaml")
+        let listed = #expect(throws: ManifestError.self) { try far.checkKnownKeys(["name", "value"]) }
+        #expect(listed == ManifestError(file: "k.yaml", line: 2, column: 1, path: "colour", message: "unknown field \"colour\"; expected one of: name, value"))
     }
 
     @Test func scalarsOfEachType() throws {

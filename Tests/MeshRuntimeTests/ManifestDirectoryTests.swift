@@ -59,11 +59,41 @@ struct ManifestDirectoryTests {
     }
 
     @Test func aMissingDirectoryIsReportedOnceAndKeepsWhatItHeld() throws {
-        var directory = ManifestDirectory(path: "/nonexistent/manifests-\(UInt32.random(in: 0...UInt32.max))")
+        let path = "/nonexistent/manifests-\(UInt32.random(in: 0...UInt32.max))"
+        var directory = ManifestDirectory(path: path)
         let first = directory.poll()
-        #expect(!first.changed && first.newErrors.count == 1)
+        #expect(!first.changed && first.newErrors == ["\(path): cannot read the directory: no such file or directory"])
         #expect(directory.poll().newErrors.isEmpty)
         #expect(directory.failedReads == 1)
         #expect(directory.resources.isEmpty)
+    }
+
+    @Test func aResourceInTwoFilesIsReportedWithBothPlacesAndTheLaterLeftOut() throws {
+        try withDirectory { url in
+            let a = url.appendingPathComponent("10-a.yaml"), b = url.appendingPathComponent("20-b.yaml")
+            try Self.service("web").write(to: a, atomically: true, encoding: .utf8)
+            try (Self.service("other") + "---\n" + Self.service("web")).write(to: b, atomically: true, encoding: .utf8)
+            var directory = ManifestDirectory(path: url.path)
+            let result = directory.poll()
+            #expect(result.newErrors == ["\(b.path):7:1: Service shop/web is already defined at \(a.path):1:1"])
+            #expect(directory.errors == result.newErrors)
+            #expect(directory.resources.map(\.metadata.name) == ["web", "other"])
+            #expect(directory.poll().newErrors.isEmpty)
+
+            // Removed from the first file, the second file's definition is the one in force.
+            try Self.service("renamed").write(to: a, atomically: true, encoding: .utf8)
+            #expect(directory.poll().changed)
+            #expect(directory.errors.isEmpty)
+            #expect(directory.resources.map(\.metadata.name) == ["renamed", "other", "web"])
+        }
+    }
+
+    @Test func aFileThatIsNotUTF8NamesItsFirstBadByte() throws {
+        try withDirectory { url in
+            let file = url.appendingPathComponent("10-a.yaml")
+            try Data(Array("apiVersion: v1\nkind: Namespace\nmetadata: {name: caf".utf8) + [0xE9] + Array("}\n".utf8)).write(to: file)
+            var directory = ManifestDirectory(path: url.path)
+            #expect(directory.poll().newErrors == ["\(file.path):3:21: the file is not UTF-8 text: byte 0xE9 is not valid UTF-8 (save the file as UTF-8)"])
+        }
     }
 }

@@ -18,10 +18,8 @@ import Glibc
 /// Addresses: the controller on 127.78.21.1 (ControlledMesh's subnet 21).
 @Suite(.timeLimit(.minutes(2)))
 struct SidecarCacheTests {
-    static func mode(_ path: String) -> mode_t? {
-        var info = Glibc.stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return info.st_mode & 0o777
+    static func mode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int
     }
 
     static func stats(_ sidecar: SidecarProcess) async throws -> [String: UInt64] {

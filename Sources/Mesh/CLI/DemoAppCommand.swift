@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import MeshDemoApps
+import MeshRuntime
 import NIOCore
 
 /// `fsm demo-app NAME`: one of the guides' demo apps in the foreground (what `fsm up` starts per pod).
@@ -62,7 +63,12 @@ struct DemoAppCommand: AsyncParsableCommand {
         let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxyHost: proxyHost, proxyPort: proxyPort,
                                        identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
                                        interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))
-        let app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
+        let app: DemoApp
+        do {
+            app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
+        } catch where NetworkErrorText.isListenFailure(error) {
+            throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "is another app running on this address? Stop it or give --listen another address"))
+        }
         await TerminationSignal.wait()
         await app.shutdown()
     }

@@ -222,14 +222,19 @@ struct SidecarCommand: AsyncParsableCommand {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
         let process: SidecarProcess
-        if let endpoint {
-            do {
-                process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger, cache: cacheDir.map(SidecarCache.init))
-            } catch let error as SecretFileError {
-                throw ValidationError("--cache-dir: \(error)")
+        do {
+            if let endpoint {
+                do {
+                    process = try await SidecarProcess.start(controller: endpoint, settings: settings, logger: logger, cache: cacheDir.map(SidecarCache.init))
+                } catch let error as SecretFileError {
+                    throw ValidationError("--cache-dir: \(error)")
+                }
+            } else {
+                process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
             }
-        } else {
-            process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+        } catch where NetworkErrorText.isListenFailure(error) {
+            let ports = [outboundPort, inboundPort, adminPort].map(String.init).joined(separator: ", ")
+            throw CommandFailure(NetworkErrorText.listen(on: "\(address) (ports \(ports))", error, hint: "is another sidecar running for this pod IP? Stop it or give --pod-ip another address"))
         }
         // SIGHUP re-reads the config file (if any) and the certificate files.
         process.reloadOnHangup()
@@ -256,7 +261,7 @@ extension SidecarCommand {
                 }
                 lastProblem = "status \(response.status): \(response.body.prefix(200))"
             } catch {
-                lastProblem = "\(error)"
+                lastProblem = NetworkErrorText.reason(of: error)
             }
             if attempt == 0 { logger.info("waiting for the controller to know the pod", metadata: ["controller": "\(endpoint)", "problem": "\(lastProblem)"]) }
         }
@@ -348,7 +353,12 @@ struct ControllerCommand: AsyncParsableCommand {
             addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService),
             certificateAuthority: try loadAuthority(state, logger: logger), verifyPodAddress: !allowAnySourceAddress,
             credentials: try loadCredentials(state, logger: logger))
-        let server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
+        let server: ControllerServer
+        do {
+            server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
+        } catch where NetworkErrorText.isListenFailure(error) {
+            throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
+        }
         await TerminationSignal.wait()
         await server.shutdown()
     }
@@ -391,7 +401,12 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ValidationError("--admin must be host:port")
             }
             let host = String(admin[..<colon])
-            let response = try await SimpleHTTPClient.request(host: host, port: port, path: page.path)
+            let response: SimpleHTTPResponse
+            do {
+                response = try await SimpleHTTPClient.request(host: host, port: port, path: page.path)
+            } catch {
+                throw CommandFailure(NetworkErrorText.connect(to: admin, error, hint: "is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15010)"))
+            }
             print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
             if response.status != 200 { throw ExitCode(1) }
         }

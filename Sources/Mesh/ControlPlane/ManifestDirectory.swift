@@ -1,10 +1,14 @@
 import Foundation
 import MeshModel
+import MeshShell
 
 /// The embedded cluster source: every `*.yaml`/`*.yml` file of one directory (not recursive),
 /// read in name order. `poll()` re-reads only files whose modification time or size changed.
 /// A file that does not decode keeps the resources of its last good read and its error is kept
-/// (`errors`) and counted (`failedReads`) until a good read replaces it.
+/// (`errors`) and counted (`failedReads`) until a good read replaces it. Across files the
+/// resources must hold together (`ManifestSet`): a resource defined again in a later file (name
+/// order), a second pod with one IP, or pods past the limit are left out and reported with both
+/// places.
 public struct ManifestDirectory: Sendable {
     public let path: String
     public let defaultNamespace: String
@@ -20,6 +24,8 @@ public struct ManifestDirectory: Sendable {
     /// Reads that failed (unreadable or undecodable file, unreadable directory) since the start.
     public private(set) var failedReads = 0
     private var directoryError: String?
+    /// The files' resources that hold together, and the problems of those that do not.
+    private var consistency = ManifestSet()
 
     public init(path: String, defaultNamespace: String = "default") {
         self.path = path
@@ -28,12 +34,13 @@ public struct ManifestDirectory: Sendable {
 
     /// The problems in force: one per bad file (`file:line:column: ...`), in file order.
     public var errors: [String] {
-        (directoryError.map { [$0] } ?? []) + files.keys.sorted().compactMap { files[$0]?.error }
+        (directoryError.map { [$0] } ?? []) + files.keys.sorted().compactMap { files[$0]?.error } + consistency.problems.map(\.description)
     }
 
-    /// Every resource of every file (last good read of each), files in name order.
+    /// Every resource of every file (last good read of each), files in name order, less those
+    /// `ManifestSet` left out.
     public var resources: [Resource] {
-        files.keys.sorted().flatMap { files[$0]!.resources.map(\.resource) }
+        consistency.accepted.map(\.resource)
     }
 
     /// What one poll found.
@@ -49,12 +56,12 @@ public struct ManifestDirectory: Sendable {
         let manager = FileManager.default
         let names: [String]
         do {
-            names = try manager.contentsOfDirectory(atPath: path)
+            names = try InputFile.listDirectory(path)
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
         } catch {
             // A directory that vanished or cannot be read keeps what it held.
-            let text = "\(path): cannot read the manifest directory: \(error.localizedDescription)"
+            let text = "\(error)"
             let isNew = directoryError != text
             if isNew { failedReads += 1 }
             directoryError = text
@@ -79,25 +86,32 @@ public struct ManifestDirectory: Sendable {
             state.size = size
             let previousError = state.error
             do {
-                guard let data = manager.contents(atPath: filePath) else {
-                    throw ManifestError(file: filePath, line: 0, column: 0, message: "cannot read the file")
-                }
-                guard let text = String(data: data, encoding: .utf8) else {
-                    throw ManifestError(file: filePath, line: 0, column: 0, message: "the file is not UTF-8 text")
-                }
+                let bytes = try InputFile.read(filePath, limit: ManifestLimits.maxFileBytes, directoryHint: "manifests are *.yaml files",
+                                               tooLarge: SourceText.tooLarge)
+                let text = try SourceText.decode(bytes, file: filePath)
                 let decoded = try ManifestDecoder.decode(text, file: filePath, defaultNamespace: defaultNamespace)
                 if decoded != state.resources || files[name] == nil { changed = true }
                 state.resources = decoded
                 state.error = nil
                 if previousError != nil { changed = true }
             } catch {
-                // Always a ManifestError: `file:line:column: path: message`.
+                // A FileProblem (`path: message`) or a ManifestError (`file:line:column: path: message`).
                 failedReads += 1
                 state.error = "\(error)"
                 newErrors.append("\(error)")
             }
             files[name] = state
         }
+        if changed { newErrors += recheckSet() }
         return PollResult(changed: changed, newErrors: newErrors)
+    }
+
+    /// Checks every file's resources together again; returns the problems that are new.
+    private mutating func recheckSet() -> [String] {
+        let before = Set(consistency.problems)
+        consistency = ManifestSet(files.keys.sorted().flatMap { files[$0]!.resources })
+        let fresh = consistency.problems.filter { !before.contains($0) }
+        failedReads += fresh.count
+        return fresh.map(\.description)
     }
 }

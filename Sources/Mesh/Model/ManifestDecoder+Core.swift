@@ -1,10 +1,12 @@
 /// Kubernetes core kinds: Service, Endpoints, Pod, Deployment and StatefulSet. Fields the mesh does
-/// not model (probes, volumes, resources, ...) are ignored, as they are irrelevant to routing.
+/// not model (probes, volumes, resources, ...) are accepted (`FieldSchema`) and ignored, as they
+/// are irrelevant to routing.
 extension ManifestDecoder {
     static let transportProtocols = ["TCP", "UDP", "SCTP"]
 
     static func service(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> Service {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
+        try validateServiceName(metadata.name, at: try document.required("metadata").required("name"))
         let spec = try document.required("spec")
         let clusterIP = try spec.optionalString("clusterIP")
         var ports: [ServicePort] = []
@@ -36,7 +38,7 @@ extension ManifestDecoder {
                 appProtocol: appProtocol
             ))
         }
-        return Service(metadata: metadata, ports: ports, selector: try spec.optional("selector")?.stringMap() ?? [:], clusterIP: clusterIP)
+        return Service(metadata: metadata, ports: ports, selector: try labels(spec.optional("selector")), clusterIP: clusterIP)
     }
 
     /// FSM (like OSM) falls back on the port name's prefix when `appProtocol` is unset:
@@ -93,9 +95,9 @@ extension ManifestDecoder {
     static func workload(_ document: YAMLReader, kind: Workload.Kind, defaultNamespace: String) throws(ManifestError) -> Workload {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        let replicas = try spec.optional("replicas")?.int(in: 0...Int.max) ?? 1
+        let replicas = try spec.optional("replicas")?.int(in: 0...ManifestLimits.maxReplicas, limit: "the limit of replicas per workload") ?? 1
         let selectorNode = try spec.required("selector").required("matchLabels")
-        let selector = try selectorNode.stringMap()
+        let selector = try labels(selectorNode)
         if selector.isEmpty { throw selectorNode.error("must select at least one label") }
         let templateNode = try spec.required("template")
         let template = PodTemplate(metadata: try templateMetadata(templateNode), spec: try podSpec(try templateNode.required("spec")))

@@ -4,8 +4,8 @@ extension ManifestDecoder {
     // MARK: - MeshConfig
 
     /// Every key of the guide's table. Wrong types are worded as FSM's CRD validation words them.
-    /// Keys the mesh does not model (FSM's MeshConfig has many more) are ignored, as the API server
-    /// would prune them.
+    /// Keys of FSM's MeshConfig the mesh does not model are accepted and ignored; keys that are not
+    /// FSM's are rejected by the schema.
     static func meshConfig(_ document: YAMLReader) throws(ManifestError) -> MeshConfig {
         let metadata = try metadata(document, namespace: .defaulted(meshConfigNamespace))
         var config = MeshConfig(metadata: metadata)
@@ -93,7 +93,6 @@ extension ManifestDecoder {
     static func upstreamTrafficSetting(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> UpstreamTrafficSetting {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["host", "connectionSettings", "rateLimit", "httpRoutes"])
         let hostNode = try spec.required("host")
         let host = try hostNode.string()
         if host.isEmpty { throw hostNode.error("must not be empty") }
@@ -103,12 +102,9 @@ extension ManifestDecoder {
             setting.connectionSettings = try connectionSettings(node)
         }
         if let rateLimit = try spec.optional("rateLimit") {
-            try rateLimit.checkKnownKeys(["local"])
             if let local = try rateLimit.optional("local") {
-                try local.checkKnownKeys(["tcp", "http"])
                 var limit = LocalRateLimit()
                 if let tcp = try local.optional("tcp") {
-                    try tcp.checkKnownKeys(["connections", "unit", "burst"])
                     limit.tcp = TCPLocalRateLimit(
                         connections: try tcp.required("connections").int(in: uint32Range),
                         unit: try tcp.required("unit").oneOf(RateLimitUnit.self),
@@ -122,22 +118,18 @@ extension ManifestDecoder {
             }
         }
         for route in try spec.optional("httpRoutes")?.elements() ?? [] {
-            try route.checkKnownKeys(["path", "rateLimit"])
             let pathNode = try route.required("path")
             let path = try pathNode.string()
             try validateRegex(path, at: pathNode)
             let rateLimit = try route.required("rateLimit")
-            try rateLimit.checkKnownKeys(["local"])
             setting.httpRoutes.append(HTTPRouteRateLimit(path: path, rateLimit: try httpLocalRateLimit(try rateLimit.required("local"))))
         }
         return setting
     }
 
     static func httpLocalRateLimit(_ node: YAMLReader) throws(ManifestError) -> HTTPLocalRateLimit {
-        try node.checkKnownKeys(["requests", "unit", "burst", "responseStatusCode", "responseHeadersToAdd"])
         var headers: [HeaderValue] = []
         for header in try node.optional("responseHeadersToAdd")?.elements() ?? [] {
-            try header.checkKnownKeys(["name", "value"])
             headers.append(HeaderValue(name: try header.string("name"), value: try header.string("value")))
         }
         return HTTPLocalRateLimit(
@@ -150,15 +142,12 @@ extension ManifestDecoder {
     }
 
     static func connectionSettings(_ node: YAMLReader) throws(ManifestError) -> ConnectionSettings {
-        try node.checkKnownKeys(["tcp", "http"])
         var settings = ConnectionSettings()
         if let tcp = try node.optional("tcp") {
-            try tcp.checkKnownKeys(["maxConnections", "connectTimeout"])
             settings.tcp.maxConnections = try tcp.optional("maxConnections")?.int(in: uint32Range) ?? settings.tcp.maxConnections
             settings.tcp.connectTimeout = try tcp.optional("connectTimeout")?.duration() ?? settings.tcp.connectTimeout
         }
         if let http = try node.optional("http") {
-            try http.checkKnownKeys(["maxRequests", "maxRequestsPerConnection", "maxPendingRequests", "maxRetries", "circuitBreaking"])
             settings.http.maxRequests = try http.optional("maxRequests")?.int(in: uint32Range) ?? settings.http.maxRequests
             settings.http.maxRequestsPerConnection = try http.optional("maxRequestsPerConnection")?.int(in: uint32Range)
             settings.http.maxPendingRequests = try http.optional("maxPendingRequests")?.int(in: uint32Range) ?? settings.http.maxPendingRequests
@@ -171,10 +160,6 @@ extension ManifestDecoder {
     }
 
     static func circuitBreaking(_ node: YAMLReader) throws(ManifestError) -> CircuitBreaking {
-        try node.checkKnownKeys([
-            "statTimeWindow", "minRequestAmount", "degradedTimeWindow", "slowTimeThreshold", "slowAmountThreshold",
-            "slowRatioThreshold", "errorAmountThreshold", "errorRatioThreshold", "degradedStatusCode", "degradedResponseContent",
-        ])
         var cb = CircuitBreaking()
         cb.statTimeWindow = try node.optional("statTimeWindow")?.duration() ?? cb.statTimeWindow
         cb.minRequestAmount = try node.optional("minRequestAmount")?.int(in: uint32Range) ?? cb.minRequestAmount
@@ -194,7 +179,6 @@ extension ManifestDecoder {
     static func retry(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> Retry {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["source", "destinations", "retryPolicy"])
         let source = try identityReference(try spec.required("source"), allowedKinds: ["ServiceAccount"], defaultNamespace: metadata.namespace)
         var destinations: [IdentityReference] = []
         for node in try nonEmptyElements(spec, "destinations") {
@@ -202,7 +186,6 @@ extension ManifestDecoder {
         }
         var policy = RetryPolicy()
         if let node = try spec.optional("retryPolicy") {
-            try node.checkKnownKeys(["retryOn", "perTryTimeout", "numRetries", "retryBackoffBaseInterval"])
             if let retryOn = try node.optional("retryOn") {
                 policy.retryOn = try retryOnList(retryOn)
             }

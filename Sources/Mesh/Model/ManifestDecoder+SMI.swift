@@ -1,5 +1,5 @@
 /// SMI kinds: TrafficTarget (access v1alpha3), HTTPRouteGroup and TCPRoute (specs v1alpha4),
-/// TrafficSplit (split v1alpha2/v1alpha4). Unknown fields are rejected.
+/// TrafficSplit (split v1alpha2/v1alpha4). Unknown fields are rejected by their `FieldSchema`.
 extension ManifestDecoder {
     /// The methods an HTTPRouteGroup match may name (SMI's enum), `*` meaning any.
     public static let httpMethods = ["*", "GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
@@ -7,12 +7,10 @@ extension ManifestDecoder {
     static func trafficTarget(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> TrafficTarget {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["destination", "rules", "sources"])
         // `port` narrows the destination in SMI v1alpha3; FSM does not use it.
-        let destination = try identityReference(try spec.required("destination"), allowedKinds: ["ServiceAccount"], defaultNamespace: metadata.namespace, extraKeys: ["port"])
+        let destination = try identityReference(try spec.required("destination"), allowedKinds: ["ServiceAccount"], defaultNamespace: metadata.namespace)
         var rules: [TrafficTargetRule] = []
         for node in try spec.optional("rules")?.elements() ?? [] {
-            try node.checkKnownKeys(["kind", "name", "matches"])
             rules.append(TrafficTargetRule(
                 kind: try node.required("kind").oneOf(["HTTPRouteGroup", "TCPRoute"]),
                 name: try node.string("name"),
@@ -29,10 +27,8 @@ extension ManifestDecoder {
     static func httpRouteGroup(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> HTTPRouteGroup {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["matches"])
         var matches: [HTTPMatch] = []
         for node in try nonEmptyElements(spec, "matches") {
-            try node.checkKnownKeys(["name", "pathRegex", "methods", "headers"])
             let nameNode = try node.required("name")
             let name = try nameNode.string()
             if matches.contains(where: { $0.name == name }) { throw nameNode.error("duplicate match name \(YAMLReader.quoted(name))") }
@@ -81,21 +77,17 @@ extension ManifestDecoder {
     static func tcpRoute(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> TCPRoute {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["matches"])
         guard let matches = try spec.optional("matches") else { return TCPRoute(metadata: metadata) }
-        try matches.checkKnownKeys(["name", "ports"])
         return TCPRoute(metadata: metadata, ports: try matches.optional("ports")?.intList(in: portRange) ?? [])
     }
 
     static func trafficSplit(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> TrafficSplit {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         let spec = try document.required("spec")
-        try spec.checkKnownKeys(["service", "backends", "matches"])
         let service = try spec.string("service")
         var backends: [TrafficSplitBackend] = []
         let backendNodes = try nonEmptyElements(spec, "backends")
         for node in backendNodes {
-            try node.checkKnownKeys(["service", "weight"])
             backends.append(TrafficSplitBackend(service: try node.string("service"), weight: try node.required("weight").int(in: 0...Int(Int32.max))))
         }
         if backends.allSatisfy({ $0.weight == 0 }) {
@@ -103,7 +95,6 @@ extension ManifestDecoder {
         }
         var matches: [TrafficTargetRule] = []
         for node in try spec.optional("matches")?.elements() ?? [] {
-            try node.checkKnownKeys(["kind", "name", "apiGroup"])
             matches.append(TrafficTargetRule(kind: try node.required("kind").oneOf(["HTTPRouteGroup"]), name: try node.string("name")))
         }
         return TrafficSplit(metadata: metadata, service: service, backends: backends, matches: matches)

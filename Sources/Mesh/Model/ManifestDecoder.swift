@@ -12,10 +12,10 @@ public struct DecodedResource: Hashable, Sendable {
 /// Decodes Kubernetes, SMI and FSM resources from multi-document YAML.
 ///
 /// Every problem (syntax, missing field, wrong type, bad enum value, out-of-range number, bad
-/// duration, unknown kind or apiVersion) is a `ManifestError` naming file, line, column and field
-/// path. Unknown kinds are errors, never dropped. Core Kubernetes kinds ignore fields the mesh does
-/// not model (probes, volumes, ...); the SMI and FSM policy kinds reject unknown fields, like
-/// `kubectl apply --validate=strict` against their CRD schemas.
+/// duration, unknown kind or apiVersion, unknown field) is a `ManifestError` naming file, line,
+/// column and field path. Unknown kinds are errors, never dropped. Fields that are not part of a
+/// kind are errors, as with `kubectl apply --validate=strict` (`FieldSchema`); fields Kubernetes
+/// allows but the mesh does not model (probes, volumes, ...) are accepted and ignored.
 public enum ManifestDecoder {
     /// Every kind the decoder accepts with its accepted apiVersions, in the order error messages list them.
     public static let supportedKinds: [(kind: String, apiVersions: [String])] = [
@@ -39,13 +39,15 @@ public enum ManifestDecoder {
     public static let meshConfigNamespace = "fsm-system"
 
     /// Decodes every non-empty document of `text`. `lineOffset`/`columnOffset` place a text embedded
-    /// in another file (a scenario's `manifests: |` block) at its real position.
+    /// in another file (a scenario's `manifests: |` block) at its real position. The documents must
+    /// hold together (`ManifestSet`: no resource twice, no pod IP twice, not too many pods).
     public static func decode(_ text: String, file: String, lineOffset: Int = 0, columnOffset: Int = 0, defaultNamespace: String = "default") throws(ManifestError) -> [DecodedResource] {
-        var resources: [DecodedResource] = []
+        var set = ManifestSet()
         for document in try YAMLReader.documents(text: text, file: file, lineOffset: lineOffset, columnOffset: columnOffset) where !document.isNull {
-            resources.append(try decode(reader: document, defaultNamespace: defaultNamespace))
+            set.add(try decode(reader: document, defaultNamespace: defaultNamespace))
+            if let problem = set.problems.first { throw problem }
         }
-        return resources
+        return set.accepted
     }
 
     /// Decodes one document (a mapping with `apiVersion` and `kind`).
@@ -64,6 +66,8 @@ public enum ManifestDecoder {
         guard entry.apiVersions.contains(apiVersion) else {
             throw versionNode.error("unsupported apiVersion \(YAMLReader.quoted(apiVersion)) for kind \(kind); supported: \(entry.apiVersions.joined(separator: ", "))")
         }
+        // Strict field validation first: a misspelt field is reported as such, not as a missing one.
+        try schemas[kind]?.check(document)
         let resource: Resource
         switch kind {
         case "Namespace": resource = .namespace(Namespace(metadata: try metadata(document, namespace: .clusterScoped)))
@@ -111,28 +115,33 @@ public enum ManifestDecoder {
         return ObjectMeta(
             name: name,
             namespace: namespace,
-            labels: try meta.optional("labels")?.stringMap() ?? [:],
-            annotations: try meta.optional("annotations")?.stringMap() ?? [:]
+            labels: try labels(meta.optional("labels")),
+            annotations: try annotations(meta.optional("annotations"))
         )
     }
 
     /// Labels and annotations of a pod template (no name or namespace).
     static func templateMetadata(_ template: YAMLReader) throws(ManifestError) -> ObjectMeta {
         guard let meta = try template.optional("metadata") else { return ObjectMeta(name: "") }
-        return ObjectMeta(
-            name: "",
-            labels: try meta.optional("labels")?.stringMap() ?? [:],
-            annotations: try meta.optional("annotations")?.stringMap() ?? [:]
-        )
+        return ObjectMeta(name: "", labels: try labels(meta.optional("labels")), annotations: try annotations(meta.optional("annotations")))
     }
 
-    /// A lowercase RFC 1123 subdomain, as Kubernetes requires of object names.
+    /// A lowercase RFC 1123 subdomain of at most 253 characters, as Kubernetes requires of object names.
     static func validateName(_ name: String, at node: YAMLReader) throws(ManifestError) {
-        let valid = !name.isEmpty && name.utf8.count <= 253
-            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isDNSLabel)
-        if !valid {
-            throw node.error("invalid name \(YAMLReader.quoted(name)): a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+        if !isDNSSubdomain(Substring(name)) {
+            throw node.error("invalid name \(YAMLReader.quoted(name)): a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', must start and end with an alphanumeric character, and be at most 253 characters")
         }
+    }
+
+    /// A Service's name: a DNS-1035 label (it becomes a DNS name `<name>.<namespace>`).
+    static func validateServiceName(_ name: String, at node: YAMLReader) throws(ManifestError) {
+        if !isDNSLabel(Substring(name)) || !(name.utf8.first.map { $0 >= 0x61 && $0 <= 0x7A } ?? false) {
+            throw node.error("invalid Service name \(YAMLReader.quoted(name)): a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, end with an alphanumeric character, and be at most 63 characters")
+        }
+    }
+
+    static func isDNSSubdomain(_ name: Substring) -> Bool {
+        !name.isEmpty && name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isDNSLabel)
     }
 
     /// A lowercase RFC 1123 label, as Kubernetes requires of namespace names.
@@ -153,8 +162,7 @@ public enum ManifestDecoder {
 
     /// A reference such as `{kind: ServiceAccount, name: bookbuyer, namespace: bookbuyer}`; the
     /// namespace defaults to the referring resource's.
-    static func identityReference(_ node: YAMLReader, allowedKinds: [String], defaultNamespace: String, extraKeys: [String] = []) throws(ManifestError) -> IdentityReference {
-        try node.checkKnownKeys(["kind", "name", "namespace"] + extraKeys)
+    static func identityReference(_ node: YAMLReader, allowedKinds: [String], defaultNamespace: String) throws(ManifestError) -> IdentityReference {
         let kind = try node.required("kind").oneOf(allowedKinds)
         let nameNode = try node.required("name")
         let name = try nameNode.string()

@@ -69,12 +69,21 @@ public struct YAMLReader {
     /// `ManifestError` at the position libyaml reports.
     public static func documents(text: String, file: String, lineOffset: Int = 0, columnOffset: Int = 0) throws(ManifestError) -> [YAMLReader] {
         var readers: [YAMLReader] = []
+        if text.utf8.count > ManifestLimits.maxFileBytes {
+            throw ManifestError(file: file, line: lineOffset + 1, column: columnOffset + 1, message: SourceText.tooLarge(text.utf8.count))
+        }
         do {
             // Explicit encoding: `.default` would consult the process environment.
             let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
             while let root = try parser.nextRoot() {
-                readers.append(YAMLReader(node: root, file: file, lineOffset: lineOffset, columnOffset: columnOffset, source: text))
+                let reader = YAMLReader(node: root, file: file, lineOffset: lineOffset, columnOffset: columnOffset, source: text)
+                if readers.count == ManifestLimits.maxDocuments {
+                    throw reader.error("more than \(ManifestLimits.maxDocuments) YAML documents in one text; at most \(ManifestLimits.maxDocuments) (split them into several files)")
+                }
+                readers.append(reader)
             }
+        } catch let error as ManifestError {
+            throw error
         } catch let error as YamlError {
             throw syntaxError(error, text: text, file: file, lineOffset: lineOffset, columnOffset: columnOffset)
         } catch {
@@ -264,12 +273,20 @@ public struct YAMLReader {
         throw ManifestError(at: location, path: childPath(key: key), message: "missing required field \"\(key)\"")
     }
 
-    /// Fails on the first key that is not in `allowed`, listing the ones that are.
+    /// Fails on the first key that is not in `allowed` (see `unknownField`).
     public func checkKnownKeys(_ allowed: [String]) throws(ManifestError) {
         for (key, value) in try entries() where !allowed.contains(key) {
-            throw ManifestError(at: value.keyLocation, path: value.path,
-                                message: "unknown field \(Self.quoted(key)); expected one of: \(allowed.joined(separator: ", "))")
+            throw value.unknownField(key, allowed: allowed)
         }
+    }
+
+    /// The error for this node's key, which is not among `allowed`, at the key:
+    /// `unknown field "replica"; did you mean "replicas"?` when a known name is near (`NearestName`),
+    /// else `unknown field "x"; expected one of: a, b, c`.
+    public func unknownField(_ key: String, allowed: [String]) -> ManifestError {
+        let hint = NearestName.suggestion(for: key, among: allowed).map { "did you mean \(Self.quoted($0))?" }
+            ?? "expected one of: \(allowed.joined(separator: ", "))"
+        return ManifestError(at: keyLocation, path: path, message: "unknown field \(Self.quoted(key)); \(hint)")
     }
 
     /// A required string under `key`.
@@ -333,11 +350,13 @@ public struct YAMLReader {
         return scalar.string
     }
 
-    public func int(in range: ClosedRange<Int>? = nil) throws(ManifestError) -> Int {
+    /// An integer, within `range` when given. `limit` names a documented bound in the message:
+    /// `must be between 0 and 10000 (the limit of replicas per workload), found 1000000`.
+    public func int(in range: ClosedRange<Int>? = nil, limit: String? = nil) throws(ManifestError) -> Int {
         guard case .scalar(let scalar) = node, scalar.resolvedTagName == .int else { throw typeMismatch(expected: .integer) }
         guard let value = node.int else { throw error("integer \(scalar.string) is too large") }
         if let range, !range.contains(value) {
-            throw error("must be \(Self.describe(range)), found \(value)")
+            throw error("must be \(Self.describe(range))\(limit.map { " (\($0))" } ?? ""), found \(value)")
         }
         return value
     }

@@ -5,6 +5,7 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import NIOCore
 
 /// What `fsm up` needs to know.
@@ -79,6 +80,7 @@ public enum UpLauncher {
             try UpState.remove(from: stateDirectory)
         }
         let pods = try plannedPods(settings)
+        try checkAddresses(settings, pods: pods)
         let logs = (stateDirectory as NSString).appendingPathComponent("logs")
         // New directories 0700 whatever the umask; one the user named and made is kept as it is.
         try SecretFile.createDirectory(stateDirectory, narrowExisting: false)
@@ -138,7 +140,32 @@ public enum UpLauncher {
         guard source.problems.isEmpty else { throw UpError.badManifests(source.problems) }
         let pods = source.cluster.pods.map { PodPlan(key: "\($0.metadata.namespace)/\($0.metadata.name)", pod: $0, app: PlannedApp(pod: $0)) }
         guard !pods.isEmpty else { throw UpError.noPods(settings.manifests) }
+        guard pods.count <= maxPods else {
+            throw UpError.badManifests(["\(settings.manifests): \(pods.count) pods; fsm up runs at most \(maxPods) (each pod is a sidecar and an app process)"])
+        }
         return pods
+    }
+
+    /// Pods one `fsm up` runs: each is two processes (a sidecar and an app) on this machine.
+    public static let maxPods = 100
+    /// The sidecar's inbound port (`fsm sidecar`'s default, which `fsm up` keeps).
+    static let sidecarInboundPort = 15003
+
+    /// Every address `fsm up` is about to listen on is free (the controller's, and each pod's
+    /// sidecar and app ports), so a busy port is one line before anything starts.
+    static func checkAddresses(_ settings: UpSettings, pods: [PodPlan]) throws {
+        var wanted: [(what: String, host: String, port: Int)] = [("the controller", settings.controllerHost, settings.controllerPort)]
+        for plan in pods {
+            guard let ip = plan.pod.podIP else { continue }
+            for port in [settings.sidecarOutboundPort, sidecarInboundPort, settings.sidecarAdminPort] {
+                wanted.append(("the sidecar of \(plan.key)", ip, port))
+            }
+            if let app = plan.app { wanted.append(("the \(app.kind) app of \(plan.key)", ip, app.port)) }
+        }
+        for address in wanted {
+            guard let code = ListenProbe.bindError(host: address.host, port: address.port) else { continue }
+            throw UpError.cannotListen("\(address.host):\(address.port)", what: address.what, reason: SystemErrorText.describe(errno: code))
+        }
     }
 
     private static func start(_ settings: UpSettings, pods: [PodPlan], logs: String, state: inout UpState, logger: Logger) async throws {

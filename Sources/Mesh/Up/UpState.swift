@@ -1,5 +1,6 @@
 import Foundation
 import MeshIdentity
+import MeshShell
 
 /// What `fsm up` started, saved in `<state dir>/up.json` so `fsm down` stops exactly that.
 public struct UpState: Codable, Sendable, Equatable {
@@ -108,7 +109,7 @@ public struct UpState: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(UpState.self, from: data)
         } catch {
-            throw UpError.stateUnreadable(path, "\(error)")
+            throw UpError.stateUnreadable(path, "it is not the JSON fsm up writes (remove it if no fsm up runs on this state dir)")
         }
     }
 
@@ -149,6 +150,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
     case spawnFailed(String, Int32)
     case notReady(String)
     case noSupervision(String)
+    case cannotListen(String, what: String, reason: String)
 
     public var description: String {
         switch self {
@@ -157,9 +159,11 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
         case .stateUnreadable(let path, let problem): "cannot read \(path): \(problem)"
         case .badManifests(let errors): "the manifests do not decode; nothing was started:\n" + errors.joined(separator: "\n")
         case .noPods(let dir): "\(dir) declares no pod in a mesh namespace (Deployments, StatefulSets or Pods in namespaces enrolled with flomesh.io/monitored-by)"
-        case .spawnFailed(let what, let code): "cannot start \(what): posix_spawn error \(code)"
+        case .spawnFailed(let what, let code): "cannot start \(what): \(SystemErrorText.describe(errno: code))"
         case .notReady(let what): what
         case .noSupervision(let dir): "the state in \(dir) names no supervision settings: it was not written by this fsm up"
+        case .cannotListen(let address, let what, let reason):
+            "cannot listen on \(address) (\(what)): \(reason); nothing was started (another fsm up or controller? `fsm down --state-dir DIR` stops an fsm up; --controller-listen and --first-pod-ip choose other addresses)"
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshModel
+import MeshShell
 import SimCore
 
 /// `sim FILE... [--seed N] [--json PATH|-] [--html PATH] [--pcap PATH] [--check-determinism] [--quiet] [--dump-config NS/POD]`
@@ -63,27 +64,28 @@ struct SimCommand: ParsableCommand {
             return ExitStatus.invalid
         }
 
-        // Read and parse every file before running any, so a typo fails fast.
+        // Read and parse every file, and check every output path, before running any: a typo or
+        // an unwritable report path fails at once, not after the runs.
         var scenarios: [Scenario] = []
         for file in files {
-            let text: String
             do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                scenarios.append(try Self.readScenario(file))
             } catch {
-                Console.error("\(file):0:0: cannot read the file: \(Self.reason(error))")
-                return ExitStatus.invalid
-            }
-            do {
-                scenarios.append(try ScenarioParser.parse(text, file: file))
-            } catch {
-                Console.error(error.description)
+                Console.error("\(error)")
                 return ExitStatus.invalid
             }
         }
-
         let outputs = OutputNames(scenarios: scenarios)
+        do {
+            try checkOutputs(outputs, count: scenarios.count)
+        } catch {
+            Console.error("sim: \(error)")
+            return ExitStatus.invalid
+        }
+
         let summaryToStderr = json == "-"
         var anyFailed = false
+        var anyStopped = false
         var nondeterministic = false
 
         for (index, scenario) in scenarios.enumerated() {
@@ -122,33 +124,42 @@ struct SimCommand: ParsableCommand {
 
             do {
                 if let json {
-                    if json == "-" { Console.out(jsonText) } else { try write(jsonText, to: outputs.path(json, for: index)) }
+                    if json == "-" { Console.out(jsonText) } else { try OutputFile.write(Array(jsonText.utf8), to: outputs.path(json, for: index), option: "--json") }
                 }
                 if let html {
-                    try write(report.html(), to: outputs.path(html, for: index))
+                    try OutputFile.write(Array(report.html().utf8), to: outputs.path(html, for: index), option: "--html")
                 }
             } catch {
                 Console.error("sim: \(error)")
                 return ExitStatus.invalid
             }
+            if let stopped = result.stopped {
+                // A bound of the simulator, not a verdict on the mesh: like any other bound, exit 2.
+                Console.error("\(scenario.file): \(stopped)")
+                anyStopped = true
+            }
             if !report.passed { anyFailed = true }
         }
 
         if nondeterministic { return ExitStatus.nondeterministic }
+        if anyStopped { return ExitStatus.invalid }
         return anyFailed ? ExitStatus.expectationFailed : ExitStatus.passed
     }
 
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw WriteError(path: path, reason: Self.reason(error))
-        }
+    /// A scenario file read and parsed: a `FileProblem` (`scenarios: is a directory; ...`) or a
+    /// `ManifestError` (`file:line:column: path: message`).
+    static func readScenario(_ file: String) throws -> Scenario {
+        let bytes = try InputFile.read(file, limit: ManifestLimits.maxFileBytes, directoryHint: "give scenario files (e.g. \(file.hasSuffix("/") ? file : file + "/")*.yaml)",
+                                       tooLarge: SourceText.tooLarge)
+        return try ScenarioParser.parse(bytes: bytes, file: file)
     }
 
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        return nsError.localizedFailureReason ?? nsError.localizedDescription
+    /// Every report path the run will write can be written.
+    private func checkOutputs(_ outputs: OutputNames, count: Int) throws(FileProblem) {
+        for index in 0..<count {
+            if let json, json != "-" { try OutputFile.check(outputs.path(json, for: index), option: "--json", example: "report.json") }
+            if let html { try OutputFile.check(outputs.path(html, for: index), option: "--html", example: "report.html") }
+        }
     }
 
     static func firstDifferentLine(_ a: String, _ b: String) -> Int {
@@ -157,12 +168,6 @@ struct SimCommand: ParsableCommand {
         for (index, (x, y)) in zip(left, right).enumerated() where x != y { return index + 1 }
         return min(left.count, right.count) + 1
     }
-}
-
-struct WriteError: Error, CustomStringConvertible {
-    var path: String
-    var reason: String
-    var description: String { "cannot write \(path): \(reason)" }
 }
 
 enum ExitStatus {

@@ -93,41 +93,8 @@ struct LoadState {
     }
 }
 
-/// A parsed `http://host:port/path` or `tcp://host:port`.
-struct LoadURL {
-    var isTCP: Bool
-    var host: String
-    var port: Int
-    var explicitPort: Bool
-    var path: String
-
-    init?(_ text: String) {
-        let rest: Substring
-        if text.hasPrefix("http://") { isTCP = false; rest = text.dropFirst(7) }
-        else if text.hasPrefix("tcp://") { isTCP = true; rest = text.dropFirst(6) }
-        else { return nil }
-        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" })
-        var pathPart = String(rest.dropFirst(authority.count))
-        if pathPart.isEmpty { pathPart = "/" } else if pathPart.hasPrefix("?") { pathPart = "/" + pathPart }
-        path = pathPart
-        if let colon = authority.lastIndex(of: ":") {
-            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else { return nil }
-            host = String(authority[..<colon])
-            port = value
-            explicitPort = true
-        } else {
-            guard !isTCP else { return nil }
-            host = String(authority)
-            port = 80
-            explicitPort = false
-        }
-        guard !host.isEmpty else { return nil }
-    }
-}
-
 extension SimEngine {
     static let fortioDefaultDuration: Int64 = 5_000_000_000
-    static let maxConcurrency = 10_000
 
     func startLoad(_ index: Int) {
         var load = loads[index]
@@ -141,7 +108,9 @@ extension SimEngine {
             load.finishedAt = now
             record("load \(spec.name): \(problem)")
         }
-        guard let url = LoadURL(spec.url) else { return fail("cannot parse url \"\(spec.url)\" (expected http://host[:port]/path or tcp://host:port)") }
+        // The parser accepted only URLs that parse; a scenario built in code may still hold another.
+        let url: LoadURL
+        do throws(LoadURL.Problem) { url = try LoadURL(parsing: spec.url) } catch { return fail("url \(error.message)") }
         let parts = spec.from.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { return fail("from \"\(spec.from)\" is not namespace/deployment") }
         let client: Int
@@ -158,7 +127,8 @@ extension SimEngine {
         if load.destination == nil { record("load \(spec.name): \(url.host) does not resolve; every request fails") }
         load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
                                     headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
-        let concurrency = min(max(1, spec.concurrency), SimEngine.maxConcurrency)
+        // The parser bounds it; a scenario built in code is held to the same limit.
+        let concurrency = min(max(1, spec.concurrency), ScenarioLimits.maxConcurrency)
         var quotas = Array(repeating: Int.max, count: concurrency)
         if let total = spec.requests {
             let base = max(0, total) / concurrency, remainder = max(0, total) % concurrency

@@ -44,6 +44,7 @@ extension Report {
             ("seed", .int(Int64(bitPattern: result.seed))),
             ("virtualTime", .string(result.virtualTime.description)),
             ("passed", .bool(passed)),
+        ] + (result.stopped.map { [("stopped", JSONValue.string($0))] } ?? []) + [
             ("loads", .object(loads)),
             ("apps", .object(apps)),
             ("proxies", .object(proxies)),

@@ -83,7 +83,9 @@ extension Report {
 
         out.append("")
         let failed = outcomes.filter { !$0.passed }.count
-        if outcomes.isEmpty {
+        if let stopped = result.stopped {
+            out.append("result: STOPPED (\(stopped))")
+        } else if outcomes.isEmpty {
             out.append("result: PASS (no expectations)")
         } else if failed == 0 {
             out.append("result: PASS (\(outcomes.count) of \(outcomes.count) expectations held)")

@@ -18,8 +18,8 @@ public struct Report: Sendable {
         self.outcomes = outcomes
     }
 
-    /// Every expectation held.
-    public var passed: Bool { ExpectationChecker.allPassed(outcomes) }
+    /// The run ended by itself and every expectation held.
+    public var passed: Bool { result.stopped == nil && ExpectationChecker.allPassed(outcomes) }
 }
 
 /// Number formatting shared by the reports, independent of locale and platform.

@@ -6,12 +6,13 @@ extension ScenarioParser {
     static let loadKeys = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency"]
     static let faultKinds = ["kill-pod", "sidecar-crash", "partition", "latency", "error"]
 
-    static func parseSteps(_ steps: YAMLReader, scenarioDuration: MeshDuration?) throws(ManifestError) -> [Step] {
+    static func parseSteps(_ steps: YAMLReader, scenarioDuration: MeshDuration?, pods: inout PodTally) throws(ManifestError) -> [Step] {
         var parsed: [Step] = []
+        var requests = 0
         for step in try steps.elements() {
             guard step.isMapping else { throw step.typeMismatch(expected: .mapping) }
             try step.checkKnownKeys(["at"] + stepActions)
-            let at = try step.required("at").duration()
+            let at = try virtualTime(try step.required("at"))
             let present = stepActions.filter { step.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
@@ -22,9 +23,18 @@ extension ScenarioParser {
             let value = try step.required(present[0])
             let action: Step.Action
             switch present[0] {
-            case "apply": action = .apply(try decodeEmbedded(value))
+            case "apply":
+                let decoded = try decodeEmbedded(value)
+                try pods.add(decoded)
+                action = .apply(decoded.map(\.resource))
             case "delete": action = .delete(try parseDelete(value))
-            case "load": action = .load(try parseLoad(value, scenarioDuration: scenarioDuration))
+            case "load":
+                let load = try parseLoad(value, scenarioDuration: scenarioDuration)
+                requests += expectedRequests(load)
+                if requests > ScenarioLimits.maxRequestsPerScenario {
+                    throw value.error("this load brings the scenario's requests to \(requests); at most \(ScenarioLimits.maxRequestsPerScenario) (the limit of requests per scenario)")
+                }
+                action = .load(load)
             default: action = .fault(try parseFault(value))
             }
             parsed.append(Step(at: at, action: action, location: step.location))
@@ -57,8 +67,10 @@ extension ScenarioParser {
         }
         let urlReader = try value.required("url")
         let url = try urlReader.string()
-        guard url.hasPrefix("http://") || url.hasPrefix("tcp://"), url.split(separator: "/", omittingEmptySubsequences: true).count >= 2 else {
-            throw urlReader.error("expected http://host:port/path or tcp://host:port, found \(YAMLReader.quotedText(url))")
+        do throws(LoadURL.Problem) {
+            _ = try LoadURL(parsing: url)
+        } catch {
+            throw urlReader.error(error.message)
         }
         var load = LoadSpec(name: name, from: from, url: url)
         if let method = try value.optional("method") {
@@ -67,22 +79,86 @@ extension ScenarioParser {
         if let headers = try value.optional("headers") {
             var fields: [HTTPHeaderField] = []
             for (header, headerValue) in try headers.entries() {
-                fields.append(HTTPHeaderField(name: header, value: try headerValue.scalarText()))
+                fields.append(try headerField(header, headerValue))
             }
             load.headers = fields
         }
-        load.requests = try value.optional("requests")?.int(in: 1...Int.max)
-        load.duration = try value.optional("duration")?.duration()
+        load.requests = try value.optional("requests")?.int(in: 1...ScenarioLimits.maxRequestsPerLoad, limit: "the limit of requests per load")
+        load.duration = try value.optional("duration").map { reader throws(ManifestError) in try virtualTime(reader) }
         if let qps = try value.optional("qps") {
-            load.qps = try qps.double(in: Double.leastNonzeroMagnitude...1e9)
+            load.qps = try qps.double(in: Double.leastNonzeroMagnitude...ScenarioLimits.maxQPS)
         }
         if let concurrency = try value.optional("concurrency") {
-            load.concurrency = try concurrency.int(in: 1...100_000)
+            load.concurrency = try concurrency.int(in: 1...ScenarioLimits.maxConcurrency, limit: "the limit of workers per load")
         }
         if load.requests == nil, load.duration == nil, scenarioDuration == nil {
             throw value.error("expected \"requests\" or \"duration\" (or a scenario-level duration): otherwise the load never ends")
         }
+        try checkLoadWork(load, value)
         return load
+    }
+
+    /// A header as a load sends it: the name an HTTP token, the value free of control characters
+    /// (a CR or LF would end the header and start another: request splitting).
+    static func headerField(_ name: String, _ value: YAMLReader) throws(ManifestError) -> HTTPHeaderField {
+        let text = try value.scalarText()
+        if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
+            throw ManifestError(at: value.keyLocation, path: value.path,
+                                message: "invalid header name \(YAMLReader.quotedText(name)): expected a token of letters, digits and !#$%&'*+-.^_`|~")
+        }
+        if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+            throw value.error("a header value must not contain CR, LF or other control characters, found \(YAMLReader.quotedText(text))")
+        }
+        return HTTPHeaderField(name: name, value: text)
+    }
+
+    /// RFC 9110 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// How long a load runs by its own keys: its `duration`, or fortio's 5 s when it has neither
+    /// `requests` nor `duration` (as the load generator runs it); nil when `requests` alone ends it.
+    static func ownDuration(_ load: LoadSpec) -> MeshDuration? {
+        load.duration ?? (load.requests == nil ? .seconds(5) : nil)
+    }
+
+    /// Requests the load sends: `requests`, or `qps` × its duration; 0 for a closed loop without
+    /// `requests` (bounded by worker-seconds instead).
+    static func expectedRequests(_ load: LoadSpec) -> Int {
+        if let requests = load.requests { return requests }
+        guard let qps = load.qps, let duration = ownDuration(load) else { return 0 }
+        return Int(min(qps * duration.seconds, Double(Int.max / 2)).rounded(.up))
+    }
+
+    /// `27.8h`, `12.5m`, `40s`: a duration for a message, to a tenth of its unit.
+    static func roughly(seconds: Double) -> String {
+        let (value, unit) = seconds >= 3600 ? (seconds / 3600, "h") : (seconds >= 60 ? (seconds / 60, "m") : (seconds, "s"))
+        return JSONValue.format((value * 10).rounded() / 10) + unit
+    }
+
+    /// The bounds that involve two keys of a load: an open loop's `requests` / `qps` within the
+    /// virtual-time limit, its `qps` × `duration` within the requests per load, a closed loop's
+    /// `concurrency` × `duration` within the worker-seconds.
+    static func checkLoadWork(_ load: LoadSpec, _ value: YAMLReader) throws(ManifestError) {
+        let hour = ScenarioLimits.maxVirtualTime.seconds
+        if let qps = load.qps, let requests = load.requests, Double(requests) / qps > hour {
+            throw try value.required("qps").error("\(requests) requests at qps \(JSONValue.format(qps)) take \(roughly(seconds: Double(requests) / qps)); the simulator stops at \(ScenarioLimits.maxVirtualTime) of virtual time (raise qps or lower requests)")
+        }
+        if let qps = load.qps, load.requests == nil, let duration = ownDuration(load), expectedRequests(load) > ScenarioLimits.maxRequestsPerLoad {
+            throw try value.required("qps").error("qps \(JSONValue.format(qps)) for \(duration) is \(expectedRequests(load)) requests; at most \(ScenarioLimits.maxRequestsPerLoad) (the limit of requests per load)")
+        }
+        if load.qps == nil, load.requests == nil, let duration = ownDuration(load) {
+            let workerSeconds = Double(load.concurrency) * duration.seconds
+            if workerSeconds > ScenarioLimits.maxClosedLoopWorkerSeconds {
+                var at = try value.optional("concurrency")
+                if at == nil { at = try value.required("duration") }
+                throw (at ?? value).error("a closed loop of \(load.concurrency) workers for \(duration) is \(JSONValue.format(workerSeconds)) worker-seconds; at most \(JSONValue.format(ScenarioLimits.maxClosedLoopWorkerSeconds)) (give requests or qps to send more)")
+            }
+        }
     }
 
     static func parseFault(_ value: YAMLReader) throws(ManifestError) -> FaultSpec {

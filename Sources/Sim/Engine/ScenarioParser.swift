@@ -10,6 +10,12 @@ import MeshModel
 public enum ScenarioParser {
     static let topLevelKeys = ["name", "description", "seed", "duration", "mesh", "network", "manifests", "apps", "steps", "expect"]
 
+    /// Parses a file's bytes: UTF-8 text (`SourceText`: a byte that is not is an error at its line
+    /// and column) of at most `ManifestLimits.maxFileBytes`.
+    public static func parse(bytes: [UInt8], file: String) throws(ManifestError) -> Scenario {
+        try parse(SourceText.decode(bytes, file: file), file: file)
+    }
+
     public static func parse(_ text: String, file: String) throws(ManifestError) -> Scenario {
         // CRLF files: libyaml counts "\r\n" as one break, but Swift sees one Character, which
         // would throw off the line arithmetic for embedded manifests. Carriage returns carry no meaning here.
@@ -27,7 +33,7 @@ public enum ScenarioParser {
         if let seed = try root.optional("seed") {
             scenario.seed = UInt64(try seed.int(in: 0...Int.max))
         }
-        scenario.duration = try root.optional("duration")?.duration()
+        scenario.duration = try root.optional("duration").map { reader throws(ManifestError) in try virtualTime(reader) }
         if let mesh = try root.optional("mesh") {
             scenario.mesh = try parseMesh(mesh)
         } else {
@@ -36,14 +42,17 @@ public enum ScenarioParser {
         if let network = try root.optional("network") {
             scenario.network = try parseNetwork(network)
         }
+        var pods = PodTally()
         if let manifests = try root.optional("manifests") {
-            scenario.manifests = try decodeEmbedded(manifests)
+            let decoded = try decodeEmbedded(manifests)
+            try pods.add(decoded)
+            scenario.manifests = decoded.map(\.resource)
         }
         if let apps = try root.optional("apps") {
             scenario.apps = try parseApps(apps)
         }
         if let steps = try root.optional("steps") {
-            scenario.steps = try parseSteps(steps, scenarioDuration: scenario.duration)
+            scenario.steps = try parseSteps(steps, scenarioDuration: scenario.duration, pods: &pods)
         }
         if let expect = try root.optional("expect") {
             scenario.expectations = try parseExpectations(expect)
@@ -172,10 +181,18 @@ public enum ScenarioParser {
 
     /// Decodes the Kubernetes YAML held in a string value (normally a `|` block scalar) so that
     /// errors point at the right line and column of the scenario file.
-    static func decodeEmbedded(_ value: YAMLReader) throws(ManifestError) -> [Resource] {
+    static func decodeEmbedded(_ value: YAMLReader) throws(ManifestError) -> [DecodedResource] {
         let embedded = try value.embeddedText()
-        let decoded = try ManifestDecoder.decode(embedded.text, file: value.file, lineOffset: embedded.lineOffset,
-                                                 columnOffset: embedded.columnOffset, defaultNamespace: "default")
-        return decoded.map(\.resource)
+        return try ManifestDecoder.decode(embedded.text, file: value.file, lineOffset: embedded.lineOffset,
+                                          columnOffset: embedded.columnOffset, defaultNamespace: "default")
+    }
+
+    /// A duration of virtual time: at most `ScenarioLimits.maxVirtualTime`.
+    static func virtualTime(_ reader: YAMLReader) throws(ManifestError) -> MeshDuration {
+        let value = try reader.duration()
+        if value > ScenarioLimits.maxVirtualTime {
+            throw reader.error("must be at most \(ScenarioLimits.maxVirtualTime) (the simulator's limit of virtual time), found \(value)")
+        }
+        return value
     }
 }

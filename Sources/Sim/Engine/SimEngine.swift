@@ -130,7 +130,11 @@ final class SimEngine {
     let configDelay: Int64
     let endTime: Int64?
     /// Runs without a duration stop here at the latest.
-    static let safetyLimit: Int64 = 3_600_000_000_000
+    static let safetyLimit: Int64 = ScenarioLimits.maxVirtualTime.nanoseconds
+    /// A run stops after this many events, whatever its virtual time (wall-clock work).
+    let eventLimit: Int
+    /// Why the run stopped before its end, nil when it ran to its end.
+    var stopped: String?
 
     var now: Int64 = 0
     var queue = EventQueue<EngineEvent>()
@@ -198,9 +202,10 @@ final class SimEngine {
     var pendingFaultTimers = 0
     var finished = false
 
-    init(scenario: Scenario, seed: UInt64) {
+    init(scenario: Scenario, seed: UInt64, eventLimit: Int = ScenarioLimits.maxEvents) {
         self.scenario = scenario
         self.seed = seed
+        self.eventLimit = eventLimit
         configDelay = max(0, scenario.mesh.configDelay.nanoseconds)
         endTime = scenario.duration.map { max(0, $0.nanoseconds) }
         controller = MeshController(meshConfig: scenario.mesh.meshConfig)
@@ -242,6 +247,11 @@ final class SimEngine {
         let limit = endTime ?? SimEngine.safetyLimit
         while !isDone, let deadline = queue.nextDeadline {
             if deadline > limit { break }
+            if eventsProcessed >= eventLimit {
+                stop("after \(eventsProcessed) events (the simulator's limit of work per run) at virtual time \(MeshDuration(nanoseconds: now)); lower the loads' requests, qps, concurrency or duration")
+                finished = true
+                return
+            }
             guard let entry = queue.popFirst() else { break }
             now = entry.deadline
             eventsProcessed += 1
@@ -251,9 +261,15 @@ final class SimEngine {
             now = limit
         } else if !isDone, queue.isEmpty == false {
             now = limit
-            record("run stopped at the safety limit of \(MeshDuration(nanoseconds: limit))")
+            stop("at \(MeshDuration(nanoseconds: limit)) of virtual time (the simulator's limit) with work still pending; give the scenario a duration or its loads fewer requests")
         }
         finished = true
+    }
+
+    /// Ends the run early: the reason goes in the result (it fails) and in the event log.
+    private func stop(_ reason: String) {
+        stopped = "the run was stopped " + reason
+        record(stopped ?? reason)
     }
 
     /// Without a duration the run ends when every step ran, every load finished and no restart

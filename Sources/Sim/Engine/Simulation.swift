@@ -12,17 +12,21 @@ public struct Simulation {
     public let seed: UInt64
     private var engine: SimEngine
 
+    /// The most events one run processes (`ScenarioLimits.maxEvents`; smaller in tests).
+    public let eventLimit: Int
+
     /// `seed` nil: the scenario's own seed. Builds the cluster as it is at 0s.
-    public init(scenario: Scenario, seed: UInt64? = nil) {
+    public init(scenario: Scenario, seed: UInt64? = nil, eventLimit: Int = ScenarioLimits.maxEvents) {
         self.scenario = scenario
         self.seed = seed ?? scenario.seed
-        engine = SimEngine(scenario: scenario, seed: self.seed)
+        self.eventLimit = eventLimit
+        engine = SimEngine(scenario: scenario, seed: self.seed, eventLimit: eventLimit)
     }
 
     /// Runs the scenario to its end (its `duration`, or until every step and load has finished).
     /// Running again starts over from 0s with the same seed, and gives the same result.
     public mutating func run() -> SimulationResult {
-        if engine.finished { engine = SimEngine(scenario: scenario, seed: seed) }
+        if engine.finished { engine = SimEngine(scenario: scenario, seed: seed, eventLimit: eventLimit) }
         engine.run()
         return engine.result()
     }

@@ -18,8 +18,11 @@ public struct SimulationResult: Sendable {
     public var events: [SimEvent]
     /// Wall-clock-free work counters of the simulator itself (events processed, ...).
     public var eventsProcessed: Int
+    /// Why the run stopped before its end (`ScenarioLimits.maxEvents`, or the hour of virtual
+    /// time with work pending): such a run does not pass. nil when it ran to its end.
+    public var stopped: String?
 
-    public init(scenario: Scenario, seed: UInt64, virtualTime: MeshDuration, loads: [LoadResult] = [], apps: [AppResult] = [], proxies: [ProxyResult] = [], events: [SimEvent] = [], eventsProcessed: Int = 0) {
+    public init(scenario: Scenario, seed: UInt64, virtualTime: MeshDuration, loads: [LoadResult] = [], apps: [AppResult] = [], proxies: [ProxyResult] = [], events: [SimEvent] = [], eventsProcessed: Int = 0, stopped: String? = nil) {
         self.scenario = scenario
         self.seed = seed
         self.virtualTime = virtualTime
@@ -28,6 +31,7 @@ public struct SimulationResult: Sendable {
         self.proxies = proxies
         self.events = events
         self.eventsProcessed = eventsProcessed
+        self.stopped = stopped
     }
 }
 

@@ -6,37 +6,6 @@ import NIOHTTP1
 import NIOPosix
 import SimCore
 
-/// A load's `http://host[:port]/path` (the simulator's rules: no port means 80, no path means `/`)
-/// or `tcp://host:port` (raw TCP calls, `isTCP`).
-struct RealLoadURL: Equatable, Sendable {
-    var authority: String
-    var path: String
-    var isTCP = false
-
-    init?(_ text: String) {
-        if text.hasPrefix("tcp://") {
-            let authority = text.dropFirst(6).prefix(while: { $0 != "/" })
-            guard let colon = authority.lastIndex(of: ":"), colon != authority.startIndex,
-                  let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-            self.authority = String(authority)
-            self.path = ""
-            self.isTCP = true
-            return
-        }
-        guard text.hasPrefix("http://") else { return nil }
-        let rest = text.dropFirst(7)
-        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" })
-        var path = String(rest.dropFirst(authority.count))
-        if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
-        guard !authority.isEmpty, !authority.hasPrefix(":") else { return nil }
-        if let colon = authority.lastIndex(of: ":") {
-            guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        }
-        self.authority = String(authority)
-        self.path = path
-    }
-}
-
 /// A load worker's connection (HTTP or raw TCP) as `RealLoadRunner.measure` uses it.
 protocol RealLoadConnection: Sendable {
     var isActive: Bool { get }
@@ -107,9 +76,11 @@ final class RealLoadRecorder: Sendable {
 /// its connection and opens a new one after a failure.
 struct RealLoadRunner: Sendable {
     static let defaultDuration: Int64 = 5_000_000_000
+    /// Workers of one load in a real run: each is a real connection (and task) on this machine.
+    static let maxConcurrency = 1000
 
     let spec: LoadSpec
-    let url: RealLoadURL
+    let url: LoadURL
     let clientIP: String
     let recorder: RealLoadRecorder
     /// Wall-clock origin of the run.
@@ -118,7 +89,7 @@ struct RealLoadRunner: Sendable {
     let runDeadline: ContinuousClock.Instant?
 
     func run() async {
-        let concurrency = min(max(1, spec.concurrency), 1000)
+        let concurrency = min(max(1, spec.concurrency), Self.maxConcurrency)
         var quotas = Array(repeating: Int.max, count: concurrency)
         if let total = spec.requests {
             let base = max(0, total) / concurrency, remainder = max(0, total) % concurrency

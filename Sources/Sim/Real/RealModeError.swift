@@ -23,8 +23,10 @@ enum RealModeSupport {
         for step in scenario.steps {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {
-            case .load:
-                break
+            case .load(let load):
+                if load.concurrency > RealLoadRunner.maxConcurrency {
+                    throw .unsupported("concurrency \(load.concurrency) (load \(load.name)\(place)): at most \(RealLoadRunner.maxConcurrency) workers, each a real connection")
+                }
             case .fault(let fault):
                 switch fault {
                 case .error, .killPod, .sidecarCrash: break

@@ -4,6 +4,7 @@ import MeshControl
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -53,10 +54,10 @@ public enum RealModeRunner {
         _ = controller.apply(cluster.initialChanges)
 
         // Every load must leave from a meshed pod (unmeshed clients would need kube-proxy).
-        var loadClients: [String: (ip: String, url: RealLoadURL)] = [:]
+        var loadClients: [String: (ip: String, url: LoadURL)] = [:]
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
-            guard let url = RealLoadURL(load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
+            guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             guard controller.isMeshed(cluster.pods[index].key) else {
                 throw RealModeError.unsupported("loads from a pod without a sidecar (load \(load.name) from \(load.from))")
@@ -116,7 +117,10 @@ public enum RealModeRunner {
         } catch {
             await stopAll()
             if let error = error as? RealModeError { throw error }
-            throw RealModeError.setup("\(error)")
+            if NetworkErrorText.isListenFailure(error) {
+                throw RealModeError.setup("cannot listen on the pods' addresses 127.82.\(options.subnet).x: \(NetworkErrorText.reason(of: error)) (another sim --real with --subnet \(options.subnet)? give another --subnet)")
+            }
+            throw RealModeError.setup(NetworkErrorText.reason(of: error))
         }
 
         // The timeline, in wall-clock time from here. The scenario's order is kept even when this
@@ -140,7 +144,7 @@ public enum RealModeRunner {
                     sidecar.reload()
                     pushed.append(sidecar)
                 } catch {
-                    events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot write the config of \(key): \(error)"))
+                    events.append(SimEvent(at: elapsed(), kind: .note, text: "\(error)"))
                 }
             }
             // `reload` runs on the sidecar's event loop; a later task on that loop runs after it.
@@ -204,7 +208,7 @@ public enum RealModeRunner {
                             events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
                             await push(update)
                         } catch {
-                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart pod \(pod.key): \(error)"))
+                            events.append(SimEvent(at: elapsed(), kind: .note, text: "cannot restart pod \(pod.key): \(NetworkErrorText.reason(of: error))"))
                         }
                     }
                 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeshRealMode
 import MeshModel
+import MeshShell
 import SimCore
 
 /// `sim-real FILE... [--seed N] [--json PATH|-] [--quiet] [--subnet N] [--sidecar-logs LEVEL]`
@@ -74,17 +75,23 @@ struct SimRealCommand: ParsableCommand {
     func execute() async -> Int32 {
         var scenarios: [Scenario] = []
         for file in files {
-            let text: String
             do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                let bytes = try InputFile.read(file, limit: ManifestLimits.maxFileBytes, directoryHint: "give scenario files (e.g. \(file.hasSuffix("/") ? file : file + "/")*.yaml)",
+                                               tooLarge: SourceText.tooLarge)
+                scenarios.append(try ScenarioParser.parse(bytes: bytes, file: file))
             } catch {
-                Console.error("\(file):0:0: cannot read the file: \((error as NSError).localizedDescription)")
+                Console.error("\(error)")
                 return 2
             }
+        }
+        // Report paths are checked before the (long) real runs.
+        if let json, json != "-" {
             do {
-                scenarios.append(try ScenarioParser.parse(text, file: file))
+                for scenario in scenarios {
+                    try OutputFile.check(scenarios.count > 1 ? Self.path(json, inserting: scenario.name) : json, option: "--json", example: "report.json")
+                }
             } catch {
-                Console.error(error.description)
+                Console.error("sim-real: \(error)")
                 return 2
             }
         }
@@ -109,9 +116,9 @@ struct SimRealCommand: ParsableCommand {
                 } else {
                     let path = scenarios.count > 1 ? Self.path(json, inserting: scenario.name) : json
                     do {
-                        try report.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+                        try OutputFile.write(Array(report.jsonText().utf8), to: path, option: "--json")
                     } catch {
-                        Console.error("sim-real: cannot write \(path): \((error as NSError).localizedDescription)")
+                        Console.error("sim-real: \(error)")
                         return 2
                     }
                 }
