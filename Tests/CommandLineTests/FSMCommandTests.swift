@@ -11,7 +11,7 @@ import Glibc
         let fsm = try BuiltCommand("fsm")
         let outcome = try fsm.run(["proxy", "get", "stats", "--admin", "127.0.0.1:1"])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr == "Error: cannot connect to 127.0.0.1:1 (connection refused): is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15010)\n")
+        #expect(outcome.stderr == "Error: cannot connect to 127.0.0.1:1 (connection refused): is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15000)\n")
     }
 
     @Test func controllerOnABusyPort() throws {
@@ -20,7 +20,8 @@ import Glibc
         defer { scratch.remove() }
         let busy = try HeldListener(host: "127.97.0.1")
         defer { busy.close() }
-        let outcome = try fsm.run(["controller", "--manifests", scratch.path, "--listen", "127.97.0.1:\(busy.port)", "--log-level", "critical"])
+        let outcome = try fsm.run(["controller", "--manifests", scratch.path, "--state-dir", scratch.path + "/state", "--listen", "127.97.0.1:\(busy.port)",
+                                   "--log-level", "critical"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr == "Error: cannot listen on 127.97.0.1:\(busy.port): address already in use (another fsm controller or fsm up? Stop it or give --listen another address)\n")
     }
@@ -35,7 +36,7 @@ import Glibc
         let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", "127.97.0.4", "--outbound-port", "\(busy.port)",
                                    "--insecure-plaintext-peers", "--log-level", "critical"])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr == "Error: cannot listen on 127.97.0.4 (ports \(busy.port), 15003, 15010): address already in use (is another sidecar running for this pod IP? Stop it or give --pod-ip another address)\n")
+        #expect(outcome.stderr == "Error: cannot listen on 127.97.0.4 (ports \(busy.port), 15003, 15000): address already in use (is another sidecar running for this pod IP? Stop it or give --pod-ip another address)\n")
     }
 
     @Test func upOnABusyPortStartsNothing() throws {

@@ -405,7 +405,7 @@ struct ProxyCommand: AsyncParsableCommand {
             do {
                 response = try await SimpleHTTPClient.request(host: host, port: port, path: page.path)
             } catch {
-                throw CommandFailure(NetworkErrorText.connect(to: admin, error, hint: "is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15010)"))
+                throw CommandFailure(NetworkErrorText.connect(to: admin, error, hint: "is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15000)"))
             }
             print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
             if response.status != 200 { throw ExitCode(1) }

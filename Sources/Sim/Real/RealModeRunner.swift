@@ -163,12 +163,26 @@ public enum RealModeRunner {
             await push(controller.apply([.upsert(.pod(podResources[index]))]))
         }
 
+        /// Waits for the loads meant to be over by `at` (closed-loop loads with a request count:
+        /// always) and shifts the rest of the timeline by what that cost (DECISIONS 23).
+        func finishLoadsEnding(by at: MeshDuration) async {
+            var still: [(nominalEnd: Int64?, task: Task<Void, Never>)] = []
+            for load in running {
+                if load.nominalEnd.map({ $0 <= at.nanoseconds }) ?? true { await load.task.value } else { still.append(load) }
+            }
+            running = still
+            let late = ContinuousClock.now - (origin + lag + .nanoseconds(at.nanoseconds))
+            if late > .zero { lag += late }
+        }
+
         for entry in RealTimeline(scenario.steps, cluster: cluster, probe: scenario.mesh.sidecarReadinessProbe).entries {
             guard case .step(let step) = entry.action else {
-                // A killed pod's restart, a crashed sidecar's restart, a probe tick (no waiting for
-                // loads: they are not changes the loads must precede). Probes of running sidecars
-                // whose readiness is settled change nothing (the simulator skips them too).
+                // A killed pod's restart or a crashed sidecar's restart changes the world the loads
+                // run in, so the loads meant to end before it end first, as before any change; a
+                // probe tick does not wait. Probes of running sidecars whose readiness is settled
+                // change nothing (the simulator skips them too).
                 if case .probe(let pods) = entry.action, pods.allSatisfy({ sidecars[$0] != nil && (probes[$0]?.isSettled ?? true) }) { continue }
+                if !entry.action.isProbe { await finishLoadsEnding(by: entry.at) }
                 let due = origin + lag + .nanoseconds(entry.at.nanoseconds)
                 if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
                 if case .probe(let pods) = entry.action {
@@ -214,17 +228,7 @@ public enum RealModeRunner {
                 }
                 continue
             }
-            if !step.action.isLoad {
-                // Loads meant to be over by now (closed-loop loads with a request count: always).
-                let stepAt = step.at.nanoseconds
-                var still: [(nominalEnd: Int64?, task: Task<Void, Never>)] = []
-                for load in running {
-                    if load.nominalEnd.map({ $0 <= stepAt }) ?? true { await load.task.value } else { still.append(load) }
-                }
-                running = still
-                let late = ContinuousClock.now - (origin + lag + .nanoseconds(stepAt))
-                if late > .zero { lag += late }
-            }
+            if !step.action.isLoad { await finishLoadsEnding(by: step.at) }
             let due = origin + lag + .nanoseconds(step.at.nanoseconds)
             if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
             switch step.action {
@@ -389,6 +393,13 @@ extension RealTimeline {
             tick = tick + probe.period
         }
         return ticks
+    }
+}
+
+extension RealTimeline.Action {
+    fileprivate var isProbe: Bool {
+        if case .probe = self { return true }
+        return false
     }
 }
 
