@@ -130,20 +130,24 @@ def check_custom(custom, schemas, scratch):
         schema_path = os.path.join(scratch, f"schema-{index}.json")
         with open(schema_path, "w", encoding="utf-8") as handle:
             json.dump(schemas[key], handle)
-        instance_paths = []
+        instance_paths, shown = [], {}
         for number, (source, doc) in enumerate(items):
             name = doc.get("metadata", {}).get("name", "unnamed")
             instance = os.path.join(scratch, f"{key[1]}-{index}-{number}-{name}.json")
             with open(instance, "w", encoding="utf-8") as handle:
                 json.dump(doc, handle)
             instance_paths.append(instance)
+            shown[instance] = f"{source} ({key[1]} {name})"
         result = subprocess.run([os.path.join(BIN, "check-jsonschema"), "--schemafile", schema_path] + instance_paths,
                                 capture_output=True, text=True)
         sources = sorted({source for source, _ in items})
         status = "passed" if result.returncode == 0 else "FAILED"
         print(f"check-jsonschema {key[1]} ({key[0]}): {len(items)} resources {status} ({', '.join(sources)})")
         if result.returncode != 0:
-            print((result.stdout + result.stderr).strip())
+            output = (result.stdout + result.stderr).strip()
+            for instance, label in shown.items():
+                output = output.replace(instance, label)
+            print(output)
             failures += 1
     return failures
 
