@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshInstall
+import MeshModel
 
 /// `fsm install`: renders the control plane's manifests (`MeshInstall.ControlPlaneManifests`).
 /// `--dry-run` prints them as `kubectl apply -f` takes them (deploy/fsm.yaml is the default

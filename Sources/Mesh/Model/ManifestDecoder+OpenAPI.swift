@@ -74,7 +74,8 @@ extension ScalarSchema {
 
     /// `minimum`/`maximum`, left out where the bound is the type's own (`Int.max`).
     private static func bounds(_ low: Double, _ high: Double, integral: Bool) -> [(String, JSONValue)] {
-        func value(_ d: Double) -> JSONValue { integral ? .int(Int64(d)) : .double(d) }
+        // Whole bounds print as integers either way; keep them `.int` so they read back as written.
+        func value(_ d: Double) -> JSONValue { integral || d == d.rounded() ? .int(Int64(d)) : .double(d) }
         var pairs: [(String, JSONValue)] = []
         if low > -9e18 { pairs.append(("minimum", value(low))) }
         if high < 9e18 { pairs.append(("maximum", value(high))) }
