@@ -8,6 +8,7 @@ fsm-e2e) through the kubernetes Python client, as `fsm install` applies them; th
 read through the API server's pod proxy, so nothing listens on this machine.
 """
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -33,8 +34,8 @@ def apply_all(api, documents):
     for doc in documents:
         resource = api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
         namespace = doc["metadata"].get("namespace")
-        resource.server_side_apply(body=doc, name=doc["metadata"]["name"], namespace=namespace,
-                                   field_manager="fsm-e2e", force_conflicts=True)
+        api.server_side_apply(resource, body=doc, name=doc["metadata"]["name"], namespace=namespace,
+                              field_manager="fsm-e2e", force_conflicts=True)
 
 
 def wait_until(what, predicate, timeout):
@@ -87,7 +88,7 @@ def main():
     wait_until("control plane ready", lambda: deployments_ready(apps, args.fsm_namespace), 300)
 
     samples = []
-    for name in sorted(__import__("os").listdir(args.samples)):
+    for name in sorted(os.listdir(args.samples)):
         if name.endswith(".yaml"):
             with open(f"{args.samples}/{name}", encoding="utf-8") as handle:
                 samples += [d for d in yaml.safe_load_all(handle) if d and d["kind"] != "MeshConfig"]
@@ -115,8 +116,8 @@ def main():
         if doc["kind"] == "CustomResourceDefinition":
             continue
         try:
-            api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"]).delete(
-                name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"))
+            api.delete(api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"]),
+                       name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"))
         except ApiException as error:
             if error.status != 404:
                 fail(f"uninstall: {doc['kind']} {doc['metadata']['name']}: {error.reason}")
