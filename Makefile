@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCENARIOS := $(wildcard scenarios/*.yaml)
 
-.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build clean setup
+.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build clean setup image validate-manifests deploy-manifests e2e-k8s
 
 # Installs the Debian packages first (iptables, iproute2 for the capture tests); without root the
 # capture tests skip with a printed reason instead.
@@ -61,6 +61,30 @@ bench: bench-build
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
 	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick --no-docs
+
+# The control plane's manifests (deploy/fsm.yaml is `fsm install --dry-run` with the defaults; a test
+# keeps them equal) and their checks: kubernetes-validate --strict for every document, the sample
+# resources and the scenarios' custom resources against the CRD schemas with check-jsonschema, in
+# a virtual environment under .build (scripts/setup-validate.sh; needs PyPI the first time).
+deploy-manifests:
+	$(SWIFT) build --product fsm
+	$$($(SWIFT) build --show-bin-path)/fsm install --dry-run > deploy/fsm.yaml
+
+validate-manifests:
+	./scripts/setup-validate.sh
+	$(SWIFT) build --product fsm
+	$$($(SWIFT) build --show-bin-path)/fsm install --dry-run > .build/fsm-install.yaml
+	.build/validate-venv/bin/python scripts/validate-manifests.py .build/fsm-install.yaml deploy/samples scenarios
+
+# The one image of every component (Containerfile), built offline with Debian's buildah
+# (scripts/setup-image.sh installs it), checked by running its fsm from the image's root.
+image:
+	./scripts/setup-image.sh
+	./scripts/build-image.sh
+
+# The contract test against a real cluster; without KUBECONFIG it says why it skipped.
+e2e-k8s:
+	KUBECONFIG="$(KUBECONFIG)" ./scripts/e2e-k8s.sh
 
 clean:
 	rm -rf .build

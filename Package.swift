@@ -244,13 +244,21 @@ let package = Package(
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell",
+                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Mesh/CLI",
+            swiftSettings: swiftSettings
+        ),
+        // `fsm install`: the control plane's manifests (CRDs from the decoder's schemas, least-privilege
+        // RBAC, Deployments, webhooks, the MeshConfig with `--set` values), rendered without I/O.
+        .target(
+            name: "MeshInstall",
+            dependencies: ["MeshModel"],
+            path: "Sources/Mesh/Install",
             swiftSettings: swiftSettings
         ),
         // Test-only helper shared by the identity and runtime tests: a throwaway CA writing certs to temp files.
@@ -266,6 +274,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshBenchKitTests", dependencies: ["MeshBenchKit"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshInstallTests", dependencies: ["MeshInstall", "MeshModel", "MeshShell"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),

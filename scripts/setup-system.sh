@@ -4,6 +4,8 @@
 #   iptables, iproute2: traffic capture (MeshRedirect) and its network-namespace tests.
 #   python3 prometheus-client (PyPI): scripts/check-prometheus.py, the reference parser the
 #   metrics tests run over /stats/prometheus (skipped with a note when there is no network).
+#   kubernetes-validate, check-jsonschema (PyPI, in a virtual environment under .build, never
+#   system-wide): scripts/setup-validate.sh, for the manifest checks (skipped when it cannot).
 set -eu
 
 install_prometheus_client() {
@@ -22,6 +24,7 @@ install_prometheus_client() {
         || echo "setup-system: could not install prometheus-client (no network or no pip); the parser check will be skipped" >&2
 }
 install_prometheus_client
+"$(dirname "$0")/setup-validate.sh" || true
 
 PACKAGES="iptables iproute2"
 

@@ -15,7 +15,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
     )
 }
 

@@ -18,25 +18,13 @@ extension ManifestDecoder {
             ["replicas", "selector", "template", "volumeClaimTemplates", "serviceName", "podManagementPolicy", "updateStrategy",
              "revisionHistoryLimit", "minReadySeconds", "persistentVolumeClaimRetentionPolicy", "ordinals"],
             ["selector": labelSelector, "template": podTemplate])),
-        "TrafficTarget": policyObject(spec: .fields(["destination", "rules", "sources"], [
-            "destination": .fields(["kind", "name", "namespace", "port"]),
-            "rules": .list(.fields(["kind", "name", "matches"])),
-            "sources": .list(.fields(["kind", "name", "namespace"])),
-        ])),
-        // `headers` maps header names (or a list of single-pair maps) to regexes: free-form.
-        "HTTPRouteGroup": policyObject(spec: .fields(["matches"], ["matches": .list(.fields(["name", "pathRegex", "methods", "headers"]))])),
-        "TCPRoute": policyObject(spec: .fields(["matches"], ["matches": .fields(["name", "ports"])])),
-        "TrafficSplit": policyObject(spec: .fields(["service", "backends", "matches"], [
-            "backends": .list(.fields(["service", "weight"])),
-            "matches": .list(.fields(["kind", "name", "apiGroup"])),
-        ])),
-        "MeshConfig": policyObject(spec: meshConfigSpec),
+        "TrafficTarget": policyObject(spec: trafficTargetSpec),
+        "HTTPRouteGroup": policyObject(spec: httpRouteGroupSpec),
+        "TCPRoute": policyObject(spec: .object(["matches": .object(["name": .string, "ports": .list(port)])])),
+        "TrafficSplit": policyObject(spec: trafficSplitSpec),
+        "MeshConfig": policyObject(spec: meshConfigSpec, specRequired: false),
         "UpstreamTrafficSetting": policyObject(spec: upstreamTrafficSettingSpec),
-        "Retry": policyObject(spec: .fields(["source", "destinations", "retryPolicy"], [
-            "source": .fields(["kind", "name", "namespace"]),
-            "destinations": .list(.fields(["kind", "name", "namespace"])),
-            "retryPolicy": .fields(["retryOn", "perTryTimeout", "numRetries", "retryBackoffBaseInterval"]),
-        ])),
+        "Retry": policyObject(spec: retrySpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).
@@ -44,9 +32,11 @@ extension ManifestDecoder {
         .fields(["apiVersion", "kind", "metadata", "spec", "status"], ["metadata": objectMeta, "spec": spec, "status": status])
     }
 
-    /// A custom resource: `status` is the controller's to write, and not looked into.
-    private static func policyObject(spec: FieldSchema) -> FieldSchema {
-        .fields(["apiVersion", "kind", "metadata", "spec", "status"], ["metadata": objectMeta, "spec": spec])
+    /// A custom resource: `status` is the controller's to write, and not looked into. Its CRD
+    /// schema says only `metadata: {type: object}` (the API server owns the rest).
+    private static func policyObject(spec: FieldSchema, specRequired: Bool = true) -> FieldSchema {
+        .object(["apiVersion": .string, "kind": .string, "metadata": objectMeta, "spec": spec, "status": .openObject],
+                required: specRequired ? ["spec"] : [])
     }
 
     // MARK: - Kubernetes core
@@ -100,56 +90,108 @@ extension ManifestDecoder {
         "startTime", "initContainerStatuses", "containerStatuses", "qosClass", "ephemeralContainerStatuses", "resize", "resourceClaimStatuses",
     ])
 
-    // MARK: - FSM
+    // MARK: - SMI (typed: these kinds' CRDs are rendered from here)
 
-    static let meshConfigSpec = FieldSchema.fields([
-        "clusterSet", "sidecar", "repoServer", "traffic", "observability", "certificate", "featureFlags", "pluginChains",
-        "ingress", "gatewayAPI", "serviceLB", "flb", "egressGateway", "image", "misc", "connector",
-    ], [
-        "sidecar": .fields([
-            "enablePrivilegedInitContainer", "compressConfig", "logLevel", "sidecarClass", "sidecarImage", "sidecarDisabledMTLS",
-            "initContainerImage", "sidecarDrivers", "maxDataPlaneConnections", "configResyncInterval", "sidecarTimeout", "resources",
-            "initResources", "healthcheckResources", "tlsMinProtocolVersion", "tlsMaxProtocolVersion", "cipherSuites", "ecdhCurves",
-            "localProxyMode", "localDNSProxy",
+    static let port = FieldSchema.integer(portRange)
+    static let uint32 = FieldSchema.integer(uint32Range)
+
+    static func identityReference(kinds: [String]) -> FieldSchema {
+        .object(["kind": .oneOf(kinds), "name": .string, "namespace": .string], required: ["kind", "name"])
+    }
+
+    static let trafficTargetSpec = FieldSchema.object([
+        // `port` narrows the destination in SMI v1alpha3; FSM does not use it.
+        "destination": .object(["kind": .oneOf(["ServiceAccount"]), "name": .string, "namespace": .string, "port": port],
+                               required: ["kind", "name"]),
+        "rules": .list(.object(["kind": .oneOf(["HTTPRouteGroup", "TCPRoute"]), "name": .string, "matches": .list(.string)],
+                               required: ["kind", "name"])),
+        "sources": .list(identityReference(kinds: ["ServiceAccount"]), minItems: 1),
+    ], required: ["destination", "sources"])
+
+    static let httpRouteGroupSpec = FieldSchema.object([
+        // `headers` maps header names (or a list of single-pair maps) to regexes: free-form.
+        "matches": .list(.object(["name": .string, "pathRegex": .string, "methods": .list(.oneOf(httpMethods)), "headers": .any],
+                                 required: ["name"]), minItems: 1),
+    ], required: ["matches"])
+
+    static let trafficSplitSpec = FieldSchema.object([
+        "service": .string,
+        "backends": .list(.object(["service": .string, "weight": .integer(0...Int(Int32.max))], required: ["service", "weight"]), minItems: 1),
+        "matches": .list(.object(["kind": .oneOf(["HTTPRouteGroup"]), "name": .string, "apiGroup": .string], required: ["kind", "name"])),
+    ], required: ["service", "backends"])
+
+    // MARK: - FSM (typed where the decoder reads a value; sections it does not model stay open)
+
+    static let meshConfigSpec = FieldSchema.object([
+        "clusterSet": .openObject,
+        "sidecar": .object([
+            "enablePrivilegedInitContainer": .boolean, "compressConfig": .boolean, "logLevel": .string, "sidecarClass": .string,
+            "sidecarImage": .string, "sidecarDisabledMTLS": .boolean, "initContainerImage": .string, "sidecarDrivers": .any,
+            "maxDataPlaneConnections": .integer(0...Int.max), "configResyncInterval": .duration, "sidecarTimeout": .any,
+            "resources": .openObject, "initResources": .openObject, "healthcheckResources": .openObject,
+            "tlsMinProtocolVersion": .string, "tlsMaxProtocolVersion": .string, "cipherSuites": .list(.string),
+            "ecdhCurves": .list(.string), "localProxyMode": .string, "localDNSProxy": .openObject,
         ]),
+        "repoServer": .openObject,
         // `useHTTPSIngress` is in the guides' MeshConfig table (OSM's field).
-        "traffic": .fields([
-            "interceptionMode", "enableEgress", "outboundIPRangeExclusionList", "outboundIPRangeInclusionList", "outboundPortExclusionList",
-            "inboundPortExclusionList", "enablePermissiveTrafficPolicyMode", "inboundExternalAuthorization", "networkInterfaceExclusionList",
-            "http1PerRequestLoadBalancing", "http2PerRequestLoadBalancing", "serviceAccessMode", "serviceAccessNames", "useHTTPSIngress",
+        "traffic": .object([
+            "interceptionMode": .string, "enableEgress": .boolean, "outboundIPRangeExclusionList": .list(.cidr),
+            "outboundIPRangeInclusionList": .list(.cidr), "outboundPortExclusionList": .list(port), "inboundPortExclusionList": .list(port),
+            "enablePermissiveTrafficPolicyMode": .boolean, "inboundExternalAuthorization": .openObject,
+            "networkInterfaceExclusionList": .list(.string), "http1PerRequestLoadBalancing": .boolean,
+            "http2PerRequestLoadBalancing": .boolean, "serviceAccessMode": .string, "serviceAccessNames": .any, "useHTTPSIngress": .boolean,
         ]),
         // `enableDebugServer` is in the guides' MeshConfig table.
-        "observability": .fields(["fsmLogLevel", "enableDebugServer", "tracing", "remoteLogging"], [
-            "tracing": .fields(["enable", "port", "address", "endpoint", "sampledFraction"]),
+        "observability": .object([
+            "fsmLogLevel": .string, "enableDebugServer": .boolean,
+            "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .any]),
+            "remoteLogging": .openObject,
         ]),
-        "certificate": .fields(["serviceCertValidityDuration", "certKeyBitSize", "ingressGateway"]),
-        "featureFlags": .fields([
-            "enableEgressPolicy", "enableSnapshotCacheMode", "enableAsyncProxyServiceMapping", "enableIngressBackendPolicy",
-            "enableAccessControlPolicy", "enableAccessCertPolicy", "enableSidecarPrettyConfig", "enableSidecarActiveHealthChecks",
-            "enableRetryPolicy", "enablePluginPolicy", "enableAutoDefaultRoute", "enableValidateGatewayListenerHostname",
-            "enableValidateHTTPRouteHostnames", "enableValidateGRPCRouteHostnames", "enableValidateTLSRouteHostnames",
-            "useEndpointSlicesForGateway", "dropRouteRuleIfNoAvailableBackends",
+        "certificate": .object(["serviceCertValidityDuration": .duration, "certKeyBitSize": .integer(0...Int.max), "ingressGateway": .openObject]),
+        "featureFlags": .object([
+            "enableEgressPolicy": .boolean, "enableSnapshotCacheMode": .boolean, "enableAsyncProxyServiceMapping": .boolean,
+            "enableIngressBackendPolicy": .boolean, "enableAccessControlPolicy": .boolean, "enableAccessCertPolicy": .boolean,
+            "enableSidecarPrettyConfig": .boolean, "enableSidecarActiveHealthChecks": .boolean, "enableRetryPolicy": .boolean,
+            "enablePluginPolicy": .boolean, "enableAutoDefaultRoute": .boolean, "enableValidateGatewayListenerHostname": .boolean,
+            "enableValidateHTTPRouteHostnames": .boolean, "enableValidateGRPCRouteHostnames": .boolean,
+            "enableValidateTLSRouteHostnames": .boolean, "useEndpointSlicesForGateway": .boolean, "dropRouteRuleIfNoAvailableBackends": .boolean,
         ]),
+        "pluginChains": .openObject, "ingress": .openObject, "gatewayAPI": .openObject, "serviceLB": .openObject, "flb": .openObject,
+        "egressGateway": .openObject, "image": .openObject, "misc": .openObject, "connector": .openObject,
     ])
 
-    static let httpLocalRateLimit = FieldSchema.fields(["requests", "unit", "burst", "responseStatusCode", "responseHeadersToAdd"], [
-        "responseHeadersToAdd": .list(.fields(["name", "value"])),
+    static let rateLimitUnit = FieldSchema.oneOf(RateLimitUnit.allCases.map(\.rawValue))
+
+    static let httpLocalRateLimit = FieldSchema.object([
+        "requests": uint32, "unit": rateLimitUnit, "burst": uint32, "responseStatusCode": .integer(400...599),
+        "responseHeadersToAdd": .list(.object(["name": .string, "value": .string], required: ["name", "value"])),
+    ], required: ["requests", "unit"])
+
+    static let circuitBreaking = FieldSchema.object([
+        "statTimeWindow": .duration, "minRequestAmount": uint32, "degradedTimeWindow": .duration, "slowTimeThreshold": .duration,
+        "slowAmountThreshold": uint32, "slowRatioThreshold": .number(0...1), "errorAmountThreshold": uint32,
+        "errorRatioThreshold": .number(0...1), "degradedStatusCode": .integer(100...599), "degradedResponseContent": .string,
     ])
 
-    static let upstreamTrafficSettingSpec = FieldSchema.fields(["host", "connectionSettings", "rateLimit", "httpRoutes"], [
-        "connectionSettings": .fields(["tcp", "http"], [
-            "tcp": .fields(["maxConnections", "connectTimeout"]),
-            "http": .fields(["maxRequests", "maxRequestsPerConnection", "maxPendingRequests", "maxRetries", "circuitBreaking"], [
-                "circuitBreaking": .fields([
-                    "statTimeWindow", "minRequestAmount", "degradedTimeWindow", "slowTimeThreshold", "slowAmountThreshold",
-                    "slowRatioThreshold", "errorAmountThreshold", "errorRatioThreshold", "degradedStatusCode", "degradedResponseContent",
-                ]),
-            ]),
+    static let upstreamTrafficSettingSpec = FieldSchema.object([
+        "host": .string,
+        "connectionSettings": .object([
+            "tcp": .object(["maxConnections": uint32, "connectTimeout": .duration]),
+            "http": .object(["maxRequests": uint32, "maxRequestsPerConnection": uint32, "maxPendingRequests": uint32, "maxRetries": uint32,
+                             "circuitBreaking": circuitBreaking]),
         ]),
-        "rateLimit": .fields(["local"], ["local": .fields(["tcp", "http"], [
-            "tcp": .fields(["connections", "unit", "burst"]),
+        "rateLimit": .object(["local": .object([
+            "tcp": .object(["connections": uint32, "unit": rateLimitUnit, "burst": uint32], required: ["connections", "unit"]),
             "http": httpLocalRateLimit,
         ])]),
-        "httpRoutes": .list(.fields(["path", "rateLimit"], ["rateLimit": .fields(["local"], ["local": httpLocalRateLimit])])),
-    ])
+        "httpRoutes": .list(.object(["path": .string, "rateLimit": .object(["local": httpLocalRateLimit], required: ["local"])],
+                                    required: ["path", "rateLimit"])),
+    ], required: ["host"])
+
+    static let retrySpec = FieldSchema.object([
+        "source": identityReference(kinds: ["ServiceAccount"]),
+        "destinations": .list(identityReference(kinds: ["Service"]), minItems: 1),
+        "retryPolicy": .object(["retryOn": .string, "perTryTimeout": .duration, "numRetries": .integer(0...Int(UInt32.max)),
+                                "retryBackoffBaseInterval": .duration]),
+    ], required: ["source", "destinations"])
 }

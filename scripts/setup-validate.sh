@@ -1,0 +1,29 @@
+#!/bin/sh
+# Prepares the Python virtual environment the manifest checks and the cluster contract test use
+# (never system-wide): kubernetes-validate and check-jsonschema (scripts/validate-manifests.py),
+# and the kubernetes client (scripts/e2e-k8s.py). Idempotent; needs PyPI the first time.
+#   VALIDATE_VENV  where the environment lives (default: .build/validate-venv in the repository)
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${VALIDATE_VENV:-$root/.build/validate-venv}
+packages="kubernetes-validate check-jsonschema kubernetes"
+
+if [ -x "$venv/bin/kubernetes-validate" ] && [ -x "$venv/bin/check-jsonschema" ] && "$venv/bin/python" -c "import kubernetes, yaml" 2>/dev/null; then
+    echo "setup-validate: $venv ready"
+    exit 0
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "setup-validate: no python3; the manifest checks will be skipped" >&2
+    exit 1
+fi
+mkdir -p "$(dirname "$venv")"
+if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    echo "setup-validate: python3 -m venv failed (Debian: apt-get install python3-venv); the manifest checks will be skipped" >&2
+    exit 1
+fi
+# shellcheck disable=SC2086
+if ! "$venv/bin/pip" install --quiet $packages; then
+    echo "setup-validate: could not install $packages (no network?); the manifest checks will be skipped" >&2
+    exit 1
+fi
+echo "setup-validate: $venv ready"
