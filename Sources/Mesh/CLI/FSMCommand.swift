@@ -15,7 +15,8 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, DemoAppCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
+                      UpCommand.self, DownCommand.self, DemoAppCommand.self]
     )
 }
 
@@ -109,11 +110,24 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The pod's workload name for metric labels (source_name/destination_name).")
     var workloadName = ""
 
+    @Option(help: "A health probe the injector rewrote, served on 15901-15904: <liveness|readiness|startup>=<http|https|tcp>:<port>:<timeout seconds>[:<path>] (repeatable).")
+    var probe: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    /// The `--probe` arguments, parsed.
+    func probes() throws -> [SidecarProbe] {
+        do {
+            return try probe.map { argument throws(SidecarProbeError) in try SidecarProbe(argument: argument) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func validate() throws {
         if printIptables { return }
+        _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
                               ("--tls-handshake-timeout", tlsHandshakeTimeout)] {
@@ -209,12 +223,13 @@ struct SidecarCommand: AsyncParsableCommand {
             transport = .insecurePlaintext
         }
         let workload = WorkloadLabels(kind: workloadKind, name: workloadName)
-        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
+        var settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
                                        workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
                                        upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout), prometheusPort: prometheusPort,
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
+        settings.probes = try probes()
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }

@@ -37,6 +37,9 @@ public struct RuntimeCounters: Sendable {
         case inboundOverflow
         case adminOverflow
         case prometheusOverflow
+        case probeOverflow
+        /// Rewritten health probes whose app endpoint refused or did not answer in time (503).
+        case probeFailed
 
         /// The overflow counter of `listener`.
         public static func overflow(_ listener: ListenerKind) -> Name {
@@ -45,6 +48,7 @@ public struct RuntimeCounters: Sendable {
             case .inbound: .inboundOverflow
             case .admin: .adminOverflow
             case .prometheus: .prometheusOverflow
+            case .probe: .probeOverflow
             }
         }
 
@@ -78,6 +82,8 @@ public struct RuntimeCounters: Sendable {
             case .inboundOverflow: "runtime.inbound.downstream_cx_overflow"
             case .adminOverflow: "runtime.admin.downstream_cx_overflow"
             case .prometheusOverflow: "runtime.prometheus.downstream_cx_overflow"
+            case .probeOverflow: "runtime.probe.downstream_cx_overflow"
+            case .probeFailed: "runtime.probe.app_unavailable"
             }
         }
     }
