@@ -28,17 +28,23 @@ enum WebhookTestClient {
         let context = try NIOSSLContext(configuration: configuration)
         let group = MultiThreadedEventLoopGroup.singleton
         let promise = group.next().makePromise(of: (Int, String).self)
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(Collector(promise: promise))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(Collector(promise: promise))
+                    }
                 }
-            }
-            .connect(host: host, port: port)
-            .get()
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "host", value: serverName)
         if let contentType { head.headers.add(name: "content-type", value: contentType) }
@@ -92,6 +98,7 @@ enum WebhookTestClient {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
+            // A promise completes once: after an answer or an error this does nothing.
             promise.fail(Failure(description: "the connection closed without a complete answer"))
         }
     }

@@ -102,9 +102,6 @@ public struct ControllerAccess: Sendable {
         public var message: String
     }
 
-    /// The pod label that names the sidecar an injection added (`CredentialSubject.proxy`).
-    public static let proxyUUIDLabel = "fsm-proxy-uuid"
-
     /// `proxyUUID` says which `fsm-proxy-uuid` label a pod carries (nil: unknown pod or none): a
     /// credential the injection webhook minted for a uuid speaks for the pod labelled with it.
     public func decide(_ resource: ControllerResource, authorization: [String], proxyUUID: (PodKey) -> String? = { _ in nil }) -> Decision {

@@ -272,7 +272,7 @@ public final class ControllerServer: @unchecked Sendable {
         case .resource(let parsed): resource = parsed
         }
         let authorization = head.headers[canonicalForm: "authorization"].map(String.init)
-        let decision = access.decide(resource, authorization: authorization) { [pods] in pods[$0]?.metadata.labels[ControllerAccess.proxyUUIDLabel] }
+        let decision = access.decide(resource, authorization: authorization) { [pods] in pods[$0]?.metadata.labels[CredentialSubject.proxyUUIDLabel] }
         if case .refused(let refusal) = decision {
             return .respond(refuse(refusal, resource: resource, remoteIP: remoteIP))
         }

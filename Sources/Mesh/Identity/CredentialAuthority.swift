@@ -9,6 +9,10 @@ public enum CredentialSubject: Hashable, Sendable, CustomStringConvertible {
     case proxy(namespace: String, uuid: String)
     case `operator`
 
+    /// The pod label that names the sidecar an injection added: a `proxy` credential speaks for
+    /// the pod carrying its uuid there.
+    public static let proxyUUIDLabel = "fsm-proxy-uuid"
+
     public var description: String {
         switch self {
         case .pod(let namespace, let name): "pod \(namespace)/\(name)"

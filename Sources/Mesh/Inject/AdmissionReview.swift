@@ -1,4 +1,3 @@
-import Foundation
 import MeshModel
 
 /// The request half of an `admission.k8s.io/v1` AdmissionReview, as far as the webhooks read it.
@@ -94,7 +93,7 @@ public enum AdmissionReview {
         var response: [(String, JSONValue)] = [("uid", .string(request.uid)), ("allowed", .bool(true))]
         if !patch.operations.isEmpty {
             response.append(("patchType", .string("JSONPatch")))
-            response.append(("patch", .string(Data(patch.json.rendered().utf8).base64EncodedString())))
+            response.append(("patch", .string(Base64.encode(Array(patch.json.rendered().utf8)))))
         }
         if !warnings.isEmpty { response.append(("warnings", .array(warnings.map(JSONValue.string)))) }
         return review(.object(response))

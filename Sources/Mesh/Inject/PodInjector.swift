@@ -23,18 +23,12 @@ public struct CredentialSecret: Hashable, Sendable {
             ("metadata", .object([
                 ("name", .string(name)),
                 ("namespace", .string(namespace)),
-                ("labels", .object([("app.kubernetes.io/name", .string("flomesh.io")), (ControllerProxyLabel.name, .string(proxyUUID))])),
+                ("labels", .object([("app.kubernetes.io/name", .string("flomesh.io")), (CredentialSubject.proxyUUIDLabel, .string(proxyUUID))])),
             ])),
             ("type", .string("Opaque")),
             ("data", .object([(Self.dataKey, .string(Base64.encode(Array(token.utf8))))])),
         ])
     }
-}
-
-/// The label naming the sidecar an injection added; the controller maps a proxy credential to
-/// the pod carrying it (`ControllerAccess.proxyUUIDLabel`).
-public enum ControllerProxyLabel {
-    public static let name = "fsm-proxy-uuid"
 }
 
 /// Everything one injection does: the pod's patch, the Secret to create first, what the sidecar
@@ -111,7 +105,7 @@ public struct PodInjector: Sendable {
             annotations = [("prometheus.io/scrape", .string("true")), ("prometheus.io/port", .string("15010")), ("prometheus.io/path", .string("/stats/prometheus"))]
         }
         operations += Self.mapAdditions(at: JSONPointer("metadata", "labels"), existing: view.object["metadata"]?["labels"],
-                                        [(ControllerProxyLabel.name, .string(secret.proxyUUID))])
+                                        [(CredentialSubject.proxyUUIDLabel, .string(secret.proxyUUID))])
         operations += Self.mapAdditions(at: JSONPointer("metadata", "annotations"), existing: view.object["metadata"]?["annotations"], annotations)
         operations += probeOperations
         operations += Self.arrayAdditions(at: JSONPointer("spec", "initContainers"), existing: view.object["spec"]?["initContainers"],
@@ -151,7 +145,7 @@ public struct PodInjector: Sendable {
     /// For a pod that already carries an injection: a new uuid label and the new Secret.
     private func rekey(_ view: PodView, volume: Int, secret: CredentialSecret) -> JSONPatch {
         var operations = Self.mapAdditions(at: JSONPointer("metadata", "labels"), existing: view.object["metadata"]?["labels"],
-                                           [(ControllerProxyLabel.name, .string(secret.proxyUUID))])
+                                           [(CredentialSubject.proxyUUIDLabel, .string(secret.proxyUUID))])
         operations.append(.replace(JSONPointer("spec", "volumes").appending(volume), Self.credentialVolume(secret)))
         return JSONPatch(operations)
     }

@@ -37,6 +37,8 @@ public struct DirectoryInjectorWrites: InjectorKubeWrites {
     }
 
     public func patchWebhookCABundle(configurationName: String, caBundlePEM: String) async throws {
+        // The directory the user named: created 0700 when missing, never narrowed when it exists.
+        try SecretFile.createDirectory(directory, narrowExisting: false)
         try SecretFile.write(caBundlePEM, to: "\(directory)/ca-bundle.pem", mode: SecretFile.publicFileMode)
     }
 }

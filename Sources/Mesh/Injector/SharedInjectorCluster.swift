@@ -24,7 +24,4 @@ public final class SharedInjectorCluster: InjectorClusterView, @unchecked Sendab
     public func meshConfig() -> MeshConfig {
         state.withLockedValue { $0.meshConfig() }
     }
-
-    /// A copy of the state as it is now.
-    public var snapshot: InjectorClusterState { state.withLockedValue { $0 } }
 }
