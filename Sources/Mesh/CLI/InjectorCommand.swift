@@ -67,9 +67,7 @@ struct InjectorCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen must be host:port")
-        }
+        let (host, port) = try DemoAppCommand.hostPort(listen, option: "--listen")
         guard let validity = MeshDuration(parsing: certificateValidity), validity >= .seconds(2) else {
             throw ValidationError("--certificate-validity must be a duration of at least 2s, such as 8760h")
         }
@@ -77,11 +75,7 @@ struct InjectorCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--manifests \(manifests) is not a directory")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: level)
         let logger = Logger(label: "fsm.injector")
         let state = ControllerStateDirectory(path: URL(fileURLWithPath: stateDir).standardizedFileURL.path)
         try state.prepare()
@@ -91,7 +85,7 @@ struct InjectorCommand: AsyncParsableCommand {
         let webhook = AdmissionWebhook(injector: PodInjector(settings: settings, credentials: try state.loadOrCreateCredentialAuthority()))
         let cluster = SharedInjectorCluster(controlPlaneNamespace: fsmNamespace)
         let watcher = watchManifests(into: cluster, logger: logger)
-        let serverSettings = InjectorServerSettings(host: String(listen[..<colon]), port: port, meshName: meshName, controlPlaneNamespace: fsmNamespace,
+        let serverSettings = InjectorServerSettings(host: host, port: port, meshName: meshName, controlPlaneNamespace: fsmNamespace,
                                                     extraDNSNames: dnsName, ipAddresses: ipAddress, certificateValidity: validity)
         let server = try await InjectorServer.start(settings: serverSettings, webhook: webhook, cluster: cluster,
                                                     writes: DirectoryInjectorWrites(directory: writesDir), authority: authority, logger: logger)

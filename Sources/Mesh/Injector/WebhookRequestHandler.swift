@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshInject
+import MeshModel
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -30,7 +31,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             head = requestHead
             body = context.channel.allocator.buffer(capacity: 0)
             tooLarge = (requestHead.headers.first(name: "content-length").flatMap(Int.init) ?? 0) > server.settings.maxBodyBytes
-            deadline = context.eventLoop.scheduleTask(in: server.settings.requestTimeout) { [weak self] in
+            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: server.settings.requestTimeout) { [weak self] in
                 self?.respond(WebhookAnswer(status: 408, body: "the request did not arrive within its deadline\n"), keepAlive: false, context: context)
             }
         case .body(var chunk):
@@ -83,12 +84,12 @@ final class WebhookRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         }
         let seconds = Double(server.settings.secretDeadline.nanoseconds) / 1e9
-        let timer = loop.scheduleTask(in: server.settings.secretDeadline) {
+        let timer = loop.assumeIsolated().scheduleTask(in: server.settings.secretDeadline) {
             task.cancel()
             outcome.succeed("creating Secret \(secret.namespace)/\(secret.name) took longer than \(seconds)s")
         }
         let logger = server.logger
-        outcome.futureResult.whenSuccess { [self] failure in
+        outcome.futureResult.assumeIsolated().whenSuccess { [self] failure in
             timer.cancel()
             if let failure {
                 logger.error("sidecar injection failed", metadata: ["namespace": "\(secret.namespace)", "proxy_uuid": "\(secret.proxyUUID)", "error": "\(failure)"])
@@ -111,7 +112,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -136,7 +137,7 @@ final class WebhookConnectionDeadlines: ChannelDuplexHandler, @unchecked Sendabl
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        handshake = context.eventLoop.scheduleTask(in: handshakeTimeout) { context.close(promise: nil) }
+        handshake = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) { context.close(promise: nil) }
         rearmIdle(context)
     }
 
@@ -160,7 +161,7 @@ final class WebhookConnectionDeadlines: ChannelDuplexHandler, @unchecked Sendabl
 
     private func rearmIdle(_ context: ChannelHandlerContext) {
         idle?.cancel()
-        idle = context.eventLoop.scheduleTask(in: idleTimeout) { context.close(promise: nil) }
+        idle = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -45,14 +45,14 @@ final class ProbeHandler: ChannelInboundHandler, @unchecked Sendable {
         case .forward(let appPort, let path, let timeout):
             let app = driver.localAppAddress(MeshProxy.SocketAddress(ip: "127.0.0.1", port: appPort))
             ProbeForwarder.get(app: app, path: path, head: head, timeout: TimeAmount.nanoseconds(timeout.nanoseconds), on: context.eventLoop)
-                .whenSuccess { [self] outcome in
+                .assumeIsolated().whenSuccess { [self] outcome in
                     if case .answered = outcome {} else { driver.count(.probeFailed) }
                     reply(responder.forwarded(outcome, port: appPort), keepAlive: keepAlive, context: context)
                 }
         case .connect(let appPort, let timeout):
             let app = driver.localAppAddress(MeshProxy.SocketAddress(ip: "127.0.0.1", port: appPort))
             ProbeForwarder.connect(app: app, timeout: TimeAmount.nanoseconds(timeout.nanoseconds), on: context.eventLoop)
-                .whenSuccess { [self] accepted in
+                .assumeIsolated().whenSuccess { [self] accepted in
                     if !accepted { driver.count(.probeFailed) }
                     reply(responder.connected(accepted, port: appPort), keepAlive: keepAlive, context: context)
                 }
@@ -63,21 +63,8 @@ final class ProbeHandler: ChannelInboundHandler, @unchecked Sendable {
         guard context.channel.isActive, !closing else { return }
         let method = pending?.method
         pending = nil
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: answer.contentType)
-        headers.add(name: "content-length", value: String(answer.body.utf8.count))
-        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers))), promise: nil)
-        if method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.body)))), promise: nil) }
-        guard keepAlive else {
-            closing = true
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-            return
-        }
-        timeouts?.requestEnded()
-        timeouts?.responseFinished()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        closing = LocalReply.write(HTTPResponseStatus(statusCode: answer.status), contentType: answer.contentType, body: answer.body,
+                                   keepAlive: keepAlive, includeBody: method != .HEAD, timeouts: timeouts, context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
