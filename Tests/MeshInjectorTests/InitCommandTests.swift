@@ -1,4 +1,5 @@
 import Foundation
+import MeshTesting
 import Testing
 
 /// `fsm init`, the injected init container's command, through the binary.
@@ -73,5 +74,26 @@ struct InitCommandTests {
         #expect(result.status != 0)
         #expect(result.output.isEmpty)
         #expect(result.errors.contains("Error: --outbound-port-exclusion-list: \"http\" is not a port number between 1 and 65535\n"), "\(result.errors)")
+    }
+
+    static let captureUnavailable = CaptureTestEnvironment.unavailableReason(needing: ["ip", "iptables", "iptables-restore", "iptables-save"])
+
+    /// What the init container does in a pod: the rules land in the pod's own nat table.
+    @Test(.enabled(if: captureUnavailable == nil, Comment(rawValue: captureUnavailable ?? "root, iproute2 and iptables are available")))
+    func initProgramsThePodsNatTable() throws {
+        let namespace = try NetworkNamespace(purpose: "fsminit")
+        defer { namespace.delete() }
+        let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
+        let result = try namespace.exec([fsm, "init", "--outbound-port-exclusion-list", "6379", "--inbound-port-exclusion-list", "9090"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(result.output == "traffic capture programmed: 14 rules in chains PROXY_INBOUND, PROXY_IN_REDIRECT, PROXY_OUTPUT, PROXY_REDIRECT\n")
+        let table = try namespace.exec([try #require(CaptureTestEnvironment.tool("iptables-save")), "-t", "nat"]).output
+        #expect(table.contains(":PROXY_OUTPUT"))
+        #expect(table.contains("-A PROXY_INBOUND -p tcp -m tcp --dport 9090 -j RETURN"), "\(table)")
+        #expect(table.contains("-A PROXY_OUTPUT -p tcp -m tcp --dport 6379 -j RETURN"), "\(table)")
+        #expect(table.contains("-A PROXY_OUTPUT -m owner --uid-owner 1500 -j RETURN"), "\(table)")
+        // Outside the namespace nothing changed.
+        let host = try Command.run(try #require(CaptureTestEnvironment.tool("iptables-save")), ["-t", "nat"]).output
+        #expect(!host.contains("--dport 9090 -j RETURN"))
     }
 }

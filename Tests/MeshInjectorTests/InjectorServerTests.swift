@@ -134,8 +134,9 @@ struct InjectorServerTests {
         try await Self.eventually(within: .seconds(8)) { server.currentCertificate.serialNumberHex != first.serial }
         let second = try await WebhookTestClient.request(host: "127.94.1.5", port: port, method: .GET, path: "/healthz", caPEM: authority.certificatePEM)
         #expect(second.status == 200)
+        // A new connection presents a renewed certificate (on a loaded machine perhaps a later
+        // renewal than the one awaited: every 2 s at this validity).
         #expect(second.serial != first.serial)
-        #expect(second.serial == server.currentCertificate.serialNumberHex)
     }
 
     @Test func connectionsOverTheLimitAreClosed() async throws {
