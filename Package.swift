@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "MeshDemoApps", targets: ["MeshDemoApps"]),
         .library(name: "MeshUp", targets: ["MeshUp"]),
         .library(name: "MeshShell", targets: ["MeshShell"]),
+        .library(name: "MeshInject", targets: ["MeshInject"]),
+        .library(name: "MeshInjector", targets: ["MeshInjector"]),
         .executable(name: "sim", targets: ["sim"]),
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
@@ -152,10 +154,12 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit",
+                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Bench",
             swiftSettings: swiftSettings
@@ -213,6 +217,33 @@ let package = Package(
             path: "Sources/Mesh/ControlPlane",
             swiftSettings: swiftSettings
         ),
+        // Sidecar injection, pure: the injection decision, the pod's JSON patch (init container,
+        // sidecar, probe rewrites, credential Secret), AdmissionReview v1, MeshConfig validation.
+        .target(
+            name: "MeshInject",
+            dependencies: ["MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            path: "Sources/Mesh/Inject",
+            swiftSettings: swiftSettings
+        ),
+        // `fsm injector`: the mutating and validating webhooks over TLS (a certificate from the mesh
+        // CA, renewed before expiry), and the writes they need behind `InjectorKubeWrites`.
+        .target(
+            name: "MeshInjector",
+            dependencies: [
+                "MeshInject", "MeshModel", "MeshControl", "MeshIdentity",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Injector",
+            swiftSettings: swiftSettings
+        ),
         // The guides' demo apps (bookbuyer, bookthief, bookstore, bookwarehouse, httpbin) as real HTTP
         // servers and client loops that talk through their sidecar (`fsm demo-app`).
         .target(
@@ -245,6 +276,7 @@ let package = Package(
             name: "fsm",
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
+                "MeshInject", "MeshInjector",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -324,6 +356,27 @@ let package = Package(
         .testTarget(
             name: "CommandLineTests",
             dependencies: ["MeshShell", "MeshModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshInjectTests",
+            dependencies: ["MeshInject", "MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshInjectorTests",
+            dependencies: [
+                "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshTesting",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

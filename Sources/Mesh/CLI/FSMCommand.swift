@@ -15,7 +15,8 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
     )
 }
 
@@ -111,11 +112,24 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The pod's workload name for metric labels (source_name/destination_name).")
     var workloadName = ""
 
+    @Option(help: "A health probe the injector rewrote, served on 15901-15904: <liveness|readiness|startup>=<http|https|tcp>:<port>:<timeout seconds>[:<path>] (repeatable).")
+    var probe: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    /// The `--probe` arguments, parsed.
+    func probes() throws -> [SidecarProbe] {
+        do {
+            return try probe.map { argument throws(SidecarProbeError) in try SidecarProbe(argument: argument) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func validate() throws {
         if printIptables { return }
+        _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
         for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
@@ -191,11 +205,7 @@ struct SidecarCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: level)
         var logger = Logger(label: "fsm.sidecar")
         let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
         var address = podIP
@@ -212,12 +222,13 @@ struct SidecarCommand: AsyncParsableCommand {
             transport = .insecurePlaintext
         }
         let workload = WorkloadLabels(kind: workloadKind, name: workloadName)
-        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
+        var settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
                                        workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
                                        upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout), prometheusPort: prometheusPort,
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
+        settings.probes = try probes()
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
@@ -339,11 +350,7 @@ struct ControllerCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--manifests \(manifests) is not a directory")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: level)
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let logger = Logger(label: "fsm.controller")
         let state = ControllerStateDirectory(path: URL(fileURLWithPath: stateDir).standardizedFileURL.path)

@@ -111,7 +111,9 @@ public struct ControllerAccess: Sendable {
         public var message: String
     }
 
-    public func decide(_ resource: ControllerResource, authorization: [String]) -> Decision {
+    /// `proxyUUID` says which `fsm-proxy-uuid` label a pod carries (nil: unknown pod or none): a
+    /// credential the injection webhook minted for a uuid speaks for the pod labelled with it.
+    public func decide(_ resource: ControllerResource, authorization: [String], proxyUUID: (PodKey) -> String? = { _ in nil }) -> Decision {
         guard let owner = Self.owner(of: resource) else { return .granted(nil) }
         let subject: CredentialSubject
         switch credentials.verify(authorization: authorization) {
@@ -130,6 +132,13 @@ public struct ControllerAccess: Sendable {
                 return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
             }
             return .granted(subject)
+        case (.podOnly(let pod), .proxy(let namespace, let uuid)), (.operatorOrPod(let pod), .proxy(let namespace, let uuid)):
+            guard pod.namespace == namespace, let label = proxyUUID(pod), label == uuid else {
+                return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
+            }
+            return .granted(subject)
+        case (.operatorOnly, .proxy):
+            return .refused(Refusal(reason: .operatorOnly, subject: subject, message: "\(subject) may not read this: it needs the operator credential"))
         }
     }
 

@@ -277,7 +277,9 @@ public final class ControllerServer: @unchecked Sendable {
         case .wrongMethod(let allowed): return .respond(.text(.methodNotAllowed, "only \(allowed.rawValue)\n"))
         case .resource(let parsed): resource = parsed
         }
-        if case .refused(let refusal) = access.decide(resource, authorization: head.headers[canonicalForm: "authorization"].map(String.init)) {
+        let authorization = head.headers[canonicalForm: "authorization"].map(String.init)
+        let decision = access.decide(resource, authorization: authorization) { [pods] in pods[$0]?.metadata.labels[CredentialSubject.proxyUUIDLabel] }
+        if case .refused(let refusal) = decision {
             return .respond(refuse(refusal, resource: resource, remoteIP: remoteIP))
         }
         return serve(resource, query: query, body: body, remoteIP: remoteIP)

@@ -1,3 +1,6 @@
+// Under MemberImportVisibility, `stat`'s members can resolve through CoreFoundation once another
+// file of the module imports Foundation (it did with MeshCertificateAuthority+Server.swift).
+import CoreFoundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -53,6 +53,9 @@ public struct SidecarSettings: Sendable {
     /// The config has no route timeout yet, so this is the route timeout of every route (Envoy's
     /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
     public var upstreamRequestTimeout: TimeAmount
+    /// The pod's health probes as the injector rewrote them (`fsm sidecar --probe`): the sidecar
+    /// listens on 15901-15903 for HTTP(S) probes and on 15904 for `tcpSocket` ones.
+    public var probes: [SidecarProbe] = []
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),

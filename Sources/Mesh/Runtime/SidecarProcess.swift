@@ -22,7 +22,7 @@ public final class SidecarProcess: @unchecked Sendable {
     public let configPath: String?
     private var configClient: ControllerConfigClient?
     private var certificateClient: WorkloadCertificateClient?
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
     private var signalSource: (any DispatchSourceSignal)?
@@ -112,8 +112,9 @@ public final class SidecarProcess: @unchecked Sendable {
             let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort) {
                 AdminHandler(driver: driver, listener: .prometheus, handlers: $0)
             }
+            let probes = try await process.listenForProbes()
             try await loop.submit {
-                process.channels = [outbound, inbound, admin, prometheus]
+                process.channels = [outbound, inbound, admin, prometheus] + probes
                 process.outboundAddress = outbound.localAddress
                 process.inboundAddress = inbound.localAddress
                 process.adminAddress = admin.localAddress
@@ -138,6 +139,7 @@ public final class SidecarProcess: @unchecked Sendable {
             "pod_ip": "\(settings.podIP)", "capture": "\(settings.capture.rawValue)", "outbound": "\(process.outboundAddress?.port ?? 0)",
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.description ?? "")",
             "prometheus": "\(process.prometheusAddress?.port ?? 0)", "connection_limits": "\(settings.connectionLimits)",
+            "probes": "\(settings.probes.map(\.argument).joined(separator: " "))",
             "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
         return process
@@ -146,7 +148,7 @@ public final class SidecarProcess: @unchecked Sendable {
     /// A listener on `host:port`. Each accepted connection is first admitted against the
     /// listener's connection limit (over it, closed at once and counted), then gets its handlers
     /// (`SidecarDriver.installDownstreamPipeline`).
-    private func listen(_ listener: ListenerKind, host: String, port: Int, peerTLS: Bool = false, http2: Bool = false, classifiesCaptured: Bool = false,
+    func listen(_ listener: ListenerKind, host: String, port: Int, peerTLS: Bool = false, http2: Bool = false, classifiesCaptured: Bool = false,
                         makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
