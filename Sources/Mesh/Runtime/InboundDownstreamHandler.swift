@@ -267,7 +267,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func send(head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
-        inFlight = (port, .now(), false)
+        inFlight = (port, driver.eventLoop.now, false)
         if let channel {
             write(head, body, on: channel)
             return
@@ -276,34 +276,27 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         guard !connecting else { return }
         connecting = true
         let link = self
-        ClientBootstrap(group: driver.eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
-                    try channel.pipeline.syncOperations.addHandler(link)
+        driver.connect(host: endpoint.ip, port: endpoint.port, timeout: .seconds(5)) { channel in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addHandler(link)
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                link.connecting = false
+                guard !link.isClosed else { channel.close(promise: nil); return }
+                link.channel = channel
+                if let (head, body) = link.unsent {
+                    link.unsent = nil
+                    link.write(head, body, on: channel)
                 }
+            case .failure:
+                link.connecting = false
+                link.isClosed = true
+                let port = link.inFlight?.port ?? 0
+                link.inFlight = nil
+                link.owner?.appUnreachable(port: port)
             }
-            .connect(host: endpoint.ip, port: endpoint.port)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    link.connecting = false
-                    guard !link.isClosed else { channel.close(promise: nil); return }
-                    link.channel = channel
-                    if let (head, body) = link.unsent {
-                        link.unsent = nil
-                        link.write(head, body, on: channel)
-                    }
-                case .failure:
-                    link.connecting = false
-                    link.isClosed = true
-                    let port = link.inFlight?.port ?? 0
-                    link.inFlight = nil
-                    link.owner?.appUnreachable(port: port)
-                }
-            }
+        }
     }
 
     private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: RequestBody?, on channel: any Channel) {
@@ -341,7 +334,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         case .head(let head):
             guard head.status.code >= 200, let request = inFlight else { return }
             inFlight?.gotHead = true
-            let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
+            let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
             driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
             owner?.startResponse(head)
         case .body(let part):
@@ -397,7 +390,7 @@ extension AppLink: RequestBodySink {
 
 extension SidecarDriver {
     func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, peerIdentity: String?) {
-        let start = NIODeadline.now()
+        let start = eventLoop.now
         if !handler.accepted {
             switch engine.inboundConnection(handler.connectionID, port: port, source: handler.source, peerIdentity: peerIdentity, now: now()) {
             case .accept:
@@ -467,13 +460,14 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
     private weak var owner: InboundDownstreamHandler?
     private let driver: SidecarDriver
     private let port: Int
-    private let sentAt = NIODeadline.now()
+    private let sentAt: NIODeadline
     var stream: HTTP2ClientStream?
 
     init(owner: InboundDownstreamHandler, driver: SidecarDriver, port: Int) {
         self.owner = owner
         self.driver = driver
         self.port = port
+        self.sentAt = driver.eventLoop.now
     }
 
     /// The peer went away: the app's stream is reset.
@@ -490,7 +484,7 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
     }
 
     func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
-        let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- sentAt.uptimeNanoseconds))
+        let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- sentAt.uptimeNanoseconds))
         driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
         owner?.startResponse(head)
     }

@@ -92,10 +92,9 @@ public final class SidecarProcess: @unchecked Sendable {
                 break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(port: settings.outboundPort, name: "outbound", http2: true, deadlines: true,
-                                                    classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(port: settings.inboundPort, name: "inbound", peerTLS: true, http2: true, deadlines: true) { InboundDownstreamHandler(driver: driver, handlers: $0) }
-            let admin = try await process.listen(port: settings.adminPort, name: "admin") { _ in AdminHandler(driver: driver) }
+            let outbound = try await process.listen(port: settings.outboundPort, .outbound)
+            let inbound = try await process.listen(port: settings.inboundPort, .inbound)
+            let admin = try await process.listen(port: settings.adminPort, .admin)
             try await loop.submit {
                 process.channels = [outbound, inbound, admin]
                 process.outboundAddress = outbound.localAddress
@@ -125,13 +124,8 @@ public final class SidecarProcess: @unchecked Sendable {
         return process
     }
 
-    /// A listener on the pod IP. With `http2`, a connection starting with the HTTP/2 preface
-    /// (h2c prior knowledge, or h2 inside the inbound listener's mTLS) speaks HTTP/2, each stream
-    /// handled by its own `makeHandler(nil)`; any other connection is HTTP/1.1. With `deadlines`,
-    /// HTTP/1.1 connections get the request-head and idle timeouts. With `classifiesCaptured`, a
-    /// connection's original destination first decides between HTTP and a raw TCP relay.
-    private func listen(port: Int, name: String, peerTLS: Bool = false, http2: Bool = false, deadlines: Bool = false, classifiesCaptured: Bool = false,
-                        makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
+    /// A listener on the pod IP; `SidecarDriver.configureAcceptedConnection` sets up what it accepts.
+    private func listen(port: Int, _ listener: SidecarListener) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -141,34 +135,7 @@ public final class SidecarProcess: @unchecked Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // The inbound listener speaks mTLS only (with the certificate current at accept time).
-                    if peerTLS { try driver.addPeerTLSServer(to: channel.pipeline.syncOperations) }
-                    let installHTTP = { (operations: ChannelPipeline.SynchronousOperations) throws in
-                        // No error handler: malformed requests reach our handler, which answers 400 and counts them.
-                        let timeouts = deadlines ? DownstreamTimeoutHandler(driver: driver) : nil
-                        guard http2 else {
-                            let handlers = HTTPServerHandlers(timeouts: timeouts)
-                            return try handlers.install(in: operations, then: makeHandler(handlers))
-                        }
-                        // The deadlines go before the sniffer, so that a connection which never sends a
-                        // byte is closed when idle; HTTP/2 connections drop them (their streams have none).
-                        if let timeouts { try operations.addHandler(timeouts) }
-                        try operations.addHandler(DownstreamProtocolSniffer(
-                            driver: driver, listener: name,
-                            installHTTP1: { operations in
-                                let handlers = HTTPServerHandlers(timeouts: timeouts)
-                                try handlers.install(in: operations, then: makeHandler(handlers), timeoutsInstalled: true)
-                            },
-                            installHTTP2: { operations in
-                                if let timeouts { operations.removeHandler(timeouts, promise: nil) }
-                                try driver.installHTTP2Server(on: operations, listener: name, makeHandler: makeHandler)
-                            }))
-                    }
-                    // Captured app connections to TCP ports are relayed, not parsed as HTTP.
-                    guard classifiesCaptured else { return try installHTTP(channel.pipeline.syncOperations) }
-                    try channel.pipeline.syncOperations.addHandler(CapturedConnectionClassifier(driver: driver, installHTTP: installHTTP))
-                }
+                channel.eventLoop.makeCompletedFuture { try driver.configureAcceptedConnection(channel, listener: listener) }
             }
             .bind(host: driver.settings.listenAddress, port: port)
             .get()

@@ -52,21 +52,15 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount) {
         let link = self
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
-        let bootstrap = ClientBootstrap(group: driver.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // mTLS towards the peer sidecar, with the certificate current at connect time.
-                    try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
-                    try channel.pipeline.syncOperations.addHandler(link)
-                }
-            }
         // Under iptables capture the endpoint itself is dialled and the peer pod's rules redirect
         // the connection to its sidecar's inbound listener.
         let port = driver.settings.capture == .iptables ? endpoint.port : driver.settings.inboundPort
-        bootstrap.connect(host: endpoint.ip, port: port).whenComplete { result in
+        driver.connect(host: endpoint.ip, port: port, timeout: timeout) { channel in
+            // mTLS towards the peer sidecar, with the certificate current at connect time.
+            try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addHandler(link)
+        }.whenComplete { result in
             switch result {
             case .success(let channel):
                 link.connected(channel)

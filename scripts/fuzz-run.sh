@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The run half of `make fuzz`: each fuzz target (built into .build-fuzz/release by `make
+# fuzz-build`, seeds from scripts/fuzz-corpus.sh) runs until FUZZ_RUNS executions (default
+# 1,000,000) or FUZZ_SECONDS seconds (default 240), whichever comes first, with a 10 s limit per
+# input (a slow input is a finding) and 2 GiB of memory. The corpus each target grows stays in
+# .build-fuzz/corpus/<target> for the next run; crashing, slow and memory-hungry inputs go to
+# fuzz/findings/<target>/. Prints executions and findings per target, writes the table into the
+# "Fuzzing (make fuzz)" section of docs/RELIABILITY.md, and fails when anything was found.
+# FUZZ_TARGETS picks targets (default: all four), FUZZ_DOC another document (or /dev/null).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=.build-fuzz/release
+seeds=.build-fuzz/seeds
+corpus=.build-fuzz/corpus
+logs=.build-fuzz/logs
+findings=fuzz/findings
+runs=${FUZZ_RUNS:-1000000}
+seconds=${FUZZ_SECONDS:-240}
+targets=${FUZZ_TARGETS:-fuzz-config-json fuzz-scenario fuzz-manifest fuzz-sidecar}
+doc=${FUZZ_DOC:-docs/RELIABILITY.md}
+table=.build-fuzz/fuzz-summary.md
+mkdir -p "$logs"
+marker=$(mktemp)
+trap 'rm -f "$marker"' EXIT
+
+final_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
+
+{
+    echo "Each target ran until $runs executions or $seconds s, whichever came first (\`-runs=$runs"
+    echo "-max_total_time=$seconds -timeout=10 -rss_limit_mb=2048\`), built with \`--sanitize=fuzzer"
+    echo "--sanitize=address\` in release mode, from the seeds of scripts/fuzz-corpus.sh plus the corpus"
+    echo "earlier runs left in .build-fuzz/corpus."
+    echo
+    echo "| target | executions | exec/s | seconds | corpus (files) | coverage (edges) | peak RSS (MB) | findings |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+} > "$table"
+total_findings=0
+for target in $targets; do
+    mkdir -p "$corpus/$target" "$findings/$target"
+    dict=()
+    [ -f "$seeds/$target.dict" ] && dict=(-dict="$seeds/$target.dict")
+    log="$logs/$target.log"
+    echo "fuzz: $target (log $log)"
+    start=$(date +%s)
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$bin/$target" "$corpus/$target" "$seeds/$target" "${dict[@]}" \
+        -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$findings/$target/" > "$log" 2>&1
+    status=$?
+    elapsed=$(( $(date +%s) - start ))
+    executions=$(final_stat number_of_executed_units "$log")
+    rate=$(final_stat average_exec_per_sec "$log")
+    rss=$(final_stat peak_rss_mb "$log")
+    coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    files=$(find "$corpus/$target" -type f | wc -l)
+    found=$(find "$findings/$target" -type f -newer "$marker" | wc -l)
+    if [ "$status" -ne 0 ] && [ "$found" -eq 0 ]; then found=1; fi # stopped without an artifact: still a finding
+    total_findings=$((total_findings + found))
+    echo "| $target | ${executions:-?} | ${rate:-?} | $elapsed | $files | ${coverage:-?} | ${rss:-?} | $found |" >> "$table"
+    echo "fuzz: $target: ${executions:-?} executions, ${rate:-?}/s, $files corpus files, $found findings (exit $status)"
+    find "$findings/$target" -type f -newer "$marker" | sed 's/^/fuzz:   /'
+done
+
+if [ "$doc" != /dev/null ]; then ./scripts/splice-benchmarks.py "Fuzzing (make fuzz)" "make fuzz" "$table" "$doc"; fi
+cat "$table"
+[ "$total_findings" -eq 0 ]
