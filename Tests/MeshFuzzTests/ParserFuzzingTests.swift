@@ -7,24 +7,27 @@ import Testing
 /// The parser fuzz entries over the seed corpus `make fuzz` starts from (so the harness code runs
 /// in every `swift test`), and the checks that make a finding out of a bad error.
 @Suite struct ParserFuzzingTests {
-    @Test func shippedScenariosAndSeedsPassTheScenarioEntry() throws {
-        let files = SeedCorpus.files("scenarios") + SeedCorpus.files("fuzz/seeds/scenario")
-        #expect(files.count >= 10)
+    /// Runs `entry` over each file, and checks that the file parses: a seed that does not would
+    /// only ever test its parser's error path.
+    func runSeeds(_ files: [URL], atLeast count: Int, _ entry: (UnsafeRawBufferPointer) throws(FuzzFinding) -> Void,
+                  parses: (String, String) throws -> Void) throws {
+        #expect(files.count >= count)
         for file in files {
             let bytes = try SeedCorpus.bytes(file)
-            #expect(throws: Never.self, "\(file.lastPathComponent)") { try bytes.fuzz(ParserFuzzing.scenario) }
-            // Seeds that parse reach the whole parser; a broken seed would only test its error path.
-            #expect(throws: Never.self, "\(file.lastPathComponent)") { try ScenarioParser.parse(String(decoding: bytes, as: UTF8.self), file: file.path) }
+            #expect(throws: Never.self, "\(file.lastPathComponent)") { try bytes.fuzz(entry) }
+            #expect(throws: Never.self, "\(file.lastPathComponent)") { try parses(String(decoding: bytes, as: UTF8.self), file.path) }
+        }
+    }
+
+    @Test func shippedScenariosAndSeedsPassTheScenarioEntry() throws {
+        try runSeeds(SeedCorpus.files("scenarios") + SeedCorpus.files("fuzz/seeds/scenario"), atLeast: 10, ParserFuzzing.scenario) {
+            _ = try ScenarioParser.parse($0, file: $1)
         }
     }
 
     @Test func shippedManifestsAndSeedsPassTheManifestEntry() throws {
-        let files = SeedCorpus.files("deploy/samples/bookstore") + SeedCorpus.files("fuzz/seeds/manifest")
-        #expect(files.count >= 9)
-        for file in files {
-            let bytes = try SeedCorpus.bytes(file)
-            #expect(throws: Never.self, "\(file.lastPathComponent)") { try bytes.fuzz(ParserFuzzing.manifest) }
-            #expect(throws: Never.self, "\(file.lastPathComponent)") { try ManifestDecoder.decode(String(decoding: bytes, as: UTF8.self), file: file.path) }
+        try runSeeds(SeedCorpus.files("deploy/samples/bookstore") + SeedCorpus.files("fuzz/seeds/manifest"), atLeast: 9, ParserFuzzing.manifest) {
+            _ = try ManifestDecoder.decode($0, file: $1)
         }
         // The whole sample directory at once, as `fsm controller --manifests` reads it.
         let sample = try SeedCorpus.files("deploy/samples/bookstore").flatMap { try SeedCorpus.bytes($0) + Array("\n---\n".utf8) }
