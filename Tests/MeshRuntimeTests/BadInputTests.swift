@@ -36,6 +36,18 @@ struct BadInputTests {
         }
     }
 
+    /// Found by fuzz-sidecar (minimized to two pipelined requests the mesh has no route for): the
+    /// first closes the connection, and the second, which the decoder still delivered, counted as
+    /// a request in progress for good (a shutdown then waited out its whole drain time).
+    @Test func requestsPipelinedBehindOneThatClosesTheConnectionAreNotLeftInProgress() async throws {
+        try await MeshPair.run(subnet: 6, network: Self.network) { mesh in
+            let answer = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\nGET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\n")
+            #expect(answer.isEmpty)
+            try await waitFor { try await mesh.client.onLoop { $0.requestsInProgress } == 0 }
+            #expect(try await mesh.get("/after").status == 200)
+        }
+    }
+
     @Test func oversizedHeadersGet431() async throws {
         try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
             // Many headers that are each small but together pass the decoder's limit.

@@ -69,7 +69,13 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         return MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0)
     }
 
+    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
+    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
+    /// would count as in progress for good).
+    private var closed = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -87,7 +93,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        take(intake.readComplete(source: context.channel), context: context)
+        if !closed { take(intake.readComplete(source: context.channel), context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -133,6 +139,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         busy = false
         intake.connectionClosed()
         responder.resumeSource()

@@ -58,7 +58,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
+    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
+    /// would count as in progress for good).
+    private var closed = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -81,7 +87,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        take(intake.readComplete(source: context.channel), context: context)
+        if !closed { take(intake.readComplete(source: context.channel), context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -106,6 +112,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         busy = false
         intake.connectionClosed()
         responder.resumeSource()
