@@ -48,6 +48,23 @@ struct BadInputTests {
         }
     }
 
+    /// Found by fuzz-sidecar (minimized to a POST to "/`"): NIO's decoder takes a backtick in the
+    /// request target, its client-side validation refuses to send it, and the upstream connection
+    /// closing from within that write crashed the sidecar. Each attempt's connection now fails
+    /// like any reset one: the app gets 503 and the sidecar goes on serving.
+    @Test(arguments: [false, true])
+    func aTargetTheUpstreamCodecRefusesGets503InsteadOfACrash(plaintextPeers: Bool) async throws {
+        // In plaintext the refused write closes the connection at once (the crash); under mTLS
+        // only after the TLS shutdown (the request waited for it).
+        let plaintext: (inout SidecarSettings) -> Void = { if plaintextPeers { $0.peerTransport = .insecurePlaintext } }
+        try await MeshPair.run(subnet: plaintextPeers ? 8 : 7, network: Self.network, tuneClient: plaintext, tuneServer: plaintext) { mesh in
+            let answer = try await Self.send(mesh, "POST /a`b HTTP/1.1\r\nHost: echo:8080\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(40).debugDescription)")
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+        }
+    }
+
     @Test func oversizedHeadersGet431() async throws {
         try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
             // Many headers that are each small but together pass the decoder's limit.

@@ -317,6 +317,8 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
         channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
+        // A head the client codec refuses closes the connection from within the write.
+        guard !isClosed else { return }
         self.body = body
         // Writes what the body holds, then each part as it comes.
         body.attach(self)

@@ -95,6 +95,9 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
                 head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
             }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            // A head the client codec refuses (its validation of what the app sent) closes the
+            // connection from within the write: everything queued is gone with it (`lost`).
+            if gone { return }
             guard let body = first.body else {
                 outgoing.removeFirst()
                 channel.write(HTTPClientRequestPart.end(nil), promise: nil)
@@ -201,6 +204,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         driver.logger.debug("upstream connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+        // Gone for the engine now: under mTLS the channel goes inactive only once the TLS
+        // shutdown is over, and a request (one whose head the client codec refused, say) would
+        // wait for it.
+        lost()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
