@@ -110,6 +110,13 @@ import Testing
         #expect(try outbound("POST /` HTTP/1.1\r\nHost:bookstore\r\n\r\n").hasPrefix("HTTP/1.1 503"))
     }
 
+    /// fuzz-sidecar's finding, minimized: a refusal before a streaming body ended dropped the body,
+    /// which closed connections from within the intake's own update (an exclusivity violation).
+    @Test func aRefusalBeforeAnUploadEndsIsNoAccessConflict() throws {
+        let response = try outbound("POST / HTTP/1.1\r\nHost:bookstore\r\nTransfer-Encoding:chunked\r\n\r\n", readSize: 4)
+        #expect(response.hasPrefix("HTTP/1.1 4"))
+    }
+
     @Test func inputsReadBackAsWritten() {
         let inputs = [
             SidecarFuzzInput(listener: .outbound, downstream: Array("GET".utf8)),

@@ -18,7 +18,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     let connectionID: ConnectionID
     private var context: ChannelHandlerContext?
     var accepted = false
-    private var intake: RequestIntake
+    private let intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -157,7 +157,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             let status = SidecarDriver.status(for: parserError)
             driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
             driver.logger.info("malformed request on inbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
-            if !responder.responding {
+            // Not on a connection already closed (the decoder reports a request cut short by the
+            // close before this handler hears of the close): nobody would read the answer.
+            if !responder.responding && context.channel.isActive {
                 responder.closeAfterResponse()
                 respondLocally(MeshProxy.HTTPResponseHead(status: status))
                 return

@@ -13,7 +13,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
 
     private let driver: SidecarDriver
     private var context: ChannelHandlerContext?
-    private var intake: RequestIntake
+    private let intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -132,7 +132,9 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             let status = SidecarDriver.status(for: parserError)
             driver.count(status == 431 ? .requestHeadersTooLarge : .badRequest)
             driver.logger.info("malformed request on outbound listener", metadata: ["error": "\(error)", "status": "\(status)"])
-            if !responder.responding && currentExchange == nil {
+            // Not on a connection already closed (the decoder reports a request cut short by the
+            // close before this handler hears of the close): nobody would read the answer.
+            if !responder.responding && currentExchange == nil && context.channel.isActive {
                 responder.closeAfterResponse()
                 respondLocally(MeshProxy.HTTPResponseHead(status: status))
                 return
