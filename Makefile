@@ -67,7 +67,7 @@ bench-quick: bench-build
 # request path (Sources/Fuzz; docs/RELIABILITY.md says what each checks). They exist only with
 # FUZZ=1 and are built with the fuzzer and address sanitizers in their own scratch path. Seeds come
 # from the shipped scenarios, samples and configs (`sim --dump-config`) and fuzz/seeds; each target
-# runs until FUZZ_RUNS executions (1,000,000) or FUZZ_SECONDS (360 s); crashing inputs go to
+# runs until FUZZ_RUNS executions (1,000,000) or FUZZ_SECONDS (300 s); crashing inputs go to
 # fuzz/findings/<target>/ and the numbers into docs/RELIABILITY.md. `make test` does not fuzz (its
 # MeshFuzzTests run the same entry functions over the seeds).
 FUZZ_TARGETS ?= fuzz-config-json fuzz-scenario fuzz-manifest fuzz-sidecar

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The run half of `make fuzz`: each fuzz target (built into .build-fuzz/release by `make
 # fuzz-build`, seeds from scripts/fuzz-corpus.sh) runs until FUZZ_RUNS executions (default
-# 1,000,000) or FUZZ_SECONDS seconds (default 360), whichever comes first, with a 10 s limit per
+# 1,000,000) or FUZZ_SECONDS seconds (default 300), whichever comes first, with a 10 s limit per
 # input (a slow input is a finding) and 2 GiB of memory. The corpus each target grows stays in
 # .build-fuzz/corpus/<target> for the next run; crashing, slow and memory-hungry inputs go to
 # fuzz/findings/<target>/. Prints executions and findings per target, writes the table into the
@@ -15,7 +15,7 @@ corpus=.build-fuzz/corpus
 logs=.build-fuzz/logs
 findings=fuzz/findings
 runs=${FUZZ_RUNS:-1000000}
-seconds=${FUZZ_SECONDS:-360}
+seconds=${FUZZ_SECONDS:-300}
 targets=${FUZZ_TARGETS:-fuzz-config-json fuzz-scenario fuzz-manifest fuzz-sidecar}
 doc=${FUZZ_DOC:-docs/RELIABILITY.md}
 table=.build-fuzz/fuzz-summary.md
