@@ -12,7 +12,7 @@ public struct ProxyConfigDecodingError: Error, Hashable, Sendable, CustomStringC
 }
 
 /// The inverse of `ProxyConfig.jsonValue` (ProxyConfig+JSON.swift): reads the Pipy-shaped
-/// `config.json` back. Maps come back in the order the writer printed them (sorted keys);
+/// `config.json` back. Maps come back in key order, the order the writer prints them in;
 /// traffic matches are put back in port order, as the controller emits them.
 extension ProxyConfig {
     public init(jsonText: String) throws(ProxyConfigDecodingError) {
@@ -249,12 +249,15 @@ struct JSONReader {
         return JSONReader(found, path: child(key))
     }
 
-    /// A Go-style map (object or null): its entries in printed order.
+    /// A Go-style map (object or null): its entries in key order, as the writer prints them
+    /// (`JSONValue.sortedMap`; FSM's Go controller prints maps sorted too). A map has no order, so
+    /// a config reads the same whatever order its keys were written in, and reads back unchanged
+    /// from its own JSON (found by fuzz-config-json: keys out of order changed a config through it).
     func mapEntries(_ key: String) throws(ProxyConfigDecodingError) -> [(String, JSONReader)] {
         guard let found = try member(key) else { return [] }
         guard case .object(let pairs) = found else { throw error(key, "expected an object") }
         let base = child(key)
-        return pairs.map { ($0.0, JSONReader($0.1, path: "\(base).\($0.0)")) }
+        return pairs.sorted { $0.0 < $1.0 }.map { ($0.0, JSONReader($0.1, path: "\(base).\($0.0)")) }
     }
 
     func arrayItems() throws(ProxyConfigDecodingError) -> [JSONReader] {
