@@ -120,6 +120,15 @@ import Testing
         #expect(weights.outbound.trafficMatches.first?.targetClusters == [WeightedCluster(name: "a|80", weight: 3), WeightedCluster(name: "b|80", weight: 1)])
     }
 
+    /// Found by fuzz-config-json (minimized): a group of outbound matches holding two ports, out of
+    /// order, was put in place by its first port only and read back in another order.
+    @Test func outboundMatchesAreOrderedByTheirOwnPort() throws {
+        let text = #"{"Spec":{"ServiceIdentity":""},"Outbound":{"TrafficMatches":{"":[{"Port":4,"Protocol":"http"},{"Port":1,"Protocol":"http"}]}}}"#
+        let config = try ProxyConfig(jsonText: text)
+        #expect(config.outbound.trafficMatches.map(\.port) == [1, 4])
+        #expect(try ProxyConfig(jsonText: config.renderedJSON()) == config)
+    }
+
     @Test func emptyConfigRoundTrips() throws {
         let config = ProxyConfig(serviceIdentity: "a.b.cluster.local")
         #expect(try ProxyConfig(jsonText: config.renderedJSON()) == config)

@@ -60,15 +60,15 @@ extension InboundConfig {
 extension OutboundConfig {
     init(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
         guard let reader else { self.init(); return }
-        var groups: [(port: Int, matches: [OutboundTrafficMatch])] = []
+        var matches: [OutboundTrafficMatch] = []
         for (_, group) in try reader.mapEntries("TrafficMatches") {
-            var matches: [OutboundTrafficMatch] = []
             for item in try group.arrayItems() { matches.append(try OutboundTrafficMatch(item)) }
-            groups.append((matches.first?.port ?? 0, matches))
         }
-        // Stable: matches of one port keep their printed order.
-        let ordered = groups.enumerated().sorted { ($0.element.port, $0.offset) < ($1.element.port, $1.offset) }
-        self.init(trafficMatches: ordered.flatMap(\.element.matches), clustersConfigs: try ClusterConfig.decodeAll(reader))
+        // Each match by its own port, not its group's (found by fuzz-config-json: a group holding
+        // several ports read back in another order from the config's own JSON). Stable: matches of
+        // one port keep their printed order.
+        let ordered = matches.enumerated().sorted { ($0.element.port, $0.offset) < ($1.element.port, $1.offset) }
+        self.init(trafficMatches: ordered.map(\.element), clustersConfigs: try ClusterConfig.decodeAll(reader))
     }
 }
 
