@@ -6,7 +6,8 @@
 # .build-fuzz/corpus/<target> for the next run; crashing, slow and memory-hungry inputs go to
 # fuzz/findings/<target>/. Prints executions and findings per target, writes the table into the
 # "Fuzzing (make fuzz)" section of docs/RELIABILITY.md, and fails when anything was found.
-# FUZZ_TARGETS picks targets (default: all four), FUZZ_DOC another document (or /dev/null).
+# FUZZ_TARGETS picks targets (default: all four), FUZZ_DOC another document (or /dev/null),
+# FUZZ_TABLE where the table goes (two runs side by side each need their own).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=.build-fuzz/release
@@ -18,7 +19,7 @@ runs=${FUZZ_RUNS:-1000000}
 seconds=${FUZZ_SECONDS:-300}
 targets=${FUZZ_TARGETS:-fuzz-config-json fuzz-scenario fuzz-manifest fuzz-sidecar}
 doc=${FUZZ_DOC:-docs/RELIABILITY.md}
-table=.build-fuzz/fuzz-summary.md
+table=${FUZZ_TABLE:-.build-fuzz/fuzz-summary.md}
 mkdir -p "$logs"
 # No leak checks (the Swift runtime keeps caches LeakSanitizer would report) and no allocation
 # stack traces (a quarter of the time of the YAML targets went into recording them); Swift's own
