@@ -385,5 +385,42 @@ let package = Package(
             path: "Tests/Scenarios",
             swiftSettings: swiftSettings
         ),
+        // Fuzz harnesses (`make fuzz`): what each libFuzzer target does with an input, as library
+        // functions, so that MeshFuzzTests runs them over the seed corpus in every `swift test`.
+        // The parsers' harness stays free of NIO; the sidecar's runs the NIO pipelines in memory.
+        .target(
+            name: "MeshFuzz",
+            dependencies: ["MeshModel", "MeshControl", "MeshProxy", "SimCore"],
+            path: "Sources/Fuzz/Harness",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeshFuzzSidecar",
+            dependencies: [
+                "MeshFuzz", "MeshModel", "MeshControl", "MeshProxy", "MeshRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Fuzz/SidecarHarness",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshFuzzTests",
+            dependencies: ["MeshFuzz", "MeshFuzzSidecar", "MeshModel", "SimCore"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )
+
+// The libFuzzer targets, only with `FUZZ=1` (`make fuzz` builds them with
+// `swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz`).
+// Each exports `LLVMFuzzerTestOneInput` and nothing else: libFuzzer provides `main`, so a plain
+// build would link a program that does nothing.
+if Context.environment["FUZZ"] != nil {
+    for (name, harness) in [("fuzz-scenario", "MeshFuzz"), ("fuzz-manifest", "MeshFuzz"), ("fuzz-config-json", "MeshFuzz"), ("fuzz-sidecar", "MeshFuzzSidecar")] {
+        package.targets.append(.executableTarget(name: name, dependencies: [.target(name: harness)], path: "Sources/Fuzz/Targets/\(name)", swiftSettings: swiftSettings))
+    }
+}

@@ -556,6 +556,28 @@ struct HTTP2Tests {
         }
     }
 
+    /// Found by fuzz-sidecar (an h2c GET and a gRPC call, then everything closed): the engine's
+    /// connection of a gRPC port stayed in its pool, counted active, after the shared HTTP/2
+    /// connection under it closed; an HTTP/1.1 connection leaves when it closes.
+    @Test func anIdleGRPCConnectionLeavesThePoolWhenItsHTTP2ConnectionCloses() async throws {
+        try await GRPCMesh.run(subnet: 10) { mesh in
+            let client = try await H2TestClient.connect(host: mesh.clientIP)
+            let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "hello"))
+            #expect(result.messages == ["echo: hello"])
+            await client.close()
+            let counter = "cluster.default/greeter|8080.upstream_cx_active"
+            #expect(try await mesh.stats(mesh.clientIP)[counter] == 1)
+            // The peer goes away: its end of the HTTP/2 connection closes.
+            await mesh.server.shutdown(drainTimeout: .milliseconds(200))
+            var active = try await mesh.stats(mesh.clientIP)[counter]
+            for _ in 0..<100 where active != 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                active = try await mesh.stats(mesh.clientIP)[counter]
+            }
+            #expect(active == 0)
+        }
+    }
+
     @Test func badPrefaceAndMalformedFramesCloseOnlyThatConnectionAndAreCounted() async throws {
         try await GRPCMesh.run(subnet: 7) { mesh in
             // A preface that breaks off after "PRI * HTTP/2.0".

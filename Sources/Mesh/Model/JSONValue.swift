@@ -86,13 +86,15 @@ public indirect enum JSONValue: Hashable, Sendable {
     }
 
     /// Up to six decimals, no trailing zeros, no exponent: stable across platforms. Whole numbers
-    /// print as integers up to 9e18; beyond that, and for fractions of 1e15 or more, Swift's
+    /// print as integers up to 9e18; beyond that, and for fractions of 1e9 or more, Swift's
     /// shortest round-trip form (platform-independent too) avoids overflowing Int64.
     public static func format(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 9e18 { return String(Int64(d)) }
-        // Beyond this, `d * 1e6` would overflow Int64 below.
-        if abs(d) >= 1e15 { return d.description }
+        // From about 9.2e12 on, `d * 1e6` would overflow Int64 below (found by fuzz-config-json:
+        // 88888888888888.8 in a config stopped the process that wrote it); from 2^53 / 1e6 (about
+        // 9e9) on, it is no longer exact.
+        if abs(d) >= 1e9 { return d.description }
         let scaled = (d * 1_000_000).rounded()
         let negative = scaled < 0
         let magnitude = Int64(abs(scaled))

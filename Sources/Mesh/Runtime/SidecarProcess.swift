@@ -101,17 +101,10 @@ public final class SidecarProcess: @unchecked Sendable {
                 break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort, http2: true,
-                                                    classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort, peerTLS: true, http2: true) {
-                InboundDownstreamHandler(driver: driver, handlers: $0)
-            }
-            let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort) {
-                AdminHandler(driver: driver, listener: .admin, handlers: $0)
-            }
-            let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort) {
-                AdminHandler(driver: driver, listener: .prometheus, handlers: $0)
-            }
+            let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort)
+            let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort)
+            let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort)
+            let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort)
             let probes = try await process.listenForProbes()
             try await loop.submit {
                 process.channels = [outbound, inbound, admin, prometheus] + probes
@@ -147,9 +140,9 @@ public final class SidecarProcess: @unchecked Sendable {
 
     /// A listener on `host:port`. Each accepted connection is first admitted against the
     /// listener's connection limit (over it, closed at once and counted), then gets its handlers
-    /// (`SidecarDriver.installDownstreamPipeline`).
-    func listen(_ listener: ListenerKind, host: String, port: Int, peerTLS: Bool = false, http2: Bool = false, classifiesCaptured: Bool = false,
-                        makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
+    /// (`SidecarDriver.configureAcceptedConnection`, or `install` where given).
+    func listen(_ listener: ListenerKind, host: String, port: Int,
+                install: (@Sendable (any Channel) throws -> Void)? = nil) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -162,8 +155,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admitConnection(on: listener, channel) else { return channel.eventLoop.makeFailedFuture(ListenerFull(listener: listener)) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try driver.installDownstreamPipeline(on: channel, listener: listener, peerTLS: peerTLS, http2: http2,
-                                                         classifiesCaptured: classifiesCaptured, makeHandler: makeHandler)
+                    if let install { try install(channel) } else { try driver.configureAcceptedConnection(channel, listener: listener) }
                 }
             }
             .bind(host: host, port: port)
