@@ -36,7 +36,7 @@ struct UpEndToEndTests {
 
     static func raw(_ url: String) async -> [String: Any]? {
         guard let components = URLComponents(string: url), let host = components.host, let port = components.port else { return nil }
-        guard let response = try? await SimpleHTTPClient.request(host: host, port: port, path: "/raw", timeout: .seconds(5)), response.status == 200 else { return nil }
+        guard let response = try? await MeshHTTP.request(host: host, port: port, path: "/raw", timeout: .seconds(5)), response.status == 200 else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
     }
 
@@ -72,7 +72,7 @@ struct UpEndToEndTests {
         let operatorToken = try String(contentsOfFile: stateDir + "/controller/operator.token", encoding: .utf8)
         func call(_ method: HTTPMethod, _ path: String, _ token: String?) async throws -> Int {
             let headers = token.map { [("authorization", "Bearer \($0.trimmingCharacters(in: .whitespacesAndNewlines))")] } ?? []
-            return try await SimpleHTTPClient.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
+            return try await MeshHTTP.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
                                                       timeout: .seconds(5), localAddress: buyerIP).status
         }
         #expect(try await call(.POST, "/v1/certificates/bookbuyer/bookbuyer-0", nil) == 401)

@@ -11,6 +11,18 @@ public protocol ClusterSource: Sendable {
     var problems: [String] { get }
     /// Reads that failed since the start.
     var failedReads: Int { get }
+    /// Whether the whole cluster has been read once (`/health/ready`); a polled source is synced
+    /// after its first poll.
+    var isSynced: Bool { get }
+    /// A source that learns of changes by itself (a Kubernetes watch) calls `notify` whenever
+    /// changes are waiting, so that the controller polls at once instead of at its next tick.
+    /// Called once, before the first poll.
+    mutating func onChanges(_ notify: @escaping @Sendable () -> Void)
+}
+
+extension ClusterSource {
+    public var isSynced: Bool { true }
+    public mutating func onChanges(_ notify: @escaping @Sendable () -> Void) {}
 }
 
 public struct ClusterSourcePoll: Sendable {

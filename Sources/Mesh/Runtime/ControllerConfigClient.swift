@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import MeshModel
 import MeshProxy
@@ -57,15 +58,17 @@ public struct ControllerEndpoint: Sendable, CustomStringConvertible {
 final class ControllerConfigClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let http: HTTPClient
     /// Loop-confined.
     private var appliedVersion: String?
     private var rejectedVersion: String?
     private var stopped = false
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, http: HTTPClient) {
         self.endpoint = endpoint
         self.driver = driver
+        self.http = http
     }
 
     func start() {
@@ -98,9 +101,9 @@ final class ControllerConfigClient: @unchecked Sendable {
             if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
             let outcome: Outcome
             do {
-                let response = try await SimpleHTTPClient.request(
+                let response = try await MeshHTTP.request(
                     host: endpoint.host, port: endpoint.port, path: path, headers: try endpoint.authorizationHeaders(),
-                    timeout: endpoint.wait + .seconds(10), group: loop)
+                    timeout: endpoint.wait + .seconds(10), client: http)
                 guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
                 outcome = result
             } catch {
@@ -128,7 +131,7 @@ final class ControllerConfigClient: @unchecked Sendable {
     }
 
     /// On the loop: one answer of the controller.
-    private func handle(_ response: SimpleHTTPResponse) -> Outcome {
+    private func handle(_ response: MeshHTTPResponse) -> Outcome {
         let version = response.header(ControllerServerProtocol.versionHeader)
         switch response.status {
         case 304:

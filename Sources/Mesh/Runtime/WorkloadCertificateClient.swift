@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
@@ -21,11 +22,13 @@ import NIOHTTP1
 final class WorkloadCertificateClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let http: HTTPClient
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, http: HTTPClient) {
         self.endpoint = endpoint
         self.driver = driver
+        self.http = http
     }
 
     var path: String { "/v1/certificates/\(endpoint.namespace)/\(endpoint.pod)" }
@@ -104,10 +107,10 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
-        let response = try await SimpleHTTPClient.request(
+        let response = try await MeshHTTP.request(
             host: endpoint.host, port: endpoint.port, method: .POST, path: path,
             headers: [("content-type", "application/pkcs10")] + (try endpoint.authorizationHeaders()),
-            body: request.pem, timeout: .seconds(10), group: driver.eventLoop, localAddress: driver.settings.podIP)
+            body: request.pem, timeout: .seconds(10), localAddress: driver.settings.podIP, client: http)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")
         }
