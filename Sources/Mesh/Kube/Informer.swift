@@ -91,6 +91,7 @@ public final class Informer: Sendable {
         var splitter = WatchLineSplitter()
         do {
             let body = try await client.stream(path, deadline: .now() + .seconds(seconds))
+            deliver(machine.handle(.watchStarted, using: &random))
             for try await chunk in body {
                 for line in try splitter.feed(chunk.readableBytesView) {
                     deliver(machine.handle(.watchLine(line), using: &random))
@@ -102,7 +103,11 @@ public final class Informer: Sendable {
         } catch {
             if Task.isCancelled { return nil }
             if resyncCut, clock.now >= resyncAt! { return .resyncDue }
-            return .watchEnded(KubeClient.transportError(error, request: "GET \(path)", server: client.connection.server))
+            var failure = KubeClient.transportError(error, request: "GET \(path)", server: client.connection.server)
+            if splitter.unfinishedBytes > 0 {
+                failure = KubeError(.malformed, request: failure.request, message: "the stream ended inside an event (\(splitter.unfinishedBytes) bytes): \(failure.message)")
+            }
+            return .watchEnded(failure)
         }
         if splitter.unfinishedBytes > 0 {
             return .watchEnded(KubeError(.malformed, request: "GET \(path)", message: "the stream ended inside an event (\(splitter.unfinishedBytes) bytes)"))

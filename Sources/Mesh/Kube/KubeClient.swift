@@ -25,9 +25,12 @@ public final class KubeClient: Sendable {
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger
+        // Every watch holds an HTTP/1.1 connection for minutes: the pool must have room for all of
+        // them (one per informer) and the lists, leases and writes beside them.
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: try Self.tlsConfiguration(connection), redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10)), decompression: .disabled)
+            timeout: .init(connect: .seconds(10)), connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.maxConnections),
+            proxy: nil, ignoreUncleanSSLShutdown: false, decompression: .disabled)
         configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroup: eventLoopGroup ?? HTTPClient.defaultEventLoopGroup, configuration: configuration, backgroundActivityLogger: logger)
         tokens = KubeTokenSource(connection.credentials)
@@ -35,6 +38,9 @@ public final class KubeClient: Sendable {
             logger.warning("the API server's certificate is not verified (insecure-skip-tls-verify)", metadata: ["server": "\(connection.server)"])
         }
     }
+
+    /// Connections to the API server at most (watches of every mesh kind, and room for the rest).
+    public static let maxConnections = 64
 
     /// Closes every connection; call once, after the last request.
     public func shutdown() async {

@@ -112,7 +112,7 @@ public final class KubeClusterSource: ClusterSource, Sendable {
                     state.failures += 1
                     state.connectionProblems[type] = problem
                     if isNew { state.newProblems.append(problem) }
-                case .recovered:
+                case .recovered, .problemCleared:
                     state.connectionProblems[type] = nil
                 case .objectProblem(let problem):
                     state.failures += 1

@@ -35,6 +35,8 @@ public struct ListWatch: Sendable {
     public enum Event: Sendable {
         case listed(KubeList)
         case listFailed(KubeError)
+        /// The server accepted the watch (200): the connection works again.
+        case watchStarted
         /// One line of the watch stream.
         case watchLine([UInt8])
         /// The stream ended: cleanly (nil: the server's timeout) or with an error (a drop, a deadline,
@@ -53,8 +55,11 @@ public struct ListWatch: Sendable {
         /// A problem to log and show until it clears; `isNew` is false when the same problem repeats
         /// (logged once).
         case problem(String, isNew: Bool)
-        /// The problem of the last failure cleared.
+        /// The problem of the last failure cleared by a success (an event, a list): logged.
         case recovered
+        /// The problem in force cleared because the server accepted a watch again; not logged, and the
+        /// same cause coming back is still not logged again (no line per reconnect of a flapping server).
+        case problemCleared
         /// An object that does not decode (its last good version stays in force).
         case objectProblem(KubeDecodeProblem)
         case objectProblemCleared(KubeObjectKey)
@@ -72,6 +77,8 @@ public struct ListWatch: Sendable {
     public private(set) var hasSynced = false
     /// The connection problem in force (nil when the last step went well).
     public private(set) var problem: String?
+    /// The last problem logged; cleared only by a real success, so a cause that repeats is logged once.
+    private var reportedProblem: String?
     private var entries: [KubeObjectKey: Entry] = [:]
     private var afterWait: Step = .list
     /// Failures (of any step) since the start.
@@ -98,6 +105,11 @@ public struct ListWatch: Sendable {
         case .listed(let list): return listed(list, using: &generator)
         case .listFailed(let error):
             return fail("list \(type) failed: \(error)", retry: .list, using: &generator)
+        case .watchStarted:
+            // The backoff stays until an event arrives: a server that accepts and drops at once is not hammered.
+            guard case .watch = step, problem != nil else { return [] }
+            problem = nil
+            return [.problemCleared]
         case .watchLine(let bytes): return watchLine(bytes, using: &generator)
         case .watchEnded(nil):
             guard case .watch = step, let resourceVersion else { return [] }
@@ -208,16 +220,18 @@ public struct ListWatch: Sendable {
             afterWait = .list
         }
         step = .wait(delay)
-        let isNew = self.problem != problem
+        let isNew = reportedProblem != problem
         self.problem = problem
+        reportedProblem = problem
         return [.problem(problem, isNew: isNew)]
     }
 
     private mutating func succeeded() -> [Effect] {
         backoff.reset()
-        guard problem != nil else { return [] }
+        let hadProblem = problem != nil || reportedProblem != nil
         problem = nil
-        return [.recovered]
+        reportedProblem = nil
+        return hadProblem ? [.recovered] : []
     }
 
     /// Decodes an object into the cache; adds the change when its decoded form changed.
