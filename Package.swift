@@ -355,7 +355,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

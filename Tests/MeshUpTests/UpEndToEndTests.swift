@@ -1,5 +1,6 @@
 import Foundation
 import MeshRuntime
+import MeshTesting
 import MeshUp
 import NIOCore
 import NIOHTTP1
@@ -13,16 +14,9 @@ import Glibc
 /// Addresses: controller 127.81.0.1:6060, pods from 127.81.1.10, services from 127.81.2.10.
 @Suite(.timeLimit(.minutes(8)))
 struct UpEndToEndTests {
-    /// `fsm` sits next to the test bundle in the build directory (`swift test` builds every product);
-    /// the package's own `.build/debug` is the fallback.
+    /// `fsm` sits next to the test bundle in the build directory.
     static func fsmPath(filePath: String = #filePath) -> String? {
-        var candidates: [URL] = []
-        if let bundleDirectory = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(bundleDirectory) }
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent()) }
-        let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent("fsm").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        TestExecutables.path(of: "fsm", filePath: filePath)
     }
 
     /// Runs `fsm ARGS` to completion (at most 4 minutes); output goes to a file, since the detached

@@ -20,15 +20,29 @@ public struct ControllerSecrets: Sendable {
     }
 
     /// Reads both Secrets, creating them when missing and `isLeader()` says so; retries every
-    /// `retry` until both are there (a follower waits for the leader).
+    /// `retry` until both are there (a follower waits for the leader). An API server that cannot be
+    /// reached or refuses is logged once per cause and retried with backoff; only Secrets whose
+    /// content is unusable end the start.
     public static func load(client: KubeClient, namespace: String, isLeader: @Sendable () -> Bool, retry: Duration = .seconds(1),
                             logger: Logger) async throws -> ControllerSecrets {
         var announced = false
+        var backoff = ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(10))
+        var random = SystemRandomNumberGenerator()
+        var lastProblem: String?
         while true {
             try Task.checkCancellation()
-            if let authority = try await loadAuthority(client: client, namespace: namespace, create: isLeader(), logger: logger),
-               let credentials = try await loadCredentials(client: client, namespace: namespace, create: isLeader(), logger: logger) {
-                return ControllerSecrets(authority: authority, credentials: credentials)
+            do {
+                if let authority = try await loadAuthority(client: client, namespace: namespace, create: isLeader(), logger: logger),
+                   let credentials = try await loadCredentials(client: client, namespace: namespace, create: isLeader(), logger: logger) {
+                    return ControllerSecrets(authority: authority, credentials: credentials)
+                }
+            } catch let error as KubeError where error.kind != .malformed && error.kind != .configuration {
+                if "\(error)" != lastProblem {
+                    logger.warning("cannot read the mesh secrets yet; retrying with backoff", metadata: ["problem": "\(error)"])
+                    lastProblem = "\(error)"
+                }
+                try await Task.sleep(for: backoff.nextDelay(using: &random))
+                continue
             }
             if !announced {
                 logger.notice("waiting for the leader to create the mesh secrets", metadata: ["namespace": "\(namespace)"])

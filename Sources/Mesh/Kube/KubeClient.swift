@@ -32,6 +32,8 @@ public final class KubeClient: Sendable {
             timeout: .init(connect: .seconds(10)), connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.maxConnections),
             proxy: nil, ignoreUncleanSSLShutdown: false, decompression: .disabled)
         configuration.httpVersion = .http1Only
+        // A refused connection is reported at once (the informers back off), not retried until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroup: eventLoopGroup ?? HTTPClient.defaultEventLoopGroup, configuration: configuration, backgroundActivityLogger: logger)
         tokens = KubeTokenSource(connection.credentials)
         if connection.trust == .insecureSkipVerify {
