@@ -245,3 +245,42 @@ enum ControllerCertificateRequests {
         return try MeshCertificateRequest(identity: nil, privateKey: key).pem
     }
 }
+
+extension KubeControllerTests {
+    /// The API server starts refusing (a revoked token) and every watch drops: the controller keeps
+    /// serving the last good configs, says why in `/v1/status`, and catches up once it may read again.
+    @Test func theLastGoodConfigsAreServedWhileTheAPIServerRefuses() async throws {
+        let double = try await KubeAPIDouble.start(.init(host: KubeTestNet.host(17, 1), tokens: ["good"]))
+        try await double.load(list: bookstoreFixture())
+        var settings = KubeController.Settings(controller: ControllerSettings(host: KubeTestNet.host(17, 2), port: 0, pollInterval: .seconds(60)),
+                                               identity: "replica-a", informers: fastInformers, requestTimeout: .seconds(5))
+        settings.informers.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200), jitter: 0)
+        let kube = try await KubeController.start(connection: KubeConnection(server: double.url, credentials: .bearerToken("good")), settings: settings,
+                                                  logger: quietLogger())
+        do {
+            #expect(await eventually { (try? await Self.meshedPods(kube.server))?.count == 5 })
+            let base = Self.base(kube.server, host: KubeTestNet.host(17, 2))
+            let buyer = try Self.token(kube.server, .pod(namespace: "bookbuyer", name: "bookbuyer-0"))
+            let before = try await Self.call(base + "/v1/configs/bookbuyer/bookbuyer-0", token: buyer)
+            await double.acceptTokens(["rotated"])
+            await double.dropWatches()
+            #expect(await eventually { (try? await kube.server.status())?.manifestErrors.contains { $0.contains("401 Unauthorized") } == true })
+            let during = try await Self.call(base + "/v1/configs/bookbuyer/bookbuyer-0", token: buyer)
+            #expect(during.status == 200)
+            #expect(during.body == before.body)
+            // Allowed again, with a change made meanwhile: it arrives.
+            guard var pod = await double.object(.pods, namespace: "bookstore", name: "bookstore-0") else { Issue.record("no bookstore-0"); return }
+            pod = pod.setting("status", to: (pod["status"] ?? .object([])).setting("podIP", to: .string("127.1.0.43")))
+            await double.put(.pods, [pod])
+            await double.acceptTokens(["good"])
+            #expect(await eventually(.seconds(10)) {
+                (try? await Self.call(base + "/v1/configs/bookbuyer/bookbuyer-0", token: buyer))?.body.contains("127.1.0.43:14001") == true
+            })
+            #expect(await eventually { (try? await kube.server.status())?.manifestErrors.isEmpty == true })
+        } catch {
+            Issue.record(error)
+        }
+        await kube.shutdown()
+        await double.shutdown()
+    }
+}

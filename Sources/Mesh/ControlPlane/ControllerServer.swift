@@ -152,7 +152,7 @@ public final class ControllerServer: @unchecked Sendable {
     /// listens. Bad manifest files do not stop the start (they are reported and counted); a port
     /// that cannot be bound does.
     public static func start(manifests: String, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller")) async throws -> ControllerServer {
-        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces)
+        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces, meshName: settings.meshName)
         return try await start(source: source, settings: settings, logger: logger, describing: manifests)
     }
 
@@ -470,42 +470,8 @@ public final class ControllerServer: @unchecked Sendable {
 
     /// `/a/b?x=1&y=2` → (`/a/b`, [x: 1, y: 2]).
     static func splitURI(_ uri: String) -> (path: Substring, query: [String: String]) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri[...], [:]) }
-        var query: [String: String] = [:]
-        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            query[String(parts[0])] = parts.count > 1 ? percentDecoded(parts[1]) : ""
-        }
-        return (uri[..<mark], query)
+        URIQuery.split(uri)
     }
-}
-
-/// `%41` → `A`; a malformed escape stays as it is.
-func percentDecoded(_ text: Substring) -> String {
-    var bytes: [UInt8] = []
-    var i = text.utf8.startIndex
-    let utf8 = text.utf8
-    func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-    while i < utf8.endIndex {
-        let byte = utf8[i]
-        if byte == UInt8(ascii: "%"), let h = utf8.index(i, offsetBy: 1, limitedBy: utf8.endIndex), h < utf8.endIndex,
-           let l = utf8.index(h, offsetBy: 1, limitedBy: utf8.endIndex), l < utf8.endIndex,
-           let high = hexValue(utf8[h]), let low = hexValue(utf8[l]) {
-            bytes.append(high << 4 | low)
-            i = utf8.index(after: l)
-        } else {
-            bytes.append(byte)
-            i = utf8.index(after: i)
-        }
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 struct ConfigWaiter {

@@ -22,7 +22,8 @@ extension KubeAPIDouble {
     /// Serves one request (on the loop).
     func serve(_ head: HTTPRequestHead, body: [UInt8], channel: any Channel) {
         loop.preconditionInEventLoop()
-        let (path, query) = Self.split(head.uri)
+        let (pathPart, query) = URIQuery.split(head.uri)
+        let path = String(pathPart)
         guard let call = parse(head, path: path, query: query, body: body) else {
             record(head, path: path, query: query, verb: .get, status: 404)
             return respond(channel, head, status: 404, json: Self.status(404, "NotFound", "the server could not find the requested resource"))
@@ -137,7 +138,7 @@ extension KubeAPIDouble {
     // MARK: Parsing and answers
 
     private func parse(_ head: HTTPRequestHead, path: String, query: [String: String], body: [UInt8]) -> KubeAPICall? {
-        var parts = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        var parts = path.split(separator: "/").map { URIQuery.decoded($0) }
         let apiVersion: String
         if parts.first == "api", parts.count >= 2 {
             apiVersion = parts[1]
@@ -212,17 +213,6 @@ extension KubeAPIDouble {
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-    }
-
-    static func split(_ uri: String) -> (String, [String: String]) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri, [:]) }
-        var query: [String: String] = [:]
-        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let value = parts.count > 1 ? String(parts[1]) : ""
-            query[String(parts[0])] = value.removingPercentEncoding ?? value
-        }
-        return (String(uri[..<mark]), query)
     }
 }
 

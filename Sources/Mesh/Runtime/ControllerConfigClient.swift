@@ -98,7 +98,7 @@ final class ControllerConfigClient: @unchecked Sendable {
         while !Task.isCancelled {
             guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
             var path = endpoint.configPath
-            if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
+            if !known.isEmpty { path += "?version=\(URIQuery.escaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
             let outcome: Outcome
             do {
                 let response = try await MeshHTTP.request(
@@ -172,22 +172,6 @@ final class ControllerConfigClient: @unchecked Sendable {
         driver.logger.warning("config from the controller rejected, keeping the last good config", metadata: [
             "version": "\(version ?? "?")", "reason": "\(reason)",
         ])
-    }
-
-    /// Percent-encodes everything but RFC 3986 unreserved characters.
-    static func queryEscaped(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
-            }
-        }
-        return out
     }
 
     static func durationText(_ amount: TimeAmount) -> String {
