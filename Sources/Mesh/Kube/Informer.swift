@@ -102,7 +102,7 @@ public final class Informer: Sendable {
             return .watchEnded(KubeError(.malformed, request: "GET \(path)", message: "\(error)"))
         } catch {
             if Task.isCancelled { return nil }
-            if resyncCut, clock.now >= resyncAt! { return .resyncDue }
+            if resyncCut, let resyncAt, clock.now >= resyncAt { return .resyncDue }
             var failure = KubeClient.transportError(error, request: "GET \(path)", server: client.connection.server)
             if splitter.unfinishedBytes > 0 {
                 failure = KubeError(.malformed, request: failure.request, message: "the stream ended inside an event (\(splitter.unfinishedBytes) bytes): \(failure.message)")

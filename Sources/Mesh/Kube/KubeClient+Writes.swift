@@ -174,9 +174,9 @@ extension KubeClient {
     // MARK: Webhooks
 
     /// Sets `clientConfig.caBundle` of every webhook of a Mutating- or ValidatingWebhookConfiguration
-    /// to `caPEM` (one JSON patch, guarded by a `test` of the webhook count so that a concurrent
-    /// edit fails with 422 instead of patching the wrong entries). Returns how many webhooks it set;
-    /// a missing configuration is a 404 `KubeError`.
+    /// to `caPEM` (one JSON patch, guarded by a `test` of the last webhook's name, so that a
+    /// concurrent edit that removed or reordered webhooks fails with 422 instead of patching the
+    /// wrong entries). Returns how many webhooks it set; a missing configuration is a 404 `KubeError`.
     @discardableResult
     public func patchWebhookCABundle(_ type: KubeResourceType, name: String, caPEM: [UInt8]) async throws(KubeError) -> Int {
         guard let configuration = try await get(type, name: name) else {

@@ -2,8 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// The bearer token of a connection. A token file (a projected service-account token, rotated by
-/// the kubelet) is re-read when its modification time changes, at most once a second otherwise
-/// cached; after a 401 the next request re-reads it.
+/// the kubelet) is re-read when its modification time changes (looked at for every request) and at
+/// least once a minute; after a 401 the next request re-reads it.
 final class KubeTokenSource: Sendable {
     private struct Cached {
         var token: String

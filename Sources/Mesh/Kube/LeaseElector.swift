@@ -101,8 +101,9 @@ public final class LeaseElector: Sendable {
             ])
             try await client.create(.leases, namespace: namespace, object: object)
         case .update(let record, _):
+            guard let lease else { return }
             // The object read keeps its metadata.resourceVersion: a concurrent update makes this one fail with 409.
-            try await client.replace(.leases, namespace: namespace, name: name, object: lease!.json.setting("spec", to: record.spec))
+            try await client.replace(.leases, namespace: namespace, name: name, object: lease.json.setting("spec", to: record.spec))
         }
         report(machine.withLockedValue { $0.succeeded(now: now) })
     }
