@@ -380,7 +380,7 @@ struct GRPCMesh {
     }
 
     func stats(_ sidecarIP: String) async throws -> [String: UInt64] {
-        parseStats(try await SimpleHTTPClient.request(host: sidecarIP, port: 15000, path: "/stats", timeout: .seconds(5)).body)
+        parseStats(try await MeshHTTP.request(host: sidecarIP, port: 15000, path: "/stats", timeout: .seconds(5)).body)
     }
 }
 
@@ -509,7 +509,7 @@ struct HTTP2Tests {
 
     @Test func http1StillWorksOnTheSameListenersAndHTTP2ReachesAnHTTP1App() async throws {
         try await GRPCMesh.run(subnet: 6) { mesh in
-            let plain = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/plain", headers: [("host", "echo:8081")], timeout: .seconds(5))
+            let plain = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/plain", headers: [("host", "echo:8081")], timeout: .seconds(5))
             #expect(plain.status == 200)
             #expect(plain.body == "GET /plain ")
             // An HTTP/2 request to the HTTP/1.1 port: the sidecar speaks HTTP/1.1 upstream.

@@ -5,6 +5,11 @@
 import CoreFoundation
 #endif
 #if canImport(Glibc)
+// A release build finds `struct stat` through Foundation's CoreFoundation (MemberImportVisibility
+// then wants that module imported); a debug build through Glibc.
+#if canImport(CoreFoundation)
+import CoreFoundation
+#endif
 import Glibc
 #elseif canImport(Musl)
 import Musl

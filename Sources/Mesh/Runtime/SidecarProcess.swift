@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Dispatch
 import Foundation
 import Logging
@@ -22,6 +23,8 @@ public final class SidecarProcess: @unchecked Sendable {
     public let configPath: String?
     private var configClient: ControllerConfigClient?
     private var certificateClient: WorkloadCertificateClient?
+    /// The client of `configClient` and `certificateClient`; shut down after them.
+    private var controllerHTTP: HTTPClient?
     let group: MultiThreadedEventLoopGroup
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
@@ -77,6 +80,9 @@ public final class SidecarProcess: @unchecked Sendable {
         let loop = group.next()
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
+        // One client for every request to the controller (config polls, certificates), on the sidecar's loop.
+        let http = controller.map { _ in MeshHTTP.makeClient(eventLoopGroup: group) }
+        process.controllerHTTP = http
         do {
             // Without a usable certificate a mTLS sidecar cannot talk to anyone: refuse to start.
             switch settings.peerTransport {
@@ -88,7 +94,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 guard let controller else {
                     throw PeerCertificateError(description: "a certificate from the controller needs a controller-driven sidecar")
                 }
-                let client = WorkloadCertificateClient(endpoint: controller, driver: driver, cache: cache)
+                let client = WorkloadCertificateClient(endpoint: controller, driver: driver, http: http!, cache: cache)
                 let (tls, fromCache) = try await client.obtainFirst(within: certificateWait, now: Date())
                 try await loop.submit {
                     driver.peerTLS = tls
@@ -120,11 +126,12 @@ public final class SidecarProcess: @unchecked Sendable {
             }.get()
         } catch {
             await process.certificateClient?.stop()
+            try? await http?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
-        if let controller {
-            let client = ControllerConfigClient(endpoint: controller, driver: driver, cache: cache)
+        if let controller, let http {
+            let client = ControllerConfigClient(endpoint: controller, driver: driver, http: http, cache: cache)
             process.configClient = client
             client.start()
         }
@@ -257,6 +264,7 @@ public final class SidecarProcess: @unchecked Sendable {
         signalSource?.cancel()
         await configClient?.stop()
         await certificateClient?.stop()
+        try? await controllerHTTP?.shutdown()
         let loop = driver.eventLoop
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()
