@@ -17,10 +17,20 @@ struct RealModeTests {
         return try ScenarioParser.parse(try String(contentsOf: url, encoding: .utf8), file: "scenarios/\(name)")
     }
 
-    @Test(arguments: [
+    /// Every shipped scenario with its own subnet: each must pass both ways (issue 11 item 5).
+    static let shipped = [
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
         ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
-    ])
+        ("bookstore-permissive.yaml", 23), ("echo.yaml", 24), ("smi-tcp.yaml", 25), ("tcp-split.yaml", 26),
+    ]
+
+    @Test func everyShippedScenarioRunsBothWays() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
+        #expect(Set(files) == Set(Self.shipped.map(\.0)), "scenarios/ and RealModeTests.shipped differ")
+        #expect(Set(Self.shipped.map(\.1)).count == Self.shipped.count, "two scenarios share a subnet")
+    }
+
+    @Test(arguments: shipped)
     func acceptanceScenarioPassesInRealMode(file: String, subnet: Int) async throws {
         let scenario = try Self.load(file)
         let report = try await RealModeRunner.run(scenario, options: RealModeOptions(subnet: subnet))

@@ -19,11 +19,14 @@ enum RealAppHeaders {
 final class RealAppServer: Sendable {
     let pod: RealPod
     let state: NIOLockedValueBox<AppModelInstance>
+    /// Where the TCP echo ports note the calls they read.
+    let tcpCalls: RealTCPCallLedger
     private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
 
-    init(pod: RealPod) {
+    init(pod: RealPod, tcpCalls: RealTCPCallLedger) {
         self.pod = pod
         self.state = NIOLockedValueBox(pod.app)
+        self.tcpCalls = tcpCalls
     }
 
     func start(group: any EventLoopGroup) async throws {
@@ -78,21 +81,24 @@ final class RealAppServer: Sendable {
     }
 }
 
-/// A raw TCP echo port: every `RealTCPConnection.callBytes` bytes are a call the app counts.
+/// A raw TCP echo port: every `RealTCPConnection.callBytes` bytes are a call the app counts (and
+/// notes in the run's ledger); the bytes go back as they came.
 private final class RealTCPEchoHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: RealAppServer
-    private var pending = 0
+    private var pending: [UInt8] = []
 
     init(server: RealAppServer) { self.server = server }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        pending += unwrapInboundIn(data).readableBytes
-        while pending >= RealTCPConnection.callBytes {
-            pending -= RealTCPConnection.callBytes
+        pending += unwrapInboundIn(data).readableBytesView
+        while pending.count >= RealTCPConnection.callBytes {
+            let call = String(decoding: pending.prefix(RealTCPConnection.callBytes), as: UTF8.self)
+            pending.removeFirst(RealTCPConnection.callBytes)
             server.state.withLockedValue { $0.receivedTCPCall() }
+            server.tcpCalls.served(call, by: server.pod.deployment)
         }
         context.writeAndFlush(data, promise: nil)
     }

@@ -29,6 +29,8 @@ struct RealCluster {
     private(set) var initialChanges: [ResourceChange] = []
     private var serviceCount = 0
     private var namespaces: Set<String> = []
+    /// Cluster IPs by `name.namespace` (headless services have none), for `resolve`.
+    private var serviceIPs: [String: String] = [:]
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -52,6 +54,7 @@ struct RealCluster {
                     service.clusterIP = AddressPlan.format(AddressPlan.simulator.serviceAddress(serviceCount))
                 }
                 serviceCount += 1
+                if let ip = service.clusterIP, ip != "None" { serviceIPs["\(service.metadata.name).\(service.metadata.namespace)"] = ip }
                 services.append(service)
                 initialChanges.append(.upsert(.service(service)))
             case .workload(let workload):
@@ -91,6 +94,19 @@ struct RealCluster {
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, app: app, resource: pod))
         }
+    }
+
+    /// What DNS gives an app in `clientNamespace` for `host`, as the simulator resolves it: a
+    /// service name in any of its forms (`name`, `name.ns`, `name.ns.svc[.cluster[.local]]`) to
+    /// its cluster IP; nil for anything else (an IP, an unknown or headless name).
+    func resolve(host: String, clientNamespace: String) -> String? {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let suffixes: [[Substring]] = [["svc", "cluster", "local"], ["svc", "cluster"], ["svc"], []]
+        if parts.count == 1 { return serviceIPs["\(host).\(clientNamespace)"] }
+        for suffix in suffixes where parts.count == 2 + suffix.count && Array(parts.suffix(suffix.count)) == suffix {
+            return serviceIPs["\(parts[0]).\(parts[1])"]
+        }
+        return nil
     }
 
     /// The pod a load leaves from: `namespace/deployment` (its first pod) or `namespace/pod`.

@@ -83,6 +83,8 @@ struct RealLoadRunner: Sendable {
     let url: LoadURL
     let clientIP: String
     let recorder: RealLoadRecorder
+    /// Who echoed each TCP call (the backend of a `tcp://` load).
+    let tcpCalls: RealTCPCallLedger
     /// Wall-clock origin of the run.
     let origin: ContinuousClock.Instant
     /// No request starts after this (the scenario's `duration`), nil: unbounded.
@@ -161,8 +163,10 @@ struct RealLoadRunner: Sendable {
         await measure(on: existing, measuredFrom: measuredFrom) {
             try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority)
         } exchange: { connection, sample in
-            try await connection.echo(RealTCPConnection.callBytes, timeout: .seconds(10))
+            let payload = tcpCalls.nextPayload()
+            try await connection.echo(payload, timeout: .seconds(10))
             sample.status = 200
+            sample.deployment = tcpCalls.server(of: payload)
             return true
         }
     }

@@ -62,7 +62,7 @@ public enum RealModeRunner {
             guard controller.isMeshed(cluster.pods[index].key) else {
                 throw RealModeError.unsupported("loads from a pod without a sidecar (load \(load.name) from \(load.from))")
             }
-            loadClients[load.name] = (cluster.pods[index].ip, url)
+            loadClients[load.name] = (cluster.pods[index].ip, Self.resolved(url, in: cluster, from: cluster.pods[index].key.namespace))
         }
 
         var logger = Logger(label: "sim-real.sidecar")
@@ -77,7 +77,8 @@ public enum RealModeRunner {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let appGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let apps = cluster.pods.map { RealAppServer(pod: $0) }
+        let tcpCalls = RealTCPCallLedger()
+        let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls) }
         var sidecars: [Int: SidecarProcess] = [:]
         func stopAll() async {
             for sidecar in sidecars.values { await sidecar.shutdown(drainTimeout: .seconds(1)) }
@@ -244,7 +245,8 @@ public enum RealModeRunner {
                 recorders.append(recorder)
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
-                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, origin: origin, runDeadline: runDeadline)
+                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, tcpCalls: tcpCalls,
+                                            origin: origin, runDeadline: runDeadline)
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
             case .fault(.killPod(let target, _)):
                 // The pod dies: its sidecar and app stop at once (requests in flight on it fail),
@@ -322,6 +324,17 @@ public enum RealModeRunner {
         var simulation = Simulation(scenario: scenario, seed: seed)
         let simulated = simulation.run()
         return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: options.subnet)
+    }
+
+    /// A raw TCP load dials what DNS gives its app, the service's cluster IP, as a real client
+    /// does (the sidecar then sees that destination, as after a capture): a TCP traffic match names
+    /// no host, so the sidecar could not resolve the name itself. HTTP loads keep the name, which
+    /// travels in the Host header.
+    static func resolved(_ url: LoadURL, in cluster: RealCluster, from namespace: String) -> LoadURL {
+        guard url.isTCP, let ip = cluster.resolve(host: url.host, clientNamespace: namespace) else { return url }
+        var resolved = url
+        resolved.host = ip
+        return resolved
     }
 
     /// When a load is meant to be over, in scenario time: its own duration, or its request count

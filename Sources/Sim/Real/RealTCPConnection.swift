@@ -43,10 +43,9 @@ final class RealTCPConnection: Sendable {
         return connection
     }
 
-    /// One call: `count` bytes out, the same bytes back.
-    func echo(_ count: Int, timeout: TimeAmount) async throws {
-        let payload = String(repeating: "x", count: count)
-        let answer = try await exchange(payload, expecting: count, timeout: timeout)
+    /// One call: `payload` out, the same bytes back.
+    func echo(_ payload: String, timeout: TimeAmount) async throws {
+        let answer = try await exchange(payload, expecting: payload.utf8.count, timeout: timeout)
         guard answer == payload else { throw Failure.closed }
     }
 
