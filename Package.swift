@@ -347,6 +347,14 @@ let package = Package(
             path: "Tests/Support/MeshTestCA",
             swiftSettings: swiftSettings
         ),
+        // libpcap, for the tests that read `sim --pcap` files back (scripts/setup-system.sh installs
+        // libpcap-dev); the simulator writes pcap itself and links nothing of it.
+        .systemLibrary(
+            name: "CPcap",
+            path: "Sources/CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
         .testTarget(name: "MeshBenchKitTests", dependencies: ["MeshBenchKit"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshInstallTests", dependencies: ["MeshInstall", "MeshModel", "MeshShell"], swiftSettings: swiftSettings),
@@ -416,7 +424,7 @@ let package = Package(
         // and MeshShell's file checks.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["MeshShell", "MeshModel"],
+            dependencies: ["MeshShell", "MeshModel", "CPcap"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

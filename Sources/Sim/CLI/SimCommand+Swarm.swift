@@ -12,6 +12,7 @@ extension SimCommand {
         guard let seeds else { return jobs == nil ? nil : "--jobs needs --seeds (it is how many seeds run at once)" }
         if seed != nil { return "give --seed (one run) or --seeds (one run per seed), not both" }
         if html != nil { return "--html writes one run's page: run the seed you want with --seed N --html PATH" }
+        if pcap != nil { return "--pcap writes one run's packets: run the seed you want with --seed N --pcap PATH" }
         if dumpConfig != nil { return "--dump-config prints one run's config: use it with --seed N, not --seeds" }
         if let jobs, !(1...Self.maximumJobs).contains(jobs) { return "--jobs must be from 1 to \(Self.maximumJobs), found \(jobs)" }
         do throws(SeedSwarm.Problem) {

@@ -16,7 +16,7 @@ struct SimCommand: ParsableCommand {
         Exit status: 0 every expectation held; 1 an expectation failed; 2 a file or the arguments \
         are invalid; 3 --check-determinism found two runs with the same seed whose reports differ.
 
-        With several files, --json and --html write one report per scenario: the scenario name is \
+        With several files, --json, --html and --pcap write one file per scenario: the scenario name is \
         inserted before the extension (report.json -> report-canary.json). `--json -` writes every \
         JSON report to standard output, one after the other, and moves the summaries to standard error.
         Latencies are modelled virtual time, not wall-clock measurements.
@@ -39,7 +39,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a self-contained HTML report to PATH.", valueName: "PATH"))
     var html: String?
 
-    @Option(help: ArgumentHelp("Write the simulated packets to PATH (not supported yet).", valueName: "PATH"))
+    @Option(help: ArgumentHelp(
+        "Write the run's virtual traffic to PATH as a pcap file (tcpdump -r, tshark -r, Wireshark): each app connection and each sidecar-to-sidecar connection a TCP stream between pod IPs, HTTP as bytes, mTLS hops as TLS records, virtual timestamps.",
+        valueName: "PATH"))
     var pcap: String?
 
     @Flag(help: "Run each scenario twice with the same seed and fail (exit 3) if the JSON reports differ.")
@@ -67,10 +69,6 @@ struct SimCommand: ParsableCommand {
 
     /// Runs everything and returns the exit status.
     func execute() -> Int32 {
-        if pcap != nil {
-            Console.error("sim: --pcap is not supported yet")
-            return ExitStatus.invalid
-        }
         if let problem = swarmProblem() {
             Console.error("sim: \(problem)")
             return ExitStatus.invalid
@@ -103,7 +101,7 @@ struct SimCommand: ParsableCommand {
         var nondeterministic = false
 
         for (index, scenario) in scenarios.enumerated() {
-            var simulation = Simulation(scenario: scenario, seed: seed)
+            var simulation = Simulation(scenario: scenario, seed: seed, capturePackets: pcap != nil)
             let result = simulation.run()
             let report = Report(result: result)
             let jsonText = report.jsonText()
@@ -143,6 +141,9 @@ struct SimCommand: ParsableCommand {
                 if let html {
                     try OutputFile.write(Array(report.html().utf8), to: outputs.path(html, for: index), option: "--html")
                 }
+                if let pcap, let packets = simulation.packets {
+                    try OutputFile.write(packets, to: outputs.path(pcap, for: index), option: "--pcap")
+                }
             } catch {
                 Console.error("sim: \(error)")
                 return ExitStatus.invalid
@@ -173,6 +174,7 @@ struct SimCommand: ParsableCommand {
         for index in 0..<count {
             if let json, json != "-" { try OutputFile.check(outputs.path(json, for: index), option: "--json", example: "report.json") }
             if let html { try OutputFile.check(outputs.path(html, for: index), option: "--html", example: "report.html") }
+            if let pcap { try OutputFile.check(outputs.path(pcap, for: index), option: "--pcap", example: "traffic.pcap") }
         }
     }
 

@@ -43,6 +43,7 @@ extension SimEngine {
             queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.localHop)
             return
         }
+        captureRequest(slot: slot)
         if pods[client].hasSidecar {
             queue.schedule(.atClientSidecar(slot: Int32(slot), id: id), at: now + CostModel.localHop)
         } else {
@@ -55,6 +56,7 @@ extension SimEngine {
         let exchange = exchanges[slot]
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
+        captureResponse(exchange, head: head, body: body)
         switch exchange.origin {
         case .load(let load, let worker):
             loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom)
@@ -144,6 +146,7 @@ extension SimEngine {
             return
         }
         hop.closesConnection = false
+        captureUpstreamRequest(client: client, server: server, connection: connection, slot: Int(slot))
         let setup = newConnection ? 2 * sampleLatency() : 0
         queue.schedule(.atServer(hop), at: now + cpu + setup + oneWay)
     }
@@ -163,6 +166,7 @@ extension SimEngine {
             let head = responseHead(for: hop)
             exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
+            captureUpstreamAnswer(hop, client: client, head: head)
             let actions = hop.connectFailed
                 ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
                 : sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
@@ -190,6 +194,7 @@ extension SimEngine {
         guard let upstream = upstreamConnections.removeValue(forKey: key) else { return }
         connectionClosed(client)
         let server = Int(upstream.server)
+        captureUpstreamClosed(client: client, connection: connection, server: server)
         if upstream.acceptedByServer, server >= 0, pods[server].alive, pods[server].incarnation == upstream.serverIncarnation, pods[server].hasSidecar {
             sidecars[server].inboundConnectionClosed(ConnectionID(key))
             connectionClosed(server)

@@ -20,6 +20,7 @@ extension SimEngine {
             queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
             return
         }
+        captureTCPCall(load: index, worker: worker)
         let state = loads[index].workers[worker]
         if state.tcpOpen, pods[state.tcpServer].alive, pods[state.tcpServer].incarnation == state.tcpServerIncarnation {
             var cpu: Int64 = 0
@@ -155,6 +156,7 @@ extension SimEngine {
         guard loads[index].workers[worker].tcpGeneration == hop.generation, loads[index].workers[worker].busy else { return }
         let server = loads[index].workers[worker].tcpServer
         if hop.closes || !hop.ok { tcpClose(index, worker: worker) }
+        captureTCPReply(load: index, worker: worker, ok: hop.ok)
         loadCompleted(index, worker: worker, status: hop.ok ? 200 : 0, server: hop.ok ? server : -1,
                       measuredFrom: loads[index].workers[worker].callMeasuredFrom)
     }

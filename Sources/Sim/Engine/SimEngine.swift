@@ -138,6 +138,8 @@ final class SimEngine {
 
     var now: Int64 = 0
     var queue = EventQueue<EngineEvent>()
+    /// `sim --pcap`: the run's packets, nil when nobody asked for them.
+    var capture: PacketCapture?
     var eventsProcessed = 0
     var eventLog: [SimEvent] = []
 

@@ -14,22 +14,35 @@ public struct Simulation {
 
     /// The most events one run processes (`ScenarioLimits.maxEvents`; smaller in tests).
     public let eventLimit: Int
+    /// Whether the run records its packets (`packets`, `sim --pcap`).
+    public let capturesPackets: Bool
 
     /// `seed` nil: the scenario's own seed. Builds the cluster as it is at 0s.
-    public init(scenario: Scenario, seed: UInt64? = nil, eventLimit: Int = ScenarioLimits.maxEvents) {
+    public init(scenario: Scenario, seed: UInt64? = nil, eventLimit: Int = ScenarioLimits.maxEvents, capturePackets: Bool = false) {
         self.scenario = scenario
         self.seed = seed ?? scenario.seed
         self.eventLimit = eventLimit
-        engine = SimEngine(scenario: scenario, seed: self.seed, eventLimit: eventLimit)
+        self.capturesPackets = capturePackets
+        engine = Self.makeEngine(scenario, seed: self.seed, eventLimit: eventLimit, capturePackets: capturePackets)
+    }
+
+    private static func makeEngine(_ scenario: Scenario, seed: UInt64, eventLimit: Int, capturePackets: Bool) -> SimEngine {
+        let engine = SimEngine(scenario: scenario, seed: seed, eventLimit: eventLimit)
+        if capturePackets { engine.capture = PacketCapture() }
+        return engine
     }
 
     /// Runs the scenario to its end (its `duration`, or until every step and load has finished).
     /// Running again starts over from 0s with the same seed, and gives the same result.
     public mutating func run() -> SimulationResult {
-        if engine.finished { engine = SimEngine(scenario: scenario, seed: seed, eventLimit: eventLimit) }
+        if engine.finished { engine = Self.makeEngine(scenario, seed: seed, eventLimit: eventLimit, capturePackets: capturesPackets) }
         engine.run()
         return engine.result()
     }
+
+    /// The last run's traffic as a pcap file (libpcap format, nanosecond virtual timestamps, raw
+    /// IPv4), or nil without `capturePackets`.
+    public var packets: [UInt8]? { engine.capture?.bytes }
 
     /// The current configuration of a meshed pod (`namespace/pod-name`) as pretty JSON, or nil
     /// when the pod does not exist or has no sidecar. Before `run()`: the configuration at 0s.
