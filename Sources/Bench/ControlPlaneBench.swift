@@ -123,7 +123,7 @@ func versionDigest(_ controller: MeshController) -> String {
         digest.add(pod.description)
         digest.add(controller.config(for: pod)?.version ?? "-")
     }
-    digest.add(controller.diagnostics.joined(separator: "\n"))
+    digest.add(controller.diagnostics.map(\.text).joined(separator: "\n"))
     return String(digest.value, radix: 16)
 }
 

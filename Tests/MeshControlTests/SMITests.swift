@@ -77,7 +77,7 @@ import Testing
         _ = controller.apply([.delete(ResourceKey(kind: .httpRouteGroup, namespace: "bookstore", name: "bookstore-service-routes"))])
         let store = try #require(controller.config(for: PodKey("bookstore", "bookstore-1")))
         #expect(store.inbound.trafficMatches[0].httpServiceRouteRules.allSatisfy { $0.rules.isEmpty })
-        #expect(controller.diagnostics.contains("TrafficTarget bookstore/bookstore: HTTPRouteGroup bookstore/bookstore-service-routes not found"))
+        #expect(controller.diagnostics.contains(ControllerDiagnostic("E2005", "TrafficTarget bookstore/bookstore: HTTPRouteGroup bookstore/bookstore-service-routes not found")))
     }
 
     @Test func splitWeightsGoToTheRootServiceOnTheClient() throws {
@@ -129,9 +129,9 @@ import Testing
         let root = try #require(buyer.outboundMatches(to: "bookstore/bookstore").first)
         #expect(root.httpServiceRouteRules[0].rules[0].targetClusters == [WeightedCluster(name: "bookstore/bookstore|14001", weight: 100)])
         #expect(controller.diagnostics == [
-            "TrafficSplit bookstore/bookstore-split: backend service bookstore/bookstore-v3 does not exist",
-            "TrafficSplit bookstore/wrong-namespace: spec.service 'bookstore.other' does not name a service of namespace bookstore",
-            "TrafficSplit bookstore/zero: total backend weight is 0",
+            ControllerDiagnostic("E2008", "TrafficSplit bookstore/bookstore-split: backend service bookstore/bookstore-v3 does not exist"),
+            ControllerDiagnostic("E2008", "TrafficSplit bookstore/wrong-namespace: spec.service 'bookstore.other' does not name a service of namespace bookstore"),
+            ControllerDiagnostic("E2008", "TrafficSplit bookstore/zero: total backend weight is 0"),
         ])
         // Creating the missing backend makes the first split valid.
         _ = controller.apply([ClusterFixtures.service("bookstore-v3", "bookstore", selector: ["app": "bookstore", "version": "v3"], clusterIP: "10.96.0.13")])

@@ -23,11 +23,11 @@ struct ControllerAccessTests {
         var buyerIP: String { "127.91.\(subnet).11" }
         var storeIP: String { "127.91.\(subnet).12" }
 
-        static func run(subnet: Int, _ body: (Controller) async throws -> Void) async throws {
+        static func run(subnet: Int, extraManifests: String = "", _ body: (Controller) async throws -> Void) async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-access-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let manifests = ControllerCertificateTests.manifests(buyerIP: "127.91.\(subnet).11", storeIP: "127.91.\(subnet).12")
+            let manifests = ControllerCertificateTests.manifests(buyerIP: "127.91.\(subnet).11", storeIP: "127.91.\(subnet).12") + extraManifests
             try Data(manifests.utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
             var logger = Logger(label: "test.access")
             logger.logLevel = .critical
@@ -51,8 +51,12 @@ struct ControllerAccessTests {
         }
 
         func metric(_ name: String, reason: String) async throws -> Double? {
+            try await metric(name, label: "reason", value: reason)
+        }
+
+        func metric(_ name: String, label: String, value: String) async throws -> Double? {
             let text = try await call(.GET, "/metrics", authorization: nil).body
-            return try parsePrometheus(text).first { $0.name == name && $0.labels["reason"] == reason }?.value
+            return try parsePrometheus(text).first { $0.name == name && $0.labels[label] == value }?.value
         }
     }
 
@@ -156,6 +160,8 @@ struct ControllerAccessTests {
             #expect(try await controller.metric("fsm_cert_refused_count", reason: "wrong_address") == 1)
             #expect(try await controller.metric("fsm_api_refused_count", reason: "missing_credential") == 1)
             #expect(try await controller.metric("fsm_api_refused_count", reason: "other_pod") == 1)
+            // FSM's code for a proxy credential used for another pod: E5002, counted by code.
+            #expect(try await controller.metric("fsm_error_err_code_count", label: "err_code", value: "E5002") == 1)
 
             // A sidecar without a credential never gets a certificate, so it does not start.
             let endpoint = ControllerEndpoint(host: controller.host, port: controller.port, namespace: "shop", pod: "buyer-1",
@@ -167,6 +173,32 @@ struct ControllerAccessTests {
                                                logger: logger, certificateWait: .milliseconds(300))
             }
             #expect(error?.description.contains("(401)") == true)
+        }
+    }
+
+    /// A problem in the mesh's resources is logged with FSM's error code and counted by code
+    /// (`fsm_error_err_code_count`, the guides' 8.2): a split whose backend does not exist is E2008.
+    @Test func resourceProblemsAreCountedByErrorCode() async throws {
+        let split = """
+
+            ---
+            apiVersion: split.smi-spec.io/v1alpha4
+            kind: TrafficSplit
+            metadata: {name: store-split, namespace: shop}
+            spec:
+              service: store
+              backends: [{service: store-v9, weight: 100}]
+            """
+        try await Controller.run(subnet: 4, extraManifests: split) { controller in
+            var counted: Double?
+            for _ in 0..<50 {
+                counted = try await controller.metric("fsm_error_err_code_count", label: "err_code", value: "E2008")
+                if counted != nil { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(counted == 1)
+            let status = try await controller.call(.GET, "/v1/status", authorization: "Bearer \(try controller.token(.operator))").body
+            #expect(status.contains("E2008: TrafficSplit shop/store-split: backend service shop/store-v9 does not exist"), "\(status)")
         }
     }
 

@@ -17,7 +17,8 @@ struct FSMCommand: AsyncParsableCommand {
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
-                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self,
+                      SupportCommand.self]
     )
 }
 

@@ -17,7 +17,7 @@ struct InboundPolicy: Sendable {
 
 extension ClusterState {
     /// Collects the TrafficTargets whose destination is `identity`.
-    func inboundPolicy(for identity: String, dependencies: inout Set<Dependency>, diagnostics: inout [String]) -> InboundPolicy {
+    func inboundPolicy(for identity: String, dependencies: inout Set<Dependency>, diagnostics: inout [ControllerDiagnostic]) -> InboundPolicy {
         dependencies.insert(.destinationPolicies(identity))
         var policy = InboundPolicy()
         var ruleIndex: [InboundPolicy.RuleKey: Int] = [:]
@@ -32,11 +32,11 @@ extension ClusterState {
                     let groupKey = ResourceKey(kind: .httpRouteGroup, namespace: key.namespace, name: rule.name)
                     dependencies.insert(.routeSpec(groupKey))
                     guard let group = httpRouteGroups[groupKey] else {
-                        diagnostics.append("TrafficTarget \(key.namespace)/\(key.name): HTTPRouteGroup \(key.namespace)/\(rule.name) not found")
+                        diagnostics.append(ControllerDiagnostic("E2005", "TrafficTarget \(key.namespace)/\(key.name): HTTPRouteGroup \(key.namespace)/\(rule.name) not found"))
                         continue
                     }
                     for missing in rule.matches where !group.matches.contains(where: { $0.name == missing }) {
-                        diagnostics.append("TrafficTarget \(key.namespace)/\(key.name): HTTPRouteGroup \(key.namespace)/\(rule.name) has no match named \(missing)")
+                        diagnostics.append(ControllerDiagnostic("E2005", "TrafficTarget \(key.namespace)/\(key.name): HTTPRouteGroup \(key.namespace)/\(rule.name) has no match named \(missing)"))
                     }
                     for match in group.matches where rule.matches.isEmpty || rule.matches.contains(match.name) {
                         let methods = match.methods.isEmpty || match.methods.contains("*") ? nil : match.methods
@@ -53,12 +53,12 @@ extension ClusterState {
                     let routeKey = ResourceKey(kind: .tcpRoute, namespace: key.namespace, name: rule.name)
                     dependencies.insert(.routeSpec(routeKey))
                     guard let route = tcpRoutes[routeKey] else {
-                        diagnostics.append("TrafficTarget \(key.namespace)/\(key.name): TCPRoute \(key.namespace)/\(rule.name) not found")
+                        diagnostics.append(ControllerDiagnostic("E2009", "TrafficTarget \(key.namespace)/\(key.name): TCPRoute \(key.namespace)/\(rule.name) not found"))
                         continue
                     }
                     policy.tcpGrants.append((route.ports.isEmpty ? nil : Set(route.ports), sources))
                 default:
-                    diagnostics.append("TrafficTarget \(key.namespace)/\(key.name): unsupported rule kind \(rule.kind)")
+                    diagnostics.append(ControllerDiagnostic("E2009", "TrafficTarget \(key.namespace)/\(key.name): unsupported rule kind \(rule.kind)"))
                 }
             }
         }
@@ -68,7 +68,7 @@ extension ClusterState {
     /// The inbound config of a proxy serving `served` as `identity`: one traffic match per target
     /// port, shared by every service port that maps to it.
     func inbound(identity: String, served: [ServiceRef], containerPorts: [ContainerPort], permissive: Bool,
-                 dependencies: inout Set<Dependency>, diagnostics: inout [String]) -> InboundConfig {
+                 dependencies: inout Set<Dependency>, diagnostics: inout [ControllerDiagnostic]) -> InboundConfig {
         let policy = permissive ? nil : inboundPolicy(for: identity, dependencies: &dependencies, diagnostics: &diagnostics)
         var matches: [Int: InboundTrafficMatch] = [:]
         var clusters: [String: ClusterConfig] = [:]
@@ -81,14 +81,14 @@ extension ClusterState {
             let fqdn = ref.fqdn
             for port in service.ports where port.transportProtocol.uppercased() == "TCP" {
                 guard let target = Self.targetPort(of: port, containerPorts: containerPorts) else {
-                    diagnostics.append("Service \(ref) port \(port.port): targetPort names no container port of pods running as \(identity)")
+                    diagnostics.append(ControllerDiagnostic("E5021", "Service \(ref) port \(port.port): targetPort names no container port of pods running as \(identity)"))
                     continue
                 }
                 let local = ServiceNames.cluster(service: ref.name, namespace: ref.namespace, port: target, local: true)
                 clusters[local] = ClusterConfig(name: local, endpoints: [ClusterEndpoint(address: "127.0.0.1:\(target)", weight: 100)])
                 var match = matches[target] ?? InboundTrafficMatch(port: target, appProtocol: port.appProtocol)
                 if match.appProtocol != port.appProtocol {
-                    diagnostics.append("Service \(ref) port \(port.port): appProtocol \(port.appProtocol.rawValue) conflicts with \(match.appProtocol.rawValue) on target port \(target); \(match.appProtocol.rawValue) used")
+                    diagnostics.append(ControllerDiagnostic("E5020", "Service \(ref) port \(port.port): appProtocol \(port.appProtocol.rawValue) conflicts with \(match.appProtocol.rawValue) on target port \(target); \(match.appProtocol.rawValue) used"))
                 }
                 if match.tcpRateLimit == nil, let tcp = setting?.tcpRateLimit { match.tcpRateLimit = RateLimitConfig(tcp) }
                 let targets = [WeightedCluster(name: local, weight: 100)]

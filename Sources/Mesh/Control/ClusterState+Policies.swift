@@ -73,15 +73,15 @@ extension ClusterState {
     }
 
     /// Every problem with the current splits, sorted.
-    func splitDiagnostics() -> [String] {
-        var problems: [String] = []
+    func splitDiagnostics() -> [ControllerDiagnostic] {
+        var problems: [ControllerDiagnostic] = []
         var rootOwner: [ServiceRef: ResourceKey] = [:]
         for key in splits.keys.sorted() {
             switch resolve(key) {
-            case .failure(let problem): problems.append(problem.description)
+            case .failure(let problem): problems.append(ControllerDiagnostic("E2008", problem.description))
             case .success(let resolved):
                 if let owner = rootOwner[resolved.root] {
-                    problems.append(SplitProblem(key: key, reason: "root service \(resolved.root) is already split by \(owner.namespace)/\(owner.name); ignored").description)
+                    problems.append(ControllerDiagnostic("E2007", SplitProblem(key: key, reason: "root service \(resolved.root) is already split by \(owner.namespace)/\(owner.name); ignored").description))
                 } else {
                     rootOwner[resolved.root] = key
                 }

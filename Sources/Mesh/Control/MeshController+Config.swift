@@ -42,7 +42,7 @@ struct ProxyGroup: Sendable {
     var key: ProxyGroupKey
     var members: Set<PodKey> = []
     var config: ProxyConfig?
-    var diagnostics: [String] = []
+    var diagnostics: [ControllerDiagnostic] = []
     /// What the version hashes after the identity, the outbound hash and the egress flag (retry
     /// entries, spec and inbound JSON), so that a patched outbound re-versions without re-rendering.
     var hashTail: [String] = []
@@ -179,7 +179,7 @@ struct OutboundAssembly: Sendable {
 struct ComputedConfig {
     var config: ProxyConfig
     var dependencies: Set<Dependency>
-    var diagnostics: [String]
+    var diagnostics: [ControllerDiagnostic]
     var hashTail: [String]
     var retryByCluster: [Int: RetryPolicy]
 }
@@ -197,7 +197,7 @@ extension MeshController {
         let permissive = meshConfig.traffic.enablePermissiveTrafficPolicyMode
         let egress = meshConfig.traffic.enableEgress
         var dependencies: Set<Dependency> = [.meshConfig, .sourcePolicies(identity)]
-        var problems: [String] = []
+        var problems: [ControllerDiagnostic] = []
 
         // Outbound: every mesh service (permissive) or the services of the identities this one may reach (SMI).
         let assembly: OutboundAssembly

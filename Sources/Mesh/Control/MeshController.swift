@@ -70,7 +70,7 @@ public struct MeshController: Sendable {
     /// The MeshConfig in force; a MeshConfig upsert replaces it, a delete restores the initial one.
     public private(set) var meshConfig: MeshConfig
     /// Problems found in the inputs (invalid splits, missing route groups, unresolved ports), sorted.
-    public private(set) var diagnostics: [String] = []
+    public private(set) var diagnostics: [ControllerDiagnostic] = []
 
     private let initialMeshConfig: MeshConfig
     var cluster: ClusterState
@@ -91,7 +91,7 @@ public struct MeshController: Sendable {
     /// an apply that changes most groups list the changed pods in order without sorting them.
     var sortedMembers: [(pod: PodKey, group: Int)]?
     /// The split problems last found; recomputed only when a change could alter them.
-    var splitProblems: [String] = []
+    var splitProblems: [ControllerDiagnostic] = []
     /// Set when a piece's, a group's or the splits' problems may have changed since `diagnostics`
     /// was built: rebuilding the union walks every piece and group, too slow for every apply.
     var diagnosticsStale = false

@@ -11,7 +11,7 @@ struct ServicePiece: Sendable {
     var clusterServices: [ServiceRef]
     var hash: UInt64
     var dependencies: Set<Dependency>
-    var diagnostics: [String]
+    var diagnostics: [ControllerDiagnostic]
 }
 
 extension ClusterState {
@@ -33,7 +33,7 @@ extension ClusterState {
     /// `ip:targetPort` of every endpoint of one service port, sorted: selected pods with an IP that
     /// are ready (`Pod.isReady`: a not-ready pod leaves the endpoints as from an EndpointSlice), or
     /// the addresses of the Endpoints object for a selectorless service.
-    func endpoints(of ref: ServiceRef, port: ServicePort, diagnostics: inout [String]) -> [ClusterEndpoint] {
+    func endpoints(of ref: ServiceRef, port: ServicePort, diagnostics: inout [ControllerDiagnostic]) -> [ClusterEndpoint] {
         guard let service = services[ref] else { return [] }
         var addresses: [String] = []
         if service.selector.isEmpty {
@@ -47,7 +47,7 @@ extension ClusterState {
             for key in pods(selectedBy: service.selector, in: ref.namespace) {
                 guard let pod = pods[key], pod.isReady, let ip = pod.podIP, !ip.isEmpty else { continue }
                 guard let target = Self.targetPort(of: port, containerPorts: Self.containerPorts(of: pod)) else {
-                    diagnostics.append("Service \(ref) port \(port.port): pod \(key) has no container port named by targetPort; pod left out")
+                    diagnostics.append(ControllerDiagnostic("E5017", "Service \(ref) port \(port.port): pod \(key) has no container port named by targetPort; pod left out"))
                     continue
                 }
                 addresses.append("\(ip):\(target)")
@@ -60,7 +60,7 @@ extension ClusterState {
     func outboundPiece(for ref: ServiceRef) -> ServicePiece? {
         guard let service = services[ref], isMonitored(ref.namespace) else { return nil }
         var dependencies: Set<Dependency> = [.serviceSpec(ref), .serviceEndpoints(ref), .upstreamSetting(ref), .splits(ref)]
-        var diagnostics: [String] = []
+        var diagnostics: [ControllerDiagnostic] = []
         let split = self.split(forRoot: ref)
         let fqdn = ref.fqdn
         var matches: [OutboundTrafficMatch] = []
@@ -85,7 +85,7 @@ extension ClusterState {
                               ?? backendService.ports.first(where: { $0.name != nil && $0.name == port.name })
                               ?? (backendService.ports.count == 1 ? backendService.ports.first : nil)
                     else {
-                        diagnostics.append("TrafficSplit \(split.key.namespace)/\(split.key.name): backend \(backend.service) has no port matching \(port.port); left out")
+                        diagnostics.append(ControllerDiagnostic("E2008", "TrafficSplit \(split.key.namespace)/\(split.key.name): backend \(backend.service) has no port matching \(port.port); left out"))
                         continue
                     }
                     // The backend cluster is named by the root's port so that root and backends line up.

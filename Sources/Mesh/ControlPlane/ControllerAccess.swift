@@ -1,5 +1,6 @@
 import MeshControl
 import MeshIdentity
+import MeshModel
 import NIOHTTP1
 
 /// What a request to the controller's API is for, once its method and path are known.
@@ -97,6 +98,12 @@ public struct ControllerAccess: Sendable {
         case operatorOnly = "operator_only"
         /// The operator's credential used for a config or certificate.
         case podOnly = "pod_only"
+
+        /// FSM's code for the condition: a proxy's credential whose proxy is not the pod asked
+        /// about is E5002 (its fsm-proxy-uuid matches no such pod); the others have none.
+        public var errorCode: MeshErrorCode? {
+            self == .otherPod ? .known("E5002") : nil
+        }
 
         /// 401 when the caller is not authenticated, 403 when it is but may not do this.
         public var status: HTTPResponseStatus {

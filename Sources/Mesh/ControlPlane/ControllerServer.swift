@@ -119,7 +119,8 @@ public final class ControllerServer: @unchecked Sendable {
     private var renderedByVersion: [String: String] = [:]
     private var waiters: [UInt64: ConfigWaiter] = [:]
     private var nextWaiter: UInt64 = 1
-    private var reportedDiagnostics = Set<String>()
+    private var reportedDiagnostics = Set<ControllerDiagnostic>()
+    private var errorCodes: ErrorCodeCounter
     private var certificates: ControllerCertificateService
     /// The controller's metrics (`GET /metrics`).
     public let metricsRegistry: PrometheusCollectorRegistry
@@ -148,6 +149,7 @@ public final class ControllerServer: @unchecked Sendable {
         self.credentials = credentials
         self.access = ControllerAccess(credentials: credentials)
         self.refusals = APIRefusalLog(registry: registry)
+        self.errorCodes = ErrorCodeCounter(registry: registry)
     }
 
     /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
@@ -290,9 +292,10 @@ public final class ControllerServer: @unchecked Sendable {
         }
         let update = controller.apply(changes)
         renderedByVersion.removeAll()
-        for text in controller.diagnostics where !reportedDiagnostics.contains(text) {
-            reportedDiagnostics.insert(text)
-            logger.warning("controller: \(text)")
+        for diagnostic in controller.diagnostics where !reportedDiagnostics.contains(diagnostic) {
+            reportedDiagnostics.insert(diagnostic)
+            errorCodes.count(diagnostic.code)
+            logger.warning("problem in the mesh's resources", metadata: ["error_code": "\(diagnostic.code)", "problem": "\(diagnostic.text)"])
         }
         logger.info(cause, metadata: [
             "resource_changes": "\(changes.count)", "configs_changed": "\(update.changed.count)", "proxies_removed": "\(update.removed.count)",
@@ -301,7 +304,7 @@ public final class ControllerServer: @unchecked Sendable {
     }
 
     private func currentStatus() -> ControllerStatus {
-        ControllerStatus(manifestErrors: source.problems, failedReads: source.failedReads, diagnostics: controller.diagnostics,
+        ControllerStatus(manifestErrors: source.problems, failedReads: source.failedReads, diagnostics: controller.diagnostics.map(\.description),
                          meshedPods: controller.meshedPods, waitingProxies: waiters.count, synced: source.isSynced)
     }
 
@@ -399,11 +402,14 @@ public final class ControllerServer: @unchecked Sendable {
 
     /// Counts a refused request, logs its cause the first time, and answers it (nothing of the resource).
     private func refuse(_ refusal: ControllerAccess.Refusal, resource: ControllerResource, remoteIP: String?) -> ControllerResponse {
+        if let code = refusal.reason.errorCode { errorCodes.count(code) }
         if refusals.record(refusal, resource: resource) {
-            logger.warning("API request refused", metadata: [
+            var metadata: Logger.Metadata = [
                 "reason": "\(refusal.reason.rawValue)", "resource": "\(resource)", "caller": "\(refusal.subject.map { "\($0)" } ?? "-")",
                 "remote": "\(remoteIP ?? "?")", "detail": "\(refusal.message)",
-            ])
+            ]
+            if let code = refusal.reason.errorCode { metadata["error_code"] = "\(code)" }
+            logger.warning("API request refused", metadata: metadata)
         }
         var response = ControllerResponse.text(refusal.reason.status, refusal.message + "\n")
         if refusal.reason.status == .unauthorized {

@@ -63,7 +63,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                          body: body, cluster: server.cluster, proxyUUID: UUID().uuidString.lowercased())
         switch step {
         case .answer(let answer):
-            if answer.status == 400 { server.logger.warning("malformed admission request refused", metadata: ["path": "\(path)", "reason": "\(answer.body)"]) }
+            if answer.status == 400 {
+                server.logger.warning("malformed admission request refused", metadata: ["path": "\(path)", "reason": "\(answer.body)", "error_code": "E6103"])
+            }
             respond(answer, keepAlive: head.isKeepAlive, context: context)
         case .createSecret(let secret, let pending):
             createSecret(secret, pending: pending, keepAlive: head.isKeepAlive, context: context)

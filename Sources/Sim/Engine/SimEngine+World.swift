@@ -83,9 +83,9 @@ extension SimEngine {
 
     func noteDiagnostics() {
         // The controller keeps its findings sorted; report each new one once.
-        for text in controller.diagnostics where !reportedDiagnostics.contains(text) {
-            reportedDiagnostics.insert(text)
-            record("controller: \(text)")
+        for diagnostic in controller.diagnostics where !reportedDiagnostics.contains(diagnostic.text) {
+            reportedDiagnostics.insert(diagnostic.text)
+            record("controller: \(diagnostic.text)")
         }
     }
 
