@@ -46,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
@@ -319,6 +320,8 @@ let package = Package(
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
                 "MeshInject", "MeshInjector", "MeshKube",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -59,14 +59,15 @@ struct DemoAppCommand: AsyncParsableCommand {
         let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxyHost: proxyHost, proxyPort: proxyPort,
                                        identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
                                        interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))
-        let app: DemoApp
-        do {
-            app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
-        } catch where NetworkErrorText.isListenFailure(error) {
-            throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "is another app running on this address? Stop it or give --listen another address"))
+        try await CommandLifecycle.run("demo app", logger: Logger(label: "fsm.demo-app")) { [listen] in
+            let app: DemoApp
+            do {
+                app = try await DemoApp.start(settings, logger: Logger(label: "fsm.demo-app"))
+            } catch where NetworkErrorText.isListenFailure(error) {
+                throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "is another app running on this address? Stop it or give --listen another address"))
+            }
+            return { await app.shutdown() }
         }
-        await TerminationSignal.wait()
-        await app.shutdown()
     }
 
     static func hostPort(_ text: String, option: String) throws -> (String, Int) {

@@ -234,6 +234,19 @@ struct SidecarCommand: AsyncParsableCommand {
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
+        // SIGHUP re-reads the config file (if any) and the certificate files; SIGTERM / SIGINT drain
+        // the requests in progress (up to 5 s), then the command exits.
+        try await CommandLifecycle.run("sidecar", logger: logger) { [self, settings, logger] in
+            let process = try await startProcess(settings: settings, endpoint: endpoint, address: address, logger: logger)
+            process.reloadOnHangup()
+            return {
+                logger.info("draining before exit")
+                await process.shutdown()
+            }
+        }
+    }
+
+    private func startProcess(settings: SidecarSettings, endpoint: ControllerEndpoint?, address: String, logger: Logger) async throws -> SidecarProcess {
         let process: SidecarProcess
         do {
             if let endpoint {
@@ -249,12 +262,7 @@ struct SidecarCommand: AsyncParsableCommand {
             let ports = [outboundPort, inboundPort, adminPort].map(String.init).joined(separator: ", ")
             throw CommandFailure(NetworkErrorText.listen(on: "\(address) (ports \(ports))", error, hint: "is another sidecar running for this pod IP? Stop it or give --pod-ip another address"))
         }
-        // SIGHUP re-reads the config file (if any) and the certificate files.
-        process.reloadOnHangup()
-        // SIGTERM / SIGINT: drain the requests in progress (up to 5 s), then exit.
-        await TerminationSignal.wait()
-        logger.info("draining before exit")
-        await process.shutdown()
+        return process
     }
 }
 
@@ -418,23 +426,25 @@ struct ControllerCommand: AsyncParsableCommand {
             meshName: meshName, controlPlaneNamespace: fsmNamespace, operations: operations)
         if let connection {
             let kube = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
-            let controller = try await KubeController.start(connection: connection, settings: kube, logger: logger)
-            let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
-            logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
-            await TerminationSignal.wait()
-            await controller.shutdown()
+            try await CommandLifecycle.run("controller", logger: logger) {
+                let controller = try await KubeController.start(connection: connection, settings: kube, logger: logger)
+                let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
+                logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
+                return { await controller.shutdown() }
+            }
             return
         }
         settings.certificateAuthority = try loadAuthority(state, logger: logger)
         settings.credentials = try loadCredentials(state, logger: logger)
-        let server: ControllerServer
-        do {
-            server = try await ControllerServer.start(manifests: manifests ?? "", settings: settings, logger: logger)
-        } catch where NetworkErrorText.isListenFailure(error) {
-            throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
+        try await CommandLifecycle.run("controller", logger: logger) { [settings, manifests] in
+            let server: ControllerServer
+            do {
+                server = try await ControllerServer.start(manifests: manifests ?? "", settings: settings, logger: logger)
+            } catch where NetworkErrorText.isListenFailure(error) {
+                throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
+            }
+            return { await server.shutdown() }
         }
-        await TerminationSignal.wait()
-        await server.shutdown()
     }
 }
 

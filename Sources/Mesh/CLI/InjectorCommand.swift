@@ -84,14 +84,17 @@ struct InjectorCommand: AsyncParsableCommand {
                                         controllerURL: controllerURL, failurePolicy: failurePolicy)
         let webhook = AdmissionWebhook(injector: PodInjector(settings: settings, credentials: try state.loadOrCreateCredentialAuthority()))
         let cluster = SharedInjectorCluster(controlPlaneNamespace: fsmNamespace)
-        let watcher = watchManifests(into: cluster, logger: logger)
         let serverSettings = InjectorServerSettings(host: host, port: port, meshName: meshName, controlPlaneNamespace: fsmNamespace,
                                                     extraDNSNames: dnsName, ipAddresses: ipAddress, certificateValidity: validity)
-        let server = try await InjectorServer.start(settings: serverSettings, webhook: webhook, cluster: cluster,
-                                                    writes: DirectoryInjectorWrites(directory: writesDir), authority: authority, logger: logger)
-        await TerminationSignal.wait()
-        watcher.cancel()
-        await server.shutdown()
+        try await CommandLifecycle.run("injector", logger: logger) { [self, writesDir] in
+            let watcher = watchManifests(into: cluster, logger: logger)
+            let server = try await InjectorServer.start(settings: serverSettings, webhook: webhook, cluster: cluster,
+                                                        writes: DirectoryInjectorWrites(directory: writesDir), authority: authority, logger: logger)
+            return {
+                watcher.cancel()
+                await server.shutdown()
+            }
+        }
     }
 
     /// Polls the manifest directory each second (the first poll before the webhook listens).

@@ -107,14 +107,11 @@ struct SuperviseCommand: AsyncParsableCommand {
         }
         let stateDirectory = URL(fileURLWithPath: stateDir).standardizedFileURL.path
         let executable = try UpCommand.ownExecutable()
-        let task = Task { try await UpSupervisor.run(stateDirectory: stateDirectory, executable: executable, logger: Logger(label: "fsm.supervise")) }
-        let stop = Task {
-            await TerminationSignal.wait()
-            task.cancel()
-        }
+        let logger = Logger(label: "fsm.supervise")
         do {
-            try await task.value
-            stop.cancel()
+            try await CommandLifecycle.runUntilSignal(logger: logger) {
+                try await UpSupervisor.run(stateDirectory: stateDirectory, executable: executable, logger: logger)
+            }
         } catch let error as UpError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The long-running commands stop cleanly on SIGTERM and SIGINT (swift-service-lifecycle's
+/// graceful shutdown): exit status 0, nothing on standard error but their own log lines.
+/// Addresses: 127.97.3.x.
+@Suite struct LifecycleCommandTests {
+    /// Starts `fsm arguments`, waits until `ready` answers, sends `signal`, and returns the exit
+    /// status and standard error (the process is killed after `timeout` seconds).
+    static func stop(_ arguments: [String], with signalNumber: Int32, once ready: () -> Bool, timeout: Double = 20) throws -> (status: Int32, stderr: String) {
+        let fsm = try BuiltCommand("fsm")
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: fsm.path)
+        process.arguments = arguments
+        let errors = scratch.file("stderr")
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let start = Date()
+        while !ready() && process.isRunning && Date().timeIntervalSince(start) < timeout { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(process.isRunning, "exited before it was ready: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        kill(process.processIdentifier, signalNumber)
+        let stopAt = Date()
+        while process.isRunning && Date().timeIntervalSince(stopAt) < timeout { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
+    }
+
+    /// Whether something accepts connections on `host:port`.
+    static func listening(_ host: String, _ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func theControllerStopsCleanlyOnASignal(_ signalNumber: Int32) throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let host = signalNumber == SIGTERM ? "127.97.3.1" : "127.97.3.2"
+        let outcome = try Self.stop(["controller", "--manifests", scratch.path, "--state-dir", scratch.path + "/state", "--listen", "\(host):6060",
+                                     "--log-level", "warning"], with: signalNumber, once: { Self.listening(host, 6060) })
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.isEmpty, "\(outcome.stderr)")
+    }
+
+    @Test func aSidecarDrainsAndStopsOnSIGTERM() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let config = try scratch.write("config.json", "{}")
+        let outcome = try Self.stop(["sidecar", "--config", config, "--pod-ip", "127.97.3.3", "--insecure-plaintext-peers", "--log-level", "info"],
+                                    with: SIGTERM, once: { Self.listening("127.97.3.3", 15001) })
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("draining before exit"), "\(outcome.stderr)")
+    }
+}
