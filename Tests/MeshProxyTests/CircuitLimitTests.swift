@@ -11,6 +11,22 @@ struct CircuitLimitTests {
         sidecar.stats.value("cluster.\(cluster).\(suffix)")
     }
 
+    /// Only an overflow says "overloaded" (Envoy's x-envoy-overloaded): a cluster without endpoints
+    /// and a connection that could not be opened are plain 503s.
+    @Test func onlyAnOverflowIsMarkedOverloaded() throws {
+        var empty = Sidecar(config: Fixture.outbound(endpoints: []))
+        var random = SeededGenerator(seed: 1)
+        let none = try #require(empty.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).responses.first)
+        #expect(none.head.status == 503 && none.local == .noEndpoints)
+        #expect(none.head.header("x-fsm-overloaded") == nil)
+
+        var sidecar = Sidecar(config: Fixture.outbound())
+        let sent = try #require(sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random).sends.first)
+        let failed = try #require(sidecar.upstreamConnectFailed(ExchangeID(2), attempt: sent.attempt, now: ms(1), random: &random).responses.first)
+        #expect(failed.head.status == 503 && failed.local == .upstreamFailure)
+        #expect(failed.head.header("x-fsm-overloaded") == nil)
+    }
+
     @Test func oneConnectionOnePendingThreeRequests() throws {
         var settings = ConnectionSettings()
         settings.tcp.maxConnections = 1

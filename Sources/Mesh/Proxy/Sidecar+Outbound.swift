@@ -3,10 +3,14 @@ import MeshModel
 // MARK: - Outbound HTTP
 
 extension Sidecar {
+    /// Only an overflow (the cluster's request or pending limit, Envoy's circuit breakers) is marked
+    /// overloaded, as Envoy marks `x-envoy-overloaded`; no endpoint or a failed upstream is a plain
+    /// 503 (its reason is in the stats and the log), so a client does not back off from a pod that is
+    /// simply gone.
     static let overloadedHeaders = [HTTPHeader(name: "x-fsm-overloaded", value: "true")]
-    static let noEndpointsResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
+    static let noEndpointsResponse = HTTPResponseHead(status: 503)
     static let overloadedResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
-    static let upstreamFailureResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
+    static let upstreamFailureResponse = HTTPResponseHead(status: 503)
     static let perTryTimeoutResponse = HTTPResponseHead(status: 504)
     static let notFoundResponse = HTTPResponseHead(status: 404)
     static let noResponse = HTTPResponseHead(status: 0)

@@ -245,7 +245,7 @@ final class HTTP2ClientConnection: @unchecked Sendable {
             case .failure(let error):
                 // The app side counts its failures where it answers 503 (`appUnreachable`).
                 if toPeerSidecar { driver.count(.upstreamConnectFailed) }
-                driver.logger.info("HTTP/2 connect failed", metadata: ["to": "\(host):\(port)", "error": "\(error)"])
+                driver.logger.warning("HTTP/2 connect failed", metadata: ["to": "\(host):\(port)", "error": "\(error)"])
                 connection.failAll()
             }
         }

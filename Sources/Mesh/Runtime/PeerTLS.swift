@@ -155,7 +155,7 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, @
         // side counts those.
         completed = true
         driver.count(.tlsHandshakeFailed)
-        driver.logger.info("TLS handshake failed", metadata: [
+        driver.logger.warning("TLS handshake failed", metadata: [
             "side": "\(side)", "peer": "\(context.channel.remoteAddress?.description ?? "?")", "error": "\(error)",
         ])
         context.close(promise: nil)

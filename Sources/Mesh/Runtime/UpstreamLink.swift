@@ -66,7 +66,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
                 link.connected(channel)
             case .failure(let error):
                 link.driver.count(.upstreamConnectFailed)
-                link.driver.logger.info("upstream connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+                link.driver.logger.warning("upstream connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
                 link.lost(connectFailed: true)
             }
         }
