@@ -16,7 +16,7 @@ struct FSMCommand: AsyncParsableCommand {
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
-                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
     )
 }
 
@@ -313,6 +313,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
     var allowAnySourceAddress = false
 
+    @Option(help: "Directory of pod objects as admission left them (what `fsm up --pods netns` writes): each replaces the pod of its name the manifests' workloads stamp out.")
+    var admittedPods: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -350,6 +353,9 @@ struct ControllerCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--manifests \(manifests) is not a directory")
         }
+        if let admittedPods, !(FileManager.default.fileExists(atPath: admittedPods, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            throw ValidationError("--admitted-pods \(admittedPods) is not a directory")
+        }
         LoggingSystem.bootstrapStandardError(level: level)
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let logger = Logger(label: "fsm.controller")
@@ -362,7 +368,8 @@ struct ControllerCommand: AsyncParsableCommand {
             credentials: try loadCredentials(state, logger: logger))
         let server: ControllerServer
         do {
-            server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
+            let source = ManifestClusterSource(path: manifests, admittedPods: admittedPods, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces)
+            server = try await ControllerServer.start(source: source, settings: settings, logger: logger, describing: manifests)
         } catch where NetworkErrorText.isListenFailure(error) {
             throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
         }

@@ -102,14 +102,6 @@ public enum ProbeRewrite {
 }
 
 extension JSONValue {
-    var intValue: Int? {
-        switch self {
-        case .int(let value): Int(exactly: value)
-        case .double(let value): Int(exactly: value)
-        default: nil
-        }
-    }
-
     /// This object with `key` set: replaced where it is, or appended.
     func setting(_ key: String, _ value: JSONValue) -> JSONValue {
         guard case .object(var pairs) = self else { return self }
