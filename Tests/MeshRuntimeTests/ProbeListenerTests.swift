@@ -13,8 +13,8 @@ struct ProbeListenerTests {
     /// Nothing listens here on the probe tests' pod addresses.
     static let closedPort = 59_999
 
-    static func get(_ host: String, _ port: Int, _ path: String, headers: [(String, String)] = []) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: host, port: port, path: path, headers: headers, timeout: .seconds(10))
+    static func get(_ host: String, _ port: Int, _ path: String, headers: [(String, String)] = []) async throws -> MeshHTTPResponse {
+        try await MeshHTTP.request(host: host, port: port, path: path, headers: headers, timeout: .seconds(10))
     }
 
     @Test func httpProbesAnswerWithTheAppsStatus() async throws {

@@ -61,8 +61,8 @@ struct ProxyCredentialTests {
         defer { Task { await server.shutdown() } }
         let port = try #require(server.address?.port)
         let token = try server.credentials.mint(.proxy(namespace: "shop", uuid: "4f6b2c1e-uuid"), instance: Array("4f6b2c1e-uuid".utf8)).token
-        func get(_ path: String) async throws -> SimpleHTTPResponse {
-            try await SimpleHTTPClient.request(host: "127.91.7.1", port: port, path: path, headers: [("authorization", "Bearer \(token)")], timeout: .seconds(5))
+        func get(_ path: String) async throws -> MeshHTTPResponse {
+            try await MeshHTTP.request(host: "127.91.7.1", port: port, path: path, headers: [("authorization", "Bearer \(token)")], timeout: .seconds(5))
         }
         let mine = try await get("/v1/configs/shop/buyer-1")
         #expect(mine.status == 200)

@@ -54,4 +54,21 @@ extension JSONValue {
         }
         return .object(pairs)
     }
+
+    /// The object's value for `key` replaced (appended when missing); other values unchanged.
+    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
+        guard case .object(var pairs) = self else { return self }
+        if let index = pairs.firstIndex(where: { $0.0 == key }) {
+            pairs[index].1 = value
+        } else {
+            pairs.append((key, value))
+        }
+        return .object(pairs)
+    }
+
+    /// The object without `key`.
+    public func removing(_ key: String) -> JSONValue {
+        guard case .object(let pairs) = self else { return self }
+        return .object(pairs.filter { $0.0 != key })
+    }
 }

@@ -18,8 +18,10 @@ extension SidecarProcess {
         for listener in responder.listeners {
             switch listener {
             case .http(let port):
-                channels.append(try await listen(.probe, host: driver.settings.listenAddress, port: port) {
-                    ProbeHandler(driver: driver, responder: responder, port: port, handlers: $0)
+                channels.append(try await listen(.probe, host: driver.settings.listenAddress, port: port) { channel in
+                    try driver.installDownstreamPipeline(on: channel, listener: .probe, peerTLS: false, http2: false, classifiesCaptured: false) {
+                        ProbeHandler(driver: driver, responder: responder, port: port, handlers: $0)
+                    }
                 })
             case .relay(let port, let appPort, let connectTimeout):
                 channels.append(try await listenRelay(port: port, appPort: appPort, connectTimeout: TimeAmount.nanoseconds(connectTimeout.nanoseconds)))

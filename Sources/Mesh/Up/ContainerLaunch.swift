@@ -34,9 +34,10 @@ public struct ContainerLaunch: Codable, Sendable, Equatable {
     public func probe(_ kind: ContainerProbe.Kind) -> ContainerProbe? { probes.first { $0.kind == kind } }
 
     /// `fsm container` arguments that run this container in network namespace `netns`, with
-    /// `scratch` as the directory its mount points are made in.
-    public func runArguments(netns: String, scratch: String) -> [String] {
-        var arguments = ["container", "--netns", netns, "--user", String(user), "--group", String(group), "--scratch", scratch]
+    /// `scratch` as the directory its missing mount points are made in (none: it has none).
+    public func runArguments(netns: String, scratch: String?) -> [String] {
+        var arguments = ["container", "--netns", netns, "--user", String(user), "--group", String(group)]
+        if let scratch { arguments += ["--scratch", scratch] }
         if noNewPrivileges { arguments.append("--no-new-privileges") }
         for mount in mounts { arguments += ["--mount", mount.argument] }
         for variable in environment { arguments += ["--env", variable] }

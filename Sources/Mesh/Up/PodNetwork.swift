@@ -1,3 +1,4 @@
+import Foundation
 import MeshControl
 
 /// The network `fsm up --pods netns` builds on this machine, as a CNI bridge plugin would: a

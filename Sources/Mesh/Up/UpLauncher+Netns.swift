@@ -1,11 +1,13 @@
 import Foundation
 import Logging
 import MeshControl
+import MeshControlPlane
 import MeshIdentity
 import MeshInject
 import MeshModel
 import MeshRuntime
 import MeshShell
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -259,7 +261,8 @@ extension UpLauncher {
             for probe in process.allProbes where probe.effectiveKind == .readiness {
                 try await waitUntil("\(process.what) (readiness probe \(probe.host):\(probe.port)\(probe.path))", process: process, deadline: deadline) {
                     let headers = (probe.headers ?? []).map { ($0.name, $0.value) }
-                    let answer = try? await SimpleHTTPClient.request(host: probe.host, port: probe.port, path: probe.path, headers: headers, timeout: .seconds(2))
+                    let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path, headers: headers + [("connection", "close")],
+                                                             timeout: .seconds(2))
                     return answer.map { (200..<400).contains($0.status) } ?? false
                 }
             }

@@ -147,8 +147,9 @@ public enum UpSupervisor {
     private static func run(_ probe: UpState.Probe, timeout: Duration) async -> Bool {
         let limit = probe.timeoutSeconds.map { Duration.seconds($0) } ?? timeout
         let headers = (probe.headers ?? []).map { ($0.name, $0.value) }
-        let answer = try? await SimpleHTTPClient.request(host: probe.host, port: probe.port, path: probe.path, headers: headers,
-                                                         timeout: .nanoseconds(nanoseconds(min(limit, timeout))))
+        // The kubelet opens a connection per probe: a pooled one would hide a listener that stopped accepting.
+        let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path, headers: headers + [("connection", "close")],
+                                                 timeout: .nanoseconds(nanoseconds(min(limit, timeout))))
         return answer.map { (200..<400).contains($0.status) } ?? false
     }
 
@@ -164,7 +165,7 @@ public enum UpSupervisor {
         for (pod, ready) in supervision.pendingReports {
             let body = ready ? #"{"ready":true}"# : #"{"ready":false}"#
             let headers = [("content-type", "application/json"), ("authorization", "Bearer \(operatorToken)")]
-            let answer = try? await SimpleHTTPClient.request(host: host, port: port, method: .PUT, path: "/v1/pods/\(pod)/status",
+            let answer = try? await MeshHTTP.request(host: host, port: port, method: .PUT, path: "/v1/pods/\(pod)/status",
                                                              headers: headers, body: body, timeout: .seconds(2))
             guard answer?.status == 200 else { continue }
             supervision.reported(pod: pod, ready: ready)
