@@ -3,6 +3,7 @@ import MeshModel
 import MeshRuntime
 import MeshTesting
 import MeshUp
+import NIOCore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -129,7 +130,8 @@ struct NetnsPodsEndToEndTests {
             #expect(rules.contains("-A PREROUTING -p tcp -j PROXY_INBOUND") && rules.contains("-A OUTPUT -p tcp -j PROXY_OUTPUT"), "\(pod.pod): \(rules)")
         }
         // The host's own nat table is untouched.
-        #expect(!(Self.host("iptables", ["-t", "nat", "-S"])?.output ?? "").contains("PROXY_"))
+        let hostRules = Self.host("iptables", ["-t", "nat", "-S"])?.output ?? ""
+        #expect(!hostRules.contains("PROXY_"))
         let sidecars = state.processes.filter { $0.role == .sidecar }
         #expect(sidecars.count == 5)
         for sidecar in sidecars {
@@ -170,7 +172,17 @@ struct NetnsPodsEndToEndTests {
         for (netns, name) in [(store, "liveness"), (store, "readiness"), (store, "startup"), (warehouse, "healthcheck")] {
             #expect(await Self.until(20) { (Self.sidecarStat(netns, "runtime.probe.\(name).rq_total") ?? 0) >= 1 }, "\(name) probes in \(netns)")
         }
-        #expect(Self.sidecarStat(store, "runtime.probe.app_unavailable") ?? 0 == 0)
+        // A kubelet on the node gets the same answers: each rewritten port, from the host to the pod IP.
+        let storeIP = try #require(state.pods.first { $0.pod == "bookstore/bookstore-0" }?.ip)
+        let warehouseIP = try #require(state.pods.first { $0.pod == "bookwarehouse/bookwarehouse-0" }?.ip)
+        for (ip, port, path, headers) in [(storeIP, 15901, "/fsm-liveness-probe", []), (storeIP, 15902, "/fsm-readiness-probe", []),
+                                          (storeIP, 15903, "/fsm-startup-probe", []), (warehouseIP, 15904, "/fsm-healthcheck", [("Original-Tcp-Port", "14001")])] {
+            let answer = try await MeshHTTP.request(host: ip, port: port, path: path, headers: headers + [("connection", "close")], timeout: .seconds(5))
+            #expect(answer.status == 200, "\(ip):\(port)\(path)")
+        }
+        // The app port from outside the mesh goes to the sidecar's inbound listener, which wants mTLS.
+        let plain = try? await MeshHTTP.request(host: storeIP, port: 14001, path: "/raw", headers: [("connection", "close")], timeout: .seconds(5))
+        #expect(plain?.status != 200)
     }
 
     func checkNothingLeft(_ network: PodNetwork) {
@@ -178,8 +190,10 @@ struct NetnsPodsEndToEndTests {
         for pod in network.pods { #expect(!namespaces.contains(pod.netns), "\(pod.netns) left behind") }
         let links = Self.host("ip", ["-o", "link"])?.output ?? ""
         #expect(!links.contains("fsm-\(network.tag)"), "links left behind: \(links)")
-        #expect(!(Self.host("iptables", ["-S", "FORWARD"])?.output ?? "").contains("fsm up \(network.tag)"))
-        #expect((Self.host("ip", ["-o", "-4", "route", "show", "root", network.subnet])?.output ?? "x").isEmpty)
+        let forward = Self.host("iptables", ["-S", "FORWARD"])?.output ?? ""
+        #expect(!forward.contains("fsm up \(network.tag)"))
+        let routes = Self.host("ip", ["-o", "-4", "route", "show", "root", network.subnet])?.output ?? "x"
+        #expect(routes.isEmpty)
     }
 
     @Test(.enabled(if: CaptureTestEnvironment.tool("setpriv") != nil, "needs setpriv to run fsm as another user"))

@@ -39,7 +39,8 @@ public struct UpState: Codable, Sendable, Equatable {
         /// `sidecar of bookstore/bookstore-0`, `controller`, ...
         public var what: String {
             guard let pod else { return role.rawValue }
-            return container.map { "\(role.rawValue) \($0) of \(pod)" } ?? "\(role.rawValue) of \(pod)"
+            guard let container, container != role.rawValue else { return "\(role.rawValue) of \(pod)" }
+            return "\(role.rawValue) \(container) of \(pod)"
         }
 
         /// Every probe `fsm supervise` runs against it.
