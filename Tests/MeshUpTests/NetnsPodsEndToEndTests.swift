@@ -14,8 +14,8 @@ import Glibc
 /// webhook patched, in a network namespace on a bridge, its traffic captured by the init
 /// container's iptables rules; bookbuyer's count rises, bookthief is refused, the kubelet's probes
 /// go to the rewritten 15901-15904 and the sidecar answers them, and `fsm down` leaves no
-/// namespace, link or rule. Addresses: bridge 10.244.77.1/24, pods from 10.244.77.10, services
-/// from 10.96.77.10 (no other suite routes these; the capture suites' namespaces have no route to the host).
+/// namespace, link or rule, even after `fsm up` itself was killed. Addresses: bridge
+/// 10.244.77.1/24 (10.244.78.1/24 for the crash), pods from .10, services from 10.96.77.10 (10.96.78.10) (no other suite routes these; the capture suites' namespaces have no route to the host).
 enum NetnsPodsEnvironment {
     static let unavailable: String? = CaptureTestEnvironment.unavailableReason(needing: ["ip", "iptables", "curl"])
         ?? (UpEndToEndTests.fsmPath() == nil ? "the fsm executable is not in the build directory" : nil)
@@ -194,6 +194,28 @@ struct NetnsPodsEndToEndTests {
         #expect(!forward.contains("fsm up \(network.tag)"))
         let routes = Self.host("ip", ["-o", "-4", "route", "show", "root", network.subnet])?.output ?? "x"
         #expect(routes.isEmpty)
+    }
+
+    /// `fsm up` killed while it builds the pods leaves what it made recorded: `fsm down` stops the
+    /// processes and removes every namespace, link and rule.
+    @Test func downAfterACrashedUpLeavesNothing() async throws {
+        let fsm = try #require(UpEndToEndTests.fsmPath())
+        let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns-crash")
+        let log = (directory as NSString).appendingPathComponent("up.out")
+        let up = try DetachedProcess.spawn(fsm, ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.78.10",
+                                                 "--first-service-ip", "10.96.78.10", "--timeout", "60"], log: log, newSession: false)
+        // Killed once two pods are made: the bridge, the rule and two namespaces exist, the rest not.
+        let made = await Self.until(60) { ((try? UpState.load(from: stateDir))??.network?.pods.count ?? 0) >= 2 }
+        kill(up, SIGKILL)
+        _ = await DetachedProcess.waitForExit(pid: up, timeout: .seconds(10))
+        try #require(made, "fsm up made no pods: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let state = try #require(try UpState.load(from: stateDir))
+        let network = try #require(state.network)
+        let down = try await UpEndToEndTests.fsm(fsm, ["down", "--state-dir", stateDir], in: directory)
+        #expect(down.status == 0, "fsm down failed: \(down.output)")
+        for process in state.processes { #expect(!DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime), "\(process.what)") }
+        checkNothingLeft(network)
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     @Test(.enabled(if: CaptureTestEnvironment.tool("setpriv") != nil, "needs setpriv to run fsm as another user"))

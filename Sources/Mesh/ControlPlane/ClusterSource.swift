@@ -78,7 +78,10 @@ public struct ManifestClusterSource: ClusterSource {
     /// What the admitted-pods directory holds besides pods, one line each.
     private var notPods: [String] {
         guard let admitted else { return [] }
-        return admitted.resources.filter { $0.kind != .pod }.map { "\(admitted.path): \($0.kind.rawValue) \($0.metadata.namespace)/\($0.metadata.name) left out: this directory holds admitted pods only" }
+        return admitted.resources.filter { $0.kind != .pod }.map { resource in
+            let name = resource.metadata.namespace.isEmpty ? resource.metadata.name : "\(resource.metadata.namespace)/\(resource.metadata.name)"
+            return "\(admitted.path): \(resource.kind.rawValue) \(name) left out: this directory holds admitted pods only"
+        }
     }
 
     public var problems: [String] { directory.errors + (admitted?.errors ?? []) + notPods }
