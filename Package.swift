@@ -140,7 +140,7 @@ let package = Package(
         // Test doubles shared by the test suites (deterministic randomness, cluster fixtures).
         .target(
             name: "MeshTesting",
-            dependencies: ["MeshModel", "MeshControl"],
+            dependencies: ["MeshModel", "MeshControl", "MeshShell"],
             path: "Sources/Mesh/Testing",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 #if canImport(Glibc)
 import Glibc
 #endif
