@@ -119,11 +119,12 @@ public struct Supervision: Sendable {
         case restart
     }
 
-    /// The probes to run against a running member now: its startup probe until that succeeds,
-    /// then its liveness and readiness probes.
+    /// The probes to run against a member now: its startup probe until that succeeds, then its
+    /// liveness and readiness probes. A member that is not running is still readiness-probed (a
+    /// container that is not running is not ready: the failures take its pod out of the endpoints).
     public func probesDue(_ index: Int) -> [ContainerProbe.Kind] {
         let member = members[index]
-        guard member.running else { return [] }
+        guard member.running else { return member.probed ? [.readiness] : [] }
         guard member.hasStarted else { return [.startup] }
         return (member.livenessProbed ? [.liveness] : []) + (member.probed ? [.readiness] : [])
     }
