@@ -87,7 +87,7 @@ public enum UpLauncher {
     /// again and the state removed, so nothing is left running.
     public static func up(_ settings: UpSettings, logger: Logger = Logger(label: "fsm.up")) async throws -> UpState {
         let stateDirectory = settings.stateDirectory
-        if settings.pods == .netns { try checkRoot() }
+        if settings.pods == .netns { try checkRoot("fsm up --pods netns", why: "it makes network namespaces, a bridge, veth pairs and nat rules, and runs each sidecar as uid 1500") }
         if let previous = try UpState.load(from: stateDirectory) {
             let running = previous.running
             guard running.isEmpty else { throw UpError.alreadyRunning(stateDirectory: stateDirectory, pids: running.map(\.pid)) }
@@ -132,7 +132,7 @@ public enum UpLauncher {
     @discardableResult
     public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> [(process: UpState.Started, outcome: DetachedProcess.StopOutcome)]? {
         guard let before = try UpState.load(from: stateDirectory) else { return nil }
-        if before.network != nil { try checkRoot() }
+        if before.network != nil { try checkRoot("fsm down of an fsm up --pods netns", why: "it removes the pods' network namespaces, veth pairs, bridge and FORWARD rule") }
         let supervisors = before.processes.filter { $0.role == .supervisor }
         var outcomes = await DetachedProcess.stop(supervisors, grace: grace)
         let state = (try? UpState.load(from: stateDirectory)) ?? before
@@ -154,11 +154,9 @@ public enum UpLauncher {
     }
 
     /// `--pods netns` and `fsm down` of such a mesh make and remove namespaces, links and rules.
-    static func checkRoot() throws {
+    static func checkRoot(_ what: String, why: String) throws {
         let uid = geteuid()
-        guard uid == 0 else {
-            throw UpError.needsRoot("fsm up --pods netns needs root: it makes network namespaces, a bridge, veth pairs and nat rules, and runs each sidecar as uid 1500 (running as uid \(uid))")
-        }
+        guard uid == 0 else { throw UpError.needsRoot("\(what) needs root: \(why) (running as uid \(uid))") }
     }
 
     /// A pod as the manifests declare it, with the address the controller's plan gives it.
