@@ -141,7 +141,7 @@ let package = Package(
         // Test doubles shared by the test suites (deterministic randomness, cluster fixtures).
         .target(
             name: "MeshTesting",
-            dependencies: ["MeshModel", "MeshControl"],
+            dependencies: ["MeshModel", "MeshControl", "MeshShell"],
             path: "Sources/Mesh/Testing",
             swiftSettings: swiftSettings
         ),
@@ -267,11 +267,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // `fsm up` / `fsm down`: a manifest directory run as detached processes (controller, sidecars,
-        // demo apps) recorded in a state dir.
+        // demo apps) recorded in a state dir; with `--pods netns`, each pod as the injection webhook
+        // patches it, in a network namespace of its own (`fsm container`).
         .target(
             name: "MeshUp",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps", "MeshShell",
+                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps", "MeshShell", "MeshInject",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -417,7 +418,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshTesting",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -44,6 +44,23 @@ import Testing
         #expect(try Self.mode(wide) == 0o700)
     }
 
+    /// Root handing a secret to another user (a pod's sidecar, uid 1500): the directory is 0700 and
+    /// the file 0600, both that user's, and the file is theirs before its first byte.
+    @Test(.enabled(if: geteuid() == 0, "giving a file to another user needs root"))
+    func aSecretForAnotherUserIsTheirsAlone() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let owner = SecretFile.Owner(user: 1500, group: 1500)
+        try SecretFile.createDirectory(dir + "/volume", owner: owner)
+        try SecretFile.write("token\n", to: dir + "/volume/credential", owner: owner)
+        for (path, mode) in [(dir + "/volume", mode_t(0o700)), (dir + "/volume/credential", mode_t(0o600))] {
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            #expect(info.st_uid == 1500 && info.st_gid == 1500, "\(path)")
+            #expect(info.st_mode & 0o777 == mode, "\(path)")
+        }
+    }
+
     @Test func publicCompanionsGetExactly0644() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -31,6 +31,28 @@ import Testing
         #expect(!permissive)
     }
 
+    /// With `--admitted-pods`, the pods as admission left them replace the ones the workloads stamp
+    /// out (the controller then sees the injector's `fsm-proxy-uuid` label); anything else there is
+    /// left out and reported.
+    @Test func admittedPodsReplaceTheStampedOutOnes() throws {
+        let directory = NSTemporaryDirectory() + "mesh-admitted-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let documents = try YAMLReader.documents(text: String(contentsOfFile: Self.samples + "/10-bookbuyer.yaml", encoding: .utf8), file: "b.yaml").map(\.jsonValue)
+        let pod = try #require(WorkloadPods(documents: documents).pod("bookbuyer/bookbuyer-0"))
+        let admitted = pod.setting(["metadata", "labels", "fsm-proxy-uuid"], .string("u-1"))
+        try (admitted.rendered(pretty: true) + "\n").write(toFile: directory + "/bookbuyer_bookbuyer-0.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: stray\n".write(toFile: directory + "/stray.yaml", atomically: true, encoding: .utf8)
+        var source = ManifestClusterSource(path: Self.samples, admittedPods: directory)
+        _ = source.poll()
+        let buyer = try #require(source.cluster.pods.first { $0.metadata.name == "bookbuyer-0" })
+        #expect(buyer.metadata.labels["fsm-proxy-uuid"] == "u-1")
+        #expect(buyer.metadata.labels["app"] == "bookbuyer")
+        #expect(source.cluster.pods.count == 5)
+        #expect(source.problems.count == 1)
+        #expect(source.problems.first?.contains("Namespace stray left out: this directory holds admitted pods only") == true, "\(source.problems)")
+    }
+
     @Test func appArgumentsPointAtTheOwnSidecar() throws {
         let pod = Pod(metadata: ObjectMeta(name: "bookstore-v2-0", namespace: "bookstore", labels: ["app": "bookstore"]),
                       spec: PodSpec(serviceAccountName: "bookstore-v2", containers: [

@@ -63,4 +63,31 @@ import Testing
         #expect(supervision.pendingReports.map(\.pod) == ["shop/store-1"])
         #expect(supervision.pendingReports.map(\.ready) == [false])
     }
+
+    /// A container with the kubelet's three probes (`fsm up --pods netns`): only the startup probe
+    /// until it succeeds; failing it `failureThreshold` times restarts; then liveness and
+    /// readiness, and failed liveness restarts too. A process that is not running is still
+    /// readiness-probed (and so not ready), never liveness-probed.
+    @Test func startupThenLivenessAndReadinessAsTheKubeletRunsThem() {
+        var supervision = Supervision(members: [
+            Supervision.Member(kind: .app, pod: "shop/store-0", probed: true, livenessProbed: true, startupProbed: true),
+        ], probe: Self.probe, backoff: Self.backoff, now: .zero)
+        #expect(supervision.probesDue(0) == [.startup])
+        #expect(supervision.probed(0, .startup, success: false) == .none)
+        #expect(supervision.probed(0, .startup, success: false) == .restart)
+        _ = supervision.exited(0, at: .seconds(1))
+        #expect(supervision.probesDue(0) == [.readiness])
+        supervision.started(0, at: .seconds(2))
+        #expect(supervision.probesDue(0) == [.startup])
+        #expect(supervision.probed(0, .startup, success: true) == .none)
+        #expect(supervision.probesDue(0) == [.liveness, .readiness])
+        #expect(supervision.probed(0, .readiness, success: false) == .none)
+        #expect(supervision.probed(0, .readiness, success: false) == .readiness(pod: "shop/store-0", ready: false))
+        #expect(supervision.probed(0, .liveness, success: false) == .none)
+        #expect(supervision.probed(0, .liveness, success: false) == .restart)
+        // After a restart the startup probe gates the others again.
+        _ = supervision.exited(0, at: .seconds(3))
+        supervision.started(0, at: .seconds(5))
+        #expect(supervision.probesDue(0) == [.startup])
+    }
 }

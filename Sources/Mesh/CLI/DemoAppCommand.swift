@@ -27,6 +27,9 @@ struct DemoAppCommand: AsyncParsableCommand {
     @Option(help: "The pod's sidecar outbound listener, IP:PORT (default: the --listen IP, port 15001).")
     var proxy: String?
 
+    @Flag(help: "Connect to the services themselves (--bookstore, --bookwarehouse: name:port, resolved by the system resolver) instead of --proxy, as an app in a pod whose traffic the sidecar captures.")
+    var direct = false
+
     @Option(help: "The app's identity (bookstore: IDENTITY, e.g. bookstore-v1; shown in the Identity header).")
     var identity: String?
 
@@ -51,12 +54,13 @@ struct DemoAppCommand: AsyncParsableCommand {
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let (listenHost, listenPort) = try Self.hostPort(listen, option: "--listen")
-        let (proxyHost, proxyPort) = try Self.hostPort(proxy ?? "\(listenHost):15001", option: "--proxy")
+        if direct && proxy != nil { throw ValidationError("--direct and --proxy exclude each other") }
+        let proxyAddress = direct ? nil : try Self.hostPort(proxy ?? "\(listenHost):15001", option: "--proxy")
         let bounds = sellDelayMs.split(separator: "-").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 0, bounds[0] <= bounds[1] else { throw ValidationError("--sell-delay-ms must be MIN-MAX, e.g. 150-749") }
         guard intervalMs >= 0 else { throw ValidationError("--interval-ms must not be negative") }
         LoggingSystem.bootstrapStandardError(level: level)
-        let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxyHost: proxyHost, proxyPort: proxyPort,
+        let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxy: proxyAddress,
                                        identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
                                        interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))
         try await CommandLifecycle.run("demo app", logger: Logger(label: "fsm.demo-app")) { [listen] in

@@ -17,7 +17,7 @@ struct FSMCommand: AsyncParsableCommand {
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
-                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self,
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self,
                       SupportCommand.self]
     )
 }
@@ -344,6 +344,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
     var allowAnySourceAddress = false
 
+    @Option(help: "Directory of pod objects as admission left them (what `fsm up --pods netns` writes): each replaces the pod of its name the manifests' workloads stamp out.")
+    var admittedPods: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -354,6 +357,7 @@ struct ControllerCommand: AsyncParsableCommand {
         case (.some, true): throw ValidationError("--manifests and --kubernetes exclude each other")
         case (nil, true):
             if caCert != nil { throw ValidationError("with --kubernetes the mesh CA lives in the Secret \(ControllerSecrets.caSecretName) of --fsm-namespace; --ca-cert/--ca-key do not apply") }
+            if admittedPods != nil { throw ValidationError("--admitted-pods goes with --manifests (with --kubernetes the API server holds the admitted pods)") }
         case (.some, false):
             if kubeconfig != nil || context != nil || leaderIdentity != nil { throw ValidationError("--kubeconfig, --context and --leader-identity go with --kubernetes") }
         }
@@ -414,6 +418,12 @@ struct ControllerCommand: AsyncParsableCommand {
                 throw ValidationError("--manifests \(manifests) is not a directory")
             }
         }
+        if let admittedPods {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: admittedPods, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--admitted-pods \(admittedPods) is not a directory")
+            }
+        }
         let connection = kubernetes ? try kubeConnection() : nil
         LoggingSystem.bootstrapStandardError(level: level)
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
@@ -436,10 +446,12 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         settings.certificateAuthority = try loadAuthority(state, logger: logger)
         settings.credentials = try loadCredentials(state, logger: logger)
-        try await CommandLifecycle.run("controller", logger: logger) { [settings, manifests] in
+        try await CommandLifecycle.run("controller", logger: logger) { [settings, manifests, admittedPods] in
             let server: ControllerServer
             do {
-                server = try await ControllerServer.start(manifests: manifests ?? "", settings: settings, logger: logger)
+                let source = ManifestClusterSource(path: manifests ?? "", admittedPods: admittedPods, plan: settings.addressPlan,
+                                                   meshNamespaces: settings.meshNamespaces, meshName: settings.meshName)
+                server = try await ControllerServer.start(source: source, settings: settings, logger: logger, describing: manifests ?? "")
             } catch where NetworkErrorText.isListenFailure(error) {
                 throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
             }

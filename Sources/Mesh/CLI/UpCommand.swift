@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeshControl
 import MeshControlPlane
 import MeshUp
+
+extension UpSettings.PodMode: ExpressibleByArgument {}
 
 /// `fsm up`: the whole mesh of a manifest directory on this machine, as detached processes.
 struct UpCommand: AsyncParsableCommand {
@@ -18,14 +21,17 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Where logs, the controller's state (CA, credential key, operator token: controller/, 0700), the pods' credentials (pods/, 0700) and the record of started processes go.")
     var stateDir = ".fsm-up"
 
-    @Option(help: "Address of the controller's config API, host:port.")
-    var controllerListen = "127.0.0.1:6060"
+    @Option(help: "What a pod is: local (a sidecar and an app process on the pod's 127.x address) or netns (the pod as the injection webhook patches it, in a network namespace of its own on a bridge, traffic captured by iptables; root).")
+    var pods: UpSettings.PodMode = .local
 
-    @Option(help: "First pod address (each pod gets the next one; its sidecar and app bind it).")
-    var firstPodIP = "127.1.0.10"
+    @Option(help: "Address of the controller's config API, host:port (default: 127.0.0.1:6060; --pods netns: the bridge's gateway, port 6060).")
+    var controllerListen: String?
 
-    @Option(help: "First service cluster IP.")
-    var firstServiceIP = "127.2.0.10"
+    @Option(help: "First pod address; each pod gets the next one (default: 127.1.0.10; --pods netns: 10.244.0.10, the bridge's /24 holding the pods).")
+    var firstPodIP: String?
+
+    @Option(help: "First service cluster IP (default: 127.2.0.10; --pods netns: 10.96.0.10).")
+    var firstServiceIP: String?
 
     @Option(help: "Namespaces to treat as `fsm namespace add`ed, comma-separated (besides those labelled in the manifests).")
     var meshNamespaces = ""
@@ -54,22 +60,37 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
+    /// The addresses for the pod mode: the options given, else the mode's defaults (netns: the
+    /// controller on the gateway of the pods' /24).
+    func addresses() throws -> (controller: (String, Int), firstPod: String, firstService: String) {
+        let firstPod = firstPodIP ?? (pods == .netns ? "10.244.0.10" : "127.1.0.10")
+        let firstService = firstServiceIP ?? (pods == .netns ? "10.96.0.10" : "127.2.0.10")
+        if let controllerListen { return (try DemoAppCommand.hostPort(controllerListen, option: "--controller-listen"), firstPod, firstService) }
+        guard pods == .netns else { return (("127.0.0.1", 6060), firstPod, firstService) }
+        guard let address = AddressPlan.parse(firstPod) else { throw ValidationError("--first-pod-ip must be an IPv4 address, found \(firstPod)") }
+        return ((AddressPlan.format(address & 0xFFFF_FF00 | 1), 6060), firstPod, firstService)
+    }
+
     func run() async throws {
-        let (host, port) = try DemoAppCommand.hostPort(controllerListen, option: "--controller-listen")
+        let ((host, port), firstPod, firstService) = try addresses()
         LoggingSystem.bootstrapStandardError(level: .notice)
         let manifestsPath = URL(fileURLWithPath: manifests).standardizedFileURL.path
         let stateDirectory = URL(fileURLWithPath: stateDir).standardizedFileURL.path
         var settings = UpSettings(
             manifests: manifestsPath, stateDirectory: stateDirectory, executable: try Self.ownExecutable(),
-            controllerHost: host, controllerPort: port, firstPodIP: firstPodIP, firstServiceIP: firstServiceIP,
+            controllerHost: host, controllerPort: port, firstPodIP: firstPod, firstServiceIP: firstService,
             meshNamespaces: meshNamespaces.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             readyTimeout: .seconds(timeout))
         settings.supervision = UpState.SupervisionSettings(
             probePeriodMilliseconds: Int(probePeriod * 1000), failureThreshold: probeFailureThreshold,
             restartBackoffMilliseconds: Int(restartBackoff * 1000), restartBackoffMaxMilliseconds: Int(restartBackoffMax * 1000))
+        settings.pods = pods
         do {
             let state = try await UpLauncher.up(settings)
             print(state.table, terminator: "")
+            if pods == .netns {
+                print("app and admin URLs are on each pod's own loopback: ip netns exec NETNS curl -s URL (from outside, inbound capture takes the app port to the sidecar, which asks for mTLS)")
+            }
             print("controller: \(state.controllerURL)  operator token: \(settings.controllerState.file(ControllerStateDirectory.operatorTokenFile))")
             print("logs: \(stateDirectory)/logs  stop with: fsm down --state-dir \(stateDirectory)")
         } catch let error as UpError {

@@ -43,25 +43,47 @@ public struct ClusterSourcePoll: Sendable {
 
 /// A manifest directory run as a cluster on one machine: `ManifestDirectory` reads the files,
 /// `LocalCluster` stamps out pods, assigns addresses and turns each re-read into differences.
+///
+/// With `admittedPods`, a second directory holds pod objects as admission left them (`fsm up
+/// --pods netns` writes what the injection webhook made of each pod there): each replaces the pod
+/// of its name that the manifests' workloads stamp out, as the API server holds the admitted pod,
+/// not the template. Anything there but pods is left out and reported.
 public struct ManifestClusterSource: ClusterSource {
     public private(set) var directory: ManifestDirectory
+    public private(set) var admitted: ManifestDirectory?
     public private(set) var cluster: LocalCluster
 
-    public init(path: String, plan: AddressPlan = .loopback, meshNamespaces: Set<String> = [], meshName: String = "fsm") {
+    public init(path: String, admittedPods: String? = nil, plan: AddressPlan = .loopback, meshNamespaces: Set<String> = [], meshName: String = "fsm") {
         directory = ManifestDirectory(path: path)
+        admitted = admittedPods.map { ManifestDirectory(path: $0) }
         cluster = LocalCluster(plan: plan, meshNamespaces: meshNamespaces, meshName: meshName)
     }
 
     public mutating func poll() -> ClusterSourcePoll {
         let result = directory.poll()
-        guard result.changed else { return ClusterSourcePoll(newProblems: result.newErrors) }
-        return ClusterSourcePoll(changes: cluster.replace(with: directory.resources), newProblems: result.newErrors)
+        let admittedResult = admitted?.poll()
+        guard result.changed || admittedResult?.changed == true else {
+            return ClusterSourcePoll(newProblems: result.newErrors + (admittedResult?.newErrors ?? []))
+        }
+        // Later resources win in `LocalCluster`: an admitted pod replaces the stamped-out one.
+        let pods = (admitted?.resources ?? []).filter { $0.kind == .pod }
+        return ClusterSourcePoll(changes: cluster.replace(with: directory.resources + pods),
+                                 newProblems: result.newErrors + (admittedResult?.newErrors ?? []) + (admittedResult?.changed == true ? notPods : []))
     }
 
     public mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]? {
         cluster.setReady(pod, ready)
     }
 
-    public var problems: [String] { directory.errors }
-    public var failedReads: Int { directory.failedReads }
+    /// What the admitted-pods directory holds besides pods, one line each.
+    private var notPods: [String] {
+        guard let admitted else { return [] }
+        return admitted.resources.filter { $0.kind != .pod }.map { resource in
+            let name = resource.metadata.namespace.isEmpty ? resource.metadata.name : "\(resource.metadata.namespace)/\(resource.metadata.name)"
+            return "\(admitted.path): \(resource.kind.rawValue) \(name) left out: this directory holds admitted pods only"
+        }
+    }
+
+    public var problems: [String] { directory.errors + (admitted?.errors ?? []) + notPods }
+    public var failedReads: Int { directory.failedReads + (admitted?.failedReads ?? 0) }
 }

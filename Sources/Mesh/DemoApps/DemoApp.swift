@@ -22,9 +22,10 @@ public struct DemoAppSettings: Sendable {
     public var kind: DemoAppKind
     public var listenHost: String
     public var listenPort: Int
-    /// The own sidecar's outbound listener (podIP:15001); requests name the service in `Host`.
-    public var proxyHost: String
-    public var proxyPort: Int
+    /// The own sidecar's outbound listener (podIP:15001) that requests go to, naming the service in
+    /// `Host` (local mode); nil: the app connects to the service itself (`bookstore.bookstore:14001`,
+    /// resolved by the system resolver), as an app in a pod whose traffic is captured does.
+    public var proxy: (host: String, port: Int)?
     /// bookstore's `IDENTITY` (e.g. bookstore-v1); httpbin's and bookwarehouse's Identity header.
     public var identity: String
     /// `Host` of the bookstore service (bookbuyer, bookthief).
@@ -36,19 +37,28 @@ public struct DemoAppSettings: Sendable {
     /// Random sell time of bookstore, in milliseconds (the demo: 150–749).
     public var sellDelay: Range<Int>
 
-    public init(kind: DemoAppKind, listenHost: String, listenPort: Int = DemoAppKind.defaultPort, proxyHost: String = "127.0.0.1", proxyPort: Int = 15001,
+    public init(kind: DemoAppKind, listenHost: String, listenPort: Int = DemoAppKind.defaultPort, proxy: (host: String, port: Int)? = ("127.0.0.1", 15001),
                 identity: String? = nil, bookstoreHost: String = "bookstore.bookstore:14001", bookwarehouseHost: String = "bookwarehouse.bookwarehouse:14001",
                 interval: TimeAmount = .seconds(1), sellDelay: Range<Int> = 150..<750) {
         self.kind = kind
         self.listenHost = listenHost
         self.listenPort = listenPort
-        self.proxyHost = proxyHost
-        self.proxyPort = proxyPort
+        self.proxy = proxy
         self.identity = identity ?? kind.rawValue
         self.bookstoreHost = bookstoreHost
         self.bookwarehouseHost = bookwarehouseHost
         self.interval = interval
         self.sellDelay = sellDelay
+    }
+}
+
+extension DemoAppSettings {
+    /// Where a request for the service named `hostHeader` (`name.namespace:port`) is sent: the
+    /// sidecar's outbound listener in local mode, else the service itself (port 80 when none is named).
+    func destination(_ hostHeader: String) -> (host: String, port: Int) {
+        if let proxy { return proxy }
+        guard let colon = hostHeader.lastIndex(of: ":"), let port = Int(hostHeader[hostHeader.index(after: colon)...]) else { return (hostHeader, 80) }
+        return (String(hostHeader[..<colon]), port)
     }
 }
 
@@ -153,8 +163,8 @@ public final class DemoApp: Sendable {
                 var status = 0
                 var identity: String?
                 do {
-                    let response = try await MeshHTTP.request(host: settings.proxyHost, port: settings.proxyPort, path: path,
-                                                              headers: headers, timeout: .seconds(10), client: http)
+                    let (host, port) = settings.destination(settings.bookstoreHost)
+                    let response = try await MeshHTTP.request(host: host, port: port, path: path, headers: headers, timeout: .seconds(10), client: http)
                     status = response.status
                     identity = response.header("Identity")
                 } catch {
@@ -171,8 +181,9 @@ public final class DemoApp: Sendable {
     /// bookstore: `POST /restock-books` to bookwarehouse with body `1`; the result is only logged.
     static func restock(_ settings: DemoAppSettings, http: HTTPClient, logger: Logger) async {
         do {
+            let (host, port) = settings.destination(settings.bookwarehouseHost)
             let response = try await MeshHTTP.request(
-                host: settings.proxyHost, port: settings.proxyPort, method: .POST, path: "/restock-books",
+                host: host, port: port, method: .POST, path: "/restock-books",
                 headers: [("host", settings.bookwarehouseHost), ("content-type", "application/json")], body: "1", timeout: .seconds(10), client: http)
             logger.info("restock finished", metadata: ["status": "\(response.status)"])
         } catch {

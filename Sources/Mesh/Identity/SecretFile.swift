@@ -32,9 +32,21 @@ public enum SecretFile {
     /// Longest file `read` accepts.
     public static let maxReadBytes = 1 << 20
 
-    /// Writes `bytes` to `path` (replacing it) with `mode` (0600 unless told) from creation.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = fileMode) throws(SecretFileError) {
-        let temporary = try writeTemporary(Array(bytes), beside: path, mode: mode)
+    /// Another user a secret is for (root handing a pod's credential to its sidecar's uid).
+    public struct Owner: Sendable, Equatable {
+        public var user: uid_t
+        public var group: gid_t
+
+        public init(user: uid_t, group: gid_t) {
+            self.user = user
+            self.group = group
+        }
+    }
+
+    /// Writes `bytes` to `path` (replacing it) with `mode` (0600 unless told) from creation, owned
+    /// by `owner` (root only) before its first byte when given.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = fileMode, owner: Owner? = nil) throws(SecretFileError) {
+        let temporary = try writeTemporary(Array(bytes), beside: path, mode: mode, owner: owner)
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
@@ -43,15 +55,22 @@ public enum SecretFile {
     }
 
     /// Writes `text` as UTF-8 to `path` with `mode` (0600 unless told) from creation.
-    public static func write(_ text: String, to path: String, mode: mode_t = fileMode) throws(SecretFileError) {
-        try write(Array(text.utf8), to: path, mode: mode)
+    public static func write(_ text: String, to path: String, mode: mode_t = fileMode, owner: Owner? = nil) throws(SecretFileError) {
+        try write(Array(text.utf8), to: path, mode: mode, owner: owner)
+    }
+
+    /// Creates the 0700 directory `path` (as `createDirectory`) and gives it to `owner` (root only):
+    /// a directory of secrets for one other user, which nobody else may enter.
+    public static func createDirectory(_ path: String, owner: Owner) throws(SecretFileError) {
+        try createDirectory(path)
+        guard chown(path, owner.user, owner.group) == 0 else { throw SecretFileError(operation: "give to uid \(owner.user)", path: path, errno: errno) }
     }
 
     /// Creates `path` holding `bytes` (mode 0600 from creation) only if nothing is there yet: of two
     /// processes creating one key at once, one wins and the other reads the winner's. Returns
     /// false (and writes nothing) when `path` exists.
     public static func createNew(_ bytes: some Collection<UInt8>, at path: String) throws(SecretFileError) -> Bool {
-        let temporary = try writeTemporary(Array(bytes), beside: path, mode: fileMode)
+        let temporary = try writeTemporary(Array(bytes), beside: path, mode: fileMode, owner: nil)
         defer { unlink(temporary) }
         guard link(temporary, path) == 0 else {
             if errno == EEXIST { return false }
@@ -101,7 +120,7 @@ public enum SecretFile {
 
     /// A new file beside `path` (`mkstemp`: created exclusively, mode 0600), narrowed or widened
     /// to `mode` by `fchmod` (which no umask touches), written and synced; returns its name.
-    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t) throws(SecretFileError) -> String {
+    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t, owner: Owner?) throws(SecretFileError) -> String {
         var template = Array((path + ".tmp-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SecretFileError(operation: "create", path: path + ".tmp-XXXXXX", errno: errno) }
@@ -109,6 +128,9 @@ public enum SecretFile {
         defer { close(fd) }
         do throws(SecretFileError) {
             guard fchmod(fd, mode) == 0 else { throw SecretFileError(operation: "set mode \(String(mode, radix: 8)) of", path: temporary, errno: errno) }
+            if let owner, fchown(fd, owner.user, owner.group) != 0 {
+                throw SecretFileError(operation: "give to uid \(owner.user)", path: temporary, errno: errno)
+            }
             try writeAll(bytes, to: fd, path: temporary)
             guard fsync(fd) == 0 else { throw SecretFileError(operation: "sync", path: temporary, errno: errno) }
             return temporary

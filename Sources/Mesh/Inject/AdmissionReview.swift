@@ -131,25 +131,4 @@ extension JSONValue {
         if case .string(let text) = self { return JSONValue.string(String(text.prefix(64))).rendered() }
         return typeName
     }
-
-    /// The string members of an object (labels, annotations); nil when this is no such object.
-    var stringMap: [String: String]? {
-        guard case .object(let pairs) = self else { return nil }
-        var result: [String: String] = [:]
-        for (key, value) in pairs {
-            guard case .string(let text) = value else { return nil }
-            result[key] = text
-        }
-        return result
-    }
-
-    var arrayItems: [JSONValue]? {
-        guard case .array(let items) = self else { return nil }
-        return items
-    }
-
-    var stringValue: String? {
-        guard case .string(let text) = self else { return nil }
-        return text
-    }
 }

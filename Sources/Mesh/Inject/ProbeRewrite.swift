@@ -47,11 +47,11 @@ public enum ProbeRewrite {
         switch scheme.uppercased() {
         case "HTTP":
             let path = action["path"]?.stringValue ?? "/"
-            rewritten = rewritten.setting("path", .string(kind.path)).setting("port", .int(kind.port))
+            rewritten = rewritten.setting("path", to: .string(kind.path)).setting("port", to: .int(kind.port))
             let target = SidecarProbe(kind: kind, target: .http(port: port, path: path.hasPrefix("/") ? path : "/" + path), timeoutSeconds: timeout)
             return .rewritten(probe: .object(replacing("httpGet", with: rewritten, in: pairs)), target: target)
         case "HTTPS":
-            rewritten = rewritten.setting("port", .int(kind.port))
+            rewritten = rewritten.setting("port", to: .int(kind.port))
             let target = SidecarProbe(kind: kind, target: .https(port: port), timeoutSeconds: timeout)
             return .rewritten(probe: .object(replacing("httpGet", with: rewritten, in: pairs)), target: target)
         default:
@@ -98,26 +98,5 @@ public enum ProbeRewrite {
 
     private static func replacing(_ key: String, with value: JSONValue, in pairs: [(String, JSONValue)]) -> [(String, JSONValue)] {
         pairs.map { $0.0 == key ? (key, value) : $0 }
-    }
-}
-
-extension JSONValue {
-    var intValue: Int? {
-        switch self {
-        case .int(let value): Int(exactly: value)
-        case .double(let value): Int(exactly: value)
-        default: nil
-        }
-    }
-
-    /// This object with `key` set: replaced where it is, or appended.
-    func setting(_ key: String, _ value: JSONValue) -> JSONValue {
-        guard case .object(var pairs) = self else { return self }
-        if let index = pairs.firstIndex(where: { $0.0 == key }) {
-            pairs[index].1 = value
-        } else {
-            pairs.append((key, value))
-        }
-        return .object(pairs)
     }
 }

@@ -33,31 +33,6 @@ public struct KubeObjectKey: Hashable, Comparable, Sendable, CustomStringConvert
     public var description: String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
 }
 
-extension JSONValue {
-    /// The string held, nil for anything else.
-    public var stringValue: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
-    /// The object's value for `key` replaced (appended when missing); other values unchanged.
-    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
-        guard case .object(var pairs) = self else { return self }
-        if let index = pairs.firstIndex(where: { $0.0 == key }) {
-            pairs[index].1 = value
-        } else {
-            pairs.append((key, value))
-        }
-        return .object(pairs)
-    }
-
-    /// The object without `key`.
-    public func removing(_ key: String) -> JSONValue {
-        guard case .object(let pairs) = self else { return self }
-        return .object(pairs.filter { $0.0 != key })
-    }
-}
-
 /// Turns API JSON into the mesh's resources with the same `ManifestDecoder` the manifest directory
 /// uses (JSON is YAML: the object becomes a YAML node tree without a second parse). List items
 /// come without `kind`/`apiVersion`; they are filled in from the resource type.

@@ -36,6 +36,7 @@ final class ProbeHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         pending = head
+        if let counter = RuntimeCounters.Name.probeRequests(port: port) { driver.count(counter) }
         let action = responder.request(port: port, method: head.method.rawValue, path: head.uri,
                                        originalTCPPort: head.headers[canonicalForm: SidecarProbe.originalTCPPortHeader].map(String.init))
         let keepAlive = head.isKeepAlive && !AdminHandler.hasBody(head)

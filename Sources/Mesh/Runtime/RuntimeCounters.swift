@@ -1,3 +1,5 @@
+import MeshModel
+
 /// Events the NIO shell itself sees (not mesh decisions): bad input, transport failures, config
 /// reloads, connections refused over a listener's limit. Exposed next to the engine's counters in `/stats` and `/stats/prometheus`.
 public struct RuntimeCounters: Sendable {
@@ -57,6 +59,23 @@ public struct RuntimeCounters: Sendable {
         case configCacheRejected
         /// Accepted configs or certificates that could not be written to the cache directory.
         case configCacheWriteFailed
+        /// Requests on each rewritten probe port (15901 liveness, 15902 readiness, 15903 startup,
+        /// 15904 `/fsm-healthcheck`): what the kubelet sent.
+        case probeLivenessRequests
+        case probeReadinessRequests
+        case probeStartupRequests
+        case probeHealthcheckRequests
+
+        /// The request counter of a probe listener's port; nil for another port.
+        public static func probeRequests(port: Int) -> Name? {
+            switch port {
+            case SidecarProbe.Kind.liveness.port: .probeLivenessRequests
+            case SidecarProbe.Kind.readiness.port: .probeReadinessRequests
+            case SidecarProbe.Kind.startup.port: .probeStartupRequests
+            case SidecarProbe.healthcheckPort: .probeHealthcheckRequests
+            default: nil
+            }
+        }
 
         /// `runtime.<name>` in `/stats`.
         public var statName: String {
@@ -93,6 +112,10 @@ public struct RuntimeCounters: Sendable {
             case .configCacheWriteFailed: "runtime.config_cache_write_failed"
             case .probeOverflow: "runtime.probe.downstream_cx_overflow"
             case .probeFailed: "runtime.probe.app_unavailable"
+            case .probeLivenessRequests: "runtime.probe.liveness.rq_total"
+            case .probeReadinessRequests: "runtime.probe.readiness.rq_total"
+            case .probeStartupRequests: "runtime.probe.startup.rq_total"
+            case .probeHealthcheckRequests: "runtime.probe.healthcheck.rq_total"
             }
         }
     }

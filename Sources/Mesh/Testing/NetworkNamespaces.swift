@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -60,23 +61,8 @@ public struct CommandResult: Sendable {
 public enum Command {
     /// Runs a command to completion with optional standard input.
     public static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let inputPipe = input.map { _ in Pipe() }
-        process.standardInput = inputPipe ?? FileHandle.nullDevice
-        try process.run()
-        if let inputPipe, let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inputPipe.fileHandleForWriting.close()
-        }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errorOutput: String(decoding: err, as: UTF8.self))
+        let outcome = try ToolProcess.run(executable, arguments, input: input)
+        return CommandResult(status: outcome.status, output: outcome.output, errorOutput: outcome.errorOutput)
     }
 }
 

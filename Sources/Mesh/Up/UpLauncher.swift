@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import MeshControl
 import MeshControlPlane
@@ -26,6 +29,17 @@ public struct UpSettings: Sendable {
     public var sidecarAdminPort = 15000
     /// How `fsm supervise` probes and restarts what `fsm up` started.
     public var supervision = UpState.SupervisionSettings()
+    /// What a pod is: processes on 127.x addresses, or what the injection webhook makes of it in a network namespace.
+    public var pods = PodMode.local
+
+    /// `fsm up --pods`.
+    public enum PodMode: String, Sendable, CaseIterable {
+        /// Each pod is a sidecar and an app process on the pod's 127.x address; apps address their sidecar.
+        case local
+        /// Each pod is its spec as the injection webhook patches it, run in a network namespace of
+        /// its own on a bridge: the init container's capture rules, the sidecar as uid 1500, the app (root).
+        case netns
+    }
 
     public init(manifests: String, stateDirectory: String, executable: String, controllerHost: String = "127.0.0.1", controllerPort: Int = 6060,
                 firstPodIP: String = "127.1.0.10", firstServiceIP: String = "127.2.0.10", meshNamespaces: [String] = [], readyTimeout: Duration = .seconds(90)) {
@@ -73,14 +87,18 @@ public enum UpLauncher {
     /// again and the state removed, so nothing is left running.
     public static func up(_ settings: UpSettings, logger: Logger = Logger(label: "fsm.up")) async throws -> UpState {
         let stateDirectory = settings.stateDirectory
+        if settings.pods == .netns { try checkRoot("fsm up --pods netns", why: "it makes network namespaces, a bridge, veth pairs and nat rules, and runs each sidecar as uid 1500") }
         if let previous = try UpState.load(from: stateDirectory) {
             let running = previous.running
             guard running.isEmpty else { throw UpError.alreadyRunning(stateDirectory: stateDirectory, pids: running.map(\.pid)) }
             logger.info("removing the state of a mesh that is no longer running", metadata: ["state_dir": "\(stateDirectory)"])
+            try removeNetwork(of: previous)
             try UpState.remove(from: stateDirectory)
         }
-        let pods = try plannedPods(settings)
-        try checkAddresses(settings, pods: pods)
+        let (pods, cluster) = try plannedCluster(settings)
+        if settings.pods == .local { try checkAddresses(settings, pods: pods) }
+        // Every pod as the kubelet will run it, before anything is made (a pod that cannot run is one line).
+        let netnsPods = settings.pods == .netns ? try admitPods(settings, pods: pods, cluster: cluster, logger: logger) : nil
         let logs = (stateDirectory as NSString).appendingPathComponent("logs")
         // New directories 0700 whatever the umask; one the user named and made is kept as it is.
         try SecretFile.createDirectory(stateDirectory, narrowExisting: false)
@@ -90,14 +108,19 @@ public enum UpLauncher {
         // Claim the state dir before starting anything: a second `fsm up` now sees a state.
         try state.save(in: stateDirectory)
         do {
-            try await start(settings, pods: pods, logs: logs, state: &state, logger: logger)
+            if let netnsPods {
+                try await startNetns(settings, plan: netnsPods, logs: logs, state: &state, logger: logger)
+            } else {
+                try await start(settings, pods: pods, logs: logs, state: &state, logger: logger)
+            }
             return state
         } catch {
             logger.error("fsm up failed; stopping what it started", metadata: ["error": "\(error)"])
             let supervisors = state.processes.filter { $0.role == .supervisor }
             await DetachedProcess.stop(supervisors, grace: .seconds(10))
             await DetachedProcess.stop(Array(state.processes.filter { $0.role != .supervisor }.reversed()), grace: .seconds(10))
-            try? UpState.remove(from: stateDirectory)
+            // The network stays recorded (and the state with it) if it cannot all be removed, for `fsm down`.
+            if (try? removeNetwork(of: state)) != nil { try? UpState.remove(from: stateDirectory) }
             throw error
         }
     }
@@ -109,13 +132,31 @@ public enum UpLauncher {
     @discardableResult
     public static func down(stateDirectory: String, grace: Duration = .seconds(10)) async throws -> [(process: UpState.Started, outcome: DetachedProcess.StopOutcome)]? {
         guard let before = try UpState.load(from: stateDirectory) else { return nil }
+        if before.network != nil { try checkRoot("fsm down of an fsm up --pods netns", why: "it removes the pods' network namespaces, veth pairs, bridge and FORWARD rule") }
         let supervisors = before.processes.filter { $0.role == .supervisor }
         var outcomes = await DetachedProcess.stop(supervisors, grace: grace)
         let state = (try? UpState.load(from: stateDirectory)) ?? before
         let others = state.processes.filter { $0.role != .supervisor }
         outcomes += await DetachedProcess.stop(Array(others.reversed()), grace: grace)
+        try removeNetwork(of: state)
         try UpState.remove(from: stateDirectory)
         return outcomes
+    }
+
+    /// Removes the pod network a state records (nothing for local mode); throws, keeping the state,
+    /// when a piece is still there afterwards.
+    static func removeNetwork(of state: UpState) throws {
+        guard let network = state.network else { return }
+        let left = network.teardown()
+        guard left.isEmpty else {
+            throw UpError.network("could not remove \(left.joined(separator: ", ")); the state keeps them: run `fsm down` again as root")
+        }
+    }
+
+    /// `--pods netns` and `fsm down` of such a mesh make and remove namespaces, links and rules.
+    static func checkRoot(_ what: String, why: String) throws {
+        let uid = geteuid()
+        guard uid == 0 else { throw UpError.needsRoot("\(what) needs root: \(why) (running as uid \(uid))") }
     }
 
     /// A pod as the manifests declare it, with the address the controller's plan gives it.
@@ -127,6 +168,11 @@ public enum UpLauncher {
 
     /// Decodes the manifests (errors: `file:line:column: ...`) and expands them like the controller does.
     static func plannedPods(_ settings: UpSettings) throws -> [PodPlan] {
+        try plannedCluster(settings).pods
+    }
+
+    /// The pods, and the cluster they were expanded in (its namespaces, services and MeshConfig).
+    static func plannedCluster(_ settings: UpSettings) throws -> (pods: [PodPlan], cluster: LocalCluster) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: settings.manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw UpError.badManifests(["\(settings.manifests): not a directory"])
@@ -143,7 +189,7 @@ public enum UpLauncher {
         guard pods.count <= maxPods else {
             throw UpError.badManifests(["\(settings.manifests): \(pods.count) pods; fsm up runs at most \(maxPods) (each pod is a sidecar and an app process)"])
         }
-        return pods
+        return (pods, source.cluster)
     }
 
     /// Pods one `fsm up` runs: each is two processes (a sidecar and an app) on this machine.
@@ -173,24 +219,12 @@ public enum UpLauncher {
         let credentials = try settings.controllerState.rotateCredentialKey()
         var generator = SystemRandomNumberGenerator()
         let operatorToken = try credentials.mint(.operator, using: &generator).token
-        let clock = ContinuousClock()
-        let deadline = clock.now + settings.readyTimeout
+        let deadline = ContinuousClock.now + settings.readyTimeout
         func launch(_ role: UpState.Started.Role, pod: String?, name: String, _ arguments: [String], probe: UpState.Probe? = nil) throws -> UpState.Started {
-            let log = (logs as NSString).appendingPathComponent("\(name).log")
-            let pid = try DetachedProcess.spawn(settings.executable, arguments, log: log)
-            let started = UpState.Started(role: role, pod: pod, pid: pid, startTime: DetachedProcess.startTime(pid: pid), log: log, arguments: arguments, probe: probe)
-            state.processes.append(started)
-            try state.save(in: settings.stateDirectory)
-            logger.info("started", metadata: ["role": "\(role.rawValue)", "pod": "\(pod ?? "-")", "pid": "\(pid)", "log": "\(log)"])
-            return started
+            try Self.launch(UpState.Started(role: role, pod: pod, pid: 0, startTime: nil, log: (logs as NSString).appendingPathComponent("\(name).log"),
+                                            arguments: arguments, probe: probe), settings: settings, state: &state, logger: logger)
         }
-
-        var controllerArguments = ["controller", "--manifests", settings.manifests, "--listen", "\(settings.controllerHost):\(settings.controllerPort)",
-                                   "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP,
-                                   // The controller runs the mesh CA (kept in its state dir) and issues each sidecar its certificate.
-                                   "--state-dir", settings.controllerState.path]
-        if !settings.meshNamespaces.isEmpty { controllerArguments += ["--mesh-namespaces", settings.meshNamespaces.joined(separator: ",")] }
-        let controller = try launch(.controller, pod: nil, name: "controller", controllerArguments)
+        let controller = try launch(.controller, pod: nil, name: "controller", controllerArguments(settings))
         let meshed = try await waitForMeshedPods(settings, controller: controller, operatorToken: operatorToken, deadline: deadline)
 
         // Sidecars first, and ready (a config from the controller) before the apps send their first request.
@@ -239,9 +273,30 @@ public enum UpLauncher {
         try await startSupervisor(settings, logs: logs, state: &state, deadline: deadline)
     }
 
+    /// Starts `process` (its role, pod, log and arguments; the pid is filled in) and records it in the state.
+    static func launch(_ process: UpState.Started, settings: UpSettings, state: inout UpState, logger: Logger) throws -> UpState.Started {
+        var started = process
+        started.pid = try DetachedProcess.spawn(settings.executable, process.arguments, log: process.log)
+        started.startTime = DetachedProcess.startTime(pid: started.pid)
+        state.processes.append(started)
+        try state.save(in: settings.stateDirectory)
+        logger.info("started", metadata: ["what": "\(started.what)", "pid": "\(started.pid)", "log": "\(started.log)"])
+        return started
+    }
+
+    /// `fsm controller` for these settings: it runs the mesh CA (kept in its state dir) and issues
+    /// each sidecar its certificate.
+    static func controllerArguments(_ settings: UpSettings, admittedPods: String? = nil) -> [String] {
+        var arguments = ["controller", "--manifests", settings.manifests, "--listen", "\(settings.controllerHost):\(settings.controllerPort)",
+                         "--first-pod-ip", settings.firstPodIP, "--first-service-ip", settings.firstServiceIP, "--state-dir", settings.controllerState.path]
+        if !settings.meshNamespaces.isEmpty { arguments += ["--mesh-namespaces", settings.meshNamespaces.joined(separator: ",")] }
+        if let admittedPods { arguments += ["--admitted-pods", admittedPods] }
+        return arguments
+    }
+
     /// `fsm supervise` (the kubelet's role) takes over from here: it records itself in the state,
     /// and from then on only it writes the state (pids of what it restarts).
-    private static func startSupervisor(_ settings: UpSettings, logs: String, state: inout UpState, deadline: ContinuousClock.Instant) async throws {
+    static func startSupervisor(_ settings: UpSettings, logs: String, state: inout UpState, deadline: ContinuousClock.Instant) async throws {
         let log = (logs as NSString).appendingPathComponent("supervisor.log")
         let arguments = ["supervise", "--state-dir", settings.stateDirectory]
         let pid = try DetachedProcess.spawn(settings.executable, arguments, log: log)
@@ -267,7 +322,7 @@ public enum UpLauncher {
     }
 
     /// `bookstore/bookstore-0` → `bookstore_bookstore-0` (log file names).
-    private static func logName(_ pod: String) -> String { pod.replacingOccurrences(of: "/", with: "_") }
+    static func logName(_ pod: String) -> String { pod.replacingOccurrences(of: "/", with: "_") }
 
     struct MeshedPod {
         var ip: String
@@ -275,7 +330,7 @@ public enum UpLauncher {
     }
 
     /// The controller's `/v1/pods`: every meshed pod with its address and identity.
-    private static func waitForMeshedPods(_ settings: UpSettings, controller: UpState.Started, operatorToken: String,
+    static func waitForMeshedPods(_ settings: UpSettings, controller: UpState.Started, operatorToken: String,
                                           deadline: ContinuousClock.Instant) async throws -> [String: MeshedPod] {
         var found: [String: MeshedPod] = [:]
         try await waitUntil("controller at \(settings.controllerURL)", process: controller, deadline: deadline) {
@@ -294,7 +349,7 @@ public enum UpLauncher {
 
     /// Polls `check` every 250 ms until it holds; fails (after `onFailure`) when the process exits
     /// or the deadline passes.
-    private static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool,
+    static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool,
                                   onFailure: () -> Void = {}) async throws {
         while true {
             if await check() { return }

@@ -36,4 +36,14 @@ public struct PlannedApp: Codable, Sendable, Equatable {
         }
         return arguments
     }
+
+    /// `fsm demo-app` arguments for this app in a pod whose traffic is captured: it listens on every
+    /// address of its pod and connects to the services themselves (names from the pod's hosts file).
+    public var capturedArguments: [String] {
+        var arguments = ["demo-app", kind, "--listen", "0.0.0.0:\(port)", "--identity", identity]
+        if DemoAppKind(rawValue: kind)?.needsProxy == true {
+            arguments += ["--direct", "--bookstore", bookstoreHost, "--bookwarehouse", bookwarehouseHost]
+        }
+        return arguments
+    }
 }

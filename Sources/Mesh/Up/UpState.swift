@@ -20,6 +20,11 @@ public struct UpState: Codable, Sendable, Equatable {
         public var probe: Probe?
         /// Times `fsm supervise` started it again after it exited.
         public var restarts: Int?
+        /// The container it is in its pod's spec (`--pods netns`).
+        public var container: String?
+        /// The probes `fsm supervise` runs against it besides `probe` (`--pods netns`: the
+        /// container's liveness, readiness and startup probes as its spec has them).
+        public var probes: [Probe]?
 
         public init(role: Role, pod: String?, pid: Int32, startTime: UInt64?, log: String, arguments: [String], probe: Probe? = nil) {
             self.role = role
@@ -32,20 +37,36 @@ public struct UpState: Codable, Sendable, Equatable {
         }
 
         /// `sidecar of bookstore/bookstore-0`, `controller`, ...
-        public var what: String { pod.map { "\(role.rawValue) of \($0)" } ?? role.rawValue }
+        public var what: String {
+            guard let pod else { return role.rawValue }
+            guard let container, container != role.rawValue else { return "\(role.rawValue) of \(pod)" }
+            return "\(role.rawValue) \(container) of \(pod)"
+        }
+
+        /// Every probe `fsm supervise` runs against it.
+        public var allProbes: [Probe] { (probe.map { [$0] } ?? []) + (probes ?? []) }
     }
 
-    /// An HTTP GET that answers 200 when the process is ready.
+    /// An HTTP GET that answers 2xx or 3xx when the process is ready (or alive, or started).
     public struct Probe: Codable, Sendable, Equatable {
         public var host: String
         public var port: Int
         public var path: String
+        /// What the answer decides; nil: readiness.
+        public var kind: ContainerProbe.Kind?
+        public var headers: [ContainerProbe.Header]?
+        public var timeoutSeconds: Int?
 
-        public init(host: String, port: Int, path: String) {
+        public init(host: String, port: Int, path: String, kind: ContainerProbe.Kind? = nil, headers: [ContainerProbe.Header]? = nil, timeoutSeconds: Int? = nil) {
             self.host = host
             self.port = port
             self.path = path
+            self.kind = kind
+            self.headers = headers
+            self.timeoutSeconds = timeoutSeconds
         }
+
+        public var effectiveKind: ContainerProbe.Kind { kind ?? .readiness }
     }
 
     /// How `fsm supervise` watches the pods (the kubelet's probe and CrashLoopBackOff settings).
@@ -73,13 +94,16 @@ public struct UpState: Codable, Sendable, Equatable {
         public var app: String?
         public var appURL: String?
         public var adminURL: String
+        /// `--pods netns`: the pod's network namespace (its app and admin URLs are on its own loopback).
+        public var netns: String?
 
-        public init(pod: String, ip: String, app: String?, appURL: String?, adminURL: String) {
+        public init(pod: String, ip: String, app: String?, appURL: String?, adminURL: String, netns: String? = nil) {
             self.pod = pod
             self.ip = ip
             self.app = app
             self.appURL = appURL
             self.adminURL = adminURL
+            self.netns = netns
         }
     }
 
@@ -89,6 +113,8 @@ public struct UpState: Codable, Sendable, Equatable {
     public var pods: [PodRow] = []
     /// nil in a state written before `fsm supervise` existed: nothing supervises that mesh.
     public var supervision: SupervisionSettings?
+    /// `--pods netns`: the bridge, namespaces and rule made for the pods (each recorded before it is made).
+    public var network: PodNetwork?
 
     public init(manifests: String, controllerURL: String) {
         self.manifests = manifests
@@ -129,10 +155,11 @@ public struct UpState: Codable, Sendable, Equatable {
     /// The recorded processes that still run.
     public var running: [Started] { processes.filter { DetachedProcess.isRunning(pid: $0.pid, startTime: $0.startTime) } }
 
-    /// The table: pod, IP, app URL, admin URL.
+    /// The table: pod, IP, app URL, admin URL (and each pod's network namespace with `--pods netns`).
     public var table: String {
-        let header = ["POD", "IP", "APP", "APP URL", "ADMIN URL"]
-        let rows = pods.map { [$0.pod, $0.ip, $0.app ?? "-", $0.appURL ?? "-", $0.adminURL] }
+        let withNetns = pods.contains { $0.netns != nil }
+        let header = ["POD", "IP", "APP", "APP URL", "ADMIN URL"] + (withNetns ? ["NETNS"] : [])
+        let rows = pods.map { [$0.pod, $0.ip, $0.app ?? "-", $0.appURL ?? "-", $0.adminURL] + (withNetns ? [$0.netns ?? "-"] : []) }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
@@ -151,6 +178,11 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
     case notReady(String)
     case noSupervision(String)
     case cannotListen(String, what: String, reason: String)
+    /// The pod network (`--pods netns`) cannot be made or removed.
+    case network(String)
+    /// A pod spec cannot be run on this machine, or the webhook refuses it.
+    case badPod(String)
+    case needsRoot(String)
 
     public var description: String {
         switch self {
@@ -164,6 +196,9 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
         case .noSupervision(let dir): "the state in \(dir) names no supervision settings: it was not written by this fsm up"
         case .cannotListen(let address, let what, let reason):
             "cannot listen on \(address) (\(what)): \(reason); nothing was started (another fsm up or controller? `fsm down --state-dir DIR` stops an fsm up; --controller-listen and --first-pod-ip choose other addresses)"
+        case .network(let problem): "pod network: \(problem)"
+        case .badPod(let problem): "\(problem); nothing was started"
+        case .needsRoot(let why): why
         }
     }
 }

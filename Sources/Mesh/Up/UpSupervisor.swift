@@ -34,6 +34,7 @@ public enum UpSupervisor {
         let origin = ContinuousClock.now
         func now() -> MeshDuration { MeshDuration(nanoseconds: nanoseconds(ContinuousClock.now - origin)) }
         var nextProbe = origin + .milliseconds(settings.probePeriodMilliseconds)
+        var terminated: Set<Int32> = []
         logger.notice("supervising", metadata: ["processes": "\(members.count)", "pods": "\(supervision.pods.count)"])
 
         while !Task.isCancelled {
@@ -53,7 +54,7 @@ public enum UpSupervisor {
             }
             if ContinuousClock.now >= nextProbe {
                 nextProbe = ContinuousClock.now + .milliseconds(settings.probePeriodMilliseconds)
-                await probeAll(&supervision, processes: indices.map { state.processes[$0] }, timeout: settings.probeTimeout, logger: logger)
+                await probeAll(&supervision, processes: indices.map { state.processes[$0] }, timeout: settings.probeTimeout, terminated: &terminated, logger: logger)
             }
             if let host = controller?.host, let port = controller?.port {
                 await report(&supervision, host: host, port: port, operatorToken: operatorToken(stateDirectory), logger: logger)
@@ -79,7 +80,9 @@ public enum UpSupervisor {
         case .sidecar: .sidecar
         case .app: .app
         }
-        return Supervision.Member(kind: kind, pod: process.pod, probed: process.probe != nil)
+        let kinds = Set(process.allProbes.map(\.effectiveKind))
+        return Supervision.Member(kind: kind, pod: process.pod, probed: kinds.contains(.readiness), livenessProbed: kinds.contains(.liveness),
+                                  startupProbed: kinds.contains(.startup))
     }
 
     /// Starts a process again with its arguments and log, and records the new pid in the state.
@@ -104,25 +107,50 @@ public enum UpSupervisor {
         }
     }
 
-    /// Probes every probed member at once; logs each change of a pod's readiness.
-    private static func probeAll(_ supervision: inout Supervision, processes: [UpState.Started], timeout: Duration, logger: Logger) async {
+    /// Runs every probe due at once; logs each change of a pod's readiness, and stops a process
+    /// whose liveness or startup probe failed too often (SIGTERM; SIGKILL when it is still there at
+    /// the next such verdict), so that the backoff restarts it.
+    private static func probeAll(_ supervision: inout Supervision, processes: [UpState.Started], timeout: Duration, terminated: inout Set<Int32>, logger: Logger) async {
+        var due: [(member: Int, probe: UpState.Probe)] = []
+        for (member, process) in processes.enumerated() {
+            let kinds = supervision.probesDue(member)
+            due += process.allProbes.filter { kinds.contains($0.effectiveKind) }.map { (member, $0) }
+        }
         let results = await withTaskGroup(of: (Int, Bool).self) { group in
-            for (member, process) in processes.enumerated() {
-                guard let probe = process.probe else { continue }
-                group.addTask {
-                    let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path,
-                                                                     timeout: .nanoseconds(nanoseconds(timeout)))
-                    return (member, answer?.status == 200)
-                }
+            for (index, item) in due.enumerated() {
+                group.addTask { (index, await run(item.probe, timeout: timeout)) }
             }
             var results: [(Int, Bool)] = []
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }
         }
-        for (member, success) in results {
-            guard let change = supervision.probed(member, success: success) else { continue }
-            logger.notice("pod readiness changed", metadata: ["pod": "\(change.pod)", "ready": "\(change.ready)"])
+        for (index, success) in results {
+            let (member, probe) = due[index]
+            switch supervision.probed(member, probe.effectiveKind, success: success) {
+            case .none:
+                break
+            case .readiness(let pod, let ready):
+                logger.notice("pod readiness changed", metadata: ["pod": "\(pod)", "ready": "\(ready)"])
+            case .restart:
+                let process = processes[member]
+                let signal = terminated.contains(process.pid) ? SIGKILL : SIGTERM
+                logger.warning("probe failed too often; stopping the process so that it restarts", metadata: [
+                    "what": "\(process.what)", "probe": "\(probe.effectiveKind.rawValue)", "pid": "\(process.pid)", "signal": "\(signal)",
+                ])
+                if DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime) { kill(process.pid, signal) }
+                terminated.insert(process.pid)
+            }
         }
+    }
+
+    /// One HTTP GET probe: 2xx or 3xx within the timeout is a success (the kubelet's rule).
+    private static func run(_ probe: UpState.Probe, timeout: Duration) async -> Bool {
+        let limit = probe.timeoutSeconds.map { Duration.seconds($0) } ?? timeout
+        let headers = (probe.headers ?? []).map { ($0.name, $0.value) }
+        // The kubelet opens a connection per probe: a pooled one would hide a listener that stopped accepting.
+        let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path, headers: headers + [("connection", "close")],
+                                                 timeout: .nanoseconds(nanoseconds(min(limit, timeout))))
+        return answer.map { (200..<400).contains($0.status) } ?? false
     }
 
     /// The operator credential the controller wrote at its (latest) start: readiness reports need it.
