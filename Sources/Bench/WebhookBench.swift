@@ -11,20 +11,11 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// `bench webhook [--requests N]`: the injection webhook's latency per AdmissionReview, as the API
+/// `bench webhook`: the injection webhook's latency per AdmissionReview, as the API
 /// server sees it (sequential reviews on one kept-alive TLS connection to an in-process
 /// `InjectorServer`, the credential Secret written to memory), and the pure `AdmissionWebhook`
 /// decision alone. Prints P50/P90/P99/max in microseconds.
-func runWebhookBench(_ arguments: [String]) {
-    var requests = 2000
-    var rest = arguments[...]
-    while let flag = rest.popFirst() {
-        guard flag == "--requests", let text = rest.popFirst(), let value = Int(text), value > 0 else {
-            FileHandle.standardError.write(Data("usage: bench webhook [--requests N]\n".utf8))
-            exit(2)
-        }
-        requests = value
-    }
+func runWebhookBench(requests: Int) {
     let semaphore = DispatchSemaphore(value: 0)
     Task {
         do {

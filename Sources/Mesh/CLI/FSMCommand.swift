@@ -16,6 +16,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
+        version: MeshVersion.current,
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
                       UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
     )
@@ -116,8 +117,8 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "A health probe the injector rewrote, served on 15901-15904: <liveness|readiness|startup>=<http|https|tcp>:<port>:<timeout seconds>[:<path>] (repeatable).")
     var probe: [String] = []
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical. Default: the config's SidecarLogLevel (MeshConfig spec.sidecar.logLevel), followed as it changes; info until the first config.")
+    var logLevel: String?
 
     /// The `--probe` arguments, parsed.
     func probes() throws -> [SidecarProbe] {
@@ -130,6 +131,7 @@ struct SidecarCommand: AsyncParsableCommand {
 
     func validate() throws {
         if printIptables { return }
+        if let logLevel { _ = try LoggingSystem.level(logLevel) }
         _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
@@ -203,10 +205,9 @@ struct SidecarCommand: AsyncParsableCommand {
             try IptablesCapture.apply(try redirectRules())
             try IptablesCapture.dropPrivileges(to: proxyUID)
         }
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("unknown log level \(logLevel)")
-        }
-        LoggingSystem.bootstrapStandardError(level: level)
+        // An explicit --log-level holds; without one the config's level applies (DECISIONS).
+        let levelSwitch = LogLevelSwitch(.level(try logLevel.map { try LoggingSystem.level($0) } ?? .info))
+        LoggingSystem.bootstrapStandardError(levelSwitch: levelSwitch)
         var logger = Logger(label: "fsm.sidecar")
         let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
         var address = podIP
@@ -230,6 +231,7 @@ struct SidecarCommand: AsyncParsableCommand {
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
         settings.probes = try probes()
+        if logLevel == nil { settings.logLevelFromConfig = levelSwitch }
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
@@ -242,7 +244,11 @@ struct SidecarCommand: AsyncParsableCommand {
                     throw ValidationError("--cache-dir: \(error)")
                 }
             } else {
-                process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+                do {
+                    process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+                } catch let problem as ConfigFileProblem {
+                    throw CommandFailure("--config \(problem); the sidecar needs a config to start")
+                }
             }
         } catch where NetworkErrorText.isListenFailure(error) {
             let ports = [outboundPort, inboundPort, adminPort].map(String.init).joined(separator: ", ")
@@ -335,10 +341,11 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Issue a pod's certificate to requests from any address (not only from the pod's own).")
     var allowAnySourceAddress = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.")
     var logLevel = "info"
 
     func validate() throws {
+        _ = try LoggingSystem.level(logLevel)
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
         switch (manifests, kubernetes) {
         case (nil, false): throw ValidationError("give --manifests DIR or --kubernetes")
@@ -392,7 +399,7 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let level = try LoggingSystem.level(logLevel)
         let api = try Self.address(listen ?? (kubernetes ? "0.0.0.0:6060" : "127.0.0.1:6060"), option: "--listen")
         let operationsText = operationsListen ?? (kubernetes ? "0.0.0.0:9091" : "none")
         let operations = operationsText == "none" ? nil : try Self.address(operationsText, option: "--operations-listen")

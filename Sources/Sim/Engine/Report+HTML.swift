@@ -32,7 +32,7 @@ extension Report {
         for load in result.loads {
             page.raw("<section>\n<h2>Load <code>\(HTMLWriter.escape(load.name))</code></h2>\n")
             let answered = load.status.reduce(0) { $0 + $1.count }
-            page.raw("<p>\(load.requests) requests · status ")
+            page.raw("<p>\(ReportFormat.count(load.requests, "request")) · status ")
             page.raw(load.status.map { "<b>\(HTMLWriter.escape(Report.statusLabel($0.code)))</b> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: answered))))" }.joined(separator: ", "))
             if !load.backends.isEmpty {
                 let served = load.backends.reduce(0) { $0 + $1.count }
