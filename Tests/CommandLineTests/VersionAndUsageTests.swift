@@ -7,7 +7,7 @@ import Testing
     /// The version every binary prints with `--version`: one line on standard output, status 0.
     static let version = "0.10.0\n"
 
-    @Test(arguments: ["sim", "fsm", "sim-real"])
+    @Test(arguments: ["sim", "fsm", "sim-real", "bench"])
     func versionFlag(_ binary: String) throws {
         let outcome = try BuiltCommand(binary).run(["--version"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
