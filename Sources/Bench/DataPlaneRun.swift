@@ -101,7 +101,7 @@ final class DataPlaneBench: @unchecked Sendable {
         for connections in options.concurrencies {
             for setup in ready {
                 let run = try await openLoopRun(setup, connections: connections)
-                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(run.p50)us p99 \(run.p99)us p999 \(run.p999)us errors \(run.errors)")
+                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(ReadableDuration.text(microseconds: Double(run.p50))) p99 \(ReadableDuration.text(microseconds: Double(run.p99))) p999 \(ReadableDuration.text(microseconds: Double(run.p999))) errors \(run.errors)")
                 results.latency.append(run)
             }
         }

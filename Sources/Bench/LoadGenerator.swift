@@ -1,5 +1,6 @@
 import Foundation
 import MeshBenchKit
+import MeshModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -224,7 +225,7 @@ func runLoad(_ spec: LoadSpec) -> Never {
     case .success(let result):
         let r = result.recorder
         print("requests \(result.requests) errors \(result.errors) late \(result.lateSends) req/s \(Int(result.requestsPerSecond)) "
-            + "p50 \(r.percentile(50))us p90 \(r.percentile(90))us p99 \(r.percentile(99))us p999 \(r.percentile(99.9))us")
+            + "p50 \(ReadableDuration.text(microseconds: Double(r.percentile(50)))) p90 \(ReadableDuration.text(microseconds: Double(r.percentile(90)))) p99 \(ReadableDuration.text(microseconds: Double(r.percentile(99)))) p999 \(ReadableDuration.text(microseconds: Double(r.percentile(99.9))))")
         exit(0)
     case .failure(let error):
         DataPlaneLog.fail("load run failed: \(error)")

@@ -90,7 +90,7 @@ struct WebhookBench {
     }
 
     func summary(_ title: String, _ recorder: LatencyRecorder) -> String {
-        "\(title): n=\(recorder.count) p50=\(recorder.percentile(50))us p90=\(recorder.percentile(90))us p99=\(recorder.percentile(99))us max=\(recorder.percentile(100))us"
+        "\(title): n=\(recorder.count) p50=\(ReadableDuration.text(microseconds: Double(recorder.percentile(50)))) p90=\(ReadableDuration.text(microseconds: Double(recorder.percentile(90)))) p99=\(ReadableDuration.text(microseconds: Double(recorder.percentile(99)))) max=\(ReadableDuration.text(microseconds: Double(recorder.percentile(100))))"
     }
 }
 
