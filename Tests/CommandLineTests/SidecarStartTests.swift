@@ -28,21 +28,25 @@ import Glibc
         #expect(outcome.stderr.hasSuffix("Error: --config \(file): not a sidecar config: Spec: missing; the sidecar needs a config to start\n"))
     }
 
-    /// The same sidecar run twice: the config says debug (the start-up lines show), then error
-    /// (they do not); `--log-level info` wins over the config's error.
+    /// The same sidecar run three times: the config says debug (the start-up lines show), then
+    /// error (they do not, though it ran past its start: it exits by itself on SIGTERM, after the
+    /// start-up line would have been written); `--log-level info` wins over the config's error.
     @Test func logLevelComesFromTheConfigUnlessGiven() throws {
-        let debug = try runUntilReady(configLevel: "debug", arguments: [], ip: "127.61.1.3")
-        #expect(debug.contains("sidecar started"), "\(debug)")
-        let quiet = try runUntilReady(configLevel: "error", arguments: [], ip: "127.61.1.4")
-        #expect(!quiet.contains("sidecar started"), "\(quiet)")
-        #expect(!quiet.contains("draining before exit"), "\(quiet)")
-        let given = try runUntilReady(configLevel: "error", arguments: ["--log-level", "info"], ip: "127.61.1.5")
-        #expect(given.contains("sidecar started"), "\(given)")
-        #expect(given.contains("draining before exit"), "\(given)")
+        let debug = try runAndStop(configLevel: "debug", arguments: [], ip: "127.61.1.3", readyText: "sidecar started")
+        #expect(debug.stderr.contains("sidecar started"), "\(debug.stderr)")
+        let quiet = try runAndStop(configLevel: "error", arguments: [], ip: "127.61.1.4", readyText: nil)
+        #expect(quiet.exitedByItself, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("sidecar started"), "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("draining before exit"), "\(quiet.stderr)")
+        let given = try runAndStop(configLevel: "error", arguments: ["--log-level", "info"], ip: "127.61.1.5", readyText: "sidecar started")
+        #expect(given.exitedByItself, "\(given.stderr)")
+        #expect(given.stderr.contains("draining before exit"), "\(given.stderr)")
     }
 
-    /// Starts the sidecar, waits for its admin port, stops it with SIGTERM; its standard error.
-    private func runUntilReady(configLevel: String, arguments: [String], ip: String) throws -> String {
+    /// Starts the sidecar, waits for `readyText` on its standard error (or, without one, for its
+    /// admin port and a second more), stops it with SIGTERM; its standard error, and whether it
+    /// exited on its own (it had installed its signal handler) rather than by the signal.
+    private func runAndStop(configLevel: String, arguments: [String], ip: String, readyText: String?) throws -> (stderr: String, exitedByItself: Bool) {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let config = try scratch.write("config.json", Self.config(logLevel: configLevel))
@@ -55,14 +59,16 @@ import Glibc
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let deadline = Date().addingTimeInterval(20)
-        while !Self.accepts(host: ip, port: 15000), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        try #require(process.isRunning, "the sidecar exited: \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
-        // The admin port is bound just before the start-up line and the signal handler.
-        Thread.sleep(forTimeInterval: 0.3)
+        func stderr() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        func ready() -> Bool { readyText.map { stderr().contains($0) } ?? Self.accepts(host: ip, port: 15000) }
+        let deadline = Date().addingTimeInterval(30)
+        while !ready(), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try #require(process.isRunning && ready(), "the sidecar did not start: \(stderr())")
+        // The signal handler is installed right after the start-up line.
+        Thread.sleep(forTimeInterval: readyText == nil ? 1 : 0.3)
         process.terminate()
         process.waitUntilExit()
-        return (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return (stderr(), process.terminationReason == .exit)
     }
 
     static func accepts(host: String, port: Int) -> Bool {
