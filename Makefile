@@ -49,7 +49,7 @@ bench-build:
 
 bench: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --fsm $(FSM_STATIC) --out-dir bench
+	  .build/release/bench dataplane --fsm $(FSM_STATIC) --out-dir bench --write-docs
 	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
 	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
 	./scripts/splice-benchmarks.py "Simulator calibration (make bench)" "make bench" bench/calibration.md
@@ -60,7 +60,7 @@ bench: bench-build
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick --no-docs
+	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick
 
 # The control plane's manifests (deploy/fsm.yaml is `fsm install --dry-run` with the defaults; a test
 # keeps them equal) and their checks: kubernetes-validate --strict for every document, the sample

@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "sim-real",
             dependencies: [
-                "MeshRealMode", "SimCore", "MeshModel", "MeshShell",
+                "MeshRealMode", "SimCore", "MeshModel", "MeshShell", "MeshRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -159,6 +159,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

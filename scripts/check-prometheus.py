@@ -12,7 +12,7 @@ import sys
 try:
     from prometheus_client.parser import text_string_to_metric_families
 except ImportError:
-    print("check-prometheus: the prometheus-client package is not installed (scripts/setup-system.sh installs it)", file=sys.stderr)
+    print("check-prometheus: the prometheus-client package is not installed (scripts/setup-validate.sh installs it in .build/validate-venv)", file=sys.stderr)
     sys.exit(3)
 
 

@@ -3,28 +3,12 @@
 # present are left alone and nothing is downloaded). Run as root, or through sudo when available.
 #   iptables, iproute2: traffic capture (MeshRedirect) and its network-namespace tests.
 #   libpcap-dev: the tests read `sim --pcap` files back with libpcap (the simulator needs nothing).
-#   python3 prometheus-client (PyPI): scripts/check-prometheus.py, the reference parser the
-#   metrics tests run over /stats/prometheus (skipped with a note when there is no network).
-#   kubernetes-validate, check-jsonschema (PyPI, in a virtual environment under .build, never
-#   system-wide): scripts/setup-validate.sh, for the manifest checks (skipped when it cannot).
+#   Test-only Python tools (PyPI: prometheus-client for scripts/check-prometheus.py,
+#   kubernetes-validate and check-jsonschema for the manifest checks, the kubernetes client) go
+#   into a virtual environment under .build, never system-wide: scripts/setup-validate.sh (the
+#   tests that need them are skipped, saying why, when it cannot).
 set -eu
 
-install_prometheus_client() {
-    if ! command -v python3 >/dev/null 2>&1; then
-        echo "setup-system: no python3; the Prometheus parser check will be skipped" >&2
-        return 0
-    fi
-    if python3 -c "import prometheus_client" 2>/dev/null; then
-        echo "setup-system: prometheus-client present"
-        return 0
-    fi
-    echo "setup-system: installing prometheus-client with pip"
-    # Debian marks its Python as externally managed: fall back to --break-system-packages.
-    python3 -m pip install --quiet prometheus-client 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages prometheus-client 2>/dev/null \
-        || echo "setup-system: could not install prometheus-client (no network or no pip); the parser check will be skipped" >&2
-}
-install_prometheus_client
 "$(dirname "$0")/setup-validate.sh" || true
 
 PACKAGES="iptables iproute2 libpcap-dev"

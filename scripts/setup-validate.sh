@@ -1,14 +1,15 @@
 #!/bin/sh
-# Prepares the Python virtual environment the manifest checks and the cluster contract test use
-# (never system-wide): kubernetes-validate and check-jsonschema (scripts/validate-manifests.py),
-# and the kubernetes client (scripts/e2e-k8s.py). Idempotent; needs PyPI the first time.
+# Prepares the Python virtual environment of every test-only Python tool (never system-wide):
+# kubernetes-validate and check-jsonschema (scripts/validate-manifests.py), the kubernetes client
+# (scripts/e2e-k8s.py) and prometheus-client (scripts/check-prometheus.py, the reference parser
+# the metrics tests run). Idempotent; needs PyPI the first time.
 #   VALIDATE_VENV  where the environment lives (default: .build/validate-venv in the repository)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${VALIDATE_VENV:-$root/.build/validate-venv}
-packages="kubernetes-validate check-jsonschema kubernetes"
+packages="kubernetes-validate check-jsonschema kubernetes prometheus-client"
 
-if [ -x "$venv/bin/kubernetes-validate" ] && [ -x "$venv/bin/check-jsonschema" ] && "$venv/bin/python" -c "import kubernetes, yaml" 2>/dev/null; then
+if [ -x "$venv/bin/kubernetes-validate" ] && [ -x "$venv/bin/check-jsonschema" ] && "$venv/bin/python" -c "import kubernetes, yaml, prometheus_client" 2>/dev/null; then
     echo "setup-validate: $venv ready"
     exit 0
 fi

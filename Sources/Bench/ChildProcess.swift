@@ -9,7 +9,7 @@ enum DataPlaneLog {
 
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data(("bench: " + message + "\n").utf8))
-        exit(2)
+        exit(1)
     }
 }
 

@@ -1,21 +1,6 @@
 import Foundation
 
-/// `bench control-plane [--services N --pods-per-service M] [--mode smi|permissive] [--skip-5000]
-///                      [--render-each-pod] [--verify] [--out FILE]`
-///
-/// Without `--services` it runs the default matrix (100, 1000, 5000 services with 10 pods each, SMI
-/// and permissive), each case in a child process of its own so that its peak RSS is its own.
-let usage = """
-usage: bench control-plane [--services N] [--pods-per-service M] [--mode smi|permissive]
-                           [--skip-5000] [--render-each-pod] [--render-budget-mib B | --render-all]
-                           [--endpoint-rounds R] [--verify] [--digest] [--out FILE]
-Full generation = apply everything + config(for:) every meshed pod + render each distinct config
-(until B = 64 MiB are rendered, default; the render time is scaled up when more remain, marked ~).
-Endpoint change: median of R = 5 rounds, each moving one pod to a new IP.
---digest (one case): print digests of every pod's config version and of the distinct configs' JSON
-(to compare the output of two builds).
-"""
-
+/// Options of `bench control-plane` (BenchCommand.swift parses them).
 struct Options {
     var services: Int?
     var podsPerService = 10
@@ -30,51 +15,6 @@ struct Options {
     var out: String?
     /// Child mode: print one tab-separated result row instead of the table.
     var row = false
-}
-
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data((message + "\n" + usage + "\n").utf8))
-    exit(2)
-}
-
-func parse(_ arguments: [String]) -> Options {
-    guard arguments.first == "control-plane" else { fail("unknown or missing mode") }
-    var options = Options()
-    var rest = arguments.dropFirst()
-    func value(_ flag: String) -> String {
-        guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
-        return next
-    }
-    func positive(_ flag: String) -> Int {
-        let text = value(flag)
-        guard let number = Int(text), number > 0 else { fail("\(flag): '\(text)' is not a positive integer") }
-        return number
-    }
-    while let flag = rest.popFirst() {
-        switch flag {
-        case "--services": options.services = positive(flag)
-        case "--pods-per-service": options.podsPerService = positive(flag)
-        case "--mode":
-            let text = value(flag)
-            guard let mode = ClusterGenerator.Mode(rawValue: text) else { fail("--mode: '\(text)' is neither smi nor permissive") }
-            options.modes = [mode]
-        case "--skip-5000": options.skipLargest = true
-        case "--render-each-pod": options.renderEachPod = true
-        case "--render-budget-mib": options.renderBudget = positive(flag) << 20
-        case "--render-all": options.renderBudget = nil
-        case "--verify": options.verify = true
-        case "--digest": options.digest = true
-        case "--endpoint-rounds": options.endpointRounds = positive(flag)
-        case "--out": options.out = value(flag)
-        case "--row": options.row = true
-        case "-h", "--help":
-            print(usage)
-            exit(0)
-        default: fail("unknown option \(flag)")
-        }
-    }
-    if let services = options.services, services < 10 { fail("--services must be at least 10") }
-    return options
 }
 
 /// VmHWM (peak resident set) of this process, in bytes.
@@ -147,8 +87,7 @@ func targets(_ results: [ControlPlaneResult]) -> String {
 }
 
 /// `bench control-plane ...`: runs the control-plane benchmark and exits.
-func runControlPlane(_ arguments: [String]) -> Never {
-    let options = parse(arguments)
+func runControlPlane(_ options: Options) -> Never {
     var results: [ControlPlaneResult] = []
     if let services = options.services, options.row || options.modes.count == 1 {
         let generator = ClusterGenerator(services: services, podsPerService: options.podsPerService, mode: options.modes[0])
@@ -175,7 +114,7 @@ func runControlPlane(_ arguments: [String]) -> Never {
     let output = table(results) + targets(results)
     print(output, terminator: "")
     if let out = options.out {
-        do { try output.write(toFile: out, atomically: true, encoding: .utf8) } catch { fail("cannot write \(out): \(error)") }
+        do { try output.write(toFile: out, atomically: true, encoding: .utf8) } catch { DataPlaneLog.fail("cannot write \(out): \(error)") }
     }
     exit(0)
 }

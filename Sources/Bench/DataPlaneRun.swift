@@ -16,74 +16,12 @@ struct DataPlaneOptions {
     var fsm = ".build/release/fsm"
     var envoy: String?
     var outDirectory = "bench"
-    var docs: String? = "docs/BENCHMARKS.md"
+    /// The document whose "Data plane" section the run writes (`--write-docs`); nil: none.
+    var docs: String?
     var wrkCrossCheck = true
     var command = "bench dataplane"
     /// Extra lines for the notes of the report (for example what was special about this machine).
     var extraNotes: [String] = []
-
-    static let usage = """
-    usage: bench dataplane [--quick] [--concurrencies 2,4,8,16,32,64] [--qps 1000] [--seconds 10]
-                           [--closed-seconds 10] [--modes baseline,ours-client,...] [--fsm PATH] [--envoy PATH]
-                           [--out-dir bench] [--docs docs/BENCHMARKS.md | --no-docs] [--no-wrk] [--note TEXT]
-    Starts the upstream, our sidecars (fsm sidecar, release build), Envoy, HAProxy and NGINX as
-    separate processes with equivalent static configs in a temp dir, then runs every mode at each
-    concurrency (open loop, CO-corrected), closed-loop throughput through one proxy, and a wrk
-    cross-check. Writes OUT/dataplane.csv, .json, .html and the "Data plane" section of the docs.
-    """
-
-    static func parse(_ arguments: [String]) -> DataPlaneOptions {
-        var options = DataPlaneOptions()
-        options.command = (["bench", "dataplane"] + arguments).joined(separator: " ")
-        var rest = arguments[...]
-        func value(_ flag: String) -> String {
-            guard let next = rest.popFirst() else { DataPlaneLog.fail("\(flag) needs a value\n\(usage)") }
-            return next
-        }
-        func number(_ flag: String) -> Double {
-            let text = value(flag)
-            guard let number = Double(text), number > 0 else { DataPlaneLog.fail("\(flag): '\(text)' is not a positive number") }
-            return number
-        }
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--quick":
-                options.concurrencies = [4, 32]
-                options.seconds = 3
-                options.warmupSeconds = 1
-                options.closedSeconds = 3
-            case "--concurrencies":
-                let list = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
-                guard !list.isEmpty else { DataPlaneLog.fail("--concurrencies: give positive integers, comma-separated") }
-                options.concurrencies = list
-            case "--qps": options.qps = number(flag)
-            case "--seconds": options.seconds = number(flag)
-            case "--closed-seconds": options.closedSeconds = number(flag)
-            case "--modes":
-                var modes: [DataPlaneMode] = []
-                for name in value(flag).split(separator: ",") {
-                    guard let mode = DataPlaneMode(rawValue: String(name)) else {
-                        DataPlaneLog.fail("--modes: unknown mode '\(name)' (known: \(DataPlaneMode.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    modes.append(mode)
-                }
-                if !modes.contains(.baseline) { modes.insert(.baseline, at: 0) }
-                options.modes = DataPlaneMode.allCases.filter(modes.contains)
-            case "--fsm": options.fsm = value(flag)
-            case "--envoy": options.envoy = value(flag)
-            case "--out-dir": options.outDirectory = value(flag)
-            case "--docs": options.docs = value(flag)
-            case "--no-docs": options.docs = nil
-            case "--no-wrk": options.wrkCrossCheck = false
-            case "--note": options.extraNotes.append(value(flag))
-            case "-h", "--help":
-                print(usage)
-                exit(0)
-            default: DataPlaneLog.fail("unknown option \(flag)\n\(usage)")
-            }
-        }
-        return options
-    }
 }
 
 /// One mode's entry point and the proxy processes on its path (client side first).
@@ -95,8 +33,7 @@ struct ModeSetup {
 }
 
 /// `bench dataplane …`
-func runDataPlane(_ arguments: [String]) -> Never {
-    let options = DataPlaneOptions.parse(arguments)
+func runDataPlane(_ options: DataPlaneOptions) -> Never {
     let bench = DataPlaneBench(options: options)
     let outcome = blockingRun { try await bench.run() }
     bench.stopAll()
@@ -164,7 +101,7 @@ final class DataPlaneBench: @unchecked Sendable {
         for connections in options.concurrencies {
             for setup in ready {
                 let run = try await openLoopRun(setup, connections: connections)
-                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(run.p50)us p99 \(run.p99)us p999 \(run.p999)us errors \(run.errors)")
+                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(ReadableDuration.text(microseconds: Double(run.p50))) p99 \(ReadableDuration.text(microseconds: Double(run.p99))) p999 \(ReadableDuration.text(microseconds: Double(run.p999))) errors \(run.errors)")
                 results.latency.append(run)
             }
         }

@@ -9,7 +9,7 @@ import MeshModel
 import NIOCore
 import NIOHTTP1
 
-/// `bench kube --fsm PATH [--services N] [--pods-per-service M] [--rounds R] [--out FILE]`:
+/// `bench kube`:
 /// `fsm controller --kubernetes` (a child process, so that its memory is its own) against the
 /// API-server double holding the synthetic SMI cluster of `bench control-plane` as API objects.
 /// Measures the time from the process start to every config ready (its lists paged, decoded and
@@ -25,29 +25,6 @@ struct KubeBench {
     static let host = "127.94.0.1"
     static let apiPort = 16061
     static let operationsPort = 19092
-
-    static func parse(_ arguments: [String]) -> KubeBench {
-        var rest = arguments[...]
-        var fsm = ".build/release/fsm"
-        var bench = KubeBench(fsm: fsm)
-        func value(_ flag: String) -> String {
-            guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
-            return next
-        }
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--fsm": fsm = value(flag)
-            case "--services": bench.services = Int(value(flag)) ?? 0
-            case "--pods-per-service": bench.podsPerService = Int(value(flag)) ?? 0
-            case "--rounds": bench.rounds = Int(value(flag)) ?? 0
-            case "--out": bench.out = value(flag)
-            default: fail("bench kube: unknown option \(flag) (--fsm PATH --services N --pods-per-service M --rounds R --out FILE)")
-            }
-        }
-        guard bench.services > 10, bench.podsPerService > 0, bench.rounds > 0 else { fail("bench kube: --services > 10, --pods-per-service and --rounds > 0") }
-        bench.fsm = fsm
-        return bench
-    }
 
     struct Result: Sendable {
         var pods: Int
@@ -209,8 +186,7 @@ struct KubeBenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func runKube(_ arguments: [String]) -> Never {
-    let bench = KubeBench.parse(arguments)
+func runKube(_ bench: KubeBench) -> Never {
     switch blockingRun({ try await bench.run() }) {
     case .success(let result):
         let text = bench.report(result)

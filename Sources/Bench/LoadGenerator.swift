@@ -1,5 +1,6 @@
 import Foundation
 import MeshBenchKit
+import MeshModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -216,36 +217,15 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// `bench load --port P [--host H] [--host-header V] [--connections C] [--qps Q | --closed] [--seconds S]`
-func runLoad(_ arguments: [String]) -> Never {
-    var host = "127.0.0.1", port = 0, hostHeader = "localhost", connections = 16, qps: Double? = 1000, seconds = 5.0
-    var rest = arguments[...]
-    func value(_ flag: String) -> String {
-        guard let next = rest.popFirst() else { DataPlaneLog.fail("\(flag) needs a value") }
-        return next
-    }
-    while let flag = rest.popFirst() {
-        switch flag {
-        case "--host": host = value(flag)
-        case "--port": port = Int(value(flag)) ?? 0
-        case "--host-header": hostHeader = value(flag)
-        case "--connections": connections = max(1, Int(value(flag)) ?? 1)
-        case "--qps": qps = Double(value(flag))
-        case "--closed": qps = nil
-        case "--seconds": seconds = Double(value(flag)) ?? 5
-        default: DataPlaneLog.fail("unknown option \(flag)")
-        }
-    }
-    guard port > 0 else { DataPlaneLog.fail("--port is required") }
-    let spec = LoadSpec(host: host, port: port, hostHeader: hostHeader, connections: connections,
-                        pacing: qps.map { .openLoop(ratePerSecond: $0) } ?? .closedLoop, seconds: seconds)
+/// `bench load`: one run of `spec`, its numbers on standard output.
+func runLoad(_ spec: LoadSpec) -> Never {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let outcome = blockingRun { try await LoadGenerator.run(spec, group: group) }
     switch outcome {
     case .success(let result):
         let r = result.recorder
         print("requests \(result.requests) errors \(result.errors) late \(result.lateSends) req/s \(Int(result.requestsPerSecond)) "
-            + "p50 \(r.percentile(50))us p90 \(r.percentile(90))us p99 \(r.percentile(99))us p999 \(r.percentile(99.9))us")
+            + "p50 \(ReadableDuration.text(microseconds: Double(r.percentile(50)))) p90 \(ReadableDuration.text(microseconds: Double(r.percentile(90)))) p99 \(ReadableDuration.text(microseconds: Double(r.percentile(99)))) p999 \(ReadableDuration.text(microseconds: Double(r.percentile(99.9))))")
         exit(0)
     case .failure(let error):
         DataPlaneLog.fail("load run failed: \(error)")

@@ -47,21 +47,9 @@ enum UpstreamServer {
     }
 }
 
-/// `bench upstream --port P [--host H[,H2…]] [--body-bytes N]`: runs until killed. Several hosts:
+/// `bench upstream`: runs until killed. Several hosts:
 /// one listener each, all served by the same event loop (the same upstream for every mode).
-func runUpstream(_ arguments: [String]) -> Never {
-    var host = "127.0.0.1", port = 0, bodyBytes = 1024
-    var rest = arguments[...]
-    while let flag = rest.popFirst() {
-        guard let text = rest.popFirst() else { DataPlaneLog.fail("\(flag) needs a value") }
-        switch flag {
-        case "--host": host = text
-        case "--port": port = Int(text) ?? 0
-        case "--body-bytes": bodyBytes = max(0, Int(text) ?? 1024)
-        default: DataPlaneLog.fail("unknown option \(flag)")
-        }
-    }
-    guard port > 0 else { DataPlaneLog.fail("--port is required") }
+func runUpstream(host: String, port: Int, bodyBytes: Int) -> Never {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let (hosts, listenPort, size) = (host.split(separator: ",").map(String.init), port, bodyBytes)
     let started = blockingRun {

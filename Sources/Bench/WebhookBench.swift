@@ -11,20 +11,11 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// `bench webhook [--requests N]`: the injection webhook's latency per AdmissionReview, as the API
+/// `bench webhook`: the injection webhook's latency per AdmissionReview, as the API
 /// server sees it (sequential reviews on one kept-alive TLS connection to an in-process
 /// `InjectorServer`, the credential Secret written to memory), and the pure `AdmissionWebhook`
 /// decision alone. Prints P50/P90/P99/max in microseconds.
-func runWebhookBench(_ arguments: [String]) {
-    var requests = 2000
-    var rest = arguments[...]
-    while let flag = rest.popFirst() {
-        guard flag == "--requests", let text = rest.popFirst(), let value = Int(text), value > 0 else {
-            FileHandle.standardError.write(Data("usage: bench webhook [--requests N]\n".utf8))
-            exit(2)
-        }
-        requests = value
-    }
+func runWebhookBench(requests: Int) {
     let semaphore = DispatchSemaphore(value: 0)
     Task {
         do {
@@ -99,7 +90,7 @@ struct WebhookBench {
     }
 
     func summary(_ title: String, _ recorder: LatencyRecorder) -> String {
-        "\(title): n=\(recorder.count) p50=\(recorder.percentile(50))us p90=\(recorder.percentile(90))us p99=\(recorder.percentile(99))us max=\(recorder.percentile(100))us"
+        "\(title): n=\(recorder.count) p50=\(ReadableDuration.text(microseconds: Double(recorder.percentile(50)))) p90=\(ReadableDuration.text(microseconds: Double(recorder.percentile(90)))) p99=\(ReadableDuration.text(microseconds: Double(recorder.percentile(99)))) max=\(ReadableDuration.text(microseconds: Double(recorder.percentile(100))))"
     }
 }
 

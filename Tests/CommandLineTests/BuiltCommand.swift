@@ -30,10 +30,12 @@ struct BuiltCommand {
     }
 
     /// Runs to completion (at most `timeout` seconds, then it is killed and the test fails).
-    func run(_ arguments: [String], in directory: String? = nil, timeout: Double = 60) throws -> Outcome {
+    /// `environment` entries replace the inherited ones of the same name.
+    func run(_ arguments: [String], in directory: String? = nil, timeout: Double = 60, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

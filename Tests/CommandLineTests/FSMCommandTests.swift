@@ -30,7 +30,7 @@ import Glibc
         let fsm = try BuiltCommand("fsm")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let config = try scratch.write("config.json", "{}")
+        let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
         let busy = try HeldListener(host: "127.97.0.4")
         defer { busy.close() }
         let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", "127.97.0.4", "--outbound-port", "\(busy.port)",

@@ -61,7 +61,7 @@ import Glibc
     @Test func aSidecarDrainsAndStopsOnSIGTERM() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let config = try scratch.write("config.json", "{}")
+        let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
         let outcome = try Self.stop(["sidecar", "--config", config, "--pod-ip", "127.97.3.3", "--insecure-plaintext-peers", "--log-level", "info"],
                                     with: SIGTERM, once: { Self.listening("127.97.3.3", 15001) })
         #expect(outcome.status == 0, "\(outcome.stderr)")

@@ -50,7 +50,7 @@ struct IptablesModeTests {
                                     readyLine: "Serving HTTP")
             for (pod, ip, config) in [(clientPod, Self.clientIP, "client.json"), (serverPod, Self.serverIP, "server.json")] {
                 let sidecar = try pod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
-                                             "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers"],
+                                             "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers", "--log-level", "info"],
                                             readyLine: "sidecar started")
                 #expect(sidecar.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar)")
             }
@@ -132,7 +132,7 @@ extension IptablesModeTests {
             _ = try serverPod.startDraining([python, "-u", "-c", serverApp], readyLine: "listening")
             for (pod, ip, config) in [(clientPod, Self.clientIP, "client.json"), (serverPod, Self.serverIP, "server.json")] {
                 let sidecar = try pod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", ip,
-                                             "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers"],
+                                             "--config", directory.appendingPathComponent(config).path, "--insecure-plaintext-peers", "--log-level", "info"],
                                             readyLine: "sidecar started")
                 #expect(sidecar.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar)")
             }

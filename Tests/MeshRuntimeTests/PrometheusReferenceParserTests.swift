@@ -4,8 +4,10 @@ import MeshRuntime
 import Testing
 
 /// `/stats/prometheus` of live sidecars, read by the reference parser (PyPI prometheus-client,
-/// through scripts/check-prometheus.py). Pods are 127.84.<subnet>.1 and .2.
-@Suite struct PrometheusReferenceParserTests {
+/// through scripts/check-prometheus.py, in the test tools' virtual environment that
+/// scripts/setup-validate.sh prepares under .build). Pods are 127.84.<subnet>.1 and .2.
+@Suite(.enabled(if: ReferenceParser.available, "needs prometheus-client in .build/validate-venv (scripts/setup-validate.sh; PyPI)"))
+struct PrometheusReferenceParserTests {
     /// One sample as the script prints it: `<family> <type> <sample> <labels JSON> <value>`.
     struct Sample {
         var family: String
@@ -18,32 +20,25 @@ import Testing
     enum Outcome {
         case parsed([Sample])
         case failed(status: Int32, stderr: String)
-        /// python3 or prometheus_client is missing: the reason.
-        case unavailable(String)
     }
 
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/check-prometheus.py")
 
     static func check(_ text: String) throws -> Outcome {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("prometheus-\(UInt32.random(in: 0...UInt32.max)).txt")
         try Data(text.utf8).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, input.path]
+        process.executableURL = URL(fileURLWithPath: ReferenceParser.python)
+        process.arguments = [ReferenceParser.script.path, input.path]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        do { try process.run() } catch { return .unavailable("cannot run python3: \(error)") }
+        try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         switch process.terminationStatus {
         case 0: break
-        case 3: return .unavailable(stderr)
-        case 127: return .unavailable("no python3: \(stderr)")
         default: return .failed(status: process.terminationStatus, stderr: stderr)
         }
         var samples: [Sample] = []
@@ -78,9 +73,6 @@ import Testing
             #expect(clientText.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let client: [Sample]
             switch try Self.check(clientText.body) {
-            case .unavailable(let reason):
-                print("skipping the reference-parser check: \(reason)")
-                return
             case .failed(let status, let stderr):
                 Issue.record("the reference parser rejected /stats/prometheus (exit \(status)): \(stderr)\n\(clientText.body)")
                 return
@@ -130,9 +122,27 @@ import Testing
 
     @Test func theScriptFailsOnBrokenText() throws {
         switch try Self.check("# TYPE x counter\nx{a=\"1} 2\n") {
-        case .unavailable(let reason): print("skipping the reference-parser check: \(reason)")
         case .parsed(let samples): Issue.record("broken text parsed: \(samples.map(\.name))")
         case .failed(let status, _): #expect(status == 1)
         }
     }
+}
+
+/// scripts/check-prometheus.py and the virtual environment it runs in.
+enum ReferenceParser {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let script = root.appendingPathComponent("scripts/check-prometheus.py")
+    static let python = root.appendingPathComponent(".build/validate-venv/bin/python").path
+
+    /// The venv's python imports prometheus_client.
+    static let available: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: python) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import prometheus_client"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
 }

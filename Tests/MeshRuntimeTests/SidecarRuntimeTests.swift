@@ -283,14 +283,18 @@ struct SidecarRuntimeTests {
         }
     }
 
-    @Test func sidecarWithoutConfigIsNotReady() async throws {
+    /// A config file that is not there stops the start (there is no last good config to keep):
+    /// the error says why, and nothing is left listening.
+    @Test func sidecarWithoutConfigDoesNotStart() async throws {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical
-        let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: "127.77.10.1", peerTransport: .insecurePlaintext), logger: logger)
-        let ready = try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/ready")
-        let dump = try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/config_dump")
-        await process.shutdown()
-        #expect(ready?.status == 503)
-        #expect(dump?.status == 503)
+        do {
+            let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: "127.77.10.1", peerTransport: .insecurePlaintext), logger: logger)
+            await process.shutdown()
+            Issue.record("the sidecar started without a config")
+        } catch let problem as ConfigFileProblem {
+            #expect(problem.description == "/nonexistent/config.json: no such file")
+        }
+        #expect((try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/ready")) == nil)
     }
 }

@@ -45,14 +45,14 @@ struct DemoAppCommand: AsyncParsableCommand {
     @Option(help: "bookstore's sell time, MIN-MAX milliseconds (the demo: 150-749).")
     var sellDelayMs = "150-749"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.")
     var logLevel = "info"
 
     func run() async throws {
         guard let kind = DemoAppKind(rawValue: name) else {
             throw ValidationError("unknown demo app \(name): expected one of \(DemoAppKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let level = try LoggingSystem.level(logLevel)
         let (listenHost, listenPort) = try Self.hostPort(listen, option: "--listen")
         if direct && proxy != nil { throw ValidationError("--direct and --proxy exclude each other") }
         let proxyAddress = direct ? nil : try Self.hostPort(proxy ?? "\(listenHost):15001", option: "--proxy")

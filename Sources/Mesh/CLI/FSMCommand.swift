@@ -16,6 +16,7 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
+        version: MeshVersion.current,
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
                       UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self,
                       SupportCommand.self]
@@ -117,8 +118,8 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "A health probe the injector rewrote, served on 15901-15904: <liveness|readiness|startup>=<http|https|tcp>:<port>:<timeout seconds>[:<path>] (repeatable).")
     var probe: [String] = []
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical. Default: the config's SidecarLogLevel (MeshConfig spec.sidecar.logLevel), followed as it changes; info until the first config.")
+    var logLevel: String?
 
     /// The `--probe` arguments, parsed.
     func probes() throws -> [SidecarProbe] {
@@ -131,6 +132,7 @@ struct SidecarCommand: AsyncParsableCommand {
 
     func validate() throws {
         if printIptables { return }
+        if let logLevel { _ = try LoggingSystem.level(logLevel) }
         _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
@@ -204,10 +206,9 @@ struct SidecarCommand: AsyncParsableCommand {
             try IptablesCapture.apply(try redirectRules())
             try IptablesCapture.dropPrivileges(to: proxyUID)
         }
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("unknown log level \(logLevel)")
-        }
-        LoggingSystem.bootstrapStandardError(level: level)
+        // An explicit --log-level holds; without one the config's level applies (DECISIONS).
+        let levelSwitch = LogLevelSwitch(.level(try logLevel.map { try LoggingSystem.level($0) } ?? .info))
+        LoggingSystem.bootstrapStandardError(levelSwitch: levelSwitch)
         var logger = Logger(label: "fsm.sidecar")
         let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
         var address = podIP
@@ -231,6 +232,7 @@ struct SidecarCommand: AsyncParsableCommand {
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
         settings.probes = try probes()
+        if logLevel == nil { settings.logLevelFromConfig = levelSwitch }
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
@@ -256,7 +258,11 @@ struct SidecarCommand: AsyncParsableCommand {
                     throw ValidationError("--cache-dir: \(error)")
                 }
             } else {
-                process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+                do {
+                    process = try await SidecarProcess.start(configPath: config ?? "", settings: settings, logger: logger)
+                } catch let problem as ConfigFileProblem {
+                    throw CommandFailure("--config \(problem); the sidecar needs a config to start")
+                }
             }
         } catch where NetworkErrorText.isListenFailure(error) {
             let ports = [outboundPort, inboundPort, adminPort].map(String.init).joined(separator: ", ")
@@ -347,10 +353,11 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Directory of pod objects as admission left them (what `fsm up --pods netns` writes): each replaces the pod of its name the manifests' workloads stamp out.")
     var admittedPods: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.")
     var logLevel = "info"
 
     func validate() throws {
+        _ = try LoggingSystem.level(logLevel)
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
         switch (manifests, kubernetes) {
         case (nil, false): throw ValidationError("give --manifests DIR or --kubernetes")
@@ -405,7 +412,7 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let level = try LoggingSystem.level(logLevel)
         let api = try Self.address(listen ?? (kubernetes ? "0.0.0.0:6060" : "127.0.0.1:6060"), option: "--listen")
         let operationsText = operationsListen ?? (kubernetes ? "0.0.0.0:9091" : "none")
         let operations = operationsText == "none" ? nil : try Self.address(operationsText, option: "--operations-listen")

@@ -62,11 +62,11 @@ struct InjectorCommand: AsyncParsableCommand {
     @Option(help: "Validity of the webhook's certificate (renewed once a third is left).")
     var certificateValidity = "8760h"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.")
     var logLevel = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let level = try LoggingSystem.level(logLevel)
         let (host, port) = try DemoAppCommand.hostPort(listen, option: "--listen")
         guard let validity = MeshDuration(parsing: certificateValidity), validity >= .seconds(2) else {
             throw ValidationError("--certificate-validity must be a duration of at least 2s, such as 8760h")

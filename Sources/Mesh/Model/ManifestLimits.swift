@@ -1,6 +1,6 @@
 /// Upper bounds on what a manifest (or a scenario file) may ask for, so that no input runs for
 /// hours or allocates gigabytes by mistake. Each is far above what the guides' demos and the
-/// shipped scale scenario (10,010 pods, 2,010 documents, 0.6 MB) need; docs/SCENARIO-KEYS.md lists
+/// shipped scale scenario (10,010 pods, 2,010 documents, 0.6 MB) need; docs/SCENARIOS.md lists
 /// them with their error texts. Kubernetes' own limits are used where it has one.
 public enum ManifestLimits {
     /// Bytes of one input file (a manifest file or a scenario file): 16 MiB.

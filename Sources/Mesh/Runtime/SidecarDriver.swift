@@ -56,6 +56,9 @@ public struct SidecarSettings: Sendable {
     /// The pod's health probes as the injector rewrote them (`fsm sidecar --probe`): the sidecar
     /// listens on 15901-15903 for HTTP(S) probes and on 15904 for `tcpSocket` ones.
     public var probes: [SidecarProbe] = []
+    /// Set when no `--log-level` was given: each applied config sets this switch from its
+    /// `Spec.SidecarLogLevel` (MeshConfig's `spec.sidecar.logLevel`). Nil: the level is fixed.
+    public var logLevelFromConfig: LogLevelSwitch?
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -252,12 +255,26 @@ public final class SidecarDriver: @unchecked Sendable {
             resolver = LocalModeResolver(config)
             upstreamHTTP2ByDestination.removeAll()
             appliedJSON = config.renderedJSON(pretty: true)
+            applyLogLevel(of: config)
             if settings.workload.namespace.isEmpty {
                 workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
             }
         }
         perform(engine.takeConfigActions())
         return result
+    }
+
+    /// MeshConfig's `spec.sidecar.logLevel`, as the config carries it, when the command line did
+    /// not fix the level. An unknown name keeps the level (and says so).
+    private func applyLogLevel(of config: ProxyConfig) {
+        guard let levelSwitch = settings.logLevelFromConfig else { return }
+        let name = config.spec.sidecarLogLevel
+        guard let threshold = LogLevelName.configThreshold(name) else {
+            logger.warning("unknown SidecarLogLevel in the config, keeping the log level", metadata: ["level": "\(name)"])
+            return
+        }
+        if levelSwitch.threshold != threshold { logger.notice("log level set by the config", metadata: ["level": "\(name)"]) }
+        levelSwitch.set(threshold)
     }
 
     /// The engine's counters plus the shell's, as `name: value` lines.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MeshModel
 import MeshProxy
+import MeshShell
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -106,7 +107,9 @@ public final class SidecarProcess: @unchecked Sendable {
             case .insecurePlaintext:
                 break
             }
-            if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
+            // A config file that is not there or not a config stops the start: there is no
+            // last good config to keep yet.
+            if let configPath { try await loop.submit { try process.loadFirstConfig(configPath) }.get() }
             let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort)
             let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort)
             let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort)
@@ -184,6 +187,35 @@ public final class SidecarProcess: @unchecked Sendable {
         source.setEventHandler { [self] in reload() }
         source.resume()
         signalSource = source
+    }
+
+    /// The config file as the sidecar starts: read, decoded and applied, or a `ConfigFileProblem`.
+    private func loadFirstConfig(_ path: String) throws(ConfigFileProblem) {
+        driver.eventLoop.preconditionInEventLoop()
+        let bytes: [UInt8]
+        do {
+            bytes = try InputFile.read(path, limit: ManifestLimits.maxFileBytes, directoryHint: "give the sidecar's config JSON file",
+                                       tooLarge: { "the file has \($0) bytes, more than the \(ManifestLimits.maxFileBytes) a config may have" })
+        } catch {
+            throw ConfigFileProblem(path: path, message: error.message)
+        }
+        guard let text = String(bytes: bytes, encoding: .utf8) else { throw ConfigFileProblem(path: path, message: "not UTF-8 text") }
+        let config: ProxyConfig
+        do {
+            config = try ProxyConfig(jsonText: text)
+        } catch {
+            throw ConfigFileProblem(path: path, message: "not a sidecar config: \(error)")
+        }
+        let version: String
+        switch driver.apply(config) {
+        case .applied(let applied): version = applied
+        case .rejected(let reason): throw ConfigFileProblem(path: path, message: "the config is refused: \(reason)")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        lastSeen = attributes.map { (modified: ($0[.modificationDate] as? Date) ?? .distantPast, size: ($0[.size] as? Int) ?? -1) }
+        lastText = text
+        driver.count(.configReloaded)
+        driver.logger.info("config applied", metadata: ["version": "\(version)", "identity": "\(config.serviceIdentity)"])
     }
 
     private func reloadIfChanged(force: Bool) {
@@ -286,4 +318,12 @@ public final class SidecarProcess: @unchecked Sendable {
     public func waitUntilClosed() async {
         for channel in channels { try? await channel.closeFuture.get() }
     }
+}
+
+/// The config file a sidecar is started with, unusable: `PATH: no such file`,
+/// `PATH: not a sidecar config: Spec: missing`, in one line.
+public struct ConfigFileProblem: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
 }

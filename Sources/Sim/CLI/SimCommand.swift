@@ -24,7 +24,8 @@ struct SimCommand: ParsableCommand {
         --real runs the scenarios for real instead (sidecars and apps on loopback, wall-clock time, \
         next to the simulated run): it execs the sim-real executable built beside sim with the same \
         arguments (`swift build --product sim-real`).
-        """
+        """,
+        version: MeshVersion.current
     )
 
     @Argument(help: "Scenario files (YAML).")
@@ -47,8 +48,11 @@ struct SimCommand: ParsableCommand {
     @Flag(help: "Run each scenario twice with the same seed and fail (exit 3) if the JSON reports differ.")
     var checkDeterminism = false
 
-    @Flag(help: "Do not print the summary.")
+    @Flag(help: "Do not print the summary, nor the progress line a run longer than a few seconds shows.")
     var quiet = false
+
+    @Option(help: .hidden)
+    var progressAfter: Double = 3
 
     @Option(help: ArgumentHelp("After the run, print the sidecar configuration of one pod (namespace/pod-name) and exit.", valueName: "NS/POD"))
     var dumpConfig: String?
@@ -61,14 +65,25 @@ struct SimCommand: ParsableCommand {
     @Option(help: "With --seeds: how many seeds run at once (default: the number of CPU cores).")
     var jobs: Int?
 
+    @Flag(help: "Print a commented example scenario (every section of a scenario file; it runs as printed) and exit.")
+    var example = false
+
     func validate() throws {
-        if files.isEmpty { throw ValidationError("expected at least one scenario file") }
+        if example {
+            if !files.isEmpty { throw ValidationError("--example prints a scenario and takes no files") }
+            return
+        }
+        if files.isEmpty { throw ValidationError("expected at least one scenario file (or --example to print one to start from)") }
         if seed.map({ $0 > UInt64(Int64.max) }) == true { throw ValidationError("--seed must be at most \(Int64.max)") }
         if let dumpConfig, !dumpConfig.contains("/") { throw ValidationError("--dump-config expects namespace/pod-name, found \"\(dumpConfig)\"") }
     }
 
     /// Runs everything and returns the exit status.
     func execute() -> Int32 {
+        if example {
+            Console.out(ScenarioExample.text)
+            return ExitStatus.passed
+        }
         if let problem = swarmProblem() {
             Console.error("sim: \(problem)")
             return ExitStatus.invalid
@@ -102,7 +117,9 @@ struct SimCommand: ParsableCommand {
 
         for (index, scenario) in scenarios.enumerated() {
             var simulation = Simulation(scenario: scenario, seed: seed, capturePackets: pcap != nil)
-            let result = simulation.run()
+            let progress = quiet ? nil : ProgressLine(name: scenario.name, delay: .milliseconds(Int64(max(0, progressAfter) * 1000)))
+            let result = simulation.run(progress: progress.map { line in { line.report($0) } })
+            progress?.finish()
             let report = Report(result: result)
             let jsonText = report.jsonText()
 

@@ -80,7 +80,7 @@ public enum ExpectationChecker {
                     continue
                 }
                 if !bound.comparison.holds(value, bound.bound.milliseconds) { passed = false }
-                parts.append("\(bound.percentile) = \(ReportFormat.milliseconds(value))")
+                parts.append("\(bound.percentile) = \(ReportFormat.exactMilliseconds(value))")
             }
             return (passed, parts.joined(separator: ", "))
 

@@ -194,7 +194,7 @@ extension SimEngine {
         loads[index].finishedAt = now
         activeLoads -= 1
         for worker in loads[index].workers.indices { tcpClose(index, worker: worker) }
-        record("load \(loads[index].spec.name) finished: \(loads[index].completed) requests", kind: .load)
+        record("load \(loads[index].spec.name) finished: \(ReportFormat.count(loads[index].completed, "request"))", kind: .load)
     }
 
     // MARK: - bookbuyer / bookthief client loops (demos.md §1.2)

@@ -32,7 +32,7 @@ extension Report {
         for load in result.loads {
             page.raw("<section>\n<h2>Load <code>\(HTMLWriter.escape(load.name))</code></h2>\n")
             let answered = load.status.reduce(0) { $0 + $1.count }
-            page.raw("<p>\(load.requests) requests · status ")
+            page.raw("<p>\(ReportFormat.count(load.requests, "request")) · status ")
             page.raw(load.status.map { "<b>\(HTMLWriter.escape(Report.statusLabel($0.code)))</b> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: answered))))" }.joined(separator: ", "))
             if !load.backends.isEmpty {
                 let served = load.backends.reduce(0) { $0 + $1.count }
@@ -104,21 +104,21 @@ extension Report {
 
     """
 
-    /// Horizontal bars of P50/P90/P99/P999/max in milliseconds.
+    /// Horizontal bars of P50/P90/P99/P999/max, each labelled with its rounded duration; on a log
+    /// scale when they span more than `BarScale.logThreshold` (the title says so).
     static func latencyChart(_ load: LoadResult) -> String {
         let values: [(String, Double)] = [("p50", load.latency.p50), ("p90", load.latency.p90), ("p99", load.latency.p99), ("p999", load.latency.p999), ("max", load.latency.max)]
         let width = 420.0, labelWidth = 48.0, valueWidth = 84.0, rowHeight = 26.0, top = 28.0
         let height = top + rowHeight * Double(values.count) + 10
-        let largest = values.map(\.1).max() ?? 0
-        let scale = largest > 0 ? (width - labelWidth - valueWidth - 10) / largest : 0
+        let scale = BarScale(values: values.map(\.1), length: width - labelWidth - valueWidth - 10)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(n(width))\" height=\"\(n(height))\" viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" aria-label=\"modelled latency percentiles\">\n"
-        svg += "<text class=\"title\" x=\"8\" y=\"18\">Latency (modelled, ms)</text>\n"
+        svg += "<text class=\"title\" x=\"8\" y=\"18\">Latency (modelled\(scale.isLogarithmic ? ", log scale" : ""))</text>\n"
         for (index, (label, value)) in values.enumerated() {
             let y = top + rowHeight * Double(index)
-            let barWidth = max(value * scale, value > 0 ? 1 : 0)
+            let barWidth = scale.bar(value)
             svg += "<text x=\"8\" y=\"\(n(y + 16))\">\(label)</text>"
             svg += "<rect x=\"\(n(labelWidth))\" y=\"\(n(y + 4))\" width=\"\(n(barWidth))\" height=\"\(n(rowHeight - 8))\" fill=\"#1f77b4\"/>"
-            svg += "<text x=\"\(n(labelWidth + barWidth + 6))\" y=\"\(n(y + 16))\">\(ReportFormat.fixed(value, 3))</text>\n"
+            svg += "<text x=\"\(n(labelWidth + barWidth + 6))\" y=\"\(n(y + 16))\">\(ReportFormat.milliseconds(value))<title>\(label) \(ReportFormat.exactMilliseconds(value))</title></text>\n"
         }
         svg += "</svg>\n"
         return svg

@@ -3,7 +3,7 @@ import MeshModel
 extension Report {
     /// The `--json` report in the shape SCENARIOS.md fixes: keys in that order, latencies and CPU
     /// times rounded to three decimals so that the bytes do not depend on floating-point noise.
-    /// Added keys (docs/SCENARIO-KEYS.md) come after the contract's keys of the same object.
+    /// Added keys (docs/SCENARIOS.md) come after the contract's keys of the same object.
     public func json() -> JSONValue {
         var loads: [(String, JSONValue)] = []
         for load in result.loads {

@@ -11,12 +11,12 @@ extension Report {
         out.append("seed: \(result.seed)")
         out.append("scenario: \(scenario.name)" + (scenario.file.isEmpty ? "" : " (\(scenario.file))"))
         if !scenario.description.isEmpty { out.append("  \(scenario.description)") }
-        out.append("virtual time: \(result.virtualTime)  (\(result.eventsProcessed) events)")
+        out.append("virtual time: \(result.virtualTime.readable)  (\(ReportFormat.count(result.eventsProcessed, "event")))")
         out.append("latencies are modelled virtual time, not wall-clock measurements")
 
         for load in result.loads {
             out.append("")
-            out.append("load \(load.name): \(load.requests) request\(load.requests == 1 ? "" : "s")")
+            out.append("load \(load.name): \(ReportFormat.count(load.requests, "request"))")
             let answered = load.status.reduce(0) { $0 + $1.count }
             if !load.status.isEmpty {
                 let parts = load.status.map { entry in
@@ -60,7 +60,7 @@ extension Report {
             out.append("proxies (modelled cost):")
             let width = result.proxies.map(\.pod.count).max() ?? 0
             for proxy in result.proxies {
-                out.append("  \(ReportFormat.pad(proxy.pod, width))  cpu \(ReportFormat.fixed(proxy.cpuMs, 3))ms  memory \(ReportFormat.bytes(proxy.memoryBytes))  config \(proxy.configBytes) B")
+                out.append("  \(ReportFormat.pad(proxy.pod, width))  cpu \(ReportFormat.milliseconds(proxy.cpuMs))  memory \(ReportFormat.bytes(proxy.memoryBytes))  config \(proxy.configBytes) B")
             }
         }
 
@@ -68,7 +68,7 @@ extension Report {
             out.append("")
             out.append("events:")
             for event in result.events {
-                out.append("  \(ReportFormat.padLeft(event.at.description, 10))  \(event.text)")
+                out.append("  \(ReportFormat.padLeft(event.at.readable, 8))  \(event.text)")
             }
         }
 

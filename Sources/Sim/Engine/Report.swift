@@ -52,8 +52,15 @@ enum ReportFormat {
     /// `0.4735` → `47.4%`.
     static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 1) + "%" }
 
-    /// Milliseconds with three decimals: `1.250ms`.
-    static func milliseconds(_ value: Double) -> String { fixed(value, 3) + "ms" }
+    /// Milliseconds for people, three significant digits in a fitting unit: `1.25ms`, `13.6s`.
+    static func milliseconds(_ value: Double) -> String { ReadableDuration.text(milliseconds: value) }
+
+    /// Milliseconds with three decimals, `1.250ms`: what the JSON report's expectation texts
+    /// keep (exact, so that reports compare byte for byte).
+    static func exactMilliseconds(_ value: Double) -> String { fixed(value, 3) + "ms" }
+
+    /// `1 request`, `2 requests`.
+    static func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
 
     /// `1048576` → `1.0 MiB`.
     static func bytes(_ count: Int) -> String {

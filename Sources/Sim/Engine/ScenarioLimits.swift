@@ -3,7 +3,7 @@ import MeshModel
 /// Upper bounds on what a scenario may ask of the simulator, so that no scenario runs for hours or
 /// allocates gigabytes by mistake; the manifests inside it have `ManifestLimits` too. Each is far
 /// above the shipped scenarios and the generated scale scenario (10,010 pods, 1,000,000 requests in
-/// 10 loads). docs/SCENARIO-KEYS.md lists them with their error texts.
+/// 10 loads). docs/SCENARIOS.md lists them with their error texts.
 public enum ScenarioLimits {
     /// Virtual time: `duration`, a step's `at`, a load's `duration`; a run without a duration stops here.
     public static let maxVirtualTime = MeshDuration.seconds(3600)

@@ -2,8 +2,8 @@ import MeshModel
 
 extension ScenarioParser {
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter"]
-    static let percentiles = ["p50", "p90", "p99", "p999", "max"]
+    static let expectChecks = ScenarioKeys.expectChecks
+    static let percentiles = ScenarioKeys.percentiles
 
     static func parseExpectations(_ expect: YAMLReader) throws(ManifestError) -> [Expectation] {
         var result: [Expectation] = []
@@ -20,7 +20,7 @@ extension ScenarioParser {
             let text: String
             switch present[0] {
             case "status":
-                try entry.checkKnownKeys(["load", "status"])
+                try entry.checkKnownKeys(ScenarioKeys.expectation("status"))
                 let load = try entry.string("load")
                 var counts: [Int: Int] = [:]
                 let map = try entry.required("status")
@@ -35,7 +35,7 @@ extension ScenarioParser {
                 text = "\(load) status {" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
 
             case "backends":
-                try entry.checkKnownKeys(["load", "backends", "tolerance"])
+                try entry.checkKnownKeys(ScenarioKeys.expectation("backends"))
                 let load = try entry.string("load")
                 let map = try entry.required("backends")
                 guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
@@ -52,7 +52,7 @@ extension ScenarioParser {
                 text = "\(load) backends {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
 
             case "bodies":
-                try entry.checkKnownKeys(["load", "bodies", "tolerance"])
+                try entry.checkKnownKeys(ScenarioKeys.expectation("bodies"))
                 let load = try entry.string("load")
                 let map = try entry.required("bodies")
                 guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
@@ -69,14 +69,14 @@ extension ScenarioParser {
                 text = "\(load) bodies {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
 
             case "received":
-                try entry.checkKnownKeys(["app", "received"])
+                try entry.checkKnownKeys(ScenarioKeys.expectation("received"))
                 let app = try entry.string("app")
                 let count = try entry.required("received").int(in: 0...Int.max)
                 check = .received(app: app, count: count)
                 text = "app \(app) received \(count)"
 
             case "latency":
-                try entry.checkKnownKeys(["load", "latency"])
+                try entry.checkKnownKeys(ScenarioKeys.expectation("latency"))
                 let load = try entry.string("load")
                 let map = try entry.required("latency")
                 guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
@@ -98,14 +98,14 @@ extension ScenarioParser {
             default:
                 if entry.has("app") {
                     // An app model counter: `app: bookbuyer`, `counter: booksBought`, `value: "> 5"`.
-                    try entry.checkKnownKeys(["app", "counter", "value"])
+                    try entry.checkKnownKeys(ScenarioKeys.expectation("counter", subject: "app"))
                     let app = try entry.string("app")
                     let name = try entry.string("counter")
                     let (comparison, value) = try counterValue(entry)
                     check = .appCounter(app: app, name: name, comparison: comparison, value: value)
                     text = "app \(app) counter \(name) \(comparison.rawValue) \(JSONValue.format(value))"
                 } else {
-                    try entry.checkKnownKeys(["proxy", "counter", "value"])
+                    try entry.checkKnownKeys(ScenarioKeys.expectation("counter", subject: "proxy"))
                     let proxyReader = try entry.required("proxy")
                     let proxy = try proxyReader.string()
                     guard splitQualified(proxy) != nil else {

@@ -2,16 +2,16 @@ import MeshControl
 import MeshModel
 
 extension ScenarioParser {
-    static let stepActions = ["apply", "delete", "load", "fault"]
-    static let loadKeys = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency"]
-    static let faultKinds = ["kill-pod", "sidecar-crash", "partition", "latency", "error"]
+    static let stepActions = ScenarioKeys.stepActions
+    static let loadKeys = ScenarioKeys.load
+    static let faultKinds = ScenarioKeys.faults.map(\.kind)
 
     static func parseSteps(_ steps: YAMLReader, scenarioDuration: MeshDuration?, pods: inout PodTally) throws(ManifestError) -> [Step] {
         var parsed: [Step] = []
         var requests = 0
         for step in try steps.elements() {
             guard step.isMapping else { throw step.typeMismatch(expected: .mapping) }
-            try step.checkKnownKeys(["at"] + stepActions)
+            try step.checkKnownKeys(ScenarioKeys.step)
             let at = try virtualTime(try step.required("at"))
             let present = stepActions.filter { step.has($0) }
             guard present.count == 1 else {
@@ -47,7 +47,7 @@ extension ScenarioParser {
 
     static func parseDelete(_ value: YAMLReader) throws(ManifestError) -> ResourceKey {
         guard value.isMapping else { throw value.typeMismatch(expected: .mapping) }
-        try value.checkKnownKeys(["kind", "namespace", "name"])
+        try value.checkKnownKeys(ScenarioKeys.delete)
         let kind = try value.required("kind").oneOf(ResourceKind.self)
         let name = try value.string("name")
         let clusterScoped = kind == .namespace
@@ -166,14 +166,14 @@ extension ScenarioParser {
         let kind = try value.required("kind").oneOf(faultKinds)
         switch kind {
         case "kill-pod":
-            try value.checkKnownKeys(["kind", "target", "restartAfter"])
+            try value.checkKnownKeys(ScenarioKeys.fault(kind))
             return .killPod(target: try target(value, "target"), restartAfter: try value.optional("restartAfter")?.duration())
         case "sidecar-crash":
-            try value.checkKnownKeys(["kind", "target", "restartAfter"])
+            try value.checkKnownKeys(ScenarioKeys.fault(kind))
             let restartAfter = try value.optional("restartAfter")?.duration() ?? CrashLoopBackoff.Settings.kubelet.base
             return .sidecarCrash(target: try target(value, "target"), restartAfter: restartAfter)
         case "partition":
-            try value.checkKnownKeys(["kind", "between", "duration"])
+            try value.checkKnownKeys(ScenarioKeys.fault(kind))
             let between = try value.required("between")
             var sides: [String] = []
             for side in try between.elements() {
@@ -184,10 +184,10 @@ extension ScenarioParser {
             guard sides.count == 2 else { throw between.error("expected two namespace/deployment entries, found \(sides.count)") }
             return .partition(between: sides, duration: try value.optional("duration")?.duration())
         case "latency":
-            try value.checkKnownKeys(["kind", "target", "add", "duration"])
+            try value.checkKnownKeys(ScenarioKeys.fault(kind))
             return .latency(target: try target(value, "target"), add: try value.required("add").duration(), duration: try value.optional("duration")?.duration())
         default:
-            try value.checkKnownKeys(["kind", "target", "status", "rate", "duration"])
+            try value.checkKnownKeys(ScenarioKeys.fault(kind))
             let status = try value.required("status").int(in: 100...599)
             let rate = try value.optional("rate").map { reader throws(ManifestError) in try fraction(reader) } ?? 1
             return .error(target: try target(value, "target"), status: status, rate: rate, duration: try value.optional("duration")?.duration())

@@ -8,7 +8,7 @@ import MeshModel
 /// expected. Kubernetes YAML embedded in `manifests:` and `apply:` is decoded by `ManifestDecoder`
 /// with offsets, so its errors point into the scenario file too.
 public enum ScenarioParser {
-    static let topLevelKeys = ["name", "description", "seed", "duration", "mesh", "network", "manifests", "apps", "steps", "expect"]
+    static let topLevelKeys = ScenarioKeys.topLevel
 
     /// Parses a file's bytes: UTF-8 text (`SourceText`: a byte that is not is an error at its line
     /// and column) of at most `ManifestLimits.maxFileBytes`.
@@ -72,9 +72,8 @@ public enum ScenarioParser {
         return config
     }
 
-    static let meshKeys = ["enablePermissiveTrafficPolicy", "enablePermissiveTrafficPolicyMode", "enableEgress", "featureFlags", "namespaces", "configDelay",
-                           "sidecarReadinessProbe"]
-    static let featureFlagKeys = ["enableRetryPolicy", "enableEgressPolicy", "enableAccessControlPolicy", "enablePluginPolicy"]
+    static let meshKeys = ScenarioKeys.mesh
+    static let featureFlagKeys = ScenarioKeys.featureFlags
 
     static func parseMesh(_ mesh: YAMLReader) throws(ManifestError) -> MeshSettings {
         try mesh.checkKnownKeys(meshKeys)
@@ -112,7 +111,7 @@ public enum ScenarioParser {
     /// `{ period, failureThreshold, successThreshold }`, each optional (the kubelet's defaults).
     static func parseProbe(_ probe: YAMLReader) throws(ManifestError) -> ReadinessProbe.Settings {
         guard probe.isMapping else { throw probe.typeMismatch(expected: .mapping) }
-        try probe.checkKnownKeys(["period", "failureThreshold", "successThreshold"])
+        try probe.checkKnownKeys(ScenarioKeys.readinessProbe)
         var settings = ReadinessProbe.Settings.kubelet
         if let period = try probe.optional("period") {
             settings.period = try period.duration()
@@ -126,11 +125,11 @@ public enum ScenarioParser {
     // MARK: - network
 
     static func parseNetwork(_ network: YAMLReader) throws(ManifestError) -> NetworkSettings {
-        try network.checkKnownKeys(["latency", "loss"])
+        try network.checkKnownKeys(ScenarioKeys.network)
         var settings = NetworkSettings()
         if let latency = try network.optional("latency") {
             if latency.isMapping {
-                try latency.checkKnownKeys(["p50", "p99"])
+                try latency.checkKnownKeys(ScenarioKeys.latencyDistribution)
                 let p50 = try latency.required("p50").duration()
                 let p99Reader = try latency.required("p99")
                 let p99 = try p99Reader.duration()
@@ -148,8 +147,7 @@ public enum ScenarioParser {
 
     // MARK: - apps
 
-    /// Keys of an `apps:` entry; the last three are the options every model understands (AppBehavior).
-    static let appKeys = ["model", "body", "serviceTime", "status", "errorRate", "errorStatus"]
+    static let appKeys = ScenarioKeys.app
 
     static func parseApps(_ apps: YAMLReader) throws(ManifestError) -> [String: AppSpec] {
         var result: [String: AppSpec] = [:]

@@ -245,7 +245,7 @@ final class SimEngine {
 
     // MARK: - Event loop
 
-    func run() {
+    func run(progress: ((SimProgress) -> Void)? = nil) {
         let limit = endTime ?? SimEngine.safetyLimit
         while !isDone, let deadline = queue.nextDeadline {
             if deadline > limit { break }
@@ -257,6 +257,9 @@ final class SimEngine {
             guard let entry = queue.popFirst() else { break }
             now = entry.deadline
             eventsProcessed += 1
+            if let progress, eventsProcessed & (SimProgress.interval - 1) == 0 {
+                progress(SimProgress(events: eventsProcessed, virtualTime: MeshDuration(nanoseconds: now), endTime: endTime.map { MeshDuration(nanoseconds: $0) }))
+            }
             dispatch(entry.event)
         }
         if endTime != nil {

@@ -34,9 +34,10 @@ public struct Simulation {
 
     /// Runs the scenario to its end (its `duration`, or until every step and load has finished).
     /// Running again starts over from 0s with the same seed, and gives the same result.
-    public mutating func run() -> SimulationResult {
+    /// `progress` is told how far the run got every `SimProgress.interval` events.
+    public mutating func run(progress: ((SimProgress) -> Void)? = nil) -> SimulationResult {
         if engine.finished { engine = Self.makeEngine(scenario, seed: seed, eventLimit: eventLimit, capturePackets: capturesPackets) }
-        engine.run()
+        engine.run(progress: progress)
         return engine.result()
     }
 

@@ -28,7 +28,7 @@ public struct RealModeReport: Sendable {
         out.append("scenario: \(scenario.name)" + (scenario.file.isEmpty ? "" : " (\(scenario.file))") + "  [real mode]")
         if !scenario.description.isEmpty { out.append("  \(scenario.description)") }
         out.append("real: sidecars (MeshRuntime, plaintext between sidecars) and app servers on 127.82.\(subnet).0/24, wall-clock time \(seconds(real.result.virtualTime))")
-        out.append("simulated: virtual time \(simulated.result.virtualTime); the scenario's network latency is modelled there, not injected in the real run")
+        out.append("simulated: virtual time \(simulated.result.virtualTime.readable); the scenario's network latency is modelled there, not injected in the real run")
         let width = 34
         func row(_ label: String, _ left: String, _ right: String) -> String {
             "  " + pad(label, 20) + " " + pad(left, width) + " " + right
@@ -103,15 +103,9 @@ public struct RealModeReport: Sendable {
         "\(milliseconds(load.latency.p50)) / \(milliseconds(load.latency.p99))"
     }
 
-    private func seconds(_ duration: MeshDuration) -> String {
-        milliseconds(duration.seconds).replacing("ms", with: "s")
-    }
+    private func seconds(_ duration: MeshDuration) -> String { duration.readable }
 
-    private func milliseconds(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)ms"
-    }
+    private func milliseconds(_ value: Double) -> String { ReadableDuration.text(milliseconds: value) }
 
     private func verdict(_ outcome: ExpectationOutcome) -> String {
         (outcome.passed ? "PASS " : "FAIL ") + outcome.observed

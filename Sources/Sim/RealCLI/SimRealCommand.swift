@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeshRealMode
 import MeshModel
+import MeshRuntime
 import MeshShell
 import SimCore
 
@@ -23,7 +24,8 @@ struct SimRealCommand: ParsableCommand {
 
         Pods get 127.82.<subnet>.<n>; each meshed pod's sidecar listens on 15001 (outbound), 15003 \
         (inbound), 15010 (Prometheus) and 15000 (admin) there. Latencies in the real column are wall-clock measurements.
-        """
+        """,
+        version: MeshVersion.current
     )
 
     @Argument(help: "Scenario files (YAML).")
@@ -65,7 +67,7 @@ struct SimRealCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("expected at least one scenario file") }
         if !(1...250).contains(subnet) { throw ValidationError("--subnet must be in 1...250") }
-        if Logger.Level(rawValue: sidecarLogs) == nil { throw ValidationError("--sidecar-logs expects trace, debug, info, notice, warning, error or critical") }
+        if LogLevelName.level(sidecarLogs) == nil { throw ValidationError(LogLevelName.problem(option: "--sidecar-logs", value: sidecarLogs)) }
         if html != nil { throw ValidationError("--html is not available in real mode") }
         if pcap != nil { throw ValidationError("--pcap is not available in real mode") }
         if checkDeterminism { throw ValidationError("--check-determinism is not available in real mode (a real run is not deterministic)") }
@@ -100,7 +102,7 @@ struct SimRealCommand: ParsableCommand {
         for (index, scenario) in scenarios.enumerated() {
             let report: RealModeReport
             do {
-                report = try await RealModeRunner.run(scenario, options: RealModeOptions(seed: seed, subnet: subnet, sidecarLogLevel: Logger.Level(rawValue: sidecarLogs) ?? .critical,
+                report = try await RealModeRunner.run(scenario, options: RealModeOptions(seed: seed, subnet: subnet, sidecarLogLevel: LogLevelName.level(sidecarLogs) ?? .critical,
                                                                                 mutualTLS: !plaintextPeers))
             } catch {
                 Console.error("\(scenario.file): \(error)")

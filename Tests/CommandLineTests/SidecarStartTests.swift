@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fsm sidecar --config FILE` as it starts: no file or a bad one stops it with the reason (there
+/// is no last good config to keep yet); without `--log-level` it logs at the level its config
+/// names (MeshConfig's `spec.sidecar.logLevel`, `Spec.SidecarLogLevel`). Addresses: 127.61.1.x.
+@Suite struct SidecarStartTests {
+    static func config(logLevel: String) -> String {
+        #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local", "SidecarLogLevel": "\#(logLevel)"}}"#
+    }
+
+    @Test func missingConfigFileStopsTheStart() throws {
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", "/nonexistent.json", "--pod-ip", "127.61.1.1", "--insecure-plaintext-peers"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasSuffix("Error: --config /nonexistent.json: no such file; the sidecar needs a config to start\n"))
+        #expect(!outcome.stderr.contains("last good config"))
+    }
+
+    @Test func configThatIsNotAConfigStopsTheStart() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let file = try scratch.write("config.json", "{}")
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", "127.61.1.2", "--insecure-plaintext-peers"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasSuffix("Error: --config \(file): not a sidecar config: Spec: missing; the sidecar needs a config to start\n"))
+    }
+
+    /// The same sidecar run three times: the config says debug (the start-up lines show), then
+    /// error (they do not, though it ran past its start: it exits by itself on SIGTERM, after the
+    /// start-up line would have been written); `--log-level info` wins over the config's error.
+    @Test func logLevelComesFromTheConfigUnlessGiven() throws {
+        let debug = try runAndStop(configLevel: "debug", arguments: [], ip: "127.61.1.3", readyText: "sidecar started")
+        #expect(debug.stderr.contains("sidecar started"), "\(debug.stderr)")
+        let quiet = try runAndStop(configLevel: "error", arguments: [], ip: "127.61.1.4", readyText: nil)
+        #expect(quiet.exitedByItself, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("sidecar started"), "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("draining before exit"), "\(quiet.stderr)")
+        let given = try runAndStop(configLevel: "error", arguments: ["--log-level", "info"], ip: "127.61.1.5", readyText: "sidecar started")
+        #expect(given.exitedByItself, "\(given.stderr)")
+        #expect(given.stderr.contains("draining before exit"), "\(given.stderr)")
+    }
+
+    /// Starts the sidecar, waits for `readyText` on its standard error (or, without one, for its
+    /// admin port and a second more), stops it with SIGTERM; its standard error, and whether it
+    /// exited on its own (it had installed its signal handler) rather than by the signal.
+    private func runAndStop(configLevel: String, arguments: [String], ip: String, readyText: String?) throws -> (stderr: String, exitedByItself: Bool) {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let config = try scratch.write("config.json", Self.config(logLevel: configLevel))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try BuiltCommand("fsm").path)
+        process.arguments = ["sidecar", "--config", config, "--pod-ip", ip, "--insecure-plaintext-peers"] + arguments
+        let errPath = scratch.file("stderr")
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        func stderr() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        func ready() -> Bool { readyText.map { stderr().contains($0) } ?? Self.accepts(host: ip, port: 15000) }
+        let deadline = Date().addingTimeInterval(30)
+        while !ready(), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try #require(process.isRunning && ready(), "the sidecar did not start: \(stderr())")
+        // The signal handler is installed right after the start-up line.
+        Thread.sleep(forTimeInterval: readyText == nil ? 1 : 0.3)
+        process.terminate()
+        process.waitUntilExit()
+        return (stderr(), process.terminationReason == .exit)
+    }
+
+    static func accepts(host: String, port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
