@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MeshInjector", targets: ["MeshInjector"]),
         .library(name: "MeshKube", targets: ["MeshKube"]),
         .library(name: "MeshKubeTesting", targets: ["MeshKubeTesting"]),
+        .library(name: "MeshOperate", targets: ["MeshOperate"]),
         .executable(name: "sim", targets: ["sim"]),
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
@@ -317,11 +318,23 @@ let package = Package(
             path: "Sources/Mesh/KubeTesting",
             swiftSettings: swiftSettings
         ),
+        // fsm's cluster operations through MeshKube: install (apply in order, wait until ready),
+        // uninstall, namespace and metrics commands, and the injector's informers and API writes.
+        .target(
+            name: "MeshOperate",
+            dependencies: [
+                "MeshKube", "MeshInstall", "MeshInjector", "MeshInject", "MeshModel", "MeshControl",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Operate",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fsm",
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
-                "MeshInject", "MeshInjector", "MeshKube",
+                "MeshInject", "MeshInjector", "MeshKube", "MeshOperate",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -396,7 +409,7 @@ let package = Package(
         .testTarget(
             name: "MeshKubeTests",
             dependencies: [
-                "MeshKube", "MeshKubeTesting", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshTestCA", "MeshTesting",
+                "MeshKube", "MeshKubeTesting", "MeshOperate", "MeshInstall", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshTestCA", "MeshTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -442,6 +455,7 @@ let package = Package(
             name: "MeshInjectorTests",
             dependencies: [
                 "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshTesting",
+                "MeshKube", "MeshKubeTesting", "MeshInstall",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -2,7 +2,8 @@
 # `make image`: builds the fsm image offline with Debian's buildah (vfs storage, no daemon, no
 # registry): the release fsm binary with the Swift standard library linked statically, plus the
 # shared libraries ldd lists (and the dynamic loader), on an empty base; then runs the image's
-# binary from a mounted copy of its root (chroot) to prove it starts, and prints the image size.
+# binary from a mounted copy of its root (chroot, /proc mounted; needs root) to prove it starts,
+# and prints the image size.
 #   IMAGE  the image name (default localhost/fsm-swift:<version from Sources/Mesh/Install/MeshVersion.swift>)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,16 +35,22 @@ cp Containerfile "$stage/Containerfile"
 
 buildah --storage-driver vfs bud --quiet --layers=false -f "$stage/Containerfile" -t "$image" "$stage" >/dev/null
 
-# The image's own files run: mount its root and run the binary inside it.
+# The image's own files run: mount its root (with /proc, as a container runtime mounts it: Swift
+# reads its arguments from /proc/self/cmdline) and run the binary inside it.
 container=$(buildah --storage-driver vfs from "$image")
 mount=$(buildah --storage-driver vfs mount "$container")
-if ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm version; then
+mkdir -p "$mount/proc"
+mount -t proc proc "$mount/proc"
+release() {
+    umount "$mount/proc" 2>/dev/null || true
     buildah --storage-driver vfs umount "$container" >/dev/null; buildah --storage-driver vfs rm "$container" >/dev/null
+}
+if ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm version --client || \
+   ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm install --dry-run >/dev/null; then
+    release
     echo "build-image: the image's fsm does not run" >&2
     exit 1
 fi
-chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm install --dry-run >/dev/null
-buildah --storage-driver vfs umount "$container" >/dev/null
-buildah --storage-driver vfs rm "$container" >/dev/null
+release
 size=$(buildah --storage-driver vfs images --format '{{.Size}}' "$image" | head -1)
 echo "image $image built ($size)"

@@ -3,9 +3,10 @@
 the bookstore, and check what the getting-started guide shows: bookbuyer's count rises, bookthief
 is refused; then uninstall. Every step prints one line; the first failure stops with exit 1.
 
-The manifests are `fsm install --dry-run`'s, applied by server-side apply (field manager
-fsm-e2e) through the kubernetes Python client, as `fsm install` applies them; the demo pages are
-read through the API server's pod proxy, so nothing listens on this machine.
+The mesh is installed, the namespaces added and the mesh uninstalled by the fsm binary itself
+(`fsm install`, `fsm namespace add`, `fsm uninstall mesh -y`); the bookstore is applied through
+the kubernetes Python client; the demo pages are read through the API server's pod proxy, so
+nothing listens on this machine.
 """
 import argparse
 import os
@@ -36,6 +37,14 @@ def apply_all(api, documents):
         namespace = doc["metadata"].get("namespace")
         api.server_side_apply(resource, body=doc, name=doc["metadata"]["name"], namespace=namespace,
                               field_manager="fsm-e2e", force_conflicts=True)
+
+
+def fsm(binary, *arguments):
+    """Runs the fsm binary (KUBECONFIG is in the environment); its error line ends the test."""
+    result = subprocess.run([binary, *arguments], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"fsm {' '.join(arguments)}: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
 
 
 def wait_until(what, predicate, timeout):
@@ -77,15 +86,9 @@ def main():
     api = dynamic.DynamicClient(client.ApiClient())
     core, apps = client.CoreV1Api(), client.AppsV1Api()
 
-    rendered = subprocess.run([args.fsm, "install", "--dry-run", "--mesh-name", args.mesh_name, "--fsm-namespace", args.fsm_namespace],
-                              check=True, capture_output=True, text=True).stdout
-    documents = [d for d in yaml.safe_load_all(rendered) if d]
-    crds = [d for d in documents if d["kind"] == "CustomResourceDefinition"]
-    apply_all(api, [d for d in documents if d["kind"] in ("Namespace", "CustomResourceDefinition")])
-    time.sleep(5)  # the CRDs become Established
-    apply_all(api, [d for d in documents if d not in crds and d["kind"] != "Namespace"])
-    step(f"applied {len(documents)} install documents")
-    wait_until("control plane ready", lambda: deployments_ready(apps, args.fsm_namespace), 300)
+    mesh = ["--mesh-name", args.mesh_name]
+    fsm(args.fsm, "install", *mesh, "--fsm-namespace", args.fsm_namespace, "--timeout", "300s")
+    step("fsm install: control plane ready")
 
     samples = []
     for name in sorted(os.listdir(args.samples)):
@@ -93,10 +96,8 @@ def main():
             with open(f"{args.samples}/{name}", encoding="utf-8") as handle:
                 samples += [d for d in yaml.safe_load_all(handle) if d and d["kind"] != "MeshConfig"]
     apply_all(api, [d for d in samples if d["kind"] == "Namespace"])
-    for namespace in NAMESPACES:
-        core.patch_namespace(namespace, {"metadata": {"labels": {"flomesh.io/monitored-by": args.mesh_name},
-                                                       "annotations": {"flomesh.io/sidecar-injection": "enabled"}}})
-    step("namespaces added to the mesh")
+    fsm(args.fsm, "namespace", "add", *NAMESPACES, *mesh)
+    step("namespaces added to the mesh (fsm namespace add)")
     apply_all(api, [d for d in samples if d["kind"] != "Namespace"])
     for namespace in NAMESPACES:
         wait_until(f"{namespace} ready", lambda n=namespace: deployments_ready(apps, n), 300)
@@ -112,16 +113,15 @@ def main():
         fail(f"bookthief was not refused (stolen {stolen})")
     step("bookthief refused: 0 books stolen")
 
-    for doc in reversed(samples + documents):
-        if doc["kind"] == "CustomResourceDefinition":
-            continue
+    for doc in reversed(samples):
         try:
             api.delete(api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"]),
                        name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"))
         except ApiException as error:
             if error.status != 404:
-                fail(f"uninstall: {doc['kind']} {doc['metadata']['name']}: {error.reason}")
-    step("uninstalled (CRDs kept, as fsm uninstall mesh does without --delete-cluster-wide-resources)")
+                fail(f"removing the bookstore: {doc['kind']} {doc['metadata']['name']}: {error.reason}")
+    fsm(args.fsm, "uninstall", "mesh", "-y", *mesh, "--fsm-namespace", args.fsm_namespace)
+    step("fsm uninstall mesh: uninstalled (CRDs kept without --delete-cluster-wide-resources)")
     print("1 passed, 0 failed")
 
 

@@ -18,8 +18,8 @@ struct FSMCommand: AsyncParsableCommand {
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         version: MeshVersion.current,
         subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
-                      UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self,
-                      SupportCommand.self]
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self,
+                      UninstallCommand.self, NamespaceCommand.self, MetricsCommand.self, VersionCommand.self, SupportCommand.self]
     )
 }
 
@@ -308,11 +308,8 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Watch a Kubernetes API server instead of a manifest directory (namespaces labelled flomesh.io/monitored-by=<mesh-name>); the CA and credential key live in Secrets of --fsm-namespace, replicas elect a leader on a Lease.")
     var kubernetes = false
 
-    @Option(help: "With --kubernetes: the kubeconfig file (default: $KUBECONFIG, the pod's service account, then ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "With --kubernetes: the kubeconfig context (default: its current-context).")
-    var context: String?
+    @OptionGroup(title: "With --kubernetes")
+    var kube: KubeOptions
 
     @Option(help: "The mesh's name (the value of flomesh.io/monitored-by that enrols a namespace).")
     var meshName = "fsm"
@@ -366,7 +363,7 @@ struct ControllerCommand: AsyncParsableCommand {
             if caCert != nil { throw ValidationError("with --kubernetes the mesh CA lives in the Secret \(ControllerSecrets.caSecretName) of --fsm-namespace; --ca-cert/--ca-key do not apply") }
             if admittedPods != nil { throw ValidationError("--admitted-pods goes with --manifests (with --kubernetes the API server holds the admitted pods)") }
         case (.some, false):
-            if kubeconfig != nil || context != nil || leaderIdentity != nil { throw ValidationError("--kubeconfig, --context and --leader-identity go with --kubernetes") }
+            if kube.isGiven || leaderIdentity != nil { throw ValidationError("--kubeconfig, --context and --leader-identity go with --kubernetes") }
         }
     }
 
@@ -376,21 +373,6 @@ struct ControllerCommand: AsyncParsableCommand {
             throw ValidationError("\(option) must be host:port, found \(text)")
         }
         return (String(text[..<colon]), port)
-    }
-
-    /// The API server connection: --kubeconfig, $KUBECONFIG, the pod's service account, ~/.kube/config.
-    func kubeConnection() throws -> KubeConnection {
-        let environment = ProcessInfo.processInfo.environment
-        let path = kubeconfig ?? environment["KUBECONFIG"].flatMap { $0.split(separator: ":").first.map(String.init) }
-        do {
-            if let path { return try Kubeconfig.load(path: path, context: context) }
-            if environment["KUBERNETES_SERVICE_HOST"] != nil { return try KubeConnection.inCluster() }
-            let home = (environment["HOME"] ?? NSHomeDirectory()) + "/.kube/config"
-            if FileManager.default.fileExists(atPath: home) { return try Kubeconfig.load(path: home, context: context) }
-            throw KubeError(.configuration, request: "--kubernetes", message: "no kubeconfig: give --kubeconfig FILE, set KUBECONFIG, or run in a pod")
-        } catch let error as KubeError {
-            throw ValidationError("\(error)")
-        }
     }
 
     /// The CA from --ca-cert/--ca-key, or the one in the state directory (created on first start).
@@ -431,7 +413,7 @@ struct ControllerCommand: AsyncParsableCommand {
                 throw ValidationError("--admitted-pods \(admittedPods) is not a directory")
             }
         }
-        let connection = kubernetes ? try kubeConnection() : nil
+        let connection = kubernetes ? try kube.connection() : nil
         LoggingSystem.bootstrapStandardError(level: level)
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let logger = Logger(label: "fsm.controller")
@@ -442,9 +424,9 @@ struct ControllerCommand: AsyncParsableCommand {
             addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService), verifyPodAddress: !allowAnySourceAddress,
             meshName: meshName, controlPlaneNamespace: fsmNamespace, operations: operations)
         if let connection {
-            let kube = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
+            let kubeSettings = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
             try await CommandLifecycle.run("controller", logger: logger) {
-                let controller = try await KubeController.start(connection: connection, settings: kube, logger: logger)
+                let controller = try await KubeController.start(connection: connection, settings: kubeSettings, logger: logger)
                 let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
                 logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
                 return { await controller.shutdown() }
@@ -463,55 +445,6 @@ struct ControllerCommand: AsyncParsableCommand {
                 throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
             }
             return { await server.shutdown() }
-        }
-    }
-}
-
-struct ProxyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "proxy",
-        abstract: "Query a sidecar.",
-        subcommands: [Get.self]
-    )
-
-    struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "GET a sidecar admin page: config_dump, stats, prometheus or ready.")
-
-        enum Page: String, ExpressibleByArgument, CaseIterable {
-            case configDump = "config_dump"
-            case stats
-            case prometheus
-            case ready
-
-            var path: String {
-                switch self {
-                case .configDump: "/config_dump"
-                case .stats: "/stats"
-                case .prometheus: "/stats/prometheus"
-                case .ready: "/ready"
-                }
-            }
-        }
-
-        @Argument(help: "config_dump, stats, prometheus or ready.")
-        var page: Page
-
-        @Option(help: "The sidecar's admin address, host:port (the pod IP in local mode, e.g. 127.1.0.10:15000).")
-        var admin = "127.0.0.1:15000"
-
-        func run() async throws {
-            guard let colon = admin.lastIndex(of: ":"), let port = Int(admin[admin.index(after: colon)...]), (1...65535).contains(port) else {
-                throw ValidationError("--admin must be host:port")
-            }
-            let host = String(admin[..<colon])
-            let response: MeshHTTPResponse
-            do {
-                response = try await MeshHTTP.request(host: host, port: port, path: page.path)
-            } catch {
-                throw CommandFailure(NetworkErrorText.connect(to: admin, error, hint: "is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15000)"))
-            }
-            print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
-            if response.status != 200 { throw ExitCode(1) }
         }
     }
 }

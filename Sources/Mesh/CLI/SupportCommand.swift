@@ -28,7 +28,7 @@ struct ErrorInfoCommand: ParsableCommand {
 
     func run() throws {
         guard let code else {
-            print(TextTable(header: ["Error code", "Description"], rows: MeshErrorCode.all.map { [$0.code, $0.text] }).rendered(), terminator: "")
+            print(BorderedTable(header: ["Error code", "Description"], rows: MeshErrorCode.all.map { [$0.code, $0.text] }).rendered(), terminator: "")
             return
         }
         guard MeshErrorCode.isWellFormed(code) else {
@@ -37,6 +37,6 @@ struct ErrorInfoCommand: ParsableCommand {
         guard let known = MeshErrorCode(code) else { throw CommandFailure("error code '\(code)' is not a valid error code recognized by FSM") }
         // FSM's command prints the description as written in its source, after a line break, and
         // wraps it at the width of its longest line: one line of text wraps before its last word.
-        print(TextTable(header: ["Error code", "Description"], rows: [[known.code, "\n" + known.text]]).rendered(), terminator: "")
+        print(BorderedTable(header: ["Error code", "Description"], rows: [[known.code, "\n" + known.text]]).rendered(), terminator: "")
     }
 }

@@ -86,10 +86,7 @@ public struct NamespaceMembership: Sendable {
         let rows = [["NAMESPACE", "MESH", "SIDECAR-INJECTION"]] + members.map { ns in
             [ns.name, ns.labels[monitoredByLabel] ?? "", ns.labels[ignoreLabel] != nil ? "disabled (ignored)" : ns.annotations[injectionAnnotation] ?? "-"]
         }
-        let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { index, cell in index == 2 ? cell : cell.padding(toLength: widths[index] + 3, withPad: " ", startingAt: 0) }.joined()
-        }.joined(separator: "\n") + "\n"
+        return TextTable.render(rows) + "\n"
     }
 
     /// `{"metadata": {"labels": {...}, "annotations": {...}}}`; a null value deletes the key.
@@ -98,11 +95,5 @@ public struct NamespaceMembership: Sendable {
         if !labels.isEmpty { metadata.append(("labels", .object(labels))) }
         if !annotations.isEmpty { metadata.append(("annotations", .object(annotations))) }
         return .object([("metadata", .object(metadata))])
-    }
-}
-
-private extension String {
-    func padding(toLength length: Int, withPad pad: String, startingAt: Int) -> String {
-        count >= length ? self : self + String(repeating: pad, count: length - count)
     }
 }

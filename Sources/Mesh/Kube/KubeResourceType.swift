@@ -60,6 +60,25 @@ extension KubeResourceType {
     public static let validatingWebhookConfigurations = KubeResourceType(
         group: "admissionregistration.k8s.io", version: "v1", plural: "validatingwebhookconfigurations", kind: "ValidatingWebhookConfiguration", namespaced: false)
 
+    public static let customResourceDefinitions = KubeResourceType(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false)
+    public static let clusterRoles = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", kind: "ClusterRole", namespaced: false)
+    public static let clusterRoleBindings = KubeResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", kind: "ClusterRoleBinding", namespaced: false)
+    public static let roles = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role")
+    public static let roleBindings = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", kind: "RoleBinding")
+
+    /// The kinds `fsm install` writes besides the mesh's own (CRDs, RBAC, webhooks, Secrets, ConfigMaps).
+    public static let controlPlaneKinds: [KubeResourceType] = [
+        .namespaces, .customResourceDefinitions, .serviceAccounts, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
+        .secrets, .configMaps, .meshConfigs, .services, .deployments, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
+    ]
+
+    /// The type of an object by its `apiVersion` and `kind`, among `types`; nil for any other.
+    public static func of(apiVersion: String, kind: String, among types: [KubeResourceType]) -> KubeResourceType? {
+        types.first { $0.apiVersion == apiVersion && $0.kind == kind }
+    }
+
     /// What the controller watches: every kind `ManifestDecoder` decodes (DECISIONS: one served
     /// version per API group, the one the guides' manifests use).
     public static let meshKinds: [KubeResourceType] = [

@@ -58,7 +58,10 @@ extension KubeAPIDouble {
             let (status, json) = try perform(call)
             record(call, status: status)
             respond(channel, call.head, status: status, json: json)
-            if call.verb != .list, call.verb != .get { publish() }
+            if call.verb != .list, call.verb != .get {
+                reconcile(after: call)
+                publish()
+            }
         } catch {
             record(call, status: error.code)
             respond(channel, call.head, status: error.code, json: Self.status(error.code, error.reason, error.message))

@@ -25,13 +25,18 @@ public final class KubeAPIDouble: @unchecked Sendable {
         public var tokens: Set<String>
         /// How often a watch with `allowWatchBookmarks=true` gets a bookmark.
         public var bookmarkInterval: TimeAmount
+        /// The cluster's controllers after each write (CRDs established, Deployments rolled out,
+        /// namespaces emptied on delete); nil: none, objects stay as written.
+        public var controllers: KubeAPIControllers?
 
-        public init(host: String = "127.0.0.1", port: Int = 0, tls: NIOSSLContext? = nil, tokens: Set<String> = [], bookmarkInterval: TimeAmount = .seconds(60)) {
+        public init(host: String = "127.0.0.1", port: Int = 0, tls: NIOSSLContext? = nil, tokens: Set<String> = [], bookmarkInterval: TimeAmount = .seconds(60),
+                    controllers: KubeAPIControllers? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
             self.tokens = tokens
             self.bookmarkInterval = bookmarkInterval
+            self.controllers = controllers
         }
     }
 
@@ -42,6 +47,7 @@ public final class KubeAPIDouble: @unchecked Sendable {
     // Loop-confined.
     var store = KubeStore()
     var tokens: Set<String>
+    var controllers: KubeAPIControllers?
     var faults: [KubeAPIFaultRule] = []
     var recorded: [KubeAPIRequest] = []
     var watchers: [ObjectIdentifier: KubeWatchStream] = [:]
@@ -50,6 +56,7 @@ public final class KubeAPIDouble: @unchecked Sendable {
     private init(settings: Settings, types: [KubeResourceType]) {
         self.settings = settings
         self.tokens = settings.tokens
+        self.controllers = settings.controllers
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         var byPath: [String: KubeResourceType] = [:]
@@ -61,6 +68,7 @@ public final class KubeAPIDouble: @unchecked Sendable {
     /// and webhook configurations.
     public static let defaultTypes: [KubeResourceType] = KubeResourceType.meshKinds + [
         .secrets, .configMaps, .leases, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
+        .customResourceDefinitions, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
     ]
 
     public static func start(_ settings: Settings = Settings(), types: [KubeResourceType] = defaultTypes) async throws -> KubeAPIDouble {
@@ -133,6 +141,11 @@ public final class KubeAPIDouble: @unchecked Sendable {
     /// The current resourceVersion of the store.
     public func revision() async -> Int {
         (try? await loop.submit { self.store.revision }.get()) ?? 0
+    }
+
+    /// Turns the cluster's controllers on (or off, with nil) from the next write on.
+    public func runControllers(_ controllers: KubeAPIControllers?) async {
+        try? await loop.submit { self.controllers = controllers }.get()
     }
 
     /// Replaces the accepted bearer tokens (a rotated service-account token).

@@ -1,7 +1,7 @@
-/// A bordered text table as FSM's CLI prints them (Go's tablewriter with row lines): headers in
+/// A bordered text table as FSM's CLI prints `support error-info` (Go's tablewriter with row lines): headers in
 /// capitals, each cell wrapped to at most `maxColumnWidth` columns (a cell no wider than its widest
 /// line stays as it is), words kept whole, lines broken where the raggedness is least.
-struct TextTable {
+struct BorderedTable {
     var header: [String]
     var rows: [[String]]
     var maxColumnWidth = 80
