@@ -22,7 +22,7 @@ struct CircuitLimitTests {
         let c = sidecar.outboundRequest(ExchangeID(3), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         let first = try #require(a.sends.first)
         #expect(first.isNew)
-        #expect(b.isEmpty) // queued
+        #expect(b.sends.isEmpty && b.responses.isEmpty) // queued
         let rejected = try #require(c.responses.first)
         #expect(rejected.head.status == 503 && rejected.local == .pendingOverflow)
         #expect(rejected.head.header("x-fsm-overloaded") == "true")
@@ -99,7 +99,8 @@ struct CircuitLimitTests {
         let a = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         _ = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         _ = sidecar.outboundRequest(ExchangeID(3), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
-        #expect(sidecar.cancelOutbound(ExchangeID(2)).isEmpty)
+        let left = sidecar.cancelOutbound(ExchangeID(2))
+        #expect(left.sends.isEmpty && left.responses.isEmpty && left.closes.isEmpty)
         let cancelled = sidecar.cancelOutbound(ExchangeID(1))
         #expect(cancelled.closes == [try #require(a.sends.first?.connection)])
         // 2 left the queue, so 3 goes next, on a new connection.

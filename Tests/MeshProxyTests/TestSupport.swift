@@ -56,6 +56,18 @@ extension Sequence<OutboundHTTPAction> {
         }
     }
 
+    /// The route timeouts started (the engine starts one per exchange).
+    var requestTimers: [(timer: ProxyTimer, after: MeshDuration)] {
+        timers.filter { if case .requestTimeout = $0.timer { true } else { false } }
+    }
+
+    var cancelledTimers: [ProxyTimer] {
+        compactMap {
+            if case let .cancelTimer(timer) = $0 { return timer }
+            return nil
+        }
+    }
+
     var closes: [UpstreamConnectionID] {
         compactMap {
             if case let .closeUpstream(id) = $0 { return id }

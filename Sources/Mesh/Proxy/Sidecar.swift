@@ -9,11 +9,14 @@ import MeshModel
 /// connections reused per endpoint, and Envoy's circuit-breaking limits per cluster.
 ///
 /// Contract with the shell:
-/// - `send(..., newConnection: true)`: open the connection, then send. Report the outcome with
+/// - `send(..., newConnection: true)`: open the connection, then send; report `upstreamConnected`
+///   once it is open (its `connectTimeout` timer then no longer matters). Report the outcome with
 ///   `upstreamResponse(id, attempt:)`; status 0 means the attempt got no response (refused, reset):
-///   the engine then considers that connection gone and sends no `closeUpstream` for it.
+///   the engine then considers that connection gone and sends no `closeUpstream` for it. A
+///   `closeUpstream` for a connection still opening abandons the connect.
 /// - `startTimer`: call `timerFired` after the delay; timers that no longer matter are ignored, so
-///   the shell never needs to cancel one.
+///   a shell may keep them. `cancelTimer` says which ones no longer matter (an exchange's request
+///   timeout once it is answered), for a shell that can drop them.
 /// - `closeUpstream`: close that connection; it is never used again.
 /// - `respond`: the exchange is over; status 0 with `local` set means "close the app's connection".
 /// - After `apply`, `takeConfigActions()` returns the closes/answers the change implies; anything
@@ -105,6 +108,8 @@ struct Exchange: Sendable {
     var lastEndpoint = -1
     /// The shell can still resend the request body (it did not outgrow the shell's replay buffer).
     var bodyReplayable = true
+    /// A `requestTimeout` timer runs for it (cancelled when the exchange ends).
+    var hasRequestTimer = false
 }
 
 struct UpstreamConnection: Sendable {
@@ -115,6 +120,10 @@ struct UpstreamConnection: Sendable {
     var address: SocketAddress
     var requestsServed = 0
     var busyWith: UInt64?
+    /// The shell reported it open (or it carried a response).
+    var connected = false
+    /// A `connectTimeout` timer runs for it.
+    var hasConnectTimer = false
 }
 
 // MARK: - Config
@@ -241,6 +250,7 @@ extension Sidecar {
             while let id = state.pending.popFirst() {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
+                if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
                 deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
             }
             state.counters.upstreamCxActive = 0

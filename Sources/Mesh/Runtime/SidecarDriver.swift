@@ -48,18 +48,13 @@ public struct SidecarSettings: Sendable {
     /// Default 300 s (longer than apps usually keep idle connections, so that a pooled connection
     /// is seldom closed under a request about to be sent on it). Zero disables it.
     public var idleTimeout: TimeAmount
-    /// An outbound request the engine has not answered within this time (the upstream never
-    /// answers) is cancelled in the engine and answered 504; counted as `runtime.upstream_rq_timeout`.
-    /// The config has no route timeout yet, so this is the route timeout of every route (Envoy's
-    /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
-    public var upstreamRequestTimeout: TimeAmount
     /// The pod's health probes as the injector rewrote them (`fsm sidecar --probe`): the sidecar
     /// listens on 15901-15903 for HTTP(S) probes and on 15904 for `tcpSocket` ones.
     public var probes: [SidecarProbe] = []
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
-                upstreamRequestTimeout: TimeAmount = .seconds(15), prometheusPort: Int = 15010, adminAddress: String? = nil,
+                prometheusPort: Int = 15010, adminAddress: String? = nil,
                 connectionLimits: ConnectionLimits = .forThisProcess(), tlsHandshakeTimeout: TimeAmount = .seconds(10)) {
         self.podIP = podIP
         self.peerTransport = peerTransport
@@ -74,7 +69,6 @@ public struct SidecarSettings: Sendable {
         self.capture = capture
         self.requestHeaderTimeout = requestHeaderTimeout
         self.idleTimeout = idleTimeout
-        self.upstreamRequestTimeout = upstreamRequestTimeout
         self.workload = workload
     }
 
@@ -190,11 +184,13 @@ public final class SidecarDriver: @unchecked Sendable {
     private var nextConnection: UInt64 = 1
     /// Outbound exchanges the engine has not answered yet.
     var exchanges: [UInt64: OutboundExchange] = [:]
-    /// One wake-up for the request timeouts of all exchanges (see `armRequestTimeouts`).
+    /// One wake-up for the engine's request timeouts of all exchanges (see `armRequestTimeouts`).
     private var requestTimeoutTimer: Scheduled<Void>?
     private var requestTimeoutTimerDeadline: NIODeadline?
     /// Upstream connections by the engine's connection number.
     var upstreams: [UInt64: any EngineUpstream] = [:]
+    /// The engine's connect timers of connections still opening, by connection number.
+    private var connectTimers: [UInt64: Scheduled<Void>] = [:]
     /// `outboundUsesHTTP2` per destination under the applied config (cleared by `apply`; bounded).
     var upstreamHTTP2ByDestination: [MeshProxy.SocketAddress: Bool] = [:]
     /// Shared HTTP/2 connections (to peer sidecars and local apps) by address.
@@ -312,16 +308,11 @@ public final class SidecarDriver: @unchecked Sendable {
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
         let startedAt = eventLoop.now
-        var timeoutAt: NIODeadline?
-        if settings.upstreamRequestTimeout.nanoseconds > 0 {
-            timeoutAt = startedAt + settings.upstreamRequestTimeout
-        }
         // Under iptables capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
-                                         upstreamHTTP2: cachedOutboundUsesHTTP2(destination), timeoutAt: timeoutAt)
-        if let timeoutAt { armRequestTimeouts(at: timeoutAt) }
+                                         upstreamHTTP2: cachedOutboundUsesHTTP2(destination))
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -354,11 +345,20 @@ public final class SidecarDriver: @unchecked Sendable {
         perform(engine.cancelOutbound(ExchangeID(id)))
     }
 
+    /// The engine's request timeout of exchange `id`: noted on the exchange, with a wake-up no
+    /// later than its deadline.
+    private func startRequestTimer(_ id: UInt64, after: MeshDuration) {
+        guard exchanges[id] != nil else { return }
+        let deadline = eventLoop.now + .nanoseconds(max(0, after.nanoseconds))
+        exchanges[id]?.timeoutAt = deadline
+        armRequestTimeouts(at: deadline)
+    }
+
     /// Makes sure a wake-up comes no later than `deadline`. Exchanges that end leave it in place:
-    /// when it fires, `requestTimeoutsDue` times out the exchanges past their deadline and sleeps
-    /// until the next one. Every exchange has the same timeout, so while requests flow this is
-    /// about one scheduled task per timeout period, not a schedule and a cancel (a linear search
-    /// of the loop's task queue) per request.
+    /// when it fires, `requestTimeoutsDue` reports the timers past their deadline to the engine
+    /// and sleeps until the next one. Exchanges mostly share one timeout, so while requests flow
+    /// this is about one scheduled task per timeout period, not a schedule and a cancel (a linear
+    /// search of the loop's task queue) per request.
     private func armRequestTimeouts(at deadline: NIODeadline) {
         if let scheduled = requestTimeoutTimerDeadline, scheduled <= deadline { return }
         requestTimeoutTimer?.cancel()
@@ -369,29 +369,21 @@ public final class SidecarDriver: @unchecked Sendable {
     private func requestTimeoutsDue() {
         requestTimeoutTimer = nil
         requestTimeoutTimerDeadline = nil
-        let now = eventLoop.now
+        let current = eventLoop.now
         var due: [UInt64] = []
         for (id, exchange) in exchanges {
-            if let timeoutAt = exchange.timeoutAt, timeoutAt <= now { due.append(id) }
+            if let timeoutAt = exchange.timeoutAt, timeoutAt <= current { due.append(id) }
         }
         // In order of arrival, as separate timers would have fired.
-        for id in due.sorted() { outboundTimedOut(id) }
+        for id in due.sorted() {
+            exchanges[id]?.timeoutAt = nil
+            perform(engine.timerFired(.requestTimeout(ExchangeID(id)), now: now(), random: &generator))
+        }
         var next: NIODeadline?
         for exchange in exchanges.values {
             if let timeoutAt = exchange.timeoutAt, next.map({ timeoutAt < $0 }) ?? true { next = timeoutAt }
         }
         if let next { armRequestTimeouts(at: next) }
-    }
-
-    /// No answer within the request timeout: the engine forgets the exchange (closing its upstream
-    /// connection) and the app gets 504.
-    private func outboundTimedOut(_ id: UInt64) {
-        guard let exchange = exchanges.removeValue(forKey: id) else { return }
-        count(.upstreamRequestTimeout)
-        metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: 504, milliseconds: milliseconds(since: exchange.startedAt))
-        logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "timeout": "\(settings.upstreamRequestTimeout)"])
-        perform(engine.cancelOutbound(ExchangeID(id)))
-        exchange.downstream.respondLocally(MeshProxy.HTTPResponseHead(status: 504))
     }
 
     /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
@@ -428,6 +420,12 @@ public final class SidecarDriver: @unchecked Sendable {
         delivering = nil
     }
 
+    /// The connection the engine asked for is open.
+    func upstreamConnected(_ link: any EngineUpstream) {
+        guard upstreams[link.id] === link else { return }
+        perform(engine.upstreamConnected(UpstreamConnectionID(link.id)))
+    }
+
     /// The upstream channel closed, or (`connectFailed`) could not connect.
     func upstreamLost(_ link: any EngineUpstream, connectFailed: Bool = false) {
         if upstreams[link.id] === link { upstreams[link.id] = nil }
@@ -443,12 +441,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 guard let exchange = exchanges[id.rawValue] else { continue }
                 let link: any EngineUpstream
                 if newConnection, exchange.upstreamHTTP2 {
-                    link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: connectTimeout(cluster: cluster))
+                    link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: Self.connectBackstop)
                     upstreams[connection.rawValue] = link
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: connectTimeout(cluster: cluster))
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop)
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -467,6 +465,20 @@ public final class SidecarDriver: @unchecked Sendable {
                 // the request's turn on the connection comes).
                 exchange.body?.detachCurrentSink()
                 link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
+            case let .startTimer(.requestTimeout(id), after):
+                startRequestTimer(id.rawValue, after: after)
+            case let .cancelTimer(.requestTimeout(id)):
+                exchanges[id.rawValue]?.timeoutAt = nil
+            case let .startTimer(.connectTimeout(connection), after):
+                connectTimers[connection.rawValue] = eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
+                    connectTimers[connection.rawValue] = nil
+                    perform(engine.timerFired(.connectTimeout(connection), now: now(), random: &generator))
+                }
+            case let .cancelTimer(.connectTimeout(connection)):
+                connectTimers.removeValue(forKey: connection.rawValue)?.cancel()
+            case .cancelTimer:
+                // Other timers are left to fire; the engine ignores them.
+                break
             case let .startTimer(timer, after):
                 eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
                     perform(engine.timerFired(timer, now: now(), random: &generator))
@@ -477,7 +489,11 @@ public final class SidecarDriver: @unchecked Sendable {
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
                 } else {
-                    if let local { logger.debug("outbound request answered locally", metadata: ["reason": "\(local.rawValue)", "status": "\(head.status)"]) }
+                    if local == .requestTimeout {
+                        logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "cluster": "\(exchange.cluster ?? "")"])
+                    } else if let local {
+                        logger.debug("outbound request answered locally", metadata: ["reason": "\(local.rawValue)", "status": "\(head.status)"])
+                    }
                     exchange.downstream.respondLocally(head)
                 }
             case let .closeUpstream(connection):
@@ -486,12 +502,9 @@ public final class SidecarDriver: @unchecked Sendable {
         }
     }
 
-    /// The cluster's configured connect timeout (5 s by default, as in `ConnectionSettings`).
-    private func connectTimeout(cluster: String) -> TimeAmount {
-        let settings = engine.config?.outbound.clustersConfigs.first(where: { $0.name == cluster })?.connectionSettings
-        let timeout = settings?.tcp.connectTimeout ?? ConnectionSettings.TCP().connectTimeout
-        return .nanoseconds(max(1_000_000, timeout.nanoseconds))
-    }
+    /// NIO's own connect timeout, only a backstop: the engine's connect timer (the cluster's
+    /// `ConnectTimeout`) decides, and the kernel's SYN retries end a connect long before this.
+    static let connectBackstop: TimeAmount = .hours(1)
 }
 
 /// An outbound request the engine is working on.
@@ -504,7 +517,7 @@ struct OutboundExchange {
     var startedAt: NIODeadline
     /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
     var upstreamHTTP2: Bool
-    /// When the request timeout passes (nil when disabled).
+    /// When the engine's request timeout passes (nil: no timer, or it was cancelled).
     var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).
     var cluster: String?
