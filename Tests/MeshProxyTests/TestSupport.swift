@@ -37,7 +37,7 @@ enum Fixture {
 extension Sequence<OutboundHTTPAction> {
     var sends: [(exchange: ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, isNew: Bool)] {
         compactMap {
-            if case let .send(id, attempt, cluster, endpoint, connection, isNew) = $0 { return (id, attempt, cluster, endpoint, connection, isNew) }
+            if case let .send(id, attempt, cluster, endpoint, connection, isNew, _) = $0 { return (id, attempt, cluster, endpoint, connection, isNew) }
             return nil
         }
     }
@@ -59,6 +59,13 @@ extension Sequence<OutboundHTTPAction> {
     /// The route timeouts started (the engine starts one per exchange).
     var requestTimers: [(timer: ProxyTimer, after: MeshDuration)] {
         timers.filter { if case .requestTimeout = $0.timer { true } else { false } }
+    }
+
+    var sentProtocols: [AppProtocol] {
+        compactMap {
+            if case let .send(_, _, _, _, _, _, appProtocol) = $0 { return appProtocol }
+            return nil
+        }
     }
 
     var cancelledTimers: [ProxyTimer] {

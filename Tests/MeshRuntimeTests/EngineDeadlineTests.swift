@@ -23,16 +23,18 @@ import Testing
         var upstreams: [EmbeddedChannel] = []
         /// Connects that never complete (the far end drops the SYN) when set.
         var connectsHang = false
+        /// Connects refused at once when set.
+        var connectsFail = false
         private var hanging: [EventLoopPromise<any Channel>] = []
 
-        init(config: ProxyConfig) throws {
+        init(config: ProxyConfig, podIP: String = EngineDeadlineTests.clientIP, listener: ListenerKind = .outbound) throws {
             let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-            driver = SidecarDriver(eventLoop: loop, settings: SidecarSettings(podIP: EngineDeadlineTests.clientIP, peerTransport: .insecurePlaintext), logger: logger)
+            driver = SidecarDriver(eventLoop: loop, settings: SidecarSettings(podIP: podIP, peerTransport: .insecurePlaintext), logger: logger)
             driver.upstreamConnector = { [unowned self] host, port, _, initialize in connect(host: host, port: port, initialize: initialize) }
             guard case .applied = driver.apply(config) else { throw RigError.configRejected }
             let app = EmbeddedChannel(loop: loop)
-            try driver.configureAcceptedConnection(app, listener: .outbound)
-            let local = try NIOCore.SocketAddress(ipAddress: EngineDeadlineTests.clientIP, port: 15001)
+            try driver.configureAcceptedConnection(app, listener: listener)
+            let local = try NIOCore.SocketAddress(ipAddress: podIP, port: listener == .outbound ? 15001 : 15003)
             app.localAddress = local
             app.remoteAddress = try NIOCore.SocketAddress(ipAddress: EngineDeadlineTests.clientIP, port: 40000)
             app.connect(to: local, promise: nil)
@@ -45,6 +47,7 @@ import Testing
             let near = EmbeddedChannel(loop: loop)
             upstreams.append(near)
             do { try initialize(near) } catch { return loop.makeFailedFuture(error) }
+            if connectsFail { return loop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
             if connectsHang {
                 let promise = loop.makePromise(of: (any Channel).self)
                 hanging.append(promise)
@@ -159,5 +162,16 @@ import Testing
         #expect(rig.stat("cluster.\(Self.cluster).upstream_cx_connect_timeout") == 0)
         rig.advance(.seconds(1))
         #expect(rig.answer().hasPrefix("HTTP/1.1 504"))
+    }
+
+    /// The peer's request finds no app behind the server's sidecar: the engine's answer, 503.
+    @Test func anUnreachableAppGetsTheEnginesAnswer() throws {
+        let rig = try Rig(config: MeshPair.serverConfig(serverIP: Self.serverIP), podIP: Self.serverIP, listener: .inbound)
+        defer { rig.close() }
+        rig.connectsFail = true
+        try rig.send("GET /x HTTP/1.1\r\nHost: echo:8080\r\nx-fsm-target-port: 8080\r\nx-fsm-source-identity: \(MeshPair.clientIdentity)\r\n\r\n")
+        #expect(rig.answer().hasPrefix("HTTP/1.1 503"))
+        #expect(rig.stat("inbound.app_unreachable") == 1)
+        #expect(rig.stat("runtime.local_app_cx_connect_fail") == 1)
     }
 }

@@ -107,8 +107,10 @@ public enum ProxyTimer: Hashable, Sendable {
 }
 
 public enum OutboundHTTPAction: Hashable, Sendable {
-    /// Send attempt `attempt` (1-based) of the exchange to `endpoint`; `newConnection` means open `connection` first.
-    case send(ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, newConnection: Bool)
+    /// Send attempt `attempt` (1-based) of the exchange to `endpoint`; `newConnection` means open
+    /// `connection` first. `appProtocol` is the port's protocol from the exchange's traffic match:
+    /// a gRPC port's connections speak HTTP/2.
+    case send(ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, newConnection: Bool, appProtocol: AppProtocol)
     case startTimer(ProxyTimer, after: MeshDuration)
     /// A timer started earlier no longer matters (firing it would change nothing); the shell may
     /// drop it so that it costs nothing while it waits.
@@ -129,7 +131,8 @@ public enum InboundConnectionDecision: Hashable, Sendable {
 }
 
 public enum InboundHTTPDecision: Hashable, Sendable {
-    case forward(cluster: String, endpoint: SocketAddress)
+    /// Forward to the local app at `endpoint`, speaking the port's protocol (gRPC: HTTP/2).
+    case forward(cluster: String, endpoint: SocketAddress, appProtocol: AppProtocol)
     case respond(HTTPResponseHead, LocalReason)
 }
 

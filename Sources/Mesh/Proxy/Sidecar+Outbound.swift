@@ -54,7 +54,7 @@ extension Sidecar {
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
@@ -365,7 +365,8 @@ extension Sidecar {
             connections[connectionID]!.hasConnectTimer = true
             actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
         }
-        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew))
+        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew,
+                             appProtocol: exchange.appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
             actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: exchange.attempt), after: perTry))
         }
@@ -379,7 +380,7 @@ extension Sidecar {
         let cluster = connection.cluster
         var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
         var closeIt = outcome == .close
-        if keep, connection.requestsServed >= compiled.clusters[cluster].limits.maxRequestsPerConnection {
+        if keep, connection.draining || connection.requestsServed >= compiled.clusters[cluster].limits.maxRequestsPerConnection {
             keep = false
             closeIt = true
         }

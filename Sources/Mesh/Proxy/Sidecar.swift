@@ -110,6 +110,8 @@ struct Exchange: Sendable {
     var bodyReplayable = true
     /// A `requestTimeout` timer runs for it (cancelled when the exchange ends).
     var hasRequestTimer = false
+    /// The protocol of the port its traffic match names.
+    var appProtocol: AppProtocol = .http
 }
 
 struct UpstreamConnection: Sendable {
@@ -124,6 +126,8 @@ struct UpstreamConnection: Sendable {
     var connected = false
     /// A `connectTimeout` timer runs for it.
     var hasConnectTimer = false
+    /// Over its cluster's (lowered) connection limit: closed when its request is over.
+    var draining = false
 }
 
 // MARK: - Config
@@ -235,6 +239,9 @@ extension Sidecar {
             if previous.circuitBreaking != cluster.circuitBreaking {
                 state.breaker = cluster.circuitBreaking.map(ErrorCircuitBreaker.init)
             }
+            if previous.limits.maxConnections > cluster.limits.maxConnections {
+                drainConnections(above: cluster.limits.maxConnections, of: oldStates.indexOfSlot[slot], state: &state)
+            }
             states.insert(state, at: newIndex)
         }
 
@@ -296,6 +303,32 @@ extension Sidecar {
                 if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
                 return spec.bucket
             }
+        }
+    }
+}
+
+extension Sidecar {
+    /// A lower connection limit governs the next request (as Envoy replaces a changed cluster's
+    /// pools): connections above it close, idle ones now (deferred `closeUpstream`s), busy ones
+    /// when their request is over instead of going back to the pool. Oldest first.
+    mutating func drainConnections(above limit: Int, of oldCluster: Int, state: inout ClusterState) {
+        var excess = state.openConnections - limit
+        guard excess > 0 else { return }
+        for endpoint in state.idle.indices {
+            while excess > 0, !state.idle[endpoint].isEmpty {
+                let id = state.idle[endpoint].removeFirst()
+                state.idleCount -= 1
+                connections[id] = nil
+                state.counters.upstreamCxActive -= 1
+                deferredActions.append(.closeUpstream(UpstreamConnectionID(id)))
+                excess -= 1
+            }
+        }
+        guard excess > 0 else { return }
+        for id in connections.keys.sorted() where excess > 0 {
+            guard connections[id]!.cluster == oldCluster, !connections[id]!.draining else { continue }
+            connections[id]!.draining = true
+            excess -= 1
         }
     }
 }

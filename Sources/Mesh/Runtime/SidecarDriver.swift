@@ -191,8 +191,6 @@ public final class SidecarDriver: @unchecked Sendable {
     var upstreams: [UInt64: any EngineUpstream] = [:]
     /// The engine's connect timers of connections still opening, by connection number.
     private var connectTimers: [UInt64: Scheduled<Void>] = [:]
-    /// `outboundUsesHTTP2` per destination under the applied config (cleared by `apply`; bounded).
-    var upstreamHTTP2ByDestination: [MeshProxy.SocketAddress: Bool] = [:]
     /// Shared HTTP/2 connections (to peer sidecars and local apps) by address.
     var http2Connections: [String: HTTP2ClientConnection] = [:]
     /// The link whose response head is being reported to the engine, so that a `respond` without
@@ -246,7 +244,6 @@ public final class SidecarDriver: @unchecked Sendable {
         let result = engine.apply(config)
         if case .applied = result {
             resolver = LocalModeResolver(config)
-            upstreamHTTP2ByDestination.removeAll()
             appliedJSON = config.renderedJSON(pretty: true)
             if settings.workload.namespace.isEmpty {
                 workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
@@ -311,8 +308,7 @@ public final class SidecarDriver: @unchecked Sendable {
         // Under iptables capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
-                                         upstreamHTTP2: cachedOutboundUsesHTTP2(destination))
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt)
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -437,10 +433,10 @@ public final class SidecarDriver: @unchecked Sendable {
     func perform(_ actions: [OutboundHTTPAction]) {
         for action in actions {
             switch action {
-            case let .send(id, attempt, cluster, endpoint, connection, newConnection):
+            case let .send(id, attempt, cluster, endpoint, connection, newConnection, appProtocol):
                 guard let exchange = exchanges[id.rawValue] else { continue }
                 let link: any EngineUpstream
-                if newConnection, exchange.upstreamHTTP2 {
+                if newConnection, appProtocol == .grpc {
                     link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: Self.connectBackstop)
                     upstreams[connection.rawValue] = link
                 } else if newConnection {
@@ -515,42 +511,15 @@ struct OutboundExchange {
     /// nil: the request has no body.
     var body: RequestBody?
     var startedAt: NIODeadline
-    /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
-    var upstreamHTTP2: Bool
     /// When the engine's request timeout passes (nil: no timer, or it was cancelled).
     var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).
     var cluster: String?
 }
 
-// MARK: - Protocols of ports
+// MARK: - Local answers
 
 extension SidecarDriver {
-    /// Whether requests for `destination` go upstream over HTTP/2: its outbound traffic match
-    /// (by port, preferring the one naming the destination IP) is a gRPC port.
-    /// `outboundUsesHTTP2`, remembered per destination: the answer depends only on the config,
-    /// and working it out filters the traffic matches and parses their ranges.
-    func cachedOutboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
-        if let known = upstreamHTTP2ByDestination[destination] { return known }
-        let answer = outboundUsesHTTP2(destination)
-        // Destinations come from requests (Host headers, original destinations): keep the memo small.
-        if upstreamHTTP2ByDestination.count >= 1024 { upstreamHTTP2ByDestination.removeAll() }
-        upstreamHTTP2ByDestination[destination] = answer
-        return answer
-    }
-
-    func outboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
-        guard let matches = engine.config?.outbound.trafficMatches else { return false }
-        let samePort = matches.filter { $0.port == destination.port }
-        let match = samePort.first { $0.destinationIPRanges.contains { LocalModeResolver.firstAddress($0) == destination.ip } } ?? samePort.first
-        return match?.appProtocol == .grpc
-    }
-
-    /// Whether the local app's `port` speaks HTTP/2 (h2c): its inbound traffic match is a gRPC port.
-    func inboundPortUsesHTTP2(_ port: Int) -> Bool {
-        engine.config?.inbound.trafficMatches.first { $0.port == port }?.appProtocol == .grpc
-    }
-
     /// An engine's local answer as the downstream gets it: a gRPC status for a gRPC request.
     func localAnswer(_ head: MeshProxy.HTTPResponseHead, grpc: Bool) -> MeshProxy.HTTPResponseHead {
         guard grpc, head.status > 0, head.status != 200 else { return head }

@@ -86,7 +86,7 @@ extension SimEngine {
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
         for action in actions {
             switch action {
-            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection):
+            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection, _):
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
@@ -380,9 +380,10 @@ extension SimEngine {
             switch decision {
             case .forward:
                 guard behavior.listens else {
-                    // Nothing listens behind the sidecar: it answers 503 itself.
-                    exchanges[Int(hop.slot)].inboundLocalHead = HTTPResponseHead(status: 503)
-                    return answer(hop, status: 503, by: .serverSidecar, closes: false, after: cpu)
+                    // Nothing listens behind the sidecar: the engine says what the peer gets.
+                    let head = sidecars[server].inboundAppUnreachable(port: port)
+                    exchanges[Int(hop.slot)].inboundLocalHead = head
+                    return answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
                 }
                 runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
             case .respond(let head, _):
