@@ -9,12 +9,6 @@ import Testing
 /// failure, which `retryOn: connect-failure` retries.
 @Suite("ConnectTimeout")
 struct ConnectTimeoutTests {
-    let cluster = Fixture.httpbinCluster
-
-    func stat(_ sidecar: Sidecar, _ suffix: String) -> UInt64 {
-        sidecar.stats.value("cluster.\(cluster).\(suffix)")
-    }
-
     func settings(connectTimeout: MeshDuration) -> ConnectionSettings {
         var settings = ConnectionSettings()
         settings.tcp.connectTimeout = connectTimeout
@@ -37,7 +31,7 @@ struct ConnectTimeoutTests {
         let reused = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(20), random: &random)
         #expect(reused.sends.first?.isNew == false)
         #expect(!reused.timers.contains { if case .connectTimeout = $0.timer { true } else { false } })
-        #expect(stat(sidecar, "upstream_cx_connect_timeout") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_connect_timeout") == 0)
     }
 
     @Test func aConnectThatTakesTooLongIsAbandonedAndAnswered503() throws {
@@ -50,8 +44,8 @@ struct ConnectTimeoutTests {
         #expect(timedOut.closes == [send.connection])
         #expect(timedOut.responses.map(\.head.status) == [503])
         #expect(timedOut.responses.first?.local == .upstreamFailure)
-        #expect(stat(sidecar, "upstream_cx_connect_timeout") == 1)
-        #expect(stat(sidecar, "upstream_cx_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_connect_timeout") == 1)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 0)
         // The connect completing late changes nothing.
         #expect(sidecar.upstreamConnected(send.connection).isEmpty)
         #expect(sidecar.occupancy == .empty)
@@ -69,7 +63,7 @@ struct ConnectTimeoutTests {
         let second = try #require(retried.sends.first)
         #expect(second.isNew && second.connection != first.connection && second.endpoint != first.endpoint)
         #expect(retried.timers.contains { $0.timer == .connectTimeout(second.connection) })
-        #expect(stat(sidecar, "upstream_rq_retry") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 1)
     }
 
     @Test func aRefusedConnectCancelsItsTimerAndZeroDisablesIt() throws {

@@ -8,12 +8,6 @@ import Testing
 /// never reused.
 @Suite("LimitChange")
 struct LimitChangeTests {
-    let cluster = Fixture.httpbinCluster
-
-    func stat(_ sidecar: Sidecar, _ suffix: String) -> UInt64 {
-        sidecar.stats.value("cluster.\(cluster).\(suffix)")
-    }
-
     func config(maxConnections: Int, version: String) -> ProxyConfig {
         var settings = ConnectionSettings()
         settings.tcp.maxConnections = maxConnections
@@ -35,25 +29,25 @@ struct LimitChangeTests {
         for index in 0..<2 {
             _ = sidecar.upstreamResponse(sends[index].exchange, attempt: 1, head: HTTPResponseHead(status: 200), now: ms(1), random: &random)
         }
-        #expect(stat(sidecar, "upstream_cx_active") == 4)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 4)
 
         _ = sidecar.apply(config(maxConnections: 1, version: "v2"))
         let applied = sidecar.takeConfigActions()
         #expect(Set(applied.closes) == [sends[0].connection, sends[1].connection])
-        #expect(stat(sidecar, "upstream_cx_active") == 2)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 2)
         // The older busy connection is over the limit: closed once answered, not pooled.
         let third = sidecar.upstreamResponse(sends[2].exchange, attempt: 1, head: HTTPResponseHead(status: 200), now: ms(2), random: &random)
         #expect(third.closes == [sends[2].connection])
         let fourth = sidecar.upstreamResponse(sends[3].exchange, attempt: 1, head: HTTPResponseHead(status: 200), now: ms(2), random: &random)
         #expect(fourth.closes.isEmpty)
-        #expect(stat(sidecar, "upstream_cx_active") == 1)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 1)
         // The next request reuses the one connection within the limit.
         let next = try #require(sidecar.outboundRequest(ExchangeID(5), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(3), random: &random).sends.first)
         #expect(!next.isNew && next.connection == sends[3].connection)
         // A second one waits for it instead of opening another.
         let queued = sidecar.outboundRequest(ExchangeID(6), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(3), random: &random)
         #expect(queued.sends.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 1)
     }
 
     @Test func raisingTheLimitKeepsThePool() throws {

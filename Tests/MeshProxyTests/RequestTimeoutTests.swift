@@ -10,9 +10,6 @@ import Testing
 struct RequestTimeoutTests {
     let cluster = Fixture.httpbinCluster
 
-    func stat(_ sidecar: Sidecar, _ suffix: String) -> UInt64 {
-        sidecar.stats.value("cluster.\(cluster).\(suffix)")
-    }
 
     func settings(timeout: MeshDuration? = nil, maxConnections: Int? = nil) -> ConnectionSettings {
         var settings = ConnectionSettings()
@@ -34,7 +31,7 @@ struct RequestTimeoutTests {
         #expect(answered.cancelledTimers.contains(.requestTimeout(id)))
         // Had the shell kept the timer, its firing changes nothing.
         #expect(sidecar.timerFired(.requestTimeout(id), now: seconds(60), random: &random).isEmpty)
-        #expect(stat(sidecar, "upstream_rq_timeout") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_timeout") == 0)
     }
 
     @Test func anAttemptInFlightIsAbandonedWithItsConnectionAndTheAppGets504() throws {
@@ -49,9 +46,9 @@ struct RequestTimeoutTests {
         #expect(timedOut.responses.map(\.head.status) == [504])
         #expect(timedOut.responses.first?.local == .requestTimeout)
         #expect(!timedOut.cancelledTimers.contains(.requestTimeout(id)))
-        #expect(stat(sidecar, "upstream_rq_timeout") == 1)
-        #expect(stat(sidecar, "upstream_rq_active") == 0)
-        #expect(stat(sidecar, "upstream_cx_active") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_timeout") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 0)
         // The late answer of the abandoned attempt is ignored.
         #expect(sidecar.upstreamResponse(id, attempt: 1, head: HTTPResponseHead(status: 200), now: seconds(10), random: &random).isEmpty)
         #expect(sidecar.occupancy == .empty)
@@ -64,16 +61,16 @@ struct RequestTimeoutTests {
         let firstSend = try #require(first.sends.first)
         let queued = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(100), random: &random)
         #expect(queued.sends.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 1)
         let timedOut = sidecar.timerFired(.requestTimeout(ExchangeID(2)), now: ms(1100), random: &random)
         #expect(timedOut.responses.map(\.head.status) == [504])
         #expect(timedOut.closes.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 0)
         // The connection it waited for frees up later and serves nobody.
         let answered = sidecar.upstreamResponse(ExchangeID(1), attempt: firstSend.attempt, head: HTTPResponseHead(status: 200), now: ms(1200), random: &random)
         #expect(answered.sends.isEmpty)
         #expect(answered.responses.map(\.exchange) == [ExchangeID(1)])
-        #expect(stat(sidecar, "upstream_rq_timeout") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_timeout") == 1)
     }
 
     @Test func theTimeoutCoversRetriesAndEndsABackoff() throws {
@@ -91,8 +88,8 @@ struct RequestTimeoutTests {
         // The backoff's end finds nothing to retry, and the retry slot is free again.
         #expect(sidecar.timerFired(.retryBackoff(id), now: seconds(3), random: &random).isEmpty)
         #expect(sidecar.occupancy.exchanges == 0)
-        #expect(stat(sidecar, "upstream_rq_retry") == 1)
-        #expect(stat(sidecar, "upstream_rq_timeout") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_timeout") == 1)
     }
 
     @Test func zeroDisablesTheTimeoutAndTheAppLeavingCancelsIt() throws {

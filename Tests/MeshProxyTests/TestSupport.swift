@@ -34,6 +34,13 @@ enum Fixture {
     }
 }
 
+extension Sidecar {
+    /// A counter of one cluster (the fixture's httpbin cluster unless named), as `/stats` names it.
+    func clusterStat(_ suffix: String, cluster: String = Fixture.httpbinCluster) -> UInt64 {
+        stats.value("cluster.\(cluster).\(suffix)")
+    }
+}
+
 extension Sequence<OutboundHTTPAction> {
     var sends: [(exchange: ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, isNew: Bool)] {
         compactMap {
