@@ -394,6 +394,7 @@ let package = Package(
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
                 "MeshRedirect", "MeshTesting",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -109,8 +109,9 @@ import Glibc
         let sim = try BuiltCommand("sim")
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        // An app that takes two hours to answer: the run reaches the simulator's hour with the load still waiting.
-        let file = try scratch.write("slow.yaml", try Self.scenario(replacing: [("serviceTime: 1ms", "serviceTime: 2h")]))
+        // An app that takes two hours to answer: each request ends at the sidecar's 60 s route
+        // timeout, two at a time, so 200 of them reach the simulator's hour with the load still going.
+        let file = try scratch.write("slow.yaml", try Self.scenario(replacing: [("serviceTime: 1ms", "serviceTime: 2h"), ("requests: 100", "requests: 200")]))
         let outcome = try sim.run([file, "--quiet"])
         #expect(outcome.status == 2)
         #expect(outcome.stderr == "\(file): the run was stopped at 1h of virtual time (the simulator's limit) with work still pending; give the scenario a duration or its loads fewer requests\n")

@@ -5,12 +5,6 @@ import Testing
 
 @Suite("Connection pool and circuit limits")
 struct CircuitLimitTests {
-    let cluster = Fixture.httpbinCluster
-
-    func stat(_ sidecar: Sidecar, _ suffix: String) -> UInt64 {
-        sidecar.stats.value("cluster.\(cluster).\(suffix)")
-    }
-
     /// Only an overflow says "overloaded" (Envoy's x-envoy-overloaded): a cluster without endpoints
     /// and a connection that could not be opened are plain 503s.
     @Test func onlyAnOverflowIsMarkedOverloaded() throws {
@@ -38,21 +32,21 @@ struct CircuitLimitTests {
         let c = sidecar.outboundRequest(ExchangeID(3), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         let first = try #require(a.sends.first)
         #expect(first.isNew)
-        #expect(b.isEmpty) // queued
+        #expect(b.sends.isEmpty && b.responses.isEmpty) // queued
         let rejected = try #require(c.responses.first)
         #expect(rejected.head.status == 503 && rejected.local == .pendingOverflow)
         #expect(rejected.head.header("x-fsm-overloaded") == "true")
-        #expect(stat(sidecar, "upstream_rq_pending_overflow") == 1)
-        #expect(stat(sidecar, "upstream_cx_overflow") == 2)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_pending_overflow") == 1)
+        #expect(sidecar.clusterStat("upstream_cx_overflow") == 2)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 1)
 
         let done = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 200), now: ms(2), random: &random)
         #expect(done.responses.map(\.exchange) == [ExchangeID(1)])
         // The freed connection serves the queued request.
         let next = try #require(done.sends.first)
         #expect(next.exchange == ExchangeID(2) && next.connection == first.connection && !next.isNew)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 0)
-        #expect(stat(sidecar, "upstream_cx_total") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_total") == 1)
     }
 
     @Test func maxRequestsPerConnectionClosesConnections() throws {
@@ -71,8 +65,8 @@ struct CircuitLimitTests {
         #expect(next.exchange == ExchangeID(2) && next.isNew && next.connection != firstConnection)
         let last = sidecar.upstreamResponse(ExchangeID(2), attempt: 1, head: HTTPResponseHead(status: 200), now: ms(2), random: &random)
         #expect(last.closes == [next.connection])
-        #expect(stat(sidecar, "upstream_cx_total") == 2)
-        #expect(stat(sidecar, "upstream_cx_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_total") == 2)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 0)
     }
 
     @Test func idleConnectionsAreReusedPerEndpoint() throws {
@@ -87,8 +81,8 @@ struct CircuitLimitTests {
             _ = sidecar.upstreamResponse(ExchangeID(UInt64(n)), attempt: 1, head: HTTPResponseHead(status: 200), now: ms(Int64(n)), random: &random)
         }
         #expect(connectionsSeen.count == 1)
-        #expect(stat(sidecar, "upstream_rq_2xx") == 5)
-        #expect(stat(sidecar, "upstream_cx_active") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_2xx") == 5)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 1)
     }
 
     @Test func maxRequestsCapsInFlight() {
@@ -104,7 +98,7 @@ struct CircuitLimitTests {
             statuses += actions.responses.map(\.head.status)
         }
         #expect(sent == 2 && statuses == [503])
-        #expect(stat(sidecar, "upstream_rq_overflow") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_overflow") == 1)
     }
 
     @Test func cancellingFreesTheQueueAndTheConnection() throws {
@@ -115,14 +109,15 @@ struct CircuitLimitTests {
         let a = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         _ = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         _ = sidecar.outboundRequest(ExchangeID(3), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
-        #expect(sidecar.cancelOutbound(ExchangeID(2)).isEmpty)
+        let left = sidecar.cancelOutbound(ExchangeID(2))
+        #expect(left.sends.isEmpty && left.responses.isEmpty && left.closes.isEmpty)
         let cancelled = sidecar.cancelOutbound(ExchangeID(1))
         #expect(cancelled.closes == [try #require(a.sends.first?.connection)])
         // 2 left the queue, so 3 goes next, on a new connection.
         #expect(cancelled.sends.map(\.exchange) == [ExchangeID(3)])
         #expect(cancelled.sends.first?.isNew == true)
-        #expect(stat(sidecar, "upstream_cx_active") == 1)
-        #expect(stat(sidecar, "upstream_rq_pending_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_pending_active") == 0)
     }
 
     @Test func idleConnectionLostIsForgotten() throws {
@@ -132,7 +127,7 @@ struct CircuitLimitTests {
         let connection = try #require(a.sends.first?.connection)
         _ = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 200), now: ms(1), random: &random)
         #expect(sidecar.upstreamConnectionLost(connection, now: ms(2), random: &random).isEmpty)
-        #expect(stat(sidecar, "upstream_cx_active") == 0)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 0)
         let b = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get(), destination: Fixture.httpbinIP, now: ms(2), random: &random)
         #expect(b.sends.first?.isNew == true)
         // Unknown connection ids are ignored.
@@ -155,7 +150,7 @@ struct CircuitLimitTests {
         let answer = try #require(plain.upstreamConnectionLost(only.connection, now: ms(1), random: &random).responses.first)
         #expect(answer.head.status == 503)
         #expect(answer.local == .upstreamFailure)
-        #expect(stat(plain, "upstream_cx_active") == 0)
+        #expect(plain.clusterStat("upstream_cx_active") == 0)
     }
 
     @Test func tcpMaxConnectionsCapsOutboundTCP() {

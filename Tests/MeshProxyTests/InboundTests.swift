@@ -31,7 +31,7 @@ struct InboundTests {
     @Test func allowedIdentityIsForwardedOthersGet403() {
         var sidecar = Sidecar(config: InboundTests.config())
         #expect(sidecar.inboundRequest(InboundTests.request, connection: ConnectionID(1), port: 14001, peerIdentity: InboundTests.buyer, now: .zero)
-            == .forward(cluster: InboundTests.local, endpoint: SocketAddress(ip: "127.0.0.1", port: 14001)))
+            == .forward(cluster: InboundTests.local, endpoint: SocketAddress(ip: "127.0.0.1", port: 14001), appProtocol: .http))
         #expect(sidecar.inboundRequest(InboundTests.request, connection: ConnectionID(2), port: 14001, peerIdentity: InboundTests.thief, now: .zero)
             == .respond(HTTPResponseHead(status: 403), .accessDenied))
         #expect(sidecar.inboundRequest(InboundTests.request, connection: ConnectionID(3), port: 14001, peerIdentity: nil, now: .zero)

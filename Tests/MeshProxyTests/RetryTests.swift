@@ -5,12 +5,6 @@ import Testing
 
 @Suite("Retry")
 struct RetryTests {
-    let cluster = Fixture.httpbinCluster
-
-    func stat(_ sidecar: Sidecar, _ suffix: String) -> UInt64 {
-        sidecar.stats.value("cluster.\(cluster).\(suffix)")
-    }
-
     @Test func fiveRetriesOnA503GiveSixAttemptsAndTheDocumentedCounters() throws {
         let policy = RetryPolicy(retryOn: "5xx", perTryTimeout: .seconds(1), numRetries: 5, retryBackoffBaseInterval: .seconds(1))
         var sidecar = Sidecar(config: Fixture.outbound(endpoints: ["10.244.0.5:14001", "10.244.0.6:14001"], retry: policy))
@@ -44,13 +38,13 @@ struct RetryTests {
         #expect(final?.status == 503)
         // Each retry is a new endpoint pick: round robin alternates.
         #expect(endpoints == ["10.244.0.5:14001", "10.244.0.6:14001", "10.244.0.5:14001", "10.244.0.6:14001", "10.244.0.5:14001", "10.244.0.6:14001"])
-        #expect(stat(sidecar, "upstream_rq_retry") == 5)
-        #expect(stat(sidecar, "upstream_rq_retry_limit_exceeded") == 1)
-        #expect(stat(sidecar, "upstream_rq_retry_backoff_exponential") == 5)
-        #expect(stat(sidecar, "upstream_rq_retry_success") == 0)
-        #expect(stat(sidecar, "upstream_rq_retry_overflow") == 0)
-        #expect(stat(sidecar, "upstream_rq_total") == 6)
-        #expect(stat(sidecar, "upstream_rq_5xx") == 6)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 5)
+        #expect(sidecar.clusterStat("upstream_rq_retry_limit_exceeded") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry_backoff_exponential") == 5)
+        #expect(sidecar.clusterStat("upstream_rq_retry_success") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry_overflow") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_total") == 6)
+        #expect(sidecar.clusterStat("upstream_rq_5xx") == 6)
     }
 
     @Test func aRetryGoesToAnotherEndpointThanTheOneThatFailed() throws {
@@ -80,7 +74,7 @@ struct RetryTests {
         #expect(answer.responses.map(\.head.status) == [503])
         #expect(answer.responses.first?.local == nil)
         #expect(answer.timers.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_retry") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 0)
 
         // Outgrowing it while waiting out a retry backoff ends the exchange with 503 at once.
         _ = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get("/upload"), destination: Fixture.httpbinIP, now: ms(4), random: &random)
@@ -90,7 +84,7 @@ struct RetryTests {
         #expect(failed.responses.first?.local == .upstreamFailure)
         // The backoff timer firing later finds nothing to resend.
         #expect(sidecar.timerFired(backoff.timer, now: ms(50), random: &random).sends.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_retry") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 1)
     }
 
     @Test func a404IsNotRetriedOn5xx() {
@@ -101,8 +95,8 @@ struct RetryTests {
         let answer = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 404), now: ms(3), random: &random)
         #expect(answer.responses.map(\.head.status) == [404])
         #expect(answer.timers.isEmpty)
-        #expect(stat(sidecar, "upstream_rq_retry") == 0)
-        #expect(stat(sidecar, "upstream_rq_retry_limit_exceeded") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry_limit_exceeded") == 0)
     }
 
     @Test func successAfterARetryIsCounted() throws {
@@ -119,9 +113,9 @@ struct RetryTests {
         #expect(resent.sends.first?.isNew == false)
         let done = sidecar.upstreamResponse(id, attempt: 2, head: HTTPResponseHead(status: 200), now: ms(31), random: &random)
         #expect(done.responses.map(\.head.status) == [200])
-        #expect(stat(sidecar, "upstream_rq_retry") == 1)
-        #expect(stat(sidecar, "upstream_rq_retry_success") == 1)
-        #expect(stat(sidecar, "upstream_rq_retry_limit_exceeded") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry_success") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry_limit_exceeded") == 0)
     }
 
     @Test func perTryTimeoutClosesTheAttemptAndRetriesThenGives504() throws {
@@ -144,9 +138,9 @@ struct RetryTests {
         let expired = sidecar.timerFired(.perTryTimeout(id, attempt: 2), now: seconds(3), random: &random)
         #expect(expired.responses.map(\.head.status) == [504])
         #expect(expired.responses.first?.local == .perTryTimeout)
-        #expect(stat(sidecar, "upstream_rq_retry_limit_exceeded") == 1)
-        #expect(stat(sidecar, "upstream_rq_per_try_timeout") == 2)
-        #expect(stat(sidecar, "upstream_cx_active") == 0)
+        #expect(sidecar.clusterStat("upstream_rq_retry_limit_exceeded") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_per_try_timeout") == 2)
+        #expect(sidecar.clusterStat("upstream_cx_active") == 0)
         // A timer for an exchange that is over is ignored.
         #expect(sidecar.timerFired(.perTryTimeout(id, attempt: 2), now: seconds(4), random: &random).isEmpty)
     }
@@ -196,8 +190,8 @@ struct RetryTests {
         #expect(first.timers.map(\.timer) == [.retryBackoff(ExchangeID(1))])
         let second = sidecar.upstreamResponse(ExchangeID(2), attempt: 1, head: HTTPResponseHead(status: 503), now: ms(1), random: &random)
         #expect(second.responses.map(\.head.status) == [503])
-        #expect(stat(sidecar, "upstream_rq_retry_overflow") == 1)
-        #expect(stat(sidecar, "upstream_rq_retry") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry_overflow") == 1)
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 1)
     }
 
     @Test func withoutAPolicyThereAreNoRetries() {

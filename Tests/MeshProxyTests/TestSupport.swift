@@ -34,10 +34,17 @@ enum Fixture {
     }
 }
 
+extension Sidecar {
+    /// A counter of one cluster (the fixture's httpbin cluster unless named), as `/stats` names it.
+    func clusterStat(_ suffix: String, cluster: String = Fixture.httpbinCluster) -> UInt64 {
+        stats.value("cluster.\(cluster).\(suffix)")
+    }
+}
+
 extension Sequence<OutboundHTTPAction> {
     var sends: [(exchange: ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, isNew: Bool)] {
         compactMap {
-            if case let .send(id, attempt, cluster, endpoint, connection, isNew) = $0 { return (id, attempt, cluster, endpoint, connection, isNew) }
+            if case let .send(id, attempt, cluster, endpoint, connection, isNew, _) = $0 { return (id, attempt, cluster, endpoint, connection, isNew) }
             return nil
         }
     }
@@ -52,6 +59,25 @@ extension Sequence<OutboundHTTPAction> {
     var timers: [(timer: ProxyTimer, after: MeshDuration)] {
         compactMap {
             if case let .startTimer(timer, after) = $0 { return (timer, after) }
+            return nil
+        }
+    }
+
+    /// The route timeouts started (the engine starts one per exchange).
+    var requestTimers: [(timer: ProxyTimer, after: MeshDuration)] {
+        timers.filter { if case .requestTimeout = $0.timer { true } else { false } }
+    }
+
+    var sentProtocols: [AppProtocol] {
+        compactMap {
+            if case let .send(_, _, _, _, _, _, appProtocol) = $0 { return appProtocol }
+            return nil
+        }
+    }
+
+    var cancelledTimers: [ProxyTimer] {
+        compactMap {
+            if case let .cancelTimer(timer) = $0 { return timer }
             return nil
         }
     }

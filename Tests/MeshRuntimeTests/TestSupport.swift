@@ -173,8 +173,13 @@ struct MeshPair {
         }
     }
 
-    static func clientConfig(serverIP: String, retry: RetryPolicy? = nil, version: String = "client-1") -> ProxyConfig {
-        ProxyConfig(
+    static func clientConfig(serverIP: String, retry: RetryPolicy? = nil, version: String = "client-1", requestTimeout: MeshDuration? = nil) -> ProxyConfig {
+        var settings: ConnectionSettings?
+        if let requestTimeout {
+            settings = ConnectionSettings()
+            settings?.http.requestTimeout = requestTimeout
+        }
+        return ProxyConfig(
             version: version,
             serviceIdentity: clientIdentity,
             outbound: OutboundConfig(
@@ -183,7 +188,7 @@ struct MeshPair {
                     httpServiceRouteRules: [ServiceRouteRules(service: fqdn, rules: [RouteRule(pathRegex: ".*", targetClusters: [WeightedCluster(name: "default/echo|8080", weight: 100)])])],
                     serviceIdentity: clientIdentity
                 )],
-                clustersConfigs: [ClusterConfig(name: "default/echo|8080", endpoints: [ClusterEndpoint(address: "\(serverIP):\(appPort)")], retryPolicy: retry)]
+                clustersConfigs: [ClusterConfig(name: "default/echo|8080", endpoints: [ClusterEndpoint(address: "\(serverIP):\(appPort)")], connectionSettings: settings, retryPolicy: retry)]
             )
         )
     }

@@ -40,13 +40,16 @@ struct TimeoutTests {
     }
 
     @Test func upstreamThatNeverAnswersGives504() async throws {
-        try await MeshPair.run(subnet: 12, network: Self.network, tuneClient: { $0.upstreamRequestTimeout = .milliseconds(500) }) { mesh in
-            // No retry policy: only the request timeout ends the wait (the app would answer after 20 s).
+        let serverIP = "\(Self.network).12.2"
+        let config = MeshPair.clientConfig(serverIP: serverIP, requestTimeout: .milliseconds(500))
+        try await MeshPair.run(subnet: 12, network: Self.network, client: config) { mesh in
+            // No retry policy: only the engine's request timeout (the cluster's `RequestTimeout`)
+            // ends the wait (the app would answer after 20 s).
             let silent = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             #expect(silent.status == 504)
             #expect(try await mesh.get("/slow/10").body == "slow")
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
-            #expect(stats["runtime.upstream_rq_timeout"] == 1)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_timeout"] == 1)
             let prometheus = try await mesh.admin(mesh.clientIP, "/stats/prometheus").body
             #expect(prometheus.split(separator: "\n").contains { $0.hasPrefix("fsm_request_total{") && $0.contains("response_code=\"504\"") && $0.hasSuffix(" 1") })
             // The abandoned upstream connection is closed, so the server sidecar lets go of the
@@ -63,7 +66,8 @@ struct TimeoutTests {
     /// The request timeouts share one wake-up that sleeps again until the next deadline: requests
     /// started at different times each still get their 504, and answered ones none.
     @Test func staggeredSilentRequestsEachTimeOut() async throws {
-        try await MeshPair.run(subnet: 20, network: "127.87", tuneClient: { $0.upstreamRequestTimeout = .milliseconds(600) }) { mesh in
+        let config = MeshPair.clientConfig(serverIP: "127.87.20.2", requestTimeout: .milliseconds(600))
+        try await MeshPair.run(subnet: 20, network: "127.87", client: config) { mesh in
             async let first = MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await mesh.get("/slow/10").body == "slow")
@@ -72,7 +76,7 @@ struct TimeoutTests {
             #expect(try await second.status == 504)
             #expect(try await mesh.get("/slow/10").body == "slow")
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
-            #expect(stats["runtime.upstream_rq_timeout"] == 2)
+            #expect(stats["cluster.default/echo|8080.upstream_rq_timeout"] == 2)
         }
     }
 

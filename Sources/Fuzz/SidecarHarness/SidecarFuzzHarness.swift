@@ -106,7 +106,7 @@ public final class SidecarFuzzHarness {
         }
         try settle(downstream)
         guard input.clockRuns else { return }
-        // Past the request-head deadline (10 s), the request timeout (15 s) and the idle deadline (300 s).
+        // Past the request-head deadline (10 s), the engine's route timeout (60 s by default) and the idle deadline (300 s).
         for seconds: Int64 in [11, 5, 290] {
             loop.advanceTime(by: .seconds(seconds))
             try pump(downstream)

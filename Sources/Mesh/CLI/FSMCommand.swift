@@ -106,9 +106,6 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Seconds an idle downstream connection stays open; 0 disables.")
     var idleTimeout = 300.0
 
-    @Option(help: "Seconds an outbound request may wait for its answer (then 504); 0 disables.")
-    var requestTimeout = 15.0
-
     @Option(help: "The pod's workload kind for metric labels (source_kind/destination_kind), e.g. Deployment.")
     var workloadKind = ""
 
@@ -136,7 +133,7 @@ struct SidecarCommand: AsyncParsableCommand {
         _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
-        for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
+        for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout),
                               ("--tls-handshake-timeout", tlsHandshakeTimeout)] {
             guard value >= 0, value < 86_400 else { throw ValidationError("\(name) must be between 0 and 86400 seconds") }
         }
@@ -228,7 +225,7 @@ struct SidecarCommand: AsyncParsableCommand {
         var settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
                                        workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
-                                       upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout), prometheusPort: prometheusPort,
+                                       prometheusPort: prometheusPort,
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
         settings.probes = try probes()

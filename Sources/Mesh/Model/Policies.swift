@@ -169,6 +169,9 @@ public struct CircuitBreaking: Hashable, Sendable {
 
 public struct ConnectionSettings: Hashable, Sendable {
     public static let unlimited = 4_294_967_295
+    /// FSM's `sidecarTimeout` (its sidecars' read timeout), not Envoy's 15 s: the guide's retry
+    /// demo (5 retries, 1 s backoff base) takes up to 31 s (DECISIONS 81).
+    public static let defaultRequestTimeout: MeshDuration = .seconds(60)
 
     public struct TCP: Hashable, Sendable {
         public var maxConnections = ConnectionSettings.unlimited
@@ -183,6 +186,11 @@ public struct ConnectionSettings: Hashable, Sendable {
         public var maxPendingRequests = ConnectionSettings.unlimited
         public var maxRetries = ConnectionSettings.unlimited
         public var circuitBreaking: CircuitBreaking?
+        /// The route timeout of requests to the cluster: an answer must come within this time of
+        /// the request, retries included, or the app gets 504 (Envoy's route `timeout`; 60 s by
+        /// default, FSM's `sidecarTimeout`; zero disables it). Only a proxy config sets it
+        /// (`RequestTimeout`): FSM's UpstreamTrafficSetting names no route timeout.
+        public var requestTimeout: MeshDuration = ConnectionSettings.defaultRequestTimeout
         public init() {}
     }
 

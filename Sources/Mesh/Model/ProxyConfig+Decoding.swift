@@ -176,6 +176,7 @@ extension ConnectionSettings {
             http.maxPendingRequests = try httpReader.optionalInt("MaxPendingRequests") ?? http.maxPendingRequests
             http.maxRetries = try httpReader.optionalInt("MaxRetries") ?? http.maxRetries
             http.circuitBreaking = try httpReader.optionalObject("CircuitBreaking").map { reader throws(ProxyConfigDecodingError) in try CircuitBreaking(reader) }
+            http.requestTimeout = try httpReader.optionalDuration("RequestTimeout") ?? http.requestTimeout
         }
     }
 }

@@ -186,6 +186,10 @@ extension ConnectionSettings {
         http.append(("MaxPendingRequests", .int(self.http.maxPendingRequests)))
         http.append(("MaxRetries", .int(self.http.maxRetries)))
         if let breaking = self.http.circuitBreaking { http.append(("CircuitBreaking", breaking.jsonValue)) }
+        // Written only when it differs from the default, so configs that do not set it keep their bytes.
+        if self.http.requestTimeout != ConnectionSettings.defaultRequestTimeout {
+            http.append(("RequestTimeout", .double(self.http.requestTimeout.seconds)))
+        }
         return .object([
             ("tcp", .object([("MaxConnections", .int(tcp.maxConnections)), ("ConnectTimeout", .double(tcp.connectTimeout.seconds))])),
             ("http", .object(http)),

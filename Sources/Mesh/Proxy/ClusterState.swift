@@ -10,7 +10,11 @@ struct ClusterCounters: Hashable, Sendable {
     var upstreamRq5xx: UInt64 = 0
     var upstreamRqRxReset: UInt64 = 0
     var upstreamRqPerTryTimeout: UInt64 = 0
+    /// Requests answered 504 because their route timeout passed.
+    var upstreamRqTimeout: UInt64 = 0
     var upstreamCxTotal: UInt64 = 0
+    /// New connections not open within the cluster's connect timeout.
+    var upstreamCxConnectTimeout: UInt64 = 0
     /// A gauge: open upstream connections (HTTP and TCP).
     var upstreamCxActive: UInt64 = 0
     var upstreamRqActive: UInt64 = 0
@@ -41,6 +45,7 @@ struct ClusterCounters: Hashable, Sendable {
     func rendered() -> [(String, UInt64)] {
         [
             ("upstream_cx_active", upstreamCxActive),
+            ("upstream_cx_connect_timeout", upstreamCxConnectTimeout),
             ("upstream_cx_overflow", upstreamCxOverflow),
             ("upstream_cx_total", upstreamCxTotal),
             ("upstream_rq_1xx", upstreamRq1xx),
@@ -61,6 +66,7 @@ struct ClusterCounters: Hashable, Sendable {
             ("upstream_rq_retry_overflow", upstreamRqRetryOverflow),
             ("upstream_rq_retry_success", upstreamRqRetrySuccess),
             ("upstream_rq_rx_reset", upstreamRqRxReset),
+            ("upstream_rq_timeout", upstreamRqTimeout),
             ("upstream_rq_total", upstreamRqTotal),
         ]
     }

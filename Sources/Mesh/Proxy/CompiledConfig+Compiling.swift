@@ -118,8 +118,11 @@ extension CompiledCluster {
                 backoffBase: policy.retryBackoffBaseInterval > .zero ? policy.retryBackoffBaseInterval : RetryBackoff.defaultBase
             )
         }
+        let settings = cluster.connectionSettings ?? ConnectionSettings()
         self.init(name: cluster.name, endpoints: endpoints, endpointWeights: weights, limits: ClusterLimits(cluster.connectionSettings),
-                  retry: retry, circuitBreaking: cluster.connectionSettings?.http.circuitBreaking)
+                  retry: retry, circuitBreaking: cluster.connectionSettings?.http.circuitBreaking,
+                  requestTimeout: settings.http.requestTimeout > .zero ? settings.http.requestTimeout : nil,
+                  connectTimeout: settings.tcp.connectTimeout > .zero ? settings.tcp.connectTimeout : nil)
     }
 
     static func definedTwice(_ name: String) -> ConfigRejection {

@@ -46,6 +46,10 @@ struct CompiledCluster: Sendable {
     var limits: ClusterLimits
     var retry: CompiledRetry?
     var circuitBreaking: CircuitBreaking?
+    /// The route timeout of the cluster's requests; nil: none.
+    var requestTimeout: MeshDuration?
+    /// How long a new connection may take to open; nil: no engine deadline.
+    var connectTimeout: MeshDuration?
 }
 
 struct ClusterLimits: Hashable, Sendable {

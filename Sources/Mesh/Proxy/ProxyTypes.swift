@@ -94,18 +94,27 @@ public struct UpstreamConnectionID: Hashable, Sendable {
 
 /// Why the sidecar answered (or refused) by itself.
 public enum LocalReason: String, Hashable, Sendable {
-    case noRoute, accessDenied, rateLimited, pendingOverflow, requestOverflow, connectionOverflow, circuitOpen, perTryTimeout, noEndpoints, upstreamFailure, configRejected
+    case noRoute, accessDenied, rateLimited, pendingOverflow, requestOverflow, connectionOverflow, circuitOpen, perTryTimeout, requestTimeout, noEndpoints, upstreamFailure, configRejected
 }
 
 public enum ProxyTimer: Hashable, Sendable {
     case retryBackoff(ExchangeID)
     case perTryTimeout(ExchangeID, attempt: Int)
+    /// The exchange's route timeout: started with the exchange, cancelled when it ends.
+    case requestTimeout(ExchangeID)
+    /// A new upstream connection must be open by then (the shell reports `upstreamConnected`).
+    case connectTimeout(UpstreamConnectionID)
 }
 
 public enum OutboundHTTPAction: Hashable, Sendable {
-    /// Send attempt `attempt` (1-based) of the exchange to `endpoint`; `newConnection` means open `connection` first.
-    case send(ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, newConnection: Bool)
+    /// Send attempt `attempt` (1-based) of the exchange to `endpoint`; `newConnection` means open
+    /// `connection` first. `appProtocol` is the port's protocol from the exchange's traffic match:
+    /// a gRPC port's connections speak HTTP/2.
+    case send(ExchangeID, attempt: Int, cluster: String, endpoint: SocketAddress, connection: UpstreamConnectionID, newConnection: Bool, appProtocol: AppProtocol)
     case startTimer(ProxyTimer, after: MeshDuration)
+    /// A timer started earlier no longer matters (firing it would change nothing); the shell may
+    /// drop it so that it costs nothing while it waits.
+    case cancelTimer(ProxyTimer)
     /// Final answer to the app for this exchange; `local` is nil when it is the upstream's response.
     case respond(ExchangeID, HTTPResponseHead, local: LocalReason?)
     case closeUpstream(UpstreamConnectionID)
@@ -122,7 +131,8 @@ public enum InboundConnectionDecision: Hashable, Sendable {
 }
 
 public enum InboundHTTPDecision: Hashable, Sendable {
-    case forward(cluster: String, endpoint: SocketAddress)
+    /// Forward to the local app at `endpoint`, speaking the port's protocol (gRPC: HTTP/2).
+    case forward(cluster: String, endpoint: SocketAddress, appProtocol: AppProtocol)
     case respond(HTTPResponseHead, LocalReason)
 }
 

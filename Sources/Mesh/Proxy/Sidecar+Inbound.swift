@@ -4,6 +4,7 @@ import MeshModel
 
 extension Sidecar {
     static let forbiddenResponse = HTTPResponseHead(status: 403)
+    static let appUnreachableResponse = HTTPResponseHead(status: 503)
 
     /// A peer opened a connection to `port`. `peerIdentity` comes from its mTLS certificate (nil:
     /// not in the mesh). Order as in FSM's inbound-main.js: source ranges, the port's connection
@@ -88,7 +89,16 @@ extension Sidecar {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
         }
         clusters[cluster].counters.upstreamRqTotal += 1
-        return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint])
+        return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
+                        appProtocol: compiled.inbound[matchIndex].appProtocol)
+    }
+
+    /// A forwarded request found nothing listening behind the sidecar (the app refused or could
+    /// not be reached): the answer the peer gets, 503, counted as `inbound.app_unreachable`.
+    public mutating func inboundAppUnreachable(port: Int) -> HTTPResponseHead {
+        counters[CounterTable.inboundAppUnreachable] += 1
+        counters[CounterTable.inboundRq1xx + 4] += 1
+        return Sidecar.appUnreachableResponse
     }
 
     /// The local app answered a forwarded request (metrics only).

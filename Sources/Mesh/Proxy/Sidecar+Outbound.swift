@@ -12,6 +12,7 @@ extension Sidecar {
     static let overloadedResponse = HTTPResponseHead(status: 503, headers: overloadedHeaders)
     static let upstreamFailureResponse = HTTPResponseHead(status: 503)
     static let perTryTimeoutResponse = HTTPResponseHead(status: 504)
+    static let requestTimeoutResponse = HTTPResponseHead(status: 504)
     static let notFoundResponse = HTTPResponseHead(status: 404)
     static let noResponse = HTTPResponseHead(status: 0)
 
@@ -57,7 +58,11 @@ extension Sidecar {
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol)
+        if let timeout = compiled.clusters[cluster].requestTimeout {
+            exchanges[id.rawValue]!.hasRequestTimer = true
+            actions.append(.startTimer(.requestTimeout(id), after: timeout))
+        }
         dispatch(id.rawValue, actions: &actions)
         return actions
     }
@@ -114,14 +119,54 @@ extension Sidecar {
             // The attempt is abandoned mid-response: its HTTP/1.1 connection cannot be reused.
             releaseConnection(exchange.connection, outcome: .close, actions: &actions)
             attemptEnded(id.rawValue, status: 0, response: nil, timedOut: true, now: now, random: &random, actions: &actions)
+        case let .requestTimeout(id):
+            requestTimedOut(id.rawValue, now: now, actions: &actions)
+        case let .connectTimeout(connection):
+            guard let open = connections[connection.rawValue], open.hasConnectTimer, !open.connected else { break }
+            connections[connection.rawValue]!.hasConnectTimer = false
+            if open.cluster >= 0 { clusters[open.cluster].counters.upstreamCxConnectTimeout += 1 }
+            // The shell abandons the connect; the attempt on it fails as a connect failure would.
+            actions.append(.closeUpstream(connection))
+            actions += upstreamConnectionLost(connection, connectFailed: true, now: now, random: &random)
         }
         return actions
+    }
+
+    /// A connection the engine asked for is open: its connect deadline no longer matters.
+    public mutating func upstreamConnected(_ connection: UpstreamConnectionID) -> [OutboundHTTPAction] {
+        guard connections[connection.rawValue]?.connected == false else { return [] }
+        connections[connection.rawValue]!.connected = true
+        var actions: [OutboundHTTPAction] = []
+        settleConnectTimer(connection.rawValue, actions: &actions)
+        return actions
+    }
+
+    /// The route timeout passed before the final answer: whatever the exchange waits for (a
+    /// connection, a response, a retry's backoff) is abandoned, and the app gets 504. An attempt
+    /// in flight is abandoned mid-response, so its HTTP/1.1 connection is closed.
+    private mutating func requestTimedOut(_ id: UInt64, now: MeshInstant, actions: inout [OutboundHTTPAction]) {
+        guard let exchange = exchanges[id] else { return }
+        exchanges[id]!.hasRequestTimer = false
+        let cluster = exchange.cluster
+        if cluster >= 0 {
+            clusters[cluster].counters.upstreamRqTimeout += 1
+            switch exchange.phase {
+            case .pending: clusters[cluster].counters.upstreamRqPendingActive -= 1
+            case .inFlight: clusters[cluster].counters.upstreamRqActive -= 1
+            case .backoff: break
+            }
+        }
+        // No longer in flight, so the capacity its connection frees goes to the queue.
+        exchanges[id]!.phase = .backoff
+        if exchange.phase == .inFlight { releaseConnection(exchange.connection, outcome: .close, actions: &actions) }
+        finish(id, Sidecar.requestTimeoutResponse, local: .requestTimeout, now: now, actions: &actions)
     }
 
     /// The app went away: forget the exchange, closing the connection of an attempt in flight.
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
+        if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
         let cluster = exchange.cluster
         if cluster >= 0, exchange.holdsRetrySlot { clusters[cluster].activeRetries -= 1 }
         switch exchange.phase {
@@ -318,7 +363,14 @@ extension Sidecar {
         connections[connectionID] = connection
         clusters[cluster].counters.upstreamRqTotal += 1
         clusters[cluster].counters.upstreamRqActive += 1
-        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew))
+        // The connect deadline first, so that a shell whose connect completes at once (in memory)
+        // has a timer to cancel when it reports the connection open.
+        if isNew, let connectTimeout = compiled.clusters[cluster].connectTimeout {
+            connections[connectionID]!.hasConnectTimer = true
+            actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
+        }
+        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew,
+                             appProtocol: exchange.appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
             actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: exchange.attempt), after: perTry))
         }
@@ -326,18 +378,21 @@ extension Sidecar {
 
     /// Frees a connection after an attempt: back to idle, or closed; then lets the queue move.
     mutating func releaseConnection(_ id: UInt64, outcome: ConnectionOutcome, actions: inout [OutboundHTTPAction]) {
+        settleConnectTimer(id, actions: &actions)
         guard var connection = connections[id] else { return }
         connection.busyWith = nil
         let cluster = connection.cluster
         var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
         var closeIt = outcome == .close
-        if keep, connection.requestsServed >= compiled.clusters[cluster].limits.maxRequestsPerConnection {
+        if keep, connection.draining || connection.requestsServed >= compiled.clusters[cluster].limits.maxRequestsPerConnection {
             keep = false
             closeIt = true
         }
         if outcome == .reusable, !keep { closeIt = true }
         var preferredEndpoint: Int?
         if keep {
+            // It carried a response, so it is open whether or not the shell said so.
+            connection.connected = true
             connections[id] = connection
             clusters[cluster].idle[connection.endpoint].append(id)
             clusters[cluster].idleCount += 1
@@ -348,6 +403,13 @@ extension Sidecar {
             if cluster >= 0 { clusters[cluster].counters.upstreamCxActive -= 1 }
         }
         if cluster >= 0 { servePending(cluster, preferredEndpoint: preferredEndpoint, actions: &actions) }
+    }
+
+    /// Cancels a connection's connect timer: it is open, or gone.
+    mutating func settleConnectTimer(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
+        guard connections[id]?.hasConnectTimer == true else { return }
+        connections[id]!.hasConnectTimer = false
+        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(id))))
     }
 
     /// Hands freed capacity to queued requests, oldest first.
@@ -420,6 +482,7 @@ extension Sidecar {
     /// and responds to the app.
     mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
         let cluster = exchange.cluster
         if cluster >= 0 {
             if exchange.holdsRetrySlot { clusters[cluster].activeRetries -= 1 }

@@ -9,11 +9,14 @@ import MeshModel
 /// connections reused per endpoint, and Envoy's circuit-breaking limits per cluster.
 ///
 /// Contract with the shell:
-/// - `send(..., newConnection: true)`: open the connection, then send. Report the outcome with
+/// - `send(..., newConnection: true)`: open the connection, then send; report `upstreamConnected`
+///   once it is open (its `connectTimeout` timer then no longer matters). Report the outcome with
 ///   `upstreamResponse(id, attempt:)`; status 0 means the attempt got no response (refused, reset):
-///   the engine then considers that connection gone and sends no `closeUpstream` for it.
+///   the engine then considers that connection gone and sends no `closeUpstream` for it. A
+///   `closeUpstream` for a connection still opening abandons the connect.
 /// - `startTimer`: call `timerFired` after the delay; timers that no longer matter are ignored, so
-///   the shell never needs to cancel one.
+///   a shell may keep them. `cancelTimer` says which ones no longer matter (an exchange's request
+///   timeout once it is answered), for a shell that can drop them.
 /// - `closeUpstream`: close that connection; it is never used again.
 /// - `respond`: the exchange is over; status 0 with `local` set means "close the app's connection".
 /// - After `apply`, `takeConfigActions()` returns the closes/answers the change implies; anything
@@ -105,6 +108,10 @@ struct Exchange: Sendable {
     var lastEndpoint = -1
     /// The shell can still resend the request body (it did not outgrow the shell's replay buffer).
     var bodyReplayable = true
+    /// A `requestTimeout` timer runs for it (cancelled when the exchange ends).
+    var hasRequestTimer = false
+    /// The protocol of the port its traffic match names.
+    var appProtocol: AppProtocol = .http
 }
 
 struct UpstreamConnection: Sendable {
@@ -115,6 +122,12 @@ struct UpstreamConnection: Sendable {
     var address: SocketAddress
     var requestsServed = 0
     var busyWith: UInt64?
+    /// The shell reported it open (or it carried a response).
+    var connected = false
+    /// A `connectTimeout` timer runs for it.
+    var hasConnectTimer = false
+    /// Over its cluster's (lowered) connection limit: closed when its request is over.
+    var draining = false
 }
 
 // MARK: - Config
@@ -226,6 +239,9 @@ extension Sidecar {
             if previous.circuitBreaking != cluster.circuitBreaking {
                 state.breaker = cluster.circuitBreaking.map(ErrorCircuitBreaker.init)
             }
+            if previous.limits.maxConnections > cluster.limits.maxConnections {
+                drainConnections(above: cluster.limits.maxConnections, of: oldStates.indexOfSlot[slot], state: &state)
+            }
             states.insert(state, at: newIndex)
         }
 
@@ -241,6 +257,7 @@ extension Sidecar {
             while let id = state.pending.popFirst() {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
+                if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
                 deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
             }
             state.counters.upstreamCxActive = 0
@@ -286,6 +303,32 @@ extension Sidecar {
                 if let previous = oldBuckets[spec.key], previous.hasSameLimit(as: spec.bucket) { return previous }
                 return spec.bucket
             }
+        }
+    }
+}
+
+extension Sidecar {
+    /// A lower connection limit governs the next request (as Envoy replaces a changed cluster's
+    /// pools): connections above it close, idle ones now (deferred `closeUpstream`s), busy ones
+    /// when their request is over instead of going back to the pool. Oldest first.
+    mutating func drainConnections(above limit: Int, of oldCluster: Int, state: inout ClusterState) {
+        var excess = state.openConnections - limit
+        guard excess > 0 else { return }
+        for endpoint in state.idle.indices {
+            while excess > 0, !state.idle[endpoint].isEmpty {
+                let id = state.idle[endpoint].removeFirst()
+                state.idleCount -= 1
+                connections[id] = nil
+                state.counters.upstreamCxActive -= 1
+                deferredActions.append(.closeUpstream(UpstreamConnectionID(id)))
+                excess -= 1
+            }
+        }
+        guard excess > 0 else { return }
+        for id in connections.keys.sorted() where excess > 0 {
+            guard connections[id]!.cluster == oldCluster, !connections[id]!.draining else { continue }
+            connections[id]!.draining = true
+            excess -= 1
         }
     }
 }

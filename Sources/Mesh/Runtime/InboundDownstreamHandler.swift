@@ -180,8 +180,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     // MARK: Forwarding to the app
 
-    func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
-        if driver.inboundPortUsesHTTP2(port) {
+    /// `http2`: the engine says the port speaks gRPC, so the app gets h2c.
+    func forward(to endpoint: MeshProxy.SocketAddress, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, http2: Bool) {
+        if http2 {
             forwardOverHTTP2(to: driver.localAppAddress(endpoint), head: head, body: body, port: port)
             return
         }
@@ -202,13 +203,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         link.send(head: head, body: body, port: port)
     }
 
-    /// The app could not be reached: the sidecar answers 503 itself.
+    /// The app could not be reached: the engine's answer (503) goes to the peer.
     func appUnreachable(port: Int) {
         driver.count(.appConnectFailed)
-        driver.metrics.recordRequest(source: peerLabels, destination: driver.workloadLabels, status: 503, milliseconds: 0)
+        let answer = driver.inboundAppUnreachable(port: port)
+        driver.metrics.recordRequest(source: peerLabels, destination: driver.workloadLabels, status: answer.status, milliseconds: 0)
         app = nil
         appStream = nil
-        respondLocally(MeshProxy.HTTPResponseHead(status: 503))
+        respondLocally(answer)
     }
 
     func replaceAppStream(_ stream: AppStream) {
@@ -435,8 +437,8 @@ extension SidecarDriver {
             metrics.recordRequest(source: handler.peerLabels, destination: workloadLabels, status: response.status, milliseconds: milliseconds(since: start))
             logger.debug("inbound request answered locally", metadata: ["reason": "\(reason.rawValue)", "status": "\(response.status)"])
             handler.respondLocally(response)
-        case let .forward(_, endpoint):
-            handler.forward(to: endpoint, head: head, body: body, port: port)
+        case let .forward(_, endpoint, appProtocol):
+            handler.forward(to: endpoint, head: head, body: body, port: port, http2: appProtocol == .grpc)
         }
     }
 
@@ -447,6 +449,11 @@ extension SidecarDriver {
         guard settings.capture == .local else { return endpoint }
         guard endpoint.ip == "127.0.0.1" || endpoint.ip == "localhost" else { return endpoint }
         return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)
+    }
+
+    /// Nothing answered behind the sidecar: the engine says what the peer gets.
+    func inboundAppUnreachable(port: Int) -> MeshProxy.HTTPResponseHead {
+        engine.inboundAppUnreachable(port: port)
     }
 
     func inboundAppResponded(port: Int, status: Int, latency: MeshDuration, peer: WorkloadLabels) {

@@ -10,7 +10,6 @@ public struct RuntimeCounters: Sendable {
         case idleTimeout
         /// Request bodies that outgrew the replay buffer while streaming (no retry possible).
         case requestBodyNotReplayable
-        case upstreamRequestTimeout
         case upstreamConnectFailed
         case upstreamReset
         case appConnectFailed
@@ -85,7 +84,6 @@ public struct RuntimeCounters: Sendable {
             case .requestHeaderTimeout: "runtime.downstream_rq_header_timeout"
             case .idleTimeout: "runtime.downstream_cx_idle_timeout"
             case .requestBodyNotReplayable: "runtime.downstream_rq_body_not_replayable"
-            case .upstreamRequestTimeout: "runtime.upstream_rq_timeout"
             case .upstreamConnectFailed: "runtime.upstream_cx_connect_fail"
             case .upstreamReset: "runtime.upstream_cx_reset"
             case .appConnectFailed: "runtime.local_app_cx_connect_fail"

@@ -48,11 +48,6 @@ public struct SidecarSettings: Sendable {
     /// Default 300 s (longer than apps usually keep idle connections, so that a pooled connection
     /// is seldom closed under a request about to be sent on it). Zero disables it.
     public var idleTimeout: TimeAmount
-    /// An outbound request the engine has not answered within this time (the upstream never
-    /// answers) is cancelled in the engine and answered 504; counted as `runtime.upstream_rq_timeout`.
-    /// The config has no route timeout yet, so this is the route timeout of every route (Envoy's
-    /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
-    public var upstreamRequestTimeout: TimeAmount
     /// The pod's health probes as the injector rewrote them (`fsm sidecar --probe`): the sidecar
     /// listens on 15901-15903 for HTTP(S) probes and on 15904 for `tcpSocket` ones.
     public var probes: [SidecarProbe] = []
@@ -62,7 +57,7 @@ public struct SidecarSettings: Sendable {
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
-                upstreamRequestTimeout: TimeAmount = .seconds(15), prometheusPort: Int = 15010, adminAddress: String? = nil,
+                prometheusPort: Int = 15010, adminAddress: String? = nil,
                 connectionLimits: ConnectionLimits = .forThisProcess(), tlsHandshakeTimeout: TimeAmount = .seconds(10)) {
         self.podIP = podIP
         self.peerTransport = peerTransport
@@ -77,7 +72,6 @@ public struct SidecarSettings: Sendable {
         self.capture = capture
         self.requestHeaderTimeout = requestHeaderTimeout
         self.idleTimeout = idleTimeout
-        self.upstreamRequestTimeout = upstreamRequestTimeout
         self.workload = workload
     }
 
@@ -193,13 +187,13 @@ public final class SidecarDriver: @unchecked Sendable {
     private var nextConnection: UInt64 = 1
     /// Outbound exchanges the engine has not answered yet.
     var exchanges: [UInt64: OutboundExchange] = [:]
-    /// One wake-up for the request timeouts of all exchanges (see `armRequestTimeouts`).
+    /// One wake-up for the engine's request timeouts of all exchanges (see `armRequestTimeouts`).
     private var requestTimeoutTimer: Scheduled<Void>?
     private var requestTimeoutTimerDeadline: NIODeadline?
     /// Upstream connections by the engine's connection number.
     var upstreams: [UInt64: any EngineUpstream] = [:]
-    /// `outboundUsesHTTP2` per destination under the applied config (cleared by `apply`; bounded).
-    var upstreamHTTP2ByDestination: [MeshProxy.SocketAddress: Bool] = [:]
+    /// The engine's connect timers of connections still opening, by connection number.
+    private var connectTimers: [UInt64: Scheduled<Void>] = [:]
     /// Shared HTTP/2 connections (to peer sidecars and local apps) by address.
     var http2Connections: [String: HTTP2ClientConnection] = [:]
     /// The link whose response head is being reported to the engine, so that a `respond` without
@@ -253,7 +247,6 @@ public final class SidecarDriver: @unchecked Sendable {
         let result = engine.apply(config)
         if case .applied = result {
             resolver = LocalModeResolver(config)
-            upstreamHTTP2ByDestination.removeAll()
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
             if settings.workload.namespace.isEmpty {
@@ -329,16 +322,10 @@ public final class SidecarDriver: @unchecked Sendable {
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
         let startedAt = eventLoop.now
-        var timeoutAt: NIODeadline?
-        if settings.upstreamRequestTimeout.nanoseconds > 0 {
-            timeoutAt = startedAt + settings.upstreamRequestTimeout
-        }
         // Under iptables capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
-                                         upstreamHTTP2: cachedOutboundUsesHTTP2(destination), timeoutAt: timeoutAt)
-        if let timeoutAt { armRequestTimeouts(at: timeoutAt) }
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt)
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -371,11 +358,20 @@ public final class SidecarDriver: @unchecked Sendable {
         perform(engine.cancelOutbound(ExchangeID(id)))
     }
 
+    /// The engine's request timeout of exchange `id`: noted on the exchange, with a wake-up no
+    /// later than its deadline.
+    private func startRequestTimer(_ id: UInt64, after: MeshDuration) {
+        guard exchanges[id] != nil else { return }
+        let deadline = eventLoop.now + .nanoseconds(max(0, after.nanoseconds))
+        exchanges[id]?.timeoutAt = deadline
+        armRequestTimeouts(at: deadline)
+    }
+
     /// Makes sure a wake-up comes no later than `deadline`. Exchanges that end leave it in place:
-    /// when it fires, `requestTimeoutsDue` times out the exchanges past their deadline and sleeps
-    /// until the next one. Every exchange has the same timeout, so while requests flow this is
-    /// about one scheduled task per timeout period, not a schedule and a cancel (a linear search
-    /// of the loop's task queue) per request.
+    /// when it fires, `requestTimeoutsDue` reports the timers past their deadline to the engine
+    /// and sleeps until the next one. Exchanges mostly share one timeout, so while requests flow
+    /// this is about one scheduled task per timeout period, not a schedule and a cancel (a linear
+    /// search of the loop's task queue) per request.
     private func armRequestTimeouts(at deadline: NIODeadline) {
         if let scheduled = requestTimeoutTimerDeadline, scheduled <= deadline { return }
         requestTimeoutTimer?.cancel()
@@ -386,29 +382,21 @@ public final class SidecarDriver: @unchecked Sendable {
     private func requestTimeoutsDue() {
         requestTimeoutTimer = nil
         requestTimeoutTimerDeadline = nil
-        let now = eventLoop.now
+        let current = eventLoop.now
         var due: [UInt64] = []
         for (id, exchange) in exchanges {
-            if let timeoutAt = exchange.timeoutAt, timeoutAt <= now { due.append(id) }
+            if let timeoutAt = exchange.timeoutAt, timeoutAt <= current { due.append(id) }
         }
         // In order of arrival, as separate timers would have fired.
-        for id in due.sorted() { outboundTimedOut(id) }
+        for id in due.sorted() {
+            exchanges[id]?.timeoutAt = nil
+            perform(engine.timerFired(.requestTimeout(ExchangeID(id)), now: now(), random: &generator))
+        }
         var next: NIODeadline?
         for exchange in exchanges.values {
             if let timeoutAt = exchange.timeoutAt, next.map({ timeoutAt < $0 }) ?? true { next = timeoutAt }
         }
         if let next { armRequestTimeouts(at: next) }
-    }
-
-    /// No answer within the request timeout: the engine forgets the exchange (closing its upstream
-    /// connection) and the app gets 504.
-    private func outboundTimedOut(_ id: UInt64) {
-        guard let exchange = exchanges.removeValue(forKey: id) else { return }
-        count(.upstreamRequestTimeout)
-        metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: 504, milliseconds: milliseconds(since: exchange.startedAt))
-        logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "timeout": "\(settings.upstreamRequestTimeout)"])
-        perform(engine.cancelOutbound(ExchangeID(id)))
-        exchange.downstream.respondLocally(MeshProxy.HTTPResponseHead(status: 504))
     }
 
     /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
@@ -445,6 +433,12 @@ public final class SidecarDriver: @unchecked Sendable {
         delivering = nil
     }
 
+    /// The connection the engine asked for is open.
+    func upstreamConnected(_ link: any EngineUpstream) {
+        guard upstreams[link.id] === link else { return }
+        perform(engine.upstreamConnected(UpstreamConnectionID(link.id)))
+    }
+
     /// The upstream channel closed, or (`connectFailed`) could not connect.
     func upstreamLost(_ link: any EngineUpstream, connectFailed: Bool = false) {
         if upstreams[link.id] === link { upstreams[link.id] = nil }
@@ -456,16 +450,16 @@ public final class SidecarDriver: @unchecked Sendable {
     func perform(_ actions: [OutboundHTTPAction]) {
         for action in actions {
             switch action {
-            case let .send(id, attempt, cluster, endpoint, connection, newConnection):
+            case let .send(id, attempt, cluster, endpoint, connection, newConnection, appProtocol):
                 guard let exchange = exchanges[id.rawValue] else { continue }
                 let link: any EngineUpstream
-                if newConnection, exchange.upstreamHTTP2 {
-                    link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: connectTimeout(cluster: cluster))
+                if newConnection, appProtocol == .grpc {
+                    link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: Self.connectBackstop)
                     upstreams[connection.rawValue] = link
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: connectTimeout(cluster: cluster))
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop)
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -484,6 +478,20 @@ public final class SidecarDriver: @unchecked Sendable {
                 // the request's turn on the connection comes).
                 exchange.body?.detachCurrentSink()
                 link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
+            case let .startTimer(.requestTimeout(id), after):
+                startRequestTimer(id.rawValue, after: after)
+            case let .cancelTimer(.requestTimeout(id)):
+                exchanges[id.rawValue]?.timeoutAt = nil
+            case let .startTimer(.connectTimeout(connection), after):
+                connectTimers[connection.rawValue] = eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
+                    connectTimers[connection.rawValue] = nil
+                    perform(engine.timerFired(.connectTimeout(connection), now: now(), random: &generator))
+                }
+            case let .cancelTimer(.connectTimeout(connection)):
+                connectTimers.removeValue(forKey: connection.rawValue)?.cancel()
+            case .cancelTimer:
+                // Other timers are left to fire; the engine ignores them.
+                break
             case let .startTimer(timer, after):
                 eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
                     perform(engine.timerFired(timer, now: now(), random: &generator))
@@ -494,7 +502,11 @@ public final class SidecarDriver: @unchecked Sendable {
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     link.forwardResponse(to: exchange.downstream)
                 } else {
-                    if let local { logger.debug("outbound request answered locally", metadata: ["reason": "\(local.rawValue)", "status": "\(head.status)"]) }
+                    if local == .requestTimeout {
+                        logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "cluster": "\(exchange.cluster ?? "")"])
+                    } else if let local {
+                        logger.debug("outbound request answered locally", metadata: ["reason": "\(local.rawValue)", "status": "\(head.status)"])
+                    }
                     exchange.downstream.respondLocally(head)
                 }
             case let .closeUpstream(connection):
@@ -503,12 +515,9 @@ public final class SidecarDriver: @unchecked Sendable {
         }
     }
 
-    /// The cluster's configured connect timeout (5 s by default, as in `ConnectionSettings`).
-    private func connectTimeout(cluster: String) -> TimeAmount {
-        let settings = engine.config?.outbound.clustersConfigs.first(where: { $0.name == cluster })?.connectionSettings
-        let timeout = settings?.tcp.connectTimeout ?? ConnectionSettings.TCP().connectTimeout
-        return .nanoseconds(max(1_000_000, timeout.nanoseconds))
-    }
+    /// NIO's own connect timeout, only a backstop: the engine's connect timer (the cluster's
+    /// `ConnectTimeout`) decides, and the kernel's SYN retries end a connect long before this.
+    static let connectBackstop: TimeAmount = .hours(1)
 }
 
 /// An outbound request the engine is working on.
@@ -519,42 +528,15 @@ struct OutboundExchange {
     /// nil: the request has no body.
     var body: RequestBody?
     var startedAt: NIODeadline
-    /// The port's protocol is gRPC: HTTP/2 to the peer sidecar.
-    var upstreamHTTP2: Bool
-    /// When the request timeout passes (nil when disabled).
+    /// When the engine's request timeout passes (nil: no timer, or it was cancelled).
     var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).
     var cluster: String?
 }
 
-// MARK: - Protocols of ports
+// MARK: - Local answers
 
 extension SidecarDriver {
-    /// Whether requests for `destination` go upstream over HTTP/2: its outbound traffic match
-    /// (by port, preferring the one naming the destination IP) is a gRPC port.
-    /// `outboundUsesHTTP2`, remembered per destination: the answer depends only on the config,
-    /// and working it out filters the traffic matches and parses their ranges.
-    func cachedOutboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
-        if let known = upstreamHTTP2ByDestination[destination] { return known }
-        let answer = outboundUsesHTTP2(destination)
-        // Destinations come from requests (Host headers, original destinations): keep the memo small.
-        if upstreamHTTP2ByDestination.count >= 1024 { upstreamHTTP2ByDestination.removeAll() }
-        upstreamHTTP2ByDestination[destination] = answer
-        return answer
-    }
-
-    func outboundUsesHTTP2(_ destination: MeshProxy.SocketAddress) -> Bool {
-        guard let matches = engine.config?.outbound.trafficMatches else { return false }
-        let samePort = matches.filter { $0.port == destination.port }
-        let match = samePort.first { $0.destinationIPRanges.contains { LocalModeResolver.firstAddress($0) == destination.ip } } ?? samePort.first
-        return match?.appProtocol == .grpc
-    }
-
-    /// Whether the local app's `port` speaks HTTP/2 (h2c): its inbound traffic match is a gRPC port.
-    func inboundPortUsesHTTP2(_ port: Int) -> Bool {
-        engine.config?.inbound.trafficMatches.first { $0.port == port }?.appProtocol == .grpc
-    }
-
     /// An engine's local answer as the downstream gets it: a gRPC status for a gRPC request.
     func localAnswer(_ head: MeshProxy.HTTPResponseHead, grpc: Bool) -> MeshProxy.HTTPResponseHead {
         guard grpc, head.status > 0, head.status != 200 else { return head }

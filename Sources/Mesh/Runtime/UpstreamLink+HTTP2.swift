@@ -40,6 +40,8 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
     /// The stream whose response head is being reported to the engine.
     private var delivering: (stream: HTTP2ClientStream, head: NIOHTTP1.HTTPResponseHead)?
     private var gone = false
+    /// A stream of this link opened (the shared connection was up), reported to the engine.
+    private var opened = false
     /// The shared connection the last attempt went on.
     private var connection: HTTP2ClientConnection?
 
@@ -63,7 +65,14 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
         let stream = HTTP2ClientStream(head: head, body: body, delegate: self)
         attempts[ObjectIdentifier(stream)] = (stream, Attempt(exchange: exchange, attempt: attempt, state: .waitingForHead))
         let secure = driver.peerTLS != nil
-        connection.openStream(initialize: { channel in try stream.install(on: channel, secure: secure) },
+        connection.openStream(initialize: { [self] channel in
+                                  // A stream opens on a connection that is up: the engine's connection is open.
+                                  if !opened {
+                                      opened = true
+                                      driver.upstreamConnected(self)
+                                  }
+                                  try stream.install(on: channel, secure: secure)
+                              },
                               failed: { [self] in streamLost(stream, afterHead: false) })
     }
 
@@ -86,8 +95,15 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
         downstream.startStreamedResponse(delivering.head)
     }
 
-    /// Streams in progress finish; the shared connection stays for the other users.
-    func closeWhenDone() {}
+    /// Streams in progress finish; the shared connection stays for the other users. Before the
+    /// first stream opened (the engine's connect timeout) the streams waiting are dropped.
+    func closeWhenDone() {
+        guard !opened, !gone else { return }
+        gone = true
+        let waiting = attempts.values.map(\.stream)
+        attempts.removeAll()
+        for stream in waiting { stream.cancel() }
+    }
 
     // MARK: Stream events
 

@@ -33,6 +33,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var current: (exchange: UInt64, state: ResponseState)?
     private var closeRequested = false
     private var gone = false
+    /// The channel while it connects (its handlers are installed before the connect).
+    private var opening: (any Channel)?
     /// App connections written to during the current read and not flushed yet: flushed together
     /// when the read is over, so that a response read at once leaves in one write, not three.
     private var unflushed: [OutboundDownstreamHandler] = []
@@ -56,6 +58,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         // the connection to its sidecar's inbound listener.
         let port = driver.settings.capture == .iptables ? endpoint.port : driver.settings.inboundPort
         driver.connect(host: endpoint.ip, port: port, timeout: timeout) { channel in
+            link.opening = channel
             // mTLS towards the peer sidecar, with the certificate current at connect time.
             try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
             try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
@@ -65,6 +68,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             case .success(let channel):
                 link.connected(channel)
             case .failure(let error):
+                // Abandoned by the engine (its connect timeout): already accounted for.
+                guard !link.gone else { return }
                 link.driver.count(.upstreamConnectFailed)
                 link.driver.logger.warning("upstream connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
                 link.lost(connectFailed: true)
@@ -73,8 +78,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func connected(_ channel: any Channel) {
+        opening = nil
         guard !gone else { channel.close(promise: nil); return }
         self.channel = channel
+        driver.upstreamConnected(self)
         writeNext()
     }
 
@@ -130,9 +137,18 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         if !unflushed.contains(where: { $0 === downstream }) { unflushed.append(downstream) }
     }
 
-    /// The engine closes this connection: after the response being read, if any.
+    /// The engine closes this connection: after the response being read, if any. One still
+    /// opening is abandoned with what waits for it (the engine already gave up on those attempts).
     func closeWhenDone() {
         closeRequested = true
+        guard channel != nil else {
+            gone = true
+            awaiting.removeAll()
+            outgoing.removeAll()
+            opening?.close(promise: nil)
+            opening = nil
+            return
+        }
         if current == nil { channel?.close(promise: nil) }
     }
 

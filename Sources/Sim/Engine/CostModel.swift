@@ -18,9 +18,11 @@
 /// (upstream and inbound) + 4 × the size of the compact rendered configuration.
 ///
 /// Fixed delays: a local hop (app ↔ its own sidecar over loopback) costs 20 µs; a message lost to
-/// `network.loss` or a partition makes the attempt fail with status 0 after `lostMessageTimeout`
-/// (1 s, standing in for a connect/read timeout); a refused connection (dead pod, nothing
-/// listening) is reported after one round trip.
+/// `network.loss` or a partition on an open connection makes the attempt fail with status 0 after
+/// `lostMessageTimeout` (1 s, standing in for a read timeout); a lost handshake (or an address
+/// nobody has) gets no answer at all, and the client sidecar's own connect timeout (the engine's,
+/// from its config) ends the connect; a refused connection (dead pod, nothing listening) is
+/// reported after one round trip.
 enum CostModel {
     static let httpRequestCPU: Int64 = 160_000
     static let tcpCallCPU: Int64 = 10_000

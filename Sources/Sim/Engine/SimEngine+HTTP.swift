@@ -54,6 +54,7 @@ extension SimEngine {
     /// Hands the final response to whoever issued the exchange and frees the slot.
     func finish(slot: Int, head: HTTPResponseHead, server: Int, body: Int32 = -1) {
         let exchange = exchanges[slot]
+        cancelRequestTimer(slot: slot)
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
@@ -87,8 +88,20 @@ extension SimEngine {
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
         for action in actions {
             switch action {
-            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection):
+            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection, _):
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
+            case .startTimer(.requestTimeout(let id), let after):
+                startRequestTimer(id.rawValue, at: pod, after: after)
+            case .cancelTimer(.requestTimeout(let id)):
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                if isLive(slot, id.rawValue) { cancelRequestTimer(slot: Int(slot)) }
+            case .startTimer(.connectTimeout(let connection), let after):
+                startConnectTimer(connection.rawValue, at: pod, after: after)
+            case .cancelTimer(.connectTimeout(let connection)):
+                cancelConnectTimer(SimEngine.upstreamKey(client: pod, connection: connection.rawValue))
+            case .cancelTimer:
+                // Other timers are left to fire; the engine ignores them.
+                break
             case .startTimer(let timer, let after):
                 let index: Int32
                 if let free = freeTimers.popLast() {
@@ -128,9 +141,10 @@ extension SimEngine {
                       serverIncarnation: server >= 0 ? pods[server].incarnation : 0, connection: connection, port: Int32(endpoint.port))
         hop.connectionOwner = Int32(client)
         hop.closesConnection = true
+        hop.opensConnection = newConnection
         guard server >= 0 else {
-            // No such address: the connect times out.
-            hop.connectFailed = newConnection
+            // No such address: a connect gets no answer and the engine's connect timeout ends it.
+            if newConnection { return }
             queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + CostModel.lostMessageTimeout)
             return
         }
@@ -142,6 +156,8 @@ extension SimEngine {
             return
         }
         guard let oneWay = transit(from: client, to: server) else {
+            // A lost handshake leaves the connect to the engine's connect timeout.
+            if newConnection { return }
             queue.schedule(.atClientSidecarResponse(hop), at: now + cpu + CostModel.lostMessageTimeout)
             return
         }
@@ -217,6 +233,59 @@ extension SimEngine {
         perform(sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
     }
 
+    /// One queue entry per exchange, taken out again when the exchange ends in time: the
+    /// timeouts of answered requests cost no event.
+    private func startRequestTimer(_ id: UInt64, at pod: Int, after: MeshDuration) {
+        let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
+        guard isLive(slot, id) else { return }
+        cancelRequestTimer(slot: Int(slot))
+        let event = EngineEvent.requestTimeout(slot: slot, id: id, incarnation: pods[pod].incarnation)
+        exchanges[Int(slot)].requestTimer = queue.schedule(event, at: now + max(0, after.nanoseconds))
+    }
+
+    func cancelRequestTimer(slot: Int) {
+        guard let handle = exchanges[slot].requestTimer else { return }
+        exchanges[slot].requestTimer = nil
+        queue.cancel(handle)
+    }
+
+    func requestTimeoutFired(slot: Int32, id: UInt64, incarnation: Int32) {
+        guard isLive(slot, id) else { return }
+        exchanges[Int(slot)].requestTimer = nil
+        let pod = Int(exchanges[Int(slot)].client)
+        guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
+        perform(sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+    }
+
+    private func startConnectTimer(_ connection: UInt64, at pod: Int, after: MeshDuration) {
+        let key = SimEngine.upstreamKey(client: pod, connection: connection)
+        cancelConnectTimer(key)
+        let event = EngineEvent.connectTimeout(pod: Int32(pod), incarnation: pods[pod].incarnation, connection: connection)
+        connectTimers[key] = queue.schedule(event, at: now + max(0, after.nanoseconds))
+    }
+
+    private func cancelConnectTimer(_ key: UInt64) {
+        guard let handle = connectTimers.removeValue(forKey: key) else { return }
+        queue.cancel(handle)
+    }
+
+    /// Reports a new connection open to its sidecar; false when the sidecar abandoned it.
+    private func reportConnected(client: Int, connection: UInt64) -> Bool {
+        let key = SimEngine.upstreamKey(client: client, connection: connection)
+        guard let upstream = upstreamConnections[key] else { return false }
+        guard !upstream.connected else { return true }
+        upstreamConnections[key]?.connected = true
+        guard pods[client].alive, !pods[client].sidecarDown else { return true }
+        perform(sidecars[client].upstreamConnected(UpstreamConnectionID(connection)), at: client)
+        return true
+    }
+
+    func connectTimeoutFired(pod: Int, incarnation: Int32, connection: UInt64) {
+        connectTimers[SimEngine.upstreamKey(client: pod, connection: connection)] = nil
+        guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
+        perform(sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+    }
+
     // MARK: - Unmeshed client
 
     private func sendDirect(slot: Int) {
@@ -281,6 +350,11 @@ extension SimEngine {
         }
         let behavior = deployments[pods[server].deployment].app
         let port = Int(hop.port)
+        if hop.opensConnection {
+            // The handshake is over: the client's sidecar learns its connection is open, unless
+            // it gave up on the connect first (then the request never left).
+            guard reportConnected(client: client, connection: hop.connection) else { return }
+        }
         if pods[server].hasSidecar {
             let peer = clientMeshed ? pods[client].identity : nil
             let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
@@ -311,9 +385,10 @@ extension SimEngine {
             switch decision {
             case .forward:
                 guard behavior.listens else {
-                    // Nothing listens behind the sidecar: it answers 503 itself.
-                    exchanges[Int(hop.slot)].inboundLocalHead = HTTPResponseHead(status: 503)
-                    return answer(hop, status: 503, by: .serverSidecar, closes: false, after: cpu)
+                    // Nothing listens behind the sidecar: the engine says what the peer gets.
+                    let head = sidecars[server].inboundAppUnreachable(port: port)
+                    exchanges[Int(hop.slot)].inboundLocalHead = head
+                    return answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
                 }
                 runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
             case .respond(let head, _):

@@ -22,6 +22,10 @@ enum EngineEvent {
     /// The final response reached the client app.
     case atClient(slot: Int32, id: UInt64)
     case proxyTimer(pod: Int32, incarnation: Int32, timer: Int32)
+    /// The route timeout of the exchange in `slot` (its client's sidecar, while that incarnation lives).
+    case requestTimeout(slot: Int32, id: UInt64, incarnation: Int32)
+    /// The connect timeout of a sidecar's new upstream connection.
+    case connectTimeout(pod: Int32, incarnation: Int32, connection: UInt64)
     case connectionLost(pod: Int32, incarnation: Int32, connection: UInt64)
     case appLoop(pod: Int32, incarnation: Int32, loop: Int32)
     case tcpAtServer(TCPHop)
@@ -55,6 +59,8 @@ struct Hop {
     var closesConnection = false
     /// The connection could not be opened (refused, no such address): the request never left.
     var connectFailed = false
+    /// The attempt opens its connection (the request follows the handshake).
+    var opensConnection = false
     var appStartedAt: Int64 = 0
     /// The app's response body (index into `SimEngine.bodyTexts`), -1: none known.
     var body: Int32 = -1
@@ -100,12 +106,16 @@ struct Exchange {
     /// attempt and of the final response.
     var lastBody: Int32 = -1
     var finalBody: Int32 = -1
+    /// The client sidecar's route timeout for this exchange, while it waits in the queue.
+    var requestTimer: EventQueue<EngineEvent>.Handle?
 }
 
 struct UpstreamConnection {
     var server: Int32
     var serverIncarnation: Int32
     var acceptedByServer = false
+    /// The client sidecar was told it is open (its first request reached the server).
+    var connected = false
 }
 
 /// Per-sidecar measurement, see `CostModel`.
@@ -181,6 +191,8 @@ final class SimEngine {
     var freeSlots: [Int32] = []
     var exchangeSerial: UInt64 = 0
     var timers: [ProxyTimer?] = []
+    /// The sidecars' connect timeouts waiting in the queue, by upstream connection key.
+    var connectTimers: [UInt64: EventQueue<EngineEvent>.Handle] = [:]
     var freeTimers: [Int32] = []
     var upstreamConnections: [UInt64: UpstreamConnection] = [:]
     /// Unmeshed client → server connections: key `client << 32 | server`, value the connection id.
@@ -295,6 +307,8 @@ final class SimEngine {
         case .directResponse(let hop): directResponse(hop)
         case .atClient(let slot, let id): atClient(slot: slot, id: id)
         case .proxyTimer(let pod, let incarnation, let timer): proxyTimerFired(pod: Int(pod), incarnation: incarnation, timer: timer)
+        case .requestTimeout(let slot, let id, let incarnation): requestTimeoutFired(slot: slot, id: id, incarnation: incarnation)
+        case .connectTimeout(let pod, let incarnation, let connection): connectTimeoutFired(pod: Int(pod), incarnation: incarnation, connection: connection)
         case .connectionLost(let pod, let incarnation, let connection): upstreamLost(pod: Int(pod), incarnation: incarnation, connection: connection)
         case .appLoop(let pod, let incarnation, let loop): clientLoopIteration(pod: Int(pod), incarnation: incarnation, loop: Int(loop))
         case .tcpAtServer(let hop): tcpAtServer(hop)

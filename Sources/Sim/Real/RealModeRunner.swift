@@ -101,10 +101,8 @@ public enum RealModeRunner {
             if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
                 transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
             }
-            // No shell-level request timeout: the engine (and so the simulator) has no route
-            // timeout yet, and a long retry chain would otherwise end in the shell's 504.
-            let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort,
-                                           upstreamRequestTimeout: .zero)
+            // The route timeout is the engine's, from the config, as in the simulator.
+            let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
             let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             sidecars[index] = sidecar
             let ready = try await sidecar.onLoop { $0.isReady }
