@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
+        .library(name: "MeshInterceptor", targets: ["MeshInterceptor"]),
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
@@ -70,6 +71,35 @@ let package = Package(
             name: "MeshRedirect",
             dependencies: ["MeshModel"],
             path: "Sources/Mesh/Redirect",
+            swiftSettings: swiftSettings
+        ),
+        // The eBPF capture programs (bpf/fsm_capture.bpf.c), compiled with clang's bpf target by the
+        // BPFObjectPlugin on every build and embedded as `InterceptorObject`; without a bpf-capable
+        // clang or libbpf's headers the build still succeeds and the object says why it is missing.
+        .target(
+            name: "MeshInterceptorBPF",
+            path: "Sources/Mesh/InterceptorBPF",
+            exclude: ["bpf"],
+            swiftSettings: swiftSettings,
+            plugins: ["BPFObjectPlugin"]
+        ),
+        .plugin(name: "BPFObjectPlugin", capability: .buildTool(), path: "Plugins/BPFObjectPlugin"),
+        // libbpf (Debian's libbpf-dev), for MeshInterceptor only: never a module that also imports libpcap.
+        .systemLibrary(
+            name: "CLibBPF",
+            path: "Sources/Mesh/CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev"])]
+        ),
+        // `fsm interceptor`: loads the capture programs through libbpf, pins them, attaches them per pod
+        // (cgroup v2, tc on the pod's interfaces) and fills the pod maps from RedirectSettings.
+        .target(
+            name: "MeshInterceptor",
+            dependencies: [
+                "CLibBPF", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshShell",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Interceptor",
             swiftSettings: swiftSettings
         ),
         // Tiny listener/client the capture test runs inside its network namespace.
@@ -152,7 +182,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit",
+                "MeshModel", "MeshControl", "MeshBenchKit", "MeshTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -245,6 +275,7 @@ let package = Package(
             name: "fsm",
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
+                "MeshInterceptor", "MeshInterceptorBPF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -280,6 +311,11 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "MeshInterceptorTests",
+            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeshIdentityTests",
             dependencies: [
                 "MeshIdentity", "MeshModel", "MeshTestCA", "MeshTesting",
@@ -292,7 +328,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
-                "MeshRedirect", "MeshTesting",
+                "MeshRedirect", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -313,7 +349,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -2,6 +2,9 @@
 # Installs the Debian packages the project needs on this machine (idempotent: packages already
 # present are left alone and nothing is downloaded). Run as root, or through sudo when available.
 #   iptables, iproute2: traffic capture (MeshRedirect) and its network-namespace tests.
+#   libbpf-dev, libelf-dev, zlib1g-dev: eBPF capture (`fsm interceptor` links libbpf; the build
+#   compiles the programs against libbpf's headers with the toolchain's clang -target bpf).
+#   util-linux: nsenter and setpriv for the eBPF capture tests.
 #   python3 prometheus-client (PyPI): scripts/check-prometheus.py, the reference parser the
 #   metrics tests run over /stats/prometheus (skipped with a note when there is no network).
 #   kubernetes-validate, check-jsonschema (PyPI, in a virtual environment under .build, never
@@ -26,7 +29,7 @@ install_prometheus_client() {
 install_prometheus_client
 "$(dirname "$0")/setup-validate.sh" || true
 
-PACKAGES="iptables iproute2"
+PACKAGES="iptables iproute2 libbpf-dev libelf-dev zlib1g-dev util-linux"
 
 missing=""
 for package in $PACKAGES; do

@@ -102,7 +102,7 @@ public final class SidecarProcess: @unchecked Sendable {
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
             let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort, http2: true,
-                                                    classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+                                                    classifiesCaptured: settings.capture.isTransparent) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
             let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort, peerTLS: true, http2: true) {
                 InboundDownstreamHandler(driver: driver, handlers: $0)
             }

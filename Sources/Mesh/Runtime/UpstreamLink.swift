@@ -63,9 +63,9 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(link)
                 }
             }
-        // Under iptables capture the endpoint itself is dialled and the peer pod's rules redirect
-        // the connection to its sidecar's inbound listener.
-        let port = driver.settings.capture == .iptables ? endpoint.port : driver.settings.inboundPort
+        // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
+        // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
+        let port = driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
         bootstrap.connect(host: endpoint.ip, port: port).whenComplete { result in
             switch result {
             case .success(let channel):
