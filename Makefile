@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCENARIOS := $(wildcard scenarios/*.yaml)
 
-.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build clean setup image validate-manifests deploy-manifests e2e-k8s
+.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build fuzz fuzz-build clean setup image validate-manifests deploy-manifests e2e-k8s
 
 # Installs the Debian packages first (iptables, iproute2 for the capture tests, libbpf-dev for eBPF
 # capture); without root the capture tests skip with a printed reason instead.
@@ -91,6 +91,25 @@ image:
 # The contract test against a real cluster; without KUBECONFIG it says why it skipped.
 e2e-k8s:
 	KUBECONFIG="$(KUBECONFIG)" ./scripts/e2e-k8s.sh
+# Fuzzing (issue 9 item 10): libFuzzer targets for the scenario parser, the manifest decoder (and
+# the controller behind it), the config JSON a sidecar reads from the controller, and the sidecar's
+# request path (Sources/Fuzz; docs/RELIABILITY.md says what each checks). They exist only with
+# FUZZ=1 and are built with the fuzzer and address sanitizers in their own scratch path. Seeds come
+# from the shipped scenarios, samples and configs (`sim --dump-config`) and fuzz/seeds; each target
+# runs until FUZZ_RUNS executions (1,000,000) or FUZZ_SECONDS (300 s); crashing inputs go to
+# fuzz/findings/<target>/ and the numbers into docs/RELIABILITY.md. `make test` does not fuzz (its
+# MeshFuzzTests run the same entry functions over the seeds).
+FUZZ_TARGETS ?= fuzz-config-json fuzz-scenario fuzz-manifest fuzz-sidecar
+
+fuzz-build:
+	$(SWIFT) build --product sim
+	for target in $(FUZZ_TARGETS); do \
+	  FUZZ=1 $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --product $$target || exit 1; \
+	done
+
+fuzz: fuzz-build
+	./scripts/fuzz-corpus.sh "$$($(SWIFT) build --show-bin-path)/sim"
+	FUZZ_TARGETS="$(FUZZ_TARGETS)" ./scripts/fuzz-run.sh
 
 clean:
 	rm -rf .build

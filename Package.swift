@@ -23,6 +23,10 @@ let package = Package(
         .library(name: "MeshDemoApps", targets: ["MeshDemoApps"]),
         .library(name: "MeshUp", targets: ["MeshUp"]),
         .library(name: "MeshShell", targets: ["MeshShell"]),
+        .library(name: "MeshInject", targets: ["MeshInject"]),
+        .library(name: "MeshInjector", targets: ["MeshInjector"]),
+        .library(name: "MeshKube", targets: ["MeshKube"]),
+        .library(name: "MeshKubeTesting", targets: ["MeshKubeTesting"]),
         .executable(name: "sim", targets: ["sim"]),
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
@@ -42,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
@@ -182,10 +187,13 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit", "MeshTesting",
+                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Bench",
             swiftSettings: swiftSettings
@@ -221,6 +229,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Sources/Mesh/Runtime",
             swiftSettings: swiftSettings
@@ -243,12 +252,40 @@ let package = Package(
             path: "Sources/Mesh/ControlPlane",
             swiftSettings: swiftSettings
         ),
+        // Sidecar injection, pure: the injection decision, the pod's JSON patch (init container,
+        // sidecar, probe rewrites, credential Secret), AdmissionReview v1, MeshConfig validation.
+        .target(
+            name: "MeshInject",
+            dependencies: ["MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            path: "Sources/Mesh/Inject",
+            swiftSettings: swiftSettings
+        ),
+        // `fsm injector`: the mutating and validating webhooks over TLS (a certificate from the mesh
+        // CA, renewed before expiry), and the writes they need behind `InjectorKubeWrites`.
+        .target(
+            name: "MeshInjector",
+            dependencies: [
+                "MeshInject", "MeshModel", "MeshControl", "MeshIdentity",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Injector",
+            swiftSettings: swiftSettings
+        ),
         // The guides' demo apps (bookbuyer, bookthief, bookstore, bookwarehouse, httpbin) as real HTTP
         // servers and client loops that talk through their sidecar (`fsm demo-app`).
         .target(
             name: "MeshDemoApps",
             dependencies: [
                 "MeshRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -271,12 +308,49 @@ let package = Package(
             path: "Sources/Mesh/Up",
             swiftSettings: swiftSettings
         ),
+        // The controller as a Kubernetes citizen: an API client on async-http-client (kubeconfig and
+        // in-cluster auth, list/watch, server-side apply, patches, Secrets, Leases), informers for every
+        // kind MeshModel decodes feeding a `ClusterSource`, and leader election.
+        .target(
+            name: "MeshKube",
+            dependencies: [
+                "MeshModel", "MeshControl", "MeshControlPlane", "MeshIdentity",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Kube",
+            swiftSettings: swiftSettings
+        ),
+        // An API-server double for tests and benchmarks: the real list/watch protocol over HTTP(S) from
+        // stored JSON objects, with scripted faults and a record of every write.
+        .target(
+            name: "MeshKubeTesting",
+            dependencies: [
+                "MeshModel", "MeshKube",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/KubeTesting",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fsm",
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
-                "MeshInterceptor", "MeshInterceptorBPF",
+                "MeshInject", "MeshInjector", "MeshKube", "MeshInterceptor", "MeshInterceptorBPF",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -342,6 +416,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeshKubeTests",
+            dependencies: [
+                "MeshKube", "MeshKubeTesting", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshTestCA", "MeshTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RealModeTests",
             dependencies: ["MeshRealMode", "SimCore", "MeshModel"],
             swiftSettings: swiftSettings
@@ -363,10 +455,68 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeshInjectTests",
+            dependencies: ["MeshInject", "MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshInjectorTests",
+            dependencies: [
+                "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshTesting",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ScenarioTests",
             dependencies: ["SimCore"],
             path: "Tests/Scenarios",
             swiftSettings: swiftSettings
         ),
+        // Fuzz harnesses (`make fuzz`): what each libFuzzer target does with an input, as library
+        // functions, so that MeshFuzzTests runs them over the seed corpus in every `swift test`.
+        // The parsers' harness stays free of NIO; the sidecar's runs the NIO pipelines in memory.
+        .target(
+            name: "MeshFuzz",
+            dependencies: ["MeshModel", "MeshControl", "MeshProxy", "SimCore"],
+            path: "Sources/Fuzz/Harness",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeshFuzzSidecar",
+            dependencies: [
+                "MeshFuzz", "MeshModel", "MeshControl", "MeshProxy", "MeshRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Fuzz/SidecarHarness",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshFuzzTests",
+            dependencies: ["MeshFuzz", "MeshFuzzSidecar", "MeshModel", "SimCore"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )
+
+// The libFuzzer targets, only with `FUZZ=1` (`make fuzz` builds them with
+// `swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz`).
+// Each exports `LLVMFuzzerTestOneInput` and nothing else: libFuzzer provides `main`, so a plain
+// build would link a program that does nothing.
+if Context.environment["FUZZ"] != nil {
+    for (name, harness) in [("fuzz-scenario", "MeshFuzz"), ("fuzz-manifest", "MeshFuzz"), ("fuzz-config-json", "MeshFuzz"), ("fuzz-sidecar", "MeshFuzzSidecar")] {
+        package.targets.append(.executableTarget(name: name, dependencies: [.target(name: harness)], path: "Sources/Fuzz/Targets/\(name)", swiftSettings: swiftSettings))
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import MeshBenchKit
+import MeshModel
 import MeshTesting
 
 /// `bench capture`: the two-sidecar path under each way app traffic can reach the sidecar, in one

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The ways app traffic reaches the sidecars in `bench capture`, the baseline first.
 public enum CaptureBenchMode: String, CaseIterable, Sendable {
     case direct, local, iptables, ebpf

@@ -94,6 +94,20 @@ import Testing
         #expect(controller.diagnostics.isEmpty)
     }
 
+    /// Found by fuzz-manifest: backends listed out of name order came out in the split's order,
+    /// while a sidecar reads `TargetClusters` (a JSON map, printed with sorted keys) back in name
+    /// order, so the simulator and a real sidecar walked the split in different orders.
+    @Test func splitBackendsComeOutInTheOrderTheyReadBackFromJSON() throws {
+        var controller = Self.bookstore(ClusterFixtures.bookstoreV2)
+        _ = controller.apply([ClusterFixtures.split("bookstore", backends: [("bookstore-v2", 90), ("bookstore-v1", 10)])])
+        let buyer = try #require(controller.config(for: PodKey("bookbuyer", "bookbuyer-1")))
+        let root = try #require(buyer.outboundMatches(to: "bookstore/bookstore").first)
+        #expect(root.httpServiceRouteRules[0].rules[0].targetClusters == [
+            WeightedCluster(name: "bookstore/bookstore-v1|14001", weight: 10), WeightedCluster(name: "bookstore/bookstore-v2|14001", weight: 90),
+        ])
+        #expect(try ProxyConfig(jsonText: buyer.renderedJSON()) == buyer)
+    }
+
     @Test(arguments: ["bookstore", "bookstore.bookstore", "bookstore.bookstore.svc", "bookstore.bookstore.svc.cluster", "bookstore.bookstore.svc.cluster.local"])
     func everyRootNameFormIsAccepted(root: String) throws {
         var controller = Self.bookstore(ClusterFixtures.bookstoreV2)

@@ -44,6 +44,8 @@ import Testing
         (1.0, "1"), (-3.0, "-3"), (0.1 + 0.2, "0.3"), (1.0 / 3.0, "0.333333"), (2.5e-7, "0"), (-0.0000006, "-0.000001"),
         (1.9999996, "2"), (-0.0, "0"), (123456.789, "123456.789"), (1e15, "1000000000000000"), (1e20, "1e+20"),
         (-4.5e18, "-4500000000000000000"), (1e15 + 0.5, "1000000000000000.5"), (Double.nan, "null"), (Double.infinity, "null"),
+        // Found by fuzz-config-json: fractions from about 9.2e12 on overflowed Int64 (a crash).
+        (88888888888888.8, "88888888888888.8"), (-9.3e12 - 0.25, "-9300000000000.25"), (999999999999.5, "999999999999.5"),
     ])
     func numbersAreStable(value: Double, text: String) {
         #expect(JSONValue.format(value) == text)

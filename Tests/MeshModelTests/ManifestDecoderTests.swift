@@ -615,7 +615,9 @@ import Testing
         #expect(config.observability.tracing.endpoint == "/api/v2/spans")
         #expect(config.sidecar.logLevel == "info")
         #expect(config.sidecar.configResyncInterval == .seconds(30))
-        #expect(config.sidecar.sidecarImage == "flomesh/pipy:latest")
+        // Empty: the injector's own image (the one holding the fsm binary).
+        #expect(config.sidecar.sidecarImage == "")
+        #expect(config.sidecar.resources.isEmpty)
         #expect(config.featureFlags.enableRetryPolicy)
         #expect(config.featureFlags.enableEgressPolicy)
     }

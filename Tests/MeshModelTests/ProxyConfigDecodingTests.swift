@@ -109,6 +109,26 @@ import Testing
         #expect(decoded.renderedJSON() == config.renderedJSON())
     }
 
+    /// Found by fuzz-config-json (minimized): a map whose keys came out of order read back in that
+    /// order, and the config then changed through its own JSON (the writer prints maps sorted).
+    @Test func mapsReadInKeyOrderWhateverOrderTheyCameIn() throws {
+        let text = #"{"Spec":{"ServiceIdentity":""},"Inbound":{"TrafficMatches":{"":{"Port":8,"Protocol":"http","HttpHostPort2Service":{"ht":"p","":""}}}}}"#
+        let config = try ProxyConfig(jsonText: text)
+        #expect(config.inbound.trafficMatches.first?.httpHostPort2Service.map(\.host) == ["", "ht"])
+        #expect(try ProxyConfig(jsonText: config.renderedJSON()) == config)
+        let weights = try ProxyConfig(jsonText: #"{"Spec":{"ServiceIdentity":"a"},"Outbound":{"TrafficMatches":{"80":[{"Port":80,"Protocol":"tcp","TargetClusters":{"b|80":1,"a|80":3}}]}}}"#)
+        #expect(weights.outbound.trafficMatches.first?.targetClusters == [WeightedCluster(name: "a|80", weight: 3), WeightedCluster(name: "b|80", weight: 1)])
+    }
+
+    /// Found by fuzz-config-json (minimized): a group of outbound matches holding two ports, out of
+    /// order, was put in place by its first port only and read back in another order.
+    @Test func outboundMatchesAreOrderedByTheirOwnPort() throws {
+        let text = #"{"Spec":{"ServiceIdentity":""},"Outbound":{"TrafficMatches":{"":[{"Port":4,"Protocol":"http"},{"Port":1,"Protocol":"http"}]}}}"#
+        let config = try ProxyConfig(jsonText: text)
+        #expect(config.outbound.trafficMatches.map(\.port) == [1, 4])
+        #expect(try ProxyConfig(jsonText: config.renderedJSON()) == config)
+    }
+
     @Test func emptyConfigRoundTrips() throws {
         let config = ProxyConfig(serviceIdentity: "a.b.cluster.local")
         #expect(try ProxyConfig(jsonText: config.renderedJSON()) == config)

@@ -38,6 +38,15 @@ import Testing
         #expect(error?.message.hasPrefix("YAML syntax error:") == true)
     }
 
+    /// Found by fuzz-scenario and fuzz-manifest (minimized to `{`): libyaml puts the end of a text
+    /// without a final line break on the line after the last, so the error named a line past the file.
+    @Test func anErrorAtTheEndOfATextWithoutAFinalBreakIsAtTheEndOfItsLastLine() {
+        for (text, line, column) in [("{", 1, 2), ("a: {b: c", 1, 9), ("x: 1\r\ny: [", 2, 5), ("{\n", 2, 1)] {
+            let error = #expect(throws: ManifestError.self) { try YAMLReader.documents(text: text, file: "f.yaml") }
+            #expect(error.map { [$0.line, $0.column] } == [line, column], "\(text.debugDescription): \(error?.description ?? "no error")")
+        }
+    }
+
     @Test func offsetsShiftEveryPosition() throws {
         let doc = try YAMLReader.document(text: "a:\n  b: x\n", file: "outer.yaml", lineOffset: 7, columnOffset: 6)
         let b = try doc.required("a").required("b")

@@ -22,7 +22,7 @@ struct LazyClusterStateTests {
         var random = SeededGenerator(seed: 1)
         let sent = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         #expect(sent.sends.count == 1)
-        let httpbin = try #require(sidecar.compiled.clusterIndexByName[Fixture.httpbinCluster])
+        let httpbin = try #require(sidecar.compiled.clusterIndex(named: Fixture.httpbinCluster))
         #expect(sidecar.clusters.indexOfSlot == [httpbin])
         // A single-target route needs no balancer state.
         #expect(sidecar.balancers.count == 0)
@@ -47,7 +47,7 @@ struct LazyClusterStateTests {
         next.version = "v2"
         #expect(sidecar.apply(next) == .applied(version: "v2"))
         #expect(sidecar.takeConfigActions().isEmpty)
-        #expect(sidecar.compiled.clusterIndexByName[Fixture.httpbinCluster] == 5)
+        #expect(sidecar.compiled.clusterIndex(named: Fixture.httpbinCluster) == 5)
         #expect(sidecar.clusters.indexOfSlot == [5])
 
         // The idle connection is reused and the counters continue.

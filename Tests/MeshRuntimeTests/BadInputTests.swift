@@ -36,6 +36,35 @@ struct BadInputTests {
         }
     }
 
+    /// Found by fuzz-sidecar (minimized to two pipelined requests the mesh has no route for): the
+    /// first closes the connection, and the second, which the decoder still delivered, counted as
+    /// a request in progress for good (a shutdown then waited out its whole drain time).
+    @Test func requestsPipelinedBehindOneThatClosesTheConnectionAreNotLeftInProgress() async throws {
+        try await MeshPair.run(subnet: 6, network: Self.network) { mesh in
+            let answer = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\nGET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\n")
+            #expect(answer.isEmpty)
+            try await waitFor { try await mesh.client.onLoop { $0.requestsInProgress } == 0 }
+            #expect(try await mesh.get("/after").status == 200)
+        }
+    }
+
+    /// Found by fuzz-sidecar (minimized to a POST to "/`"): NIO's decoder takes a backtick in the
+    /// request target, its client-side validation refuses to send it, and the upstream connection
+    /// closing from within that write crashed the sidecar. Each attempt's connection now fails
+    /// like any reset one: the app gets 503 and the sidecar goes on serving.
+    @Test(arguments: [false, true])
+    func aTargetTheUpstreamCodecRefusesGets503InsteadOfACrash(plaintextPeers: Bool) async throws {
+        // In plaintext the refused write closes the connection at once (the crash); under mTLS
+        // only after the TLS shutdown (the request waited for it).
+        let plaintext: (inout SidecarSettings) -> Void = { if plaintextPeers { $0.peerTransport = .insecurePlaintext } }
+        try await MeshPair.run(subnet: plaintextPeers ? 8 : 7, network: Self.network, tuneClient: plaintext, tuneServer: plaintext) { mesh in
+            let answer = try await Self.send(mesh, "POST /a`b HTTP/1.1\r\nHost: echo:8080\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(40).debugDescription)")
+            #expect(mesh.app.seenHeaders.isEmpty)
+            #expect(try await mesh.get("/after").status == 200)
+        }
+    }
+
     @Test func oversizedHeadersGet431() async throws {
         try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
             // Many headers that are each small but together pass the decoder's limit.

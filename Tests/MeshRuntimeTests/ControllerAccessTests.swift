@@ -45,8 +45,8 @@ struct ControllerAccessTests {
             try mintToken(server.credentials, subject)
         }
 
-        func call(_ method: HTTPMethod, _ path: String, authorization: String?, body: String? = nil, from: String? = nil) async throws -> SimpleHTTPResponse {
-            try await SimpleHTTPClient.request(host: host, port: port, method: method, path: path, headers: authorization.map { [("authorization", $0)] } ?? [],
+        func call(_ method: HTTPMethod, _ path: String, authorization: String?, body: String? = nil, from: String? = nil) async throws -> MeshHTTPResponse {
+            try await MeshHTTP.request(host: host, port: port, method: method, path: path, headers: authorization.map { [("authorization", $0)] } ?? [],
                                                body: body, timeout: .seconds(5), localAddress: from)
         }
 
@@ -118,7 +118,7 @@ struct ControllerAccessTests {
 
     /// What a caller sees: the resource on success, and on refusal the status, a challenge on 401,
     /// and one line of text that holds nothing of the resource.
-    static func check(_ response: SimpleHTTPResponse, _ expected: Expect, _ what: String) {
+    static func check(_ response: MeshHTTPResponse, _ expected: Expect, _ what: String) {
         switch expected {
         case .ok:
             #expect(response.status == 200, "\(what): \(response.status) \(response.body.prefix(200))")

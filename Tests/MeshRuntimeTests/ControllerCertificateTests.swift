@@ -120,13 +120,13 @@ struct ControllerCertificateTests {
         }
 
         func controllerMetrics() async throws -> String {
-            try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, path: "/metrics", timeout: .seconds(5)).body
+            try await MeshHTTP.request(host: controllerHost, port: controllerPort, path: "/metrics", timeout: .seconds(5)).body
         }
 
         /// A certificate request for `pod` with that pod's credential (unless told otherwise), from the buyer's address.
-        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil, credential: CredentialSubject? = nil) async throws -> SimpleHTTPResponse {
+        func request(_ body: String, pod: String = "buyer-1", from localAddress: String? = nil, credential: CredentialSubject? = nil) async throws -> MeshHTTPResponse {
             let subject = credential ?? .pod(namespace: "shop", name: pod)
-            return try await SimpleHTTPClient.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
+            return try await MeshHTTP.request(host: controllerHost, port: controllerPort, method: .POST, path: "/v1/certificates/shop/\(pod)",
                                                       headers: [("authorization", "Bearer \(try mintToken(controller.credentials, subject))")],
                                                       body: body, timeout: .seconds(5), localAddress: localAddress ?? buyerIP)
         }
@@ -152,7 +152,7 @@ struct ControllerCertificateTests {
             #expect(buyer.notValidAfter.timeIntervalSince(buyer.notValidBefore) == 24 * 3600)
             // Both chain to the controller's root.
             #expect(buyer.issuerPEM == mesh.controller.rootCertificatePEM)
-            let response = try await SimpleHTTPClient.request(host: mesh.buyerIP, port: 15001, path: "/buy", headers: [("host", "store.shop:8080")], timeout: .seconds(5))
+            let response = try await MeshHTTP.request(host: mesh.buyerIP, port: 15001, path: "/buy", headers: [("host", "store.shop:8080")], timeout: .seconds(5))
             #expect(response.status == 200)
             #expect(response.body == "GET /buy ")
             // The store's sidecar saw the buyer's identity in its verified client certificate.
@@ -185,7 +185,7 @@ struct ControllerCertificateTests {
             #expect(stats["cluster.shop/store|8080.upstream_cx_total"] == 1)
             await connection.close()
             // New connections use the renewed certificates.
-            #expect(try await SimpleHTTPClient.request(host: mesh.buyerIP, port: 15001, path: "/three", headers: [("host", "store.shop:8080")], timeout: .seconds(5)).status == 200)
+            #expect(try await MeshHTTP.request(host: mesh.buyerIP, port: 15001, path: "/three", headers: [("host", "store.shop:8080")], timeout: .seconds(5)).status == 200)
             #expect(mesh.app.seenHeaders.count == 3)
             let failures = try await mesh.buyer.onLoop { parseStats($0.statsText())["runtime.cert_request_failed"] ?? 0 }
             #expect(failures == 0)
@@ -263,8 +263,8 @@ final class KeepAliveClient: @unchecked Sendable {
         return KeepAliveClient(channel: channel, handler: handler)
     }
 
-    func get(_ path: String, host: String) async throws -> SimpleHTTPResponse {
-        let promise = channel.eventLoop.makePromise(of: SimpleHTTPResponse.self)
+    func get(_ path: String, host: String) async throws -> MeshHTTPResponse {
+        let promise = channel.eventLoop.makePromise(of: MeshHTTPResponse.self)
         let handler = handler
         let channel = channel
         channel.eventLoop.execute {
@@ -287,13 +287,13 @@ final class KeepAliveClient: @unchecked Sendable {
 
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
-        var pending: EventLoopPromise<SimpleHTTPResponse>?
-        private var response: SimpleHTTPResponse?
+        var pending: EventLoopPromise<MeshHTTPResponse>?
+        private var response: MeshHTTPResponse?
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
-                response = SimpleHTTPResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: "")
+                response = MeshHTTPResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: "")
             case .body(let buffer):
                 response?.body += String(buffer: buffer)
             case .end:
@@ -304,9 +304,12 @@ final class KeepAliveClient: @unchecked Sendable {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            pending?.fail(SimpleHTTPClientError.connectionClosedEarly)
+            pending?.fail(ConnectionClosedEarly())
             pending = nil
             context.fireChannelInactive()
         }
     }
 }
+
+/// The raw client's connection closed before a whole response.
+struct ConnectionClosedEarly: Error {}

@@ -99,7 +99,7 @@ struct ControllerDrivenTests {
             }
             /// 0: the sidecar closed the connection without an answer.
             func get(from ip: String, _ path: String) async -> Int {
-                (try? await SimpleHTTPClient.request(host: ip, port: 15001, path: path, headers: [("host", "store.shop:8080")], timeout: .seconds(5)).status) ?? 0
+                (try? await MeshHTTP.request(host: ip, port: 15001, path: path, headers: [("host", "store.shop:8080")], timeout: .seconds(5)).status) ?? 0
             }
             #expect(await get(from: "127.77.30.1", "/buy") == 200)
             #expect(await get(from: "127.77.30.1", "/steal") == 403)

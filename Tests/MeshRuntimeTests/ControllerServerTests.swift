@@ -169,8 +169,8 @@ final class ControlledMesh: @unchecked Sendable {
         client = try await SidecarProcess.start(controller: try endpoint("client-0"), settings: SidecarSettings(podIP: clientIP, peerTransport: try await transport("client-0")), logger: logger)
     }
 
-    func api(_ path: String, timeout: TimeAmount = .seconds(5)) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: controllerHost, port: 6060, path: path, headers: try authorization(for: path), timeout: timeout)
+    func api(_ path: String, timeout: TimeAmount = .seconds(5)) async throws -> MeshHTTPResponse {
+        try await MeshHTTP.request(host: controllerHost, port: 6060, path: path, headers: try authorization(for: path), timeout: timeout)
     }
 
     /// Status of a request from the client app to echo through both sidecars; 0 when the client
@@ -178,7 +178,7 @@ final class ControlledMesh: @unchecked Sendable {
     func call(_ path: String = "/hello") async -> Int {
         guard let client else { return -1 }
         let ip = client.driver.settings.podIP
-        return (try? await SimpleHTTPClient.request(host: ip, port: 15001, path: path, headers: [("host", "echo.demo:8080")], timeout: .seconds(3)).status) ?? 0
+        return (try? await MeshHTTP.request(host: ip, port: 15001, path: path, headers: [("host", "echo.demo:8080")], timeout: .seconds(3)).status) ?? 0
     }
 
     func stats(_ process: SidecarProcess?) async throws -> [String: UInt64] {
@@ -335,7 +335,7 @@ struct ControllerServerTests {
             // The held long polls break and reconnects are refused: counted, config kept.
             #expect(try await eventually(within: 5) { try await mesh.stats(mesh.client)["runtime.config_fetch_failed", default: 0] >= 2 })
             #expect(await mesh.call() == 200)
-            let ready = try await SimpleHTTPClient.request(host: mesh.client!.driver.settings.podIP, port: 15000, path: "/ready")
+            let ready = try await MeshHTTP.request(host: mesh.client!.driver.settings.podIP, port: 15000, path: "/ready")
             #expect(ready.status == 200)
             let prometheus = try await mesh.client!.onLoop { $0.prometheusText() }
             #expect(prometheus.contains("config_fetch_failed"))
@@ -382,7 +382,7 @@ struct ControllerServerTests {
             let stats = parseStats(try await client.onLoop { $0.statsText() })
             #expect(stats["runtime.config_reloaded"] == 1)
             #expect(try await client.onLoop { $0.config?.version } == "good-1")
-            let response = try await SimpleHTTPClient.request(host: clientIP, port: 15001, path: "/still-works", headers: [("host", "echo:8080")], timeout: .seconds(3))
+            let response = try await MeshHTTP.request(host: clientIP, port: 15001, path: "/still-works", headers: [("host", "echo:8080")], timeout: .seconds(3))
             #expect(response.status == 200)
             #expect(response.body == "GET /still-works ")
             // After rejecting bad-2 the client asked for something newer than bad-2.
@@ -405,7 +405,7 @@ struct ControllerServerTests {
         let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10", peerTransport: .insecurePlaintext), logger: logger)
         do {
             #expect(try await eventually(within: 20) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
-            let ready = try await SimpleHTTPClient.request(host: "127.78.5.10", port: 15000, path: "/ready")
+            let ready = try await MeshHTTP.request(host: "127.78.5.10", port: 15000, path: "/ready")
             #expect(ready.status == 503)
         } catch {
             Issue.record(error)
@@ -580,16 +580,16 @@ struct ClusterSourceTests {
         let server = try await ControllerServer.start(source: FeedSource(feed: feed), settings: ControllerSettings(host: "127.78.8.1", port: 6060, pollInterval: .milliseconds(100)), logger: logger)
         do {
             let buyer = [("authorization", "Bearer \(try mintToken(server.credentials, .pod(namespace: "shop", name: "buyer-0")))")]
-            let podInfo = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer)
+            let podInfo = try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer)
             #expect(podInfo.status == 200 && podInfo.body.contains("127.78.8.10"))
-            let config = try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0", headers: buyer)
+            let config = try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0", headers: buyer)
             #expect(config.status == 200)
             let version = try #require(config.header(ControllerServer.versionHeader))
-            async let held = SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", headers: buyer, timeout: .seconds(25))
+            async let held = MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", headers: buyer, timeout: .seconds(25))
             #expect(await eventually(within: 3) { (try? await server.status().waitingProxies) == 1 })
             feed.push([.delete(ResourceKey(kind: .pod, namespace: "shop", name: "buyer-0"))])
             #expect(try await held.status == 404)
-            #expect(try await SimpleHTTPClient.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer).status == 404)
+            #expect(try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer).status == 404)
         } catch {
             Issue.record(error)
         }
@@ -607,7 +607,7 @@ struct ControllerAPIBadInputTests {
             #expect(injected.hasPrefix("HTTP/1.1 400"))
             #expect(try await mesh.api("/v1/configs/demo/client-0", timeout: .seconds(3)).status == 200)
             #expect(try await mesh.api("/v1/nothing/here").status == 404)
-            let post = try await SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, method: .POST, path: "/v1/pods", body: "x")
+            let post = try await MeshHTTP.request(host: mesh.controllerHost, port: 6060, method: .POST, path: "/v1/pods", body: "x")
             #expect(post.status == 405)
         }
     }

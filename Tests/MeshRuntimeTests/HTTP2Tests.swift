@@ -380,7 +380,7 @@ struct GRPCMesh {
     }
 
     func stats(_ sidecarIP: String) async throws -> [String: UInt64] {
-        parseStats(try await SimpleHTTPClient.request(host: sidecarIP, port: 15000, path: "/stats", timeout: .seconds(5)).body)
+        parseStats(try await MeshHTTP.request(host: sidecarIP, port: 15000, path: "/stats", timeout: .seconds(5)).body)
     }
 }
 
@@ -509,7 +509,7 @@ struct HTTP2Tests {
 
     @Test func http1StillWorksOnTheSameListenersAndHTTP2ReachesAnHTTP1App() async throws {
         try await GRPCMesh.run(subnet: 6) { mesh in
-            let plain = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/plain", headers: [("host", "echo:8081")], timeout: .seconds(5))
+            let plain = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/plain", headers: [("host", "echo:8081")], timeout: .seconds(5))
             #expect(plain.status == 200)
             #expect(plain.body == "GET /plain ")
             // An HTTP/2 request to the HTTP/1.1 port: the sidecar speaks HTTP/1.1 upstream.
@@ -553,6 +553,28 @@ struct HTTP2Tests {
             try await busy.channel.closeFuture.get()
             let stats = try await mesh.stats(mesh.clientIP)
             #expect(stats["runtime.downstream_cx_idle_timeout"] == 2)
+        }
+    }
+
+    /// Found by fuzz-sidecar (an h2c GET and a gRPC call, then everything closed): the engine's
+    /// connection of a gRPC port stayed in its pool, counted active, after the shared HTTP/2
+    /// connection under it closed; an HTTP/1.1 connection leaves when it closes.
+    @Test func anIdleGRPCConnectionLeavesThePoolWhenItsHTTP2ConnectionCloses() async throws {
+        try await GRPCMesh.run(subnet: 10) { mesh in
+            let client = try await H2TestClient.connect(host: mesh.clientIP)
+            let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "hello"))
+            #expect(result.messages == ["echo: hello"])
+            await client.close()
+            let counter = "cluster.default/greeter|8080.upstream_cx_active"
+            #expect(try await mesh.stats(mesh.clientIP)[counter] == 1)
+            // The peer goes away: its end of the HTTP/2 connection closes.
+            await mesh.server.shutdown(drainTimeout: .milliseconds(200))
+            var active = try await mesh.stats(mesh.clientIP)[counter]
+            for _ in 0..<100 where active != 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                active = try await mesh.stats(mesh.clientIP)[counter]
+            }
+            #expect(active == 0)
         }
     }
 

@@ -36,7 +36,7 @@ struct ListenerAbuseTests {
             #expect(answer.status == 200)
             #expect(answer.body == "GET /through ")
             // The Prometheus port has its own room while the admin port is full.
-            let metrics = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
+            let metrics = try await MeshHTTP.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
             #expect(metrics.status == 200)
             #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_overflow") == 20)
             #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_active") == 4)
@@ -44,7 +44,7 @@ struct ListenerAbuseTests {
             // Once the sidecar has seen them go (its Prometheus port says so), the admin port
             // answers again, and says what it refused.
             for _ in 0..<100 {
-                let page = try? await SimpleHTTPClient.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
+                let page = try? await MeshHTTP.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
                 if let page, Self.prometheusSample(page.body, "sidecar_runtime_admin_downstream_cx_active") == 0 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -107,11 +107,11 @@ struct ListenerAbuseTests {
             #expect(mesh.client.adminAddress?.ipAddress == mesh.clientIP)
             #expect(mesh.client.adminAddress?.port == 15000)
             #expect(mesh.client.prometheusAddress?.port == 15010)
-            let metrics = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
+            let metrics = try await MeshHTTP.request(host: mesh.clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
             #expect(metrics.status == 200)
             #expect(metrics.body.contains("sidecar_runtime_prometheus_downstream_cx_active 1"))
             for path in ["/stats", "/config_dump", "/ready"] {
-                let page = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15010, path: path, timeout: .seconds(5))
+                let page = try await MeshHTTP.request(host: mesh.clientIP, port: 15010, path: path, timeout: .seconds(5))
                 #expect(page.status == 404)
                 #expect(page.body == "only /stats/prometheus is served here\n")
             }
@@ -159,10 +159,10 @@ struct ListenerAbuseTests {
         do {
             try await Self.waitUntilReady(host: clientIP, port: 15000)
             connections = try await Self.openIdle(300, host: clientIP, port: 15000)
-            let answer = try await SimpleHTTPClient.request(host: clientIP, port: 15001, path: "/through", headers: [("host", "echo:8080")], timeout: .seconds(5))
+            let answer = try await MeshHTTP.request(host: clientIP, port: 15001, path: "/through", headers: [("host", "echo:8080")], timeout: .seconds(5))
             #expect(answer.status == 200)
             #expect(answer.body == "GET /through ")
-            let metrics = try await SimpleHTTPClient.request(host: clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
+            let metrics = try await MeshHTTP.request(host: clientIP, port: 15010, path: "/stats/prometheus", timeout: .seconds(5))
             #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_overflow") == 296)
             #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_active") == 4)
         } catch {
@@ -212,7 +212,7 @@ struct ListenerAbuseTests {
         try await Self.waitUntilReady(host: ip, port: 15100)
         let connections = try await Self.openIdle(3, host: ip, port: 15100)
         #expect(try await connections[2].received.get() == "")
-        let metrics = try await SimpleHTTPClient.request(host: ip, port: 15110, path: "/stats/prometheus", timeout: .seconds(5))
+        let metrics = try await MeshHTTP.request(host: ip, port: 15110, path: "/stats/prometheus", timeout: .seconds(5))
         #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_overflow") == 1)
         #expect(Self.prometheusSample(metrics.body, "sidecar_runtime_admin_downstream_cx_active") == 2)
         for connection in connections { try? await connection.channel.close() }
@@ -227,10 +227,12 @@ struct ListenerAbuseTests {
         await app.stop()
     }
 
-    /// Polls `/ready` until 200 (the child sidecar starting), at most 30 s.
+    /// Polls `/ready` until 200 (the child sidecar starting), at most 30 s. Each poll closes its
+    /// connection (the shared client would keep it in its pool, holding one of the admin slots).
     static func waitUntilReady(host: String, port: Int) async throws {
         for _ in 0..<300 {
-            if let ready = try? await SimpleHTTPClient.request(host: host, port: port, path: "/ready", timeout: .seconds(1)), ready.status == 200 { return }
+            if let ready = try? await MeshHTTP.request(host: host, port: port, path: "/ready", headers: [("connection", "close")], timeout: .seconds(1)),
+               ready.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw NotReady(address: "\(host):\(port)")

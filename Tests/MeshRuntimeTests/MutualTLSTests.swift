@@ -88,7 +88,7 @@ struct MutualTLSTests {
             let config = mesh.directory.appendingPathComponent("thief.json")
             try MeshPair.write(MeshPair.clientConfig(serverIP: mesh.serverIP), to: config)
             let thief = try await SidecarProcess.start(configPath: config.path, settings: SidecarSettings(podIP: thiefIP, peerTransport: .mutualTLS(files)), logger: MeshPair.quietLogger)
-            let stolen = try? await SimpleHTTPClient.request(host: thiefIP, port: 15001, path: "/stolen", headers: [("host", "echo:8080"), ("x-fsm-source-identity", MeshPair.clientIdentity)], timeout: .seconds(5))
+            let stolen = try? await MeshHTTP.request(host: thiefIP, port: 15001, path: "/stolen", headers: [("host", "echo:8080"), ("x-fsm-source-identity", MeshPair.clientIdentity)], timeout: .seconds(5))
             await thief.shutdown()
             #expect(stolen?.status == 403)
             // The same with a hand-made TLS client holding each certificate.

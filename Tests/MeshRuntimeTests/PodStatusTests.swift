@@ -12,8 +12,8 @@ import Testing
 /// keeps the status, and bad reports get a one-line 400. Addresses: ControlledMesh's subnets 20 and 23.
 @Suite(.timeLimit(.minutes(1)))
 struct PodStatusTests {
-    static func report(_ mesh: ControlledMesh, _ pod: String, _ body: String) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/\(pod)/status",
+    static func report(_ mesh: ControlledMesh, _ pod: String, _ body: String) async throws -> MeshHTTPResponse {
+        try await MeshHTTP.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/\(pod)/status",
                                            headers: [("content-type", "application/json")] + (try mesh.authorization(for: "/v1/pods")), body: body)
     }
 
@@ -29,7 +29,7 @@ struct PodStatusTests {
             let before = try await mesh.api("/v1/configs/demo/client-0")
             let version = try #require(before.header(ControllerServer.versionHeader))
             let heldPath = "/v1/configs/demo/client-0?version=\(version)&wait=20s"
-            async let held = SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, path: heldPath, headers: try mesh.authorization(for: heldPath),
+            async let held = MeshHTTP.request(host: mesh.controllerHost, port: 6060, path: heldPath, headers: try mesh.authorization(for: heldPath),
                                                       timeout: .seconds(25))
             try await Task.sleep(for: .milliseconds(300))
 
@@ -72,10 +72,10 @@ struct PodStatusTests {
             #expect(unknown.body == "no pod demo/nobody-0 whose status this controller keeps\n")
             #expect(try await mesh.api("/v1/pods/demo/echo-0/status").status == 405)
             // Readiness reports take the operator credential: none is 401, a pod's own is 403.
-            let anonymous = try await SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/echo-0/status",
+            let anonymous = try await MeshHTTP.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/echo-0/status",
                                                                headers: [("content-type", "application/json")], body: #"{"ready": false}"#)
             #expect(anonymous.status == 401)
-            let byPod = try await SimpleHTTPClient.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/echo-0/status",
+            let byPod = try await MeshHTTP.request(host: mesh.controllerHost, port: 6060, method: .PUT, path: "/v1/pods/demo/echo-0/status",
                                                            headers: try mesh.authorization(for: "/v1/configs/demo/echo-0"), body: #"{"ready": false}"#)
             #expect(byPod.status == 403)
             // Nothing changed.

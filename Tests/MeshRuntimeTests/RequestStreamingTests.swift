@@ -49,6 +49,27 @@ struct RequestStreamingTests {
         }
     }
 
+    /// Found by fuzz-sidecar (minimized to a chunked POST whose body never comes, read 4 bytes at a
+    /// time): the server sidecar refused the path at once; dropping the rest of the body closed the
+    /// upstream connection, which (in plaintext, at once) ended the response and closed the app's
+    /// connection from within the intake's own update, an exclusivity violation that stopped the
+    /// process. Under mTLS the TLS shutdown deferred that close.
+    @Test(arguments: [true, false])
+    func aRefusalBeforeAnUploadEndsClosesTheConnectionCleanly(plaintextPeers: Bool) async throws {
+        let subnet = plaintextPeers ? 4 : 5
+        let local = [WeightedCluster(name: "default/echo|8080|local", weight: 100)]
+        let server = MeshPair.serverConfig(serverIP: "\(Self.network).\(subnet).2", rules: [RouteRule(pathRegex: "/allowed", targetClusters: local)])
+        let plaintext: (inout SidecarSettings) -> Void = { if plaintextPeers { $0.peerTransport = .insecurePlaintext } }
+        try await MeshPair.run(subnet: subnet, network: Self.network, server: server, tuneClient: plaintext, tuneServer: plaintext) { mesh in
+            let client = try await StreamingUploadClient.connect(host: mesh.clientIP, port: 15001)
+            try await client.write("POST /refused HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            let response = try await client.response()
+            #expect(response.hasPrefix("HTTP/1.1 403"), "\(response.prefix(40).debugDescription)")
+            #expect(mesh.app.bodyBytesReceived == 0)
+            #expect(try await mesh.get("/allowed").status == 200)
+        }
+    }
+
     @Test func retriesResendBodiesThatFitTheReplayBufferOnly() async throws {
         let serverIP = "\(Self.network).3.2"
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 2, retryBackoffBaseInterval: .milliseconds(5))

@@ -28,7 +28,7 @@ struct SidecarCacheTests {
 
     static func ready(_ ip: String) async -> (status: Int, body: String)? {
         let adminPort = SidecarSettings(podIP: ip, peerTransport: .insecurePlaintext).adminPort
-        guard let answer = try? await SimpleHTTPClient.request(host: ip, port: adminPort, path: "/ready", timeout: .seconds(2)) else { return nil }
+        guard let answer = try? await MeshHTTP.request(host: ip, port: adminPort, path: "/ready", timeout: .seconds(2)) else { return nil }
         return (answer.status, answer.body)
     }
 

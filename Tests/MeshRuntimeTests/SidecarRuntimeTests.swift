@@ -107,7 +107,7 @@ struct SidecarRuntimeTests {
                                     responseHeadersToAdd: [HeaderValue(name: "hello", value: "world")])
         try await MeshPair.run(subnet: 4, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
             var statuses: [Int] = []
-            var limited: SimpleHTTPResponse?
+            var limited: MeshHTTPResponse?
             for _ in 0..<4 {
                 let response = try await mesh.get("/")
                 statuses.append(response.status)
@@ -287,8 +287,8 @@ struct SidecarRuntimeTests {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical
         let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: "127.77.10.1", peerTransport: .insecurePlaintext), logger: logger)
-        let ready = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15000, path: "/ready")
-        let dump = try? await SimpleHTTPClient.request(host: "127.77.10.1", port: 15000, path: "/config_dump")
+        let ready = try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/ready")
+        let dump = try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/config_dump")
         await process.shutdown()
         #expect(ready?.status == 503)
         #expect(dump?.status == 503)

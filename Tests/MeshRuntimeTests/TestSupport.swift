@@ -262,12 +262,12 @@ struct MeshPair {
     }
 
     /// A request from the client app: to its sidecar's outbound listener, Host naming the service.
-    func get(_ path: String, host: String = "echo:8080", method: HTTPMethod = .GET, body: String? = nil, headers: [(String, String)] = []) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: clientIP, port: 15001, method: method, path: path, headers: [("host", host)] + headers, body: body, timeout: .seconds(5))
+    func get(_ path: String, host: String = "echo:8080", method: HTTPMethod = .GET, body: String? = nil, headers: [(String, String)] = []) async throws -> MeshHTTPResponse {
+        try await MeshHTTP.request(host: clientIP, port: 15001, method: method, path: path, headers: [("host", host)] + headers, body: body, timeout: .seconds(5))
     }
 
-    func admin(_ sidecarIP: String, _ path: String) async throws -> SimpleHTTPResponse {
-        try await SimpleHTTPClient.request(host: sidecarIP, port: 15000, path: path, timeout: .seconds(5))
+    func admin(_ sidecarIP: String, _ path: String) async throws -> MeshHTTPResponse {
+        try await MeshHTTP.request(host: sidecarIP, port: 15000, path: path, timeout: .seconds(5))
     }
 
     func stop() async {

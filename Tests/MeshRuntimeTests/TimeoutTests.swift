@@ -42,7 +42,7 @@ struct TimeoutTests {
     @Test func upstreamThatNeverAnswersGives504() async throws {
         try await MeshPair.run(subnet: 12, network: Self.network, tuneClient: { $0.upstreamRequestTimeout = .milliseconds(500) }) { mesh in
             // No retry policy: only the request timeout ends the wait (the app would answer after 20 s).
-            let silent = try await SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            let silent = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             #expect(silent.status == 504)
             #expect(try await mesh.get("/slow/10").body == "slow")
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
@@ -64,10 +64,10 @@ struct TimeoutTests {
     /// started at different times each still get their 504, and answered ones none.
     @Test func staggeredSilentRequestsEachTimeOut() async throws {
         try await MeshPair.run(subnet: 20, network: "127.87", tuneClient: { $0.upstreamRequestTimeout = .milliseconds(600) }) { mesh in
-            async let first = SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            async let first = MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await mesh.get("/slow/10").body == "slow")
-            async let second = SimpleHTTPClient.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
+            async let second = MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             #expect(try await first.status == 504)
             #expect(try await second.status == 504)
             #expect(try await mesh.get("/slow/10").body == "slow")

@@ -109,7 +109,7 @@ struct SecretsCommandLineTests {
         let podToken = try String(contentsOfFile: dir + "/buyer.credential", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         func get(_ path: String, _ token: String?) async -> Int {
             let headers = token.map { [("authorization", "Bearer \($0)")] } ?? []
-            return (try? await SimpleHTTPClient.request(host: "127.91.4.1", port: 6060, path: path, headers: headers, timeout: .seconds(5)).status) ?? -1
+            return (try? await MeshHTTP.request(host: "127.91.4.1", port: 6060, path: path, headers: headers, timeout: .seconds(5)).status) ?? -1
         }
         var ready = false
         while !ready, ContinuousClock.now < deadline {

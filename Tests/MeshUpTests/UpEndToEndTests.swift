@@ -1,5 +1,6 @@
 import Foundation
 import MeshRuntime
+import MeshTesting
 import MeshUp
 import NIOCore
 import NIOHTTP1
@@ -13,16 +14,9 @@ import Glibc
 /// Addresses: controller 127.81.0.1:6060, pods from 127.81.1.10, services from 127.81.2.10.
 @Suite(.timeLimit(.minutes(8)))
 struct UpEndToEndTests {
-    /// `fsm` sits next to the test bundle in the build directory (`swift test` builds every product);
-    /// the package's own `.build/debug` is the fallback.
+    /// `fsm` sits next to the test bundle in the build directory.
     static func fsmPath(filePath: String = #filePath) -> String? {
-        var candidates: [URL] = []
-        if let bundleDirectory = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(bundleDirectory) }
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent()) }
-        let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent("fsm").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        TestExecutables.path(of: "fsm", filePath: filePath)
     }
 
     /// Runs `fsm ARGS` to completion (at most 4 minutes); output goes to a file, since the detached
@@ -36,7 +30,7 @@ struct UpEndToEndTests {
 
     static func raw(_ url: String) async -> [String: Any]? {
         guard let components = URLComponents(string: url), let host = components.host, let port = components.port else { return nil }
-        guard let response = try? await SimpleHTTPClient.request(host: host, port: port, path: "/raw", timeout: .seconds(5)), response.status == 200 else { return nil }
+        guard let response = try? await MeshHTTP.request(host: host, port: port, path: "/raw", timeout: .seconds(5)), response.status == 200 else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
     }
 
@@ -72,7 +66,7 @@ struct UpEndToEndTests {
         let operatorToken = try String(contentsOfFile: stateDir + "/controller/operator.token", encoding: .utf8)
         func call(_ method: HTTPMethod, _ path: String, _ token: String?) async throws -> Int {
             let headers = token.map { [("authorization", "Bearer \($0.trimmingCharacters(in: .whitespacesAndNewlines))")] } ?? []
-            return try await SimpleHTTPClient.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
+            return try await MeshHTTP.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
                                                       timeout: .seconds(5), localAddress: buyerIP).status
         }
         #expect(try await call(.POST, "/v1/certificates/bookbuyer/bookbuyer-0", nil) == 401)

@@ -21,7 +21,7 @@ struct UpSupervisionEndToEndTests {
     /// The readiness the controller holds for `pod`, read as the operator (the token `fsm up`'s controller wrote).
     static func podStatus(_ pod: String, stateDir: String) async -> Bool? {
         guard let token = try? String(contentsOfFile: stateDir + "/controller/operator.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-              let answer = try? await SimpleHTTPClient.request(host: controller.host, port: controller.port, path: "/v1/pods/\(pod)",
+              let answer = try? await MeshHTTP.request(host: controller.host, port: controller.port, path: "/v1/pods/\(pod)",
                                                                headers: [("authorization", "Bearer \(token)")], timeout: .seconds(2)),
               answer.status == 200, case .bool(let ready)? = (try? JSONValue(parsing: answer.body))?["ready"] else { return nil }
         return ready

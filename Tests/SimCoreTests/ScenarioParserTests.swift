@@ -287,6 +287,15 @@ private func position(of needle: String, in text: String, occurrence: Int = 1) -
         #expect(percent.apps["httpbin"]?.options == ["errorRate": "0.2", "errorStatus": "503"])
     }
 
+    /// Found by fuzz-scenario (a scenario cut short inside a flow mapping, minimized to `{`): the
+    /// error named the line after the last one of the file.
+    @Test func aFileCutShortInsideAFlowMappingErrsOnItsLastLine() throws {
+        #expect(try parseError("{").location == SourceLocation(file: "bad.yaml", line: 1, column: 2))
+        let cut = try parseError("name: cut\nmesh: { enablePermissiveTrafficPolicy: tr")
+        #expect(cut.location == SourceLocation(file: "bad.yaml", line: 2, column: 42))
+        #expect(cut.message.hasPrefix("YAML syntax error: "))
+    }
+
     @Test func appOptionsAreChecked() throws {
         let base = "name: opts\n" + manifestsBlock + "\napps:\n"
         let typo = try parseError(base + "  httpbin: { model: httpbin, errorRat: 0.1 }\n")

@@ -55,11 +55,7 @@ struct DemoAppCommand: AsyncParsableCommand {
         let bounds = sellDelayMs.split(separator: "-").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 0, bounds[0] <= bounds[1] else { throw ValidationError("--sell-delay-ms must be MIN-MAX, e.g. 150-749") }
         guard intervalMs >= 0 else { throw ValidationError("--interval-ms must not be negative") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: level)
         let settings = DemoAppSettings(kind: kind, listenHost: listenHost, listenPort: listenPort, proxyHost: proxyHost, proxyPort: proxyPort,
                                        identity: identity, bookstoreHost: bookstore, bookwarehouseHost: bookwarehouse,
                                        interval: .milliseconds(Int64(intervalMs)), sellDelay: bounds[0]..<(bounds[1] + 1))

@@ -6,6 +6,7 @@ import MeshControl
 import MeshControlPlane
 import MeshIdentity
 import MeshInterceptor
+import MeshKube
 import MeshModel
 import MeshRedirect
 import MeshRuntime
@@ -16,7 +17,8 @@ struct FSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
-        subcommands: [ControllerCommand.self, SidecarCommand.self, InterceptorCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self, UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
+        subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, InterceptorCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
+                      UpCommand.self, DownCommand.self, SuperviseCommand.self, DemoAppCommand.self, InstallCommand.self, VersionCommand.self]
     )
 }
 
@@ -112,11 +114,24 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "The pod's workload name for metric labels (source_name/destination_name).")
     var workloadName = ""
 
+    @Option(help: "A health probe the injector rewrote, served on 15901-15904: <liveness|readiness|startup>=<http|https|tcp>:<port>:<timeout seconds>[:<path>] (repeatable).")
+    var probe: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    /// The `--probe` arguments, parsed.
+    func probes() throws -> [SidecarProbe] {
+        do {
+            return try probe.map { argument throws(SidecarProbeError) in try SidecarProbe(argument: argument) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func validate() throws {
         if printIptables { return }
+        _ = try probes()
         if applyIptables && capture != .iptables { throw ValidationError("--apply-iptables needs --capture iptables") }
         if cacheDir != nil && controller == nil { throw ValidationError("--cache-dir needs --controller (a --config file is its own cache)") }
         for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
@@ -196,11 +211,7 @@ struct SidecarCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: level)
         var logger = Logger(label: "fsm.sidecar")
         if let ebpfStatus { Self.report(ebpfStatus, proxyUID: proxyUID, logger: logger) }
         let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
@@ -218,12 +229,13 @@ struct SidecarCommand: AsyncParsableCommand {
             transport = .insecurePlaintext
         }
         let workload = WorkloadLabels(kind: workloadKind, name: workloadName)
-        let settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
+        var settings = SidecarSettings(podIP: address, peerTransport: transport, outboundPort: outboundPort, inboundPort: inboundPort, adminPort: adminPort,
                                        workload: workload,
                                        capture: capture, requestHeaderTimeout: SidecarSettings.timeout(seconds: requestHeaderTimeout), idleTimeout: SidecarSettings.timeout(seconds: idleTimeout),
                                        upstreamRequestTimeout: SidecarSettings.timeout(seconds: requestTimeout), prometheusPort: prometheusPort,
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
+        settings.probes = try probes()
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])
         }
@@ -275,7 +287,7 @@ extension SidecarCommand {
         for attempt in 0..<120 {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(500)) }
             do {
-                let response = try await SimpleHTTPClient.request(host: endpoint.host, port: endpoint.port, path: path,
+                let response = try await MeshHTTP.request(host: endpoint.host, port: endpoint.port, path: path,
                                                                   headers: try endpoint.credential.map { [("authorization", "Bearer \(try $0.token())")] } ?? [])
                 if response.status == 200, let value = try? JSONValue(parsing: response.body), case .string(let ip)? = value["ip"] {
                     return ip
@@ -293,14 +305,35 @@ extension SidecarCommand {
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
-        abstract: "Run the controller: watch a manifest directory, serve each proxy its config (long poll), and issue workload certificates from the mesh CA."
+        abstract: "Run the controller: watch a manifest directory or a Kubernetes cluster, serve each proxy its config (long poll), and issue workload certificates from the mesh CA."
     )
 
     @Option(help: "Directory of *.yaml/*.yml manifests; re-read when a file changes (polled each second).")
-    var manifests: String
+    var manifests: String?
 
-    @Option(help: "Address of the config API, host:port.")
-    var listen = "127.0.0.1:6060"
+    @Flag(help: "Watch a Kubernetes API server instead of a manifest directory (namespaces labelled flomesh.io/monitored-by=<mesh-name>); the CA and credential key live in Secrets of --fsm-namespace, replicas elect a leader on a Lease.")
+    var kubernetes = false
+
+    @Option(help: "With --kubernetes: the kubeconfig file (default: $KUBECONFIG, the pod's service account, then ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "With --kubernetes: the kubeconfig context (default: its current-context).")
+    var context: String?
+
+    @Option(help: "The mesh's name (the value of flomesh.io/monitored-by that enrols a namespace).")
+    var meshName = "fsm"
+
+    @Option(help: "The control plane's namespace (MeshConfig, Secrets, the leader Lease).")
+    var fsmNamespace = "fsm-system"
+
+    @Option(help: "With --kubernetes: this replica's identity in the leader Lease (default: $POD_NAME or the host name, and a random suffix).")
+    var leaderIdentity: String?
+
+    @Option(help: "Address of the config API, host:port (default 127.0.0.1:6060; 0.0.0.0:6060 with --kubernetes).")
+    var listen: String?
+
+    @Option(help: "Address serving only /metrics, /health/alive and /health/ready, host:port (default 0.0.0.0:9091 with --kubernetes, none otherwise); 'none' turns it off.")
+    var operationsListen: String?
 
     @Option(help: "Namespaces to treat as `fsm namespace add`ed, comma-separated.")
     var meshNamespaces = ""
@@ -328,6 +361,37 @@ struct ControllerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
+        switch (manifests, kubernetes) {
+        case (nil, false): throw ValidationError("give --manifests DIR or --kubernetes")
+        case (.some, true): throw ValidationError("--manifests and --kubernetes exclude each other")
+        case (nil, true):
+            if caCert != nil { throw ValidationError("with --kubernetes the mesh CA lives in the Secret \(ControllerSecrets.caSecretName) of --fsm-namespace; --ca-cert/--ca-key do not apply") }
+        case (.some, false):
+            if kubeconfig != nil || context != nil || leaderIdentity != nil { throw ValidationError("--kubeconfig, --context and --leader-identity go with --kubernetes") }
+        }
+    }
+
+    /// `host:port` → its parts, or a one-line error naming the option.
+    static func address(_ text: String, option: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), colon > text.startIndex else {
+            throw ValidationError("\(option) must be host:port, found \(text)")
+        }
+        return (String(text[..<colon]), port)
+    }
+
+    /// The API server connection: --kubeconfig, $KUBECONFIG, the pod's service account, ~/.kube/config.
+    func kubeConnection() throws -> KubeConnection {
+        let environment = ProcessInfo.processInfo.environment
+        let path = kubeconfig ?? environment["KUBECONFIG"].flatMap { $0.split(separator: ":").first.map(String.init) }
+        do {
+            if let path { return try Kubeconfig.load(path: path, context: context) }
+            if environment["KUBERNETES_SERVICE_HOST"] != nil { return try KubeConnection.inCluster() }
+            let home = (environment["HOME"] ?? NSHomeDirectory()) + "/.kube/config"
+            if FileManager.default.fileExists(atPath: home) { return try Kubeconfig.load(path: home, context: context) }
+            throw KubeError(.configuration, request: "--kubernetes", message: "no kubeconfig: give --kubeconfig FILE, set KUBECONFIG, or run in a pod")
+        } catch let error as KubeError {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// The CA from --ca-cert/--ca-key, or the one in the state directory (created on first start).
@@ -350,35 +414,44 @@ struct ControllerCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen must be host:port")
-        }
+        let api = try Self.address(listen ?? (kubernetes ? "0.0.0.0:6060" : "127.0.0.1:6060"), option: "--listen")
+        let operationsText = operationsListen ?? (kubernetes ? "0.0.0.0:9091" : "none")
+        let operations = operationsText == "none" ? nil : try Self.address(operationsText, option: "--operations-listen")
         guard let firstPod = AddressPlan.parse(firstPodIP), let firstService = AddressPlan.parse(firstServiceIP) else {
             throw ValidationError("--first-pod-ip and --first-service-ip must be IPv4 addresses")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--manifests \(manifests) is not a directory")
+        if let manifests {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--manifests \(manifests) is not a directory")
+            }
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let connection = kubernetes ? try kubeConnection() : nil
+        LoggingSystem.bootstrapStandardError(level: level)
         let namespaces = Set(meshNamespaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let logger = Logger(label: "fsm.controller")
         let state = ControllerStateDirectory(path: URL(fileURLWithPath: stateDir).standardizedFileURL.path)
         try state.prepare()
-        let settings = ControllerSettings(
-            host: String(listen[..<colon]), port: port, meshNamespaces: namespaces,
-            addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService),
-            certificateAuthority: try loadAuthority(state, logger: logger), verifyPodAddress: !allowAnySourceAddress,
-            credentials: try loadCredentials(state, logger: logger))
+        var settings = ControllerSettings(
+            host: api.host, port: api.port, meshNamespaces: namespaces,
+            addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService), verifyPodAddress: !allowAnySourceAddress,
+            meshName: meshName, controlPlaneNamespace: fsmNamespace, operations: operations)
+        if let connection {
+            let kube = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
+            let controller = try await KubeController.start(connection: connection, settings: kube, logger: logger)
+            let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
+            logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
+            await TerminationSignal.wait()
+            await controller.shutdown()
+            return
+        }
+        settings.certificateAuthority = try loadAuthority(state, logger: logger)
+        settings.credentials = try loadCredentials(state, logger: logger)
         let server: ControllerServer
         do {
-            server = try await ControllerServer.start(manifests: manifests, settings: settings, logger: logger)
+            server = try await ControllerServer.start(manifests: manifests ?? "", settings: settings, logger: logger)
         } catch where NetworkErrorText.isListenFailure(error) {
-            throw CommandFailure(NetworkErrorText.listen(on: listen, error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
+            throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller or fsm up? Stop it or give --listen another address"))
         }
         await TerminationSignal.wait()
         await server.shutdown()
@@ -422,9 +495,9 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ValidationError("--admin must be host:port")
             }
             let host = String(admin[..<colon])
-            let response: SimpleHTTPResponse
+            let response: MeshHTTPResponse
             do {
-                response = try await SimpleHTTPClient.request(host: host, port: port, path: page.path)
+                response = try await MeshHTTP.request(host: host, port: port, path: page.path)
             } catch {
                 throw CommandFailure(NetworkErrorText.connect(to: admin, error, hint: "is the sidecar running? Give its admin address with --admin HOST:PORT (default 127.0.0.1:15000)"))
             }

@@ -80,8 +80,7 @@ struct InterceptorCommand: AsyncParsableCommand {
         let interceptor = try load(logger: logger)
         let mode = "pins in \(pinDir), acceleration \(accelerate ? "on" : "off")"
         if var directory {
-            print("interceptor started: following \(directory.path), \(mode)")
-            fflush(stdout)
+            Self.say("interceptor started: following \(directory.path), \(mode)")
             await follow(&directory, interceptor: interceptor, logger: logger)
         } else {
             do {
@@ -90,18 +89,22 @@ struct InterceptorCommand: AsyncParsableCommand {
                 interceptor.stop()
                 throw CommandFailure("\(error)")
             }
-            print("interceptor started: \(listed.count) pod\(listed.count == 1 ? "" : "s"), \(mode)")
+            Self.say("interceptor started: \(listed.count) pod\(listed.count == 1 ? "" : "s"), \(mode)")
             listed.forEach(Self.printCaptured)
-            fflush(stdout)
             await TerminationSignal.wait()
         }
         let statistics = interceptor.statistics()
         interceptor.stop()
-        print("interceptor stopped: \(statistics)")
+        Self.say("interceptor stopped: \(statistics)")
+    }
+
+    /// One line on standard output, unbuffered (a pipe reader sees it at once).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func printCaptured(_ pod: InterceptorPod) {
-        print("captured \(pod.name) (\(pod.addressText)): cgroup \(pod.cgroupPath)\(pod.networkNamespacePath.map { ", netns \($0)" } ?? "")")
+        Self.say("captured \(pod.name) (\(pod.addressText)): cgroup \(pod.cgroupPath)\(pod.networkNamespacePath.map { ", netns \($0)" } ?? "")")
     }
 
     func preflight(cgroups: [String], logger: Logger) throws {
@@ -134,7 +137,7 @@ struct InterceptorCommand: AsyncParsableCommand {
                 case .detach(let pod):
                     interceptor.detach(address: pod.address)
                     set.didDetach(pod)
-                    print("released \(pod.name) (\(pod.addressText))")
+                    Self.say("released \(pod.name) (\(pod.addressText))")
                 case .attach(let pod):
                     do {
                         try interceptor.attach(pod)
@@ -148,7 +151,6 @@ struct InterceptorCommand: AsyncParsableCommand {
                     }
                 }
             }
-            fflush(stdout)
             for _ in 0..<5 where !stopping.isSet { try? await Task.sleep(for: .milliseconds(200)) }
         }
     }

@@ -56,11 +56,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = try DemoAppCommand.hostPort(controllerListen, option: "--controller-listen")
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .notice
-            return handler
-        }
+        LoggingSystem.bootstrapStandardError(level: .notice)
         let manifestsPath = URL(fileURLWithPath: manifests).standardizedFileURL.path
         let stateDirectory = URL(fileURLWithPath: stateDir).standardizedFileURL.path
         var settings = UpSettings(

@@ -5,8 +5,8 @@ import MeshModel
 /// told to watch are enrolled as `fsm namespace add` would, workloads are stamped out into pods
 /// named `<workload>-<ordinal>`, and pods and services get addresses from an `AddressPlan`.
 public enum ClusterConventions {
-    public static let monitoredLabel = "flomesh.io/monitored-by"
-    public static let injectionAnnotation = "flomesh.io/sidecar-injection"
+    public static let monitoredLabel = InjectionRule.monitoredLabel
+    public static let injectionAnnotation = InjectionRule.injectionAnnotation
     public static let namespaceNameLabel = "kubernetes.io/metadata.name"
 
     public static func podName(workload: String, ordinal: Int) -> String { "\(workload)-\(ordinal)" }

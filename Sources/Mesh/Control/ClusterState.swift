@@ -66,23 +66,18 @@ struct ClusterState: Sendable {
 
     // MARK: Queries
 
+    /// The injection rule the webhook applies too.
+    var injectionRule: InjectionRule { InjectionRule(meshName: meshName, controlPlaneNamespace: controlPlaneNamespace) }
+
     /// In the mesh: labelled `flomesh.io/monitored-by: <mesh>` and not the control plane's namespace.
     func isMonitored(_ namespace: String) -> Bool {
         guard let ns = namespaces[namespace] else { return false }
-        return ns.metadata.labels["flomesh.io/monitored-by"] == meshName
-            && ns.metadata.labels["name"] != controlPlaneNamespace
-            && ns.metadata.name != controlPlaneNamespace
+        return injectionRule.isMonitored(ns)
     }
 
-    /// F1-047: monitored namespace, and the pod annotated `enabled`, or the namespace annotated
-    /// `enabled` and the pod not `disabled`; never with hostNetwork.
+    /// `InjectionRule` (F1-047): the pods the webhook injects are the ones that get a config.
     func isInjected(_ pod: Pod) -> Bool {
-        guard !pod.spec.hostNetwork, isMonitored(pod.metadata.namespace), let ns = namespaces[pod.metadata.namespace] else { return false }
-        switch pod.metadata.annotations["flomesh.io/sidecar-injection"] {
-        case "enabled": return true
-        case "disabled": return false
-        default: return ns.metadata.annotations["flomesh.io/sidecar-injection"] == "enabled"
-        }
+        injectionRule.decide(pod, namespace: namespaces[pod.metadata.namespace]).injects
     }
 
     static func identity(of pod: Pod) -> String {

@@ -48,12 +48,20 @@ public struct LocalCluster: Sendable {
         for key in resources.keys where desired[key] == nil { deletes.append(key) }
         var upserts: [Resource] = []
         for (key, resource) in desired where resources[key] != resource { upserts.append(resource) }
-        deletes.sort { (LocalCluster.rank($1.kind), $1) < (LocalCluster.rank($0.kind), $0) }
-        upserts.sort { (LocalCluster.rank($0.kind), $0.key) < (LocalCluster.rank($1.kind), $1.key) }
         resources = desired
         // A pod that is gone forgets its readiness: one created again under its name starts afresh.
         for key in deletes where key.kind == .pod { readiness[PodKey(namespace: key.namespace, name: key.name)] = nil }
-        return deletes.map(ResourceChange.delete) + upserts.map(ResourceChange.upsert)
+        return LocalCluster.ordered(deletes: deletes, upserts: upserts)
+    }
+
+    /// Changes in the order the controller applies them best: deletions first, what others refer
+    /// to last, then upserts, what others refer to first (MeshConfig, namespaces, identities,
+    /// services, workloads, pods, policies); by key within a kind. Any source of changes uses it, so
+    /// that the same cluster gives the same creation order whoever reads it.
+    public static func ordered(deletes: [ResourceKey], upserts: [Resource]) -> [ResourceChange] {
+        let sortedDeletes = deletes.sorted { (rank($1.kind), $1) < (rank($0.kind), $0) }
+        let sortedUpserts = upserts.sorted { (rank($0.kind), $0.key) < (rank($1.kind), $1.key) }
+        return sortedDeletes.map(ResourceChange.delete) + sortedUpserts.map(ResourceChange.upsert)
     }
 
     /// Records a pod's readiness (the kubelet's status report) and returns the change for the

@@ -64,29 +64,20 @@ struct ProxyGroup: Sendable {
         retryByCluster = computed.retryByCluster
     }
 
-    /// Replaces the catalog entries that changed (same shape: same services, ports and cluster
-    /// names in the same order) and re-versions. Returns whether the version changed.
-    mutating func patch(from catalog: OutboundAssembly, delta: CatalogDelta) -> Bool {
-        // Moved out so that the arrays below are uniquely referenced and patched in place.
+    /// Takes the patched catalog (same shape: same services, ports and cluster names in the same
+    /// order), stamped for this group and with its retry policies, and re-versions. Returns
+    /// whether the version changed.
+    mutating func patch(from catalog: OutboundAssembly) -> Bool {
         guard var config = self.config.take() else { return false }
         defer { self.config = config }
         let identity = config.serviceIdentity
         let egress = config.spec.enableEgress
-        for i in delta.matches {
-            var match = catalog.matches[i]
-            match.serviceIdentity = identity
-            match.allowedEgressTraffic = egress
-            config.outbound.trafficMatches[i] = match
-        }
-        if retryByCluster.isEmpty {
-            // Without per-client retry policies the clusters are the catalog's own array, shared.
-            config.outbound.clustersConfigs = catalog.clusters
-        } else {
-            for i in delta.clusters {
-                var cluster = catalog.clusters[i]
-                if let policy = retryByCluster[i] { cluster.retryPolicy = policy }
-                config.outbound.clustersConfigs[i] = cluster
-            }
+        // The catalog's stores, shared with every other permissive client.
+        config.outbound = catalog.outbound.stamped(serviceIdentity: identity, allowedEgressTraffic: egress)
+        if !retryByCluster.isEmpty {
+            var clusters = catalog.clusters
+            for (i, policy) in retryByCluster { clusters[i].retryPolicy = policy }
+            config.outbound.clustersConfigs = clusters
         }
         let version = ProxyGroup.version(identity: identity, outboundHash: catalog.hash, egress: egress, tail: hashTail)
         guard version != config.version else { return false }
@@ -133,6 +124,9 @@ struct CatalogDelta: Sendable {
 
 /// The outbound of a set of services before a client's identity is filled in.
 struct OutboundAssembly: Sendable {
+    /// `matches` and `clusters` as the outbound every client of this assembly is given, stamped
+    /// with its identity: the stores are shared by all of them.
+    var outbound: OutboundConfig
     var matches: [OutboundTrafficMatch]
     /// The service of each match (parallel to `matches`).
     var matchServices: [ServiceRef]
@@ -161,6 +155,7 @@ struct OutboundAssembly: Sendable {
         let sorted = clusterEntries.sorted { $0.key < $1.key }
         clusters = sorted.map(\.value.cluster)
         clusterServices = sorted.map(\.value.service)
+        outbound = OutboundConfig(trafficMatches: matches, clustersConfigs: clusters)
         self.hash = hash.value
         if indexed {
             // A piece's matches are sorted by port, as are its entries here: the k-th found is its k-th match.
@@ -205,11 +200,11 @@ extension MeshController {
         var problems: [String] = []
 
         // Outbound: every mesh service (permissive) or the services of the identities this one may reach (SMI).
-        var outbound: OutboundAssembly
+        let assembly: OutboundAssembly
         if permissive {
             dependencies.insert(.catalog)
             if catalog == nil { catalog = buildCatalog() }
-            outbound = catalog!
+            assembly = catalog!
         } else {
             var reached = Set<ServiceRef>()
             for targetKey in cluster.targetsBySource[identity] ?? [] {
@@ -229,24 +224,24 @@ extension MeshController {
             }
             let sorted = reached.sorted()
             for ref in sorted { dependencies.insert(.piece(ref)) }
-            outbound = OutboundAssembly(pieces: sorted.compactMap { piece(for: $0) })
+            assembly = OutboundAssembly(pieces: sorted.compactMap { piece(for: $0) })
         }
-        for i in outbound.matches.indices {
-            outbound.matches[i].serviceIdentity = identity
-            outbound.matches[i].allowedEgressTraffic = egress
-        }
+        var outbound = assembly.outbound.stamped(serviceIdentity: identity, allowedEgressTraffic: egress)
         var tail: [String] = []
         var retryByCluster: [Int: RetryPolicy] = [:]
         if meshConfig.featureFlags.enableRetryPolicy {
             let policies = cluster.retryPolicies(from: identity)
             if !policies.isEmpty {
-                for i in outbound.clusters.indices {
-                    guard let policy = policies[outbound.clusterServices[i]] else { continue }
-                    outbound.clusters[i].retryPolicy = policy
+                var clusters = assembly.clusters
+                for i in clusters.indices {
+                    guard let policy = policies[assembly.clusterServices[i]] else { continue }
+                    clusters[i].retryPolicy = policy
                     retryByCluster[i] = policy
-                    tail.append(outbound.clusters[i].name)
+                    tail.append(clusters[i].name)
                     tail.append(policy.jsonValue.rendered())
                 }
+                // Clusters without a policy for this client stay the assembly's shared store.
+                if !retryByCluster.isEmpty { outbound.clustersConfigs = clusters }
             }
         }
 
@@ -261,9 +256,8 @@ extension MeshController {
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())
         let config = ProxyConfig(
-            version: ProxyGroup.version(identity: identity, outboundHash: outbound.hash, egress: egress, tail: tail),
-            serviceIdentity: identity, spec: spec, inbound: inbound,
-            outbound: OutboundConfig(trafficMatches: outbound.matches, clustersConfigs: outbound.clusters)
+            version: ProxyGroup.version(identity: identity, outboundHash: assembly.hash, egress: egress, tail: tail),
+            serviceIdentity: identity, spec: spec, inbound: inbound, outbound: outbound
         )
         return ComputedConfig(config: config, dependencies: dependencies, diagnostics: problems, hashTail: tail, retryByCluster: retryByCluster)
     }

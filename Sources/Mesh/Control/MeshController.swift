@@ -195,11 +195,11 @@ public struct MeshController: Sendable {
         var changedGroups: [Int] = []
         var changedCount = 0 // members of the changed groups
         var patched = 0
-        if let catalog, let catalogDelta {
+        if let catalog, catalogDelta != nil {
             for id in groupIndex.owners(readingAnyOf: [.catalog]) where !dirty.contains(id) {
                 guard var group = groups[id].take() else { continue }
                 patched += 1
-                if group.patch(from: catalog, delta: catalogDelta) {
+                if group.patch(from: catalog) {
                     changedGroups.append(id)
                     changedCount += group.members.count
                 }

@@ -54,6 +54,7 @@ extension OutboundAssembly {
         var hash = ContentHash()
         for pieceHash in index.pieceHashes { hash.add(pieceHash) }
         self.hash = hash.value
+        outbound = OutboundConfig(trafficMatches: matches, clustersConfigs: clusters)
         return delta
     }
 }

@@ -94,6 +94,10 @@ extension ClusterState {
                     clusters[config.name] = (backend.service, config)
                     targets.append(WeightedCluster(name: config.name, weight: backend.weight))
                 }
+                // In the order a sidecar reads them back (`TargetClusters` is a JSON map printed with
+                // sorted keys, as FSM's Go controller prints it), so the simulator's engine and a
+                // real sidecar take a split's backends in the same order.
+                targets.sort { $0.name < $1.name }
             } else {
                 let config = ClusterConfig(
                     name: ServiceNames.cluster(service: ref.name, namespace: ref.namespace, port: port.port),

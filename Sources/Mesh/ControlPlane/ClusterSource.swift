@@ -15,11 +15,20 @@ public protocol ClusterSource: Sendable {
     /// changes for the controller (none when nothing changed), or nil when the source has no such
     /// pod or keeps no pod status (a Kubernetes API server holds status itself).
     mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]?
+    /// Whether the whole cluster has been read once (`/health/ready`); a polled source is synced
+    /// after its first poll.
+    var isSynced: Bool { get }
+    /// A source that learns of changes by itself (a Kubernetes watch) calls `notify` whenever
+    /// changes are waiting, so that the controller polls at once instead of at its next tick.
+    /// Called once, before the first poll.
+    mutating func onChanges(_ notify: @escaping @Sendable () -> Void)
 }
 
 extension ClusterSource {
     /// Sources that keep no pod status refuse the report.
     public mutating func setPodReady(_ pod: PodKey, ready: Bool) -> [ResourceChange]? { nil }
+    public var isSynced: Bool { true }
+    public mutating func onChanges(_ notify: @escaping @Sendable () -> Void) {}
 }
 
 public struct ClusterSourcePoll: Sendable {

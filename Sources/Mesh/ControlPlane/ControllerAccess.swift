@@ -6,6 +6,8 @@ import NIOHTTP1
 public enum ControllerResource: Hashable, Sendable {
     /// `GET /healthz`, `GET /metrics`, `GET /v1/ca`: open to anyone (probes, Prometheus, the public root).
     case health, metrics, rootCertificate
+    /// `GET /health/alive`, `GET /health/ready`: the guides' liveness and readiness probes, open.
+    case alive, ready
     /// `GET /v1/pods`, `GET /v1/status`: the operator only.
     case podList, status
     /// `GET /v1/pods/<ns>/<pod>`: the operator or that pod.
@@ -41,6 +43,8 @@ public enum ControllerResource: Hashable, Sendable {
         case 1 where parts[0] == "healthz": return .health
         case 1 where parts[0] == "metrics": return .metrics
         case 2 where parts == ["v1", "ca"]: return .rootCertificate
+        case 2 where parts == ["health", "alive"]: return .alive
+        case 2 where parts == ["health", "ready"]: return .ready
         case 2 where parts == ["v1", "pods"]: return .podList
         case 2 where parts == ["v1", "status"]: return .status
         case 4 where parts[0] == "v1":
@@ -61,7 +65,7 @@ public enum ControllerResource: Hashable, Sendable {
 /// Who may use which part of the controller's API: a pure decision over the resource and the
 /// request's `Authorization` header values, which the server then carries out (answers and counts).
 ///
-/// - open: `/healthz`, `/metrics`, `/v1/ca`;
+/// - open: `/healthz`, `/health/alive`, `/health/ready`, `/metrics`, `/v1/ca`;
 /// - the operator credential: `/v1/pods`, `/v1/status`, any `/v1/pods/<ns>/<pod>`, and the
 ///   readiness reports `PUT /v1/pods/<ns>/<pod>/status`;
 /// - a pod's own credential: its `/v1/pods/<ns>/<pod>`, `/v1/configs/<ns>/<pod>` and
@@ -111,7 +115,9 @@ public struct ControllerAccess: Sendable {
         public var message: String
     }
 
-    public func decide(_ resource: ControllerResource, authorization: [String]) -> Decision {
+    /// `proxyUUID` says which `fsm-proxy-uuid` label a pod carries (nil: unknown pod or none): a
+    /// credential the injection webhook minted for a uuid speaks for the pod labelled with it.
+    public func decide(_ resource: ControllerResource, authorization: [String], proxyUUID: (PodKey) -> String? = { _ in nil }) -> Decision {
         guard let owner = Self.owner(of: resource) else { return .granted(nil) }
         let subject: CredentialSubject
         switch credentials.verify(authorization: authorization) {
@@ -130,6 +136,13 @@ public struct ControllerAccess: Sendable {
                 return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
             }
             return .granted(subject)
+        case (.podOnly(let pod), .proxy(let namespace, let uuid)), (.operatorOrPod(let pod), .proxy(let namespace, let uuid)):
+            guard pod.namespace == namespace, let label = proxyUUID(pod), label == uuid else {
+                return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
+            }
+            return .granted(subject)
+        case (.operatorOnly, .proxy):
+            return .refused(Refusal(reason: .operatorOnly, subject: subject, message: "\(subject) may not read this: it needs the operator credential"))
         }
     }
 
@@ -142,7 +155,7 @@ public struct ControllerAccess: Sendable {
 
     private static func owner(of resource: ControllerResource) -> Owner? {
         switch resource {
-        case .health, .metrics, .rootCertificate: nil
+        case .health, .alive, .ready, .metrics, .rootCertificate: nil
         case .podList, .status, .podStatus: .operatorOnly
         case .pod(let pod): .operatorOrPod(pod)
         case .config(let pod), .certificate(let pod): .podOnly(pod)

@@ -33,10 +33,18 @@ public struct ControllerSettings: Sendable {
     /// Verifies (and mints) the pods' and the operator's credentials; nil: a key for this run only
     /// (`fsm controller` keeps one in its state directory).
     public var credentials: CredentialAuthority?
+    /// The mesh this controller serves (`flomesh.io/monitored-by=<meshName>`).
+    public var meshName: String
+    /// The control plane's namespace (where the MeshConfig lives).
+    public var controlPlaneNamespace: String
+    /// A second listener, `host:port`, serving only `/metrics`, `/health/alive`, `/health/ready` and
+    /// `/healthz` (port 9091 in a cluster, as the guides name it); nil: none.
+    public var operations: (host: String, port: Int)?
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
                 pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000,
-                certificateAuthority: MeshCertificateAuthority? = nil, verifyPodAddress: Bool = true, credentials: CredentialAuthority? = nil) {
+                certificateAuthority: MeshCertificateAuthority? = nil, verifyPodAddress: Bool = true, credentials: CredentialAuthority? = nil,
+                meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system", operations: (host: String, port: Int)? = nil) {
         self.host = host
         self.port = port
         self.meshNamespaces = meshNamespaces
@@ -47,6 +55,9 @@ public struct ControllerSettings: Sendable {
         self.certificateAuthority = certificateAuthority
         self.verifyPodAddress = verifyPodAddress
         self.credentials = credentials
+        self.meshName = meshName
+        self.controlPlaneNamespace = controlPlaneNamespace
+        self.operations = operations
     }
 }
 
@@ -61,6 +72,8 @@ public struct ControllerStatus: Sendable {
     public var meshedPods: [PodKey]
     /// Long polls being held.
     public var waitingProxies: Int
+    /// Whether the source has read the whole cluster once (`/health/ready`).
+    public var synced: Bool
 }
 
 /// `fsm controller`: polls a `ClusterSource` (a manifest directory by default), keeps one `MeshController` up to date, and
@@ -90,7 +103,10 @@ public final class ControllerServer: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let group: MultiThreadedEventLoopGroup
     private var channel: (any Channel)?
+    private var operationsChannel: (any Channel)?
     private var pollTask: RepeatedTask?
+    /// Set while a wake-up rescan is queued on the loop (the source's `onChanges` may fire for every event).
+    private let wakeQueued = NIOLockedValueBox(false)
     private let stopLock = NIOLock()
     private var stopped = false
 
@@ -123,7 +139,7 @@ public final class ControllerServer: @unchecked Sendable {
         self.logger = logger
         self.group = group
         self.eventLoop = group.next()
-        self.controller = MeshController()
+        self.controller = MeshController(meshName: settings.meshName, controlPlaneNamespace: settings.controlPlaneNamespace)
         self.source = source
         let registry = PrometheusCollectorRegistry()
         self.metricsRegistry = registry
@@ -138,7 +154,7 @@ public final class ControllerServer: @unchecked Sendable {
     /// listens. Bad manifest files do not stop the start (they are reported and counted); a port
     /// that cannot be bound does.
     public static func start(manifests: String, settings: ControllerSettings = ControllerSettings(), logger: Logger = Logger(label: "fsm.controller")) async throws -> ControllerServer {
-        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces)
+        let source = ManifestClusterSource(path: manifests, plan: settings.addressPlan, meshNamespaces: settings.meshNamespaces, meshName: settings.meshName)
         return try await start(source: source, settings: settings, logger: logger, describing: manifests)
     }
 
@@ -163,21 +179,18 @@ public final class ControllerServer: @unchecked Sendable {
         let server = ControllerServer(source: source, settings: settings, logger: logger, group: group, authority: authority, credentials: credentials)
         let loop = server.eventLoop
         do {
-            try await loop.submit { server.rescan() }.get()
-            let channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(ControllerHTTPHandler(server: server))
-                    }
-                }
-                .bind(host: settings.host, port: settings.port)
-                .get()
             try await loop.submit {
+                server.source.onChanges { [weak server] in server?.wake() }
+                server.rescan()
+            }.get()
+            let channel = try await server.listen(host: settings.host, port: settings.port, operationsOnly: false)
+            var operationsChannel: (any Channel)?
+            if let operations = settings.operations {
+                operationsChannel = try await server.listen(host: operations.host, port: operations.port, operationsOnly: true)
+            }
+            try await loop.submit { [operationsChannel] in
                 server.channel = channel
+                server.operationsChannel = operationsChannel
                 server.address = channel.localAddress
                 server.pollTask = loop.scheduleRepeatedTask(initialDelay: settings.pollInterval, delay: settings.pollInterval) { _ in
                     server.rescan()
@@ -189,6 +202,37 @@ public final class ControllerServer: @unchecked Sendable {
         }
         logger.info("controller started", metadata: ["listen": "\(server.address.map { "\($0)" } ?? "?")", "source": "\(name)"])
         return server
+    }
+
+    private func listen(host: String, port: Int, operationsOnly: Bool) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ControllerHTTPHandler(server: self, operationsOnly: operationsOnly))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+
+    /// The operations listener's address (`settings.operations`, the port resolved when 0 was asked for).
+    public var operationsAddress: NIOCore.SocketAddress? { operationsChannel?.localAddress }
+
+    /// The source has changes waiting: rescan on the loop soon (one queued rescan at a time).
+    private func wake() {
+        let queue = wakeQueued.withLockedValue { queued in
+            defer { queued = true }
+            return !queued
+        }
+        guard queue else { return }
+        eventLoop.execute { [self] in
+            wakeQueued.withLockedValue { $0 = false }
+            rescan()
+        }
     }
 
     /// Polls the cluster source now instead of at the next tick.
@@ -213,6 +257,7 @@ public final class ControllerServer: @unchecked Sendable {
             self.waiters.removeAll()
         }.get()
         try? await channel?.close()
+        try? await operationsChannel?.close()
         try? await group.shutdownGracefully()
         logger.info("controller stopped")
     }
@@ -257,7 +302,7 @@ public final class ControllerServer: @unchecked Sendable {
 
     private func currentStatus() -> ControllerStatus {
         ControllerStatus(manifestErrors: source.problems, failedReads: source.failedReads, diagnostics: controller.diagnostics,
-                         meshedPods: controller.meshedPods, waitingProxies: waiters.count)
+                         meshedPods: controller.meshedPods, waitingProxies: waiters.count, synced: source.isSynced)
     }
 
     // MARK: Requests
@@ -268,7 +313,7 @@ public final class ControllerServer: @unchecked Sendable {
         case hold(pod: PodKey, knownVersion: String, wait: TimeAmount)
     }
 
-    func route(_ head: HTTPRequestHead, body: String = "", remoteIP: String? = nil) -> Outcome {
+    func route(_ head: HTTPRequestHead, body: String = "", remoteIP: String? = nil, operationsOnly: Bool = false) -> Outcome {
         eventLoop.preconditionInEventLoop()
         let (path, query) = ControllerServer.splitURI(head.uri)
         let resource: ControllerResource
@@ -277,7 +322,12 @@ public final class ControllerServer: @unchecked Sendable {
         case .wrongMethod(let allowed): return .respond(.text(.methodNotAllowed, "only \(allowed.rawValue)\n"))
         case .resource(let parsed): resource = parsed
         }
-        if case .refused(let refusal) = access.decide(resource, authorization: head.headers[canonicalForm: "authorization"].map(String.init)) {
+        if operationsOnly, ![.health, .alive, .ready, .metrics].contains(resource) {
+            return .respond(.text(.notFound, "unknown path\n"))
+        }
+        let authorization = head.headers[canonicalForm: "authorization"].map(String.init)
+        let decision = access.decide(resource, authorization: authorization) { [pods] in pods[$0]?.metadata.labels[CredentialSubject.proxyUUIDLabel] }
+        if case .refused(let refusal) = decision {
             return .respond(refuse(refusal, resource: resource, remoteIP: remoteIP))
         }
         return serve(resource, query: query, body: body, remoteIP: remoteIP)
@@ -288,6 +338,14 @@ public final class ControllerServer: @unchecked Sendable {
         switch resource {
         case .health:
             return .respond(.text(.ok, "ok\n"))
+        case .alive:
+            // The guides' exact answer (16 bytes).
+            return .respond(ControllerResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: "Service is alive", version: nil))
+        case .ready:
+            guard source.isSynced else {
+                return .respond(ControllerResponse(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8", body: "Service is not ready", version: nil))
+            }
+            return .respond(ControllerResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: "Service is ready", version: nil))
         case .metrics:
             return .respond(ControllerResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                body: metricsRegistry.emitToString(), version: nil))
@@ -335,6 +393,7 @@ public final class ControllerServer: @unchecked Sendable {
             ("diagnostics", .array(status.diagnostics.map(JSONValue.string))),
             ("meshedPods", .int(status.meshedPods.count)),
             ("waitingProxies", .int(status.waitingProxies)),
+            ("synced", .bool(status.synced)),
         ])
     }
 
@@ -438,13 +497,7 @@ public final class ControllerServer: @unchecked Sendable {
 
     /// `/a/b?x=1&y=2` → (`/a/b`, [x: 1, y: 2]).
     static func splitURI(_ uri: String) -> (path: Substring, query: [String: String]) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri[...], [:]) }
-        var query: [String: String] = [:]
-        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            query[String(parts[0])] = parts.count > 1 ? percentDecoded(parts[1]) : ""
-        }
-        return (uri[..<mark], query)
+        URIQuery.split(uri)
     }
 }
 
@@ -472,34 +525,6 @@ struct PodStatusReport: Equatable {
 struct PodStatusProblem: Error, Equatable, CustomStringConvertible {
     var text: String
     var description: String { text }
-}
-
-/// `%41` → `A`; a malformed escape stays as it is.
-func percentDecoded(_ text: Substring) -> String {
-    var bytes: [UInt8] = []
-    var i = text.utf8.startIndex
-    let utf8 = text.utf8
-    func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-    while i < utf8.endIndex {
-        let byte = utf8[i]
-        if byte == UInt8(ascii: "%"), let h = utf8.index(i, offsetBy: 1, limitedBy: utf8.endIndex), h < utf8.endIndex,
-           let l = utf8.index(h, offsetBy: 1, limitedBy: utf8.endIndex), l < utf8.endIndex,
-           let high = hexValue(utf8[h]), let low = hexValue(utf8[l]) {
-            bytes.append(high << 4 | low)
-            i = utf8.index(after: l)
-        } else {
-            bytes.append(byte)
-            i = utf8.index(after: i)
-        }
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 struct ConfigWaiter {
@@ -542,13 +567,16 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     static let maxBody = 64 * 1024
 
     private let server: ControllerServer
+    /// On the operations listener: only health and metrics.
+    private let operationsOnly: Bool
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var bodyTooLarge = false
     private var waiter: UInt64?
 
-    init(server: ControllerServer) {
+    init(server: ControllerServer, operationsOnly: Bool = false) {
         self.server = server
+        self.operationsOnly = operationsOnly
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -576,7 +604,7 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             let text = String(decoding: body, as: UTF8.self)
             body.removeAll(keepingCapacity: true)
-            switch server.route(head, body: text, remoteIP: channel.remoteAddress?.ipAddress) {
+            switch server.route(head, body: text, remoteIP: channel.remoteAddress?.ipAddress, operationsOnly: operationsOnly) {
             case .respond(let response):
                 ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
             case .hold(let pod, let known, let wait):

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import MeshRuntime
 import NIOConcurrencyHelpers
@@ -59,12 +60,16 @@ public final class DemoApp: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let counters: NIOLockedValueBox<BookClientCounters>?
 
+    /// The app's client (its calls through the sidecar), on its own loop; shut down before the loop.
+    private let http: HTTPClient
+
     private init(settings: DemoAppSettings, server: DemoHTTPServer, loop: Task<Void, Never>?, group: MultiThreadedEventLoopGroup,
-                 counters: NIOLockedValueBox<BookClientCounters>?) {
+                 http: HTTPClient, counters: NIOLockedValueBox<BookClientCounters>?) {
         self.settings = settings
         self.server = server
         self.loop = loop
         self.group = group
+        self.http = http
         self.counters = counters
     }
 
@@ -76,6 +81,7 @@ public final class DemoApp: Sendable {
 
     public static func start(_ settings: DemoAppSettings, logger: Logger = Logger(label: "fsm.demo-app")) async throws -> DemoApp {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let http = MeshHTTP.makeClient(eventLoopGroup: group)
         let logger = { var tagged = logger; tagged[metadataKey: "app"] = "\(settings.kind.rawValue)"; return tagged }()
         do {
             switch settings.kind {
@@ -84,9 +90,9 @@ public final class DemoApp: Sendable {
                 let server = try await DemoHTTPServer.start(host: settings.listenHost, port: settings.listenPort, group: group) { request in
                     counters.withLockedValue { $0.handle(request) }
                 }
-                let loop = Task { await runClientLoop(settings, counters: counters, logger: logger) }
+                let loop = Task { await runClientLoop(settings, counters: counters, http: http, logger: logger) }
                 logger.info("demo app started", metadata: ["listen": "\(server.localAddress.map { "\($0)" } ?? "?")", "bookstore": "\(settings.bookstoreHost)"])
-                return DemoApp(settings: settings, server: server, loop: loop, group: group, counters: counters)
+                return DemoApp(settings: settings, server: server, loop: loop, group: group, http: http, counters: counters)
             case .bookstore:
                 let state = NIOLockedValueBox(BookstoreState(identity: settings.identity))
                 let server = try await DemoHTTPServer.start(host: settings.listenHost, port: settings.listenPort, group: group) { request in
@@ -94,12 +100,12 @@ public final class DemoApp: Sendable {
                     let reply = state.withLockedValue { $0.handle(request, sellDelayMilliseconds: delay) }
                     if reply.restock {
                         logger.info("selling a book", metadata: ["books_sold": "\(reply.response.header("Booksbought") ?? "?")"])
-                        Task { await restock(settings, logger: logger) }
+                        Task { await restock(settings, http: http, logger: logger) }
                     }
                     return reply.response
                 }
                 logger.info("demo app started", metadata: ["listen": "\(server.localAddress.map { "\($0)" } ?? "?")", "identity": "\(settings.identity)"])
-                return DemoApp(settings: settings, server: server, loop: nil, group: group, counters: nil)
+                return DemoApp(settings: settings, server: server, loop: nil, group: group, http: http, counters: nil)
             case .bookwarehouse:
                 let state = NIOLockedValueBox(BookwarehouseState(identity: settings.identity))
                 let server = try await DemoHTTPServer.start(host: settings.listenHost, port: settings.listenPort, group: group) { request in
@@ -110,16 +116,17 @@ public final class DemoApp: Sendable {
                     return response
                 }
                 logger.info("demo app started", metadata: ["listen": "\(server.localAddress.map { "\($0)" } ?? "?")"])
-                return DemoApp(settings: settings, server: server, loop: nil, group: group, counters: nil)
+                return DemoApp(settings: settings, server: server, loop: nil, group: group, http: http, counters: nil)
             case .httpbin:
                 let state = NIOLockedValueBox(HttpbinState(identity: settings.identity))
                 let server = try await DemoHTTPServer.start(host: settings.listenHost, port: settings.listenPort, group: group) { request in
                     state.withLockedValue { $0.handle(request) }
                 }
                 logger.info("demo app started", metadata: ["listen": "\(server.localAddress.map { "\($0)" } ?? "?")"])
-                return DemoApp(settings: settings, server: server, loop: nil, group: group, counters: nil)
+                return DemoApp(settings: settings, server: server, loop: nil, group: group, http: http, counters: nil)
             }
         } catch {
+            try? await http.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -129,12 +136,13 @@ public final class DemoApp: Sendable {
         loop?.cancel()
         await loop?.value
         await server.close()
+        try? await http.shutdown()
         try? await group.shutdownGracefully()
     }
 
     /// bookbuyer / bookthief: each iteration GETs `/books-bought` and `/buy-a-book/new` (random order)
     /// through the sidecar, then waits out the rest of the interval.
-    static func runClientLoop(_ settings: DemoAppSettings, counters: NIOLockedValueBox<BookClientCounters>, logger: Logger) async {
+    static func runClientLoop(_ settings: DemoAppSettings, counters: NIOLockedValueBox<BookClientCounters>, http: HTTPClient, logger: Logger) async {
         var iteration = 0
         while !Task.isCancelled {
             iteration += 1
@@ -145,8 +153,8 @@ public final class DemoApp: Sendable {
                 var status = 0
                 var identity: String?
                 do {
-                    let response = try await SimpleHTTPClient.request(host: settings.proxyHost, port: settings.proxyPort, path: path,
-                                                                      headers: headers, timeout: .seconds(10))
+                    let response = try await MeshHTTP.request(host: settings.proxyHost, port: settings.proxyPort, path: path,
+                                                              headers: headers, timeout: .seconds(10), client: http)
                     status = response.status
                     identity = response.header("Identity")
                 } catch {
@@ -161,11 +169,11 @@ public final class DemoApp: Sendable {
     }
 
     /// bookstore: `POST /restock-books` to bookwarehouse with body `1`; the result is only logged.
-    static func restock(_ settings: DemoAppSettings, logger: Logger) async {
+    static func restock(_ settings: DemoAppSettings, http: HTTPClient, logger: Logger) async {
         do {
-            let response = try await SimpleHTTPClient.request(
+            let response = try await MeshHTTP.request(
                 host: settings.proxyHost, port: settings.proxyPort, method: .POST, path: "/restock-books",
-                headers: [("host", settings.bookwarehouseHost), ("content-type", "application/json")], body: "1", timeout: .seconds(10))
+                headers: [("host", settings.bookwarehouseHost), ("content-type", "application/json")], body: "1", timeout: .seconds(10), client: http)
             logger.info("restock finished", metadata: ["status": "\(response.status)"])
         } catch {
             logger.info("restock finished", metadata: ["status": "0", "error": "\(error)"])

@@ -4,11 +4,19 @@ import Foundation
 /// Whom a credential speaks for: one pod (its sidecar), or the mesh operator.
 public enum CredentialSubject: Hashable, Sendable, CustomStringConvertible {
     case pod(namespace: String, name: String)
+    /// The sidecar the injection webhook added to a pod whose name it could not know yet
+    /// (`generateName`): the pod in `namespace` labelled `fsm-proxy-uuid: <uuid>`.
+    case proxy(namespace: String, uuid: String)
     case `operator`
+
+    /// The pod label that names the sidecar an injection added: a `proxy` credential speaks for
+    /// the pod carrying its uuid there.
+    public static let proxyUUIDLabel = "fsm-proxy-uuid"
 
     public var description: String {
         switch self {
         case .pod(let namespace, let name): "pod \(namespace)/\(name)"
+        case .proxy(let namespace, let uuid): "proxy \(uuid) in \(namespace)"
         case .operator: "operator"
         }
     }
@@ -124,6 +132,7 @@ public struct CredentialAuthority: Sendable {
 /// The signed fields of a credential, in their unambiguous encoding.
 struct CredentialFields {
     static let podKind = "pod"
+    static let proxyKind = "proxy"
     static let operatorKind = "operator"
 
     var kind: String
@@ -140,14 +149,21 @@ struct CredentialFields {
             namespace = ""
             name = ""
         case .pod(let podNamespace, let podName):
-            for (field, value) in [("namespace", podNamespace), ("pod name", podName)] {
-                guard Self.isPlainName(value) else {
-                    throw CredentialError("cannot mint a credential for \(field) '\(value)': expected 1 to \(CredentialAuthority.maxFieldBytes) printable ASCII characters without '/'")
-                }
-            }
+            try Self.checkNames([("namespace", podNamespace), ("pod name", podName)])
             kind = Self.podKind
             namespace = podNamespace
             name = podName
+        case .proxy(let podNamespace, let uuid):
+            try Self.checkNames([("namespace", podNamespace), ("proxy uuid", uuid)])
+            kind = Self.proxyKind
+            namespace = podNamespace
+            name = uuid
+        }
+    }
+
+    private static func checkNames(_ fields: [(String, String)]) throws(CredentialError) {
+        for (field, value) in fields where !isPlainName(value) {
+            throw CredentialError("cannot mint a credential for \(field) '\(value)': expected 1 to \(CredentialAuthority.maxFieldBytes) printable ASCII characters without '/'")
         }
     }
 
@@ -168,6 +184,7 @@ struct CredentialFields {
         let subject: CredentialSubject
         switch text[0] {
         case Self.podKind: subject = .pod(namespace: text[1], name: text[2])
+        case Self.proxyKind: subject = .proxy(namespace: text[1], uuid: text[2])
         case Self.operatorKind where fields[1].isEmpty && fields[2].isEmpty: subject = .operator
         default: return nil
         }
@@ -176,7 +193,11 @@ struct CredentialFields {
     }
 
     var subject: CredentialSubject {
-        kind == Self.podKind ? .pod(namespace: namespace, name: name) : .operator
+        switch kind {
+        case Self.podKind: .pod(namespace: namespace, name: name)
+        case Self.proxyKind: .proxy(namespace: namespace, uuid: name)
+        default: .operator
+        }
     }
 
     var encoded: [UInt8] {

@@ -17,7 +17,7 @@ public struct MeshCertificateAuthority: Sendable {
     public static let defaultRootValidity = MeshDuration.hours(24 * 3650)
 
     public let certificate: Certificate
-    private let privateKey: P256.Signing.PrivateKey
+    let privateKey: P256.Signing.PrivateKey
 
     /// A CA from an existing root certificate and its key (for example read from `ca.crt` and
     /// `private.key`). The key must belong to the certificate, and the certificate must be a CA.

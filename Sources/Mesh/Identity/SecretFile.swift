@@ -1,4 +1,15 @@
+#if canImport(CoreFoundation)
+// Other files of this module import Foundation; in a whole-module (release) build `struct stat`
+// then resolves to the copy in CoreFoundation's headers, whose members MemberImportVisibility
+// lets a file use only if it imports that module.
+import CoreFoundation
+#endif
 #if canImport(Glibc)
+// A release build finds `struct stat` through Foundation's CoreFoundation (MemberImportVisibility
+// then wants that module imported); a debug build through Glibc.
+#if canImport(CoreFoundation)
+import CoreFoundation
+#endif
 import Glibc
 #elseif canImport(Musl)
 import Musl

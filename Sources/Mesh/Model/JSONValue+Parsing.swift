@@ -18,7 +18,12 @@ extension JSONValue {
     /// Parses RFC 8259 JSON. Object keys keep their order (duplicates are kept as written);
     /// numbers without a fraction or exponent that fit in Int64 become `.int`, others `.double`.
     public init(parsing text: String) throws(JSONParseError) {
-        var parser = JSONTextParser(bytes: Array(text.utf8))
+        try self.init(parsing: Array(text.utf8))
+    }
+
+    /// Parses RFC 8259 JSON from UTF-8 bytes (an HTTP body), as `init(parsing:)` does a string.
+    public init(parsing bytes: [UInt8]) throws(JSONParseError) {
+        var parser = JSONTextParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()

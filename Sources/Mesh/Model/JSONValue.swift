@@ -47,7 +47,7 @@ public indirect enum JSONValue: Hashable, Sendable {
 
     // Written as UTF-8 bytes: appending bytes is several times faster than growing a String, and
     // the configurations of large meshes run to megabytes.
-    private func write(into out: inout [UInt8], pretty: Bool, indent: Int) {
+    func write(into out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -80,19 +80,62 @@ public indirect enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// `rendered().utf8.count` (compact) without building the text.
+    public var renderedByteCount: Int {
+        switch self {
+        case .null: return 4
+        case .bool(let b): return b ? 4 : 5
+        case .int(let i): return JSONValue.decimalLength(i)
+        case .double(let d): return JSONValue.format(d).utf8.count
+        case .string(let s): return JSONValue.quotedByteCount(s)
+        case .array(let items):
+            guard !items.isEmpty else { return 2 }
+            var count = 2 + items.count - 1
+            for item in items { count += item.renderedByteCount }
+            return count
+        case .object(let pairs):
+            guard !pairs.isEmpty else { return 2 }
+            var count = 2 + pairs.count - 1
+            for (key, item) in pairs { count += JSONValue.quotedByteCount(key) + 1 + item.renderedByteCount }
+            return count
+        }
+    }
+
+    private static func decimalLength(_ value: Int64) -> Int {
+        var count = value < 0 ? 2 : 1
+        var rest = value.magnitude / 10
+        while rest > 0 { count += 1; rest /= 10 }
+        return count
+    }
+
+    /// A JSON string literal's length: quotes, two-byte escapes, `\u00XX` for other control characters.
+    static func quotedByteCount(_ s: String) -> Int {
+        var count = 2
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): count += 2
+            case 0..<0x20: count += 6
+            default: count += 1
+            }
+        }
+        return count
+    }
+
     private static func newline(into out: inout [UInt8], indent: Int) {
         out.append(UInt8(ascii: "\n"))
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
     }
 
     /// Up to six decimals, no trailing zeros, no exponent: stable across platforms. Whole numbers
-    /// print as integers up to 9e18; beyond that, and for fractions of 1e15 or more, Swift's
+    /// print as integers up to 9e18; beyond that, and for fractions of 1e9 or more, Swift's
     /// shortest round-trip form (platform-independent too) avoids overflowing Int64.
     public static func format(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 9e18 { return String(Int64(d)) }
-        // Beyond this, `d * 1e6` would overflow Int64 below.
-        if abs(d) >= 1e15 { return d.description }
+        // From about 9.2e12 on, `d * 1e6` would overflow Int64 below (found by fuzz-config-json:
+        // 88888888888888.8 in a config stopped the process that wrote it); from 2^53 / 1e6 (about
+        // 9e9) on, it is no longer exact.
+        if abs(d) >= 1e9 { return d.description }
         let scaled = (d * 1_000_000).rounded()
         let negative = scaled < 0
         let magnitude = Int64(abs(scaled))

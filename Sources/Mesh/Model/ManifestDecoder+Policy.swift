@@ -48,6 +48,7 @@ extension ManifestDecoder {
             s.maxDataPlaneConnections = try sidecar.optional("maxDataPlaneConnections")?.int(in: 0...Int.max) ?? s.maxDataPlaneConnections
             s.configResyncInterval = try sidecar.optional("configResyncInterval")?.duration() ?? s.configResyncInterval
             s.sidecarImage = try sidecar.optionalString("sidecarImage") ?? s.sidecarImage
+            if let resources = try sidecar.optional("resources") { s.resources = try resourceRequirements(resources) }
             config.sidecar = s
         }
         if let flags = try spec.optional("featureFlags") {
@@ -59,6 +60,42 @@ extension ManifestDecoder {
             config.featureFlags = f
         }
         return config
+    }
+
+    /// `{limits: {cpu: 500m, memory: 64Mi}, requests: {...}}` (a container's `resources`).
+    static func resourceRequirements(_ node: YAMLReader) throws(ManifestError) -> ResourceRequirements {
+        var result = ResourceRequirements()
+        if let limits = try node.optional("limits") { result.limits = try quantities(limits) }
+        if let requests = try node.optional("requests") { result.requests = try quantities(requests) }
+        return result
+    }
+
+    private static func quantities(_ node: YAMLReader) throws(ManifestError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in try node.entries() {
+            let text = try value.scalarText()
+            guard isQuantity(text) else {
+                throw value.error("expected a Kubernetes quantity such as 100m, 64Mi or 1, found \(YAMLReader.quoted(text))")
+            }
+            result[name] = text
+        }
+        return result
+    }
+
+    /// A Kubernetes quantity: a decimal number, then an optional binary (Ki..Ei), decimal (m, k,
+    /// M..E) or exponent (e3, E-2) suffix.
+    static func isQuantity(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
+        guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, number != "." else { return false }
+        let suffix = rest.dropFirst(number.count)
+        let named: Set<Substring> = ["", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+        if named.contains(suffix) { return true }
+        guard let marker = suffix.first, marker == "e" || marker == "E" else { return false }
+        var exponent = suffix.dropFirst()
+        if exponent.first == "+" || exponent.first == "-" { exponent = exponent.dropFirst() }
+        return !exponent.isEmpty && exponent.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// IPv4 or IPv6 CIDRs such as `10.0.0.1/32`.

@@ -39,7 +39,11 @@ public struct MeshConfig: Hashable, Sendable {
         public var logLevel = "error"
         public var maxDataPlaneConnections = 0
         public var configResyncInterval: MeshDuration = .zero
-        public var sidecarImage = "flomesh/pipy:latest"
+        /// The image of the injected containers (it holds the `fsm` binary); empty: the
+        /// injector's own image (docs/DECISIONS.md).
+        public var sidecarImage = ""
+        /// Requests and limits of the injected sidecar container.
+        public var resources = ResourceRequirements()
         public init() {}
     }
 
@@ -61,6 +65,20 @@ public struct MeshConfig: Hashable, Sendable {
     public init(metadata: ObjectMeta = ObjectMeta(name: "fsm-mesh-config", namespace: "fsm-system")) {
         self.metadata = metadata
     }
+}
+
+/// A container's resource `requests` and `limits` (Kubernetes quantities as written: `100m`,
+/// `64Mi`, `1`), keyed by resource name (`cpu`, `memory`, ...).
+public struct ResourceRequirements: Hashable, Sendable {
+    public var limits: [String: String]
+    public var requests: [String: String]
+
+    public init(limits: [String: String] = [:], requests: [String: String] = [:]) {
+        self.limits = limits
+        self.requests = requests
+    }
+
+    public var isEmpty: Bool { limits.isEmpty && requests.isEmpty }
 }
 
 /// `second`, `minute` or `hour`: the refill period of a local rate limit.

@@ -12,7 +12,7 @@ public struct ProxyConfigDecodingError: Error, Hashable, Sendable, CustomStringC
 }
 
 /// The inverse of `ProxyConfig.jsonValue` (ProxyConfig+JSON.swift): reads the Pipy-shaped
-/// `config.json` back. Maps come back in the order the writer printed them (sorted keys);
+/// `config.json` back. Maps come back in key order, the order the writer prints them in;
 /// traffic matches are put back in port order, as the controller emits them.
 extension ProxyConfig {
     public init(jsonText: String) throws(ProxyConfigDecodingError) {
@@ -60,15 +60,15 @@ extension InboundConfig {
 extension OutboundConfig {
     init(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
         guard let reader else { self.init(); return }
-        var groups: [(port: Int, matches: [OutboundTrafficMatch])] = []
+        var matches: [OutboundTrafficMatch] = []
         for (_, group) in try reader.mapEntries("TrafficMatches") {
-            var matches: [OutboundTrafficMatch] = []
             for item in try group.arrayItems() { matches.append(try OutboundTrafficMatch(item)) }
-            groups.append((matches.first?.port ?? 0, matches))
         }
-        // Stable: matches of one port keep their printed order.
-        let ordered = groups.enumerated().sorted { ($0.element.port, $0.offset) < ($1.element.port, $1.offset) }
-        self.init(trafficMatches: ordered.flatMap(\.element.matches), clustersConfigs: try ClusterConfig.decodeAll(reader))
+        // Each match by its own port, not its group's (found by fuzz-config-json: a group holding
+        // several ports read back in another order from the config's own JSON). Stable: matches of
+        // one port keep their printed order.
+        let ordered = matches.enumerated().sorted { ($0.element.port, $0.offset) < ($1.element.port, $1.offset) }
+        self.init(trafficMatches: ordered.map(\.element), clustersConfigs: try ClusterConfig.decodeAll(reader))
     }
 }
 
@@ -249,12 +249,15 @@ struct JSONReader {
         return JSONReader(found, path: child(key))
     }
 
-    /// A Go-style map (object or null): its entries in printed order.
+    /// A Go-style map (object or null): its entries in key order, as the writer prints them
+    /// (`JSONValue.sortedMap`; FSM's Go controller prints maps sorted too). A map has no order, so
+    /// a config reads the same whatever order its keys were written in, and reads back unchanged
+    /// from its own JSON (found by fuzz-config-json: keys out of order changed a config through it).
     func mapEntries(_ key: String) throws(ProxyConfigDecodingError) -> [(String, JSONReader)] {
         guard let found = try member(key) else { return [] }
         guard case .object(let pairs) = found else { throw error(key, "expected an object") }
         let base = child(key)
-        return pairs.map { ($0.0, JSONReader($0.1, path: "\(base).\($0.0)")) }
+        return pairs.sorted { $0.0 < $1.0 }.map { ($0.0, JSONReader($0.1, path: "\(base).\($0.0)")) }
     }
 
     func arrayItems() throws(ProxyConfigDecodingError) -> [JSONReader] {

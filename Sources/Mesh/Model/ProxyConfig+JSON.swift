@@ -18,8 +18,35 @@ extension ProxyConfig {
         ])
     }
 
+    /// The text a proxy is sent. The compact form is written from the outbound's shared stores
+    /// (`OutboundConfig+Rendering.swift`), with the same bytes as `jsonValue.rendered()`.
     public func renderedJSON(pretty: Bool = false) -> String {
-        jsonValue.rendered(pretty: pretty)
+        pretty ? jsonValue.rendered(pretty: true) : compactJSON()
+    }
+
+    /// `renderedJSON().utf8.count` (compact) without building the text: the outbound's shared
+    /// stores remember their sizes, so measuring many configs of one catalog costs little more
+    /// than measuring one.
+    public var renderedByteCount: Int {
+        // {"Version":...,"Spec":...,"Inbound":...,"Outbound":...}
+        var count = 2 + 3
+        for key in ["Version", "Spec", "Inbound", "Outbound"] { count += JSONValue.quotedByteCount(key) + 1 }
+        return count + JSONValue.quotedByteCount(version) + spec.jsonValue(serviceIdentity: serviceIdentity).renderedByteCount
+            + inbound.jsonValue.renderedByteCount + outbound.renderedByteCount
+    }
+
+    private func compactJSON() -> String {
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"Version":"#.utf8)
+        JSONValue.writeString(version, into: &out)
+        out.append(contentsOf: #","Spec":"#.utf8)
+        spec.jsonValue(serviceIdentity: serviceIdentity).write(into: &out, pretty: false, indent: 0)
+        out.append(contentsOf: #","Inbound":"#.utf8)
+        inbound.jsonValue.write(into: &out, pretty: false, indent: 0)
+        out.append(contentsOf: #","Outbound":"#.utf8)
+        outbound.writeCompact(into: &out)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -52,7 +79,7 @@ extension OutboundConfig {
         // Several matches share a port: group them, keeping the config's order inside a port.
         var byPort: [(String, [JSONValue])] = []
         var index: [Int: Int] = [:]
-        for match in trafficMatches {
+        forEachTrafficMatch { match in
             if let i = index[match.port] {
                 byPort[i].1.append(match.jsonValue)
             } else {
@@ -62,24 +89,38 @@ extension OutboundConfig {
         }
         return .object([
             ("TrafficMatches", JSONValue.sortedMap(byPort.map { ($0.0, JSONValue.array($0.1)) })),
-            ("ClustersConfigs", JSONValue.sortedMap(clustersConfigs.map { ($0.name, $0.jsonValue) })),
+            ("ClustersConfigs", OutboundConfig.clustersJSON(clusterStore.items)),
         ])
+    }
+
+    static func clustersJSON(_ clusters: [ClusterConfig]) -> JSONValue {
+        JSONValue.sortedMap(clusters.map { ($0.name, $0.jsonValue) })
     }
 }
 
 extension OutboundTrafficMatch {
     public var jsonValue: JSONValue {
-        .object([
+        .object(unstampedJSONPairs + [
+            ("AllowedEgressTraffic", .bool(allowedEgressTraffic)),
+            ("ServiceIdentity", .string(serviceIdentity)),
+        ])
+    }
+
+    /// Every member but the client's stamp (the last two), which the configs of one catalog share.
+    private var unstampedJSONPairs: [(String, JSONValue)] {
+        [
             ("DestinationIPRanges", .array(destinationIPRanges.map { .string($0) })),
             ("Port", .int(port)),
             ("Protocol", .string(appProtocol.rawValue)),
             ("HttpHostPort2Service", JSONValue.hostMap(httpHostPort2Service)),
             ("HttpServiceRouteRules", JSONValue.routeRules(httpServiceRouteRules)),
             ("TargetClusters", targetClusters.map(JSONValue.clusters) ?? .null),
-            ("AllowedEgressTraffic", .bool(allowedEgressTraffic)),
-            ("ServiceIdentity", .string(serviceIdentity)),
-        ])
+        ]
     }
+
+    /// `{"DestinationIPRanges":...,"TargetClusters":...}`: the JSON before the client's stamp,
+    /// whose closing brace the stamp replaces.
+    var stampPrefix: JSONValue { .object(unstampedJSONPairs) }
 }
 
 extension InboundTrafficMatch {

@@ -210,12 +210,37 @@ public struct InboundConfig: Hashable, Sendable {
     }
 }
 
+/// The outbound half of a config. Its traffic matches and clusters are held in shared stores
+/// (`OutboundConfig+Sharing.swift`): in a permissive mesh every client's outbound lists every
+/// service and differs from the others only in the client's identity and egress flag, so the
+/// controller builds the list once and gives each client a stamped copy of the reference.
 public struct OutboundConfig: Hashable, Sendable {
-    /// Several per port (one per destination service), ordered by port then service.
-    public var trafficMatches: [OutboundTrafficMatch]
-    public var clustersConfigs: [ClusterConfig]
+    var matchStore: MatchStore
+    /// Written into every match as it is read; nil: each stored match carries its own.
+    var clientStamp: ClientStamp?
+    var clusterStore: ClusterStore
+
+    /// Several per port (one per destination service), ordered by port then service. Reading it
+    /// builds the array (with the client's stamp written in); `trafficMatchCount`,
+    /// `trafficMatch(at:)` and `forEachTrafficMatch` read without building one.
+    public var trafficMatches: [OutboundTrafficMatch] {
+        get {
+            guard let clientStamp else { return matchStore.items }
+            return matchStore.items.map(clientStamp.applied)
+        }
+        set {
+            matchStore = MatchStore(newValue)
+            clientStamp = nil
+        }
+    }
+
+    public var clustersConfigs: [ClusterConfig] {
+        get { clusterStore.items }
+        set { clusterStore = ClusterStore(newValue) }
+    }
+
     public init(trafficMatches: [OutboundTrafficMatch] = [], clustersConfigs: [ClusterConfig] = []) {
-        self.trafficMatches = trafficMatches
-        self.clustersConfigs = clustersConfigs
+        matchStore = MatchStore(trafficMatches)
+        clusterStore = ClusterStore(clustersConfigs)
     }
 }

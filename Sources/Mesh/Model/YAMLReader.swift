@@ -104,7 +104,8 @@ public struct YAMLReader {
 
     private static func syntaxError(_ error: YamlError, text: String, file: String, lineOffset: Int, columnOffset: Int) -> ManifestError {
         func at(_ mark: Mark, _ message: String) -> ManifestError {
-            ManifestError(file: file, line: mark.line + lineOffset, column: mark.column + columnOffset, message: message)
+            let (line, column) = clamped(mark, in: text)
+            return ManifestError(file: file, line: line + lineOffset, column: column + columnOffset, message: message)
         }
         func withContext(_ problem: String, _ context: YamlError.Context?) -> String {
             guard let context else { return "YAML syntax error: \(problem)" }
@@ -129,6 +130,27 @@ public struct YAMLReader {
         default:
             return ManifestError(file: file, line: lineOffset + 1, column: columnOffset + 1, message: "cannot parse YAML: \(error)")
         }
+    }
+
+    /// libyaml puts the end of a text that does not end with a line break on the line after the
+    /// last (it adds the break itself): an error there is reported at the end of the last line.
+    static func clamped(_ mark: Mark, in text: String) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        var afterCR = false
+        for scalar in text.unicodeScalars {
+            // Line breaks as libyaml counts them: LF, CR, CR LF (one), NEL, LS, PS.
+            if scalar == "\n" && afterCR {
+                afterCR = false
+            } else if scalar == "\n" || scalar == "\r" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                line += 1
+                column = 1
+                afterCR = scalar == "\r"
+            } else {
+                column += 1
+                afterCR = false
+            }
+        }
+        return mark.line > line ? (line, column) : (mark.line, mark.column)
     }
 
     // MARK: - Position and shape

@@ -2,16 +2,41 @@ import MeshModel
 
 /// A ProxyConfig validated and turned into index-based tables for the per-request paths.
 /// Built once per apply; never mutated afterwards (the mutable state lives in `Sidecar`).
+///
+/// The outbound clusters come first in every table, then what the inbound adds; that first part
+/// (`CompiledOutbound`) depends on the outbound alone and is shared by the configs of one catalog.
 struct CompiledConfig: Sendable {
-    var clusters: [CompiledCluster] = []
-    var clusterIndexByName: [String: Int] = [:]
-    var outbound: [CompiledTrafficMatch] = []
-    var outboundByPort: [Int: [Int]] = [:]
+    /// Outbound clusters, then the inbound clusters whose names the outbound does not have.
+    var clusters = LayeredArray<CompiledCluster>()
+    /// The names of the inbound part of `clusters` (the outbound's are in `CompiledOutbound`).
+    var inboundClusterIndexByName: [String: Int] = [:]
+    var outboundClusterIndexByName: [String: Int] = [:]
+    var outbound = OutboundTables()
     var inbound: [CompiledTrafficMatch] = []
     var inboundByPort: [Int: Int] = [:]
     /// Initial weights of every weighted choice (route traffic splits, TCP targets), by balancer index.
-    var balancerWeights: [[Int]] = []
-    var buckets: [BucketSpec] = []
+    var balancerWeights = LayeredArray<[Int]>()
+    var buckets = LayeredArray<BucketSpec>()
+
+    func clusterIndex(named name: String) -> Int? {
+        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name]
+    }
+}
+
+/// A table whose first part is shared (copy-on-write) with other configs' tables and whose rest
+/// is this config's own; indices run across both.
+struct LayeredArray<Element: Sendable>: RandomAccessCollection, Sendable {
+    var shared: [Element] = []
+    var own: [Element] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { shared.count + own.count }
+
+    subscript(index: Int) -> Element {
+        _read {
+            if index < shared.count { yield shared[index] } else { yield own[index - shared.count] }
+        }
+    }
 }
 
 struct CompiledCluster: Sendable {
@@ -115,14 +140,27 @@ struct CompiledTrafficMatch: Sendable {
 
     /// The service a Host header names: as written, then with or without this port.
     func serviceIndex(forHost rawHost: String) -> Int? {
-        let host = rawHost.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? rawHost.lowercased() : rawHost
-        if let index = hosts[host] { return index }
-        if let colon = host.lastIndex(of: ":") {
-            if let index = hosts[String(host[..<colon])] { return index }
-        } else if let index = hosts["\(host):\(port)"] {
-            return index
+        let host = CompiledTrafficMatch.normalizedHost(rawHost)
+        return hosts[host] ?? hosts[CompiledTrafficMatch.otherHostForm(host, port: port)]
+    }
+
+    /// A Host header as host tables hold it: lower-cased.
+    static func normalizedHost(_ rawHost: String) -> String {
+        hasASCIIUppercase(rawHost) ? rawHost.lowercased() : rawHost
+    }
+
+    /// The form looked up when the host as written is not in a table: without its port
+    /// (`host:port`), or with `port` added (`host`).
+    static func otherHostForm(_ host: String, port: Int) -> String {
+        if let colon = host.utf8.lastIndex(of: UInt8(ascii: ":")) { return String(host[..<colon]) }
+        return host + ":" + String(port)
+    }
+
+    private static func hasASCIIUppercase(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 &- UInt8(ascii: "A") < 26 }
         }
-        return nil
+        return found ?? text.utf8.contains { $0 &- UInt8(ascii: "A") < 26 }
     }
 }
 
@@ -134,179 +172,4 @@ struct BucketSpec: Sendable {
 
 struct ConfigRejection: Error, CustomStringConvertible {
     var description: String
-}
-
-extension CompiledConfig {
-    /// Validates and compiles; any problem rejects the whole config.
-    static func compile(_ config: ProxyConfig) throws(ConfigRejection) -> CompiledConfig {
-        var compiled = CompiledConfig()
-        var regexCache: [String: PatternMatcher] = [:]
-        func matcher(_ pattern: String, _ context: @autoclosure () -> String) throws(ConfigRejection) -> PatternMatcher {
-            if let cached = regexCache[pattern] { return cached }
-            do {
-                let compiledPattern = try PatternMatcher(compiling: pattern)
-                regexCache[pattern] = compiledPattern
-                return compiledPattern
-            } catch {
-                throw ConfigRejection(description: "\(context()): \(error)")
-            }
-        }
-
-        // Clusters: outbound then inbound, one table. An identical repeat is tolerated.
-        var seen: [String: ClusterConfig] = [:]
-        for cluster in config.outbound.clustersConfigs + config.inbound.clustersConfigs {
-            if let earlier = seen[cluster.name] {
-                guard earlier == cluster else { throw ConfigRejection(description: "cluster \(cluster.name) is defined twice with different settings") }
-                continue
-            }
-            seen[cluster.name] = cluster
-            var endpoints: [SocketAddress] = []
-            var weights: [Int] = []
-            for endpoint in cluster.endpoints {
-                guard let address = SocketAddress(parsing: endpoint.address) else {
-                    throw ConfigRejection(description: "cluster \(cluster.name): bad endpoint address \"\(endpoint.address)\"")
-                }
-                // Weight 0 marks a failover-only endpoint in FSM; it takes no regular traffic.
-                guard endpoint.weight > 0 else { continue }
-                endpoints.append(address)
-                weights.append(endpoint.weight)
-            }
-            let retry = cluster.retryPolicy.map { policy in
-                CompiledRetry(
-                    conditions: RetryConditions(parsing: policy.retryOn),
-                    numRetries: max(0, policy.numRetries),
-                    perTryTimeout: policy.perTryTimeout.flatMap { $0 > .zero ? $0 : nil },
-                    backoffBase: policy.retryBackoffBaseInterval > .zero ? policy.retryBackoffBaseInterval : RetryBackoff.defaultBase
-                )
-            }
-            compiled.clusterIndexByName[cluster.name] = compiled.clusters.count
-            compiled.clusters.append(CompiledCluster(
-                name: cluster.name,
-                endpoints: endpoints,
-                endpointWeights: weights,
-                limits: ClusterLimits(cluster.connectionSettings),
-                retry: retry,
-                circuitBreaking: cluster.connectionSettings?.http.circuitBreaking
-            ))
-        }
-
-        func targets(_ weighted: [WeightedCluster], _ context: @autoclosure () -> String) throws(ConfigRejection) -> TargetSet {
-            var indices: [Int] = []
-            var weights: [Int] = []
-            for target in weighted {
-                guard let index = compiled.clusterIndexByName[target.name] else {
-                    throw ConfigRejection(description: "\(context()): target cluster \(target.name) is not in ClustersConfigs")
-                }
-                indices.append(index)
-                weights.append(target.weight)
-            }
-            compiled.balancerWeights.append(weights)
-            return TargetSet(clusters: indices, balancer: compiled.balancerWeights.count - 1)
-        }
-
-        func bucket(_ limit: RateLimitConfig?, key: String) -> Int? {
-            guard let limit else { return nil }
-            compiled.buckets.append(BucketSpec(key: key, bucket: TokenBucket(limit)))
-            return compiled.buckets.count - 1
-        }
-
-        func services(_ rules: [ServiceRouteRules], direction: String, port: Int) throws(ConfigRejection) -> [CompiledService] {
-            var result: [CompiledService] = []
-            for service in rules {
-                let context = "\(direction) port \(port) service \(service.service)"
-                var compiledRules: [CompiledRule] = []
-                for (ruleIndex, rule) in service.rules.enumerated() {
-                    let path = try matcher(rule.pathRegex, "\(context) path")
-                    var headers: [HeaderMatcher] = []
-                    for header in rule.headers ?? [] {
-                        headers.append(HeaderMatcher(name: header.name, value: try matcher(header.valueRegex, "\(context) header \(header.name)")))
-                    }
-                    let methods = rule.methods.flatMap { list -> [String]? in
-                        list.contains("*") ? nil : list.map { $0.uppercased() }
-                    }
-                    compiledRules.append(CompiledRule(
-                        path: path,
-                        methods: methods,
-                        headers: headers,
-                        targets: try targets(rule.targetClusters, "\(context) route \(rule.pathRegex)"),
-                        allowedServices: rule.allowedServices.map(Set.init),
-                        bucket: bucket(rule.rateLimit, key: "\(direction)|\(port)|\(service.service)|route\(ruleIndex)|\(rule.pathRegex)"),
-                        rateLimitedResponse: rule.rateLimit.map(rateLimitedResponse)
-                    ))
-                }
-                result.append(CompiledService(
-                    name: service.service,
-                    rules: compiledRules,
-                    bucket: bucket(service.rateLimit, key: "\(direction)|\(port)|\(service.service)"),
-                    rateLimitedResponse: service.rateLimit.map(rateLimitedResponse)
-                ))
-            }
-            return result
-        }
-
-        func hostTable(_ mappings: [HostMapping], services: [CompiledService]) -> [String: Int] {
-            var table: [String: Int] = [:]
-            table.reserveCapacity(mappings.count)
-            for mapping in mappings {
-                guard let index = services.firstIndex(where: { $0.name == mapping.service }) else { continue }
-                // Hosts are nearly always lower-case ASCII already: skip building a new string then.
-                let host = mapping.host.utf8.contains(where: { ($0 >= 65 && $0 <= 90) || $0 >= 0x80 }) ? mapping.host.lowercased() : mapping.host
-                if table[host] == nil { table[host] = index }
-            }
-            return table
-        }
-
-        func ranges(_ texts: [String], _ context: @autoclosure () -> String) throws(ConfigRejection) -> [AddressRange] {
-            var result: [AddressRange] = []
-            for text in texts {
-                guard let range = AddressRange(parsing: text) else { throw ConfigRejection(description: "\(context()): bad address range \"\(text)\"") }
-                result.append(range)
-            }
-            return result
-        }
-
-        for match in config.outbound.trafficMatches {
-            let compiledServices = try services(match.httpServiceRouteRules, direction: "outbound", port: match.port)
-            var entry = CompiledTrafficMatch(port: match.port, appProtocol: match.appProtocol, isHTTP: match.appProtocol == .http || match.appProtocol == .grpc)
-            entry.destinationRanges = try ranges(match.destinationIPRanges, "outbound port \(match.port)")
-            entry.services = compiledServices
-            entry.hosts = hostTable(match.httpHostPort2Service, services: compiledServices)
-            if let tcp = match.targetClusters { entry.tcpTargets = try targets(tcp, "outbound port \(match.port)") }
-            compiled.outboundByPort[match.port, default: []].append(compiled.outbound.count)
-            compiled.outbound.append(entry)
-        }
-
-        for match in config.inbound.trafficMatches {
-            guard compiled.inboundByPort[match.port] == nil else { throw ConfigRejection(description: "inbound port \(match.port) appears twice") }
-            let compiledServices = try services(match.httpServiceRouteRules, direction: "inbound", port: match.port)
-            var entry = CompiledTrafficMatch(port: match.port, appProtocol: match.appProtocol, isHTTP: match.appProtocol == .http || match.appProtocol == .grpc)
-            entry.sourceRanges = try match.sourceIPRanges.map { list throws(ConfigRejection) in try ranges(list, "inbound port \(match.port) source") }
-            entry.services = compiledServices
-            entry.hosts = hostTable(match.httpHostPort2Service, services: compiledServices)
-            if let tcp = match.targetClusters { entry.tcpTargets = try targets(tcp, "inbound port \(match.port)") }
-            entry.allowedEndpoints = match.allowedEndpoints.map(Set.init)
-            if let limit = match.tcpRateLimit {
-                entry.connectionBucket = bucket(limit, key: "inbound|\(match.port)|connections")
-                let name = "local_rate_limit.inbound_\(rateLimitLabel(match).map { "\($0)_" } ?? "")\(match.port)_\(match.appProtocol.rawValue).rate_limited"
-                entry.connectionRateLimitedCounterName = name
-            }
-            compiled.inboundByPort[match.port] = compiled.inbound.count
-            compiled.inbound.append(entry)
-        }
-        return compiled
-    }
-
-    private static func rateLimitedResponse(_ limit: RateLimitConfig) -> HTTPResponseHead {
-        let status = (400...599).contains(limit.responseStatusCode) ? limit.responseStatusCode : 429
-        return HTTPResponseHead(status: status, headers: limit.responseHeadersToAdd.map { HTTPHeader(name: $0.name, value: $0.value) })
-    }
-
-    /// `<ns>/<svc>` from the port's local cluster (`ns/svc|port|local`), as FSM labels its
-    /// connection limits (`demo/fortio`); nil when the config names no cluster.
-    private static func rateLimitLabel(_ match: InboundTrafficMatch) -> String? {
-        let clusterName = match.targetClusters?.first?.name
-            ?? match.httpServiceRouteRules.first?.rules.first?.targetClusters.first?.name
-        guard let clusterName, let bar = clusterName.firstIndex(of: "|"), clusterName[..<bar].contains("/") else { return nil }
-        return String(clusterName[..<bar])
-    }
 }

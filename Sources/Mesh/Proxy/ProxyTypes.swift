@@ -12,7 +12,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `ip:port` (the last colon separates the port). nil when malformed.
     public init?(parsing text: String) {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
+        guard let colon = text.utf8.lastIndex(of: UInt8(ascii: ":")) else { return nil }
         let ip = text[..<colon]
         guard !ip.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         self.init(ip: String(ip), port: port)

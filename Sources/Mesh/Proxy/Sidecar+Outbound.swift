@@ -222,17 +222,7 @@ extension Sidecar {
 
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
     func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
-        guard let candidates = compiled.outboundByPort[destination.port] else { return nil }
-        let parsed = AddressRange.parseIPv4(destination.ip)
-        for index in candidates where compiled.outbound[index].contains(destination: destination.ip, parsed: parsed) {
-            return index
-        }
-        if let host {
-            for index in candidates where compiled.outbound[index].isHTTP && compiled.outbound[index].serviceIndex(forHost: host) != nil {
-                return index
-            }
-        }
-        return nil
+        compiled.outbound.match(destination: destination, host: host)
     }
 
     /// Host → service → first matching rule → weighted cluster; nil when nothing routes.

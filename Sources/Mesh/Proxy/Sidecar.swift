@@ -161,7 +161,7 @@ extension Sidecar {
         var kept: [(newIndex: Int, slot: Int)] = []
         var removed: [(oldIndex: Int, slot: Int)] = []
         for (slot, oldIndex) in oldStates.indexOfSlot.enumerated() {
-            if let newIndex = next.clusterIndexByName[old.clusters[oldIndex].name] {
+            if let newIndex = next.clusterIndex(named: old.clusters[oldIndex].name) {
                 newIndexOfSlot[slot] = newIndex
                 kept.append((newIndex, slot))
             } else {
@@ -176,8 +176,8 @@ extension Sidecar {
         var states = SparseTable<ClusterState>()
         // Clusters that come back keep the counters they had when they left.
         var returning: [(newIndex: Int, counters: ClusterCounters)] = []
-        for (name, counters) in retiredClusterCounters where old.clusterIndexByName[name] == nil {
-            if let newIndex = next.clusterIndexByName[name] { returning.append((newIndex, counters)) }
+        for (name, counters) in retiredClusterCounters where old.clusterIndex(named: name) == nil {
+            if let newIndex = next.clusterIndex(named: name) { returning.append((newIndex, counters)) }
         }
         returning.sort { $0.newIndex < $1.newIndex }
         for (newIndex, retired) in returning {
@@ -296,11 +296,43 @@ public struct PreparedConfig: Sendable {
     let compiled: Result<CompiledConfig, ConfigRejection>
 
     public init(_ config: ProxyConfig) {
+        self.init(config, outbound: CompiledOutbound.compile(config.outbound))
+    }
+
+    /// Compiles `config`, taking its outbound tables from `cache` when an earlier config had the
+    /// same outbound stores (`OutboundConfig.storageKey`): the proxy groups of a permissive mesh
+    /// then share one compiled catalog instead of compiling and holding one each.
+    public init(_ config: ProxyConfig, sharing cache: inout CompiledOutboundCache) {
+        self.init(config, outbound: cache.outbound(for: config.outbound))
+    }
+
+    private init(_ config: ProxyConfig, outbound: Result<CompiledOutbound, ConfigRejection>) {
         self.config = config
         do {
-            compiled = .success(try CompiledConfig.compile(config))
+            compiled = .success(try CompiledConfig.compile(config, outbound: outbound))
         } catch {
             compiled = .failure(error)
         }
+    }
+}
+
+/// Outbound tables compiled for earlier configs, by the stores they were compiled from. Keeps the
+/// most recent `capacity` (a shell preparing the configs of one controller update needs one per
+/// catalog; older catalogs' tables live on in the sidecars that use them).
+public struct CompiledOutboundCache: Sendable {
+    private var entries: [(key: OutboundConfig.StorageKey, outbound: Result<CompiledOutbound, ConfigRejection>)] = []
+    public let capacity: Int
+
+    public init(capacity: Int = 8) {
+        self.capacity = max(1, capacity)
+    }
+
+    mutating func outbound(for config: OutboundConfig) -> Result<CompiledOutbound, ConfigRejection> {
+        let key = config.storageKey
+        if let entry = entries.last(where: { $0.key == key }) { return entry.outbound }
+        let compiled = CompiledOutbound.compile(config)
+        if entries.count >= capacity { entries.removeFirst() }
+        entries.append((key, compiled))
+        return compiled
     }
 }

@@ -42,21 +42,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func reply(_ status: HTTPResponseStatus, _ contentType: String, _ body: String, keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        guard keepAlive else {
-            closing = true
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-            return
-        }
-        timeouts?.requestEnded()
-        timeouts?.responseFinished()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        closing = LocalReply.write(status, contentType: contentType, body: body, keepAlive: keepAlive, timeouts: timeouts, context: context)
     }
 
     /// A content-length other than 0, or a transfer-encoding: a body follows the head.

@@ -12,6 +12,8 @@ public enum ListenerKind: Int, CaseIterable, Sendable, CustomStringConvertible {
     case admin
     /// `/stats/prometheus` only, on the pod address, for Prometheus (15010).
     case prometheus
+    /// The kubelet's rewritten health probes (15901-15904), each port counted together.
+    case probe
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum ListenerKind: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .inbound: "inbound"
         case .admin: "admin"
         case .prometheus: "prometheus"
+        case .probe: "probe"
         }
     }
 }
@@ -33,12 +36,19 @@ public struct ConnectionLimits: Sendable, Equatable {
     public var inbound: Int
     public var admin: Int
     public var prometheus: Int
+    /// The probe ports together: the kubelet probes one at a time, so a few are plenty, and they
+    /// come out of the descriptor reserve.
+    public var probe: Int
 
-    public init(outbound: Int, inbound: Int, admin: Int, prometheus: Int) {
+    /// Connections the probe ports hold at once unless told otherwise.
+    public static let defaultProbeLimit = 8
+
+    public init(outbound: Int, inbound: Int, admin: Int, prometheus: Int, probe: Int = ConnectionLimits.defaultProbeLimit) {
         self.outbound = outbound
         self.inbound = inbound
         self.admin = admin
         self.prometheus = prometheus
+        self.probe = probe
     }
 
     public subscript(listener: ListenerKind) -> Int {
@@ -48,6 +58,7 @@ public struct ConnectionLimits: Sendable, Equatable {
             case .inbound: inbound
             case .admin: admin
             case .prometheus: prometheus
+            case .probe: probe
             }
         }
         set {
@@ -56,6 +67,7 @@ public struct ConnectionLimits: Sendable, Equatable {
             case .inbound: inbound = newValue
             case .admin: admin = newValue
             case .prometheus: prometheus = newValue
+            case .probe: probe = newValue
             }
         }
     }

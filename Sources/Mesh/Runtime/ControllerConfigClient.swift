@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import MeshModel
 import MeshProxy
@@ -69,6 +70,7 @@ final class ControllerConfigClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
     private let cache: SidecarCache?
+    private let http: HTTPClient
     /// Loop-confined.
     private var appliedVersion: String?
     private var rejectedVersion: String?
@@ -76,9 +78,10 @@ final class ControllerConfigClient: @unchecked Sendable {
     private var stopped = false
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver, cache: SidecarCache? = nil) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, http: HTTPClient, cache: SidecarCache? = nil) {
         self.endpoint = endpoint
         self.driver = driver
+        self.http = http
         self.cache = cache
     }
 
@@ -109,15 +112,15 @@ final class ControllerConfigClient: @unchecked Sendable {
         while !Task.isCancelled {
             guard let known = try? await loop.submit({ self.stopped ? nil : (self.rejectedVersion ?? self.appliedVersion ?? "") }).get() else { return }
             var path = endpoint.configPath
-            if !known.isEmpty { path += "?version=\(ControllerConfigClient.queryEscaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
+            if !known.isEmpty { path += "?version=\(URIQuery.escaped(known))&wait=\(ControllerConfigClient.durationText(endpoint.wait))" }
             // Without a version the controller answers at once: with a cache to fall back on, a
             // controller that takes longer counts as not answering. A long poll may be held for `wait`.
             let timeout = known.isEmpty && cache != nil ? endpoint.answerTimeout : endpoint.wait + .seconds(10)
             let outcome: Outcome
             do {
-                let response = try await SimpleHTTPClient.request(
+                let response = try await MeshHTTP.request(
                     host: endpoint.host, port: endpoint.port, path: path, headers: try endpoint.authorizationHeaders(),
-                    timeout: timeout, group: loop)
+                    timeout: timeout, client: http)
                 guard let result = try? await loop.submit({ self.stopped ? nil : self.handle(response) }).get() else { return }
                 outcome = result
             } catch {
@@ -146,7 +149,7 @@ final class ControllerConfigClient: @unchecked Sendable {
     }
 
     /// On the loop: one answer of the controller.
-    private func handle(_ response: SimpleHTTPResponse) -> Outcome {
+    private func handle(_ response: MeshHTTPResponse) -> Outcome {
         let version = response.header(ControllerServerProtocol.versionHeader)
         switch response.status {
         case 304:
@@ -230,22 +233,6 @@ final class ControllerConfigClient: @unchecked Sendable {
         driver.logger.warning("config from the controller rejected, keeping the last good config", metadata: [
             "version": "\(version ?? "?")", "reason": "\(reason)",
         ])
-    }
-
-    /// Percent-encodes everything but RFC 3986 unreserved characters.
-    static func queryEscaped(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
-            }
-        }
-        return out
     }
 
     static func durationText(_ amount: TimeAmount) -> String {

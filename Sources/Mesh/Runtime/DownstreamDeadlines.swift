@@ -213,7 +213,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case .disarm:
             deadline = nil
         case .arm(let timeout):
-            let due = NIODeadline.now() + timeout
+            let due = driver.eventLoop.now + timeout
             deadline = due
             // A wake-up already due no later than this deadline will re-check it then.
             if let timerDeadline, timerDeadline <= due { return }
@@ -243,7 +243,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         timer = nil
         timerDeadline = nil
         guard let due = deadline else { return }
-        if NIODeadline.now() < due {
+        if driver.eventLoop.now < due {
             // Re-armed since this wake-up was scheduled: sleep until the current deadline.
             schedule(at: due)
             return

@@ -217,6 +217,8 @@ final class HTTP2ClientConnection: @unchecked Sendable {
     private var channel: (any Channel)?
     private var waiting: [(initialize: @Sendable (any Channel) throws -> Void, failed: @Sendable () -> Void)] = []
     private(set) var isUsable = true
+    /// Told once, when the connection closes or cannot be opened.
+    private var closeObservers: [() -> Void] = []
 
     init(key: String, driver: SidecarDriver) {
         self.key = key
@@ -228,32 +230,25 @@ final class HTTP2ClientConnection: @unchecked Sendable {
         let driver = driver
         let watcher = HTTP2ConnectionGuard(driver: driver, side: toPeerSidecar ? "upstream" : "app", countsProtocolErrors: false)
         watcher.onGoAway = { connection.retire() }
-        ClientBootstrap(group: driver.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    if toPeerSidecar { try driver.addPeerTLSClient(to: operations, http2: true) }
-                    let multiplexer = try operations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
-                    ) { pushed in pushed.close() } // no server push
-                    try operations.addHandler(watcher)
-                    connection.multiplexer = multiplexer
-                }
+        driver.connect(host: host, port: port, timeout: timeout) { channel in
+            let operations = channel.pipeline.syncOperations
+            if toPeerSidecar { try driver.addPeerTLSClient(to: operations, http2: true) }
+            let multiplexer = try operations.configureHTTP2Pipeline(
+                mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+            ) { pushed in pushed.close() } // no server push
+            try operations.addHandler(watcher)
+            connection.multiplexer = multiplexer
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                connection.connected(channel)
+            case .failure(let error):
+                // The app side counts its failures where it answers 503 (`appUnreachable`).
+                if toPeerSidecar { driver.count(.upstreamConnectFailed) }
+                driver.logger.info("HTTP/2 connect failed", metadata: ["to": "\(host):\(port)", "error": "\(error)"])
+                connection.failAll()
             }
-            .connect(host: host, port: port)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    connection.connected(channel)
-                case .failure(let error):
-                    // The app side counts its failures where it answers 503 (`appUnreachable`).
-                    if toPeerSidecar { driver.count(.upstreamConnectFailed) }
-                    driver.logger.info("HTTP/2 connect failed", metadata: ["to": "\(host):\(port)", "error": "\(error)"])
-                    connection.failAll()
-                }
-            }
+        }
     }
 
     private func connected(_ channel: any Channel) {
@@ -288,6 +283,11 @@ final class HTTP2ClientConnection: @unchecked Sendable {
         driver.http2ConnectionGone(self)
     }
 
+    /// `body` runs when the connection has closed or could not be opened.
+    func whenClosed(_ body: @escaping () -> Void) {
+        closeObservers.append(body)
+    }
+
     private func failAll() {
         isUsable = false
         channel = nil
@@ -296,6 +296,9 @@ final class HTTP2ClientConnection: @unchecked Sendable {
         let opens = waiting
         waiting.removeAll()
         for open in opens { open.failed() }
+        let observers = closeObservers
+        closeObservers.removeAll()
+        for observer in observers { observer() }
     }
 }
 

@@ -18,7 +18,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     let connectionID: ConnectionID
     private var context: ChannelHandlerContext?
     var accepted = false
-    private var intake: RequestIntake
+    private let intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -69,9 +69,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         return MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0)
     }
 
+    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
+    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
+    /// would count as in progress for good).
+    private var closed = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // The rest of a refused request is not read (the connection closes after the answer).
-        guard !refused else { return }
+        guard !refused && !closed else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -95,7 +100,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        take(intake.readComplete(source: context.channel), context: context)
+        if !closed { take(intake.readComplete(source: context.channel), context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -141,6 +146,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         busy = false
         intake.connectionClosed()
         responder.resumeSource()
@@ -158,7 +164,9 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             // Headers past the decoder's limit get 431; any other malformed request 400.
             let rejection = RequestHeadCheck.rejection(for: parserError)
             driver.countRejected(rejection, listener: .inbound, detail: "\(parserError)")
-            if !responder.responding {
+            // Not on a connection already closed (the decoder reports a request cut short by the
+            // close before this handler hears of the close): nobody would read the answer.
+            if !responder.responding && context.channel.isActive {
                 answerRefused(rejection)
                 return
             }
@@ -282,7 +290,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func send(head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
-        inFlight = (port, .now(), false)
+        inFlight = (port, driver.eventLoop.now, false)
         if let channel {
             write(head, body, on: channel)
             return
@@ -291,34 +299,27 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         guard !connecting else { return }
         connecting = true
         let link = self
-        ClientBootstrap(group: driver.eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
-                    try channel.pipeline.syncOperations.addHandler(link)
+        driver.connect(host: endpoint.ip, port: endpoint.port, timeout: .seconds(5)) { channel in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addHandler(link)
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                link.connecting = false
+                guard !link.isClosed else { channel.close(promise: nil); return }
+                link.channel = channel
+                if let (head, body) = link.unsent {
+                    link.unsent = nil
+                    link.write(head, body, on: channel)
                 }
+            case .failure:
+                link.connecting = false
+                link.isClosed = true
+                let port = link.inFlight?.port ?? 0
+                link.inFlight = nil
+                link.owner?.appUnreachable(port: port)
             }
-            .connect(host: endpoint.ip, port: endpoint.port)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    link.connecting = false
-                    guard !link.isClosed else { channel.close(promise: nil); return }
-                    link.channel = channel
-                    if let (head, body) = link.unsent {
-                        link.unsent = nil
-                        link.write(head, body, on: channel)
-                    }
-                case .failure:
-                    link.connecting = false
-                    link.isClosed = true
-                    let port = link.inFlight?.port ?? 0
-                    link.inFlight = nil
-                    link.owner?.appUnreachable(port: port)
-                }
-            }
+        }
     }
 
     private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: RequestBody?, on channel: any Channel) {
@@ -332,6 +333,8 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
         channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
+        // A head the client codec refuses closes the connection from within the write.
+        guard !isClosed else { return }
         self.body = body
         // Writes what the body holds, then each part as it comes.
         body.attach(self)
@@ -356,7 +359,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         case .head(let head):
             guard head.status.code >= 200, let request = inFlight else { return }
             inFlight?.gotHead = true
-            let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
+            let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
             driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
             owner?.startResponse(head)
         case .body(let part):
@@ -412,7 +415,7 @@ extension AppLink: RequestBodySink {
 
 extension SidecarDriver {
     func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, peerIdentity: String?) {
-        let start = NIODeadline.now()
+        let start = eventLoop.now
         if !handler.accepted {
             switch engine.inboundConnection(handler.connectionID, port: port, source: handler.source, peerIdentity: peerIdentity, now: now()) {
             case .accept:
@@ -482,13 +485,14 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
     private weak var owner: InboundDownstreamHandler?
     private let driver: SidecarDriver
     private let port: Int
-    private let sentAt = NIODeadline.now()
+    private let sentAt: NIODeadline
     var stream: HTTP2ClientStream?
 
     init(owner: InboundDownstreamHandler, driver: SidecarDriver, port: Int) {
         self.owner = owner
         self.driver = driver
         self.port = port
+        self.sentAt = driver.eventLoop.now
     }
 
     /// The peer went away: the app's stream is reset.
@@ -505,7 +509,7 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
     }
 
     func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
-        let latency = MeshDuration(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- sentAt.uptimeNanoseconds))
+        let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- sentAt.uptimeNanoseconds))
         driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
         owner?.startResponse(head)
     }

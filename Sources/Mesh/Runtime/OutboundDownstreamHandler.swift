@@ -13,7 +13,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
 
     private let driver: SidecarDriver
     private var context: ChannelHandlerContext?
-    private var intake: RequestIntake
+    private let intake: RequestIntake
     /// A request is being answered (counted for the drain on shutdown).
     private var busy = false {
         didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
@@ -58,9 +58,14 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
+    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
+    /// would count as in progress for good).
+    private var closed = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // The rest of a refused request is not read (the connection closes after the answer).
-        guard !refused else { return }
+        guard !refused && !closed else { return }
         let step: RequestIntake.Step
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -89,7 +94,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        take(intake.readComplete(source: context.channel), context: context)
+        if !closed { take(intake.readComplete(source: context.channel), context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -114,6 +119,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         busy = false
         intake.connectionClosed()
         responder.resumeSource()
@@ -133,7 +139,9 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             // Headers past the decoder's limit get 431; any other malformed request 400.
             let rejection = RequestHeadCheck.rejection(for: parserError)
             driver.countRejected(rejection, listener: .outbound, detail: "\(parserError)")
-            if !responder.responding && currentExchange == nil {
+            // Not on a connection already closed (the decoder reports a request cut short by the
+            // close before this handler hears of the close): nobody would read the answer.
+            if !responder.responding && currentExchange == nil && context.channel.isActive {
                 answerRefused(rejection)
                 return
             }

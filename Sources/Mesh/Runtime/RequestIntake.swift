@@ -5,9 +5,12 @@ import NIOHTTP1
 /// request starts through the mesh and where its body goes. A request starts when it ended (the
 /// usual case: head, body and end in one read), when a read batch ended with its body still
 /// coming (uploads, client-streaming and bidirectional gRPC), or when its body outgrew the replay
-/// limit; from then on the body streams (`RequestBody`). A value type returning what to do; the
-/// handler carries it out.
-struct RequestIntake {
+/// limit; from then on the body streams (`RequestBody`). It returns what to do; the handler carries
+/// it out. A class, not a struct, like `DownstreamResponder`: dropping a body can re-enter the
+/// handler synchronously (the upstream connection taking it closes, which ends the response and
+/// can close this connection), and that must not overlap a mutating access to the intake (found
+/// by fuzz-sidecar: an exclusivity violation, which stops the process).
+final class RequestIntake {
     enum Step {
         case none
         /// Route and send the request; `body` is nil when it has none, else complete or streaming.
@@ -31,14 +34,14 @@ struct RequestIntake {
         self.replayLimit = replayLimit
     }
 
-    mutating func receivedHead(_ head: NIOHTTP1.HTTPRequestHead) {
+    func receivedHead(_ head: NIOHTTP1.HTTPRequestHead) {
         waiting = head
         body = nil
         isOpen = true
         discarding = false
     }
 
-    mutating func receivedBody(_ part: ByteBuffer, source: any Channel) -> Step {
+    func receivedBody(_ part: ByteBuffer, source: any Channel) -> Step {
         guard !discarding, isOpen else { return .none }
         if body == nil { body = RequestBody(replayLimit: replayLimit, source: source) }
         guard body!.append(part) else { return .none }
@@ -46,7 +49,7 @@ struct RequestIntake {
         return startIfWaiting() ?? .bodyNotReplayable
     }
 
-    mutating func receivedEnd() -> Step {
+    func receivedEnd() -> Step {
         isOpen = false
         if let head = waiting, head.method == .CONNECT {
             waiting = nil
@@ -59,7 +62,7 @@ struct RequestIntake {
     }
 
     /// The read batch ended: a request whose body is still coming starts streaming.
-    mutating func readComplete(source: any Channel) -> Step {
+    func readComplete(source: any Channel) -> Step {
         guard let head = waiting, head.method != .CONNECT else { return .none }
         if body == nil { body = RequestBody(replayLimit: replayLimit, source: source) }
         return startIfWaiting() ?? .none
@@ -68,23 +71,26 @@ struct RequestIntake {
     /// The request was answered (locally, or by an upstream that did not wait for its body); the
     /// body still coming is dropped. Returns whether the request is still open (an HTTP/1.1
     /// connection then closes after the answer rather than read an unwanted body).
-    mutating func answeredEarly() -> Bool {
+    func answeredEarly() -> Bool {
         guard isOpen else { return false }
-        body?.discard()
+        let dropped = body
         body = nil
         waiting = nil
         discarding = true
+        // Last: it can re-enter the handler, which then finds the intake in its new state.
+        dropped?.discard()
         return true
     }
 
     /// The connection went: an attempt still taking the body abandons it.
-    mutating func connectionClosed() {
-        body?.discard()
+    func connectionClosed() {
+        let dropped = body
         body = nil
         waiting = nil
+        dropped?.discard()
     }
 
-    private mutating func startIfWaiting() -> Step? {
+    private func startIfWaiting() -> Step? {
         guard let head = waiting else { return nil }
         waiting = nil
         return .start(head, body: body)

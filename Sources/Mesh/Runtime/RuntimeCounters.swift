@@ -37,6 +37,9 @@ public struct RuntimeCounters: Sendable {
         case inboundOverflow
         case adminOverflow
         case prometheusOverflow
+        case probeOverflow
+        /// Rewritten health probes whose app endpoint refused or did not answer in time (503).
+        case probeFailed
 
         /// The overflow counter of `listener`.
         public static func overflow(_ listener: ListenerKind) -> Name {
@@ -45,6 +48,7 @@ public struct RuntimeCounters: Sendable {
             case .inbound: .inboundOverflow
             case .admin: .adminOverflow
             case .prometheus: .prometheusOverflow
+            case .probe: .probeOverflow
             }
         }
         /// Starts from the cache directory (`--cache-dir`) while the controller did not answer.
@@ -87,6 +91,8 @@ public struct RuntimeCounters: Sendable {
             case .configCacheLoaded: "runtime.config_cache_loaded"
             case .configCacheRejected: "runtime.config_cache_rejected"
             case .configCacheWriteFailed: "runtime.config_cache_write_failed"
+            case .probeOverflow: "runtime.probe.downstream_cx_overflow"
+            case .probeFailed: "runtime.probe.app_unavailable"
             }
         }
     }

@@ -74,6 +74,31 @@ extension SidecarDriver {
     }
 }
 
+extension SidecarDriver {
+    /// What a listener puts on a connection it admitted (SidecarProcess's child channel
+    /// initializer); the fuzz harness (Sources/Fuzz) runs it on EmbeddedChannels. The outbound
+    /// listener speaks HTTP/1.1 and h2c (under iptables capture a connection's original destination
+    /// first decides between HTTP and a raw relay), the inbound one mTLS, then HTTP/1.1 or h2; the
+    /// admin and Prometheus listeners HTTP/1.1. Probe listeners are set up per port
+    /// (`SidecarProcess.listenForProbes`).
+    package func configureAcceptedConnection(_ channel: any Channel, listener: ListenerKind) throws {
+        let driver = self
+        switch listener {
+        case .outbound:
+            try installDownstreamPipeline(on: channel, listener: listener, peerTLS: false, http2: true,
+                                          classifiesCaptured: settings.capture.isTransparent) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+        case .inbound:
+            try installDownstreamPipeline(on: channel, listener: listener, peerTLS: true, http2: true,
+                                          classifiesCaptured: false) { InboundDownstreamHandler(driver: driver, handlers: $0) }
+        case .admin, .prometheus:
+            try installDownstreamPipeline(on: channel, listener: listener, peerTLS: false, http2: false,
+                                          classifiesCaptured: false) { AdminHandler(driver: driver, listener: listener, handlers: $0) }
+        case .probe:
+            preconditionFailure("probe listeners are set up per port (SidecarProcess.listenForProbes)")
+        }
+    }
+}
+
 /// Why an accepted connection was closed at once (the listener's initializer fails with it, so
 /// NIO closes the socket before registering it).
 struct ListenerFull: Error, CustomStringConvertible {

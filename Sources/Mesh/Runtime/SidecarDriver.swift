@@ -53,6 +53,9 @@ public struct SidecarSettings: Sendable {
     /// The config has no route timeout yet, so this is the route timeout of every route (Envoy's
     /// default, 15 s). A retry policy's per-try timeout still applies within it. Zero disables it.
     public var upstreamRequestTimeout: TimeAmount
+    /// The pod's health probes as the injector rewrote them (`fsm sidecar --probe`): the sidecar
+    /// listens on 15901-15903 for HTTP(S) probes and on 15904 for `tcpSocket` ones.
+    public var probes: [SidecarProbe] = []
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -206,25 +209,29 @@ public final class SidecarDriver: @unchecked Sendable {
     /// The link whose response head is being reported to the engine, so that a `respond` without
     /// a local reason streams that response.
     private var delivering: (any EngineUpstream)?
+    /// Opens upstream connections instead of sockets when set (`connect(host:port:timeout:initialize:)`).
+    package var upstreamConnector: UpstreamConnector?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
-        self.epoch = .now()
+        self.epoch = eventLoop.now
         self.metrics = metrics
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
         metrics.registerRuntimeCounters()
     }
 
-    /// Monotonic time since this driver started.
+    /// Monotonic time since this driver started. The shell's times come from its loop's clock
+    /// (`EventLoop.now`: the monotonic clock on a real loop, virtual time on an EmbeddedEventLoop),
+    /// so that deadlines and the timers that check them agree.
     func now() -> MeshInstant {
-        MeshInstant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds &- epoch.uptimeNanoseconds))
+        MeshInstant(nanoseconds: Int64(eventLoop.now.uptimeNanoseconds &- epoch.uptimeNanoseconds))
     }
 
     func milliseconds(since start: NIODeadline) -> Double {
-        Double(NIODeadline.now().uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
+        Double(eventLoop.now.uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
     }
 
     func newConnectionID() -> ConnectionID {
@@ -233,6 +240,12 @@ public final class SidecarDriver: @unchecked Sendable {
     }
 
     // MARK: Config
+
+    /// What the driver and its engine hold for traffic in progress (all zero once every
+    /// connection closed; the fuzz harness checks it after each input).
+    package var occupancy: (engine: SidecarOccupancy, exchanges: Int, upstreams: Int, requestsInProgress: Int) {
+        (engine.occupancy, exchanges.count, upstreams.count, requestsInProgress)
+    }
 
     public var isReady: Bool { engine.config != nil }
     public var config: ProxyConfig? { engine.config }
@@ -305,7 +318,7 @@ public final class SidecarDriver: @unchecked Sendable {
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        let startedAt = NIODeadline.now()
+        let startedAt = eventLoop.now
         var timeoutAt: NIODeadline?
         if settings.upstreamRequestTimeout.nanoseconds > 0 {
             timeoutAt = startedAt + settings.upstreamRequestTimeout
@@ -363,7 +376,7 @@ public final class SidecarDriver: @unchecked Sendable {
     private func requestTimeoutsDue() {
         requestTimeoutTimer = nil
         requestTimeoutTimerDeadline = nil
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         var due: [UInt64] = []
         for (id, exchange) in exchanges {
             if let timeoutAt = exchange.timeoutAt, timeoutAt <= now { due.append(id) }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Dispatch
 import Foundation
 import Logging
@@ -22,7 +23,9 @@ public final class SidecarProcess: @unchecked Sendable {
     public let configPath: String?
     private var configClient: ControllerConfigClient?
     private var certificateClient: WorkloadCertificateClient?
-    private let group: MultiThreadedEventLoopGroup
+    /// The client of `configClient` and `certificateClient`; shut down after them.
+    private var controllerHTTP: HTTPClient?
+    let group: MultiThreadedEventLoopGroup
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
     private var signalSource: (any DispatchSourceSignal)?
@@ -77,6 +80,9 @@ public final class SidecarProcess: @unchecked Sendable {
         let loop = group.next()
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
         let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
+        // One client for every request to the controller (config polls, certificates), on the sidecar's loop.
+        let http = controller.map { _ in MeshHTTP.makeClient(eventLoopGroup: group) }
+        process.controllerHTTP = http
         do {
             // Without a usable certificate a mTLS sidecar cannot talk to anyone: refuse to start.
             switch settings.peerTransport {
@@ -88,7 +94,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 guard let controller else {
                     throw PeerCertificateError(description: "a certificate from the controller needs a controller-driven sidecar")
                 }
-                let client = WorkloadCertificateClient(endpoint: controller, driver: driver, cache: cache)
+                let client = WorkloadCertificateClient(endpoint: controller, driver: driver, http: http!, cache: cache)
                 let (tls, fromCache) = try await client.obtainFirst(within: certificateWait, now: Date())
                 try await loop.submit {
                     driver.peerTLS = tls
@@ -101,19 +107,13 @@ public final class SidecarProcess: @unchecked Sendable {
                 break
             }
             if configPath != nil { try await loop.submit { process.reloadIfChanged(force: true) }.get() }
-            let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort, http2: true,
-                                                    classifiesCaptured: settings.capture.isTransparent) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
-            let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort, peerTLS: true, http2: true) {
-                InboundDownstreamHandler(driver: driver, handlers: $0)
-            }
-            let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort) {
-                AdminHandler(driver: driver, listener: .admin, handlers: $0)
-            }
-            let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort) {
-                AdminHandler(driver: driver, listener: .prometheus, handlers: $0)
-            }
+            let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort)
+            let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort)
+            let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort)
+            let prometheus = try await process.listen(.prometheus, host: settings.listenAddress, port: settings.prometheusPort)
+            let probes = try await process.listenForProbes()
             try await loop.submit {
-                process.channels = [outbound, inbound, admin, prometheus]
+                process.channels = [outbound, inbound, admin, prometheus] + probes
                 process.outboundAddress = outbound.localAddress
                 process.inboundAddress = inbound.localAddress
                 process.adminAddress = admin.localAddress
@@ -126,11 +126,12 @@ public final class SidecarProcess: @unchecked Sendable {
             }.get()
         } catch {
             await process.certificateClient?.stop()
+            try? await http?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
-        if let controller {
-            let client = ControllerConfigClient(endpoint: controller, driver: driver, cache: cache)
+        if let controller, let http {
+            let client = ControllerConfigClient(endpoint: controller, driver: driver, http: http, cache: cache)
             process.configClient = client
             client.start()
         }
@@ -138,6 +139,7 @@ public final class SidecarProcess: @unchecked Sendable {
             "pod_ip": "\(settings.podIP)", "capture": "\(settings.capture.rawValue)", "outbound": "\(process.outboundAddress?.port ?? 0)",
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.description ?? "")",
             "prometheus": "\(process.prometheusAddress?.port ?? 0)", "connection_limits": "\(settings.connectionLimits)",
+            "probes": "\(settings.probes.map(\.argument).joined(separator: " "))",
             "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
         ])
         return process
@@ -145,9 +147,9 @@ public final class SidecarProcess: @unchecked Sendable {
 
     /// A listener on `host:port`. Each accepted connection is first admitted against the
     /// listener's connection limit (over it, closed at once and counted), then gets its handlers
-    /// (`SidecarDriver.installDownstreamPipeline`).
-    private func listen(_ listener: ListenerKind, host: String, port: Int, peerTLS: Bool = false, http2: Bool = false, classifiesCaptured: Bool = false,
-                        makeHandler: @escaping @Sendable (HTTPServerHandlers?) -> any ChannelHandler) async throws -> any Channel {
+    /// (`SidecarDriver.configureAcceptedConnection`, or `install` where given).
+    func listen(_ listener: ListenerKind, host: String, port: Int,
+                install: (@Sendable (any Channel) throws -> Void)? = nil) async throws -> any Channel {
         let driver = driver
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -160,8 +162,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admitConnection(on: listener, channel) else { return channel.eventLoop.makeFailedFuture(ListenerFull(listener: listener)) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try driver.installDownstreamPipeline(on: channel, listener: listener, peerTLS: peerTLS, http2: http2,
-                                                         classifiesCaptured: classifiesCaptured, makeHandler: makeHandler)
+                    if let install { try install(channel) } else { try driver.configureAcceptedConnection(channel, listener: listener) }
                 }
             }
             .bind(host: host, port: port)
@@ -263,6 +264,7 @@ public final class SidecarProcess: @unchecked Sendable {
         signalSource?.cancel()
         await configClient?.stop()
         await certificateClient?.stop()
+        try? await controllerHTTP?.shutdown()
         let loop = driver.eventLoop
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()

@@ -227,20 +227,13 @@ extension SidecarDriver {
     private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool) {
         // The preamble goes out first, before any byte of the other half.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
-                    try channel.pipeline.syncOperations.addHandler(relay)
-                }
-            }
-            .connect(host: host, port: port)
-            .whenFailure { [self] error in
-                count(.upstreamConnectFailed)
-                logger.debug("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
-                relay.closedForGood()
-            }
+        connect(host: host, port: port, timeout: .seconds(5)) { channel in
+            if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
+            try channel.pipeline.syncOperations.addHandler(relay)
+        }.whenFailure { [self] error in
+            count(.upstreamConnectFailed)
+            logger.debug("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+            relay.closedForGood()
+        }
     }
 }

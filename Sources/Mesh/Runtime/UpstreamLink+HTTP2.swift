@@ -40,6 +40,8 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
     /// The stream whose response head is being reported to the engine.
     private var delivering: (stream: HTTP2ClientStream, head: NIOHTTP1.HTTPResponseHead)?
     private var gone = false
+    /// The shared connection the last attempt went on.
+    private var connection: HTTP2ClientConnection?
 
     init(id: UInt64, driver: SidecarDriver, endpoint: MeshProxy.SocketAddress, connectTimeout: TimeAmount) {
         self.id = id
@@ -52,6 +54,12 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
         guard !gone else { return }
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         let connection = driver.http2Connection(host: endpoint.ip, port: driver.settings.inboundPort, toPeerSidecar: true, connectTimeout: connectTimeout)
+        if self.connection !== connection {
+            self.connection = connection
+            connection.whenClosed { [weak self, weak connection] in
+                if let self, let connection { connectionClosed(connection) }
+            }
+        }
         let stream = HTTP2ClientStream(head: head, body: body, delegate: self)
         attempts[ObjectIdentifier(stream)] = (stream, Attempt(exchange: exchange, attempt: attempt, state: .waitingForHead))
         let secure = driver.peerTLS != nil
@@ -116,6 +124,14 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
         case .waitingForHead:
             driver.count(.upstreamReset)
         }
+        lost()
+    }
+
+    /// The shared connection closed. Streams in flight report their own loss; without any, the
+    /// engine's connection is gone as an idle HTTP/1.1 connection that closed would be (else the
+    /// engine would count it open, and keep it in its pool, for good).
+    private func connectionClosed(_ closed: HTTP2ClientConnection) {
+        guard connection === closed, attempts.isEmpty else { return }
         lost()
     }
 

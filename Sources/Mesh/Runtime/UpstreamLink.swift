@@ -52,21 +52,15 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount) {
         let link = self
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
-        let bootstrap = ClientBootstrap(group: driver.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // mTLS towards the peer sidecar, with the certificate current at connect time.
-                    try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
-                    try channel.pipeline.syncOperations.addHandler(link)
-                }
-            }
         // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
         // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
         let port = driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
-        bootstrap.connect(host: endpoint.ip, port: port).whenComplete { result in
+        driver.connect(host: endpoint.ip, port: port, timeout: timeout) { channel in
+            // mTLS towards the peer sidecar, with the certificate current at connect time.
+            try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addHandler(link)
+        }.whenComplete { result in
             switch result {
             case .success(let channel):
                 link.connected(channel)
@@ -101,6 +95,9 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
                 head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
             }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            // A head the client codec refuses (its validation of what the app sent) closes the
+            // connection from within the write: everything queued is gone with it (`lost`).
+            if gone { return }
             guard let body = first.body else {
                 outgoing.removeFirst()
                 channel.write(HTTPClientRequestPart.end(nil), promise: nil)
@@ -207,6 +204,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         driver.logger.debug("upstream connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+        // Gone for the engine now: under mTLS the channel goes inactive only once the TLS
+        // shutdown is over, and a request (one whose head the client codec refused, say) would
+        // wait for it.
+        lost()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

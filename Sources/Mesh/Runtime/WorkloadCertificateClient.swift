@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
@@ -26,12 +27,14 @@ import NIOHTTP1
 final class WorkloadCertificateClient: @unchecked Sendable {
     private let endpoint: ControllerEndpoint
     private let driver: SidecarDriver
+    private let http: HTTPClient
     private let cache: SidecarCache?
     private var task: Task<Void, Never>?
 
-    init(endpoint: ControllerEndpoint, driver: SidecarDriver, cache: SidecarCache? = nil) {
+    init(endpoint: ControllerEndpoint, driver: SidecarDriver, http: HTTPClient, cache: SidecarCache? = nil) {
         self.endpoint = endpoint
         self.driver = driver
+        self.http = http
         self.cache = cache
     }
 
@@ -138,10 +141,10 @@ final class WorkloadCertificateClient: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let request = try MeshCertificateRequest(identity: nil, privateKey: key)
-        let response = try await SimpleHTTPClient.request(
+        let response = try await MeshHTTP.request(
             host: endpoint.host, port: endpoint.port, method: .POST, path: path,
             headers: [("content-type", "application/pkcs10")] + (try endpoint.authorizationHeaders()),
-            body: request.pem, timeout: timeout, group: driver.eventLoop, localAddress: driver.settings.podIP)
+            body: request.pem, timeout: timeout, localAddress: driver.settings.podIP, client: http)
         guard response.status == 200 else {
             throw PeerCertificateError(description: "the controller refused the certificate request (\(response.status)): \(response.body.prefix(300))")
         }

@@ -216,7 +216,7 @@ public enum UpLauncher {
         }
         for sidecar in sidecars {
             try await waitUntil(sidecar.what, process: sidecar.process, deadline: deadline) {
-                (try? await SimpleHTTPClient.request(host: sidecar.ip, port: settings.sidecarAdminPort, path: "/ready", timeout: .seconds(2)).status) == 200
+                (try? await MeshHTTP.request(host: sidecar.ip, port: settings.sidecarAdminPort, path: "/ready", timeout: .seconds(2)).status) == 200
             }
         }
         var apps: [(what: String, process: UpState.Started, ip: String, port: Int)] = []
@@ -233,7 +233,7 @@ public enum UpLauncher {
         try state.save(in: settings.stateDirectory)
         for app in apps {
             try await waitUntil(app.what, process: app.process, deadline: deadline) {
-                (try? await SimpleHTTPClient.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
+                (try? await MeshHTTP.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
             }
         }
         try await startSupervisor(settings, logs: logs, state: &state, deadline: deadline)
@@ -279,7 +279,7 @@ public enum UpLauncher {
                                           deadline: ContinuousClock.Instant) async throws -> [String: MeshedPod] {
         var found: [String: MeshedPod] = [:]
         try await waitUntil("controller at \(settings.controllerURL)", process: controller, deadline: deadline) {
-            guard let response = try? await SimpleHTTPClient.request(host: settings.controllerHost, port: settings.controllerPort, path: "/v1/pods",
+            guard let response = try? await MeshHTTP.request(host: settings.controllerHost, port: settings.controllerPort, path: "/v1/pods",
                                                                      headers: [("authorization", "Bearer \(operatorToken)")], timeout: .seconds(2)),
                   response.status == 200, let value = try? JSONValue(parsing: response.body), case .array(let pods) = value else { return false }
             for pod in pods {

@@ -110,7 +110,7 @@ public enum UpSupervisor {
             for (member, process) in processes.enumerated() {
                 guard let probe = process.probe else { continue }
                 group.addTask {
-                    let answer = try? await SimpleHTTPClient.request(host: probe.host, port: probe.port, path: probe.path,
+                    let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path,
                                                                      timeout: .nanoseconds(nanoseconds(timeout)))
                     return (member, answer?.status == 200)
                 }
@@ -137,7 +137,7 @@ public enum UpSupervisor {
         for (pod, ready) in supervision.pendingReports {
             let body = ready ? #"{"ready":true}"# : #"{"ready":false}"#
             let headers = [("content-type", "application/json"), ("authorization", "Bearer \(operatorToken)")]
-            let answer = try? await SimpleHTTPClient.request(host: host, port: port, method: .PUT, path: "/v1/pods/\(pod)/status",
+            let answer = try? await MeshHTTP.request(host: host, port: port, method: .PUT, path: "/v1/pods/\(pod)/status",
                                                              headers: headers, body: body, timeout: .seconds(2))
             guard answer?.status == 200 else { continue }
             supervision.reported(pod: pod, ready: ready)

@@ -26,7 +26,7 @@ enum RealModeLauncher {
     }
 
     /// The running executable (symbolic links resolved), falling back to argv[0].
-    private static func currentExecutablePath() -> String {
+    static func currentExecutablePath() -> String {
         if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
         if let path = Bundle.main.executablePath { return path }
         return CommandLine.arguments[0]

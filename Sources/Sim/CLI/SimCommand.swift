@@ -51,6 +51,14 @@ struct SimCommand: ParsableCommand {
     @Option(help: ArgumentHelp("After the run, print the sidecar configuration of one pod (namespace/pod-name) and exit.", valueName: "NS/POD"))
     var dumpConfig: String?
 
+    @Option(help: ArgumentHelp(
+        "Run each scenario once per seed, each seed in its own sim process: N, A..B, or a comma-separated list (1..100,200). Prints the seeds that passed and the failing expectations of the others; --json writes one merged report.",
+        valueName: "SEEDS"))
+    var seeds: String?
+
+    @Option(help: "With --seeds: how many seeds run at once (default: the number of CPU cores).")
+    var jobs: Int?
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("expected at least one scenario file") }
         if seed.map({ $0 > UInt64(Int64.max) }) == true { throw ValidationError("--seed must be at most \(Int64.max)") }
@@ -61,6 +69,10 @@ struct SimCommand: ParsableCommand {
     func execute() -> Int32 {
         if pcap != nil {
             Console.error("sim: --pcap is not supported yet")
+            return ExitStatus.invalid
+        }
+        if let problem = swarmProblem() {
+            Console.error("sim: \(problem)")
             return ExitStatus.invalid
         }
 
@@ -82,6 +94,8 @@ struct SimCommand: ParsableCommand {
             Console.error("sim: \(error)")
             return ExitStatus.invalid
         }
+
+        if let seeds { return executeSwarm(scenarios, outputs: outputs, seeds: seeds) }
 
         let summaryToStderr = json == "-"
         var anyFailed = false

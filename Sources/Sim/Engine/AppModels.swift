@@ -168,7 +168,7 @@ struct AppState {
     mutating func handle(_ behavior: AppBehavior, method: String, path fullPath: String, port: Int) -> Reply {
         received += 1
         var reply = Reply(status: 200, delay: behavior.serviceTime)
-        let path = fullPath.firstIndex(of: "?").map { fullPath[..<$0] } ?? Substring(fullPath)
+        let path = fullPath.utf8.firstIndex(of: UInt8(ascii: "?")).map { fullPath[..<$0] } ?? Substring(fullPath)
         switch behavior.model {
         case .echo, .none:
             break

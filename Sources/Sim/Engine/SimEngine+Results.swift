@@ -85,7 +85,8 @@ extension SimEngine {
         let parts = name.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let pod = podIndex[PodKey(namespace: String(parts[0]), name: String(parts[1]))], pods[pod].hasSidecar else { return nil }
         guard let config = sidecars[pod].config ?? controller.config(for: pods[pod].key) else { return nil }
-        return renderConfig(config, pretty: true)
+        // The controller's rendering, as `fsm proxy get config_dump` prints it.
+        return config.renderedJSON(pretty: true)
     }
 
     var meshedPodNames: [String] {

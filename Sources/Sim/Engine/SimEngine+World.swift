@@ -70,10 +70,11 @@ extension SimEngine {
 
     /// Pods of one proxy group receive the same config: compile and measure it once for all of
     /// them. Keyed by the version (a content hash), and checked for equality so that a hash
-    /// collision can never hand a pod someone else's config.
+    /// collision can never hand a pod someone else's config. The groups of a permissive mesh
+    /// share their outbound (the catalog): it is compiled and measured once for all of them.
     func preparedConfig(_ config: ProxyConfig) -> (compiled: PreparedConfig, bytes: Int) {
         if let cached = preparedConfigs[config.version], cached.compiled.config == config { return cached }
-        let prepared = (compiled: PreparedConfig(config), bytes: configByteCounter.count(config))
+        let prepared = (compiled: PreparedConfig(config, sharing: &compiledOutbounds), bytes: config.renderedByteCount)
         // Versions superseded by later pushes are only dropped in bulk, to bound the memory.
         if preparedConfigs.count >= 4096 { preparedConfigs.removeAll() }
         preparedConfigs[config.version] = prepared

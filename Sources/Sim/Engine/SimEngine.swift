@@ -147,8 +147,8 @@ final class SimEngine {
     var meshNamespaces: Set<String>
     /// Compiled configs and their rendered sizes by version, shared by the pods of a proxy group.
     var preparedConfigs: [String: (compiled: PreparedConfig, bytes: Int)] = [:]
-    /// Remembers the sizes of configs' parts that recur across proxy groups.
-    var configByteCounter = ConfigByteCounter()
+    /// The compiled outbound of recent catalogs, shared by the proxy groups of a permissive mesh.
+    var compiledOutbounds = CompiledOutboundCache()
 
     var deployments: [SimDeployment] = []
     var deploymentIndex: [String: Int] = [:]

@@ -72,8 +72,8 @@ final class RealAppServer: Sendable {
         let pod = pod
         let host = "bookwarehouse.\(pod.app.warehouseNamespace):14001"
         Task {
-            _ = try? await SimpleHTTPClient.request(host: pod.ip, port: RealModeRunner.outboundPort, method: .POST, path: "/restock-books",
-                                                    headers: [("host", host)], timeout: .seconds(10))
+            _ = try? await MeshHTTP.request(host: pod.ip, port: RealModeRunner.outboundPort, method: .POST, path: "/restock-books",
+                                            headers: [("host", host)], timeout: .seconds(10))
         }
     }
 }

@@ -190,7 +190,7 @@ public enum RealModeRunner {
                         guard var probe = probes[index] else { continue }
                         let pod = cluster.pods[index]
                         let timeout = TimeAmount.nanoseconds(min(1_000_000_000, scenario.mesh.sidecarReadinessProbe.period.nanoseconds))
-                        let answer = try? await SimpleHTTPClient.request(host: pod.ip, port: adminPort, path: "/ready", timeout: timeout)
+                        let answer = try? await MeshHTTP.request(host: pod.ip, port: adminPort, path: "/ready", timeout: timeout)
                         let change = probe.record(success: answer?.status == 200)
                         probes[index] = probe
                         if let ready = change { await setReady(index, ready) }

@@ -1,0 +1,83 @@
+import MeshModel
+
+/// One kind of object the API serves: where its collection lives and what its list calls it.
+public struct KubeResourceType: Hashable, Sendable, CustomStringConvertible {
+    /// Empty for the core group (`/api/v1`).
+    public var group: String
+    public var version: String
+    /// The URL name: `pods`, `trafficsplits`.
+    public var plural: String
+    public var kind: String
+    public var namespaced: Bool
+
+    public init(group: String, version: String, plural: String, kind: String, namespaced: Bool = true) {
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+    }
+
+    /// `v1` or `apps/v1`, as objects spell it.
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    /// The collection path: `/api/v1/pods`, `/api/v1/namespaces/bookstore/pods`,
+    /// `/apis/split.smi-spec.io/v1alpha2/namespaces/x/trafficsplits`.
+    public func collectionPath(namespace: String? = nil) -> String {
+        let root = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        guard namespaced, let namespace, !namespace.isEmpty else { return "\(root)/\(plural)" }
+        return "\(root)/namespaces/\(KubePath.escaped(namespace))/\(plural)"
+    }
+
+    /// The path of one object.
+    public func objectPath(namespace: String?, name: String) -> String {
+        "\(collectionPath(namespace: namespace))/\(KubePath.escaped(name))"
+    }
+
+    public var description: String { group.isEmpty ? "\(plural)" : "\(plural).\(group)" }
+}
+
+extension KubeResourceType {
+    public static let namespaces = KubeResourceType(group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
+    public static let services = KubeResourceType(group: "", version: "v1", plural: "services", kind: "Service")
+    public static let serviceAccounts = KubeResourceType(group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount")
+    public static let endpoints = KubeResourceType(group: "", version: "v1", plural: "endpoints", kind: "Endpoints")
+    public static let pods = KubeResourceType(group: "", version: "v1", plural: "pods", kind: "Pod")
+    public static let secrets = KubeResourceType(group: "", version: "v1", plural: "secrets", kind: "Secret")
+    public static let configMaps = KubeResourceType(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap")
+    public static let deployments = KubeResourceType(group: "apps", version: "v1", plural: "deployments", kind: "Deployment")
+    public static let statefulSets = KubeResourceType(group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet")
+    public static let trafficTargets = KubeResourceType(group: "access.smi-spec.io", version: "v1alpha3", plural: "traffictargets", kind: "TrafficTarget")
+    public static let httpRouteGroups = KubeResourceType(group: "specs.smi-spec.io", version: "v1alpha4", plural: "httproutegroups", kind: "HTTPRouteGroup")
+    public static let tcpRoutes = KubeResourceType(group: "specs.smi-spec.io", version: "v1alpha4", plural: "tcproutes", kind: "TCPRoute")
+    public static let trafficSplits = KubeResourceType(group: "split.smi-spec.io", version: "v1alpha2", plural: "trafficsplits", kind: "TrafficSplit")
+    public static let meshConfigs = KubeResourceType(group: "config.flomesh.io", version: "v1alpha1", plural: "meshconfigs", kind: "MeshConfig")
+    public static let upstreamTrafficSettings = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "upstreamtrafficsettings", kind: "UpstreamTrafficSetting")
+    public static let retries = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "retries", kind: "Retry")
+    public static let leases = KubeResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
+    public static let mutatingWebhookConfigurations = KubeResourceType(
+        group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false)
+    public static let validatingWebhookConfigurations = KubeResourceType(
+        group: "admissionregistration.k8s.io", version: "v1", plural: "validatingwebhookconfigurations", kind: "ValidatingWebhookConfiguration", namespaced: false)
+
+    /// What the controller watches: every kind `ManifestDecoder` decodes (DECISIONS: one served
+    /// version per API group, the one the guides' manifests use).
+    public static let meshKinds: [KubeResourceType] = [
+        .meshConfigs, .namespaces, .serviceAccounts, .services, .endpoints, .deployments, .statefulSets, .pods,
+        .trafficTargets, .httpRouteGroups, .tcpRoutes, .trafficSplits, .upstreamTrafficSettings, .retries,
+    ]
+}
+
+/// Path segments and query strings for API URLs.
+public enum KubePath {
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    public static func escaped(_ text: String) -> String {
+        URIQuery.escaped(text)
+    }
+
+    /// `?a=1&b=2` from pairs in order (values escaped); empty for no pairs.
+    public static func query(_ pairs: [(String, String)]) -> String {
+        guard !pairs.isEmpty else { return "" }
+        return "?" + pairs.map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
+    }
+}

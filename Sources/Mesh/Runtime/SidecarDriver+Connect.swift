@@ -1,0 +1,22 @@
+import NIOCore
+import NIOPosix
+
+/// Opens a TCP connection to `host:port` within `timeout`, runs `initialize` on its channel before
+/// it connects, and succeeds with the channel once connected (what `ClientBootstrap` does).
+package typealias UpstreamConnector = (_ host: String, _ port: Int, _ timeout: TimeAmount,
+                                       _ initialize: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel>
+
+extension SidecarDriver {
+    /// Every connection the sidecar opens for traffic (to a peer sidecar, to the local app, the far
+    /// end of a TCP tunnel) on the driver's loop, with TCP_NODELAY; `upstreamConnector` replaces
+    /// the sockets (the fuzz harness connects EmbeddedChannels).
+    func connect(host: String, port: Int, timeout: TimeAmount,
+                 initialize: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
+        if let upstreamConnector { return upstreamConnector(host, port, timeout, initialize) }
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try initialize(channel) } }
+            .connect(host: host, port: port)
+    }
+}
