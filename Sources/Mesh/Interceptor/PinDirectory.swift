@@ -20,8 +20,8 @@ struct PinDirectory {
 
     static func claim(_ path: String, logger: Logger) throws(InterceptorError) -> PinDirectory {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        guard trimmed.hasPrefix("/"), trimmed.split(separator: "/").count >= 2 else {
-            throw InterceptorError("--pin-dir \(path): expected an absolute directory on a bpf filesystem, such as /sys/fs/bpf/fsm")
+        guard trimmed.hasPrefix("/"), trimmed.split(separator: "/").count >= 2, !trimmed.contains(".") else {
+            throw InterceptorError("--pin-dir \(path): expected an absolute directory on a bpf filesystem without a dot in its path (bpffs refuses dotted names), such as /sys/fs/bpf/fsm")
         }
         try mountBPFFilesystemIfNeeded(parent: parent(of: trimmed), logger: logger)
         let (lockPath, descriptor) = try lock(trimmed)
@@ -39,7 +39,9 @@ struct PinDirectory {
         return directory
     }
 
-    func pin(_ name: String) -> String { "\(path)/\(name)" }
+    /// The path of the pin called `name`; the bpf filesystem refuses names with a dot (EPERM), so
+    /// an address in one is written with underscores.
+    func pin(_ name: String) -> String { "\(path)/\(name.replacingDots())" }
 
     /// Unpins everything, removes the directory, and gives up the lock.
     func release() {
@@ -53,7 +55,7 @@ struct PinDirectory {
         defer { closedir(directory) }
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != ".", name != ".." { unlink(pin(name)) }
+            if name != ".", name != ".." { unlink("\(path)/\(name)") }
         }
     }
 
@@ -98,4 +100,8 @@ struct PinDirectory {
         _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
         return (lockPath, descriptor)
     }
+}
+
+extension String {
+    func replacingDots() -> String { String(map { $0 == "." ? "_" : $0 }) }
 }
