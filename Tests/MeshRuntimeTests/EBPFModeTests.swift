@@ -130,7 +130,8 @@ struct EBPFModeTests {
         let arguments = [curl, "-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", "-H", "Host: echo:8080", url]
         let result = asApp ? try mesh.client.app(arguments) : try mesh.client.namespace.exec(arguments)
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
-        return (lines.dropLast().joined(separator: "\n"), String(lines.last ?? ""), result.status)
+        let body = lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .newlines)
+        return (body, String(lines.last ?? ""), result.status)
     }
 
     @Test(arguments: [true, false])
@@ -246,7 +247,8 @@ struct EBPFModeTests {
     }
 
     func counter(_ name: String, in output: String) -> Int {
-        guard let range = output.range(of: "\(name)=") else { return -1 }
+        // A whole name: "inbound_redirected" is also the end of "local_inbound_redirected".
+        guard let range = output.range(of: " \(name)=") else { return -1 }
         return Int(output[range.upperBound...].prefix { $0.isNumber }) ?? -1
     }
 }
