@@ -27,7 +27,7 @@ public struct LoadSummary: Sendable, Equatable {
     public init?(_ output: String) {
         for line in output.split(separator: "\n").reversed() {
             let words = line.split(separator: " ").map(String.init)
-            guard words.count == 18, words.first == "requests" else { continue }
+            guard words.count == 16, words.first == "requests" else { continue }
             var values: [String: Int] = [:]
             for index in stride(from: 0, to: words.count, by: 2) {
                 let text = words[index + 1].hasSuffix("us") ? String(words[index + 1].dropLast(2)) : words[index + 1]
