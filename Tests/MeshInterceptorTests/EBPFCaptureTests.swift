@@ -53,15 +53,7 @@ struct EBPFCaptureTests {
         return interceptor.stop()
     }
 
-    struct Attempt {
-        var listener: String
-        var client: String
-        var originalDestination: String? {
-            listener.split(separator: "\n").first { $0.hasPrefix("ORIGINAL_DST ") }.map { String($0.dropFirst("ORIGINAL_DST ".count)) }
-        }
-        var listenerSawNothing: Bool { listener.contains("NO_CONNECTION") }
-        var connected: Bool { client.contains("CONNECTED") && !client.contains("CONNECT_FAILED") }
-    }
+    typealias Attempt = ProbeAttempt
 
     /// The sidecar's listener on `listenPort` (in the pod's sidecar cgroup, where the getsockopt
     /// program answers), and a client connecting from `client` (a command line wrapper).
@@ -225,19 +217,6 @@ struct EBPFCaptureTests {
 enum EBPFEnvironment {
     static func tool(_ name: String) -> String? { CaptureTestEnvironment.tool(name) }
     static func binary(_ name: String) -> String? { CaptureTestEnvironment.binary(name) }
-
-    static let unavailableReason: String? = {
-        if let reason = CaptureTestEnvironment.unavailableReason(needing: ["ip", "tc", "nsenter"]) { return reason }
-        if let reason = TestCgroup.unavailableReason { return reason }
-        if let reason = InterceptorObject.unavailableReason { return "eBPF capture tests need the eBPF object: \(reason)" }
-        return binary("fsm") == nil ? "the fsm binary was not built (swift build --build-tests)" : nil
-    }()
-
-    static var isAvailable: Bool {
-        if let reason = unavailableReason {
-            print("MeshInterceptorTests: skipping the eBPF capture tests: \(reason)")
-            return false
-        }
-        return true
-    }
+    static let unavailableReason = EBPFTestEnvironment.unavailableReason(needing: ["ip", "tc", "nsenter"], objectProblem: InterceptorObject.unavailableReason)
+    static var isAvailable: Bool { EBPFTestEnvironment.isAvailable(unavailableReason, suite: "EBPFCaptureTests") }
 }

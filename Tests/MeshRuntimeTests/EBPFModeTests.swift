@@ -246,11 +246,7 @@ struct EBPFModeTests {
         }
     }
 
-    func counter(_ name: String, in output: String) -> Int {
-        // A whole name: "inbound_redirected" is also the end of "local_inbound_redirected".
-        guard let range = output.range(of: " \(name)=") else { return -1 }
-        return Int(output[range.upperBound...].prefix { $0.isNumber }) ?? -1
-    }
+    func counter(_ name: String, in output: String) -> Int { TestInterceptor.counter(name, in: output) }
 }
 
 /// What the eBPF mode tests need: root and network namespaces, cgroup v2, curl, python3, and an
@@ -258,19 +254,6 @@ struct EBPFModeTests {
 enum EBPFModeEnvironment {
     static func tool(_ name: String) -> String? { CaptureTestEnvironment.tool(name) }
     static func binary(_ name: String) -> String? { CaptureTestEnvironment.binary(name) }
-
-    static let unavailableReason: String? = {
-        if let reason = CaptureTestEnvironment.unavailableReason(needing: ["ip", "nsenter", "curl", "python3"]) { return reason }
-        if let reason = TestCgroup.unavailableReason { return reason }
-        if let reason = InterceptorObject.unavailableReason { return "eBPF capture needs the eBPF object: \(reason)" }
-        return binary("fsm") == nil ? "the fsm binary was not built (swift build --build-tests)" : nil
-    }()
-
-    static var isAvailable: Bool {
-        if let reason = unavailableReason {
-            print("EBPFModeTests: skipping the eBPF capture tests: \(reason)")
-            return false
-        }
-        return true
-    }
+    static let unavailableReason = EBPFTestEnvironment.unavailableReason(needing: ["ip", "nsenter", "curl", "python3"], objectProblem: InterceptorObject.unavailableReason)
+    static var isAvailable: Bool { EBPFTestEnvironment.isAvailable(unavailableReason, suite: "EBPFModeTests") }
 }

@@ -168,25 +168,10 @@ struct EBPFBookstoreTests {
         return file
     }
 
-    func counter(_ name: String, in output: String) -> Int {
-        guard let range = output.range(of: "\(name)=") else { return -1 }
-        return Int(output[range.upperBound...].prefix { $0.isNumber }) ?? -1
-    }
+    func counter(_ name: String, in output: String) -> Int { TestInterceptor.counter(name, in: output) }
 }
 
 enum EBPFBookstoreEnvironment {
-    static let unavailableReason: String? = {
-        if let reason = CaptureTestEnvironment.unavailableReason(needing: ["ip", "nsenter", "curl"]) { return reason }
-        if let reason = TestCgroup.unavailableReason { return reason }
-        if let reason = InterceptorObject.unavailableReason { return "eBPF capture needs the eBPF object: \(reason)" }
-        return CaptureTestEnvironment.binary("fsm") == nil ? "the fsm binary was not built (swift build --build-tests)" : nil
-    }()
-
-    static var isAvailable: Bool {
-        if let reason = unavailableReason {
-            print("EBPFBookstoreTests: skipping the bookstore in eBPF mode: \(reason)")
-            return false
-        }
-        return true
-    }
+    static let unavailableReason = EBPFTestEnvironment.unavailableReason(needing: ["ip", "nsenter", "curl"], objectProblem: InterceptorObject.unavailableReason)
+    static var isAvailable: Bool { EBPFTestEnvironment.isAvailable(unavailableReason, suite: "EBPFBookstoreTests") }
 }

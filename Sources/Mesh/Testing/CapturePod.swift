@@ -81,6 +81,13 @@ public struct TestInterceptor {
     /// Whether it got going (else `output` says why).
     public var started: Bool { command.seen.contains("interceptor started") && command.process.isRunning }
 
+    /// A counter of the `interceptor stopped: name=value ...` line in `output`; -1 when absent. A
+    /// whole name: "inbound_redirected" is also the end of "local_inbound_redirected".
+    public static func counter(_ name: String, in output: String) -> Int {
+        guard let range = output.range(of: " \(name)=") else { return -1 }
+        return Int(output[range.upperBound...].prefix { $0.isNumber }) ?? -1
+    }
+
     /// Stops it (SIGTERM) and returns everything it printed.
     public func stop() -> String {
         defer { try? FileManager.default.removeItem(atPath: podsFile) }

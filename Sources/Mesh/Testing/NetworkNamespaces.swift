@@ -222,3 +222,21 @@ public func withNamespaces<T>(_ purposes: [String], _ body: ([NetworkNamespace])
     for purpose in purposes { namespaces.append(try NetworkNamespace(purpose: purpose)) }
     return try body(namespaces)
 }
+
+/// What the `redirect-probe` helper saw of one capture attempt: the listener's lines (its
+/// `ORIGINAL_DST ip:port`, or `NO_CONNECTION`) and the client's (`CONNECTED` or `CONNECT_FAILED`).
+public struct ProbeAttempt: Sendable {
+    public var listener: String
+    public var client: String
+
+    public init(listener: String, client: String) {
+        self.listener = listener
+        self.client = client
+    }
+
+    public var originalDestination: String? {
+        listener.split(separator: "\n").first { $0.hasPrefix("ORIGINAL_DST ") }.map { String($0.dropFirst("ORIGINAL_DST ".count)) }
+    }
+    public var listenerSawNothing: Bool { listener.contains("NO_CONNECTION") }
+    public var connected: Bool { client.contains("CONNECTED") && !client.contains("CONNECT_FAILED") }
+}

@@ -74,3 +74,23 @@ public final class TestCgroup: @unchecked Sendable {
         }
     }
 }
+
+/// What the eBPF capture suites need, checked once: root and network namespaces with `tools`
+/// (`CaptureTestEnvironment`), cgroup v2, the eBPF object the build embedded (its problem, from
+/// `InterceptorObject.unavailableReason`, is passed in: MeshTesting does not link it), and fsm.
+public enum EBPFTestEnvironment {
+    /// Why the suite cannot run here; nil when it can.
+    public static func unavailableReason(needing tools: [String], objectProblem: String?) -> String? {
+        if let reason = CaptureTestEnvironment.unavailableReason(needing: tools) { return reason }
+        if let reason = TestCgroup.unavailableReason { return reason }
+        if let objectProblem { return "eBPF capture needs the eBPF object: \(objectProblem)" }
+        return CaptureTestEnvironment.binary("fsm") == nil ? "the fsm binary was not built (swift build --build-tests)" : nil
+    }
+
+    /// For `.enabled(if:)`: false, with the reason printed, when `reason` is set.
+    public static func isAvailable(_ reason: String?, suite: String) -> Bool {
+        guard let reason else { return true }
+        print("\(suite): skipping: \(reason)")
+        return false
+    }
+}
