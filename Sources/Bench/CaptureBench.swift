@@ -163,8 +163,9 @@ struct CaptureBench {
         return try configs.map { pod, config in
             let path = directory.appendingPathComponent("\(pod.name).json").path
             try config.renderedJSON(pretty: true).write(toFile: path, atomically: true, encoding: .utf8)
-            let arguments = [options.fsm, "sidecar", "--config", path, "--pod-ip", pod.address, "--insecure-plaintext-peers", "--log-level", "error"] + capture
-            // eBPF capture needs the sidecar in its pod's cgroup; the other modes do not mind.
+            let arguments = [options.fsm, "sidecar", "--config", path, "--pod-ip", pod.address, "--insecure-plaintext-peers", "--log-level", "info"] + capture
+            // Info level: "sidecar started" is how the bench knows it is up (the sidecar logs no
+            // line per request). eBPF capture needs the sidecar in its cgroup; the others do not mind.
             let sidecar = try pod.namespace.start(arguments, readyLine: "sidecar started", cgroup: pod.sidecarCgroup)
             sidecar.drainOutput()
             return sidecar
