@@ -4,8 +4,8 @@ SCENARIOS := $(wildcard scenarios/*.yaml)
 
 .PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build fuzz fuzz-build clean setup image validate-manifests deploy-manifests e2e-k8s
 
-# Installs the Debian packages first (iptables, iproute2 for the capture tests); without root the
-# capture tests skip with a printed reason instead.
+# Installs the Debian packages first (iptables, iproute2 for the capture tests, libbpf-dev for eBPF
+# capture); without root the capture tests skip with a printed reason instead.
 test:
 	./scripts/setup-system.sh || echo "make test: system packages not installed; tests that need them will skip"
 	$(SWIFT) test
@@ -36,6 +36,8 @@ bench-sim:
 # control plane at 100/1,000/5,000 services -> bench/control-plane.md; the simulator's own speed
 # and memory -> bench/sim-results.{txt,md}. Each step writes its generated section of
 # docs/BENCHMARKS.md (the data plane's "## Data plane", the others "## ... (make bench)").
+# As root it also runs `bench capture`: the two-sidecar path under local mode, iptables and eBPF
+# capture (with and without the sockmap shortcut) -> bench/capture.md and "## Traffic capture".
 # `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
 # The sidecar under test is built as it would ship in an image: the Swift standard library linked
 # statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so that the
@@ -53,6 +55,10 @@ bench: bench-build
 	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
 	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
 	./scripts/splice-benchmarks.py "Simulator calibration (make bench)" "make bench" bench/calibration.md
+	@if [ "$$(id -u)" = 0 ]; then \
+	  .build/release/bench capture --fsm $(FSM_STATIC) --out bench/capture.md && \
+	  ./scripts/splice-benchmarks.py "Traffic capture (make bench)" "make bench" bench/capture.md; \
+	else echo "bench capture skipped: it needs root (network namespaces, cgroups, iptables, eBPF)"; fi
 	.build/release/bench control-plane --out bench/control-plane.md
 	./scripts/splice-benchmarks.py "Control plane (make bench)" "make bench" bench/control-plane.md
 	-./scripts/bench-sim.sh .build/release/sim

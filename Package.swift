@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "MeshRedirect", targets: ["MeshRedirect"]),
+        .library(name: "MeshInterceptor", targets: ["MeshInterceptor"]),
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
         .library(name: "MeshRuntime", targets: ["MeshRuntime"]),
         .library(name: "MeshControlPlane", targets: ["MeshControlPlane"]),
@@ -77,6 +78,35 @@ let package = Package(
             name: "MeshRedirect",
             dependencies: ["MeshModel"],
             path: "Sources/Mesh/Redirect",
+            swiftSettings: swiftSettings
+        ),
+        // The eBPF capture programs (bpf/fsm_capture.bpf.c), compiled with clang's bpf target by the
+        // BPFObjectPlugin on every build and embedded as `InterceptorObject`; without a bpf-capable
+        // clang or libbpf's headers the build still succeeds and the object says why it is missing.
+        .target(
+            name: "MeshInterceptorBPF",
+            path: "Sources/Mesh/InterceptorBPF",
+            exclude: ["bpf"],
+            swiftSettings: swiftSettings,
+            plugins: ["BPFObjectPlugin"]
+        ),
+        .plugin(name: "BPFObjectPlugin", capability: .buildTool(), path: "Plugins/BPFObjectPlugin"),
+        // libbpf (Debian's libbpf-dev), for MeshInterceptor only: never a module that also imports libpcap.
+        .systemLibrary(
+            name: "CLibBPF",
+            path: "Sources/Mesh/CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev"])]
+        ),
+        // `fsm interceptor`: loads the capture programs through libbpf, pins them, attaches them per pod
+        // (cgroup v2, tc on the pod's interfaces) and fills the pod maps from RedirectSettings.
+        .target(
+            name: "MeshInterceptor",
+            dependencies: [
+                "CLibBPF", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshShell",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/Interceptor",
             swiftSettings: swiftSettings
         ),
         // Tiny listener/client the capture test runs inside its network namespace.
@@ -159,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity",
+                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -334,7 +364,7 @@ let package = Package(
             name: "fsm",
             dependencies: [
                 "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
-                "MeshInject", "MeshInjector", "MeshKube", "MeshOperate",
+                "MeshInject", "MeshInjector", "MeshKube", "MeshOperate", "MeshInterceptor", "MeshInterceptorBPF",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -381,6 +411,11 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "MeshInterceptorTests",
+            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeshIdentityTests",
             dependencies: [
                 "MeshIdentity", "MeshModel", "MeshTestCA", "MeshTesting",
@@ -393,7 +428,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
-                "MeshRedirect", "MeshTesting",
+                "MeshRedirect", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -433,7 +468,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshTesting",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -7,11 +7,14 @@
 #   kubernetes-validate and check-jsonschema for the manifest checks, the kubernetes client) go
 #   into a virtual environment under .build, never system-wide: scripts/setup-validate.sh (the
 #   tests that need them are skipped, saying why, when it cannot).
+#   libbpf-dev, libelf-dev, zlib1g-dev: eBPF capture (`fsm interceptor` links libbpf; the build
+#   compiles the programs against libbpf's headers with the toolchain's clang -target bpf).
+#   util-linux: nsenter and setpriv for the eBPF capture tests.
 set -eu
 
 "$(dirname "$0")/setup-validate.sh" || true
 
-PACKAGES="iptables iproute2 libpcap-dev"
+PACKAGES="iptables iproute2 libpcap-dev libbpf-dev libelf-dev zlib1g-dev util-linux"
 
 missing=""
 for package in $PACKAGES; do

@@ -3,7 +3,7 @@ import Foundation
 import MeshBenchKit
 import MeshModel
 
-/// `bench control-plane|dataplane|upstream|load|webhook|kube [options]`: the benchmarks, each a
+/// `bench control-plane|dataplane|upstream|load|webhook|kube|capture [options]`: the benchmarks, each a
 /// subcommand with its own `--help`. Exit status as `fsm`'s: 0 done, 1 the benchmark failed,
 /// 64 a usage error (ArgumentParser's). Nothing is written outside `--out`/`--out-dir` unless
 /// asked: `bench dataplane --write-docs` updates the "Data plane" section of docs/BENCHMARKS.md.
@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmarks of the control plane, the data plane (our sidecar beside Envoy, HAProxy and NGINX), the injection webhook and the Kubernetes controller.",
         discussion: "Exit status: 0 done; 1 the benchmark failed; 64 the arguments are invalid.",
         version: MeshVersion.current,
-        subcommands: [BenchControlPlane.self, BenchDataPlane.self, BenchUpstream.self, BenchLoad.self, BenchWebhook.self, BenchKube.self]
+        subcommands: [BenchControlPlane.self, BenchDataPlane.self, BenchUpstream.self, BenchLoad.self, BenchWebhook.self, BenchKube.self, BenchCapture.self]
     )
 }
 
@@ -309,5 +309,49 @@ struct BenchKube: ParsableCommand {
 
     func run() throws {
         runKube(KubeBench(fsm: fsm, services: services, podsPerService: podsPerService, rounds: rounds, out: out))
+    }
+}
+
+struct BenchCapture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "The two-sidecar path under local mode, iptables capture and eBPF capture, side by side in one run (as root).",
+        discussion: "Each mode gets its own pair of pods (network namespaces and cgroups); `bench load` runs inside the client pod at each concurrency."
+    )
+
+    @Flag(help: "Short run: concurrencies 4 and 32, 3 s each.")
+    var quick = false
+
+    @Option(help: "Connection counts, comma-separated.")
+    var concurrencies = "2,8,32"
+
+    @Option(help: "Requests per second per run (open loop).")
+    var qps = 1000.0
+
+    @Option(help: "Seconds per run.")
+    var seconds = 10.0
+
+    @Option(help: "The fsm binary to run the sidecars and the interceptor with.")
+    var fsm = ".build/release/fsm"
+
+    @Option(help: "Where the results table goes.")
+    var out = "bench/capture.md"
+
+    func validate() throws {
+        let counts = concurrencies.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--concurrencies: give positive integers, comma-separated; found \"\(concurrencies)\"")
+        }
+        guard qps > 0 else { throw ValidationError("--qps must be positive") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        var options = CaptureBenchOptions()
+        options.command = (["bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        options.concurrencies = concurrencies.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        (options.qps, options.seconds, options.fsm, options.out) = (qps, seconds, fsm, out)
+        if quick { (options.concurrencies, options.seconds) = ([4, 32], 3) }
+        runCaptureBench(options)
     }
 }

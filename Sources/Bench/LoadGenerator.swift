@@ -224,8 +224,8 @@ func runLoad(_ spec: LoadSpec) -> Never {
     switch outcome {
     case .success(let result):
         let r = result.recorder
-        print("requests \(result.requests) errors \(result.errors) late \(result.lateSends) req/s \(Int(result.requestsPerSecond)) "
-            + "p50 \(ReadableDuration.text(microseconds: Double(r.percentile(50)))) p90 \(ReadableDuration.text(microseconds: Double(r.percentile(90)))) p99 \(ReadableDuration.text(microseconds: Double(r.percentile(99)))) p999 \(ReadableDuration.text(microseconds: Double(r.percentile(99.9))))")
+        print(LoadSummary(requests: result.requests, errors: result.errors, lateSends: result.lateSends, requestsPerSecond: Int(result.requestsPerSecond),
+                          p50: Int(r.percentile(50)), p90: Int(r.percentile(90)), p99: Int(r.percentile(99)), p999: Int(r.percentile(99.9))).line)
         exit(0)
     case .failure(let error):
         DataPlaneLog.fail("load run failed: \(error)")

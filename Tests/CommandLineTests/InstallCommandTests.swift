@@ -52,7 +52,8 @@ import Testing
     func manifestsAndSamplesValidate() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let rendered = try BuiltCommand("fsm").run(["install", "--dry-run", "--set", "fsm.enableEgress=true"])
+        // eBPF interception adds the interceptor DaemonSet: validated with the rest.
+        let rendered = try BuiltCommand("fsm").run(["install", "--dry-run", "--set", "fsm.enableEgress=true", "--set", "fsm.trafficInterceptionMode=ebpf"])
         let manifests = try scratch.write("fsm.yaml", rendered.stdout)
         let root = Self.root.path
         let outcome = try BuiltCommand(path: Self.venvPython).run(

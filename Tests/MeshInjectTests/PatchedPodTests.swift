@@ -1,5 +1,6 @@
 import Foundation
 import MeshControl
+import MeshIdentity
 import MeshInject
 import MeshModel
 import MeshRedirect
@@ -103,6 +104,46 @@ import Testing
         ].map(JSONValue.string)))
         // The pod's own init container runs first.
         #expect(after["spec"]?["initContainers"]?.arrayItemsForTest?.first?["name"] == .string("wait-for-db"))
+    }
+
+    /// MeshConfig's `interceptionMode: ebpf`: the node's `fsm interceptor` captures the pod, so no
+    /// `fsm-init` is added and the sidecar runs `--capture ebpf`; a mode FSM does not have is a
+    /// decoding error at its place.
+    @Test func ebpfInterceptionAddsNoInitContainerAndTheSidecarCapturesByEBPF() throws {
+        let manifest = """
+        apiVersion: config.flomesh.io/v1alpha3
+        kind: MeshConfig
+        metadata: {name: fsm-mesh-config, namespace: fsm-system}
+        spec:
+          traffic: {interceptionMode: ebpf}
+        """
+        guard case .meshConfig(let meshConfig)? = try ManifestDecoder.decode(manifest, file: "mesh.yaml").first?.resource else {
+            Issue.record("no MeshConfig decoded")
+            return
+        }
+        #expect(meshConfig.traffic.interceptionMode == .ebpf)
+        let request = try JSONValue(parsing: GoldenAdmissionTests.read("plain.request.json"))
+        let pod = try #require(request["request"]?["object"])
+        let cluster = try GoldenAdmissionTests.cluster()
+        let injector = PodInjector(settings: InjectorSettings(image: "flomesh/swift-mesh:v0.10.0"), credentials: try CredentialAuthority(keyBytes: [UInt8](repeating: 7, count: 32)))
+        let outcome = injector.inject(pod: pod, namespace: "bookstore", namespaceObject: cluster.namespace(named: "bookstore"), meshConfig: meshConfig, proxyUUID: "00000000-0000-4000-8000-000000000099")
+        guard case .inject(let plan) = outcome else {
+            Issue.record("not injected: \(outcome)")
+            return
+        }
+        let after = try plan.patch.apply(to: pod)
+        #expect(after["spec"]?["initContainers"] == pod["spec"]?["initContainers"])
+        let sidecar = try #require(Self.container(after, named: PodInjector.sidecarContainerName))
+        #expect(sidecar["args"]?.arrayItemsForTest?.prefix(2) == [.string("--capture"), .string("ebpf")])
+
+        let wrong = manifest.replacingOccurrences(of: "interceptionMode: ebpf", with: "interceptionMode: nftables")
+        #expect(throws: ManifestError.self) { try ManifestDecoder.decode(wrong, file: "mesh.yaml") }
+        do {
+            _ = try ManifestDecoder.decode(wrong, file: "mesh.yaml")
+        } catch {
+            #expect("\(error)".hasPrefix("mesh.yaml:5:"), "\(error)")
+            #expect("\(error)".contains("expected one of iptables, ebpf"), "\(error)")
+        }
     }
 
     @Test func everythingElseIsUntouched() throws {

@@ -84,6 +84,34 @@ import Testing
         #expect(container?["readinessProbe"]?["httpGet"]?["port"] == .int(9091))
     }
 
+    /// `--set fsm.trafficInterceptionMode=ebpf` adds the interceptor DaemonSet (F1-063), and only then.
+    @Test func eBPFInterceptionRendersTheInterceptorDaemonSet() throws {
+        #expect(!ControlPlaneManifests().documents().contains { $0["kind"] == .string("DaemonSet") })
+        var values = InstallValues()
+        try values.set("fsm.trafficInterceptionMode=ebpf,fsm.fsmInterceptor.debug=true")
+        let documents = ControlPlaneManifests(meshName: "m1", namespace: "cp", values: values).documents()
+        #expect(try document(documents, kind: "MeshConfig", name: "fsm-mesh-config")["spec"]?["traffic"]?["interceptionMode"] == .string("ebpf"))
+        let account = try document(documents, kind: "ServiceAccount", name: "fsm-interceptor")
+        #expect(account["automountServiceAccountToken"] == .bool(false))
+        let daemonSet = try document(documents, kind: "DaemonSet", name: "fsm-interceptor")
+        #expect(daemonSet["metadata"]?["namespace"] == .string("cp"))
+        let pod = try #require(daemonSet["spec"]?["template"]?["spec"])
+        #expect(daemonSet["spec"]?["template"]?["metadata"]?["labels"]?["app"] == .string("fsm-interceptor"))
+        #expect(pod["hostNetwork"] == .bool(true) && pod["hostPID"] == .bool(true))
+        #expect(pod["tolerations"] == .array([.object([("operator", .string("Exists"))])]))
+        guard case .array(let containers)? = pod["containers"], let container = containers.first else { Issue.record("no container"); return }
+        #expect(container["args"] == .array(["interceptor", "--pods-dir", "/var/run/fsm-interceptor/pods", "--pin-dir", "/sys/fs/bpf/m1",
+                                             "--log-level", "debug"].map { .string($0) }))
+        #expect(container["securityContext"]?["capabilities"]?["add"] == .array(["BPF", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"].map { .string($0) }))
+        #expect(container["securityContext"]?["privileged"] == nil)
+        guard case .array(let mounts)? = container["volumeMounts"] else { Issue.record("no mounts"); return }
+        #expect(mounts.compactMap { $0["mountPath"] } == ["/sys/fs/bpf", "/sys/fs/cgroup", "/var/run/netns", "/var/run/fsm-interceptor", "/run/fsm-interceptor"].map { .string($0) })
+        // The DaemonSet's rendering reads back as the same documents.
+        let yaml = ControlPlaneManifests(meshName: "m1", namespace: "cp", values: values).yaml()
+        let read = try YAMLReader.documents(text: yaml, file: "fsm.yaml").filter { !$0.isNull }
+        #expect(try read.map(YAMLToJSON.convert) == documents)
+    }
+
     @Test func webhooksPointAtTheInjectorAndSkipTheControlPlane() throws {
         let documents = ControlPlaneManifests(meshName: "m1", namespace: "cp").documents()
         let mutating = try document(documents, kind: "MutatingWebhookConfiguration", name: "fsm-webhook-config-m1")

@@ -70,7 +70,7 @@ import Testing
     @Test func meshConfigAndPoliciesAreStrictToo() {
         let meshConfig = "apiVersion: config.flomesh.io/v1alpha3\nkind: MeshConfig\nmetadata: {name: fsm-mesh-config}\nspec:\n  traffic:\n    enableEgres: true\n"
         #expect(decodeError(meshConfig) == "bad.yaml:6:5: spec.traffic.enableEgres: unknown field \"enableEgres\"; did you mean \"enableEgress\"?")
-        let known = "apiVersion: config.flomesh.io/v1alpha3\nkind: MeshConfig\nmetadata: {name: fsm-mesh-config}\nspec:\n  traffic: {interceptionMode: PodLevel}\n  image: {registry: flomesh}\n"
+        let known = "apiVersion: config.flomesh.io/v1alpha3\nkind: MeshConfig\nmetadata: {name: fsm-mesh-config}\nspec:\n  traffic: {interceptionMode: ebpf}\n  image: {registry: flomesh}\n"
         #expect((try? ManifestDecoder.decode(known, file: "ok.yaml"))?.count == 1)
         let split = "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata: {name: s}\nspec:\n  service: web\n  backends:\n  - {service: web-v1, wieght: 1}\n"
         #expect(decodeError(split) == "bad.yaml:7:23: spec.backends[0].wieght: unknown field \"wieght\"; did you mean \"weight\"?")

@@ -42,15 +42,7 @@ struct CaptureTests {
         if restored.status != 0 { throw CommandFailure(description: "iptables-restore failed: \(restored.errorOutput)") }
     }
 
-    struct Attempt {
-        var listener: String
-        var client: String
-        var originalDestination: String? {
-            listener.split(separator: "\n").first { $0.hasPrefix("ORIGINAL_DST ") }.map { String($0.dropFirst("ORIGINAL_DST ".count)) }
-        }
-        var listenerSawNothing: Bool { listener.contains("NO_CONNECTION") }
-        var connected: Bool { client.contains("CONNECTED") && !client.contains("CONNECT_FAILED") }
-    }
+    typealias Attempt = ProbeAttempt
 
     /// Listens on `listenPort` in `listenerNamespace`, connects from `clientNamespace` as `uid`,
     /// and returns what both ends saw. The listener keeps waiting until the client has finished

@@ -88,8 +88,10 @@ struct NetnsPodsEndToEndTests {
     }
 
     static func owner(_ path: String) -> (uid: uid_t, mode: mode_t)? {
-        var info = stat()
-        return lstat(path, &info) == 0 ? (info.st_uid, info.st_mode & 0o777) : nil
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let uid = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value,
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint32Value else { return nil }
+        return (uid_t(uid), mode_t(mode) & 0o777)
     }
 
     @Test func theBookstoreRunsInNetworkNamespacePodsThroughCapture() async throws {

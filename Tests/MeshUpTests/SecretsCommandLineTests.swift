@@ -24,9 +24,13 @@ struct SecretsCommandLineTests {
         return (pid, status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
+    /// The permission bits (of the link itself for a symlink, as lstat). FileManager rather than
+    /// `stat()`: which module owns Glibc's `struct stat` depends on the compiler's batch order,
+    /// which MemberImportVisibility then refuses now and then.
     static func mode(_ path: String) -> mode_t? {
-        var info = stat()
-        return lstat(path, &info) == 0 ? info.st_mode & 0o777 : nil
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let permissions = attributes[.posixPermissions] as? NSNumber else { return nil }
+        return mode_t(permissions.uint16Value) & 0o777
     }
 
     static func scratch() throws -> String {

@@ -21,6 +21,11 @@ enum CommandLifecycle {
         try await ServiceGroup(configuration: configuration).run()
     }
 
+    /// Returns at the first SIGTERM or SIGINT, for a command whose own loop winds itself down.
+    static func waitForSignal(logger: Logger) async {
+        try? await run("signal wait", logger: logger) { {} }
+    }
+
     /// Runs `body` until it returns or throws, or until SIGTERM or SIGINT cancels it.
     static func runUntilSignal(logger: Logger, _ body: @escaping @Sendable () async throws -> Void) async throws {
         let configuration = ServiceGroupConfiguration(

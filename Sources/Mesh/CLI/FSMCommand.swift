@@ -5,6 +5,7 @@ import Logging
 import MeshControl
 import MeshControlPlane
 import MeshIdentity
+import MeshInterceptor
 import MeshKube
 import MeshModel
 import MeshRedirect
@@ -17,7 +18,7 @@ struct FSMCommand: AsyncParsableCommand {
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         version: MeshVersion.current,
-        subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
+        subcommands: [ControllerCommand.self, SidecarCommand.self, InjectorCommand.self, InitCommand.self, InterceptorCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
                       UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self,
                       UninstallCommand.self, NamespaceCommand.self, MetricsCommand.self, VersionCommand.self, SupportCommand.self]
     )
@@ -26,7 +27,7 @@ struct FSMCommand: AsyncParsableCommand {
 struct SidecarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sidecar",
-        abstract: "Run a sidecar: in local mode (apps send plain HTTP to the outbound listener, Host names the service) or under iptables capture."
+        abstract: "Run a sidecar: in local mode (apps send plain HTTP to the outbound listener, Host names the service) or under iptables or eBPF capture."
     )
 
     @Option(help: "ProxyConfig JSON file (the config_dump shape); re-read when it changes or on SIGHUP.")
@@ -43,7 +44,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "With --controller: keep the last good config and certificate here (a 0700 directory, files 0600) and start from them, marked stale, when the controller does not answer (give --pod-ip too).")
     var cacheDir: String?
 
-    @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
+    @Option(help: "The pod's IP: every listener binds it in local mode (use distinct 127.x.y.z addresses for pods on one machine; under --capture iptables or ebpf they bind 0.0.0.0). With --controller it defaults to the address the controller gave the pod.")
     var podIP: String?
 
     @Option(help: "Outbound listener port.")
@@ -88,7 +89,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Flag(help: "Talk to peer sidecars in plain HTTP with the identity in a header (forgeable; tests only).")
     var insecurePlaintextPeers = false
 
-    @Option(help: "How app traffic reaches the sidecar: local (apps address the outbound listener) or iptables (the pod's nat rules redirect it; the listeners bind 0.0.0.0 and SO_ORIGINAL_DST names the destination).")
+    @Option(help: "How app traffic reaches the sidecar: local (apps address the outbound listener), iptables (the pod's nat rules redirect it; the listeners bind 0.0.0.0 and SO_ORIGINAL_DST names the destination) or ebpf (`fsm interceptor`'s programs redirect it and answer SO_ORIGINAL_DST; started as root, the sidecar switches to --proxy-uid).")
     var capture: CaptureMode = .local
 
     @Flag(help: "With --capture iptables: load the nat rules into this network namespace (iptables-restore --noflush, needs root), then switch to --proxy-uid.")
@@ -97,7 +98,7 @@ struct SidecarCommand: AsyncParsableCommand {
     @Flag(help: "Print the iptables-restore input for this sidecar's ports and --proxy-uid, and exit.")
     var printIptables = false
 
-    @Option(help: "The uid the sidecar runs as under iptables capture: the rules let its traffic through.")
+    @Option(help: "The uid the sidecar runs as under iptables or eBPF capture: the rules (and the interceptor) let its traffic through.")
     var proxyUID = RedirectSettings.defaultProxyUID
 
     @Option(help: "Seconds a request head may take from its first byte (then 408), and a new connection may stay silent before its first byte; 0 disables.")
@@ -203,10 +204,15 @@ struct SidecarCommand: AsyncParsableCommand {
             try IptablesCapture.apply(try redirectRules())
             try IptablesCapture.dropPrivileges(to: proxyUID)
         }
+        // Under eBPF capture: ask the kernel (as root) whether an interceptor captures this cgroup,
+        // then run as the proxy uid, whose connections the interceptor leaves alone.
+        let ebpfStatus = capture == .ebpf ? InterceptorAttachment.currentProcess() : nil
+        if capture == .ebpf, geteuid() == 0 { try IptablesCapture.dropPrivileges(to: proxyUID) }
         // An explicit --log-level holds; without one the config's level applies (DECISIONS).
         let levelSwitch = LogLevelSwitch(.level(try logLevel.map { try LoggingSystem.level($0) } ?? .info))
         LoggingSystem.bootstrapStandardError(levelSwitch: levelSwitch)
         var logger = Logger(label: "fsm.sidecar")
+        if let ebpfStatus { Self.report(ebpfStatus, proxyUID: proxyUID, logger: logger) }
         let endpoint = controller.flatMap { url in pod.flatMap { ControllerEndpoint(url: url, pod: $0, credential: credentialFile.map(ControllerCredential.file)) } }
         var address = podIP
         if address == nil, let endpoint { address = try await Self.askPodIP(endpoint, logger: logger) }
@@ -270,6 +276,21 @@ struct SidecarCommand: AsyncParsableCommand {
 }
 
 extension SidecarCommand {
+    /// What the sidecar knows about its eBPF capture at start, as one log line.
+    static func report(_ status: InterceptorAttachment.Status, proxyUID: Int, logger: Logger) {
+        switch status {
+        case .captured(let cgroup):
+            logger.info("eBPF capture is in force for this sidecar's cgroup", metadata: ["cgroup": "\(cgroup)"])
+        case .notCaptured(let cgroup):
+            logger.warning("no fsm interceptor captures this sidecar's cgroup yet: the pod's connections go straight to their destinations until one does", metadata: ["cgroup": "\(cgroup)"])
+        case .unknown(let reason):
+            logger.warning("cannot tell whether an fsm interceptor captures this sidecar", metadata: ["reason": "\(reason)"])
+        }
+        if geteuid() != uid_t(proxyUID) {
+            logger.warning("the sidecar does not run as the proxy uid: the interceptor must know it by its cgroup (sidecarCgroup), or its own connections are captured", metadata: ["uid": "\(geteuid())", "proxy_uid": "\(proxyUID)"])
+        }
+    }
+
     /// The pod's address as the controller assigned it (`GET /v1/pods/<ns>/<name>`); retried for
     /// up to a minute while the controller is not up yet or does not know the pod.
     static func askPodIP(_ endpoint: ControllerEndpoint, logger: Logger) async throws -> String {

@@ -2,8 +2,8 @@ import Foundation
 import MeshModel
 import MeshRedirect
 
-/// The containers an injection adds: `fsm-init` (programs the pod's traffic capture, then exits)
-/// and `sidecar` (`fsm sidecar --capture iptables`, uid 1500).
+/// The containers an injection adds: `fsm-init` (programs the pod's traffic capture, then exits;
+/// iptables interception only) and `sidecar` (`fsm sidecar --capture iptables|ebpf`, uid 1500).
 extension PodInjector {
     /// `fsm init` with the pod's merged capture lists; root with NET_ADMIN (or privileged when
     /// MeshConfig's `enablePrivilegedInitContainer` says so, for OpenShift).
@@ -23,7 +23,7 @@ extension PodInjector {
         ])
     }
 
-    /// `fsm sidecar` under iptables capture, told its pod by the downward API, its credential by
+    /// `fsm sidecar` under MeshConfig's interception mode (iptables or eBPF), told its pod by the downward API, its credential by
     /// the mounted Secret, and the pod's rewritten probes.
     func sidecarContainer(_ view: PodView, meshConfig: MeshConfig, probes: [SidecarProbe]) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
@@ -54,7 +54,7 @@ extension PodInjector {
 
     private func sidecarArguments(_ view: PodView, meshConfig: MeshConfig, probes: [SidecarProbe]) -> [String] {
         var arguments = [
-            "--capture", "iptables",
+            "--capture", meshConfig.traffic.interceptionMode.rawValue,
             "--controller", settings.controllerURL,
             "--pod", "$(POD_NAMESPACE)/$(POD_NAME)",
             "--pod-ip", "$(POD_IP)",

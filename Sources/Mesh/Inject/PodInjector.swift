@@ -108,8 +108,11 @@ public struct PodInjector: Sendable {
                                         [(CredentialSubject.proxyUUIDLabel, .string(secret.proxyUUID))])
         operations += Self.mapAdditions(at: JSONPointer("metadata", "annotations"), existing: view.object["metadata"]?["annotations"], annotations)
         operations += probeOperations
-        operations += Self.arrayAdditions(at: JSONPointer("spec", "initContainers"), existing: view.object["spec"]?["initContainers"],
-                                          [initContainer(meshConfig: meshConfig, redirect: redirect)])
+        // Under eBPF interception the node's `fsm interceptor` captures the pod: no init container.
+        if meshConfig.traffic.interceptionMode == .iptables {
+            operations += Self.arrayAdditions(at: JSONPointer("spec", "initContainers"), existing: view.object["spec"]?["initContainers"],
+                                              [initContainer(meshConfig: meshConfig, redirect: redirect)])
+        }
         operations += Self.arrayAdditions(at: JSONPointer("spec", "containers"), existing: view.object["spec"]?["containers"],
                                           [sidecarContainer(view, meshConfig: meshConfig, probes: probes)])
         operations += Self.arrayAdditions(at: JSONPointer("spec", "volumes"), existing: view.object["spec"]?["volumes"], [Self.credentialVolume(secret)])

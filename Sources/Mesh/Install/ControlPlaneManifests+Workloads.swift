@@ -57,10 +57,6 @@ extension ControlPlaneManifests {
     }
 
     func deployment(_ name: String, replicas: JSONValue, container: JSONValue) -> JSONValue {
-        let podLabels = JSONValue.object([
-            ("app", .string(name)), ("app.kubernetes.io/name", .string("flomesh.io")), ("app.kubernetes.io/instance", .string(meshName)),
-            ("app.kubernetes.io/version", .string(MeshVersion.current)), ("meshName", .string(meshName)),
-        ])
         let podSpec = JSONValue.object([
             ("serviceAccountName", .string(name)),
             ("securityContext", .object([
@@ -75,7 +71,7 @@ extension ControlPlaneManifests {
             ("spec", .object([
                 ("replicas", replicas),
                 ("selector", .object([("matchLabels", .object([("app", .string(name))]))])),
-                ("template", .object([("metadata", .object([("labels", podLabels)])), ("spec", podSpec)])),
+                ("template", .object([("metadata", .object([("labels", podLabels(name))])), ("spec", podSpec)])),
             ])),
         ])
     }

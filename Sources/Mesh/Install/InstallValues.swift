@@ -78,8 +78,7 @@ extension InstallValues {
         return [
             InstallValue("fsm.enablePermissiveTrafficPolicy", .boolean, .bool(defaults.traffic.enablePermissiveTrafficPolicyMode)),
             InstallValue("fsm.enableEgress", .boolean, .bool(defaults.traffic.enableEgress)),
-            InstallValue("fsm.trafficInterceptionMode", .oneOf(["iptables", "ebpf"]), .string("iptables"),
-                         notBuilt: "only iptables interception is built (eBPF interception, F1-063, is not)"),
+            InstallValue("fsm.trafficInterceptionMode", .oneOf(["iptables", "ebpf"]), .string("iptables")),
             InstallValue("fsm.outboundIPRangeExclusionList", .cidrList, .array([])),
             InstallValue("fsm.outboundIPRangeInclusionList", .cidrList, .array([])),
             InstallValue("fsm.outboundPortExclusionList", .portList, .array([])),
@@ -120,6 +119,12 @@ extension InstallValues {
         InstallValue("fsm.fsmInjector.resource.limits.cpu", quantity, .string("500m")),
         InstallValue("fsm.fsmInjector.resource.limits.memory", quantity, .string("256Mi")),
         InstallValue("fsm.injector.webhookTimeoutSeconds", .integer(1...30), .int(10)),
+        // With fsm.trafficInterceptionMode=ebpf: the interceptor DaemonSet (F1-063).
+        InstallValue("fsm.fsmInterceptor.debug", .boolean, .bool(false)),
+        InstallValue("fsm.fsmInterceptor.resource.requests.cpu", quantity, .string("50m")),
+        InstallValue("fsm.fsmInterceptor.resource.requests.memory", quantity, .string("64Mi")),
+        InstallValue("fsm.fsmInterceptor.resource.limits.cpu", quantity, .string("500m")),
+        InstallValue("fsm.fsmInterceptor.resource.limits.memory", quantity, .string("256Mi")),
     ]
 
     /// The guides' keys for parts this mesh does not build: accepted at their default only.

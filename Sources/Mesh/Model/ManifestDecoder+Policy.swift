@@ -23,6 +23,7 @@ extension ManifestDecoder {
             t.inboundPortExclusionList = try traffic.optional("inboundPortExclusionList")?.intList(in: portRange) ?? []
             t.outboundIPRangeExclusionList = try cidrList(traffic.optional("outboundIPRangeExclusionList"))
             t.outboundIPRangeInclusionList = try cidrList(traffic.optional("outboundIPRangeInclusionList"))
+            t.interceptionMode = try traffic.optional("interceptionMode")?.oneOf(TrafficInterceptionMode.self) ?? t.interceptionMode
             config.traffic = t
         }
         if let certificate = try spec.optional("certificate") {

@@ -135,7 +135,7 @@ extension ManifestDecoder {
         "repoServer": .openObject,
         // `useHTTPSIngress` is in the guides' MeshConfig table (OSM's field).
         "traffic": .object([
-            "interceptionMode": .string, "enableEgress": .boolean, "outboundIPRangeExclusionList": .list(.cidr),
+            "interceptionMode": .oneOf(TrafficInterceptionMode.allCases.map(\.rawValue)), "enableEgress": .boolean, "outboundIPRangeExclusionList": .list(.cidr),
             "outboundIPRangeInclusionList": .list(.cidr), "outboundPortExclusionList": .list(port), "inboundPortExclusionList": .list(port),
             "enablePermissiveTrafficPolicyMode": .boolean, "inboundExternalAuthorization": .openObject,
             "networkInterfaceExclusionList": .list(.string), "http1PerRequestLoadBalancing": .boolean,

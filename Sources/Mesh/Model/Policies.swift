@@ -12,6 +12,8 @@ public struct MeshConfig: Hashable, Sendable {
         public var outboundIPRangeExclusionList: [String] = []
         public var outboundIPRangeInclusionList: [String] = []
         public var inboundPortExclusionList: [Int] = []
+        /// How injected pods' traffic reaches their sidecar (`spec.traffic.interceptionMode`).
+        public var interceptionMode: TrafficInterceptionMode = .iptables
         public init() {}
     }
 
@@ -247,4 +249,10 @@ public struct Retry: Hashable, Sendable {
         self.destinations = destinations
         self.retryPolicy = retryPolicy
     }
+}
+
+/// MeshConfig's `spec.traffic.interceptionMode` (guides 3.2.2): an init container's iptables rules
+/// per pod, or the node's `fsm interceptor` (eBPF), which needs no init container.
+public enum TrafficInterceptionMode: String, CaseIterable, Hashable, Sendable {
+    case iptables, ebpf
 }

@@ -18,15 +18,26 @@ public struct IPv4Range: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: some StringProtocol) {
         let trimmed = text.trimmingASCIIWhitespace()
         let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let prefix = Self.decimal(parts[1], max: 32) else { return nil }
-        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let prefix = Self.decimal(parts[1], max: 32), let value = Self.address(parts[0]) else { return nil }
+        self.init(address: value, prefixLength: prefix)
+    }
+
+    /// A dotted-quad IPv4 address (`10.244.0.10`) in host byte order; nil for anything else, with
+    /// the same strictness as ranges (no leading zeros, signs or spaces inside).
+    public static func address(_ text: some StringProtocol) -> UInt32? {
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return nil }
         var value: UInt32 = 0
         for octet in octets {
-            guard let byte = Self.decimal(octet, max: 255) else { return nil }
+            guard let byte = decimal(Substring(octet), max: 255) else { return nil }
             value = value << 8 | UInt32(byte)
         }
-        self.init(address: value, prefixLength: prefix)
+        return value
+    }
+
+    /// `a.b.c.d` for an address in host byte order.
+    public static func dottedQuad(_ address: UInt32) -> String {
+        "\(address >> 24).\(address >> 16 & 0xff).\(address >> 8 & 0xff).\(address & 0xff)"
     }
 
     /// The first address of the range.
@@ -38,9 +49,7 @@ public struct IPv4Range: Hashable, Sendable, CustomStringConvertible {
         prefixLength == 0 || (other ^ address) >> UInt32(32 - prefixLength) == 0
     }
 
-    public var description: String {
-        "\(address >> 24).\(address >> 16 & 0xff).\(address >> 8 & 0xff).\(address & 0xff)/\(prefixLength)"
-    }
+    public var description: String { "\(Self.dottedQuad(address))/\(prefixLength)" }
 
     /// Plain decimal digits only (no sign, no spaces, no leading zero that could read as octal),
     /// at most three of them, value within `max`.

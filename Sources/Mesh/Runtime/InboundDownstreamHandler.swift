@@ -47,7 +47,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         if context.channel.isActive { readOriginalDestination(context) }
     }
 
-    /// Under iptables capture: where the peer's connection was going before the redirect.
+    /// Under capture: where the peer's connection was going before the redirect.
     private(set) var originalDestination: MeshProxy.SocketAddress?
 
     private var originalDestinationAsked = false
@@ -115,7 +115,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
                                      source: source, from: context, handlers: handlers, handler: self)
         case .start(var head, let body):
-            // Under iptables capture the port the peer dialled; otherwise the peer names it.
+            // Under capture the port the peer dialled; otherwise the peer names it.
             let port = originalDestination?.port ?? head.headers.first(name: MeshHeaders.targetPort).flatMap { Int($0) } ?? 0
             let identity = peerIdentity(context, head)
             peerLabels = WorkloadLabels(peerIdentity: identity, kind: head.headers.first(name: MeshHeaders.statsKind),
@@ -445,7 +445,7 @@ extension SidecarDriver {
     /// Local clusters name the app as `127.0.0.1:port` (its pod's loopback). In local mode the pods
     /// share the machine's loopback, so the pod's loopback is its own pod IP.
     func localAppAddress(_ endpoint: MeshProxy.SocketAddress) -> MeshProxy.SocketAddress {
-        // Under iptables capture the sidecar shares the pod's network namespace and its loopback.
+        // Under capture the sidecar shares the pod's network namespace and its loopback.
         guard settings.capture == .local else { return endpoint }
         guard endpoint.ip == "127.0.0.1" || endpoint.ip == "localhost" else { return endpoint }
         return MeshProxy.SocketAddress(ip: settings.podIP, port: endpoint.port)

@@ -41,7 +41,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         if context.channel.isActive { readOriginalDestination(context) }
     }
 
-    /// Under iptables capture: where the app's connection was going before the redirect.
+    /// Under capture (iptables or eBPF): where the app's connection was going before the redirect.
     private(set) var originalDestination: MeshProxy.SocketAddress?
 
     private var originalDestinationAsked = false

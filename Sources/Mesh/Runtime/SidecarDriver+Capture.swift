@@ -7,14 +7,15 @@ import MeshRedirect
 import NIOCore
 
 extension SidecarDriver {
-    /// Under iptables capture, reads an accepted connection's original destination
-    /// (SO_ORIGINAL_DST) and hands it to `found`; nil in local mode, or when the connection was
-    /// not redirected (made straight to the listener). On the channel's loop the socket option is
+    /// Under capture (iptables or eBPF), reads an accepted connection's original destination
+    /// (SO_ORIGINAL_DST: netfilter's after a nat REDIRECT, or the eBPF getsockopt program's answer
+    /// from its maps) and hands it to `found`; nil in local mode, or when the connection was not
+    /// redirected (made straight to the listener). On the channel's loop the socket option is
     /// read at once, so `found` runs before the connection's first read.
     func readOriginalDestination(of channel: any Channel, _ found: @escaping (MeshProxy.SocketAddress?) -> Void) {
         #if canImport(Glibc)
         // An HTTP/2 stream's socket is its parent connection's.
-        guard settings.capture == .iptables, let provider = (channel as? any SocketOptionProvider) ?? (channel.parent as? any SocketOptionProvider) else { return }
+        guard settings.capture.isTransparent, let provider = (channel as? any SocketOptionProvider) ?? (channel.parent as? any SocketOptionProvider) else { return }
         let option: EventLoopFuture<sockaddr_in> = provider.unsafeGetSocketOption(
             level: NIOBSDSocket.OptionLevel(rawValue: CInt(IPPROTO_IP)), name: NIOBSDSocket.Option(rawValue: soOriginalDestination))
         let logger = logger
@@ -31,7 +32,7 @@ extension SidecarDriver {
     }
 }
 
-/// First handler of an app connection captured on the outbound listener (iptables mode). Before a
+/// First handler of an app connection captured on the outbound listener (iptables or eBPF). Before a
 /// byte is read, the connection's original destination decides: a port the engine's config calls
 /// TCP (or TCP-server-first, whose clients wait for the server to speak) is relayed as raw bytes;
 /// anything else gets the listener's HTTP handlers, installed behind this one, which then leaves.

@@ -86,7 +86,7 @@ extension SidecarDriver {
         switch listener {
         case .outbound:
             try installDownstreamPipeline(on: channel, listener: listener, peerTLS: false, http2: true,
-                                          classifiesCaptured: settings.capture == .iptables) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
+                                          classifiesCaptured: settings.capture.isTransparent) { OutboundDownstreamHandler(driver: driver, handlers: $0) }
         case .inbound:
             try installDownstreamPipeline(on: channel, listener: listener, peerTLS: true, http2: true,
                                           classifiesCaptured: false) { InboundDownstreamHandler(driver: driver, handlers: $0) }

@@ -36,7 +36,7 @@ public struct SidecarSettings: Sendable {
     public var workload: WorkloadLabels
 
     /// How app traffic reaches the sidecar: local mode (apps address the outbound listener, the
-    /// Host header names the service) or iptables capture (SO_ORIGINAL_DST names it).
+    /// Host header names the service) or capture by iptables or eBPF (SO_ORIGINAL_DST names it).
     public var capture: CaptureMode
     /// A request head must arrive completely within this time of its first byte, or the client
     /// gets 408 and the connection closes (slowloris); counted as `runtime.downstream_rq_header_timeout`.
@@ -80,10 +80,10 @@ public struct SidecarSettings: Sendable {
         .nanoseconds(Int64(max(0, seconds) * 1_000_000_000))
     }
 
-    /// The address the listeners bind: the pod IP in local mode; every address under iptables
-    /// capture (REDIRECT sends outbound traffic to 127.0.0.1 and inbound traffic to the address of
-    /// the interface it arrived on).
-    public var listenAddress: String { capture == .iptables ? "0.0.0.0" : podIP }
+    /// The address the listeners bind: the pod IP in local mode; every address under capture
+    /// (iptables REDIRECT and eBPF's connect4 send outbound traffic to 127.0.0.1, inbound traffic
+    /// arrives on the address of the interface it came in on).
+    public var listenAddress: String { capture.isTransparent ? "0.0.0.0" : podIP }
 
     /// The address the admin listener binds, never every address unless `adminAddress` says so:
     /// in local mode a loopback pod IP (each pod on one machine has its own 127.x.y.z), otherwise
@@ -110,6 +110,13 @@ public enum CaptureMode: String, Sendable, CaseIterable {
     /// The pod's nat rules (MeshRedirect) redirect its TCP to the listeners; each connection's
     /// original destination (SO_ORIGINAL_DST) tells the sidecar where it was meant to go.
     case iptables
+    /// `fsm interceptor`'s eBPF programs redirect the pod's TCP to the listeners (cgroup connect4,
+    /// tc for inbound) and answer SO_ORIGINAL_DST from their maps: to the sidecar it is iptables
+    /// mode without the nat table.
+    case ebpf
+
+    /// The app's connections arrive redirected, with an original destination (not local mode).
+    public var isTransparent: Bool { self != .local }
 }
 
 /// Request headers between sidecars in local mode. The client sidecar connects to the peer
@@ -322,7 +329,7 @@ public final class SidecarDriver: @unchecked Sendable {
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
         let startedAt = eventLoop.now
-        // Under iptables capture the connection's original destination names the service;
+        // Under capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt)

@@ -54,9 +54,9 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount) {
         let link = self
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
-        // Under iptables capture the endpoint itself is dialled and the peer pod's rules redirect
-        // the connection to its sidecar's inbound listener.
-        let port = driver.settings.capture == .iptables ? endpoint.port : driver.settings.inboundPort
+        // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
+        // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
+        let port = driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
         driver.connect(host: endpoint.ip, port: port, timeout: timeout) { channel in
             link.opening = channel
             // mTLS towards the peer sidecar, with the certificate current at connect time.

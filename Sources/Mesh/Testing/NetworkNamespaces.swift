@@ -102,30 +102,29 @@ public final class NetworkNamespace {
         try check(Command.run(ipTool, ["-n", name] + arguments), "ip \(arguments.joined(separator: " "))")
     }
 
-    /// Runs a command inside the namespace to completion.
-    public func exec(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-        try Command.run(ipTool, ["netns", "exec", name] + arguments, input: input)
+    /// The namespace's file, for programs that enter it themselves (`fsm interceptor`'s netns).
+    public var path: String { "/var/run/netns/\(name)" }
+
+    /// Runs a command inside the namespace to completion (inside `cgroup` too, when given).
+    public func exec(_ arguments: [String], input: String? = nil, cgroup: TestCgroup? = nil) throws -> CommandResult {
+        let command = commandLine(arguments, cgroup: cgroup)
+        return try Command.run(command[0], Array(command.dropFirst()), input: input)
     }
 
-    /// Starts a long-running command inside the namespace and returns once it printed `readyLine`
-    /// (or exited). Its output keeps being drained unless `finish` will read it.
-    public func start(_ arguments: [String], readyLine: String) throws -> RunningCommand {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ipTool)
-        process.arguments = ["netns", "exec", name] + arguments
-        let output = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = input
-        try process.run()
-        started.append(process)
-        var seen = ""
-        while !seen.contains(readyLine) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        return RunningCommand(process: process, input: input, output: output, seen: seen)
+    /// `ip netns exec NAME ARGS`; with a cgroup, `nsenter --net` from inside the cgroup instead:
+    /// `ip netns exec` remounts /sys, and a pod's processes must see the host's cgroup and bpf
+    /// filesystems (as containers with their cgroup mounted do).
+    private func commandLine(_ arguments: [String], cgroup: TestCgroup?) -> [String] {
+        guard let cgroup else { return [ipTool, "netns", "exec", name] + arguments }
+        return cgroup.wrap([CaptureTestEnvironment.tool("nsenter") ?? "/usr/bin/nsenter", "--net=\(path)", "--"] + arguments)
+    }
+
+    /// Starts a long-running command inside the namespace (and `cgroup`, when given) and returns
+    /// once it printed `readyLine` (or exited). Its output keeps being drained unless `finish` will read it.
+    public func start(_ arguments: [String], readyLine: String, cgroup: TestCgroup? = nil) throws -> RunningCommand {
+        let command = try RunningCommand.start(commandLine(arguments, cgroup: cgroup), readyLine: readyLine)
+        started.append(command.process)
+        return command
     }
 
     /// Joins this namespace to `other` with a veth pair: `address` here, `otherAddress` there
@@ -154,13 +153,39 @@ public final class NetworkNamespace {
     }
 }
 
-/// A command started in a namespace.
+/// A long-running command (in a namespace, or on the host).
 public struct RunningCommand {
     public let process: Process
     let input: Pipe
     let output: Pipe
     /// What it printed up to its ready line.
     public let seen: String
+
+    /// Starts `arguments` (the executable first) and returns once it printed `readyLine` (or
+    /// exited); standard error goes with standard output. The caller stops it.
+    public static func start(_ arguments: [String], readyLine: String) throws -> RunningCommand {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let output = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = input
+        try process.run()
+        var seen = ""
+        while !seen.contains(readyLine) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        return RunningCommand(process: process, input: input, output: output, seen: seen)
+    }
+
+    /// Sends SIGTERM and returns everything it printed once it exited.
+    public func terminate() -> String {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        return finish()
+    }
 
     /// Closes the command's standard input, waits for it to exit and returns everything it printed.
     public func finish() -> String {
@@ -182,4 +207,22 @@ public func withNamespaces<T>(_ purposes: [String], _ body: ([NetworkNamespace])
     defer { namespaces.forEach { $0.delete() } }
     for purpose in purposes { namespaces.append(try NetworkNamespace(purpose: purpose)) }
     return try body(namespaces)
+}
+
+/// What the `redirect-probe` helper saw of one capture attempt: the listener's lines (its
+/// `ORIGINAL_DST ip:port`, or `NO_CONNECTION`) and the client's (`CONNECTED` or `CONNECT_FAILED`).
+public struct ProbeAttempt: Sendable {
+    public var listener: String
+    public var client: String
+
+    public init(listener: String, client: String) {
+        self.listener = listener
+        self.client = client
+    }
+
+    public var originalDestination: String? {
+        listener.split(separator: "\n").first { $0.hasPrefix("ORIGINAL_DST ") }.map { String($0.dropFirst("ORIGINAL_DST ".count)) }
+    }
+    public var listenerSawNothing: Bool { listener.contains("NO_CONNECTION") }
+    public var connected: Bool { client.contains("CONNECTED") && !client.contains("CONNECT_FAILED") }
 }
