@@ -6,9 +6,14 @@ SCENARIOS := $(wildcard scenarios/*.yaml)
 
 # Installs the Debian packages first (iptables, iproute2 for the capture tests, libbpf-dev for eBPF
 # capture); without root the capture tests skip with a printed reason instead.
+# At most TEST_WIDTH tests run at once (swift-testing runs every test in parallel by default): the
+# suites drive real sockets, processes and network namespaces with wall-clock deadlines, and on a
+# 2-core machine hundreds of them at once starve each other's deadlines.
+TEST_WIDTH ?= 3
+
 test:
 	./scripts/setup-system.sh || echo "make test: system packages not installed; tests that need them will skip"
-	$(SWIFT) test
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_WIDTH) $(SWIFT) test
 
 # Debian packages the project needs (iptables, iproute2 for traffic capture); idempotent.
 setup:
