@@ -103,7 +103,7 @@ struct EBPFBookstoreTests {
         for (plan, pod) in zip(planned, pods) {
             let credential = try credentialFile(for: plan.key, fsm: fsm, controllerState: controllerState, in: state)
             let sidecar = try pod.namespace.start([fsm, "sidecar", "--capture", "ebpf", "--controller", Self.controllerURL, "--pod", plan.key,
-                                                   "--pod-ip", plan.ip, "--credential-file", credential],
+                                                   "--pod-ip", plan.ip, "--credential-file", credential, "--log-level", "info"],
                                                   readyLine: "sidecar started", cgroup: pod.sidecarCgroup)
             sidecar.drainOutput()
             try #require(sidecar.seen.contains("sidecar started"), "sidecar of \(plan.key): \(sidecar.seen)")

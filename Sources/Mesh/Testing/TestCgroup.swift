@@ -81,11 +81,6 @@ public final class TestCgroup: @unchecked Sendable {
 public enum EBPFTestEnvironment {
     /// Why the suite cannot run here; nil when it can.
     public static func unavailableReason(needing tools: [String], objectProblem: String?) -> String? {
-        // Opt-in: the suites attach programs to this machine's cgroups, and a run killed midway has
-        // left interceptors behind that stalled the next run (see the closing note of 2026-12-06).
-        if ProcessInfo.processInfo.environment["FSM_EBPF_TESTS"] != "1" {
-            return "set FSM_EBPF_TESTS=1 to run the eBPF capture suites (root, cgroup v2; they attach programs to this machine's cgroups)"
-        }
         if let reason = CaptureTestEnvironment.unavailableReason(needing: tools) { return reason }
         if let reason = TestCgroup.unavailableReason { return reason }
         if let objectProblem { return "eBPF capture needs the eBPF object: \(objectProblem)" }
