@@ -144,7 +144,7 @@ extension ManifestDecoder {
         // `enableDebugServer` is in the guides' MeshConfig table.
         "observability": .object([
             "fsmLogLevel": .string, "enableDebugServer": .boolean,
-            "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .any]),
+            "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .number(0...1)]),
             "remoteLogging": .openObject,
         ]),
         "certificate": .object(["serviceCertValidityDuration": .duration, "certKeyBitSize": .integer(0...Int.max), "ingressGateway": .openObject]),

@@ -37,11 +37,21 @@ extension ProxyConfig {
                 sidecarLogLevel: try spec.optionalString("SidecarLogLevel") ?? "error",
                 enableEgress: try traffic?.optionalBool("EnableEgress") ?? false,
                 enablePermissiveTrafficPolicyMode: try traffic?.optionalBool("EnablePermissiveTrafficPolicyMode") ?? false,
-                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false
+                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
+                tracing: try TracingSpec(spec.optionalObject("Tracing"))
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))
         )
+    }
+}
+
+extension TracingSpec {
+    init?(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
+        guard let reader else { return nil }
+        let fraction = try reader.optionalDouble("SampledFraction") ?? 1
+        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: reader.path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        self.init(address: try reader.string("Address"), endpoint: try reader.optionalString("Endpoint") ?? "/api/v2/spans", sampledFraction: fraction)
     }
 }
 

@@ -52,7 +52,7 @@ extension ProxyConfig {
 
 extension ProxySpec {
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -60,7 +60,12 @@ extension ProxySpec {
                 ("EnablePermissiveTrafficPolicyMode", .bool(enablePermissiveTrafficPolicyMode)),
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
-        ])
+        ]
+        if let tracing {
+            fields.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
+                                               ("SampledFraction", .double(tracing.sampledFraction))])))
+        }
+        return .object(fields)
     }
 }
 

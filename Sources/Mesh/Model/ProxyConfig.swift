@@ -28,12 +28,16 @@ public struct ProxySpec: Hashable, Sendable {
     public var enableEgress: Bool
     public var enablePermissiveTrafficPolicyMode: Bool
     public var enableRetryPolicy: Bool
+    /// Where to send Zipkin spans (MeshConfig `observability.tracing` when enabled); nil: no tracing.
+    public var tracing: TracingSpec?
 
-    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false) {
+    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
+                tracing: TracingSpec? = nil) {
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
+        self.tracing = tracing
     }
 }
 
@@ -242,5 +246,26 @@ public struct OutboundConfig: Hashable, Sendable {
     public init(trafficMatches: [OutboundTrafficMatch] = [], clustersConfigs: [ClusterConfig] = []) {
         matchStore = MatchStore(trafficMatches)
         clusterStore = ClusterStore(clustersConfigs)
+    }
+}
+
+/// The config's `Spec.Tracing` (as FSM's Pipy config carries it): the Zipkin collector as
+/// `host:port`, the path spans are POSTed to, and the share of new traces sampled.
+public struct TracingSpec: Hashable, Sendable {
+    public var address: String
+    public var endpoint: String
+    public var sampledFraction: Double
+
+    public init(address: String, endpoint: String = "/api/v2/spans", sampledFraction: Double = 1) {
+        self.address = address
+        self.endpoint = endpoint
+        self.sampledFraction = sampledFraction
+    }
+}
+
+extension MeshConfig.Tracing {
+    /// What a sidecar's config carries: nil unless tracing is enabled.
+    public var proxySpec: TracingSpec? {
+        enable ? TracingSpec(address: "\(address):\(port)", endpoint: endpoint, sampledFraction: sampledFraction) : nil
     }
 }
