@@ -385,7 +385,7 @@ public final class ControllerServer: @unchecked Sendable {
             guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
             return .hold(pod: pod, knownVersion: known, wait: wait)
         }
-        return .respond(configResponse(config))
+        return .respond(configResponse(config, pod: pod))
     }
 
     private func statusJSON() -> JSONValue {
@@ -461,14 +461,17 @@ public final class ControllerServer: @unchecked Sendable {
         ])
     }
 
-    private func configResponse(_ config: ProxyConfig) -> ControllerResponse {
-        let json: String
+    /// The config of `pod`'s proxy group (rendered once per version) with the pod's workload
+    /// (`Spec.Workload`, from `ProxyWorkload(pod:)`) spliced in.
+    private func configResponse(_ config: ProxyConfig, pod: PodKey) -> ControllerResponse {
+        var json: String
         if let cached = renderedByVersion[config.version] {
             json = cached
         } else {
             json = config.renderedJSON(pretty: false)
             renderedByVersion[config.version] = json
         }
+        if config.spec.workload == nil, let known = pods[pod], let stamped = ProxyWorkload(pod: known).spliced(into: json) { json = stamped }
         return ControllerResponse(status: .ok, contentType: "application/json", body: json + "\n", version: config.version)
     }
 
@@ -497,7 +500,7 @@ public final class ControllerServer: @unchecked Sendable {
             guard config?.version != waiter.knownVersion else { continue }
             waiters[id] = nil
             waiter.timeout.cancel()
-            waiter.answer(config.map(configResponse) ?? .text(.notFound, "pod \(waiter.pod) is not meshed any more\n"))
+            waiter.answer(config.map { configResponse($0, pod: waiter.pod) } ?? .text(.notFound, "pod \(waiter.pod) is not meshed any more\n"))
         }
     }
 

@@ -187,13 +187,13 @@ extension SidecarDriver {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
             return nil
-        case .connect(_, let endpoint):
+        case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
             var preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n"
             if peerTLS == nil { preamble += "\(MeshHeaders.sourceIdentity): \(engine.config?.serviceIdentity ?? "")\r\n" }
             preamble += "\r\n"
-            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true)
+            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true, cluster: cluster)
             return appSide
         }
     }
@@ -224,10 +224,10 @@ extension SidecarDriver {
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool) {
+    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool, cluster: String? = nil) {
         // The preamble goes out first, before any byte of the other half.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
-        connect(host: host, port: port, timeout: .seconds(5)) { channel in
+        connect(host: host, port: port, timeout: .seconds(5), cluster: cluster) { channel in
             if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
             try channel.pipeline.syncOperations.addHandler(relay)
         }.whenFailure { [self] error in

@@ -87,7 +87,10 @@ public enum RealModeRunner {
         }
         func configPath(_ pod: Int) -> String { directory.appendingPathComponent("pod-\(pod).json").path }
         func writeConfig(_ pod: Int) throws {
-            guard let config = controller.config(for: cluster.pods[pod].key) else { return }
+            guard var config = controller.config(for: cluster.pods[pod].key) else { return }
+            // The pod's workload, as the controller stamps it on the config it serves a pod.
+            let key = cluster.pods[pod].key
+            config.spec.workload = ProxyWorkload(namespace: key.namespace, kind: "Deployment", name: cluster.pods[pod].deployment, pod: key.name)
             try SecretFile.write(config.renderedJSON(pretty: true), to: configPath(pod))
         }
 
