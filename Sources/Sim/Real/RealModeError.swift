@@ -20,12 +20,6 @@ public enum RealModeError: Error, CustomStringConvertible, Equatable {
 enum RealModeSupport {
     static func check(_ scenario: Scenario) throws(RealModeError) {
         if scenario.network.loss > 0 { throw .unsupported("network loss (network.loss \(scenario.network.loss))") }
-        for expectation in scenario.expectations {
-            if case .responseFlags = expectation.check {
-                let place = expectation.location.map { " (line \($0.line))" } ?? ""
-                throw .unsupported("a responseFlags expectation\(place): real runs do not count response flags yet")
-            }
-        }
         for step in scenario.steps {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {
