@@ -59,6 +59,7 @@ struct AccessLogTests {
             #expect(outbound["method"] == .string("POST"))
             #expect(outbound["authority"] == .string("echo:8080"))
             #expect(outbound["path"] == .string("/hello?x=1"))
+            #expect(outbound["protocol"] == .string("HTTP/1.1"))
             #expect(outbound["response_code"] == .int(200))
             #expect(outbound["response_flags"] == .string("-"))
             #expect(outbound["bytes_received"] == .int(3))

@@ -14,6 +14,8 @@ struct AccessLogEntry {
     var method: String
     var authority: String
     var path: String
+    /// `HTTP/1.1`, `HTTP/2.0` (the downstream request's version).
+    var protocolName = "HTTP/1.1"
     /// 0: no response (the connection was closed or reset).
     var status = 0
     var flags: ResponseFlags = []
@@ -37,7 +39,7 @@ struct AccessLogEntry {
             ("method", .string(method)),
             ("authority", .string(authority)),
             ("path", .string(path)),
-            ("protocol", .string("HTTP/1.1")),
+            ("protocol", .string(protocolName)),
             ("response_code", .int(Int64(status))),
             ("response_flags", .string(flags.description)),
             ("bytes_received", .int(Int64(bytesReceived))),

@@ -29,6 +29,7 @@ extension SidecarDriver {
                         peerIdentity: String?) -> PendingAccessLog? {
         guard accessLogEnabled else { return nil }
         var entry = AccessLogEntry(direction: direction, startTime: Date(), method: head.method.rawValue, authority: authority, path: path)
+        entry.protocolName = "HTTP/\(head.version.major).\(head.version.minor)"
         entry.peerIdentity = peerIdentity
         entry.requestID = head.headers.first(name: "x-request-id")
         entry.traceID = head.headers.first(name: "x-b3-traceid")
