@@ -90,6 +90,8 @@ import Testing
         let load = try #require(report.result.loads.first)
         #expect(load.count(status: 503) > 0)
         #expect(report.text().contains("flags:"))
+        let html = report.html()
+        #expect(html.contains("response flags <b>") && html.contains("<b>UF</b>"))
         // A wrong expectation fails and says what the run showed.
         let wrong = try ScenarioParser.parse(Self.crash.replacingOccurrences(of: #"UO: 0"#, with: #"UO: "> 0""#), file: "flags.yaml")
         var again = Simulation(scenario: wrong)

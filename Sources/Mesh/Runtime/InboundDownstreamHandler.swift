@@ -218,6 +218,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     /// The app could not be reached: the engine's answer (503) goes to the peer.
     func appUnreachable(port: Int) {
         driver.count(.appConnectFailed)
+        // A connect failure answers 503 (`UF`) and says so at warning, with the app and the peer.
+        driver.logger.warning("local app unreachable", metadata: [
+            "port": "\(port)", "peer": "\((certificateIdentity ?? nil) ?? context?.channel.remoteAddress?.description ?? "?")",
+            "app": "\(app?.endpoint.description ?? "?")",
+        ])
         let answer = driver.inboundAppUnreachable(port: port)
         driver.metrics.recordRequest(source: peerLabels, destination: driver.workloadLabels, status: answer.status, milliseconds: 0)
         app = nil

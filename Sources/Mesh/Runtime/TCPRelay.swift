@@ -232,7 +232,7 @@ extension SidecarDriver {
             try channel.pipeline.syncOperations.addHandler(relay)
         }.whenFailure { [self] error in
             count(.upstreamConnectFailed)
-            logger.debug("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+            logger.warning("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
             relay.closedForGood()
         }
     }
