@@ -131,6 +131,23 @@ struct AccessLogTests {
         }
     }
 
+    /// A raw TCP connection the sidecar refuses gets its line too: a closed connection says why.
+    @Test func aRefusedTCPConnectionSaysWhy() async throws {
+        let clientLog = try LogFile()
+        defer { clientLog.remove() }
+        let serverIP = "127.99.15.2"
+        try await MeshPair.run(subnet: 15, network: "127.99", client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)), tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
+            let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: "CONNECT 10.1.2.3:5432 HTTP/1.1\r\n\r\n", expectedBytes: 1_000)
+            #expect(result.closed)
+            let line = try #require(try await clientLog.entries(count: 1).first)
+            #expect(line["protocol"] == .string("TCP"))
+            #expect(line["method"] == .string("CONNECT"))
+            #expect(line["authority"] == .string("10.1.2.3:5432"))
+            #expect(line["response_code"] == .int(0))
+            #expect(line["response_flags"] == .string("NR"))
+        }
+    }
+
     @Test func theMeshConfigSwitchTurnsItOnAndOffAtRunTime() async throws {
         let clientLog = try LogFile()
         defer { clientLog.remove() }

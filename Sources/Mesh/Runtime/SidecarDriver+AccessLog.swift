@@ -36,6 +36,20 @@ extension SidecarDriver {
         return PendingAccessLog(entry: entry, startedAt: eventLoop.now)
     }
 
+    /// A raw TCP connection the sidecar refused or could not connect (`NR`, `UO`, `RL`, `UF`): one
+    /// line (`CONNECT`, protocol `TCP`, status 0), so that a closed connection says why too.
+    func logRefusedTCP(_ direction: AccessLogEntry.Direction, destination: String, flags: ResponseFlags, peerIdentity: String? = nil,
+                       upstream: (host: String, cluster: String?)? = nil) {
+        guard accessLogEnabled else { return }
+        var entry = AccessLogEntry(direction: direction, startTime: Date(), method: "CONNECT", authority: destination, path: "")
+        entry.protocolName = "TCP"
+        entry.flags = flags
+        entry.peerIdentity = peerIdentity
+        entry.upstreamHost = upstream?.host
+        entry.upstreamCluster = upstream?.cluster
+        writeAccessLog(PendingAccessLog(entry: entry, startedAt: eventLoop.now))
+    }
+
     /// Hands a finished entry to the sink (never blocking; a full sink drops it and counts).
     func writeAccessLog(_ pending: PendingAccessLog?) {
         guard var pending, let sink = settings.accessLog else { return }

@@ -183,9 +183,11 @@ extension SidecarDriver {
     /// sidecar with the tunnel preamble. Returns the relay half for the app's connection.
     private func openOutboundTunnel(to destination: MeshProxy.SocketAddress) -> TCPRelay? {
         let id = newConnectionID()
-        switch engine.outboundConnection(id, destination: destination, now: now(), random: &generator) {
+        let decision = engine.outboundConnection(id, destination: destination, now: now(), random: &generator)
+        switch decision {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
+            logRefusedTCP(.outbound, destination: destination.description, flags: decision.responseFlags)
             return nil
         case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
@@ -202,9 +204,11 @@ extension SidecarDriver {
     func inboundTunnel(authority: String, peerIdentity: String?, connection: ConnectionID, source: MeshProxy.SocketAddress,
                        from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) -> Bool {
         let port = MeshProxy.SocketAddress(parsing: authority)?.port ?? 0
-        switch engine.inboundConnection(connection, port: port, source: source, peerIdentity: peerIdentity, now: now()) {
+        let decision = engine.inboundConnection(connection, port: port, source: source, peerIdentity: peerIdentity, now: now())
+        switch decision {
         case .close(let reason):
             logger.debug("inbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "port": "\(port)"])
+            logRefusedTCP(.inbound, destination: authority, flags: decision.responseFlags, peerIdentity: peerIdentity)
             context.close(promise: nil)
             return false
         case .accept:
@@ -233,6 +237,8 @@ extension SidecarDriver {
         }.whenFailure { [self] error in
             count(.upstreamConnectFailed)
             logger.warning("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+            logRefusedTCP(toPeerSidecar ? .outbound : .inbound, destination: "\(host):\(port)", flags: .upstreamConnectionFailure,
+                          upstream: (host: "\(host):\(port)", cluster: cluster))
             relay.closedForGood()
         }
     }
