@@ -22,7 +22,7 @@ extension AccessLogEntry {
 extension SidecarDriver {
     /// The access log is on: the sidecar has a sink and its config asks for it (MeshConfig
     /// `observability.remoteLogging.enable`, so it follows the MeshConfig at run time).
-    var accessLogEnabled: Bool { settings.accessLog != nil && engine.config?.spec.accessLog == true }
+    var accessLogEnabled: Bool { accessLogSwitch && settings.accessLog != nil }
 
     /// A new entry for a request, or nil while the access log is off.
     func beginAccessLog(_ direction: AccessLogEntry.Direction, head: NIOHTTP1.HTTPRequestHead, path: String, authority: String,

@@ -178,6 +178,8 @@ public final class SidecarDriver: @unchecked Sendable {
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
     private(set) var workloadLabels: WorkloadLabels
+    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`).
+    private(set) var accessLogSwitch = false
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -259,6 +261,7 @@ public final class SidecarDriver: @unchecked Sendable {
             resolver = LocalModeResolver(config)
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
+            accessLogSwitch = config.spec.accessLog
             workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())
