@@ -251,7 +251,8 @@ extension MeshController {
             sidecarLogLevel: meshConfig.sidecar.logLevel,
             enableEgress: egress,
             enablePermissiveTrafficPolicyMode: permissive,
-            enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy
+            enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
+            accessLog: meshConfig.observability.remoteLogging.enable
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

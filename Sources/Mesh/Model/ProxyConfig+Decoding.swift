@@ -37,7 +37,9 @@ extension ProxyConfig {
                 sidecarLogLevel: try spec.optionalString("SidecarLogLevel") ?? "error",
                 enableEgress: try traffic?.optionalBool("EnableEgress") ?? false,
                 enablePermissiveTrafficPolicyMode: try traffic?.optionalBool("EnablePermissiveTrafficPolicyMode") ?? false,
-                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false
+                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
+                workload: try ProxyWorkload(spec.optionalObject("Workload")),
+                accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))

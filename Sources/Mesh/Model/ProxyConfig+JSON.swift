@@ -51,8 +51,9 @@ extension ProxyConfig {
 }
 
 extension ProxySpec {
+    /// `Workload` comes first when set (`ProxyWorkload.spliced(into:)` relies on it).
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        .object([
+        .object((workload.map { [("Workload", $0.jsonValue)] } ?? []) + [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -60,7 +61,7 @@ extension ProxySpec {
                 ("EnablePermissiveTrafficPolicyMode", .bool(enablePermissiveTrafficPolicyMode)),
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
-        ])
+        ] + (accessLog ? [("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))] : []))
     }
 }
 

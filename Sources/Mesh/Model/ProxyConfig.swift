@@ -28,8 +28,16 @@ public struct ProxySpec: Hashable, Sendable {
     public var enableEgress: Bool
     public var enablePermissiveTrafficPolicyMode: Bool
     public var enableRetryPolicy: Bool
+    /// The pod's workload, stamped by the controller on the config it serves a pod; nil in the
+    /// config it computes for a proxy group.
+    public var workload: ProxyWorkload?
+    /// MeshConfig's `observability.remoteLogging.enable`: the sidecar writes an access log.
+    public var accessLog: Bool
 
-    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false) {
+    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
+                workload: ProxyWorkload? = nil, accessLog: Bool = false) {
+        self.workload = workload
+        self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode

@@ -116,7 +116,8 @@ public enum OutboundHTTPAction: Hashable, Sendable {
     /// drop it so that it costs nothing while it waits.
     case cancelTimer(ProxyTimer)
     /// Final answer to the app for this exchange; `local` is nil when it is the upstream's response.
-    case respond(ExchangeID, HTTPResponseHead, local: LocalReason?)
+    /// `flags` say why, as Envoy's access log does (`UF`, `UO`, `URX`, ...; empty for a plain answer).
+    case respond(ExchangeID, HTTPResponseHead, local: LocalReason?, flags: ResponseFlags)
     case closeUpstream(UpstreamConnectionID)
 }
 

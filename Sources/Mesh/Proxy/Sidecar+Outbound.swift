@@ -24,14 +24,14 @@ extension Sidecar {
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
             return actions
         }
         let cluster: Int
         if compiled.outbound[matchIndex].isHTTP {
             guard let chosen = routeOutbound(head, match: matchIndex) else {
                 counters[CounterTable.outboundNoRoute] += 1
-                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
+                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute, flags: .noRoute))
                 return actions
             }
             cluster = chosen
@@ -40,12 +40,12 @@ extension Sidecar {
             cluster = chosen
         } else {
             counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
             return actions
         }
 
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
-            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
+            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints, flags: .noHealthyUpstream))
             return actions
         }
         useCluster(cluster)
@@ -53,7 +53,7 @@ extension Sidecar {
         if clusters[cluster].breaker != nil {
             guard clusters[cluster].breaker!.admit(now: now) else {
                 clusters[cluster].counters.upstreamRqCircuitOpen += 1
-                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen))
+                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen, flags: .upstreamOverflow))
                 return actions
             }
             admitted = true
@@ -193,7 +193,7 @@ extension Sidecar {
         let waitingForRetry = exchange.attempt > 0 && (exchange.phase == .backoff || exchange.phase == .pending)
         guard waitingForRetry else { return actions }
         if exchange.phase == .pending, exchange.cluster >= 0 { clusters[exchange.cluster].counters.upstreamRqPendingActive -= 1 }
-        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
+        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: .localReset, now: nil, actions: &actions)
         return actions
     }
 
@@ -444,11 +444,13 @@ extension Sidecar {
                                random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
+        var retriesExhausted = false
         if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
             let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status, connectFailed: connectFailed)
             if retriable {
                 if exchange.retriesDone >= retry.numRetries {
                     clusters[cluster].counters.upstreamRqRetryLimitExceeded += 1
+                    retriesExhausted = true
                 } else if !exchange.holdsRetrySlot, clusters[cluster].activeRetries >= compiled.clusters[cluster].limits.maxRetries {
                     clusters[cluster].counters.upstreamRqRetryOverflow += 1
                 } else {
@@ -469,18 +471,21 @@ extension Sidecar {
                 clusters[cluster].counters.upstreamRqRetrySuccess += 1
             }
         }
+        let exhausted: ResponseFlags = retriesExhausted ? .upstreamRetryLimitExceeded : []
         if timedOut {
-            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, now: now, actions: &actions)
+            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, flags: exhausted.union(.upstreamRequestTimeout), now: now, actions: &actions)
         } else if let response, status != 0 {
-            finish(id, response, local: nil, now: now, actions: &actions)
+            finish(id, response, local: nil, flags: exhausted, now: now, actions: &actions)
         } else {
-            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: now, actions: &actions)
+            let failure: ResponseFlags = connectFailed ? .upstreamConnectionFailure : .upstreamConnectionTermination
+            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: exhausted.union(failure), now: now, actions: &actions)
         }
     }
 
     /// The final answer: releases the exchange's slots, informs the breaker (when `now` is given)
     /// and responds to the app.
-    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
+    /// `flags` default to the local reason's (`ResponseFlags(local)`).
+    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, flags: ResponseFlags? = nil, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
         let cluster = exchange.cluster
@@ -490,6 +495,6 @@ extension Sidecar {
                 clusters[cluster].breaker?.record(status: head.status, latency: now - exchange.startedAt, now: now)
             }
         }
-        actions.append(.respond(ExchangeID(id), head, local: local))
+        actions.append(.respond(ExchangeID(id), head, local: local, flags: flags ?? ResponseFlags(local)))
     }
 }

@@ -258,7 +258,7 @@ extension Sidecar {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
                 if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
-                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
+                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints, flags: ResponseFlags.noHealthyUpstream))
             }
             state.counters.upstreamCxActive = 0
             state.counters.upstreamRqActive = 0
