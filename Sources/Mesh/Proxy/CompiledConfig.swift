@@ -100,6 +100,8 @@ struct CompiledRule: Sendable {
     var allowedServices: Set<String>?
     var bucket: Int?
     var rateLimitedResponse: HTTPResponseHead?
+    /// The rule's own filters, run at the chain's `routeFilters` place (none in a sidecar's config yet).
+    var filters: [HTTPFilter] = []
 
     func matches(method: String, path: Substring, head: HTTPRequestHead) -> Bool {
         if let methods, !methods.contains(method) { return false }

@@ -95,6 +95,8 @@ public struct UpstreamConnectionID: Hashable, Sendable {
 /// Why the sidecar answered (or refused) by itself.
 public enum LocalReason: String, Hashable, Sendable {
     case noRoute, accessDenied, rateLimited, pendingOverflow, requestOverflow, connectionOverflow, circuitOpen, perTryTimeout, requestTimeout, noEndpoints, upstreamFailure, configRejected
+    /// A route's RequestRedirect filter answered (301/302 with `Location`).
+    case redirect
 }
 
 public enum ProxyTimer: Hashable, Sendable {

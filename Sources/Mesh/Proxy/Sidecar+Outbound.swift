@@ -29,11 +29,7 @@ extension Sidecar {
         }
         let cluster: Int
         if compiled.outbound[matchIndex].isHTTP {
-            guard let chosen = routeOutbound(head, match: matchIndex) else {
-                counters[CounterTable.outboundNoRoute] += 1
-                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
-                return actions
-            }
+            guard let chosen = routeOutbound(head, match: matchIndex, now: now, actions: &actions, id: id) else { return actions }
             cluster = chosen
         } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
             // HTTP spoken to a TCP port: it is passed to the port's TCP target.
@@ -274,12 +270,21 @@ extension Sidecar {
         compiled.outbound.match(destination: destination, host: host)
     }
 
-    /// Host → service → first matching rule → weighted cluster; nil when nothing routes.
-    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int) -> Int? {
-        guard let service = compiled.outbound[match].serviceIndex(forHost: head.authority) else { return nil }
-        let path = Sidecar.pathWithoutQuery(head.path)
-        guard let rule = compiled.outbound[match].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else { return nil }
-        return pick(compiled.outbound[match].services[service].rules[rule].targets)
+    /// The traffic match's filter chain (the route match, the rule's filters), then the router's
+    /// weighted split; nil, with the local reply appended, when the chain answered or nothing routes.
+    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int, now: MeshInstant, actions: inout [OutboundHTTPAction], id: ExchangeID) -> Int? {
+        let input = FilterInput(listener: compiled.outbound[match], now: now)
+        var request = FilterRequest(head: head, listenerPort: input.listener.port)
+        if case .localReply(let response, let reason) = HTTPFilterChain.sidecarOutbound.decode(&request, input, counters: &counters, buckets: &buckets) {
+            actions.append(.respond(id, response, local: reason))
+            return nil
+        }
+        guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else {
+            counters[CounterTable.outboundNoRoute] += 1
+            actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
+            return nil
+        }
+        return cluster
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {

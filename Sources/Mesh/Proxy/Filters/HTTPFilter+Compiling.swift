@@ -1,0 +1,117 @@
+import MeshModel
+
+extension HTTPFilter {
+    /// A rule's filters from config, checked as the Gateway API constrains them; `clusters` are the
+    /// config's cluster names (a mirror must name one). The first problem rejects the config.
+    static func compile(_ configs: [HTTPRouteFilterConfig], clusters: Set<String>, context: String) throws(ConfigRejection) -> [HTTPFilter] {
+        var result: [HTTPFilter] = []
+        var redirects = 0, rewrites = 0
+        for (index, config) in configs.enumerated() {
+            let where_ = "\(context) filter \(index + 1) (\(config.typeName))"
+            switch config {
+            case .requestHeaderModifier(let modifier):
+                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .request, where_)))
+            case .responseHeaderModifier(let modifier):
+                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .response, where_)))
+            case .requestRedirect(let redirect):
+                redirects += 1
+                result.append(.requestRedirect(try RequestRedirectFilter(compiling: redirect, where_)))
+            case .urlRewrite(let rewrite):
+                rewrites += 1
+                result.append(.urlRewrite(try URLRewriteFilter(compiling: rewrite, where_)))
+            case .requestMirror(let mirror):
+                guard clusters.contains(mirror.cluster) else {
+                    throw ConfigRejection(description: "\(where_): cluster \(mirror.cluster) is not in ClustersConfigs")
+                }
+                result.append(.requestMirror(RequestMirrorFilter(cluster: mirror.cluster)))
+            }
+        }
+        // The Gateway API: at most one of each, and a redirect and a rewrite never together.
+        guard redirects <= 1, rewrites <= 1, redirects + rewrites <= 1 else {
+            throw ConfigRejection(description: "\(context): RequestRedirect and URLRewrite may appear once, and not together")
+        }
+        return result
+    }
+}
+
+extension HeaderModifierFilter {
+    init(compiling config: HTTPHeaderModifierConfig, side: Side, _ context: String) throws(ConfigRejection) {
+        let set = config.set ?? [], add = config.add ?? [], remove = config.remove ?? []
+        for (field, names) in [("set", set.map(\.name)), ("add", add.map(\.name)), ("remove", remove)] {
+            var seen: Set<String> = []
+            for name in names {
+                guard HeaderModifierFilter.isToken(name) else {
+                    throw ConfigRejection(description: "\(context): \(field): \"\(name)\" is not a header name")
+                }
+                guard seen.insert(name.lowercased()).inserted else {
+                    throw ConfigRejection(description: "\(context): \(field): header \(name) appears twice")
+                }
+            }
+        }
+        self.init(side: side, set: set.map { HTTPHeader(name: $0.name, value: $0.value) },
+                  add: add.map { HTTPHeader(name: $0.name, value: $0.value) }, remove: remove)
+    }
+
+    /// RFC 9110's token: visible ASCII without separators.
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            byte > 32 && byte < 127 && !"\"(),/:;<=>?@[\\]{}".utf8.contains(byte)
+        }
+    }
+}
+
+extension PathModifier {
+    init(compiling config: HTTPPathModifierConfig, _ context: String) throws(ConfigRejection) {
+        switch config.type {
+        case .replaceFullPath:
+            guard let path = config.replaceFullPath, config.replacePrefixMatch == nil else {
+                throw ConfigRejection(description: "\(context): path: ReplaceFullPath needs replaceFullPath (and no replacePrefixMatch)")
+            }
+            guard path.hasPrefix("/") else { throw ConfigRejection(description: "\(context): path: replaceFullPath \"\(path)\" must start with /") }
+            self = .replaceFullPath(path)
+        case .replacePrefixMatch:
+            guard let prefix = config.replacePrefixMatch, config.replaceFullPath == nil else {
+                throw ConfigRejection(description: "\(context): path: ReplacePrefixMatch needs replacePrefixMatch (and no replaceFullPath)")
+            }
+            guard prefix.isEmpty || prefix.hasPrefix("/") else {
+                throw ConfigRejection(description: "\(context): path: replacePrefixMatch \"\(prefix)\" must start with /")
+            }
+            self = .replacePrefixMatch(prefix)
+        }
+    }
+}
+
+extension RequestRedirectFilter {
+    static let statusCodes = [301, 302]
+
+    init(compiling config: HTTPRequestRedirectConfig, _ context: String) throws(ConfigRejection) {
+        if let scheme = config.scheme, RequestRedirectFilter.wellKnownPort(scheme) == nil {
+            throw ConfigRejection(description: "\(context): scheme \"\(scheme)\": expected http or https")
+        }
+        if let port = config.port, !(1...65535).contains(port) {
+            throw ConfigRejection(description: "\(context): port \(port): expected 1-65535")
+        }
+        let status = config.statusCode ?? 302
+        guard RequestRedirectFilter.statusCodes.contains(status) else {
+            throw ConfigRejection(description: "\(context): statusCode \(status): expected 301 or 302")
+        }
+        if let hostname = config.hostname { try URLRewriteFilter.checkHostname(hostname, context) }
+        self.init(scheme: config.scheme, hostname: config.hostname, path: try config.path.map { c throws(ConfigRejection) in try PathModifier(compiling: c, context) },
+                  port: config.port, statusCode: status)
+    }
+}
+
+extension URLRewriteFilter {
+    init(compiling config: HTTPURLRewriteConfig, _ context: String) throws(ConfigRejection) {
+        if let hostname = config.hostname { try URLRewriteFilter.checkHostname(hostname, context) }
+        self.init(hostname: config.hostname, path: try config.path.map { c throws(ConfigRejection) in try PathModifier(compiling: c, context) })
+    }
+
+    /// A DNS name as the Gateway API's PreciseHostname: lower-case letters, digits, `-` and `.`.
+    static func checkHostname(_ hostname: String, _ context: String) throws(ConfigRejection) {
+        let valid = !hostname.isEmpty && hostname.count <= 253 && hostname.utf8.allSatisfy { byte in
+            (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte == 45 || byte == 46
+        }
+        guard valid else { throw ConfigRejection(description: "\(context): hostname \"\(hostname)\": expected a lower-case DNS name") }
+    }
+}
