@@ -50,7 +50,7 @@ struct HTTPFilterChainTests {
         let filters = HTTPFilterChainTests.gatewayChain.responseFilters(for: request, FilterInput(listener: bench.listener, now: .zero))
         #expect(filters.count == 2)
         var response = HTTPResponseHead(status: 200)
-        HTTPFilterChain.encode(&response, through: filters, of: request)
+        HTTPFilterChain.encode(&response, through: filters)
         // C→B→A: the filter listed first runs last.
         #expect(response.header("x-order") == "first")
     }

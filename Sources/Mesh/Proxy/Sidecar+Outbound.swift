@@ -28,9 +28,10 @@ extension Sidecar {
             return actions
         }
         let cluster: Int
+        var responseFilters: [HTTPFilter] = []
         if compiled.outbound[matchIndex].isHTTP {
-            guard let chosen = routeOutbound(head, match: matchIndex, now: now, actions: &actions, id: id) else { return actions }
-            cluster = chosen
+            guard let routed = routeOutbound(head, match: matchIndex, now: now, actions: &actions, id: id) else { return actions }
+            (cluster, responseFilters) = routed
         } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
             // HTTP spoken to a TCP port: it is passed to the port's TCP target.
             cluster = chosen
@@ -41,7 +42,7 @@ extension Sidecar {
         }
 
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
-            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
+            actions.append(.respond(id, HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: responseFilters), local: .noEndpoints))
             return actions
         }
         useCluster(cluster)
@@ -49,12 +50,13 @@ extension Sidecar {
         if clusters[cluster].breaker != nil {
             guard clusters[cluster].breaker!.admit(now: now) else {
                 clusters[cluster].counters.upstreamRqCircuitOpen += 1
-                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen))
+                actions.append(.respond(id, HTTPFilterChain.encoded(clusters[cluster].breaker!.degradedResponse, through: responseFilters), local: .circuitOpen))
                 return actions
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol,
+                                          responseFilters: responseFilters)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
@@ -271,8 +273,10 @@ extension Sidecar {
     }
 
     /// The traffic match's filter chain (the route match, the rule's filters), then the router's
-    /// weighted split; nil, with the local reply appended, when the chain answered or nothing routes.
-    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int, now: MeshInstant, actions: inout [OutboundHTTPAction], id: ExchangeID) -> Int? {
+    /// weighted split: the cluster and the filters the response runs back through; nil, with the
+    /// local reply appended, when the chain answered or nothing routes.
+    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int, now: MeshInstant, actions: inout [OutboundHTTPAction],
+                                id: ExchangeID) -> (cluster: Int, responseFilters: [HTTPFilter])? {
         let input = FilterInput(listener: compiled.outbound[match], now: now)
         var request = FilterRequest(head: head, listenerPort: input.listener.port)
         if case .localReply(let response, let reason) = HTTPFilterChain.sidecarOutbound.decode(&request, input, counters: &counters, buckets: &buckets) {
@@ -284,7 +288,7 @@ extension Sidecar {
             actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
             return nil
         }
-        return cluster
+        return (cluster, HTTPFilterChain.sidecarOutbound.responseFilters(for: request, input))
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {
@@ -495,6 +499,6 @@ extension Sidecar {
                 clusters[cluster].breaker?.record(status: head.status, latency: now - exchange.startedAt, now: now)
             }
         }
-        actions.append(.respond(ExchangeID(id), head, local: local))
+        actions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(head, through: exchange.responseFilters), local: local))
     }
 }

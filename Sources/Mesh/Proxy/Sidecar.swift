@@ -112,6 +112,9 @@ struct Exchange: Sendable {
     var hasRequestTimer = false
     /// The protocol of the port its traffic match names.
     var appProtocol: AppProtocol = .http
+    /// The chain's filters with a response side that the request passed (empty for a sidecar's
+    /// chains): the final answer runs back through them.
+    var responseFilters: [HTTPFilter] = []
 }
 
 struct UpstreamConnection: Sendable {
@@ -258,7 +261,7 @@ extension Sidecar {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
                 if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
-                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
+                deferredActions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: exchange.responseFilters), local: .noEndpoints))
             }
             state.counters.upstreamCxActive = 0
             state.counters.upstreamRqActive = 0

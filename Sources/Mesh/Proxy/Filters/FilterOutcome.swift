@@ -63,12 +63,12 @@ struct FilterInput: Sendable {
 /// counters, the rate-limit buckets) is lent to the hook; a filter keeps no state of its own.
 protocol HTTPFilterHooks: Sendable {
     func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome
-    func encode(_ response: inout HTTPResponseHead, of request: FilterRequest)
+    func encode(_ response: inout HTTPResponseHead)
     /// Whether `encode` can change anything (the chain skips the response side when none can).
     var hasEncode: Bool { get }
 }
 
 extension HTTPFilterHooks {
-    func encode(_ response: inout HTTPResponseHead, of request: FilterRequest) {}
+    func encode(_ response: inout HTTPResponseHead) {}
     var hasEncode: Bool { false }
 }

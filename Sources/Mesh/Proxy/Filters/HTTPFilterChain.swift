@@ -32,8 +32,8 @@ enum HTTPFilter: Sendable {
         return false
     }
 
-    func encode(_ response: inout HTTPResponseHead, of request: FilterRequest) {
-        if case .headerModifier(let filter) = self { filter.encode(&response, of: request) }
+    func encode(_ response: inout HTTPResponseHead) {
+        if case .headerModifier(let filter) = self { filter.encode(&response) }
     }
 }
 
@@ -67,7 +67,7 @@ struct HTTPFilterChain: Sendable {
         for filter in filters {
             let decision = HTTPFilterChain.decode(filter, &request, input, counters: &counters, buckets: &buckets, passed: &passed)
             if case .localReply(var head, let reason) = decision {
-                HTTPFilterChain.encode(&head, through: passed, of: request)
+                HTTPFilterChain.encode(&head, through: passed)
                 return .localReply(head, reason)
             }
         }
@@ -107,7 +107,15 @@ struct HTTPFilterChain: Sendable {
     }
 
     /// The response side, C→B→A.
-    static func encode(_ response: inout HTTPResponseHead, through filters: [HTTPFilter], of request: FilterRequest) {
-        for filter in filters.reversed() { filter.encode(&response, of: request) }
+    static func encode(_ response: inout HTTPResponseHead, through filters: [HTTPFilter]) {
+        for filter in filters.reversed() { filter.encode(&response) }
+    }
+
+    /// `response` after the response side (itself when there are no filters).
+    static func encoded(_ response: HTTPResponseHead, through filters: [HTTPFilter]) -> HTTPResponseHead {
+        guard !filters.isEmpty else { return response }
+        var head = response
+        encode(&head, through: filters)
+        return head
     }
 }

@@ -26,7 +26,7 @@ struct HeaderModifierFilter: HTTPFilterHooks {
         return .proceed
     }
 
-    func encode(_ response: inout HTTPResponseHead, of request: FilterRequest) {
+    func encode(_ response: inout HTTPResponseHead) {
         guard side == .response else { return }
         var ignored = ""
         modify(&response.headers, authority: &ignored)
