@@ -1,4 +1,5 @@
 import MeshModel
+import MeshTesting
 @testable import MeshProxy
 
 /// Runs filters and chains by themselves, with fresh counters and the buckets of a compiled config.
@@ -27,11 +28,13 @@ struct FilterBench {
     }
 
     mutating func decode(_ filter: HTTPFilter, _ request: inout FilterRequest) -> FilterOutcome {
-        filter.decode(&request, FilterInput(listener: listener, now: now), counters: &counters, buckets: &buckets)
+        var random = SeededGenerator(seed: 7)
+        return filter.decode(&request, FilterInput(listener: listener, now: now), counters: &counters, buckets: &buckets, random: &random)
     }
 
     mutating func decode(_ chain: HTTPFilterChain, _ request: inout FilterRequest) -> ChainDecision {
-        chain.decode(&request, FilterInput(listener: listener, now: now), counters: &counters, buckets: &buckets)
+        var random = SeededGenerator(seed: 7)
+        return chain.decode(&request, FilterInput(listener: listener, now: now), counters: &counters, buckets: &buckets, random: &random)
     }
 
     func count(_ counter: Int) -> UInt64 { counters[counter] }

@@ -8,6 +8,9 @@ public enum HTTPRouteFilterConfig: Hashable, Sendable {
     case requestRedirect(HTTPRequestRedirectConfig)
     case urlRewrite(HTTPURLRewriteConfig)
     case requestMirror(HTTPRequestMirrorConfig)
+    /// FSM Gateway's FaultInjectionPolicy for the rule (not a Gateway API filter type: the
+    /// controller turns the policy's config for a route match or hostname into this).
+    case faultInjection(HTTPFaultInjectionConfig)
 
     /// The Gateway API's name of the filter type.
     public var typeName: String {
@@ -17,10 +20,11 @@ public enum HTTPRouteFilterConfig: Hashable, Sendable {
         case .requestRedirect: "RequestRedirect"
         case .urlRewrite: "URLRewrite"
         case .requestMirror: "RequestMirror"
+        case .faultInjection: "FaultInjection"
         }
     }
 
-    public static let typeNames = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror"]
+    public static let typeNames = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "FaultInjection"]
 }
 
 /// `HTTPHeaderFilter`: headers to set (replace), add (append) and remove, by case-insensitive name.
@@ -98,6 +102,55 @@ public struct HTTPRequestMirrorConfig: Codable, Hashable, Sendable {
     }
 }
 
+/// FaultInjectionPolicy's `config` (F2-021): `delay` (`percent`, and `fixed` or `range {min, max}`
+/// in `unit`, `ms` by default) and `abort` (`percent`, `statusCode`, `message`).
+public struct HTTPFaultInjectionConfig: Codable, Hashable, Sendable {
+    public struct Delay: Codable, Hashable, Sendable {
+        public var percent: Int
+        public var fixed: Int?
+        public var range: DelayRange?
+        /// `ms`, `s` or `m`; nil: `ms`.
+        public var unit: String?
+
+        public init(percent: Int, fixed: Int? = nil, range: DelayRange? = nil, unit: String? = nil) {
+            self.percent = percent
+            self.fixed = fixed
+            self.range = range
+            self.unit = unit
+        }
+    }
+
+    public struct DelayRange: Codable, Hashable, Sendable {
+        public var min: Int
+        public var max: Int
+
+        public init(min: Int, max: Int) {
+            self.min = min
+            self.max = max
+        }
+    }
+
+    public struct Abort: Codable, Hashable, Sendable {
+        public var percent: Int
+        public var statusCode: Int
+        public var message: String?
+
+        public init(percent: Int, statusCode: Int, message: String? = nil) {
+            self.percent = percent
+            self.statusCode = statusCode
+            self.message = message
+        }
+    }
+
+    public var delay: Delay?
+    public var abort: Abort?
+
+    public init(delay: Delay? = nil, abort: Abort? = nil) {
+        self.delay = delay
+        self.abort = abort
+    }
+}
+
 extension HeaderValue: Codable {
     private enum CodingKeys: String, CodingKey { case name, value }
 
@@ -115,7 +168,7 @@ extension HeaderValue: Codable {
 
 extension HTTPRouteFilterConfig: Codable {
     private enum CodingKeys: String, CodingKey {
-        case type, requestHeaderModifier, responseHeaderModifier, requestRedirect, urlRewrite, requestMirror
+        case type, requestHeaderModifier, responseHeaderModifier, requestRedirect, urlRewrite, requestMirror, faultInjection
     }
 
     public init(from decoder: any Decoder) throws {
@@ -127,6 +180,7 @@ extension HTTPRouteFilterConfig: Codable {
         case "RequestRedirect": self = .requestRedirect(try container.decode(HTTPRequestRedirectConfig.self, forKey: .requestRedirect))
         case "URLRewrite": self = .urlRewrite(try container.decode(HTTPURLRewriteConfig.self, forKey: .urlRewrite))
         case "RequestMirror": self = .requestMirror(try container.decode(HTTPRequestMirrorConfig.self, forKey: .requestMirror))
+        case "FaultInjection": self = .faultInjection(try container.decode(HTTPFaultInjectionConfig.self, forKey: .faultInjection))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: container,
@@ -143,6 +197,7 @@ extension HTTPRouteFilterConfig: Codable {
         case .requestRedirect(let config): try container.encode(config, forKey: .requestRedirect)
         case .urlRewrite(let config): try container.encode(config, forKey: .urlRewrite)
         case .requestMirror(let config): try container.encode(config, forKey: .requestMirror)
+        case .faultInjection(let config): try container.encode(config, forKey: .faultInjection)
         }
     }
 }

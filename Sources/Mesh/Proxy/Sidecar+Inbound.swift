@@ -56,8 +56,15 @@ extension Sidecar {
         }
         let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
         var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
-        if case .localReply(let response, let reason) = HTTPFilterChain.sidecarInbound.decode(&request, input, counters: &counters, buckets: &buckets) {
+        var noDraws = NoRandomness()
+        switch HTTPFilterChain.sidecarInbound.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
+        case let .localReply(response, reason):
             return .respond(response, reason)
+        case .hold:
+            // No inbound chain holds (none has a fault filter): a shell answers an inbound request at once.
+            return .respond(Sidecar.upstreamFailureResponse, .upstreamFailure)
+        case .toRouter:
+            break
         }
         guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
         useCluster(cluster)

@@ -20,30 +20,34 @@ extension Sidecar {
     public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         // A number already in use is a shell bug; the exchange in progress keeps it.
-        guard exchanges[id.rawValue] == nil else { return actions }
+        guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
             return actions
         }
-        let cluster: Int
-        var responseFilters: [HTTPFilter] = []
         if compiled.outbound[matchIndex].isHTTP {
-            guard let routed = routeOutbound(head, match: matchIndex, now: now, actions: &actions, id: id) else { return actions }
-            (cluster, responseFilters) = routed
-        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
+            var request = FilterRequest(head: head, listenerPort: compiled.outbound[matchIndex].port)
+            runOutboundChain(id, &request, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
+        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let cluster = pick(targets) {
             // HTTP spoken to a TCP port: it is passed to the port's TCP target.
-            cluster = chosen
+            routerTakes(id, cluster: cluster, responseFilters: [], appProtocol: compiled.outbound[matchIndex].appProtocol, now: now, actions: &actions)
         } else {
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
-            return actions
         }
+        return actions
+    }
 
+    /// The router's part of a request that reaches a cluster: its circuit breaker, the exchange and
+    /// its route timeout, then the connection pool. Its local answers run back through
+    /// `responseFilters`, the filters with a response side the request passed.
+    mutating func routerTakes(_ id: ExchangeID, cluster: Int, responseFilters: [HTTPFilter], appProtocol: AppProtocol, now: MeshInstant,
+                              actions: inout [OutboundHTTPAction]) {
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
             actions.append(.respond(id, HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: responseFilters), local: .noEndpoints))
-            return actions
+            return
         }
         useCluster(cluster)
         var admitted = false
@@ -51,18 +55,16 @@ extension Sidecar {
             guard clusters[cluster].breaker!.admit(now: now) else {
                 clusters[cluster].counters.upstreamRqCircuitOpen += 1
                 actions.append(.respond(id, HTTPFilterChain.encoded(clusters[cluster].breaker!.degradedResponse, through: responseFilters), local: .circuitOpen))
-                return actions
+                return
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol,
-                                          responseFilters: responseFilters)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
         }
         dispatch(id.rawValue, actions: &actions)
-        return actions
     }
 
     /// The response (or, with status 0, the transport failure) of one attempt. Responses of
@@ -119,6 +121,8 @@ extension Sidecar {
             attemptEnded(id.rawValue, status: 0, response: nil, timedOut: true, now: now, random: &random, actions: &actions)
         case let .requestTimeout(id):
             requestTimedOut(id.rawValue, now: now, actions: &actions)
+        case let .filterResume(id):
+            resumeHeldRequest(id, now: now, random: &random, actions: &actions)
         case let .connectTimeout(connection):
             guard let open = connections[connection.rawValue], open.hasConnectTimer, !open.connected else { break }
             connections[connection.rawValue]!.hasConnectTimer = false
@@ -163,6 +167,7 @@ extension Sidecar {
     /// The app went away: forget the exchange, closing the connection of an attempt in flight.
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        if heldRequests.removeValue(forKey: id.rawValue) != nil { actions.append(.cancelTimer(.filterResume(id))) }
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
         let cluster = exchange.cluster
@@ -270,25 +275,6 @@ extension Sidecar {
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
     func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
         compiled.outbound.match(destination: destination, host: host)
-    }
-
-    /// The traffic match's filter chain (the route match, the rule's filters), then the router's
-    /// weighted split: the cluster and the filters the response runs back through; nil, with the
-    /// local reply appended, when the chain answered or nothing routes.
-    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int, now: MeshInstant, actions: inout [OutboundHTTPAction],
-                                id: ExchangeID) -> (cluster: Int, responseFilters: [HTTPFilter])? {
-        let input = FilterInput(listener: compiled.outbound[match], now: now)
-        var request = FilterRequest(head: head, listenerPort: input.listener.port)
-        if case .localReply(let response, let reason) = HTTPFilterChain.sidecarOutbound.decode(&request, input, counters: &counters, buckets: &buckets) {
-            actions.append(.respond(id, response, local: reason))
-            return nil
-        }
-        guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else {
-            counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
-            return nil
-        }
-        return (cluster, HTTPFilterChain.sidecarOutbound.responseFilters(for: request, input))
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {

@@ -39,6 +39,8 @@ public struct Sidecar: Sendable {
     var buckets: [TokenBucket] = []
     var counters = CounterTable()
     var exchanges: [UInt64: Exchange] = [:]
+    /// Outbound requests a filter holds (a fault delay) before the router takes them.
+    var heldRequests: [UInt64: HeldRequest] = [:]
     var connections: [UInt64: UpstreamConnection] = [:]
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).

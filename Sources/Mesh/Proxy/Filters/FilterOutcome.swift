@@ -7,6 +7,9 @@ enum FilterOutcome: Hashable, Sendable {
     case proceed
     /// Stop: the engine answers with this response; it runs back through the filters already passed.
     case localReply(HTTPResponseHead, LocalReason)
+    /// Stop for this long (an engine timer), then run this filter again: it must not hold the same
+    /// request twice (its per-request state in `FilterRequest` says it already did).
+    case hold(MeshDuration)
 }
 
 /// The rule the route match chose, by index into its listener's tables.
@@ -39,6 +42,8 @@ struct FilterRequest: Sendable {
     var matchedPrefix: String?
     /// Copies asked for by mirror filters, in filter order.
     var mirrors: [MirrorRequest] = []
+    /// A fault filter delayed this request already (after its delay it only decides an abort).
+    var faultDelayed = false
 
     init(head: HTTPRequestHead, peerIdentity: String? = nil, listenerPort: Int) {
         self.head = head
@@ -62,7 +67,8 @@ struct FilterInput: Sendable {
 /// response (by default it changes nothing). The engine's shared state a filter acts on (the
 /// counters, the rate-limit buckets) is lent to the hook; a filter keeps no state of its own.
 protocol HTTPFilterHooks: Sendable {
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome
     func encode(_ response: inout HTTPResponseHead)
     /// Whether `encode` can change anything (the chain skips the response side when none can).
     var hasEncode: Bool { get }
@@ -71,4 +77,10 @@ protocol HTTPFilterHooks: Sendable {
 extension HTTPFilterHooks {
     func encode(_ response: inout HTTPResponseHead) {}
     var hasEncode: Bool { false }
+}
+
+/// The generator of a chain that draws nothing (a sidecar's inbound chain: no filter of it is
+/// random), so that its decode needs no generator from the shell.
+struct NoRandomness: RandomNumberGenerator {
+    mutating func next() -> UInt64 { 0 }
 }

@@ -24,6 +24,8 @@ extension HTTPFilter {
                     throw ConfigRejection(description: "\(where_): cluster \(mirror.cluster) is not in ClustersConfigs")
                 }
                 result.append(.requestMirror(RequestMirrorFilter(cluster: mirror.cluster)))
+            case .faultInjection(let fault):
+                result.append(.faultInjection(try FaultInjectionFilter(compiling: fault, where_)))
             }
         }
         // The Gateway API: at most one of each, and a redirect and a rewrite never together.
@@ -113,5 +115,52 @@ extension URLRewriteFilter {
             (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte == 45 || byte == 46
         }
         guard valid else { throw ConfigRejection(description: "\(context): hostname \"\(hostname)\": expected a lower-case DNS name") }
+    }
+}
+
+extension FaultInjectionFilter {
+    init(compiling config: HTTPFaultInjectionConfig, _ context: String) throws(ConfigRejection) {
+        guard config.delay != nil || config.abort != nil else { throw ConfigRejection(description: "\(context): expected delay or abort") }
+        self.init(delay: try config.delay.map { d throws(ConfigRejection) in try Delay(compiling: d, context) },
+                  abort: try config.abort.map { a throws(ConfigRejection) in try Abort(compiling: a, context) })
+    }
+
+    static func checkPercent(_ percent: Int, _ field: String, _ context: String) throws(ConfigRejection) {
+        guard (0...100).contains(percent) else { throw ConfigRejection(description: "\(context): \(field).percent \(percent): expected 0-100") }
+    }
+}
+
+extension FaultInjectionFilter.Delay {
+    static let units: [String: MeshDuration] = ["ms": .milliseconds(1), "s": .seconds(1), "m": .seconds(60)]
+    /// An hour: longer than any route timeout a fault should outlast.
+    static let longest = MeshDuration.seconds(3600)
+
+    init(compiling config: HTTPFaultInjectionConfig.Delay, _ context: String) throws(ConfigRejection) {
+        try FaultInjectionFilter.checkPercent(config.percent, "delay", context)
+        guard let unit = FaultInjectionFilter.Delay.units[config.unit ?? "ms"] else {
+            throw ConfigRejection(description: "\(context): delay.unit \"\(config.unit ?? "")\": expected ms, s or m")
+        }
+        let bounds: (Int, Int)
+        switch (config.fixed, config.range) {
+        case (let fixed?, nil): bounds = (fixed, fixed)
+        case (nil, let range?): bounds = (range.min, range.max)
+        default: throw ConfigRejection(description: "\(context): delay: expected one of fixed or range")
+        }
+        let longest = FaultInjectionFilter.Delay.longest.nanoseconds / unit.nanoseconds
+        guard bounds.0 >= 0, bounds.0 <= bounds.1, Int64(bounds.1) <= longest else {
+            throw ConfigRejection(description: "\(context): delay: expected 0 <= min <= max <= 1h, got \(bounds.0)-\(bounds.1)\(config.unit ?? "ms")")
+        }
+        self.init(percent: config.percent, min: MeshDuration(nanoseconds: Int64(bounds.0) * unit.nanoseconds),
+                  max: MeshDuration(nanoseconds: Int64(bounds.1) * unit.nanoseconds))
+    }
+}
+
+extension FaultInjectionFilter.Abort {
+    init(compiling config: HTTPFaultInjectionConfig.Abort, _ context: String) throws(ConfigRejection) {
+        try FaultInjectionFilter.checkPercent(config.percent, "abort", context)
+        guard (200...599).contains(config.statusCode) else {
+            throw ConfigRejection(description: "\(context): abort.statusCode \(config.statusCode): expected 200-599")
+        }
+        self.init(percent: config.percent, status: config.statusCode, message: config.message)
     }
 }

@@ -10,18 +10,21 @@ enum HTTPFilter: Sendable {
     case requestRedirect(RequestRedirectFilter)
     case urlRewrite(URLRewriteFilter)
     case requestMirror(RequestMirrorFilter)
+    case faultInjection(FaultInjectionFilter)
     /// Where the matched rule's own filters run (the rule's `filters`, in order).
     case routeFilters
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         switch self {
-        case .routeMatch(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .accessControl(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .rateLimit(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .headerModifier(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .requestRedirect(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .urlRewrite(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
-        case .requestMirror(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets)
+        case .routeMatch(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .accessControl(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .rateLimit(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .headerModifier(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .requestRedirect(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .urlRewrite(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .requestMirror(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .faultInjection(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .routeFilters: .proceed
         }
     }
@@ -43,6 +46,17 @@ enum ChainDecision: Hashable, Sendable {
     case toRouter
     /// A filter answered; the response already ran back through the filters before it.
     case localReply(HTTPResponseHead, LocalReason)
+    /// A filter holds the request: decode again from `resumeAt` (the filter that held, which does
+    /// not hold the same request twice) when an engine timer has waited `delay`.
+    case hold(MeshDuration, resumeAt: ChainPosition)
+}
+
+/// A place in a chain: a listener-level filter and, at the `routeFilters` place, a rule filter.
+struct ChainPosition: Hashable, Sendable {
+    var listener: Int
+    var rule: Int
+
+    static let start = ChainPosition(listener: 0, rule: 0)
 }
 
 /// An ordered list of filters ending in the router, built from config for one kind of listener.
@@ -59,47 +73,52 @@ struct HTTPFilterChain: Sendable {
     /// A sidecar's outbound HTTP traffic match: routing, then the rule's own filters.
     static let sidecarOutbound = HTTPFilterChain(filters: [.routeMatch(RouteMatchFilter(direction: .outbound)), .routeFilters])
 
-    /// Runs the request side, A→B→C (the matched rule's filters at the `routeFilters` place). A
-    /// local reply runs back through the encode hooks of the filters passed before the one that
-    /// answered, C→B→A.
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> ChainDecision {
-        var passed: [HTTPFilter] = []
-        for filter in filters {
-            let decision = HTTPFilterChain.decode(filter, &request, input, counters: &counters, buckets: &buckets, passed: &passed)
-            if case .localReply(var head, let reason) = decision {
-                HTTPFilterChain.encode(&head, through: passed)
-                return .localReply(head, reason)
+    /// Runs the request side from `start`, A→B→C (the matched rule's filters at the
+    /// `routeFilters` place). A local reply runs back through the encode hooks of the filters
+    /// before the one that answered, C→B→A.
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, from start: ChainPosition = .start, counters: inout CounterTable,
+                buckets: inout [TokenBucket], random: inout some RandomNumberGenerator) -> ChainDecision {
+        var position = start
+        while position.listener < filters.count {
+            if case .routeFilters = filters[position.listener] {
+                let ruleFilters = input.rule(of: request)?.filters ?? []
+                while position.rule < ruleFilters.count {
+                    let outcome = ruleFilters[position.rule].decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+                    if let decision = stop(outcome, at: position, request, input) { return decision }
+                    position.rule += 1
+                }
+            } else {
+                let outcome = filters[position.listener].decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+                if let decision = stop(outcome, at: position, request, input) { return decision }
             }
+            position = ChainPosition(listener: position.listener + 1, rule: 0)
         }
         return .toRouter
     }
 
-    /// One listener-level filter; `routeFilters` expands to the rule's filters. `passed` collects
-    /// the filters with a response side that the request went through.
-    private static func decode(_ filter: HTTPFilter, _ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable,
-                               buckets: inout [TokenBucket], passed: inout [HTTPFilter]) -> ChainDecision {
-        guard case .routeFilters = filter else {
-            if case .localReply(let head, let reason) = filter.decode(&request, input, counters: &counters, buckets: &buckets) {
-                return .localReply(head, reason)
-            }
-            if filter.hasEncode { passed.append(filter) }
-            return .toRouter
+    /// What a filter's outcome means for the chain: nil to go on.
+    private func stop(_ outcome: FilterOutcome, at position: ChainPosition, _ request: FilterRequest, _ input: FilterInput) -> ChainDecision? {
+        switch outcome {
+        case .proceed:
+            return nil
+        case .localReply(var head, let reason):
+            HTTPFilterChain.encode(&head, through: responseFilters(for: request, input, before: position))
+            return .localReply(head, reason)
+        case .hold(let delay):
+            return .hold(delay, resumeAt: position)
         }
-        for ruleFilter in input.rule(of: request)?.filters ?? [] {
-            let decision = decode(ruleFilter, &request, input, counters: &counters, buckets: &buckets, passed: &passed)
-            if case .localReply = decision { return decision }
-        }
-        return .toRouter
     }
 
-    /// The filters a routed request's response runs through (those with a response side, in
-    /// request order; `encode(_:through:of:)` walks them backwards).
-    func responseFilters(for request: FilterRequest, _ input: FilterInput) -> [HTTPFilter] {
+    /// The filters with a response side that a request passes before `position` (all of them by
+    /// default), in request order; `encode(_:through:)` walks them backwards.
+    func responseFilters(for request: FilterRequest, _ input: FilterInput, before position: ChainPosition? = nil) -> [HTTPFilter] {
+        let end = position ?? ChainPosition(listener: filters.count, rule: 0)
         var result: [HTTPFilter] = []
-        for filter in filters {
+        for (index, filter) in filters.prefix(min(end.listener + 1, filters.count)).enumerated() {
             if case .routeFilters = filter {
-                result += (input.rule(of: request)?.filters ?? []).filter(\.hasEncode)
-            } else if filter.hasEncode {
+                let ruleFilters = input.rule(of: request)?.filters ?? []
+                result += ruleFilters.prefix(index == end.listener ? end.rule : ruleFilters.count).filter(\.hasEncode)
+            } else if index < end.listener, filter.hasEncode {
                 result.append(filter)
             }
         }

@@ -13,7 +13,8 @@ struct HeaderModifierFilter: HTTPFilterHooks {
 
     var hasEncode: Bool { side == .response }
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         guard side == .request else { return .proceed }
         var headers = request.head.headers
         var authority = request.head.authority

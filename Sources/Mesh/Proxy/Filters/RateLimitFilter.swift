@@ -15,7 +15,8 @@ struct RateLimitFilter: HTTPFilterHooks {
 
     static let defaultResponse = HTTPResponseHead(status: 429)
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         guard let route = request.route else { return .proceed }
         let service = input.listener.services[route.service]
         let bucket: Int?, response: HTTPResponseHead?, counter: Int

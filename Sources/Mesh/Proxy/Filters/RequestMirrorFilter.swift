@@ -6,7 +6,8 @@ import MeshModel
 struct RequestMirrorFilter: HTTPFilterHooks {
     var cluster: String
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         request.mirrors.append(MirrorRequest(cluster: cluster, head: request.head))
         return .proceed
     }

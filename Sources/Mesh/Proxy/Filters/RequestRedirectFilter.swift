@@ -12,7 +12,8 @@ struct RequestRedirectFilter: HTTPFilterHooks {
     var port: Int?
     var statusCode = 302
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         .localReply(HTTPResponseHead(status: statusCode, headers: [HTTPHeader(name: "Location", value: location(for: request))]), .redirect)
     }
 

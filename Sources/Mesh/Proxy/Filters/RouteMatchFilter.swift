@@ -14,7 +14,8 @@ struct RouteMatchFilter: HTTPFilterHooks {
 
     var direction: Direction
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         switch direction {
         case .inbound: decodeInbound(&request, input.listener, counters: &counters)
         case .outbound: decodeOutbound(&request, input.listener, counters: &counters)

@@ -5,7 +5,8 @@ struct URLRewriteFilter: HTTPFilterHooks {
     var hostname: String?
     var path: PathModifier?
 
-    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket]) -> FilterOutcome {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
         if let hostname, hostname != request.head.authority {
             request.head.authority = hostname
             request.headModified = true
