@@ -29,7 +29,7 @@ extension Sidecar {
         }
         if compiled.outbound[matchIndex].isHTTP {
             var request = FilterRequest(head: head, listenerPort: compiled.outbound[matchIndex].port)
-            runOutboundChain(id, &request, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
+            runOutboundChain(id, &request, original: head, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
         } else if let targets = compiled.outbound[matchIndex].tcpTargets, let cluster = pick(targets) {
             // HTTP spoken to a TCP port: it is passed to the port's TCP target.
             routerTakes(id, cluster: cluster, responseFilters: [], appProtocol: compiled.outbound[matchIndex].appProtocol, now: now, actions: &actions)

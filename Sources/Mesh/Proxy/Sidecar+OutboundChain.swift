@@ -19,10 +19,10 @@ extension Sidecar {
     /// Runs the traffic match's chain from `start` (the route match, then the rule's filters);
     /// then the router's weighted split and `routerTakes`. A filter's local reply is the answer; a
     /// hold parks the request until its `filterResume` timer.
-    mutating func runOutboundChain(_ id: ExchangeID, _ request: inout FilterRequest, match: Int, from start: ChainPosition, destination: SocketAddress,
-                                   now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
+    /// `original` is the request as the app sent it (a hold keeps it).
+    mutating func runOutboundChain(_ id: ExchangeID, _ request: inout FilterRequest, original: HTTPRequestHead, match: Int, from start: ChainPosition,
+                                   destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         let input = FilterInput(listener: compiled.outbound[match], now: now)
-        let original = request.head
         switch HTTPFilterChain.sidecarOutbound.decode(&request, input, from: start, counters: &counters, buckets: &buckets, random: &random) {
         case let .localReply(response, reason):
             actions.append(.respond(id, response, local: reason))
@@ -48,7 +48,7 @@ extension Sidecar {
         guard let held = heldRequests.removeValue(forKey: id.rawValue) else { return }
         if held.configGeneration == counters[CounterTable.configApplied] {
             var request = held.request
-            runOutboundChain(id, &request, match: held.match, from: held.resumeAt, destination: held.destination, now: now, random: &random, actions: &actions)
+            runOutboundChain(id, &request, original: held.original, match: held.match, from: held.resumeAt, destination: held.destination, now: now, random: &random, actions: &actions)
             return
         }
         guard let match = outboundMatch(destination: held.destination, host: held.original.authority), compiled.outbound[match].isHTTP else {
@@ -58,6 +58,6 @@ extension Sidecar {
         }
         var request = FilterRequest(head: held.original, listenerPort: compiled.outbound[match].port)
         request.faultDelayed = true
-        runOutboundChain(id, &request, match: match, from: .start, destination: held.destination, now: now, random: &random, actions: &actions)
+        runOutboundChain(id, &request, original: held.original, match: match, from: .start, destination: held.destination, now: now, random: &random, actions: &actions)
     }
 }

@@ -7,25 +7,25 @@ extension HTTPFilter {
         var result: [HTTPFilter] = []
         var redirects = 0, rewrites = 0
         for (index, config) in configs.enumerated() {
-            let where_ = "\(context) filter \(index + 1) (\(config.typeName))"
+            let place = "\(context) filter \(index + 1) (\(config.typeName))"
             switch config {
             case .requestHeaderModifier(let modifier):
-                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .request, where_)))
+                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .request, place)))
             case .responseHeaderModifier(let modifier):
-                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .response, where_)))
+                result.append(.headerModifier(try HeaderModifierFilter(compiling: modifier, side: .response, place)))
             case .requestRedirect(let redirect):
                 redirects += 1
-                result.append(.requestRedirect(try RequestRedirectFilter(compiling: redirect, where_)))
+                result.append(.requestRedirect(try RequestRedirectFilter(compiling: redirect, place)))
             case .urlRewrite(let rewrite):
                 rewrites += 1
-                result.append(.urlRewrite(try URLRewriteFilter(compiling: rewrite, where_)))
+                result.append(.urlRewrite(try URLRewriteFilter(compiling: rewrite, place)))
             case .requestMirror(let mirror):
                 guard clusters.contains(mirror.cluster) else {
-                    throw ConfigRejection(description: "\(where_): cluster \(mirror.cluster) is not in ClustersConfigs")
+                    throw ConfigRejection(description: "\(place): cluster \(mirror.cluster) is not in ClustersConfigs")
                 }
                 result.append(.requestMirror(RequestMirrorFilter(cluster: mirror.cluster)))
             case .faultInjection(let fault):
-                result.append(.faultInjection(try FaultInjectionFilter(compiling: fault, where_)))
+                result.append(.faultInjection(try FaultInjectionFilter(compiling: fault, place)))
             }
         }
         // The Gateway API: at most one of each, and a redirect and a rewrite never together.
