@@ -1,5 +1,6 @@
 import Foundation
 import MeshModel
+import MeshTesting
 import Testing
 @testable import MeshProxy
 
@@ -39,6 +40,20 @@ struct HTTPFilterChainTests {
         var request = FilterRequest.get("/get", host: "httpbin.httpbin:14001", port: 14001)
         let expected = HTTPResponseHead(status: 301, headers: [HTTPHeader(name: "Location", value: "http://bar.example.com:14001/get"), HTTPHeader(name: "x-before", value: "1")])
         #expect(bench.decode(HTTPFilterChainTests.gatewayChain, &request) == .localReply(expected, .redirect))
+    }
+
+    @Test func aHoldResumesAtTheFilterThatHeldAndItsReplyKeepsTheEarlierResponseFilters() {
+        let stamp = HTTPFilter.headerModifier(HeaderModifierFilter(side: .response, add: [HTTPHeader(name: "x-gateway", value: "1")]))
+        let fault = HTTPFilter.faultInjection(FaultInjectionFilter(delay: .init(percent: 100, min: .seconds(2), max: .seconds(2)),
+                                                                   abort: .init(percent: 100, status: 503, message: "fault")))
+        var bench = HTTPFilterChainTests.bench(ruleFilters: [stamp, fault])
+        var request = FilterRequest.get("/get", host: "httpbin.httpbin:14001")
+        let position = ChainPosition(listener: 1, rule: 1)
+        #expect(bench.decode(HTTPFilterChainTests.gatewayChain, &request) == .hold(.seconds(2), resumeAt: position))
+        var random = SeededGenerator(seed: 7)
+        let resumed = HTTPFilterChainTests.gatewayChain.decode(&request, FilterInput(listener: bench.listener, now: .zero), from: position,
+                                                               counters: &bench.counters, buckets: &bench.buckets, random: &random)
+        #expect(resumed == .localReply(HTTPResponseHead(status: 503, headers: [HTTPHeader(name: "x-gateway", value: "1")], body: "fault"), .faultAbort))
     }
 
     @Test func aRoutedResponseRunsThroughTheResponseFiltersInReverse() {
