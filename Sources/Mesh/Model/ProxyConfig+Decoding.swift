@@ -37,7 +37,8 @@ extension ProxyConfig {
                 sidecarLogLevel: try spec.optionalString("SidecarLogLevel") ?? "error",
                 enableEgress: try traffic?.optionalBool("EnableEgress") ?? false,
                 enablePermissiveTrafficPolicyMode: try traffic?.optionalBool("EnablePermissiveTrafficPolicyMode") ?? false,
-                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false
+                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
+                chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) }
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))

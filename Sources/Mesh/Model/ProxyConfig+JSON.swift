@@ -7,7 +7,7 @@
 /// Additions beyond the guides' snippets, printed only when set: `RateLimit` on an inbound traffic
 /// match (`rateLimit.local.tcp`) and on a route (`httpRoutes[].rateLimit`), `HttpRateLimits`
 /// (service FQDN -> `rateLimit.local.http`) on an inbound traffic match, `ConnectionSettings` and
-/// `RetryPolicy` on a cluster. Durations print as seconds.
+/// `RetryPolicy` on a cluster, `Chains` in `Spec` (HTTPChainsConfig). Durations print as seconds.
 extension ProxyConfig {
     public var jsonValue: JSONValue {
         .object([
@@ -52,7 +52,7 @@ extension ProxyConfig {
 
 extension ProxySpec {
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        .object([
+        var pairs: [(String, JSONValue)] = [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -60,7 +60,9 @@ extension ProxySpec {
                 ("EnablePermissiveTrafficPolicyMode", .bool(enablePermissiveTrafficPolicyMode)),
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
-        ])
+        ]
+        if let chains { pairs.append(("Chains", chains.jsonValue)) }
+        return .object(pairs)
     }
 }
 

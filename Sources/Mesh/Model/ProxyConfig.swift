@@ -28,12 +28,16 @@ public struct ProxySpec: Hashable, Sendable {
     public var enableEgress: Bool
     public var enablePermissiveTrafficPolicyMode: Bool
     public var enableRetryPolicy: Bool
+    /// The HTTP filter order per direction; nil: the engine's default order.
+    public var chains: HTTPChainsConfig?
 
-    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false) {
+    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
+                chains: HTTPChainsConfig? = nil) {
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
+        self.chains = chains
     }
 }
 

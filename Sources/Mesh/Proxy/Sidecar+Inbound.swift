@@ -57,7 +57,7 @@ extension Sidecar {
         let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
         var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
         var noDraws = NoRandomness()
-        switch HTTPFilterChain.sidecarInbound.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
+        switch compiled.inboundChain.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
         case let .localReply(response, reason):
             return .respond(response, reason)
         case .hold:

@@ -23,7 +23,7 @@ extension Sidecar {
     mutating func runOutboundChain(_ id: ExchangeID, _ request: inout FilterRequest, original: HTTPRequestHead, match: Int, from start: ChainPosition,
                                    destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         let input = FilterInput(listener: compiled.outbound[match], now: now)
-        switch HTTPFilterChain.sidecarOutbound.decode(&request, input, from: start, counters: &counters, buckets: &buckets, random: &random) {
+        switch compiled.outboundChain.decode(&request, input, from: start, counters: &counters, buckets: &buckets, random: &random) {
         case let .localReply(response, reason):
             actions.append(.respond(id, response, local: reason))
         case let .hold(delay, resumeAt):
@@ -36,7 +36,7 @@ extension Sidecar {
                 actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
                 return
             }
-            routerTakes(id, cluster: cluster, responseFilters: HTTPFilterChain.sidecarOutbound.responseFilters(for: request, input),
+            routerTakes(id, cluster: cluster, responseFilters: compiled.outboundChain.responseFilters(for: request, input),
                         appProtocol: input.listener.appProtocol, now: now, actions: &actions)
         }
     }

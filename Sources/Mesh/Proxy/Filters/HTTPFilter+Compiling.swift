@@ -164,3 +164,29 @@ extension FaultInjectionFilter.Abort {
         self.init(percent: config.percent, status: config.statusCode, message: config.message)
     }
 }
+
+extension HTTPFilterChain {
+    /// A direction's listener-level chain from its names in the config (`Spec.Chains`), or the
+    /// default table when the config names none. Each name at most once; `http-routing` first,
+    /// since every other filter acts on the route it chooses.
+    static func compile(_ names: [String]?, inbound: Bool) throws(ConfigRejection) -> HTTPFilterChain {
+        let fallback = inbound ? HTTPFilterChain.sidecarInbound : HTTPFilterChain.sidecarOutbound
+        guard let names else { return fallback }
+        let direction = inbound ? "InboundHTTP" : "OutboundHTTP"
+        let known = inbound ? HTTPChainsConfig.inboundNames : HTTPChainsConfig.outboundNames
+        var filters: [HTTPFilter] = []
+        for (index, name) in names.enumerated() {
+            guard let position = known.firstIndex(of: name) else {
+                throw ConfigRejection(description: "Spec.Chains.\(direction)[\(index)]: unknown filter \"\(name)\", expected one of \(known.joined(separator: ", "))")
+            }
+            guard names.firstIndex(of: name) == index else {
+                throw ConfigRejection(description: "Spec.Chains.\(direction)[\(index)]: \(name) appears twice")
+            }
+            filters.append(fallback.filters[position])
+        }
+        guard names.first == "http-routing" else {
+            throw ConfigRejection(description: "Spec.Chains.\(direction): expected http-routing first (the other filters act on the route it chooses)")
+        }
+        return HTTPFilterChain(filters: filters)
+    }
+}
