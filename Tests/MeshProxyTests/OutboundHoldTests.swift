@@ -40,6 +40,19 @@ struct OutboundHoldTests {
         #expect(answered.sends.isEmpty)
     }
 
+    @Test func aBodyThatOutgrewTheReplayBufferDuringTheHoldIsNotRetried() {
+        var sidecar = Sidecar(config: Fixture.outbound(retry: RetryPolicy(retryOn: "5xx", numRetries: 3)))
+        sidecar.compiled.outbound.matches[0].services[0].rules[0].filters = [OutboundHoldTests.delay]
+        var random = SeededGenerator(seed: 1)
+        _ = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
+        #expect(sidecar.requestBodyNotReplayable(ExchangeID(1)).isEmpty)
+        let sent = sidecar.timerFired(.filterResume(ExchangeID(1)), now: .zero, random: &random)
+        #expect(sent.sends.count == 1)
+        let answered = sidecar.upstreamResponse(ExchangeID(1), attempt: 1, head: HTTPResponseHead(status: 503), now: .zero, random: &random)
+        #expect(answered.responses.map(\.head.status) == [503])
+        #expect(sidecar.clusterStat("upstream_rq_retry") == 0)
+    }
+
     @Test func theAppGoingAwayDropsAHeldRequest() {
         var sidecar = OutboundHoldTests.sidecar([OutboundHoldTests.delay])
         var random = SeededGenerator(seed: 1)

@@ -191,6 +191,7 @@ extension Sidecar {
     /// a failed attempt) cannot get one and fails now with 503.
     public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        if heldRequests[id.rawValue] != nil { heldRequests[id.rawValue]!.bodyReplayable = false }
         guard let exchange = exchanges[id.rawValue] else { return actions }
         exchanges[id.rawValue]!.bodyReplayable = false
         let waitingForRetry = exchange.attempt > 0 && (exchange.phase == .backoff || exchange.phase == .pending)

@@ -11,6 +11,8 @@ struct HeldRequest: Sendable {
     var resumeAt: ChainPosition
     /// `config.applied` when it was held: a later apply invalidates `match` and the route.
     var configGeneration: UInt64
+    /// The shell reported that its body outgrew the replay buffer during the hold.
+    var bodyReplayable = true
 }
 
 // MARK: - Outbound HTTP through the filter chain
@@ -46,6 +48,10 @@ extension Sidecar {
     /// new config, its delay done (the old tables' indexes no longer hold).
     mutating func resumeHeldRequest(_ id: ExchangeID, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard let held = heldRequests.removeValue(forKey: id.rawValue) else { return }
+        defer {
+            // The exchange the router made (if any) has sent one attempt at most: no retry yet.
+            if !held.bodyReplayable, exchanges[id.rawValue] != nil { exchanges[id.rawValue]!.bodyReplayable = false }
+        }
         if held.configGeneration == counters[CounterTable.configApplied] {
             var request = held.request
             runOutboundChain(id, &request, original: held.original, match: held.match, from: held.resumeAt, destination: held.destination, now: now, random: &random, actions: &actions)
