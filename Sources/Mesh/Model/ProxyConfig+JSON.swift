@@ -7,7 +7,7 @@
 /// Additions beyond the guides' snippets, printed only when set: `RateLimit` on an inbound traffic
 /// match (`rateLimit.local.tcp`) and on a route (`httpRoutes[].rateLimit`), `HttpRateLimits`
 /// (service FQDN -> `rateLimit.local.http`) on an inbound traffic match, `ConnectionSettings` and
-/// `RetryPolicy` on a cluster. Durations print as seconds.
+/// `RetryPolicy` on a cluster, `Chains` in `Spec` (HTTPChainsConfig). Durations print as seconds.
 extension ProxyConfig {
     public var jsonValue: JSONValue {
         .object([
@@ -53,7 +53,8 @@ extension ProxyConfig {
 extension ProxySpec {
     /// `Workload` comes first when set (`ProxyWorkload.spliced(into:)` relies on it).
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        .object((workload.map { [("Workload", $0.jsonValue)] } ?? []) + [
+        var pairs: [(String, JSONValue)] = workload.map { [("Workload", $0.jsonValue)] } ?? []
+        pairs += [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -61,7 +62,10 @@ extension ProxySpec {
                 ("EnablePermissiveTrafficPolicyMode", .bool(enablePermissiveTrafficPolicyMode)),
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
-        ] + (accessLog ? [("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))] : []))
+        ]
+        if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))) }
+        if let chains { pairs.append(("Chains", chains.jsonValue)) }
+        return .object(pairs)
     }
 }
 

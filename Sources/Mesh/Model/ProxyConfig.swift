@@ -33,15 +33,18 @@ public struct ProxySpec: Hashable, Sendable {
     public var workload: ProxyWorkload?
     /// MeshConfig's `observability.remoteLogging.enable`: the sidecar writes an access log.
     public var accessLog: Bool
+    /// The HTTP filter order per direction; nil: the engine's default order.
+    public var chains: HTTPChainsConfig?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
-                workload: ProxyWorkload? = nil, accessLog: Bool = false) {
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil) {
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
+        self.chains = chains
     }
 }
 

@@ -15,6 +15,7 @@
 /// | `DC` | downstream connection termination | the app went away before its answer |
 /// | `UC` | upstream connection termination | the upstream closed or reset the connection with the request on it |
 /// | `LR` | connection local reset | the sidecar gave up the exchange itself (its body outgrew the replay buffer with a retry due) |
+/// | `FI` | fault injected | a fault-injection filter aborted the request |
 public struct ResponseFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
@@ -29,12 +30,13 @@ public struct ResponseFlags: OptionSet, Hashable, Sendable, CustomStringConverti
     public static let downstreamConnectionTermination = ResponseFlags(rawValue: 1 << 7)
     public static let upstreamConnectionTermination = ResponseFlags(rawValue: 1 << 8)
     public static let localReset = ResponseFlags(rawValue: 1 << 9)
+    public static let faultInjected = ResponseFlags(rawValue: 1 << 10)
 
     /// Every flag with its short name, in the order Envoy prints them.
     public static let named: [(flag: ResponseFlags, name: String)] = [
         (.noHealthyUpstream, "UH"), (.upstreamConnectionFailure, "UF"), (.upstreamOverflow, "UO"), (.noRoute, "NR"),
         (.upstreamRetryLimitExceeded, "URX"), (.upstreamRequestTimeout, "UT"), (.localReset, "LR"),
-        (.upstreamConnectionTermination, "UC"), (.downstreamConnectionTermination, "DC"), (.rateLimited, "RL"),
+        (.upstreamConnectionTermination, "UC"), (.downstreamConnectionTermination, "DC"), (.faultInjected, "FI"), (.rateLimited, "RL"),
     ]
 
     /// Envoy's form: the short names joined by commas, `-` when there is none.
@@ -63,7 +65,8 @@ public struct ResponseFlags: OptionSet, Hashable, Sendable, CustomStringConverti
         case .perTryTimeout, .requestTimeout: self = .upstreamRequestTimeout
         case .noEndpoints: self = .noHealthyUpstream
         case .upstreamFailure: self = .upstreamConnectionTermination
-        case .accessDenied, .configRejected, nil: self = []
+        case .faultAbort: self = .faultInjected
+        case .accessDenied, .configRejected, .redirect, nil: self = []
         }
     }
 }
