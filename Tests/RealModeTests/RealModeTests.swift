@@ -57,6 +57,19 @@ struct RealModeTests {
             #expect(load.requests == 60 && load.count(status: 200) + lost == 60, "\(load.status)")
             #expect(lost <= 6, "\(load.status)")
         }
+        // The real run's response flags come from its sidecars' access logs, as the simulator's
+        // from the engine: the same for what does not depend on timing.
+        func flags(_ load: String, in result: SimulationResult) -> [String] {
+            (result.loads.first { $0.name == load }?.responseFlags ?? []).map { "\($0.flags) \($0.count)" }
+        }
+        if file == "ratelimit-http.yaml" {
+            #expect(flags("service-limit", in: report.real.result) == ["RL 7"])
+            #expect(flags("route-limit", in: report.real.result) == flags("route-limit", in: report.simulated.result))
+        }
+        if file == "bookstore-smi.yaml" {
+            #expect(flags("bookthief-denied", in: report.real.result) == ["NR 10"])
+            #expect(text.contains("flags") && text.contains("NR 10"))
+        }
         #expect(report.simulated.passed)
         #expect(report.exitStatus == (report.real.passed ? 0 : 1))
         // Both columns, every load and every expectation in the side-by-side summary.

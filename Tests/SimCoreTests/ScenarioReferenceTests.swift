@@ -35,7 +35,7 @@ import Testing
         let report = Report(result: simulation.run())
         let json = try JSONValue(parsing: report.jsonText())
         var fields = Set<String>()
-        Self.collectFields(json, into: &fields, named: ["loads", "apps", "proxies", "status", "backends", "bodies"])
+        Self.collectFields(json, into: &fields, named: ["loads", "apps", "proxies", "status", "backends", "bodies", "responseFlags"])
         let missing = fields.sorted().filter { !Self.documented($0) }
         #expect(missing.isEmpty, "report fields not in docs/SCENARIOS.md: \(missing)")
         #expect(fields.isSuperset(of: ["scenario", "virtualTime", "latencyMs", "p999", "cpuMs", "observed"]))

@@ -145,7 +145,10 @@ extension ManifestDecoder {
         "observability": .object([
             "fsmLogLevel": .string, "enableDebugServer": .boolean,
             "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .number(0...1)]),
-            "remoteLogging": .openObject,
+            "remoteLogging": .object([
+                "enable": .boolean, "level": .integer(0...65535), "port": port, "address": .string, "endpoint": .string,
+                "authorization": .string, "sampledFraction": .any, "secretName": .string,
+            ]),
         ]),
         "certificate": .object(["serviceCertValidityDuration": .duration, "certKeyBitSize": .integer(0...Int.max), "ingressGateway": .openObject]),
         "featureFlags": .object([

@@ -38,6 +38,9 @@ extension ProxyConfig {
                 enableEgress: try traffic?.optionalBool("EnableEgress") ?? false,
                 enablePermissiveTrafficPolicyMode: try traffic?.optionalBool("EnablePermissiveTrafficPolicyMode") ?? false,
                 enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
+                workload: try ProxyWorkload(spec.optionalObject("Workload")),
+                accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
+                chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
                 tracing: try TracingSpec(spec.optionalObject("Tracing"))
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),

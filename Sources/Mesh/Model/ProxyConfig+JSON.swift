@@ -7,7 +7,7 @@
 /// Additions beyond the guides' snippets, printed only when set: `RateLimit` on an inbound traffic
 /// match (`rateLimit.local.tcp`) and on a route (`httpRoutes[].rateLimit`), `HttpRateLimits`
 /// (service FQDN -> `rateLimit.local.http`) on an inbound traffic match, `ConnectionSettings` and
-/// `RetryPolicy` on a cluster. Durations print as seconds.
+/// `RetryPolicy` on a cluster, `Chains` in `Spec` (HTTPChainsConfig). Durations print as seconds.
 extension ProxyConfig {
     public var jsonValue: JSONValue {
         .object([
@@ -51,8 +51,10 @@ extension ProxyConfig {
 }
 
 extension ProxySpec {
+    /// `Workload` comes first when set (`ProxyWorkload.spliced(into:)` relies on it).
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
+        var pairs: [(String, JSONValue)] = workload.map { [("Workload", $0.jsonValue)] } ?? []
+        pairs += [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -61,11 +63,13 @@ extension ProxySpec {
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
         ]
+        if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))) }
+        if let chains { pairs.append(("Chains", chains.jsonValue)) }
         if let tracing {
-            fields.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
-                                               ("SampledFraction", .double(tracing.sampledFraction))])))
+            pairs.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
+                                              ("SampledFraction", .double(tracing.sampledFraction))])))
         }
-        return .object(fields)
+        return .object(pairs)
     }
 }
 

@@ -28,15 +28,25 @@ public struct ProxySpec: Hashable, Sendable {
     public var enableEgress: Bool
     public var enablePermissiveTrafficPolicyMode: Bool
     public var enableRetryPolicy: Bool
+    /// The pod's workload, stamped by the controller on the config it serves a pod; nil in the
+    /// config it computes for a proxy group.
+    public var workload: ProxyWorkload?
+    /// MeshConfig's `observability.remoteLogging.enable`: the sidecar writes an access log.
+    public var accessLog: Bool
+    /// The HTTP filter order per direction; nil: the engine's default order.
+    public var chains: HTTPChainsConfig?
     /// Where to send Zipkin spans (MeshConfig `observability.tracing` when enabled); nil: no tracing.
     public var tracing: TracingSpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
-                tracing: TracingSpec? = nil) {
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil) {
+        self.workload = workload
+        self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
+        self.chains = chains
         self.tracing = tracing
     }
 }

@@ -93,6 +93,8 @@ extension CompiledConfig {
         }
         compiled.balancerWeights.own = compiler.balancerWeights
         compiled.buckets.own = compiler.buckets
+        compiled.inboundChain = try HTTPFilterChain.compile(config.spec.chains?.inboundHTTP, inbound: true)
+        compiled.outboundChain = try HTTPFilterChain.compile(config.spec.chains?.outboundHTTP, inbound: false)
         return compiled
     }
 }

@@ -17,6 +17,9 @@ struct CompiledConfig: Sendable {
     /// Initial weights of every weighted choice (route traffic splits, TCP targets), by balancer index.
     var balancerWeights = LayeredArray<[Int]>()
     var buckets = LayeredArray<BucketSpec>()
+    /// The listener-level filter chains of the inbound HTTP ports and outbound HTTP traffic matches.
+    var inboundChain = HTTPFilterChain.sidecarInbound
+    var outboundChain = HTTPFilterChain.sidecarOutbound
 
     func clusterIndex(named name: String) -> Int? {
         outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name]
@@ -100,6 +103,8 @@ struct CompiledRule: Sendable {
     var allowedServices: Set<String>?
     var bucket: Int?
     var rateLimitedResponse: HTTPResponseHead?
+    /// The rule's own filters, run at the chain's `routeFilters` place (none in a sidecar's config yet).
+    var filters: [HTTPFilter] = []
 
     func matches(method: String, path: Substring, head: HTTPRequestHead) -> Bool {
         if let methods, !methods.contains(method) { return false }

@@ -40,57 +40,42 @@ extension Sidecar {
     }
 
     public mutating func inboundConnectionClosed(_ id: ConnectionID) {
+        serverTraces[id.rawValue] = nil
         if inboundConnections.remove(id.rawValue) != nil {
             counters[CounterTable.inboundCxActive] -= 1
         }
     }
 
-    /// A request arrived on an accepted inbound connection: route, check access, apply the
-    /// service then route rate limits, and pick the local endpoint.
+    /// A request arrived on an accepted inbound connection: it runs through the port's filter
+    /// chain (route, access, the service then route rate limits), then the router picks the
+    /// local endpoint.
     public mutating func inboundRequest(_ head: HTTPRequestHead, connection: ConnectionID, port: Int, peerIdentity: String?, now: MeshInstant) -> InboundHTTPDecision {
         counters[CounterTable.inboundRqTotal] += 1
         guard let matchIndex = compiled.inboundByPort[port], compiled.inbound[matchIndex].isHTTP else {
             counters[CounterTable.inboundNoRoute] += 1
             return .respond(Sidecar.noResponse, .noRoute)
         }
-        let serviceCount = compiled.inbound[matchIndex].services.count
-        guard serviceCount > 0 else {
-            // Nothing is allowed on this port (SMI mode without a TrafficTarget).
-            counters[CounterTable.inboundAccessDenied] += 1
-            return .respond(Sidecar.forbiddenResponse, .accessDenied)
+        let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
+        var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
+        var noDraws = NoRandomness()
+        switch compiled.inboundChain.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
+        case let .localReply(response, reason):
+            return .respond(response, reason)
+        case .hold:
+            // No inbound chain holds (none has a fault filter): a shell answers an inbound request at once.
+            return .respond(Sidecar.upstreamFailureResponse, .upstreamFailure)
+        case .toRouter:
+            break
         }
-        guard let service = compiled.inbound[matchIndex].serviceIndex(forHost: head.authority) ?? (serviceCount == 1 ? 0 : nil) else {
-            counters[CounterTable.inboundNoRoute] += 1
-            return .respond(Sidecar.notFoundResponse, .noRoute)
-        }
-        let path = Sidecar.pathWithoutQuery(head.path)
-        guard let ruleIndex = compiled.inbound[matchIndex].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else {
-            counters[CounterTable.inboundAccessDenied] += 1
-            return .respond(Sidecar.forbiddenResponse, .accessDenied)
-        }
-        let rule = compiled.inbound[matchIndex].services[service].rules[ruleIndex]
-        if let allowed = rule.allowedServices {
-            guard let peerIdentity, allowed.contains(peerIdentity) else {
-                counters[CounterTable.inboundAccessDenied] += 1
-                return .respond(Sidecar.forbiddenResponse, .accessDenied)
-            }
-        }
-        if let bucket = compiled.inbound[matchIndex].services[service].bucket, !buckets[bucket].tryTake(now: now) {
-            counters[CounterTable.throttleService] += 1
-            return .respond(compiled.inbound[matchIndex].services[service].rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
-        }
-        if let bucket = rule.bucket, !buckets[bucket].tryTake(now: now) {
-            counters[CounterTable.throttleRoute] += 1
-            return .respond(rule.rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
-        }
-        guard let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
         useCluster(cluster)
         guard let endpoint = clusters[cluster].endpointBalancer.next() else {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
         }
         clusters[cluster].counters.upstreamRqTotal += 1
+        traceInbound(head, connection: connection, peerIdentity: peerIdentity, now: now)
         return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
-                        appProtocol: compiled.inbound[matchIndex].appProtocol)
+                        appProtocol: input.listener.appProtocol)
     }
 
     /// A forwarded request found nothing listening behind the sidecar (the app refused or could
@@ -102,7 +87,10 @@ extension Sidecar {
     }
 
     /// The local app answered a forwarded request (metrics only).
-    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration) {
+    /// The app answered a forwarded request (on `connection`, at `now`, when the shell says: the
+    /// request's server span ends then).
+    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration, connection: ConnectionID? = nil, now: MeshInstant? = nil) {
+        if let connection, let now { finishServerTrace(connection: connection, status: status, now: now) }
         guard (100..<600).contains(status) else { return }
         counters[CounterTable.inboundRq1xx + status / 100 - 1] += 1
     }

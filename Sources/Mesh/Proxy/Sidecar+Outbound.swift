@@ -19,52 +19,55 @@ extension Sidecar {
     /// The app sent a request to `destination` (the original destination, a cluster IP and port).
     public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         // A number already in use is a shell bug; the exchange in progress keeps it.
-        guard exchanges[id.rawValue] == nil else { return actions }
+        guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
             return actions
         }
-        let cluster: Int
         if compiled.outbound[matchIndex].isHTTP {
-            guard let chosen = routeOutbound(head, match: matchIndex) else {
-                counters[CounterTable.outboundNoRoute] += 1
-                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
-                return actions
-            }
-            cluster = chosen
-        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
+            traceOutbound(id, head: head, now: now, random: &random, actions: &actions)
+            var request = FilterRequest(head: head, listenerPort: compiled.outbound[matchIndex].port)
+            runOutboundChain(id, &request, original: head, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
+        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let cluster = pick(targets) {
             // HTTP spoken to a TCP port: it is passed to the port's TCP target.
-            cluster = chosen
+            routerTakes(id, cluster: cluster, responseFilters: [], appProtocol: compiled.outbound[matchIndex].appProtocol, now: now, actions: &actions)
         } else {
             counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
-            return actions
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
         }
+        return actions
+    }
 
+    /// The router's part of a request that reaches a cluster: its circuit breaker, the exchange and
+    /// its route timeout, then the connection pool. Its local answers run back through
+    /// `responseFilters`, the filters with a response side the request passed.
+    mutating func routerTakes(_ id: ExchangeID, cluster: Int, responseFilters: [HTTPFilter], appProtocol: AppProtocol, now: MeshInstant,
+                              actions: inout [OutboundHTTPAction]) {
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
-            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
-            return actions
+            actions.append(.respond(id, HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: responseFilters), local: .noEndpoints, flags: .noHealthyUpstream))
+            return
         }
         useCluster(cluster)
         var admitted = false
         if clusters[cluster].breaker != nil {
             guard clusters[cluster].breaker!.admit(now: now) else {
                 clusters[cluster].counters.upstreamRqCircuitOpen += 1
-                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen))
-                return actions
+                actions.append(.respond(id, HTTPFilterChain.encoded(clusters[cluster].breaker!.degradedResponse, through: responseFilters), local: .circuitOpen,
+                                        flags: .upstreamOverflow))
+                return
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
         }
         dispatch(id.rawValue, actions: &actions)
-        return actions
     }
 
     /// The response (or, with status 0, the transport failure) of one attempt. Responses of
@@ -82,6 +85,7 @@ extension Sidecar {
     private mutating func attemptOver(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, connectFailed: Bool, now: MeshInstant,
                                       random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { return actions }
         let cluster = exchange.cluster
         if cluster >= 0 {
@@ -105,6 +109,7 @@ extension Sidecar {
 
     public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         switch timer {
         case let .retryBackoff(id):
             guard exchanges[id.rawValue]?.phase == .backoff else { break }
@@ -121,6 +126,8 @@ extension Sidecar {
             attemptEnded(id.rawValue, status: 0, response: nil, timedOut: true, now: now, random: &random, actions: &actions)
         case let .requestTimeout(id):
             requestTimedOut(id.rawValue, now: now, actions: &actions)
+        case let .filterResume(id):
+            resumeHeldRequest(id, now: now, random: &random, actions: &actions)
         case let .connectTimeout(connection):
             guard let open = connections[connection.rawValue], open.hasConnectTimer, !open.connected else { break }
             connections[connection.rawValue]!.hasConnectTimer = false
@@ -165,6 +172,9 @@ extension Sidecar {
     /// The app went away: forget the exchange, closing the connection of an attempt in flight.
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        clientTraces[id.rawValue] = nil
+        defer { finishClientTraces(actions, now: traceClock) }
+        if heldRequests.removeValue(forKey: id.rawValue) != nil { actions.append(.cancelTimer(.filterResume(id))) }
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
         let cluster = exchange.cluster
@@ -188,12 +198,14 @@ extension Sidecar {
     /// a failed attempt) cannot get one and fails now with 503.
     public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: traceClock) }
+        if heldRequests[id.rawValue] != nil { heldRequests[id.rawValue]!.bodyReplayable = false }
         guard let exchange = exchanges[id.rawValue] else { return actions }
         exchanges[id.rawValue]!.bodyReplayable = false
         let waitingForRetry = exchange.attempt > 0 && (exchange.phase == .backoff || exchange.phase == .pending)
         guard waitingForRetry else { return actions }
         if exchange.phase == .pending, exchange.cluster >= 0 { clusters[exchange.cluster].counters.upstreamRqPendingActive -= 1 }
-        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
+        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: .localReset, now: nil, actions: &actions)
         return actions
     }
 
@@ -202,11 +214,12 @@ extension Sidecar {
     /// like a reset (status 0), or as a connect failure, either of which may retry.
     public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, connectFailed: Bool = false, now: MeshInstant,
                                                 random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        guard let lost = connections[connection.rawValue] else { return takeDeferredActions() }
-        if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
+        if let lost = connections[connection.rawValue], let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
             return attemptOver(ExchangeID(exchangeID), attempt: exchange.attempt, head: Sidecar.noResponse, connectFailed: connectFailed, now: now, random: &random)
         }
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
+        guard let lost = connections[connection.rawValue] else { return actions }
         if lost.cluster >= 0 {
             clusters[lost.cluster].removeIdle(connection.rawValue, endpoint: lost.endpoint)
         }
@@ -272,14 +285,6 @@ extension Sidecar {
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
     func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
         compiled.outbound.match(destination: destination, host: host)
-    }
-
-    /// Host → service → first matching rule → weighted cluster; nil when nothing routes.
-    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int) -> Int? {
-        guard let service = compiled.outbound[match].serviceIndex(forHost: head.authority) else { return nil }
-        let path = Sidecar.pathWithoutQuery(head.path)
-        guard let rule = compiled.outbound[match].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else { return nil }
-        return pick(compiled.outbound[match].services[service].rules[rule].targets)
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {
@@ -444,11 +449,13 @@ extension Sidecar {
                                random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
+        var retriesExhausted = false
         if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
             let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status, connectFailed: connectFailed)
             if retriable {
                 if exchange.retriesDone >= retry.numRetries {
                     clusters[cluster].counters.upstreamRqRetryLimitExceeded += 1
+                    retriesExhausted = true
                 } else if !exchange.holdsRetrySlot, clusters[cluster].activeRetries >= compiled.clusters[cluster].limits.maxRetries {
                     clusters[cluster].counters.upstreamRqRetryOverflow += 1
                 } else {
@@ -469,18 +476,21 @@ extension Sidecar {
                 clusters[cluster].counters.upstreamRqRetrySuccess += 1
             }
         }
+        let exhausted: ResponseFlags = retriesExhausted ? .upstreamRetryLimitExceeded : []
         if timedOut {
-            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, now: now, actions: &actions)
+            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, flags: exhausted.union(.upstreamRequestTimeout), now: now, actions: &actions)
         } else if let response, status != 0 {
-            finish(id, response, local: nil, now: now, actions: &actions)
+            finish(id, response, local: nil, flags: exhausted, now: now, actions: &actions)
         } else {
-            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: now, actions: &actions)
+            let failure: ResponseFlags = connectFailed ? .upstreamConnectionFailure : .upstreamConnectionTermination
+            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: exhausted.union(failure), now: now, actions: &actions)
         }
     }
 
     /// The final answer: releases the exchange's slots, informs the breaker (when `now` is given)
     /// and responds to the app.
-    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
+    /// `flags` default to the local reason's (`ResponseFlags(local)`).
+    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, flags: ResponseFlags? = nil, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
         let cluster = exchange.cluster
@@ -490,6 +500,6 @@ extension Sidecar {
                 clusters[cluster].breaker?.record(status: head.status, latency: now - exchange.startedAt, now: now)
             }
         }
-        actions.append(.respond(ExchangeID(id), head, local: local))
+        actions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(head, through: exchange.responseFilters), local: local, flags: flags ?? ResponseFlags(local)))
     }
 }

@@ -39,6 +39,15 @@ public struct Sidecar: Sendable {
     var buckets: [TokenBucket] = []
     var counters = CounterTable()
     var exchanges: [UInt64: Exchange] = [:]
+    /// Outbound requests a filter holds (a fault delay) before the router takes them.
+    var heldRequests: [UInt64: HeldRequest] = [:]
+    /// Tracing: sampled outbound exchanges and inbound requests awaiting their ends, by exchange
+    /// and connection, and the spans finished since the shell took them.
+    var clientTraces: [UInt64: ClientTrace] = [:]
+    var serverTraces: [UInt64: ServerTrace] = [:]
+    var finishedSpans: [TraceSpan] = []
+    /// The latest instant an engine call brought (for answers given without one).
+    var traceClock = MeshInstant.zero
     var connections: [UInt64: UpstreamConnection] = [:]
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
@@ -77,6 +86,7 @@ public struct Sidecar: Sendable {
     public mutating func takeConfigActions() -> [OutboundHTTPAction] {
         let actions = deferredActions
         deferredActions.removeAll()
+        finishClientTraces(actions, now: traceClock)
         return actions
     }
 }
@@ -112,6 +122,9 @@ struct Exchange: Sendable {
     var hasRequestTimer = false
     /// The protocol of the port its traffic match names.
     var appProtocol: AppProtocol = .http
+    /// The chain's filters with a response side that the request passed (empty for a sidecar's
+    /// chains): the final answer runs back through them.
+    var responseFilters: [HTTPFilter] = []
 }
 
 struct UpstreamConnection: Sendable {
@@ -258,7 +271,8 @@ extension Sidecar {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
                 if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
-                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
+                deferredActions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: exchange.responseFilters), local: .noEndpoints,
+                                                flags: ResponseFlags.noHealthyUpstream))
             }
             state.counters.upstreamCxActive = 0
             state.counters.upstreamRqActive = 0

@@ -54,6 +54,9 @@ public struct SidecarSettings: Sendable {
     /// Set when no `--log-level` was given: each applied config sets this switch from its
     /// `Spec.SidecarLogLevel` (MeshConfig's `spec.sidecar.logLevel`). Nil: the level is fixed.
     public var logLevelFromConfig: LogLevelSwitch?
+    /// Where the access log goes while the config turns it on (MeshConfig
+    /// `observability.remoteLogging.enable`); nil: no access log whatever the config says.
+    public var accessLog: AccessLogSink?
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -175,6 +178,8 @@ public final class SidecarDriver: @unchecked Sendable {
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
     private(set) var workloadLabels: WorkloadLabels
+    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`).
+    private(set) var accessLogSwitch = false
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -208,6 +213,11 @@ public final class SidecarDriver: @unchecked Sendable {
     private var delivering: (any EngineUpstream)?
     /// Opens upstream connections instead of sockets when set (`connect(host:port:timeout:initialize:)`).
     package var upstreamConnector: UpstreamConnector?
+    /// Tracing (`SidecarDriver+Tracing`): the span sender, the loop's drain of the engine's spans
+    /// and the sender's task, both running while the config carries `Spec.Tracing`.
+    public let spanReporter: ZipkinReporter
+    var spanDrain: RepeatedTask?
+    var reporterTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
@@ -217,6 +227,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.metrics = metrics
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
+        self.spanReporter = ZipkinReporter(epochOffsetMicroseconds: Self.epochOffsetMicroseconds(), logger: logger)
         metrics.registerRuntimeCounters()
     }
 
@@ -256,9 +267,9 @@ public final class SidecarDriver: @unchecked Sendable {
             resolver = LocalModeResolver(config)
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
-            if settings.workload.namespace.isEmpty {
-                workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
-            }
+            accessLogSwitch = config.spec.accessLog
+            configureTracing(config.spec.tracing)
+            workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())
         return result
@@ -295,7 +306,7 @@ public final class SidecarDriver: @unchecked Sendable {
             metrics.setRuntimeGauge(SidecarDriver.activeConnectionsStat(listener), to: admission.active(listener))
         }
         metrics.setStale(isStale)
-        return metrics.exposition(engineStats: engine.stats)
+        return metrics.exposition(engineStats: engine.stats, source: workloadLabels)
     }
 
     public func configDump() -> String? { appliedJSON }
@@ -332,7 +343,8 @@ public final class SidecarDriver: @unchecked Sendable {
         // Under capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt)
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
+                                         log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -360,8 +372,11 @@ public final class SidecarDriver: @unchecked Sendable {
 
     /// The app's connection closed before its answer.
     func outboundCancelled(_ id: UInt64) {
-        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        guard var exchange = exchanges.removeValue(forKey: id) else { return }
         exchange.body?.discard()
+        exchange.log?.entry.flags.insert(.downstreamConnectionTermination)
+        exchange.log?.entry.bytesReceived = exchange.body?.receivedBytes ?? 0
+        writeAccessLog(exchange.log)
         perform(engine.cancelOutbound(ExchangeID(id)))
     }
 
@@ -466,7 +481,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop)
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster)
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -479,6 +494,8 @@ public final class SidecarDriver: @unchecked Sendable {
                     continue
                 }
                 exchanges[id.rawValue]?.cluster = cluster
+                exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
+                exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
                 var head = exchange.head
                 head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
                 // A retry: the previous attempt stops taking the body (the link attaches it when
@@ -503,12 +520,17 @@ public final class SidecarDriver: @unchecked Sendable {
                 eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
                     perform(engine.timerFired(timer, now: now(), random: &generator))
                 }
-            case let .respond(id, head, local):
-                guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
+            case let .respond(id, head, local, flags):
+                guard var exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
                 metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                exchange.log?.entry.finish(status: head.status, flags: flags, bytesReceived: exchange.body?.receivedBytes ?? 0)
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
+                    // Written when the response has streamed (its bytes counted on the way).
+                    exchange.downstream.pendingLog = exchange.log
                     link.forwardResponse(to: exchange.downstream)
                 } else {
+                    exchange.log?.entry.bytesSent = head.body?.utf8.count ?? 0
+                    writeAccessLog(exchange.log)
                     if local == .requestTimeout {
                         logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "cluster": "\(exchange.cluster ?? "")"])
                     } else if let local {
@@ -518,6 +540,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
             case let .closeUpstream(connection):
                 upstreams.removeValue(forKey: connection.rawValue)?.closeWhenDone()
+            case let .setRequestHeaders(id, headers):
+                guard var exchange = exchanges[id.rawValue] else { continue }
+                for header in headers { exchange.head.headers.replaceOrAdd(name: header.name, value: header.value) }
+                exchange.log?.entry.requestID = exchange.head.headers.first(name: "x-request-id")
+                exchange.log?.entry.traceID = exchange.head.headers.first(name: "x-b3-traceid")
+                exchanges[id.rawValue] = exchange
             }
         }
     }
@@ -535,6 +563,8 @@ struct OutboundExchange {
     /// nil: the request has no body.
     var body: RequestBody?
     var startedAt: NIODeadline
+    /// Its access-log entry while the access log is on.
+    var log: PendingAccessLog?
     /// When the engine's request timeout passes (nil: no timer, or it was cancelled).
     var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).

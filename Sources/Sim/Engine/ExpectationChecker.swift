@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 /// The verdict on one `expect:` entry.
 public struct ExpectationOutcome: Hashable, Sendable {
@@ -107,6 +108,18 @@ public enum ExpectationChecker {
                 return (false, "\(appName) has no counter \(name)" + (known.isEmpty ? "" : " (counters: \(known.joined(separator: ", ")))"))
             }
             return (comparison.holds(Double(counter.value), value), String(counter.value))
+
+        case .responseFlags(let loadName, let bounds):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            var passed = true
+            for bound in bounds {
+                let count = ResponseFlags(parsing: bound.flag).map { load.count(flag: $0) } ?? 0
+                if !bound.comparison.holds(Double(count), bound.value) { passed = false }
+            }
+            let observed = load.responseFlags.map { "\($0.flags): \($0.count)" }.joined(separator: ", ")
+            return (passed, observed.isEmpty ? "no flags" : observed)
         }
     }
 

@@ -55,6 +55,8 @@ struct LoadState {
 
     var completed = 0
     var statusCounts: [Int: Int] = [:]
+    /// Requests whose answer carried response flags, by `ResponseFlags.rawValue`.
+    var flagCounts: [UInt16: Int] = [:]
     /// By deployment index.
     var backendCounts: [Int: Int] = [:]
     /// Responses by body (index into `SimEngine.bodyTexts`).
@@ -177,8 +179,9 @@ extension SimEngine {
         }
     }
 
-    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, measuredFrom: Int64) {
+    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, flags: ResponseFlags = [], measuredFrom: Int64) {
         loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, body: body, latency: now - measuredFrom, at: now)
+        if !flags.isEmpty { loads[index].flagCounts[flags.rawValue, default: 0] += 1 }
         loads[index].workers[worker].busy = false
         let next = loads[index].workers[worker].nextScheduled
         if loads[index].interval > 0 && next > now {

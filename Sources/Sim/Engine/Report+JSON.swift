@@ -20,6 +20,7 @@ extension Report {
                     ("p999", .double(ReportFormat.rounded3(latency.p999))),
                     ("max", .double(ReportFormat.rounded3(latency.max))),
                 ])),
+                ("responseFlags", .object(load.responseFlags.map { ($0.flags, .int($0.count)) })),
             ])))
         }
         let apps: [(String, JSONValue)] = result.apps.map { app in

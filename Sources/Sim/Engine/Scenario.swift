@@ -193,6 +193,9 @@ public struct Expectation: Hashable, Sendable {
         case bodies(load: String, shares: [String: Double], tolerance: Double)
         /// An app model counter (`AppResult.counters`, e.g. bookbuyer `booksBought`), summed over the Deployment's pods.
         case appCounter(app: String, name: String, comparison: Comparison, value: Double)
+        /// Requests of a load whose answer carried a response flag (`UF`, `UO`, ...; alone or with
+        /// others), compared per flag, e.g. `UO > 0`.
+        case responseFlags(load: String, bounds: [FlagBound])
     }
 
     public var check: Check
@@ -204,6 +207,19 @@ public struct Expectation: Hashable, Sendable {
         self.check = check
         self.text = text
         self.location = location
+    }
+}
+
+/// One flag's bound in a `responseFlags` expectation: `flag` is an Envoy short name (`UF`).
+public struct FlagBound: Hashable, Sendable {
+    public var flag: String
+    public var comparison: Comparison
+    public var value: Double
+
+    public init(flag: String, comparison: Comparison, value: Double) {
+        self.flag = flag
+        self.comparison = comparison
+        self.value = value
     }
 }
 

@@ -24,7 +24,7 @@ public enum ScenarioKeys {
         ("error", ["kind", "target", "status", "rate", "duration"]),
     ]
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter"]
+    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags"]
     /// Each form of check with the keys it takes (`counter` has two: of a proxy, of an app).
     public static let expectations: [(check: String, keys: [String])] = [
         ("status", ["load", "status"]),
@@ -34,6 +34,7 @@ public enum ScenarioKeys {
         ("latency", ["load", "latency"]),
         ("counter", ["proxy", "counter", "value"]),
         ("counter", ["app", "counter", "value"]),
+        ("responseFlags", ["load", "responseFlags"]),
     ]
     public static let percentiles = ["p50", "p90", "p99", "p999", "max"]
 

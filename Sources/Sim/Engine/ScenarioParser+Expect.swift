@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 extension ScenarioParser {
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
@@ -12,7 +13,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency (with load), received (with app) or counter (with proxy or app)"
+                    ? "expected one check: status, backends, bodies, latency, responseFlags (with load), received (with app) or counter (with proxy or app)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -95,6 +96,13 @@ extension ScenarioParser {
                 check = .latency(load: load, bounds: bounds)
                 text = "\(load) latency {" + bounds.map { "\($0.percentile): \($0.comparison.rawValue) \($0.bound)" }.joined(separator: ", ") + "}"
 
+            case "responseFlags":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("responseFlags"))
+                let load = try entry.string("load")
+                let bounds = try flagBounds(try entry.required("responseFlags"))
+                check = .responseFlags(load: load, bounds: bounds)
+                text = "\(load) responseFlags {" + bounds.map { "\($0.flag) \($0.comparison.rawValue) \(JSONValue.format($0.value))" }.joined(separator: ", ") + "}"
+
             default:
                 if entry.has("app") {
                     // An app model counter: `app: bookbuyer`, `counter: booksBought`, `value: "> 5"`.
@@ -122,9 +130,29 @@ extension ScenarioParser {
         return result
     }
 
+    /// `{ UF: "> 0", UO: 17 }`: Envoy flag names, each with a number (exact) or a comparison.
+    private static func flagBounds(_ map: YAMLReader) throws(ManifestError) -> [FlagBound] {
+        guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+        var bounds: [FlagBound] = []
+        let names = ResponseFlags.named.map(\.name)
+        for (flag, value) in try map.entries() {
+            guard names.contains(flag) else {
+                throw ManifestError(at: value.keyLocation, path: value.path,
+                                    message: "unknown response flag \(YAMLReader.quotedText(flag)); expected one of: \(names.joined(separator: ", "))")
+            }
+            let (comparison, number) = try comparisonValue(value)
+            bounds.append(FlagBound(flag: flag, comparison: comparison, value: number))
+        }
+        if bounds.isEmpty { throw map.error("expected at least one response flag with its count, e.g. { UO: \"> 0\" }") }
+        return bounds
+    }
+
     /// A counter's `value:`: a number (exact) or a comparison such as `"> 0"`.
     private static func counterValue(_ entry: YAMLReader) throws(ManifestError) -> (Comparison, Double) {
-        let valueReader = try entry.required("value")
+        try comparisonValue(try entry.required("value"))
+    }
+
+    private static func comparisonValue(_ valueReader: YAMLReader) throws(ManifestError) -> (Comparison, Double) {
         if valueReader.valueType == .integer || valueReader.valueType == .number {
             return (.equal, try valueReader.double())
         }
@@ -198,7 +226,7 @@ extension ScenarioParser {
         let expectReaders = try root.optional("expect")?.elements() ?? []
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
-            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _):
+            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")

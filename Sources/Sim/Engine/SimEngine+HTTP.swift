@@ -34,6 +34,9 @@ extension SimEngine {
         exchanges[slot].finalHead = nil
         exchanges[slot].finalServer = -1
         exchanges[slot].inboundLocalHead = nil
+        exchanges[slot].inboundFlags = []
+        exchanges[slot].lastServerFlags = []
+        exchanges[slot].finalFlags = []
         exchanges[slot].bodyBytes = bodyBytes
         exchanges[slot].lastBody = -1
         exchanges[slot].finalBody = -1
@@ -60,7 +63,7 @@ extension SimEngine {
         captureResponse(exchange, head: head, body: body)
         switch exchange.origin {
         case .load(let load, let worker):
-            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom)
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -112,9 +115,10 @@ extension SimEngine {
                     timers.append(timer)
                 }
                 queue.schedule(.proxyTimer(pod: Int32(pod), incarnation: pods[pod].incarnation, timer: index), at: now + max(0, after.nanoseconds))
-            case .respond(let id, let head, let local):
+            case .respond(let id, let head, let local, let flags):
                 let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
                 guard isLive(slot, id.rawValue) else { continue }
+                exchanges[Int(slot)].finalFlags = local == nil ? flags.union(exchanges[Int(slot)].lastServerFlags) : flags
                 if local != nil { chargeCPU(pod, CostModel.httpRequestCPU) }
                 exchanges[Int(slot)].finalHead = head
                 exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
@@ -122,6 +126,11 @@ extension SimEngine {
                 queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + CostModel.localHop)
             case .closeUpstream(let connection):
                 closeUpstream(client: pod, connection: connection.rawValue)
+            case .setRequestHeaders(let id, let headers):
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                guard isLive(slot, id.rawValue) else { continue }
+                exchanges[Int(slot)].head.headers.removeAll { header in headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+                exchanges[Int(slot)].head.headers += headers
             }
         }
     }
@@ -182,6 +191,7 @@ extension SimEngine {
             let head = responseHead(for: hop)
             exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
+            exchanges[Int(hop.slot)].lastServerFlags = hop.answeredBy == .app ? [] : exchanges[Int(hop.slot)].inboundFlags
             captureUpstreamAnswer(hop, client: client, head: head)
             let actions = hop.connectFailed
                 ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
@@ -334,6 +344,7 @@ extension SimEngine {
             if directConnections[key]?.id == hop.connection { directConnections[key] = nil }
         }
         let byApp = hop.answeredBy == .app
+        exchanges[Int(hop.slot)].finalFlags = byApp ? [] : exchanges[Int(hop.slot)].inboundFlags
         finish(slot: Int(hop.slot), head: responseHead(for: hop), server: byApp ? Int(hop.server) : -1, body: byApp ? hop.body : -1)
     }
 
@@ -348,6 +359,7 @@ extension SimEngine {
         guard pods[server].alive, pods[server].incarnation == hop.serverIncarnation else {
             return answer(hop, status: 0, by: .transport, closes: true, after: 0)
         }
+        exchanges[Int(hop.slot)].inboundFlags = []
         let behavior = deployments[pods[server].deployment].app
         let port = Int(hop.port)
         if hop.opensConnection {
@@ -375,6 +387,7 @@ extension SimEngine {
                         directConnections[client << 32 | server]?.accepted = true
                     }
                 case .close:
+                    exchanges[Int(hop.slot)].inboundFlags = decision.responseFlags
                     return answer(hop, status: 0, by: .transport, closes: true, after: CostModel.newConnectionCPU)
                 }
             }
@@ -388,11 +401,13 @@ extension SimEngine {
                     // Nothing listens behind the sidecar: the engine says what the peer gets.
                     let head = sidecars[server].inboundAppUnreachable(port: port)
                     exchanges[Int(hop.slot)].inboundLocalHead = head
+                    exchanges[Int(hop.slot)].inboundFlags = .upstreamConnectionFailure
                     return answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
                 }
                 runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
             case .respond(let head, _):
                 exchanges[Int(hop.slot)].inboundLocalHead = head
+                exchanges[Int(hop.slot)].inboundFlags = decision.responseFlags
                 answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
             }
         } else {

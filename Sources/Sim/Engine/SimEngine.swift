@@ -75,6 +75,8 @@ struct TCPHop {
     var generation: UInt32
     var ok = false
     var closes = false
+    /// Why a sidecar refused the call's connection (`NR`, `UO`, `RL`), for the load's report.
+    var flags: ResponseFlags = []
 }
 
 /// Where a request came from, to hand its response back.
@@ -101,6 +103,13 @@ struct Exchange {
     var finalServer: Int32 = -1
     /// An answer made by the server's sidecar (rate limit, access denied).
     var inboundLocalHead: HTTPResponseHead?
+    /// The response flags of the server sidecar's decision on the latest hop it saw, and of the
+    /// hop whose answer reached the client sidecar (its flags when the client passes it on).
+    var inboundFlags: ResponseFlags = []
+    var lastServerFlags: ResponseFlags = []
+    /// The flags of the final answer: the client sidecar's, with the server sidecar's when the
+    /// client passed the server's answer on.
+    var finalFlags: ResponseFlags = []
     var bodyBytes = 0
     /// Response bodies (indices into `SimEngine.bodyTexts`, -1: none) of the latest upstream
     /// attempt and of the final response.

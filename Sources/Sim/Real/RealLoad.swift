@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 import MeshRuntime
 import NIOConcurrencyHelpers
 import NIOCore
@@ -24,6 +25,8 @@ struct RealSample: Sendable {
     var latencyNanoseconds: Int64
     /// Since the start of the run, for the per-second buckets.
     var completedAt: Int64
+    /// The `x-request-id` it was sent with (HTTP loads), which the sidecars' access logs name.
+    var requestID: String?
 }
 
 /// What one load observed.
@@ -35,8 +38,9 @@ final class RealLoadRecorder: Sendable {
 
     func record(_ sample: RealSample) { samples.withLockedValue { $0.append(sample) } }
 
-    /// The simulator's `LoadResult` shape, from the measurements.
-    func result() -> LoadResult {
+    /// The simulator's `LoadResult` shape, from the measurements; `flags` gives a request's
+    /// response flags by its request id.
+    func result(flags: (String) -> ResponseFlags = { _ in [] }) -> LoadResult {
         let all = samples.withLockedValue { $0 }
         func sortedCounts<K: Comparable & Hashable>(_ keys: [K]) -> [(K, Int)] {
             Dictionary(keys.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -63,8 +67,10 @@ final class RealLoadRecorder: Sendable {
                        status: sortedCounts(entry.value.status).map { (code: $0.0, count: $0.1) },
                        backends: sortedCounts(entry.value.backends).map { (deployment: $0.0, count: $0.1) })
         }
+        let flagged = all.compactMap { $0.requestID.map(flags) }.filter { !$0.isEmpty }.map(\.description)
+        let responseFlags = sortedCounts(flagged).map { (flags: $0.0, count: $0.1) }
         return LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
-                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies)
+                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags)
     }
 }
 
@@ -106,7 +112,7 @@ struct RealLoadRunner: Sendable {
         }
         let deadline = bound
         let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
+        var head = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
         head.headers.add(name: "host", value: url.authority)
         for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
         head.headers.replaceOrAdd(name: "content-length", value: "0")
@@ -128,7 +134,7 @@ struct RealLoadRunner: Sendable {
                         if url.isTCP {
                             tcpConnection = await self.tcpCall(on: tcpConnection, measuredFrom: measuredFrom)
                         } else {
-                            connection = await self.call(request, on: connection, measuredFrom: measuredFrom)
+                            connection = await self.call(request, id: "\(spec.name)/\(worker)/\(issued)", on: connection, measuredFrom: measuredFrom)
                         }
                         if let interval { scheduled += interval }
                     }
@@ -141,11 +147,15 @@ struct RealLoadRunner: Sendable {
 
     /// One request on the worker's connection (a new one when it has none); returns the connection
     /// to reuse, nil after a failure or when the sidecar closes it.
-    private func call(_ head: HTTPRequestHead, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
-        await measure(on: existing, measuredFrom: measuredFrom) {
+    private func call(_ head: NIOHTTP1.HTTPRequestHead, id: String, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
+        var head = head
+        head.headers.replaceOrAdd(name: "x-request-id", value: id)
+        let request = head
+        return await measure(on: existing, measuredFrom: measuredFrom) {
             try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
         } exchange: { connection, sample in
-            let response = try await connection.request(head, timeout: .seconds(30))
+            sample.requestID = id
+            let response = try await connection.request(request, timeout: .seconds(30))
             sample.status = response.status
             sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
             if response.headers.contains(name: RealAppHeaders.appBody) {

@@ -78,6 +78,7 @@ public enum RealModeRunner {
 
         let appGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let tcpCalls = RealTCPCallLedger()
+        let flagLedger = RealFlagLedger()
         let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls) }
         var sidecars: [Int: SidecarProcess] = [:]
         func stopAll() async {
@@ -87,7 +88,12 @@ public enum RealModeRunner {
         }
         func configPath(_ pod: Int) -> String { directory.appendingPathComponent("pod-\(pod).json").path }
         func writeConfig(_ pod: Int) throws {
-            guard let config = controller.config(for: cluster.pods[pod].key) else { return }
+            guard var config = controller.config(for: cluster.pods[pod].key) else { return }
+            // The pod's workload, as the controller stamps it on the config it serves a pod.
+            let key = cluster.pods[pod].key
+            config.spec.workload = ProxyWorkload(namespace: key.namespace, kind: "Deployment", name: cluster.pods[pod].deployment, pod: key.name)
+            // Access logs on in every real run: the flags of each request come from them.
+            config.spec.accessLog = true
             try SecretFile.write(config.renderedJSON(pretty: true), to: configPath(pod))
         }
 
@@ -102,7 +108,8 @@ public enum RealModeRunner {
                 transport = .mutualTLS(try authority.issue(for: identity, name: "pod-\(index)"))
             }
             // The route timeout is the engine's, from the config, as in the simulator.
-            let settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
+            var settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
+            settings.accessLog = flagLedger.sink
             let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             sidecars[index] = sidecar
             let ready = try await sidecar.onLoop { $0.isReady }
@@ -296,7 +303,8 @@ public enum RealModeRunner {
         let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
         // Results in the simulator's shape.
-        let loads = recorders.map { $0.result() }
+        flagLedger.flush()
+        let loads = recorders.map { $0.result(flags: flagLedger.flags(of:)) }
         var appTotals: [String: (received: Int, counters: [AppCounter])] = [:]
         for app in apps {
             let state = app.state.withLockedValue { $0 }
