@@ -44,6 +44,8 @@ struct ClusterState: Sendable {
     private(set) var settingsByService: [ServiceRef: Set<ResourceKey>] = [:]
     private(set) var retries: [ResourceKey: Retry] = [:]
     private(set) var retriesBySource: [String: Set<ResourceKey>] = [:]
+    /// Gateway API, FSM Gateway policy, Ingress, IngressBackend and Secret objects, by key.
+    private(set) var gatewayObjects: [ResourceKey: Resource] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -175,6 +177,8 @@ struct ClusterState: Sendable {
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
             passive[key] = resource
+        case .secret, .ingress, .ingressBackend, .gatewayClass, .gateway, .gatewayRoute, .gatewayPolicy:
+            gatewayObjects[key] = resource // the gateway part reads them (`MeshController+Gateway.swift`)
         }
     }
 
@@ -196,6 +200,10 @@ struct ClusterState: Sendable {
         case .retry: setRetry(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
+        case .secret, .ingress, .ingressBackend, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute,
+             .rateLimitPolicy, .accessControlPolicy, .loadBalancerPolicy, .sessionStickyPolicy, .healthCheckPolicy, .faultInjectionPolicy,
+             .retryPolicy, .upstreamTLSPolicy, .gatewayTLSPolicy, .circuitBreakingPolicy:
+            gatewayObjects[key] = nil
         }
     }
 
