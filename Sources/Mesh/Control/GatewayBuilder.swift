@@ -55,10 +55,10 @@ struct GatewayBuilder {
     }
 
     /// Whether this controller serves the class: a GatewayClass naming `flomesh.io/gateway-controller`,
-    /// or `fsm-gateway-cls`, which `fsm install` creates, when no object of that name says otherwise.
+    /// or a built-in class name (`fsm-gateway-cls`, `fsm`) when no object of that name says otherwise.
     func isOurs(className: String) -> Bool {
         if let declared = classes[className] { return declared.controllerName == GatewayAPI.controllerName }
-        return className == GatewayAPI.defaultClassName
+        return GatewayAPI.builtInClassNames.contains(className)
     }
 
     func build() -> Output {
@@ -85,8 +85,7 @@ struct GatewayBuilder {
     }
 
     private func classStatuses() -> [GatewayStatus] {
-        var names = Set(classes.keys)
-        names.insert(GatewayAPI.defaultClassName)
+        let names = Set(classes.keys).union(GatewayAPI.builtInClassNames)
         return names.sorted().filter { isOurs(className: $0) }.map { name in
             GatewayStatus(object: "GatewayClass \(name)", conditions: [GatewayCondition(type: "Accepted", status: .true, reason: "Accepted")])
         }

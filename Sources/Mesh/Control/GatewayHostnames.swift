@@ -5,12 +5,12 @@ import MeshModel
 ///
 /// A wildcard `*.example.com` matches one or more labels before `example.com` (`foo.example.com`,
 /// `a.b.example.com`), never `example.com` itself; `*` (no hostname) matches every host.
-enum GatewayHostnames {
-    static let any = "*"
+public enum GatewayHostnames {
+    public static let any = "*"
 
     /// The hostnames a route serves on a listener; nil when they do not intersect (the route is not
     /// accepted there: `NoMatchingListenerHostname`).
-    static func intersect(listener: String?, route: [String]) -> [String]? {
+    public static func intersect(listener: String?, route: [String]) -> [String]? {
         guard let listener else { return route.isEmpty ? [any] : route }
         if route.isEmpty { return [listener] }
         var result: [String] = []
@@ -22,7 +22,7 @@ enum GatewayHostnames {
     }
 
     /// The more specific of two hostnames when one includes the other; nil when disjoint.
-    static func intersect(_ a: String, _ b: String) -> String? {
+    public static func intersect(_ a: String, _ b: String) -> String? {
         let a = a.lowercased(), b = b.lowercased()
         if a == b { return a }
         if matches(pattern: a, host: b) { return b }
@@ -31,7 +31,7 @@ enum GatewayHostnames {
     }
 
     /// Whether `host` (a name, or a wildcard more specific than the pattern) falls under `pattern`.
-    static func matches(pattern: String, host: String) -> Bool {
+    public static func matches(pattern: String, host: String) -> Bool {
         if pattern == any { return true }
         let host = host.lowercased(), pattern = pattern.lowercased()
         guard pattern.hasPrefix("*.") else { return pattern == host }
@@ -41,13 +41,13 @@ enum GatewayHostnames {
     }
 
     /// A request's Host header (or SNI) without port, lowercased.
-    static func requestHost(_ header: String) -> String {
+    public static func requestHost(_ header: String) -> String {
         if header.hasPrefix("[") { return header.lowercased() } // an IPv6 literal keeps its brackets
         return String(header.prefix(while: { $0 != ":" })).lowercased()
     }
 
     /// Virtual host order: exact names (alphabetical), then wildcards from the longest suffix, then `*`.
-    static func precedes(_ a: String, _ b: String) -> Bool {
+    public static func precedes(_ a: String, _ b: String) -> Bool {
         func rank(_ h: String) -> (Int, Int, String) {
             if h == any { return (2, 0, h) }
             if h.hasPrefix("*.") { return (1, -h.count, h) }

@@ -7,28 +7,37 @@ import MeshModel
 /// RegularExpression path (implementation-specific in the spec) ranks after every prefix.
 /// GRPCRoute matches: an Exact method before a RegularExpression one, service and method before
 /// either alone, then more header matches.
-struct GatewayRulePrecedence: Sendable {
+public enum GatewayRulePrecedence {
     /// What a rule is ranked by.
-    struct Key: Sendable {
-        var match: GatewayHTTPRouteMatch?
-        var grpcMatch: GatewayGRPCRouteMatch?
+    public struct Key: Sendable {
+        public var match: GatewayHTTPRouteMatch?
+        public var grpcMatch: GatewayGRPCRouteMatch?
         /// Position of the route in creation order (smaller: older).
-        var routeAge: Int
+        public var routeAge: Int
         /// `namespace/name` of the route.
-        var routeName: String
-        var ruleIndex: Int
-        var matchIndex: Int
+        public var routeName: String
+        public var ruleIndex: Int
+        public var matchIndex: Int
+
+        public init(match: GatewayHTTPRouteMatch? = nil, grpcMatch: GatewayGRPCRouteMatch? = nil, routeAge: Int = 0, routeName: String = "", ruleIndex: Int = 0, matchIndex: Int = 0) {
+            self.match = match
+            self.grpcMatch = grpcMatch
+            self.routeAge = routeAge
+            self.routeName = routeName
+            self.ruleIndex = ruleIndex
+            self.matchIndex = matchIndex
+        }
     }
 
     /// Whether `a` is tried before `b`.
-    static func precedes(_ a: Key, _ b: Key) -> Bool {
+    public static func precedes(_ a: Key, _ b: Key) -> Bool {
         let specificity = compare(a, b)
         if specificity != 0 { return specificity > 0 }
         return (a.routeAge, a.routeName, a.ruleIndex, a.matchIndex) < (b.routeAge, b.routeName, b.ruleIndex, b.matchIndex)
     }
 
     /// Positive when `a` is more specific than `b`, negative when less, 0 when as specific.
-    static func compare(_ a: Key, _ b: Key) -> Int {
+    public static func compare(_ a: Key, _ b: Key) -> Int {
         switch (a.grpcMatch, b.grpcMatch) {
         case (let x?, let y?): return lexicographic(grpcScore(x), grpcScore(y))
         case (_?, nil): return 1

@@ -13,7 +13,7 @@ struct GatewayControllerState: Sendable {
 
 /// The gateway part of the controller: one `GatewayConfig` per Gateway of FSM's class, rebuilt
 /// (`GatewayBuilder`) only when a change reaches the gateways: a Gateway API, FSM Gateway policy or
-/// Secret object, a Namespace (route namespace selectors), or a Service, Endpoints or Pod behind a
+/// Secret object, a Namespace holding one (its labels select its routes), or a Service, Endpoints or Pod behind a
 /// Service the configs name. Other changes (the mesh's own pods and policies) leave them alone.
 extension MeshController {
     /// The config of a Gateway, `namespace/name`.
@@ -48,7 +48,7 @@ extension MeshController {
         case .delete(let key): key
         }
         switch key.kind {
-        case .namespace: return !cluster.gatewayObjects.isEmpty
+        case .namespace: return cluster.gatewayObjects.keys.contains { $0.namespace == key.name } // its labels select its routes
         case .service, .endpoints: return gatewayState.services.contains(ServiceRef(namespace: key.namespace, name: key.name))
         case .pod: return gatewayState.serviceNamespaces.contains(key.namespace)
         case .serviceAccount, .deployment, .statefulSet, .trafficTarget, .httpRouteGroup, .tcpRoute, .trafficSplit, .meshConfig, .upstreamTrafficSetting, .retry:

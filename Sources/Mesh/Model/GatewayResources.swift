@@ -12,6 +12,9 @@ public enum GatewayAPI {
     public static let controllerName = "flomesh.io/gateway-controller"
     /// The GatewayClass `fsm install --set=fsm.fsmGateway.enabled=true` creates (F2-010).
     public static let defaultClassName = "fsm-gateway-cls"
+    /// The class names served without a GatewayClass object: the guides' `fsm-gateway-cls` and
+    /// `fsm`, the name later FSM releases create and fsm-docs' manifests use (docs/DECISIONS.md 100).
+    public static let builtInClassNames = [defaultClassName, "fsm"]
 }
 
 public struct GatewayClass: Hashable, Sendable {

@@ -290,7 +290,7 @@ extension ManifestDecoder {
         let prefix = try value.string()
         if !prefix.hasPrefix("/") { throw value.error("a path must start with \"/\", found \(YAMLReader.quoted(prefix))") }
         if let other = matches.first(where: { $0.path.type != .pathPrefix }) {
-            throw node.error("ReplacePrefixMatch needs PathPrefix matches; this rule has a \(other.path.type.rawValue) match")
+            throw node.error("ReplacePrefixMatch needs PathPrefix matches; this rule has a match of type \(other.path.type.rawValue)")
         }
         return .replacePrefixMatch(prefix)
     }
