@@ -46,6 +46,7 @@ struct ClusterState: Sendable {
     private(set) var retriesBySource: [String: Set<ResourceKey>] = [:]
     /// Gateway API, FSM Gateway policy, Ingress, IngressBackend and Secret objects, by key.
     private(set) var gatewayObjects: [ResourceKey: Resource] = [:]
+    private(set) var ingressBackendsByNamespace: [String: Set<ResourceKey>] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -177,7 +178,11 @@ struct ClusterState: Sendable {
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
             passive[key] = resource
-        case .secret, .ingress, .ingressBackend, .gatewayClass, .gateway, .gatewayRoute, .gatewayPolicy:
+        case .ingressBackend:
+            gatewayObjects[key] = resource
+            ingressBackendsByNamespace[key.namespace, default: []].insert(key)
+            effect.touched.insert(.ingressBackends(key.namespace))
+        case .secret, .ingress, .gatewayClass, .gateway, .gatewayRoute, .gatewayPolicy:
             gatewayObjects[key] = resource // the gateway part reads them (`MeshController+Gateway.swift`)
         }
     }
@@ -200,7 +205,10 @@ struct ClusterState: Sendable {
         case .retry: setRetry(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
-        case .secret, .ingress, .ingressBackend, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute,
+        case .ingressBackend:
+            if gatewayObjects.removeValue(forKey: key) != nil { effect.touched.insert(.ingressBackends(key.namespace)) }
+            ingressBackendsByNamespace[key.namespace]?.remove(key)
+        case .secret, .ingress, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute,
              .rateLimitPolicy, .accessControlPolicy, .loadBalancerPolicy, .sessionStickyPolicy, .healthCheckPolicy, .faultInjectionPolicy,
              .retryPolicy, .upstreamTLSPolicy, .gatewayTLSPolicy, .circuitBreakingPolicy:
             gatewayObjects[key] = nil

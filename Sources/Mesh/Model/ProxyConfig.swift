@@ -161,8 +161,10 @@ public struct InboundTrafficMatch: Hashable, Sendable {
     public var allowedEndpoints: [String]?
     /// New-connection limit on this port (`rateLimit.local.tcp`).
     public var tcpRateLimit: RateLimitConfig?
+    /// Clients from outside the mesh that IngressBackends admit to this port; nil: none named.
+    public var ingress: IngressAdmission?
 
-    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil) {
+    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil, ingress: IngressAdmission? = nil) {
         self.port = port
         self.appProtocol = appProtocol
         self.sourceIPRanges = sourceIPRanges
@@ -171,6 +173,7 @@ public struct InboundTrafficMatch: Hashable, Sendable {
         self.targetClusters = targetClusters
         self.allowedEndpoints = allowedEndpoints
         self.tcpRateLimit = tcpRateLimit
+        self.ingress = ingress
     }
 }
 
