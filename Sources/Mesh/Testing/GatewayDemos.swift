@@ -264,19 +264,13 @@ extension GatewayDemo {
         - name: httpbin
           port: 8080
     ---
-    apiVersion: v1
-    kind: Service
-    metadata:
-      name: httpbin
-    spec:
-      selector:
-        app: httpbin
-      ports:
-        - protocol: TCP
-          port: 8080
-          targetPort: 80
 
-    """
+    """ + httpbinService
+
+    /// http-routing.yaml's httpbin Service (8080 to the pods' 80), the sample app of F2-017 too.
+    static var httpbinService: String {
+        String(httpRouting.split(separator: "---\n").first { $0.contains("kind: Service\n") } ?? "")
+    }
 
     /// A `tls`-shaped Secret: `kubectl create secret tls` (F2-017) or `generic` with tls.crt/tls.key/ca.crt (F2-029).
     public static func secret(_ name: String, type: String, keys: [String]) -> String {
