@@ -92,3 +92,30 @@ import Testing
         #expect(before?.host("foo.example.com")?.rules.first?.backends.first?.policies == GatewayConfig.BackendPolicies())
     }
 }
+
+extension GatewayPolicyTests {
+    @Test func aGatewaysRateLimitDefaultCoversEveryRuleAndItsAccessControlDefaultEveryPort() throws {
+        var (cluster, _) = try GatewayCluster.demo("F2-011")
+        try cluster.apply("""
+        apiVersion: gateway.flomesh.io/v1alpha1
+        kind: RateLimitPolicy
+        metadata: {name: all}
+        spec:
+          targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: simple-fsm-gateway, namespace: httpbin}
+          config: {requests: 10, statTimeWindow: 1}
+        ---
+        apiVersion: gateway.flomesh.io/v1alpha1
+        kind: AccessControlPolicy
+        metadata: {name: all}
+        spec:
+          targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: simple-fsm-gateway, namespace: httpbin}
+          config: {blacklist: [10.0.0.0/8]}
+        """, namespace: "httpbin")
+        let config = try #require(cluster.controller.gatewayConfig(for: "httpbin/simple-fsm-gateway"))
+        let rules = config.listeners.flatMap { $0.virtualHosts.flatMap(\.rules) }
+        #expect(rules.count == 2)
+        #expect(rules.allSatisfy { $0.rateLimit?.source == "RateLimitPolicy httpbin/all config" && $0.accessControl == nil })
+        #expect(config.listeners.first?.accessControl == GatewayConfig.Attached(source: "AccessControlPolicy httpbin/all config",
+                                                                                settings: GatewayAccessControl(blacklist: ["10.0.0.0/8"])))
+    }
+}

@@ -2,7 +2,7 @@ import MeshModel
 
 /// FSM Gateway's policies attached where their `targetRef` points (inventory G4):
 /// - a Gateway: per listener port (RateLimit `bps`, AccessControl, GatewayTLS), and its
-///   hostname/route levels over every rule of the Gateway;
+///   hostname/route levels (and a RateLimitPolicy's L7 `config`) over every rule of the Gateway;
 /// - an HTTPRoute or GRPCRoute: the rules of that route: a `http[]`/`grpc[]` entry whose match
 ///   equals the rule's, else a `hostnames[]` entry naming the rule's virtual host, else `config`;
 /// - a Service: the backends of that Service port (LoadBalancer, SessionSticky, HealthCheck,
@@ -98,8 +98,8 @@ extension GatewayBuilder {
         if let index = policy.hostnames.firstIndex(where: { $0.hostname == hostname }), let config = policy.hostnames[index].config {
             return (config, "hostnames[\(index)]")
         }
-        // A Gateway-level default applies through its ports (access control) or bps (rate limit) only.
-        guard policy.targetRef.kind != "Gateway", let config = policy.defaultConfig else { return nil }
+        // On a Gateway, an AccessControlPolicy's default applies per port (the listener), a RateLimitPolicy's to every rule.
+        guard policy.targetRef.kind != "Gateway" || policy.kind == .rateLimit, let config = policy.defaultConfig else { return nil }
         return (config, "config")
     }
 

@@ -3,8 +3,9 @@
 /// checks here are the ones a schema cannot state (a path that must start with `/`, a regex that
 /// must compile, a filter whose settings must match its type).
 extension ManifestDecoder {
-    /// The kinds of the gateway and ingress part (decoded by `gatewayResource`).
-    static let gatewayKindNames: Set<String> = Set(["Secret", "Ingress", "IngressBackend", "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "UDPRoute"]
+    /// The kinds of the gateway and ingress part (decoded by `gatewayResource`; the Gateway API's
+    /// TCPRoute, which shares SMI's kind name, is told apart by its apiVersion).
+    public static let gatewayKindNames: Set<String> = Set(["Secret", "Ingress", "IngressBackend", "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "UDPRoute"]
         + GatewayPolicyKind.allCases.map(\.rawValue))
 
     /// The resource for a gateway or ingress kind; nil for other kinds.
