@@ -100,6 +100,24 @@ import Testing
         #expect(config?.host("kind.example.com")?.rules.first?.backends == [])
     }
 
+    @Test func weightsCarryOverAndAZeroWeightLeavesTheChoice() throws {
+        var cluster = try cluster(Self.route("split", backend: "{name: web, port: 80, weight: 90}, {name: canary, port: 80, weight: 10}, {name: dark, port: 80, weight: 0}"))
+        try cluster.apply("""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: canary, namespace: shop}
+        spec: {ports: [{port: 80}], selector: {app: canary}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dark, namespace: shop}
+        spec: {ports: [{port: 80}], selector: {app: dark}}
+        """, namespace: "shop")
+        let backends = cluster.controller.gatewayConfig(for: "edge/gw")?.host("shop.example.com")?.rules.first?.backends
+        #expect(backends?.map(\.service) == ["shop/web", "shop/canary"])
+        #expect(backends?.map(\.weight) == [90, 10])
+    }
+
     @Test func aMissingCertificateDropsOnlyItsListener() throws {
         var cluster = GatewayCluster()
         try cluster.apply("""

@@ -106,8 +106,9 @@ extension ManifestDecoder {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
         var secret = Secret(metadata: metadata, type: try document.optionalString("type") ?? "Opaque")
         for (key, value) in try document.optional("data")?.entries() ?? [] {
-            guard let bytes = Base64.decode(try value.string()) else {
-                throw value.error("expected base64 data, found \(YAMLReader.quoted(String((try value.string()).prefix(20))))")
+            guard value.isScalar, let text = try? value.scalarText(), let bytes = Base64.decode(text) else {
+                // The value is secret: the message does not repeat it.
+                throw value.error("expected base64 data (A-Z, a-z, 0-9, +, / with = padding); the value is not repeated here")
             }
             secret.data[key] = bytes
         }
