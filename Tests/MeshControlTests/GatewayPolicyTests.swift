@@ -119,3 +119,22 @@ extension GatewayPolicyTests {
                                                                                 settings: GatewayAccessControl(blacklist: ["10.0.0.0/8"])))
     }
 }
+
+extension GatewayPolicyTests {
+    @Test func aPolicyWhoseTargetIsMissingSaysSo() throws {
+        var (cluster, _) = try GatewayCluster.demo("F2-021a")
+        #expect(cluster.status("FaultInjectionPolicy httpbin/fault-injection")?.condition("Accepted")?.status == .true)
+        try cluster.apply("""
+        apiVersion: gateway.flomesh.io/v1alpha1
+        kind: RetryPolicy
+        metadata: {name: nowhere}
+        spec:
+          targetRef: {kind: Service, name: fortio, namespace: httpbin}
+          config: {retryOn: [5xx]}
+        """, namespace: "httpbin")
+        #expect(cluster.status("RetryPolicy httpbin/nowhere")?.condition("Accepted") == GatewayCondition(
+            type: "Accepted", status: .false, reason: "TargetNotFound", message: "Service httpbin/fortio does not exist"))
+        try cluster.apply("apiVersion: v1\nkind: Service\nmetadata: {name: fortio}\nspec: {ports: [{port: 8080}], selector: {app: fortio}}\n", namespace: "httpbin")
+        #expect(cluster.status("RetryPolicy httpbin/nowhere")?.condition("Accepted")?.status == .true)
+    }
+}

@@ -30,6 +30,23 @@ extension GatewayBuilder {
         }
     }
 
+    /// Each policy's `Accepted` condition: False with `TargetNotFound` while its target does not exist.
+    func policyStatuses() -> [GatewayStatus] {
+        policies.map { policy in
+            let target = policy.targetRef
+            let exists: Bool = switch target.kind {
+            case "Service": cluster.services[ServiceRef(namespace: target.namespace, name: target.name)] != nil
+            case "Gateway": gateways.contains { $0.key.namespace == target.namespace && $0.key.name == target.name }
+            case "HTTPRoute", "GRPCRoute":
+                routes.contains { $0.key.namespace == target.namespace && $0.key.name == target.name && $0.route.kind.rawValue == target.kind }
+            default: false // ServiceImport: no multi-cluster services here
+            }
+            let condition = exists ? GatewayCondition(type: "Accepted", status: .true, reason: "Accepted")
+                : GatewayCondition(type: "Accepted", status: .false, reason: "TargetNotFound", message: "\(target.kind) \(target.namespace)/\(target.name) does not exist")
+            return GatewayStatus(object: "\(policy.kind.rawValue) \(policy.metadata.namespace)/\(policy.metadata.name)", conditions: [condition])
+        }
+    }
+
     static func source(_ policy: GatewayPolicy, _ section: String) -> String {
         "\(policy.kind.rawValue) \(policy.metadata.namespace)/\(policy.metadata.name) \(section)"
     }

@@ -63,7 +63,11 @@ struct GatewayBuilder {
 
     func build() -> Output {
         var output = Output()
-        output.statuses += classStatuses()
+        output.statuses += classStatuses() + policyStatuses()
+        // A Service a policy targets: its arrival changes the policy's status.
+        for policy in policies where policy.targetRef.kind == "Service" {
+            output.services.insert(ServiceRef(namespace: policy.targetRef.namespace, name: policy.targetRef.name))
+        }
         var attachments: [ResourceKey: [[Attachment]]] = [:]
         for (key, gateway) in gateways where isOurs(className: gateway.gatewayClassName) {
             attachments[key] = Array(repeating: [], count: gateway.listeners.count)
