@@ -79,13 +79,22 @@ struct GatewayBuilder {
             guard let attached = attachments[key] else { continue }
             var config = gatewayConfig(key: key, gateway: gateway, attached: attached, output: &output)
             attachPolicies(to: &config, gatewayKey: key)
-            var hash = ContentHash()
-            hash.add(String(reflecting: config.listeners))
-            config.version = hash.hex
-            output.configs[config.gateway] = config
+            output.configs[config.gateway] = Self.versioned(config)
+        }
+        if let ingress = ingressConfig(output: &output), output.configs[ingress.gateway] == nil {
+            output.configs[ingress.gateway] = Self.versioned(ingress)
         }
         output.statuses.sort { ($0.object, $0.scope) < ($1.object, $1.scope) }
         return output
+    }
+
+    /// The config with its version: a content hash of its listeners.
+    static func versioned(_ config: GatewayConfig) -> GatewayConfig {
+        var config = config
+        var hash = ContentHash()
+        hash.add(String(reflecting: config.listeners))
+        config.version = hash.hex
+        return config
     }
 
     private func classStatuses() -> [GatewayStatus] {

@@ -53,9 +53,9 @@ extension MeshController {
         case .pod: return gatewayState.serviceNamespaces.contains(key.namespace)
         case .serviceAccount, .deployment, .statefulSet, .trafficTarget, .httpRouteGroup, .tcpRoute, .trafficSplit, .meshConfig, .upstreamTrafficSetting, .retry:
             return false
-        case .ingress, .ingressBackend:
-            return false // the ingress controller's part, not the gateways'
-        case .secret, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute, .rateLimitPolicy, .accessControlPolicy,
+        case .ingressBackend:
+            return false // the backend sidecars' part (`ClusterState+Ingress`)
+        case .ingress, .secret, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute, .rateLimitPolicy, .accessControlPolicy,
              .loadBalancerPolicy, .sessionStickyPolicy, .healthCheckPolicy, .faultInjectionPolicy, .retryPolicy, .upstreamTLSPolicy, .gatewayTLSPolicy,
              .circuitBreakingPolicy:
             return true

@@ -3,7 +3,12 @@
 /// "replaceFullPath": "/headers"}`), rather than Swift's synthesized enum coding.
 extension GatewayConfig.Filter {
     private enum CodingKeys: String, CodingKey {
-        case type, requestHeaderModifier, responseHeaderModifier, requestRedirect, urlRewrite, requestMirror
+        case type, requestHeaderModifier, responseHeaderModifier, requestRedirect, urlRewrite, requestMirror, pathRegexRewrite
+    }
+
+    private struct RegexRewrite: Codable {
+        var pattern: String
+        var replacement: String
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -24,6 +29,9 @@ extension GatewayConfig.Filter {
         case .requestMirror(let backend):
             try container.encode("RequestMirror", forKey: .type)
             try container.encode(backend, forKey: .requestMirror)
+        case .pathRegexRewrite(let pattern, let replacement):
+            try container.encode("PathRegexRewrite", forKey: .type)
+            try container.encode(RegexRewrite(pattern: pattern, replacement: replacement), forKey: .pathRegexRewrite)
         }
     }
 
@@ -35,6 +43,9 @@ extension GatewayConfig.Filter {
         case "RequestRedirect": self = .requestRedirect(try container.decode(GatewayRequestRedirect.self, forKey: .requestRedirect))
         case "URLRewrite": self = .urlRewrite(try container.decode(GatewayURLRewrite.self, forKey: .urlRewrite))
         case "RequestMirror": self = .requestMirror(try container.decode(GatewayConfig.Backend.self, forKey: .requestMirror))
+        case "PathRegexRewrite":
+            let rewrite = try container.decode(RegexRewrite.self, forKey: .pathRegexRewrite)
+            self = .pathRegexRewrite(pattern: rewrite.pattern, replacement: rewrite.replacement)
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown filter type \(other)")
         }

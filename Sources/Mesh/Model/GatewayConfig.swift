@@ -144,6 +144,9 @@ public struct GatewayConfig: Hashable, Sendable, Codable {
         case requestRedirect(GatewayRequestRedirect)
         case urlRewrite(GatewayURLRewrite)
         case requestMirror(Backend)
+        /// FSM Ingress's `rewrite-target-from`/`-to` annotations: the first match of the regex in
+        /// the path is replaced (`^/httpbin/?` → `/`).
+        case pathRegexRewrite(pattern: String, replacement: String)
     }
 
     public struct SNIRoute: Hashable, Sendable, Codable {
