@@ -60,7 +60,7 @@ extension SimEngine {
         captureResponse(exchange, head: head, body: body)
         switch exchange.origin {
         case .load(let load, let worker):
-            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom)
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom, head: head)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -396,7 +396,7 @@ extension SimEngine {
                 answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
             }
         } else {
-            guard behavior.listens else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
+            guard appListens(server, port: port) else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
             if !clientMeshed { directConnections[client << 32 | server]?.accepted = true }
             runApp(&hop, server: server, behavior: behavior, port: port, after: 0)
         }

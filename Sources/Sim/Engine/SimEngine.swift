@@ -167,6 +167,13 @@ final class SimEngine {
     var pods: [SimPod] = []
     var podIndex: [PodKey: Int] = [:]
     var podByIP: [UInt32: Int] = [:]
+    /// External hosts (`external:`) by DNS name → their pod; pods outside the cluster.
+    var externalHostByName: [String: Int] = [:]
+    var outsidePods: Set<Int> = []
+    /// The ports each external host serves (others refuse connections).
+    var externalPorts: [Int: Set<Int>] = [:]
+    /// The `from: external` client's pod, when a load needs it.
+    var externalClient: Int?
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []
     var meters: [ProxyMeter] = []
@@ -239,7 +246,7 @@ final class SimEngine {
         for (index, step) in scenario.steps.enumerated() {
             if case .load(let spec) = step.action {
                 loadForStep[index] = loads.count
-                loads.append(LoadState(spec: spec))
+                loads.append(LoadState(spec: spec, headerNames: HeaderTally.names(for: spec.name, in: scenario.expectations)))
             }
         }
         exchanges.reserveCapacity(256)

@@ -101,9 +101,12 @@ public struct LoadResult: Sendable {
     /// HTTP responses by the app's body text (trimmed, at most 80 characters), sorted by text.
     /// Only responses whose body the simulator knows (echo apps, pipy one-liners) are counted.
     public var bodies: [(text: String, count: Int)]
+    /// The response headers the load's `headers:` expectations name, with the values seen.
+    public var headers: [HeaderObservation]
 
-    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = []) {
+    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = [], headers: [HeaderObservation] = []) {
         self.bodies = bodies
+        self.headers = headers
         self.name = name
         self.requests = requests
         self.status = status
