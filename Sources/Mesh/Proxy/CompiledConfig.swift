@@ -137,6 +137,8 @@ struct CompiledTrafficMatch: Sendable {
     /// The counter a refused connection increments: its name, resolved to an index once applied.
     var connectionRateLimitedCounterName: String?
     var connectionRateLimitedCounter: Int?
+    /// Inbound: who may use the port (mesh peers, and what AccessControls admit).
+    var admission = InboundAdmission.meshOnly
 
     func contains(destination ip: String, parsed: UInt32?) -> Bool {
         destinationRanges.contains { $0.contains(ip: ip, parsed: parsed) }

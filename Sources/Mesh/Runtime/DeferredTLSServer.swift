@@ -6,7 +6,10 @@ import NIOCore
 /// connection and a 32 KiB plaintext buffer as soon as its handler is added, so thousands of
 /// unauthenticated connections that open and say nothing, or drip a ClientHello, would cost that
 /// much each; this way they cost a socket, a few small handlers and the bytes they sent. The
-/// handshake deadline (`DownstreamDeadlines`) runs from the accept either way.
+/// handshake deadline (`DownstreamDeadlines`) runs from the accept either way. A connection whose
+/// first bytes are no TLS handshake (a client outside the mesh) goes on without TLS only when the
+/// engine says an AccessControl may admit its address (`Sidecar.inboundPlaintextAdmissible`);
+/// otherwise it is closed, as FSM's sidecar closes it (curl: exit 56).
 final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -25,6 +28,19 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         received!.writeBuffer(&incoming)
         guard DeferredTLSServer.firstRecordArrived(received!) else { return }
         let operations = context.pipeline.syncOperations
+        if !DeferredTLSServer.isHandshakeRecord(received!) {
+            // No TLS: a client outside the mesh. Only an AccessControl lets it in; the engine
+            // decides for the port at its first request (peer identity nil).
+            guard driver.inboundPlaintextAdmissible(from: context.channel) else {
+                context.close(promise: nil)
+                return
+            }
+            let bytes = received!
+            received = nil
+            context.fireChannelRead(wrapInboundOut(bytes))
+            operations.removeHandler(context: context, promise: nil)
+            return
+        }
         do {
             try driver.addPeerTLSServer(to: operations, after: self)
         } catch {
@@ -38,6 +54,11 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         received = nil
         context.fireChannelRead(wrapInboundOut(bytes))
         operations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Whether the bytes start with a TLS handshake record (type 22).
+    static func isHandshakeRecord(_ bytes: ByteBuffer) -> Bool {
+        bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 22
     }
 
     /// Whether `bytes` hold the first TLS record whole, or show that they are no TLS handshake

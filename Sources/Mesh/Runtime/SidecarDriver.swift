@@ -123,9 +123,12 @@ public enum CaptureMode: String, Sendable, CaseIterable {
 /// sidecar's inbound listener (`ip:<inbound port>`) instead of `ip:port`, so it names the port the
 /// request was meant for. Under mTLS the source identity is the client certificate's; only the
 /// explicit plaintext mode names it in `x-fsm-source-identity` (forgeable by any local process).
+/// In local mode (no capture) whoever dials a pod's inbound listener names the pod's port the
+/// connection was meant for in `InboundTarget.portHeader`: what the capture's original destination
+/// tells under iptables (the real mode's clients outside the mesh send it too).
 /// Apps can never send either header through their sidecar.
 enum MeshHeaders {
-    static let targetPort = "x-fsm-target-port"
+    static let targetPort = InboundTarget.portHeader
     static let sourceIdentity = "x-fsm-source-identity"
     /// The client workload's metric labels, for the server sidecar's `source_*` labels.
     static let statsKind = "x-fsm-stats-kind"
@@ -229,6 +232,16 @@ public final class SidecarDriver: @unchecked Sendable {
 
     func milliseconds(since start: NIODeadline) -> Double {
         Double(eventLoop.now.uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
+    }
+
+    /// A plaintext connection on the inbound listener (no mesh certificate): whether an
+    /// AccessControl may admit its source address (the engine decides, and counts a refusal).
+    func inboundPlaintextAdmissible(from channel: any Channel) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        let remote = channel.remoteAddress
+        let admitted = engine.inboundPlaintextAdmissible(source: MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0))
+        if !admitted { logger.debug("inbound plaintext connection refused", metadata: ["remote": "\(remote?.description ?? "")"]) }
+        return admitted
     }
 
     func newConnectionID() -> ConnectionID {
@@ -550,4 +563,9 @@ extension SidecarDriver {
         count(.grpcLocalReply)
         return GRPCLocalReply.rewrite(head)
     }
+}
+
+/// The inbound listener's local-mode stand-in for a captured connection's original destination port.
+public enum InboundTarget {
+    public static let portHeader = "x-fsm-target-port"
 }

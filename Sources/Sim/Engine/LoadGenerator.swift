@@ -128,6 +128,7 @@ extension SimEngine {
             return fail("no pod for \(spec.from)")
         }
         load.client = client
+        if !pods[client].hasSidecar { closeDirectConnections(of: client) }
         load.isTCP = url.isTCP
         load.destination = spec.isExternal
             ? resolveFromOutside(host: url.host).map { SocketAddress(ip: IPv4.format($0), port: url.port) }

@@ -326,6 +326,21 @@ extension SimEngine {
         queue.schedule(.atServer(hop), at: now + (isNew ? 2 * sampleLatency() : 0) + oneWay)
     }
 
+    /// A new load from an unmeshed client is a new process (fortio, curl): it opens connections of
+    /// its own instead of reusing an earlier load's, so they meet the server's border as it is now.
+    func closeDirectConnections(of client: Int) {
+        for key in directConnections.keys.sorted() where key >> 32 == client {
+            if let connection = directConnections[key], connection.accepted {
+                let server = key & 0xFFFF_FFFF
+                if pods[server].alive, pods[server].hasSidecar, pods[server].incarnation == connection.incarnation {
+                    sidecars[server].inboundConnectionClosed(ConnectionID(connection.id))
+                    connectionClosed(server)
+                }
+            }
+            directConnections[key] = nil
+        }
+    }
+
     func directResponse(_ hop: Hop) {
         guard isLive(hop.slot, hop.id) else { return }
         let client = Int(exchanges[Int(hop.slot)].client)
