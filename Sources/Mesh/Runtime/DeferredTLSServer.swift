@@ -27,7 +27,6 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         if received == nil { received = context.channel.allocator.buffer(capacity: incoming.readableBytes) }
         received!.writeBuffer(&incoming)
         guard DeferredTLSServer.firstRecordArrived(received!) else { return }
-        let operations = context.pipeline.syncOperations
         if !DeferredTLSServer.isHandshakeRecord(received!) {
             // No TLS: a client outside the mesh. Only an AccessControl lets it in; the engine
             // decides for the port at its first request (peer identity nil).
@@ -35,14 +34,10 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
                 context.close(promise: nil)
                 return
             }
-            let bytes = received!
-            received = nil
-            context.fireChannelRead(wrapInboundOut(bytes))
-            operations.removeHandler(context: context, promise: nil)
-            return
+            return stepAside(context)
         }
         do {
-            try driver.addPeerTLSServer(to: operations, after: self)
+            try driver.addPeerTLSServer(to: context.pipeline.syncOperations, after: self)
         } catch {
             driver.logger.warning("cannot set up TLS on an inbound connection", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -50,10 +45,15 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         }
         // The TLS handler (now next) reads these bytes, and the rest of the connection's bytes
         // without this handler in between.
+        stepAside(context)
+    }
+
+    /// Hands the bytes read so far to the next handler and leaves the pipeline.
+    private func stepAside(_ context: ChannelHandlerContext) {
         let bytes = received!
         received = nil
         context.fireChannelRead(wrapInboundOut(bytes))
-        operations.removeHandler(context: context, promise: nil)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     /// Whether the bytes start with a TLS handshake record (type 22).

@@ -260,7 +260,8 @@ final class SimEngine {
         eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), kind: kind, text: text))
     }
 
-    func podName(_ pod: Int) -> String { pods[pod].key.description }
+    /// `namespace/pod`; outside the cluster (external hosts, the outside client) the bare name.
+    func podName(_ pod: Int) -> String { outsidePods.contains(pod) ? pods[pod].key.name : pods[pod].key.description }
 
     // MARK: - Event loop
 
