@@ -180,6 +180,32 @@ import Testing
         #expect(!result.apps.contains { $0.deployment == "external" })
     }
 
+    /// demos.md 6.3: with `enableEgress: false` a meshed pod cannot reach a host outside the
+    /// cluster (curl: "Failed to connect", exit 7): its sidecar has no route there. A pod without a
+    /// sidecar reaches it as before.
+    @Test func withEgressOffAMeshedPodCannotReachOutside() throws {
+        var scenario = try Self.parse("""
+        steps:
+          - at: 0s
+            load: { name: meshed, from: curl/curl, url: "http://httpbin.org/get", requests: 3 }
+          - at: 1s
+            load: { name: plain, from: plain/plain, url: "http://httpbin.org/get", requests: 2 }
+        expect:
+          - load: meshed
+            status: { 0: 3 }
+          - load: plain
+            status: { 200: 2 }
+          - proxy: curl/curl
+            counter: outbound.no_route
+            value: 3
+
+        """)
+        scenario.mesh.meshConfig.traffic.enableEgress = false
+        for outcome in ExpectationChecker.check(runScenario(scenario)) {
+            #expect(outcome.passed, "\(outcome.expectation.text): \(outcome.observed)")
+        }
+    }
+
     @Test func headerAndBodyChecksFailWhenOneResponseDiffers() throws {
         let scenario = try Self.parse("""
         steps:
