@@ -147,5 +147,22 @@ struct RealModeTests {
             }
             #expect(feature.contains("fault kind partition (line"))
         }
+        // Outside the cluster is not run for real yet: refused before anything starts.
+        let outside = """
+              - at: 1s
+                load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }
+            expect:
+            """
+        let fromOutside = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("expect:", with: outside), file: "outside.yaml")
+        do {
+            _ = try await RealModeRunner.run(fromOutside, options: RealModeOptions(subnet: 17))
+            Issue.record("a load from outside the cluster ran in real mode")
+        } catch let error as RealModeError {
+            guard case .unsupported(let feature) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(feature.contains("loads from outside the cluster (load outside from external (line"))
+        }
     }
 }

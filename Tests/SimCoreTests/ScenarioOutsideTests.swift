@@ -180,27 +180,44 @@ import Testing
         #expect(!result.apps.contains { $0.deployment == "external" })
     }
 
-    /// demos.md 6.3: with `enableEgress: false` a meshed pod cannot reach a host outside the
-    /// cluster (curl: "Failed to connect", exit 7): its sidecar has no route there. A pod without a
-    /// sidecar reaches it as before.
-    @Test func withEgressOffAMeshedPodCannotReachOutside() throws {
-        var scenario = try Self.parse("""
+    /// demos.md 6.3: with `enableEgress` a meshed pod reaches a host outside the cluster through its
+    /// sidecar (passthrough to the original destination); after `enableEgress: false` it cannot
+    /// (curl: "Failed to connect", exit 7). A pod without a sidecar reaches it either way.
+    @Test func egressPassthroughFollowsTheMeshConfig() throws {
+        let scenario = try Self.parse("""
         steps:
           - at: 0s
-            load: { name: meshed, from: curl/curl, url: "http://httpbin.org/get", requests: 3 }
+            load: { name: egress-on, from: curl/curl, url: "http://httpbin.org/get", requests: 5 }
           - at: 1s
+            apply: |
+              apiVersion: config.flomesh.io/v1alpha3
+              kind: MeshConfig
+              metadata: { name: fsm-mesh-config, namespace: fsm-system }
+              spec:
+                traffic: { enableEgress: false, enablePermissiveTrafficPolicyMode: true }
+          - at: 2s
+            load: { name: egress-off, from: curl/curl, url: "http://httpbin.org/get", requests: 3 }
+          - at: 3s
             load: { name: plain, from: plain/plain, url: "http://httpbin.org/get", requests: 2 }
         expect:
-          - load: meshed
+          - load: egress-on
+            status: { 200: 5 }
+          - load: egress-on
+            bodyContains: "Hi, I am pipy!"
+          - load: egress-off
             status: { 0: 3 }
           - load: plain
             status: { 200: 2 }
+          - app: httpbin-org
+            received: 7
+          - proxy: curl/curl
+            counter: outbound.egress_passthrough
+            value: 5
           - proxy: curl/curl
             counter: outbound.no_route
             value: 3
 
         """)
-        scenario.mesh.meshConfig.traffic.enableEgress = false
         for outcome in ExpectationChecker.check(runScenario(scenario)) {
             #expect(outcome.passed, "\(outcome.expectation.text): \(outcome.observed)")
         }

@@ -93,6 +93,7 @@ extension CompiledConfig {
         }
         compiled.balancerWeights.own = compiler.balancerWeights
         compiled.buckets.own = compiler.buckets
+        compiled.egressEnabled = config.spec.enableEgress
         return compiled
     }
 }

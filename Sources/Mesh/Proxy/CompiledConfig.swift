@@ -17,9 +17,13 @@ struct CompiledConfig: Sendable {
     /// Initial weights of every weighted choice (route traffic splits, TCP targets), by balancer index.
     var balancerWeights = LayeredArray<[Int]>()
     var buckets = LayeredArray<BucketSpec>()
+    /// MeshConfig `traffic.enableEgress`: unmatched destinations pass through (`Sidecar+Egress`).
+    var egressEnabled = false
+    /// The passthrough clusters made so far, one per original destination, after every other.
+    var egressClusterIndexByName: [String: Int] = [:]
 
     func clusterIndex(named name: String) -> Int? {
-        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name]
+        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name] ?? egressClusterIndexByName[name]
     }
 }
 

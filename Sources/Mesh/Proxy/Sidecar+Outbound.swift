@@ -22,6 +22,10 @@ extension Sidecar {
         // A number already in use is a shell bug; the exchange in progress keeps it.
         guard exchanges[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
+            if let cluster = egressCluster(for: destination) {
+                passThrough(id, cluster: cluster, now: now, actions: &actions)
+                return actions
+            }
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))

@@ -143,7 +143,12 @@ enum MeshHeaders {
     /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
     static func isStrippedFromAppRequest(_ name: String) -> Bool {
         for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
-        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
+        return isMeshOwn(name)
+    }
+
+    /// The mesh's own headers (target port, source identity, stats labels).
+    static func isMeshOwn(_ name: String) -> Bool {
+        equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
     }
 
     static func hasStatsPrefix(_ name: String) -> Bool {
@@ -479,7 +484,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop)
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, egress: Sidecar.isEgressCluster(cluster))
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -493,7 +498,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
                 exchanges[id.rawValue]?.cluster = cluster
                 var head = exchange.head
-                head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                if Sidecar.isEgressCluster(cluster) {
+                    // Out of the mesh: the request as the app sent it, none of the mesh's headers.
+                    for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
+                } else {
+                    head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                }
                 // A retry: the previous attempt stops taking the body (the link attaches it when
                 // the request's turn on the connection comes).
                 exchange.body?.detachCurrentSink()
