@@ -54,6 +54,8 @@ struct CompiledCluster: Sendable {
     var requestTimeout: MeshDuration?
     /// How long a new connection may take to open; nil: no engine deadline.
     var connectTimeout: MeshDuration?
+    /// An egress passthrough cluster (`Sidecar+Egress`).
+    var isEgress = false
 }
 
 struct ClusterLimits: Hashable, Sendable {

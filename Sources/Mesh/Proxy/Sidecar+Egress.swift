@@ -6,6 +6,10 @@ import MeshModel
 /// a cluster of its own, `egress|ip:port` (one endpoint, no limits, the default connect timeout),
 /// made at its first request and kept across config pushes while egress stays on; the shells see
 /// the name (`isEgressCluster`) and dial the destination itself, in plain, not a peer sidecar.
+/// Transparent: a destination that refuses or resets ends the app's exchange with status 0 (as
+/// the app's own connection would end), not the mesh's 503; a destination that is a meshed pod
+/// (an in-cluster service the client's policy does not route) meets that pod's inbound border
+/// without a mesh identity, and is refused there.
 /// With egress off an unmatched destination has no route (status 0, the demos' `curl: (7)`).
 extension Sidecar {
     static let egressClusterPrefix = "egress|"
@@ -45,7 +49,7 @@ extension CompiledConfig {
     mutating func addEgressCluster(_ name: String, destination: SocketAddress) -> Int {
         let index = clusters.count
         clusters.own.append(CompiledCluster(name: name, endpoints: [destination], endpointWeights: [100], limits: ClusterLimits(),
-                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: .seconds(5)))
+                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: .seconds(5), isEgress: true))
         egressClusterIndexByName[name] = index
         return index
     }

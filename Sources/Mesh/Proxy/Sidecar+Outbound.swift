@@ -477,6 +477,9 @@ extension Sidecar {
             finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, now: now, actions: &actions)
         } else if let response, status != 0 {
             finish(id, response, local: nil, now: now, actions: &actions)
+        } else if compiled.clusters[cluster].isEgress {
+            // Passthrough is transparent: the app's connection ends as the destination's did.
+            finish(id, Sidecar.noResponse, local: .upstreamFailure, now: now, actions: &actions)
         } else {
             finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: now, actions: &actions)
         }

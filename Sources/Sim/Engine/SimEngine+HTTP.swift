@@ -88,8 +88,9 @@ extension SimEngine {
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
         for action in actions {
             switch action {
-            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection, _):
-                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
+            case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
+                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
+                             egress: Sidecar.isEgressCluster(cluster))
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
@@ -126,11 +127,17 @@ extension SimEngine {
         }
     }
 
-    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool) {
+    /// `egress`: a passthrough to the original destination, in plain (no mesh identity), through
+    /// kube-proxy when the destination is a service address.
+    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool, egress: Bool = false) {
         let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
         guard isLive(slot, id) else { return }
         let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(slot)].bodyBytes) + (newConnection ? CostModel.newConnectionCPU : 0)
         chargeCPU(client, cpu)
+        var endpoint = endpoint
+        if egress, let ip = IPv4.parse(endpoint.ip), let pick = kubeProxyPick(ip: ip, port: endpoint.port) {
+            endpoint = SocketAddress(ip: pods[pick.pod].ipText, port: pick.port)
+        }
         let server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
         let key = SimEngine.upstreamKey(client: client, connection: connection)
         if newConnection {
@@ -142,6 +149,7 @@ extension SimEngine {
         hop.connectionOwner = Int32(client)
         hop.closesConnection = true
         hop.opensConnection = newConnection
+        hop.plaintext = egress
         guard server >= 0 else {
             // No such address: a connect gets no answer and the engine's connect timeout ends it.
             if newConnection { return }
@@ -371,7 +379,7 @@ extension SimEngine {
             guard reportConnected(client: client, connection: hop.connection) else { return }
         }
         if pods[server].hasSidecar {
-            let peer = clientMeshed ? pods[client].identity : nil
+            let peer = clientMeshed && !hop.plaintext ? pods[client].identity : nil
             let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
             let accepted = clientMeshed
                 ? upstreamConnections[connectionKey]?.acceptedByServer ?? false

@@ -61,6 +61,8 @@ struct Hop {
     var connectFailed = false
     /// The attempt opens its connection (the request follows the handshake).
     var opensConnection = false
+    /// Sent in plain by the client's sidecar (egress passthrough): the server sees no mesh identity.
+    var plaintext = false
     var appStartedAt: Int64 = 0
     /// The app's response body (index into `SimEngine.bodyTexts`), -1: none known.
     var body: Int32 = -1
