@@ -131,38 +131,25 @@ struct RealModeTests {
     }
 
     @Test func anUnsupportedFeatureIsRefusedByName() async throws {
-        let partition = """
-              - at: 1s
-                fault: { kind: partition, between: [demo/client, demo/echo] }
-            expect:
-            """
-        let partitioned = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("expect:", with: partition), file: "partition.yaml")
-        do {
-            _ = try await RealModeRunner.run(partitioned, options: RealModeOptions(subnet: 17))
-            Issue.record("a partition fault ran in real mode")
-        } catch let error as RealModeError {
-            guard case .unsupported(let feature) = error else {
-                Issue.record("unexpected \(error)")
-                return
-            }
-            #expect(feature.contains("fault kind partition (line"))
-        }
+        try await Self.expectRefused(step: "fault: { kind: partition, between: [demo/client, demo/echo] }", naming: "fault kind partition (line")
         // Outside the cluster is not run for real yet: refused before anything starts.
-        let outside = """
-              - at: 1s
-                load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }
-            expect:
-            """
-        let fromOutside = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("expect:", with: outside), file: "outside.yaml")
+        try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
+                                     naming: "loads from outside the cluster (load outside from external (line")
+    }
+
+    /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.
+    static func expectRefused(step: String, naming feature: String) async throws {
+        let steps = "  - at: 1s\n    \(step)\nexpect:"
+        let scenario = try ScenarioParser.parse(small.replacing("EXPECTED", with: "5").replacing("expect:", with: steps), file: "refused.yaml")
         do {
-            _ = try await RealModeRunner.run(fromOutside, options: RealModeOptions(subnet: 17))
-            Issue.record("a load from outside the cluster ran in real mode")
+            _ = try await RealModeRunner.run(scenario, options: RealModeOptions(subnet: 17))
+            Issue.record("ran in real mode: \(step)")
         } catch let error as RealModeError {
-            guard case .unsupported(let feature) = error else {
+            guard case .unsupported(let named) = error else {
                 Issue.record("unexpected \(error)")
                 return
             }
-            #expect(feature.contains("loads from outside the cluster (load outside from external (line"))
+            #expect(named.contains(feature), "\(named)")
         }
     }
 }
