@@ -21,6 +21,8 @@ enum Dependency: Hashable, Sendable {
     /// TrafficTargets with the identity as destination.
     case destinationPolicies(String)
     case routeSpec(ResourceKey)
+    /// The AccessControls of a namespace.
+    case accessControls(String)
 }
 
 extension Dependency {
@@ -30,7 +32,7 @@ extension Dependency {
     var canChangeSplitProblems: Bool {
         switch self {
         case .meshConfig, .catalog, .serviceSpec, .splits: true
-        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec: false
+        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .accessControls: false
         }
     }
 }

@@ -25,6 +25,7 @@ extension ManifestDecoder {
         "MeshConfig": policyObject(spec: meshConfigSpec, specRequired: false),
         "UpstreamTrafficSetting": policyObject(spec: upstreamTrafficSettingSpec),
         "Retry": policyObject(spec: retrySpec),
+        "AccessControl": policyObject(spec: accessControlSpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).

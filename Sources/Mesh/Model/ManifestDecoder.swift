@@ -33,6 +33,7 @@ public enum ManifestDecoder {
         ("MeshConfig", ["config.flomesh.io/v1alpha1", "config.flomesh.io/v1alpha2", "config.flomesh.io/v1alpha3"]),
         ("UpstreamTrafficSetting", ["policy.flomesh.io/v1alpha1"]),
         ("Retry", ["policy.flomesh.io/v1alpha1"]),
+        ("AccessControl", ["policy.flomesh.io/v1alpha1"]),
     ]
 
     /// The namespace a MeshConfig lands in when it names none: FSM's control-plane namespace.
@@ -84,6 +85,7 @@ public enum ManifestDecoder {
         case "MeshConfig": resource = .meshConfig(try meshConfig(document))
         case "UpstreamTrafficSetting": resource = .upstreamTrafficSetting(try upstreamTrafficSetting(document, defaultNamespace: defaultNamespace))
         case "Retry": resource = .retry(try retry(document, defaultNamespace: defaultNamespace))
+        case "AccessControl": resource = .accessControl(try accessControl(document, defaultNamespace: defaultNamespace))
         default:
             // `supportedKinds` and this switch list the same kinds; keep them in step.
             throw kindNode.error("kind \(kind) is listed as supported but has no decoder")

@@ -104,7 +104,8 @@ extension InboundTrafficMatch {
             httpServiceRouteRules: try reader.serviceRouteRules("HttpServiceRouteRules", rateLimits: rateLimits),
             targetClusters: try reader.optionalWeightedClusters("TargetClusters"),
             allowedEndpoints: try reader.optionalStrings("AllowedEndpoints"),
-            tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) }
+            tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) },
+            accessControl: try reader.optionalObject("AccessControl").map { reader throws(ProxyConfigDecodingError) in try InboundAccessControl(reader) }
         )
     }
 }

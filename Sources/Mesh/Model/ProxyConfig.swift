@@ -172,8 +172,11 @@ public struct InboundTrafficMatch: Hashable, Sendable {
     public var allowedEndpoints: [String]?
     /// New-connection limit on this port (`rateLimit.local.tcp`).
     public var tcpRateLimit: RateLimitConfig?
+    /// Clients outside the mesh admitted on this port (AccessControl); nil: none.
+    public var accessControl: InboundAccessControl?
 
-    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil) {
+    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil, accessControl: InboundAccessControl? = nil) {
+        self.accessControl = accessControl
         self.port = port
         self.appProtocol = appProtocol
         self.sourceIPRanges = sourceIPRanges

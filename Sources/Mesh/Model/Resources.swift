@@ -68,6 +68,7 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case meshConfig = "MeshConfig"
     case upstreamTrafficSetting = "UpstreamTrafficSetting"
     case retry = "Retry"
+    case accessControl = "AccessControl"
 }
 
 /// One decoded resource.
@@ -86,6 +87,7 @@ public enum Resource: Hashable, Sendable {
     case meshConfig(MeshConfig)
     case upstreamTrafficSetting(UpstreamTrafficSetting)
     case retry(Retry)
+    case accessControl(AccessControl)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -102,6 +104,7 @@ public enum Resource: Hashable, Sendable {
         case .meshConfig(let r): r.metadata
         case .upstreamTrafficSetting(let r): r.metadata
         case .retry(let r): r.metadata
+        case .accessControl(let r): r.metadata
         }
     }
 
@@ -120,6 +123,7 @@ public enum Resource: Hashable, Sendable {
         case .meshConfig: .meshConfig
         case .upstreamTrafficSetting: .upstreamTrafficSetting
         case .retry: .retry
+        case .accessControl: .accessControl
         }
     }
 

@@ -159,6 +159,7 @@ extension Sidecar {
                 next.inbound[index].connectionRateLimitedCounter = counters.index(name)
             }
         }
+        keepEgressClusters(in: &next)
         carryState(into: next)
         compiled = next
         self.config = config
