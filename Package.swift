@@ -412,7 +412,7 @@ let package = Package(
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshInterceptorTests",
-            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshTesting"],
+            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshTesting", "MeshUp"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

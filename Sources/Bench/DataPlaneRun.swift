@@ -134,7 +134,7 @@ final class DataPlaneBench: @unchecked Sendable {
         var setups = [ModeSetup(mode: .baseline, port: layout.upstreamPort, proxies: [])]
         let wanted = Set(options.modes)
 
-        if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || wanted.contains(.oursBothMTLS) {
+        if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || wanted.contains(.oursBothMTLS) || wanted.contains(.oursBothMTLSLogged) {
             guard FileManager.default.isExecutableFile(atPath: options.fsm) else {
                 throw BenchFailure(description: "\(options.fsm) is missing: build it with `swift build -c release --product fsm` (or pass --fsm)")
             }
@@ -220,7 +220,7 @@ final class DataPlaneBench: @unchecked Sendable {
             let client = try sidecar("ours-both-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: plain)
             setups.append(ModeSetup(mode: .oursBoth, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
         }
-        if wanted.contains(.oursBothMTLS) {
+        if wanted.contains(.oursBothMTLS) || wanted.contains(.oursBothMTLSLogged) {
             // Certificates from the mesh CA, through the same CLI an operator uses.
             let ca = directory.appendingPathComponent("ca").path
             let buyer = directory.appendingPathComponent("bookbuyer").path
@@ -232,10 +232,19 @@ final class DataPlaneBench: @unchecked Sendable {
                 guard result.status == 0 else { throw BenchFailure(description: "fsm \(step.joined(separator: " ")) failed: \(result.output)") }
             }
             func tls(_ dir: String) -> [String] { ["--cert", dir + "/tls.crt", "--key", dir + "/tls.key", "--ca", dir + "/ca.crt"] }
-            let (clientPod, serverPod) = (layout.tlsClient, layout.tlsServer)
-            let server = try sidecar("ours-mtls-server", BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)"), serverPod, peers: tls(store))
-            let client = try sidecar("ours-mtls-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: tls(buyer))
-            setups.append(ModeSetup(mode: .oursBothMTLS, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
+            // The logged pair: the same, with the access log on in both configs and written to files.
+            for (mode, logged) in [(DataPlaneMode.oursBothMTLS, false), (.oursBothMTLSLogged, true)] where wanted.contains(mode) {
+                let (clientPod, serverPod) = logged ? (layout.loggedClient, layout.loggedServer) : (layout.tlsClient, layout.tlsServer)
+                var serverConfig = BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)")
+                var clientConfig = BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)")
+                serverConfig.spec.accessLog = logged
+                clientConfig.spec.accessLog = logged
+                let name = logged ? "ours-mtls-logged" : "ours-mtls"
+                func log(_ side: String) -> [String] { logged ? ["--access-log", directory.appendingPathComponent("\(name)-\(side)-access.log").path] : [] }
+                let server = try sidecar("\(name)-server", serverConfig, serverPod, peers: tls(store) + log("server"))
+                let client = try sidecar("\(name)-client", clientConfig, clientPod, peers: tls(buyer) + log("client"))
+                setups.append(ModeSetup(mode: mode, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
+            }
         }
         return setups
     }
@@ -335,7 +344,7 @@ final class DataPlaneBench: @unchecked Sendable {
     static func methodNotes(_ options: DataPlaneOptions) -> [String] {
         [
             "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
-            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs.",
+            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs (but in `ours-both-mtls-logged`: both sidecars' access logs on, one JSON line per request to a file each).",
             "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
             "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
             "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",

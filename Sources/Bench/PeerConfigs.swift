@@ -26,6 +26,8 @@ struct DataPlaneLayout {
     var plainServer: Pod { Pod(ip: "127.85.200.12", outboundPort: 18412, inboundPort: 18410, adminPort: 18493) }
     var tlsClient: Pod { Pod(ip: "127.85.200.21", outboundPort: 18421, inboundPort: 18420, adminPort: 18494) }
     var tlsServer: Pod { Pod(ip: "127.85.200.22", outboundPort: 18422, inboundPort: 18420, adminPort: 18495) }
+    var loggedClient: Pod { Pod(ip: "127.85.200.31", outboundPort: 18431, inboundPort: 18430, adminPort: 18496) }
+    var loggedServer: Pod { Pod(ip: "127.85.200.32", outboundPort: 18432, inboundPort: 18430, adminPort: 18497) }
 }
 
 /// Static configurations with the same job for every proxy: accept HTTP/1.1, forward to one

@@ -5,6 +5,9 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
     case oursClient = "ours-client"
     case oursBoth = "ours-both"
     case oursBothMTLS = "ours-both-mtls"
+    /// `ours-both-mtls` with both sidecars' access logs on (MeshConfig
+    /// `observability.remoteLogging.enable`), written to files: the cost of the log, as a ratio.
+    case oursBothMTLSLogged = "ours-both-mtls-logged"
     case envoy1 = "envoy-1hop"
     case envoy2 = "envoy-2hop"
     case haproxy1 = "haproxy-1hop"
@@ -17,7 +20,7 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
         switch self {
         case .baseline: 0
         case .oursClient, .envoy1, .haproxy1, .nginx1: 1
-        case .oursBoth, .oursBothMTLS, .envoy2, .haproxy2, .nginx2: 2
+        case .oursBoth, .oursBothMTLS, .oursBothMTLSLogged, .envoy2, .haproxy2, .nginx2: 2
         }
     }
 
@@ -27,6 +30,7 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
         case .oursClient: "ours, client sidecar only"
         case .oursBoth: "ours, both sidecars (plain)"
         case .oursBothMTLS: "ours, both sidecars (mTLS)"
+        case .oursBothMTLSLogged: "ours, both sidecars (mTLS, access logs on)"
         case .envoy1: "Envoy 1 hop"
         case .envoy2: "Envoy 2 hops"
         case .haproxy1: "HAProxy 1 hop"

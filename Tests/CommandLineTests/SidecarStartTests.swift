@@ -28,6 +28,16 @@ import Glibc
         #expect(outcome.stderr.hasSuffix("Error: --config \(file): not a sidecar config: Spec: missing; the sidecar needs a config to start\n"))
     }
 
+    @Test func anAccessLogThatCannotBeOpenedStopsTheStart() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let file = try scratch.write("config.json", Self.config(logLevel: "error"))
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", "127.61.1.6", "--insecure-plaintext-peers",
+                                                  "--access-log", "/nonexistent-dir/access.log"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasSuffix("Error: cannot open the access log /nonexistent-dir/access.log for writing\n"), "\(outcome.stderr)")
+    }
+
     /// The same sidecar run three times: the config says debug (the start-up lines show), then
     /// error (they do not, though it ran past its start: it exits by itself on SIGTERM, after the
     /// start-up line would have been written); `--log-level info` wins over the config's error.

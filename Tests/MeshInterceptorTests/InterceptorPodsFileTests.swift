@@ -1,6 +1,7 @@
 import MeshInterceptor
 import MeshModel
 import MeshRedirect
+import MeshUp
 import Testing
 
 @Suite struct InterceptorPodsFileTests {
@@ -17,6 +18,24 @@ import Testing
         } catch {
             return error.description
         }
+    }
+
+    /// What `fsm up --pods netns` writes under eBPF capture is what the interceptor reads.
+    @Test func fsmUpsPodsFileDecodes() throws {
+        let cgroups = PodCgroups(root: "/sys/fs/cgroup/fsm-1a2b3c", pinDirectory: "/sys/fs/bpf/fsm-1a2b3c")
+        let text = cgroups.podsFile([
+            (key: "bookstore/bookstore-0", ip: "10.244.0.12", netns: "fsm-1a2b3c-bookstore-bookstore-0",
+             annotations: ["flomesh.io/outbound-port-exclusion-list": "6379", "other.io/x": "1"]),
+            (key: "bookbuyer/bookbuyer-0", ip: "10.244.0.10", netns: "fsm-1a2b3c-bookbuyer-bookbuyer-0", annotations: [:]),
+        ])
+        let pods = try decode(text)
+        #expect(pods.map(\.name) == ["bookstore/bookstore-0", "bookbuyer/bookbuyer-0"])
+        #expect(pods[0].addressText == "10.244.0.12")
+        #expect(pods[0].cgroupPath == "/sys/fs/cgroup/fsm-1a2b3c/bookstore_bookstore-0")
+        #expect(pods[0].sidecarCgroupPath == "/sys/fs/cgroup/fsm-1a2b3c/bookstore_bookstore-0/sidecar")
+        #expect(pods[0].networkNamespacePath == "/var/run/netns/fsm-1a2b3c-bookstore-bookstore-0")
+        #expect(pods[0].settings.outboundPortExclusions.contains(6379))
+        #expect(!pods[1].settings.outboundPortExclusions.contains(6379))
     }
 
     @Test func podsWithTheirSettings() throws {

@@ -51,7 +51,15 @@ extension Sequence<OutboundHTTPAction> {
 
     var responses: [(exchange: ExchangeID, head: HTTPResponseHead, local: LocalReason?)] {
         compactMap {
-            if case let .respond(id, head, local) = $0 { return (id, head, local) }
+            if case let .respond(id, head, local, _) = $0 { return (id, head, local) }
+            return nil
+        }
+    }
+
+    /// The response flags of each answer, in order.
+    var responseFlags: [ResponseFlags] {
+        compactMap {
+            if case let .respond(_, _, _, flags) = $0 { return flags }
             return nil
         }
     }

@@ -84,7 +84,7 @@ struct EBPFModeTests {
         mutating func startSidecar(_ side: Side) throws {
             let pod = side == .client ? client : server
             let config = directory.appendingPathComponent(side == .client ? "client.json" : "server.json").path
-            let sidecar = try pod.namespace.start([fsm, "sidecar", "--capture", "ebpf", "--pod-ip", pod.address, "--config", config, "--insecure-plaintext-peers"],
+            let sidecar = try pod.namespace.start([fsm, "sidecar", "--capture", "ebpf", "--pod-ip", pod.address, "--config", config, "--insecure-plaintext-peers", "--log-level", "info"],
                                                   readyLine: "sidecar started", cgroup: pod.sidecarCgroup)
             sidecar.drainOutput()
             try #require(sidecar.seen.contains("sidecar started"), "sidecar in \(pod.name): \(sidecar.seen)")

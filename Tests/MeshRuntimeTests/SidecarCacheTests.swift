@@ -11,6 +11,11 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+// Under MemberImportVisibility the socket structs' owner can be NIO's Linux shim, depending on
+// how the compiler batches this module's files: import it too.
+#if canImport(CNIOLinux)
+import CNIOLinux
+#endif
 
 /// `SidecarProcess` with a cache directory (`fsm sidecar --cache-dir`): it keeps the last good
 /// config and certificate (0700 directory, 0600 files), starts from them, stale, while the
@@ -170,13 +175,11 @@ final class SilentListener {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        // NIO's address type builds the sockaddr (its C fields' owning module depends on which
+        // module a compile batch loaded first, which MemberImportVisibility then insists on).
+        let bound = (try? NIOCore.SocketAddress(ipAddress: host, port: port))?.withSockAddr { pointer, size in
+            bind(fd, pointer, socklen_t(size))
+        } ?? -1
         guard fd >= 0, bound == 0, listen(fd, 64) == 0 else {
             let problem = TestFailure("cannot listen on \(host):\(port): errno \(errno)")
             Glibc.close(fd)

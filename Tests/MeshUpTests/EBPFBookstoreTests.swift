@@ -1,6 +1,4 @@
 import Foundation
-import MeshControl
-import MeshControlPlane
 import MeshInterceptorBPF
 import MeshModel
 import MeshTesting
@@ -10,168 +8,87 @@ import Testing
 import Glibc
 #endif
 
-/// The getting-started bookstore (deploy/samples/bookstore) in eBPF mode, the way a node runs it:
-/// a "node" network namespace with a bridge (10.89.0.1/24) where the controller listens, each pod
-/// a network namespace on that bridge and a cgroup v2 directory (addresses from 10.89.0.10,
-/// services from 10.97.0.10, as the controller assigns them), one `fsm interceptor` for all pods,
-/// and in each pod `fsm sidecar --capture ebpf` (certificate from the controller, mTLS) and the
-/// demo app, unmodified: it calls the service's cluster IP and the kernel sends it to the sidecar.
-/// What `fsm up` still lacks for this is its network-namespace pod mode (docs/ARCHITECTURE.md).
+/// `fsm up --pods netns` on a copy of deploy/samples/bookstore whose MeshConfig says
+/// `traffic.interceptionMode: ebpf` (root, cgroup v2): the webhook adds no iptables init
+/// container and starts each sidecar with `--capture ebpf`; `fsm up` puts each meshed pod's
+/// sidecar and app in cgroups of their own and runs one `fsm interceptor` for them all. The demo
+/// apps, unmodified, call the services' cluster IPs and the kernel takes them to their sidecars:
+/// bookbuyer buys, bookthief is refused, and `fsm down` leaves no cgroup, pin or namespace.
+/// Addresses: bridge 10.244.81.1/24, pods from .10, services from 10.96.81.10 (no other suite uses them).
 @Suite(
-    .serialized,
     .timeLimit(.minutes(5)),
-    .enabled(if: EBPFBookstoreEnvironment.isAvailable, Comment(rawValue: EBPFBookstoreEnvironment.unavailableReason ?? "root, cgroup v2 and the eBPF object are available"))
+    .enabled(if: EBPFBookstoreEnvironment.unavailableReason == nil, Comment(rawValue: EBPFBookstoreEnvironment.unavailableReason ?? "root, cgroup v2 and the eBPF object are available"))
 )
 struct EBPFBookstoreTests {
-    static let nodeIP = "10.89.0.1"
-    static let firstPodIP = "10.89.0.10"
-    static let firstServiceIP = "10.97.0.10"
-    static let controllerURL = "http://\(nodeIP):6060"
-
-    /// One pod of the sample, as the controller will address it.
-    struct PlannedPod {
-        var key: String
-        var ip: String
-        var app: PlannedApp
-        /// The service its app calls (bookbuyer, bookthief: bookstore; bookstore: bookwarehouse).
-        var calls: String?
+    @Test func theBookstoreRunsInEBPFModeThroughFsmUp() async throws {
+        let fsm = try #require(UpEndToEndTests.fsmPath())
+        let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-ebpf")
+        let meshFile = (manifests as NSString).appendingPathComponent("00-mesh.yaml")
+        let mesh = try String(contentsOfFile: meshFile, encoding: .utf8)
+        try mesh.replacingOccurrences(of: "  traffic:\n", with: "  traffic:\n    interceptionMode: ebpf\n").write(toFile: meshFile, atomically: true, encoding: .utf8)
+        let upArguments = ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.81.10",
+                           "--first-service-ip", "10.96.81.10", "--timeout", "180", "--probe-period", "0.5"]
+        var recorded: UpState?
+        do {
+            let up = try await UpEndToEndTests.fsm(fsm, upArguments, in: directory)
+            recorded = try UpState.load(from: stateDir)
+            let state = try #require(recorded, "fsm up failed: \(up.output)")
+            try #require(up.status == 0, "fsm up failed: \(up.output)")
+            try checkCapture(state)
+            try await checkTraffic(state)
+        } catch {
+            Issue.record(error)
+        }
+        let down = try await UpEndToEndTests.fsm(fsm, ["down", "--state-dir", stateDir], in: directory)
+        #expect(down.status == 0, "fsm down failed: \(down.output)")
+        if let cgroups = recorded?.cgroups {
+            #expect(!FileManager.default.fileExists(atPath: cgroups.root), "\(cgroups.root) left behind")
+            #expect(!FileManager.default.fileExists(atPath: cgroups.pinDirectory), "\(cgroups.pinDirectory) left behind")
+        } else {
+            Issue.record("fsm up recorded no cgroups")
+        }
+        // The interceptor, stopped by fsm down, reports what it did: every app connection through
+        // the outbound listener, every original destination found, the sockmap shortcut used.
+        let log = (try? String(contentsOfFile: "\(stateDir)/logs/interceptor.log", encoding: .utf8)) ?? ""
+        #expect(TestInterceptor.counter("outbound_redirected", in: log) >= 4, "\(log)")
+        #expect(TestInterceptor.counter("original_dst_missing", in: log) == 0, "\(log)")
+        #expect(TestInterceptor.counter("local_inbound_redirected", in: log) >= 2, "\(log)")
+        #expect(TestInterceptor.counter("messages_redirected", in: log) > 0, "\(log)")
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// The sample's pods and services expanded as the controller expands them (same address plan).
-    static func plan() throws -> (pods: [PlannedPod], services: [String: String]) {
-        let plan = AddressPlan(firstPod: try #require(AddressPlan.parse(firstPodIP)), firstService: try #require(AddressPlan.parse(firstServiceIP)))
-        var source = ManifestClusterSource(path: SampleManifestsTests.samples, plan: plan)
-        _ = source.poll()
-        try #require(source.problems.isEmpty, "\(source.problems)")
-        var services: [String: String] = [:]
-        for case .service(let service) in source.cluster.resources.values {
-            services[service.metadata.name] = service.clusterIP
+    /// No iptables rule anywhere; one interceptor; each sidecar and app in its pod's cgroups.
+    func checkCapture(_ state: UpState) throws {
+        let cgroups = try #require(state.cgroups)
+        #expect(state.processes.filter { $0.role == .interceptor }.count == 1)
+        for pod in state.pods {
+            let netns = try #require(pod.netns)
+            let rules = NetnsPodsEndToEndTests.host("ip", ["netns", "exec", netns, "iptables", "-t", "nat", "-S"])?.output ?? ""
+            #expect(!rules.contains("PROXY_"), "\(pod.pod): \(rules)")
         }
-        let pods = try source.cluster.pods.map { pod in
-            let app = try #require(PlannedApp(pod: pod), "no demo app for \(pod.metadata.name)")
-            let calls: String? = switch app.kind {
-            case "bookbuyer", "bookthief": "bookstore"
-            case "bookstore": "bookwarehouse"
-            default: nil
-            }
-            return PlannedPod(key: "\(pod.metadata.namespace)/\(pod.metadata.name)", ip: try #require(pod.podIP), app: app, calls: calls)
+        for process in state.processes where process.role == .sidecar || process.role == .app {
+            let pod = try #require(process.pod)
+            let expected = process.role == .sidecar ? cgroups.sidecar(pod) : cgroups.app(pod)
+            let membership = (try? String(contentsOfFile: "/proc/\(process.pid)/cgroup", encoding: .utf8)) ?? ""
+            #expect(expected.hasSuffix(membership.split(separator: ":").last.map { String($0).trimmingCharacters(in: .newlines) } ?? "?"),
+                    "\(process.what) is in \(membership), not \(expected)")
         }
-        return (pods, services)
     }
 
-    @Test func bookstoreRunsInEBPFMode() throws {
-        let fsm = try #require(CaptureTestEnvironment.binary("fsm"), "fsm was not built next to the tests")
-        let curl = try #require(CaptureTestEnvironment.tool("curl"))
-        let (planned, services) = try Self.plan()
-        #expect(planned.count == 5)
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("ebpf-bookstore-\(getpid())")
-        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        defer { try? FileManager.default.removeItem(at: state) }
-
-        let node = try NetworkNamespace(purpose: "node")
-        var pods: [CapturePod] = []
-        defer {
-            pods.forEach { $0.delete() }
-            node.delete()
-        }
-        try node.ip(["link", "add", "br0", "type", "bridge"])
-        try node.ip(["addr", "add", "\(Self.nodeIP)/24", "dev", "br0"])
-        try node.ip(["link", "set", "br0", "up"])
-        for (index, plan) in planned.enumerated() {
-            let pod = try CapturePod(plan.key.split(separator: "/").last.map(String.init) ?? "pod", address: plan.ip)
-            pods.append(pod)
-            try pod.namespace.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "p\(index)", "netns", node.name])
-            try pod.namespace.ip(["addr", "add", "\(plan.ip)/24", "dev", "eth0"])
-            try pod.namespace.ip(["link", "set", "eth0", "up"])
-            try pod.namespace.ip(["route", "add", "default", "via", Self.nodeIP])
-            try node.ip(["link", "set", "p\(index)", "master", "br0", "up"])
-        }
-
-        let controllerState = state.appendingPathComponent("controller").path
-        let controller = try node.start([fsm, "controller", "--manifests", SampleManifestsTests.samples, "--listen", "\(Self.nodeIP):6060",
-                                         "--first-pod-ip", Self.firstPodIP, "--first-service-ip", Self.firstServiceIP, "--state-dir", controllerState],
-                                        readyLine: "controller started")
-        controller.drainOutput()
-        try #require(controller.seen.contains("controller started"), "controller: \(controller.seen)")
-
-        let interceptor = try TestInterceptor.start(fsm: fsm, entries: pods.map { $0.podsFileEntry() },
-                                                    arguments: ["--mesh-config", SampleManifestsTests.samples + "/00-mesh.yaml"])
-        try #require(interceptor.started, "fsm interceptor: \(interceptor.command.seen)")
-        var output = ""
-        defer { if output.isEmpty { print(interceptor.stop()) } }
-
-        for (plan, pod) in zip(planned, pods) {
-            let credential = try credentialFile(for: plan.key, fsm: fsm, controllerState: controllerState, in: state)
-            let sidecar = try pod.namespace.start([fsm, "sidecar", "--capture", "ebpf", "--controller", Self.controllerURL, "--pod", plan.key,
-                                                   "--pod-ip", plan.ip, "--credential-file", credential],
-                                                  readyLine: "sidecar started", cgroup: pod.sidecarCgroup)
-            sidecar.drainOutput()
-            try #require(sidecar.seen.contains("sidecar started"), "sidecar of \(plan.key): \(sidecar.seen)")
-        }
-        for (plan, pod) in zip(planned, pods) {
-            var arguments = [fsm, "demo-app", plan.app.kind, "--listen", "0.0.0.0:\(plan.app.port)", "--identity", plan.app.identity,
-                             "--bookstore", plan.app.bookstoreHost, "--bookwarehouse", plan.app.bookwarehouseHost]
-            // The app dials the service it calls by its cluster IP; the kernel hands that to the sidecar.
-            if let service = plan.calls { arguments += ["--proxy", "\(try #require(services[service])):14001"] }
-            let app = try pod.namespace.start(arguments, readyLine: "demo app started", cgroup: pod.appCgroup)
-            app.drainOutput()
-            try #require(app.seen.contains("demo app started"), "app of \(plan.key): \(app.seen)")
-        }
-
-        /// An app's `/raw` counters, read inside its pod over loopback.
-        func raw(_ kind: String, _ identity: String? = nil) -> [String: Any]? {
-            guard let index = planned.firstIndex(where: { $0.app.kind == kind && (identity == nil || $0.app.identity == identity) }),
-                  let result = try? pods[index].app([curl, "-s", "-m", "5", "http://127.0.0.1:\(planned[index].app.port)/raw"]) else { return nil }
-            return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) as? [String: Any]
-        }
-        func waitFor(_ kind: String, _ key: String, within seconds: Double, _ condition: (Int) -> Bool) -> Int? {
-            let deadline = Date().addingTimeInterval(seconds)
-            var last: Int?
-            while Date() < deadline {
-                if let value = raw(kind)?[key] as? Int {
-                    last = value
-                    if condition(value) { return value }
-                }
-                usleep(500_000)
-            }
-            return last
-        }
-
-        // bookbuyer buys from bookstore-v1 (split 100/0) through both sidecars; bookthief has no
-        // TrafficTarget and is refused; bookstore restocks from bookwarehouse.
-        let bought = waitFor("bookbuyer", "booksBoughtV1", within: 90) { $0 >= 3 }
-        #expect((bought ?? 0) >= 3, "bookbuyer bought \(bought ?? -1) books from v1: \(raw("bookbuyer") ?? [:])")
-        let refused = waitFor("bookthief", "refused", within: 30) { $0 >= 2 }
-        #expect((refused ?? 0) >= 2, "\(raw("bookthief") ?? [:])")
-        #expect(raw("bookthief")?["booksStolen"] as? Int == 0)
-        #expect(raw("bookbuyer")?["booksBoughtV2"] as? Int == 0)
-        #expect((raw("bookstore", "bookstore-v1")?["booksSold"] as? Int ?? 0) >= 3)
-
-        output = interceptor.stop()
-        print(output)
-        // Every app connection went through the outbound listener, every original destination was
-        // found, and the sockmap shortcut carried messages between same-host sockets.
-        #expect(counter("outbound_redirected", in: output) >= 6, "\(output)")
-        #expect(counter("original_dst_missing", in: output) == 0, "\(output)")
-        #expect(counter("local_inbound_redirected", in: output) >= 2, "\(output)")
-        #expect(counter("messages_redirected", in: output) > 0, "\(output)")
+    /// bookbuyer buys through both sidecars (by cluster IP, captured); bookthief has no TrafficTarget.
+    func checkTraffic(_ state: UpState) async throws {
+        func netns(_ pod: String) throws -> String { try #require(state.pods.first { $0.pod == pod }?.netns) }
+        let buyer = try netns("bookbuyer/bookbuyer-0"), thief = try netns("bookthief/bookthief-0")
+        let first = NetnsPodsEndToEndTests.counter(buyer, "booksBoughtV1") ?? 0
+        #expect(await NetnsPodsEndToEndTests.until(90) { (NetnsPodsEndToEndTests.counter(buyer, "booksBoughtV1") ?? 0) >= first + 2 },
+                "bookbuyer bought \(NetnsPodsEndToEndTests.counter(buyer, "booksBoughtV1") ?? -1)")
+        #expect(await NetnsPodsEndToEndTests.until(60) { (NetnsPodsEndToEndTests.counter(thief, "refused") ?? 0) >= 2 },
+                "bookthief refused \(NetnsPodsEndToEndTests.counter(thief, "refused") ?? -1)")
+        #expect(NetnsPodsEndToEndTests.counter(thief, "booksStolen") == 0)
     }
-
-    /// `fsm credential` for the pod, owned by the proxy uid the sidecar switches to.
-    func credentialFile(for pod: String, fsm: String, controllerState: String, in state: URL) throws -> String {
-        let directory = state.appendingPathComponent("pods/\(pod.replacingOccurrences(of: "/", with: "_"))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = directory + "/credential"
-        let minted = try Command.run(fsm, ["credential", "--state-dir", controllerState, "--pod", pod, "--out", file])
-        try #require(minted.status == 0, "fsm credential: \(minted.output)\(minted.errorOutput)")
-        for path in [directory, file] { chown(path, 1500, 1500) }
-        return file
-    }
-
-    func counter(_ name: String, in output: String) -> Int { TestInterceptor.counter(name, in: output) }
 }
 
 enum EBPFBookstoreEnvironment {
-    static let unavailableReason = EBPFTestEnvironment.unavailableReason(needing: ["ip", "nsenter", "curl"], objectProblem: InterceptorObject.unavailableReason)
-    static var isAvailable: Bool { EBPFTestEnvironment.isAvailable(unavailableReason, suite: "EBPFBookstoreTests") }
+    static let unavailableReason = EBPFTestEnvironment.unavailableReason(needing: ["ip", "iptables", "curl"], objectProblem: InterceptorObject.unavailableReason)
+        ?? (UpEndToEndTests.fsmPath() == nil ? "the fsm executable is not in the build directory" : nil)
 }

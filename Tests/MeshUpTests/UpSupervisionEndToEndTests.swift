@@ -49,7 +49,7 @@ struct UpSupervisionEndToEndTests {
             .write(toFile: storeFile, atomically: true, encoding: .utf8)
         let up = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(Self.controller.host):\(Self.controller.port)",
                   "--first-pod-ip", "127.96.1.10", "--first-service-ip", "127.96.2.10", "--timeout", "180",
-                  "--probe-period", "0.25", "--probe-failure-threshold", "2", "--restart-backoff", "8", "--restart-backoff-max", "16"]
+                  "--probe-period", "0.25", "--probe-failure-threshold", "2", "--restart-backoff", "20", "--restart-backoff-max", "40"]
         var recorded: [UpState.Started] = []
         do {
             let started = try await UpEndToEndTests.fsm(fsm, up, in: directory)
@@ -78,7 +78,7 @@ struct UpSupervisionEndToEndTests {
             #expect(await Self.counter(buyer, "failures") == failures)
 
             // Restarted after the backoff (same arguments, its cache), and ready again.
-            #expect(await Self.until(25) {
+            #expect(await Self.until(40) {
                 guard let now = try? UpState.load(from: stateDir)?.processes.first(where: { $0.role == .sidecar && $0.pod == "bookstore/bookstore-0" }) else { return false }
                 return now.pid != victim.pid && now.restarts == 1 && DetachedProcess.isRunning(pid: now.pid, startTime: now.startTime)
             }, "the sidecar was not restarted")

@@ -8,18 +8,18 @@ private let scenariosFolder = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("scenarios")
 
 /// Every `*.yaml` in the scenarios folder, by file name.
-private let scenarioFiles: [String] = {
+let scenarioFiles: [String] = {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: scenariosFolder.path)) ?? []
     return names.filter { $0.hasSuffix(".yaml") }.sorted()
 }()
 
-private func load(_ name: String) throws -> Scenario {
+func load(_ name: String) throws -> Scenario {
     let path = scenariosFolder.appendingPathComponent(name).path
     let text = try String(contentsOfFile: path, encoding: .utf8)
     return try ScenarioParser.parse(text, file: "scenarios/\(name)")
 }
 
-private func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
+func run(_ scenario: Scenario, seed: UInt64? = nil) -> Report {
     var simulation = Simulation(scenario: scenario, seed: seed)
     return Report(result: simulation.run())
 }

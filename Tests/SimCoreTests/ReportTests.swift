@@ -13,7 +13,7 @@ private let sampleExpectations = [
         let expected = #"{"scenario":"sample","seed":42,"virtualTime":"30s","passed":false,"#
             + #""loads":{"phase1":{"requests":10,"status":{"200":7,"429":3},"backends":{"bookstore-v1":6,"bookstore-v2":4},"#
             + #""bodies":{"Hi, I am v1!":4,"Hi, I am v2!":3},"#
-            + #""latencyMs":{"p50":0.9,"p90":1.2,"p99":2,"p999":2.4,"max":2.4}}},"#
+            + #""latencyMs":{"p50":0.9,"p90":1.2,"p99":2,"p999":2.4,"max":2.4},"responseFlags":{}}},"#
             + #""apps":{"bookstore-v1":{"received":6,"booksSold":5,"restockRequests":2},"httpbin":{"received":60}},"#
             + #""proxies":{"bookstore/bookstore-v1-0":{"cpuMs":1.235,"memoryBytes":1048576,"configBytes":4096},"#
             + #""bookstore/bookstore-v1-1":{"cpuMs":0.5,"memoryBytes":1048576,"configBytes":4096},"#

@@ -26,6 +26,9 @@ struct ContainerCommand: ParsableCommand {
     @Option(help: "A root-owned directory where overlays for missing mount points are made (needed only when a mount point is missing).")
     var scratch: String?
 
+    @Option(help: "A cgroup v2 directory the program runs in (a pod's sidecar or app cgroup under eBPF capture).")
+    var cgroup: String?
+
     @Flag(help: "Start the program with no_new_privs (allowPrivilegeEscalation: false).")
     var noNewPrivileges = false
 
@@ -48,7 +51,7 @@ struct ContainerCommand: ParsableCommand {
 
     func run() throws {
         let launch = ContainerRuntime.Launch(netns: netns, user: user, group: group, noNewPrivileges: noNewPrivileges,
-                                             mounts: mount.compactMap(ContainerMount.init(argument:)), scratch: scratch, environment: env, argv: argv)
+                                             mounts: mount.compactMap(ContainerMount.init(argument:)), scratch: scratch, environment: env, argv: argv, cgroup: cgroup)
         do {
             try ContainerRuntime.exec(launch)
         } catch {

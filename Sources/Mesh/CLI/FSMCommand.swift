@@ -119,6 +119,9 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical. Default: the config's SidecarLogLevel (MeshConfig spec.sidecar.logLevel), followed as it changes; info until the first config.")
     var logLevel: String?
 
+    @Option(help: "Where the access log goes while MeshConfig observability.remoteLogging.enable is on: a file (appended, created 0600), or - for standard output.")
+    var accessLog = "-"
+
     /// The `--probe` arguments, parsed.
     func probes() throws -> [SidecarProbe] {
         do {
@@ -235,6 +238,7 @@ struct SidecarCommand: AsyncParsableCommand {
                                        adminAddress: adminAddress, connectionLimits: connectionLimits(),
                                        tlsHandshakeTimeout: SidecarSettings.timeout(seconds: tlsHandshakeTimeout))
         settings.probes = try probes()
+        settings.accessLog = try accessLog == "-" ? AccessLogSink.standardOutput() : AccessLogSink.file(accessLog)
         if logLevel == nil { settings.logLevelFromConfig = levelSwitch }
         if !SidecarSettings.isLoopback(settings.adminListenAddress) {
             logger.warning("the admin port is reachable beyond loopback", metadata: ["admin_address": "\(settings.adminListenAddress)"])

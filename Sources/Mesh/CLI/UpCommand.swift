@@ -21,7 +21,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Where logs, the controller's state (CA, credential key, operator token: controller/, 0700), the pods' credentials (pods/, 0700) and the record of started processes go.")
     var stateDir = ".fsm-up"
 
-    @Option(help: "What a pod is: local (a sidecar and an app process on the pod's 127.x address) or netns (the pod as the injection webhook patches it, in a network namespace of its own on a bridge, traffic captured by iptables; root).")
+    @Option(help: "What a pod is: local (a sidecar and an app process on the pod's 127.x address) or netns (the pod as the injection webhook patches it, in a network namespace of its own on a bridge, traffic captured by iptables, or by eBPF when the MeshConfig says interceptionMode: ebpf; root).")
     var pods: UpSettings.PodMode = .local
 
     @Option(help: "Address of the controller's config API, host:port (default: 127.0.0.1:6060; --pods netns: the bridge's gateway, port 6060).")

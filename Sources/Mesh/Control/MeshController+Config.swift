@@ -246,12 +246,14 @@ extension MeshController {
         }
 
         let inbound = cluster.inbound(identity: identity, served: key.served, containerPorts: key.containerPorts,
-                                      permissive: permissive, dependencies: &dependencies, diagnostics: &problems)
+                                      permissive: permissive, accessControl: meshConfig.featureFlags.enableAccessControlPolicy,
+                                      dependencies: &dependencies, diagnostics: &problems)
         let spec = ProxySpec(
             sidecarLogLevel: meshConfig.sidecar.logLevel,
             enableEgress: egress,
             enablePermissiveTrafficPolicyMode: permissive,
-            enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy
+            enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
+            accessLog: meshConfig.observability.remoteLogging.enable
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

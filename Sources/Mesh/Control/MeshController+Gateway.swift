@@ -51,7 +51,8 @@ extension MeshController {
         case .namespace: return cluster.gatewayObjects.keys.contains { $0.namespace == key.name } // its labels select its routes
         case .service, .endpoints: return gatewayState.services.contains(ServiceRef(namespace: key.namespace, name: key.name))
         case .pod: return gatewayState.serviceNamespaces.contains(key.namespace)
-        case .serviceAccount, .deployment, .statefulSet, .trafficTarget, .httpRouteGroup, .tcpRoute, .trafficSplit, .meshConfig, .upstreamTrafficSetting, .retry:
+        case .serviceAccount, .deployment, .statefulSet, .trafficTarget, .httpRouteGroup, .tcpRoute, .trafficSplit, .meshConfig, .upstreamTrafficSetting, .retry,
+             .accessControl:
             return false
         case .ingressBackend:
             return false // the backend sidecars' part (`ClusterState+Ingress`)

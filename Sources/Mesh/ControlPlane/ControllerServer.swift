@@ -121,6 +121,8 @@ public final class ControllerServer: @unchecked Sendable {
     private var nextWaiter: UInt64 = 1
     private var reportedDiagnostics = Set<ControllerDiagnostic>()
     private var errorCodes: ErrorCodeCounter
+    /// The guides' `fsm_proxy_*`, `fsm_k8s_api_event_count`, `fsm_http_response_*`, ... (loop-confined).
+    let controlPlaneMetrics: ControllerMetrics
     private var certificates: ControllerCertificateService
     /// The controller's metrics (`GET /metrics`).
     public let metricsRegistry: PrometheusCollectorRegistry
@@ -150,6 +152,7 @@ public final class ControllerServer: @unchecked Sendable {
         self.access = ControllerAccess(credentials: credentials)
         self.refusals = APIRefusalLog(registry: registry)
         self.errorCodes = ErrorCodeCounter(registry: registry)
+        self.controlPlaneMetrics = ControllerMetrics(registry: registry)
     }
 
     /// Reads the manifest directory (`settings` give the address plan and mesh namespaces), then
@@ -290,7 +293,10 @@ public final class ControllerServer: @unchecked Sendable {
             default: break
             }
         }
+        let started = NIODeadline.now()
         let update = controller.apply(changes)
+        controlPlaneMetrics.applied(changes, nanoseconds: Int64(clamping: NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds),
+                                    configsChanged: !update.changed.isEmpty || !update.removed.isEmpty, featureFlags: controller.meshConfig.featureFlags)
         renderedByVersion.removeAll()
         for diagnostic in controller.diagnostics where !reportedDiagnostics.contains(diagnostic) {
             reportedDiagnostics.insert(diagnostic)
@@ -350,6 +356,7 @@ public final class ControllerServer: @unchecked Sendable {
             }
             return .respond(ControllerResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: "Service is ready", version: nil))
         case .metrics:
+            controlPlaneMetrics.proxiesConnected(Set(waiters.values.map(\.pod)).count)
             return .respond(ControllerResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                                body: metricsRegistry.emitToString(), version: nil))
         case .rootCertificate:
@@ -397,12 +404,22 @@ public final class ControllerServer: @unchecked Sendable {
             wait = min(.nanoseconds(duration.nanoseconds), settings.maxWait)
         }
         guard let config = controller.config(for: pod) else { return .respond(.text(.notFound, "pod \(pod) is not meshed\n")) }
+        controlPlaneMetrics.configRequested(uuid: proxyUUID(pod), identity: config.serviceIdentity)
         if let known = query["version"], known == config.version {
             guard wait > .zero else { return .respond(.notModified(version: known)) }
-            guard waiters.count < settings.maxWaiters else { return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n")) }
+            guard waiters.count < settings.maxWaiters else {
+                controlPlaneMetrics.pollRefused()
+                return .respond(.text(.serviceUnavailable, "too many long polls held; retry later\n"))
+            }
             return .hold(pod: pod, knownVersion: known, wait: wait)
         }
-        return .respond(configResponse(config))
+        controlPlaneMetrics.configSent(uuid: proxyUUID(pod), identity: config.serviceIdentity)
+        return .respond(configResponse(config, pod: pod))
+    }
+
+    /// The pod's proxy uuid as the metrics label it: its `fsm-proxy-uuid` label, else `<ns>/<pod>`.
+    private func proxyUUID(_ pod: PodKey) -> String {
+        pods[pod]?.metadata.labels[CredentialSubject.proxyUUIDLabel] ?? pod.description
     }
 
     private func statusJSON() -> JSONValue {
@@ -478,15 +495,29 @@ public final class ControllerServer: @unchecked Sendable {
         ])
     }
 
-    private func configResponse(_ config: ProxyConfig) -> ControllerResponse {
-        let json: String
+    /// The config of `pod`'s proxy group (rendered once per version) with the pod's workload
+    /// (`Spec.Workload`, from `ProxyWorkload(pod:)`) spliced in.
+    private func configResponse(_ config: ProxyConfig, pod: PodKey) -> ControllerResponse {
+        var json: String
         if let cached = renderedByVersion[config.version] {
             json = cached
         } else {
             json = config.renderedJSON(pretty: false)
             renderedByVersion[config.version] = json
         }
+        if config.spec.workload == nil, let known = pods[pod], let stamped = ProxyWorkload(pod: known).spliced(into: json) { json = stamped }
         return ControllerResponse(status: .ok, contentType: "application/json", body: json + "\n", version: config.version)
+    }
+
+    /// Counts one answer of the API in `fsm_http_response_total` / `_duration`, by route.
+    func recordResponse(_ status: HTTPResponseStatus, to head: HTTPRequestHead, since started: NIODeadline) {
+        let path: String
+        switch ControllerResource.parse(method: head.method, path: ControllerServer.splitURI(head.uri).path) {
+        case .resource(let resource): path = resource.metricPath
+        case .unknownPath, .wrongMethod: path = "unknown"
+        }
+        controlPlaneMetrics.responded(status: status, method: head.method, path: path,
+                                      nanoseconds: Int64(clamping: NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds))
     }
 
     /// Holds a long poll; `answer` runs once, on the loop, when the version changes or the wait ends.
@@ -514,7 +545,8 @@ public final class ControllerServer: @unchecked Sendable {
             guard config?.version != waiter.knownVersion else { continue }
             waiters[id] = nil
             waiter.timeout.cancel()
-            waiter.answer(config.map(configResponse) ?? .text(.notFound, "pod \(waiter.pod) is not meshed any more\n"))
+            if let config { controlPlaneMetrics.configSent(uuid: proxyUUID(waiter.pod), identity: config.serviceIdentity) }
+            waiter.answer(config.map { configResponse($0, pod: waiter.pod) } ?? .text(.notFound, "pod \(waiter.pod) is not meshed any more\n"))
         }
     }
 
@@ -627,13 +659,19 @@ final class ControllerHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             let text = String(decoding: body, as: UTF8.self)
             body.removeAll(keepingCapacity: true)
+            let started = NIODeadline.now()
+            let server = self.server
+            func answer(_ response: ControllerResponse) {
+                server.recordResponse(response.status, to: head, since: started)
+                ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
+            }
             switch server.route(head, body: text, remoteIP: channel.remoteAddress?.ipAddress, operationsOnly: operationsOnly) {
             case .respond(let response):
-                ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
+                answer(response)
             case .hold(let pod, let known, let wait):
                 waiter = server.hold(pod: pod, knownVersion: known, wait: wait) { [weak self] response in
                     self?.waiter = nil
-                    ControllerHTTPHandler.write(response, keepAlive: keepAlive, on: channel)
+                    answer(response)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import CLibBPF
+import MeshShell
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,16 +25,7 @@ extension InterceptorPreflight {
     }
 
     /// Where the cgroup v2 hierarchy is mounted (/proc/self/mountinfo), if it is.
-    public static func cgroup2MountPoint() -> String? {
-        guard let text = ProcText.read("/proc/self/mountinfo") else { return nil }
-        for line in text.split(separator: "\n") {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS
-            let fields = line.split(separator: " ")
-            guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields.count > 4, fields[dash + 1] == "cgroup2" else { continue }
-            return String(fields[4])
-        }
-        return nil
-    }
+    public static func cgroup2MountPoint() -> String? { CgroupV2.mountPoint() }
 }
 
 extension InterceptorPreflight.Facts {

@@ -41,6 +41,14 @@ extension ManifestDecoder {
                 t.port = try tracing.optional("port")?.int(in: portRange) ?? t.port
                 config.observability.tracing = t
             }
+            if let logging = try observability.optional("remoteLogging") {
+                var r = MeshConfig.RemoteLogging()
+                r.enable = try logging.optional("enable")?.bool() ?? r.enable
+                r.address = try logging.optionalString("address") ?? r.address
+                r.port = try logging.optional("port")?.int(in: portRange) ?? r.port
+                r.endpoint = try logging.optionalString("endpoint") ?? r.endpoint
+                config.observability.remoteLogging = r
+            }
         }
         if let sidecar = try spec.optional("sidecar") {
             var s = MeshConfig.Sidecar()

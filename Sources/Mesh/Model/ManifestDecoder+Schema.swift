@@ -25,6 +25,7 @@ extension ManifestDecoder {
         "MeshConfig": policyObject(spec: meshConfigSpec, specRequired: false),
         "UpstreamTrafficSetting": policyObject(spec: upstreamTrafficSettingSpec),
         "Retry": policyObject(spec: retrySpec),
+        "AccessControl": policyObject(spec: accessControlSpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).
@@ -145,7 +146,10 @@ extension ManifestDecoder {
         "observability": .object([
             "fsmLogLevel": .string, "enableDebugServer": .boolean,
             "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .any]),
-            "remoteLogging": .openObject,
+            "remoteLogging": .object([
+                "enable": .boolean, "level": .integer(0...65535), "port": port, "address": .string, "endpoint": .string,
+                "authorization": .string, "sampledFraction": .any, "secretName": .string,
+            ]),
         ]),
         "certificate": .object(["serviceCertValidityDuration": .duration, "certKeyBitSize": .integer(0...Int.max), "ingressGateway": .openObject]),
         "featureFlags": .object([

@@ -43,6 +43,7 @@ public enum ManifestDecoder {
         ("TCPRoute", ["gateway.networking.k8s.io/v1alpha2"]),
         ("TLSRoute", ["gateway.networking.k8s.io/v1alpha2"]),
         ("UDPRoute", ["gateway.networking.k8s.io/v1alpha2"]),
+        ("AccessControl", ["policy.flomesh.io/v1alpha1"]),
     ] + GatewayPolicyKind.allCases.map { ($0.rawValue, [GatewayPolicyKind.apiVersion]) }
 
     /// Each supported kind's name once, in the order error messages list them.
@@ -105,6 +106,7 @@ public enum ManifestDecoder {
         case "MeshConfig": resource = .meshConfig(try meshConfig(document))
         case "UpstreamTrafficSetting": resource = .upstreamTrafficSetting(try upstreamTrafficSetting(document, defaultNamespace: defaultNamespace))
         case "Retry": resource = .retry(try retry(document, defaultNamespace: defaultNamespace))
+        case "AccessControl": resource = .accessControl(try accessControl(document, defaultNamespace: defaultNamespace))
         default:
             if let gatewayResource = try gatewayResource(kind: kind, document, defaultNamespace: defaultNamespace) {
                 resource = gatewayResource

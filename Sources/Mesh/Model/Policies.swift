@@ -30,9 +30,21 @@ public struct MeshConfig: Hashable, Sendable {
         public init() {}
     }
 
+    /// `spec.observability.remoteLogging`: FSM's per-request logging from the sidecars. Here
+    /// `enable` turns each sidecar's access log on (JSON lines; DECISIONS 120); the collector
+    /// fields are read and kept for a remote sink, which is not built.
+    public struct RemoteLogging: Hashable, Sendable {
+        public var enable = false
+        public var address = ""
+        public var port = 0
+        public var endpoint = ""
+        public init() {}
+    }
+
     public struct Observability: Hashable, Sendable {
         public var enableDebugServer = false
         public var tracing = Tracing()
+        public var remoteLogging = RemoteLogging()
         public init() {}
     }
 

@@ -37,7 +37,10 @@ extension ProxyConfig {
                 sidecarLogLevel: try spec.optionalString("SidecarLogLevel") ?? "error",
                 enableEgress: try traffic?.optionalBool("EnableEgress") ?? false,
                 enablePermissiveTrafficPolicyMode: try traffic?.optionalBool("EnablePermissiveTrafficPolicyMode") ?? false,
-                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false
+                enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
+                workload: try ProxyWorkload(spec.optionalObject("Workload")),
+                accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
+                chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) }
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))
@@ -102,7 +105,8 @@ extension InboundTrafficMatch {
             targetClusters: try reader.optionalWeightedClusters("TargetClusters"),
             allowedEndpoints: try reader.optionalStrings("AllowedEndpoints"),
             tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) },
-            ingress: try reader.optionalObject("IngressBackend").map { reader throws(ProxyConfigDecodingError) in try IngressAdmission(reader) }
+            ingress: try reader.optionalObject("IngressBackend").map { reader throws(ProxyConfigDecodingError) in try IngressAdmission(reader) },
+            accessControl: try reader.optionalObject("AccessControl").map { reader throws(ProxyConfigDecodingError) in try InboundAccessControl(reader) }
         )
     }
 }

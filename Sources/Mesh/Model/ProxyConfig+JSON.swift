@@ -7,7 +7,7 @@
 /// Additions beyond the guides' snippets, printed only when set: `RateLimit` on an inbound traffic
 /// match (`rateLimit.local.tcp`) and on a route (`httpRoutes[].rateLimit`), `HttpRateLimits`
 /// (service FQDN -> `rateLimit.local.http`) on an inbound traffic match, `ConnectionSettings` and
-/// `RetryPolicy` on a cluster. Durations print as seconds.
+/// `RetryPolicy` on a cluster, `Chains` in `Spec` (HTTPChainsConfig). Durations print as seconds.
 extension ProxyConfig {
     public var jsonValue: JSONValue {
         .object([
@@ -51,8 +51,10 @@ extension ProxyConfig {
 }
 
 extension ProxySpec {
+    /// `Workload` comes first when set (`ProxyWorkload.spliced(into:)` relies on it).
     public func jsonValue(serviceIdentity: String) -> JSONValue {
-        .object([
+        var pairs: [(String, JSONValue)] = workload.map { [("Workload", $0.jsonValue)] } ?? []
+        pairs += [
             ("ServiceIdentity", .string(serviceIdentity)),
             ("SidecarLogLevel", .string(sidecarLogLevel)),
             ("Traffic", .object([
@@ -60,7 +62,10 @@ extension ProxySpec {
                 ("EnablePermissiveTrafficPolicyMode", .bool(enablePermissiveTrafficPolicyMode)),
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
-        ])
+        ]
+        if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))) }
+        if let chains { pairs.append(("Chains", chains.jsonValue)) }
+        return .object(pairs)
     }
 }
 
@@ -136,6 +141,7 @@ extension InboundTrafficMatch {
         ]
         if let tcpRateLimit { pairs.append(("RateLimit", tcpRateLimit.jsonValue)) }
         if let ingress { pairs.append(("IngressBackend", ingress.jsonValue)) }
+        if let accessControl { pairs.append(("AccessControl", accessControl.jsonValue)) }
         let serviceLimits = httpServiceRouteRules.compactMap { rules in rules.rateLimit.map { (rules.service, $0.jsonValue) } }
         if !serviceLimits.isEmpty { pairs.append(("HttpRateLimits", JSONValue.sortedMap(serviceLimits))) }
         return .object(pairs)

@@ -28,12 +28,23 @@ public struct ProxySpec: Hashable, Sendable {
     public var enableEgress: Bool
     public var enablePermissiveTrafficPolicyMode: Bool
     public var enableRetryPolicy: Bool
+    /// The pod's workload, stamped by the controller on the config it serves a pod; nil in the
+    /// config it computes for a proxy group.
+    public var workload: ProxyWorkload?
+    /// MeshConfig's `observability.remoteLogging.enable`: the sidecar writes an access log.
+    public var accessLog: Bool
+    /// The HTTP filter order per direction; nil: the engine's default order.
+    public var chains: HTTPChainsConfig?
 
-    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false) {
+    public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil) {
+        self.workload = workload
+        self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
         self.enableEgress = enableEgress
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
+        self.chains = chains
     }
 }
 
@@ -163,8 +174,12 @@ public struct InboundTrafficMatch: Hashable, Sendable {
     public var tcpRateLimit: RateLimitConfig?
     /// Clients from outside the mesh that IngressBackends admit to this port; nil: none named.
     public var ingress: IngressAdmission?
+    /// Clients outside the mesh admitted on this port (AccessControl); nil: none.
+    public var accessControl: InboundAccessControl?
 
-    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil, ingress: IngressAdmission? = nil) {
+    public init(port: Int, appProtocol: AppProtocol, sourceIPRanges: [String]? = nil, httpHostPort2Service: [HostMapping] = [], httpServiceRouteRules: [ServiceRouteRules] = [], targetClusters: [WeightedCluster]? = nil, allowedEndpoints: [String]? = nil, tcpRateLimit: RateLimitConfig? = nil, ingress: IngressAdmission? = nil,
+                accessControl: InboundAccessControl? = nil) {
+        self.accessControl = accessControl
         self.port = port
         self.appProtocol = appProtocol
         self.sourceIPRanges = sourceIPRanges

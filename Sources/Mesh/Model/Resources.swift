@@ -68,6 +68,7 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case meshConfig = "MeshConfig"
     case upstreamTrafficSetting = "UpstreamTrafficSetting"
     case retry = "Retry"
+    case accessControl = "AccessControl"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -141,6 +142,7 @@ public enum Resource: Hashable, Sendable {
     case gateway(Gateway)
     case gatewayRoute(GatewayRoute)
     case gatewayPolicy(GatewayPolicy)
+    case accessControl(AccessControl)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -164,6 +166,7 @@ public enum Resource: Hashable, Sendable {
         case .gateway(let r): r.metadata
         case .gatewayRoute(let r): r.metadata
         case .gatewayPolicy(let r): r.metadata
+        case .accessControl(let r): r.metadata
         }
     }
 
@@ -189,6 +192,7 @@ public enum Resource: Hashable, Sendable {
         case .gateway: .gateway
         case .gatewayRoute(let route): ResourceKind(route.kind)
         case .gatewayPolicy(let policy): ResourceKind(policy.kind)
+        case .accessControl: .accessControl
         }
     }
 

@@ -17,9 +17,16 @@ struct CompiledConfig: Sendable {
     /// Initial weights of every weighted choice (route traffic splits, TCP targets), by balancer index.
     var balancerWeights = LayeredArray<[Int]>()
     var buckets = LayeredArray<BucketSpec>()
+    /// The listener-level filter chains of the inbound HTTP ports and outbound HTTP traffic matches.
+    var inboundChain = HTTPFilterChain.sidecarInbound
+    var outboundChain = HTTPFilterChain.sidecarOutbound
+    /// MeshConfig `traffic.enableEgress`: unmatched destinations pass through (`Sidecar+Egress`).
+    var egressEnabled = false
+    /// The passthrough clusters made so far, one per original destination, after every other.
+    var egressClusterIndexByName: [String: Int] = [:]
 
     func clusterIndex(named name: String) -> Int? {
-        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name]
+        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name] ?? egressClusterIndexByName[name]
     }
 }
 
@@ -50,6 +57,8 @@ struct CompiledCluster: Sendable {
     var requestTimeout: MeshDuration?
     /// How long a new connection may take to open; nil: no engine deadline.
     var connectTimeout: MeshDuration?
+    /// An egress passthrough cluster (`Sidecar+Egress`).
+    var isEgress = false
 }
 
 struct ClusterLimits: Hashable, Sendable {
@@ -100,6 +109,8 @@ struct CompiledRule: Sendable {
     var allowedServices: Set<String>?
     var bucket: Int?
     var rateLimitedResponse: HTTPResponseHead?
+    /// The rule's own filters, run at the chain's `routeFilters` place (none in a sidecar's config yet).
+    var filters: [HTTPFilter] = []
 
     func matches(method: String, path: Substring, head: HTTPRequestHead) -> Bool {
         if let methods, !methods.contains(method) { return false }
@@ -137,6 +148,8 @@ struct CompiledTrafficMatch: Sendable {
     /// The counter a refused connection increments: its name, resolved to an index once applied.
     var connectionRateLimitedCounterName: String?
     var connectionRateLimitedCounter: Int?
+    /// Inbound: who may use the port (mesh peers, and what AccessControls admit).
+    var admission = InboundAdmission.meshOnly
 
     func contains(destination ip: String, parsed: UInt32?) -> Bool {
         destinationRanges.contains { $0.contains(ip: ip, parsed: parsed) }

@@ -5,7 +5,9 @@
 /// range and then (HTTP) by Host: the first match whose ranges hold the destination, else the
 /// first whose host table knows the Host.
 struct OutboundTables: Sendable {
-    private(set) var matches: [CompiledTrafficMatch] = []
+    /// Settable so that a rule's filters can be given to compiled tables (the indexes below
+    /// depend only on each match's port, ranges and hosts, which must not change).
+    var matches: [CompiledTrafficMatch] = []
     /// The port of every match, so that a connection to any other port is refused at once.
     private var ports: Set<Int> = []
     /// The first match (config order) holding each single IPv4 address of its port (ranges that

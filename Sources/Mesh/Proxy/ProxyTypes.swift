@@ -95,6 +95,10 @@ public struct UpstreamConnectionID: Hashable, Sendable {
 /// Why the sidecar answered (or refused) by itself.
 public enum LocalReason: String, Hashable, Sendable {
     case noRoute, accessDenied, rateLimited, pendingOverflow, requestOverflow, connectionOverflow, circuitOpen, perTryTimeout, requestTimeout, noEndpoints, upstreamFailure, configRejected
+    /// A route's RequestRedirect filter answered (301/302 with `Location`).
+    case redirect
+    /// A fault-injection filter aborted the request.
+    case faultAbort
 }
 
 public enum ProxyTimer: Hashable, Sendable {
@@ -104,6 +108,8 @@ public enum ProxyTimer: Hashable, Sendable {
     case requestTimeout(ExchangeID)
     /// A new upstream connection must be open by then (the shell reports `upstreamConnected`).
     case connectTimeout(UpstreamConnectionID)
+    /// A filter of the exchange's chain held the request (a fault delay): decoding resumes.
+    case filterResume(ExchangeID)
 }
 
 public enum OutboundHTTPAction: Hashable, Sendable {
@@ -116,7 +122,8 @@ public enum OutboundHTTPAction: Hashable, Sendable {
     /// drop it so that it costs nothing while it waits.
     case cancelTimer(ProxyTimer)
     /// Final answer to the app for this exchange; `local` is nil when it is the upstream's response.
-    case respond(ExchangeID, HTTPResponseHead, local: LocalReason?)
+    /// `flags` say why, as Envoy's access log does (`UF`, `UO`, `URX`, ...; empty for a plain answer).
+    case respond(ExchangeID, HTTPResponseHead, local: LocalReason?, flags: ResponseFlags)
     case closeUpstream(UpstreamConnectionID)
 }
 

@@ -7,12 +7,18 @@ extension Sidecar {
     static let appUnreachableResponse = HTTPResponseHead(status: 503)
 
     /// A peer opened a connection to `port`. `peerIdentity` comes from its mTLS certificate (nil:
-    /// not in the mesh). Order as in FSM's inbound-main.js: source ranges, the port's connection
-    /// quota, then (TCP ports) the TCPRoute identities.
+    /// not in the mesh). Order as in FSM's inbound-main.js: the border (a client without a mesh
+    /// identity needs an AccessControl, `InboundAdmission`; refused: `inbound.cx_no_identity`),
+    /// source ranges, the port's connection quota, then (TCP ports) the TCPRoute identities.
     public mutating func inboundConnection(_ id: ConnectionID, port: Int, source: SocketAddress, peerIdentity: String?, now: MeshInstant) -> InboundConnectionDecision {
         guard let matchIndex = compiled.inboundByPort[port] else {
             counters[CounterTable.inboundNoRoute] += 1
             return .close(.noRoute)
+        }
+        let verdict = compiled.inbound[matchIndex].admission.verdict(peerIdentity: peerIdentity, source: source.ip)
+        if verdict == .refused {
+            counters[CounterTable.inboundNoIdentity] += 1
+            return .close(.accessDenied)
         }
         if let ranges = compiled.inbound[matchIndex].sourceRanges {
             let parsed = AddressRange.parseIPv4(source.ip)
@@ -26,7 +32,7 @@ extension Sidecar {
             if let counter = compiled.inbound[matchIndex].connectionRateLimitedCounter { counters[counter] += 1 }
             return .close(.rateLimited)
         }
-        if !compiled.inbound[matchIndex].isHTTP, let allowed = compiled.inbound[matchIndex].allowedEndpoints {
+        if verdict == .meshPeer, !compiled.inbound[matchIndex].isHTTP, let allowed = compiled.inbound[matchIndex].allowedEndpoints {
             guard let peerIdentity, allowed.contains(peerIdentity) else {
                 counters[CounterTable.inboundAccessDenied] += 1
                 return .close(.accessDenied)
@@ -39,51 +45,61 @@ extension Sidecar {
         return .accept
     }
 
+    /// A connection without TLS reached the inbound listener before its port is known (local mode,
+    /// where the first request names it): whether some port admits `source` without an identity,
+    /// so that the shell lets its plaintext through to `inboundConnection`, which decides for the
+    /// port. Refused (no AccessControl admits it): counted as `inbound.cx_no_identity`.
+    public mutating func inboundPlaintextAdmissible(source: SocketAddress) -> Bool {
+        let admitted = compiled.inbound.contains { $0.admission.verdict(peerIdentity: nil, source: source.ip) == .accessControl }
+        if !admitted { counters[CounterTable.inboundNoIdentity] += 1 }
+        return admitted
+    }
+
     public mutating func inboundConnectionClosed(_ id: ConnectionID) {
         if inboundConnections.remove(id.rawValue) != nil {
             counters[CounterTable.inboundCxActive] -= 1
         }
     }
 
-    /// A request arrived on an accepted inbound connection: route, check access, apply the
-    /// service then route rate limits, and pick the local endpoint.
+    /// A request arrived on an accepted inbound connection: it runs through the port's filter
+    /// chain (route, access, the service then route rate limits), then the router picks the
+    /// local endpoint.
     public mutating func inboundRequest(_ head: HTTPRequestHead, connection: ConnectionID, port: Int, peerIdentity: String?, now: MeshInstant) -> InboundHTTPDecision {
         counters[CounterTable.inboundRqTotal] += 1
         guard let matchIndex = compiled.inboundByPort[port], compiled.inbound[matchIndex].isHTTP else {
             counters[CounterTable.inboundNoRoute] += 1
             return .respond(Sidecar.noResponse, .noRoute)
         }
-        let serviceCount = compiled.inbound[matchIndex].services.count
-        guard serviceCount > 0 else {
-            // Nothing is allowed on this port (SMI mode without a TrafficTarget).
-            counters[CounterTable.inboundAccessDenied] += 1
-            return .respond(Sidecar.forbiddenResponse, .accessDenied)
+        let admission = compiled.inbound[matchIndex].admission
+        if admission.routesByAccessControl(peerIdentity: peerIdentity), let targets = admission.targets {
+            return accessControlRoute(targets, matchIndex: matchIndex)
         }
-        guard let service = compiled.inbound[matchIndex].serviceIndex(forHost: head.authority) ?? (serviceCount == 1 ? 0 : nil) else {
-            counters[CounterTable.inboundNoRoute] += 1
-            return .respond(Sidecar.notFoundResponse, .noRoute)
+        let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
+        var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
+        var noDraws = NoRandomness()
+        switch compiled.inboundChain.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
+        case let .localReply(response, reason):
+            return .respond(response, reason)
+        case .hold:
+            // No inbound chain holds (none has a fault filter): a shell answers an inbound request at once.
+            return .respond(Sidecar.upstreamFailureResponse, .upstreamFailure)
+        case .toRouter:
+            break
         }
-        let path = Sidecar.pathWithoutQuery(head.path)
-        guard let ruleIndex = compiled.inbound[matchIndex].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else {
-            counters[CounterTable.inboundAccessDenied] += 1
-            return .respond(Sidecar.forbiddenResponse, .accessDenied)
+        guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        useCluster(cluster)
+        guard let endpoint = clusters[cluster].endpointBalancer.next() else {
+            return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
         }
-        let rule = compiled.inbound[matchIndex].services[service].rules[ruleIndex]
-        if let allowed = rule.allowedServices {
-            guard let peerIdentity, allowed.contains(peerIdentity) else {
-                counters[CounterTable.inboundAccessDenied] += 1
-                return .respond(Sidecar.forbiddenResponse, .accessDenied)
-            }
-        }
-        if let bucket = compiled.inbound[matchIndex].services[service].bucket, !buckets[bucket].tryTake(now: now) {
-            counters[CounterTable.throttleService] += 1
-            return .respond(compiled.inbound[matchIndex].services[service].rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
-        }
-        if let bucket = rule.bucket, !buckets[bucket].tryTake(now: now) {
-            counters[CounterTable.throttleRoute] += 1
-            return .respond(rule.rateLimitedResponse ?? HTTPResponseHead(status: 429), .rateLimited)
-        }
-        guard let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        clusters[cluster].counters.upstreamRqTotal += 1
+        return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
+                        appProtocol: input.listener.appProtocol)
+    }
+
+    /// An AccessControl's wildcard route (FSM: no route matches, `AllowedPrincipals` of the
+    /// admitted sources): straight to the port's local cluster.
+    private mutating func accessControlRoute(_ targets: TargetSet, matchIndex: Int) -> InboundHTTPDecision {
+        guard let cluster = pick(targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
         useCluster(cluster)
         guard let endpoint = clusters[cluster].endpointBalancer.next() else {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)

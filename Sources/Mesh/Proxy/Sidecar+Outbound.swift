@@ -20,51 +20,56 @@ extension Sidecar {
     public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         // A number already in use is a shell bug; the exchange in progress keeps it.
-        guard exchanges[id.rawValue] == nil else { return actions }
+        guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
-            // No traffic match: FSM closes the connection (the demos' "status 0").
-            counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
-            return actions
-        }
-        let cluster: Int
-        if compiled.outbound[matchIndex].isHTTP {
-            guard let chosen = routeOutbound(head, match: matchIndex) else {
-                counters[CounterTable.outboundNoRoute] += 1
-                actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute))
+            if let cluster = egressCluster(for: destination) {
+                passThrough(id, cluster: cluster, now: now, actions: &actions)
                 return actions
             }
-            cluster = chosen
-        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let chosen = pick(targets) {
-            // HTTP spoken to a TCP port: it is passed to the port's TCP target.
-            cluster = chosen
-        } else {
+            // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
-            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute))
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
             return actions
         }
+        if compiled.outbound[matchIndex].isHTTP {
+            var request = FilterRequest(head: head, listenerPort: compiled.outbound[matchIndex].port)
+            runOutboundChain(id, &request, original: head, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
+        } else if let targets = compiled.outbound[matchIndex].tcpTargets, let cluster = pick(targets) {
+            // HTTP spoken to a TCP port: it is passed to the port's TCP target.
+            routerTakes(id, cluster: cluster, responseFilters: [], appProtocol: compiled.outbound[matchIndex].appProtocol, now: now, actions: &actions)
+        } else {
+            counters[CounterTable.outboundNoRoute] += 1
+            actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
+        }
+        return actions
+    }
 
+    /// The router's part of a request that reaches a cluster: its circuit breaker, the exchange and
+    /// its route timeout, then the connection pool. Its local answers run back through
+    /// `responseFilters`, the filters with a response side the request passed.
+    mutating func routerTakes(_ id: ExchangeID, cluster: Int, responseFilters: [HTTPFilter], appProtocol: AppProtocol, now: MeshInstant,
+                              actions: inout [OutboundHTTPAction]) {
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
-            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints))
-            return actions
+            actions.append(.respond(id, HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: responseFilters), local: .noEndpoints, flags: .noHealthyUpstream))
+            return
         }
         useCluster(cluster)
         var admitted = false
         if clusters[cluster].breaker != nil {
             guard clusters[cluster].breaker!.admit(now: now) else {
                 clusters[cluster].counters.upstreamRqCircuitOpen += 1
-                actions.append(.respond(id, clusters[cluster].breaker!.degradedResponse, local: .circuitOpen))
-                return actions
+                actions.append(.respond(id, HTTPFilterChain.encoded(clusters[cluster].breaker!.degradedResponse, through: responseFilters), local: .circuitOpen,
+                                        flags: .upstreamOverflow))
+                return
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: compiled.outbound[matchIndex].appProtocol)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
         }
         dispatch(id.rawValue, actions: &actions)
-        return actions
     }
 
     /// The response (or, with status 0, the transport failure) of one attempt. Responses of
@@ -121,6 +126,8 @@ extension Sidecar {
             attemptEnded(id.rawValue, status: 0, response: nil, timedOut: true, now: now, random: &random, actions: &actions)
         case let .requestTimeout(id):
             requestTimedOut(id.rawValue, now: now, actions: &actions)
+        case let .filterResume(id):
+            resumeHeldRequest(id, now: now, random: &random, actions: &actions)
         case let .connectTimeout(connection):
             guard let open = connections[connection.rawValue], open.hasConnectTimer, !open.connected else { break }
             connections[connection.rawValue]!.hasConnectTimer = false
@@ -165,6 +172,7 @@ extension Sidecar {
     /// The app went away: forget the exchange, closing the connection of an attempt in flight.
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        if heldRequests.removeValue(forKey: id.rawValue) != nil { actions.append(.cancelTimer(.filterResume(id))) }
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
         let cluster = exchange.cluster
@@ -188,12 +196,13 @@ extension Sidecar {
     /// a failed attempt) cannot get one and fails now with 503.
     public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        if heldRequests[id.rawValue] != nil { heldRequests[id.rawValue]!.bodyReplayable = false }
         guard let exchange = exchanges[id.rawValue] else { return actions }
         exchanges[id.rawValue]!.bodyReplayable = false
         let waitingForRetry = exchange.attempt > 0 && (exchange.phase == .backoff || exchange.phase == .pending)
         guard waitingForRetry else { return actions }
         if exchange.phase == .pending, exchange.cluster >= 0 { clusters[exchange.cluster].counters.upstreamRqPendingActive -= 1 }
-        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: nil, actions: &actions)
+        finish(id.rawValue, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: .localReset, now: nil, actions: &actions)
         return actions
     }
 
@@ -272,14 +281,6 @@ extension Sidecar {
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.
     func outboundMatch(destination: SocketAddress, host: String?) -> Int? {
         compiled.outbound.match(destination: destination, host: host)
-    }
-
-    /// Host → service → first matching rule → weighted cluster; nil when nothing routes.
-    mutating func routeOutbound(_ head: HTTPRequestHead, match: Int) -> Int? {
-        guard let service = compiled.outbound[match].serviceIndex(forHost: head.authority) else { return nil }
-        let path = Sidecar.pathWithoutQuery(head.path)
-        guard let rule = compiled.outbound[match].services[service].rules.firstIndex(where: { $0.matches(method: head.method, path: path, head: head) }) else { return nil }
-        return pick(compiled.outbound[match].services[service].rules[rule].targets)
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {
@@ -444,11 +445,13 @@ extension Sidecar {
                                random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
+        var retriesExhausted = false
         if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
             let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status, connectFailed: connectFailed)
             if retriable {
                 if exchange.retriesDone >= retry.numRetries {
                     clusters[cluster].counters.upstreamRqRetryLimitExceeded += 1
+                    retriesExhausted = true
                 } else if !exchange.holdsRetrySlot, clusters[cluster].activeRetries >= compiled.clusters[cluster].limits.maxRetries {
                     clusters[cluster].counters.upstreamRqRetryOverflow += 1
                 } else {
@@ -469,18 +472,24 @@ extension Sidecar {
                 clusters[cluster].counters.upstreamRqRetrySuccess += 1
             }
         }
+        let exhausted: ResponseFlags = retriesExhausted ? .upstreamRetryLimitExceeded : []
         if timedOut {
-            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, now: now, actions: &actions)
+            finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, flags: exhausted.union(.upstreamRequestTimeout), now: now, actions: &actions)
         } else if let response, status != 0 {
-            finish(id, response, local: nil, now: now, actions: &actions)
+            finish(id, response, local: nil, flags: exhausted, now: now, actions: &actions)
+        } else if compiled.clusters[cluster].isEgress {
+            // Passthrough is transparent: the app's connection ends as the destination's did.
+            finish(id, Sidecar.noResponse, local: .upstreamFailure, now: now, actions: &actions)
         } else {
-            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, now: now, actions: &actions)
+            let failure: ResponseFlags = connectFailed ? .upstreamConnectionFailure : .upstreamConnectionTermination
+            finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: exhausted.union(failure), now: now, actions: &actions)
         }
     }
 
     /// The final answer: releases the exchange's slots, informs the breaker (when `now` is given)
     /// and responds to the app.
-    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
+    /// `flags` default to the local reason's (`ResponseFlags(local)`).
+    mutating func finish(_ id: UInt64, _ head: HTTPResponseHead, local: LocalReason?, flags: ResponseFlags? = nil, now: MeshInstant?, actions: inout [OutboundHTTPAction]) {
         guard let exchange = exchanges.removeValue(forKey: id) else { return }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
         let cluster = exchange.cluster
@@ -490,6 +499,6 @@ extension Sidecar {
                 clusters[cluster].breaker?.record(status: head.status, latency: now - exchange.startedAt, now: now)
             }
         }
-        actions.append(.respond(ExchangeID(id), head, local: local))
+        actions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(head, through: exchange.responseFilters), local: local, flags: flags ?? ResponseFlags(local)))
     }
 }

@@ -39,6 +39,8 @@ public struct Sidecar: Sendable {
     var buckets: [TokenBucket] = []
     var counters = CounterTable()
     var exchanges: [UInt64: Exchange] = [:]
+    /// Outbound requests a filter holds (a fault delay) before the router takes them.
+    var heldRequests: [UInt64: HeldRequest] = [:]
     var connections: [UInt64: UpstreamConnection] = [:]
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
@@ -112,6 +114,9 @@ struct Exchange: Sendable {
     var hasRequestTimer = false
     /// The protocol of the port its traffic match names.
     var appProtocol: AppProtocol = .http
+    /// The chain's filters with a response side that the request passed (empty for a sidecar's
+    /// chains): the final answer runs back through them.
+    var responseFilters: [HTTPFilter] = []
 }
 
 struct UpstreamConnection: Sendable {
@@ -154,6 +159,7 @@ extension Sidecar {
                 next.inbound[index].connectionRateLimitedCounter = counters.index(name)
             }
         }
+        keepEgressClusters(in: &next)
         carryState(into: next)
         compiled = next
         self.config = config
@@ -258,7 +264,8 @@ extension Sidecar {
                 guard let exchange = exchanges[id], exchange.phase == .pending, exchange.cluster == oldIndex else { continue }
                 exchanges[id] = nil
                 if exchange.hasRequestTimer { deferredActions.append(.cancelTimer(.requestTimeout(ExchangeID(id)))) }
-                deferredActions.append(.respond(ExchangeID(id), Sidecar.noEndpointsResponse, local: .noEndpoints))
+                deferredActions.append(.respond(ExchangeID(id), HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: exchange.responseFilters), local: .noEndpoints,
+                                                flags: ResponseFlags.noHealthyUpstream))
             }
             state.counters.upstreamCxActive = 0
             state.counters.upstreamRqActive = 0

@@ -131,6 +131,17 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     /// The metric labels of the current request's client workload.
     var peerLabels = WorkloadLabels.unknown
+    /// The access-log entry of the request forwarded to the app, written when its response ends.
+    var pendingLog: PendingAccessLog?
+
+    /// Writes the entry in progress (if any) with `status` and `flags` added.
+    private func writeLog(status: Int? = nil, flags: ResponseFlags = []) {
+        guard var log = pendingLog else { return }
+        pendingLog = nil
+        if let status { log.entry.status = status }
+        log.entry.flags.formUnion(flags)
+        driver.writeAccessLog(log)
+    }
 
     /// Under mTLS, the peer's identity looked up once per connection (its certificate cannot change).
     private var certificateIdentity: String??
@@ -154,6 +165,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         app = nil
         appStream?.cancel()
         appStream = nil
+        writeLog(flags: .downstreamConnectionTermination)
         if accepted { driver.inboundConnectionClosed(connectionID) }
         context.fireChannelInactive()
     }
@@ -206,10 +218,17 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     /// The app could not be reached: the engine's answer (503) goes to the peer.
     func appUnreachable(port: Int) {
         driver.count(.appConnectFailed)
+        // A connect failure answers 503 (`UF`) and says so at warning, with the app and the peer.
+        driver.logger.warning("local app unreachable", metadata: [
+            "port": "\(port)", "peer": "\((certificateIdentity ?? nil) ?? context?.channel.remoteAddress?.description ?? "?")",
+            "app": "\(app?.endpoint.description ?? "?")",
+        ])
         let answer = driver.inboundAppUnreachable(port: port)
         driver.metrics.recordRequest(source: peerLabels, destination: driver.workloadLabels, status: answer.status, milliseconds: 0)
         app = nil
         appStream = nil
+        pendingLog?.entry.bytesSent = answer.body?.utf8.count ?? 0
+        writeLog(status: answer.status, flags: .upstreamConnectionFailure)
         respondLocally(answer)
     }
 
@@ -222,6 +241,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     func appReset() {
         app = nil
         appStream = nil
+        writeLog(status: 0, flags: .upstreamConnectionTermination)
         context?.close(promise: nil)
     }
 
@@ -242,11 +262,13 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func startResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
+        pendingLog?.entry.status = Int(upstreamHead.status.code)
         guard let context else { return }
         responder.startStream(upstreamHead, draining: driver.isDraining, context: context)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel) {
+        pendingLog?.entry.bytesSent += part.readableBytes
         guard let context else { return }
         responder.streamBody(part, from: source, context: context)
     }
@@ -256,9 +278,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         // The app answered before the request body ended and dropped the rest.
         if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.finishStream(trailers: trailers, context: context) { busy = false }
+        writeLog()
     }
 
     func abortResponse() {
+        writeLog(flags: .upstreamConnectionTermination)
         responder.abortStream(context: context)
     }
 
@@ -418,12 +442,17 @@ extension AppLink: RequestBodySink {
 extension SidecarDriver {
     func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, peerIdentity: String?) {
         let start = eventLoop.now
+        var log = beginAccessLog(.inbound, head: head, path: head.uri, authority: head.headers.first(name: "host") ?? "", peerIdentity: peerIdentity)
+        log?.entry.bytesReceived = body?.receivedBytes ?? 0
         if !handler.accepted {
-            switch engine.inboundConnection(handler.connectionID, port: port, source: handler.source, peerIdentity: peerIdentity, now: now()) {
+            let decision = engine.inboundConnection(handler.connectionID, port: port, source: handler.source, peerIdentity: peerIdentity, now: now())
+            switch decision {
             case .accept:
                 handler.accepted = true
             case .close(let reason):
                 logger.debug("inbound connection refused", metadata: ["reason": "\(reason.rawValue)", "port": "\(port)"])
+                log?.entry.finish(status: 0, flags: decision.responseFlags)
+                writeAccessLog(log)
                 handler.closeConnection()
                 return
             }
@@ -432,12 +461,19 @@ extension SidecarDriver {
         headers.reserveCapacity(head.headers.count)
         for (name, value) in head.headers { headers.append(MeshProxy.HTTPHeader(name: name, value: value)) }
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: head.uri, authority: head.headers.first(name: "host") ?? "", headers: headers)
-        switch engine.inboundRequest(engineHead, connection: handler.connectionID, port: port, peerIdentity: peerIdentity, now: now()) {
+        let decision = engine.inboundRequest(engineHead, connection: handler.connectionID, port: port, peerIdentity: peerIdentity, now: now())
+        switch decision {
         case let .respond(response, reason):
             metrics.recordRequest(source: handler.peerLabels, destination: workloadLabels, status: response.status, milliseconds: milliseconds(since: start))
             logger.debug("inbound request answered locally", metadata: ["reason": "\(reason.rawValue)", "status": "\(response.status)"])
+            log?.entry.finish(status: response.status, flags: decision.responseFlags)
+            log?.entry.bytesSent = response.body?.utf8.count ?? 0
+            writeAccessLog(log)
             handler.respondLocally(response)
-        case let .forward(_, endpoint, appProtocol):
+        case let .forward(cluster, endpoint, appProtocol):
+            log?.entry.upstreamCluster = cluster
+            log?.entry.upstreamHost = localAppAddress(endpoint).description
+            handler.pendingLog = log
             handler.forward(to: endpoint, head: head, body: body, port: port, http2: appProtocol == .grpc)
         }
     }

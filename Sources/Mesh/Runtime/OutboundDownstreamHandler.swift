@@ -22,6 +22,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     private let responder = DownstreamResponder()
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
+    /// The access-log entry of the response streaming to the app, written when it ends.
+    var pendingLog: PendingAccessLog?
     /// Stops the upstream stream feeding the response when the app goes away (HTTP/2 upstreams).
     var onGone: (() -> Void)?
 
@@ -130,6 +132,10 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
             currentExchange = nil
             driver.outboundCancelled(exchange)
         }
+        // The app went away while its response streamed.
+        pendingLog?.entry.flags.insert(.downstreamConnectionTermination)
+        driver.writeAccessLog(pendingLog)
+        pendingLog = nil
         context.fireChannelInactive()
     }
 
@@ -175,6 +181,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true) {
+        pendingLog?.entry.bytesSent += part.readableBytes
         guard let context else { return }
         responder.streamBody(part, from: source, flush: flush, context: context)
     }
@@ -185,9 +192,15 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         // The upstream answered before the request body ended and dropped the rest.
         if intake.answeredEarly() { responder.closeAfterResponse() }
         if responder.finishStream(trailers: trailers, context: context) { busy = false }
+        driver.writeAccessLog(pendingLog)
+        pendingLog = nil
     }
 
     func abortStreamedResponse() {
+        // The upstream connection ended mid-response.
+        pendingLog?.entry.flags.insert(.upstreamConnectionTermination)
+        driver.writeAccessLog(pendingLog)
+        pendingLog = nil
         responder.abortStream(context: context)
     }
 

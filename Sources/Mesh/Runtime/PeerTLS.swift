@@ -132,10 +132,14 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, @
     private let driver: SidecarDriver
     private let side: String
     private var completed = false
+    /// Told of a failed handshake (the client side's connection, which then fails as a connect
+    /// failure would: 503, `UF`).
+    private let onFailure: (@Sendable () -> Void)?
 
-    init(driver: SidecarDriver, side: String) {
+    init(driver: SidecarDriver, side: String, onFailure: (@Sendable () -> Void)? = nil) {
         self.driver = driver
         self.side = side
+        self.onFailure = onFailure
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -155,6 +159,7 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, @
         // side counts those.
         completed = true
         driver.count(.tlsHandshakeFailed)
+        onFailure?()
         driver.logger.warning("TLS handshake failed", metadata: [
             "side": "\(side)", "peer": "\(context.channel.remoteAddress?.description ?? "?")", "error": "\(error)",
         ])
@@ -164,10 +169,10 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, @
 
 extension SidecarDriver {
     /// Adds the client side of mTLS to a connection towards a peer sidecar (no-op in plaintext mode).
-    func addPeerTLSClient(to pipeline: ChannelPipeline.SynchronousOperations, http2: Bool = false) throws {
+    func addPeerTLSClient(to pipeline: ChannelPipeline.SynchronousOperations, http2: Bool = false, onHandshakeFailure: (@Sendable () -> Void)? = nil) throws {
         guard let tls = peerTLS else { return }
         try pipeline.addHandler(NIOSSLClientHandler(context: http2 ? tls.clientContextHTTP2 : tls.clientContext, serverHostname: nil))
-        try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "client"))
+        try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "client", onFailure: onHandshakeFailure))
     }
 
     /// Adds the server side of mTLS to a connection on the inbound listener, right after `anchor`

@@ -64,6 +64,10 @@ public struct RuntimeCounters: Sendable {
         case probeReadinessRequests
         case probeStartupRequests
         case probeHealthcheckRequests
+        /// Access-log lines dropped because the sink's buffer was full (a slow or blocked writer).
+        case accessLogDropped
+        /// Access-log lines handed to the sink.
+        case accessLogWritten
 
         /// The request counter of a probe listener's port; nil for another port.
         public static func probeRequests(port: Int) -> Name? {
@@ -114,6 +118,8 @@ public struct RuntimeCounters: Sendable {
             case .probeReadinessRequests: "runtime.probe.readiness.rq_total"
             case .probeStartupRequests: "runtime.probe.startup.rq_total"
             case .probeHealthcheckRequests: "runtime.probe.healthcheck.rq_total"
+            case .accessLogDropped: "runtime.access_log_dropped"
+            case .accessLogWritten: "runtime.access_log_written"
             }
         }
     }

@@ -9,9 +9,18 @@ package typealias UpstreamConnector = (_ host: String, _ port: Int, _ timeout: T
 extension SidecarDriver {
     /// Every connection the sidecar opens for traffic (to a peer sidecar, to the local app, the far
     /// end of a TCP tunnel) on the driver's loop, with TCP_NODELAY; `upstreamConnector` replaces
-    /// the sockets (the fuzz harness connects EmbeddedChannels).
-    func connect(host: String, port: Int, timeout: TimeAmount,
+    /// the sockets (the fuzz harness connects EmbeddedChannels). With `cluster`, the connection's
+    /// bytes count towards that cluster's byte counters.
+    func connect(host: String, port: Int, timeout: TimeAmount, cluster: String? = nil,
                  initialize: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
+        var initialize = initialize
+        if let cluster {
+            let counter = ClusterByteCounter(metrics.byteCounters(cluster: cluster))
+            initialize = { [initialize] channel in
+                try channel.pipeline.syncOperations.addHandler(counter)
+                try initialize(channel)
+            }
+        }
         if let upstreamConnector { return upstreamConnector(host, port, timeout, initialize) }
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)

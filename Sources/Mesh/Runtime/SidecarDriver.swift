@@ -54,6 +54,9 @@ public struct SidecarSettings: Sendable {
     /// Set when no `--log-level` was given: each applied config sets this switch from its
     /// `Spec.SidecarLogLevel` (MeshConfig's `spec.sidecar.logLevel`). Nil: the level is fixed.
     public var logLevelFromConfig: LogLevelSwitch?
+    /// Where the access log goes while the config turns it on (MeshConfig
+    /// `observability.remoteLogging.enable`); nil: no access log whatever the config says.
+    public var accessLog: AccessLogSink?
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -123,9 +126,12 @@ public enum CaptureMode: String, Sendable, CaseIterable {
 /// sidecar's inbound listener (`ip:<inbound port>`) instead of `ip:port`, so it names the port the
 /// request was meant for. Under mTLS the source identity is the client certificate's; only the
 /// explicit plaintext mode names it in `x-fsm-source-identity` (forgeable by any local process).
+/// In local mode (no capture) whoever dials a pod's inbound listener names the pod's port the
+/// connection was meant for in `InboundTarget.portHeader`: what the capture's original destination
+/// tells under iptables (the real mode's clients outside the mesh send it too).
 /// Apps can never send either header through their sidecar.
 enum MeshHeaders {
-    static let targetPort = "x-fsm-target-port"
+    static let targetPort = InboundTarget.portHeader
     static let sourceIdentity = "x-fsm-source-identity"
     /// The client workload's metric labels, for the server sidecar's `source_*` labels.
     static let statsKind = "x-fsm-stats-kind"
@@ -140,7 +146,12 @@ enum MeshHeaders {
     /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
     static func isStrippedFromAppRequest(_ name: String) -> Bool {
         for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
-        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
+        return isMeshOwn(name)
+    }
+
+    /// The mesh's own headers (target port, source identity, stats labels).
+    static func isMeshOwn(_ name: String) -> Bool {
+        equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
     }
 
     static func hasStatsPrefix(_ name: String) -> Bool {
@@ -175,6 +186,8 @@ public final class SidecarDriver: @unchecked Sendable {
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
     private(set) var workloadLabels: WorkloadLabels
+    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`).
+    private(set) var accessLogSwitch = false
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -231,6 +244,16 @@ public final class SidecarDriver: @unchecked Sendable {
         Double(eventLoop.now.uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
     }
 
+    /// A plaintext connection on the inbound listener (no mesh certificate): whether an
+    /// AccessControl may admit its source address (the engine decides, and counts a refusal).
+    func inboundPlaintextAdmissible(from channel: any Channel) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        let remote = channel.remoteAddress
+        let admitted = engine.inboundPlaintextAdmissible(source: MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0))
+        if !admitted { logger.debug("inbound plaintext connection refused", metadata: ["remote": "\(remote?.description ?? "")"]) }
+        return admitted
+    }
+
     func newConnectionID() -> ConnectionID {
         defer { nextConnection += 1 }
         return ConnectionID(nextConnection)
@@ -256,9 +279,8 @@ public final class SidecarDriver: @unchecked Sendable {
             resolver = LocalModeResolver(config)
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
-            if settings.workload.namespace.isEmpty {
-                workloadLabels.namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace
-            }
+            accessLogSwitch = config.spec.accessLog
+            workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())
         return result
@@ -295,7 +317,7 @@ public final class SidecarDriver: @unchecked Sendable {
             metrics.setRuntimeGauge(SidecarDriver.activeConnectionsStat(listener), to: admission.active(listener))
         }
         metrics.setStale(isStale)
-        return metrics.exposition(engineStats: engine.stats)
+        return metrics.exposition(engineStats: engine.stats, source: workloadLabels)
     }
 
     public func configDump() -> String? { appliedJSON }
@@ -332,7 +354,8 @@ public final class SidecarDriver: @unchecked Sendable {
         // Under capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
-        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt)
+        exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
+                                         log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))
         downstream.currentExchange = id
         perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
@@ -360,8 +383,11 @@ public final class SidecarDriver: @unchecked Sendable {
 
     /// The app's connection closed before its answer.
     func outboundCancelled(_ id: UInt64) {
-        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        guard var exchange = exchanges.removeValue(forKey: id) else { return }
         exchange.body?.discard()
+        exchange.log?.entry.flags.insert(.downstreamConnectionTermination)
+        exchange.log?.entry.bytesReceived = exchange.body?.receivedBytes ?? 0
+        writeAccessLog(exchange.log)
         perform(engine.cancelOutbound(ExchangeID(id)))
     }
 
@@ -466,7 +492,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop)
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: Sidecar.isEgressCluster(cluster))
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -479,8 +505,15 @@ public final class SidecarDriver: @unchecked Sendable {
                     continue
                 }
                 exchanges[id.rawValue]?.cluster = cluster
+                exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
+                exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
                 var head = exchange.head
-                head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                if Sidecar.isEgressCluster(cluster) {
+                    // Out of the mesh: the request as the app sent it, none of the mesh's headers.
+                    for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
+                } else {
+                    head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                }
                 // A retry: the previous attempt stops taking the body (the link attaches it when
                 // the request's turn on the connection comes).
                 exchange.body?.detachCurrentSink()
@@ -503,12 +536,17 @@ public final class SidecarDriver: @unchecked Sendable {
                 eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
                     perform(engine.timerFired(timer, now: now(), random: &generator))
                 }
-            case let .respond(id, head, local):
-                guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
+            case let .respond(id, head, local, flags):
+                guard var exchange = exchanges.removeValue(forKey: id.rawValue) else { continue }
                 metrics.recordOutboundRequest(source: workloadLabels, cluster: exchange.cluster, status: head.status, milliseconds: milliseconds(since: exchange.startedAt))
+                exchange.log?.entry.finish(status: head.status, flags: flags, bytesReceived: exchange.body?.receivedBytes ?? 0)
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
+                    // Written when the response has streamed (its bytes counted on the way).
+                    exchange.downstream.pendingLog = exchange.log
                     link.forwardResponse(to: exchange.downstream)
                 } else {
+                    exchange.log?.entry.bytesSent = head.body?.utf8.count ?? 0
+                    writeAccessLog(exchange.log)
                     if local == .requestTimeout {
                         logger.info("upstream request timed out", metadata: ["path": "\(exchange.head.uri)", "cluster": "\(exchange.cluster ?? "")"])
                     } else if let local {
@@ -535,6 +573,8 @@ struct OutboundExchange {
     /// nil: the request has no body.
     var body: RequestBody?
     var startedAt: NIODeadline
+    /// Its access-log entry while the access log is on.
+    var log: PendingAccessLog?
     /// When the engine's request timeout passes (nil: no timer, or it was cancelled).
     var timeoutAt: NIODeadline?
     /// The cluster of the latest attempt (the destination labels of the metrics).
@@ -550,4 +590,9 @@ extension SidecarDriver {
         count(.grpcLocalReply)
         return GRPCLocalReply.rewrite(head)
     }
+}
+
+/// The inbound listener's local-mode stand-in for a captured connection's original destination port.
+public enum InboundTarget {
+    public static let portHeader = "x-fsm-target-port"
 }

@@ -1,4 +1,5 @@
 import CoreMetrics
+import MeshModel
 import MeshProxy
 import Prometheus
 
@@ -27,9 +28,11 @@ public struct WorkloadLabels: Sendable, Hashable {
 /// - `fsm_request_total{source_*,destination_*,response_code}` and the `fsm_request_duration_ms`
 ///   histogram (milliseconds; the same labels without `response_code`, as the guides list them);
 /// - the shell's own counters (`runtime.*` → `sidecar_runtime_*`), incremented as they happen;
-/// - the engine's Envoy-style counters, carried over at each scrape: `cluster.<name>.<counter>`
-///   becomes `sidecar_cluster_<counter>{sidecar_cluster_name="<name>"}`, other names
-///   `sidecar_<name with invalid characters as _>`; `*_active` ones are gauges.
+/// - the engine's Envoy-style counters, carried over at each scrape under the names FSM's Pipy
+///   sidecar exports (`SidecarMetrics+FSMNames.swift`: `sidecar_cluster_upstream_rq_xx` with its
+///   response-code class and source workload labels, `sidecar_cluster_<counter>{sidecar_cluster_name}`,
+///   rate-limit outcomes as labels); `*_active` ones are gauges;
+/// - `sidecar_server_live` and the upstream bytes per cluster.
 ///
 /// Handles are created once per label set and cached, so a request costs one dictionary lookup.
 /// Loop-confined (owned by `SidecarDriver`).
@@ -41,7 +44,7 @@ public final class SidecarMetrics: @unchecked Sendable {
     public static let durationBuckets: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    let factory: PrometheusMetricsFactory
 
     private struct RequestKey: Hashable {
         var source: WorkloadLabels
@@ -66,7 +69,9 @@ public final class SidecarMetrics: @unchecked Sendable {
     private var engineGauges: [String: Meter] = [:]
     /// Family name → (labeled, gauge), so that a name is never registered twice in incompatible
     /// ways (the registry would stop the process).
-    private var families: [String: (labeled: Bool, gauge: Bool)] = [:]
+    var families: [String: (labeled: Bool, gauge: Bool)] = [:]
+    /// Upstream byte counters by cluster name (`byteCounters(cluster:)`).
+    var byteHandles: [String: (received: CoreMetrics.Counter, sent: CoreMetrics.Counter)] = [:]
     /// `sidecar_runtime_config_stale`: 1 while the sidecar serves from its cache directory.
     private var staleGauge: Meter?
     static let staleStatName = "runtime.config_stale"
@@ -78,6 +83,8 @@ public final class SidecarMetrics: @unchecked Sendable {
         self.factory = factory
         families[SidecarMetrics.requestTotal] = (true, false)
         families[SidecarMetrics.requestDuration] = (true, false)
+        families[SidecarMetrics.serverLive] = (false, true)
+        Meter(label: SidecarMetrics.serverLive, dimensions: [], factory: factory).set(1.0)
     }
 
     /// One proxied request answered (by the peer, the app or the sidecar itself).
@@ -168,12 +175,13 @@ public final class SidecarMetrics: @unchecked Sendable {
         meter.set(Double(value))
     }
 
-    /// Carries the engine's counters into the registry and renders the text exposition format.
-    func exposition(engineStats: SidecarStats) -> String {
+    /// Carries the engine's counters into the registry (under FSM's names, with `source` as the
+    /// source workload labels) and renders the text exposition format.
+    func exposition(engineStats: SidecarStats, source: WorkloadLabels) -> String {
         for (name, value) in engineStats.counters() {
-            let (family, labels) = SidecarMetrics.engineSeries(name)
+            let (family, labels) = SidecarMetrics.engineSeries(name, source: source)
             let gauge = family.hasSuffix("_active")
-            let key = labels.isEmpty ? family : family + "\u{0}" + labels[0].1
+            let key = labels.reduce(family) { $0 + "\u{0}" + $1.1 }
             if let known = families[family], known.labeled != !labels.isEmpty || known.gauge != gauge { continue }
             families[family] = (!labels.isEmpty, gauge)
             if gauge {
@@ -192,18 +200,6 @@ public final class SidecarMetrics: @unchecked Sendable {
         return registry.emitToString()
     }
 
-    /// `cluster.<name>.<counter>` → (`sidecar_cluster_<counter>`, [sidecar_cluster_name: name]);
-    /// anything else → (`sidecar_<sanitized>`, []).
-    static func engineSeries(_ name: String) -> (family: String, labels: [(String, String)]) {
-        let prefix = "cluster."
-        if name.hasPrefix(prefix), let lastDot = name.lastIndex(of: "."), lastDot > name.index(name.startIndex, offsetBy: prefix.count) {
-            let cluster = name[name.index(name.startIndex, offsetBy: prefix.count)..<lastDot]
-            let counter = name[name.index(after: lastDot)...]
-            return ("sidecar_cluster_" + sanitize(counter), [("sidecar_cluster_name", String(cluster))])
-        }
-        return (familyName(name[...]), [])
-    }
-
     static func familyName(_ statName: Substring) -> String { "sidecar_" + sanitize(statName) }
 
     /// Metric names allow `[a-zA-Z0-9_:]`; everything else becomes `_`.
@@ -219,6 +215,17 @@ public final class SidecarMetrics: @unchecked Sendable {
 }
 
 extension WorkloadLabels {
+    /// This sidecar's own labels: what its settings (the command line, the injector's owner) say,
+    /// the rest from the config's `Spec.Workload` (stamped by the controller), the namespace
+    /// failing that from the config's identity.
+    init(settings: WorkloadLabels, config: ProxyConfig) {
+        let stamped = config.spec.workload
+        func pick(_ set: String, _ fromConfig: String?) -> String { set.isEmpty ? fromConfig ?? "" : set }
+        var namespace = pick(settings.namespace, stamped?.namespace)
+        if namespace.isEmpty { namespace = WorkloadLabels(peerIdentity: config.serviceIdentity, kind: nil, name: nil, pod: nil, namespace: nil).namespace }
+        self.init(kind: pick(settings.kind, stamped?.kind), name: pick(settings.name, stamped?.name), pod: pick(settings.pod, stamped?.pod), namespace: namespace)
+    }
+
     /// The peer of an inbound request: the namespace from its verified identity
     /// (`sa.namespace.cluster.local`), the rest from the `x-fsm-stats-*` headers its sidecar sent.
     init(peerIdentity: String?, kind: String?, name: String?, pod: String?, namespace: String?) {

@@ -183,17 +183,19 @@ extension SidecarDriver {
     /// sidecar with the tunnel preamble. Returns the relay half for the app's connection.
     private func openOutboundTunnel(to destination: MeshProxy.SocketAddress) -> TCPRelay? {
         let id = newConnectionID()
-        switch engine.outboundConnection(id, destination: destination, now: now(), random: &generator) {
+        let decision = engine.outboundConnection(id, destination: destination, now: now(), random: &generator)
+        switch decision {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
+            logRefusedTCP(.outbound, destination: destination.description, flags: decision.responseFlags)
             return nil
-        case .connect(_, let endpoint):
+        case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
             var preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n"
             if peerTLS == nil { preamble += "\(MeshHeaders.sourceIdentity): \(engine.config?.serviceIdentity ?? "")\r\n" }
             preamble += "\r\n"
-            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true)
+            connectRelay(upstreamSide, host: endpoint.ip, port: settings.inboundPort, preamble: preamble, toPeerSidecar: true, cluster: cluster)
             return appSide
         }
     }
@@ -202,9 +204,11 @@ extension SidecarDriver {
     func inboundTunnel(authority: String, peerIdentity: String?, connection: ConnectionID, source: MeshProxy.SocketAddress,
                        from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) -> Bool {
         let port = MeshProxy.SocketAddress(parsing: authority)?.port ?? 0
-        switch engine.inboundConnection(connection, port: port, source: source, peerIdentity: peerIdentity, now: now()) {
+        let decision = engine.inboundConnection(connection, port: port, source: source, peerIdentity: peerIdentity, now: now())
+        switch decision {
         case .close(let reason):
             logger.debug("inbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "port": "\(port)"])
+            logRefusedTCP(.inbound, destination: authority, flags: decision.responseFlags, peerIdentity: peerIdentity)
             context.close(promise: nil)
             return false
         case .accept:
@@ -224,15 +228,17 @@ extension SidecarDriver {
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool) {
+    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool, cluster: String? = nil) {
         // The preamble goes out first, before any byte of the other half.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
-        connect(host: host, port: port, timeout: .seconds(5)) { channel in
+        connect(host: host, port: port, timeout: .seconds(5), cluster: cluster) { channel in
             if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
             try channel.pipeline.syncOperations.addHandler(relay)
         }.whenFailure { [self] error in
             count(.upstreamConnectFailed)
-            logger.debug("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+            logger.warning("tunnel connect failed", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
+            logRefusedTCP(toPeerSidecar ? .outbound : .inbound, destination: "\(host):\(port)", flags: .upstreamConnectionFailure,
+                          upstream: (host: "\(host):\(port)", cluster: cluster))
             relay.closedForGood()
         }
     }

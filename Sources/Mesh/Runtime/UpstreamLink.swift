@@ -35,6 +35,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var gone = false
     /// The channel while it connects (its handlers are installed before the connect).
     private var opening: (any Channel)?
+    /// The TLS handshake with the peer sidecar failed (set by its `TLSHandshakeGuard`, on the loop).
+    var handshakeFailed = false
     /// App connections written to during the current read and not flushed yet: flushed together
     /// when the read is over, so that a response read at once leaves in one write, not three.
     private var unflushed: [OutboundDownstreamHandler] = []
@@ -51,16 +53,19 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         self.driver = driver
     }
 
-    func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount) {
+    /// `egress`: the original destination itself, outside the mesh (egress passthrough): its own
+    /// port, in plain.
+    func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount, cluster: String? = nil, egress: Bool = false) {
         let link = self
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
         // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
-        let port = driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
-        driver.connect(host: endpoint.ip, port: port, timeout: timeout) { channel in
+        let port = egress || driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
+        driver.connect(host: endpoint.ip, port: port, timeout: timeout, cluster: cluster) { channel in
             link.opening = channel
-            // mTLS towards the peer sidecar, with the certificate current at connect time.
-            try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations)
+            // mTLS towards the peer sidecar, with the certificate current at connect time. A
+            // handshake that fails makes the connection a failed connect (503, `UF`).
+            if !egress { try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
             try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
@@ -212,8 +217,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             downstream.abortStreamedResponse()
         }
         current = nil
-        if !closeRequested && !awaiting.isEmpty { driver.count(.upstreamReset) }
-        lost()
+        if !closeRequested && !awaiting.isEmpty && !handshakeFailed { driver.count(.upstreamReset) }
+        lost(connectFailed: handshakeFailed)
         context.fireChannelInactive()
     }
 

@@ -162,8 +162,10 @@ public struct RunningCommand {
     public let seen: String
 
     /// Starts `arguments` (the executable first) and returns once it printed `readyLine` (or
-    /// exited); standard error goes with standard output. The caller stops it.
-    public static func start(_ arguments: [String], readyLine: String) throws -> RunningCommand {
+    /// exited); standard error goes with standard output. The caller stops it. A command that
+    /// neither prints the line nor exits within `readyWithin` seconds is killed, and the start
+    /// fails with what it printed (a wrong ready line must fail a test, not hang the run).
+    public static func start(_ arguments: [String], readyLine: String, readyWithin seconds: Int = 60) throws -> RunningCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
@@ -173,7 +175,18 @@ public struct RunningCommand {
         process.standardInput = input
         try process.run()
         var seen = ""
+        var waited = 0
         while !seen.contains(readyLine) {
+            var descriptor = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 100) == 0 {
+                waited += 100
+                guard waited < seconds * 1000 else {
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                    throw CommandFailure(description: "\(arguments.joined(separator: " ")) printed no \"\(readyLine)\" within \(seconds) s: \(seen)")
+                }
+                continue
+            }
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)

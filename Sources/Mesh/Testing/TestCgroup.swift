@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,19 +10,11 @@ import Glibc
 /// `delete()` kills what still runs there and removes it with its children.
 public final class TestCgroup: @unchecked Sendable {
     public let path: String
-    private var children: [TestCgroup] = []
     private static let counter = Mutex(0)
 
     /// Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
     /// hybrid machine); nil without one.
-    public static let mountPoint: String? = {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields.count > 4, fields[dash + 1] == "cgroup2" { return String(fields[4]) }
-        }
-        return nil
-    }()
+    public static let mountPoint: String? = CgroupV2.mountPoint()
 
     /// Why eBPF capture tests cannot run here, on top of the network-namespace reasons: cgroup v2.
     public static var unavailableReason: String? {
@@ -45,9 +38,7 @@ public final class TestCgroup: @unchecked Sendable {
 
     /// A child cgroup (the sidecar's or the app's inside a pod).
     public func child(_ name: String) throws -> TestCgroup {
-        let child = try TestCgroup(path: "\(path)/\(name)")
-        children.append(child)
-        return child
+        try TestCgroup(path: "\(path)/\(name)")
     }
 
     /// The command line that runs `arguments` inside this cgroup: a shell moves itself in, then
@@ -59,13 +50,7 @@ public final class TestCgroup: @unchecked Sendable {
 
     /// Kills every process in it and its children, then removes them all.
     public func delete() {
-        children.forEach { $0.delete() }
-        try? "1".write(toFile: "\(path)/cgroup.kill", atomically: false, encoding: .utf8)
-        // The kill is asynchronous: wait (at most 2 s) until the cgroup is empty.
-        for _ in 0..<200 {
-            if rmdir(path) == 0 || errno != EBUSY { return }
-            usleep(10_000)
-        }
+        CgroupV2.remove(path)
     }
 
     private static func makeDirectory(_ path: String) throws {
@@ -81,11 +66,6 @@ public final class TestCgroup: @unchecked Sendable {
 public enum EBPFTestEnvironment {
     /// Why the suite cannot run here; nil when it can.
     public static func unavailableReason(needing tools: [String], objectProblem: String?) -> String? {
-        // Opt-in: the suites attach programs to this machine's cgroups, and a run killed midway has
-        // left interceptors behind that stalled the next run (see the closing note of 2026-12-06).
-        if ProcessInfo.processInfo.environment["FSM_EBPF_TESTS"] != "1" {
-            return "set FSM_EBPF_TESTS=1 to run the eBPF capture suites (root, cgroup v2; they attach programs to this machine's cgroups)"
-        }
         if let reason = CaptureTestEnvironment.unavailableReason(needing: tools) { return reason }
         if let reason = TestCgroup.unavailableReason { return reason }
         if let objectProblem { return "eBPF capture needs the eBPF object: \(objectProblem)" }

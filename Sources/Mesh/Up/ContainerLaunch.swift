@@ -16,6 +16,9 @@ public struct ContainerLaunch: Codable, Sendable, Equatable {
     public var noNewPrivileges: Bool
     public var mounts: [ContainerMount]
     public var probes: [ContainerProbe]
+    /// The cgroup v2 directory it runs in (eBPF capture tells a pod's sidecar and app apart by
+    /// theirs); nil: `fsm up`'s own.
+    public var cgroup: String?
 
     public init(name: String, image: String, argv: [String], environment: [String] = [], user: Int = 0, group: Int = 0,
                 noNewPrivileges: Bool = false, mounts: [ContainerMount] = [], probes: [ContainerProbe] = []) {
@@ -39,6 +42,7 @@ public struct ContainerLaunch: Codable, Sendable, Equatable {
         var arguments = ["container", "--netns", netns, "--user", String(user), "--group", String(group)]
         if let scratch { arguments += ["--scratch", scratch] }
         if noNewPrivileges { arguments.append("--no-new-privileges") }
+        if let cgroup { arguments += ["--cgroup", cgroup] }
         for mount in mounts { arguments += ["--mount", mount.argument] }
         for variable in environment { arguments += ["--env", variable] }
         return arguments + ["--"] + argv

@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,8 +22,11 @@ public enum ContainerRuntime {
         public var scratch: String?
         public var environment: [String]
         public var argv: [String]
+        /// A cgroup v2 directory the program runs in (moved there first, while still root).
+        public var cgroup: String?
 
-        public init(netns: String, user: Int, group: Int, noNewPrivileges: Bool, mounts: [ContainerMount], scratch: String?, environment: [String], argv: [String]) {
+        public init(netns: String, user: Int, group: Int, noNewPrivileges: Bool, mounts: [ContainerMount], scratch: String?, environment: [String], argv: [String],
+                    cgroup: String? = nil) {
             self.netns = netns
             self.user = user
             self.group = group
@@ -31,6 +35,7 @@ public enum ContainerRuntime {
             self.scratch = scratch
             self.environment = environment
             self.argv = argv
+            self.cgroup = cgroup
         }
     }
 
@@ -46,6 +51,13 @@ public enum ContainerRuntime {
     public static func exec(_ launch: Launch) throws(Failure) -> Never {
         #if os(Linux)
         let program = try resolve(launch.argv.first ?? "", environment: launch.environment)
+        if let cgroup = launch.cgroup {
+            do {
+                try CgroupV2.enter(cgroup)
+            } catch {
+                throw Failure(description: error.description)
+            }
+        }
         try enterNetworkNamespace(launch.netns)
         try privateMounts()
         var overlaid: Set<String> = []

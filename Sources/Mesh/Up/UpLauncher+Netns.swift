@@ -131,7 +131,8 @@ extension UpLauncher {
                                                     arguments: controllerArguments(settings, admittedPods: admittedDirectory)), settings: settings, state: &state, logger: logger)
         let meshed = try await waitForMeshedPods(settings, controller: controller, operatorToken: operatorToken, deadline: deadline)
         let injector = PodInjector(settings: injectorSettings(settings), credentials: credentials)
-        var sidecars: [(pod: NetnsPod, netns: String, process: UpState.Started)] = []
+        let cgroups = try planCgroups(plan, settings: settings, state: &state)
+        var links: [PodNetwork.PodLink] = []
         for (index, pod) in plan.pods.enumerated() {
             if pod.proxyUUID != nil, meshed[pod.key]?.ip != pod.ip {
                 throw UpError.notReady("the controller gives pod \(pod.key) the address \(meshed[pod.key]?.ip ?? "none"), not \(pod.ip) as planned")
@@ -141,8 +142,15 @@ extension UpLauncher {
             try state.save(in: settings.stateDirectory)
             try plan.network.createPod(link)
             try preparePod(pod, settings: settings, injector: injector, view: plan.view)
+            try makeCgroups(cgroups, for: pod)
+            links.append(link)
+        }
+        if let cgroups { try await startInterceptor(plan, cgroups: cgroups, settings: settings, logs: logs, state: &state, deadline: deadline, logger: logger) }
+        var sidecars: [(pod: NetnsPod, netns: String, process: UpState.Started)] = []
+        for (pod, link) in zip(plan.pods, links) {
             try await runInitContainers(pod, netns: link.netns, settings: settings, logs: logs)
-            for container in pod.launch.containers where container.name == PodInjector.sidecarContainerName {
+            for var container in pod.launch.containers where container.name == PodInjector.sidecarContainerName {
+                container.cgroup = cgroup(of: container, in: pod, cgroups)
                 sidecars.append((pod, link.netns, try start(container, of: pod, role: .sidecar, netns: link.netns, settings: settings, logs: logs, state: &state, logger: logger)))
             }
         }
@@ -250,7 +258,8 @@ extension UpLauncher {
         var started: [UpState.Started] = []
         for (index, pod) in plan.pods.enumerated() {
             let netns = plan.network.link(pod: pod.key, ip: pod.ip, index: index).netns
-            for container in pod.launch.containers where container.name != PodInjector.sidecarContainerName {
+            for var container in pod.launch.containers where container.name != PodInjector.sidecarContainerName {
+                container.cgroup = cgroup(of: container, in: pod, state.cgroups)
                 started.append(try start(container, of: pod, role: .app, netns: netns, settings: settings, logs: logs, state: &state, logger: logger))
             }
             state.pods.append(UpState.PodRow(pod: pod.key, ip: pod.ip, app: pod.app?.kind, appURL: pod.app.map { "http://127.0.0.1:\($0.port)/" },

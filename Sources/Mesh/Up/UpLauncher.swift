@@ -147,7 +147,7 @@ public enum UpLauncher {
     /// when a piece is still there afterwards.
     static func removeNetwork(of state: UpState) throws {
         guard let network = state.network else { return }
-        let left = network.teardown()
+        let left = (state.cgroups?.teardown() ?? []) + network.teardown()
         guard left.isEmpty else {
             throw UpError.network("could not remove \(left.joined(separator: ", ")); the state keeps them: run `fsm down` again as root")
         }

@@ -7,7 +7,7 @@ public struct UpState: Codable, Sendable, Equatable {
     /// One started process. `startTime` (Linux: /proc/PID/stat field 22) tells it apart from a
     /// later process that reuses the pid.
     public struct Started: Codable, Sendable, Equatable {
-        public enum Role: String, Codable, Sendable { case controller, sidecar, app, supervisor }
+        public enum Role: String, Codable, Sendable { case controller, sidecar, app, supervisor, interceptor }
         public var role: Role
         /// `namespace/name` for sidecars and apps.
         public var pod: String?
@@ -115,6 +115,8 @@ public struct UpState: Codable, Sendable, Equatable {
     public var supervision: SupervisionSettings?
     /// `--pods netns`: the bridge, namespaces and rule made for the pods (each recorded before it is made).
     public var network: PodNetwork?
+    /// `--pods netns` under eBPF capture: the pods' cgroups and the interceptor's pin directory.
+    public var cgroups: PodCgroups?
 
     public init(manifests: String, controllerURL: String) {
         self.manifests = manifests

@@ -76,7 +76,7 @@ public enum UpSupervisor {
 
     static func supervisionMember(for process: UpState.Started) -> Supervision.Member {
         let kind: Supervision.Member.Kind = switch process.role {
-        case .controller, .supervisor: .controller
+        case .controller, .supervisor, .interceptor: .controller
         case .sidecar: .sidecar
         case .app: .app
         }

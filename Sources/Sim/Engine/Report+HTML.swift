@@ -44,6 +44,10 @@ extension Report {
                 page.raw(" · bodies ")
                 page.raw(load.bodies.map { "<q>\(HTMLWriter.escape($0.text))</q> \($0.count) (\(ReportFormat.percent(Report.fraction($0.count, of: withBody))))" }.joined(separator: ", "))
             }
+            if !load.responseFlags.isEmpty {
+                page.raw(" · response flags ")
+                page.raw(load.responseFlags.map { "<b>\(HTMLWriter.escape($0.flags))</b> \($0.count)" }.joined(separator: ", "))
+            }
             page.raw("</p>\n<div class=\"charts\">\n")
             page.raw(Report.latencyChart(load))
             if load.buckets.count > 0 {

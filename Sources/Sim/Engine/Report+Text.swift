@@ -38,6 +38,9 @@ extension Report {
                 }
                 out.append("  bodies:   " + parts.joined(separator: ", "))
             }
+            if !load.responseFlags.isEmpty {
+                out.append("  flags:    " + load.responseFlags.map { "\($0.flags) \($0.count)" }.joined(separator: ", "))
+            }
             let l = load.latency
             out.append("  latency (modelled): p50 \(ReportFormat.milliseconds(l.p50))  p90 \(ReportFormat.milliseconds(l.p90))  p99 \(ReportFormat.milliseconds(l.p99))  p999 \(ReportFormat.milliseconds(l.p999))  max \(ReportFormat.milliseconds(l.max))")
             out.append(contentsOf: sharesOverTime(load))

@@ -34,6 +34,9 @@ extension SimEngine {
         exchanges[slot].finalHead = nil
         exchanges[slot].finalServer = -1
         exchanges[slot].inboundLocalHead = nil
+        exchanges[slot].inboundFlags = []
+        exchanges[slot].lastServerFlags = []
+        exchanges[slot].finalFlags = []
         exchanges[slot].bodyBytes = bodyBytes
         exchanges[slot].lastBody = -1
         exchanges[slot].finalBody = -1
@@ -60,7 +63,8 @@ extension SimEngine {
         captureResponse(exchange, head: head, body: body)
         switch exchange.origin {
         case .load(let load, let worker):
-            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, measuredFrom: exchange.measuredFrom)
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom,
+                          head: head)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -88,8 +92,9 @@ extension SimEngine {
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
         for action in actions {
             switch action {
-            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection, _):
-                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
+            case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
+                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
+                             egress: Sidecar.isEgressCluster(cluster))
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
@@ -112,9 +117,10 @@ extension SimEngine {
                     timers.append(timer)
                 }
                 queue.schedule(.proxyTimer(pod: Int32(pod), incarnation: pods[pod].incarnation, timer: index), at: now + max(0, after.nanoseconds))
-            case .respond(let id, let head, let local):
+            case .respond(let id, let head, let local, let flags):
                 let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
                 guard isLive(slot, id.rawValue) else { continue }
+                exchanges[Int(slot)].finalFlags = local == nil ? flags.union(exchanges[Int(slot)].lastServerFlags) : flags
                 if local != nil { chargeCPU(pod, CostModel.httpRequestCPU) }
                 exchanges[Int(slot)].finalHead = head
                 exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
@@ -126,11 +132,17 @@ extension SimEngine {
         }
     }
 
-    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool) {
+    /// `egress`: a passthrough to the original destination, in plain (no mesh identity), through
+    /// kube-proxy when the destination is a service address.
+    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool, egress: Bool = false) {
         let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
         guard isLive(slot, id) else { return }
         let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(slot)].bodyBytes) + (newConnection ? CostModel.newConnectionCPU : 0)
         chargeCPU(client, cpu)
+        var endpoint = endpoint
+        if egress, let ip = IPv4.parse(endpoint.ip), let pick = kubeProxyPick(ip: ip, port: endpoint.port) {
+            endpoint = SocketAddress(ip: pods[pick.pod].ipText, port: pick.port)
+        }
         let server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
         let key = SimEngine.upstreamKey(client: client, connection: connection)
         if newConnection {
@@ -142,6 +154,7 @@ extension SimEngine {
         hop.connectionOwner = Int32(client)
         hop.closesConnection = true
         hop.opensConnection = newConnection
+        hop.plaintext = egress
         guard server >= 0 else {
             // No such address: a connect gets no answer and the engine's connect timeout ends it.
             if newConnection { return }
@@ -182,6 +195,7 @@ extension SimEngine {
             let head = responseHead(for: hop)
             exchanges[Int(hop.slot)].lastServer = hop.answeredBy == .app ? hop.server : -1
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
+            exchanges[Int(hop.slot)].lastServerFlags = hop.answeredBy == .app ? [] : exchanges[Int(hop.slot)].inboundFlags
             captureUpstreamAnswer(hop, client: client, head: head)
             let actions = hop.connectFailed
                 ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
@@ -326,6 +340,21 @@ extension SimEngine {
         queue.schedule(.atServer(hop), at: now + (isNew ? 2 * sampleLatency() : 0) + oneWay)
     }
 
+    /// A new load from an unmeshed client is a new process (fortio, curl): it opens connections of
+    /// its own instead of reusing an earlier load's, so they meet the server's border as it is now.
+    func closeDirectConnections(of client: Int) {
+        for key in directConnections.keys.sorted() where key >> 32 == client {
+            if let connection = directConnections[key], connection.accepted {
+                let server = key & 0xFFFF_FFFF
+                if pods[server].alive, pods[server].hasSidecar, pods[server].incarnation == connection.incarnation {
+                    sidecars[server].inboundConnectionClosed(ConnectionID(connection.id))
+                    connectionClosed(server)
+                }
+            }
+            directConnections[key] = nil
+        }
+    }
+
     func directResponse(_ hop: Hop) {
         guard isLive(hop.slot, hop.id) else { return }
         let client = Int(exchanges[Int(hop.slot)].client)
@@ -334,6 +363,7 @@ extension SimEngine {
             if directConnections[key]?.id == hop.connection { directConnections[key] = nil }
         }
         let byApp = hop.answeredBy == .app
+        exchanges[Int(hop.slot)].finalFlags = byApp ? [] : exchanges[Int(hop.slot)].inboundFlags
         finish(slot: Int(hop.slot), head: responseHead(for: hop), server: byApp ? Int(hop.server) : -1, body: byApp ? hop.body : -1)
     }
 
@@ -348,6 +378,7 @@ extension SimEngine {
         guard pods[server].alive, pods[server].incarnation == hop.serverIncarnation else {
             return answer(hop, status: 0, by: .transport, closes: true, after: 0)
         }
+        exchanges[Int(hop.slot)].inboundFlags = []
         let behavior = deployments[pods[server].deployment].app
         let port = Int(hop.port)
         if hop.opensConnection {
@@ -356,7 +387,7 @@ extension SimEngine {
             guard reportConnected(client: client, connection: hop.connection) else { return }
         }
         if pods[server].hasSidecar {
-            let peer = clientMeshed ? pods[client].identity : nil
+            let peer = clientMeshed && !hop.plaintext ? pods[client].identity : nil
             let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
             let accepted = clientMeshed
                 ? upstreamConnections[connectionKey]?.acceptedByServer ?? false
@@ -375,6 +406,7 @@ extension SimEngine {
                         directConnections[client << 32 | server]?.accepted = true
                     }
                 case .close:
+                    exchanges[Int(hop.slot)].inboundFlags = decision.responseFlags
                     return answer(hop, status: 0, by: .transport, closes: true, after: CostModel.newConnectionCPU)
                 }
             }
@@ -388,15 +420,17 @@ extension SimEngine {
                     // Nothing listens behind the sidecar: the engine says what the peer gets.
                     let head = sidecars[server].inboundAppUnreachable(port: port)
                     exchanges[Int(hop.slot)].inboundLocalHead = head
+                    exchanges[Int(hop.slot)].inboundFlags = .upstreamConnectionFailure
                     return answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
                 }
                 runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
             case .respond(let head, _):
                 exchanges[Int(hop.slot)].inboundLocalHead = head
+                exchanges[Int(hop.slot)].inboundFlags = decision.responseFlags
                 answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
             }
         } else {
-            guard behavior.listens else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
+            guard appListens(server, port: port) else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
             if !clientMeshed { directConnections[client << 32 | server]?.accepted = true }
             runApp(&hop, server: server, behavior: behavior, port: port, after: 0)
         }

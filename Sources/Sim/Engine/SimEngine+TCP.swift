@@ -48,6 +48,7 @@ extension SimEngine {
                                                                now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
             switch decision {
             case .reject:
+                hop.flags = decision.responseFlags
                 sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
                 queue.schedule(.tcpReply(hop), at: now + local + cpu)
                 return
@@ -116,11 +117,14 @@ extension SimEngine {
                     ConnectionID(state.tcpServerConnection), port: state.tcpServerPort,
                     source: SocketAddress(ip: pods[client].ipText, port: 40000 + Int(state.tcpServerConnection % 20000)),
                     peerIdentity: pods[client].hasSidecar ? pods[client].identity : nil, now: MeshInstant(nanoseconds: now))
-                if case .close = decision { return tcpAnswer(reply, server: server, after: cpu) }
+                if case .close = decision {
+                    reply.flags = decision.responseFlags
+                    return tcpAnswer(reply, server: server, after: cpu)
+                }
                 connectionOpened(server)
             }
             loads[index].workers[worker].tcpAccepted = true
-            guard behavior.listens else { return tcpAnswer(reply, server: server, after: cpu) }
+            guard appListens(server, port: state.tcpServerPort) else { return tcpAnswer(reply, server: server, after: cpu) }
         }
         if serverMeshed {
             let relay = CostModel.tcpCallCPU + CostModel.bodyCPU(bytes: SimEngine.tcpCallBytes)
@@ -157,7 +161,7 @@ extension SimEngine {
         let server = loads[index].workers[worker].tcpServer
         if hop.closes || !hop.ok { tcpClose(index, worker: worker) }
         captureTCPReply(load: index, worker: worker, ok: hop.ok)
-        loadCompleted(index, worker: worker, status: hop.ok ? 200 : 0, server: hop.ok ? server : -1,
+        loadCompleted(index, worker: worker, status: hop.ok ? 200 : 0, server: hop.ok ? server : -1, flags: hop.flags,
                       measuredFrom: loads[index].workers[worker].callMeasuredFrom)
     }
 

@@ -101,9 +101,17 @@ public struct LoadResult: Sendable {
     /// HTTP responses by the app's body text (trimmed, at most 80 characters), sorted by text.
     /// Only responses whose body the simulator knows (echo apps, pipy one-liners) are counted.
     public var bodies: [(text: String, count: Int)]
+    /// Requests whose answer carried Envoy-style response flags (`UO`, `UF,URX`, ...: the client's
+    /// and the server's sidecar's), by their printed form, sorted by it; unflagged ones are left out.
+    public var responseFlags: [(flags: String, count: Int)]
+    /// The response headers the load's `headers:` expectations name, with the values seen.
+    public var headers: [HeaderObservation]
 
-    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = []) {
+    public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = [],
+                responseFlags: [(flags: String, count: Int)] = [], headers: [HeaderObservation] = []) {
         self.bodies = bodies
+        self.responseFlags = responseFlags
+        self.headers = headers
         self.name = name
         self.requests = requests
         self.status = status
@@ -116,6 +124,10 @@ public struct LoadResult: Sendable {
     public func count(status code: Int) -> Int { status.first(where: { $0.code == code })?.count ?? 0 }
     public func count(backend name: String) -> Int { backends.first(where: { $0.deployment == name })?.count ?? 0 }
     public func count(body text: String) -> Int { bodies.first(where: { $0.text == text })?.count ?? 0 }
+    /// Requests whose flags include `flag` (alone or with others).
+    public func count(flag: ResponseFlags) -> Int {
+        responseFlags.reduce(0) { total, entry in ResponseFlags(parsing: entry.flags)?.isSuperset(of: flag) == true ? total + entry.count : total }
+    }
 }
 
 public struct AppResult: Hashable, Sendable {

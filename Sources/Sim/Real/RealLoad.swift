@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 import MeshRuntime
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,22 +22,32 @@ struct RealSample: Sendable {
     var status: Int
     var deployment: String?
     var body: String?
+    /// The values of the headers the load's `headers:` expectations name (nil: absent), in their order.
+    var headerValues: [String?] = []
     var latencyNanoseconds: Int64
     /// Since the start of the run, for the per-second buckets.
     var completedAt: Int64
+    /// The `x-request-id` it was sent with (HTTP loads), which the sidecars' access logs name.
+    var requestID: String?
 }
 
 /// What one load observed.
 final class RealLoadRecorder: Sendable {
     let spec: LoadSpec
+    /// The response headers `headers:` expectations ask about (lowercase).
+    let headerNames: [String]
     private let samples = NIOLockedValueBox<[RealSample]>([])
 
-    init(spec: LoadSpec) { self.spec = spec }
+    init(spec: LoadSpec, headerNames: [String] = []) {
+        self.spec = spec
+        self.headerNames = HeaderTally(names: headerNames).names
+    }
 
     func record(_ sample: RealSample) { samples.withLockedValue { $0.append(sample) } }
 
-    /// The simulator's `LoadResult` shape, from the measurements.
-    func result() -> LoadResult {
+    /// The simulator's `LoadResult` shape, from the measurements; `flags` gives a request's
+    /// response flags by its request id.
+    func result(flags: (String) -> ResponseFlags = { _ in [] }) -> LoadResult {
         let all = samples.withLockedValue { $0 }
         func sortedCounts<K: Comparable & Hashable>(_ keys: [K]) -> [(K, Int)] {
             Dictionary(keys.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -63,8 +74,14 @@ final class RealLoadRecorder: Sendable {
                        status: sortedCounts(entry.value.status).map { (code: $0.0, count: $0.1) },
                        backends: sortedCounts(entry.value.backends).map { (deployment: $0.0, count: $0.1) })
         }
+        let flagged = all.compactMap { $0.requestID.map(flags) }.filter { !$0.isEmpty }.map(\.description)
+        let responseFlags = sortedCounts(flagged).map { (flags: $0.0, count: $0.1) }
+        var headers = HeaderTally(names: headerNames)
+        for sample in all where sample.status != 0 && !headers.isEmpty {
+            headers.record { name in headerNames.firstIndex(of: name).flatMap { sample.headerValues[$0] } }
+        }
         return LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
-                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies)
+                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags, headers: headers.observations)
     }
 }
 
@@ -82,6 +99,8 @@ struct RealLoadRunner: Sendable {
     let spec: LoadSpec
     let url: LoadURL
     let clientIP: String
+    /// A client without a sidecar: where kube-proxy sends its connections (nil: through its sidecar).
+    var kubeProxy: RealKubeProxy? = nil
     let recorder: RealLoadRecorder
     /// Who echoed each TCP call (the backend of a `tcp://` load).
     let tcpCalls: RealTCPCallLedger
@@ -106,7 +125,7 @@ struct RealLoadRunner: Sendable {
         }
         let deadline = bound
         let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
+        var head = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
         head.headers.add(name: "host", value: url.authority)
         for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
         head.headers.replaceOrAdd(name: "content-length", value: "0")
@@ -128,7 +147,7 @@ struct RealLoadRunner: Sendable {
                         if url.isTCP {
                             tcpConnection = await self.tcpCall(on: tcpConnection, measuredFrom: measuredFrom)
                         } else {
-                            connection = await self.call(request, on: connection, measuredFrom: measuredFrom)
+                            connection = await self.call(request, id: "\(spec.name)/\(worker)/\(issued)", on: connection, measuredFrom: measuredFrom)
                         }
                         if let interval { scheduled += interval }
                     }
@@ -141,12 +160,24 @@ struct RealLoadRunner: Sendable {
 
     /// One request on the worker's connection (a new one when it has none); returns the connection
     /// to reuse, nil after a failure or when the sidecar closes it.
-    private func call(_ head: HTTPRequestHead, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
-        await measure(on: existing, measuredFrom: measuredFrom) {
-            try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+    private func call(_ head: NIOHTTP1.HTTPRequestHead, id: String, on existing: RealHTTPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealHTTPConnection? {
+        var head = head
+        head.headers.replaceOrAdd(name: "x-request-id", value: id)
+        let request = head
+        return await measure(on: existing, measuredFrom: measuredFrom) {
+            guard let kubeProxy else {
+                return try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+            }
+            guard let target = kubeProxy.next() else { throw RealKubeProxy.NoEndpoints() }
+            return try await RealHTTPConnection.connect(host: target.host, port: target.port, bindTo: clientIP, targetPort: target.targetPort,
+                                                        group: MultiThreadedEventLoopGroup.singleton)
         } exchange: { connection, sample in
-            let response = try await connection.request(head, timeout: .seconds(30))
+            sample.requestID = id
+            var request = request
+            if let port = connection.targetPort { request.headers.replaceOrAdd(name: InboundTarget.portHeader, value: String(port)) }
+            let response = try await connection.request(request, timeout: .seconds(30))
             sample.status = response.status
+            sample.headerValues = recorder.headerNames.map { response.headers.first(name: $0) }
             sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
             if response.headers.contains(name: RealAppHeaders.appBody) {
                 let text = AppModelInstance.reportText(response.body)
@@ -208,5 +239,33 @@ struct RealLoadRunner: Sendable {
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let parts = duration.components
         return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    }
+}
+
+/// kube-proxy and the server pod's capture for a real-mode client without a sidecar: each new
+/// connection goes to the next endpoint of the service (round robin); a meshed endpoint is its
+/// sidecar's inbound listener, told the pod port in `InboundTarget.portHeader` (what iptables'
+/// original destination says in a cluster), an unmeshed one its app's port.
+final class RealKubeProxy: Sendable {
+    struct Target: Sendable {
+        var host: String
+        var port: Int
+        /// Set when `port` is a sidecar's inbound listener.
+        var targetPort: Int?
+    }
+
+    struct NoEndpoints: Error {}
+
+    private let targets: [Target]
+    private let cursor = NIOLockedValueBox(0)
+
+    init(targets: [Target]) { self.targets = targets }
+
+    func next() -> Target? {
+        guard !targets.isEmpty else { return nil }
+        return cursor.withLockedValue { index in
+            defer { index += 1 }
+            return targets[index % targets.count]
+        }
     }
 }

@@ -46,6 +46,9 @@ public struct RealModeReport: Sendable {
             if !load.bodies.isEmpty || !(other?.bodies.isEmpty ?? true) {
                 out.append(row("bodies", bodiesText(load), other.map(bodiesText) ?? "-"))
             }
+            if !load.responseFlags.isEmpty || !(other?.responseFlags.isEmpty ?? true) {
+                out.append(row("flags", flagsText(load), other.map(flagsText) ?? "-"))
+            }
             out.append(row("latency p50/p99", latencyText(load), other.map(latencyText) ?? "-"))
         }
         let realApps = real.result.apps, simApps = simulated.result.apps
@@ -93,6 +96,10 @@ public struct RealModeReport: Sendable {
 
     private func backendsText(_ load: LoadResult) -> String {
         load.backends.map { "\($0.deployment) \($0.count)" }.joined(separator: ", ")
+    }
+
+    private func flagsText(_ load: LoadResult) -> String {
+        load.responseFlags.isEmpty ? "-" : load.responseFlags.map { "\($0.flags) \($0.count)" }.joined(separator: ", ")
     }
 
     private func bodiesText(_ load: LoadResult) -> String {

@@ -1,0 +1,86 @@
+import MeshModel
+
+/// What a filter's request-side hook decided.
+enum FilterOutcome: Hashable, Sendable {
+    /// Go on with the next filter (the filter may have changed the request; it says so in
+    /// `FilterRequest.headModified`).
+    case proceed
+    /// Stop: the engine answers with this response; it runs back through the filters already passed.
+    case localReply(HTTPResponseHead, LocalReason)
+    /// Stop for this long (an engine timer), then run this filter again: it must not hold the same
+    /// request twice (its per-request state in `FilterRequest` says it already did).
+    case hold(MeshDuration)
+}
+
+/// The rule the route match chose, by index into its listener's tables.
+struct SelectedRoute: Hashable, Sendable {
+    var service: Int
+    var rule: Int
+}
+
+/// A copy of the request a mirror filter asks for: sent to `cluster`, its answer ignored.
+struct MirrorRequest: Hashable, Sendable {
+    var cluster: String
+    var head: HTTPRequestHead
+}
+
+/// One request as the chain's filters see it, carried from filter to filter (and kept for the
+/// response side): the head, which filters may change, and what earlier filters decided.
+struct FilterRequest: Sendable {
+    var head: HTTPRequestHead
+    /// A filter changed `head`: the router forwards the changed head.
+    var headModified = false
+    /// From the peer's mTLS certificate; nil: not in the mesh.
+    var peerIdentity: String?
+    /// The listener's port and scheme, as a redirect that keeps them needs them.
+    var listenerPort: Int
+    var listenerScheme = "http"
+    /// Set by the route match.
+    var route: SelectedRoute?
+    /// The part of the path a prefix match matched (nil: the rule's match is not a prefix), which
+    /// `ReplacePrefixMatch` replaces.
+    var matchedPrefix: String?
+    /// Copies asked for by mirror filters, in filter order.
+    var mirrors: [MirrorRequest] = []
+    /// A fault filter delayed this request already (after its delay it only decides an abort).
+    var faultDelayed = false
+
+    init(head: HTTPRequestHead, peerIdentity: String? = nil, listenerPort: Int) {
+        self.head = head
+        self.peerIdentity = peerIdentity
+        self.listenerPort = listenerPort
+    }
+}
+
+/// What a filter's hook may read besides the request: its listener's route tables and the time.
+struct FilterInput: Sendable {
+    var listener: CompiledTrafficMatch
+    var now: MeshInstant
+
+    /// The rule the route match chose, when it chose one.
+    func rule(of request: FilterRequest) -> CompiledRule? {
+        request.route.map { listener.services[$0.service].rules[$0.rule] }
+    }
+}
+
+/// The hooks every filter has. `decode` runs A→B→C on the request; `encode` runs C→B→A on the
+/// response (by default it changes nothing). The engine's shared state a filter acts on (the
+/// counters, the rate-limit buckets) is lent to the hook; a filter keeps no state of its own.
+protocol HTTPFilterHooks: Sendable {
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome
+    func encode(_ response: inout HTTPResponseHead)
+    /// Whether `encode` can change anything (the chain skips the response side when none can).
+    var hasEncode: Bool { get }
+}
+
+extension HTTPFilterHooks {
+    func encode(_ response: inout HTTPResponseHead) {}
+    var hasEncode: Bool { false }
+}
+
+/// The generator of a chain that draws nothing (a sidecar's inbound chain: no filter of it is
+/// random), so that its decode needs no generator from the shell.
+struct NoRandomness: RandomNumberGenerator {
+    mutating func next() -> UInt64 { 0 }
+}

@@ -1,0 +1,58 @@
+import MeshModel
+
+/// Routing, as FSM's `inbound-http-routing` / `outbound-http-routing` modules do it: the Host
+/// header names the service (as written, then with or without the port), the first rule whose
+/// method, path and headers match is chosen. The rule's weighted split is the router's.
+struct RouteMatchFilter: HTTPFilterHooks {
+    enum Direction: Hashable, Sendable {
+        /// A port with no service allows nothing (SMI without a TrafficTarget: 403); an unknown Host
+        /// goes to the port's only service when it has one; no matching rule is 403.
+        case inbound
+        /// An unknown Host or no matching rule is 404.
+        case outbound
+    }
+
+    var direction: Direction
+
+    func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
+                random: inout some RandomNumberGenerator) -> FilterOutcome {
+        switch direction {
+        case .inbound: decodeInbound(&request, input.listener, counters: &counters)
+        case .outbound: decodeOutbound(&request, input.listener, counters: &counters)
+        }
+    }
+
+    private func decodeInbound(_ request: inout FilterRequest, _ listener: CompiledTrafficMatch, counters: inout CounterTable) -> FilterOutcome {
+        let serviceCount = listener.services.count
+        guard serviceCount > 0 else {
+            counters[CounterTable.inboundAccessDenied] += 1
+            return .localReply(Sidecar.forbiddenResponse, .accessDenied)
+        }
+        guard let service = listener.serviceIndex(forHost: request.head.authority) ?? (serviceCount == 1 ? 0 : nil) else {
+            counters[CounterTable.inboundNoRoute] += 1
+            return .localReply(Sidecar.notFoundResponse, .noRoute)
+        }
+        guard let rule = RouteMatchFilter.firstRule(of: listener.services[service], matching: request.head) else {
+            counters[CounterTable.inboundAccessDenied] += 1
+            return .localReply(Sidecar.forbiddenResponse, .accessDenied)
+        }
+        request.route = SelectedRoute(service: service, rule: rule)
+        return .proceed
+    }
+
+    private func decodeOutbound(_ request: inout FilterRequest, _ listener: CompiledTrafficMatch, counters: inout CounterTable) -> FilterOutcome {
+        guard let service = listener.serviceIndex(forHost: request.head.authority),
+              let rule = RouteMatchFilter.firstRule(of: listener.services[service], matching: request.head)
+        else {
+            counters[CounterTable.outboundNoRoute] += 1
+            return .localReply(Sidecar.notFoundResponse, .noRoute)
+        }
+        request.route = SelectedRoute(service: service, rule: rule)
+        return .proceed
+    }
+
+    static func firstRule(of service: CompiledService, matching head: HTTPRequestHead) -> Int? {
+        let path = Sidecar.pathWithoutQuery(head.path)
+        return service.rules.firstIndex { $0.matches(method: head.method, path: path, head: head) }
+    }
+}

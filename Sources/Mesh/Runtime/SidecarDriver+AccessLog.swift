@@ -1,0 +1,59 @@
+import Foundation
+import MeshModel
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+
+/// An access-log entry whose request is in progress, and when it started (for its duration).
+struct PendingAccessLog {
+    var entry: AccessLogEntry
+    let startedAt: NIODeadline
+}
+
+extension AccessLogEntry {
+    /// The answer: its status and flags, and (when given) the request bytes received by then.
+    mutating func finish(status: Int, flags: ResponseFlags, bytesReceived: Int? = nil) {
+        self.status = status
+        self.flags.formUnion(flags)
+        if let bytesReceived { self.bytesReceived = bytesReceived }
+    }
+}
+
+extension SidecarDriver {
+    /// The access log is on: the sidecar has a sink and its config asks for it (MeshConfig
+    /// `observability.remoteLogging.enable`, so it follows the MeshConfig at run time).
+    var accessLogEnabled: Bool { accessLogSwitch && settings.accessLog != nil }
+
+    /// A new entry for a request, or nil while the access log is off.
+    func beginAccessLog(_ direction: AccessLogEntry.Direction, head: NIOHTTP1.HTTPRequestHead, path: String, authority: String,
+                        peerIdentity: String?) -> PendingAccessLog? {
+        guard accessLogEnabled else { return nil }
+        var entry = AccessLogEntry(direction: direction, startTime: Date(), method: head.method.rawValue, authority: authority, path: path)
+        entry.protocolName = "HTTP/\(head.version.major).\(head.version.minor)"
+        entry.peerIdentity = peerIdentity
+        entry.requestID = head.headers.first(name: "x-request-id")
+        entry.traceID = head.headers.first(name: "x-b3-traceid")
+        return PendingAccessLog(entry: entry, startedAt: eventLoop.now)
+    }
+
+    /// A raw TCP connection the sidecar refused or could not connect (`NR`, `UO`, `RL`, `UF`): one
+    /// line (`CONNECT`, protocol `TCP`, status 0), so that a closed connection says why too.
+    func logRefusedTCP(_ direction: AccessLogEntry.Direction, destination: String, flags: ResponseFlags, peerIdentity: String? = nil,
+                       upstream: (host: String, cluster: String?)? = nil) {
+        guard accessLogEnabled else { return }
+        var entry = AccessLogEntry(direction: direction, startTime: Date(), method: "CONNECT", authority: destination, path: "")
+        entry.protocolName = "TCP"
+        entry.flags = flags
+        entry.peerIdentity = peerIdentity
+        entry.upstreamHost = upstream?.host
+        entry.upstreamCluster = upstream?.cluster
+        writeAccessLog(PendingAccessLog(entry: entry, startedAt: eventLoop.now))
+    }
+
+    /// Hands a finished entry to the sink (never blocking; a full sink drops it and counts).
+    func writeAccessLog(_ pending: PendingAccessLog?) {
+        guard var pending, let sink = settings.accessLog else { return }
+        pending.entry.durationMs = milliseconds(since: pending.startedAt)
+        count(sink.offer(pending.entry.line) ? .accessLogWritten : .accessLogDropped)
+    }
+}

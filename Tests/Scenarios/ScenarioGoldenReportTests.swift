@@ -1,0 +1,52 @@
+import SimCore
+import Testing
+
+/// Pins the JSON report of every shipped scenario (its default seed) to a hash, so that a change
+/// to the engine, the controller or the simulator that alters any report byte shows up here. A
+/// change meant to alter reports updates the hash it names, and says why in its commit.
+@Suite struct ScenarioGoldenReportTests {
+    /// File name → FNV-1a 64 of the UTF-8 JSON report and its length in bytes.
+    static let pinned: [String: (hash: String, bytes: Int)] = [
+        "bookstore-permissive.yaml": ("3e3b6eabaeadfc00", 2771),
+        "access-control.yaml": ("366386a49f284cb5", 1853),
+        "bookstore-smi.yaml": ("f5335e39d730c7b8", 4608),
+        "canary.yaml": ("50151de9480c4072", 3205),
+        "circuit-breaking.yaml": ("ecdb3e1315975193", 1588),
+        "echo.yaml": ("f52cfa6619222300", 1520),
+        "fault-kill-pod.yaml": ("daf4f75edc97c241", 3296),
+        "fault-sidecar-crash-single.yaml": ("4b02d2eacb87618d", 1541),
+        "fault-sidecar-crash.yaml": ("a678258e48d4d126", 2773),
+        "ratelimit-http.yaml": ("93e389102af4947d", 2703),
+        "ratelimit-tcp.yaml": ("f9f02f760f1c1ff6", 1818),
+        "retry.yaml": ("f138ae436248a5ce", 2713),
+        "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
+        "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+    ]
+
+    @Test(arguments: scenarioFiles)
+    func reportIsByteIdenticalToItsPin(_ file: String) throws {
+        let json = run(try load(file)).jsonText()
+        let observed = (hash: ScenarioGoldenReportTests.fnv1a64(json), bytes: json.utf8.count)
+        guard let pinned = ScenarioGoldenReportTests.pinned[file] else {
+            Issue.record("\(file) has no pinned report: add \"\(file)\": (\"\(observed.hash)\", \(observed.bytes)) to ScenarioGoldenReportTests.pinned")
+            return
+        }
+        #expect(observed.hash == pinned.hash && observed.bytes == pinned.bytes,
+                "\(file): the JSON report changed (\(observed.bytes) bytes, hash \(observed.hash); pinned \(pinned.bytes) bytes, \(pinned.hash))")
+    }
+
+    @Test func everyPinNamesAShippedScenario() {
+        let stale = Set(ScenarioGoldenReportTests.pinned.keys).subtracting(scenarioFiles)
+        #expect(stale.isEmpty, "pins for scenarios that are not in scenarios/: \(stale.sorted())")
+    }
+
+    static func fnv1a64(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
