@@ -130,6 +130,7 @@ extension ClusterState {
                 matches[target] = match
             }
         }
+        admitIngress(to: &matches, served: served, dependencies: &dependencies)
         let ordered = matches.keys.sorted().map { port -> InboundTrafficMatch in
             var match = matches[port]!
             match.httpHostPort2Service = Set(match.httpHostPort2Service).sorted { $0.host < $1.host }

@@ -105,6 +105,7 @@ extension InboundTrafficMatch {
             targetClusters: try reader.optionalWeightedClusters("TargetClusters"),
             allowedEndpoints: try reader.optionalStrings("AllowedEndpoints"),
             tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) },
+            ingress: try reader.optionalObject("IngressBackend").map { reader throws(ProxyConfigDecodingError) in try IngressAdmission(reader) },
             accessControl: try reader.optionalObject("AccessControl").map { reader throws(ProxyConfigDecodingError) in try InboundAccessControl(reader) }
         )
     }
