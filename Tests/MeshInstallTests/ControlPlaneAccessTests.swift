@@ -51,7 +51,10 @@ import Testing
             "Namespace": "namespaces", "Service": "services", "ServiceAccount": "serviceaccounts", "Endpoints": "endpoints",
             "Pod": "pods", "Deployment": "deployments", "StatefulSet": "statefulsets",
         ].merging(CustomResourceKind.all.map { ($0.kind, $0.plural) }) { a, _ in a }
-        #expect(watched == Set(ManifestDecoder.supportedKinds.map { plurals[$0.kind] ?? "unknown kind \($0.kind)" }))
+        // The edge kinds (Gateway API, FSM Gateway policies, Ingress, IngressBackend, Secret) are not
+        // watched in a cluster yet: the gateway's deployment there is issue 12 item 5.
+        let meshKinds = ManifestDecoder.supportedKinds.filter { !ManifestDecoder.gatewayKindNames.contains($0.kind) }
+        #expect(watched == Set(meshKinds.map { plurals[$0.kind] ?? "unknown kind \($0.kind)" }))
     }
 
     @Test func bindingsNameOnlyTheirOwnServiceAccount() throws {

@@ -160,9 +160,9 @@ import Testing
     }
 
     @Test func unknownKind() {
-        let error = decodeError("---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n")
+        let error = decodeError("---\napiVersion: networking.k8s.io/v1\nkind: HTTPRoutes\nmetadata: {name: i}\n")
         #expect(error == ManifestError(file: "bad.yaml", line: 3, column: 7, path: "kind", message:
-            "unsupported kind \"Ingress\"; supported kinds: Namespace, Service, ServiceAccount, Endpoints, Pod, Deployment, StatefulSet, TrafficTarget, HTTPRouteGroup, TCPRoute, TrafficSplit, MeshConfig, UpstreamTrafficSetting, Retry"))
+            "unsupported kind \"HTTPRoutes\"; did you mean \"HTTPRoute\"? supported kinds: " + ManifestDecoder.uniqueKindNames.joined(separator: ", ")))
     }
 
     @Test func badAPIVersion() {

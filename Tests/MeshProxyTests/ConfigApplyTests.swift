@@ -82,11 +82,11 @@ struct ConfigApplyTests {
         // Buckets: same limit keeps its state, a changed limit starts full.
         let limit = RateLimitConfig(limit: 1, period: .seconds(60), capacity: 1)
         var inbound = Sidecar(config: InboundTests.config(allowed: nil, tcpLimit: limit))
-        #expect(inbound.inboundConnection(ConnectionID(1), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: .zero) == .accept)
+        #expect(inbound.inboundConnection(ConnectionID(1), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .accept)
         _ = inbound.apply(InboundTests.config(allowed: nil, tcpLimit: limit))
-        #expect(inbound.inboundConnection(ConnectionID(2), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: .zero) == .close(.rateLimited))
+        #expect(inbound.inboundConnection(ConnectionID(2), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .close(.rateLimited))
         _ = inbound.apply(InboundTests.config(allowed: nil, tcpLimit: RateLimitConfig(limit: 1, period: .seconds(60), capacity: 10)))
-        #expect(inbound.inboundConnection(ConnectionID(3), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: .zero) == .accept)
+        #expect(inbound.inboundConnection(ConnectionID(3), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .accept)
         #expect(inbound.stats.value("local_rate_limit.inbound_demo/fortio_8078_tcp.rate_limited") == 1)
     }
 

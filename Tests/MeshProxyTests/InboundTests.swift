@@ -57,7 +57,9 @@ struct InboundTests {
         var sidecar = Sidecar(config: InboundTests.config())
         #expect(sidecar.inboundConnection(ConnectionID(1), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .accept)
         #expect(sidecar.inboundConnection(ConnectionID(2), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.thief, now: .zero) == .close(.accessDenied))
+        // Without a mesh identity the border refuses it first.
         #expect(sidecar.inboundConnection(ConnectionID(3), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: .zero) == .close(.accessDenied))
+        #expect(sidecar.stats.value("inbound.cx_no_identity") == 1)
         #expect(sidecar.inboundConnection(ConnectionID(4), port: 1234, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .close(.noRoute))
         #expect(sidecar.stats.value("inbound.cx_active") == 1)
         sidecar.inboundConnectionClosed(ConnectionID(1))
@@ -103,19 +105,19 @@ struct InboundTests {
         let limit = RateLimitConfig(limit: 1, period: .seconds(60), capacity: 1)
         var sidecar = Sidecar(config: InboundTests.config(allowed: nil, tcpLimit: limit))
         let decisions = (0..<8).map { n in
-            sidecar.inboundConnection(ConnectionID(UInt64(n)), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: ms(Int64(n)))
+            sidecar.inboundConnection(ConnectionID(UInt64(n)), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: ms(Int64(n)))
         }
         #expect(decisions.first == .accept)
         #expect(decisions.dropFirst().allSatisfy { $0 == .close(.rateLimited) })
         #expect(sidecar.stats.value("local_rate_limit.inbound_demo/fortio_8078_tcp.rate_limited") == 7)
-        #expect(sidecar.inboundConnection(ConnectionID(100), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: seconds(61)) == .accept)
+        #expect(sidecar.inboundConnection(ConnectionID(100), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: seconds(61)) == .accept)
     }
 
     @Test func sourceRangesRestrictConnections() {
         var config = InboundTests.config(allowed: nil)
         config.inbound.trafficMatches[1].sourceIPRanges = ["10.244.0.0/16"]
         var sidecar = Sidecar(config: config)
-        #expect(sidecar.inboundConnection(ConnectionID(1), port: 8078, source: InboundTests.peer, peerIdentity: nil, now: .zero) == .accept)
-        #expect(sidecar.inboundConnection(ConnectionID(2), port: 8078, source: SocketAddress(ip: "192.168.1.1", port: 5), peerIdentity: nil, now: .zero) == .close(.accessDenied))
+        #expect(sidecar.inboundConnection(ConnectionID(1), port: 8078, source: InboundTests.peer, peerIdentity: InboundTests.buyer, now: .zero) == .accept)
+        #expect(sidecar.inboundConnection(ConnectionID(2), port: 8078, source: SocketAddress(ip: "192.168.1.1", port: 5), peerIdentity: InboundTests.buyer, now: .zero) == .close(.accessDenied))
     }
 }

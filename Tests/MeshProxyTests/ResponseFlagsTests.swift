@@ -10,7 +10,10 @@ struct ResponseFlagsTests {
     @Test func printsAndParsesEnvoysShortNames() {
         #expect(ResponseFlags().description == "-")
         #expect(ResponseFlags([.upstreamConnectionFailure, .upstreamRetryLimitExceeded]).description == "UF,URX")
-        #expect(ResponseFlags.named.count == 10)
+        #expect(ResponseFlags.named.count == 11)
+        // The chain's own answers: a fault's abort is Envoy's FI; a redirect is no failure.
+        #expect(ResponseFlags(LocalReason.faultAbort) == .faultInjected && ResponseFlags(LocalReason.faultAbort).description == "FI")
+        #expect(ResponseFlags(LocalReason.redirect) == [])
         for entry in ResponseFlags.named { #expect(ResponseFlags(parsing: entry.name) == entry.flag) }
         #expect(ResponseFlags(parsing: "UF,URX") == [.upstreamConnectionFailure, .upstreamRetryLimitExceeded])
         #expect(ResponseFlags(parsing: "-") == [])

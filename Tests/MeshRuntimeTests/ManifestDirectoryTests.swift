@@ -58,6 +58,36 @@ struct ManifestDirectoryTests {
         }
     }
 
+    /// issue 13: a malformed AccessControl is an error naming its file and line, and the
+    /// controller's source keeps the last good one in force.
+    @Test func aMalformedAccessControlKeepsTheLastGoodOne() throws {
+        try withDirectory { url in
+            let file = url.appendingPathComponent("acl.yaml")
+            let control = """
+            kind: AccessControl
+            apiVersion: policy.flomesh.io/v1alpha1
+            metadata: {name: httpbin, namespace: httpbin}
+            spec:
+              sources:
+              - {kind: IPRange, name: RANGE}
+
+            """
+            try control.replacingOccurrences(of: "RANGE", with: "10.244.0.21/32").write(to: file, atomically: true, encoding: .utf8)
+            var directory = ManifestDirectory(path: url.path)
+            _ = directory.poll()
+            try control.replacingOccurrences(of: "RANGE", with: "10.244.0.300/32").write(to: file, atomically: true, encoding: .utf8)
+            let result = directory.poll()
+            #expect(!result.changed)
+            #expect(result.newErrors.first?.hasPrefix("\(file.path):6:") == true)
+            #expect(result.newErrors.first?.contains("spec.sources[0].name") == true)
+            guard case .accessControl(let kept)? = directory.resources.first else {
+                Issue.record("the last good AccessControl should stay")
+                return
+            }
+            #expect(kept.sources.map(\.name) == ["10.244.0.21/32"])
+        }
+    }
+
     @Test func aMissingDirectoryIsReportedOnceAndKeepsWhatItHeld() throws {
         let path = "/nonexistent/manifests-\(UInt32.random(in: 0...UInt32.max))"
         var directory = ManifestDirectory(path: path)

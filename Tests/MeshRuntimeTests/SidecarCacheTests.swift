@@ -11,6 +11,11 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+// Under MemberImportVisibility the socket structs' owner can be NIO's Linux shim, depending on
+// how the compiler batches this module's files: import it too.
+#if canImport(CNIOLinux)
+import CNIOLinux
+#endif
 
 /// `SidecarProcess` with a cache directory (`fsm sidecar --cache-dir`): it keeps the last good
 /// config and certificate (0700 directory, 0600 files), starts from them, stale, while the

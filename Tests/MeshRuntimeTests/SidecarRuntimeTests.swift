@@ -183,14 +183,15 @@ struct SidecarRuntimeTests {
             let badChunks = try await RawClient.exchange(host: mesh.clientIP, port: 15001,
                                                          bytes: "POST / HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n0\r\n\r\n")
             #expect(badChunks.hasPrefix("HTTP/1.1 400"))
-            // The inbound listener speaks mTLS only: plaintext bytes end the handshake, unanswered.
+            // The inbound listener speaks mTLS only: bytes that are no TLS handshake are refused at
+            // the border (no AccessControl admits them), unanswered.
             let inboundGarbage = try await RawClient.exchange(host: mesh.serverIP, port: 15003, bytes: "\u{01}\u{02}\r\n\r\n")
             #expect(!inboundGarbage.hasPrefix("HTTP/1.1"))
             #expect(try await mesh.get("/still-here").status == 200)
             let clientStats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
             #expect(clientStats["runtime.downstream_rq_bad_request"] == 2)
             #expect(clientStats["runtime.downstream_rq_headers_too_large"] == 1)
-            #expect(parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)["runtime.tls_handshake_failed"] == 1)
+            #expect(parseStats(try await mesh.admin(mesh.serverIP, "/stats").body)["inbound.cx_no_identity"] == 1)
         }
     }
 

@@ -140,5 +140,13 @@ struct SecretsCommandLineTests {
         #expect(badPod.status != 0)
         #expect(badPod.output.contains("Error: --pod must be namespace/name, found 'shop'"), "\(badPod.output)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/x"))
+        let both = try await Self.fsmUnderUmaskZero(["credential", "--state-dir", dir + "/state", "--pod", "shop/a", "--gateway", "shop/edge", "--out", dir + "/x"], in: dir)
+        #expect(both.status != 0)
+        #expect(both.output.contains("Error: give exactly one of --pod and --gateway"), "\(both.output)")
+        // A gateway's credential (it reads that Gateway's config only), 0600 like a pod's.
+        let gateway = try await Self.fsmUnderUmaskZero(["credential", "--state-dir", dir + "/state", "--gateway", "shop/edge", "--out", dir + "/edge.credential"], in: dir)
+        #expect(gateway.status == 0, "\(gateway.output)")
+        #expect(gateway.output.contains("credential for gateway shop/edge written to \(dir)/edge.credential"), "\(gateway.output)")
+        #expect(Self.mode(dir + "/edge.credential") == 0o600)
     }
 }

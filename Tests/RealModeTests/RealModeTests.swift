@@ -22,6 +22,7 @@ struct RealModeTests {
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
         ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
         ("bookstore-permissive.yaml", 23), ("echo.yaml", 24), ("smi-tcp.yaml", 25), ("tcp-split.yaml", 26),
+        ("access-control.yaml", 41),
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {
@@ -143,21 +144,25 @@ struct RealModeTests {
     }
 
     @Test func anUnsupportedFeatureIsRefusedByName() async throws {
-        let partition = """
-              - at: 1s
-                fault: { kind: partition, between: [demo/client, demo/echo] }
-            expect:
-            """
-        let partitioned = try ScenarioParser.parse(Self.small.replacing("EXPECTED", with: "5").replacing("expect:", with: partition), file: "partition.yaml")
+        try await Self.expectRefused(step: "fault: { kind: partition, between: [demo/client, demo/echo] }", naming: "fault kind partition (line")
+        // Outside the cluster is not run for real yet: refused before anything starts.
+        try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
+                                     naming: "loads from outside the cluster (load outside from external (line")
+    }
+
+    /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.
+    static func expectRefused(step: String, naming feature: String) async throws {
+        let steps = "  - at: 1s\n    \(step)\nexpect:"
+        let scenario = try ScenarioParser.parse(small.replacing("EXPECTED", with: "5").replacing("expect:", with: steps), file: "refused.yaml")
         do {
-            _ = try await RealModeRunner.run(partitioned, options: RealModeOptions(subnet: 17))
-            Issue.record("a partition fault ran in real mode")
+            _ = try await RealModeRunner.run(scenario, options: RealModeOptions(subnet: 17))
+            Issue.record("ran in real mode: \(step)")
         } catch let error as RealModeError {
-            guard case .unsupported(let feature) = error else {
+            guard case .unsupported(let named) = error else {
                 Issue.record("unexpected \(error)")
                 return
             }
-            #expect(feature.contains("fault kind partition (line"))
+            #expect(named.contains(feature), "\(named)")
         }
     }
 }

@@ -51,12 +51,14 @@ import Testing
     }
 
     /// The keys of every object, except the ones inside maps keyed by names (loads, apps, status
-    /// codes, ...): those name things of the scenario, not fields.
+    /// codes, ...): those name things of the scenario, not fields. A load's `headers` is keyed by
+    /// names twice (header, then value): nothing inside it is a field.
     static func collectFields(_ value: JSONValue, into fields: inout Set<String>, named maps: Set<String>, inMap: Bool = false) {
         switch value {
         case .object(let pairs):
             for (key, child) in pairs {
                 if !inMap { fields.insert(key) }
+                if !inMap && key == "headers" { continue }
                 collectFields(child, into: &fields, named: maps, inMap: !inMap && maps.contains(key))
             }
         case .array(let items):

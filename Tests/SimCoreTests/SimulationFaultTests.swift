@@ -3,10 +3,12 @@ import SimCore
 import Testing
 
 @Suite struct SimulationFaultTests {
-    private func steadyLoad(_ faults: [Step], meshedClient: Bool = true) -> Scenario {
+    /// `meshed: false`: no sidecars at all, the bare transport (a meshed server would refuse an
+    /// unmeshed client at its inbound border).
+    private func steadyLoad(_ faults: [Step], meshed: Bool = true) -> Scenario {
         var scenario = echoScenario(latency: .fixed(.microseconds(250)))
         scenario.manifests[1] = deployment("echo", "demo", replicas: 1, labels: ["app": "echo"], image: "flomesh/pipy-ok")
-        if !meshedClient { scenario.mesh.namespaces = ["demo"] }
+        if !meshed { scenario.mesh.namespaces = [] }
         scenario.steps = [Step(at: .zero, action: .load(LoadSpec(name: "main", from: "curl/curl", url: "http://echo.demo:8080/", duration: .seconds(6), qps: 10)))] + faults
         return scenario
     }
@@ -29,7 +31,7 @@ import Testing
 
     @Test func partitionDropsTrafficUntilItHeals() throws {
         let result = runScenario(steadyLoad([Step(at: .seconds(2), action: .fault(.partition(between: ["curl/curl", "demo/echo"], duration: .seconds(2))))],
-                                            meshedClient: false))
+                                            meshed: false))
         let main = try load(result, "main")
         #expect(main.requests == 60)
         // One worker: each lost request holds it for the 1 s timeout, and the requests due
@@ -40,7 +42,7 @@ import Testing
     }
 
     @Test func packetLossFailsAboutThatShare() throws {
-        var scenario = steadyLoad([], meshedClient: false)
+        var scenario = steadyLoad([], meshed: false)
         scenario.network.loss = 0.05
         let main = try load(runScenario(scenario), "main")
         // Two messages per request: about 10% of requests lose one.

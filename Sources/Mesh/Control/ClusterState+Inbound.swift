@@ -66,8 +66,9 @@ extension ClusterState {
     }
 
     /// The inbound config of a proxy serving `served` as `identity`: one traffic match per target
-    /// port, shared by every service port that maps to it.
-    func inbound(identity: String, served: [ServiceRef], containerPorts: [ContainerPort], permissive: Bool,
+    /// port, shared by every service port that maps to it. With `accessControl` (the feature flag
+    /// `enableAccessControlPolicy`) the AccessControls naming a port admit clients outside the mesh.
+    func inbound(identity: String, served: [ServiceRef], containerPorts: [ContainerPort], permissive: Bool, accessControl: Bool = false,
                  dependencies: inout Set<Dependency>, diagnostics: inout [ControllerDiagnostic]) -> InboundConfig {
         let policy = permissive ? nil : inboundPolicy(for: identity, dependencies: &dependencies, diagnostics: &diagnostics)
         var matches: [Int: InboundTrafficMatch] = [:]
@@ -92,6 +93,9 @@ extension ClusterState {
                 }
                 if match.tcpRateLimit == nil, let tcp = setting?.tcpRateLimit { match.tcpRateLimit = RateLimitConfig(tcp) }
                 let targets = [WeightedCluster(name: local, weight: 100)]
+                if accessControl, let admission = accessAdmission(to: ref, target: target, dependencies: &dependencies, diagnostics: &diagnostics) {
+                    match.accessControl = Self.admitting(admission, to: targets[0], in: match.accessControl)
+                }
                 switch match.appProtocol {
                 case .http, .grpc:
                     match.httpHostPort2Service += ServiceNames.hostForms(service: ref.name, namespace: ref.namespace, port: port.port)
@@ -126,6 +130,7 @@ extension ClusterState {
                 matches[target] = match
             }
         }
+        admitIngress(to: &matches, served: served, dependencies: &dependencies)
         let ordered = matches.keys.sorted().map { port -> InboundTrafficMatch in
             var match = matches[port]!
             match.httpHostPort2Service = Set(match.httpHostPort2Service).sorted { $0.host < $1.host }
@@ -134,5 +139,15 @@ extension ClusterState {
             return match
         }
         return InboundConfig(trafficMatches: ordered, clustersConfigs: clusters.keys.sorted().map { clusters[$0]! })
+    }
+
+    /// `control` with an AccessControl's admission to `cluster` added, everything sorted.
+    static func admitting(_ admission: (ranges: Set<String>, principals: Set<String>), to cluster: WeightedCluster,
+                          in control: InboundAccessControl?) -> InboundAccessControl {
+        var control = control ?? InboundAccessControl()
+        control.sourceIPRanges = Set(control.sourceIPRanges).union(admission.ranges).sorted()
+        control.authenticatedPrincipals = Set(control.authenticatedPrincipals).union(admission.principals).sorted()
+        if !control.targetClusters.contains(cluster) { control.targetClusters = (control.targetClusters + [cluster]).sorted { $0.name < $1.name } }
+        return control
     }
 }

@@ -44,6 +44,12 @@ struct ClusterState: Sendable {
     private(set) var settingsByService: [ServiceRef: Set<ResourceKey>] = [:]
     private(set) var retries: [ResourceKey: Retry] = [:]
     private(set) var retriesBySource: [String: Set<ResourceKey>] = [:]
+    /// Gateway API, FSM Gateway policy, Ingress, IngressBackend and Secret objects, by key.
+    private(set) var gatewayObjects: [ResourceKey: Resource] = [:]
+    private(set) var ingressBackendsByNamespace: [String: Set<ResourceKey>] = [:]
+    /// AccessControls, and their keys by namespace (they admit clients to that namespace's services).
+    var accessControls: [ResourceKey: AccessControl] = [:]
+    var accessControlsByNamespace: [String: Set<ResourceKey>] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -171,10 +177,17 @@ struct ClusterState: Sendable {
         case .trafficSplit(let split): setSplit(key, split, into: &effect)
         case .upstreamTrafficSetting(let setting): setUpstreamSetting(key, setting, into: &effect)
         case .retry(let retry): setRetry(key, retry, into: &effect)
+        case .accessControl(let control): setAccessControl(key, control, into: &effect)
         case .meshConfig:
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
             passive[key] = resource
+        case .ingressBackend:
+            gatewayObjects[key] = resource
+            ingressBackendsByNamespace[key.namespace, default: []].insert(key)
+            effect.touched.insert(.ingressBackends(key.namespace))
+        case .secret, .ingress, .gatewayClass, .gateway, .gatewayRoute, .gatewayPolicy:
+            gatewayObjects[key] = resource // the gateway part reads them (`MeshController+Gateway.swift`)
         }
     }
 
@@ -194,8 +207,16 @@ struct ClusterState: Sendable {
         case .trafficSplit: setSplit(key, nil, into: &effect)
         case .upstreamTrafficSetting: setUpstreamSetting(key, nil, into: &effect)
         case .retry: setRetry(key, nil, into: &effect)
+        case .accessControl: setAccessControl(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
+        case .ingressBackend:
+            if gatewayObjects.removeValue(forKey: key) != nil { effect.touched.insert(.ingressBackends(key.namespace)) }
+            ingressBackendsByNamespace[key.namespace]?.remove(key)
+        case .secret, .ingress, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute,
+             .rateLimitPolicy, .accessControlPolicy, .loadBalancerPolicy, .sessionStickyPolicy, .healthCheckPolicy, .faultInjectionPolicy,
+             .retryPolicy, .upstreamTLSPolicy, .gatewayTLSPolicy, .circuitBreakingPolicy:
+            gatewayObjects[key] = nil
         }
     }
 

@@ -21,6 +21,10 @@ enum Dependency: Hashable, Sendable {
     /// TrafficTargets with the identity as destination.
     case destinationPolicies(String)
     case routeSpec(ResourceKey)
+    /// The IngressBackends of a namespace (who outside the mesh may reach its services).
+    case ingressBackends(String)
+    /// The AccessControls of a namespace.
+    case accessControls(String)
 }
 
 extension Dependency {
@@ -30,7 +34,7 @@ extension Dependency {
     var canChangeSplitProblems: Bool {
         switch self {
         case .meshConfig, .catalog, .serviceSpec, .splits: true
-        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec: false
+        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .ingressBackends, .accessControls: false
         }
     }
 }

@@ -246,7 +246,8 @@ extension MeshController {
         }
 
         let inbound = cluster.inbound(identity: identity, served: key.served, containerPorts: key.containerPorts,
-                                      permissive: permissive, dependencies: &dependencies, diagnostics: &problems)
+                                      permissive: permissive, accessControl: meshConfig.featureFlags.enableAccessControlPolicy,
+                                      dependencies: &dependencies, diagnostics: &problems)
         let spec = ProxySpec(
             sidecarLogLevel: meshConfig.sidecar.logLevel,
             enableEgress: egress,

@@ -49,11 +49,14 @@ public struct ControllerUpdate: Sendable {
     public var removed: [PodKey]
     /// Proxy configs actually computed by this apply (in full, or by patching changed catalog entries).
     public var recomputed: Int
+    /// Gateways (`namespace/name`) whose config changed, appeared or went away, sorted.
+    public var gateways: [String]
 
-    public init(changed: [PodKey] = [], removed: [PodKey] = [], recomputed: Int = 0) {
+    public init(changed: [PodKey] = [], removed: [PodKey] = [], recomputed: Int = 0, gateways: [String] = []) {
         self.changed = changed
         self.removed = removed
         self.recomputed = recomputed
+        self.gateways = gateways
     }
 }
 
@@ -95,6 +98,8 @@ public struct MeshController: Sendable {
     /// Set when a piece's, a group's or the splits' problems may have changed since `diagnostics`
     /// was built: rebuilding the union walks every piece and group, too slow for every apply.
     var diagnosticsStale = false
+    /// The gateways' configs and statuses, rebuilt when a change reaches them (`MeshController+Gateway.swift`).
+    var gatewayState = GatewayControllerState()
 
     public init(meshConfig: MeshConfig = MeshConfig(), meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system") {
         self.meshConfig = meshConfig
@@ -132,6 +137,7 @@ public struct MeshController: Sendable {
             }
             cluster.apply(change, into: &effect)
         }
+        let gatewayChanges = refreshGateways(after: changes)
         var touched = effect.touched
 
         if touched.contains(where: \.canChangeSplitProblems) {
@@ -231,7 +237,7 @@ public struct MeshController: Sendable {
             changedPods.reserveCapacity(changedCount)
             for member in sortedMembers! where isChanged[member.group] { changedPods.append(member.pod) }
             updateDiagnostics()
-            return ControllerUpdate(changed: changedPods, removed: [], recomputed: dirty.count + patched)
+            return ControllerUpdate(changed: changedPods, removed: [], recomputed: dirty.count + patched, gateways: gatewayChanges)
         }
         // Changed: members of changed groups that did not move, and moved pods whose version differs
         // from the one they had (a pod is in one group, so nothing is listed twice). Every member of
@@ -257,7 +263,7 @@ public struct MeshController: Sendable {
         }
 
         updateDiagnostics()
-        return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count + patched)
+        return ControllerUpdate(changed: changed.sorted(), removed: removed.sorted(), recomputed: dirty.count + patched, gateways: gatewayChanges)
     }
 
     // Groups are read through a buffer pointer: in place, where the array subscript's getter would

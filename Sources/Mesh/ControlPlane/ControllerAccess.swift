@@ -18,6 +18,8 @@ public enum ControllerResource: Hashable, Sendable {
     case certificate(PodKey)
     /// `PUT /v1/pods/<ns>/<pod>/status`: the kubelet's role (`fsm supervise`) reports readiness; the operator only.
     case podStatus(PodKey)
+    /// `GET /v1/gateways/<ns>/<gateway>`: that Gateway's config; its gateway only.
+    case gatewayConfig(namespace: String, name: String)
 
     /// How a method and path parse.
     public enum Parsed: Equatable, Sendable {
@@ -54,6 +56,7 @@ public enum ControllerResource: Hashable, Sendable {
             case "pods": return .pod(pod)
             case "configs": return .config(pod)
             case "certificates": return .certificate(pod)
+            case "gateways": return .gatewayConfig(namespace: parts[2], name: parts[3])
             default: return nil
             }
         case 5 where parts[0] == "v1" && parts[1] == "pods" && parts[4] == "status":
@@ -70,7 +73,8 @@ public enum ControllerResource: Hashable, Sendable {
 /// - the operator credential: `/v1/pods`, `/v1/status`, any `/v1/pods/<ns>/<pod>`, and the
 ///   readiness reports `PUT /v1/pods/<ns>/<pod>/status`;
 /// - a pod's own credential: its `/v1/pods/<ns>/<pod>`, `/v1/configs/<ns>/<pod>` and
-///   `/v1/certificates/<ns>/<pod>` (configs and certificates go to that pod only, never to the operator).
+///   `/v1/certificates/<ns>/<pod>` (configs and certificates go to that pod only, never to the operator);
+/// - a gateway's own credential: its `/v1/gateways/<ns>/<gateway>` (its listeners' keys are in it).
 ///
 /// No credential, a malformed one, or one this controller did not mint: 401 (with a
 /// `www-authenticate: Bearer` challenge). A valid credential for someone else: 403.
@@ -148,8 +152,19 @@ public struct ControllerAccess: Sendable {
                 return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
             }
             return .granted(subject)
-        case (.operatorOnly, .proxy):
+        case (.operatorOnly, .proxy), (.operatorOnly, .gateway):
             return .refused(Refusal(reason: .operatorOnly, subject: subject, message: "\(subject) may not read this: it needs the operator credential"))
+        case (.podOnly(let pod), .gateway), (.operatorOrPod(let pod), .gateway):
+            return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not use the API of pod \(pod)"))
+        case (.gatewayOnly(let namespace, let name), .gateway(let callerNamespace, let callerName)):
+            guard namespace == callerNamespace, name == callerName else {
+                return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not read the config of gateway \(namespace)/\(name)"))
+            }
+            return .granted(subject)
+        case (.gatewayOnly(let namespace, let name), .operator):
+            return .refused(Refusal(reason: .podOnly, subject: subject, message: "the config of gateway \(namespace)/\(name) goes to that gateway only, not to the operator"))
+        case (.gatewayOnly(let namespace, let name), .pod), (.gatewayOnly(let namespace, let name), .proxy):
+            return .refused(Refusal(reason: .otherPod, subject: subject, message: "\(subject) may not read the config of gateway \(namespace)/\(name)"))
         }
     }
 
@@ -158,6 +173,7 @@ public struct ControllerAccess: Sendable {
         case operatorOnly
         case operatorOrPod(PodKey)
         case podOnly(PodKey)
+        case gatewayOnly(namespace: String, name: String)
     }
 
     private static func owner(of resource: ControllerResource) -> Owner? {
@@ -166,6 +182,7 @@ public struct ControllerAccess: Sendable {
         case .podList, .status, .podStatus: .operatorOnly
         case .pod(let pod): .operatorOrPod(pod)
         case .config(let pod), .certificate(let pod): .podOnly(pod)
+        case .gatewayConfig(let namespace, let name): .gatewayOnly(namespace: namespace, name: name)
         }
     }
 

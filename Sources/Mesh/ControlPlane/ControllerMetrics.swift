@@ -121,6 +121,7 @@ extension ControllerResource {
         case .config: "/v1/configs/{namespace}/{pod}"
         case .certificate: "/v1/certificates/{namespace}/{pod}"
         case .podStatus: "/v1/pods/{namespace}/{pod}/status"
+        case .gatewayConfig: "/v1/gateways/{namespace}/{gateway}"
         }
     }
 }

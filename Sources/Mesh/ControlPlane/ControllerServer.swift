@@ -374,7 +374,24 @@ public final class ControllerServer: @unchecked Sendable {
             return .respond(issueCertificate(pod: pod, requestPEM: body, remoteIP: remoteIP))
         case .podStatus(let pod):
             return .respond(reportStatus(pod: pod, body: body))
+        case .gatewayConfig(let namespace, let name):
+            return .respond(gatewayConfig(namespace: namespace, name: name, query: query))
         }
+    }
+
+    /// `GET /v1/gateways/<ns>/<gateway>[?version=V]`: the Gateway's config as JSON (304 when the
+    /// caller has the version), 404 when the controller has none for it.
+    private func gatewayConfig(namespace: String, name: String, query: [String: String]) -> ControllerResponse {
+        guard let config = controller.gatewayConfig(for: "\(namespace)/\(name)") else {
+            return .text(.notFound, "no gateway config for \(namespace)/\(name)\n")
+        }
+        if query["version"] == config.version { return .notModified(version: config.version) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(config) else {
+            return .text(.internalServerError, "the config of gateway \(namespace)/\(name) could not be encoded\n")
+        }
+        return ControllerResponse(status: .ok, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n", version: config.version)
     }
 
     /// `GET /v1/configs/<ns>/<pod>[?version=V&wait=D]`: the config now, or a long poll.

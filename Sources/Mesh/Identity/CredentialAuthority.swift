@@ -1,12 +1,14 @@
 import Crypto
 import Foundation
 
-/// Whom a credential speaks for: one pod (its sidecar), or the mesh operator.
+/// Whom a credential speaks for: one pod (its sidecar), one FSM Gateway, or the mesh operator.
 public enum CredentialSubject: Hashable, Sendable, CustomStringConvertible {
     case pod(namespace: String, name: String)
     /// The sidecar the injection webhook added to a pod whose name it could not know yet
     /// (`generateName`): the pod in `namespace` labelled `fsm-proxy-uuid: <uuid>`.
     case proxy(namespace: String, uuid: String)
+    /// An FSM Gateway: the gateway config of the Gateway `namespace/name`, nothing else.
+    case gateway(namespace: String, name: String)
     case `operator`
 
     /// The pod label that names the sidecar an injection added: a `proxy` credential speaks for
@@ -17,6 +19,7 @@ public enum CredentialSubject: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .pod(let namespace, let name): "pod \(namespace)/\(name)"
         case .proxy(let namespace, let uuid): "proxy \(uuid) in \(namespace)"
+        case .gateway(let namespace, let name): "gateway \(namespace)/\(name)"
         case .operator: "operator"
         }
     }
@@ -60,7 +63,7 @@ public struct CredentialError: Error, Equatable, Sendable, CustomStringConvertib
 /// controller keeps no table of what it issued.
 ///
 /// A token is `fsm1.<payload>.<mac>` (base64url without padding). The payload encodes, each
-/// length-prefixed (two bytes, big endian): the subject kind (`pod` or `operator`), the namespace,
+/// length-prefixed (two bytes, big endian): the subject kind (`pod`, `proxy`, `gateway` or `operator`), the namespace,
 /// the name, and an instance (the pod's uid when the issuer knows it, else a random nonce per
 /// start). The MAC is HMAC-SHA256 over `fsm-credential-v1`, a zero byte and the payload.
 /// Verification recomputes it and compares in constant time; it then says whom the credential is
@@ -133,6 +136,7 @@ public struct CredentialAuthority: Sendable {
 struct CredentialFields {
     static let podKind = "pod"
     static let proxyKind = "proxy"
+    static let gatewayKind = "gateway"
     static let operatorKind = "operator"
 
     var kind: String
@@ -158,6 +162,11 @@ struct CredentialFields {
             kind = Self.proxyKind
             namespace = podNamespace
             name = uuid
+        case .gateway(let gatewayNamespace, let gatewayName):
+            try Self.checkNames([("namespace", gatewayNamespace), ("gateway name", gatewayName)])
+            kind = Self.gatewayKind
+            namespace = gatewayNamespace
+            name = gatewayName
         }
     }
 
@@ -185,6 +194,7 @@ struct CredentialFields {
         switch text[0] {
         case Self.podKind: subject = .pod(namespace: text[1], name: text[2])
         case Self.proxyKind: subject = .proxy(namespace: text[1], uuid: text[2])
+        case Self.gatewayKind: subject = .gateway(namespace: text[1], name: text[2])
         case Self.operatorKind where fields[1].isEmpty && fields[2].isEmpty: subject = .operator
         default: return nil
         }
@@ -196,6 +206,7 @@ struct CredentialFields {
         switch kind {
         case Self.podKind: .pod(namespace: namespace, name: name)
         case Self.proxyKind: .proxy(namespace: namespace, uuid: name)
+        case Self.gatewayKind: .gateway(namespace: namespace, name: name)
         default: .operator
         }
     }

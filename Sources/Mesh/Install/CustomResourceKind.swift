@@ -22,6 +22,7 @@ public struct CustomResourceKind: Hashable, Sendable {
         meshConfig,
         CustomResourceKind(kind: "UpstreamTrafficSetting", plural: "upstreamtrafficsettings", shortNames: ["upstreamtrafficsetting"]),
         CustomResourceKind(kind: "Retry", plural: "retries", shortNames: ["retry"]),
+        CustomResourceKind(kind: "AccessControl", plural: "accesscontrols", shortNames: ["accesscontrol"]),
     ]
 
     public static let meshConfig = CustomResourceKind(kind: "MeshConfig", plural: "meshconfigs", shortNames: ["meshconfig"])

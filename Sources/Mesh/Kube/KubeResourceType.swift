@@ -54,6 +54,7 @@ extension KubeResourceType {
     public static let meshConfigs = KubeResourceType(group: "config.flomesh.io", version: "v1alpha1", plural: "meshconfigs", kind: "MeshConfig")
     public static let upstreamTrafficSettings = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "upstreamtrafficsettings", kind: "UpstreamTrafficSetting")
     public static let retries = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "retries", kind: "Retry")
+    public static let accessControls = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "accesscontrols", kind: "AccessControl")
     public static let leases = KubeResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
     public static let mutatingWebhookConfigurations = KubeResourceType(
         group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false)
@@ -83,7 +84,7 @@ extension KubeResourceType {
     /// version per API group, the one the guides' manifests use).
     public static let meshKinds: [KubeResourceType] = [
         .meshConfigs, .namespaces, .serviceAccounts, .services, .endpoints, .deployments, .statefulSets, .pods,
-        .trafficTargets, .httpRouteGroups, .tcpRoutes, .trafficSplits, .upstreamTrafficSettings, .retries,
+        .trafficTargets, .httpRouteGroups, .tcpRoutes, .trafficSplits, .upstreamTrafficSettings, .retries, .accessControls,
     ]
 }
 

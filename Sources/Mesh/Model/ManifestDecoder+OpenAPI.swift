@@ -5,10 +5,12 @@
 /// `apiextensions.k8s.io/v1` requires.
 extension ManifestDecoder {
     /// The kinds that are not built into Kubernetes (SMI and FSM): the ones a CRD must declare.
-    public static let customResourceKinds: [String] = supportedKinds.map(\.kind).filter { kind in
-        guard let version = supportedKinds.first(where: { $0.kind == kind })?.apiVersions.first else { return false }
-        return version.contains(".")
-    }
+    /// The Gateway API kinds, FSM Gateway's policies, Ingress and IngressBackend are not among
+    /// them yet: `fsm install` does not deploy the gateway or the ingress controller.
+    public static let customResourceKinds: [String] = supportedKinds.filter { entry in
+        guard let version = entry.apiVersions.first else { return false }
+        return version.contains(".") && !gatewayKindNames.contains(entry.kind) && !version.hasPrefix(GatewayAPI.group + "/")
+    }.map(\.kind)
 
     /// The `openAPIV3Schema` of a custom resource kind; nil for the built-in kinds.
     public static func openAPIV3Schema(kind: String) -> JSONValue? {

@@ -25,16 +25,17 @@ extension ManifestDecoder {
         "MeshConfig": policyObject(spec: meshConfigSpec, specRequired: false),
         "UpstreamTrafficSetting": policyObject(spec: upstreamTrafficSettingSpec),
         "Retry": policyObject(spec: retrySpec),
+        "AccessControl": policyObject(spec: accessControlSpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).
-    private static func coreObject(spec: FieldSchema, status: FieldSchema = .any) -> FieldSchema {
+    static func coreObject(spec: FieldSchema, status: FieldSchema = .any) -> FieldSchema {
         .fields(["apiVersion", "kind", "metadata", "spec", "status"], ["metadata": objectMeta, "spec": spec, "status": status])
     }
 
     /// A custom resource: `status` is the controller's to write, and not looked into. Its CRD
     /// schema says only `metadata: {type: object}` (the API server owns the rest).
-    private static func policyObject(spec: FieldSchema, specRequired: Bool = true) -> FieldSchema {
+    static func policyObject(spec: FieldSchema, specRequired: Bool = true) -> FieldSchema {
         .object(["apiVersion": .string, "kind": .string, "metadata": objectMeta, "spec": spec, "status": .openObject],
                 required: specRequired ? ["spec"] : [])
     }

@@ -33,7 +33,23 @@ public enum ManifestDecoder {
         ("MeshConfig", ["config.flomesh.io/v1alpha1", "config.flomesh.io/v1alpha2", "config.flomesh.io/v1alpha3"]),
         ("UpstreamTrafficSetting", ["policy.flomesh.io/v1alpha1"]),
         ("Retry", ["policy.flomesh.io/v1alpha1"]),
-    ]
+        ("Secret", ["v1"]),
+        ("Ingress", ["networking.k8s.io/v1"]),
+        ("IngressBackend", ["policy.flomesh.io/v1alpha1"]),
+        ("GatewayClass", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]),
+        ("Gateway", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]),
+        ("HTTPRoute", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]),
+        ("GRPCRoute", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1alpha2"]),
+        ("TCPRoute", ["gateway.networking.k8s.io/v1alpha2"]),
+        ("TLSRoute", ["gateway.networking.k8s.io/v1alpha2"]),
+        ("UDPRoute", ["gateway.networking.k8s.io/v1alpha2"]),
+        ("AccessControl", ["policy.flomesh.io/v1alpha1"]),
+    ] + GatewayPolicyKind.allCases.map { ($0.rawValue, [GatewayPolicyKind.apiVersion]) }
+
+    /// Each supported kind's name once, in the order error messages list them.
+    public static let uniqueKindNames: [String] = supportedKinds.map(\.kind).reduce(into: []) { names, kind in
+        if !names.contains(kind) { names.append(kind) }
+    }
 
     /// The namespace a MeshConfig lands in when it names none: FSM's control-plane namespace.
     public static let meshConfigNamespace = "fsm-system"
@@ -57,17 +73,21 @@ public enum ManifestDecoder {
         }
         let kindNode = try document.required("kind")
         let kind = try kindNode.string()
-        guard let entry = supportedKinds.first(where: { $0.kind == kind }) else {
-            let known = supportedKinds.map(\.kind).joined(separator: ", ")
-            throw kindNode.error("unsupported kind \(YAMLReader.quoted(kind)); supported kinds: \(known)")
+        let entries = supportedKinds.filter { $0.kind == kind }
+        if entries.isEmpty {
+            let known = uniqueKindNames.joined(separator: ", ")
+            let hint = NearestName.suggestion(for: kind, among: uniqueKindNames).map { "did you mean \(YAMLReader.quoted($0))? " } ?? ""
+            throw kindNode.error("unsupported kind \(YAMLReader.quoted(kind)); \(hint)supported kinds: \(known)")
         }
         let versionNode = try document.required("apiVersion")
         let apiVersion = try versionNode.string()
-        guard entry.apiVersions.contains(apiVersion) else {
-            throw versionNode.error("unsupported apiVersion \(YAMLReader.quoted(apiVersion)) for kind \(kind); supported: \(entry.apiVersions.joined(separator: ", "))")
+        guard entries.contains(where: { $0.apiVersions.contains(apiVersion) }) else {
+            let versions = entries.flatMap(\.apiVersions)
+            throw versionNode.error("unsupported apiVersion \(YAMLReader.quoted(apiVersion)) for kind \(kind); supported: \(versions.joined(separator: ", "))")
         }
         // Strict field validation first: a misspelt field is reported as such, not as a missing one.
-        try schemas[kind]?.check(document)
+        let schemaKey = schemaKey(kind: kind, apiVersion: apiVersion)
+        try (schemas[schemaKey] ?? gatewaySchemas[schemaKey])?.check(document)
         let resource: Resource
         switch kind {
         case "Namespace": resource = .namespace(Namespace(metadata: try metadata(document, namespace: .clusterScoped)))
@@ -79,12 +99,19 @@ public enum ManifestDecoder {
         case "StatefulSet": resource = .workload(try workload(document, kind: .statefulSet, defaultNamespace: defaultNamespace))
         case "TrafficTarget": resource = .trafficTarget(try trafficTarget(document, defaultNamespace: defaultNamespace))
         case "HTTPRouteGroup": resource = .httpRouteGroup(try httpRouteGroup(document, defaultNamespace: defaultNamespace))
+        case "TCPRoute" where schemaKey == gatewayTCPRouteKey:
+            resource = .gatewayRoute(try gatewayRoute(document, kind: .tcp, defaultNamespace: defaultNamespace))
         case "TCPRoute": resource = .tcpRoute(try tcpRoute(document, defaultNamespace: defaultNamespace))
         case "TrafficSplit": resource = .trafficSplit(try trafficSplit(document, defaultNamespace: defaultNamespace))
         case "MeshConfig": resource = .meshConfig(try meshConfig(document))
         case "UpstreamTrafficSetting": resource = .upstreamTrafficSetting(try upstreamTrafficSetting(document, defaultNamespace: defaultNamespace))
         case "Retry": resource = .retry(try retry(document, defaultNamespace: defaultNamespace))
+        case "AccessControl": resource = .accessControl(try accessControl(document, defaultNamespace: defaultNamespace))
         default:
+            if let gatewayResource = try gatewayResource(kind: kind, document, defaultNamespace: defaultNamespace) {
+                resource = gatewayResource
+                break
+            }
             // `supportedKinds` and this switch list the same kinds; keep them in step.
             throw kindNode.error("kind \(kind) is listed as supported but has no decoder")
         }

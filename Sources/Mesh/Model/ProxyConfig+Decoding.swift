@@ -114,7 +114,9 @@ extension InboundTrafficMatch {
             httpServiceRouteRules: try reader.serviceRouteRules("HttpServiceRouteRules", rateLimits: rateLimits),
             targetClusters: try reader.optionalWeightedClusters("TargetClusters"),
             allowedEndpoints: try reader.optionalStrings("AllowedEndpoints"),
-            tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) }
+            tcpRateLimit: try reader.optionalObject("RateLimit").map { reader throws(ProxyConfigDecodingError) in try RateLimitConfig(reader) },
+            ingress: try reader.optionalObject("IngressBackend").map { reader throws(ProxyConfigDecodingError) in try IngressAdmission(reader) },
+            accessControl: try reader.optionalObject("AccessControl").map { reader throws(ProxyConfigDecodingError) in try InboundAccessControl(reader) }
         )
     }
 }

@@ -144,6 +144,8 @@ extension InboundTrafficMatch {
             ("AllowedEndpoints", allowedEndpoints.map { .array($0.map { .string($0) }) } ?? .null),
         ]
         if let tcpRateLimit { pairs.append(("RateLimit", tcpRateLimit.jsonValue)) }
+        if let ingress { pairs.append(("IngressBackend", ingress.jsonValue)) }
+        if let accessControl { pairs.append(("AccessControl", accessControl.jsonValue)) }
         let serviceLimits = httpServiceRouteRules.compactMap { rules in rules.rateLimit.map { (rules.service, $0.jsonValue) } }
         if !serviceLimits.isEmpty { pairs.append(("HttpRateLimits", JSONValue.sortedMap(serviceLimits))) }
         return .object(pairs)

@@ -68,6 +68,55 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case meshConfig = "MeshConfig"
     case upstreamTrafficSetting = "UpstreamTrafficSetting"
     case retry = "Retry"
+    case accessControl = "AccessControl"
+    case secret = "Secret"
+    case ingress = "Ingress"
+    case ingressBackend = "IngressBackend"
+    case gatewayClass = "GatewayClass"
+    case gateway = "Gateway"
+    case httpRoute = "HTTPRoute"
+    case grpcRoute = "GRPCRoute"
+    /// The Gateway API's TCPRoute, apart from SMI's by its group (as `kubectl get tcproutes.gateway.networking.k8s.io`).
+    case gatewayTCPRoute = "TCPRoute.gateway.networking.k8s.io"
+    case tlsRoute = "TLSRoute"
+    case udpRoute = "UDPRoute"
+    case rateLimitPolicy = "RateLimitPolicy"
+    case accessControlPolicy = "AccessControlPolicy"
+    case loadBalancerPolicy = "LoadBalancerPolicy"
+    case sessionStickyPolicy = "SessionStickyPolicy"
+    case healthCheckPolicy = "HealthCheckPolicy"
+    case faultInjectionPolicy = "FaultInjectionPolicy"
+    case retryPolicy = "RetryPolicy"
+    case upstreamTLSPolicy = "UpstreamTLSPolicy"
+    case gatewayTLSPolicy = "GatewayTLSPolicy"
+    case circuitBreakingPolicy = "CircuitBreakingPolicy"
+
+    /// The kind of a route of the Gateway API.
+    public init(_ routeKind: GatewayRouteKind) {
+        switch routeKind {
+        case .http: self = .httpRoute
+        case .grpc: self = .grpcRoute
+        case .tcp: self = .gatewayTCPRoute
+        case .tls: self = .tlsRoute
+        case .udp: self = .udpRoute
+        }
+    }
+
+    /// The kind of an FSM Gateway policy.
+    public init(_ policyKind: GatewayPolicyKind) {
+        switch policyKind {
+        case .rateLimit: self = .rateLimitPolicy
+        case .accessControl: self = .accessControlPolicy
+        case .loadBalancer: self = .loadBalancerPolicy
+        case .sessionSticky: self = .sessionStickyPolicy
+        case .healthCheck: self = .healthCheckPolicy
+        case .faultInjection: self = .faultInjectionPolicy
+        case .retry: self = .retryPolicy
+        case .upstreamTLS: self = .upstreamTLSPolicy
+        case .gatewayTLS: self = .gatewayTLSPolicy
+        case .circuitBreaking: self = .circuitBreakingPolicy
+        }
+    }
 }
 
 /// One decoded resource.
@@ -86,6 +135,14 @@ public enum Resource: Hashable, Sendable {
     case meshConfig(MeshConfig)
     case upstreamTrafficSetting(UpstreamTrafficSetting)
     case retry(Retry)
+    case secret(Secret)
+    case ingress(Ingress)
+    case ingressBackend(IngressBackend)
+    case gatewayClass(GatewayClass)
+    case gateway(Gateway)
+    case gatewayRoute(GatewayRoute)
+    case gatewayPolicy(GatewayPolicy)
+    case accessControl(AccessControl)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -102,6 +159,14 @@ public enum Resource: Hashable, Sendable {
         case .meshConfig(let r): r.metadata
         case .upstreamTrafficSetting(let r): r.metadata
         case .retry(let r): r.metadata
+        case .secret(let r): r.metadata
+        case .ingress(let r): r.metadata
+        case .ingressBackend(let r): r.metadata
+        case .gatewayClass(let r): r.metadata
+        case .gateway(let r): r.metadata
+        case .gatewayRoute(let r): r.metadata
+        case .gatewayPolicy(let r): r.metadata
+        case .accessControl(let r): r.metadata
         }
     }
 
@@ -120,6 +185,14 @@ public enum Resource: Hashable, Sendable {
         case .meshConfig: .meshConfig
         case .upstreamTrafficSetting: .upstreamTrafficSetting
         case .retry: .retry
+        case .secret: .secret
+        case .ingress: .ingress
+        case .ingressBackend: .ingressBackend
+        case .gatewayClass: .gatewayClass
+        case .gateway: .gateway
+        case .gatewayRoute(let route): ResourceKind(route.kind)
+        case .gatewayPolicy(let policy): ResourceKind(policy.kind)
+        case .accessControl: .accessControl
         }
     }
 

@@ -95,6 +95,7 @@ extension CompiledConfig {
         compiled.buckets.own = compiler.buckets
         compiled.inboundChain = try HTTPFilterChain.compile(config.spec.chains?.inboundHTTP, inbound: true)
         compiled.outboundChain = try HTTPFilterChain.compile(config.spec.chains?.outboundHTTP, inbound: false)
+        compiled.egressEnabled = config.spec.enableEgress
         return compiled
     }
 }
@@ -161,6 +162,13 @@ private struct MatchCompiler {
         entry.hosts = hostTable(match.httpHostPort2Service, services: compiledServices)
         if let tcp = match.targetClusters { entry.tcpTargets = try targets(tcp, "inbound port \(match.port)") }
         entry.allowedEndpoints = match.allowedEndpoints.map(Set.init)
+        if let control = match.accessControl {
+            entry.admission = InboundAdmission(
+                sourceRanges: try ranges(control.sourceIPRanges, "inbound port \(match.port) access control source"),
+                principals: Set(control.authenticatedPrincipals.filter { $0 != InboundAccessControl.anyPrincipal }),
+                anyPrincipal: control.authenticatedPrincipals.contains(InboundAccessControl.anyPrincipal),
+                targets: try targets(control.targetClusters, "inbound port \(match.port) access control"))
+        }
         if let limit = match.tcpRateLimit {
             entry.connectionBucket = bucket(limit, key: "inbound|\(match.port)|connections")
             let name = "local_rate_limit.inbound_\(Self.rateLimitLabel(match).map { "\($0)_" } ?? "")\(match.port)_\(match.appProtocol.rawValue).rate_limited"

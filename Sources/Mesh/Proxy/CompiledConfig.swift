@@ -20,9 +20,13 @@ struct CompiledConfig: Sendable {
     /// The listener-level filter chains of the inbound HTTP ports and outbound HTTP traffic matches.
     var inboundChain = HTTPFilterChain.sidecarInbound
     var outboundChain = HTTPFilterChain.sidecarOutbound
+    /// MeshConfig `traffic.enableEgress`: unmatched destinations pass through (`Sidecar+Egress`).
+    var egressEnabled = false
+    /// The passthrough clusters made so far, one per original destination, after every other.
+    var egressClusterIndexByName: [String: Int] = [:]
 
     func clusterIndex(named name: String) -> Int? {
-        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name]
+        outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name] ?? egressClusterIndexByName[name]
     }
 }
 
@@ -53,6 +57,8 @@ struct CompiledCluster: Sendable {
     var requestTimeout: MeshDuration?
     /// How long a new connection may take to open; nil: no engine deadline.
     var connectTimeout: MeshDuration?
+    /// An egress passthrough cluster (`Sidecar+Egress`).
+    var isEgress = false
 }
 
 struct ClusterLimits: Hashable, Sendable {
@@ -142,6 +148,8 @@ struct CompiledTrafficMatch: Sendable {
     /// The counter a refused connection increments: its name, resolved to an index once applied.
     var connectionRateLimitedCounterName: String?
     var connectionRateLimitedCounter: Int?
+    /// Inbound: who may use the port (mesh peers, and what AccessControls admit).
+    var admission = InboundAdmission.meshOnly
 
     func contains(destination ip: String, parsed: UInt32?) -> Bool {
         destinationRanges.contains { $0.contains(ip: ip, parsed: parsed) }

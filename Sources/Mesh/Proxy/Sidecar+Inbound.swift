@@ -7,12 +7,18 @@ extension Sidecar {
     static let appUnreachableResponse = HTTPResponseHead(status: 503)
 
     /// A peer opened a connection to `port`. `peerIdentity` comes from its mTLS certificate (nil:
-    /// not in the mesh). Order as in FSM's inbound-main.js: source ranges, the port's connection
-    /// quota, then (TCP ports) the TCPRoute identities.
+    /// not in the mesh). Order as in FSM's inbound-main.js: the border (a client without a mesh
+    /// identity needs an AccessControl, `InboundAdmission`; refused: `inbound.cx_no_identity`),
+    /// source ranges, the port's connection quota, then (TCP ports) the TCPRoute identities.
     public mutating func inboundConnection(_ id: ConnectionID, port: Int, source: SocketAddress, peerIdentity: String?, now: MeshInstant) -> InboundConnectionDecision {
         guard let matchIndex = compiled.inboundByPort[port] else {
             counters[CounterTable.inboundNoRoute] += 1
             return .close(.noRoute)
+        }
+        let verdict = compiled.inbound[matchIndex].admission.verdict(peerIdentity: peerIdentity, source: source.ip)
+        if verdict == .refused {
+            counters[CounterTable.inboundNoIdentity] += 1
+            return .close(.accessDenied)
         }
         if let ranges = compiled.inbound[matchIndex].sourceRanges {
             let parsed = AddressRange.parseIPv4(source.ip)
@@ -26,7 +32,7 @@ extension Sidecar {
             if let counter = compiled.inbound[matchIndex].connectionRateLimitedCounter { counters[counter] += 1 }
             return .close(.rateLimited)
         }
-        if !compiled.inbound[matchIndex].isHTTP, let allowed = compiled.inbound[matchIndex].allowedEndpoints {
+        if verdict == .meshPeer, !compiled.inbound[matchIndex].isHTTP, let allowed = compiled.inbound[matchIndex].allowedEndpoints {
             guard let peerIdentity, allowed.contains(peerIdentity) else {
                 counters[CounterTable.inboundAccessDenied] += 1
                 return .close(.accessDenied)
@@ -37,6 +43,16 @@ extension Sidecar {
         }
         counters[CounterTable.inboundCxTotal] += 1
         return .accept
+    }
+
+    /// A connection without TLS reached the inbound listener before its port is known (local mode,
+    /// where the first request names it): whether some port admits `source` without an identity,
+    /// so that the shell lets its plaintext through to `inboundConnection`, which decides for the
+    /// port. Refused (no AccessControl admits it): counted as `inbound.cx_no_identity`.
+    public mutating func inboundPlaintextAdmissible(source: SocketAddress) -> Bool {
+        let admitted = compiled.inbound.contains { $0.admission.verdict(peerIdentity: nil, source: source.ip) == .accessControl }
+        if !admitted { counters[CounterTable.inboundNoIdentity] += 1 }
+        return admitted
     }
 
     public mutating func inboundConnectionClosed(_ id: ConnectionID) {
@@ -54,6 +70,10 @@ extension Sidecar {
         guard let matchIndex = compiled.inboundByPort[port], compiled.inbound[matchIndex].isHTTP else {
             counters[CounterTable.inboundNoRoute] += 1
             return .respond(Sidecar.noResponse, .noRoute)
+        }
+        let admission = compiled.inbound[matchIndex].admission
+        if admission.routesByAccessControl(peerIdentity: peerIdentity), let targets = admission.targets {
+            return accessControlRoute(targets, matchIndex: matchIndex)
         }
         let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
         var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
@@ -76,6 +96,19 @@ extension Sidecar {
         traceInbound(head, connection: connection, peerIdentity: peerIdentity, now: now)
         return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
                         appProtocol: input.listener.appProtocol)
+    }
+
+    /// An AccessControl's wildcard route (FSM: no route matches, `AllowedPrincipals` of the
+    /// admitted sources): straight to the port's local cluster.
+    private mutating func accessControlRoute(_ targets: TargetSet, matchIndex: Int) -> InboundHTTPDecision {
+        guard let cluster = pick(targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        useCluster(cluster)
+        guard let endpoint = clusters[cluster].endpointBalancer.next() else {
+            return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
+        }
+        clusters[cluster].counters.upstreamRqTotal += 1
+        return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
+                        appProtocol: compiled.inbound[matchIndex].appProtocol)
     }
 
     /// A forwarded request found nothing listening behind the sidecar (the app refused or could

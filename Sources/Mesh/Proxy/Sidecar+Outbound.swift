@@ -23,6 +23,10 @@ extension Sidecar {
         // A number already in use is a shell bug; the exchange in progress keeps it.
         guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
+            if let cluster = egressCluster(for: destination) {
+                passThrough(id, cluster: cluster, now: now, actions: &actions)
+                return actions
+            }
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
@@ -481,6 +485,9 @@ extension Sidecar {
             finish(id, Sidecar.perTryTimeoutResponse, local: .perTryTimeout, flags: exhausted.union(.upstreamRequestTimeout), now: now, actions: &actions)
         } else if let response, status != 0 {
             finish(id, response, local: nil, flags: exhausted, now: now, actions: &actions)
+        } else if compiled.clusters[cluster].isEgress {
+            // Passthrough is transparent: the app's connection ends as the destination's did.
+            finish(id, Sidecar.noResponse, local: .upstreamFailure, now: now, actions: &actions)
         } else {
             let failure: ResponseFlags = connectFailed ? .upstreamConnectionFailure : .upstreamConnectionTermination
             finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: exhausted.union(failure), now: now, actions: &actions)

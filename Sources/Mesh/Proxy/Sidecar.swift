@@ -167,6 +167,7 @@ extension Sidecar {
                 next.inbound[index].connectionRateLimitedCounter = counters.index(name)
             }
         }
+        keepEgressClusters(in: &next)
         carryState(into: next)
         compiled = next
         self.config = config

@@ -18,6 +18,8 @@ struct CounterTable: Sendable {
     static let throttleRoute = 14
     static let inboundRateLimitedConnections = 15
     static let inboundAppUnreachable = 16
+    static let inboundNoIdentity = 17
+    static let outboundEgress = 18
 
     init() {
         for name in [
@@ -26,7 +28,7 @@ struct CounterTable: Sendable {
             "inbound.rq_1xx", "inbound.rq_2xx", "inbound.rq_3xx", "inbound.rq_4xx", "inbound.rq_5xx",
             "http_local_rate_limiter.http_local_rate_limit.rate_limited.throttle_service",
             "http_local_rate_limiter.http_local_rate_limit.rate_limited.throttle_route",
-            "inbound.cx_rate_limited", "inbound.app_unreachable",
+            "inbound.cx_rate_limited", "inbound.app_unreachable", "inbound.cx_no_identity", "outbound.egress_passthrough",
         ] {
             _ = index(name)
         }

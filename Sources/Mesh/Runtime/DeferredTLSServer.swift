@@ -6,7 +6,10 @@ import NIOCore
 /// connection and a 32 KiB plaintext buffer as soon as its handler is added, so thousands of
 /// unauthenticated connections that open and say nothing, or drip a ClientHello, would cost that
 /// much each; this way they cost a socket, a few small handlers and the bytes they sent. The
-/// handshake deadline (`DownstreamDeadlines`) runs from the accept either way.
+/// handshake deadline (`DownstreamDeadlines`) runs from the accept either way. A connection whose
+/// first bytes are no TLS handshake (a client outside the mesh) goes on without TLS only when the
+/// engine says an AccessControl may admit its address (`Sidecar.inboundPlaintextAdmissible`);
+/// otherwise it is closed, as FSM's sidecar closes it (curl: exit 56).
 final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -24,9 +27,17 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         if received == nil { received = context.channel.allocator.buffer(capacity: incoming.readableBytes) }
         received!.writeBuffer(&incoming)
         guard DeferredTLSServer.firstRecordArrived(received!) else { return }
-        let operations = context.pipeline.syncOperations
+        if !DeferredTLSServer.isHandshakeRecord(received!) {
+            // No TLS: a client outside the mesh. Only an AccessControl lets it in; the engine
+            // decides for the port at its first request (peer identity nil).
+            guard driver.inboundPlaintextAdmissible(from: context.channel) else {
+                context.close(promise: nil)
+                return
+            }
+            return stepAside(context)
+        }
         do {
-            try driver.addPeerTLSServer(to: operations, after: self)
+            try driver.addPeerTLSServer(to: context.pipeline.syncOperations, after: self)
         } catch {
             driver.logger.warning("cannot set up TLS on an inbound connection", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -34,10 +45,20 @@ final class DeferredTLSServer: ChannelInboundHandler, RemovableChannelHandler, @
         }
         // The TLS handler (now next) reads these bytes, and the rest of the connection's bytes
         // without this handler in between.
+        stepAside(context)
+    }
+
+    /// Hands the bytes read so far to the next handler and leaves the pipeline.
+    private func stepAside(_ context: ChannelHandlerContext) {
         let bytes = received!
         received = nil
         context.fireChannelRead(wrapInboundOut(bytes))
-        operations.removeHandler(context: context, promise: nil)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Whether the bytes start with a TLS handshake record (type 22).
+    static func isHandshakeRecord(_ bytes: ByteBuffer) -> Bool {
+        bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 22
     }
 
     /// Whether `bytes` hold the first TLS record whole, or show that they are no TLS handshake

@@ -31,6 +31,12 @@ struct LocalModeResolver: Sendable {
         return range
     }
 
+    /// A dotted quad.
+    static func isIPv4(_ text: Substring) -> Bool {
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy { $0.count <= 3 && $0.allSatisfy(\.isASCII) && Int($0).map { (0...255).contains($0) } == true }
+    }
+
     static func splitPort(_ host: String) -> (name: Substring, port: Int?) {
         guard let colon = host.lastIndex(of: ":"), let port = Int(host[host.index(after: colon)...]), (0...65535).contains(port) else {
             return (host[...], nil)
@@ -45,6 +51,8 @@ struct LocalModeResolver: Sendable {
         if let found = byHost[host] { return found }
         let (name, port) = LocalModeResolver.splitPort(host)
         if let port, let found = byHost[String(name)] { return SocketAddress(ip: found.ip, port: port) }
+        // An address as the host: the app dialled it (egress passes it through when on).
+        if LocalModeResolver.isIPv4(name) { return SocketAddress(ip: String(name), port: port ?? 80) }
         return SocketAddress(ip: LocalModeResolver.unknownIP, port: port ?? 80)
     }
 }

@@ -126,9 +126,12 @@ public enum CaptureMode: String, Sendable, CaseIterable {
 /// sidecar's inbound listener (`ip:<inbound port>`) instead of `ip:port`, so it names the port the
 /// request was meant for. Under mTLS the source identity is the client certificate's; only the
 /// explicit plaintext mode names it in `x-fsm-source-identity` (forgeable by any local process).
+/// In local mode (no capture) whoever dials a pod's inbound listener names the pod's port the
+/// connection was meant for in `InboundTarget.portHeader`: what the capture's original destination
+/// tells under iptables (the real mode's clients outside the mesh send it too).
 /// Apps can never send either header through their sidecar.
 enum MeshHeaders {
-    static let targetPort = "x-fsm-target-port"
+    static let targetPort = InboundTarget.portHeader
     static let sourceIdentity = "x-fsm-source-identity"
     /// The client workload's metric labels, for the server sidecar's `source_*` labels.
     static let statsKind = "x-fsm-stats-kind"
@@ -143,7 +146,12 @@ enum MeshHeaders {
     /// (an app must not pose as another identity). Compares ASCII case-insensitively without allocating.
     static func isStrippedFromAppRequest(_ name: String) -> Bool {
         for candidate in hopByHop where equalsIgnoringASCIICase(name, candidate) { return true }
-        return equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
+        return isMeshOwn(name)
+    }
+
+    /// The mesh's own headers (target port, source identity, stats labels).
+    static func isMeshOwn(_ name: String) -> Bool {
+        equalsIgnoringASCIICase(name, targetPort) || equalsIgnoringASCIICase(name, sourceIdentity) || hasStatsPrefix(name)
     }
 
     static func hasStatsPrefix(_ name: String) -> Bool {
@@ -240,6 +248,16 @@ public final class SidecarDriver: @unchecked Sendable {
 
     func milliseconds(since start: NIODeadline) -> Double {
         Double(eventLoop.now.uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
+    }
+
+    /// A plaintext connection on the inbound listener (no mesh certificate): whether an
+    /// AccessControl may admit its source address (the engine decides, and counts a refusal).
+    func inboundPlaintextAdmissible(from channel: any Channel) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        let remote = channel.remoteAddress
+        let admitted = engine.inboundPlaintextAdmissible(source: MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0))
+        if !admitted { logger.debug("inbound plaintext connection refused", metadata: ["remote": "\(remote?.description ?? "")"]) }
+        return admitted
     }
 
     func newConnectionID() -> ConnectionID {
@@ -481,7 +499,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster)
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: Sidecar.isEgressCluster(cluster))
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -497,7 +515,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
                 exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
                 var head = exchange.head
-                head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                if Sidecar.isEgressCluster(cluster) {
+                    // Out of the mesh: the request as the app sent it, none of the mesh's headers.
+                    for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
+                } else {
+                    head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+                }
                 // A retry: the previous attempt stops taking the body (the link attaches it when
                 // the request's turn on the connection comes).
                 exchange.body?.detachCurrentSink()
@@ -580,4 +603,9 @@ extension SidecarDriver {
         count(.grpcLocalReply)
         return GRPCLocalReply.rewrite(head)
     }
+}
+
+/// The inbound listener's local-mode stand-in for a captured connection's original destination port.
+public enum InboundTarget {
+    public static let portHeader = "x-fsm-target-port"
 }

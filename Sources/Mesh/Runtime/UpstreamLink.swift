@@ -53,17 +53,19 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         self.driver = driver
     }
 
-    func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount, cluster: String? = nil) {
+    /// `egress`: the original destination itself, outside the mesh (egress passthrough): its own
+    /// port, in plain.
+    func connect(to endpoint: MeshProxy.SocketAddress, timeout: TimeAmount, cluster: String? = nil, egress: Bool = false) {
         let link = self
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
         // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
-        let port = driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
+        let port = egress || driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
         driver.connect(host: endpoint.ip, port: port, timeout: timeout, cluster: cluster) { channel in
             link.opening = channel
             // mTLS towards the peer sidecar, with the certificate current at connect time. A
             // handshake that fails makes the connection a failed connect (503, `UF`).
-            try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true }
+            if !egress { try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
             try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in

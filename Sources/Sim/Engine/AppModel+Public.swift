@@ -18,8 +18,10 @@ public struct AppModelInstance: Sendable {
     public var listens: Bool { behavior.listens }
     /// The `Identity` response header.
     public var identity: String { behavior.identity }
-    /// The response body of the echo model (nil for the others).
+    /// The response body of the echo, pipy-ok and tcp-echo models (nil for the others).
     public var body: String? { behavior.body }
+    /// Whether the HTTP answer is `body`.
+    public var answersBody: Bool { behavior.answersBody }
     /// The body as reports count it (trimmed), nil when the model has no known body.
     public var reportedBody: String? { behavior.reportedBody }
     /// bookbuyer/bookthief client loops the simulator runs in this pod (0: none).

@@ -36,9 +36,15 @@ struct AppBehavior {
     /// pipy one-liner) has a known body; trimmed of surrounding white space, at most 80 characters.
     /// nil when the model has no body or the body is empty.
     var reportedBody: String? {
-        guard model == .echo, let body, !body.isEmpty else { return nil }
+        guard answersBody, let body, !body.isEmpty else { return nil }
         return AppBehavior.reportText(body)
     }
+
+    /// Models whose HTTP answer is their `body`: echo, pipy-ok, tcp-echo.
+    var answersBody: Bool { model == .echo || model == .pipyOk || model == .tcpEcho }
+
+    /// FSM's pipy-ok sample answers this unless the scenario gives a body.
+    static let pipyOkBody = "Hi, I am pipy!"
 
     static func reportText(_ body: String) -> String {
         let trimmed = body.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
@@ -48,7 +54,7 @@ struct AppBehavior {
     /// Accepts TCP connections and echoes what it receives.
     func echoesTCP(port: Int) -> Bool {
         switch model {
-        case .echo: true
+        case .echo, .tcpEcho: true
         case .fortio: port == 8078
         default: false
         }
@@ -62,6 +68,7 @@ struct AppBehavior {
         identity = deployment
         body = spec?.body
         if body == nil, model == .echo { body = AppBehavior.pipyMessage(in: template) }
+        if body == nil, model == .pipyOk { body = AppBehavior.pipyOkBody }
         serviceTime = spec?.serviceTime?.nanoseconds ?? 0
         if let options = spec?.options {
             fixedStatus = options["status"].flatMap { Int($0) }
@@ -96,7 +103,8 @@ struct AppBehavior {
             if repository.hasSuffix("bookstore") { return .bookstore }
             if repository.contains("httpbin") { return .httpbin }
             if repository.hasSuffix("fortio/fortio") || repository == "fortio" { return .fortio }
-            if repository.contains("pipy-ok") || repository.contains("echo") { return .echo }
+            if repository.contains("pipy-ok") { return .pipyOk }
+            if repository.contains("echo") { return .echo }
             if repository.hasSuffix("flomesh/pipy"), pipyMessage(in: spec) != nil { return .echo }
         }
         return .none
@@ -170,7 +178,7 @@ struct AppState {
         var reply = Reply(status: 200, delay: behavior.serviceTime)
         let path = fullPath.utf8.firstIndex(of: UInt8(ascii: "?")).map { fullPath[..<$0] } ?? Substring(fullPath)
         switch behavior.model {
-        case .echo, .none:
+        case .echo, .none, .pipyOk, .tcpEcho:
             break
         case .httpbin:
             reply = httpbin(path: path, serviceTime: behavior.serviceTime)

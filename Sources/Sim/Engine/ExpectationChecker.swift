@@ -30,6 +30,9 @@ public struct ExpectationOutcome: Hashable, Sendable {
 /// - `bodies` has the semantics of `backends`, over the responses whose body the run recorded.
 /// - An app `counter` reads `AppResult.counters` (summed over the Deployment's pods); a counter the
 ///   model does not have fails the check.
+/// - `headers`: every response that has a status carries the header with exactly that value
+///   (null: lacks it); `bodyContains`: every such response's recorded body contains the text.
+///   Both fail when no response had a status.
 /// - `counter` sums the counter over every pod of the Deployment (`namespace/deployment`), or reads
 ///   one pod when the name is a pod (`namespace/deployment-0`).
 public enum ExpectationChecker {
@@ -120,7 +123,37 @@ public enum ExpectationChecker {
             }
             let observed = load.responseFlags.map { "\($0.flags): \($0.count)" }.joined(separator: ", ")
             return (passed, observed.isEmpty ? "no flags" : observed)
+
+        case .headers(let loadName, let values):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            return headerCheck(load, values)
+
+        case .bodyContains(let loadName, let text):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            let answered = load.requests - load.count(status: 0)
+            let containing = load.bodies.filter { $0.text.contains(text) }.reduce(0) { $0 + $1.count }
+            return (answered > 0 && containing == answered, "\(containing) of \(answered) responses")
         }
+    }
+
+    /// `headers`: every response that has a status carries each header with exactly its value
+    /// (or, for null, lacks it); a load with no such response fails.
+    private static func headerCheck(_ load: LoadResult, _ values: [HeaderExpectation]) -> (Bool, String) {
+        let answered = load.requests - load.count(status: 0)
+        var passed = answered > 0
+        var parts: [String] = []
+        for expected in values {
+            let seen = load.headers.first(where: { $0.name == expected.name })?.values ?? []
+            let matching = seen.first(where: { $0.value == expected.value })?.count ?? 0
+            if matching != answered { passed = false }
+            let shown = seen.map { "\($0.value.map(quote) ?? "absent") ×\($0.count)" }
+            parts.append("\(expected.name): " + (shown.isEmpty ? "no responses" : shown.joined(separator: ", ")))
+        }
+        return (passed, "{" + parts.joined(separator: "; ") + "}")
     }
 
     /// `backends` and `bodies`: the share of each label among the counted responses (responses

@@ -67,8 +67,12 @@ struct LoadState {
     var statusBuckets: [Int: Int] = [:]
     var backendBuckets: [Int: Int] = [:]
 
-    init(spec: LoadSpec) {
+    /// The response headers `headers:` expectations ask about.
+    var headerTally: HeaderTally
+
+    init(spec: LoadSpec, headerNames: [String] = []) {
         self.spec = spec
+        headerTally = HeaderTally(names: headerNames)
         head = HTTPRequestHead(authority: "")
         // Microseconds, up to one hour, three significant digits.
         histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
@@ -114,9 +118,11 @@ extension SimEngine {
         let url: LoadURL
         do throws(LoadURL.Problem) { url = try LoadURL(parsing: spec.url) } catch { return fail("url \(error.message)") }
         let parts = spec.from.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2 else { return fail("from \"\(spec.from)\" is not namespace/deployment") }
+        guard parts.count == 2 || spec.isExternal else { return fail("from \"\(spec.from)\" is not namespace/deployment or external") }
         let client: Int
-        if let deployment = deploymentIndex[spec.from], let first = deployments[deployment].pods.first(where: { !pods[$0].removed }) {
+        if spec.isExternal, let outside = externalClient {
+            client = outside
+        } else if let deployment = deploymentIndex[spec.from], let first = deployments[deployment].pods.first(where: { !pods[$0].removed }) {
             client = first
         } else if let pod = podIndex[PodKey(namespace: parts[0], name: parts[1])] {
             client = pod
@@ -124,8 +130,11 @@ extension SimEngine {
             return fail("no pod for \(spec.from)")
         }
         load.client = client
+        if !pods[client].hasSidecar { closeDirectConnections(of: client) }
         load.isTCP = url.isTCP
-        load.destination = resolveAddress(host: url.host, port: url.port, clientNamespace: parts[0])
+        load.destination = spec.isExternal
+            ? resolveFromOutside(host: url.host).map { SocketAddress(ip: IPv4.format($0), port: url.port) }
+            : resolveAddress(host: url.host, port: url.port, clientNamespace: parts[0])
         if load.destination == nil { record("load \(spec.name): \(url.host) does not resolve; every request fails") }
         load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
                                     headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
@@ -179,9 +188,11 @@ extension SimEngine {
         }
     }
 
-    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, flags: ResponseFlags = [], measuredFrom: Int64) {
+    func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, flags: ResponseFlags = [], measuredFrom: Int64,
+                       head: HTTPResponseHead? = nil) {
         loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, body: body, latency: now - measuredFrom, at: now)
         if !flags.isEmpty { loads[index].flagCounts[flags.rawValue, default: 0] += 1 }
+        if status != 0, let head, !loads[index].headerTally.isEmpty { loads[index].headerTally.record { head.header($0) } }
         loads[index].workers[worker].busy = false
         let next = loads[index].workers[worker].nextScheduled
         if loads[index].interval > 0 && next > now {

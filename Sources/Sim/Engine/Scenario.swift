@@ -21,6 +21,8 @@ public struct Scenario: Hashable, Sendable {
     /// In time order (stable for equal times).
     public var steps: [Step]
     public var expectations: [Expectation]
+    /// Hosts outside the cluster (`external:`), in file order.
+    public var externalHosts: [ExternalHost] = []
 
     public init(name: String, description: String = "", file: String = "", seed: UInt64 = 1, duration: MeshDuration? = nil, mesh: MeshSettings = MeshSettings(), network: NetworkSettings = NetworkSettings(), manifests: [Resource] = [], apps: [String: AppSpec] = [:], steps: [Step] = [], expectations: [Expectation] = []) {
         self.name = name
@@ -89,6 +91,10 @@ public struct AppSpec: Hashable, Sendable {
         case bookwarehouse
         /// fortio server: HTTP echo on 8080, TCP echo on 8078, `?status=503:20` and `?delay=200ms:20`.
         case fortio
+        /// FSM's `pipy-ok` sample: answers 200 with its `body` (default `Hi, I am pipy!`) on every port.
+        case pipyOk = "pipy-ok"
+        /// Echoes raw TCP on every port (and answers HTTP like echo).
+        case tcpEcho = "tcp-echo"
         /// Serves nothing (a curl client pod).
         case none
     }
@@ -129,7 +135,7 @@ public struct Step: Hashable, Sendable {
 
 public struct LoadSpec: Hashable, Sendable {
     public var name: String
-    /// `namespace/deployment` the requests leave from.
+    /// `namespace/deployment` the requests leave from, or `external` (`LoadSpec.external`).
     public var from: String
     /// `http://host:port/path` or `tcp://host:port`.
     public var url: String
@@ -196,6 +202,10 @@ public struct Expectation: Hashable, Sendable {
         /// Requests of a load whose answer carried a response flag (`UF`, `UO`, ...; alone or with
         /// others), compared per flag, e.g. `UO > 0`.
         case responseFlags(load: String, bounds: [FlagBound])
+        /// Every response that has a status carries each header with this exact value (nil: without it).
+        case headers(load: String, values: [HeaderExpectation])
+        /// Every response that has a status has a body containing the text.
+        case bodyContains(load: String, text: String)
     }
 
     public var check: Check

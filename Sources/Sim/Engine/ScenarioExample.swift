@@ -88,6 +88,9 @@ apps:                              # what each Deployment's containers do, by De
   web-v2: { model: echo, body: "v2", serviceTime: 2ms }
   # curl has no entry and an image the simulator does not know: it serves nothing, like a client.
 
+external:                          # hosts outside the cluster: DNS name, address, ports, app model
+  docs-site: { host: docs.example.com, ip: 203.0.113.10, ports: [80], model: pipy-ok }
+
 steps:                             # in time order; steps at the same time keep their file order
   - at: 1s
     load:
@@ -113,6 +116,8 @@ steps:                             # in time order; steps at the same time keep 
     load: { name: all-v2, from: client/curl, url: "http://web.shop:8080/", requests: 100, qps: 50 }
   - at: 10s
     delete: { kind: TrafficSplit, namespace: shop, name: web-split }
+  - at: 10s
+    load: { name: outside, from: external, url: "http://docs.example.com/", requests: 10 }   # a client outside the cluster and the mesh
 
 expect:                            # each entry holds one check; `sim` exits 1 when one fails
   - load: half-half
@@ -132,5 +137,11 @@ expect:                            # each entry holds one check; `sim` exits 1 w
   - proxy: shop/web-v1             # a sidecar counter (`fsm proxy get stats` names), summed over its pods
     counter: inbound.rq_2xx
     value: "> 100"                 # a number (exact) or a comparison
+  - load: outside
+    bodyContains: "Hi, I am pipy!" # every response's body holds the text
+  - load: outside
+    headers: { location: null }    # every response has the header with this value (null: without it)
+  - app: docs-site                 # external hosts count what they received like Deployments
+    received: 10
 """#
 }

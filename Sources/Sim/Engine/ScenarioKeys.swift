@@ -2,7 +2,7 @@
 /// each mapping against (an unknown key is an error naming the nearest known one), public so that
 /// docs/SCENARIOS.md can be kept complete against them (ScenarioReferenceTests).
 public enum ScenarioKeys {
-    public static let topLevel = ["name", "description", "seed", "duration", "mesh", "network", "manifests", "apps", "steps", "expect"]
+    public static let topLevel = ["name", "description", "seed", "duration", "mesh", "network", "manifests", "apps", "external", "steps", "expect"]
     public static let mesh = ["enablePermissiveTrafficPolicy", "enablePermissiveTrafficPolicyMode", "enableEgress", "featureFlags", "namespaces", "configDelay",
                               "sidecarReadinessProbe"]
     public static let featureFlags = ["enableRetryPolicy", "enableEgressPolicy", "enableAccessControlPolicy", "enablePluginPolicy"]
@@ -11,6 +11,8 @@ public enum ScenarioKeys {
     public static let latencyDistribution = ["p50", "p99"]
     /// Keys of an `apps:` entry; the last three are the options every model understands (AppBehavior).
     public static let app = ["model", "body", "serviceTime", "status", "errorRate", "errorStatus"]
+    /// Keys of an `external:` entry: where the host is, then what it serves (an app's keys).
+    public static let externalHost = ["host", "ip", "ports"] + app
     public static let stepActions = ["apply", "delete", "load", "fault"]
     public static let step = ["at"] + stepActions
     public static let delete = ["kind", "namespace", "name"]
@@ -24,7 +26,7 @@ public enum ScenarioKeys {
         ("error", ["kind", "target", "status", "rate", "duration"]),
     ]
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags"]
+    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains"]
     /// Each form of check with the keys it takes (`counter` has two: of a proxy, of an app).
     public static let expectations: [(check: String, keys: [String])] = [
         ("status", ["load", "status"]),
@@ -35,6 +37,8 @@ public enum ScenarioKeys {
         ("counter", ["proxy", "counter", "value"]),
         ("counter", ["app", "counter", "value"]),
         ("responseFlags", ["load", "responseFlags"]),
+        ("headers", ["load", "headers"]),
+        ("bodyContains", ["load", "bodyContains"]),
     ]
     public static let percentiles = ["p50", "p90", "p99", "p999", "max"]
 
@@ -50,7 +54,7 @@ public enum ScenarioKeys {
     public static var all: [(section: String, key: String)] {
         var sections: [(String, [String])] = [
             ("top level", topLevel), ("mesh", mesh), ("mesh.featureFlags", featureFlags), ("mesh.sidecarReadinessProbe", readinessProbe),
-            ("network", network), ("network.latency", latencyDistribution), ("apps", app), ("steps[]", step), ("steps[].delete", delete),
+            ("network", network), ("network.latency", latencyDistribution), ("apps", app), ("external", externalHost), ("steps[]", step), ("steps[].delete", delete),
             ("steps[].load", load), ("expect latency", percentiles),
         ]
         sections += faults.map { ("fault \($0.kind)", $0.keys) }

@@ -13,7 +13,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency, responseFlags (with load), received (with app) or counter (with proxy or app)"
+                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains (with load), received (with app) or counter (with proxy or app)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -103,6 +103,22 @@ extension ScenarioParser {
                 check = .responseFlags(load: load, bounds: bounds)
                 text = "\(load) responseFlags {" + bounds.map { "\($0.flag) \($0.comparison.rawValue) \(JSONValue.format($0.value))" }.joined(separator: ", ") + "}"
 
+            case "headers":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("headers"))
+                let load = try entry.string("load")
+                let values = try headerExpectations(try entry.required("headers"))
+                check = .headers(load: load, values: values)
+                text = "\(load) headers {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
+
+            case "bodyContains":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("bodyContains"))
+                let load = try entry.string("load")
+                let reader = try entry.required("bodyContains")
+                let needle = try reader.scalarText()
+                if needle.isEmpty { throw reader.error("expected a non-empty text, e.g. \"Hi, I am pipy!\"") }
+                check = .bodyContains(load: load, text: needle)
+                text = "\(load) bodyContains \(ExpectationChecker.quote(needle))"
+
             default:
                 if entry.has("app") {
                     // An app model counter: `app: bookbuyer`, `counter: booksBought`, `value: "> 5"`.
@@ -145,6 +161,23 @@ extension ScenarioParser {
         }
         if bounds.isEmpty { throw map.error("expected at least one response flag with its count, e.g. { UO: \"> 0\" }") }
         return bounds
+    }
+
+    /// `{ name: value | null }`: header names are case-insensitive (kept lowercase), values exact.
+    private static func headerExpectations(_ map: YAMLReader) throws(ManifestError) -> [HeaderExpectation] {
+        guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
+        var values: [HeaderExpectation] = []
+        for (name, value) in try map.entries() {
+            try checkHeaderName(name, of: value)
+            let field = value.isNull ? nil : try headerField(name, value)
+            let lowered = name.lowercased()
+            if values.contains(where: { $0.name == lowered }) {
+                throw ManifestError(at: value.keyLocation, path: value.path, message: "header \(YAMLReader.quotedText(name)) is listed twice (names are case-insensitive)")
+            }
+            values.append(HeaderExpectation(name: lowered, value: field?.value))
+        }
+        if values.isEmpty { throw map.error("expected at least one header, e.g. { location: \"https://foo.example.com/bar\" }") }
+        return values
     }
 
     /// A counter's `value:`: a number (exact) or a comparison such as `"> 0"`.
@@ -194,6 +227,7 @@ extension ScenarioParser {
         collect(scenario.manifests)
         for step in scenario.steps { if case .apply(let resources) = step.action { collect(resources) } }
         let workloadNames = Set(workloads.map(\.name))
+        let externalNames = Set(scenario.externalHosts.map(\.name))
         let qualifiedNames = Set(workloads.map { "\($0.namespace)/\($0.name)" })
         func known() -> String {
             qualifiedNames.isEmpty ? "none are declared" : "known: " + qualifiedNames.sorted().joined(separator: ", ")
@@ -209,7 +243,7 @@ extension ScenarioParser {
                 throw ManifestError(at: nameReader?.location ?? step.location ?? root.location, path: nameReader?.path ?? "steps",
                                     message: "duplicate load name \(YAMLReader.quotedText(load.name)); load names must be unique")
             }
-            if !qualifiedNames.contains(load.from) {
+            if !load.isExternal, !qualifiedNames.contains(load.from) {
                 let fromReader = try reader?.required("load").required("from")
                 throw ManifestError(at: fromReader?.location ?? step.location ?? root.location, path: fromReader?.path ?? "steps",
                                     message: "no Deployment \(YAMLReader.quotedText(load.from)) in the manifests (\(known()))")
@@ -226,13 +260,18 @@ extension ScenarioParser {
         let expectReaders = try root.optional("expect")?.elements() ?? []
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
-            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _):
+            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _),
+                 .headers(let load, _), .bodyContains(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")
                     throw loadReader.error("no load named \(YAMLReader.quotedText(load)) (\(names))")
                 }
-            case .received(let app, _), .appCounter(let app, _, _, _):
+            case .received(let app, _):
+                if !workloadNames.contains(app), !externalNames.contains(app) {
+                    throw try reader.required("app").error("no Deployment or external host named \(YAMLReader.quotedText(app)) (\(known()))")
+                }
+            case .appCounter(let app, _, _, _):
                 if !workloadNames.contains(app) {
                     throw try reader.required("app").error("no Deployment named \(YAMLReader.quotedText(app)) in the manifests (\(known()))")
                 }

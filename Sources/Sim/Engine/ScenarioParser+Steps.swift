@@ -62,8 +62,8 @@ extension ScenarioParser {
         if name.isEmpty { throw try value.required("name").error("expected a non-empty load name") }
         let fromReader = try value.required("from")
         let from = try fromReader.string()
-        guard splitQualified(from) != nil else {
-            throw fromReader.error("expected namespace/deployment, found \(YAMLReader.quotedText(from))")
+        guard from == LoadSpec.external || splitQualified(from) != nil else {
+            throw fromReader.error("expected namespace/deployment or external, found \(YAMLReader.quotedText(from))")
         }
         let urlReader = try value.required("url")
         let url = try urlReader.string()
@@ -102,14 +102,19 @@ extension ScenarioParser {
     /// (a CR or LF would end the header and start another: request splitting).
     static func headerField(_ name: String, _ value: YAMLReader) throws(ManifestError) -> HTTPHeaderField {
         let text = try value.scalarText()
-        if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
-            throw ManifestError(at: value.keyLocation, path: value.path,
-                                message: "invalid header name \(YAMLReader.quotedText(name)): expected a token of letters, digits and !#$%&'*+-.^_`|~")
-        }
+        try checkHeaderName(name, of: value)
         if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
             throw value.error("a header value must not contain CR, LF or other control characters, found \(YAMLReader.quotedText(text))")
         }
         return HTTPHeaderField(name: name, value: text)
+    }
+
+    /// An HTTP token; the error points at the key of `value`.
+    static func checkHeaderName(_ name: String, of value: YAMLReader) throws(ManifestError) {
+        if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
+            throw ManifestError(at: value.keyLocation, path: value.path,
+                                message: "invalid header name \(YAMLReader.quotedText(name)): expected a token of letters, digits and !#$%&'*+-.^_`|~")
+        }
     }
 
     /// RFC 9110 `tchar`.

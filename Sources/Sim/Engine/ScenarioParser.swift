@@ -51,6 +51,9 @@ public enum ScenarioParser {
         if let apps = try root.optional("apps") {
             scenario.apps = try parseApps(apps)
         }
+        if let external = try root.optional("external") {
+            scenario.externalHosts = try parseExternalHosts(external)
+        }
         if let steps = try root.optional("steps") {
             scenario.steps = try parseSteps(steps, scenarioDuration: scenario.duration, pods: &pods)
         }
@@ -155,24 +158,29 @@ public enum ScenarioParser {
             guard entry.isMapping else { throw entry.typeMismatch(expected: .mapping) }
             // Strict like every other key: a misspelt option would otherwise be ignored silently.
             try entry.checkKnownKeys(appKeys)
-            let model = try entry.required("model").oneOf(AppSpec.Model.self)
-            var spec = AppSpec(model: model)
-            for (key, value) in try entry.entries() {
-                switch key {
-                case "model": continue
-                case "body": spec.body = try value.scalarText()
-                case "serviceTime": spec.serviceTime = try value.duration()
-                case "errorRate":
-                    // `10%` or `0.1`, kept as the decimal text the app model reads.
-                    spec.options[key] = JSONValue.format(try fraction(value))
-                default:
-                    // `status`, `errorStatus`: an HTTP status code.
-                    spec.options[key] = String(try value.int(in: 100...599))
-                }
-            }
-            result[deployment] = spec
+            result[deployment] = try parseAppSpec(entry)
         }
         return result
+    }
+
+    /// The app keys of a mapping (`apps:` entries, `external:` hosts); other keys are the caller's.
+    static func parseAppSpec(_ entry: YAMLReader) throws(ManifestError) -> AppSpec {
+        let model = try entry.required("model").oneOf(AppSpec.Model.self)
+        var spec = AppSpec(model: model)
+        for (key, value) in try entry.entries() where appKeys.contains(key) {
+            switch key {
+            case "model": continue
+            case "body": spec.body = try value.scalarText()
+            case "serviceTime": spec.serviceTime = try value.duration()
+            case "errorRate":
+                // `10%` or `0.1`, kept as the decimal text the app model reads.
+                spec.options[key] = JSONValue.format(try fraction(value))
+            default:
+                // `status`, `errorStatus`: an HTTP status code.
+                spec.options[key] = String(try value.int(in: 100...599))
+            }
+        }
+        return spec
     }
 
     // MARK: - embedded manifests

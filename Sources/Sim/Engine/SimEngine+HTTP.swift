@@ -63,7 +63,8 @@ extension SimEngine {
         captureResponse(exchange, head: head, body: body)
         switch exchange.origin {
         case .load(let load, let worker):
-            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom)
+            loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom,
+                          head: head)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -91,8 +92,9 @@ extension SimEngine {
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
         for action in actions {
             switch action {
-            case .send(let id, let attempt, _, let endpoint, let connection, let newConnection, _):
-                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection)
+            case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
+                sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
+                             egress: Sidecar.isEgressCluster(cluster))
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
@@ -135,11 +137,17 @@ extension SimEngine {
         }
     }
 
-    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool) {
+    /// `egress`: a passthrough to the original destination, in plain (no mesh identity), through
+    /// kube-proxy when the destination is a service address.
+    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool, egress: Bool = false) {
         let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
         guard isLive(slot, id) else { return }
         let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(slot)].bodyBytes) + (newConnection ? CostModel.newConnectionCPU : 0)
         chargeCPU(client, cpu)
+        var endpoint = endpoint
+        if egress, let ip = IPv4.parse(endpoint.ip), let pick = kubeProxyPick(ip: ip, port: endpoint.port) {
+            endpoint = SocketAddress(ip: pods[pick.pod].ipText, port: pick.port)
+        }
         let server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
         let key = SimEngine.upstreamKey(client: client, connection: connection)
         if newConnection {
@@ -151,6 +159,7 @@ extension SimEngine {
         hop.connectionOwner = Int32(client)
         hop.closesConnection = true
         hop.opensConnection = newConnection
+        hop.plaintext = egress
         guard server >= 0 else {
             // No such address: a connect gets no answer and the engine's connect timeout ends it.
             if newConnection { return }
@@ -336,6 +345,21 @@ extension SimEngine {
         queue.schedule(.atServer(hop), at: now + (isNew ? 2 * sampleLatency() : 0) + oneWay)
     }
 
+    /// A new load from an unmeshed client is a new process (fortio, curl): it opens connections of
+    /// its own instead of reusing an earlier load's, so they meet the server's border as it is now.
+    func closeDirectConnections(of client: Int) {
+        for key in directConnections.keys.sorted() where key >> 32 == client {
+            if let connection = directConnections[key], connection.accepted {
+                let server = key & 0xFFFF_FFFF
+                if pods[server].alive, pods[server].hasSidecar, pods[server].incarnation == connection.incarnation {
+                    sidecars[server].inboundConnectionClosed(ConnectionID(connection.id))
+                    connectionClosed(server)
+                }
+            }
+            directConnections[key] = nil
+        }
+    }
+
     func directResponse(_ hop: Hop) {
         guard isLive(hop.slot, hop.id) else { return }
         let client = Int(exchanges[Int(hop.slot)].client)
@@ -368,7 +392,7 @@ extension SimEngine {
             guard reportConnected(client: client, connection: hop.connection) else { return }
         }
         if pods[server].hasSidecar {
-            let peer = clientMeshed ? pods[client].identity : nil
+            let peer = clientMeshed && !hop.plaintext ? pods[client].identity : nil
             let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
             let accepted = clientMeshed
                 ? upstreamConnections[connectionKey]?.acceptedByServer ?? false
@@ -411,7 +435,7 @@ extension SimEngine {
                 answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
             }
         } else {
-            guard behavior.listens else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
+            guard appListens(server, port: port) else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
             if !clientMeshed { directConnections[client << 32 | server]?.accepted = true }
             runApp(&hop, server: server, behavior: behavior, port: port, after: 0)
         }

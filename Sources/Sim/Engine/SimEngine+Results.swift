@@ -51,14 +51,16 @@ extension SimEngine {
         return LoadResult(name: load.spec.name, requests: load.completed, status: status, backends: backends, latency: latency,
                           buckets: buckets, bucketWidth: .seconds(Int64(widthSeconds)),
                           bodies: bodies.sorted { $0.key < $1.key }.map { (text: $0.key, count: $0.value) },
-                          responseFlags: load.flagCounts.map { (flags: ResponseFlags(rawValue: $0.key).description, count: $0.value) }.sorted { $0.flags < $1.flags })
+                          responseFlags: load.flagCounts.map { (flags: ResponseFlags(rawValue: $0.key).description, count: $0.value) }.sorted { $0.flags < $1.flags },
+                          headers: load.headerTally.observations)
     }
 
     private func appResults() -> [AppResult] {
         var received: [String: Int] = [:]
         var counters: [String: [String: Int]] = [:]
         var order: [String: [String]] = [:]
-        for deployment in deployments {
+        // The `external` client is no app: it serves nothing and is in no cluster.
+        for deployment in deployments where !(deployment.namespace == SimEngine.externalNamespace && deployment.name == LoadSpec.external) {
             received[deployment.name, default: 0] += 0
             for pod in deployment.pods {
                 received[deployment.name, default: 0] += pods[pod].app.received

@@ -124,7 +124,7 @@ extension SimEngine {
                 connectionOpened(server)
             }
             loads[index].workers[worker].tcpAccepted = true
-            guard behavior.listens else { return tcpAnswer(reply, server: server, after: cpu) }
+            guard appListens(server, port: state.tcpServerPort) else { return tcpAnswer(reply, server: server, after: cpu) }
         }
         if serverMeshed {
             let relay = CostModel.tcpCallCPU + CostModel.bodyCPU(bytes: SimEngine.tcpCallBytes)

@@ -15,6 +15,7 @@ extension SimEngine {
         }
         let update = controller.apply(changes)
         noteDiagnostics()
+        buildOutsideWorld()
         // At 0s the mesh has settled: every pod starts with its configuration.
         adoptNewPods()
         for pod in update.changed.compactMap({ podIndex[$0] }) {
@@ -96,7 +97,7 @@ extension SimEngine {
         while adoptedPods < pods.count {
             let pod = adoptedPods
             adoptedPods += 1
-            pods[pod].hasSidecar = controller.isMeshed(pods[pod].key)
+            pods[pod].hasSidecar = !outsidePods.contains(pod) && controller.isMeshed(pods[pod].key)
             if pods[pod].hasSidecar { meters[pod].everMeshed = true; meters[pod].noteMemory() }
             created.append(pod)
         }
@@ -200,8 +201,8 @@ extension SimEngine {
     }
 
     /// The app model of a Deployment (or bare Pod), with its response body interned for the reports.
-    private func makeBehavior(deployment: String, template: PodSpec) -> AppBehavior {
-        var behavior = AppBehavior(deployment: deployment, template: template, spec: scenario.apps[deployment])
+    func makeBehavior(deployment: String, template: PodSpec, spec: AppSpec? = nil) -> AppBehavior {
+        var behavior = AppBehavior(deployment: deployment, template: template, spec: spec ?? scenario.apps[deployment])
         if let text = behavior.reportedBody {
             if let id = bodyIDs[text] {
                 behavior.bodyID = id
@@ -298,7 +299,7 @@ extension SimEngine {
     func resolve(host: String, clientNamespace: String) -> UInt32? {
         if let ip = IPv4.parse(host) { return ip }
         let service = host.contains(".") ? (serviceByHost[host] ?? serviceByHost["\(host).\(clientNamespace)"]) : serviceByHost["\(host).\(clientNamespace)"]
-        guard let index = service else { return nil }
+        guard let index = service else { return resolveExternal(host: host) }
         if !services[index].headless { return services[index].ip }
         return serviceEndpoints(index).first.map { pods[$0.pod].ip }
     }

@@ -61,6 +61,8 @@ struct Hop {
     var connectFailed = false
     /// The attempt opens its connection (the request follows the handshake).
     var opensConnection = false
+    /// Sent in plain by the client's sidecar (egress passthrough): the server sees no mesh identity.
+    var plaintext = false
     var appStartedAt: Int64 = 0
     /// The app's response body (index into `SimEngine.bodyTexts`), -1: none known.
     var body: Int32 = -1
@@ -176,6 +178,13 @@ final class SimEngine {
     var pods: [SimPod] = []
     var podIndex: [PodKey: Int] = [:]
     var podByIP: [UInt32: Int] = [:]
+    /// External hosts (`external:`) by DNS name → their pod; pods outside the cluster.
+    var externalHostByName: [String: Int] = [:]
+    var outsidePods: Set<Int> = []
+    /// The ports each external host serves (others refuse connections).
+    var externalPorts: [Int: Set<Int>] = [:]
+    /// The `from: external` client's pod, when a load needs it.
+    var externalClient: Int?
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []
     var meters: [ProxyMeter] = []
@@ -248,7 +257,7 @@ final class SimEngine {
         for (index, step) in scenario.steps.enumerated() {
             if case .load(let spec) = step.action {
                 loadForStep[index] = loads.count
-                loads.append(LoadState(spec: spec))
+                loads.append(LoadState(spec: spec, headerNames: HeaderTally.names(for: spec.name, in: scenario.expectations)))
             }
         }
         exchanges.reserveCapacity(256)
@@ -262,7 +271,8 @@ final class SimEngine {
         eventLog.append(SimEvent(at: MeshDuration(nanoseconds: now), kind: kind, text: text))
     }
 
-    func podName(_ pod: Int) -> String { pods[pod].key.description }
+    /// `namespace/pod`; outside the cluster (external hosts, the outside client) the bare name.
+    func podName(_ pod: Int) -> String { outsidePods.contains(pod) ? pods[pod].key.name : pods[pod].key.description }
 
     // MARK: - Event loop
 

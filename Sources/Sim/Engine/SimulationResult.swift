@@ -104,11 +104,14 @@ public struct LoadResult: Sendable {
     /// Requests whose answer carried Envoy-style response flags (`UO`, `UF,URX`, ...: the client's
     /// and the server's sidecar's), by their printed form, sorted by it; unflagged ones are left out.
     public var responseFlags: [(flags: String, count: Int)]
+    /// The response headers the load's `headers:` expectations name, with the values seen.
+    public var headers: [HeaderObservation]
 
     public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = [],
-                responseFlags: [(flags: String, count: Int)] = []) {
+                responseFlags: [(flags: String, count: Int)] = [], headers: [HeaderObservation] = []) {
         self.bodies = bodies
         self.responseFlags = responseFlags
+        self.headers = headers
         self.name = name
         self.requests = requests
         self.status = status

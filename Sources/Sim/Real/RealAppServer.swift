@@ -130,7 +130,7 @@ private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {
             self.head = nil
             let reply = server.handle(method: head.method.rawValue, path: head.uri, port: port)
             let app = server.pod.app
-            let appBody = reply.normalBody && app.model == .echo ? app.body : nil
+            let appBody = reply.normalBody && app.answersBody ? app.body : nil
             let text = appBody ?? "\(reply.status)\n"
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "text/plain")

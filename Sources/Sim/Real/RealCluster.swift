@@ -31,6 +31,8 @@ struct RealCluster {
     private var namespaces: Set<String> = []
     /// Cluster IPs by `name.namespace` (headless services have none), for `resolve`.
     private var serviceIPs: [String: String] = [:]
+    /// The services of the manifests, for `endpoints` (kube-proxy's view).
+    private(set) var services: [Service] = []
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -41,7 +43,6 @@ struct RealCluster {
             initialChanges.append(.upsert(.namespace(ns)))
         }
         for name in scenario.mesh.namespaces { addNamespace(name) }
-        var services: [Service] = []
         var placed: [(pod: Pod, deployment: String)] = []
         for resource in scenario.manifests {
             if resource.kind != .namespace { addNamespace(resource.metadata.namespace) }
@@ -107,6 +108,24 @@ struct RealCluster {
             return serviceIPs["\(parts[0]).\(parts[1])"]
         }
         return nil
+    }
+
+    /// kube-proxy for a client without a sidecar: the pods behind a service name (in its forms)
+    /// and port, each with the target port its app serves it on, in pod order.
+    func endpoints(host: String, port: Int, clientNamespace: String) -> [(pod: Int, port: Int)] {
+        guard let ip = resolve(host: host, clientNamespace: clientNamespace),
+              let service = services.first(where: { $0.clusterIP == ip }),
+              let servicePort = service.ports.first(where: { $0.port == port }) else { return [] }
+        return pods.indices.compactMap { index -> (pod: Int, port: Int)? in
+            let pod = pods[index]
+            guard pod.key.namespace == service.metadata.namespace, !service.selector.isEmpty,
+                  service.selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { return nil }
+            switch servicePort.targetPort {
+            case .int(let value)?: return (index, value)
+            case .string(let name)?: return pod.spec.containers.flatMap(\.ports).first(where: { $0.name == name }).map { (index, $0.containerPort) }
+            case nil: return (index, servicePort.port)
+            }
+        }
     }
 
     /// The pod a load leaves from: `namespace/deployment` (its first pod) or `namespace/pod`.

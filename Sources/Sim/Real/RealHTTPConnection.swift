@@ -22,11 +22,20 @@ final class RealHTTPConnection: Sendable {
     }
 
     private let channel: any Channel
+    /// Dialled straight to a pod's inbound listener (a client outside the mesh): the pod's port
+    /// each request names, as the capture's original destination would.
+    let targetPort: Int?
 
-    private init(channel: any Channel) { self.channel = channel }
+    private init(channel: any Channel, targetPort: Int?) {
+        self.channel = channel
+        self.targetPort = targetPort
+    }
 
-    static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> RealHTTPConnection {
-        let channel = try await ClientBootstrap(group: group)
+    /// `bindTo`: the client's own address (a pod's), so the server sees where it comes from.
+    static func connect(host: String, port: Int, bindTo: String? = nil, targetPort: Int? = nil, group: any EventLoopGroup) async throws -> RealHTTPConnection {
+        var bootstrap = ClientBootstrap(group: group)
+        if let bindTo { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: bindTo, port: 0)) }
+        let channel = try await bootstrap
             .connectTimeout(.seconds(10))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -37,7 +46,7 @@ final class RealHTTPConnection: Sendable {
             }
             .connect(host: host, port: port)
             .get()
-        return RealHTTPConnection(channel: channel)
+        return RealHTTPConnection(channel: channel, targetPort: targetPort)
     }
 
     /// Sends one request (no body) and reads the whole answer, bounded by `timeout`.

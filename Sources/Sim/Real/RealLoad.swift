@@ -22,6 +22,8 @@ struct RealSample: Sendable {
     var status: Int
     var deployment: String?
     var body: String?
+    /// The values of the headers the load's `headers:` expectations name (nil: absent), in their order.
+    var headerValues: [String?] = []
     var latencyNanoseconds: Int64
     /// Since the start of the run, for the per-second buckets.
     var completedAt: Int64
@@ -32,9 +34,14 @@ struct RealSample: Sendable {
 /// What one load observed.
 final class RealLoadRecorder: Sendable {
     let spec: LoadSpec
+    /// The response headers `headers:` expectations ask about (lowercase).
+    let headerNames: [String]
     private let samples = NIOLockedValueBox<[RealSample]>([])
 
-    init(spec: LoadSpec) { self.spec = spec }
+    init(spec: LoadSpec, headerNames: [String] = []) {
+        self.spec = spec
+        self.headerNames = HeaderTally(names: headerNames).names
+    }
 
     func record(_ sample: RealSample) { samples.withLockedValue { $0.append(sample) } }
 
@@ -69,8 +76,12 @@ final class RealLoadRecorder: Sendable {
         }
         let flagged = all.compactMap { $0.requestID.map(flags) }.filter { !$0.isEmpty }.map(\.description)
         let responseFlags = sortedCounts(flagged).map { (flags: $0.0, count: $0.1) }
+        var headers = HeaderTally(names: headerNames)
+        for sample in all where sample.status != 0 && !headers.isEmpty {
+            headers.record { name in headerNames.firstIndex(of: name).flatMap { sample.headerValues[$0] } }
+        }
         return LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
-                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags)
+                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags, headers: headers.observations)
     }
 }
 
@@ -88,6 +99,8 @@ struct RealLoadRunner: Sendable {
     let spec: LoadSpec
     let url: LoadURL
     let clientIP: String
+    /// A client without a sidecar: where kube-proxy sends its connections (nil: through its sidecar).
+    var kubeProxy: RealKubeProxy? = nil
     let recorder: RealLoadRecorder
     /// Who echoed each TCP call (the backend of a `tcp://` load).
     let tcpCalls: RealTCPCallLedger
@@ -152,11 +165,19 @@ struct RealLoadRunner: Sendable {
         head.headers.replaceOrAdd(name: "x-request-id", value: id)
         let request = head
         return await measure(on: existing, measuredFrom: measuredFrom) {
-            try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+            guard let kubeProxy else {
+                return try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+            }
+            guard let target = kubeProxy.next() else { throw RealKubeProxy.NoEndpoints() }
+            return try await RealHTTPConnection.connect(host: target.host, port: target.port, bindTo: clientIP, targetPort: target.targetPort,
+                                                        group: MultiThreadedEventLoopGroup.singleton)
         } exchange: { connection, sample in
             sample.requestID = id
+            var request = request
+            if let port = connection.targetPort { request.headers.replaceOrAdd(name: InboundTarget.portHeader, value: String(port)) }
             let response = try await connection.request(request, timeout: .seconds(30))
             sample.status = response.status
+            sample.headerValues = recorder.headerNames.map { response.headers.first(name: $0) }
             sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
             if response.headers.contains(name: RealAppHeaders.appBody) {
                 let text = AppModelInstance.reportText(response.body)
@@ -218,5 +239,33 @@ struct RealLoadRunner: Sendable {
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let parts = duration.components
         return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+    }
+}
+
+/// kube-proxy and the server pod's capture for a real-mode client without a sidecar: each new
+/// connection goes to the next endpoint of the service (round robin); a meshed endpoint is its
+/// sidecar's inbound listener, told the pod port in `InboundTarget.portHeader` (what iptables'
+/// original destination says in a cluster), an unmeshed one its app's port.
+final class RealKubeProxy: Sendable {
+    struct Target: Sendable {
+        var host: String
+        var port: Int
+        /// Set when `port` is a sidecar's inbound listener.
+        var targetPort: Int?
+    }
+
+    struct NoEndpoints: Error {}
+
+    private let targets: [Target]
+    private let cursor = NIOLockedValueBox(0)
+
+    init(targets: [Target]) { self.targets = targets }
+
+    func next() -> Target? {
+        guard !targets.isEmpty else { return nil }
+        return cursor.withLockedValue { index in
+            defer { index += 1 }
+            return targets[index % targets.count]
+        }
     }
 }

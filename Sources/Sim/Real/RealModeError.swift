@@ -20,10 +20,12 @@ public enum RealModeError: Error, CustomStringConvertible, Equatable {
 enum RealModeSupport {
     static func check(_ scenario: Scenario) throws(RealModeError) {
         if scenario.network.loss > 0 { throw .unsupported("network loss (network.loss \(scenario.network.loss))") }
+        if let host = scenario.externalHosts.first { throw .unsupported("hosts outside the cluster (external: \(host.name))") }
         for step in scenario.steps {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {
             case .load(let load):
+                if load.isExternal { throw .unsupported("loads from outside the cluster (load \(load.name) from external\(place))") }
                 if load.concurrency > RealLoadRunner.maxConcurrency {
                     throw .unsupported("concurrency \(load.concurrency) (load \(load.name)\(place)): at most \(RealLoadRunner.maxConcurrency) workers, each a real connection")
                 }

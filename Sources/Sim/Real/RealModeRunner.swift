@@ -43,6 +43,7 @@ public struct RealModeOptions: Sendable {
 /// side-by-side report.
 public enum RealModeRunner {
     static let outboundPort = 15001
+    static let inboundPort = SidecarSettings(podIP: "", peerTransport: .insecurePlaintext).inboundPort
 
     public static func run(_ scenario: Scenario, options: RealModeOptions = RealModeOptions()) async throws -> RealModeReport {
         guard (1...250).contains(options.subnet) else { throw RealModeError.setup("subnet \(options.subnet) is not in 1...250") }
@@ -53,16 +54,24 @@ public enum RealModeRunner {
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
-        // Every load must leave from a meshed pod (unmeshed clients would need kube-proxy).
-        var loadClients: [String: (ip: String, url: LoadURL)] = [:]
+        // A meshed client sends through its sidecar; one without a sidecar through `RealKubeProxy`.
+        var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?)] = [:]
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
             guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
-            guard controller.isMeshed(cluster.pods[index].key) else {
-                throw RealModeError.unsupported("loads from a pod without a sidecar (load \(load.name) from \(load.from))")
+            let pod = cluster.pods[index]
+            guard controller.isMeshed(pod.key) else {
+                if url.isTCP { throw RealModeError.unsupported("tcp:// loads from a pod without a sidecar (load \(load.name) from \(load.from))") }
+                let targets = cluster.endpoints(host: url.host, port: url.port, clientNamespace: pod.key.namespace).map { endpoint in
+                    controller.isMeshed(cluster.pods[endpoint.pod].key)
+                        ? RealKubeProxy.Target(host: cluster.pods[endpoint.pod].ip, port: inboundPort, targetPort: endpoint.port)
+                        : RealKubeProxy.Target(host: cluster.pods[endpoint.pod].ip, port: endpoint.port)
+                }
+                loadClients[load.name] = (pod.ip, url, RealKubeProxy(targets: targets))
+                continue
             }
-            loadClients[load.name] = (cluster.pods[index].ip, Self.resolved(url, in: cluster, from: cluster.pods[index].key.namespace))
+            loadClients[load.name] = (pod.ip, Self.resolved(url, in: cluster, from: pod.key.namespace), nil)
         }
 
         var logger = Logger(label: "sim-real.sidecar")
@@ -246,12 +255,12 @@ public enum RealModeRunner {
                 await push(controller.apply([.delete(key)]))
             case .load(let load):
                 guard let client = loadClients[load.name] else { continue }
-                let recorder = RealLoadRecorder(spec: load)
+                let recorder = RealLoadRecorder(spec: load, headerNames: HeaderTally.names(for: load.name, in: scenario.expectations))
                 recorders.append(recorder)
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
-                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, recorder: recorder, tcpCalls: tcpCalls,
-                                            origin: origin, runDeadline: runDeadline)
+                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, kubeProxy: client.kubeProxy, recorder: recorder,
+                                            tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline)
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
             case .fault(.killPod(let target, _)):
                 // The pod dies: its sidecar and app stop at once (requests in flight on it fail),

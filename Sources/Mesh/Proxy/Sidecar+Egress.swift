@@ -1,0 +1,56 @@
+import MeshModel
+
+/// Egress passthrough (guides 3.8.1, MeshConfig `traffic.enableEgress`): a request whose
+/// destination no traffic match claims leaves the pod for its original destination, as is, with
+/// no L4 or L7 policy (FSM's wildcard rule with original-destination logic). Each destination gets
+/// a cluster of its own, `egress|ip:port` (one endpoint, no limits, the default connect timeout),
+/// made at its first request and kept across config pushes while egress stays on; the shells see
+/// the name (`isEgressCluster`) and dial the destination itself, in plain, not a peer sidecar.
+/// Transparent: a destination that refuses or resets ends the app's exchange with status 0 (as
+/// the app's own connection would end), not the mesh's 503; a destination that is a meshed pod
+/// (an in-cluster service the client's policy does not route) meets that pod's inbound border
+/// without a mesh identity, and is refused there.
+/// With egress off an unmatched destination has no route (status 0, the demos' `curl: (7)`).
+extension Sidecar {
+    static let egressClusterPrefix = "egress|"
+    /// Passthrough destinations one sidecar keeps at most; past it, more are refused (no route).
+    static let maxEgressClusters = 1024
+
+    public static func isEgressCluster(_ name: String) -> Bool { name.hasPrefix(egressClusterPrefix) }
+
+    /// The passthrough cluster of `destination`, made on first use; nil when egress is off or the
+    /// destination is no address (a local-mode name it could not resolve).
+    mutating func egressCluster(for destination: SocketAddress) -> Int? {
+        guard compiled.egressEnabled, destination.port > 0, AddressRange.parseIPv4(destination.ip).map({ $0 != 0 }) ?? false else { return nil }
+        let name = Sidecar.egressClusterPrefix + "\(destination.ip):\(destination.port)"
+        if let index = compiled.egressClusterIndexByName[name] { return index }
+        guard compiled.egressClusterIndexByName.count < Sidecar.maxEgressClusters else { return nil }
+        return compiled.addEgressCluster(name, destination: destination)
+    }
+
+    mutating func passThrough(_ id: ExchangeID, cluster: Int, now: MeshInstant, actions: inout [OutboundHTTPAction]) {
+        counters[CounterTable.outboundEgress] += 1
+        useCluster(cluster)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: false, appProtocol: .http)
+        dispatch(id.rawValue, actions: &actions)
+    }
+
+    /// A new config keeps the passthrough clusters made so far while egress stays on (their pools
+    /// and requests in flight carry over by name); with egress off they wind down.
+    mutating func keepEgressClusters(in next: inout CompiledConfig) {
+        guard next.egressEnabled else { return }
+        for (name, index) in compiled.egressClusterIndexByName.sorted(by: { $0.value < $1.value }) {
+            _ = next.addEgressCluster(name, destination: compiled.clusters[index].endpoints[0])
+        }
+    }
+}
+
+extension CompiledConfig {
+    mutating func addEgressCluster(_ name: String, destination: SocketAddress) -> Int {
+        let index = clusters.count
+        clusters.own.append(CompiledCluster(name: name, endpoints: [destination], endpointWeights: [100], limits: ClusterLimits(),
+                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: .seconds(5), isEgress: true))
+        egressClusterIndexByName[name] = index
+        return index
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import MeshModel
+import MeshRuntime
+import NIOCore
+import Testing
+
+/// Egress passthrough on real sockets (127.97.1.x; issue 13 item 2): with `enableEgress` a request
+/// to an address no traffic match claims goes, as is and in plain, to that address; without it the
+/// sidecar has no route for it.
+@Suite(.timeLimit(.minutes(1)))
+struct EgressTests {
+    static let network = "127.97"
+    /// A host outside the mesh: an echo server no traffic match names.
+    static let outsideIP = "127.97.1.9"
+    static let outsidePort = 8099
+
+    static func client(egress: Bool) -> ProxyConfig {
+        var config = MeshPair.clientConfig(serverIP: "\(network).1.2")
+        config.spec.enableEgress = egress
+        return config
+    }
+
+    @Test func enabledEgressPassesAnUnmatchedAddressThrough() async throws {
+        let outside = EchoApp()
+        try await outside.start(host: Self.outsideIP, port: Self.outsidePort)
+        do {
+            try await Self.passesThrough(outside)
+        } catch {
+            await outside.stop()
+            throw error
+        }
+        await outside.stop()
+    }
+
+    private static func passesThrough(_ outside: EchoApp) async throws {
+        try await MeshPair.run(subnet: 1, network: Self.network, client: Self.client(egress: true)) { mesh in
+            let answer = try await mesh.get("/outside", host: "\(Self.outsideIP):\(Self.outsidePort)")
+            #expect(answer.status == 200)
+            #expect(answer.body == "GET /outside ")
+            // As the app sent it: none of the mesh's own headers.
+            let seen = try #require(outside.seenHeaders.last)
+            #expect(!seen.keys.contains { $0.hasPrefix("x-fsm-") })
+            let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+            #expect(stats["outbound.egress_passthrough"] == 1)
+            #expect(stats["cluster.egress|\(Self.outsideIP):\(Self.outsidePort).upstream_rq_2xx"] == 1)
+            // In-mesh traffic is unchanged.
+            #expect(try await mesh.get("/inside").status == 200)
+        }
+    }
+
+    @Test func disabledEgressHasNoRouteOutside() async throws {
+        let outside = EchoApp()
+        try await outside.start(host: Self.outsideIP, port: Self.outsidePort + 1)
+        var status: Int?
+        var noRoute: UInt64?
+        do {
+            try await MeshPair.run(subnet: 3, network: Self.network, client: Self.client(egress: false)) { mesh in
+                status = (try? await mesh.get("/outside", host: "\(Self.outsideIP):\(Self.outsidePort + 1)"))?.status
+                noRoute = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)["outbound.no_route"]
+            }
+        } catch {
+            await outside.stop()
+            throw error
+        }
+        await outside.stop()
+        #expect(status != 200)
+        #expect(outside.seenHeaders.isEmpty)
+        #expect(noRoute == 1)
+    }
+}
