@@ -395,6 +395,17 @@ let package = Package(
             path: "Tests/Support/MeshTestCA",
             swiftSettings: swiftSettings
         ),
+        // Test-only: a Zipkin collector that records the spans it is sent and checks them against the v2 schema.
+        .target(
+            name: "ZipkinCollectorDouble",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/Support/ZipkinCollectorDouble",
+            swiftSettings: swiftSettings
+        ),
         // libpcap, for the tests that read `sim --pcap` files back (scripts/setup-system.sh installs
         // libpcap-dev); the simulator writes pcap itself and links nothing of it.
         .systemLibrary(
@@ -427,7 +438,7 @@ let package = Package(
         .testTarget(
             name: "MeshRuntimeTests",
             dependencies: [
-                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA",
+                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA", "ZipkinCollectorDouble",
                 "MeshRedirect", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -469,6 +480,7 @@ let package = Package(
             name: "MeshUpTests",
             dependencies: [
                 "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshTesting", "MeshInterceptorBPF",
+                "ZipkinCollectorDouble",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

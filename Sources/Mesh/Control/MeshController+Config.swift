@@ -253,7 +253,8 @@ extension MeshController {
             enableEgress: egress,
             enablePermissiveTrafficPolicyMode: permissive,
             enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
-            accessLog: meshConfig.observability.remoteLogging.enable
+            accessLog: meshConfig.observability.remoteLogging.enable,
+            tracing: meshConfig.observability.tracing.proxySpec
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

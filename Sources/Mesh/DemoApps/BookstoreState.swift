@@ -15,6 +15,13 @@ public struct BookstoreState: Sendable, Equatable {
 
     /// Headers echoed from the request (tracing), as the demo does.
     static let echoedHeaders = ["x-ot-span-context", "x-request-id", "uber-trace-id", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags"]
+    /// What an app forwards so that its own calls join the request's trace (guides 4.2: `x-request-id`
+    /// and the B3 headers), as the demo's bookstore does on its restock call.
+    static let propagatedHeaders = ["x-request-id", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags"]
+
+    public static func traceHeaders(of request: DemoRequest) -> [(String, String)] {
+        propagatedHeaders.compactMap { name in request.header(name).map { (name, $0) } }
+    }
 
     public init(identity: String) {
         self.identity = identity

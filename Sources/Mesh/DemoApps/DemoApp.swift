@@ -110,7 +110,8 @@ public final class DemoApp: Sendable {
                     let reply = state.withLockedValue { $0.handle(request, sellDelayMilliseconds: delay) }
                     if reply.restock {
                         logger.info("selling a book", metadata: ["books_sold": "\(reply.response.header("Booksbought") ?? "?")"])
-                        Task { await restock(settings, http: http, logger: logger) }
+                        let trace = BookstoreState.traceHeaders(of: request)
+                        Task { await restock(settings, trace: trace, http: http, logger: logger) }
                     }
                     return reply.response
                 }
@@ -178,13 +179,14 @@ public final class DemoApp: Sendable {
         }
     }
 
-    /// bookstore: `POST /restock-books` to bookwarehouse with body `1`; the result is only logged.
-    static func restock(_ settings: DemoAppSettings, http: HTTPClient, logger: Logger) async {
+    /// bookstore: `POST /restock-books` to bookwarehouse with body `1`, in the sale's trace; the
+    /// result is only logged.
+    static func restock(_ settings: DemoAppSettings, trace: [(String, String)], http: HTTPClient, logger: Logger) async {
         do {
             let (host, port) = settings.destination(settings.bookwarehouseHost)
             let response = try await MeshHTTP.request(
                 host: host, port: port, method: .POST, path: "/restock-books",
-                headers: [("host", settings.bookwarehouseHost), ("content-type", "application/json")], body: "1", timeout: .seconds(10), client: http)
+                headers: [("host", settings.bookwarehouseHost), ("content-type", "application/json")] + trace, body: "1", timeout: .seconds(10), client: http)
             logger.info("restock finished", metadata: ["status": "\(response.status)"])
         } catch {
             logger.info("restock finished", metadata: ["status": "0", "error": "\(error)"])

@@ -39,6 +39,7 @@ extension ManifestDecoder {
                 t.address = try tracing.optionalString("address") ?? t.address
                 t.endpoint = try tracing.optionalString("endpoint") ?? t.endpoint
                 t.port = try tracing.optional("port")?.int(in: portRange) ?? t.port
+                t.sampledFraction = try tracing.optional("sampledFraction")?.double(in: 0...1) ?? t.sampledFraction
                 config.observability.tracing = t
             }
             if let logging = try observability.optional("remoteLogging") {

@@ -145,7 +145,7 @@ extension ManifestDecoder {
         // `enableDebugServer` is in the guides' MeshConfig table.
         "observability": .object([
             "fsmLogLevel": .string, "enableDebugServer": .boolean,
-            "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .any]),
+            "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .number(0...1)]),
             "remoteLogging": .object([
                 "enable": .boolean, "level": .integer(0...65535), "port": port, "address": .string, "endpoint": .string,
                 "authorization": .string, "sampledFraction": .any, "secretName": .string,

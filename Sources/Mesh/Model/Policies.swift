@@ -27,6 +27,8 @@ public struct MeshConfig: Hashable, Sendable {
         public var address = "jaeger.fsm-system.svc.cluster.local"
         public var endpoint = "/api/v2/spans"
         public var port = 9411
+        /// The share of new traces the first sidecar samples (0 to 1).
+        public var sampledFraction: Double = 1
         public init() {}
     }
 

@@ -40,11 +40,21 @@ extension ProxyConfig {
                 enableRetryPolicy: try flags?.optionalBool("EnableRetryPolicy") ?? false,
                 workload: try ProxyWorkload(spec.optionalObject("Workload")),
                 accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
-                chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) }
+                chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
+                tracing: try TracingSpec(spec.optionalObject("Tracing"))
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))
         )
+    }
+}
+
+extension TracingSpec {
+    init?(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
+        guard let reader else { return nil }
+        let fraction = try reader.optionalDouble("SampledFraction") ?? 1
+        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: reader.path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        self.init(address: try reader.string("Address"), endpoint: try reader.optionalString("Endpoint") ?? "/api/v2/spans", sampledFraction: fraction)
     }
 }
 

@@ -65,6 +65,10 @@ extension ProxySpec {
         ]
         if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))) }
         if let chains { pairs.append(("Chains", chains.jsonValue)) }
+        if let tracing {
+            pairs.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
+                                              ("SampledFraction", .double(tracing.sampledFraction))])))
+        }
         return .object(pairs)
     }
 }

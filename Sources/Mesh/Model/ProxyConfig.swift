@@ -35,9 +35,11 @@ public struct ProxySpec: Hashable, Sendable {
     public var accessLog: Bool
     /// The HTTP filter order per direction; nil: the engine's default order.
     public var chains: HTTPChainsConfig?
+    /// Where to send Zipkin spans (MeshConfig `observability.tracing` when enabled); nil: no tracing.
+    public var tracing: TracingSpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
-                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil) {
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil) {
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
@@ -45,6 +47,7 @@ public struct ProxySpec: Hashable, Sendable {
         self.enablePermissiveTrafficPolicyMode = enablePermissiveTrafficPolicyMode
         self.enableRetryPolicy = enableRetryPolicy
         self.chains = chains
+        self.tracing = tracing
     }
 }
 
@@ -260,5 +263,26 @@ public struct OutboundConfig: Hashable, Sendable {
     public init(trafficMatches: [OutboundTrafficMatch] = [], clustersConfigs: [ClusterConfig] = []) {
         matchStore = MatchStore(trafficMatches)
         clusterStore = ClusterStore(clustersConfigs)
+    }
+}
+
+/// The config's `Spec.Tracing` (as FSM's Pipy config carries it): the Zipkin collector as
+/// `host:port`, the path spans are POSTed to, and the share of new traces sampled.
+public struct TracingSpec: Hashable, Sendable {
+    public var address: String
+    public var endpoint: String
+    public var sampledFraction: Double
+
+    public init(address: String, endpoint: String = "/api/v2/spans", sampledFraction: Double = 1) {
+        self.address = address
+        self.endpoint = endpoint
+        self.sampledFraction = sampledFraction
+    }
+}
+
+extension MeshConfig.Tracing {
+    /// What a sidecar's config carries: nil unless tracing is enabled.
+    public var proxySpec: TracingSpec? {
+        enable ? TracingSpec(address: "\(address):\(port)", endpoint: endpoint, sampledFraction: sampledFraction) : nil
     }
 }

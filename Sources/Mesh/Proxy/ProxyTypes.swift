@@ -125,6 +125,9 @@ public enum OutboundHTTPAction: Hashable, Sendable {
     /// `flags` say why, as Envoy's access log does (`UF`, `UO`, `URX`, ...; empty for a plain answer).
     case respond(ExchangeID, HTTPResponseHead, local: LocalReason?, flags: ResponseFlags)
     case closeUpstream(UpstreamConnectionID)
+    /// Send the exchange's request with these headers, replacing any of the same names (tracing's
+    /// B3 headers and `x-request-id`); comes before the exchange's first `send`.
+    case setRequestHeaders(ExchangeID, [HTTPHeader])
 }
 
 public enum OutboundTCPDecision: Hashable, Sendable {

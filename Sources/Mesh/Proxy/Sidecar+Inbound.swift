@@ -56,6 +56,7 @@ extension Sidecar {
     }
 
     public mutating func inboundConnectionClosed(_ id: ConnectionID) {
+        serverTraces[id.rawValue] = nil
         if inboundConnections.remove(id.rawValue) != nil {
             counters[CounterTable.inboundCxActive] -= 1
         }
@@ -92,6 +93,7 @@ extension Sidecar {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)
         }
         clusters[cluster].counters.upstreamRqTotal += 1
+        traceInbound(head, connection: connection, peerIdentity: peerIdentity, now: now)
         return .forward(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint],
                         appProtocol: input.listener.appProtocol)
     }
@@ -118,7 +120,10 @@ extension Sidecar {
     }
 
     /// The local app answered a forwarded request (metrics only).
-    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration) {
+    /// The app answered a forwarded request (on `connection`, at `now`, when the shell says: the
+    /// request's server span ends then).
+    public mutating func inboundResponse(port: Int, status: Int, latency: MeshDuration, connection: ConnectionID? = nil, now: MeshInstant? = nil) {
+        if let connection, let now { finishServerTrace(connection: connection, status: status, now: now) }
         guard (100..<600).contains(status) else { return }
         counters[CounterTable.inboundRq1xx + status / 100 - 1] += 1
     }

@@ -19,6 +19,7 @@ extension Sidecar {
     /// The app sent a request to `destination` (the original destination, a cluster IP and port).
     public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         // A number already in use is a shell bug; the exchange in progress keeps it.
         guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
@@ -32,6 +33,7 @@ extension Sidecar {
             return actions
         }
         if compiled.outbound[matchIndex].isHTTP {
+            traceOutbound(id, head: head, now: now, random: &random, actions: &actions)
             var request = FilterRequest(head: head, listenerPort: compiled.outbound[matchIndex].port)
             runOutboundChain(id, &request, original: head, match: matchIndex, from: .start, destination: destination, now: now, random: &random, actions: &actions)
         } else if let targets = compiled.outbound[matchIndex].tcpTargets, let cluster = pick(targets) {
@@ -87,6 +89,7 @@ extension Sidecar {
     private mutating func attemptOver(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, connectFailed: Bool, now: MeshInstant,
                                       random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { return actions }
         let cluster = exchange.cluster
         if cluster >= 0 {
@@ -110,6 +113,7 @@ extension Sidecar {
 
     public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
         switch timer {
         case let .retryBackoff(id):
             guard exchanges[id.rawValue]?.phase == .backoff else { break }
@@ -172,6 +176,8 @@ extension Sidecar {
     /// The app went away: forget the exchange, closing the connection of an attempt in flight.
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        clientTraces[id.rawValue] = nil
+        defer { finishClientTraces(actions, now: traceClock) }
         if heldRequests.removeValue(forKey: id.rawValue) != nil { actions.append(.cancelTimer(.filterResume(id))) }
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
@@ -196,6 +202,7 @@ extension Sidecar {
     /// a failed attempt) cannot get one and fails now with 503.
     public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: traceClock) }
         if heldRequests[id.rawValue] != nil { heldRequests[id.rawValue]!.bodyReplayable = false }
         guard let exchange = exchanges[id.rawValue] else { return actions }
         exchanges[id.rawValue]!.bodyReplayable = false
@@ -211,11 +218,12 @@ extension Sidecar {
     /// like a reset (status 0), or as a connect failure, either of which may retry.
     public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, connectFailed: Bool = false, now: MeshInstant,
                                                 random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        guard let lost = connections[connection.rawValue] else { return takeDeferredActions() }
-        if let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
+        if let lost = connections[connection.rawValue], let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
             return attemptOver(ExchangeID(exchangeID), attempt: exchange.attempt, head: Sidecar.noResponse, connectFailed: connectFailed, now: now, random: &random)
         }
         var actions = takeDeferredActions()
+        defer { finishClientTraces(actions, now: now) }
+        guard let lost = connections[connection.rawValue] else { return actions }
         if lost.cluster >= 0 {
             clusters[lost.cluster].removeIdle(connection.rawValue, endpoint: lost.endpoint)
         }

@@ -41,6 +41,13 @@ public struct Sidecar: Sendable {
     var exchanges: [UInt64: Exchange] = [:]
     /// Outbound requests a filter holds (a fault delay) before the router takes them.
     var heldRequests: [UInt64: HeldRequest] = [:]
+    /// Tracing: sampled outbound exchanges and inbound requests awaiting their ends, by exchange
+    /// and connection, and the spans finished since the shell took them.
+    var clientTraces: [UInt64: ClientTrace] = [:]
+    var serverTraces: [UInt64: ServerTrace] = [:]
+    var finishedSpans: [TraceSpan] = []
+    /// The latest instant an engine call brought (for answers given without one).
+    var traceClock = MeshInstant.zero
     var connections: [UInt64: UpstreamConnection] = [:]
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
@@ -79,6 +86,7 @@ public struct Sidecar: Sendable {
     public mutating func takeConfigActions() -> [OutboundHTTPAction] {
         let actions = deferredActions
         deferredActions.removeAll()
+        finishClientTraces(actions, now: traceClock)
         return actions
     }
 }

@@ -386,7 +386,8 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             guard head.status.code >= 200, let request = inFlight else { return }
             inFlight?.gotHead = true
             let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
-            driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
+            driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown,
+                                       connection: owner?.connectionID)
             owner?.startResponse(head)
         case .body(let part):
             owner?.streamBody(part, from: context.channel)
@@ -492,8 +493,8 @@ extension SidecarDriver {
         engine.inboundAppUnreachable(port: port)
     }
 
-    func inboundAppResponded(port: Int, status: Int, latency: MeshDuration, peer: WorkloadLabels) {
-        engine.inboundResponse(port: port, status: status, latency: latency)
+    func inboundAppResponded(port: Int, status: Int, latency: MeshDuration, peer: WorkloadLabels, connection: ConnectionID?) {
+        engine.inboundResponse(port: port, status: status, latency: latency, connection: connection, now: now())
         metrics.recordRequest(source: peer, destination: workloadLabels, status: status, milliseconds: latency.milliseconds)
     }
 
@@ -553,7 +554,8 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
 
     func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
         let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- sentAt.uptimeNanoseconds))
-        driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown)
+        driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown,
+                                   connection: owner?.connectionID)
         owner?.startResponse(head)
     }
 

@@ -221,6 +221,11 @@ public final class SidecarDriver: @unchecked Sendable {
     private var delivering: (any EngineUpstream)?
     /// Opens upstream connections instead of sockets when set (`connect(host:port:timeout:initialize:)`).
     package var upstreamConnector: UpstreamConnector?
+    /// Tracing (`SidecarDriver+Tracing`): the span sender, the loop's drain of the engine's spans
+    /// and the sender's task, both running while the config carries `Spec.Tracing`.
+    public let spanReporter: ZipkinReporter
+    var spanDrain: RepeatedTask?
+    var reporterTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
@@ -230,6 +235,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.metrics = metrics
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
+        self.spanReporter = ZipkinReporter(epochOffsetMicroseconds: Self.epochOffsetMicroseconds(), logger: logger)
         metrics.registerRuntimeCounters()
     }
 
@@ -280,6 +286,7 @@ public final class SidecarDriver: @unchecked Sendable {
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
             accessLogSwitch = config.spec.accessLog
+            configureTracing(config.spec.tracing)
             workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())
@@ -556,6 +563,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 }
             case let .closeUpstream(connection):
                 upstreams.removeValue(forKey: connection.rawValue)?.closeWhenDone()
+            case let .setRequestHeaders(id, headers):
+                guard var exchange = exchanges[id.rawValue] else { continue }
+                for header in headers { exchange.head.headers.replaceOrAdd(name: header.name, value: header.value) }
+                exchange.log?.entry.requestID = exchange.head.headers.first(name: "x-request-id")
+                exchange.log?.entry.traceID = exchange.head.headers.first(name: "x-b3-traceid")
+                exchanges[id.rawValue] = exchange
             }
         }
     }

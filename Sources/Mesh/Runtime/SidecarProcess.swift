@@ -300,6 +300,7 @@ public final class SidecarProcess: @unchecked Sendable {
         let loop = driver.eventLoop
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()
+            self.driver.stopTracing()
             self.driver.isDraining = true
             return self.channels
         }.get()

@@ -128,6 +128,11 @@ extension SimEngine {
                 queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + CostModel.localHop)
             case .closeUpstream(let connection):
                 closeUpstream(client: pod, connection: connection.rawValue)
+            case .setRequestHeaders(let id, let headers):
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                guard isLive(slot, id.rawValue) else { continue }
+                exchanges[Int(slot)].head.headers.removeAll { header in headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+                exchanges[Int(slot)].head.headers += headers
             }
         }
     }

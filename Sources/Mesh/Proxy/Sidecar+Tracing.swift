@@ -1,0 +1,121 @@
+import MeshModel
+
+/// What an outbound request's client span needs until its exchange ends.
+struct ClientTrace: Sendable {
+    var context: B3Context
+    var name: String
+    var path: String
+    var method: String
+    var startedAt: MeshInstant
+    var cluster: String?
+    var endpoint: SocketAddress?
+}
+
+/// What an inbound request's server span needs until the app answers.
+struct ServerTrace: Sendable {
+    var context: B3Context
+    var name: String
+    var startedAt: MeshInstant
+    var peerIdentity: String?
+}
+
+// MARK: - Tracing (the config's `Spec.Tracing`)
+
+extension Sidecar {
+    /// Finished spans kept for the shell at most; more are dropped and counted.
+    static let maxFinishedSpans = 1024
+
+    /// Spans finished since the shell last took them (it sends them to the collector).
+    public mutating func takeSpans() -> [TraceSpan] {
+        defer { finishedSpans.removeAll(keepingCapacity: true) }
+        return finishedSpans
+    }
+
+    /// An outbound HTTP request under tracing: the next hop's context (a child of the one the app
+    /// sent, or a new trace) goes out as B3 headers (`setRequestHeaders`), with an `x-request-id`
+    /// when the app sent none; a sampled one waits for its exchange's end as a client span.
+    mutating func traceOutbound(_ id: ExchangeID, head: HTTPRequestHead, now: MeshInstant, random: inout some RandomNumberGenerator,
+                                actions: inout [OutboundHTTPAction]) {
+        guard let tracing = config?.spec.tracing else { return }
+        if traceClock < now { traceClock = now }
+        let context = B3Context(head)?.child(random: &random) ?? B3Context.root(sampledFraction: tracing.sampledFraction, random: &random)
+        var headers = context.headers
+        if head.header("x-request-id") == nil { headers.append(HTTPHeader(name: "x-request-id", value: Self.requestID(random: &random))) }
+        actions.append(.setRequestHeaders(id, headers))
+        guard context.sampled else { return }
+        let path = String(head.path.prefix { $0 != "?" })
+        clientTraces[id.rawValue] = ClientTrace(context: context, name: "\(head.method) \(path)", path: path, method: head.method, startedAt: now)
+    }
+
+    /// Follows the actions of one engine call: where a traced exchange is sent, and its client
+    /// span when it is answered.
+    mutating func finishClientTraces(_ actions: [OutboundHTTPAction], now: MeshInstant) {
+        guard !clientTraces.isEmpty else { return }
+        if traceClock < now { traceClock = now }
+        for action in actions {
+            switch action {
+            case let .send(id, _, cluster, endpoint, _, _, _) where clientTraces[id.rawValue] != nil:
+                clientTraces[id.rawValue]!.cluster = cluster
+                clientTraces[id.rawValue]!.endpoint = endpoint
+            case let .respond(id, head, _, flags):
+                guard let trace = clientTraces.removeValue(forKey: id.rawValue) else { continue }
+                var tags = ["http.method": trace.method, "http.path": trace.path, "http.status_code": String(head.status)]
+                if let cluster = trace.cluster { tags["upstream_cluster"] = cluster }
+                if !flags.isEmpty { tags["response_flags"] = flags.description }
+                if head.status == 0 || head.status >= 500 { tags["error"] = "true" }
+                record(TraceSpan(context: trace.context, kind: .client, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,
+                                 localService: localServiceName, remoteService: trace.cluster.map(Self.serviceName(ofCluster:)),
+                                 remoteAddress: trace.endpoint?.description, tags: tags))
+            default:
+                continue
+            }
+        }
+    }
+
+    /// An inbound request forwarded to the app under tracing, carrying a sampled B3 context: its
+    /// server span (the caller's span id, shared) waits for the app's answer on `connection`.
+    mutating func traceInbound(_ head: HTTPRequestHead, connection: ConnectionID, peerIdentity: String?, now: MeshInstant) {
+        guard config?.spec.tracing != nil, let context = B3Context(head), context.sampled else { return }
+        serverTraces[connection.rawValue] = ServerTrace(context: context, name: "\(head.method) \(head.path.prefix { $0 != "?" })", startedAt: now,
+                                                        peerIdentity: peerIdentity)
+    }
+
+    mutating func finishServerTrace(connection: ConnectionID, status: Int, now: MeshInstant) {
+        guard let trace = serverTraces.removeValue(forKey: connection.rawValue) else { return }
+        var tags = ["http.status_code": String(status)]
+        if status >= 500 { tags["error"] = "true" }
+        record(TraceSpan(context: trace.context, kind: .server, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,
+                         localService: localServiceName, remoteService: trace.peerIdentity.map(Self.serviceName(ofIdentity:)), tags: tags))
+    }
+
+    private mutating func record(_ span: TraceSpan) {
+        guard finishedSpans.count < Self.maxFinishedSpans else {
+            counters[counters.index("tracing.spans_dropped")] += 1
+            return
+        }
+        finishedSpans.append(span)
+    }
+
+    /// The service a span names: the workload the controller stamped, else the identity's service account.
+    var localServiceName: String {
+        config?.spec.workload?.name ?? config.map { Self.serviceName(ofIdentity: $0.serviceIdentity) } ?? "sidecar"
+    }
+
+    /// `bookbuyer.bookbuyer.cluster.local` → `bookbuyer`.
+    static func serviceName(ofIdentity identity: String) -> String {
+        String(identity.prefix { $0 != "." })
+    }
+
+    /// `bookstore/bookstore-v1|14001` → `bookstore-v1`.
+    static func serviceName(ofCluster cluster: String) -> String {
+        let afterNamespace = cluster.split(separator: "/", maxSplits: 1).last ?? Substring(cluster)
+        return String(afterNamespace.prefix { $0 != "|" })
+    }
+
+    /// A UUID-shaped random id (Envoy's `x-request-id` form).
+    static func requestID(random: inout some RandomNumberGenerator) -> String {
+        let hex = B3Context.hex(random.next()) + B3Context.hex(random.next())
+        let digits = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
+    }
+}

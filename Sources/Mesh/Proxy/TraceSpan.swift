@@ -1,0 +1,67 @@
+import MeshModel
+
+/// One finished span as the engine records it (Zipkin v2's model): a client span per outbound
+/// request a sidecar sends, a server span per inbound request it receives, the server sharing the
+/// client's span id (`shared`, as Zipkin's B3 model has it). Times are the engine's; the shell
+/// turns them into epoch microseconds when it reports them.
+public struct TraceSpan: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case client = "CLIENT", server = "SERVER" }
+
+    public var context: B3Context
+    public var kind: Kind
+    /// `GET /books-bought`, Zipkin's usual name shape (method and path without the query).
+    public var name: String
+    public var start: MeshInstant
+    public var duration: MeshDuration
+    /// The proxy's service (its identity's service account name) and the peer's.
+    public var localService: String
+    public var remoteService: String?
+    /// `ip:port` of the peer (upstream endpoint for a client span).
+    public var remoteAddress: String?
+    /// Sorted by key: `http.method`, `http.path`, `http.status_code`, `upstream_cluster`, `error`.
+    public var tags: [String: String]
+
+    public init(context: B3Context, kind: Kind, name: String, start: MeshInstant, duration: MeshDuration, localService: String,
+                remoteService: String? = nil, remoteAddress: String? = nil, tags: [String: String] = [:]) {
+        self.context = context
+        self.kind = kind
+        self.name = name
+        self.start = start
+        self.duration = duration
+        self.localService = localService
+        self.remoteService = remoteService
+        self.remoteAddress = remoteAddress
+        self.tags = tags
+    }
+
+    /// Zipkin v2 JSON (one element of the array POSTed to `/api/v2/spans`); `epochOffset` maps
+    /// the engine's instants to microseconds since the Unix epoch.
+    public func zipkinJSON(epochOffsetMicroseconds: Int64) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("traceId", .string(context.traceID)), ("id", .string(B3Context.hex(context.spanID)))]
+        if let parent = context.parentSpanID { fields.append(("parentId", .string(B3Context.hex(parent)))) }
+        fields += [
+            ("kind", .string(kind.rawValue)), ("name", .string(name)),
+            ("timestamp", .int(epochOffsetMicroseconds + start.nanoseconds / 1000)),
+            ("duration", .int(max(1, duration.nanoseconds / 1000))),
+            ("localEndpoint", .object([("serviceName", .string(localService))])),
+        ]
+        var remote: [(String, JSONValue)] = []
+        if let remoteService { remote.append(("serviceName", .string(remoteService))) }
+        if let remoteAddress, let (ip, port) = Self.split(remoteAddress) { remote += [("ipv4", .string(ip)), ("port", .int(Int64(port)))] }
+        if !remote.isEmpty { fields.append(("remoteEndpoint", .object(remote))) }
+        if kind == .server { fields.append(("shared", .bool(true))) }
+        if !tags.isEmpty { fields.append(("tags", .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        return .object(fields)
+    }
+
+    /// A batch as the collector takes it.
+    public static func zipkinBatch(_ spans: [TraceSpan], epochOffsetMicroseconds: Int64) -> String {
+        JSONValue.array(spans.map { $0.zipkinJSON(epochOffsetMicroseconds: epochOffsetMicroseconds) }).rendered()
+    }
+
+    static func split(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+        let ip = String(address[..<colon])
+        return ip.split(separator: ".").count == 4 ? (ip, port) : nil
+    }
+}

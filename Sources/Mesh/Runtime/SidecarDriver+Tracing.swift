@@ -1,0 +1,39 @@
+import Foundation
+import MeshModel
+import MeshProxy
+import NIOCore
+
+/// The shell's part of tracing: while the applied config carries `Spec.Tracing`, the engine's
+/// finished spans are taken every `spanDrainInterval` (on the loop) and handed to the reporter,
+/// which sends them in its own task; a config without it stops both and drops what waits.
+extension SidecarDriver {
+    static let spanDrainInterval = TimeAmount.milliseconds(250)
+
+    func configureTracing(_ spec: TracingSpec?) {
+        spanReporter.configure(spec)
+        guard spec != nil else {
+            stopTracing()
+            return
+        }
+        guard spanDrain == nil else { return }
+        spanDrain = eventLoop.scheduleRepeatedTask(initialDelay: Self.spanDrainInterval, delay: Self.spanDrainInterval) { [self] _ in
+            spanReporter.submit(engine.takeSpans())
+        }
+        let reporter = spanReporter
+        reporterTask = Task { await reporter.run() }
+    }
+
+    /// Stops draining and sending (shutdown, or tracing turned off); what is queued is dropped.
+    func stopTracing() {
+        spanDrain?.cancel()
+        spanDrain = nil
+        reporterTask?.cancel()
+        reporterTask = nil
+        spanReporter.submit(engine.takeSpans())
+    }
+
+    /// Microseconds since the Unix epoch at the driver's instant zero (spans carry wall-clock times).
+    static func epochOffsetMicroseconds() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1_000_000)
+    }
+}

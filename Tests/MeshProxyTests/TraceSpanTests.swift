@@ -1,0 +1,26 @@
+import MeshModel
+import Testing
+@testable import MeshProxy
+
+/// A span as Zipkin v2 JSON: ids as hex, times in epoch microseconds, the server span shared.
+@Suite struct TraceSpanTests {
+    let context = B3Context(traceHigh: 0x463a_c35c_9f64_13ad, traceLow: 0x4848_5a39_53bb_6124, spanID: 0xa2fb_4a1d_1a96_d312, parentSpanID: 1)
+
+    @Test func clientSpanJSON() {
+        let span = TraceSpan(context: context, kind: .client, name: "GET /buy-a-book/new", start: MeshInstant(nanoseconds: 5_000_000),
+                             duration: .milliseconds(3), localService: "bookbuyer", remoteService: "bookstore", remoteAddress: "10.244.0.11:14001",
+                             tags: ["http.status_code": "200", "http.method": "GET"])
+        #expect(span.zipkinJSON(epochOffsetMicroseconds: 1_700_000_000_000_000).rendered() == """
+            {"traceId":"463ac35c9f6413ad48485a3953bb6124","id":"a2fb4a1d1a96d312","parentId":"0000000000000001","kind":"CLIENT",\
+            "name":"GET /buy-a-book/new","timestamp":1700000000005000,"duration":3000,"localEndpoint":{"serviceName":"bookbuyer"},\
+            "remoteEndpoint":{"serviceName":"bookstore","ipv4":"10.244.0.11","port":14001},"tags":{"http.method":"GET","http.status_code":"200"}}
+            """)
+    }
+
+    @Test func serverSpanIsSharedAndNeverZeroLong() {
+        let span = TraceSpan(context: context, kind: .server, name: "GET /", start: .zero, duration: .zero, localService: "bookstore")
+        let json = span.zipkinJSON(epochOffsetMicroseconds: 10).rendered()
+        #expect(json.contains(#""kind":"SERVER""#) && json.contains(#""shared":true"#) && json.contains(#""duration":1,"#))
+        #expect(!json.contains("remoteEndpoint"))
+    }
+}
