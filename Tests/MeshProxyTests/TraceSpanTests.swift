@@ -8,7 +8,7 @@ import Testing
 
     @Test func clientSpanJSON() {
         let span = TraceSpan(context: context, kind: .client, name: "GET /buy-a-book/new", start: MeshInstant(nanoseconds: 5_000_000),
-                             duration: .milliseconds(3), localService: "bookbuyer", remoteService: "bookstore", remoteAddress: "10.244.0.11:14001",
+                             duration: .milliseconds(3), localService: "bookbuyer", remoteService: "bookstore", remoteAddress: SocketAddress(ip: "10.244.0.11", port: 14001),
                              tags: ["http.status_code": "200", "http.method": "GET"])
         #expect(span.zipkinJSON(epochOffsetMicroseconds: 1_700_000_000_000_000).rendered() == """
             {"traceId":"463ac35c9f6413ad48485a3953bb6124","id":"a2fb4a1d1a96d312","parentId":"0000000000000001","kind":"CLIENT",\

@@ -65,7 +65,7 @@ extension Sidecar {
                 if head.status == 0 || head.status >= 500 { tags["error"] = "true" }
                 record(TraceSpan(context: trace.context, kind: .client, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,
                                  localService: localServiceName, remoteService: trace.cluster.map(Self.serviceName(ofCluster:)),
-                                 remoteAddress: trace.endpoint?.description, tags: tags))
+                                 remoteAddress: trace.endpoint, tags: tags))
             default:
                 continue
             }

@@ -16,13 +16,13 @@ public struct TraceSpan: Hashable, Sendable {
     /// The proxy's service (its identity's service account name) and the peer's.
     public var localService: String
     public var remoteService: String?
-    /// `ip:port` of the peer (upstream endpoint for a client span).
-    public var remoteAddress: String?
+    /// The peer's address (the upstream endpoint, for a client span).
+    public var remoteAddress: SocketAddress?
     /// Sorted by key: `http.method`, `http.path`, `http.status_code`, `upstream_cluster`, `error`.
     public var tags: [String: String]
 
     public init(context: B3Context, kind: Kind, name: String, start: MeshInstant, duration: MeshDuration, localService: String,
-                remoteService: String? = nil, remoteAddress: String? = nil, tags: [String: String] = [:]) {
+                remoteService: String? = nil, remoteAddress: SocketAddress? = nil, tags: [String: String] = [:]) {
         self.context = context
         self.kind = kind
         self.name = name
@@ -47,7 +47,9 @@ public struct TraceSpan: Hashable, Sendable {
         ]
         var remote: [(String, JSONValue)] = []
         if let remoteService { remote.append(("serviceName", .string(remoteService))) }
-        if let remoteAddress, let (ip, port) = Self.split(remoteAddress) { remote += [("ipv4", .string(ip)), ("port", .int(Int64(port)))] }
+        if let remoteAddress, AddressRange.parseIPv4(remoteAddress.ip) != nil {
+            remote += [("ipv4", .string(remoteAddress.ip)), ("port", .int(Int64(remoteAddress.port)))]
+        }
         if !remote.isEmpty { fields.append(("remoteEndpoint", .object(remote))) }
         if kind == .server { fields.append(("shared", .bool(true))) }
         if !tags.isEmpty { fields.append(("tags", .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
@@ -57,11 +59,5 @@ public struct TraceSpan: Hashable, Sendable {
     /// A batch as the collector takes it.
     public static func zipkinBatch(_ spans: [TraceSpan], epochOffsetMicroseconds: Int64) -> String {
         JSONValue.array(spans.map { $0.zipkinJSON(epochOffsetMicroseconds: epochOffsetMicroseconds) }).rendered()
-    }
-
-    static func split(_ address: String) -> (String, Int)? {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
-        let ip = String(address[..<colon])
-        return ip.split(separator: ".").count == 4 ? (ip, port) : nil
     }
 }

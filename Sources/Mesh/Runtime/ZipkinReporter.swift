@@ -126,10 +126,11 @@ public final class ZipkinReporter: Sendable {
         }
     }
 
+    /// The collector's `host:port` (a bracketed IPv6 host without its brackets); nil when malformed.
     static func hostAndPort(_ address: String) -> (String, Int)? {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        var host = Substring(address[..<colon])
+        guard let parsed = MeshProxy.SocketAddress(parsing: address), parsed.port > 0 else { return nil }
+        var host = Substring(parsed.ip)
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        return host.isEmpty ? nil : (String(host), port)
+        return host.isEmpty ? nil : (String(host), parsed.port)
     }
 }
