@@ -473,7 +473,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RealModeTests",
-            dependencies: ["MeshRealMode", "SimCore", "MeshModel"],
+            dependencies: ["MeshRealMode", "MeshRuntime", "SimCore", "MeshModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,82 +15,30 @@ import Testing
     static let cluster = "default/echo|8080"
 
     /// One sidecar with an outbound listener connection from its app, and the upstream
-    /// connections it opens (never answered: the far end is silent).
+    /// connections it opens (never answered unless a test says: the far end is silent).
     final class Rig {
-        let loop = EmbeddedEventLoop()
-        let driver: SidecarDriver
-        /// The sidecar's ends of the upstream connections it opened, connected or not.
-        var upstreams: [EmbeddedChannel] = []
-        /// Connects that never complete (the far end drops the SYN) when set.
-        var connectsHang = false
-        /// Connects refused at once when set.
-        var connectsFail = false
-        private var hanging: [EventLoopPromise<any Channel>] = []
+        let sidecar: EmbeddedSidecar
+        var driver: SidecarDriver { sidecar.driver }
+        var upstreams: [EmbeddedChannel] { sidecar.upstreams }
+        var connectsHang: Bool {
+            get { sidecar.connectsHang }
+            set { sidecar.connectsHang = newValue }
+        }
+        var connectsFail: Bool {
+            get { sidecar.connectsFail }
+            set { sidecar.connectsFail = newValue }
+        }
 
         init(config: ProxyConfig, podIP: String = EngineDeadlineTests.clientIP, listener: ListenerKind = .outbound) throws {
-            let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-            driver = SidecarDriver(eventLoop: loop, settings: SidecarSettings(podIP: podIP, peerTransport: .insecurePlaintext), logger: logger)
-            driver.upstreamConnector = { [unowned self] host, port, _, initialize in connect(host: host, port: port, initialize: initialize) }
-            guard case .applied = driver.apply(config) else { throw RigError.configRejected }
-            let app = EmbeddedChannel(loop: loop)
-            try driver.configureAcceptedConnection(app, listener: listener)
-            let local = try NIOCore.SocketAddress(ipAddress: podIP, port: listener == .outbound ? 15001 : 15003)
-            app.localAddress = local
-            app.remoteAddress = try NIOCore.SocketAddress(ipAddress: EngineDeadlineTests.clientIP, port: 40000)
-            app.connect(to: local, promise: nil)
-            appChannel = app
+            sidecar = try EmbeddedSidecar(config: config, podIP: podIP, clientIP: EngineDeadlineTests.clientIP, listener: listener)
         }
 
-        private(set) var appChannel: EmbeddedChannel?
-
-        private func connect(host: String, port: Int, initialize: (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
-            let near = EmbeddedChannel(loop: loop)
-            upstreams.append(near)
-            do { try initialize(near) } catch { return loop.makeFailedFuture(error) }
-            if connectsFail { return loop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-            if connectsHang {
-                let promise = loop.makePromise(of: (any Channel).self)
-                hanging.append(promise)
-                return promise.futureResult
-            }
-            let far = try! NIOCore.SocketAddress(ipAddress: host, port: port)
-            near.remoteAddress = far
-            near.connect(to: far, promise: nil)
-            return loop.makeSucceededFuture(near)
-        }
-
-        /// The app sends `request`; what the sidecar wrote back so far.
-        func send(_ request: String) throws {
-            try appChannel!.writeInbound(ByteBuffer(string: request))
-            loop.run()
-        }
-
-        func answer() -> String {
-            var text = ""
-            while let buffer = try? appChannel!.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-            return text
-        }
-
-        func advance(_ amount: TimeAmount) {
-            loop.advanceTime(by: amount)
-            loop.run()
-        }
-
-        func stat(_ name: String) -> UInt64? {
-            parseStats(driver.statsText())[name]
-        }
-
-        func close() {
-            for promise in hanging { promise.fail(ChannelError.ioOnClosedChannel) }
-            hanging.removeAll()
-            _ = try? appChannel?.finish()
-            for upstream in upstreams { _ = try? upstream.finish() }
-            loop.advanceTime(by: .hours(1))
-            try? loop.syncShutdownGracefully()
-        }
+        func send(_ request: String) throws { try sidecar.send(request) }
+        func answer() -> String { sidecar.answer() }
+        func advance(_ amount: TimeAmount) { sidecar.advance(amount) }
+        func stat(_ name: String) -> UInt64? { sidecar.stat(name) }
+        func close() { sidecar.close() }
     }
-
-    enum RigError: Error { case configRejected }
 
     /// Set from a callback on the (embedded, single) loop.
     final class Flag: @unchecked Sendable {

@@ -166,6 +166,8 @@ struct MeshPair {
     let client: SidecarProcess
     let server: SidecarProcess
     let directory: URL
+    /// The pair's addresses, held against other test runs on this machine until `stop`.
+    let lease: LoopbackBlockLease
 
     static func hosts(port: Int) -> [HostMapping] {
         ["echo", "echo.default", "echo.default.svc.cluster.local"].flatMap { name in
@@ -228,12 +230,15 @@ struct MeshPair {
     }
 
     /// `subnet` keeps concurrently running tests apart: pods are <network>.<subnet>.1 and .2
-    /// (127.77 unless a suite has its own range). `tune` adjusts each sidecar's settings.
+    /// (127.77 unless a suite has its own range). The block is leased (`LoopbackBlockLease`), so a
+    /// test run in another worktree that wants it waits instead of colliding on its ports. `tune`
+    /// adjusts each sidecar's settings.
     static func start(subnet: Int, network: String = "127.77", client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
                       clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown,
                       tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in }) async throws -> MeshPair {
-        let clientIP = "\(network).\(subnet).1"
-        let serverIP = "\(network).\(subnet).2"
+        let lease = try await LoopbackBlockLease.acquire("\(network).\(subnet)")
+        let clientIP = lease.address(1)
+        let serverIP = lease.address(2)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
@@ -248,7 +253,7 @@ struct MeshPair {
         tuneServer(&serverSettings)
         let client = try await SidecarProcess.start(configPath: directory.appendingPathComponent("client.json").path, settings: clientSettings, logger: quietLogger)
         let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: serverSettings, logger: quietLogger)
-        return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory)
+        return MeshPair(clientIP: clientIP, serverIP: serverIP, app: app, client: client, server: server, directory: directory, lease: lease)
     }
 
     /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
@@ -280,6 +285,7 @@ struct MeshPair {
         await server.shutdown()
         await app.stop()
         try? FileManager.default.removeItem(at: directory)
+        lease.release()
     }
 }
 

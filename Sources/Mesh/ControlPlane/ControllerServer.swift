@@ -234,9 +234,15 @@ public final class ControllerServer: @unchecked Sendable {
             return !queued
         }
         guard queue else { return }
-        eventLoop.execute { [self] in
-            wakeQueued.withLockedValue { $0 = false }
-            rescan()
+        // Under the stop lock: a source still delivering while the server shuts down (a Kubernetes
+        // informer stops after it) must not schedule on a loop that is gone; once `stopped` is set
+        // no task is added, and the ones added before run before the loop shuts down.
+        stopLock.withLock {
+            guard !stopped else { return }
+            eventLoop.execute { [self] in
+                wakeQueued.withLockedValue { $0 = false }
+                rescan()
+            }
         }
     }
 

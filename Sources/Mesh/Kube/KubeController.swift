@@ -66,9 +66,11 @@ public final class KubeController: Sendable {
     }
 
     /// Stops serving, watching and leading (the lease is released), then closes the client.
+    /// In order: what feeds the server (the informers) stops before the server's loop does, and
+    /// the client they share last.
     public func shutdown() async {
-        await server.shutdown()
         await source.stop()
+        await server.shutdown()
         await elector.stop()
         await client.shutdown()
     }

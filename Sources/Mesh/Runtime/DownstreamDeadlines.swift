@@ -213,7 +213,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case .disarm:
             deadline = nil
         case .arm(let timeout):
-            let due = driver.eventLoop.now + timeout
+            let due = driver.clock.now() + timeout
             deadline = due
             // A wake-up already due no later than this deadline will re-check it then.
             if let timerDeadline, timerDeadline <= due { return }
@@ -229,7 +229,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         timerDeadline = due
-        timer = context.eventLoop.scheduleTask(deadline: due) { [self] in fired() }
+        timer = driver.clock.schedule(at: due) { [self] in fired() }
     }
 
     private func cancelTimer() {
@@ -243,7 +243,7 @@ final class DownstreamTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         timer = nil
         timerDeadline = nil
         guard let due = deadline else { return }
-        if driver.eventLoop.now < due {
+        if driver.clock.now() < due {
             // Re-armed since this wake-up was scheduled: sleep until the current deadline.
             schedule(at: due)
             return

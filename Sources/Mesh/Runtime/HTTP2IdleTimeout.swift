@@ -54,7 +54,7 @@ final class HTTP2IdleTimeout: ChannelInboundHandler, NIOHTTP2StreamDelegate, @un
     private func arm() {
         disarm()
         guard timeout.nanoseconds > 0, let context else { return }
-        timer = context.eventLoop.scheduleTask(in: timeout) { [self] in
+        timer = driver.clock.schedule(in: timeout) { [self] in
             timer = nil
             guard openStreams == 0, let context = self.context else { return }
             driver.count(.idleTimeout)

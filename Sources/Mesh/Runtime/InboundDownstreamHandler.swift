@@ -16,91 +16,43 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 
     private let driver: SidecarDriver
     let connectionID: ConnectionID
-    private var context: ChannelHandlerContext?
     var accepted = false
-    private let intake: RequestIntake
-    /// A request is being answered (counted for the drain on shutdown).
-    private var busy = false {
-        didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
-    }
-    /// Local answers and streamed responses, keep-alive or close.
-    private let responder = DownstreamResponder()
+    /// Head checks, intake, answers and deadlines, shared with the outbound listener.
+    private let side: DownstreamRequestSide
     private var app: AppLink?
     /// The app's HTTP/2 stream for the request in flight (ports whose protocol is gRPC).
     private var appStream: AppStream?
 
-    /// The HTTP/1.1 handlers of the connection (to switch to a CONNECT tunnel); nil on an HTTP/2 stream.
-    private let handlers: HTTPServerHandlers?
-
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
-        self.handlers = handlers
-        // Nothing retries inbound: the limit only bounds what waits while the app is connected.
-        self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
-        responder.timeouts = handlers?.timeouts
+        // Nothing retries inbound: the replay limit only bounds what waits while the app is connected.
+        self.side = DownstreamRequestSide(driver: driver, listener: .inbound, handlers: handlers)
         self.connectionID = driver.newConnectionID()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        // Added after the protocol sniffer saw the first bytes: the connection is already active.
-        if context.channel.isActive { readOriginalDestination(context) }
-    }
-
     /// Under capture: where the peer's connection was going before the redirect.
-    private(set) var originalDestination: MeshProxy.SocketAddress?
+    var originalDestination: MeshProxy.SocketAddress? { side.originalDestination }
 
-    private var originalDestinationAsked = false
-
-    private func readOriginalDestination(_ context: ChannelHandlerContext) {
-        guard !originalDestinationAsked else { return }
-        originalDestinationAsked = true
-        driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
-    }
+    func handlerAdded(context: ChannelHandlerContext) { side.added(context) }
 
     func channelActive(context: ChannelHandlerContext) {
-        readOriginalDestination(context)
+        side.active(context)
         context.fireChannelActive()
     }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func handlerRemoved(context: ChannelHandlerContext) { side.removed() }
 
     var source: MeshProxy.SocketAddress {
-        let remote = context?.channel.remoteAddress
+        let remote = side.context?.channel.remoteAddress
         return MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0)
     }
 
-    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
-    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
-    /// would count as in progress for good).
-    private var closed = false
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // The rest of a refused request is not read (the connection closes after the answer).
-        guard !refused && !closed else { return }
-        let step: RequestIntake.Step
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            handlers?.timeouts?.headReceived()
-            responder.requestStarted(head)
-            if let rejection = RequestHeadCheck.check(head, hostUse: .informs) {
-                refused = true
-                driver.countRejected(rejection, listener: .inbound, detail: "host")
-                answerRefused(rejection)
-                return
-            }
-            intake.receivedHead(head)
-            return
-        case .body(let part):
-            step = intake.receivedBody(part, source: context.channel)
-        case .end:
-            handlers?.timeouts?.requestEnded()
-            step = intake.receivedEnd()
-        }
-        take(step, context: context)
+        take(side.read(unwrapInboundIn(data), context: context), context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !closed { take(intake.readComplete(source: context.channel), context: context) }
+        take(side.readComplete(context: context), context: context)
         context.fireChannelReadComplete()
     }
 
@@ -111,7 +63,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             break
         case .tunnel(let head):
             // A peer's raw TCP tunnel; only as the first thing on an HTTP/1.1 connection.
-            guard !accepted, let handlers else { context.close(promise: nil); return }
+            guard !accepted, let handlers = side.handlers else { context.close(promise: nil); return }
             _ = driver.inboundTunnel(authority: head.uri, peerIdentity: peerIdentity(context, head), connection: connectionID,
                                      source: source, from: context, handlers: handlers, handler: self)
         case .start(var head, let body):
@@ -124,7 +76,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
             head.headers.remove(name: MeshHeaders.targetPort)
             head.headers.remove(name: MeshHeaders.sourceIdentity)
             for name in [MeshHeaders.statsKind, MeshHeaders.statsName, MeshHeaders.statsPod, MeshHeaders.statsNamespace] { head.headers.remove(name: name) }
-            busy = true
+            side.started()
             driver.inboundRequest(on: self, head: head, body: body, port: port, peerIdentity: identity)
         }
     }
@@ -157,10 +109,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
-        busy = false
-        intake.connectionClosed()
-        responder.resumeSource()
+        side.connectionClosed()
         app?.close()
         app = nil
         appStream?.cancel()
@@ -171,23 +120,11 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // After a refused request the connection is closing: nothing more to answer.
-        if let parserError = error as? HTTPParserError, !refused {
-            // Headers past the decoder's limit get 431; any other malformed request 400.
-            let rejection = RequestHeadCheck.rejection(for: parserError)
-            driver.countRejected(rejection, listener: .inbound, detail: "\(parserError)")
-            // Not on a connection already closed (the decoder reports a request cut short by the
-            // close before this handler hears of the close): nobody would read the answer.
-            if !responder.responding && context.channel.isActive {
-                answerRefused(rejection)
-                return
-            }
-        }
-        context.close(promise: nil)
+        side.error(error, context: context, answering: false)
     }
 
     func closeConnection() {
-        context?.close(promise: nil)
+        side.context?.close(promise: nil)
     }
 
     // MARK: Forwarding to the app
@@ -220,7 +157,7 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         driver.count(.appConnectFailed)
         // A connect failure answers 503 (`UF`) and says so at warning, with the app and the peer.
         driver.logger.warning("local app unreachable", metadata: [
-            "port": "\(port)", "peer": "\((certificateIdentity ?? nil) ?? context?.channel.remoteAddress?.description ?? "?")",
+            "port": "\(port)", "peer": "\((certificateIdentity ?? nil) ?? side.context?.channel.remoteAddress?.description ?? "?")",
             "app": "\(app?.endpoint.description ?? "?")",
         ])
         let answer = driver.inboundAppUnreachable(port: port)
@@ -242,57 +179,42 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         app = nil
         appStream = nil
         writeLog(status: 0, flags: .upstreamConnectionTermination)
-        context?.close(promise: nil)
+        side.context?.close(promise: nil)
     }
 
     // MARK: Answers
 
-    /// A request refused before the mesh saw it: answered with why, then the connection closes.
-    private var refused = false
-
-    private func answerRefused(_ rejection: RequestHeadCheck.Rejection) {
-        responder.closeAfterResponse()
-        respondLocally(rejection.localAnswer)
-    }
-
-    func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
-        guard let context else { return }
-        if intake.answeredEarly() { responder.closeAfterResponse() }
-        if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
-    }
+    func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) { side.respondLocally(engineHead) }
 
     func startResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead) {
         pendingLog?.entry.status = Int(upstreamHead.status.code)
-        guard let context else { return }
-        responder.startStream(upstreamHead, draining: driver.isDraining, context: context)
+        side.startStream(upstreamHead)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel) {
         pendingLog?.entry.bytesSent += part.readableBytes
-        guard let context else { return }
-        responder.streamBody(part, from: source, context: context)
+        side.streamBody(part, from: source)
     }
 
     func finishResponse(trailers: HTTPHeaders?) {
         appStream = nil
-        // The app answered before the request body ended and dropped the rest.
-        if intake.answeredEarly() { responder.closeAfterResponse() }
-        if responder.finishStream(trailers: trailers, context: context) { busy = false }
+        side.finishStream(trailers: trailers)
         writeLog()
     }
 
     func abortResponse() {
         writeLog(flags: .upstreamConnectionTermination)
-        responder.abortStream(context: context)
+        side.abortStream()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { responder.resumeSource() }
+        side.writabilityChanged(context)
         context.fireChannelWritabilityChanged()
     }
 }
 
-/// The connection from the inbound side to the local app (one request at a time).
+/// The connection from the inbound side to the local app (one request at a time); its state is
+/// `AppConnectionState`.
 final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
@@ -301,13 +223,8 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     private let driver: SidecarDriver
     private weak var owner: InboundDownstreamHandler?
     private var channel: (any Channel)?
-    private var connecting = false
-    private var unsent: (NIOHTTP1.HTTPRequestHead, RequestBody?)?
-    /// The body streaming to the app (nil once complete, or when there is none).
-    private var body: RequestBody?
-    /// The port of the request in flight and when it was sent; nil when idle.
-    private var inFlight: (port: Int, sentAt: NIODeadline, gotHead: Bool)?
-    private(set) var isClosed = false
+    private var state = AppConnectionState<(NIOHTTP1.HTTPRequestHead, RequestBody?), RequestBody>()
+    var isClosed: Bool { state.isClosed }
 
     init(endpoint: MeshProxy.SocketAddress, driver: SidecarDriver, owner: InboundDownstreamHandler) {
         self.endpoint = endpoint
@@ -316,14 +233,17 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func send(head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
-        inFlight = (port, driver.eventLoop.now, false)
-        if let channel {
-            write(head, body, on: channel)
-            return
+        switch state.send((head, body), port: port, at: driver.clock.now()) {
+        case .write(let request):
+            if let channel { write(request.0, request.1, on: channel) }
+        case .wait:
+            break
+        case .connect:
+            connect()
         }
-        unsent = (head, body)
-        guard !connecting else { return }
-        connecting = true
+    }
+
+    private func connect() {
         let link = self
         driver.connect(host: endpoint.ip, port: endpoint.port, timeout: .seconds(5)) { channel in
             try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
@@ -331,18 +251,17 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         }.whenComplete { result in
             switch result {
             case .success(let channel):
-                link.connecting = false
-                guard !link.isClosed else { channel.close(promise: nil); return }
-                link.channel = channel
-                if let (head, body) = link.unsent {
-                    link.unsent = nil
-                    link.write(head, body, on: channel)
+                switch link.state.connected() {
+                case .close:
+                    channel.close(promise: nil)
+                case .none:
+                    link.channel = channel
+                case .write(let request):
+                    link.channel = channel
+                    link.write(request.0, request.1, on: channel)
                 }
             case .failure:
-                link.connecting = false
-                link.isClosed = true
-                let port = link.inFlight?.port ?? 0
-                link.inFlight = nil
+                guard let port = link.state.connectFailed() else { return }
                 link.owner?.appUnreachable(port: port)
             }
         }
@@ -360,56 +279,49 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
         }
         channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
         // A head the client codec refuses closes the connection from within the write.
-        guard !isClosed else { return }
-        self.body = body
+        guard !state.isClosed else { return }
+        state.bodyStarted(body)
         // Writes what the body holds, then each part as it comes.
         body.attach(self)
     }
 
     func close() {
-        isClosed = true
         owner = nil
-        releaseBody()
+        // Stops taking the request body (cut short if incomplete, which closes the connection).
+        state.close()?.detach(self)
         channel?.close(promise: nil)
-    }
-
-    /// Stops taking the request body (cut short if incomplete, which closes the connection).
-    private func releaseBody() {
-        guard let body else { return }
-        self.body = nil
-        body.detach(self)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard head.status.code >= 200, let request = inFlight else { return }
-            inFlight?.gotHead = true
-            let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- request.sentAt.uptimeNanoseconds))
-            driver.inboundAppResponded(port: request.port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown,
+            guard case let .respond(port, sentAt) = state.responseHead(status: Int(head.status.code)) else { return }
+            let latency = MeshDuration(nanoseconds: driver.clock.nanoseconds(since: sentAt))
+            driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown,
                                        connection: owner?.connectionID)
             owner?.startResponse(head)
         case .body(let part):
             owner?.streamBody(part, from: context.channel)
         case .end(let trailers):
-            inFlight = nil
+            let release = state.responseEnded()
             owner?.finishResponse(trailers: trailers)
             // Answered before the request body ended: the rest cannot follow on this connection.
-            releaseBody()
+            release?.detach(self)
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { body?.sinkBecameWritable() }
+        if context.channel.isWritable { state.body?.sinkBecameWritable() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        isClosed = true
-        releaseBody()
-        if let request = inFlight {
-            inFlight = nil
-            if request.gotHead { owner?.abortResponse() } else { owner?.appReset() }
+        let closed = state.channelClosed()
+        closed.release?.detach(self)
+        switch closed.action {
+        case .none: break
+        case .abortResponse: owner?.abortResponse()
+        case .reset: owner?.appReset()
         }
         context.fireChannelInactive()
     }
@@ -425,13 +337,12 @@ extension AppLink: RequestBodySink {
     }
 
     func writeBodyEnd() {
-        body = nil
+        state.bodyFinished(abandoned: false)
         channel?.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
     func abandonBody() {
-        body = nil
-        isClosed = true
+        state.bodyFinished(abandoned: true)
         channel?.close(promise: nil)
     }
 
@@ -442,7 +353,7 @@ extension AppLink: RequestBodySink {
 
 extension SidecarDriver {
     func inboundRequest(on handler: InboundDownstreamHandler, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int, peerIdentity: String?) {
-        let start = eventLoop.now
+        let start = clock.now()
         var log = beginAccessLog(.inbound, head: head, path: head.uri, authority: head.headers.first(name: "host") ?? "", peerIdentity: peerIdentity)
         log?.entry.bytesReceived = body?.receivedBytes ?? 0
         if !handler.accepted {
@@ -536,7 +447,7 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
         self.owner = owner
         self.driver = driver
         self.port = port
-        self.sentAt = driver.eventLoop.now
+        self.sentAt = driver.clock.now()
     }
 
     /// The peer went away: the app's stream is reset.
@@ -553,7 +464,7 @@ final class AppStream: HTTP2ClientStreamDelegate, @unchecked Sendable {
     }
 
     func streamResponseHead(_ stream: HTTP2ClientStream, _ head: NIOHTTP1.HTTPResponseHead) {
-        let latency = MeshDuration(nanoseconds: Int64(driver.eventLoop.now.uptimeNanoseconds &- sentAt.uptimeNanoseconds))
+        let latency = MeshDuration(nanoseconds: driver.clock.nanoseconds(since: sentAt))
         driver.inboundAppResponded(port: port, status: Int(head.status.code), latency: latency, peer: owner?.peerLabels ?? .unknown,
                                    connection: owner?.connectionID)
         owner?.startResponse(head)

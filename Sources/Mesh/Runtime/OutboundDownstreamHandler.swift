@@ -12,14 +12,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     typealias OutboundOut = HTTPServerResponsePart
 
     private let driver: SidecarDriver
-    private var context: ChannelHandlerContext?
-    private let intake: RequestIntake
-    /// A request is being answered (counted for the drain on shutdown).
-    private var busy = false {
-        didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
-    }
-    /// Local answers and streamed responses, keep-alive or close.
-    private let responder = DownstreamResponder()
+    /// Head checks, intake, answers and deadlines, shared with the inbound listener.
+    private let side: DownstreamRequestSide
     /// The exchange waiting for the engine's answer.
     var currentExchange: UInt64?
     /// The access-log entry of the response streaming to the app, written when it ends.
@@ -27,76 +21,36 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     /// Stops the upstream stream feeding the response when the app goes away (HTTP/2 upstreams).
     var onGone: (() -> Void)?
 
-    /// The HTTP/1.1 handlers of the connection (to switch to a CONNECT tunnel); nil on an HTTP/2 stream.
-    private let handlers: HTTPServerHandlers?
-
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
         self.driver = driver
-        self.handlers = handlers
-        self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
-        responder.timeouts = handlers?.timeouts
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        // Added after the protocol sniffer saw the first bytes: the connection is already active.
-        if context.channel.isActive { readOriginalDestination(context) }
+        self.side = DownstreamRequestSide(driver: driver, listener: .outbound, handlers: handlers)
     }
 
     /// Under capture (iptables or eBPF): where the app's connection was going before the redirect.
-    private(set) var originalDestination: MeshProxy.SocketAddress?
+    var originalDestination: MeshProxy.SocketAddress? { side.originalDestination }
 
-    private var originalDestinationAsked = false
-
-    private func readOriginalDestination(_ context: ChannelHandlerContext) {
-        guard !originalDestinationAsked else { return }
-        originalDestinationAsked = true
-        driver.readOriginalDestination(of: context.channel) { [self] in originalDestination = $0 }
-    }
+    func handlerAdded(context: ChannelHandlerContext) { side.added(context) }
 
     func channelActive(context: ChannelHandlerContext) {
-        readOriginalDestination(context)
+        side.active(context)
         context.fireChannelActive()
     }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
-    /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
-    /// would count as in progress for good).
-    private var closed = false
+    func handlerRemoved(context: ChannelHandlerContext) { side.removed() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // The rest of a refused request is not read (the connection closes after the answer).
-        guard !refused && !closed else { return }
-        let step: RequestIntake.Step
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            handlers?.timeouts?.headReceived()
-            responder.requestStarted(head)
-            if let rejection = RequestHeadCheck.check(head, hostUse: .routes) {
-                refused = true
-                driver.countRejected(rejection, listener: .outbound, detail: "host")
-                answerRefused(rejection)
-                return
-            }
-            intake.receivedHead(head)
+        let step = side.read(unwrapInboundIn(data), context: context) { head in
             if let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
                 // The sidecar invites the body itself (the upstream may be an HTTP/1.0 app that
                 // never answers 100, or the request may be retried); `expect` is not forwarded.
                 context.writeAndFlush(wrapOutboundOut(.head(NIOHTTP1.HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
-            return
-        case .body(let part):
-            step = intake.receivedBody(part, source: context.channel)
-        case .end:
-            handlers?.timeouts?.requestEnded()
-            step = intake.receivedEnd()
         }
         take(step, context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !closed { take(intake.readComplete(source: context.channel), context: context) }
+        take(side.readComplete(context: context), context: context)
         context.fireChannelReadComplete()
     }
 
@@ -105,12 +59,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         case .none:
             break
         case .start(let head, let body):
-            busy = true
+            side.started()
             driver.outboundRequest(from: self, head: head, body: body)
         case .bodyNotReplayable:
             if let exchange = currentExchange { driver.outboundBodyNotReplayable(exchange) }
         case .tunnel(let head):
-            guard let handlers else {
+            guard let handlers = side.handlers else {
                 // Tunnels are HTTP/1.1 CONNECT only (an HTTP/2 CONNECT stream is not a TCP port here).
                 respondLocally(MeshProxy.HTTPResponseHead(status: 405))
                 return
@@ -121,10 +75,7 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
-        busy = false
-        intake.connectionClosed()
-        responder.resumeSource()
+        side.connectionClosed()
         let gone = onGone
         onGone = nil
         gone?()
@@ -140,58 +91,32 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // After a refused request the connection is closing: nothing more to answer.
-        if let parserError = error as? HTTPParserError, !refused {
-            // Headers past the decoder's limit get 431; any other malformed request 400.
-            let rejection = RequestHeadCheck.rejection(for: parserError)
-            driver.countRejected(rejection, listener: .outbound, detail: "\(parserError)")
-            // Not on a connection already closed (the decoder reports a request cut short by the
-            // close before this handler hears of the close): nobody would read the answer.
-            if !responder.responding && currentExchange == nil && context.channel.isActive {
-                answerRefused(rejection)
-                return
-            }
-        }
-        context.close(promise: nil)
+        side.error(error, context: context, answering: currentExchange != nil)
     }
 
     // MARK: Answers
 
-    /// A request refused before the mesh saw it: answered with why, then the connection closes.
-    private var refused = false
-
-    private func answerRefused(_ rejection: RequestHeadCheck.Rejection) {
-        responder.closeAfterResponse()
-        respondLocally(rejection.localAnswer)
-    }
-
     /// A response the sidecar makes itself; status 0 closes the connection without an answer.
     func respondLocally(_ engineHead: MeshProxy.HTTPResponseHead) {
         currentExchange = nil
-        guard let context else { return }
-        if intake.answeredEarly() { responder.closeAfterResponse() }
-        if responder.respondLocally(driver.localAnswer(engineHead, grpc: responder.answersGRPC), draining: driver.isDraining, context: context) { busy = false }
+        side.respondLocally(engineHead)
     }
 
     /// Without `flush` the caller calls `flushResponse()` when its read is over.
     func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead, flush: Bool = true) {
         currentExchange = nil
-        guard let context else { return }
-        responder.startStream(upstreamHead, draining: driver.isDraining, flush: flush, context: context)
+        side.startStream(upstreamHead, flush: flush)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true) {
         pendingLog?.entry.bytesSent += part.readableBytes
-        guard let context else { return }
-        responder.streamBody(part, from: source, flush: flush, context: context)
+        side.streamBody(part, from: source, flush: flush)
     }
 
-    func flushResponse() { context?.flush() }
+    func flushResponse() { side.flush() }
 
     func finishStreamedResponse(trailers: HTTPHeaders?) {
-        // The upstream answered before the request body ended and dropped the rest.
-        if intake.answeredEarly() { responder.closeAfterResponse() }
-        if responder.finishStream(trailers: trailers, context: context) { busy = false }
+        side.finishStream(trailers: trailers)
         driver.writeAccessLog(pendingLog)
         pendingLog = nil
     }
@@ -201,11 +126,11 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         pendingLog?.entry.flags.insert(.upstreamConnectionTermination)
         driver.writeAccessLog(pendingLog)
         pendingLog = nil
-        responder.abortStream(context: context)
+        side.abortStream()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { responder.resumeSource() }
+        side.writabilityChanged(context)
         context.fireChannelWritabilityChanged()
     }
 }

@@ -33,7 +33,7 @@ extension SidecarDriver {
         entry.peerIdentity = peerIdentity
         entry.requestID = head.headers.first(name: "x-request-id")
         entry.traceID = head.headers.first(name: "x-b3-traceid")
-        return PendingAccessLog(entry: entry, startedAt: eventLoop.now)
+        return PendingAccessLog(entry: entry, startedAt: clock.now())
     }
 
     /// A raw TCP connection the sidecar refused or could not connect (`NR`, `UO`, `RL`, `UF`): one
@@ -47,7 +47,7 @@ extension SidecarDriver {
         entry.peerIdentity = peerIdentity
         entry.upstreamHost = upstream?.host
         entry.upstreamCluster = upstream?.cluster
-        writeAccessLog(PendingAccessLog(entry: entry, startedAt: eventLoop.now))
+        writeAccessLog(PendingAccessLog(entry: entry, startedAt: clock.now()))
     }
 
     /// Hands a finished entry to the sink (never blocking; a full sink drops it and counts).

@@ -175,7 +175,8 @@ public final class SidecarDriver: @unchecked Sendable {
     public let eventLoop: any EventLoop
     public let settings: SidecarSettings
     let logger: Logger
-    private let epoch: NIODeadline
+    /// The shell's one clock (its loop's time: virtual on an EmbeddedEventLoop).
+    let clock: SidecarClock
 
     var engine = Sidecar()
     var generator = SystemRandomNumberGenerator()
@@ -231,7 +232,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
-        self.epoch = eventLoop.now
+        self.clock = SidecarClock(eventLoop: eventLoop)
         self.metrics = metrics
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
@@ -239,16 +240,11 @@ public final class SidecarDriver: @unchecked Sendable {
         metrics.registerRuntimeCounters()
     }
 
-    /// Monotonic time since this driver started. The shell's times come from its loop's clock
-    /// (`EventLoop.now`: the monotonic clock on a real loop, virtual time on an EmbeddedEventLoop),
-    /// so that deadlines and the timers that check them agree.
-    func now() -> MeshInstant {
-        MeshInstant(nanoseconds: Int64(eventLoop.now.uptimeNanoseconds &- epoch.uptimeNanoseconds))
-    }
+    /// Monotonic time since this driver started, for the engine (`clock`), so that deadlines and
+    /// the timers that check them agree.
+    func now() -> MeshInstant { clock.instant() }
 
-    func milliseconds(since start: NIODeadline) -> Double {
-        Double(eventLoop.now.uptimeNanoseconds &- start.uptimeNanoseconds) / 1_000_000
-    }
+    func milliseconds(since start: NIODeadline) -> Double { clock.milliseconds(since: start) }
 
     /// A plaintext connection on the inbound listener (no mesh certificate): whether an
     /// AccessControl may admit its source address (the engine decides, and counts a refusal).
@@ -357,7 +353,7 @@ public final class SidecarDriver: @unchecked Sendable {
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        let startedAt = eventLoop.now
+        let startedAt = clock.now()
         // Under capture the connection's original destination names the service;
         // in local mode (or a connection made straight to the listener) the Host header does.
         let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
@@ -402,7 +398,7 @@ public final class SidecarDriver: @unchecked Sendable {
     /// later than its deadline.
     private func startRequestTimer(_ id: UInt64, after: MeshDuration) {
         guard exchanges[id] != nil else { return }
-        let deadline = eventLoop.now + .nanoseconds(max(0, after.nanoseconds))
+        let deadline = clock.deadline(after: after)
         exchanges[id]?.timeoutAt = deadline
         armRequestTimeouts(at: deadline)
     }
@@ -416,13 +412,13 @@ public final class SidecarDriver: @unchecked Sendable {
         if let scheduled = requestTimeoutTimerDeadline, scheduled <= deadline { return }
         requestTimeoutTimer?.cancel()
         requestTimeoutTimerDeadline = deadline
-        requestTimeoutTimer = eventLoop.scheduleTask(deadline: deadline) { [self] in requestTimeoutsDue() }
+        requestTimeoutTimer = clock.schedule(at: deadline) { [self] in requestTimeoutsDue() }
     }
 
     private func requestTimeoutsDue() {
         requestTimeoutTimer = nil
         requestTimeoutTimerDeadline = nil
-        let current = eventLoop.now
+        let current = clock.now()
         var due: [UInt64] = []
         for (id, exchange) in exchanges {
             if let timeoutAt = exchange.timeoutAt, timeoutAt <= current { due.append(id) }
@@ -530,7 +526,7 @@ public final class SidecarDriver: @unchecked Sendable {
             case let .cancelTimer(.requestTimeout(id)):
                 exchanges[id.rawValue]?.timeoutAt = nil
             case let .startTimer(.connectTimeout(connection), after):
-                connectTimers[connection.rawValue] = eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
+                connectTimers[connection.rawValue] = clock.schedule(at: clock.deadline(after: after)) { [self] in
                     connectTimers[connection.rawValue] = nil
                     perform(engine.timerFired(.connectTimeout(connection), now: now(), random: &generator))
                 }
@@ -540,7 +536,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 // Other timers are left to fire; the engine ignores them.
                 break
             case let .startTimer(timer, after):
-                eventLoop.scheduleTask(in: .nanoseconds(max(0, after.nanoseconds))) { [self] in
+                clock.schedule(at: clock.deadline(after: after)) { [self] in
                     perform(engine.timerFired(timer, now: now(), random: &generator))
                 }
             case let .respond(id, head, local, flags):

@@ -305,8 +305,8 @@ public final class SidecarProcess: @unchecked Sendable {
             return self.channels
         }.get()
         for channel in channels ?? [] { try? await channel.close() }
-        let deadline = NIODeadline.now() + drainTimeout
-        while NIODeadline.now() < deadline {
+        let deadline = driver.clock.now() + drainTimeout
+        while driver.clock.now() < deadline {
             let busy = (try? await loop.submit { self.driver.requestsInProgress }.get()) ?? 0
             if busy == 0 { break }
             try? await Task.sleep(for: .milliseconds(20))

@@ -13,26 +13,11 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
-    enum ResponseState {
-        case waitingForHead
-        case forwarding(OutboundDownstreamHandler)
-        case draining
-    }
-
     let id: UInt64
     private let driver: SidecarDriver
     private var channel: (any Channel)?
-    /// Requests not completely written yet, oldest first: the first one is on the wire (its body
-    /// may still be streaming), the others wait behind it (before the connection is up, or
-    /// pipelined behind a body still coming).
-    private var outgoing: [Outgoing] = []
-    /// Whether the first of `outgoing` has its head written and its body attached.
-    private var writingFirst = false
-    /// Attempts whose response head has not arrived, oldest first.
-    private var awaiting: [(exchange: UInt64, attempt: Int)] = []
-    private var current: (exchange: UInt64, state: ResponseState)?
-    private var closeRequested = false
-    private var gone = false
+    /// The queue, the awaited answers and the response being read (`UpstreamLinkState`).
+    private var state = UpstreamLinkState<Outgoing, OutboundDownstreamHandler>()
     /// The channel while it connects (its handlers are installed before the connect).
     private var opening: (any Channel)?
     /// The TLS handshake with the peer sidecar failed (set by its `TLSHandshakeGuard`, on the loop).
@@ -40,9 +25,12 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     /// App connections written to during the current read and not flushed yet: flushed together
     /// when the read is over, so that a response read at once leaves in one write, not three.
     private var unflushed: [OutboundDownstreamHandler] = []
+    /// The head being reported to the engine.
+    private var pendingHead: NIOHTTP1.HTTPResponseHead?
+    /// `writeNext` is running (a complete body's end, written from within it, must not re-enter it).
+    private var inWriteNext = false
 
-    private struct Outgoing {
-        var exchange: UInt64
+    struct Outgoing {
         var head: NIOHTTP1.HTTPRequestHead
         /// nil: no body (or an empty one), the request ends with its head.
         var body: RequestBody?
@@ -73,35 +61,33 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             case .success(let channel):
                 link.connected(channel)
             case .failure(let error):
-                // Abandoned by the engine (its connect timeout): already accounted for.
-                guard !link.gone else { return }
+                // Nil: abandoned by the engine (its connect timeout), already accounted for.
+                guard let lost = link.state.connectFailed() else { return }
                 link.driver.count(.upstreamConnectFailed)
                 link.driver.logger.warning("upstream connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
-                link.lost(connectFailed: true)
+                link.report(lost)
             }
         }
     }
 
     private func connected(_ channel: any Channel) {
         opening = nil
-        guard !gone else { channel.close(promise: nil); return }
+        guard state.connected() else { channel.close(promise: nil); return }
         self.channel = channel
         driver.upstreamConnected(self)
         writeNext()
     }
 
     func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?) {
-        awaiting.append((exchange, attempt))
-        outgoing.append(Outgoing(exchange: exchange, head: head, body: body))
-        if outgoing.count == 1 { writeNext() }
+        if state.send(exchange: exchange, attempt: attempt, request: Outgoing(head: head, body: body)) { writeNext() }
     }
 
     /// Writes the requests at the front of the queue until one's body is still coming.
     private func writeNext() {
-        guard let channel, !writingFirst, !inWriteNext else { return }
+        guard let channel, !inWriteNext else { return }
         inWriteNext = true
         defer { inWriteNext = false }
-        while let first = outgoing.first {
+        while let (_, first) = state.nextWrite() {
             var head = first.head
             if let body = first.body, !body.isComplete, !head.headers.contains(name: "content-length") {
                 head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
@@ -109,31 +95,24 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             // A head the client codec refuses (its validation of what the app sent) closes the
             // connection from within the write: everything queued is gone with it (`lost`).
-            if gone { return }
+            if state.connection == .gone { return }
+            state.headWritten(hasBody: first.body != nil)
             guard let body = first.body else {
-                outgoing.removeFirst()
                 channel.write(HTTPClientRequestPart.end(nil), promise: nil)
                 continue
             }
-            writingFirst = true
             // Writes what the body holds and, when complete, its end (which moves the queue on).
             body.attach(self)
-            if writingFirst { break }
+            if state.writingFirst { break }
         }
         channel.flush()
     }
 
-    /// `writeNext` is running (a complete body's end, written from within it, must not re-enter it).
-    private var inWriteNext = false
-    func isDelivering(exchange: UInt64) -> Bool {
-        if let current, current.exchange == exchange, case .waitingForHead = current.state { return true }
-        return false
-    }
+    func isDelivering(exchange: UInt64) -> Bool { state.isDelivering(exchange: exchange) }
 
     /// The engine chose this response as the answer: stream it to the app.
     func forwardResponse(to downstream: OutboundDownstreamHandler) {
-        guard let head = pendingHead, let current else { return }
-        self.current = (current.exchange, .forwarding(downstream))
+        guard let head = pendingHead, state.forward(to: downstream) else { return }
         downstream.startStreamedResponse(head, flush: false)
         flushAfterRead(downstream)
     }
@@ -145,51 +124,43 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     /// The engine closes this connection: after the response being read, if any. One still
     /// opening is abandoned with what waits for it (the engine already gave up on those attempts).
     func closeWhenDone() {
-        closeRequested = true
-        guard channel != nil else {
-            gone = true
-            awaiting.removeAll()
-            outgoing.removeAll()
+        switch state.closeWhenDone() {
+        case .abandonOpening:
             opening?.close(promise: nil)
             opening = nil
-            return
+        case .closeNow:
+            channel?.close(promise: nil)
+        case .closeAfterResponse, .none:
+            break
         }
-        if current == nil { channel?.close(promise: nil) }
     }
-
-    private var pendingHead: NIOHTTP1.HTTPResponseHead?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard head.status.code >= 200 else { return } // 1xx: informational, the final head follows
-            guard !awaiting.isEmpty else {
-                // A response nobody asked for: the connection is out of step.
-                context.close(promise: nil)
+            switch state.responseHead(status: Int(head.status.code)) {
+            case .ignore:
                 return
+            case .outOfStep:
+                context.close(promise: nil)
+            case let .deliver(exchange, attempt):
+                pendingHead = head
+                driver.upstreamResponseHead(on: self, exchange: exchange, attempt: attempt, head: head)
+                pendingHead = nil
+                state.headReported()
             }
-            let (exchange, attempt) = awaiting.removeFirst()
-            current = (exchange, .waitingForHead)
-            pendingHead = head
-            driver.upstreamResponseHead(on: self, exchange: exchange, attempt: attempt, head: head)
-            pendingHead = nil
-            if let current, case .waitingForHead = current.state { self.current = (current.exchange, .draining) }
         case .body(let part):
-            if let current, case .forwarding(let downstream) = current.state {
+            if let downstream = state.forwardingTo {
                 downstream.streamBody(part, from: context.channel, flush: false)
                 flushAfterRead(downstream)
             }
         case .end(let trailers):
-            let exchange = current?.exchange
-            if let current, case .forwarding(let downstream) = current.state { downstream.finishStreamedResponse(trailers: trailers) }
-            current = nil
-            if writingFirst, let first = outgoing.first, first.exchange == exchange {
-                // Answered before its body was all sent (an early answer, or an attempt to be
-                // retried): the rest cannot follow on this connection, which must go.
-                first.body?.detach(self)
-                return
-            }
-            if closeRequested && awaiting.isEmpty { context.close(promise: nil) }
+            let end = state.responseEnded()
+            end.finished?.finishStreamedResponse(trailers: trailers)
+            // Answered before its body was all sent (an early answer, or an attempt to be
+            // retried): the rest cannot follow on this connection, which must go.
+            end.abandonedBody?.body?.detach(self)
+            if end.close { context.close(promise: nil) }
         }
     }
 
@@ -212,13 +183,11 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         flushDownstreams()
-        if let current, case .forwarding(let downstream) = current.state {
-            // The body was cut short: the app cannot get a complete response any more.
-            downstream.abortStreamedResponse()
-        }
-        current = nil
-        if !closeRequested && !awaiting.isEmpty && !handshakeFailed { driver.count(.upstreamReset) }
-        lost(connectFailed: handshakeFailed)
+        let closed = state.channelClosed(handshakeFailed: handshakeFailed)
+        // The body was cut short: the app cannot get a complete response any more.
+        closed.abort?.abortStreamedResponse()
+        if closed.countReset { driver.count(.upstreamReset) }
+        if let lost = closed.lost { report(lost) }
         context.fireChannelInactive()
     }
 
@@ -228,23 +197,17 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         // Gone for the engine now: under mTLS the channel goes inactive only once the TLS
         // shutdown is over, and a request (one whose head the client codec refused, say) would
         // wait for it.
-        lost()
+        if let lost = state.failed() { report(lost) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, writingFirst { outgoing.first?.body?.sinkBecameWritable() }
+        if context.channel.isWritable { state.streamingBody?.body?.sinkBecameWritable() }
         context.fireChannelWritabilityChanged()
     }
 
-    private func lost(connectFailed: Bool = false) {
-        guard !gone else { return }
-        gone = true
-        awaiting.removeAll()
-        let first = writingFirst ? outgoing.first?.body : nil
-        writingFirst = false
-        outgoing.removeAll()
-        first?.detach(self)
-        driver.upstreamLost(self, connectFailed: connectFailed)
+    private func report(_ lost: UpstreamLinkState<Outgoing, OutboundDownstreamHandler>.Lost) {
+        lost.bodyInProgress?.body?.detach(self)
+        driver.upstreamLost(self, connectFailed: lost.connectFailed)
     }
 }
 
@@ -254,18 +217,13 @@ extension UpstreamLink: RequestBodySink {
     }
 
     func writeBodyEnd() {
-        guard writingFirst, let channel else { return }
-        writingFirst = false
-        outgoing.removeFirst()
+        guard let channel, state.bodyEnded() else { return }
         channel.write(HTTPClientRequestPart.end(nil), promise: nil)
         writeNext()
     }
 
     func abandonBody() {
-        guard writingFirst else { return }
-        writingFirst = false
-        outgoing.removeFirst()
-        channel?.close(promise: nil)
+        if state.bodyAbandoned() { channel?.close(promise: nil) }
     }
 
     var acceptsBody: Bool { channel?.isWritable ?? false }

@@ -14,15 +14,16 @@ import SimCore
 public struct RealModeOptions: Sendable {
     /// nil: the scenario's own seed (it seeds the app models and the simulated run).
     public var seed: UInt64?
-    /// Pods get `127.82.<subnet>.<n>`; runs on different subnets can go on at the same time.
-    public var subnet: Int
+    /// Pods get `127.82.<subnet>.<n>`. nil (the default): the first subnet no other run on this
+    /// machine holds (`LoopbackBlockLease`); a given one must be free, or the run is refused.
+    public var subnet: Int?
     /// Level of the sidecars' own logs (to standard error).
     public var sidecarLogLevel: Logger.Level
     /// Sidecars talk mTLS with certificates from a CA of the run's own (the default), or plain
     /// HTTP with the source identity in a header (`false`; cheaper, but not the production path).
     public var mutualTLS: Bool
 
-    public init(seed: UInt64? = nil, subnet: Int = 1, sidecarLogLevel: Logger.Level = .critical, mutualTLS: Bool = true) {
+    public init(seed: UInt64? = nil, subnet: Int? = nil, sidecarLogLevel: Logger.Level = .critical, mutualTLS: Bool = true) {
         self.seed = seed
         self.subnet = subnet
         self.sidecarLogLevel = sidecarLogLevel
@@ -45,12 +46,37 @@ public enum RealModeRunner {
     static let outboundPort = 15001
     static let inboundPort = SidecarSettings(podIP: "", peerTransport: .insecurePlaintext).inboundPort
 
+    /// The third octets a run may take.
+    public static let subnets = 1...250
+
+    /// The subnet of this run, held until it ends so that no other run on the machine binds it.
+    static func leaseSubnet(_ wanted: Int?) throws(RealModeError) -> (number: Int, lease: LoopbackBlockLease) {
+        do {
+            guard let wanted else {
+                guard let free = try LoopbackBlockLease.acquireFree(network: "127.82", in: subnets) else {
+                    throw RealModeError.setup("every subnet 127.82.1-250 is held by another sim --real on this machine")
+                }
+                return free
+            }
+            guard subnets.contains(wanted) else { throw RealModeError.setup("subnet \(wanted) is not in 1...250") }
+            guard let lease = try LoopbackBlockLease.tryAcquire("127.82.\(wanted)") else {
+                throw RealModeError.setup("subnet \(wanted) (127.82.\(wanted).x) is in use by another sim --real on this machine: give another --subnet, or none to take a free one")
+            }
+            return (wanted, lease)
+        } catch let error as RealModeError {
+            throw error
+        } catch {
+            throw RealModeError.setup("\(error)")
+        }
+    }
+
     public static func run(_ scenario: Scenario, options: RealModeOptions = RealModeOptions()) async throws -> RealModeReport {
-        guard (1...250).contains(options.subnet) else { throw RealModeError.setup("subnet \(options.subnet) is not in 1...250") }
         try RealModeSupport.check(scenario)
+        let lease = try leaseSubnet(options.subnet)
+        defer { lease.lease.release() }
         let seed = options.seed ?? scenario.seed
         var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
-        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: options.subnet, meshName: controller.meshName)
+        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName)
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
@@ -76,7 +102,7 @@ public enum RealModeRunner {
 
         var logger = Logger(label: "sim-real.sidecar")
         logger.logLevel = options.sidecarLogLevel
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-real-\(options.subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-real-\(lease.number)-\(UInt32.random(in: 0...UInt32.max))")
         do {
             // 0700: the sidecars' configs and keys are readable by this user only.
             try SecretFile.createDirectory(directory.path)
@@ -133,7 +159,7 @@ public enum RealModeRunner {
             await stopAll()
             if let error = error as? RealModeError { throw error }
             if NetworkErrorText.isListenFailure(error) {
-                throw RealModeError.setup("cannot listen on the pods' addresses 127.82.\(options.subnet).x: \(NetworkErrorText.reason(of: error)) (another sim --real with --subnet \(options.subnet)? give another --subnet)")
+                throw RealModeError.setup("cannot listen on the pods' addresses 127.82.\(lease.number).x: \(NetworkErrorText.reason(of: error)) (held by a process outside sim --real? give another --subnet)")
             }
             throw RealModeError.setup(NetworkErrorText.reason(of: error))
         }
@@ -338,7 +364,7 @@ public enum RealModeRunner {
                                     events: events.sorted { $0.at < $1.at })
         var simulation = Simulation(scenario: scenario, seed: seed)
         let simulated = simulation.run()
-        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: options.subnet)
+        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number)
     }
 
     /// A raw TCP load dials what DNS gives its app, the service's cluster IP, as a real client

@@ -22,7 +22,8 @@ struct SimRealCommand: ParsableCommand {
         failed in either; 2 a file or the arguments are invalid, or the scenario uses a feature the \
         real mode cannot run yet (the message names it).
 
-        Pods get 127.82.<subnet>.<n>; each meshed pod's sidecar listens on 15001 (outbound), 15003 \
+        Pods get 127.82.<subnet>.<n> (a subnet held by one run at a time, through a lock file in \
+        /tmp/fsm-test-subnets); each meshed pod's sidecar listens on 15001 (outbound), 15003 \
         (inbound), 15010 (Prometheus) and 15000 (admin) there. Latencies in the real column are wall-clock measurements.
         """,
         version: MeshVersion.current
@@ -55,8 +56,8 @@ struct SimRealCommand: ParsableCommand {
     @Flag(help: "Accepted for `sim --real`; real mode is what this command does.")
     var real = false
 
-    @Option(help: "Third octet of the pods' loopback addresses 127.82.<subnet>.<n> (1-250).")
-    var subnet: Int = 1
+    @Option(help: "Third octet of the pods' loopback addresses 127.82.<subnet>.<n> (1-250); by default the first one no other run on this machine holds.")
+    var subnet: Int?
 
     @Option(help: ArgumentHelp("Log level of the sidecars (trace ... critical), to standard error.", valueName: "LEVEL"))
     var sidecarLogs: String = "critical"
@@ -66,7 +67,7 @@ struct SimRealCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("expected at least one scenario file") }
-        if !(1...250).contains(subnet) { throw ValidationError("--subnet must be in 1...250") }
+        if let subnet, !(1...250).contains(subnet) { throw ValidationError("--subnet must be in 1...250") }
         if LogLevelName.level(sidecarLogs) == nil { throw ValidationError(LogLevelName.problem(option: "--sidecar-logs", value: sidecarLogs)) }
         if html != nil { throw ValidationError("--html is not available in real mode") }
         if pcap != nil { throw ValidationError("--pcap is not available in real mode") }

@@ -1,0 +1,69 @@
+import Foundation
+import MeshModel
+@testable import MeshRuntime
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// The upstream HTTP/1.1 link under NIO's EmbeddedChannel: requests written in order on one
+/// connection, each response delivered to its own app connection, and the connection's failures
+/// (a reset mid-response, an answer nobody asked for) as the app and the counters see them.
+@Suite struct UpstreamLinkTests {
+    static let clientIP = "127.88.4.1"
+    static let serverIP = "127.88.4.2"
+    static let request = "GET /a HTTP/1.1\r\nHost: echo:8080\r\n\r\n"
+
+    static func sidecar() throws -> EmbeddedSidecar {
+        try EmbeddedSidecar(config: MeshPair.clientConfig(serverIP: serverIP), podIP: clientIP)
+    }
+
+    @Test func aKeptAliveConnectionCarriesTheNextRequestAndEachResponseReachesItsApp() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        let second = try sidecar.accept()
+        try sidecar.send(Self.request)
+        try sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
+        try sidecar.send(Self.request.replacing("/a", with: "/b"), on: second)
+        #expect(sidecar.upstreams.count == 1, "the pooled connection is reused")
+        let written = sidecar.upstreamRequest()
+        #expect(written.contains("GET /a HTTP/1.1") && written.contains("GET /b HTTP/1.1"))
+        #expect(written.range(of: "GET /a")!.lowerBound < written.range(of: "GET /b")!.lowerBound)
+        try sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecond")
+        #expect(sidecar.answer().hasSuffix("first"))
+        #expect(sidecar.answer(on: second).hasSuffix("second"))
+    }
+
+    @Test func aResetMidResponseClosesTheAppsConnection() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send(Self.request)
+        try sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npart")
+        #expect(sidecar.answer().hasSuffix("part"))
+        sidecar.upstreams[0].close(promise: nil)
+        sidecar.loop.run()
+        #expect(!sidecar.appChannel.isActive)
+        #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
+
+    @Test func aResetBeforeTheResponseIsCountedAndTheEngineAnswers() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send(Self.request)
+        sidecar.upstreams[0].close(promise: nil)
+        sidecar.loop.run()
+        #expect(sidecar.stat("runtime.upstream_cx_reset") == 1)
+        #expect(sidecar.answer().hasPrefix("HTTP/1.1 503"))
+        #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
+
+    @Test func aResponseNobodyAskedForClosesTheConnection() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send(Self.request)
+        try sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        #expect(sidecar.answer().hasPrefix("HTTP/1.1 200"))
+        try? sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        #expect(!sidecar.upstreams[0].isActive)
+        #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
+}
