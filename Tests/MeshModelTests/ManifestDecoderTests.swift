@@ -221,6 +221,8 @@ import Testing
             name: rpc
             appProtocol: gRPC
             targetPort: rpc
+          - port: 2525
+            name: tcp-server-first-smtp
           selector:
             app: fortio
         ---
@@ -255,7 +257,7 @@ import Testing
         guard case .service(let service) = decoded[0].resource, case .workload(let curl) = decoded[1].resource,
               case .namespace(let namespace) = decoded[2].resource else { Issue.record("unexpected kinds"); return }
         #expect(service.metadata.namespace == "demo")
-        #expect(service.ports.map(\.appProtocol) == [.http, .tcp, .grpc, .tcpServerFirst, .grpc])
+        #expect(service.ports.map(\.appProtocol) == [.http, .tcp, .grpc, .tcpServerFirst, .grpc, .tcpServerFirst])
         #expect(service.ports[4].targetPort == .string("rpc"))
         #expect(curl.metadata.namespace == "demo")
         #expect(curl.replicas == 1)

@@ -21,6 +21,8 @@ import Testing
         "retry.yaml": ("f138ae436248a5ce", 2713),
         "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+        "tcp-server-first.yaml": ("400f42e51588ba4c", 1727),
+        "tcp-server-first-smi.yaml": ("5c0060f4ce1b986b", 1328),
     ]
 
     @Test(arguments: scenarioFiles)

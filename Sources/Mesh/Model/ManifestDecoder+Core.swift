@@ -42,9 +42,11 @@ extension ManifestDecoder {
     }
 
     /// FSM (like OSM) falls back on the port name's prefix when `appProtocol` is unset:
-    /// `tcp-8078` is TCP, `grpc-8079` is gRPC, anything else HTTP.
+    /// `tcp-8078` is TCP, `tcp-server-first-smtp` TCP server-first (the longer prefix first),
+    /// `grpc-8079` is gRPC, anything else HTTP (DECISIONS 10).
     static func appProtocolFromPortName(_ name: String?) -> AppProtocol {
         guard let name = name?.lowercased() else { return .http }
+        if name.hasPrefix("tcp-server-first-") { return .tcpServerFirst }
         if name.hasPrefix("tcp-") { return .tcp }
         if name.hasPrefix("grpc-") { return .grpc }
         return .http

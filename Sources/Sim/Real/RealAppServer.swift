@@ -34,13 +34,14 @@ final class RealAppServer: Sendable {
         for port in pod.appPorts {
             let server = self
             let echoesTCP = pod.tcpPorts.contains(port) && pod.app.echoesTCP(port: port)
+            let greets = pod.serverFirstPorts.contains(port)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // A raw TCP port (fortio's tcp echo): bytes back as they came.
-                        if echoesTCP { return try channel.pipeline.syncOperations.addHandler(RealTCPEchoHandler(server: server)) }
+                        if echoesTCP { return try channel.pipeline.syncOperations.addHandler(RealTCPEchoHandler(server: server, greets: greets)) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(RealAppHandler(server: server, port: port))
                     }
@@ -82,15 +83,25 @@ final class RealAppServer: Sendable {
 }
 
 /// A raw TCP echo port: every `RealTCPConnection.callBytes` bytes are a call the app counts (and
-/// notes in the run's ledger); the bytes go back as they came.
+/// notes in the run's ledger); the bytes go back as they came. On a server-first port (`greets`)
+/// the app speaks first: `RealTCPConnection.greeting` as soon as the connection is accepted.
 private final class RealTCPEchoHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: RealAppServer
+    private let greets: Bool
     private var pending: [UInt8] = []
 
-    init(server: RealAppServer) { self.server = server }
+    init(server: RealAppServer, greets: Bool) {
+        self.server = server
+        self.greets = greets
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if greets { context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: RealTCPConnection.greeting)), promise: nil) }
+        context.fireChannelActive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         pending += unwrapInboundIn(data).readableBytesView

@@ -15,6 +15,8 @@ struct RealPod: Sendable {
     /// App ports a service names as raw TCP (`tcp`, `tcp-server-first`): served as a TCP echo when the
     /// app model echoes TCP there, as HTTP otherwise.
     var tcpPorts: Set<Int> = []
+    /// Those of `tcpPorts` a service names server-first (`tcp-server-first`): the app speaks first.
+    var serverFirstPorts: Set<Int> = []
     var app: AppModelInstance
     /// The Pod as the controller knows it (with its IP), to apply again when it restarts.
     var resource: Pod
@@ -76,6 +78,7 @@ struct RealCluster {
             let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
             var ports = Set(pod.spec.containers.flatMap(\.ports).map(\.containerPort))
             var tcpPorts: Set<Int> = []
+            var serverFirstPorts: Set<Int> = []
             for service in services where service.metadata.namespace == key.namespace && !service.selector.isEmpty
                 && service.selector.allSatisfy({ pod.metadata.labels[$0.key] == $0.value }) {
                 for port in service.ports {
@@ -88,12 +91,13 @@ struct RealCluster {
                     guard let target else { continue }
                     ports.insert(target)
                     if port.appProtocol == .tcp || port.appProtocol == .tcpServerFirst { tcpPorts.insert(target) }
+                    if port.appProtocol == .tcpServerFirst { serverFirstPorts.insert(target) }
                 }
             }
             let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
                                        seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
-                                appPorts: ports.sorted(), tcpPorts: tcpPorts, app: app, resource: pod))
+                                appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
     }
 
@@ -108,6 +112,14 @@ struct RealCluster {
             return serviceIPs["\(parts[0]).\(parts[1])"]
         }
         return nil
+    }
+
+    /// Whether the service port `host:port` names is server-first (`tcp-server-first`): its app
+    /// speaks first, and a client reads before it writes.
+    func speaksFirst(host: String, port: Int, clientNamespace: String) -> Bool {
+        guard let ip = resolve(host: host, clientNamespace: clientNamespace),
+              let service = services.first(where: { $0.clusterIP == ip }) else { return false }
+        return service.ports.first(where: { $0.port == port })?.appProtocol == .tcpServerFirst
     }
 
     /// kube-proxy for a client without a sidecar: the pods behind a service name (in its forms)

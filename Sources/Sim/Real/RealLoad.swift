@@ -101,6 +101,8 @@ struct RealLoadRunner: Sendable {
     let clientIP: String
     /// A client without a sidecar: where kube-proxy sends its connections (nil: through its sidecar).
     var kubeProxy: RealKubeProxy? = nil
+    /// A `tcp://` load to a server-first port: each connection reads the app's greeting first.
+    var serverFirst = false
     let recorder: RealLoadRecorder
     /// Who echoed each TCP call (the backend of a `tcp://` load).
     let tcpCalls: RealTCPCallLedger
@@ -192,7 +194,7 @@ struct RealLoadRunner: Sendable {
     /// opens a new one after a failure. Locally a tunnel starts with `CONNECT` on the outbound listener.
     private func tcpCall(on existing: RealTCPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealTCPConnection? {
         await measure(on: existing, measuredFrom: measuredFrom) {
-            try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority)
+            try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority, serverFirst: serverFirst)
         } exchange: { connection, sample in
             let payload = tcpCalls.nextPayload()
             try await connection.echo(payload, timeout: .seconds(10))

@@ -81,7 +81,7 @@ public enum RealModeRunner {
         _ = controller.apply(cluster.initialChanges)
 
         // A meshed client sends through its sidecar; one without a sidecar through `RealKubeProxy`.
-        var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?)] = [:]
+        var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?, serverFirst: Bool)] = [:]
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
             guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
@@ -94,10 +94,11 @@ public enum RealModeRunner {
                         ? RealKubeProxy.Target(host: cluster.pods[endpoint.pod].ip, port: inboundPort, targetPort: endpoint.port)
                         : RealKubeProxy.Target(host: cluster.pods[endpoint.pod].ip, port: endpoint.port)
                 }
-                loadClients[load.name] = (pod.ip, url, RealKubeProxy(targets: targets))
+                loadClients[load.name] = (pod.ip, url, RealKubeProxy(targets: targets), false)
                 continue
             }
-            loadClients[load.name] = (pod.ip, Self.resolved(url, in: cluster, from: pod.key.namespace), nil)
+            let serverFirst = url.isTCP && cluster.speaksFirst(host: url.host, port: url.port, clientNamespace: pod.key.namespace)
+            loadClients[load.name] = (pod.ip, Self.resolved(url, in: cluster, from: pod.key.namespace), nil, serverFirst)
         }
 
         var logger = Logger(label: "sim-real.sidecar")
@@ -285,8 +286,8 @@ public enum RealModeRunner {
                 recorders.append(recorder)
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
-                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, kubeProxy: client.kubeProxy, recorder: recorder,
-                                            tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline)
+                let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, kubeProxy: client.kubeProxy, serverFirst: client.serverFirst,
+                                            recorder: recorder, tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline)
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
             case .fault(.killPod(let target, _)):
                 // The pod dies: its sidecar and app stop at once (requests in flight on it fail),

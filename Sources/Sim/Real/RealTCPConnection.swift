@@ -7,6 +7,8 @@ import NIOPosix
 final class RealTCPConnection: Sendable {
     /// fortio's tcp runner writes 24 bytes per call.
     static let callBytes = 24
+    /// What a server-first app says when a connection opens, before the client sends a byte.
+    static let greeting = "220 server-first ready\r\n"
 
     enum Failure: Error {
         case refused
@@ -21,8 +23,9 @@ final class RealTCPConnection: Sendable {
         self.reader = reader
     }
 
-    /// Connects to the sidecar and opens the tunnel to `authority` (`host:port`).
-    static func connect(host: String, port: Int, tunnelTo authority: String) async throws -> RealTCPConnection {
+    /// Connects to the sidecar and opens the tunnel to `authority` (`host:port`). To a server-first
+    /// port (`serverFirst`) the app's greeting must come before the client writes anything.
+    static func connect(host: String, port: Int, tunnelTo authority: String, serverFirst: Bool = false) async throws -> RealTCPConnection {
         let reader = Reader()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
@@ -40,6 +43,13 @@ final class RealTCPConnection: Sendable {
             connection.close()
             throw Failure.refused
         }
+        if serverFirst {
+            let hello = try await connection.exchange(nil, expecting: greeting.utf8.count, timeout: .seconds(10))
+            guard hello == greeting else {
+                connection.close()
+                throw Failure.closed
+            }
+        }
         return connection
     }
 
@@ -53,15 +63,15 @@ final class RealTCPConnection: Sendable {
 
     func close() { channel.close(promise: nil) }
 
-    /// Writes `text` and reads until `expecting` bytes came back; fails when the connection closes
-    /// first (a reset, a refused tunnel) or the timeout passes.
-    private func exchange(_ text: String, expecting: Int, timeout: TimeAmount) async throws -> String {
+    /// Writes `text` (nil: nothing, a read alone) and reads until `expecting` bytes came back;
+    /// fails when the connection closes first (a reset, a refused tunnel) or the timeout passes.
+    private func exchange(_ text: String?, expecting: Int, timeout: TimeAmount) async throws -> String {
         let channel = channel
         let promise = channel.eventLoop.makePromise(of: String.self)
         try await channel.eventLoop.submit { self.reader.expect(expecting, promise: promise) }.get()
         let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { timer.cancel() }
-        channel.writeAndFlush(channel.allocator.buffer(string: text)).whenFailure { promise.fail($0) }
+        if let text { channel.writeAndFlush(channel.allocator.buffer(string: text)).whenFailure { promise.fail($0) } }
         return try await promise.futureResult.get()
     }
 
