@@ -2,6 +2,31 @@ import MeshProxy
 import NIOCore
 import NIOHTTP1
 
+/// What a downstream connection's request side needs from its sidecar: the narrow seam between
+/// the listeners' handlers and the driver. `SidecarDriver` is it in production; a test gives its
+/// own to see what the request side asks for.
+protocol DownstreamRequestDriver: AnyObject {
+    /// How much of a request body is kept for a retry (`SidecarSettings.maxBufferedRequestBody`).
+    var replayLimit: Int { get }
+    /// Shutting down: answers carry `connection: close`.
+    var isDraining: Bool { get }
+    /// A request started through the mesh / its answer ended (the drain waits for the count).
+    func requestStarted()
+    func requestEnded()
+    /// Under capture, where the connection was going before the redirect (nothing in local mode).
+    func readOriginalDestination(of channel: any Channel, _ found: @escaping (MeshProxy.SocketAddress?) -> Void)
+    /// A request refused before the mesh saw it (counted and logged).
+    func countRejected(_ rejection: RequestHeadCheck.Rejection, listener: ListenerKind, detail: String)
+    /// A local answer as the client gets it (a gRPC status for a gRPC request).
+    func localAnswer(_ head: MeshProxy.HTTPResponseHead, grpc: Bool) -> MeshProxy.HTTPResponseHead
+}
+
+extension SidecarDriver: DownstreamRequestDriver {
+    var replayLimit: Int { settings.maxBufferedRequestBody }
+    func requestStarted() { requestsInProgress += 1 }
+    func requestEnded() { requestsInProgress -= 1 }
+}
+
 /// The request side of a downstream connection or HTTP/2 stream, one type for both listeners'
 /// handlers (`OutboundDownstreamHandler`, `InboundDownstreamHandler`): the request head's checks
 /// (`RequestHeadCheck`, a refused request answered and the connection closed), the deadlines
@@ -10,7 +35,7 @@ import NIOHTTP1
 /// the request-in-progress count for the drain, and the capture's original destination. The
 /// handler keeps what differs: where a started request goes. Confined to its channel's loop.
 final class DownstreamRequestSide {
-    private let driver: SidecarDriver
+    private let driver: any DownstreamRequestDriver
     let listener: ListenerKind
     private let hostUse: RequestHeadCheck.HostUse
     let intake: RequestIntake
@@ -21,7 +46,10 @@ final class DownstreamRequestSide {
     private(set) var context: ChannelHandlerContext?
     /// A request is being answered (counted for the drain on shutdown).
     private(set) var busy = false {
-        didSet { if busy != oldValue { driver.requestsInProgress += busy ? 1 : -1 } }
+        didSet {
+            guard busy != oldValue else { return }
+            if busy { driver.requestStarted() } else { driver.requestEnded() }
+        }
     }
     /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
     /// whose answer closed the connection) cannot be answered: they are dropped, not started (they
@@ -33,12 +61,12 @@ final class DownstreamRequestSide {
     private(set) var originalDestination: MeshProxy.SocketAddress?
     private var originalDestinationAsked = false
 
-    init(driver: SidecarDriver, listener: ListenerKind, handlers: HTTPServerHandlers?) {
+    init(driver: any DownstreamRequestDriver, listener: ListenerKind, handlers: HTTPServerHandlers?) {
         self.driver = driver
         self.listener = listener
         self.hostUse = listener == .outbound ? .routes : .informs
         self.handlers = handlers
-        self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
+        self.intake = RequestIntake(replayLimit: driver.replayLimit)
         responder.timeouts = handlers?.timeouts
     }
 
