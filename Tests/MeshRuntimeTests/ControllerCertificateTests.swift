@@ -79,6 +79,10 @@ struct ControllerCertificateTests {
         }
 
         static func run(subnet: Int, validity: String? = nil, _ body: (Mesh) async throws -> Void) async throws {
+            try await withLoopbackBlock("127.84.\(subnet)") { try await runLeased(subnet: subnet, validity: validity, body) }
+        }
+
+        private static func runLeased(subnet: Int, validity: String?, _ body: (Mesh) async throws -> Void) async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-certs-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }

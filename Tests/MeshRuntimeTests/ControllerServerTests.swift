@@ -200,6 +200,10 @@ final class ControlledMesh: @unchecked Sendable {
     }
 
     static func run(subnet: Int, files: [String: String], sidecars: Bool = true, _ body: (ControlledMesh) async throws -> Void) async throws {
+        try await withLoopbackBlock("127.78.\(subnet)") { try await runLeased(subnet: subnet, files: files, sidecars: sidecars, body) }
+    }
+
+    private static func runLeased(subnet: Int, files: [String: String], sidecars: Bool, _ body: (ControlledMesh) async throws -> Void) async throws {
         let mesh = try ControlledMesh(subnet: subnet, files: files)
         do {
             try await mesh.startController()

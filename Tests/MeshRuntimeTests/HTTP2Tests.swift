@@ -349,6 +349,13 @@ struct GRPCMesh {
     static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, plaintextPeers: Bool = false,
                     tuneClient: (inout SidecarSettings) -> Void = { _ in },
                     _ body: (GRPCMesh) async throws -> Void) async throws {
+        try await withLoopbackBlock("127.83.\(subnet)") {
+            try await runLeased(subnet: subnet, client: client, server: server, plaintextPeers: plaintextPeers, tuneClient: tuneClient, body)
+        }
+    }
+
+    private static func runLeased(subnet: Int, client: ProxyConfig?, server: ProxyConfig?, plaintextPeers: Bool,
+                                  tuneClient: (inout SidecarSettings) -> Void, _ body: (GRPCMesh) async throws -> Void) async throws {
         let clientIP = "127.83.\(subnet).1"
         let serverIP = "127.83.\(subnet).2"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-h2-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")

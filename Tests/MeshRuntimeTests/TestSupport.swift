@@ -289,6 +289,15 @@ struct MeshPair {
     }
 }
 
+/// Runs `body` holding the loopback block `block` (`127.84.3`) against other test runs on this
+/// machine (`LoopbackBlockLease`): a run in another worktree that wants it waits instead of
+/// colliding on the block's fixed ports.
+func withLoopbackBlock<T>(_ block: String, _ body: () async throws -> T) async throws -> T {
+    let lease = try await LoopbackBlockLease.acquire(block)
+    defer { lease.release() }
+    return try await body()
+}
+
 /// `name: value` lines → table.
 func parseStats(_ text: String) -> [String: UInt64] {
     var table: [String: UInt64] = [:]
