@@ -7,6 +7,14 @@ import Testing
     typealias State = AppConnectionState<String, String>
     static let start = NIODeadline.uptimeNanoseconds(1_000)
 
+    /// An open connection with request "a" for port 8080 written on it.
+    static func open() -> State {
+        var state = State()
+        _ = state.send("a", port: 8080, at: start)
+        _ = state.connected()
+        return state
+    }
+
     @Test func theFirstRequestConnectsAndIsWrittenOnceOpen() {
         var state = State()
         guard case .connect = state.send("GET /", port: 8080, at: Self.start) else { Issue.record("no connect"); return }
@@ -24,9 +32,7 @@ import Testing
     }
 
     @Test func anOpenConnectionWritesAtOnce() {
-        var state = State()
-        _ = state.send("a", port: 8080, at: Self.start)
-        _ = state.connected()
+        var state = Self.open()
         _ = state.responseHead(status: 200)
         _ = state.responseEnded()
         guard case .write("b") = state.send("b", port: 8080, at: Self.start) else { Issue.record("not written"); return }
@@ -50,9 +56,7 @@ import Testing
     }
 
     @Test func theResponseHeadNamesThePortAndWhenTheRequestWentOut() {
-        var state = State()
-        _ = state.send("a", port: 8080, at: Self.start)
-        _ = state.connected()
+        var state = Self.open()
         let result3 = state.responseHead(status: 100)
         #expect(result3 == .ignore)
         let result4 = state.responseHead(status: 204)
@@ -75,25 +79,19 @@ import Testing
     }
 
     @Test func aCloseMidFlightResetsBeforeTheHeadAndAbortsAfterIt() {
-        var before = State()
-        _ = before.send("a", port: 8080, at: Self.start)
-        _ = before.connected()
+        var before = Self.open()
         before.bodyStarted("body")
         let reset = before.channelClosed()
         #expect(reset.action == .reset && reset.release == "body")
 
-        var after = State()
-        _ = after.send("a", port: 8080, at: Self.start)
-        _ = after.connected()
+        var after = Self.open()
         _ = after.responseHead(status: 200)
         let result8 = after.channelClosed()
         #expect(result8.action == .abortResponse)
     }
 
     @Test func anIdleCloseIsNothingToThePeer() {
-        var state = State()
-        _ = state.send("a", port: 8080, at: Self.start)
-        _ = state.connected()
+        var state = Self.open()
         _ = state.responseHead(status: 200)
         _ = state.responseEnded()
         let result9 = state.channelClosed()
@@ -102,11 +100,20 @@ import Testing
     }
 
     @Test func anAbandonedBodyClosesTheConnection() {
-        var state = State()
-        _ = state.send("a", port: 8080, at: Self.start)
-        _ = state.connected()
+        var state = Self.open()
         state.bodyStarted("body")
         state.bodyFinished(abandoned: true)
         #expect(state.isClosed && state.body == nil)
+    }
+
+    /// A config change that moves the app (another endpoint): the inbound handler closes the link
+    /// between requests and the next request opens a new connection.
+    @Test func aLinkClosedBetweenRequestsReleasesNothingAndTheNextRequestConnectsAgain() {
+        var state = Self.open()
+        _ = state.responseHead(status: 200)
+        _ = state.responseEnded()
+        let released = state.close()
+        #expect(released == nil && state.isClosed)
+        guard case .connect = state.send("b", port: 8080, at: Self.start) else { Issue.record("reused a closed connection"); return }
     }
 }
