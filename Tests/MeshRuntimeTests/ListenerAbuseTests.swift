@@ -135,6 +135,9 @@ struct ListenerAbuseTests {
     @Test(.enabled(if: CaptureTestEnvironment.binary("fsm") != nil, "the fsm binary was not built (swift build --build-tests)"))
     func descriptorExhaustionThroughTheAdminPortLeavesTheDataPathServing() async throws {
         let fsm = try #require(CaptureTestEnvironment.binary("fsm"))
+        // The block's fixed ports, held against other test runs on this machine.
+        let lease = try await LoopbackBlockLease.acquire("\(Self.network).14")
+        defer { lease.release() }
         let (clientIP, serverIP) = ("\(Self.network).14.1", "\(Self.network).14.2")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("listener-abuse-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -180,6 +183,8 @@ struct ListenerAbuseTests {
     @Test(.enabled(if: CaptureTestEnvironment.binary("fsm") != nil, "the fsm binary was not built (swift build --build-tests)"))
     func limitsAndPortsFromTheCommandLine() async throws {
         let fsm = try #require(CaptureTestEnvironment.binary("fsm"))
+        let lease = try await LoopbackBlockLease.acquire("\(Self.network).15")
+        defer { lease.release() }
         let ip = "\(Self.network).15.1"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("listener-options-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
