@@ -66,4 +66,21 @@ import Testing
         #expect(!sidecar.upstreams[0].isActive)
         #expect(sidecar.driver.occupancy.upstreams == 0)
     }
+
+    /// The engine's route timeout, through the driver's clock (virtual time): the attempt is
+    /// abandoned, its link closed, and an answer that comes late reaches nobody.
+    @Test func theRouteTimeoutClosesTheLinkAndALateAnswerReachesNobody() throws {
+        let sidecar = try EmbeddedSidecar(config: MeshPair.clientConfig(serverIP: Self.serverIP, requestTimeout: .seconds(2)), podIP: Self.clientIP)
+        defer { sidecar.close() }
+        try sidecar.send(Self.request)
+        sidecar.advance(.milliseconds(1999))
+        #expect(sidecar.answer().isEmpty)
+        #expect(sidecar.upstreams[0].isActive)
+        sidecar.advance(.milliseconds(1))
+        #expect(sidecar.answer().hasPrefix("HTTP/1.1 504"))
+        #expect(!sidecar.upstreams[0].isActive)
+        try? sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nlate")
+        #expect(sidecar.answer().isEmpty)
+        #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
 }
