@@ -21,6 +21,7 @@ import Testing
         "retry.yaml": ("f138ae436248a5ce", 2713),
         "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+        "tracing.yaml": ("0c69fcb0b9f286b1", 4336),
     ]
 
     @Test(arguments: scenarioFiles)
