@@ -57,6 +57,9 @@ public struct SidecarSettings: Sendable {
     /// Where the access log goes while the config turns it on (MeshConfig
     /// `observability.remoteLogging.enable`); nil: no access log whatever the config says.
     public var accessLog: AccessLogSink?
+    /// Where finished spans go instead of the config's Zipkin collector (`sim --real` collects
+    /// them in process): the spans and the driver's instant zero in microseconds since the epoch.
+    public var spanSink: (@Sendable ([TraceSpan], _ epochOffsetMicroseconds: Int64) -> Void)?
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),

@@ -508,7 +508,7 @@ extension SimEngine {
         let destination = resolveAddress(host: "bookwarehouse.\(namespace).svc.cluster.local", port: 14001, clientNamespace: pods[pod].key.namespace)
         let head = HTTPRequestHead(method: "POST", path: "/restock-books", authority: "bookwarehouse.\(namespace)",
                                    headers: [HTTPHeader(name: "content-type", value: "application/json"), HTTPHeader(name: "user-agent", value: "Go-http-client/1.1")]
-                                       + purchase.headers.filter { SimEngine.propagatedTraceHeaders.contains($0.name.lowercased()) })
+                                       + purchase.headers.filter { B3Context.propagatedHeaders.contains($0.name.lowercased()) })
         issueHTTP(origin: .fireAndForget, client: pod, head: head, destination: destination, measuredFrom: now, bodyBytes: 1)
     }
 

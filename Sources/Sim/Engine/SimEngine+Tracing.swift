@@ -5,9 +5,6 @@ import MeshProxy
 /// simulator is their collector (`SpanLog`) and its app models forward a request's trace on the
 /// calls it causes, as the guides ask apps to (4.2).
 extension SimEngine {
-    /// What an app forwards so that its own calls join the request's trace (the demo bookstore's list).
-    static let propagatedTraceHeaders: Set<String> = ["x-request-id", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags"]
-
     /// A finished exchange of a load or a client loop may become its source's sample trace.
     func noteTraced(_ exchange: Exchange) {
         guard spanLog.enabled else { return }

@@ -61,24 +61,31 @@ public struct SampledSpan: Hashable, Sendable {
     }
 }
 
-/// The simulator's collector: spans taken from the sidecars as they finish (bounded), and which
-/// trace stands for each source of traffic.
-struct SpanLog {
+/// A run's collector: spans as they finish (bounded), and which trace stands for each source of
+/// traffic. The simulator takes them from its sidecars; `sim --real` from the real ones.
+public struct SpanLog: Sendable {
     /// Spans kept for the samples at most; a run's first traces are what the samples show.
-    static let capacity = 50_000
+    public static let capacity = 50_000
 
-    private(set) var spans: [TraceSpan] = []
-    private(set) var total = 0
+    private var spans: [TraceSpan] = []
+    private var total = 0
     private var traceIDs: Set<String> = []
     private var sampleOrder: [(source: String, traceID: String)] = []
     private var sampledSources: Set<String> = []
     /// Whether a sidecar has traced (then finished exchanges are looked at for samples).
-    private(set) var enabled = false
+    public private(set) var enabled = false
+
+    public init() {}
 
     mutating func take(from sidecar: inout Sidecar) {
         guard sidecar.hasFinishedSpans else { return }
+        record(sidecar.takeSpans())
+    }
+
+    public mutating func record(_ finished: [TraceSpan]) {
+        guard !finished.isEmpty else { return }
         enabled = true
-        for span in sidecar.takeSpans() {
+        for span in finished {
             total += 1
             traceIDs.insert(span.context.traceID)
             if spans.count < Self.capacity { spans.append(span) }
@@ -89,12 +96,18 @@ struct SpanLog {
     /// the source has none yet.
     mutating func noteFinished(source: String, head: HTTPRequestHead) {
         guard !sampledSources.contains(source), let context = B3Context(head), context.sampled else { return }
+        noteSample(source: source, traceID: context.traceID)
+    }
+
+    /// The first trace noted for a source is its sample.
+    public mutating func noteSample(source: String, traceID: String) {
+        guard !sampledSources.contains(source) else { return }
         sampledSources.insert(source)
-        sampleOrder.append((source, context.traceID))
+        sampleOrder.append((source, traceID))
     }
 
     /// nil when tracing was neither configured nor seen.
-    func summary(configured: Bool) -> TraceSummary? {
+    public func summary(configured: Bool) -> TraceSummary? {
         guard enabled || configured else { return nil }
         var byTrace: [String: [TraceSpan]] = [:]
         let wanted = Set(sampleOrder.map(\.traceID))
