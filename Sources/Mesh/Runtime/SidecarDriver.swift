@@ -229,6 +229,10 @@ public final class SidecarDriver: @unchecked Sendable {
     public let spanReporter: ZipkinReporter
     var spanDrain: RepeatedTask?
     var reporterTask: Task<Void, Never>?
+    /// Remote logging (`SidecarDriver+RemoteLogging`): the access log's shipper and its task, running
+    /// while the config names a collector.
+    public let logShipper: AccessLogShipper
+    var shipperTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
@@ -239,6 +243,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
         self.spanReporter = ZipkinReporter(epochOffsetMicroseconds: Self.epochOffsetMicroseconds(), logger: logger)
+        self.logShipper = AccessLogShipper(logger: logger)
         metrics.registerRuntimeCounters()
     }
 
@@ -290,6 +295,7 @@ public final class SidecarDriver: @unchecked Sendable {
             applyLogLevel(of: config)
             accessLogSwitch = config.spec.accessLog
             configureTracing(config.spec.tracing)
+            configureRemoteLogging(config.spec.accessLog ? config.spec.remoteLogging : nil)
             workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())
