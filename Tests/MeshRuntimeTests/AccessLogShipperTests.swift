@@ -29,6 +29,20 @@ struct AccessLogShipperTests {
         #expect(shipper.counters == AccessLogShipper.Counters(sent: 5, dropped: 0, failedBatches: 0))
     }
 
+    @Test func aWholeBatchGoesWithoutWaitingForTheInterval() async throws {
+        let collector = ZipkinCollectorDouble()
+        let port = try await collector.start()
+        let shipper = AccessLogShipper(batchSize: 4, interval: .seconds(30))
+        shipper.configure(RemoteLoggingSpec(address: "127.0.0.1:\(port)"))
+        let running = Task { await shipper.run() }
+        // The first look is at once (nothing waits), the next a tenth of the interval later (3 s).
+        for id in 0..<4 { shipper.submit(Self.line(id), requestID: "req-\(id)") }
+        try await waitFor(seconds: 5) { collector.received.count == 1 }
+        running.cancel()
+        await collector.stop()
+        #expect(shipper.counters.sent == 4)
+    }
+
     @Test func unsampledRequestsStayHomeAndAnAbsentCollectorCostsNothing() async {
         let shipper = AccessLogShipper(capacity: 4, timeout: .milliseconds(300))
         shipper.configure(RemoteLoggingSpec(address: "127.0.0.1:1", sampledFraction: 0))

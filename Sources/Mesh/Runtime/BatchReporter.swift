@@ -20,8 +20,9 @@ public struct BatchReporterCounters: Sendable, Equatable {
 }
 
 /// Sends items a sidecar produces (spans, access-log lines) to an HTTP collector in batches: at
-/// most `batchSize` items per POST, rendered by `render`, one POST in flight, one every `interval`
-/// at most. The queue is bounded: an item that finds it full is dropped and counted, and so is a
+/// most `batchSize` items per POST, rendered by `render`, one POST in flight; what is queued goes
+/// every `interval`, or as soon as a whole batch waits (looked at every `interval / 10`, so a busy
+/// sidecar's queue does not fill between two sends). The queue is bounded: an item that finds it full is dropped and counted, and so is a
 /// batch the collector refuses or does not take within `timeout`. `submit` only appends under a
 /// lock: a slow or dead collector never slows a request.
 public final class BatchReporter<Item: Sendable>: Sendable {
@@ -92,9 +93,15 @@ public final class BatchReporter<Item: Sendable>: Sendable {
 
     /// Sends batches until the task is cancelled.
     public func run() async {
+        let tick = interval / 10
+        var waited = Duration.zero
         while !Task.isCancelled {
-            await flush()
-            try? await Task.sleep(for: interval)
+            if waited >= interval || state.withLock({ $0.queue.count >= batchSize }) {
+                await flush()
+                waited = .zero
+            }
+            try? await Task.sleep(for: tick)
+            waited += tick
         }
     }
 
