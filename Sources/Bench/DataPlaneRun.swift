@@ -134,7 +134,7 @@ final class DataPlaneBench: @unchecked Sendable {
         var setups = [ModeSetup(mode: .baseline, port: layout.upstreamPort, proxies: [])]
         let wanted = Set(options.modes)
 
-        if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || wanted.contains(.oursBothMTLS) || wanted.contains(.oursBothMTLSLogged) {
+        if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || !wanted.isDisjoint(with: Self.mtlsModes) {
             guard FileManager.default.isExecutableFile(atPath: options.fsm) else {
                 throw BenchFailure(description: "\(options.fsm) is missing: build it with `swift build -c release --product fsm` (or pass --fsm)")
             }
@@ -220,7 +220,7 @@ final class DataPlaneBench: @unchecked Sendable {
             let client = try sidecar("ours-both-client", BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)"), clientPod, peers: plain)
             setups.append(ModeSetup(mode: .oursBoth, port: clientPod.outboundPort, host: clientPod.ip, proxies: [client, server]))
         }
-        if wanted.contains(.oursBothMTLS) || wanted.contains(.oursBothMTLSLogged) {
+        if !wanted.isDisjoint(with: Self.mtlsModes) {
             // Certificates from the mesh CA, through the same CLI an operator uses.
             let ca = directory.appendingPathComponent("ca").path
             let buyer = directory.appendingPathComponent("bookbuyer").path
@@ -232,14 +232,25 @@ final class DataPlaneBench: @unchecked Sendable {
                 guard result.status == 0 else { throw BenchFailure(description: "fsm \(step.joined(separator: " ")) failed: \(result.output)") }
             }
             func tls(_ dir: String) -> [String] { ["--cert", dir + "/tls.crt", "--key", dir + "/tls.key", "--ca", dir + "/ca.crt"] }
-            // The logged pair: the same, with the access log on in both configs and written to files.
-            for (mode, logged) in [(DataPlaneMode.oursBothMTLS, false), (.oursBothMTLSLogged, true)] where wanted.contains(mode) {
-                let (clientPod, serverPod) = logged ? (layout.loggedClient, layout.loggedServer) : (layout.tlsClient, layout.tlsServer)
+            // The logged pair: the same, with the access log on in both configs and written to files;
+            // the traced pair: tracing at 100%, the spans POSTed to the upstream (which takes any request).
+            for mode in Self.mtlsModes where wanted.contains(mode) {
+                let logged = mode == .oursBothMTLSLogged
+                let (clientPod, serverPod) = switch mode {
+                case .oursBothMTLSLogged: (layout.loggedClient, layout.loggedServer)
+                case .oursBothMTLSTraced: (layout.tracedClient, layout.tracedServer)
+                default: (layout.tlsClient, layout.tlsServer)
+                }
                 var serverConfig = BookstoreConfigs.server(appAddress: "\(layout.serverAppIP):\(layout.upstreamPort)")
                 var clientConfig = BookstoreConfigs.client(bookstoreEndpoint: "\(serverPod.ip):\(BookstoreConfigs.servicePort)")
                 serverConfig.spec.accessLog = logged
                 clientConfig.spec.accessLog = logged
-                let name = logged ? "ours-mtls-logged" : "ours-mtls"
+                if mode == .oursBothMTLSTraced {
+                    let collector = TracingSpec(address: "\(layout.serverAppIP):\(layout.upstreamPort)", sampledFraction: 1)
+                    serverConfig.spec.tracing = collector
+                    clientConfig.spec.tracing = collector
+                }
+                let name = mode.rawValue.replacing("-both", with: "")
                 func log(_ side: String) -> [String] { logged ? ["--access-log", directory.appendingPathComponent("\(name)-\(side)-access.log").path] : [] }
                 let server = try sidecar("\(name)-server", serverConfig, serverPod, peers: tls(store) + log("server"))
                 let client = try sidecar("\(name)-client", clientConfig, clientPod, peers: tls(buyer) + log("client"))
@@ -248,6 +259,9 @@ final class DataPlaneBench: @unchecked Sendable {
         }
         return setups
     }
+
+    /// The two-sidecar mTLS path, plain and with access logs or tracing on.
+    static let mtlsModes: Set<DataPlaneMode> = [.oursBothMTLS, .oursBothMTLSLogged, .oursBothMTLSTraced]
 
     static func findEnvoy() -> String? {
         let script = "import importlib.util,os\ns=importlib.util.find_spec('envoy')\nprint(os.path.join(list(s.submodule_search_locations)[0],'_bin','envoy') if s else '')"
@@ -344,7 +358,7 @@ final class DataPlaneBench: @unchecked Sendable {
     static func methodNotes(_ options: DataPlaneOptions) -> [String] {
         [
             "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
-            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs (but in `ours-both-mtls-logged`: both sidecars' access logs on, one JSON line per request to a file each).",
+            "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs (but in `ours-both-mtls-logged`: both sidecars' access logs on, one JSON line per request to a file each) and no tracing (but in `ours-both-mtls-traced`: both sidecars trace every request and POST Zipkin spans to the upstream).",
             "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
             "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
             "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",

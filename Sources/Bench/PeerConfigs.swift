@@ -28,6 +28,8 @@ struct DataPlaneLayout {
     var tlsServer: Pod { Pod(ip: "127.85.200.22", outboundPort: 18422, inboundPort: 18420, adminPort: 18495) }
     var loggedClient: Pod { Pod(ip: "127.85.200.31", outboundPort: 18431, inboundPort: 18430, adminPort: 18496) }
     var loggedServer: Pod { Pod(ip: "127.85.200.32", outboundPort: 18432, inboundPort: 18430, adminPort: 18497) }
+    var tracedClient: Pod { Pod(ip: "127.85.200.41", outboundPort: 18441, inboundPort: 18440, adminPort: 18498) }
+    var tracedServer: Pod { Pod(ip: "127.85.200.42", outboundPort: 18442, inboundPort: 18440, adminPort: 18499) }
 }
 
 /// Static configurations with the same job for every proxy: accept HTTP/1.1, forward to one

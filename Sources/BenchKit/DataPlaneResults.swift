@@ -8,6 +8,9 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
     /// `ours-both-mtls` with both sidecars' access logs on (MeshConfig
     /// `observability.remoteLogging.enable`), written to files: the cost of the log, as a ratio.
     case oursBothMTLSLogged = "ours-both-mtls-logged"
+    /// `ours-both-mtls` with tracing on at 100% (MeshConfig `observability.tracing`), the spans
+    /// sent to a collector: the cost of tracing, as a ratio.
+    case oursBothMTLSTraced = "ours-both-mtls-traced"
     case envoy1 = "envoy-1hop"
     case envoy2 = "envoy-2hop"
     case haproxy1 = "haproxy-1hop"
@@ -20,7 +23,7 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
         switch self {
         case .baseline: 0
         case .oursClient, .envoy1, .haproxy1, .nginx1: 1
-        case .oursBoth, .oursBothMTLS, .oursBothMTLSLogged, .envoy2, .haproxy2, .nginx2: 2
+        case .oursBoth, .oursBothMTLS, .oursBothMTLSLogged, .oursBothMTLSTraced, .envoy2, .haproxy2, .nginx2: 2
         }
     }
 
@@ -31,6 +34,7 @@ public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
         case .oursBoth: "ours, both sidecars (plain)"
         case .oursBothMTLS: "ours, both sidecars (mTLS)"
         case .oursBothMTLSLogged: "ours, both sidecars (mTLS, access logs on)"
+        case .oursBothMTLSTraced: "ours, both sidecars (mTLS, tracing 100%)"
         case .envoy1: "Envoy 1 hop"
         case .envoy2: "Envoy 2 hops"
         case .haproxy1: "HAProxy 1 hop"

@@ -24,7 +24,7 @@ struct RealModeTests {
         "bookstore-smi.yaml", "canary.yaml", "retry.yaml", "ratelimit-http.yaml", "circuit-breaking.yaml",
         "fault-kill-pod.yaml", "ratelimit-tcp.yaml", "fault-sidecar-crash.yaml", "fault-sidecar-crash-single.yaml",
         "bookstore-permissive.yaml", "echo.yaml", "smi-tcp.yaml", "tcp-split.yaml",
-        "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml",
+        "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml", "tracing.yaml",
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

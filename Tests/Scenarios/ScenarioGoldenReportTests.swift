@@ -23,6 +23,7 @@ import Testing
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
         "tcp-server-first.yaml": ("400f42e51588ba4c", 1727),
         "tcp-server-first-smi.yaml": ("5c0060f4ce1b986b", 1328),
+        "tracing.yaml": ("0c69fcb0b9f286b1", 4336),
     ]
 
     @Test(arguments: scenarioFiles)

@@ -254,7 +254,8 @@ extension MeshController {
             enablePermissiveTrafficPolicyMode: permissive,
             enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
             accessLog: meshConfig.observability.remoteLogging.enable,
-            tracing: meshConfig.observability.tracing.proxySpec
+            tracing: meshConfig.observability.tracing.proxySpec,
+            remoteLogging: meshConfig.observability.remoteLogging.proxySpec
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

@@ -48,6 +48,8 @@ extension ManifestDecoder {
                 r.address = try logging.optionalString("address") ?? r.address
                 r.port = try logging.optional("port")?.int(in: portRange) ?? r.port
                 r.endpoint = try logging.optionalString("endpoint") ?? r.endpoint
+                r.authorization = try logging.optionalString("authorization") ?? r.authorization
+                r.sampledFraction = try logging.optional("sampledFraction").map(Self.fraction) ?? r.sampledFraction
                 config.observability.remoteLogging = r
             }
         }
@@ -268,5 +270,14 @@ private extension Substring {
         while s.first == " " { s.removeFirst() }
         while s.last == " " { s.removeLast() }
         return s
+    }
+}
+
+extension ManifestDecoder {
+    /// A share from 0 to 1, written as a number or (FSM's CRD types it so) a numeric string.
+    static func fraction(_ reader: YAMLReader) throws(ManifestError) -> Double {
+        guard let text = try? reader.string(), let value = Double(text) else { return try reader.double(in: 0...1) }
+        guard (0...1).contains(value) else { throw reader.error("expected a number from 0 to 1, got \(text)") }
+        return value
     }
 }

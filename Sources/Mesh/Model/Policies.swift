@@ -40,6 +40,9 @@ public struct MeshConfig: Hashable, Sendable {
         public var address = ""
         public var port = 0
         public var endpoint = ""
+        public var authorization = ""
+        /// 0 … 1 (FSM writes it as a string: both are read).
+        public var sampledFraction: Double = 1
         public init() {}
     }
 

@@ -41,7 +41,8 @@ extension ProxyConfig {
                 workload: try ProxyWorkload(spec.optionalObject("Workload")),
                 accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
                 chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
-                tracing: try TracingSpec(spec.optionalObject("Tracing"))
+                tracing: try TracingSpec(spec.optionalObject("Tracing")),
+                remoteLogging: try RemoteLoggingSpec(spec.optionalObject("Observability")?.optionalObject("RemoteLogging"))
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))
@@ -399,5 +400,16 @@ struct JSONReader {
     func objectEntries() throws(ProxyConfigDecodingError) -> [(String, JSONReader)] {
         guard case .object(let pairs) = value else { throw ProxyConfigDecodingError(path: path, message: "expected an object") }
         return pairs.map { ($0.0, JSONReader($0.1, path: "\(path).\($0.0)")) }
+    }
+}
+
+extension RemoteLoggingSpec {
+    /// Only with an `Address`: a switch alone ships nowhere.
+    init?(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
+        guard let reader, let address = try reader.optionalString("Address") else { return nil }
+        let fraction = try reader.optionalDouble("SampledFraction") ?? 1
+        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: reader.path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        self.init(address: address, endpoint: try reader.optionalString("Endpoint") ?? RemoteLoggingSpec.defaultEndpoint,
+                  authorization: try reader.optionalString("Authorization") ?? "", sampledFraction: fraction)
     }
 }

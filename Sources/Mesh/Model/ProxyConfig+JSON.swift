@@ -63,13 +63,19 @@ extension ProxySpec {
             ])),
             ("FeatureFlags", .object([("EnableRetryPolicy", .bool(enableRetryPolicy))])),
         ]
-        if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))]))]))) }
+        if accessLog { pairs.append(("Observability", .object([("RemoteLogging", .object([("Enable", .bool(true))] + remoteLoggingPairs))]))) }
         if let chains { pairs.append(("Chains", chains.jsonValue)) }
         if let tracing {
             pairs.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
                                               ("SampledFraction", .double(tracing.sampledFraction))])))
         }
         return .object(pairs)
+    }
+
+    private var remoteLoggingPairs: [(String, JSONValue)] {
+        guard let remoteLogging else { return [] }
+        return [("Address", .string(remoteLogging.address)), ("Endpoint", .string(remoteLogging.endpoint)),
+                ("Authorization", .string(remoteLogging.authorization)), ("SampledFraction", .double(remoteLogging.sampledFraction))]
     }
 }
 

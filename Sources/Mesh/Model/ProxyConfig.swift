@@ -37,9 +37,13 @@ public struct ProxySpec: Hashable, Sendable {
     public var chains: HTTPChainsConfig?
     /// Where to send Zipkin spans (MeshConfig `observability.tracing` when enabled); nil: no tracing.
     public var tracing: TracingSpec?
+    /// Where to ship the access log besides the sidecar's own sink (MeshConfig
+    /// `observability.remoteLogging` with an address); nil: nowhere.
+    public var remoteLogging: RemoteLoggingSpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
-                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil) {
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil,
+                remoteLogging: RemoteLoggingSpec? = nil) {
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel
@@ -48,6 +52,7 @@ public struct ProxySpec: Hashable, Sendable {
         self.enableRetryPolicy = enableRetryPolicy
         self.chains = chains
         self.tracing = tracing
+        self.remoteLogging = remoteLogging
     }
 }
 
@@ -284,5 +289,36 @@ extension MeshConfig.Tracing {
     /// What a sidecar's config carries: nil unless tracing is enabled.
     public var proxySpec: TracingSpec? {
         enable ? TracingSpec(address: "\(address):\(port)", endpoint: endpoint, sampledFraction: sampledFraction) : nil
+    }
+}
+
+/// The config's `Spec.Observability.RemoteLogging` beyond its switch (as FSM's Pipy config carries
+/// it): the HTTP collector the access log's lines are shipped to, as JSON arrays.
+public struct RemoteLoggingSpec: Hashable, Sendable {
+    /// FSM's default: its ClickHouse `log` table takes each line as one JSON string.
+    public static let defaultEndpoint = "/?query=insert%20into%20log(message)%20format%20JSONAsString"
+
+    /// `host:port`.
+    public var address: String
+    public var endpoint: String
+    /// Sent as the `Authorization` header when not empty.
+    public var authorization: String
+    /// The share of requests whose lines are shipped, chosen by their `x-request-id`.
+    public var sampledFraction: Double
+
+    public init(address: String, endpoint: String = RemoteLoggingSpec.defaultEndpoint, authorization: String = "", sampledFraction: Double = 1) {
+        self.address = address
+        self.endpoint = endpoint
+        self.authorization = authorization
+        self.sampledFraction = sampledFraction
+    }
+}
+
+extension MeshConfig.RemoteLogging {
+    /// What a sidecar's config carries: nil unless remote logging is on and names a collector.
+    public var proxySpec: RemoteLoggingSpec? {
+        guard enable, !address.isEmpty, port > 0 else { return nil }
+        return RemoteLoggingSpec(address: "\(address):\(port)", endpoint: endpoint.isEmpty ? RemoteLoggingSpec.defaultEndpoint : endpoint,
+                                 authorization: authorization, sampledFraction: sampledFraction)
     }
 }

@@ -21,6 +21,9 @@ public struct B3Context: Hashable, Sendable {
     }
 
     public static let headerNames = ["x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags"]
+    /// What an app forwards so that its own calls join a request's trace (guides 4.2): the B3
+    /// headers and `x-request-id`, lowercase.
+    public static let propagatedHeaders = Set(headerNames + ["x-request-id"])
 
     /// The context a request arrives with, if its B3 headers are whole and well-formed.
     public init?(_ head: HTTPRequestHead) {

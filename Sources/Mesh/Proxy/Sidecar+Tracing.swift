@@ -119,3 +119,9 @@ extension Sidecar {
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
     }
 }
+
+extension Sidecar {
+    /// Whether finished spans wait for `takeSpans()`: a cheap check for a shell that looks after
+    /// every engine call.
+    public var hasFinishedSpans: Bool { !finishedSpans.isEmpty }
+}

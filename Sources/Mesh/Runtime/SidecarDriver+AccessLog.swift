@@ -20,9 +20,9 @@ extension AccessLogEntry {
 }
 
 extension SidecarDriver {
-    /// The access log is on: the sidecar has a sink and its config asks for it (MeshConfig
-    /// `observability.remoteLogging.enable`, so it follows the MeshConfig at run time).
-    var accessLogEnabled: Bool { accessLogSwitch && settings.accessLog != nil }
+    /// The access log is on: its config asks for it (MeshConfig `observability.remoteLogging.enable`,
+    /// so it follows the MeshConfig at run time) and the sidecar has a sink or a collector to ship to.
+    var accessLogEnabled: Bool { accessLogSwitch && (settings.accessLog != nil || logShipper.isConfigured) }
 
     /// A new entry for a request, or nil while the access log is off.
     func beginAccessLog(_ direction: AccessLogEntry.Direction, head: NIOHTTP1.HTTPRequestHead, path: String, authority: String,
@@ -50,10 +50,13 @@ extension SidecarDriver {
         writeAccessLog(PendingAccessLog(entry: entry, startedAt: clock.now()))
     }
 
-    /// Hands a finished entry to the sink (never blocking; a full sink drops it and counts).
+    /// Hands a finished entry to the sink and to the remote collector's shipper (never blocking; a
+    /// full sink drops it and counts, and so does the shipper).
     func writeAccessLog(_ pending: PendingAccessLog?) {
-        guard var pending, let sink = settings.accessLog else { return }
+        guard var pending else { return }
         pending.entry.durationMs = milliseconds(since: pending.startedAt)
-        count(sink.offer(pending.entry.line) ? .accessLogWritten : .accessLogDropped)
+        let line = pending.entry.line
+        if let sink = settings.accessLog { count(sink.offer(line) ? .accessLogWritten : .accessLogDropped) }
+        if logShipper.isConfigured { logShipper.submit(line, requestID: pending.entry.requestID) }
     }
 }

@@ -17,8 +17,9 @@ extension SidecarDriver {
         }
         guard spanDrain == nil else { return }
         spanDrain = eventLoop.scheduleRepeatedTask(initialDelay: Self.spanDrainInterval, delay: Self.spanDrainInterval) { [self] _ in
-            spanReporter.submit(engine.takeSpans())
+            deliver(engine.takeSpans())
         }
+        guard settings.spanSink == nil else { return }
         let reporter = spanReporter
         reporterTask = Task { await reporter.run() }
     }
@@ -29,7 +30,13 @@ extension SidecarDriver {
         spanDrain = nil
         reporterTask?.cancel()
         reporterTask = nil
-        spanReporter.submit(engine.takeSpans())
+        deliver(engine.takeSpans())
+    }
+
+    /// To the settings' sink when there is one, else to the Zipkin reporter.
+    private func deliver(_ spans: [TraceSpan]) {
+        guard let sink = settings.spanSink else { return spanReporter.submit(spans) }
+        if !spans.isEmpty { sink(spans, spanReporter.epochOffsetMicroseconds) }
     }
 
     /// Microseconds since the Unix epoch at the driver's instant zero (spans carry wall-clock times).

@@ -57,6 +57,9 @@ public struct SidecarSettings: Sendable {
     /// Where the access log goes while the config turns it on (MeshConfig
     /// `observability.remoteLogging.enable`); nil: no access log whatever the config says.
     public var accessLog: AccessLogSink?
+    /// Where finished spans go instead of the config's Zipkin collector (`sim --real` collects
+    /// them in process): the spans and the driver's instant zero in microseconds since the epoch.
+    public var spanSink: (@Sendable ([TraceSpan], _ epochOffsetMicroseconds: Int64) -> Void)?
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -227,6 +230,10 @@ public final class SidecarDriver: @unchecked Sendable {
     public let spanReporter: ZipkinReporter
     var spanDrain: RepeatedTask?
     var reporterTask: Task<Void, Never>?
+    /// Remote logging (`SidecarDriver+RemoteLogging`): the access log's shipper and its task, running
+    /// while the config names a collector.
+    public let logShipper: AccessLogShipper
+    var shipperTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
         self.eventLoop = eventLoop
@@ -237,6 +244,7 @@ public final class SidecarDriver: @unchecked Sendable {
         self.workloadLabels = settings.workload
         self.admission = ConnectionAdmission(limits: settings.connectionLimits)
         self.spanReporter = ZipkinReporter(epochOffsetMicroseconds: Self.epochOffsetMicroseconds(), logger: logger)
+        self.logShipper = AccessLogShipper(logger: logger)
         metrics.registerRuntimeCounters()
     }
 
@@ -283,6 +291,7 @@ public final class SidecarDriver: @unchecked Sendable {
             applyLogLevel(of: config)
             accessLogSwitch = config.spec.accessLog
             configureTracing(config.spec.tracing)
+            configureRemoteLogging(config.spec.accessLog ? config.spec.remoteLogging : nil)
             workloadLabels = WorkloadLabels(settings: settings.workload, config: config)
         }
         perform(engine.takeConfigActions())

@@ -301,6 +301,7 @@ public final class SidecarProcess: @unchecked Sendable {
         let channels = try? await loop.submit { () -> [any Channel] in
             self.pollTask?.cancel()
             self.driver.stopTracing()
+            self.driver.stopRemoteLogging()
             self.driver.isDraining = true
             return self.channels
         }.get()

@@ -137,6 +137,13 @@ public enum ExpectationChecker {
             let answered = load.requests - load.count(status: 0)
             let containing = load.bodies.filter { $0.text.contains(text) }.reduce(0) { $0 + $1.count }
             return (answered > 0 && containing == answered, "\(containing) of \(answered) responses")
+
+        case .trace(let source, let services):
+            guard let sample = result.traces?.samples.first(where: { $0.source == source }) else {
+                return (false, result.traces == nil ? "tracing is off" : "no traced request of \(source)")
+            }
+            let seen = Set(sample.spans.map(\.service))
+            return (services.allSatisfy(seen.contains), "services " + seen.sorted().joined(separator: ", "))
         }
     }
 

@@ -80,6 +80,8 @@ extension Report {
             page.raw("</table>\n</section>\n")
         }
 
+        if let traces = result.traces { page.raw(tracesHTML(traces)) }
+
         if !result.events.isEmpty {
             page.raw("<section>\n<h2>Events</h2>\n<table>\n<tr><th class=\"num\">at</th><th>event</th></tr>\n")
             for event in result.events {

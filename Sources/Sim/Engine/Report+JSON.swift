@@ -54,7 +54,7 @@ extension Report {
             ("apps", .object(apps)),
             ("proxies", .object(proxies)),
             ("expectations", .array(expectations)),
-        ])
+        ] + (result.traces.map { [("traces", tracesJSON($0))] } ?? []))
     }
 
     /// The JSON report as written to a file or stdout: two-space indented, ending in a newline.

@@ -67,6 +67,8 @@ extension Report {
             }
         }
 
+        if let traces = result.traces { out.append(contentsOf: tracesText(traces)) }
+
         if !result.events.isEmpty {
             out.append("")
             out.append("events:")

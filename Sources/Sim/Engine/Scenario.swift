@@ -206,6 +206,9 @@ public struct Expectation: Hashable, Sendable {
         case headers(load: String, values: [HeaderExpectation])
         /// Every response that has a status has a body containing the text.
         case bodyContains(load: String, text: String)
+        /// The sample trace of `source` (a load, or a client loop's deployment) has a span of
+        /// every one of `services`.
+        case trace(source: String, services: [String])
     }
 
     public var check: Check

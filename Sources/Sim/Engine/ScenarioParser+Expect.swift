@@ -13,7 +13,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains (with load), received (with app) or counter (with proxy or app)"
+                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains (with load), received (with app), counter (with proxy or app) or trace (with services)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -68,6 +68,15 @@ extension ScenarioParser {
                 let tolerance = try entry.optional("tolerance").map { reader throws(ManifestError) in try fraction(reader) } ?? 0.05
                 check = .bodies(load: load, shares: shares, tolerance: tolerance)
                 text = "\(load) bodies {" + written.joined(separator: ", ") + "} ± \(percentText(tolerance))"
+
+            case "trace":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("trace"))
+                let source = try entry.string("trace")
+                let servicesReader = try entry.required("services")
+                let services = try servicesReader.elements().map { reader throws(ManifestError) in try reader.string() }
+                if services.isEmpty { throw servicesReader.error("expected at least one service name, e.g. [bookbuyer, bookstore]") }
+                check = .trace(source: source, services: services)
+                text = "trace of \(source) spans " + services.joined(separator: ", ")
 
             case "received":
                 try entry.checkKnownKeys(ScenarioKeys.expectation("received"))
@@ -266,6 +275,10 @@ extension ScenarioParser {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")
                     throw loadReader.error("no load named \(YAMLReader.quotedText(load)) (\(names))")
+                }
+            case .trace(let source, _):
+                if !loadNames.contains(source), !workloadNames.contains(source) {
+                    throw try reader.required("trace").error("no load or Deployment named \(YAMLReader.quotedText(source)) (\(known()))")
                 }
             case .received(let app, _):
                 if !workloadNames.contains(app), !externalNames.contains(app) {

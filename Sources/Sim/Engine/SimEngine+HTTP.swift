@@ -61,6 +61,7 @@ extension SimEngine {
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
+        noteTraced(exchange)
         switch exchange.origin {
         case .load(let load, let worker):
             loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom,
@@ -135,6 +136,7 @@ extension SimEngine {
                 exchanges[Int(slot)].head.headers += headers
             }
         }
+        spanLog.take(from: &sidecars[pod])
     }
 
     /// `egress`: a passthrough to the original destination, in plain (no mesh identity), through
@@ -393,7 +395,7 @@ extension SimEngine {
         }
         if pods[server].hasSidecar {
             let peer = clientMeshed && !hop.plaintext ? pods[client].identity : nil
-            let connectionKey = clientMeshed ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
+            let connectionKey = inboundConnectionKey(hop)
             let accepted = clientMeshed
                 ? upstreamConnections[connectionKey]?.acceptedByServer ?? false
                 : directConnections[client << 32 | server]?.accepted ?? false
@@ -449,7 +451,7 @@ extension SimEngine {
         hop.body = reply.normalBody ? behavior.bodyID : -1
         hop.appStartedAt = now + delay
         queue.schedule(.appDone(hop), at: now + delay + reply.delay)
-        if reply.restock { issueRestock(from: server) }
+        if reply.restock { issueRestock(from: server, joining: exchange.head) }
     }
 
     func appDone(_ hop: Hop) {
@@ -460,7 +462,9 @@ extension SimEngine {
         }
         var extra: Int64 = 0
         if pods[server].hasSidecar {
-            sidecars[server].inboundResponse(port: Int(hop.port), status: Int(hop.status), latency: MeshDuration(nanoseconds: now - hop.appStartedAt))
+            sidecars[server].inboundResponse(port: Int(hop.port), status: Int(hop.status), latency: MeshDuration(nanoseconds: now - hop.appStartedAt),
+                                             connection: ConnectionID(inboundConnectionKey(hop)), now: MeshInstant(nanoseconds: now))
+            spanLog.take(from: &sidecars[server])
             extra = CostModel.localHop
         }
         answer(hop, status: Int(hop.status), by: .app, closes: false, after: extra)
@@ -489,13 +493,22 @@ extension SimEngine {
         queue.schedule(hop.attempt > 0 ? .atClientSidecarResponse(hop) : .directResponse(hop), at: now + delay)
     }
 
-    /// bookstore's goroutine: `POST http://bookwarehouse.<ns>.svc.cluster.local:14001/restock-books`, `Host: bookwarehouse.<ns>`, body `1`.
-    func issueRestock(from pod: Int) {
+    /// The key the server's sidecar knows a hop's downstream connection by: the client sidecar's
+    /// upstream connection, or an unmeshed client's own.
+    func inboundConnectionKey(_ hop: Hop) -> UInt64 {
+        let client = Int(exchanges[Int(hop.slot)].client)
+        return hop.attempt > 0 ? SimEngine.upstreamKey(client: client, connection: hop.connection) : hop.connection
+    }
+
+    /// bookstore's goroutine: `POST http://bookwarehouse.<ns>.svc.cluster.local:14001/restock-books`, `Host: bookwarehouse.<ns>`, body `1`,
+    /// forwarding the trace headers of the purchase that caused it (as the demo app does).
+    func issueRestock(from pod: Int, joining purchase: HTTPRequestHead) {
         let namespace = deployments[pods[pod].deployment].app.warehouseNamespace
         pods[pod].app.restockRequests += 1
         let destination = resolveAddress(host: "bookwarehouse.\(namespace).svc.cluster.local", port: 14001, clientNamespace: pods[pod].key.namespace)
         let head = HTTPRequestHead(method: "POST", path: "/restock-books", authority: "bookwarehouse.\(namespace)",
-                                   headers: [HTTPHeader(name: "content-type", value: "application/json"), HTTPHeader(name: "user-agent", value: "Go-http-client/1.1")])
+                                   headers: [HTTPHeader(name: "content-type", value: "application/json"), HTTPHeader(name: "user-agent", value: "Go-http-client/1.1")]
+                                       + purchase.headers.filter { B3Context.propagatedHeaders.contains($0.name.lowercased()) })
         issueHTTP(origin: .fireAndForget, client: pod, head: head, destination: destination, measuredFrom: now, bodyBytes: 1)
     }
 

@@ -8,7 +8,7 @@ extension SimEngine {
         SimulationResult(
             scenario: scenario, seed: seed, virtualTime: MeshDuration(nanoseconds: now),
             loads: loads.map(loadResult), apps: appResults(), proxies: proxyResults(),
-            events: eventLog, eventsProcessed: eventsProcessed, stopped: stopped)
+            events: eventLog, eventsProcessed: eventsProcessed, stopped: stopped, traces: traceSummary())
     }
 
     private func loadResult(_ load: LoadState) -> LoadResult {

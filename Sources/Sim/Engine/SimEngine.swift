@@ -163,6 +163,8 @@ final class SimEngine {
     var capture: PacketCapture?
     var eventsProcessed = 0
     var eventLog: [SimEvent] = []
+    /// Spans taken from the sidecars as they finish (tracing on).
+    var spanLog = SpanLog()
 
     var controller: MeshController
     var namespaces: [String: Namespace] = [:]

@@ -21,8 +21,11 @@ public struct SimulationResult: Sendable {
     /// Why the run stopped before its end (`ScenarioLimits.maxEvents`, or the hour of virtual
     /// time with work pending): such a run does not pass. nil when it ran to its end.
     public var stopped: String?
+    /// What the sidecars traced; nil when tracing is off.
+    public var traces: TraceSummary?
 
-    public init(scenario: Scenario, seed: UInt64, virtualTime: MeshDuration, loads: [LoadResult] = [], apps: [AppResult] = [], proxies: [ProxyResult] = [], events: [SimEvent] = [], eventsProcessed: Int = 0, stopped: String? = nil) {
+    public init(scenario: Scenario, seed: UInt64, virtualTime: MeshDuration, loads: [LoadResult] = [], apps: [AppResult] = [], proxies: [ProxyResult] = [], events: [SimEvent] = [], eventsProcessed: Int = 0, stopped: String? = nil,
+                traces: TraceSummary? = nil) {
         self.scenario = scenario
         self.seed = seed
         self.virtualTime = virtualTime
@@ -32,6 +35,7 @@ public struct SimulationResult: Sendable {
         self.events = events
         self.eventsProcessed = eventsProcessed
         self.stopped = stopped
+        self.traces = traces
     }
 }
 

@@ -1,4 +1,5 @@
 import MeshRuntime
+import struct MeshProxy.B3Context
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -71,13 +72,15 @@ final class RealAppServer: Sendable {
         state.withLockedValue { $0.handle(method: method, path: path, port: port) }
     }
 
-    /// bookstore's restock: a POST to bookwarehouse through the pod's own sidecar (fire and forget).
-    func restock() {
+    /// bookstore's restock: a POST to bookwarehouse through the pod's own sidecar (fire and forget),
+    /// forwarding the purchase's trace headers as the simulator's model (and the demo app) does.
+    func restock(joining purchase: HTTPHeaders) {
         let pod = pod
         let host = "bookwarehouse.\(pod.app.warehouseNamespace):14001"
+        let trace = purchase.filter { B3Context.propagatedHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         Task {
             _ = try? await MeshHTTP.request(host: pod.ip, port: RealModeRunner.outboundPort, method: .POST, path: "/restock-books",
-                                            headers: [("host", host)], timeout: .seconds(10))
+                                            headers: [("host", host)] + trace, timeout: .seconds(10))
         }
     }
 }
@@ -165,7 +168,7 @@ private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {
             } else {
                 send()
             }
-            if reply.restock { server.restock() }
+            if reply.restock { server.restock(joining: head.headers) }
         }
     }
 }

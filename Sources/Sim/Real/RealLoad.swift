@@ -45,6 +45,11 @@ final class RealLoadRecorder: Sendable {
 
     func record(_ sample: RealSample) { samples.withLockedValue { $0.append(sample) } }
 
+    /// The request ids of the load's answered requests, in the order they finished.
+    var finishedRequestIDs: [String] {
+        samples.withLockedValue { $0.sorted { $0.completedAt < $1.completedAt }.compactMap(\.requestID) }
+    }
+
     /// The simulator's `LoadResult` shape, from the measurements; `flags` gives a request's
     /// response flags by its request id.
     func result(flags: (String) -> ResponseFlags = { _ in [] }) -> LoadResult {

@@ -114,7 +114,8 @@ public enum RealModeRunner {
 
         let appGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let tcpCalls = RealTCPCallLedger()
-        let flagLedger = RealFlagLedger()
+        let accessLogs = RealAccessLogLedger()
+        let spans = RealSpanLedger()
         let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls) }
         var sidecars: [Int: SidecarProcess] = [:]
         func stopAll() async {
@@ -145,7 +146,8 @@ public enum RealModeRunner {
             }
             // The route timeout is the engine's, from the config, as in the simulator.
             var settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
-            settings.accessLog = flagLedger.sink
+            settings.accessLog = accessLogs.sink
+            settings.spanSink = spans.sink
             let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             sidecars[index] = sidecar
             let ready = try await sidecar.onLoop { $0.isReady }
@@ -170,6 +172,7 @@ public enum RealModeRunner {
         // before it, and waits until every sidecar it reconfigures has loaded its new config; any
         // delay this causes (`lag`) shifts the rest of the timeline instead of overlapping phases.
         let origin = ContinuousClock.now
+        spans.markOrigin()
         var lag: Duration = .zero
         var events: [SimEvent] = []
         func elapsed() -> MeshDuration { MeshDuration(nanoseconds: RealLoadRunner.nanoseconds(ContinuousClock.now - origin)) }
@@ -339,8 +342,8 @@ public enum RealModeRunner {
         let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
         // Results in the simulator's shape.
-        flagLedger.flush()
-        let loads = recorders.map { $0.result(flags: flagLedger.flags(of:)) }
+        accessLogs.flush()
+        let loads = recorders.map { $0.result(flags: accessLogs.flags(of:)) }
         var appTotals: [String: (received: Int, counters: [AppCounter])] = [:]
         for app in apps {
             let state = app.state.withLockedValue { $0 }
@@ -360,9 +363,14 @@ public enum RealModeRunner {
         }
         proxies.sort { $0.pod < $1.pod }
         await stopAll()
+        // After the sidecars stopped: each delivered its last spans as it stopped tracing.
+        let traceSources = recorders.map { recorder in
+            (name: recorder.spec.name, traceIDs: recorder.finishedRequestIDs.compactMap(accessLogs.traceID(of:)))
+        }
+        let traces = spans.summary(configured: controller.meshConfig.observability.tracing.enable, loads: traceSources)
 
         let real = SimulationResult(scenario: scenario, seed: seed, virtualTime: wallTime, loads: loads, apps: appResults, proxies: proxies,
-                                    events: events.sorted { $0.at < $1.at })
+                                    events: events.sorted { $0.at < $1.at }, traces: traces)
         var simulation = Simulation(scenario: scenario, seed: seed)
         let simulated = simulation.run()
         return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number)

@@ -6,8 +6,16 @@ import Synchronization
 
 /// A Zipkin collector for tests: `POST /api/v2/spans` with a JSON array is recorded and answered
 /// 202; `delay` holds every answer that long (a slow collector); each span is checked against the
-/// Zipkin v2 schema as the collector would (`schemaProblems`).
+/// Zipkin v2 schema as the collector would (`schemaProblems`). Every POST is also kept as it came
+/// (`received`: path, `Authorization`, body), so it stands in for other HTTP collectors too (the
+/// access log's remote logging).
 public final class ZipkinCollectorDouble: Sendable {
+    public struct Post: Sendable, Equatable {
+        public var path: String
+        public var authorization: String?
+        public var body: String
+    }
+
     public struct Span: Sendable, Equatable {
         public var traceId: String
         public var id: String
@@ -25,12 +33,14 @@ public final class ZipkinCollectorDouble: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
     private let recorded = Mutex<(spans: [Span], problems: [String], posts: Int)>(([], [], 0))
+    private let raw = Mutex<[Post]>([])
     let delay: TimeAmount
 
     public init(delay: TimeAmount = .zero) { self.delay = delay }
 
     public var spans: [Span] { recorded.withLock { $0.spans } }
     public var posts: Int { recorded.withLock { $0.posts } }
+    public var received: [Post] { raw.withLock { $0 } }
     /// Every way a received span broke the Zipkin v2 schema.
     public var schemaProblems: [String] { recorded.withLock { $0.problems } }
 
@@ -107,13 +117,18 @@ public final class ZipkinCollectorDouble: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
         let collector: ZipkinCollectorDouble
         var body = Data()
+        var head: HTTPRequestHead?
         init(collector: ZipkinCollectorDouble) { self.collector = collector }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
-            case .head: body = Data()
+            case .head(let head):
+                self.head = head
+                body = Data()
             case .body(let buffer): body.append(contentsOf: buffer.readableBytesView)
             case .end:
+                let post = Post(path: head?.uri ?? "", authorization: head?.headers.first(name: "authorization"), body: String(decoding: body, as: UTF8.self))
+                collector.raw.withLock { $0.append(post) }
                 collector.record(body)
                 let channel = context.channel
                 channel.eventLoop.scheduleTask(in: collector.delay) {
