@@ -69,10 +69,13 @@ struct LoadState {
 
     /// The response headers `headers:` expectations ask about.
     var headerTally: HeaderTally
+    /// The request headers `upstreamHeaders:` expectations ask about, as apps received them.
+    var upstreamTally: HeaderTally
 
-    init(spec: LoadSpec, headerNames: [String] = []) {
+    init(spec: LoadSpec, headerNames: [String] = [], upstreamHeaderNames: [String] = []) {
         self.spec = spec
         headerTally = HeaderTally(names: headerNames)
+        upstreamTally = HeaderTally(names: upstreamHeaderNames)
         head = HTTPRequestHead(authority: "")
         // Microseconds, up to one hour, three significant digits.
         histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)

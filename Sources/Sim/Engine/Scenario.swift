@@ -206,6 +206,9 @@ public struct Expectation: Hashable, Sendable {
         case headers(load: String, values: [HeaderExpectation])
         /// Every response that has a status has a body containing the text.
         case bodyContains(load: String, text: String)
+        /// Every request of the load that reached an app's container (each attempt) carried each
+        /// header with this exact value (nil: without it): what a proxy on the way sent upstream.
+        case upstreamHeaders(load: String, values: [HeaderExpectation])
     }
 
     public var check: Check

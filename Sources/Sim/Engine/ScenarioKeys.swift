@@ -26,7 +26,7 @@ public enum ScenarioKeys {
         ("error", ["kind", "target", "status", "rate", "duration"]),
     ]
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains"]
+    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains", "upstreamHeaders"]
     /// Each form of check with the keys it takes (`counter` has two: of a proxy, of an app).
     public static let expectations: [(check: String, keys: [String])] = [
         ("status", ["load", "status"]),
@@ -39,6 +39,7 @@ public enum ScenarioKeys {
         ("responseFlags", ["load", "responseFlags"]),
         ("headers", ["load", "headers"]),
         ("bodyContains", ["load", "bodyContains"]),
+        ("upstreamHeaders", ["load", "upstreamHeaders"]),
     ]
     public static let percentiles = ["p50", "p90", "p99", "p999", "max"]
 

@@ -13,7 +13,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains (with load), received (with app) or counter (with proxy or app)"
+                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains, upstreamHeaders (with load), received (with app) or counter (with proxy or app)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -109,6 +109,13 @@ extension ScenarioParser {
                 let values = try headerExpectations(try entry.required("headers"))
                 check = .headers(load: load, values: values)
                 text = "\(load) headers {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
+
+            case "upstreamHeaders":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("upstreamHeaders"))
+                let load = try entry.string("load")
+                let values = try headerExpectations(try entry.required("upstreamHeaders"))
+                check = .upstreamHeaders(load: load, values: values)
+                text = "\(load) upstreamHeaders {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
 
             case "bodyContains":
                 try entry.checkKnownKeys(ScenarioKeys.expectation("bodyContains"))
@@ -261,7 +268,7 @@ extension ScenarioParser {
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
             case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _),
-                 .headers(let load, _), .bodyContains(let load, _):
+                 .headers(let load, _), .bodyContains(let load, _), .upstreamHeaders(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")
