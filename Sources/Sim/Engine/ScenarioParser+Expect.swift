@@ -113,7 +113,7 @@ extension ScenarioParser {
             case "upstreamHeaders":
                 try entry.checkKnownKeys(ScenarioKeys.expectation("upstreamHeaders"))
                 let load = try entry.string("load")
-                let values = try headerExpectations(try entry.required("upstreamHeaders"))
+                let values = try headerExpectations(try entry.required("upstreamHeaders"), pseudoHeaders: true)
                 check = .upstreamHeaders(load: load, values: values)
                 text = "\(load) upstreamHeaders {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
 
@@ -171,12 +171,15 @@ extension ScenarioParser {
     }
 
     /// `{ name: value | null }`: header names are case-insensitive (kept lowercase), values exact.
-    private static func headerExpectations(_ map: YAMLReader) throws(ManifestError) -> [HeaderExpectation] {
+    /// With `pseudoHeaders`, `:method`, `:path` and `:authority` name the request line's parts.
+    static let pseudoHeaderNames = [":method", ":path", ":authority"]
+
+    private static func headerExpectations(_ map: YAMLReader, pseudoHeaders: Bool = false) throws(ManifestError) -> [HeaderExpectation] {
         guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
         var values: [HeaderExpectation] = []
         for (name, value) in try map.entries() {
-            try checkHeaderName(name, of: value)
-            let field = value.isNull ? nil : try headerField(name, value)
+            if !(pseudoHeaders && pseudoHeaderNames.contains(name)) { try checkHeaderName(name, of: value) }
+            let field = value.isNull ? nil : try headerField(name, value, pseudoHeaders: pseudoHeaders)
             let lowered = name.lowercased()
             if values.contains(where: { $0.name == lowered }) {
                 throw ManifestError(at: value.keyLocation, path: value.path, message: "header \(YAMLReader.quotedText(name)) is listed twice (names are case-insensitive)")

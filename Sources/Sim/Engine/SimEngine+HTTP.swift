@@ -460,7 +460,7 @@ extension SimEngine {
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
         let exchange = exchanges[Int(hop.slot)]
         if case .load(let load, _) = exchange.origin, !loads[Int(load)].upstreamTally.isEmpty {
-            loads[Int(load)].upstreamTally.record { exchange.head.header($0) }
+            loads[Int(load)].upstreamTally.record { exchange.head.pseudoOrHeader($0) }
         }
         let reply = pods[server].app.handle(behavior, method: exchange.head.method, path: exchange.head.path, port: port)
         hop.status = Int32(reply.status)
@@ -524,5 +524,18 @@ extension SimEngine {
         if let service = serviceByIP[ip] { return SocketAddress(ip: services[service].ipText, port: port) }
         if let pod = podByIP[ip] { return SocketAddress(ip: pods[pod].ipText, port: port) }
         return SocketAddress(ip: IPv4.format(ip), port: port)
+    }
+}
+
+extension HTTPRequestHead {
+    /// A header by name, or the request line's parts as HTTP/2 names them (`:method`, `:path`,
+    /// `:authority`), as `upstreamHeaders:` expectations read a request an app received.
+    func pseudoOrHeader(_ name: String) -> String? {
+        switch name {
+        case ":method": method
+        case ":path": path
+        case ":authority": authority
+        default: header(name)
+        }
     }
 }
