@@ -233,6 +233,10 @@ extension ScenarioParser {
             for case .workload(let workload) in resources {
                 workloads.append(ResourceKey(kind: .deployment, namespace: workload.metadata.namespace, name: workload.metadata.name))
             }
+            // A bare Pod is an app of its own name, as the simulator counts it.
+            for case .pod(let pod) in resources {
+                workloads.append(ResourceKey(kind: .deployment, namespace: pod.metadata.namespace, name: pod.metadata.name))
+            }
         }
         collect(scenario.manifests)
         for step in scenario.steps { if case .apply(let resources) = step.action { collect(resources) } }
