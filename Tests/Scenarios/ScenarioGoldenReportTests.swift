@@ -22,7 +22,7 @@ import Testing
         "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
         "gateway-quickstart.yaml": ("2d4e5f2b6d0db060", 1464),
-        "gateway-retry.yaml": ("b8230bb2a9a5a3ee", 1442),
+        "gateway-retry.yaml": ("f304c99ae16a6d50", 1316),
         "gateway-access-control.yaml": ("6020db8efabcd733", 2599),
         "gateway-fault-injection.yaml": ("1f9c6a16f124084e", 2952),
         "gateway-http-routing.yaml": ("8c24e0ac99d8c548", 2587),
