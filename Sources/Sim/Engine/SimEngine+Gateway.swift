@@ -84,10 +84,31 @@ extension SimEngine {
             head.headers.remove(at: index)
         }
         exchanges[Int(slot)].head = head
+        let port = exchanges[Int(slot)].destination.port
+        if let listener = sidecars[gateway].gatewayListenerProtocol(port: port), listener == .tcp || listener == .udp || listener == .tls {
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port)
+        }
         chargeCPU(gateway, CostModel.httpRequestCPU)
         let actions = sidecars[gateway].gatewayRequest(
             ExchangeID(id), head: head, listenerPort: exchanges[Int(slot)].destination.port, source: exchanges[Int(slot)].gatewayClient ?? SocketAddress(ip: "", port: 0),
             sni: nil, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
         perform(actions, at: gateway)
+    }
+
+    /// An L4 listener (TCPRoute) carries the client's bytes as they are: the engine picks the
+    /// endpoint, the request goes there unchanged (its Host, no `x-forwarded-for`) on the
+    /// gateway's connection, and the answer comes back as the app made it.
+    private func relayAtGateway(slot: Int, gateway: Int, port: Int) {
+        chargeCPU(gateway, CostModel.newConnectionCPU + CostModel.tcpCallCPU)
+        let client = exchanges[slot].gatewayClient ?? SocketAddress(ip: "", port: 0)
+        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: nil,
+                                                           now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+        guard case .connect(_, let endpoint) = decision else {
+            exchanges[slot].finalHead = HTTPResponseHead(status: 0)
+            queue.schedule(.atClient(slot: Int32(slot), id: exchanges[slot].id), at: now + sampleLatency())
+            return
+        }
+        exchanges[slot].destination = endpoint
+        sendDirect(slot: slot)
     }
 }

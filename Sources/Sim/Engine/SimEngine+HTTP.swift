@@ -323,7 +323,7 @@ extension SimEngine {
 
     // MARK: - Unmeshed client
 
-    private func sendDirect(slot: Int) {
+    func sendDirect(slot: Int) {
         let client = Int(exchanges[slot].client)
         let id = exchanges[slot].id
         let destination = exchanges[slot].destination

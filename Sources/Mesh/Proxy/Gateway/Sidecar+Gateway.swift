@@ -187,6 +187,13 @@ extension Sidecar {
         return compiled.gateway?.clusterPolicies[index]?.security ?? .plaintext
     }
 
+    /// The protocol of the listener at `listenerPort` (its first, when several share the port):
+    /// a shell serves HTTP and HTTPS ports with `gatewayRequest`, the others with `gatewayConnection`.
+    public func gatewayListenerProtocol(port: Int) -> GatewayListenerProtocol? {
+        guard let gateway = compiled.gateway, let index = gateway.listenersByPort[port]?.first else { return nil }
+        return gateway.listeners[index].listenerProtocol
+    }
+
     /// RateLimitPolicy's bytes per second on a port (each way), for the shell to pace the relay.
     public func gatewayBytesPerSecond(listenerPort: Int) -> Int? {
         guard let gateway = compiled.gateway, let index = gateway.listenersByPort[listenerPort]?.first else { return nil }
