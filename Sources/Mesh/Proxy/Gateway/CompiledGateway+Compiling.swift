@@ -80,31 +80,17 @@ struct GatewayCompiler {
             filters.append(.gatewayRateLimit(GatewayRateLimitFilter(bucket: try bucket(attached, context), response: GatewayRateLimitFilter.response(attached.settings))))
         }
         if let attached = rule.faultInjection {
-            filters.append(.faultInjection(try FaultInjectionFilter(compiling: HTTPFaultInjectionConfig(attached.settings), "\(context) \(attached.source)")))
+            filters.append(.faultInjection(try FaultInjectionFilter(compiling: attached.settings, "\(context) \(attached.source)")))
         }
         filters += try routeFilters(rule.filters, context)
         return CompiledRule(path: .any, methods: nil, headers: [], targets: try targets(rule.backends, context), allowedServices: nil, bucket: nil,
                             rateLimitedResponse: nil, filters: filters)
     }
 
-    /// The route's filters, checked as the sidecar's are (one shape: `HTTPRouteFilterConfig`).
+    /// The route's filters (a mirror's backend becomes a cluster first).
     mutating func routeFilters(_ filters: [GatewayConfig.Filter], _ context: String) throws(ConfigRejection) -> [HTTPFilter] {
-        var configs: [HTTPRouteFilterConfig] = []
-        var regexRewrites: [(Int, PathRegexRewriteFilter)] = []
-        for (index, filter) in filters.enumerated() {
-            switch filter {
-            case .requestMirror(let backend):
-                _ = try cluster(backend, context)
-                configs.append(.requestMirror(HTTPRequestMirrorConfig(cluster: GatewayCompiler.clusterName(backend))))
-            case let .pathRegexRewrite(pattern, replacement):
-                regexRewrites.append((index, try PathRegexRewriteFilter(compiling: pattern, replacement: replacement, "\(context) filter \(index + 1) (PathRegexRewrite)")))
-            default:
-                if let config = HTTPRouteFilterConfig(filter) { configs.append(config) }
-            }
-        }
-        var result = try HTTPFilter.compile(configs, clusters: Set(compiled.clusters.map(\.name)), context: context)
-        for (index, filter) in regexRewrites { result.insert(.pathRegexRewrite(filter), at: min(index, result.count)) }
-        return result
+        for case .requestMirror(let backend) in filters { _ = try cluster(backend, context) }
+        return try HTTPFilter.compile(filters, clusters: Set(compiled.outboundClusterIndexByName.keys), mirrorCluster: GatewayCompiler.clusterName, context: context)
     }
 
     /// The weighted choice among backends; a weight of 0 keeps a backend out.
