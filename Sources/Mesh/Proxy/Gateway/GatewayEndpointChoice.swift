@@ -9,7 +9,7 @@ enum GatewayEndpointChoice {
     /// FNV-1a of the client address, so one client lands on one endpoint while the endpoints stay.
     static func hashed(client: String, endpointCount: Int) -> Int {
         guard endpointCount > 0 else { return 0 }
-        return Int(fnv1a(client) % UInt64(endpointCount))
+        return Int(StableHash.fnv1a(client) % UInt64(endpointCount))
     }
 
     /// Among the endpoints with the fewest requests in flight, the `turn`-th (modulo their number).
@@ -22,7 +22,7 @@ enum GatewayEndpointChoice {
     /// The token of an endpoint in a sticky session's cookie: 16 decimal digits of its address's
     /// hash (the guide's cookies are numbers: `_srv_id=7252425551334343`).
     static func stickyToken(_ endpoint: SocketAddress) -> String {
-        let digits = String(fnv1a(endpoint.description) % 10_000_000_000_000_000)
+        let digits = String(StableHash.fnv1a(endpoint.description) % 10_000_000_000_000_000)
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
@@ -43,15 +43,6 @@ enum GatewayEndpointChoice {
     /// browser; docs/DECISIONS.md 143).
     static func setCookie(_ sticky: GatewaySessionSticky, token: String) -> HTTPHeader {
         HTTPHeader(name: "set-cookie", value: "\(sticky.cookieName)=\(token); path=/; max-age=\(sticky.expires)")
-    }
-
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
     }
 }
 
