@@ -31,7 +31,7 @@ struct RealModeTests {
     static let awaitingGatewayShell = [
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
-        "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml",
+        "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

@@ -21,6 +21,7 @@ import Testing
         "retry.yaml": ("f138ae436248a5ce", 2713),
         "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+        "gateway-health-check.yaml": ("4cf1593534573342", 2053),
         "gateway-tcp-routing.yaml": ("0abf88a64df18e4f", 1932),
         "gateway-quickstart.yaml": ("2d4e5f2b6d0db060", 1464),
         "gateway-retry.yaml": ("f304c99ae16a6d50", 1316),

@@ -455,6 +455,7 @@ extension Sidecar {
                                random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
         guard var exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
+        if !gatewayHealth.isEmpty { recordGatewayHealth(cluster: cluster, endpoint: exchange.lastEndpoint, status: timedOut ? 0 : status, now: now) }
         var retriesExhausted = false
         if cluster >= 0, exchange.bodyReplayable, let retry = compiled.clusters[cluster].retry, retry.numRetries > 0 {
             let retriable = timedOut ? retry.conditions.onPerTryTimeout : retry.conditions.retries(status: status, connectFailed: connectFailed)

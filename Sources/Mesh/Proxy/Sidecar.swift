@@ -28,6 +28,8 @@ public struct Sidecar: Sendable {
     public internal(set) var gatewayConfig: GatewayConfig?
     /// LeastConnection's turn per gateway cluster index: ties go round.
     var leastConnectionTurns: [Int: Int] = [:]
+    /// HealthCheckPolicy's passive state per gateway cluster index (`PassiveHealth`).
+    var gatewayHealth: [Int: PassiveHealth] = [:]
 
     var compiled = CompiledConfig()
     /// State of the clusters of `compiled.clusters` that have been used, by cluster index; created

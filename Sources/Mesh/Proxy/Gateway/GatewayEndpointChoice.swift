@@ -50,22 +50,45 @@ extension Sidecar {
     /// The endpoint the cluster's gateway policy picks for a request's first attempt (nil: the
     /// balancer's turn). A sticky cluster answers a request without a valid cookie with one
     /// (a response filter adds `set-cookie`).
-    mutating func preferredEndpoint(cluster: Int, head: HTTPRequestHead, source: SocketAddress, responseFilters: inout [HTTPFilter]) -> Int? {
+    mutating func preferredEndpoint(cluster: Int, head: HTTPRequestHead, source: SocketAddress, now: MeshInstant, responseFilters: inout [HTTPFilter]) -> Int? {
         guard let policy = compiled.gateway?.clusterPolicies[cluster] else { return nil }
         let endpoints = compiled.clusters[cluster].endpoints
         guard !endpoints.isEmpty else { return nil }
         if let sticky = policy.sticky {
             if let token = GatewayEndpointChoice.cookie(sticky.cookieName, in: head),
-               let index = endpoints.firstIndex(where: { GatewayEndpointChoice.stickyToken($0) == token }) {
+               let index = endpoints.firstIndex(where: { GatewayEndpointChoice.stickyToken($0) == token }), !isEjected(cluster, index, now: now) {
                 return index
             }
             useCluster(cluster)
-            guard let index = balancedEndpoint(cluster: cluster, policy: policy, source: source) else { return nil }
+            guard let index = healthyEndpoint(cluster: cluster, policy: policy, source: source, now: now) else { return nil }
             responseFilters.append(.headerModifier(HeaderModifierFilter(side: .response, add: [GatewayEndpointChoice.setCookie(sticky, token: GatewayEndpointChoice.stickyToken(endpoints[index]))])))
             return index
         }
-        guard policy.balancing != .roundRobin else { return nil }
-        return balancedEndpoint(cluster: cluster, policy: policy, source: source)
+        guard policy.balancing != .roundRobin || gatewayHealth[cluster] != nil else { return nil }
+        return healthyEndpoint(cluster: cluster, policy: policy, source: source, now: now)
+    }
+
+    /// The policy's choice, or, when HealthCheckPolicy has ejected it, the balancer's next
+    /// endpoint that is not ejected (every endpoint ejected: the choice stands).
+    private mutating func healthyEndpoint(cluster: Int, policy: GatewayClusterPolicy, source: SocketAddress, now: MeshInstant) -> Int? {
+        let choice = balancedEndpoint(cluster: cluster, policy: policy, source: source)
+        guard let choice, isEjected(cluster, choice, now: now), gatewayHealth[cluster]?.allEjected(now: now) == false else { return choice }
+        useCluster(cluster)
+        for _ in compiled.clusters[cluster].endpoints.indices {
+            guard let next = clusters[cluster].endpointBalancer.next() else { break }
+            if !isEjected(cluster, next, now: now) { return next }
+        }
+        return choice
+    }
+
+    private func isEjected(_ cluster: Int, _ endpoint: Int, now: MeshInstant) -> Bool {
+        gatewayHealth[cluster]?.isEjected(endpoint, now: now) ?? false
+    }
+
+    /// An attempt of a gateway exchange ended: HealthCheckPolicy counts its answer.
+    mutating func recordGatewayHealth(cluster: Int, endpoint: Int, status: Int, now: MeshInstant) {
+        guard cluster >= 0, endpoint >= 0, gatewayHealth[cluster] != nil else { return }
+        gatewayHealth[cluster]!.record(endpoint: endpoint, status: status, now: now)
     }
 
     private mutating func balancedEndpoint(cluster: Int, policy: GatewayClusterPolicy, source: SocketAddress) -> Int? {

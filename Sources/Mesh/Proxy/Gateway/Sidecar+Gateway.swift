@@ -28,6 +28,10 @@ extension Sidecar {
         compiled = next
         gatewayConfig = config
         leastConnectionTurns = [:]
+        gatewayHealth = [:]
+        for (cluster, policy) in next.gateway?.clusterPolicies ?? [:] {
+            if let check = policy.healthCheck { gatewayHealth[cluster] = PassiveHealth(check, endpoints: next.clusters[cluster].endpoints.count) }
+        }
         counters[CounterTable.configApplied] += 1
         return .applied(version: config.version)
     }
@@ -73,7 +77,7 @@ extension Sidecar {
             actions.append(.rewriteRequest(id, forwarded))
             for mirror in request.mirrors { mirrorRequest(id, mirror, client: source, actions: &actions) }
             var responseFilters = compiledListener.chain.responseFilters(for: request, input)
-            let preferred = preferredEndpoint(cluster: cluster, head: forwarded, source: source, responseFilters: &responseFilters)
+            let preferred = preferredEndpoint(cluster: cluster, head: forwarded, source: source, now: now, responseFilters: &responseFilters)
             let appProtocol: AppProtocol = compiledListener.grpcRules[route.service][route.rule] ? .grpc : .http
             routerTakes(id, cluster: cluster, responseFilters: responseFilters, appProtocol: appProtocol, preferredEndpoint: preferred, now: now, actions: &actions)
         }
