@@ -46,27 +46,24 @@ struct FaultInjectionFilterTests {
     }
 
     @Test func theGuidesPolicyCompiles() throws {
-        let config = HTTPFaultInjectionConfig(delay: .init(percent: 100, range: .init(min: 500, max: 1000), unit: "ms"))
-        let filters = try HTTPFilter.compile([.faultInjection(config)], clusters: [], context: "route r")
-        guard case .faultInjection(let fault)? = filters.first else {
-            Issue.record("expected a fault filter")
-            return
-        }
-        #expect(fault.delay == .init(percent: 100, min: .milliseconds(500), max: .milliseconds(1000)))
+        let config = GatewayFaultInjection(delay: GatewayFaultDelay(percent: 100, rangeMin: 500, rangeMax: 1000, unit: .ms))
+        let fault = try FaultInjectionFilter(compiling: config, "route r")
+        #expect(fault.delay == FaultInjectionFilter.Delay(percent: 100, min: .milliseconds(500), max: .milliseconds(1000)))
         #expect(fault.abort == nil)
     }
 
-    @Test(arguments: [
-        (HTTPFaultInjectionConfig(), "route r filter 1 (FaultInjection): expected delay or abort"),
-        (HTTPFaultInjectionConfig(abort: .init(percent: 101, statusCode: 404)), "route r filter 1 (FaultInjection): abort.percent 101: expected 0-100"),
-        (HTTPFaultInjectionConfig(abort: .init(percent: 50, statusCode: 42)), "route r filter 1 (FaultInjection): abort.statusCode 42: expected 200-599"),
-        (HTTPFaultInjectionConfig(delay: .init(percent: 50, fixed: 1, unit: "h")), "route r filter 1 (FaultInjection): delay.unit \"h\": expected ms, s or m"),
-        (HTTPFaultInjectionConfig(delay: .init(percent: 50)), "route r filter 1 (FaultInjection): delay: expected one of fixed or range"),
-        (HTTPFaultInjectionConfig(delay: .init(percent: 50, range: .init(min: 9, max: 3))),
-         "route r filter 1 (FaultInjection): delay: expected 0 <= min <= max <= 1h, got 9-3ms"),
-    ])
-    func badPoliciesRejectTheConfig(_ config: HTTPFaultInjectionConfig, _ message: String) {
-        let error = #expect(throws: ConfigRejection.self) { try HTTPFilter.compile([.faultInjection(config)], clusters: [], context: "route r") }
+    static let badPolicies: [(GatewayFaultInjection, String)] = [
+        (GatewayFaultInjection(), "route r: expected delay or abort"),
+        (GatewayFaultInjection(abort: GatewayFaultAbort(percent: 101, statusCode: 404)), "route r: abort.percent 101: expected 0-100"),
+        (GatewayFaultInjection(abort: GatewayFaultAbort(percent: 50, statusCode: 42)), "route r: abort.statusCode 42: expected 200-599"),
+        (GatewayFaultInjection(delay: GatewayFaultDelay(percent: 50, fixed: 1, unit: .h)), "route r: delay.unit \"h\": expected ms, s or m"),
+        (GatewayFaultInjection(delay: GatewayFaultDelay(percent: 50)), "route r: delay: expected one of fixed or range"),
+        (GatewayFaultInjection(delay: GatewayFaultDelay(percent: 50, rangeMin: 9, rangeMax: 3)), "route r: delay: expected 0 <= min <= max <= 1h, got 9-3ms"),
+    ]
+
+    @Test(arguments: badPolicies)
+    func badPoliciesRejectTheConfig(_ config: GatewayFaultInjection, _ message: String) {
+        let error = #expect(throws: ConfigRejection.self) { try FaultInjectionFilter(compiling: config, "route r") }
         #expect(error?.description == message)
     }
 }

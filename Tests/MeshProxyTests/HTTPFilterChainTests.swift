@@ -7,7 +7,8 @@ import Testing
 @Suite("HTTP filter chain")
 struct HTTPFilterChainTests {
     static let gatewayChain = HTTPFilterChain(filters: [.routeMatch(RouteMatchFilter(direction: .outbound)), .routeFilters])
-    static let mirror = "server/pipy-mirror|8080"
+    static let mirrorBackend = GatewayConfig.Backend(service: "server/pipy-mirror", port: 8080, endpoints: ["10.2.0.9:8080"])
+    static let mirror = "server/pipy-mirror:8080"
 
     /// The fixture's outbound listener whose catch-all rule carries `filters`.
     static func bench(ruleFilters: [HTTPFilter]) -> FilterBench {
@@ -16,8 +17,8 @@ struct HTTPFilterChainTests {
         return bench
     }
 
-    static func decode(_ json: String) throws -> [HTTPRouteFilterConfig] {
-        try JSONDecoder().decode([HTTPRouteFilterConfig].self, from: Data(json.utf8))
+    static func compile(_ filters: [GatewayConfig.Filter], clusters: Set<String> = []) throws(ConfigRejection) -> [HTTPFilter] {
+        try HTTPFilter.compile(filters, clusters: clusters, mirrorCluster: { "\($0.service):\($0.port)" }, context: "route r")
     }
 
     @Test func ruleFiltersRunInOrderAfterTheRouteMatch() {
@@ -77,13 +78,12 @@ struct HTTPFilterChainTests {
         #expect(HTTPFilterChain.sidecarInbound.responseFilters(for: request, FilterInput(listener: bench.listener, now: .zero)).isEmpty)
     }
 
-    @Test func gatewayAPIFiltersCompileFromTheirJSON() throws {
-        let configs = try HTTPFilterChainTests.decode("""
-        [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"add": [{"name": "header-2-add", "value": "foo"}], "remove": ["user-agent"]}},
-         {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/stream"}}},
-         {"type": "RequestMirror", "requestMirror": {"cluster": "\(HTTPFilterChainTests.mirror)"}}]
-        """)
-        let filters = try HTTPFilter.compile(configs, clusters: [HTTPFilterChainTests.mirror], context: "route r")
+    @Test func gatewayAPIFiltersCompileFromTheirConfig() throws {
+        let filters = try HTTPFilterChainTests.compile([
+            .requestHeaderModifier(GatewayHeaderModifier(add: [GatewayHeader(name: "header-2-add", value: "foo")], remove: ["user-agent"])),
+            .urlRewrite(GatewayURLRewrite(path: .replacePrefixMatch("/stream"))),
+            .requestMirror(HTTPFilterChainTests.mirrorBackend),
+        ], clusters: [HTTPFilterChainTests.mirror])
         var bench = HTTPFilterChainTests.bench(ruleFilters: filters)
         var request = FilterRequest.get("/status/204", host: "httpbin.httpbin:14001", headers: [HeaderModifierFilterTests.userAgent])
         request.matchedPrefix = "/status"
@@ -93,24 +93,23 @@ struct HTTPFilterChainTests {
         #expect(request.mirrors.map(\.cluster) == [HTTPFilterChainTests.mirror])
     }
 
-    @Test(arguments: [
-        (#"[{"type": "RequestRedirect", "requestRedirect": {"statusCode": 307}}]"#, "route r filter 1 (RequestRedirect): statusCode 307: expected 301 or 302"),
-        (#"[{"type": "RequestRedirect", "requestRedirect": {"scheme": "ftp"}}]"#, "route r filter 1 (RequestRedirect): scheme \"ftp\": expected http or https"),
-        (#"[{"type": "RequestRedirect", "requestRedirect": {"port": 0}}]"#, "route r filter 1 (RequestRedirect): port 0: expected 1-65535"),
-        (#"[{"type": "URLRewrite", "urlRewrite": {"hostname": "Bad_Host"}}]"#, "route r filter 1 (URLRewrite): hostname \"Bad_Host\": expected a lower-case DNS name"),
-        (#"[{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath"}}}]"#,
-         "route r filter 1 (URLRewrite): path: ReplaceFullPath needs replaceFullPath (and no replacePrefixMatch)"),
-        (#"[{"type": "RequestMirror", "requestMirror": {"cluster": "nowhere"}}]"#, "route r filter 1 (RequestMirror): cluster nowhere is not in ClustersConfigs"),
-        (#"[{"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": [{"name": "A", "value": "1"}, {"name": "a", "value": "2"}]}}]"#,
+    static let badFilters: [([GatewayConfig.Filter], String)] = [
+        ([.requestRedirect(GatewayRequestRedirect(statusCode: 307))], "route r filter 1 (RequestRedirect): statusCode 307: expected 301 or 302"),
+        ([.requestRedirect(GatewayRequestRedirect(scheme: "ftp"))], "route r filter 1 (RequestRedirect): scheme \"ftp\": expected http or https"),
+        ([.requestRedirect(GatewayRequestRedirect(port: 0))], "route r filter 1 (RequestRedirect): port 0: expected 1-65535"),
+        ([.urlRewrite(GatewayURLRewrite(hostname: "Bad_Host"))], "route r filter 1 (URLRewrite): hostname \"Bad_Host\": expected a lower-case DNS name"),
+        ([.urlRewrite(GatewayURLRewrite(path: .replaceFullPath("headers")))], "route r filter 1 (URLRewrite): path: replaceFullPath \"headers\" must start with /"),
+        ([.requestMirror(mirrorBackend)], "route r filter 1 (RequestMirror): cluster server/pipy-mirror:8080 is not in the config's clusters"),
+        ([.responseHeaderModifier(GatewayHeaderModifier(set: [GatewayHeader(name: "A", value: "1"), GatewayHeader(name: "a", value: "2")]))],
          "route r filter 1 (ResponseHeaderModifier): set: header a appears twice"),
-        (#"[{"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": ["bad header"]}}]"#,
-         "route r filter 1 (RequestHeaderModifier): remove: \"bad header\" is not a header name"),
-        (#"[{"type": "URLRewrite", "urlRewrite": {}}, {"type": "RequestRedirect", "requestRedirect": {}}]"#,
-         "route r: RequestRedirect and URLRewrite may appear once, and not together"),
-    ])
-    func badFiltersRejectTheConfigWithOneLine(_ json: String, _ message: String) throws {
-        let configs = try HTTPFilterChainTests.decode(json)
-        let error = #expect(throws: ConfigRejection.self) { try HTTPFilter.compile(configs, clusters: [], context: "route r") }
-        #expect(error?.description == message)
+        ([.requestHeaderModifier(GatewayHeaderModifier(remove: ["bad header"]))], "route r filter 1 (RequestHeaderModifier): remove: \"bad header\" is not a header name"),
+        ([.urlRewrite(GatewayURLRewrite()), .requestRedirect(GatewayRequestRedirect())], "route r: RequestRedirect and URLRewrite may appear once, and not together"),
+        ([.pathRegexRewrite(pattern: "([", replacement: "/")], "route r filter 1 (PathRegexRewrite): invalid regex"),
+    ]
+
+    @Test(arguments: badFilters)
+    func badFiltersRejectTheConfigWithOneLine(_ filters: [GatewayConfig.Filter], _ message: String) {
+        let error = #expect(throws: ConfigRejection.self) { try HTTPFilterChainTests.compile(filters) }
+        #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "")")
     }
 }

@@ -27,9 +27,18 @@ struct RealModeTests {
         "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml", "tracing.yaml",
     ]
 
+    /// The FSM Gateway demos (issue 12 item 3): they run in the simulator; real mode needs the NIO
+    /// `fsm gateway` (issue 12 item 4, branch gwshell) to serve the gateway pod's LoadBalancer
+    /// Service before they join `shipped`.
+    static let awaitingGatewayShell = [
+        "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
+        "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
+        "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
+    ]
+
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped), "scenarios/ and RealModeTests.shipped differ")
+        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingGatewayShell), "scenarios/ and RealModeTests.shipped (with awaitingGatewayShell) differ")
     }
 
     @Test(arguments: shipped)

@@ -6,6 +6,18 @@ extension GatewayConfig.Filter {
         case type, requestHeaderModifier, responseHeaderModifier, requestRedirect, urlRewrite, requestMirror, pathRegexRewrite
     }
 
+    /// The filter's `type` (the Gateway API's name; FSM Ingress's regex rewrite `PathRegexRewrite`).
+    public var typeName: String {
+        switch self {
+        case .requestHeaderModifier: "RequestHeaderModifier"
+        case .responseHeaderModifier: "ResponseHeaderModifier"
+        case .requestRedirect: "RequestRedirect"
+        case .urlRewrite: "URLRewrite"
+        case .requestMirror: "RequestMirror"
+        case .pathRegexRewrite: "PathRegexRewrite"
+        }
+    }
+
     private struct RegexRewrite: Codable {
         var pattern: String
         var replacement: String

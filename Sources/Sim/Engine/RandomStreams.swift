@@ -1,4 +1,5 @@
 import Foundation
+import MeshProxy
 
 /// Seeded randomness for the simulator, split into named streams so that adding a pod or a load
 /// does not perturb the numbers any other subsystem draws.
@@ -56,12 +57,5 @@ public struct SimRandom: RandomNumberGenerator, Sendable {
     }
 
     /// FNV-1a 64-bit of the UTF-8 bytes.
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    static func fnv1a(_ text: String) -> UInt64 { StableHash.fnv1a(text) }
 }

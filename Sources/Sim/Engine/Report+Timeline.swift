@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 /// Colours of one HTML page: every backend and every status code keeps one colour in every chart.
 ///
@@ -59,14 +60,7 @@ struct ReportColors {
     static func statusClass(_ code: Int) -> Int { code == 0 ? 0 : min(max(code / 100 - 1, 1), 4) }
 
     /// 64-bit FNV-1a of the UTF-8 bytes: stable across runs and platforms (unlike `Hasher`).
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
+    static func fnv1a(_ text: String) -> UInt64 { StableHash.fnv1a(text) }
 }
 
 extension Report {

@@ -146,6 +146,9 @@ public struct LoadSpec: Hashable, Sendable {
     /// nil: closed loop (each worker sends its next request when the previous one finished).
     public var qps: Double?
     public var concurrency: Int
+    /// The client keeps the cookies its responses set (`curl -b -c` with a jar) and sends them with
+    /// its next requests.
+    public var cookies = false
 
     public init(name: String, from: String, url: String, method: String = "GET", headers: [HTTPHeaderField] = [], requests: Int? = nil, duration: MeshDuration? = nil, qps: Double? = nil, concurrency: Int = 1) {
         self.name = name
@@ -209,6 +212,9 @@ public struct Expectation: Hashable, Sendable {
         /// The sample trace of `source` (a load, or a client loop's deployment) has a span of
         /// every one of `services`.
         case trace(source: String, services: [String])
+        /// Every request of the load that reached an app's container (each attempt) carried each
+        /// header with this exact value (nil: without it): what a proxy on the way sent upstream.
+        case upstreamHeaders(load: String, values: [HeaderExpectation])
     }
 
     public var check: Check

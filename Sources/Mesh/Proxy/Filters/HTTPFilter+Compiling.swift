@@ -1,9 +1,12 @@
 import MeshModel
 
 extension HTTPFilter {
-    /// A rule's filters from config, checked as the Gateway API constrains them; `clusters` are the
-    /// config's cluster names (a mirror must name one). The first problem rejects the config.
-    static func compile(_ configs: [HTTPRouteFilterConfig], clusters: Set<String>, context: String) throws(ConfigRejection) -> [HTTPFilter] {
+    /// A rule's route filters from config (`GatewayConfig.Filter`, the Gateway API's
+    /// HTTPRouteFilter with the mirror's backend resolved), checked as the Gateway API constrains
+    /// them; a mirror's cluster (`mirrorCluster` of its backend) must be among `clusters`. The
+    /// first problem rejects the config.
+    static func compile(_ configs: [GatewayConfig.Filter], clusters: Set<String>, mirrorCluster: (GatewayConfig.Backend) -> String,
+                        context: String) throws(ConfigRejection) -> [HTTPFilter] {
         var result: [HTTPFilter] = []
         var redirects = 0, rewrites = 0
         for (index, config) in configs.enumerated() {
@@ -19,13 +22,12 @@ extension HTTPFilter {
             case .urlRewrite(let rewrite):
                 rewrites += 1
                 result.append(.urlRewrite(try URLRewriteFilter(compiling: rewrite, place)))
-            case .requestMirror(let mirror):
-                guard clusters.contains(mirror.cluster) else {
-                    throw ConfigRejection(description: "\(place): cluster \(mirror.cluster) is not in ClustersConfigs")
-                }
-                result.append(.requestMirror(RequestMirrorFilter(cluster: mirror.cluster)))
-            case .faultInjection(let fault):
-                result.append(.faultInjection(try FaultInjectionFilter(compiling: fault, place)))
+            case .requestMirror(let backend):
+                let cluster = mirrorCluster(backend)
+                guard clusters.contains(cluster) else { throw ConfigRejection(description: "\(place): cluster \(cluster) is not in the config's clusters") }
+                result.append(.requestMirror(RequestMirrorFilter(cluster: cluster)))
+            case let .pathRegexRewrite(pattern, replacement):
+                result.append(.pathRegexRewrite(try PathRegexRewriteFilter(compiling: pattern, replacement: replacement, place)))
             }
         }
         // The Gateway API: at most one of each, and a redirect and a rewrite never together.
@@ -37,9 +39,8 @@ extension HTTPFilter {
 }
 
 extension HeaderModifierFilter {
-    init(compiling config: HTTPHeaderModifierConfig, side: Side, _ context: String) throws(ConfigRejection) {
-        let set = config.set ?? [], add = config.add ?? [], remove = config.remove ?? []
-        for (field, names) in [("set", set.map(\.name)), ("add", add.map(\.name)), ("remove", remove)] {
+    init(compiling config: GatewayHeaderModifier, side: Side, _ context: String) throws(ConfigRejection) {
+        for (field, names) in [("set", config.set.map(\.name)), ("add", config.add.map(\.name)), ("remove", config.remove)] {
             var seen: Set<String> = []
             for name in names {
                 guard HeaderModifierFilter.isToken(name) else {
@@ -50,8 +51,8 @@ extension HeaderModifierFilter {
                 }
             }
         }
-        self.init(side: side, set: set.map { HTTPHeader(name: $0.name, value: $0.value) },
-                  add: add.map { HTTPHeader(name: $0.name, value: $0.value) }, remove: remove)
+        self.init(side: side, set: config.set.map { HTTPHeader(name: $0.name, value: $0.value) },
+                  add: config.add.map { HTTPHeader(name: $0.name, value: $0.value) }, remove: config.remove)
     }
 
     /// RFC 9110's token: visible ASCII without separators.
@@ -63,18 +64,12 @@ extension HeaderModifierFilter {
 }
 
 extension PathModifier {
-    init(compiling config: HTTPPathModifierConfig, _ context: String) throws(ConfigRejection) {
-        switch config.type {
-        case .replaceFullPath:
-            guard let path = config.replaceFullPath, config.replacePrefixMatch == nil else {
-                throw ConfigRejection(description: "\(context): path: ReplaceFullPath needs replaceFullPath (and no replacePrefixMatch)")
-            }
+    init(compiling config: GatewayPathModifier, _ context: String) throws(ConfigRejection) {
+        switch config {
+        case .replaceFullPath(let path):
             guard path.hasPrefix("/") else { throw ConfigRejection(description: "\(context): path: replaceFullPath \"\(path)\" must start with /") }
             self = .replaceFullPath(path)
-        case .replacePrefixMatch:
-            guard let prefix = config.replacePrefixMatch, config.replaceFullPath == nil else {
-                throw ConfigRejection(description: "\(context): path: ReplacePrefixMatch needs replacePrefixMatch (and no replaceFullPath)")
-            }
+        case .replacePrefixMatch(let prefix):
             guard prefix.isEmpty || prefix.hasPrefix("/") else {
                 throw ConfigRejection(description: "\(context): path: replacePrefixMatch \"\(prefix)\" must start with /")
             }
@@ -86,25 +81,24 @@ extension PathModifier {
 extension RequestRedirectFilter {
     static let statusCodes = [301, 302]
 
-    init(compiling config: HTTPRequestRedirectConfig, _ context: String) throws(ConfigRejection) {
+    init(compiling config: GatewayRequestRedirect, _ context: String) throws(ConfigRejection) {
         if let scheme = config.scheme, RequestRedirectFilter.wellKnownPort(scheme) == nil {
             throw ConfigRejection(description: "\(context): scheme \"\(scheme)\": expected http or https")
         }
         if let port = config.port, !(1...65535).contains(port) {
             throw ConfigRejection(description: "\(context): port \(port): expected 1-65535")
         }
-        let status = config.statusCode ?? 302
-        guard RequestRedirectFilter.statusCodes.contains(status) else {
-            throw ConfigRejection(description: "\(context): statusCode \(status): expected 301 or 302")
+        guard RequestRedirectFilter.statusCodes.contains(config.statusCode) else {
+            throw ConfigRejection(description: "\(context): statusCode \(config.statusCode): expected 301 or 302")
         }
         if let hostname = config.hostname { try URLRewriteFilter.checkHostname(hostname, context) }
         self.init(scheme: config.scheme, hostname: config.hostname, path: try config.path.map { c throws(ConfigRejection) in try PathModifier(compiling: c, context) },
-                  port: config.port, statusCode: status)
+                  port: config.port, statusCode: config.statusCode)
     }
 }
 
 extension URLRewriteFilter {
-    init(compiling config: HTTPURLRewriteConfig, _ context: String) throws(ConfigRejection) {
+    init(compiling config: GatewayURLRewrite, _ context: String) throws(ConfigRejection) {
         if let hostname = config.hostname { try URLRewriteFilter.checkHostname(hostname, context) }
         self.init(hostname: config.hostname, path: try config.path.map { c throws(ConfigRejection) in try PathModifier(compiling: c, context) })
     }
@@ -119,7 +113,9 @@ extension URLRewriteFilter {
 }
 
 extension FaultInjectionFilter {
-    init(compiling config: HTTPFaultInjectionConfig, _ context: String) throws(ConfigRejection) {
+    /// FaultInjectionPolicy's config (F2-021): `delay` (`percent`, `fixed` or `range`, in `unit`)
+    /// and `abort` (`percent`, `statusCode`, `message`).
+    init(compiling config: GatewayFaultInjection, _ context: String) throws(ConfigRejection) {
         guard config.delay != nil || config.abort != nil else { throw ConfigRejection(description: "\(context): expected delay or abort") }
         self.init(delay: try config.delay.map { d throws(ConfigRejection) in try Delay(compiling: d, context) },
                   abort: try config.abort.map { a throws(ConfigRejection) in try Abort(compiling: a, context) })
@@ -131,24 +127,24 @@ extension FaultInjectionFilter {
 }
 
 extension FaultInjectionFilter.Delay {
-    static let units: [String: MeshDuration] = ["ms": .milliseconds(1), "s": .seconds(1), "m": .seconds(60)]
+    static let units: [GatewayDelayUnit: MeshDuration] = [.ms: .milliseconds(1), .s: .seconds(1), .m: .seconds(60)]
     /// An hour: longer than any route timeout a fault should outlast.
     static let longest = MeshDuration.seconds(3600)
 
-    init(compiling config: HTTPFaultInjectionConfig.Delay, _ context: String) throws(ConfigRejection) {
+    init(compiling config: GatewayFaultDelay, _ context: String) throws(ConfigRejection) {
         try FaultInjectionFilter.checkPercent(config.percent, "delay", context)
-        guard let unit = FaultInjectionFilter.Delay.units[config.unit ?? "ms"] else {
-            throw ConfigRejection(description: "\(context): delay.unit \"\(config.unit ?? "")\": expected ms, s or m")
+        guard let unit = FaultInjectionFilter.Delay.units[config.unit] else {
+            throw ConfigRejection(description: "\(context): delay.unit \"\(config.unit.rawValue)\": expected ms, s or m")
         }
         let bounds: (Int, Int)
-        switch (config.fixed, config.range) {
+        switch (config.fixed, config.rangeMin) {
         case (let fixed?, nil): bounds = (fixed, fixed)
-        case (nil, let range?): bounds = (range.min, range.max)
+        case (nil, let min?): bounds = (min, config.rangeMax ?? min)
         default: throw ConfigRejection(description: "\(context): delay: expected one of fixed or range")
         }
         let longest = FaultInjectionFilter.Delay.longest.nanoseconds / unit.nanoseconds
         guard bounds.0 >= 0, bounds.0 <= bounds.1, Int64(bounds.1) <= longest else {
-            throw ConfigRejection(description: "\(context): delay: expected 0 <= min <= max <= 1h, got \(bounds.0)-\(bounds.1)\(config.unit ?? "ms")")
+            throw ConfigRejection(description: "\(context): delay: expected 0 <= min <= max <= 1h, got \(bounds.0)-\(bounds.1)\(config.unit.rawValue)")
         }
         self.init(percent: config.percent, min: MeshDuration(nanoseconds: Int64(bounds.0) * unit.nanoseconds),
                   max: MeshDuration(nanoseconds: Int64(bounds.1) * unit.nanoseconds))
@@ -156,7 +152,7 @@ extension FaultInjectionFilter.Delay {
 }
 
 extension FaultInjectionFilter.Abort {
-    init(compiling config: HTTPFaultInjectionConfig.Abort, _ context: String) throws(ConfigRejection) {
+    init(compiling config: GatewayFaultAbort, _ context: String) throws(ConfigRejection) {
         try FaultInjectionFilter.checkPercent(config.percent, "abort", context)
         guard (200...599).contains(config.statusCode) else {
             throw ConfigRejection(description: "\(context): abort.statusCode \(config.statusCode): expected 200-599")
