@@ -30,9 +30,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     /// The HTTP/1.1 handlers of the connection (to switch to a CONNECT tunnel); nil on an HTTP/2 stream.
     private let handlers: HTTPServerHandlers?
 
-    init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
+    /// On a gateway listener: its port and scheme (requests go to the engine's gateway entry).
+    let gateway: GatewayRequestOrigin?
+
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers?, gateway: GatewayRequestOrigin? = nil) {
         self.driver = driver
         self.handlers = handlers
+        self.gateway = gateway
         self.intake = RequestIntake(replayLimit: driver.settings.maxBufferedRequestBody)
         responder.timeouts = handlers?.timeouts
     }
@@ -59,6 +63,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
         context.fireChannelActive()
     }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// The client's address (an HTTP/2 stream's is its connection's).
+    var remoteAddress: MeshProxy.SocketAddress {
+        let remote = context?.channel.remoteAddress
+        return MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0)
+    }
 
     /// The connection closed. Requests the decoder still delivers after that (pipelined behind one
     /// whose answer closed the connection) cannot be answered: they are dropped, not started (they

@@ -225,6 +225,8 @@ public final class SidecarDriver: @unchecked Sendable {
     /// and the sender's task, both running while the config carries `Spec.Tracing`.
     public let spanReporter: ZipkinReporter
     var spanDrain: RepeatedTask?
+    /// A gateway's HTTP entry into the engine (`SidecarDriver+Gateway`); nil in a sidecar.
+    var gatewayEntry: GatewayHTTPEntry?
     var reporterTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
@@ -364,7 +366,11 @@ public final class SidecarDriver: @unchecked Sendable {
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
                                          log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))
         downstream.currentExchange = id
-        perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+        if let gateway = downstream.gateway {
+            perform(gatewayRequest(ExchangeID(id), head: engineHead, origin: gateway, from: downstream))
+        } else {
+            perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+        }
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
     }
 
