@@ -24,6 +24,8 @@ struct CompiledConfig: Sendable {
     var egressEnabled = false
     /// The passthrough clusters made so far, one per original destination, after every other.
     var egressClusterIndexByName: [String: Int] = [:]
+    /// A gateway's listeners and cluster policies (`Sidecar.applyGateway`); nil for a sidecar.
+    var gateway: CompiledGateway?
 
     func clusterIndex(named name: String) -> Int? {
         outboundClusterIndexByName[name] ?? inboundClusterIndexByName[name] ?? egressClusterIndexByName[name]

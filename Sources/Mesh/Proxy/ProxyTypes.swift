@@ -99,6 +99,8 @@ public enum LocalReason: String, Hashable, Sendable {
     case redirect
     /// A fault-injection filter aborted the request.
     case faultAbort
+    /// The gateway has no listener or certificate for the client's TLS server name.
+    case noCertificate
 }
 
 public enum ProxyTimer: Hashable, Sendable {
@@ -128,6 +130,15 @@ public enum OutboundHTTPAction: Hashable, Sendable {
     /// Send the exchange's request with these headers, replacing any of the same names (tracing's
     /// B3 headers and `x-request-id`); comes before the exchange's first `send`.
     case setRequestHeaders(ExchangeID, [HTTPHeader])
+    /// The gateway: send the exchange's request with this head (method, path, Host, headers) in
+    /// place of the one the client sent (its route's URLRewrite and RequestHeaderModifier filters
+    /// applied, `x-forwarded-for` added). Comes before the exchange's first `send`; a sidecar never
+    /// emits it.
+    case rewriteRequest(ExchangeID, HTTPRequestHead)
+    /// The gateway's RequestMirror: send a copy of the exchange's request (this head, the same
+    /// body) to `endpoint` of `cluster` on a connection of the shell's own, and ignore its answer
+    /// and any failure of it. Comes before the exchange's first `send`; a sidecar never emits it.
+    case mirror(ExchangeID, cluster: String, endpoint: SocketAddress, head: HTTPRequestHead)
 }
 
 public enum OutboundTCPDecision: Hashable, Sendable {

@@ -66,7 +66,7 @@ public struct ResponseFlags: OptionSet, Hashable, Sendable, CustomStringConverti
         case .noEndpoints: self = .noHealthyUpstream
         case .upstreamFailure: self = .upstreamConnectionTermination
         case .faultAbort: self = .faultInjected
-        case .accessDenied, .configRejected, .redirect, nil: self = []
+        case .accessDenied, .configRejected, .redirect, .noCertificate, nil: self = []
         }
     }
 }

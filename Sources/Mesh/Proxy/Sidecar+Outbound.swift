@@ -49,7 +49,7 @@ extension Sidecar {
     /// The router's part of a request that reaches a cluster: its circuit breaker, the exchange and
     /// its route timeout, then the connection pool. Its local answers run back through
     /// `responseFilters`, the filters with a response side the request passed.
-    mutating func routerTakes(_ id: ExchangeID, cluster: Int, responseFilters: [HTTPFilter], appProtocol: AppProtocol, now: MeshInstant,
+    mutating func routerTakes(_ id: ExchangeID, cluster: Int, responseFilters: [HTTPFilter], appProtocol: AppProtocol, preferredEndpoint: Int? = nil, now: MeshInstant,
                               actions: inout [OutboundHTTPAction]) {
         guard !compiled.clusters[cluster].endpoints.isEmpty else {
             actions.append(.respond(id, HTTPFilterChain.encoded(Sidecar.noEndpointsResponse, through: responseFilters), local: .noEndpoints, flags: .noHealthyUpstream))
@@ -66,7 +66,8 @@ extension Sidecar {
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters)
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters,
+                                          preferredEndpoint: preferredEndpoint)
         if let timeout = compiled.clusters[cluster].requestTimeout {
             exchanges[id.rawValue]!.hasRequestTimer = true
             actions.append(.startTimer(.requestTimeout(id), after: timeout))
@@ -326,7 +327,8 @@ extension Sidecar {
             finish(id, Sidecar.overloadedResponse, local: .requestOverflow, now: nil, actions: &actions)
             return
         }
-        guard let endpoint = clusters[cluster].nextEndpoint(avoiding: exchange.lastEndpoint) else {
+        let preferred = exchange.attempt == 0 ? exchange.preferredEndpoint.flatMap { $0 < compiled.clusters[cluster].endpoints.count ? $0 : nil } : nil
+        guard let endpoint = preferred ?? clusters[cluster].nextEndpoint(avoiding: exchange.lastEndpoint) else {
             finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
             return
         }

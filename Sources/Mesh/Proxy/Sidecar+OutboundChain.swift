@@ -13,6 +13,8 @@ struct HeldRequest: Sendable {
     var configGeneration: UInt64
     /// The shell reported that its body outgrew the replay buffer during the hold.
     var bodyReplayable = true
+    /// A gateway request (`match` is then its listener, `destination` its client).
+    var isGateway = false
 }
 
 // MARK: - Outbound HTTP through the filter chain
@@ -47,7 +49,11 @@ extension Sidecar {
     /// was applied meanwhile, the request as the app sent it is matched and routed anew under the
     /// new config, its delay done (the old tables' indexes no longer hold).
     mutating func resumeHeldRequest(_ id: ExchangeID, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
-        guard let held = heldRequests.removeValue(forKey: id.rawValue) else { return }
+        guard let held = heldRequests[id.rawValue], !held.isGateway else {
+            resumeHeldGatewayRequest(id, now: now, random: &random, actions: &actions)
+            return
+        }
+        heldRequests[id.rawValue] = nil
         defer {
             // The exchange the router made (if any) has sent one attempt at most: no retry yet.
             if !held.bodyReplayable, exchanges[id.rawValue] != nil { exchanges[id.rawValue]!.bodyReplayable = false }

@@ -24,6 +24,10 @@ import MeshModel
 public struct Sidecar: Sendable {
     /// The last config that was applied successfully.
     public private(set) var config: ProxyConfig?
+    /// The last gateway config applied successfully (`applyGateway`): the engine is then a gateway.
+    public internal(set) var gatewayConfig: GatewayConfig?
+    /// LeastConnection's turn per gateway cluster index: ties go round.
+    var leastConnectionTurns: [Int: Int] = [:]
 
     var compiled = CompiledConfig()
     /// State of the clusters of `compiled.clusters` that have been used, by cluster index; created
@@ -125,6 +129,9 @@ struct Exchange: Sendable {
     /// The chain's filters with a response side that the request passed (empty for a sidecar's
     /// chains): the final answer runs back through them.
     var responseFilters: [HTTPFilter] = []
+    /// The gateway's choice of endpoint for the first attempt (hashing, least connection, a
+    /// sticky session); nil: the cluster's balancer picks.
+    var preferredEndpoint: Int?
 }
 
 struct UpstreamConnection: Sendable {
@@ -178,7 +185,7 @@ extension Sidecar {
     /// Moves per-cluster state (pools, queues, counters, breakers) and rate-limit buckets over to
     /// the new tables by name, and winds down what the new config no longer has. Only clusters
     /// that have state are visited; the others have nothing to carry.
-    private mutating func carryState(into next: CompiledConfig) {
+    mutating func carryState(into next: CompiledConfig) {
         let old = compiled
         let oldStates = clusters
         // Per old state slot: the cluster's new index (-1: gone) and, when its endpoints changed,

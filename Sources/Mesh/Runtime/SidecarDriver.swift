@@ -575,6 +575,18 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchange.log?.entry.requestID = exchange.head.headers.first(name: "x-request-id")
                 exchange.log?.entry.traceID = exchange.head.headers.first(name: "x-b3-traceid")
                 exchanges[id.rawValue] = exchange
+            case let .rewriteRequest(id, head):
+                guard var exchange = exchanges[id.rawValue] else { continue }
+                exchange.head.method = NIOHTTP1.HTTPMethod(rawValue: head.method)
+                exchange.head.uri = head.path
+                var headers = HTTPHeaders([("host", head.authority)])
+                for header in head.headers where header.name.lowercased() != "host" { headers.add(name: header.name, value: header.value) }
+                exchange.head.headers = headers
+                exchanges[id.rawValue] = exchange
+            case .mirror:
+                // Only a gateway's chain mirrors (a sidecar's rules carry no filters); the gateway
+                // shell sends the copies.
+                break
             }
         }
     }

@@ -133,6 +133,15 @@ extension SimEngine {
                 guard isLive(slot, id.rawValue) else { continue }
                 exchanges[Int(slot)].head.headers.removeAll { header in headers.contains { $0.name.lowercased() == header.name.lowercased() } }
                 exchanges[Int(slot)].head.headers += headers
+            case .rewriteRequest(let id, let head):
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                guard isLive(slot, id.rawValue) else { continue }
+                exchanges[Int(slot)].head = head
+            case .mirror(let id, _, let endpoint, let head):
+                // A copy the gateway sends on its own connection; its answer is dropped.
+                let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
+                guard isLive(slot, id.rawValue) else { continue }
+                issueHTTP(origin: .fireAndForget, client: pod, head: head, destination: endpoint, measuredFrom: now, bodyBytes: exchanges[Int(slot)].bodyBytes)
             }
         }
     }

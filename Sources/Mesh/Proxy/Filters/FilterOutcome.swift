@@ -32,6 +32,8 @@ struct FilterRequest: Sendable {
     var headModified = false
     /// From the peer's mTLS certificate; nil: not in the mesh.
     var peerIdentity: String?
+    /// The client's address (the gateway's access control reads it).
+    var sourceIP: String?
     /// The listener's port and scheme, as a redirect that keeps them needs them.
     var listenerPort: Int
     var listenerScheme = "http"

@@ -11,6 +11,11 @@ enum HTTPFilter: Sendable {
     case urlRewrite(URLRewriteFilter)
     case requestMirror(RequestMirrorFilter)
     case faultInjection(FaultInjectionFilter)
+    /// The gateway's filters (Sources/Mesh/Proxy/Gateway).
+    case gatewayRoute(GatewayRouteFilter)
+    case gatewayAccessControl(GatewayAccessControlFilter)
+    case gatewayRateLimit(GatewayRateLimitFilter)
+    case pathRegexRewrite(PathRegexRewriteFilter)
     /// Where the matched rule's own filters run (the rule's `filters`, in order).
     case routeFilters
 
@@ -25,6 +30,10 @@ enum HTTPFilter: Sendable {
         case .urlRewrite(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .requestMirror(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .faultInjection(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .gatewayRoute(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .gatewayAccessControl(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .gatewayRateLimit(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .pathRegexRewrite(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .routeFilters: .proceed
         }
     }
