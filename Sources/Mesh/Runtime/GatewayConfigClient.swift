@@ -7,21 +7,21 @@ import NIOCore
 
 /// Where a gateway gets its config: the controller's `GET /v1/gateways/<ns>/<name>`, with the
 /// gateway's own credential (`fsm credential --gateway`).
-struct GatewayEndpoint: Sendable, CustomStringConvertible {
-    var host: String
-    var port: Int
-    var namespace: String
-    var name: String
-    var credential: ControllerCredential
+public struct GatewayEndpoint: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var namespace: String
+    public var name: String
+    public var credential: ControllerCredential
     /// Between polls while nothing changes (the controller answers gateway polls at once, 304
     /// when the version is current).
-    var interval: TimeAmount = .seconds(1)
+    public var interval: TimeAmount = .seconds(1)
     /// After a failure: doubled from `interval` up to `maxBackoff`.
-    var maxBackoff: TimeAmount = .seconds(5)
-    var requestTimeout: TimeAmount = .seconds(10)
+    public var maxBackoff: TimeAmount = .seconds(5)
+    public var requestTimeout: TimeAmount = .seconds(10)
 
     /// `http://host:port` and `namespace/name`; nil when either is malformed.
-    init?(url: String, gateway: String, credential: ControllerCredential) {
+    public init?(url: String, gateway: String, credential: ControllerCredential) {
         let parts = gateway.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               let controller = ControllerEndpoint(url: url, pod: gateway) else { return nil }
@@ -32,7 +32,7 @@ struct GatewayEndpoint: Sendable, CustomStringConvertible {
         self.credential = credential
     }
 
-    var description: String { "http://\(host):\(port) for gateway \(namespace)/\(name)" }
+    public var description: String { "http://\(host):\(port) for gateway \(namespace)/\(name)" }
     var path: String { "/v1/gateways/\(namespace)/\(name)" }
 }
 

@@ -23,9 +23,9 @@ extension GatewayDriver {
     /// sidecar's deadlines and request handling; each request goes to the engine's gateway entry
     /// for `socket`'s port. `timeouts`: the deadlines handler already in the pipeline (in front of TLS).
     func installHTTP(on operations: ChannelPipeline.SynchronousOperations, socket: GatewayListenerPlan.Socket, timeouts existing: DownstreamTimeoutHandler?,
-                     scheme: String = "http") throws {
+                     scheme: String = "http", serverName: String? = nil) throws {
         let sidecar = self.sidecar
-        let origin = GatewayRequestOrigin(port: socket.port, scheme: scheme)
+        let origin = GatewayRequestOrigin(port: socket.port, scheme: scheme, serverName: serverName)
         let timeouts = existing ?? DownstreamTimeoutHandler(driver: sidecar)
         if existing == nil { try operations.addHandler(timeouts) }
         let makeHandler: @Sendable (HTTPServerHandlers?) -> any ChannelHandler = { OutboundDownstreamHandler(driver: sidecar, handlers: $0, gateway: origin) }
@@ -69,7 +69,7 @@ extension GatewayDriver {
             do {
                 try operations.addHandler(NIOSSLServerHandler(context: context))
                 try operations.addHandler(GatewayTLSFailureCounter(driver: self, socket: socket))
-                try installHTTP(on: operations, socket: socket, timeouts: timeouts, scheme: "https")
+                try installHTTP(on: operations, socket: socket, timeouts: timeouts, scheme: "https", serverName: serverName)
             } catch {
                 channel.close(promise: nil)
             }
@@ -130,6 +130,8 @@ extension GatewayDriver {
 struct GatewayRequestOrigin: Hashable, Sendable {
     var port: Int
     var scheme: String
+    /// The TLS server name of a terminated connection (it picks the listener of a shared port).
+    var serverName: String?
 }
 
 /// Counts a terminated TLS connection whose handshake failed (no client certificate, an

@@ -27,19 +27,33 @@ enum GatewayTransport: String, Hashable, Sendable {
     case udp
 }
 
-// Until branch gwengine lands: the shapes of its MeshProxy decisions (Proxy/Gateway/GatewayDecisions.swift),
-// declared here so that the shell builds against them; deleted when the merge brings MeshProxy's.
+/// The real engine: the gateway's `SidecarDriver`'s own `Sidecar`, configured by a
+/// `GatewayConfig` (`Sidecar+Gateway`), so that the HTTP listeners' requests and the L4 decisions
+/// see one engine and one config.
+struct SidecarGatewayEngine: GatewayEngine {
+    let driver: SidecarDriver
 
-/// What the gateway engine decides for a new L4 connection.
-enum GatewayConnectionDecision: Hashable, Sendable {
-    case connect(cluster: String, endpoint: MeshProxy.SocketAddress)
-    case reject(LocalReason)
-}
+    mutating func apply(_ config: GatewayConfig) -> ConfigApplyResult {
+        driver.engine.applyGateway(config)
+    }
 
-/// What a listener does in its TLS handshake, for the client's SNI.
-enum GatewayTLSChoice: Hashable, Sendable {
-    case plaintext
-    case terminate(certificate: GatewayConfig.Certificate, clientCA: String?)
-    case passthrough
-    case reject(LocalReason)
+    func tlsChoice(port: Int, serverName: String?) -> GatewayTLSChoice {
+        driver.engine.gatewayTLS(listenerPort: port, sni: serverName)
+    }
+
+    mutating func connection<R: RandomNumberGenerator>(_ id: ConnectionID, port: Int, transport: GatewayTransport, serverName: String?,
+                                                       source: MeshProxy.SocketAddress, now: MeshInstant, random: inout R) -> GatewayConnectionDecision {
+        driver.engine.gatewayConnection(id, listenerPort: port, source: source, sni: serverName, now: now, random: &random)
+    }
+
+    mutating func connectionClosed(_ id: ConnectionID) {
+        // The engine keeps no state per L4 connection yet (GWSHELL-NEEDS: a closed event for
+        // least-connection balancing).
+    }
+
+    /// The engine's HTTP entry, for `SidecarDriver.gatewayEntry`.
+    static func httpEntry(_ engine: inout Sidecar, _ id: ExchangeID, _ head: MeshProxy.HTTPRequestHead, _ origin: GatewayRequestOrigin,
+                          _ source: MeshProxy.SocketAddress, _ now: MeshInstant, _ random: inout SystemRandomNumberGenerator) -> [OutboundHTTPAction] {
+        engine.gatewayRequest(id, head: head, listenerPort: origin.port, source: source, sni: origin.serverName, now: now, random: &random)
+    }
 }

@@ -10,7 +10,7 @@ import NIOPosix
 /// closed as configs change. Its config comes from the controller (`GatewayConfigClient`) or is
 /// applied directly (`apply`); a config the engine (or TLS) refuses keeps the last good one and
 /// is counted (`runtime.config_rejected`).
-final class GatewayProcess: @unchecked Sendable {
+public final class GatewayProcess: @unchecked Sendable {
     let driver: GatewayDriver
     let group: MultiThreadedEventLoopGroup
     private var admin: (any Channel)?
@@ -24,16 +24,31 @@ final class GatewayProcess: @unchecked Sendable {
         self.group = group
     }
 
-    var adminAddress: NIOCore.SocketAddress? { admin?.localAddress }
+    public var adminAddress: NIOCore.SocketAddress? { admin?.localAddress }
+
+    /// A gateway whose config comes from the controller (`fsm gateway`): the engine is its
+    /// driver's `Sidecar`, configured by the gateway's config.
+    public static func start(settings: GatewaySettings, controller: GatewayEndpoint, logger: Logger = Logger(label: "fsm.gateway")) async throws -> GatewayProcess {
+        try await start(settings: settings, makeEngine: { sidecar in
+            sidecar.gatewayEntry = SidecarGatewayEngine.httpEntry
+            return SidecarGatewayEngine(driver: sidecar)
+        }, controller: controller, logger: logger)
+    }
+
+    /// A gateway deciding with `engine` (tests drive the shell with a scripted one).
+    static func start(settings: GatewaySettings, engine: any GatewayEngine, controller: GatewayEndpoint? = nil,
+                      logger: Logger = Logger(label: "fsm.gateway")) async throws -> GatewayProcess {
+        try await start(settings: settings, makeEngine: { _ in engine }, controller: controller, logger: logger)
+    }
 
     /// Starts the admin listener, then (with a controller) polls for the config; the data
     /// listeners come with the first config.
-    static func start(settings: GatewaySettings, engine: any GatewayEngine, controller: GatewayEndpoint? = nil,
-                      logger: Logger = Logger(label: "fsm.gateway")) async throws -> GatewayProcess {
+    private static func start(settings: GatewaySettings, makeEngine: (SidecarDriver) -> any GatewayEngine, controller: GatewayEndpoint?,
+                              logger: Logger) async throws -> GatewayProcess {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let sidecar = SidecarDriver(eventLoop: loop, settings: settings.sidecarSettings, logger: logger)
-        let process = GatewayProcess(driver: GatewayDriver(sidecar: sidecar, settings: settings, engine: engine), group: group)
+        let process = GatewayProcess(driver: GatewayDriver(sidecar: sidecar, settings: settings, engine: makeEngine(sidecar)), group: group)
         do {
             process.admin = try await process.bindAdmin()
         } catch {
@@ -158,7 +173,7 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// Stops polling, closes every listener (open connections get up to `drainTimeout` for the
     /// requests in progress), then the loop.
-    func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
+    public func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
         await configClient?.stop()
         try? await controllerHTTP?.shutdown()
         let driver = self.driver
@@ -182,7 +197,7 @@ final class GatewayProcess: @unchecked Sendable {
     }
 
     /// Blocks until the admin listener closes (the `fsm gateway` main loop).
-    func waitUntilClosed() async {
+    public func waitUntilClosed() async {
         try? await admin?.closeFuture.get()
     }
 }

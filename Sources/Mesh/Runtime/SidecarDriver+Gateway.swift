@@ -17,4 +17,11 @@ extension SidecarDriver {
         }
         return gatewayEntry(&engine, id, head, origin, source, now(), &generator)
     }
+
+    /// Whether an upstream connection for `cluster` goes to the endpoint itself, without the
+    /// mesh's headers: egress clusters, and every cluster of a gateway (it reaches backends at
+    /// their own address and port, as FSM Gateway does for pods outside the mesh).
+    func dialsDirectly(_ cluster: String) -> Bool {
+        gatewayEntry != nil || Sidecar.isEgressCluster(cluster)
+    }
 }

@@ -505,7 +505,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: Sidecar.isEgressCluster(cluster))
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: dialsDirectly(cluster))
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -521,7 +521,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
                 exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
                 var head = exchange.head
-                if Sidecar.isEgressCluster(cluster) {
+                if dialsDirectly(cluster) {
                     // Out of the mesh: the request as the app sent it, none of the mesh's headers.
                     for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
                 } else {
