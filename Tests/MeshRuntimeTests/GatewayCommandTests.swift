@@ -142,7 +142,11 @@ struct GatewayCommandTests {
     spec:
       parentRefs: [{name: simple-fsm-gateway}]
       hostnames: [foo.example.com, bar.example.com]
-      rules: [{backendRefs: [{name: httpbin, port: 8080}]}]
+      rules:
+      - backendRefs: [{name: httpbin, port: 8080}]
+        filters:
+        - {type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: header-2-add, value: foo}]}}
+        - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: fsm/gateway}], add: [{name: header-2-add, value: bar}]}}
 
     """
 
@@ -212,6 +216,10 @@ struct GatewayCommandTests {
         }
         let foo = try await get(port: 8000, host: "foo.example.com")
         #expect(foo.contains("\"host\":\"foo.example.com\""))
+        // F2-014/015: the route's header filters, on the request httpbin echoes and on the answer.
+        #expect(foo.contains("\"header-2-add\":\"foo\""))
+        #expect(foo.lowercased().contains("\r\nheader-2-add: bar\r\n"))
+        #expect(foo.lowercased().contains("\r\nserver: fsm/gateway\r\n"))
         #expect(try await get(port: 8000, host: "bar.example.com").contains("\"host\":\"bar.example.com\""))
         #expect(try await get(port: 8000, host: "baz.example.com").hasPrefix("HTTP/1.1 404"))
         // F2-017: each name gets its listener's certificate (the client checks it names the host).

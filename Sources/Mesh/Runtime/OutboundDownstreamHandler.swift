@@ -32,6 +32,9 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
 
     /// On a gateway listener: its port and scheme (requests go to the engine's gateway entry).
     let gateway: GatewayRequestOrigin?
+    /// A gateway's upstream answer: the head the engine says the client gets (the upstream's,
+    /// with the route's response header changes), sent with the upstream's body.
+    var responseHead: MeshProxy.HTTPResponseHead?
 
     init(driver: SidecarDriver, handlers: HTTPServerHandlers?, gateway: GatewayRequestOrigin? = nil) {
         self.driver = driver
@@ -187,7 +190,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead, flush: Bool = true) {
         currentExchange = nil
         guard let context else { return }
-        responder.startStream(upstreamHead, draining: driver.isDraining, flush: flush, context: context)
+        var head = upstreamHead
+        if let engineHead = responseHead {
+            responseHead = nil
+            head.status = HTTPResponseStatus(statusCode: engineHead.status)
+            head.headers = HTTPHeaders(engineHead.headers.map { ($0.name, $0.value) })
+        }
+        responder.startStream(head, draining: driver.isDraining, flush: flush, context: context)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true) {

@@ -556,6 +556,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     // Written when the response has streamed (its bytes counted on the way).
                     exchange.downstream.pendingLog = exchange.log
+                    // A gateway's answer head is the engine's (ResponseHeaderModifier, set-cookie).
+                    if gatewayEntry != nil { exchange.downstream.responseHead = head }
                     link.forwardResponse(to: exchange.downstream)
                 } else {
                     exchange.log?.entry.bytesSent = head.body?.utf8.count ?? 0
