@@ -18,6 +18,7 @@ struct GatewayCommandTests {
     static let httpbinIP = "127.141.20.2"
     static let tlsBackendIP = "127.141.20.3"
     static let udpBackendIP = "127.141.20.4"
+    static let mirrorIP = "127.141.20.5"
     static let gatewayIP = "127.141.20.10"
 
     /// A long-running `fsm` subcommand, its output in a file; stopped with SIGTERM.
@@ -111,6 +112,11 @@ struct GatewayCommandTests {
     metadata: {name: fortio, namespace: httpbin}
     spec: {selector: {app: fortio}, ports: [{protocol: UDP, port: 8078, name: udp-8078}]}
     ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: mirror, namespace: httpbin}
+    spec: {selector: {app: mirror}, ports: [{protocol: TCP, port: 8080, targetPort: 14002}]}
+    ---
     apiVersion: gateway.networking.k8s.io/v1alpha2
     kind: TCPRoute
     metadata: {name: tcp-route, namespace: httpbin}
@@ -147,6 +153,7 @@ struct GatewayCommandTests {
         filters:
         - {type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: header-2-add, value: foo}]}}
         - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: fsm/gateway}], add: [{name: header-2-add, value: bar}]}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 8080}}}
 
     """
 
@@ -163,12 +170,16 @@ struct GatewayCommandTests {
         let bar = try GatewayFixtures.certificate(["bar.example.com"], secret: "httpbin/bar-cert")
         let passCertificate = try GatewayFixtures.certificate(["pass.example.com"], secret: "backend")
         let objects = [Self.gateway, Self.tlsSecret("foo-cert", foo), Self.tlsSecret("bar-cert", bar), Self.pod("httpbin-0", app: "httpbin", ip: Self.httpbinIP),
-                       Self.pod("tls-backend-0", app: "tls-backend", ip: Self.tlsBackendIP), Self.pod("fortio-0", app: "fortio", ip: Self.udpBackendIP)]
+                       Self.pod("tls-backend-0", app: "tls-backend", ip: Self.tlsBackendIP), Self.pod("fortio-0", app: "fortio", ip: Self.udpBackendIP),
+                       Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP)]
         try Data(objects.joined(separator: "---\n").utf8).write(to: manifests.appendingPathComponent("gateway.yaml"))
 
         let backends = Backends()
         try await backends.tlsEcho(host: Self.tlsBackendIP, port: 9443, certificate: passCertificate)
         try await backends.udpEcho(host: Self.udpBackendIP, port: 8078)
+        let mirror = EchoApp()
+        try await mirror.start(host: Self.mirrorIP, port: 14002)
+        defer { Task { await mirror.stop() } }
         let credential = scratch.appendingPathComponent("gateway.credential").path
         #expect(try Self.run(["credential", "--state-dir", state.path, "--gateway", "httpbin/simple-fsm-gateway", "--out", credential]) == 0)
         let controller = try Running(["controller", "--manifests", manifests.path, "--state-dir", state.path, "--listen", "\(Self.controllerIP):6060",
@@ -183,7 +194,7 @@ struct GatewayCommandTests {
             controller.stop()
         }
         do {
-            try await Self.checkOutcomes(manifests: manifests)
+            try await Self.checkOutcomes(manifests: manifests, mirror: mirror)
         } catch {
             Issue.record("controller: \(controller.log)\ngateway: \(gateway.log)")
             await backends.stop()
@@ -194,7 +205,7 @@ struct GatewayCommandTests {
         #expect(gateway.process.terminationStatus == 0, "\(gateway.log)")
     }
 
-    static func checkOutcomes(manifests: URL) async throws {
+    static func checkOutcomes(manifests: URL, mirror: EchoApp) async throws {
         try await GatewayFixtures.eventually("the gateway is ready") {
             (try? await MeshHTTP.request(host: gatewayIP, port: 15000, path: "/ready", timeout: .seconds(2)))?.status == 200
         }
@@ -220,6 +231,10 @@ struct GatewayCommandTests {
         #expect(foo.contains("\"header-2-add\":\"foo\""))
         #expect(foo.lowercased().contains("\r\nheader-2-add: bar\r\n"))
         #expect(foo.lowercased().contains("\r\nserver: fsm/gateway\r\n"))
+        // RequestMirror: a copy of the request (its header filter applied) reaches the mirror service too.
+        try await GatewayFixtures.eventually("the mirror gets its copy") {
+            mirror.seenHeaders.contains { $0["host"] == "foo.example.com" && $0["header-2-add"] == "foo" }
+        }
         #expect(try await get(port: 8000, host: "bar.example.com").contains("\"host\":\"bar.example.com\""))
         #expect(try await get(port: 8000, host: "baz.example.com").hasPrefix("HTTP/1.1 404"))
         // F2-017: each name gets its listener's certificate (the client checks it names the host).

@@ -585,10 +585,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 for header in head.headers where header.name.lowercased() != "host" { headers.add(name: header.name, value: header.value) }
                 exchange.head.headers = headers
                 exchanges[id.rawValue] = exchange
-            case .mirror:
-                // Only a gateway's chain mirrors (a sidecar's rules carry no filters); the gateway
-                // shell sends the copies.
-                break
+            case let .mirror(id, cluster, endpoint, head):
+                mirror(id, cluster: cluster, endpoint: endpoint, head: head)
             }
         }
     }
