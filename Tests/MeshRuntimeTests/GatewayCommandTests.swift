@@ -19,6 +19,7 @@ struct GatewayCommandTests {
     static let tlsBackendIP = "127.141.20.3"
     static let udpBackendIP = "127.141.20.4"
     static let mirrorIP = "127.141.20.5"
+    static let grpcIP = "127.141.20.6"
     static let gatewayIP = "127.141.20.10"
 
     /// A long-running `fsm` subcommand, its output in a file; stopped with SIGTERM.
@@ -117,6 +118,11 @@ struct GatewayCommandTests {
     metadata: {name: mirror, namespace: httpbin}
     spec: {selector: {app: mirror}, ports: [{protocol: TCP, port: 8080, targetPort: 14002}]}
     ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: grpcbin, namespace: httpbin}
+    spec: {selector: {app: grpcbin}, ports: [{protocol: TCP, port: 9000, targetPort: 9000}]}
+    ---
     apiVersion: gateway.networking.k8s.io/v1alpha2
     kind: TCPRoute
     metadata: {name: tcp-route, namespace: httpbin}
@@ -154,6 +160,15 @@ struct GatewayCommandTests {
         - {type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: header-2-add, value: foo}]}}
         - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: fsm/gateway}], add: [{name: header-2-add, value: bar}]}}
         - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 8080}}}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: GRPCRoute
+    metadata: {name: grpc-route, namespace: httpbin}
+    spec:
+      parentRefs: [{name: simple-fsm-gateway, port: 8000}]
+      rules:
+      - matches: [{method: {service: test.Echo, method: Unary}}]
+        backendRefs: [{name: grpcbin, port: 9000}]
 
     """
 
@@ -171,7 +186,7 @@ struct GatewayCommandTests {
         let passCertificate = try GatewayFixtures.certificate(["pass.example.com"], secret: "backend")
         let objects = [Self.gateway, Self.tlsSecret("foo-cert", foo), Self.tlsSecret("bar-cert", bar), Self.pod("httpbin-0", app: "httpbin", ip: Self.httpbinIP),
                        Self.pod("tls-backend-0", app: "tls-backend", ip: Self.tlsBackendIP), Self.pod("fortio-0", app: "fortio", ip: Self.udpBackendIP),
-                       Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP)]
+                       Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP), Self.pod("grpcbin-0", app: "grpcbin", ip: Self.grpcIP)]
         try Data(objects.joined(separator: "---\n").utf8).write(to: manifests.appendingPathComponent("gateway.yaml"))
 
         let backends = Backends()
@@ -180,6 +195,9 @@ struct GatewayCommandTests {
         let mirror = EchoApp()
         try await mirror.start(host: Self.mirrorIP, port: 14002)
         defer { Task { await mirror.stop() } }
+        let grpc = GRPCTestApp()
+        try await grpc.start(host: Self.grpcIP, port: 9000)
+        defer { Task { await grpc.stop() } }
         let credential = scratch.appendingPathComponent("gateway.credential").path
         #expect(try Self.run(["credential", "--state-dir", state.path, "--gateway", "httpbin/simple-fsm-gateway", "--out", credential]) == 0)
         let controller = try Running(["controller", "--manifests", manifests.path, "--state-dir", state.path, "--listen", "\(Self.controllerIP):6060",
@@ -244,6 +262,12 @@ struct GatewayCommandTests {
             #expect(answer.hasPrefix("HTTP/1.1 200"))
             #expect(answer.contains("\"host\":\"\(host)\""))
         }
+        // F2-019: gRPC over h2c (prior knowledge), routed by service and method, to an HTTP/2 backend.
+        let client = try await H2TestClient.connect(host: gatewayIP, port: 8000)
+        let unary = await GRPCResult.collect(try await client.call("/test.Echo/Unary", authority: "grpc.example.com", message: "Flomesh"))
+        #expect(unary.messages == ["echo: Flomesh"])
+        #expect(unary.grpcStatus == "0")
+        await client.close()
         let metrics = try await MeshHTTP.request(host: gatewayIP, port: 15000, path: "/metrics", timeout: .seconds(2)).body
         #expect(metrics.contains("fsm_gateway_downstream_cx_total{listener_port=\"8443\",listener_kind=\"tls\"} 2"))
     }
