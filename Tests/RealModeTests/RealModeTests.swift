@@ -25,9 +25,18 @@ struct RealModeTests {
         ("access-control.yaml", 41),
     ]
 
+    /// The FSM Gateway demos (issue 12 item 3): they run in the simulator; real mode needs the NIO
+    /// `fsm gateway` (issue 12 item 4, branch gwshell) to serve the gateway pod's LoadBalancer
+    /// Service before they join `shipped`.
+    static let awaitingGatewayShell = [
+        "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
+        "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
+        "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml",
+    ]
+
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped.map(\.0)), "scenarios/ and RealModeTests.shipped differ")
+        #expect(Set(files) == Set(Self.shipped.map(\.0)).union(Self.awaitingGatewayShell), "scenarios/ and RealModeTests.shipped (with awaitingGatewayShell) differ")
         #expect(Set(Self.shipped.map(\.1)).count == Self.shipped.count, "two scenarios share a subnet")
     }
 

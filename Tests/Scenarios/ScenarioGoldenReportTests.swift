@@ -21,6 +21,20 @@ import Testing
         "retry.yaml": ("f138ae436248a5ce", 2713),
         "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+        "gateway-tcp-routing.yaml": ("0abf88a64df18e4f", 1932),
+        "gateway-quickstart.yaml": ("2d4e5f2b6d0db060", 1464),
+        "gateway-retry.yaml": ("f304c99ae16a6d50", 1316),
+        "gateway-access-control.yaml": ("6020db8efabcd733", 2599),
+        "gateway-fault-injection.yaml": ("1f9c6a16f124084e", 2952),
+        "gateway-http-routing.yaml": ("8c24e0ac99d8c548", 2587),
+        "gateway-load-balancer.yaml": ("019d8896104cb4d9", 1969),
+        "gateway-mirror.yaml": ("a2a1eec61bff6bec", 1834),
+        "gateway-rate-limit.yaml": ("9035a1cc655e54b4", 2788),
+        "gateway-redirect.yaml": ("02757a9f4e38508c", 3075),
+        "gateway-request-headers.yaml": ("b31c838ddb4d6fbf", 2716),
+        "gateway-response-headers.yaml": ("34d6d0005415c0c5", 2834),
+        "gateway-session-sticky.yaml": ("f2fdebe20707aaa4", 2144),
+        "gateway-url-rewrite.yaml": ("4077faaa460cdae1", 2407),
     ]
 
     @Test(arguments: scenarioFiles)

@@ -75,6 +75,7 @@ struct AppBehavior {
             errorRate = options["errorRate"].flatMap { Double($0) } ?? 0
             errorStatus = options["errorStatus"].flatMap { Int($0) } ?? 500
         }
+        if model == .echo, fixedStatus == nil { fixedStatus = AppBehavior.pipyStatus(in: template) }
         switch model {
         case .bookstore:
             identity = env["IDENTITY"] ?? deployment
@@ -105,19 +106,39 @@ struct AppBehavior {
             if repository.hasSuffix("fortio/fortio") || repository == "fortio" { return .fortio }
             if repository.contains("pipy-ok") { return .pipyOk }
             if repository.contains("echo") { return .echo }
-            if repository.hasSuffix("flomesh/pipy"), pipyMessage(in: spec) != nil { return .echo }
+            if repository.hasSuffix("flomesh/pipy"), pipyMessage(in: spec) != nil || servesHTTP(spec) { return .echo }
         }
         return .none
     }
 
-    /// The body of a `pipy().listen(...).serveHTTP(new Message('...'))` one-liner (the canary demo's "httpbin").
+    /// The body of a `pipy().listen(...).serveHTTP(new Message('...'))` one-liner (the canary demo's
+    /// "httpbin"), or of `new Message({status: 503},'...')` (the gateway demos' pipy pods).
     static func pipyMessage(in spec: PodSpec) -> String? {
         for container in spec.containers {
             let script = (container.command + container.args).joined(separator: " ")
-            guard let start = script.firstRange(of: "new Message('") else { continue }
-            let rest = script[start.upperBound...]
+            guard let message = script.firstRange(of: "new Message(") else { continue }
+            var rest = script[message.upperBound...]
+            if rest.hasPrefix("{"), let close = rest.firstIndex(of: "}") { rest = rest[rest.index(after: close)...].drop { $0 == "," || $0 == " " } }
+            guard rest.hasPrefix("'") else { continue }
+            rest = rest.dropFirst()
             guard let end = rest.firstIndex(of: "'") else { continue }
             return String(rest[..<end]).replacing("\\n", with: "\n")
+        }
+        return nil
+    }
+
+    /// A pipy one-liner that serves HTTP without a fixed message (`serveHTTP(msg => msg)`, an echo
+    /// of the request: its body is unknown to the simulator).
+    static func servesHTTP(_ spec: PodSpec) -> Bool {
+        spec.containers.contains { ($0.command + $0.args).joined(separator: " ").contains("serveHTTP(") }
+    }
+
+    /// The status of a `new Message({status: 503},'...')` one-liner (nil: 200, pipy's default).
+    static func pipyStatus(in spec: PodSpec) -> Int? {
+        for container in spec.containers {
+            let script = (container.command + container.args).joined(separator: " ")
+            guard let head = script.firstRange(of: "new Message({status:") else { continue }
+            return Int(script[head.upperBound...].drop { $0 == " " }.prefix { $0.isNumber })
         }
         return nil
     }

@@ -130,6 +130,12 @@ public enum ExpectationChecker {
             }
             return headerCheck(load, values)
 
+        case .upstreamHeaders(let loadName, let values):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            return upstreamHeaderCheck(load, values)
+
         case .bodyContains(let loadName, let text):
             guard let load = result.loads.first(where: { $0.name == loadName }) else {
                 return (false, "no load named \(loadName)")
@@ -152,6 +158,22 @@ public enum ExpectationChecker {
             if matching != answered { passed = false }
             let shown = seen.map { "\($0.value.map(quote) ?? "absent") ×\($0.count)" }
             parts.append("\(expected.name): " + (shown.isEmpty ? "no responses" : shown.joined(separator: ", ")))
+        }
+        return (passed, "{" + parts.joined(separator: "; ") + "}")
+    }
+
+    /// `upstreamHeaders`: every request of the load an app received carried each header with
+    /// exactly its value (or lacked it); a load none of whose requests reached an app fails.
+    private static func upstreamHeaderCheck(_ load: LoadResult, _ values: [HeaderExpectation]) -> (Bool, String) {
+        var passed = true
+        var parts: [String] = []
+        for expected in values {
+            let seen = load.upstreamHeaders.first(where: { $0.name == expected.name })?.values ?? []
+            let received = seen.reduce(0) { $0 + $1.count }
+            let matching = seen.first(where: { $0.value == expected.value })?.count ?? 0
+            if received == 0 || matching != received { passed = false }
+            let shown = seen.map { "\($0.value.map(quote) ?? "absent") ×\($0.count)" }
+            parts.append("\(expected.name): " + (shown.isEmpty ? "no requests received" : shown.joined(separator: ", ")))
         }
         return (passed, "{" + parts.joined(separator: "; ") + "}")
     }

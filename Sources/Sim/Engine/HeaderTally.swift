@@ -23,6 +23,14 @@ public struct HeaderTally: Hashable, Sendable {
         }
     }
 
+    /// The names a scenario's `upstreamHeaders:` expectations of `load` ask about.
+    public static func upstreamNames(for load: String, in expectations: [Expectation]) -> [String] {
+        expectations.flatMap { expectation -> [String] in
+            guard case .upstreamHeaders(load, let values) = expectation.check else { return [] }
+            return values.map(\.name)
+        }
+    }
+
     public var isEmpty: Bool { names.isEmpty }
 
     /// One response that has a status; `value(name)` looks a header up (case-insensitively).

@@ -69,10 +69,15 @@ struct LoadState {
 
     /// The response headers `headers:` expectations ask about.
     var headerTally: HeaderTally
+    /// The request headers `upstreamHeaders:` expectations ask about, as apps received them.
+    var upstreamTally: HeaderTally
+    /// `cookies: true`: the cookies responses set, `name=value` by name, sent with later requests.
+    var cookieJar: [(name: Substring, pair: String)] = []
 
-    init(spec: LoadSpec, headerNames: [String] = []) {
+    init(spec: LoadSpec, headerNames: [String] = [], upstreamHeaderNames: [String] = []) {
         self.spec = spec
         headerTally = HeaderTally(names: headerNames)
+        upstreamTally = HeaderTally(names: upstreamHeaderNames)
         head = HTTPRequestHead(authority: "")
         // Microseconds, up to one hour, three significant digits.
         histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
@@ -183,7 +188,7 @@ extension SimEngine {
         if loads[index].isTCP {
             tcpCall(index, worker: worker)
         } else {
-            issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].head,
+            issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].headWithCookies,
                       destination: loads[index].destination, measuredFrom: scheduled)
         }
     }
@@ -193,6 +198,7 @@ extension SimEngine {
         loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, body: body, latency: now - measuredFrom, at: now)
         if !flags.isEmpty { loads[index].flagCounts[flags.rawValue, default: 0] += 1 }
         if status != 0, let head, !loads[index].headerTally.isEmpty { loads[index].headerTally.record { head.header($0) } }
+        if loads[index].spec.cookies, let head { loads[index].keepCookies(of: head) }
         loads[index].workers[worker].busy = false
         let next = loads[index].workers[worker].nextScheduled
         if loads[index].interval > 0 && next > now {
@@ -254,6 +260,27 @@ extension SimEngine {
             let period = deployments[pods[pod].deployment].app.loopPeriod
             let next = max(now, pods[pod].app.loops[loop].iterationStart + period)
             queue.schedule(.appLoop(pod: Int32(pod), incarnation: pods[pod].appIncarnation, loop: Int32(loop)), at: next)
+        }
+    }
+}
+
+extension LoadState {
+    /// The load's request, with the jar's cookies when it keeps them.
+    var headWithCookies: HTTPRequestHead {
+        guard !cookieJar.isEmpty else { return head }
+        var withCookies = head
+        withCookies.headers.append(HTTPHeader(name: "cookie", value: cookieJar.map(\.pair).joined(separator: "; ")))
+        return withCookies
+    }
+
+    /// Keeps each `set-cookie` of a response (its `name=value`), replacing an earlier one of the name.
+    mutating func keepCookies(of response: HTTPResponseHead) {
+        for header in response.headers where header.name.lowercased() == "set-cookie" {
+            let pair = String(header.value.prefix { $0 != ";" }.drop { $0 == " " })
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else { continue }
+            let name = pair[..<equals]
+            cookieJar.removeAll { $0.name == name }
+            cookieJar.append((name: name, pair: pair))
         }
     }
 }

@@ -12,6 +12,9 @@ extension Report {
             let headers: [(String, JSONValue)] = load.headers.isEmpty ? [] : [("headers", .object(load.headers.map { header in
                 (header.name, .object(header.values.map { ($0.value ?? "(absent)", .int($0.count)) }))
             }))]
+            let upstream: [(String, JSONValue)] = load.upstreamHeaders.isEmpty ? [] : [("upstreamHeaders", .object(load.upstreamHeaders.map { header in
+                (header.name, .object(header.values.map { ($0.value ?? "(absent)", .int($0.count)) }))
+            }))]
             loads.append((load.name, .object([
                 ("requests", .int(load.requests)),
                 ("status", .object(load.status.map { (String($0.code), .int($0.count)) })),
@@ -25,7 +28,7 @@ extension Report {
                     ("max", .double(ReportFormat.rounded3(latency.max))),
                 ])),
                 ("responseFlags", .object(load.responseFlags.map { ($0.flags, .int($0.count)) })),
-            ] + headers)))
+            ] + headers + upstream)))
         }
         let apps: [(String, JSONValue)] = result.apps.map { app in
             (app.deployment, .object([("received", .int(app.received))] + app.counters.map { ($0.name, .int($0.value)) }))

@@ -146,6 +146,9 @@ public struct LoadSpec: Hashable, Sendable {
     /// nil: closed loop (each worker sends its next request when the previous one finished).
     public var qps: Double?
     public var concurrency: Int
+    /// The client keeps the cookies its responses set (`curl -b -c` with a jar) and sends them with
+    /// its next requests.
+    public var cookies = false
 
     public init(name: String, from: String, url: String, method: String = "GET", headers: [HTTPHeaderField] = [], requests: Int? = nil, duration: MeshDuration? = nil, qps: Double? = nil, concurrency: Int = 1) {
         self.name = name
@@ -206,6 +209,9 @@ public struct Expectation: Hashable, Sendable {
         case headers(load: String, values: [HeaderExpectation])
         /// Every response that has a status has a body containing the text.
         case bodyContains(load: String, text: String)
+        /// Every request of the load that reached an app's container (each attempt) carried each
+        /// header with this exact value (nil: without it): what a proxy on the way sent upstream.
+        case upstreamHeaders(load: String, values: [HeaderExpectation])
     }
 
     public var check: Check

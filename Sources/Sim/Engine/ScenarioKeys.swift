@@ -16,7 +16,7 @@ public enum ScenarioKeys {
     public static let stepActions = ["apply", "delete", "load", "fault"]
     public static let step = ["at"] + stepActions
     public static let delete = ["kind", "namespace", "name"]
-    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency"]
+    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency", "cookies"]
     /// Each fault kind with the keys it takes (`kind` included).
     public static let faults: [(kind: String, keys: [String])] = [
         ("kill-pod", ["kind", "target", "restartAfter"]),
@@ -26,7 +26,7 @@ public enum ScenarioKeys {
         ("error", ["kind", "target", "status", "rate", "duration"]),
     ]
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains"]
+    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains", "upstreamHeaders"]
     /// Each form of check with the keys it takes (`counter` has two: of a proxy, of an app).
     public static let expectations: [(check: String, keys: [String])] = [
         ("status", ["load", "status"]),
@@ -39,6 +39,7 @@ public enum ScenarioKeys {
         ("responseFlags", ["load", "responseFlags"]),
         ("headers", ["load", "headers"]),
         ("bodyContains", ["load", "bodyContains"]),
+        ("upstreamHeaders", ["load", "upstreamHeaders"]),
     ]
     public static let percentiles = ["p50", "p90", "p99", "p999", "max"]
 

@@ -13,7 +13,7 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains (with load), received (with app) or counter (with proxy or app)"
+                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains, upstreamHeaders (with load), received (with app) or counter (with proxy or app)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
@@ -110,6 +110,13 @@ extension ScenarioParser {
                 check = .headers(load: load, values: values)
                 text = "\(load) headers {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
 
+            case "upstreamHeaders":
+                try entry.checkKnownKeys(ScenarioKeys.expectation("upstreamHeaders"))
+                let load = try entry.string("load")
+                let values = try headerExpectations(try entry.required("upstreamHeaders"), pseudoHeaders: true)
+                check = .upstreamHeaders(load: load, values: values)
+                text = "\(load) upstreamHeaders {" + values.map { "\($0.name): \($0.value.map(ExpectationChecker.quote) ?? "null")" }.joined(separator: ", ") + "}"
+
             case "bodyContains":
                 try entry.checkKnownKeys(ScenarioKeys.expectation("bodyContains"))
                 let load = try entry.string("load")
@@ -164,12 +171,15 @@ extension ScenarioParser {
     }
 
     /// `{ name: value | null }`: header names are case-insensitive (kept lowercase), values exact.
-    private static func headerExpectations(_ map: YAMLReader) throws(ManifestError) -> [HeaderExpectation] {
+    /// With `pseudoHeaders`, `:method`, `:path` and `:authority` name the request line's parts.
+    static let pseudoHeaderNames = [":method", ":path", ":authority"]
+
+    private static func headerExpectations(_ map: YAMLReader, pseudoHeaders: Bool = false) throws(ManifestError) -> [HeaderExpectation] {
         guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
         var values: [HeaderExpectation] = []
         for (name, value) in try map.entries() {
-            try checkHeaderName(name, of: value)
-            let field = value.isNull ? nil : try headerField(name, value)
+            if !(pseudoHeaders && pseudoHeaderNames.contains(name)) { try checkHeaderName(name, of: value) }
+            let field = value.isNull ? nil : try headerField(name, value, pseudoHeaders: pseudoHeaders)
             let lowered = name.lowercased()
             if values.contains(where: { $0.name == lowered }) {
                 throw ManifestError(at: value.keyLocation, path: value.path, message: "header \(YAMLReader.quotedText(name)) is listed twice (names are case-insensitive)")
@@ -223,6 +233,10 @@ extension ScenarioParser {
             for case .workload(let workload) in resources {
                 workloads.append(ResourceKey(kind: .deployment, namespace: workload.metadata.namespace, name: workload.metadata.name))
             }
+            // A bare Pod is an app of its own name, as the simulator counts it.
+            for case .pod(let pod) in resources {
+                workloads.append(ResourceKey(kind: .deployment, namespace: pod.metadata.namespace, name: pod.metadata.name))
+            }
         }
         collect(scenario.manifests)
         for step in scenario.steps { if case .apply(let resources) = step.action { collect(resources) } }
@@ -261,7 +275,7 @@ extension ScenarioParser {
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
             case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _),
-                 .headers(let load, _), .bodyContains(let load, _):
+                 .headers(let load, _), .bodyContains(let load, _), .upstreamHeaders(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
                     let names = loadNames.isEmpty ? "the scenario declares no load" : "loads: " + loadNames.sorted().joined(separator: ", ")

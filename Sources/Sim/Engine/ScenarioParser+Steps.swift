@@ -91,6 +91,7 @@ extension ScenarioParser {
         if let concurrency = try value.optional("concurrency") {
             load.concurrency = try concurrency.int(in: 1...ScenarioLimits.maxConcurrency, limit: "the limit of workers per load")
         }
+        load.cookies = try value.optional("cookies")?.bool() ?? false
         if load.requests == nil, load.duration == nil, scenarioDuration == nil {
             throw value.error("expected \"requests\" or \"duration\" (or a scenario-level duration): otherwise the load never ends")
         }
@@ -100,9 +101,9 @@ extension ScenarioParser {
 
     /// A header as a load sends it: the name an HTTP token, the value free of control characters
     /// (a CR or LF would end the header and start another: request splitting).
-    static func headerField(_ name: String, _ value: YAMLReader) throws(ManifestError) -> HTTPHeaderField {
+    static func headerField(_ name: String, _ value: YAMLReader, pseudoHeaders: Bool = false) throws(ManifestError) -> HTTPHeaderField {
         let text = try value.scalarText()
-        try checkHeaderName(name, of: value)
+        if !(pseudoHeaders && pseudoHeaderNames.contains(name)) { try checkHeaderName(name, of: value) }
         if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
             throw value.error("a header value must not contain CR, LF or other control characters, found \(YAMLReader.quotedText(text))")
         }

@@ -22,13 +22,14 @@ extension SimEngine {
         }
     }
 
-    private func placeOutsidePod(name: String, ip: UInt32, behavior: AppBehavior) -> Int {
+    /// A pod the controller never sees (an external host, the external client, a gateway pod).
+    func placeOutsidePod(name: String, namespace: String = SimEngine.externalNamespace, ip: UInt32, behavior: AppBehavior) -> Int {
         let deployment = deployments.count
-        deployments.append(SimDeployment(namespace: SimEngine.externalNamespace, name: name, workload: nil, app: behavior))
+        deployments.append(SimDeployment(namespace: namespace, name: name, workload: nil, app: behavior))
         let index = pods.count
-        let key = PodKey(namespace: SimEngine.externalNamespace, name: name)
+        let key = PodKey(namespace: namespace, name: name)
         pods.append(SimPod(
-            key: key, deployment: deployment, resource: Pod(metadata: ObjectMeta(name: name, namespace: SimEngine.externalNamespace), podIP: IPv4.format(ip)),
+            key: key, deployment: deployment, resource: Pod(metadata: ObjectMeta(name: name, namespace: namespace), podIP: IPv4.format(ip)),
             ip: ip, ipText: IPv4.format(ip), app: AppState(random: SimRandom(seed: seed, stream: "app:\(key)")),
             responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)]))
         podByIP[ip] = index
@@ -47,6 +48,7 @@ extension SimEngine {
     /// would, come with the Gateway model: MeshModel's Service has no `type` yet).
     func resolveFromOutside(host: String) -> UInt32? {
         if let ip = IPv4.parse(host) { return ip }
+        if let gateway = gatewayPod(serving: host) { return pods[gateway].ip }
         return externalHostByName[host].map { pods[$0].ip }
     }
 

@@ -40,6 +40,7 @@ extension SimEngine {
         exchanges[slot].bodyBytes = bodyBytes
         exchanges[slot].lastBody = -1
         exchanges[slot].finalBody = -1
+        exchanges[slot].gatewayClient = nil
         // A crashed sidecar refuses its app's connection on the outbound listener.
         guard destination != nil, pods[client].alive, !pods[client].sidecarDown else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
@@ -47,7 +48,9 @@ extension SimEngine {
             return
         }
         captureRequest(slot: slot)
-        if pods[client].hasSidecar {
+        if let gateway = gatewayPod(at: destination!) {
+            toGateway(slot: slot, gateway: gateway)
+        } else if pods[client].hasSidecar {
             queue.schedule(.atClientSidecar(slot: Int32(slot), id: id), at: now + CostModel.localHop)
         } else {
             sendDirect(slot: slot)
@@ -94,7 +97,7 @@ extension SimEngine {
             switch action {
             case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
-                             egress: Sidecar.isEgressCluster(cluster))
+                             egress: Sidecar.isEgressCluster(cluster), plaintext: gatewayOfPod[pod] != nil)
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
@@ -125,7 +128,9 @@ extension SimEngine {
                 exchanges[Int(slot)].finalHead = head
                 exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
                 exchanges[Int(slot)].finalBody = local == nil ? exchanges[Int(slot)].lastBody : -1
-                queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + CostModel.localHop)
+                // A gateway's answer crosses the network back to its outside client.
+                let back = exchanges[Int(slot)].gatewayClient == nil ? CostModel.localHop : sampleLatency()
+                queue.schedule(.atClient(slot: slot, id: id.rawValue), at: now + back)
             case .closeUpstream(let connection):
                 closeUpstream(client: pod, connection: connection.rawValue)
             case .setRequestHeaders(let id, let headers):
@@ -148,7 +153,9 @@ extension SimEngine {
 
     /// `egress`: a passthrough to the original destination, in plain (no mesh identity), through
     /// kube-proxy when the destination is a service address.
-    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool, egress: Bool = false) {
+    /// `plaintext`: a gateway's send, in plain to the endpoint (the gateway is not in the mesh).
+    private func sendUpstream(from client: Int, id: UInt64, attempt: Int, endpoint: SocketAddress, connection: UInt64, newConnection: Bool, egress: Bool = false,
+                              plaintext: Bool = false) {
         let slot = Int32(truncatingIfNeeded: id & 0xFF_FFFF)
         guard isLive(slot, id) else { return }
         let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(slot)].bodyBytes) + (newConnection ? CostModel.newConnectionCPU : 0)
@@ -168,7 +175,7 @@ extension SimEngine {
         hop.connectionOwner = Int32(client)
         hop.closesConnection = true
         hop.opensConnection = newConnection
-        hop.plaintext = egress
+        hop.plaintext = egress || plaintext
         guard server >= 0 else {
             // No such address: a connect gets no answer and the engine's connect timeout ends it.
             if newConnection { return }
@@ -316,7 +323,7 @@ extension SimEngine {
 
     // MARK: - Unmeshed client
 
-    private func sendDirect(slot: Int) {
+    func sendDirect(slot: Int) {
         let client = Int(exchanges[slot].client)
         let id = exchanges[slot].id
         let destination = exchanges[slot].destination
@@ -452,6 +459,9 @@ extension SimEngine {
 
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
         let exchange = exchanges[Int(hop.slot)]
+        if case .load(let load, _) = exchange.origin, !loads[Int(load)].upstreamTally.isEmpty {
+            loads[Int(load)].upstreamTally.record { exchange.head.pseudoOrHeader($0) }
+        }
         let reply = pods[server].app.handle(behavior, method: exchange.head.method, path: exchange.head.path, port: port)
         hop.status = Int32(reply.status)
         hop.answeredBy = .app
@@ -514,5 +524,18 @@ extension SimEngine {
         if let service = serviceByIP[ip] { return SocketAddress(ip: services[service].ipText, port: port) }
         if let pod = podByIP[ip] { return SocketAddress(ip: pods[pod].ipText, port: port) }
         return SocketAddress(ip: IPv4.format(ip), port: port)
+    }
+}
+
+extension HTTPRequestHead {
+    /// A header by name, or the request line's parts as HTTP/2 names them (`:method`, `:path`,
+    /// `:authority`), as `upstreamHeaders:` expectations read a request an app received.
+    func pseudoOrHeader(_ name: String) -> String? {
+        switch name {
+        case ":method": method
+        case ":path": path
+        case ":authority": authority
+        default: header(name)
+        }
     }
 }

@@ -52,7 +52,7 @@ extension SimEngine {
                           buckets: buckets, bucketWidth: .seconds(Int64(widthSeconds)),
                           bodies: bodies.sorted { $0.key < $1.key }.map { (text: $0.key, count: $0.value) },
                           responseFlags: load.flagCounts.map { (flags: ResponseFlags(rawValue: $0.key).description, count: $0.value) }.sorted { $0.flags < $1.flags },
-                          headers: load.headerTally.observations)
+                          headers: load.headerTally.observations, upstreamHeaders: load.upstreamTally.observations)
     }
 
     private func appResults() -> [AppResult] {

@@ -16,6 +16,7 @@ extension SimEngine {
         let update = controller.apply(changes)
         noteDiagnostics()
         buildOutsideWorld()
+        syncGatewayPods()
         // At 0s the mesh has settled: every pod starts with its configuration.
         adoptNewPods()
         for pod in update.changed.compactMap({ podIndex[$0] }) {
@@ -31,6 +32,7 @@ extension SimEngine {
         noteDiagnostics()
         let created = adoptNewPods()
         schedulePush(update)
+        scheduleGatewayPush(update)
         for pod in created { startClientLoops(pod) }
     }
 

@@ -8,9 +8,13 @@ import MeshProxy
 enum EngineEvent {
     case step(Int32)
     case configPush(Int32)
+    /// Gateway configs changed a config delay ago: the gateway pods take them.
+    case gatewayPush
     case loadIssue(load: Int32, worker: Int32)
     /// The request left its app and reached the app's own sidecar.
     case atClientSidecar(slot: Int32, id: UInt64)
+    /// An outside client's request reached a gateway pod (the exchange's `client`).
+    case atGateway(slot: Int32, id: UInt64)
     /// A request (one attempt) reached the server pod.
     case atServer(Hop)
     /// The server's app finished the request.
@@ -119,6 +123,8 @@ struct Exchange {
     var finalBody: Int32 = -1
     /// The client sidecar's route timeout for this exchange, while it waits in the queue.
     var requestTimer: EventQueue<EngineEvent>.Handle?
+    /// An exchange a gateway pod (`client`) serves for an outside client at this address.
+    var gatewayClient: SocketAddress?
 }
 
 struct UpstreamConnection {
@@ -185,6 +191,10 @@ final class SimEngine {
     var externalPorts: [Int: Set<Int>] = [:]
     /// The `from: external` client's pod, when a load needs it.
     var externalClient: Int?
+    /// FSM Gateway: the pod `fsm-gateway-<namespace>` of each namespace with a programmed Gateway,
+    /// and the Gateway (`namespace/name`) each such pod runs.
+    var gatewayPodByNamespace: [String: Int] = [:]
+    var gatewayOfPod: [Int: String] = [:]
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []
     var meters: [ProxyMeter] = []
@@ -257,7 +267,8 @@ final class SimEngine {
         for (index, step) in scenario.steps.enumerated() {
             if case .load(let spec) = step.action {
                 loadForStep[index] = loads.count
-                loads.append(LoadState(spec: spec, headerNames: HeaderTally.names(for: spec.name, in: scenario.expectations)))
+                loads.append(LoadState(spec: spec, headerNames: HeaderTally.names(for: spec.name, in: scenario.expectations),
+                                       upstreamHeaderNames: HeaderTally.upstreamNames(for: spec.name, in: scenario.expectations)))
             }
         }
         exchanges.reserveCapacity(256)
@@ -320,6 +331,8 @@ final class SimEngine {
         case .configPush(let index): pushConfigs(Int(index))
         case .loadIssue(let load, let worker): loadIssue(Int(load), worker: Int(worker))
         case .atClientSidecar(let slot, let id): atClientSidecar(slot: slot, id: id)
+        case .atGateway(let slot, let id): atGateway(slot: slot, id: id)
+        case .gatewayPush: syncGatewayPods()
         case .atServer(let hop): atServer(hop)
         case .appDone(let hop): appDone(hop)
         case .atClientSidecarResponse(let hop): atClientSidecarResponse(hop)

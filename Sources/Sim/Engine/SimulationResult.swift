@@ -106,9 +106,12 @@ public struct LoadResult: Sendable {
     public var responseFlags: [(flags: String, count: Int)]
     /// The response headers the load's `headers:` expectations name, with the values seen.
     public var headers: [HeaderObservation]
+    /// The request headers the load's `upstreamHeaders:` expectations name, as the apps received them.
+    public var upstreamHeaders: [HeaderObservation]
 
     public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = [],
-                responseFlags: [(flags: String, count: Int)] = [], headers: [HeaderObservation] = []) {
+                responseFlags: [(flags: String, count: Int)] = [], headers: [HeaderObservation] = [], upstreamHeaders: [HeaderObservation] = []) {
+        self.upstreamHeaders = upstreamHeaders
         self.bodies = bodies
         self.responseFlags = responseFlags
         self.headers = headers

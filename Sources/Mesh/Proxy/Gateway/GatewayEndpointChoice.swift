@@ -19,10 +19,11 @@ enum GatewayEndpointChoice {
         return candidates[turn % candidates.count]
     }
 
-    /// The token of an endpoint in a sticky session's cookie: 16 hex digits of its address's hash.
+    /// The token of an endpoint in a sticky session's cookie: 16 decimal digits of its address's
+    /// hash (the guide's cookies are numbers: `_srv_id=7252425551334343`).
     static func stickyToken(_ endpoint: SocketAddress) -> String {
-        let hex = String(fnv1a(endpoint.description), radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        let digits = String(fnv1a(endpoint.description) % 10_000_000_000_000_000)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// The value of cookie `name` in the request's `cookie` headers.

@@ -58,7 +58,7 @@ extension Sidecar {
         let input = FilterInput(listener: compiledListener.table, now: now)
         switch compiledListener.chain.decode(&request, input, from: start, counters: &counters, buckets: &buckets, random: &random) {
         case let .localReply(response, reason):
-            actions.append(.respond(id, response, local: reason, flags: ResponseFlags(reason)))
+            actions.append(.respond(id, Sidecar.statingLength(response), local: reason, flags: ResponseFlags(reason)))
         case let .hold(delay, resumeAt):
             heldRequests[id.rawValue] = HeldRequest(request: request, original: original, destination: source, match: listener, resumeAt: resumeAt,
                                                     configGeneration: counters[CounterTable.configApplied], isGateway: true)
@@ -98,6 +98,15 @@ extension Sidecar {
         request.listenerScheme = held.request.listenerScheme
         request.faultDelayed = true
         runGatewayChain(id, &request, original: held.original, source: held.destination, listener: listener, from: .start, now: now, random: &random, actions: &actions)
+    }
+
+    /// A gateway's own answer states its length (`content-length: 0` for a redirect or an abort
+    /// without a message), as FSM Gateway's answers do (G3).
+    static func statingLength(_ response: HTTPResponseHead) -> HTTPResponseHead {
+        guard response.header("content-length") == nil else { return response }
+        var head = response
+        head.headers.append(HTTPHeader(name: "content-length", value: String(response.body?.utf8.count ?? 0)))
+        return head
     }
 
     /// Rule backends all unresolved: 500 with no body (Gateway API: an invalid backendRef).
@@ -176,6 +185,13 @@ extension Sidecar {
     public func gatewayUpstreamSecurity(cluster: String) -> GatewayUpstreamSecurity {
         guard let index = compiled.clusterIndex(named: cluster) else { return .plaintext }
         return compiled.gateway?.clusterPolicies[index]?.security ?? .plaintext
+    }
+
+    /// The protocol of the listener at `listenerPort` (its first, when several share the port):
+    /// a shell serves HTTP and HTTPS ports with `gatewayRequest`, the others with `gatewayConnection`.
+    public func gatewayListenerProtocol(port: Int) -> GatewayListenerProtocol? {
+        guard let gateway = compiled.gateway, let index = gateway.listenersByPort[port]?.first else { return nil }
+        return gateway.listeners[index].listenerProtocol
     }
 
     /// RateLimitPolicy's bytes per second on a port (each way), for the shell to pace the relay.

@@ -1,0 +1,114 @@
+import MeshControl
+import MeshModel
+import MeshProxy
+
+/// FSM Gateway in the virtual cluster (installed, as `fsm install --set
+/// fsm.fsmGateway.enabled=true`): each namespace with a Gateway the controller programs gets the
+/// pod `fsm-gateway-<namespace>`, outside the mesh, running the real engine with that Gateway's
+/// `GatewayConfig`, and the LoadBalancer Service of the same name, reachable from outside at
+/// `fsm-gateway-<namespace>.<namespace>` on the listener ports. Its configs arrive after the
+/// config delay, as sidecars' do. A namespace with several Gateways runs the first by name.
+extension SimEngine {
+    /// Creates the pods of Gateways that got a config and applies every gateway's current config.
+    func syncGatewayPods() {
+        var pushed = 0
+        for name in controller.gatewayNames {
+            let namespace = String(name.prefix { $0 != "/" })
+            let pod = gatewayPodByNamespace[namespace] ?? placeGatewayPod(namespace: namespace)
+            if let running = gatewayOfPod[pod], running != name { continue }
+            gatewayOfPod[pod] = name
+            guard let config = controller.gatewayConfig(for: name), sidecars[pod].gatewayConfig?.version != config.version else { continue }
+            switch sidecars[pod].applyGateway(config) {
+            case .applied:
+                pushed += 1
+                perform(sidecars[pod].takeConfigActions(), at: pod)
+            case .rejected(let reason):
+                record("config rejected by \(podName(pod)): \(reason)")
+            }
+        }
+        if pushed > 0, now > 0 { record("config pushed to \(pushed) gateway\(pushed == 1 ? "" : "s")", kind: .configPush) }
+    }
+
+    private func placeGatewayPod(namespace: String) -> Int {
+        let name = "fsm-gateway-\(namespace)"
+        let pod = placeOutsidePod(name: name, namespace: namespace, ip: IPv4.pod(pods.count),
+                                  behavior: makeBehavior(deployment: name, template: PodSpec(), spec: AppSpec(model: .none)))
+        gatewayPodByNamespace[namespace] = pod
+        return pod
+    }
+
+    /// A gateway's changed config reaches its pod after the config delay.
+    func scheduleGatewayPush(_ update: ControllerUpdate) {
+        guard !update.gateways.isEmpty else { return }
+        queue.schedule(.gatewayPush, at: now + configDelay)
+    }
+
+    /// The gateway pod a host name from outside names: `fsm-gateway-<ns>.<ns>` (with `.svc` and
+    /// `.svc.cluster.local` as well).
+    func gatewayPod(serving host: String) -> Int? {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "fsm-gateway-\(parts[1])" else { return nil }
+        let rest = parts.dropFirst(2).joined(separator: ".")
+        guard rest.isEmpty || rest == "svc" || rest == "svc.cluster.local" else { return nil }
+        return gatewayPodByNamespace[String(parts[1])]
+    }
+
+    /// The gateway pod at an address a client sends to.
+    func gatewayPod(at destination: SocketAddress) -> Int? {
+        guard !gatewayOfPod.isEmpty, let ip = IPv4.parse(destination.ip), let pod = podByIP[ip], gatewayOfPod[pod] != nil else { return nil }
+        return pod
+    }
+
+    /// An outside client's request leaves for the gateway: from here on the gateway pod is the
+    /// exchange's client (its engine's actions are performed there).
+    func toGateway(slot: Int, gateway: Int) {
+        let client = Int(exchanges[slot].client)
+        exchanges[slot].gatewayClient = SocketAddress(ip: pods[client].ipText, port: 40000 + slot % 20000)
+        exchanges[slot].client = Int32(gateway)
+        let id = exchanges[slot].id
+        guard pods[gateway].alive, let oneWay = transit(from: client, to: gateway) else {
+            exchanges[slot].finalHead = HTTPResponseHead(status: 0)
+            queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.lostMessageTimeout)
+            return
+        }
+        queue.schedule(.atGateway(slot: Int32(slot), id: id), at: now + oneWay)
+    }
+
+    func atGateway(slot: Int32, id: UInt64) {
+        guard isLive(slot, id) else { return }
+        let gateway = Int(exchanges[Int(slot)].client)
+        var head = exchanges[Int(slot)].head
+        // The Host header is the authority, as an HTTP server reads it.
+        if let index = head.headers.firstIndex(where: { $0.name.lowercased() == "host" }) {
+            head.authority = head.headers[index].value
+            head.headers.remove(at: index)
+        }
+        exchanges[Int(slot)].head = head
+        let port = exchanges[Int(slot)].destination.port
+        if let listener = sidecars[gateway].gatewayListenerProtocol(port: port), listener == .tcp || listener == .udp || listener == .tls {
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port)
+        }
+        chargeCPU(gateway, CostModel.httpRequestCPU)
+        let actions = sidecars[gateway].gatewayRequest(
+            ExchangeID(id), head: head, listenerPort: exchanges[Int(slot)].destination.port, source: exchanges[Int(slot)].gatewayClient ?? SocketAddress(ip: "", port: 0),
+            sni: nil, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+        perform(actions, at: gateway)
+    }
+
+    /// An L4 listener (TCPRoute) carries the client's bytes as they are: the engine picks the
+    /// endpoint, the request goes there unchanged (its Host, no `x-forwarded-for`) on the
+    /// gateway's connection, and the answer comes back as the app made it.
+    private func relayAtGateway(slot: Int, gateway: Int, port: Int) {
+        chargeCPU(gateway, CostModel.newConnectionCPU + CostModel.tcpCallCPU)
+        let client = exchanges[slot].gatewayClient ?? SocketAddress(ip: "", port: 0)
+        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: nil,
+                                                           now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+        guard case .connect(_, let endpoint) = decision else {
+            exchanges[slot].finalHead = HTTPResponseHead(status: 0)
+            queue.schedule(.atClient(slot: Int32(slot), id: exchanges[slot].id), at: now + sampleLatency())
+            return
+        }
+        exchanges[slot].destination = endpoint
+        sendDirect(slot: slot)
+    }
+}
