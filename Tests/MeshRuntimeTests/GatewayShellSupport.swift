@@ -19,6 +19,8 @@ struct ScriptedGatewayEngine: GatewayEngine {
     /// TLS choice per SNI (`""` for none); anything else gets `defaultTLS`.
     var tls: [String: GatewayTLSChoice] = [:]
     var defaultTLS: GatewayTLSChoice = .reject(.noRoute)
+    /// Listener protocol per port (`.tls`: a terminated connection is relayed).
+    var protocols: [Int: GatewayListenerProtocol] = [:]
     /// A config with this version is refused.
     var refusedVersion = "refused"
     private(set) var asked: [(port: Int, transport: GatewayTransport, serverName: String?)] = []
@@ -27,6 +29,8 @@ struct ScriptedGatewayEngine: GatewayEngine {
     mutating func apply(_ config: GatewayConfig) -> ConfigApplyResult {
         config.version == refusedVersion ? .rejected(reason: "refused by the test engine") : .applied(version: config.version)
     }
+
+    func listenerProtocol(port: Int) -> GatewayListenerProtocol? { protocols[port] }
 
     func tlsChoice(port: Int, serverName: String?) -> GatewayTLSChoice {
         tls[serverName ?? ""] ?? defaultTLS

@@ -161,6 +161,28 @@ struct GatewayShellTests {
         }
     }
 
+    @Test func aTerminateListenerWithTCPRoutesRelaysTheDecryptedBytes() async throws {
+        let ip = "127.141.9.1"
+        let backends = Backends()
+        try await backends.tcpEcho(host: "127.141.9.2", port: 9000, greeting: "echo ")
+        defer { Task { await backends.stop() } }
+        let foo = try GatewayFixtures.certificate(["foo.example.com"], secret: "httpbin/foo-cert")
+        var engine = ScriptedGatewayEngine()
+        engine.tls = ["foo.example.com": .terminate(certificate: foo, clientCA: nil)]
+        engine.protocols = [8443: .tls]
+        engine.backends = [8443: .init(ip: "127.141.9.2", port: 9000)]
+        // The relay outlives the handshake deadline: only the handshake has one.
+        try await GatewayFixtures.run(ip, engine: engine, settings: GatewayFixtures.settings(ip) { $0.tlsHandshakeTimeout = .milliseconds(200) }) { gateway in
+            let tls = GatewayConfig.TLS(mode: .terminate, certificates: [foo])
+            _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("tls", 8443, .tls, tls: tls)]))
+            let answer = try await GatewayClients.tls(host: ip, port: 8443, serverName: "foo.example.com", request: "GET / HTTP/1.1\r\nHo",
+                                                      timeout: .milliseconds(600))
+            #expect(answer == "echo GET / HTTP/1.1\r\nHo")
+            let asked = try await gateway.onLoop { ($0.engine as! ScriptedGatewayEngine).asked.map { "\($0.port) \($0.serverName ?? "-")" } }
+            #expect(asked == ["8443 foo.example.com"])
+        }
+    }
+
     @Test func udpDatagramsAreRelayedPerClientAndIdleSessionsClose() async throws {
         let ip = "127.141.6.1"
         let backends = Backends()

@@ -1,4 +1,5 @@
 import Logging
+import MeshModel
 import MeshProxy
 import NIOCore
 import NIOSSL
@@ -69,7 +70,13 @@ extension GatewayDriver {
             do {
                 try operations.addHandler(NIOSSLServerHandler(context: context))
                 try operations.addHandler(GatewayTLSFailureCounter(driver: self, socket: socket))
-                try installHTTP(on: operations, socket: socket, timeouts: timeouts, scheme: "https", serverName: serverName)
+                guard engine.listenerProtocol(port: socket.port) == .tls else {
+                    return try installHTTP(on: operations, socket: socket, timeouts: timeouts, scheme: "https", serverName: serverName)
+                }
+                // TLS Terminate with TCPRoutes: the decrypted bytes are relayed; only the
+                // handshake has a deadline.
+                try operations.addHandler(HandshakeDeadlineRemover(timeouts: timeouts))
+                relay(channel, socket: socket, serverName: serverName, installRelay: { try operations.addHandler($0) })
             } catch {
                 channel.close(promise: nil)
             }
@@ -161,5 +168,24 @@ final class GatewayTLSFailureCounter: ChannelInboundHandler, @unchecked Sendable
             return
         }
         context.fireErrorCaught(error)
+    }
+}
+
+/// Takes the deadlines handler out once the TLS handshake completed (a relayed connection has
+/// no request heads to time), then itself.
+final class HandshakeDeadlineRemover: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let timeouts: DownstreamTimeoutHandler
+
+    init(timeouts: DownstreamTimeoutHandler) {
+        self.timeouts = timeouts
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            context.pipeline.syncOperations.removeHandler(timeouts, promise: nil)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -13,6 +13,10 @@ protocol GatewayEngine {
     /// A TLS connection on `port` whose ClientHello named `serverName` (nil: no SNI).
     func tlsChoice(port: Int, serverName: String?) -> GatewayTLSChoice
 
+    /// What a terminated connection on `port` carries: HTTP (HTTPS listeners) or bytes to relay
+    /// (a TLS Terminate listener with TCPRoutes).
+    func listenerProtocol(port: Int) -> GatewayListenerProtocol?
+
     /// A connection to relay: accepted on a TCP listener `port`, a TLS Passthrough one (with the
     /// ClientHello's `serverName`), or the first datagram of a UDP client (`transport: .udp`).
     mutating func connection<R: RandomNumberGenerator>(_ id: ConnectionID, port: Int, transport: GatewayTransport, serverName: String?,
@@ -39,6 +43,10 @@ struct SidecarGatewayEngine: GatewayEngine {
 
     func tlsChoice(port: Int, serverName: String?) -> GatewayTLSChoice {
         driver.engine.gatewayTLS(listenerPort: port, sni: serverName)
+    }
+
+    func listenerProtocol(port: Int) -> GatewayListenerProtocol? {
+        driver.engine.gatewayListenerProtocol(port: port)
     }
 
     mutating func connection<R: RandomNumberGenerator>(_ id: ConnectionID, port: Int, transport: GatewayTransport, serverName: String?,
