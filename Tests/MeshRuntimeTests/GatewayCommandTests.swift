@@ -20,6 +20,7 @@ struct GatewayCommandTests {
     static let udpBackendIP = "127.141.20.4"
     static let mirrorIP = "127.141.20.5"
     static let grpcIP = "127.141.20.6"
+    static let secureIP = "127.141.20.7"
     static let gatewayIP = "127.141.20.10"
 
     /// A long-running `fsm` subcommand, its output in a file; stopped with SIGTERM.
@@ -69,6 +70,19 @@ struct GatewayCommandTests {
         \(block(certificate.certificatePEM))
           tls.key: |
         \(block(certificate.privateKeyPEM))
+
+        """
+    }
+
+    /// A generic Secret holding the test CA as `ca.crt` (UpstreamTLSPolicy's certificateRef).
+    static func caSecret(_ name: String) -> String {
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: \(name), namespace: httpbin}
+        stringData:
+          ca.crt: |
+        \(TestCA.shared.rootPEM.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n"))
 
         """
     }
@@ -123,6 +137,18 @@ struct GatewayCommandTests {
     metadata: {name: grpcbin, namespace: httpbin}
     spec: {selector: {app: grpcbin}, ports: [{protocol: TCP, port: 9000, targetPort: 9000}]}
     ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: httpbin-tls, namespace: httpbin}
+    spec: {selector: {app: httpbin-tls}, ports: [{protocol: TCP, port: 8443, targetPort: 14443}]}
+    ---
+    apiVersion: gateway.flomesh.io/v1alpha1
+    kind: UpstreamTLSPolicy
+    metadata: {name: upstream-tls-policy-sample, namespace: httpbin}
+    spec:
+      targetRef: {group: "", kind: Service, name: httpbin-tls, namespace: httpbin}
+      ports: [{port: 8443, config: {certificateRef: {namespace: httpbin, name: https-cert}, mTLS: false}}]
+    ---
     apiVersion: gateway.networking.k8s.io/v1alpha2
     kind: TCPRoute
     metadata: {name: tcp-route, namespace: httpbin}
@@ -162,6 +188,14 @@ struct GatewayCommandTests {
         - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 8080}}}
     ---
     apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: http-route-secure, namespace: httpbin}
+    spec:
+      parentRefs: [{name: simple-fsm-gateway, port: 8000}]
+      hostnames: [secure.example.com]
+      rules: [{backendRefs: [{name: httpbin-tls, port: 8443}]}]
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
     kind: GRPCRoute
     metadata: {name: grpc-route, namespace: httpbin}
     spec:
@@ -186,7 +220,8 @@ struct GatewayCommandTests {
         let passCertificate = try GatewayFixtures.certificate(["pass.example.com"], secret: "backend")
         let objects = [Self.gateway, Self.tlsSecret("foo-cert", foo), Self.tlsSecret("bar-cert", bar), Self.pod("httpbin-0", app: "httpbin", ip: Self.httpbinIP),
                        Self.pod("tls-backend-0", app: "tls-backend", ip: Self.tlsBackendIP), Self.pod("fortio-0", app: "fortio", ip: Self.udpBackendIP),
-                       Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP), Self.pod("grpcbin-0", app: "grpcbin", ip: Self.grpcIP)]
+                       Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP), Self.pod("grpcbin-0", app: "grpcbin", ip: Self.grpcIP),
+                       Self.pod("httpbin-tls-0", app: "httpbin-tls", ip: Self.secureIP), Self.caSecret("https-cert")]
         try Data(objects.joined(separator: "---\n").utf8).write(to: manifests.appendingPathComponent("gateway.yaml"))
 
         let backends = Backends()
@@ -198,6 +233,8 @@ struct GatewayCommandTests {
         let grpc = GRPCTestApp()
         try await grpc.start(host: Self.grpcIP, port: 9000)
         defer { Task { await grpc.stop() } }
+        let secure = EchoApp()
+        try await backends.tlsHTTP(host: Self.secureIP, port: 14443, certificate: try GatewayFixtures.certificate(["foo.example.com"], secret: "backend"), app: secure)
         let credential = scratch.appendingPathComponent("gateway.credential").path
         #expect(try Self.run(["credential", "--state-dir", state.path, "--gateway", "httpbin/simple-fsm-gateway", "--out", credential]) == 0)
         let controller = try Running(["controller", "--manifests", manifests.path, "--state-dir", state.path, "--listen", "\(Self.controllerIP):6060",
@@ -262,6 +299,10 @@ struct GatewayCommandTests {
             #expect(answer.hasPrefix("HTTP/1.1 200"))
             #expect(answer.contains("\"host\":\"\(host)\""))
         }
+        // F2-028: UpstreamTLSPolicy: the gateway speaks TLS to httpbin-tls, verifying it with the Secret's CA.
+        let secure = try await get(port: 8000, host: "secure.example.com", path: "/over-tls")
+        #expect(secure.hasPrefix("HTTP/1.1 200"))
+        #expect(secure.hasSuffix("GET /over-tls "))
         // F2-019: gRPC over h2c (prior knowledge), routed by service and method, to an HTTP/2 backend.
         let client = try await H2TestClient.connect(host: gatewayIP, port: 8000)
         let unary = await GRPCResult.collect(try await client.call("/test.Echo/Unary", authority: "grpc.example.com", message: "Flomesh"))

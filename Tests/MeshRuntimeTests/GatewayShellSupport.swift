@@ -5,6 +5,7 @@ import MeshModel
 import MeshProxy
 import MeshTestCA
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOTLS
@@ -130,6 +131,23 @@ final class Backends: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.addHandler(Echo(greeting: "tls-backend "))
+                }
+            }
+            .bind(host: host, port: port).get())
+    }
+
+    /// HTTPS (certificate `certificate`) in front of `app`'s handler.
+    func tlsHTTP(host: String, port: Int, certificate: GatewayConfig.Certificate, app: EchoApp) async throws {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
+        let context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+        channels.append(try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(EchoApp.Handler(app: app))
                 }
             }
             .bind(host: host, port: port).get())

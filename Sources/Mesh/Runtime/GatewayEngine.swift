@@ -38,7 +38,10 @@ struct SidecarGatewayEngine: GatewayEngine {
     let driver: SidecarDriver
 
     mutating func apply(_ config: GatewayConfig) -> ConfigApplyResult {
-        driver.engine.applyGateway(config)
+        let result = driver.engine.applyGateway(config)
+        // New upstream TLS policies bring new contexts; old ones go with the old config.
+        if case .applied = result { driver.gatewayUpstreamContexts = [:] }
+        return result
     }
 
     func tlsChoice(port: Int, serverName: String?) -> GatewayTLSChoice {

@@ -1,5 +1,7 @@
+import MeshModel
 import MeshProxy
 import NIOCore
+import NIOSSL
 
 /// The engine's gateway HTTP entry as the driver calls it: the request of exchange `id` on a
 /// gateway listener (`origin`) from `source`, answered with the same actions as an outbound
@@ -23,5 +25,37 @@ extension SidecarDriver {
     /// their own address and port, as FSM Gateway does for pods outside the mesh).
     func dialsDirectly(_ cluster: String) -> Bool {
         gatewayEntry != nil || Sidecar.isEgressCluster(cluster)
+    }
+
+    /// A gateway's connection to an endpoint of `cluster` speaks TLS when the engine says so
+    /// (UpstreamTLSPolicy): verifying the endpoint against the policy's CA (any name: endpoints are
+    /// dialled by address), presenting the client certificate under mTLS. A failed handshake is a
+    /// failed connect, as towards a peer sidecar.
+    func addGatewayUpstreamTLS(cluster: String, to pipeline: ChannelPipeline.SynchronousOperations, onHandshakeFailure: @escaping @Sendable () -> Void) throws {
+        guard gatewayEntry != nil else { return }
+        let security = engine.gatewayUpstreamSecurity(cluster: cluster)
+        guard case let .tls(caPEM, clientCertificate) = security else { return }
+        let context: NIOSSLContext
+        if let cached = gatewayUpstreamContexts[security] {
+            context = cached
+        } else {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["http/1.1"]
+            if let caPEM {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+                configuration.certificateVerification = .noHostnameVerification
+            } else {
+                configuration.certificateVerification = .none
+            }
+            if let clientCertificate {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificate.certificatePEM.utf8)).map { .certificate($0) }
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientCertificate.privateKeyPEM.utf8), format: .pem))
+            }
+            context = try NIOSSLContext(configuration: configuration)
+            gatewayUpstreamContexts[security] = context
+        }
+        try pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+        try pipeline.addHandler(TLSHandshakeGuard(driver: self, side: "client", onFailure: onHandshakeFailure))
     }
 }

@@ -3,6 +3,7 @@ import MeshModel
 import MeshProxy
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Where a sidecar listens and how it talks to its peers.
 public struct SidecarSettings: Sendable {
@@ -227,6 +228,8 @@ public final class SidecarDriver: @unchecked Sendable {
     var spanDrain: RepeatedTask?
     /// A gateway's HTTP entry into the engine (`SidecarDriver+Gateway`); nil in a sidecar.
     var gatewayEntry: GatewayHTTPEntry?
+    /// A gateway's TLS client contexts towards its backends (UpstreamTLSPolicy), one per policy.
+    var gatewayUpstreamContexts: [GatewayUpstreamSecurity: NIOSSLContext] = [:]
     var reporterTask: Task<Void, Never>?
 
     public init(eventLoop: any EventLoop, settings: SidecarSettings, logger: Logger, metrics: SidecarMetrics = SidecarMetrics()) {
