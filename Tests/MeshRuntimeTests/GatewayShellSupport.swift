@@ -122,9 +122,7 @@ final class Backends: @unchecked Sendable {
 
     /// TLS (certificate for `names`), then echoes.
     func tlsEcho(host: String, port: Int, certificate: GatewayConfig.Certificate) async throws {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
-        let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
-        let context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let context = try Self.serverContext(certificate)
         channels.append(try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -138,9 +136,7 @@ final class Backends: @unchecked Sendable {
 
     /// HTTPS (certificate `certificate`) in front of `app`'s handler.
     func tlsHTTP(host: String, port: Int, certificate: GatewayConfig.Certificate, app: EchoApp) async throws {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
-        let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
-        let context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let context = try Self.serverContext(certificate)
         channels.append(try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -151,6 +147,12 @@ final class Backends: @unchecked Sendable {
                 }
             }
             .bind(host: host, port: port).get())
+    }
+
+    static func serverContext(_ certificate: GatewayConfig.Certificate) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
     }
 
     /// UDP: answers each datagram with itself.

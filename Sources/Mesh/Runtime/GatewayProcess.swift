@@ -144,11 +144,7 @@ public final class GatewayProcess: @unchecked Sendable {
                 .bind(host: host, port: socket.port)
                 .get()
         }
-        return try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
+        return try await ServerBootstrap.dataPath(group: group)
             .childChannelInitializer { channel in
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admit(socket, channel) else { return channel.eventLoop.makeFailedFuture(GatewayListenerFull(socket: socket)) }
