@@ -116,7 +116,7 @@ public final class GatewayProcess: @unchecked Sendable {
         }
         for socket in open {
             do {
-                let channel = try await bind(socket)
+                let channel = try await bindRetrying(socket)
                 _ = try? await driver.eventLoop.submit {
                     self.sockets[socket] = channel
                     driver.bound.insert(socket)
@@ -129,6 +129,16 @@ public final class GatewayProcess: @unchecked Sendable {
                 ])
             }
         }
+    }
+
+    /// A port this process just closed (a listener changing kind) can take a moment to be free
+    /// again: a failed bind is tried twice more, 100 ms apart, before it counts.
+    private func bindRetrying(_ socket: GatewayListenerPlan.Socket) async throws -> any Channel {
+        for _ in 0..<2 {
+            if let channel = try? await bind(socket) { return channel }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await bind(socket)
     }
 
     private func bind(_ socket: GatewayListenerPlan.Socket) async throws -> any Channel {
