@@ -120,30 +120,29 @@ final class Backends: @unchecked Sendable {
             .bind(host: host, port: port).get())
     }
 
-    /// TLS (certificate for `names`), then echoes.
+    /// TLS (certificate `certificate`), then echoes.
     func tlsEcho(host: String, port: Int, certificate: GatewayConfig.Certificate) async throws {
-        let context = try Self.serverContext(certificate)
-        channels.append(try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.addHandler(Echo(greeting: "tls-backend "))
-                }
-            }
-            .bind(host: host, port: port).get())
+        try await tlsServer(host: host, port: port, certificate: certificate) { try $0.addHandler(Echo(greeting: "tls-backend ")) }
     }
 
     /// HTTPS (certificate `certificate`) in front of `app`'s handler.
     func tlsHTTP(host: String, port: Int, certificate: GatewayConfig.Certificate, app: EchoApp) async throws {
+        try await tlsServer(host: host, port: port, certificate: certificate) { pipeline in
+            try pipeline.configureHTTPServerPipeline()
+            try pipeline.addHandler(EchoApp.Handler(app: app))
+        }
+    }
+
+    /// A TLS server whose connections get `install`'s handlers after TLS.
+    private func tlsServer(host: String, port: Int, certificate: GatewayConfig.Certificate,
+                           install: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void) async throws {
         let context = try Self.serverContext(certificate)
         channels.append(try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(EchoApp.Handler(app: app))
+                    try install(channel.pipeline.syncOperations)
                 }
             }
             .bind(host: host, port: port).get())
