@@ -210,9 +210,13 @@ struct GatewayShellTests {
         try await GatewayFixtures.run(ip, engine: ScriptedGatewayEngine(), settings: GatewayFixtures.settings(ip) { $0.requestHeaderTimeout = .milliseconds(300) }) { gateway in
             try await Self.answerOrigin(gateway)
             _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("http", 8000, .http)]))
-            let answer = try await RawClient.exchange(host: ip, port: 8000, bytes: "GET /headers HTTP/1.1\r\nHost: foo", timeout: .seconds(5))
-            #expect(answer.hasPrefix("HTTP/1.1 408"))
-            #expect(try await Self.stats(ip)["runtime.downstream_rq_header_timeout"] == 1)
+            // On a loaded machine the partial head may come after the 300 ms first-byte deadline
+            // (a quiet close, no 408): the client tries again.
+            try await GatewayFixtures.eventually("a partial head gets 408") {
+                let answer = try await RawClient.exchange(host: ip, port: 8000, bytes: "GET /headers HTTP/1.1\r\nHost: foo", timeout: .seconds(5))
+                return answer.hasPrefix("HTTP/1.1 408")
+            }
+            #expect(try await Self.stats(ip)["runtime.downstream_rq_header_timeout", default: 0] >= 1)
             // A whole request on the same listener reaches the engine's entry (on a loaded machine
             // a connection may miss the 300 ms first-byte deadline: it is tried again).
             try await GatewayFixtures.eventually("a whole request is served") {
