@@ -16,11 +16,16 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     private let timeouts: DownstreamTimeoutHandler?
     /// A response that closes the connection went out: nothing more is read.
     private var closing = false
+    /// Another process's pages (the gateway's admin port) in place of the sidecar's: the answer
+    /// to a GET of a path (without its query).
+    typealias Pages = (String) -> (HTTPResponseStatus, String, String)
+    private let pages: Pages?
 
-    init(driver: SidecarDriver, listener: ListenerKind, handlers: HTTPServerHandlers?) {
+    init(driver: SidecarDriver, listener: ListenerKind, handlers: HTTPServerHandlers?, pages: Pages? = nil) {
         self.driver = driver
         self.listener = listener
         self.timeouts = handlers?.timeouts
+        self.pages = pages
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -54,6 +59,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     private func answer(_ head: NIOHTTP1.HTTPRequestHead) -> (HTTPResponseStatus, String, String) {
         guard head.method == .GET else { return (.methodNotAllowed, "text/plain", "only GET\n") }
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if let pages { return pages(path) }
         if listener == .prometheus {
             guard path == "/stats/prometheus" else { return (.notFound, "text/plain", "only /stats/prometheus is served here\n") }
             return (.ok, SidecarMetrics.contentType, driver.prometheusText())

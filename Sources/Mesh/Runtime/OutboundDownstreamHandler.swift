@@ -21,8 +21,15 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     /// Stops the upstream stream feeding the response when the app goes away (HTTP/2 upstreams).
     var onGone: (() -> Void)?
 
-    init(driver: SidecarDriver, handlers: HTTPServerHandlers?) {
+    /// On a gateway listener: its port and scheme (requests go to the engine's gateway entry).
+    let gateway: GatewayRequestOrigin?
+    /// A gateway's upstream answer: the head the engine says the client gets (the upstream's,
+    /// with the route's response header changes), sent with the upstream's body.
+    var responseHead: MeshProxy.HTTPResponseHead?
+
+    init(driver: SidecarDriver, handlers: HTTPServerHandlers?, gateway: GatewayRequestOrigin? = nil) {
         self.driver = driver
+        self.gateway = gateway
         self.side = DownstreamRequestSide(driver: driver, listener: .outbound, handlers: handlers)
     }
 
@@ -37,6 +44,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { side.removed() }
+
+    /// The client's address (an HTTP/2 stream's is its connection's).
+    var remoteAddress: MeshProxy.SocketAddress {
+        let remote = side.context?.channel.remoteAddress
+        return MeshProxy.SocketAddress(ip: remote?.ipAddress ?? "", port: remote?.port ?? 0)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let step = side.read(unwrapInboundIn(data), context: context) { head in
@@ -105,7 +118,13 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     /// Without `flush` the caller calls `flushResponse()` when its read is over.
     func startStreamedResponse(_ upstreamHead: NIOHTTP1.HTTPResponseHead, flush: Bool = true) {
         currentExchange = nil
-        side.startStream(upstreamHead, flush: flush)
+        var head = upstreamHead
+        if let engineHead = responseHead {
+            responseHead = nil
+            head.status = HTTPResponseStatus(statusCode: engineHead.status)
+            head.headers = HTTPHeaders(engineHead.headers.map { ($0.name, $0.value) })
+        }
+        side.startStream(head, flush: flush)
     }
 
     func streamBody(_ part: ByteBuffer, from source: any Channel, flush: Bool = true) {

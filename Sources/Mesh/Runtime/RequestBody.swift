@@ -33,6 +33,12 @@ final class RequestBody {
     private var sink: (any RequestBodySink)?
     private var sourcePaused = false
 
+    /// The whole body, when it has arrived and was kept (a gateway's mirror copy); nil otherwise.
+    var completeCopy: ByteBuffer? {
+        guard isComplete, isReplayable else { return nil }
+        return held ?? ByteBuffer()
+    }
+
     init(replayLimit: Int, source: any Channel) {
         self.replayLimit = replayLimit
         self.source = source

@@ -68,6 +68,10 @@ public struct RuntimeCounters: Sendable {
         case accessLogDropped
         /// Access-log lines handed to the sink.
         case accessLogWritten
+        /// A gateway's RequestMirror copy that could not be sent (its endpoint refused), or was not
+        /// (the client's body still streaming or past the replay limit).
+        case gatewayMirrorFailed
+        case gatewayMirrorSkipped
 
         /// The request counter of a probe listener's port; nil for another port.
         public static func probeRequests(port: Int) -> Name? {
@@ -120,6 +124,8 @@ public struct RuntimeCounters: Sendable {
             case .probeHealthcheckRequests: "runtime.probe.healthcheck.rq_total"
             case .accessLogDropped: "runtime.access_log_dropped"
             case .accessLogWritten: "runtime.access_log_written"
+            case .gatewayMirrorFailed: "runtime.gateway_mirror_failed"
+            case .gatewayMirrorSkipped: "runtime.gateway_mirror_skipped"
             }
         }
     }

@@ -3,6 +3,7 @@ import MeshModel
 import MeshProxy
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Where a sidecar listens and how it talks to its peers.
 public struct SidecarSettings: Sendable {
@@ -229,6 +230,10 @@ public final class SidecarDriver: @unchecked Sendable {
     /// and the sender's task, both running while the config carries `Spec.Tracing`.
     public let spanReporter: ZipkinReporter
     var spanDrain: RepeatedTask?
+    /// A gateway's HTTP entry into the engine (`SidecarDriver+Gateway`); nil in a sidecar.
+    var gatewayEntry: GatewayHTTPEntry?
+    /// A gateway's TLS client contexts towards its backends (UpstreamTLSPolicy), one per policy.
+    var gatewayUpstreamContexts: [GatewayUpstreamSecurity: NIOSSLContext] = [:]
     var reporterTask: Task<Void, Never>?
     /// Remote logging (`SidecarDriver+RemoteLogging`): the access log's shipper and its task, running
     /// while the config names a collector.
@@ -369,7 +374,11 @@ public final class SidecarDriver: @unchecked Sendable {
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
                                          log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))
         downstream.currentExchange = id
-        perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+        if let gateway = downstream.gateway {
+            perform(gatewayRequest(ExchangeID(id), head: engineHead, origin: gateway, from: downstream))
+        } else {
+            perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
+        }
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
     }
 
@@ -504,7 +513,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 } else if newConnection {
                     let http1 = UpstreamLink(id: connection.rawValue, driver: self)
                     upstreams[connection.rawValue] = http1
-                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: Sidecar.isEgressCluster(cluster))
+                    http1.connect(to: endpoint, timeout: Self.connectBackstop, cluster: cluster, egress: dialsDirectly(cluster))
                     link = http1
                 } else if let existing = upstreams[connection.rawValue] {
                     link = existing
@@ -520,7 +529,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
                 exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
                 var head = exchange.head
-                if Sidecar.isEgressCluster(cluster) {
+                if dialsDirectly(cluster) {
                     // Out of the mesh: the request as the app sent it, none of the mesh's headers.
                     for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
                 } else {
@@ -555,6 +564,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 if local == nil, let link = delivering, link.isDelivering(exchange: id.rawValue) {
                     // Written when the response has streamed (its bytes counted on the way).
                     exchange.downstream.pendingLog = exchange.log
+                    // A gateway's answer head is the engine's (ResponseHeaderModifier, set-cookie).
+                    if gatewayEntry != nil { exchange.downstream.responseHead = head }
                     link.forwardResponse(to: exchange.downstream)
                 } else {
                     exchange.log?.entry.bytesSent = head.body?.utf8.count ?? 0
@@ -582,10 +593,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 for header in head.headers where header.name.lowercased() != "host" { headers.add(name: header.name, value: header.value) }
                 exchange.head.headers = headers
                 exchanges[id.rawValue] = exchange
-            case .mirror:
-                // Only a gateway's chain mirrors (a sidecar's rules carry no filters); the gateway
-                // shell sends the copies.
-                break
+            case let .mirror(id, cluster, endpoint, head):
+                mirror(id, cluster: cluster, endpoint: endpoint, head: head)
             }
         }
     }

@@ -154,13 +154,7 @@ public final class SidecarProcess: @unchecked Sendable {
     func listen(_ listener: ListenerKind, host: String, port: Int,
                 install: (@Sendable (any Channel) throws -> Void)? = nil) async throws -> any Channel {
         let driver = driver
-        return try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // IPPROTO_TCP level: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1, SO_DEBUG,
-            // which fails for a non-root sidecar (uid 1500) and closes every accepted connection.
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
+        return try await ServerBootstrap.dataPath(group: group)
             .childChannelInitializer { channel in
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admitConnection(on: listener, channel) else { return channel.eventLoop.makeFailedFuture(ListenerFull(listener: listener)) }

@@ -54,8 +54,11 @@ final class UpstreamHTTP2Link: EngineUpstream, HTTP2ClientStreamDelegate, @unche
 
     func send(exchange: UInt64, attempt: Int, head: NIOHTTP1.HTTPRequestHead, body: RequestBody?) {
         guard !gone else { return }
-        // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
-        let connection = driver.http2Connection(host: endpoint.ip, port: driver.settings.inboundPort, toPeerSidecar: true, connectTimeout: connectTimeout)
+        // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP (a
+        // gateway dials the endpoint itself, in plaintext h2c).
+        let direct = driver.gatewayEntry != nil
+        let connection = driver.http2Connection(host: endpoint.ip, port: direct ? endpoint.port : driver.settings.inboundPort, toPeerSidecar: !direct,
+                                                connectTimeout: connectTimeout)
         if self.connection !== connection {
             self.connection = connection
             connection.whenClosed { [weak self, weak connection] in

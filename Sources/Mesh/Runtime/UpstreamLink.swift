@@ -54,6 +54,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             // mTLS towards the peer sidecar, with the certificate current at connect time. A
             // handshake that fails makes the connection a failed connect (503, `UF`).
             if !egress { try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
+            if egress, let cluster { try link.driver.addGatewayUpstreamTLS(cluster: cluster, to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
             try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
