@@ -254,7 +254,9 @@ extension MeshController {
             enablePermissiveTrafficPolicyMode: permissive,
             enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
             accessLog: meshConfig.observability.remoteLogging.enable,
-            tracing: meshConfig.observability.tracing.proxySpec
+            tracing: meshConfig.observability.tracing.proxySpec,
+            egressPolicy: meshConfig.featureFlags.enableEgressPolicy
+                ? cluster.egressPolicy(for: identity, dependencies: &dependencies, diagnostics: &problems) : nil
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

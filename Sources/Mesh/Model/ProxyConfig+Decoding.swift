@@ -41,7 +41,8 @@ extension ProxyConfig {
                 workload: try ProxyWorkload(spec.optionalObject("Workload")),
                 accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
                 chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
-                tracing: try TracingSpec(spec.optionalObject("Tracing"))
+                tracing: try TracingSpec(spec.optionalObject("Tracing")),
+                egressPolicy: try spec.optionalObject("EgressPolicy").map { reader throws(ProxyConfigDecodingError) in try EgressPolicySpec(reader) }
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))

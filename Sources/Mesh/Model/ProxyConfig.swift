@@ -37,9 +37,13 @@ public struct ProxySpec: Hashable, Sendable {
     public var chains: HTTPChainsConfig?
     /// Where to send Zipkin spans (MeshConfig `observability.tracing` when enabled); nil: no tracing.
     public var tracing: TracingSpec?
+    /// The Egress policies naming the proxy's ServiceAccount (with `enableEgressPolicy`); nil: none.
+    public var egressPolicy: EgressPolicySpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
-                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil) {
+                workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil,
+                egressPolicy: EgressPolicySpec? = nil) {
+        self.egressPolicy = egressPolicy
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel

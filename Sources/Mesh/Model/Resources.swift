@@ -69,6 +69,8 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case upstreamTrafficSetting = "UpstreamTrafficSetting"
     case retry = "Retry"
     case accessControl = "AccessControl"
+    case egress = "Egress"
+    case egressGateway = "EgressGateway"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -143,6 +145,8 @@ public enum Resource: Hashable, Sendable {
     case gatewayRoute(GatewayRoute)
     case gatewayPolicy(GatewayPolicy)
     case accessControl(AccessControl)
+    case egress(Egress)
+    case egressGateway(EgressGateway)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -167,6 +171,8 @@ public enum Resource: Hashable, Sendable {
         case .gatewayRoute(let r): r.metadata
         case .gatewayPolicy(let r): r.metadata
         case .accessControl(let r): r.metadata
+        case .egress(let r): r.metadata
+        case .egressGateway(let r): r.metadata
         }
     }
 
@@ -193,6 +199,8 @@ public enum Resource: Hashable, Sendable {
         case .gatewayRoute(let route): ResourceKind(route.kind)
         case .gatewayPolicy(let policy): ResourceKind(policy.kind)
         case .accessControl: .accessControl
+        case .egress: .egress
+        case .egressGateway: .egressGateway
         }
     }
 
