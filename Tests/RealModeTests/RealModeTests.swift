@@ -22,7 +22,7 @@ struct RealModeTests {
         ("bookstore-smi.yaml", 11), ("canary.yaml", 12), ("retry.yaml", 13), ("ratelimit-http.yaml", 14), ("circuit-breaking.yaml", 15),
         ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
         ("bookstore-permissive.yaml", 23), ("echo.yaml", 24), ("smi-tcp.yaml", 25), ("tcp-split.yaml", 26),
-        ("access-control.yaml", 41),
+        ("access-control.yaml", 41), ("egress-policy.yaml", 42), ("egress-passthrough.yaml", 43),
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

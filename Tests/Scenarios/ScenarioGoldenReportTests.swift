@@ -19,8 +19,10 @@ import Testing
         "ratelimit-http.yaml": ("93e389102af4947d", 2703),
         "ratelimit-tcp.yaml": ("f9f02f760f1c1ff6", 1818),
         "retry.yaml": ("f138ae436248a5ce", 2713),
-        "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
+        "smi-tcp.yaml": ("60c90f34ccd8accb", 1292),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
+        "egress-passthrough.yaml": ("7f59e3e2e97c1bba", 2305),
+        "egress-policy.yaml": ("2f63cb387347b2a6", 3635),
     ]
 
     @Test(arguments: scenarioFiles)

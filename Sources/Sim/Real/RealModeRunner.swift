@@ -106,6 +106,7 @@ public enum RealModeRunner {
             try SecretFile.write(config.renderedJSON(pretty: true), to: configPath(pod))
         }
 
+        let serviceAddresses = cluster.serviceAddresses(inboundPort: inboundPort, isMeshed: { controller.isMeshed($0) })
         var authority: RealModeCertificates?
         /// Starts the sidecar of a meshed pod (at the start, or when a killed pod restarts); a
         /// crashed sidecar starts again from its cached config (the file it last loaded).
@@ -119,6 +120,9 @@ public enum RealModeRunner {
             // The route timeout is the engine's, from the config, as in the simulator.
             var settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
             settings.accessLog = flagLedger.sink
+            // DNS outside the cluster: the external hosts' names at their loopback addresses.
+            settings.hosts = cluster.externalIPs
+            settings.serviceAddresses = serviceAddresses
             let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             sidecars[index] = sidecar
             let ready = try await sidecar.onLoop { $0.isReady }
