@@ -23,6 +23,7 @@ struct RealModeTests {
         ("fault-kill-pod.yaml", 19), ("ratelimit-tcp.yaml", 20), ("fault-sidecar-crash.yaml", 21), ("fault-sidecar-crash-single.yaml", 22),
         ("bookstore-permissive.yaml", 23), ("echo.yaml", 24), ("smi-tcp.yaml", 25), ("tcp-split.yaml", 26),
         ("access-control.yaml", 41), ("egress-policy.yaml", 42), ("egress-passthrough.yaml", 43),
+        ("ingress-backend.yaml", 44),
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

@@ -23,6 +23,7 @@ import Testing
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
         "egress-passthrough.yaml": ("7f59e3e2e97c1bba", 2305),
         "egress-policy.yaml": ("2f63cb387347b2a6", 3635),
+        "ingress-backend.yaml": ("8ad7e715c98637df", 2293),
     ]
 
     @Test(arguments: scenarioFiles)
