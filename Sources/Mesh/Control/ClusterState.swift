@@ -182,8 +182,6 @@ struct ClusterState: Sendable {
         case .retry(let retry): setRetry(key, retry, into: &effect)
         case .accessControl(let control): setAccessControl(key, control, into: &effect)
         case .egress(let egress): setEgress(key, egress, into: &effect)
-        case .egressGateway:
-            passive[key] = resource
         case .meshConfig:
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
@@ -215,7 +213,6 @@ struct ClusterState: Sendable {
         case .retry: setRetry(key, nil, into: &effect)
         case .accessControl: setAccessControl(key, nil, into: &effect)
         case .egress: setEgress(key, nil, into: &effect)
-        case .egressGateway: passive[key] = nil
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
         case .ingressBackend:

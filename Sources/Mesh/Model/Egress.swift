@@ -77,30 +77,3 @@ public struct EgressMatch: Hashable, Sendable {
         self.name = name
     }
 }
-
-/// `policy.flomesh.io/v1alpha1` EgressGateway (guides 3.8.2): the sidecars send egress traffic to
-/// the gateway Service(s) of `spec.global` instead of the destination.
-public struct EgressGateway: Hashable, Sendable {
-    public var metadata: ObjectMeta
-    public var global: [EgressGatewayTarget]
-
-    public init(metadata: ObjectMeta, global: [EgressGatewayTarget] = []) {
-        self.metadata = metadata
-        self.global = global
-    }
-}
-
-public struct EgressGatewayTarget: Hashable, Sendable {
-    public var service: String
-    public var namespace: String
-    /// `http2tunnel` (FSM's default) or `socks5`; only the tunnel is spoken here.
-    public var mode: String
-
-    public init(service: String, namespace: String, mode: String = EgressGatewayTarget.http2Tunnel) {
-        self.service = service
-        self.namespace = namespace
-        self.mode = mode
-    }
-
-    public static let http2Tunnel = "http2tunnel"
-}

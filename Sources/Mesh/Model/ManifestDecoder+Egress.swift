@@ -1,4 +1,4 @@
-/// FSM's Egress and EgressGateway (`policy.flomesh.io/v1alpha1`).
+/// FSM's Egress (`policy.flomesh.io/v1alpha1`). EgressGateway is not decoded yet: refused as an unsupported kind.
 extension ManifestDecoder {
     static let egressSpec = FieldSchema.object([
         "sources": .list(.object(["kind": .oneOf(["ServiceAccount"]), "name": .string, "namespace": .string, "mtls": .openObject],
@@ -10,11 +10,6 @@ extension ManifestDecoder {
         "matches": .list(.object(["apiGroup": .string, "kind": .oneOf(EgressMatch.Kind.allCases.map(\.rawValue)), "name": .string],
                                  required: ["kind", "name"])),
     ], required: ["sources", "ports"])
-
-    static let egressGatewaySpec = FieldSchema.object([
-        "global": .list(.object(["service": .string, "namespace": .string, "mode": .oneOf([EgressGatewayTarget.http2Tunnel, "socks5"]), "weight": .integer(0...100)],
-                                required: ["service", "namespace"]), minItems: 1),
-    ], required: ["global"])
 
     static func egress(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> Egress {
         let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
@@ -52,22 +47,6 @@ extension ManifestDecoder {
                                               name: name))
         }
         return egress
-    }
-
-    static func egressGateway(_ document: YAMLReader, defaultNamespace: String) throws(ManifestError) -> EgressGateway {
-        let metadata = try metadata(document, namespace: .defaulted(defaultNamespace))
-        var gateway = EgressGateway(metadata: metadata)
-        for node in try nonEmptyElements(try document.required("spec"), "global") {
-            let serviceNode = try node.required("service")
-            let service = try serviceNode.string()
-            try validateServiceName(service, at: serviceNode)
-            let namespaceNode = try node.required("namespace")
-            let namespace = try namespaceNode.string()
-            try validateLabel(namespace, at: namespaceNode)
-            let mode = try node.optional("mode")?.oneOf([EgressGatewayTarget.http2Tunnel, "socks5"]) ?? EgressGatewayTarget.http2Tunnel
-            gateway.global.append(EgressGatewayTarget(service: service, namespace: namespace, mode: mode))
-        }
-        return gateway
     }
 
     /// A DNS name: labels of letters, digits and `-` joined by dots; `*.` may lead.

@@ -70,7 +70,6 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case retry = "Retry"
     case accessControl = "AccessControl"
     case egress = "Egress"
-    case egressGateway = "EgressGateway"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -146,7 +145,6 @@ public enum Resource: Hashable, Sendable {
     case gatewayPolicy(GatewayPolicy)
     case accessControl(AccessControl)
     case egress(Egress)
-    case egressGateway(EgressGateway)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -172,7 +170,6 @@ public enum Resource: Hashable, Sendable {
         case .gatewayPolicy(let r): r.metadata
         case .accessControl(let r): r.metadata
         case .egress(let r): r.metadata
-        case .egressGateway(let r): r.metadata
         }
     }
 
@@ -200,7 +197,6 @@ public enum Resource: Hashable, Sendable {
         case .gatewayPolicy(let policy): ResourceKind(policy.kind)
         case .accessControl: .accessControl
         case .egress: .egress
-        case .egressGateway: .egressGateway
         }
     }
 
