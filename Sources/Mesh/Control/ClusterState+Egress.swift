@@ -9,20 +9,16 @@ import MeshModel
 extension ClusterState {
     mutating func setEgress(_ key: ResourceKey, _ egress: Egress?, into effect: inout Effect) {
         for source in egresses[key]?.sources ?? [] {
-            let identity = Self.identity(of: source)
+            guard let identity = Self.identity(of: source) else { continue }
             egressesBySource[identity]?.remove(key)
             effect.touched.insert(.egressPolicies(identity))
         }
         egresses[key] = egress
         for source in egress?.sources ?? [] {
-            let identity = Self.identity(of: source)
+            guard let identity = Self.identity(of: source) else { continue }
             egressesBySource[identity, default: []].insert(key)
             effect.touched.insert(.egressPolicies(identity))
         }
-    }
-
-    static func identity(of source: EgressSource) -> String {
-        ServiceNames.identity(serviceAccount: source.name, namespace: source.namespace)
     }
 
     /// The egress rules of the proxies running as `identity`; nil when no Egress names it.

@@ -299,7 +299,7 @@ struct ClusterState: Sendable {
         }
     }
 
-    private static func identity(of reference: IdentityReference) -> String? {
+    static func identity(of reference: IdentityReference) -> String? {
         guard reference.kind == "ServiceAccount" else { return nil }
         return ServiceNames.identity(serviceAccount: reference.name, namespace: reference.namespace)
     }

@@ -5,8 +5,8 @@
 /// `traffic.enableEgress` lets it pass through.
 public struct Egress: Hashable, Sendable {
     public var metadata: ObjectMeta
-    /// ServiceAccounts, `namespace/name`.
-    public var sources: [EgressSource]
+    /// ServiceAccounts (`kind: ServiceAccount`, the only kind FSM's API has).
+    public var sources: [IdentityReference]
     /// DNS names: the Host of HTTP requests, the server name of TLS.
     public var hosts: [String]
     /// CIDRs as written; an invalid one is ignored by the controller (E2002).
@@ -14,7 +14,7 @@ public struct Egress: Hashable, Sendable {
     public var ports: [EgressPort]
     public var matches: [EgressMatch]
 
-    public init(metadata: ObjectMeta, sources: [EgressSource] = [], hosts: [String] = [], ipAddresses: [String] = [], ports: [EgressPort] = [],
+    public init(metadata: ObjectMeta, sources: [IdentityReference] = [], hosts: [String] = [], ipAddresses: [String] = [], ports: [EgressPort] = [],
                 matches: [EgressMatch] = []) {
         self.metadata = metadata
         self.sources = sources
@@ -22,19 +22,6 @@ public struct Egress: Hashable, Sendable {
         self.ipAddresses = ipAddresses
         self.ports = ports
         self.matches = matches
-    }
-}
-
-public struct EgressSource: Hashable, Sendable {
-    /// Only `ServiceAccount` exists in FSM's API.
-    public var kind: String
-    public var name: String
-    public var namespace: String
-
-    public init(kind: String = "ServiceAccount", name: String, namespace: String) {
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
     }
 }
 

@@ -25,7 +25,7 @@ extension ManifestDecoder {
                 namespace = try namespaceNode.string()
                 try validateLabel(namespace, at: namespaceNode)
             }
-            egress.sources.append(EgressSource(name: name, namespace: namespace))
+            egress.sources.append(IdentityReference(name: name, namespace: namespace))
         }
         for node in try spec.optional("hosts")?.elements() ?? [] {
             let host = try node.string().lowercased()
