@@ -18,6 +18,9 @@ extension Sidecar {
 
     public static func isEgressCluster(_ name: String) -> Bool { name.hasPrefix(egressClusterPrefix) }
 
+    /// MeshConfig `traffic.enableEgress` in the applied config: unmatched destinations pass through.
+    public var passesEgressThrough: Bool { compiled.egressEnabled }
+
     /// The passthrough cluster of `destination`, made on first use; nil when egress is off or the
     /// destination is no address (a local-mode name it could not resolve).
     mutating func egressCluster(for destination: SocketAddress) -> Int? {
