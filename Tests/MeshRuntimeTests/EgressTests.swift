@@ -68,3 +68,53 @@ struct EgressTests {
         #expect(noRoute == 1)
     }
 }
+
+/// The Egress policy API and names outside the mesh on real sockets (127.97.5-7.x; DECISIONS
+/// 170-173): local mode resolves a name through `SidecarSettings.hosts`, and with passthrough off
+/// only what an Egress rule allows leaves, with FSM's 403 for a route no rule allows.
+@Suite(.timeLimit(.minutes(1)))
+struct EgressPolicyRuntimeTests {
+    static let outsideIP = "127.97.5.9"
+
+    @Test func aListedNamePassesThroughWithEgressOn() async throws {
+        let outside = EchoApp()
+        try await outside.start(host: Self.outsideIP, port: 8101)
+        var status: Int?
+        do {
+            try await MeshPair.run(subnet: 6, network: EgressTests.network, client: EgressTests.client(egress: true),
+                                   tuneClient: { $0.hosts = ["httpbin.test": Self.outsideIP] }) { mesh in
+                status = try await mesh.get("/outside", host: "httpbin.test:8101").status
+            }
+        } catch {
+            await outside.stop()
+            throw error
+        }
+        await outside.stop()
+        #expect(status == 200)
+    }
+
+    @Test func anEgressRuleAllowsItsRouteAndAnswersOthers403() async throws {
+        let outside = EchoApp()
+        try await outside.start(host: Self.outsideIP, port: 8102)
+        var config = EgressTests.client(egress: false)
+        config.spec.egressPolicy = EgressPolicySpec(rules: [
+            EgressRule(policy: "curl/httpbin", port: 8102, protocol: .http, hosts: ["httpbin.test"], routes: [EgressRoute(pathRegex: "/get")]),
+        ])
+        var answers: [(status: Int, body: String)] = []
+        do {
+            try await MeshPair.run(subnet: 7, network: EgressTests.network, client: config,
+                                   tuneClient: { $0.hosts = ["httpbin.test": Self.outsideIP] }) { mesh in
+                for path in ["/get", "/status/200"] {
+                    let answer = try await mesh.get(path, host: "httpbin.test:8102")
+                    answers.append((answer.status, answer.body))
+                }
+            }
+        } catch {
+            await outside.stop()
+            throw error
+        }
+        await outside.stop()
+        #expect(answers.map(\.status) == [200, 403])
+        #expect(answers.last?.body == "Access denied")
+    }
+}

@@ -176,3 +176,94 @@ func withPodNamespaces(_ body: (NetworkNamespace, NetworkNamespace) throws -> Vo
         try body(pods[0], pods[1])
     }
 }
+
+extension IptablesModeTests {
+    static let egressPort = 9100
+
+    /// Egress under capture (DECISIONS 172): the client's Egress rule names raw TCP on a port no
+    /// traffic match claims, so its sidecar relays the captured connection from its first byte,
+    /// in plain, to the original destination (a server outside the mesh); another port is refused.
+    @Test func capturedTCPAnEgressRuleAllowsGoesToItsOriginalDestination() throws {
+        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
+        let python = try #require(IptablesEnvironment.tool("python3"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-egress-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var client = ProxyConfig(version: "egress-client", serviceIdentity: MeshPair.clientIdentity)
+        client.spec.egressPolicy = EgressPolicySpec(rules: [EgressRule(policy: "default/outside-tcp", port: Self.egressPort, protocol: .tcp)])
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
+        let outsideApp = """
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", \(Self.egressPort))); s.listen(8); print("listening", flush=True)
+        while True:
+            c, _ = s.accept(); data = c.recv(100); c.sendall(b"echo " + data); c.close()
+        """
+        func clientApp(port: Int) -> String {
+            """
+            import socket
+            try:
+                c = socket.create_connection(("\(Self.serverIP)", \(port)), timeout=5)
+                c.sendall(b"ping"); print(c.recv(100).decode() or "closed")
+            except Exception as e:
+                print("refused")
+            """
+        }
+        try withPodNamespaces { clientPod, serverPod in
+            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
+            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
+                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
+                                                       "--log-level", "info"], readyLine: "sidecar started")
+            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+            let allowed = try clientPod.exec([python, "-c", clientApp(port: Self.egressPort)])
+            #expect(allowed.output.trimmingCharacters(in: .whitespacesAndNewlines) == "echo ping", "client: \(allowed.output) \(allowed.errorOutput)")
+            let other = try clientPod.exec([python, "-c", clientApp(port: Self.egressPort + 1)])
+            #expect(other.output.trimmingCharacters(in: .whitespacesAndNewlines) != "echo ping")
+            let stats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            #expect(stats["outbound.egress_policy_allowed"] == 1)
+        }
+    }
+}
+
+extension IptablesModeTests {
+    /// Passthrough under capture (DECISIONS 172): with `enableEgress` and no rule naming the port,
+    /// the first bytes decide; raw TCP (here a client-first echo protocol) is relayed as is.
+    @Test func capturedRawTCPPassesThroughWithEgressOn() throws {
+        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
+        let python = try #require(IptablesEnvironment.tool("python3"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-passthrough-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var client = ProxyConfig(version: "passthrough-client", serviceIdentity: MeshPair.clientIdentity)
+        client.spec.enableEgress = true
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
+        let outsideApp = """
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", \(Self.egressPort))); s.listen(8); print("listening", flush=True)
+        while True:
+            c, _ = s.accept(); data = c.recv(100); c.sendall(b"echo " + data); c.close()
+        """
+        let clientApp = """
+        import socket
+        c = socket.create_connection(("\(Self.serverIP)", \(Self.egressPort)), timeout=5)
+        c.sendall(b"\\x16\\x03\\x01ping"); print(c.recv(100)[8:].decode() or "closed")
+        """
+        try withPodNamespaces { clientPod, serverPod in
+            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
+            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
+                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
+                                                       "--log-level", "info"], readyLine: "sidecar started")
+            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+            let answer = try clientPod.exec([python, "-c", clientApp])
+            #expect(answer.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ping", "client: \(answer.output) \(answer.errorOutput)")
+            // HTTP to an address outside the mesh still goes through the HTTP path.
+            _ = try serverPod.startDraining([python, "-u", "-m", "http.server", String(Self.egressPort + 1), "--bind", "0.0.0.0"], readyLine: "Serving HTTP")
+            let curl = try #require(IptablesEnvironment.tool("curl"))
+            let http = try clientPod.exec([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://\(Self.serverIP):\(Self.egressPort + 1)/"])
+            #expect(http.output == "200", "curl: \(http.output) \(http.errorOutput)")
+            let stats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            #expect(stats["outbound.egress_passthrough"] == 2)
+        }
+    }
+}

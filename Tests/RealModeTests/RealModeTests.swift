@@ -25,6 +25,7 @@ struct RealModeTests {
         "fault-kill-pod.yaml", "ratelimit-tcp.yaml", "fault-sidecar-crash.yaml", "fault-sidecar-crash-single.yaml",
         "bookstore-permissive.yaml", "echo.yaml", "smi-tcp.yaml", "tcp-split.yaml",
         "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml", "tracing.yaml",
+        "egress-policy.yaml", "egress-passthrough.yaml", "ingress-backend.yaml",
     ]
 
     /// The FSM Gateway demos (issue 12 item 3): they run in the simulator; real mode needs the NIO

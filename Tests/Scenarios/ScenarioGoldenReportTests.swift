@@ -19,7 +19,7 @@ import Testing
         "ratelimit-http.yaml": ("93e389102af4947d", 2703),
         "ratelimit-tcp.yaml": ("f9f02f760f1c1ff6", 1818),
         "retry.yaml": ("f138ae436248a5ce", 2713),
-        "smi-tcp.yaml": ("64e2e750d2b3f08c", 1314),
+        "smi-tcp.yaml": ("60c90f34ccd8accb", 1292),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
         "tcp-server-first.yaml": ("400f42e51588ba4c", 1727),
         "tcp-server-first-smi.yaml": ("5c0060f4ce1b986b", 1328),
@@ -39,6 +39,9 @@ import Testing
         "gateway-response-headers.yaml": ("34d6d0005415c0c5", 2834),
         "gateway-session-sticky.yaml": ("f2fdebe20707aaa4", 2144),
         "gateway-url-rewrite.yaml": ("4077faaa460cdae1", 2407),
+        "egress-passthrough.yaml": ("7f59e3e2e97c1bba", 2305),
+        "egress-policy.yaml": ("2f63cb387347b2a6", 3635),
+        "ingress-backend.yaml": ("8ad7e715c98637df", 2293),
     ]
 
     @Test(arguments: scenarioFiles)

@@ -50,6 +50,9 @@ struct ClusterState: Sendable {
     /// AccessControls, and their keys by namespace (they admit clients to that namespace's services).
     var accessControls: [ResourceKey: AccessControl] = [:]
     var accessControlsByNamespace: [String: Set<ResourceKey>] = [:]
+    /// Egresses, and their keys by source identity (`ClusterState+Egress`).
+    var egresses: [ResourceKey: Egress] = [:]
+    var egressesBySource: [String: Set<ResourceKey>] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -178,6 +181,7 @@ struct ClusterState: Sendable {
         case .upstreamTrafficSetting(let setting): setUpstreamSetting(key, setting, into: &effect)
         case .retry(let retry): setRetry(key, retry, into: &effect)
         case .accessControl(let control): setAccessControl(key, control, into: &effect)
+        case .egress(let egress): setEgress(key, egress, into: &effect)
         case .meshConfig:
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
@@ -208,6 +212,7 @@ struct ClusterState: Sendable {
         case .upstreamTrafficSetting: setUpstreamSetting(key, nil, into: &effect)
         case .retry: setRetry(key, nil, into: &effect)
         case .accessControl: setAccessControl(key, nil, into: &effect)
+        case .egress: setEgress(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
         case .ingressBackend:
@@ -294,7 +299,7 @@ struct ClusterState: Sendable {
         }
     }
 
-    private static func identity(of reference: IdentityReference) -> String? {
+    static func identity(of reference: IdentityReference) -> String? {
         guard reference.kind == "ServiceAccount" else { return nil }
         return ServiceNames.identity(serviceAccount: reference.name, namespace: reference.namespace)
     }
@@ -350,6 +355,7 @@ struct ClusterState: Sendable {
             effect.touched.insert(.upstreamSetting(ref))
         }
         upstreamSettings[key] = setting
+        effect.touched.insert(.routeSpec(key)) // an Egress naming it as a match reads it so
         if let setting, let ref = Self.service(of: setting) {
             settingsByService[ref, default: []].insert(key)
             effect.touched.insert(.upstreamSetting(ref))

@@ -25,6 +25,8 @@ enum Dependency: Hashable, Sendable {
     case ingressBackends(String)
     /// The AccessControls of a namespace.
     case accessControls(String)
+    /// The Egresses naming an identity as a source.
+    case egressPolicies(String)
 }
 
 extension Dependency {
@@ -34,7 +36,7 @@ extension Dependency {
     var canChangeSplitProblems: Bool {
         switch self {
         case .meshConfig, .catalog, .serviceSpec, .splits: true
-        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .ingressBackends, .accessControls: false
+        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .ingressBackends, .accessControls, .egressPolicies: false
         }
     }
 }

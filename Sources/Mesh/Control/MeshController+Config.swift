@@ -255,7 +255,9 @@ extension MeshController {
             enableRetryPolicy: meshConfig.featureFlags.enableRetryPolicy,
             accessLog: meshConfig.observability.remoteLogging.enable,
             tracing: meshConfig.observability.tracing.proxySpec,
-            remoteLogging: meshConfig.observability.remoteLogging.proxySpec
+            remoteLogging: meshConfig.observability.remoteLogging.proxySpec,
+            egressPolicy: meshConfig.featureFlags.enableEgressPolicy
+                ? cluster.egressPolicy(for: identity, dependencies: &dependencies, diagnostics: &problems) : nil
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

@@ -23,6 +23,7 @@ public struct CustomResourceKind: Hashable, Sendable {
         CustomResourceKind(kind: "UpstreamTrafficSetting", plural: "upstreamtrafficsettings", shortNames: ["upstreamtrafficsetting"]),
         CustomResourceKind(kind: "Retry", plural: "retries", shortNames: ["retry"]),
         CustomResourceKind(kind: "AccessControl", plural: "accesscontrols", shortNames: ["accesscontrol"]),
+        CustomResourceKind(kind: "Egress", plural: "egresses", shortNames: ["egress"]),
     ]
 
     public static let meshConfig = CustomResourceKind(kind: "MeshConfig", plural: "meshconfigs", shortNames: ["meshconfig"])

@@ -26,6 +26,7 @@ extension ManifestDecoder {
         "UpstreamTrafficSetting": policyObject(spec: upstreamTrafficSettingSpec),
         "Retry": policyObject(spec: retrySpec),
         "AccessControl": policyObject(spec: accessControlSpec),
+        "Egress": policyObject(spec: egressSpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).

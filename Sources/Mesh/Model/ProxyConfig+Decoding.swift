@@ -42,7 +42,8 @@ extension ProxyConfig {
                 accessLog: try spec.optionalObject("Observability")?.optionalObject("RemoteLogging")?.optionalBool("Enable") ?? false,
                 chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
                 tracing: try TracingSpec(spec.optionalObject("Tracing")),
-                remoteLogging: try RemoteLoggingSpec(spec.optionalObject("Observability")?.optionalObject("RemoteLogging"))
+                remoteLogging: try RemoteLoggingSpec(spec.optionalObject("Observability")?.optionalObject("RemoteLogging")),
+                egressPolicy: try spec.optionalObject("EgressPolicy").map { reader throws(ProxyConfigDecodingError) in try EgressPolicySpec(reader) }
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))

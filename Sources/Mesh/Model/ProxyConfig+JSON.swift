@@ -69,6 +69,7 @@ extension ProxySpec {
             pairs.append(("Tracing", .object([("Address", .string(tracing.address)), ("Endpoint", .string(tracing.endpoint)),
                                               ("SampledFraction", .double(tracing.sampledFraction))])))
         }
+        if let egressPolicy { pairs.append(("EgressPolicy", egressPolicy.jsonValue)) }
         return .object(pairs)
     }
 

@@ -40,10 +40,13 @@ public struct ProxySpec: Hashable, Sendable {
     /// Where to ship the access log besides the sidecar's own sink (MeshConfig
     /// `observability.remoteLogging` with an address); nil: nowhere.
     public var remoteLogging: RemoteLoggingSpec?
+    /// The Egress policies naming the proxy's ServiceAccount (with `enableEgressPolicy`); nil: none.
+    public var egressPolicy: EgressPolicySpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
                 workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil,
-                remoteLogging: RemoteLoggingSpec? = nil) {
+                remoteLogging: RemoteLoggingSpec? = nil, egressPolicy: EgressPolicySpec? = nil) {
+        self.egressPolicy = egressPolicy
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel

@@ -69,6 +69,7 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case upstreamTrafficSetting = "UpstreamTrafficSetting"
     case retry = "Retry"
     case accessControl = "AccessControl"
+    case egress = "Egress"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -143,6 +144,7 @@ public enum Resource: Hashable, Sendable {
     case gatewayRoute(GatewayRoute)
     case gatewayPolicy(GatewayPolicy)
     case accessControl(AccessControl)
+    case egress(Egress)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -167,6 +169,7 @@ public enum Resource: Hashable, Sendable {
         case .gatewayRoute(let r): r.metadata
         case .gatewayPolicy(let r): r.metadata
         case .accessControl(let r): r.metadata
+        case .egress(let r): r.metadata
         }
     }
 
@@ -193,6 +196,7 @@ public enum Resource: Hashable, Sendable {
         case .gatewayRoute(let route): ResourceKind(route.kind)
         case .gatewayPolicy(let policy): ResourceKind(policy.kind)
         case .accessControl: .accessControl
+        case .egress: .egress
         }
     }
 

@@ -96,6 +96,7 @@ extension CompiledConfig {
         compiled.inboundChain = try HTTPFilterChain.compile(config.spec.chains?.inboundHTTP, inbound: true)
         compiled.outboundChain = try HTTPFilterChain.compile(config.spec.chains?.outboundHTTP, inbound: false)
         compiled.egressEnabled = config.spec.enableEgress
+        compiled.egressPolicy = try EgressPolicyTable(compiling: config.spec.egressPolicy)
         return compiled
     }
 }
@@ -169,12 +170,31 @@ private struct MatchCompiler {
                 anyPrincipal: control.authenticatedPrincipals.contains(InboundAccessControl.anyPrincipal),
                 targets: try targets(control.targetClusters, "inbound port \(match.port) access control"))
         }
+        if let ingress = match.ingress { try admitIngress(ingress, of: match, into: &entry) }
         if let limit = match.tcpRateLimit {
             entry.connectionBucket = bucket(limit, key: "inbound|\(match.port)|connections")
             let name = "local_rate_limit.inbound_\(Self.rateLimitLabel(match).map { "\($0)_" } ?? "")\(match.port)_\(match.appProtocol.rawValue).rate_limited"
             entry.connectionRateLimitedCounterName = name
         }
         return entry
+    }
+
+    /// IngressBackend (F2-001) opens the border as an AccessControl does: `http` backends admit
+    /// the sources' addresses without a mesh identity, `https` ones a client certificate naming a
+    /// principal (any, with `skipClientCertValidation`); admitted clients go to the port's local
+    /// cluster (its first route's targets, or its TCP targets).
+    private mutating func admitIngress(_ ingress: IngressAdmission, of match: InboundTrafficMatch, into entry: inout CompiledTrafficMatch) throws(ConfigRejection) {
+        let context = "inbound port \(match.port) ingress"
+        switch ingress.protocol {
+        case .http:
+            entry.admission.sourceRanges += try ranges(ingress.sourceIPRanges, "\(context) source")
+        case .https:
+            if ingress.skipClientCertValidation { entry.admission.anyPrincipal = true } else { entry.admission.principals.formUnion(ingress.principals) }
+        }
+        guard entry.admission.targets == nil else { return }
+        let local = match.httpServiceRouteRules.first?.rules.first?.targetClusters ?? match.targetClusters ?? []
+        guard !local.isEmpty else { throw ConfigRejection(description: "\(context): the port has no local cluster to admit clients to") }
+        entry.admission.targets = try targets(local, context)
     }
 
     private mutating func matcher(_ pattern: String, _ context: @autoclosure () -> String) throws(ConfigRejection) -> PatternMatcher {

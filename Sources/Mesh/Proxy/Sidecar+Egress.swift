@@ -18,18 +18,25 @@ extension Sidecar {
 
     public static func isEgressCluster(_ name: String) -> Bool { name.hasPrefix(egressClusterPrefix) }
 
+    /// MeshConfig `traffic.enableEgress` in the applied config: unmatched destinations pass through.
+    public var passesEgressThrough: Bool { compiled.egressEnabled }
+
     /// The passthrough cluster of `destination`, made on first use; nil when egress is off or the
     /// destination is no address (a local-mode name it could not resolve).
     mutating func egressCluster(for destination: SocketAddress) -> Int? {
-        guard compiled.egressEnabled, destination.port > 0, AddressRange.parseIPv4(destination.ip).map({ $0 != 0 }) ?? false else { return nil }
+        egressCluster(for: destination, allowed: compiled.egressEnabled, limits: ClusterLimits(), connectTimeout: .seconds(5))
+    }
+
+    /// `allowed`: passthrough is on, or an Egress policy allows the destination (its limits then).
+    mutating func egressCluster(for destination: SocketAddress, allowed: Bool, limits: ClusterLimits, connectTimeout: MeshDuration?) -> Int? {
+        guard allowed, destination.port > 0, AddressRange.parseIPv4(destination.ip).map({ $0 != 0 }) ?? false else { return nil }
         let name = Sidecar.egressClusterPrefix + "\(destination.ip):\(destination.port)"
         if let index = compiled.egressClusterIndexByName[name] { return index }
         guard compiled.egressClusterIndexByName.count < Sidecar.maxEgressClusters else { return nil }
-        return compiled.addEgressCluster(name, destination: destination)
+        return compiled.addEgressCluster(name, destination: destination, limits: limits, connectTimeout: connectTimeout)
     }
 
     mutating func passThrough(_ id: ExchangeID, cluster: Int, now: MeshInstant, actions: inout [OutboundHTTPAction]) {
-        counters[CounterTable.outboundEgress] += 1
         useCluster(cluster)
         exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: false, appProtocol: .http)
         dispatch(id.rawValue, actions: &actions)
@@ -38,18 +45,19 @@ extension Sidecar {
     /// A new config keeps the passthrough clusters made so far while egress stays on (their pools
     /// and requests in flight carry over by name); with egress off they wind down.
     mutating func keepEgressClusters(in next: inout CompiledConfig) {
-        guard next.egressEnabled else { return }
+        guard next.egressEnabled || !next.egressPolicy.isEmpty else { return }
         for (name, index) in compiled.egressClusterIndexByName.sorted(by: { $0.value < $1.value }) {
-            _ = next.addEgressCluster(name, destination: compiled.clusters[index].endpoints[0])
+            let cluster = compiled.clusters[index]
+            _ = next.addEgressCluster(name, destination: cluster.endpoints[0], limits: cluster.limits, connectTimeout: cluster.connectTimeout)
         }
     }
 }
 
 extension CompiledConfig {
-    mutating func addEgressCluster(_ name: String, destination: SocketAddress) -> Int {
+    mutating func addEgressCluster(_ name: String, destination: SocketAddress, limits: ClusterLimits, connectTimeout: MeshDuration?) -> Int {
         let index = clusters.count
-        clusters.own.append(CompiledCluster(name: name, endpoints: [destination], endpointWeights: [100], limits: ClusterLimits(),
-                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: .seconds(5), isEgress: true))
+        clusters.own.append(CompiledCluster(name: name, endpoints: [destination], endpointWeights: [100], limits: limits,
+                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: connectTimeout, isEgress: true))
         egressClusterIndexByName[name] = index
         return index
     }

@@ -23,7 +23,9 @@ extension Sidecar {
         // A number already in use is a shell bug; the exchange in progress keeps it.
         guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
+            if egressPolicyRequest(id, head: head, destination: destination, now: now, actions: &actions) { return actions }
             if let cluster = egressCluster(for: destination) {
+                counters[CounterTable.outboundEgress] += 1
                 passThrough(id, cluster: cluster, now: now, actions: &actions)
                 return actions
             }
@@ -234,15 +236,26 @@ extension Sidecar {
 
     // MARK: Outbound TCP
 
-    public mutating func outboundConnection(_ id: ConnectionID, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> OutboundTCPDecision {
+    /// An app opened a TCP connection to `destination` (`serverName`: the TLS server name its
+    /// first bytes carried, when the shell read one). A destination no traffic match claims is
+    /// egress: out to itself when an Egress policy or passthrough allows it.
+    public mutating func outboundConnection(_ id: ConnectionID, destination: SocketAddress, serverName: String? = nil, now: MeshInstant,
+                                            random: inout some RandomNumberGenerator) -> OutboundTCPDecision {
         // A reused number means the shell forgot to report the close of the previous one.
         outboundConnectionClosed(id)
-        guard let matchIndex = outboundMatch(destination: destination, host: nil),
-              let targets = compiled.outbound[matchIndex].tcpTargets,
-              let cluster = pick(targets)
-        else {
-            counters[CounterTable.outboundNoRoute] += 1
-            return .reject(.noRoute)
+        let cluster: Int
+        if let matchIndex = outboundMatch(destination: destination, host: nil) {
+            guard let targets = compiled.outbound[matchIndex].tcpTargets, let picked = pick(targets) else {
+                counters[CounterTable.outboundNoRoute] += 1
+                return .reject(.noRoute)
+            }
+            cluster = picked
+        } else {
+            guard let egress = egressConnectionCluster(destination: destination, serverName: serverName) else {
+                counters[CounterTable.outboundNoRoute] += 1
+                return .reject(.noRoute)
+            }
+            cluster = egress
         }
         useCluster(cluster)
         guard let endpoint = clusters[cluster].endpointBalancer.next() else { return .reject(.noEndpoints) }
@@ -284,7 +297,8 @@ extension Sidecar {
     /// traffic capture the shell asks before reading a byte, so that a raw TCP connection (a
     /// server-first one sends nothing) is relayed instead of parsed.
     public func outboundCarriesHTTP(to destination: SocketAddress) -> Bool? {
-        outboundMatch(destination: destination, host: nil).map { compiled.outbound[$0].isHTTP }
+        if let match = outboundMatch(destination: destination, host: nil) { return compiled.outbound[match].isHTTP }
+        return compiled.egressPolicy.carriesHTTP(to: destination)
     }
 
     /// The outbound traffic match for a destination: by destination IP range, else (HTTP) by Host.

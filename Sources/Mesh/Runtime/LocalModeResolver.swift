@@ -8,10 +8,13 @@ import MeshProxy
 /// It only stands in for DNS and the kernel: the engine still chooses the traffic match and route.
 struct LocalModeResolver: Sendable {
     private var byHost: [String: SocketAddress] = [:]
+    /// Names outside the mesh → addresses (`SidecarSettings.hosts`), after the services.
+    private var outside: [String: String] = [:]
 
     init() {}
 
-    init(_ config: ProxyConfig) {
+    init(_ config: ProxyConfig, hosts: [String: String] = [:]) {
+        for (name, ip) in hosts { outside[name.lowercased()] = ip }
         for match in config.outbound.trafficMatches {
             let ip = match.destinationIPRanges.first.map(LocalModeResolver.firstAddress) ?? LocalModeResolver.unknownIP
             for mapping in match.httpHostPort2Service {
@@ -53,6 +56,7 @@ struct LocalModeResolver: Sendable {
         if let port, let found = byHost[String(name)] { return SocketAddress(ip: found.ip, port: port) }
         // An address as the host: the app dialled it (egress passes it through when on).
         if LocalModeResolver.isIPv4(name) { return SocketAddress(ip: String(name), port: port ?? 80) }
+        if let ip = outside[String(name)] { return SocketAddress(ip: ip, port: port ?? 80) }
         return SocketAddress(ip: LocalModeResolver.unknownIP, port: port ?? 80)
     }
 }

@@ -47,23 +47,72 @@ final class CapturedConnectionClassifier: ChannelInboundHandler, RemovableChanne
         self.installHTTP = installHTTP
     }
 
+    /// Set while the first bytes of a passthrough connection decide its protocol.
+    private var sniffing: MeshProxy.SocketAddress?
+
     func channelActive(context: ChannelHandlerContext) {
         var destination: MeshProxy.SocketAddress?
         // On the channel's loop the socket option is read at once.
         driver.readOriginalDestination(of: context.channel) { destination = $0 }
-        let operations = context.pipeline.syncOperations
-        if let destination, driver.engine.outboundCarriesHTTP(to: destination) == false {
-            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
-        } else {
-            do {
-                try installHTTP(operations)
-            } catch {
-                driver.logger.warning("cannot set up the connection's protocol handlers", metadata: ["error": "\(error)"])
-                context.close(promise: nil)
-                return
+        let carriesHTTP = destination.flatMap { driver.engine.outboundCarriesHTTP(to: $0) }
+        if let destination, carriesHTTP == nil, driver.engine.passesEgressThrough {
+            // Passthrough, as Pipy's egress does it: the first bytes tell HTTP from anything else
+            // (a server-first protocol needs an Egress rule of protocol tcp-server-first).
+            sniffing = destination
+            // A client that never speaks is closed as a silent HTTP one would be.
+            let timeout = driver.settings.requestHeaderTimeout
+            if timeout > .zero {
+                let channel = context.channel
+                context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                    if sniffing != nil { channel.close(promise: nil) }
+                }
             }
+            return
+        }
+        let operations = context.pipeline.syncOperations
+        if let destination, carriesHTTP == false {
+            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
+        } else if !install(context) {
+            return
         }
         context.fireChannelActive()
         operations.removeHandler(context: context, promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let destination = sniffing else { return context.fireChannelRead(data) }
+        sniffing = nil
+        let operations = context.pipeline.syncOperations
+        if CapturedConnectionClassifier.looksLikeHTTP(unwrapInboundIn(data)) {
+            guard install(context) else { return }
+        } else {
+            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
+        }
+        context.fireChannelActive()
+        context.fireChannelRead(data)
+        operations.removeHandler(context: context, promise: nil)
+    }
+
+    private func install(_ context: ChannelHandlerContext) -> Bool {
+        do {
+            try installHTTP(context.pipeline.syncOperations)
+            return true
+        } catch {
+            driver.logger.warning("cannot set up the connection's protocol handlers", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return false
+        }
+    }
+
+    /// An HTTP/1 request line's start: an uppercase method token and a space (`GET `, `POST `);
+    /// a first read shorter than that counts when what it has is uppercase letters.
+    static func looksLikeHTTP(_ buffer: ByteBuffer) -> Bool {
+        let bytes = buffer.readableBytesView.prefix(9)
+        guard let first = bytes.first, (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first) else { return false }
+        for byte in bytes.dropFirst() {
+            if byte == UInt8(ascii: " ") { return true }
+            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) else { return false }
+        }
+        return bytes.count < 9
     }
 }

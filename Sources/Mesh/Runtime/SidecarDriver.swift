@@ -61,6 +61,14 @@ public struct SidecarSettings: Sendable {
     /// Where finished spans go instead of the config's Zipkin collector (`sim --real` collects
     /// them in process): the spans and the driver's instant zero in microseconds since the epoch.
     public var spanSink: (@Sendable ([TraceSpan], _ epochOffsetMicroseconds: Int64) -> Void)?
+    /// Local mode: names outside the mesh and their addresses, looked up after the config's
+    /// services, as a hosts file would answer (E5016's DNS for egress to a name). `sim --real`
+    /// serves its external hosts on loopback addresses under their names this way.
+    public var hosts: [String: String] = [:]
+    /// A kube-proxy stand-in for egress passthrough on a machine without one: a service address
+    /// (cluster IP and port) → the endpoint a passthrough connection to it reaches. `sim --real`
+    /// gives it so that raw TCP passed through to a service meets that pod as in a cluster.
+    public var serviceAddresses: [MeshProxy.SocketAddress: MeshProxy.SocketAddress] = [:]
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -291,7 +299,7 @@ public final class SidecarDriver: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         let result = engine.apply(config)
         if case .applied = result {
-            resolver = LocalModeResolver(config)
+            resolver = LocalModeResolver(config, hosts: settings.hosts)
             appliedJSON = config.renderedJSON(pretty: true)
             applyLogLevel(of: config)
             accessLogSwitch = config.spec.accessLog

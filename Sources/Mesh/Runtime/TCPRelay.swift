@@ -192,6 +192,12 @@ extension SidecarDriver {
         case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
+            if Sidecar.isEgressCluster(cluster) {
+                // Egress: to the destination itself, as the app dialled it (no mesh TLS, no preamble).
+                let target = settings.serviceAddresses[endpoint] ?? endpoint
+                connectRelay(upstreamSide, host: target.ip, port: target.port, preamble: nil, toPeerSidecar: false, cluster: cluster)
+                return appSide
+            }
             var preamble = "CONNECT \(endpoint) HTTP/1.1\r\nhost: \(endpoint)\r\n"
             if peerTLS == nil { preamble += "\(MeshHeaders.sourceIdentity): \(engine.config?.serviceIdentity ?? "")\r\n" }
             preamble += "\r\n"

@@ -22,6 +22,8 @@ struct LoadWorker {
     /// The client sidecar's downstream connection id (0: client unmeshed).
     var tcpClientConnection: UInt64 = 0
     var tcpServerConnection: UInt64 = 0
+    /// Egress passthrough (an `egress|` cluster): sent in plain, so the server sees no mesh identity.
+    var tcpPlaintext = false
     /// Distinguishes calls so a stale reply is never taken for the current one.
     var tcpGeneration: UInt32 = 0
 }

@@ -38,6 +38,7 @@ extension SimEngine {
         }
         tcpClose(index, worker: worker)
         var server = -1, port = 0
+        var plaintext = false
         var clientConnection: UInt64 = 0
         var cpu: Int64 = 0
         if clientMeshed {
@@ -52,9 +53,15 @@ extension SimEngine {
                 sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
                 queue.schedule(.tcpReply(hop), at: now + local + cpu)
                 return
-            case .connect(_, let endpoint):
+            case .connect(let cluster, let endpoint):
                 server = IPv4.parse(endpoint.ip).flatMap { podByIP[$0] } ?? -1
                 port = endpoint.port
+                plaintext = Sidecar.isEgressCluster(cluster)
+                // Passthrough to a service address goes on through kube-proxy, as the app's own connection would.
+                if plaintext, server < 0, let ip = IPv4.parse(endpoint.ip), let pick = kubeProxyPick(ip: ip, port: endpoint.port) {
+                    server = pick.pod
+                    port = pick.port
+                }
                 connectionOpened(client)
             }
         } else if let ip = IPv4.parse(destination.ip), let pick = kubeProxyPick(ip: ip, port: destination.port) {
@@ -79,6 +86,7 @@ extension SimEngine {
         loads[index].workers[worker].tcpServerIncarnation = pods[server].incarnation
         loads[index].workers[worker].tcpServerPort = port
         loads[index].workers[worker].tcpClientConnection = clientConnection
+        loads[index].workers[worker].tcpPlaintext = plaintext
         loads[index].workers[worker].tcpServerConnection = nextConnectionID()
         guard pods[server].alive, !pods[server].sidecarDown else {
             queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
@@ -116,7 +124,7 @@ extension SimEngine {
                 let decision = sidecars[server].inboundConnection(
                     ConnectionID(state.tcpServerConnection), port: state.tcpServerPort,
                     source: SocketAddress(ip: pods[client].ipText, port: 40000 + Int(state.tcpServerConnection % 20000)),
-                    peerIdentity: pods[client].hasSidecar ? pods[client].identity : nil, now: MeshInstant(nanoseconds: now))
+                    peerIdentity: pods[client].hasSidecar && !state.tcpPlaintext ? pods[client].identity : nil, now: MeshInstant(nanoseconds: now))
                 if case .close = decision {
                     reply.flags = decision.responseFlags
                     return tcpAnswer(reply, server: server, after: cpu)

@@ -1,5 +1,6 @@
 import MeshControl
 import MeshModel
+import MeshProxy
 import SimCore
 
 /// One pod of a real run: its place in the cluster, its loopback address and its app model.
@@ -35,6 +36,8 @@ struct RealCluster {
     private var serviceIPs: [String: String] = [:]
     /// The services of the manifests, for `endpoints` (kube-proxy's view).
     private(set) var services: [Service] = []
+    /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
+    private(set) var externalIPs: [String: String] = [:]
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -69,7 +72,9 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        guard placed.count <= 250 else { throw .unsupported("more than 250 pods (one loopback /24 per run)") }
+        guard placed.count + scenario.externalHosts.count <= 250 else {
+            throw .unsupported("more than 250 pods and external hosts (one loopback /24 per run)")
+        }
         for (index, entry) in placed.enumerated() {
             var pod = entry.pod
             let ip = "127.82.\(subnet).\(index + 1)"
@@ -99,6 +104,45 @@ struct RealCluster {
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
+        placeExternalHosts(scenario, seed: seed, subnet: subnet)
+    }
+
+    /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
+    /// ports at a loopback address of its own (its scenario `ip` is the simulator's), raw TCP on
+    /// the ports a `tcp://` load names; the controller never sees them.
+    private mutating func placeExternalHosts(_ scenario: Scenario, seed: UInt64, subnet: Int) {
+        var tcpTargets: [String: Set<Int>] = [:]
+        for step in scenario.steps {
+            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.isTCP else { continue }
+            tcpTargets[url.host.lowercased(), default: []].insert(url.port)
+        }
+        for host in scenario.externalHosts {
+            let ip = "127.82.\(subnet).\(pods.count + 1)"
+            externalIPs[host.host] = ip
+            let key = PodKey(namespace: RealCluster.externalNamespace, name: host.name)
+            let resource = Pod(metadata: ObjectMeta(name: host.name, namespace: RealCluster.externalNamespace), podIP: ip)
+            let app = AppModelInstance(deployment: host.name, template: PodSpec(), spec: host.app, seed: seed, podName: key.description)
+            pods.append(RealPod(key: key, deployment: host.name, labels: [:], spec: PodSpec(), ip: ip, appPorts: host.ports.sorted(),
+                                tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource))
+        }
+    }
+
+    static let externalNamespace = "external"
+
+    /// kube-proxy for the sidecars' passthrough: each service address (cluster IP and port) → its
+    /// first endpoint, a meshed pod's inbound listener (`inboundPort`) or an unmeshed pod's app port.
+    func serviceAddresses(inboundPort: Int, isMeshed: (PodKey) -> Bool) -> [SocketAddress: SocketAddress] {
+        var table: [SocketAddress: SocketAddress] = [:]
+        for service in services {
+            guard let ip = service.clusterIP, ip != "None" else { continue }
+            for port in service.ports {
+                guard let endpoint = endpoints(host: "\(service.metadata.name).\(service.metadata.namespace)", port: port.port,
+                                               clientNamespace: service.metadata.namespace).first else { continue }
+                let pod = pods[endpoint.pod]
+                table[SocketAddress(ip: ip, port: port.port)] = SocketAddress(ip: pod.ip, port: isMeshed(pod.key) ? inboundPort : endpoint.port)
+            }
+        }
+        return table
     }
 
     /// What DNS gives an app in `clientNamespace` for `host`, as the simulator resolves it: a
@@ -109,9 +153,10 @@ struct RealCluster {
         let suffixes: [[Substring]] = [["svc", "cluster", "local"], ["svc", "cluster"], ["svc"], []]
         if parts.count == 1 { return serviceIPs["\(host).\(clientNamespace)"] }
         for suffix in suffixes where parts.count == 2 + suffix.count && Array(parts.suffix(suffix.count)) == suffix {
-            return serviceIPs["\(parts[0]).\(parts[1])"]
+            if let ip = serviceIPs["\(parts[0]).\(parts[1])"] { return ip }
         }
-        return nil
+        // No Service answers the name: DNS outside the cluster (an external host's).
+        return externalIPs[host.lowercased()]
     }
 
     /// Whether the service port `host:port` names is server-first (`tcp-server-first`): its app

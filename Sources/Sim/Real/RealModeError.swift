@@ -20,7 +20,6 @@ public enum RealModeError: Error, CustomStringConvertible, Equatable {
 enum RealModeSupport {
     static func check(_ scenario: Scenario) throws(RealModeError) {
         if scenario.network.loss > 0 { throw .unsupported("network loss (network.loss \(scenario.network.loss))") }
-        if let host = scenario.externalHosts.first { throw .unsupported("hosts outside the cluster (external: \(host.name))") }
         for step in scenario.steps {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {

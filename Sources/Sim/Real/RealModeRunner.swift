@@ -134,6 +134,7 @@ public enum RealModeRunner {
             try SecretFile.write(config.renderedJSON(pretty: true), to: configPath(pod))
         }
 
+        let serviceAddresses = cluster.serviceAddresses(inboundPort: inboundPort, isMeshed: { controller.isMeshed($0) })
         var authority: RealModeCertificates?
         /// Starts the sidecar of a meshed pod (at the start, or when a killed pod restarts); a
         /// crashed sidecar starts again from its cached config (the file it last loaded).
@@ -148,6 +149,9 @@ public enum RealModeRunner {
             var settings = SidecarSettings(podIP: pod.ip, peerTransport: transport, outboundPort: outboundPort)
             settings.accessLog = accessLogs.sink
             settings.spanSink = spans.sink
+            // DNS outside the cluster: the external hosts' names at their loopback addresses.
+            settings.hosts = cluster.externalIPs
+            settings.serviceAddresses = serviceAddresses
             let sidecar = try await SidecarProcess.start(configPath: configPath(index), settings: settings, logger: logger)
             sidecars[index] = sidecar
             let ready = try await sidecar.onLoop { $0.isReady }
