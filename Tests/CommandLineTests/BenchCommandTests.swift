@@ -32,7 +32,7 @@ import Testing
         (["load", "--qps", "100"], "Error: Missing expected argument '--port <port>'"),
         (["dataplane", "--seconds", "0"], "Error: --seconds must be a positive number, found 0.0"),
         (["dataplane", "--concurrencies", "4,x"], "Error: --concurrencies: expected positive integers separated by commas, found \"4,x\""),
-        (["dataplane", "--modes", "ours,envoy"], "Error: --modes: unknown mode \"ours\" (known: baseline, ours-client, ours-both, ours-both-mtls, ours-both-mtls-logged, envoy-1hop, envoy-2hop, haproxy-1hop, haproxy-2hop, nginx-1hop, nginx-2hop)"),
+        (["dataplane", "--modes", "ours,envoy"], "Error: --modes: unknown mode \"ours\" (known: baseline, ours-client, ours-both, ours-both-mtls, ours-both-mtls-logged, ours-both-mtls-traced, envoy-1hop, envoy-2hop, haproxy-1hop, haproxy-2hop, nginx-1hop, nginx-2hop)"),
         (["control-plane", "--services", "5"], "Error: --services must be at least 10, found 5"),
         (["nope"], "Error: Unexpected argument 'nope'"),
     ] as [([String], String)])

@@ -22,7 +22,7 @@ import Testing
         "smi-tcp.yaml": ("60c90f34ccd8accb", 1292),
         "tcp-split.yaml": ("46d47230a6b56f8a", 1280),
         "tcp-server-first.yaml": ("400f42e51588ba4c", 1727),
-        "tcp-server-first-smi.yaml": ("5c0060f4ce1b986b", 1328),
+        "tcp-server-first-smi.yaml": ("a9897662d285aff4", 1306),
         "tracing.yaml": ("0c69fcb0b9f286b1", 4336),
         "gateway-health-check.yaml": ("4cf1593534573342", 2053),
         "gateway-tcp-routing.yaml": ("0abf88a64df18e4f", 1932),

@@ -149,7 +149,7 @@ extension ManifestDecoder {
             "tracing": .object(["enable": .boolean, "port": port, "address": .string, "endpoint": .string, "sampledFraction": .number(0...1)]),
             "remoteLogging": .object([
                 "enable": .boolean, "level": .integer(0...65535), "port": port, "address": .string, "endpoint": .string,
-                "authorization": .string, "sampledFraction": .any, "secretName": .string,
+                "authorization": .string, "sampledFraction": .number(0...1), "secretName": .string,
             ]),
         ]),
         "certificate": .object(["serviceCertValidityDuration": .duration, "certKeyBitSize": .integer(0...Int.max), "ingressGateway": .openObject]),
