@@ -61,6 +61,8 @@ struct ControllerCommandTests {
         defer { if process.isRunning { process.terminate() } }
         do {
             #expect(await eventually(.seconds(30)) { (try? await KubeControllerTests.call("http://\(host):19091/health/ready"))?.status == 200 })
+            // The token is written once the controller has started, which may be just after it reports ready.
+            #expect(await eventually(.seconds(10)) { FileManager.default.fileExists(atPath: state + "/operator.token") })
             let operatorToken = try String(contentsOfFile: state + "/operator.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let pods = try await KubeControllerTests.call("http://\(host):16060/v1/pods", token: operatorToken)
             #expect(pods.status == 200)
