@@ -54,8 +54,7 @@ extension ProxyConfig {
 extension TracingSpec {
     init?(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
         guard let reader else { return nil }
-        let fraction = try reader.optionalDouble("SampledFraction") ?? 1
-        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: reader.path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        let fraction = try reader.sampledFraction()
         self.init(address: try reader.string("Address"), endpoint: try reader.optionalString("Endpoint") ?? "/api/v2/spans", sampledFraction: fraction)
     }
 }
@@ -341,6 +340,13 @@ struct JSONReader {
         return number
     }
 
+    /// `SampledFraction` (tracing's, remote logging's): 0 … 1, 1 when absent.
+    func sampledFraction() throws(ProxyConfigDecodingError) -> Double {
+        let fraction = try optionalDouble("SampledFraction") ?? 1
+        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        return fraction
+    }
+
     func optionalDouble(_ key: String) throws(ProxyConfigDecodingError) -> Double? {
         guard let found = try member(key) else { return nil }
         switch found {
@@ -408,8 +414,7 @@ extension RemoteLoggingSpec {
     /// Only with an `Address`: a switch alone ships nowhere.
     init?(_ reader: JSONReader?) throws(ProxyConfigDecodingError) {
         guard let reader, let address = try reader.optionalString("Address") else { return nil }
-        let fraction = try reader.optionalDouble("SampledFraction") ?? 1
-        guard (0...1).contains(fraction) else { throw ProxyConfigDecodingError(path: reader.path + ".SampledFraction", message: "expected a number from 0 to 1, got \(fraction)") }
+        let fraction = try reader.sampledFraction()
         self.init(address: address, endpoint: try reader.optionalString("Endpoint") ?? RemoteLoggingSpec.defaultEndpoint,
                   authorization: try reader.optionalString("Authorization") ?? "", sampledFraction: fraction)
     }
