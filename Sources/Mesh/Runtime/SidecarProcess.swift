@@ -306,6 +306,7 @@ public final class SidecarProcess: @unchecked Sendable {
             if busy == 0 { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
+        driver.settings.accessLog?.flush()
         driver.logger.info("sidecar stopped", metadata: ["pod_ip": "\(driver.settings.podIP)"])
         try? await group.shutdownGracefully()
     }

@@ -1,0 +1,60 @@
+import Foundation
+@testable import MeshRuntime
+import MeshModel
+import MeshProxy
+import NIOConcurrencyHelpers
+import Testing
+
+/// The access log's writer side: lines leave in batches (on an interval, or at once when a quarter
+/// of the buffer is full), and a flush writes what is there.
+struct AccessLogSinkTests {
+    final class Writes: Sendable {
+        private let batches = NIOLockedValueBox<[String]>([])
+        func record(_ text: String) { batches.withLockedValue { $0.append(text) } }
+        var all: [String] { batches.withLockedValue { $0 } }
+    }
+
+    @Test func aQuarterFullBufferIsWrittenAtOnceAsOneBatch() async throws {
+        let writes = Writes()
+        let sink = AccessLogSink(capacity: 40, flushInterval: .seconds(600)) { writes.record($0) }
+        for index in 0..<10 { #expect(sink.offer("line \(index)\n")) }
+        try await waitFor { writes.all.count == 1 }
+        #expect(writes.all == [(0..<10).map { "line \($0)\n" }.joined()])
+    }
+
+    @Test func flushWritesWhatTheIntervalWouldHaveWrittenLater() {
+        let writes = Writes()
+        let sink = AccessLogSink(capacity: 40, flushInterval: .seconds(600)) { writes.record($0) }
+        sink.offer("a\n")
+        sink.offer("b\n")
+        sink.flush()
+        #expect(writes.all == ["a\nb\n"])
+        sink.flush()
+        #expect(writes.all == ["a\nb\n"])
+    }
+
+    @Test func theIntervalWritesALoneLine() async throws {
+        let writes = Writes()
+        let sink = AccessLogSink(capacity: 40, flushInterval: .milliseconds(10)) { writes.record($0) }
+        sink.offer("alone\n")
+        try await waitFor { writes.all == ["alone\n"] }
+    }
+
+    @Test func anEntryIsOneLineWithItsKeysInOrder() throws {
+        var entry = AccessLogEntry(direction: .outbound, startTime: Date(timeIntervalSince1970: 1_796_575_537.125),
+                                   method: "GET", authority: "bookstore:14001", path: "/books-bought")
+        entry.status = 503
+        entry.flags = [.upstreamConnectionFailure]
+        entry.bytesSent = 19
+        entry.durationMs = 1.23456
+        entry.upstreamCluster = "bookstore/bookstore|14001"
+        entry.requestID = "r\"1"
+        #expect(entry.line == """
+            {"start_time":"2026-12-06T16:45:37.125Z","direction":"outbound","method":"GET","authority":"bookstore:14001",\
+            "path":"/books-bought","protocol":"HTTP/1.1","response_code":503,"response_flags":"UF","bytes_received":0,\
+            "bytes_sent":19,"duration":1.235,"upstream_host":null,"upstream_cluster":"bookstore/bookstore|14001",\
+            "peer_identity":null,"x_request_id":"r\\"1","trace_id":null}
+
+            """)
+    }
+}
