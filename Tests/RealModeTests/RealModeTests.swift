@@ -19,19 +19,14 @@ struct RealModeTests {
         return try ScenarioParser.parse(try String(contentsOf: url, encoding: .utf8), file: "scenarios/\(name)")
     }
 
-    /// Every shipped scenario: each must pass both ways (issue 11 item 5).
+    /// Every shipped scenario: each must pass both ways (issue 11 item 5; the FSM Gateway demos,
+    /// issue 12 item 4: their gateway pods are real `GatewayProcess`es, `RealGateways`).
     static let shipped = [
         "bookstore-smi.yaml", "canary.yaml", "retry.yaml", "ratelimit-http.yaml", "circuit-breaking.yaml",
         "fault-kill-pod.yaml", "ratelimit-tcp.yaml", "fault-sidecar-crash.yaml", "fault-sidecar-crash-single.yaml",
         "bookstore-permissive.yaml", "echo.yaml", "smi-tcp.yaml", "tcp-split.yaml",
         "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml", "tracing.yaml",
         "egress-policy.yaml", "egress-passthrough.yaml", "ingress-backend.yaml",
-    ]
-
-    /// The FSM Gateway demos (issue 12 item 3): they run in the simulator; real mode needs the NIO
-    /// `fsm gateway` (issue 12 item 4, branch gwshell) to serve the gateway pod's LoadBalancer
-    /// Service before they join `shipped`.
-    static let awaitingGatewayShell = [
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
@@ -39,7 +34,7 @@ struct RealModeTests {
 
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingGatewayShell), "scenarios/ and RealModeTests.shipped (with awaitingGatewayShell) differ")
+        #expect(Set(files) == Set(Self.shipped), "scenarios/ and RealModeTests.shipped differ")
     }
 
     @Test(arguments: shipped)
@@ -173,9 +168,10 @@ struct RealModeTests {
 
     @Test func anUnsupportedFeatureIsRefusedByName() async throws {
         try await Self.expectRefused(step: "fault: { kind: partition, between: [demo/client, demo/echo] }", naming: "fault kind partition (line")
-        // Outside the cluster is not run for real yet: refused before anything starts.
+        // From outside, a real run reaches gateways and external hosts, not an address in the
+        // cluster: refused before anything starts.
         try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
-                                     naming: "loads from outside the cluster (load outside from external (line")
+                                     naming: "a load from outside the cluster to 10.96.0.10 (load outside (line")
     }
 
     /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.

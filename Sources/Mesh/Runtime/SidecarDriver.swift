@@ -199,8 +199,9 @@ public final class SidecarDriver: @unchecked Sendable {
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
     private(set) var workloadLabels: WorkloadLabels
-    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`).
-    private(set) var accessLogSwitch = false
+    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`); a
+    /// gateway's is on when its settings give a sink (`GatewaySettings.accessLog`).
+    internal(set) var accessLogSwitch = false
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?

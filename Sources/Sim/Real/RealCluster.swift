@@ -38,6 +38,11 @@ struct RealCluster {
     private(set) var services: [Service] = []
     /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
     private(set) var externalIPs: [String: String] = [:]
+    /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
+    /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
+    private(set) var gatewayIPs: [String: String] = [:]
+    /// The client outside the cluster (`from: external`): no sidecar, not captured.
+    private(set) var externalClientIP = ""
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -72,8 +77,10 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        guard placed.count + scenario.externalHosts.count <= 250 else {
-            throw .unsupported("more than 250 pods and external hosts (one loopback /24 per run)")
+        let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
+        // The outside client (`from: external`) takes one address more.
+        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count + 1 <= 250 else {
+            throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
             var pod = entry.pod
@@ -105,6 +112,7 @@ struct RealCluster {
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
+        placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
@@ -125,6 +133,16 @@ struct RealCluster {
             pods.append(RealPod(key: key, deployment: host.name, labels: [:], spec: PodSpec(), ip: ip, appPorts: host.ports.sorted(),
                                 tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource))
         }
+    }
+
+    /// The gateway pods' addresses, then the outside client's, after the external hosts.
+    private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
+        var next = pods.count + 1
+        for namespace in gatewayNamespaces {
+            gatewayIPs[namespace] = "127.82.\(subnet).\(next)"
+            next += 1
+        }
+        externalClientIP = "127.82.\(subnet).\(next)"
     }
 
     static let externalNamespace = "external"

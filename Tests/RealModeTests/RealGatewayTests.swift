@@ -1,0 +1,71 @@
+import Foundation
+import MeshRealMode
+import MeshRuntime
+import NIOCore
+import NIOPosix
+import SimCore
+import Testing
+
+/// The FSM Gateway pods of a real run (`RealGateways`) beyond the shipped demos, which
+/// `RealModeTests` runs both ways: what a run does when a gateway cannot serve.
+@Suite(.timeLimit(.minutes(2)))
+struct RealGatewayTests {
+    static func scenario(port: Int) -> String {
+        """
+        name: gateway-port-held
+        manifests: |
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: edge, namespace: demo }
+          spec:
+            gatewayClassName: fsm-gateway-cls
+            listeners:
+            - { protocol: HTTP, port: \(port), name: http, allowedRoutes: { namespaces: { from: Same } } }
+        steps:
+          - at: 0s
+            load: { name: in, from: external, url: "http://fsm-gateway-demo.demo:\(port)/", requests: 2 }
+        expect:
+          - load: in
+            status: { 404: 2 }
+        """
+    }
+
+    /// Another process listens on every address at the Gateway's port: the run stops before any
+    /// load with one line naming the scenario, the Gateway and the address and port (exit 2), and
+    /// leaves nothing behind (its subnet is free again at once).
+    @Test func aGatewayThatCannotBindItsPortStopsTheRunNamingIt() async throws {
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "0.0.0.0", port: 0).get()
+        let port = try #require(holder.localAddress?.port)
+        defer { holder.close(promise: nil) }
+        let scenario = try ScenarioParser.parse(Self.scenario(port: port), file: "gateway-port-held.yaml")
+        do {
+            _ = try await RealModeRunner.run(scenario)
+            Issue.record("ran with the Gateway's port held by another process")
+        } catch let error as RealModeError {
+            let text = "\(error)"
+            #expect(text.contains("scenario gateway-port-held: the Gateway demo/edge cannot listen on 127.82."), "\(text)")
+            #expect(text.contains(":\(port) (http): the port is held by another process"), "\(text)")
+            #expect(!text.contains("\n"))
+            // The run's subnet (127.82.<n>.x) was released as it stopped.
+            let subnet = try #require(text.split(separator: "127.82.").dropFirst().first?.split(separator: ".").first.flatMap { Int($0) })
+            let lease = try LoopbackBlockLease.tryAcquire("127.82.\(subnet)")
+            #expect(lease != nil)
+            lease?.release()
+        }
+    }
+
+    /// The same scenario with the port free: the gateway pod serves it (404 with no route) and the
+    /// report lists the pod as the simulator does, an app that received nothing.
+    @Test func aGatewayPodServesTheOutsideClientAndIsListedAsAnApp() async throws {
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(holder.localAddress?.port)
+        // A free port for the gateway (on its own address it would be free anyway).
+        try await holder.close()
+        let scenario = try ScenarioParser.parse(Self.scenario(port: port), file: "gateway-port-free.yaml")
+        let report = try await RealModeRunner.run(scenario)
+        #expect(report.real.passed, "\(report.text())")
+        #expect(report.real.result.apps.map(\.deployment) == ["fsm-gateway-demo"])
+        #expect(report.simulated.result.apps.map(\.deployment) == ["fsm-gateway-demo"])
+        #expect(report.real.result.apps.first?.received == 0)
+    }
+}
