@@ -203,7 +203,7 @@ public final class GatewayProcess: @unchecked Sendable {
     // MARK: Stop
 
     /// Stops polling, closes every listener (open connections get up to `drainTimeout` for the
-    /// requests in progress), then the loop.
+    /// requests in progress and the mirror copies they sent), then the loop.
     public func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
         await configClient?.stop()
         try? await controllerHTTP?.shutdown()
@@ -219,7 +219,7 @@ public final class GatewayProcess: @unchecked Sendable {
         for channel in channels + [admin].compactMap({ $0 }) { try? await channel.close() }
         let deadline = NIODeadline.now() + drainTimeout
         while NIODeadline.now() < deadline {
-            let busy = (try? await driver.eventLoop.submit { driver.sidecar.requestsInProgress }.get()) ?? 0
+            let busy = (try? await driver.eventLoop.submit { driver.sidecar.requestsInProgress + driver.sidecar.mirrorsInProgress }.get()) ?? 0
             if busy == 0 { break }
             try? await Task.sleep(for: .milliseconds(20))
         }

@@ -214,6 +214,9 @@ public final class SidecarDriver: @unchecked Sendable {
     public var isStale: Bool { configFromCache || certificateFromCache }
     /// Requests received on the outbound and inbound listeners and not answered completely yet.
     public internal(set) var requestsInProgress = 0
+    /// A gateway's mirror copies sent and not finished yet (answered, failed or timed out): a
+    /// draining gateway waits for them as for its requests.
+    var mirrorsInProgress = 0
     /// Shutting down: listeners are closed, answers carry `connection: close`.
     public internal(set) var isDraining = false
 

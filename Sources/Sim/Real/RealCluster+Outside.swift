@@ -1,8 +1,8 @@
 import MeshModel
 import SimCore
 
-/// What lies outside a real run's cluster, after its pods and external hosts on the run's /24:
-/// the FSM Gateway pods' LoadBalancer addresses and the outside client's address.
+/// What the outside client (`from: external`) reaches: the FSM Gateway pods' LoadBalancer
+/// addresses (after the pods and external hosts on the run's /24) and the external hosts.
 extension RealCluster {
     /// Namespaces a Gateway is created in, by the manifests or a step, in name order.
     static func gatewayNamespaces(_ scenario: Scenario) -> [String] {

@@ -41,8 +41,9 @@ struct RealCluster {
     /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
     /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
     private(set) var gatewayIPs: [String: String] = [:]
-    /// The client outside the cluster (`from: external`): no sidecar, not captured.
-    private(set) var externalClientIP = ""
+    /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
+    /// simulator's address (`RealOutsideClient`).
+    let externalClientIP = RealOutsideClient.address
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -78,8 +79,7 @@ struct RealCluster {
             }
         }
         let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
-        // The outside client (`from: external`) takes one address more.
-        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count + 1 <= 250 else {
+        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count <= 250 else {
             throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
@@ -135,14 +135,9 @@ struct RealCluster {
         }
     }
 
-    /// The gateway pods' addresses, then the outside client's, after the external hosts.
+    /// The gateway pods' addresses, after the external hosts.
     private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
-        var next = pods.count + 1
-        for namespace in gatewayNamespaces {
-            gatewayIPs[namespace] = "127.82.\(subnet).\(next)"
-            next += 1
-        }
-        externalClientIP = "127.82.\(subnet).\(next)"
+        for (offset, namespace) in gatewayNamespaces.enumerated() { gatewayIPs[namespace] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
     }
 
     static let externalNamespace = "external"

@@ -76,6 +76,7 @@ public enum RealModeRunner {
         defer { lease.lease.release() }
         let seed = options.seed ?? scenario.seed
         var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
+        if scenario.loadSpecs.contains(where: \.isExternal) { try await RealOutsideClient.prepare() }
         let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName)
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
@@ -121,8 +122,7 @@ public enum RealModeRunner {
         let accessLogs = RealAccessLogLedger()
         let spans = RealSpanLedger()
         let upstreamHeaders = RealUpstreamHeaderLedger(
-            names: Dictionary(scenario.loadSpecs.map { ($0.name, HeaderTally.upstreamNames(for: $0.name, in: scenario.expectations)) }, uniquingKeysWith: +),
-            addressNames: [cluster.externalClientIP: LoadSpec.externalClientIP])
+            names: Dictionary(scenario.loadSpecs.map { ($0.name, HeaderTally.upstreamNames(for: $0.name, in: scenario.expectations)) }, uniquingKeysWith: +))
         let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls, upstreamHeaders: upstreamHeaders) }
         var sidecars: [Int: SidecarProcess] = [:]
         let gateways = RealGateways(scenarioName: scenario.name, cluster: cluster, accessLog: accessLogs.sink, logger: logger)
@@ -369,6 +369,8 @@ public enum RealModeRunner {
         // Whole milliseconds: finer digits of a wall-clock run carry no meaning.
         let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
+        // The gateways drain first: a mirror copy still on its way counts at its app, as in the simulator.
+        await gateways.stop()
         // Results in the simulator's shape.
         accessLogs.flush()
         let loads = recorders.map { recorder in

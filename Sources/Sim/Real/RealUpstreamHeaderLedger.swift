@@ -5,17 +5,13 @@ import SimCore
 /// The request headers `upstreamHeaders:` expectations ask about, as the real run's apps received
 /// them: each load request carries an `x-request-id` naming its load (`load/worker/n`), and the app
 /// that gets it tallies the named headers (and `:method`, `:path`, `:authority`) for that load, as
-/// the simulator's apps do. Addresses of the real run's own plan in a value (the outside client's
-/// loopback address in `x-forwarded-for`) are written as the simulator's plan names them
-/// (`addressNames`), as pods are reported by name rather than by address (DECISIONS 180).
+/// the simulator's apps do.
 final class RealUpstreamHeaderLedger: Sendable {
     private let tallies: NIOLockedValueBox<[String: HeaderTally]>
-    private let addressNames: [String: String]
 
     /// `names`: per load, the headers its expectations name (loads without any record nothing).
-    init(names: [String: [String]], addressNames: [String: String]) {
+    init(names: [String: [String]]) {
         tallies = NIOLockedValueBox(names.filter { !$0.value.isEmpty }.mapValues { HeaderTally(names: $0) })
-        self.addressNames = addressNames
     }
 
     /// An app received `head` (with its `Host` header; `uri` the path).
@@ -30,7 +26,7 @@ final class RealUpstreamHeaderLedger: Sendable {
                 case ":authority": head.headers.first(name: "host")
                 default: head.headers.first(name: name)
                 }
-                return value.map(self.named)
+                return value
             }
         }
     }
@@ -44,15 +40,5 @@ final class RealUpstreamHeaderLedger: Sendable {
         let parts = id.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 3 else { return nil }
         return parts.dropLast(2).joined(separator: "/")
-    }
-
-    /// A comma-separated value with each address of the real plan replaced by the simulator's.
-    private func named(_ value: String) -> String {
-        guard !addressNames.isEmpty else { return value }
-        return value.split(separator: ",", omittingEmptySubsequences: false).map { part in
-            let leading = part.prefix { $0 == " " }
-            guard let name = addressNames[String(part.dropFirst(leading.count).reversed().drop { $0 == " " }.reversed())] else { return String(part) }
-            return leading + name
-        }.joined(separator: ",")
     }
 }
