@@ -68,4 +68,91 @@ struct RealGatewayTests {
         #expect(report.simulated.result.apps.map(\.deployment) == ["fsm-gateway-demo"])
         #expect(report.real.result.apps.first?.received == 0)
     }
+
+    static let meshedBackend = """
+    name: gateway-meshed-backend
+    mesh:
+      namespaces: [server]
+      enablePermissiveTrafficPolicy: true
+      featureFlags: { enableAccessControlPolicy: true }
+    apps:
+      pipy: { model: echo, body: "Hi, I am pipy!" }
+    manifests: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: { name: pipy, namespace: server }
+      spec:
+        selector: { matchLabels: { app: pipy } }
+        template:
+          metadata: { labels: { app: pipy } }
+          spec:
+            containers: [{ name: pipy, image: flomesh/pipy, ports: [{ containerPort: 8080 }] }]
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata: { name: pipy, namespace: server }
+      spec:
+        selector: { app: pipy }
+        ports: [{ name: http, port: 8080, targetPort: 8080 }]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: Gateway
+      metadata: { name: edge, namespace: server }
+      spec:
+        gatewayClassName: fsm-gateway-cls
+        listeners:
+        - { protocol: HTTP, port: 8000, name: http, allowedRoutes: { namespaces: { from: Same } } }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: pipy, namespace: server }
+      spec:
+        parentRefs: [{ name: edge, port: 8000 }]
+        rules:
+        - backendRefs: [{ name: pipy, port: 8080 }]
+    steps:
+      - at: 0s
+        load: { name: refused, from: external, url: "http://fsm-gateway-server.server:8000/", requests: 3 }
+      - at: 1s
+        apply: |
+          kind: AccessControl
+          apiVersion: policy.flomesh.io/v1alpha1
+          metadata: { name: pipy, namespace: server }
+          spec:
+            backends:
+            - name: pipy
+              port: { number: 8080, protocol: http }
+            sources:
+            - kind: IPRange
+              name: 0.0.0.0/0
+      - at: 2s
+        load: { name: admitted, from: external, url: "http://fsm-gateway-server.server:8000/", requests: 3 }
+    expect:
+      - load: refused
+        status: { 503: 3 }
+      - load: refused
+        responseFlags: { UC: 3 }
+      - load: admitted
+        status: { 200: 3 }
+      - load: admitted
+        bodies: { "Hi, I am pipy!": 100% }
+      - app: pipy
+        received: 3
+      - proxy: server/pipy-0
+        counter: inbound.cx_no_identity
+        value: "> 0"
+    """
+
+    /// The gateway speaks plain HTTP to its backends; a meshed backend's border closes the
+    /// gateway's connection (503 UC at the client) until an AccessControl admits it, for real
+    /// (the gateway dials the pod's inbound listener, local mode's capture) as in the simulator.
+    @Test func aMeshedBackendsBorderRefusesTheGatewayUntilAnAccessControlAdmitsIt() async throws {
+        let scenario = try ScenarioParser.parse(Self.meshedBackend, file: "gateway-meshed-backend.yaml")
+        let report = try await RealModeRunner.run(scenario)
+        for outcome in report.real.outcomes where !outcome.passed {
+            if case .latency = outcome.expectation.check { continue }
+            Issue.record("real: \(outcome.expectation.text) observed \(outcome.observed)")
+        }
+        #expect(report.simulated.passed, "\(report.text())")
+    }
 }

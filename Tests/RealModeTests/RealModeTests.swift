@@ -83,6 +83,8 @@ struct RealModeTests {
         #expect(text.contains("REAL") && text.contains("SIMULATED"))
         for load in report.real.result.loads { #expect(text.contains("load \(load.name)")) }
         #expect(report.real.result.loads.count == report.simulated.result.loads.count)
+        // The same apps both ways, the gateway pods (`fsm-gateway-<ns>`, received 0) among them.
+        #expect(report.real.result.apps.map(\.deployment) == report.simulated.result.apps.map(\.deployment))
         #expect(text.contains("result: real \(report.real.passed ? "PASS" : "FAIL"), simulated PASS"))
         let json = report.jsonText()
         #expect(json.contains("\"real\"") && json.contains("\"simulated\""))

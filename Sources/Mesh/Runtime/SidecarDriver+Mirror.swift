@@ -22,9 +22,10 @@ extension SidecarDriver {
         }
         headers.add(name: "content-length", value: String(bytes?.readableBytes ?? 0))
         headers.add(name: "connection", value: "close")
+        if settings.capturesLocally(endpoint) { headers.add(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
         let request = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: head.method), uri: head.path, headers: headers)
         mirrorsInProgress += 1
-        connect(host: endpoint.ip, port: endpoint.port, timeout: Self.mirrorTimeout, cluster: cluster) { channel in
+        connect(host: endpoint.ip, port: settings.capturesLocally(endpoint) ? settings.inboundPort : endpoint.port, timeout: Self.mirrorTimeout, cluster: cluster) { channel in
             try channel.pipeline.syncOperations.addHTTPClientHandlers()
             try channel.pipeline.syncOperations.addHandler(MirrorSender(request: request, body: bytes))
         }.whenComplete { [self] result in

@@ -12,7 +12,9 @@ import SimCore
 /// pod's own loopback address (`RealCluster.gatewayIPs`) at the Gateway's ports. The run's
 /// controller feeds it as it feeds the sidecars: after each change the new `GatewayConfig` is
 /// applied, and its sockets bound, before the timeline goes on. A namespace with several Gateways
-/// runs the first by name. The gateway speaks plain HTTP to its backends, as the simulator's.
+/// runs the first by name. The gateway speaks plain HTTP to its backends, as the simulator's; to a
+/// meshed pod it goes to the pod's sidecar inbound listener (local mode's capture), whose border
+/// refuses it unless an AccessControl or IngressBackend admits it.
 final class RealGateways {
     /// One gateway pod and the Gateway it serves (`namespace/name`).
     struct Running {
@@ -33,19 +35,24 @@ final class RealGateways {
     private let scenarioName: String
     private let ips: [String: String]
     private let accessLog: AccessLogSink
+    /// The meshed pods' addresses: the gateway's plain HTTP to them meets their border.
+    private let meshedPodIPs: Set<String>
     private let logger: Logger
     /// By namespace.
     private(set) var running: [String: Running] = [:]
+    /// The namespaces whose gateway pod started during the run (running or stopped since).
+    private var started: Set<String> = []
 
-    init(scenarioName: String, cluster: RealCluster, accessLog: AccessLogSink, logger: Logger) {
+    init(scenarioName: String, cluster: RealCluster, meshedPodIPs: Set<String>, accessLog: AccessLogSink, logger: Logger) {
         self.scenarioName = scenarioName
         self.ips = cluster.gatewayIPs
+        self.meshedPodIPs = meshedPodIPs
         self.accessLog = accessLog
         self.logger = logger
     }
 
     /// The gateway pods' deployments (`fsm-gateway-<ns>`), as the simulator's report lists them.
-    var deployments: [String] { running.keys.sorted().map(Self.podName) }
+    var deployments: [String] { started.sorted().map(Self.podName) }
 
     static func podName(namespace: String) -> String { "fsm-gateway-\(namespace)" }
 
@@ -89,10 +96,12 @@ final class RealGateways {
         }
         var settings = GatewaySettings(bindAddress: ip, adminAddress: ip, adminPort: RealGateways.adminPort, connectionLimit: RealGateways.connectionLimit)
         settings.accessLog = accessLog
+        settings.meshedPodIPs = meshedPodIPs
         do {
             let process = try await GatewayProcess.start(settings: settings, logger: logger)
             let gateway = Running(gateway: name, ip: ip, process: process)
             running[namespace] = gateway
+            started.insert(namespace)
             return gateway
         } catch {
             outcome.failure = "scenario \(scenarioName): the Gateway \(name) cannot listen on \(ip):\(RealGateways.adminPort) (admin): \(NetworkErrorText.reason(of: error))"

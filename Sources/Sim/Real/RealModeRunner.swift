@@ -125,7 +125,8 @@ public enum RealModeRunner {
             names: Dictionary(scenario.loadSpecs.map { ($0.name, HeaderTally.upstreamNames(for: $0.name, in: scenario.expectations)) }, uniquingKeysWith: +))
         let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls, upstreamHeaders: upstreamHeaders) }
         var sidecars: [Int: SidecarProcess] = [:]
-        let gateways = RealGateways(scenarioName: scenario.name, cluster: cluster, accessLog: accessLogs.sink, logger: logger)
+        let gateways = RealGateways(scenarioName: scenario.name, cluster: cluster, meshedPodIPs: Set(cluster.pods.filter { controller.isMeshed($0.key) }.map(\.ip)),
+                                    accessLog: accessLogs.sink, logger: logger)
         func stopAll() async {
             await gateways.stop()
             for sidecar in sidecars.values { await sidecar.shutdown(drainTimeout: .seconds(1)) }
