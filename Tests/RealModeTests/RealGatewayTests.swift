@@ -54,6 +54,27 @@ struct RealGatewayTests {
         }
     }
 
+    /// The same when a step creates the Gateway: the run stops at that step, before the load
+    /// after it (which the held port would take), with the same line.
+    @Test func aGatewayPortHeldWhenAStepCreatesTheGatewayStopsTheRun() async throws {
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "0.0.0.0", port: 0).get()
+        let port = try #require(holder.localAddress?.port)
+        defer { holder.close(promise: nil) }
+        var text = Self.scenario(port: port)
+        let gateway = try #require(text.range(of: "  apiVersion: gateway.networking.k8s.io/v1")?.lowerBound)
+        let steps = try #require(text.range(of: "steps:\n")?.lowerBound)
+        let manifest = text[gateway..<steps].split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+        text = String(text[..<gateway]).replacing("manifests: |\n", with: "") + "steps:\n  - at: 1s\n    apply: |\n" + manifest + "\n" + text[text.index(steps, offsetBy: 7)...].replacing("at: 0s", with: "at: 2s")
+        let scenario = try ScenarioParser.parse(text, file: "gateway-port-held-later.yaml")
+        do {
+            _ = try await RealModeRunner.run(scenario)
+            Issue.record("ran with the Gateway's port held by another process")
+        } catch let error as RealModeError {
+            #expect("\(error)".contains("scenario gateway-port-held: the Gateway demo/edge cannot listen on 127.82."), "\(error)")
+            #expect("\(error)".contains(":\(port) (http)"), "\(error)")
+        }
+    }
+
     /// The same scenario with the port free: the gateway pod serves it (404 with no route) and the
     /// report lists the pod as the simulator does, an app that received nothing.
     @Test func aGatewayPodServesTheOutsideClientAndIsListedAsAnApp() async throws {
