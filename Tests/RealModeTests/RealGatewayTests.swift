@@ -88,6 +88,7 @@ struct RealGatewayTests {
         #expect(report.real.result.apps.map(\.deployment) == ["fsm-gateway-demo"])
         #expect(report.simulated.result.apps.map(\.deployment) == ["fsm-gateway-demo"])
         #expect(report.real.result.apps.first?.received == 0)
+        #expect(report.text().contains("FSM Gateway pods (fsm-gateway-demo; the outside client at 198.51.100.1)"), "\(report.text())")
     }
 
     static let meshedBackend = """

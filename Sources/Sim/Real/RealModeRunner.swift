@@ -409,7 +409,8 @@ public enum RealModeRunner {
                                     events: events.sorted { $0.at < $1.at }, traces: traces)
         var simulation = Simulation(scenario: scenario, seed: seed)
         let simulated = simulation.run()
-        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number)
+        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number, mutualTLS: options.mutualTLS,
+                              gateways: gateways.deployments)
     }
 
     /// A raw TCP load dials what DNS gives its app, the service's cluster IP, as a real client
