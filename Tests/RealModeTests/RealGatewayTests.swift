@@ -177,4 +177,33 @@ struct RealGatewayTests {
         }
         #expect(report.simulated.passed, "\(report.text())")
     }
+
+    /// `tcp://` loads from outside through a Gateway's TCP listener (the shipped TCP routing demo,
+    /// its backend an echo on a `tcp` port): the client connects straight to the gateway pod, the
+    /// gateway relays the bytes to the endpoint its engine picks, and the echo comes back, for real
+    /// and in the simulator.
+    @Test func rawTCPFromOutsideCrossesATCPListener() async throws {
+        var text = try String(contentsOf: RealModeTests.scenarios.appendingPathComponent("gateway-tcp-routing.yaml"), encoding: .utf8)
+        text = text.replacing("port: 8080, targetPort: 80 }", with: "port: 8080, targetPort: 80, appProtocol: tcp }")
+        let steps = try #require(text.range(of: "\nsteps:")?.lowerBound)
+        text = String(text[..<steps]) + """
+
+        apps:
+          httpbin: { model: echo }
+        steps:
+          - at: 0s
+            load: { name: echo, from: external, url: "tcp://fsm-gateway-httpbin.httpbin:8000", requests: 5 }
+        expect:
+          - load: echo
+            status: { 200: 5 }
+          - load: echo
+            backends: { httpbin: 100% }
+          - app: httpbin
+            received: 5
+        """
+        let scenario = try ScenarioParser.parse(text, file: "gateway-tcp-echo.yaml")
+        let report = try await RealModeRunner.run(scenario)
+        #expect(report.real.passed, "\(report.text())")
+        #expect(report.simulated.passed, "\(report.text())")
+    }
 }
