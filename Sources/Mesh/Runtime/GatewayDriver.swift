@@ -42,6 +42,7 @@ final class GatewayDriver: @unchecked Sendable {
         self.settings = settings
         self.engine = engine
         self.counters = GatewayListenerCounters(limit: settings.connectionLimit)
+        sidecar.accessLogSwitch = settings.accessLog != nil
     }
 
     var isReady: Bool { config != nil }

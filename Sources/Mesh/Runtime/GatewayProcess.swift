@@ -35,6 +35,16 @@ public final class GatewayProcess: @unchecked Sendable {
         }, controller: controller, logger: logger)
     }
 
+    /// A gateway whose configs its caller applies (`apply`): `sim --real`, whose controller runs
+    /// in process and feeds the gateway as it feeds the sidecars. The listeners come with the
+    /// first config.
+    public static func start(settings: GatewaySettings, logger: Logger = Logger(label: "fsm.gateway")) async throws -> GatewayProcess {
+        try await start(settings: settings, makeEngine: { sidecar in
+            sidecar.gatewayEntry = SidecarGatewayEngine.httpEntry
+            return SidecarGatewayEngine(driver: sidecar)
+        }, controller: nil, logger: logger)
+    }
+
     /// A gateway deciding with `engine` (tests drive the shell with a scripted one).
     static func start(settings: GatewaySettings, engine: any GatewayEngine, controller: GatewayEndpoint? = nil,
                       logger: Logger = Logger(label: "fsm.gateway")) async throws -> GatewayProcess {
@@ -92,7 +102,7 @@ public final class GatewayProcess: @unchecked Sendable {
     /// those it drops. A socket that cannot be bound is logged and counted and tried again with
     /// the next config (`/ready` says 503 meanwhile). One call at a time (the config client's task).
     @discardableResult
-    func apply(_ config: GatewayConfig) async -> ConfigApplyResult {
+    public func apply(_ config: GatewayConfig) async -> ConfigApplyResult {
         let driver = self.driver
         let result = (try? await driver.eventLoop.submit { driver.apply(config) }.get()) ?? .rejected(reason: "the gateway is stopping")
         if case .applied = result { await reconcile() }
@@ -169,6 +179,21 @@ public final class GatewayProcess: @unchecked Sendable {
         try? await driver.eventLoop.submit { self.sockets[socket]?.localAddress }.get()
     }
 
+    /// The sockets the applied config asks for that are not bound (a port another process holds),
+    /// in port order; empty when every listener is up.
+    public func unboundSockets() async -> [(port: Int, kind: String)] {
+        let driver = self.driver
+        return (try? await driver.eventLoop.submit {
+            driver.plan.sockets.filter { !driver.bound.contains($0) }.sorted().map { (port: $0.port, kind: "\($0.kind)") }
+        }.get()) ?? []
+    }
+
+    /// The admin `/stats` text: the listeners' counters, then the driver's.
+    public func statsText() async -> String {
+        let driver = self.driver
+        return (try? await driver.eventLoop.submit { driver.listenerStatsText() + driver.sidecar.statsText() }.get()) ?? ""
+    }
+
     /// Runs `body` on the loop (tests, admin tooling).
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (GatewayDriver) -> T) async throws -> T {
         let driver = self.driver
@@ -178,7 +203,7 @@ public final class GatewayProcess: @unchecked Sendable {
     // MARK: Stop
 
     /// Stops polling, closes every listener (open connections get up to `drainTimeout` for the
-    /// requests in progress), then the loop.
+    /// requests in progress and the mirror copies they sent), then the loop.
     public func shutdown(drainTimeout: TimeAmount = .seconds(5)) async {
         await configClient?.stop()
         try? await controllerHTTP?.shutdown()
@@ -194,7 +219,7 @@ public final class GatewayProcess: @unchecked Sendable {
         for channel in channels + [admin].compactMap({ $0 }) { try? await channel.close() }
         let deadline = NIODeadline.now() + drainTimeout
         while NIODeadline.now() < deadline {
-            let busy = (try? await driver.eventLoop.submit { driver.sidecar.requestsInProgress }.get()) ?? 0
+            let busy = (try? await driver.eventLoop.submit { driver.sidecar.requestsInProgress + driver.sidecar.mirrorsInProgress }.get()) ?? 0
             if busy == 0 { break }
             try? await Task.sleep(for: .milliseconds(20))
         }

@@ -22,6 +22,12 @@ public struct GatewaySettings: Sendable {
     public var udpIdleTimeout: TimeAmount
     /// A relayed (TCP, passthrough) connection whose backend does not accept within this time fails.
     public var relayConnectTimeout: TimeAmount
+    /// Where the HTTP listeners' access-log lines go (one JSON line per request, as a sidecar's);
+    /// nil: no access log.
+    public var accessLog: AccessLogSink?
+    /// Local mode (no capture on this machine): the meshed pods' addresses, whose inbound
+    /// listeners take the gateway's plain HTTP to them (`SidecarSettings.meshedPodIPs`).
+    public var meshedPodIPs: Set<String> = []
 
     public init(bindAddress: String = "0.0.0.0", adminAddress: String = "127.0.0.1", adminPort: Int = 15000,
                 connectionLimit: Int = GatewaySettings.defaultConnectionLimit(), requestHeaderTimeout: TimeAmount = .seconds(10),
@@ -47,7 +53,10 @@ public struct GatewaySettings: Sendable {
     var sidecarSettings: SidecarSettings {
         var limits = ConnectionLimits.forThisProcess()
         limits.outbound = connectionLimit
-        return SidecarSettings(podIP: bindAddress, peerTransport: .insecurePlaintext, adminPort: adminPort, requestHeaderTimeout: requestHeaderTimeout,
-                               idleTimeout: idleTimeout, adminAddress: adminAddress, connectionLimits: limits, tlsHandshakeTimeout: tlsHandshakeTimeout)
+        var settings = SidecarSettings(podIP: bindAddress, peerTransport: .insecurePlaintext, adminPort: adminPort, requestHeaderTimeout: requestHeaderTimeout,
+                                       idleTimeout: idleTimeout, adminAddress: adminAddress, connectionLimits: limits, tlsHandshakeTimeout: tlsHandshakeTimeout)
+        settings.accessLog = accessLog
+        settings.meshedPodIPs = meshedPodIPs
+        return settings
     }
 }

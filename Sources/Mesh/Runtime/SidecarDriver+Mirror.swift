@@ -22,8 +22,10 @@ extension SidecarDriver {
         }
         headers.add(name: "content-length", value: String(bytes?.readableBytes ?? 0))
         headers.add(name: "connection", value: "close")
+        if settings.capturesLocally(endpoint) { headers.add(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
         let request = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: head.method), uri: head.path, headers: headers)
-        connect(host: endpoint.ip, port: endpoint.port, timeout: Self.mirrorTimeout, cluster: cluster) { channel in
+        mirrorsInProgress += 1
+        connect(host: endpoint.ip, port: settings.capturesLocally(endpoint) ? settings.inboundPort : endpoint.port, timeout: Self.mirrorTimeout, cluster: cluster) { channel in
             try channel.pipeline.syncOperations.addHTTPClientHandlers()
             try channel.pipeline.syncOperations.addHandler(MirrorSender(request: request, body: bytes))
         }.whenComplete { [self] result in
@@ -31,7 +33,9 @@ extension SidecarDriver {
             case .success(let channel):
                 // The answer is not awaited beyond this: a mirror that hangs is closed.
                 channel.eventLoop.scheduleTask(in: Self.mirrorTimeout) { channel.close(promise: nil) }
+                channel.closeFuture.whenComplete { [self] _ in mirrorsInProgress -= 1 }
             case .failure(let error):
+                mirrorsInProgress -= 1
                 count(.gatewayMirrorFailed)
                 logger.debug("gateway mirror cannot reach its endpoint", metadata: ["cluster": "\(cluster)", "endpoint": "\(endpoint)", "error": "\(error)"])
             }

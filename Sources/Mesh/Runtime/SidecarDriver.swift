@@ -69,6 +69,11 @@ public struct SidecarSettings: Sendable {
     /// (cluster IP and port) → the endpoint a passthrough connection to it reaches. `sim --real`
     /// gives it so that raw TCP passed through to a service meets that pod as in a cluster.
     public var serviceAddresses: [MeshProxy.SocketAddress: MeshProxy.SocketAddress] = [:]
+    /// Local mode's stand-in for meshed pods' capture, for a proxy outside the mesh (a gateway):
+    /// the addresses of meshed pods. A plain connection to one of them goes to its sidecar's
+    /// inbound listener, the port it was meant for in `InboundTarget.portHeader`, as the pod's
+    /// iptables would redirect it; its border then decides (`sim --real` gives its gateways these).
+    public var meshedPodIPs: Set<String> = []
 
     public init(podIP: String, peerTransport: PeerTransport, outboundPort: Int = 15001, inboundPort: Int = 15003, adminPort: Int = 15000, maxBufferedRequestBody: Int = 64 * 1024, workload: WorkloadLabels = .unknown,
                 capture: CaptureMode = .local, requestHeaderTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(300),
@@ -88,6 +93,12 @@ public struct SidecarSettings: Sendable {
         self.requestHeaderTimeout = requestHeaderTimeout
         self.idleTimeout = idleTimeout
         self.workload = workload
+    }
+
+    /// Whether a plain connection to `endpoint` goes to a meshed pod's inbound listener
+    /// (`meshedPodIPs`, local mode only).
+    func capturesLocally(_ endpoint: MeshProxy.SocketAddress) -> Bool {
+        !capture.isTransparent && meshedPodIPs.contains(endpoint.ip)
     }
 
     /// A timeout given in seconds (the CLI's unit); negative values count as zero (disabled).
@@ -199,8 +210,9 @@ public final class SidecarDriver: @unchecked Sendable {
     public let metrics: SidecarMetrics
     /// This sidecar's workload labels (settings, with the namespace of the config's identity).
     private(set) var workloadLabels: WorkloadLabels
-    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`).
-    private(set) var accessLogSwitch = false
+    /// The applied config's access-log switch (`Spec.Observability.RemoteLogging.Enable`); a
+    /// gateway's is on when its settings give a sink (`GatewaySettings.accessLog`).
+    internal(set) var accessLogSwitch = false
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
@@ -213,6 +225,9 @@ public final class SidecarDriver: @unchecked Sendable {
     public var isStale: Bool { configFromCache || certificateFromCache }
     /// Requests received on the outbound and inbound listeners and not answered completely yet.
     public internal(set) var requestsInProgress = 0
+    /// A gateway's mirror copies sent and not finished yet (answered, failed or timed out): a
+    /// draining gateway waits for them as for its requests.
+    var mirrorsInProgress = 0
     /// Shutting down: listeners are closed, answers carry `connection: close`.
     public internal(set) var isDraining = false
 
@@ -540,6 +555,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 if dialsDirectly(cluster) {
                     // Out of the mesh: the request as the app sent it, none of the mesh's headers.
                     for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
+                    if settings.capturesLocally(endpoint) { head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
                 } else {
                     head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
                 }

@@ -48,7 +48,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         // Local mode: the peer's sidecar listens on its inbound port at the endpoint's IP.
         // Under capture the endpoint itself is dialled and the peer pod's rules (iptables) or the
         // interceptor's programs (eBPF) redirect the connection to its sidecar's inbound listener.
-        let port = egress || driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
+        // Plain (egress, a gateway) to a meshed pod in local mode: its inbound listener too,
+        // the request naming the port (`SidecarSettings.meshedPodIPs`).
+        let direct = egress && !driver.settings.capturesLocally(endpoint)
+        let port = direct || driver.settings.capture.isTransparent ? endpoint.port : driver.settings.inboundPort
         driver.connect(host: endpoint.ip, port: port, timeout: timeout, cluster: cluster) { channel in
             link.opening = channel
             // mTLS towards the peer sidecar, with the certificate current at connect time. A

@@ -74,7 +74,7 @@ struct LoadState {
     /// The request headers `upstreamHeaders:` expectations ask about, as apps received them.
     var upstreamTally: HeaderTally
     /// `cookies: true`: the cookies responses set, `name=value` by name, sent with later requests.
-    var cookieJar: [(name: Substring, pair: String)] = []
+    var cookieJar = CookieJar()
 
     init(spec: LoadSpec, headerNames: [String] = [], upstreamHeaderNames: [String] = []) {
         self.spec = spec
@@ -269,20 +269,14 @@ extension SimEngine {
 extension LoadState {
     /// The load's request, with the jar's cookies when it keeps them.
     var headWithCookies: HTTPRequestHead {
-        guard !cookieJar.isEmpty else { return head }
+        guard let cookies = cookieJar.header else { return head }
         var withCookies = head
-        withCookies.headers.append(HTTPHeader(name: "cookie", value: cookieJar.map(\.pair).joined(separator: "; ")))
+        withCookies.headers.append(HTTPHeader(name: "cookie", value: cookies))
         return withCookies
     }
 
     /// Keeps each `set-cookie` of a response (its `name=value`), replacing an earlier one of the name.
     mutating func keepCookies(of response: HTTPResponseHead) {
-        for header in response.headers where header.name.lowercased() == "set-cookie" {
-            let pair = String(header.value.prefix { $0 != ";" }.drop { $0 == " " })
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else { continue }
-            let name = pair[..<equals]
-            cookieJar.removeAll { $0.name == name }
-            cookieJar.append((name: name, pair: pair))
-        }
+        cookieJar.keep(setCookies: response.headers.filter { $0.name.lowercased() == "set-cookie" }.map(\.value))
     }
 }

@@ -95,6 +95,20 @@ extension SimEngine {
         perform(actions, at: gateway)
     }
 
+    /// A raw TCP connection (a `tcp://` load from outside) to a gateway's TCP listener: the engine
+    /// picks the endpoint and the bytes go there as they are, as `relayAtGateway` carries HTTP over
+    /// an L4 listener; nil when the port has no TCP listener or the engine refuses the connection.
+    func gatewayRelayPick(gateway: Int, destination: SocketAddress, client: Int) -> (pod: Int, port: Int)? {
+        guard pods[gateway].alive, sidecars[gateway].gatewayListenerProtocol(port: destination.port) == .tcp else { return nil }
+        chargeCPU(gateway, CostModel.newConnectionCPU)
+        let connection = nextConnectionID()
+        let source = SocketAddress(ip: pods[client].ipText, port: 40000 + Int(connection % 20000))
+        let decision = sidecars[gateway].gatewayConnection(ConnectionID(connection), listenerPort: destination.port, source: source, sni: nil,
+                                                           now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+        guard case .connect(_, let endpoint) = decision, let ip = IPv4.parse(endpoint.ip) else { return nil }
+        return kubeProxyPick(ip: ip, port: endpoint.port)
+    }
+
     /// An L4 listener (TCPRoute) carries the client's bytes as they are: the engine picks the
     /// endpoint, the request goes there unchanged (its Host, no `x-forwarded-for`) on the
     /// gateway's connection, and the answer comes back as the app made it.

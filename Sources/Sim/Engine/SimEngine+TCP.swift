@@ -64,6 +64,14 @@ extension SimEngine {
                 }
                 connectionOpened(client)
             }
+        } else if let gateway = gatewayPod(at: destination) {
+            // From outside to a gateway: its L4 listener relays the bytes to the endpoint it picks.
+            guard let pick = gatewayRelayPick(gateway: gateway, destination: destination, client: client) else {
+                queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
+                return
+            }
+            server = pick.pod
+            port = pick.port
         } else if let ip = IPv4.parse(destination.ip), let pick = kubeProxyPick(ip: ip, port: destination.port) {
             server = pick.pod
             port = pick.port

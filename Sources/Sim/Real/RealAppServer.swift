@@ -22,12 +22,15 @@ final class RealAppServer: Sendable {
     let state: NIOLockedValueBox<AppModelInstance>
     /// Where the TCP echo ports note the calls they read.
     let tcpCalls: RealTCPCallLedger
+    /// Where the HTTP ports tally the request headers `upstreamHeaders:` expectations name.
+    let upstreamHeaders: RealUpstreamHeaderLedger?
     private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
 
-    init(pod: RealPod, tcpCalls: RealTCPCallLedger) {
+    init(pod: RealPod, tcpCalls: RealTCPCallLedger, upstreamHeaders: RealUpstreamHeaderLedger? = nil) {
         self.pod = pod
         self.state = NIOLockedValueBox(pod.app)
         self.tcpCalls = tcpCalls
+        self.upstreamHeaders = upstreamHeaders
     }
 
     func start(group: any EventLoopGroup) async throws {
@@ -142,6 +145,7 @@ private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let head else { return }
             self.head = nil
+            server.upstreamHeaders?.received(head)
             let reply = server.handle(method: head.method.rawValue, path: head.uri, port: port)
             let app = server.pod.app
             let appBody = reply.normalBody && app.answersBody ? app.body : nil

@@ -38,6 +38,12 @@ struct RealCluster {
     private(set) var services: [Service] = []
     /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
     private(set) var externalIPs: [String: String] = [:]
+    /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
+    /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
+    private(set) var gatewayIPs: [String: String] = [:]
+    /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
+    /// simulator's address (`RealOutsideClient`).
+    let externalClientIP = RealOutsideClient.address
 
     init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
@@ -72,8 +78,9 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        guard placed.count + scenario.externalHosts.count <= 250 else {
-            throw .unsupported("more than 250 pods and external hosts (one loopback /24 per run)")
+        let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
+        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count <= 250 else {
+            throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
             var pod = entry.pod
@@ -105,6 +112,7 @@ struct RealCluster {
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
+        placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
@@ -125,6 +133,11 @@ struct RealCluster {
             pods.append(RealPod(key: key, deployment: host.name, labels: [:], spec: PodSpec(), ip: ip, appPorts: host.ports.sorted(),
                                 tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource))
         }
+    }
+
+    /// The gateway pods' addresses, after the external hosts.
+    private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
+        for (offset, namespace) in gatewayNamespaces.enumerated() { gatewayIPs[namespace] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
     }
 
     static let externalNamespace = "external"

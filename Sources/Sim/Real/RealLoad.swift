@@ -115,6 +115,8 @@ struct RealLoadRunner: Sendable {
     let origin: ContinuousClock.Instant
     /// No request starts after this (the scenario's `duration`), nil: unbounded.
     let runDeadline: ContinuousClock.Instant?
+    /// `cookies: true`: the load's jar, shared by its workers as the simulator's load shares one.
+    let cookies: NIOLockedValueBox<CookieJar>?
 
     func run() async {
         let concurrency = min(max(1, spec.concurrency), Self.maxConcurrency)
@@ -182,7 +184,9 @@ struct RealLoadRunner: Sendable {
             sample.requestID = id
             var request = request
             if let port = connection.targetPort { request.headers.replaceOrAdd(name: InboundTarget.portHeader, value: String(port)) }
+            if let cookie = cookies?.withLockedValue(\.header) { request.headers.add(name: "cookie", value: cookie) }
             let response = try await connection.request(request, timeout: .seconds(30))
+            cookies?.withLockedValue { $0.keep(setCookies: response.headers["set-cookie"]) }
             sample.status = response.status
             sample.headerValues = recorder.headerNames.map { response.headers.first(name: $0) }
             sample.deployment = response.headers.first(name: RealAppHeaders.deployment)
@@ -199,7 +203,11 @@ struct RealLoadRunner: Sendable {
     /// opens a new one after a failure. Locally a tunnel starts with `CONNECT` on the outbound listener.
     private func tcpCall(on existing: RealTCPConnection?, measuredFrom: ContinuousClock.Instant) async -> RealTCPConnection? {
         await measure(on: existing, measuredFrom: measuredFrom) {
-            try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority, serverFirst: serverFirst)
+            guard let kubeProxy else {
+                return try await RealTCPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tunnelTo: url.authority, serverFirst: serverFirst)
+            }
+            guard let target = kubeProxy.next() else { throw RealKubeProxy.NoEndpoints() }
+            return try await RealTCPConnection.connect(host: target.host, port: target.port, bindTo: clientIP, serverFirst: serverFirst)
         } exchange: { connection, sample in
             let payload = tcpCalls.nextPayload()
             try await connection.echo(payload, timeout: .seconds(10))

@@ -24,7 +24,6 @@ enum RealModeSupport {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {
             case .load(let load):
-                if load.isExternal { throw .unsupported("loads from outside the cluster (load \(load.name) from external\(place))") }
                 if load.concurrency > RealLoadRunner.maxConcurrency {
                     throw .unsupported("concurrency \(load.concurrency) (load \(load.name)\(place)): at most \(RealLoadRunner.maxConcurrency) workers, each a real connection")
                 }

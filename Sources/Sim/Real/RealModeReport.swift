@@ -7,11 +7,17 @@ public struct RealModeReport: Sendable {
     public var real: Report
     public var simulated: Report
     public var subnet: Int
+    /// Sidecar to sidecar was mTLS (the default) rather than plain HTTP.
+    public var mutualTLS: Bool
+    /// The FSM Gateway pods that ran (`fsm-gateway-<ns>`).
+    public var gateways: [String]
 
-    public init(real: Report, simulated: Report, subnet: Int) {
+    public init(real: Report, simulated: Report, subnet: Int, mutualTLS: Bool = true, gateways: [String] = []) {
         self.real = real
         self.simulated = simulated
         self.subnet = subnet
+        self.mutualTLS = mutualTLS
+        self.gateways = gateways
     }
 
     /// Both runs met every expectation.
@@ -27,7 +33,8 @@ public struct RealModeReport: Sendable {
         out.append("seed: \(real.result.seed)")
         out.append("scenario: \(scenario.name)" + (scenario.file.isEmpty ? "" : " (\(scenario.file))") + "  [real mode]")
         if !scenario.description.isEmpty { out.append("  \(scenario.description)") }
-        out.append("real: sidecars (MeshRuntime, plaintext between sidecars) and app servers on 127.82.\(subnet).0/24, wall-clock time \(seconds(real.result.virtualTime))")
+        let gatewayPods = gateways.isEmpty ? "" : ", FSM Gateway pods (\(gateways.joined(separator: ", ")); the outside client at \(RealOutsideClient.address))"
+        out.append("real: sidecars (MeshRuntime, \(mutualTLS ? "mTLS" : "plaintext") between sidecars)\(gatewayPods) and app servers on 127.82.\(subnet).0/24, wall-clock time \(seconds(real.result.virtualTime))")
         out.append("simulated: virtual time \(simulated.result.virtualTime.readable); the scenario's network latency is modelled there, not injected in the real run")
         let width = 34
         func row(_ label: String, _ left: String, _ right: String) -> String {

@@ -76,6 +76,7 @@ public enum RealModeRunner {
         defer { lease.lease.release() }
         let seed = options.seed ?? scenario.seed
         var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
+        if scenario.loadSpecs.contains(where: \.isExternal) { try await RealOutsideClient.prepare() }
         let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName)
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
@@ -85,6 +86,10 @@ public enum RealModeRunner {
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
             guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
+            if load.isExternal {
+                loadClients[load.name] = try Self.outsideClient(load, url: url, cluster: cluster, place: step.location.map { " (line \($0.line))" } ?? "")
+                continue
+            }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             let pod = cluster.pods[index]
             guard controller.isMeshed(pod.key) else {
@@ -116,9 +121,14 @@ public enum RealModeRunner {
         let tcpCalls = RealTCPCallLedger()
         let accessLogs = RealAccessLogLedger()
         let spans = RealSpanLedger()
-        let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls) }
+        let upstreamHeaders = RealUpstreamHeaderLedger(
+            names: Dictionary(scenario.loadSpecs.map { ($0.name, HeaderTally.upstreamNames(for: $0.name, in: scenario.expectations)) }, uniquingKeysWith: +))
+        let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls, upstreamHeaders: upstreamHeaders) }
         var sidecars: [Int: SidecarProcess] = [:]
+        let gateways = RealGateways(scenarioName: scenario.name, cluster: cluster, meshedPodIPs: Set(cluster.pods.filter { controller.isMeshed($0.key) }.map(\.ip)),
+                                    accessLog: accessLogs.sink, logger: logger)
         func stopAll() async {
+            await gateways.stop()
             for sidecar in sidecars.values { await sidecar.shutdown(drainTimeout: .seconds(1)) }
             for app in apps { await app.stop() }
             try? await appGroup.shutdownGracefully()
@@ -162,6 +172,7 @@ public enum RealModeRunner {
             authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
             for app in apps { try await app.start(group: appGroup) }
             for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) { try await startSidecar(index) }
+            if let failure = await gateways.sync(controller).failure { throw RealModeError.setup(failure) }
         } catch {
             await stopAll()
             if let error = error as? RealModeError { throw error }
@@ -183,6 +194,8 @@ public enum RealModeRunner {
         var recorders: [RealLoadRecorder] = []
         var running: [(nominalEnd: Int64?, task: Task<Void, Never>)] = []
         var background: [Task<Void, Never>] = []
+        /// A gateway that could not bind a listener a step gave it: the run stops (exit 2).
+        var gatewayFailure: String?
 
         func push(_ update: ControllerUpdate) async {
             var pushed: [SidecarProcess] = []
@@ -199,6 +212,12 @@ public enum RealModeRunner {
             // `reload` runs on the sidecar's event loop; a later task on that loop runs after it.
             for sidecar in pushed { _ = try? await sidecar.onLoop { _ in true } }
             if !pushed.isEmpty { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(pushed.count) prox\(pushed.count == 1 ? "y" : "ies")")) }
+            guard !update.gateways.isEmpty else { return }
+            // The gateways' configs: applied (and their sockets bound) before the timeline goes on.
+            let synced = await gateways.sync(controller)
+            for note in synced.notes { events.append(SimEvent(at: elapsed(), kind: .note, text: note)) }
+            if synced.pushed > 0 { events.append(SimEvent(at: elapsed(), kind: .configPush, text: "config pushed to \(synced.pushed) gateway\(synced.pushed == 1 ? "" : "s")")) }
+            if gatewayFailure == nil { gatewayFailure = synced.failure }
         }
 
         // The kubelet's readiness probes of crashed sidecars (`ReadinessProbe`, run at the ticks the
@@ -225,6 +244,7 @@ public enum RealModeRunner {
         }
 
         for entry in RealTimeline(scenario.steps, cluster: cluster, probe: scenario.mesh.sidecarReadinessProbe).entries {
+            if gatewayFailure != nil { break }
             guard case .step(let step) = entry.action else {
                 // A killed pod's restart or a crashed sidecar's restart changes the world the loads
                 // run in, so the loads meant to end before it end first, as before any change; a
@@ -294,7 +314,8 @@ public enum RealModeRunner {
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
                 let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, kubeProxy: client.kubeProxy, serverFirst: client.serverFirst,
-                                            recorder: recorder, tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline)
+                                            recorder: recorder, tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline,
+                                            cookies: load.cookies ? NIOLockedValueBox(CookieJar()) : nil)
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
             case .fault(.killPod(let target, _)):
                 // The pod dies: its sidecar and app stop at once (requests in flight on it fail),
@@ -338,6 +359,10 @@ public enum RealModeRunner {
         }
         for load in running { await load.task.value }
         for task in background { await task.value }
+        if let gatewayFailure {
+            await stopAll()
+            throw RealModeError.setup(gatewayFailure)
+        }
         if let duration = scenario.duration {
             let runDeadline = origin + lag + .nanoseconds(duration.nanoseconds)
             if runDeadline > .now { try? await Task.sleep(until: runDeadline, clock: .continuous) }
@@ -345,10 +370,17 @@ public enum RealModeRunner {
         // Whole milliseconds: finer digits of a wall-clock run carry no meaning.
         let wallTime = MeshDuration.milliseconds(elapsed().nanoseconds / 1_000_000)
 
+        // The gateways drain first: a mirror copy still on its way counts at its app, as in the simulator.
+        await gateways.stop()
         // Results in the simulator's shape.
         accessLogs.flush()
-        let loads = recorders.map { $0.result(flags: accessLogs.flags(of:)) }
-        var appTotals: [String: (received: Int, counters: [AppCounter])] = [:]
+        let loads = recorders.map { recorder in
+            var result = recorder.result(flags: accessLogs.flags(of:))
+            result.upstreamHeaders = upstreamHeaders.observations(of: recorder.spec.name)
+            return result
+        }
+        // The gateway pods serve no app: listed with nothing received, as the simulator lists them.
+        var appTotals: [String: (received: Int, counters: [AppCounter])] = Dictionary(gateways.deployments.map { ($0, (0, [])) }, uniquingKeysWith: { a, _ in a })
         for app in apps {
             let state = app.state.withLockedValue { $0 }
             var entry = appTotals[app.pod.deployment] ?? (0, [])
@@ -377,7 +409,8 @@ public enum RealModeRunner {
                                     events: events.sorted { $0.at < $1.at }, traces: traces)
         var simulation = Simulation(scenario: scenario, seed: seed)
         let simulated = simulation.run()
-        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number)
+        return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number, mutualTLS: options.mutualTLS,
+                              gateways: gateways.deployments)
     }
 
     /// A raw TCP load dials what DNS gives its app, the service's cluster IP, as a real client

@@ -26,16 +26,7 @@ final class RealTCPConnection: Sendable {
     /// Connects to the sidecar and opens the tunnel to `authority` (`host:port`). To a server-first
     /// port (`serverFirst`) the app's greeting must come before the client writes anything.
     static func connect(host: String, port: Int, tunnelTo authority: String, serverFirst: Bool = false) async throws -> RealTCPConnection {
-        let reader = Reader()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
-            }
-            .connect(host: host, port: port)
-            .get()
-        let connection = RealTCPConnection(channel: channel, reader: reader)
+        let connection = try await open(host: host, port: port, bindTo: nil)
         let established = "HTTP/1.1 200 Connection Established\r\n\r\n"
         let answer = try await connection.exchange("CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n\r\n", expecting: established.utf8.count,
                                                    timeout: .seconds(10))
@@ -43,9 +34,36 @@ final class RealTCPConnection: Sendable {
             connection.close()
             throw Failure.refused
         }
+        return try await connection.greeted(serverFirst)
+    }
+
+    /// Connects straight to `host:port` from the address `bindTo` (a client outside the mesh:
+    /// no sidecar, no tunnel).
+    static func connect(host: String, port: Int, bindTo: String, serverFirst: Bool = false) async throws -> RealTCPConnection {
+        try await open(host: host, port: port, bindTo: bindTo).greeted(serverFirst)
+    }
+
+    private static func open(host: String, port: Int, bindTo: String?) async throws -> RealTCPConnection {
+        let reader = Reader()
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let bindTo { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: bindTo, port: 0)) }
+        let channel = try await bootstrap
+            .connectTimeout(.seconds(10))
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
+            }
+            .connect(host: host, port: port)
+            .get()
+        return RealTCPConnection(channel: channel, reader: reader)
+    }
+
+    /// On a server-first port, reads the app's greeting before anything is written.
+    private func greeted(_ serverFirst: Bool) async throws -> RealTCPConnection {
+        let connection = self
         if serverFirst {
-            let hello = try await connection.exchange(nil, expecting: greeting.utf8.count, timeout: .seconds(10))
-            guard hello == greeting else {
+            let hello = try await connection.exchange(nil, expecting: Self.greeting.utf8.count, timeout: .seconds(10))
+            guard hello == Self.greeting else {
                 connection.close()
                 throw Failure.closed
             }
