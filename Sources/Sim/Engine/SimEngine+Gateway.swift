@@ -85,30 +85,45 @@ extension SimEngine {
         }
         exchanges[Int(slot)].head = head
         let port = exchanges[Int(slot)].destination.port
-        if let listener = sidecars[gateway].gatewayListenerProtocol(port: port), listener == .tcp || listener == .udp || listener == .tls {
-            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port)
+        let listener = sidecars[gateway].gatewayListenerProtocol(port: port)
+        // A datagram needs the port's UDP listener; a connection a TCP one.
+        if exchanges[Int(slot)].udp || listener == .udp {
+            guard exchanges[Int(slot)].udp, listener == .udp else { return failAtGateway(slot: Int(slot), tls: false) }
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: nil)
+        }
+        let sni: String?
+        switch gatewayHandshake(slot: Int(slot), gateway: gateway, port: port) {
+        case .failed(let tls): return failAtGateway(slot: Int(slot), tls: tls)
+        case .passthrough(let name): return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: name)
+        case .plain: sni = nil
+        case .terminated(let name): sni = name
+        }
+        if listener == .tcp || listener == .tls {
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: sni)
         }
         chargeCPU(gateway, CostModel.httpRequestCPU)
         let actions = sidecars[gateway].gatewayRequest(
             ExchangeID(id), head: head, listenerPort: exchanges[Int(slot)].destination.port, source: exchanges[Int(slot)].gatewayClient ?? SocketAddress(ip: "", port: 0),
-            sni: nil, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+            sni: sni, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
         perform(actions, at: gateway)
     }
 
-    /// An L4 listener (TCPRoute) carries the client's bytes as they are: the engine picks the
-    /// endpoint, the request goes there unchanged (its Host, no `x-forwarded-for`) on the
-    /// gateway's connection, and the answer comes back as the app made it.
-    private func relayAtGateway(slot: Int, gateway: Int, port: Int) {
+    /// An L4 listener (TCPRoute, UDPRoute, TLSRoute by `sni`) carries the client's bytes as they
+    /// are: the engine picks the endpoint, the request goes there unchanged (its Host, no
+    /// `x-forwarded-for`, a passthrough's TLS) on the gateway's connection, and the answer comes
+    /// back as the app made it. An external backend (TLSRoute to `httpbin.org`) is dialled by name.
+    private func relayAtGateway(slot: Int, gateway: Int, port: Int, sni: String?) {
         chargeCPU(gateway, CostModel.newConnectionCPU + CostModel.tcpCallCPU)
         let client = exchanges[slot].gatewayClient ?? SocketAddress(ip: "", port: 0)
-        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: nil,
+        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: sni,
                                                            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
         guard case .connect(_, let endpoint) = decision else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
             queue.schedule(.atClient(slot: Int32(slot), id: exchanges[slot].id), at: now + sampleLatency())
             return
         }
-        exchanges[slot].destination = endpoint
+        let resolved = IPv4.parse(endpoint.ip) == nil ? resolveExternal(host: endpoint.ip).map { SocketAddress(ip: IPv4.format($0), port: endpoint.port) } : endpoint
+        exchanges[slot].destination = resolved ?? endpoint
         sendDirect(slot: slot)
     }
 }
