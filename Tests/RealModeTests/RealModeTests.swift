@@ -38,6 +38,8 @@ struct RealModeTests {
         // These also need real https/grpc/udp clients and tls-echo/grpc-echo/udp-echo apps (RealModeSupport.checkProtocols refuses them).
         "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-udp-routing.yaml",
         "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
+        // The ingress controller's pod runs the gateway engine too.
+        "ingress-basics.yaml",
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

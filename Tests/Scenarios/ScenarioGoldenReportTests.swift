@@ -48,6 +48,7 @@ import Testing
         "gateway-tls-termination.yaml": ("72c00708d7e7d3bd", 2901),
         "gateway-udp-routing.yaml": ("4d783a517b4057c2", 1326),
         "gateway-upstream-tls.yaml": ("848b5b1c173bcab3", 1626),
+        "ingress-basics.yaml": ("341b9bdd60d07bdf", 2561),
     ]
 
     @Test(arguments: scenarioFiles)

@@ -137,6 +137,48 @@ import Testing
         #expect(unknown?.message.contains("no load named \"m\"") == true)
     }
 
+    // MARK: - through the simulator
+
+    static func run(_ text: String) throws -> SimulationResult {
+        var simulation = Simulation(scenario: try ScenarioParser.parse(text, file: "protocols.yaml"))
+        return simulation.run()
+    }
+
+    @Test func httpsFromAMeshedPodDoesNotRunSilently() throws {
+        let text = "mesh: { namespaces: [web] }\n" + Self.world
+            + "steps:\n  - at: 0s\n    load: { name: l, from: web/web, url: \"https://example.com/\", requests: 2 }\n"
+        let result = try Self.run(text)
+        #expect(result.loads.first?.requests == 0)
+        #expect(result.events.contains { $0.text.contains("https:// from a meshed pod is not modelled") })
+    }
+
+    @Test func reportFieldsOnlyForTheirLoads() throws {
+        let text = Self.world + """
+        external:
+          site: { host: site.example.com, ip: 203.0.113.40, ports: [443, 7], model: tls-echo }
+          dgram: { host: dgram.example.com, ip: 203.0.113.41, ports: [7], model: udp-echo }
+        steps:
+          - at: 0s
+            load: { name: public, from: external, url: "https://site.example.com/", requests: 2 }
+          - at: 0s
+            load: { name: pinned, from: external, url: "https://site.example.com/", tls: { caSecret: web/ca }, requests: 2 }
+          - at: 0s
+            load: { name: plain, from: external, url: "http://site.example.com:443/", requests: 2 }
+          - at: 0s
+            load: { name: datagram, from: external, url: "udp://dgram.example.com:7", requests: 3 }
+
+        """
+        let result = try Self.run(text)
+        let loads = Dictionary(uniqueKeysWithValues: result.loads.map { ($0.name, $0) })
+        // The public roots trust site.example.com's public certificate; a pinned CA does not.
+        #expect(loads["public"]?.status.map(\.code) == [200] && loads["public"]?.tlsFailures == 0)
+        #expect(loads["pinned"]?.status.map(\.code) == [0] && loads["pinned"]?.tlsFailures == 2)
+        // Plain HTTP to a TLS server: closed, no TLS failure of the client's, and no field for an http:// load.
+        #expect(loads["plain"]?.status.map(\.code) == [0] && loads["plain"]?.tlsFailures == nil)
+        #expect(loads["datagram"]?.count(status: 200) == 3 && loads["datagram"]?.grpcStatus.isEmpty == true)
+        #expect(result.apps.first { $0.deployment == "site" }?.received == 2)
+    }
+
     // MARK: - the modelled handshake
 
     @Test func aClientAcceptsWhatItsTrustIssued() {

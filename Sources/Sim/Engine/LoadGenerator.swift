@@ -144,6 +144,10 @@ extension SimEngine {
             return fail("no pod for \(spec.from)")
         }
         load.client = client
+        if url.scheme == .https, pods[client].hasSidecar {
+            // The sidecar relays TLS it cannot read as raw TCP: what tcp:// loads model.
+            return fail("https:// from a meshed pod is not modelled (its sidecar relays the TLS as raw TCP: use a tcp:// load)")
+        }
         if !pods[client].hasSidecar { closeDirectConnections(of: client) }
         load.isTCP = url.isTCP
         load.scheme = url.scheme

@@ -14,7 +14,8 @@ extension SimEngine {
         var pushed = 0
         for name in controller.gatewayNames {
             let namespace = String(name.prefix { $0 != "/" })
-            let pod = gatewayPodByNamespace[namespace] ?? placeGatewayPod(namespace: namespace)
+            let gatewayPodName = SimEngine.gatewayPodName(of: name)
+            let pod = gatewayPodByName[gatewayPodName] ?? placeGatewayPod(name: gatewayPodName, namespace: namespace)
             if let running = gatewayOfPod[pod], running != name { continue }
             gatewayOfPod[pod] = name
             guard let config = controller.gatewayConfig(for: name), sidecars[pod].gatewayConfig?.version != config.version else { continue }
@@ -29,11 +30,21 @@ extension SimEngine {
         if pushed > 0, now > 0 { record("config pushed to \(pushed) gateway\(pushed == 1 ? "" : "s")", kind: .configPush) }
     }
 
-    private func placeGatewayPod(namespace: String) -> Int {
-        let name = "fsm-gateway-\(namespace)"
+    /// FSM's ingress controller (`<control plane>/fsm-ingress`, the config `ingressClassName: pipy`
+    /// Ingresses compile to) runs as the pod and LoadBalancer Service `fsm-ingress` (F2-003);
+    /// a Gateway in namespace N as `fsm-gateway-N`.
+    /// The controller's name for the ingress config (`GatewayBuilder.ingressName`).
+    static let ingressPodName = "fsm-ingress"
+
+    static func gatewayPodName(of gateway: String) -> String {
+        let namespace = String(gateway.prefix { $0 != "/" })
+        return gateway == "\(namespace)/\(ingressPodName)" ? ingressPodName : "fsm-gateway-\(namespace)"
+    }
+
+    private func placeGatewayPod(name: String, namespace: String) -> Int {
         let pod = placeOutsidePod(name: name, namespace: namespace, ip: IPv4.pod(pods.count),
                                   behavior: makeBehavior(deployment: name, template: PodSpec(), spec: AppSpec(model: .none)))
-        gatewayPodByNamespace[namespace] = pod
+        gatewayPodByName[name] = pod
         return pod
     }
 
@@ -43,14 +54,14 @@ extension SimEngine {
         queue.schedule(.gatewayPush, at: now + configDelay)
     }
 
-    /// The gateway pod a host name from outside names: `fsm-gateway-<ns>.<ns>` (with `.svc` and
-    /// `.svc.cluster.local` as well).
+    /// The gateway pod a host name from outside names: `fsm-gateway-<ns>.<ns>` or
+    /// `fsm-ingress.<ns>` (with `.svc` and `.svc.cluster.local` as well).
     func gatewayPod(serving host: String) -> Int? {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0] == "fsm-gateway-\(parts[1])" else { return nil }
+        guard parts.count >= 2, let pod = gatewayPodByName[String(parts[0])], pods[pod].key.namespace == parts[1] else { return nil }
         let rest = parts.dropFirst(2).joined(separator: ".")
         guard rest.isEmpty || rest == "svc" || rest == "svc.cluster.local" else { return nil }
-        return gatewayPodByNamespace[String(parts[1])]
+        return pod
     }
 
     /// The gateway pod at an address a client sends to.

@@ -203,7 +203,8 @@ final class SimEngine {
     var externalClient: Int?
     /// FSM Gateway: the pod `fsm-gateway-<namespace>` of each namespace with a programmed Gateway,
     /// and the Gateway (`namespace/name`) each such pod runs.
-    var gatewayPodByNamespace: [String: Int] = [:]
+    /// Gateway pods by name (`fsm-gateway-<ns>`, `fsm-ingress`).
+    var gatewayPodByName: [String: Int] = [:]
     var gatewayOfPod: [Int: String] = [:]
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []
