@@ -45,15 +45,15 @@ enum RealModeSupport {
         }
     }
 
-    /// https://, grpc:// and udp:// loads and the grpc-echo, udp-echo and tls-echo apps are the
-    /// simulator's only (real clients and servers for them are not built yet).
+    /// https:// and grpc:// loads and the grpc-echo and tls-echo apps are the simulator's only (real
+    /// clients and servers for them are not built yet); udp:// loads and udp-echo run (RealUDPEcho).
     static func checkProtocols(_ scenario: Scenario) throws(RealModeError) {
         for step in scenario.steps {
-            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme != .http, url.scheme != .tcp else { continue }
+            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .https || url.scheme == .grpc else { continue }
             throw .unsupported("\(url.scheme.rawValue):// loads (load \(load.name))")
         }
         let apps = scenario.apps.map { ($0.key, $0.value.model) } + scenario.externalHosts.map { ($0.name, $0.app.model) }
-        for (name, model) in apps.sorted(by: { $0.0 < $1.0 }) where [.grpcEcho, .udpEcho, .tlsEcho].contains(model) {
+        for (name, model) in apps.sorted(by: { $0.0 < $1.0 }) where [.grpcEcho, .tlsEcho].contains(model) {
             throw .unsupported("app model \(model.rawValue) (\(name))")
         }
     }
