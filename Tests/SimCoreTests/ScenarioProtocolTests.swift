@@ -166,6 +166,8 @@ import Testing
             load: { name: plain, from: external, url: "http://site.example.com:443/", requests: 2 }
           - at: 0s
             load: { name: datagram, from: external, url: "udp://dgram.example.com:7", requests: 3 }
+          - at: 0s
+            load: { name: closed-port, from: external, url: "udp://dgram.example.com:8", requests: 1 }
 
         """
         let result = try Self.run(text)
@@ -176,7 +178,61 @@ import Testing
         // Plain HTTP to a TLS server: closed, no TLS failure of the client's, and no field for an http:// load.
         #expect(loads["plain"]?.status.map(\.code) == [0] && loads["plain"]?.tlsFailures == nil)
         #expect(loads["datagram"]?.count(status: 200) == 3 && loads["datagram"]?.grpcStatus.isEmpty == true)
+        // An external host answers only on its ports.
+        #expect(loads["closed-port"]?.status.map(\.code) == [0])
         #expect(result.apps.first { $0.deployment == "site" }?.received == 2)
+        #expect(result.apps.first { $0.deployment == "dgram" }?.received == 3)
+    }
+
+    /// The contract's own example: a gRPC call from a meshed pod through both sidecars.
+    @Test func aGRPCCallThroughTheMesh() throws {
+        let text = """
+        name: grpc-mesh
+        mesh: { namespaces: [curl, grpcbin] }
+        apps:
+          grpcbin: { model: grpc-echo, body: "hello" }
+        manifests: |
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: { name: curl, namespace: curl }
+          spec:
+            selector: { matchLabels: { app: curl } }
+            template:
+              metadata: { labels: { app: curl } }
+              spec:
+                containers: [{ name: curl, image: curlimages/curl }]
+          ---
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: { name: grpcbin, namespace: grpcbin }
+          spec:
+            selector: { matchLabels: { app: grpcbin } }
+            template:
+              metadata: { labels: { app: grpcbin } }
+              spec:
+                containers: [{ name: grpcbin, image: moul/grpcbin, ports: [{ containerPort: 9000 }] }]
+          ---
+          apiVersion: v1
+          kind: Service
+          metadata: { name: grpcbin, namespace: grpcbin }
+          spec:
+            selector: { app: grpcbin }
+            ports: [{ name: grpc, port: 9000, appProtocol: grpc }]
+        steps:
+          - at: 0s
+            load: { name: grpc, from: curl/curl, url: "grpc://grpcbin.grpcbin:9000/hello.HelloService/SayHello", requests: 5 }
+        expect:
+          - load: grpc
+            status: { 200: 5 }
+          - load: grpc
+            grpcStatus: { 0: 5 }
+          - load: grpc
+            headers: { grpc-status: "0", content-type: application/grpc }
+
+        """
+        var simulation = Simulation(scenario: try ScenarioParser.parse(text, file: "grpc-mesh.yaml"))
+        let report = Report(result: simulation.run())
+        #expect(report.passed, "\(report.text())")
     }
 
     // MARK: - the modelled handshake

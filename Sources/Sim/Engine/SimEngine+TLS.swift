@@ -78,7 +78,9 @@ extension SimEngine {
     /// UDP passes by the server's sidecar, which intercepts TCP only.
     func datagramAtServer(_ hop: Hop, server: Int, behavior: AppBehavior, port: Int) {
         var hop = hop
-        guard behavior.echoesUDP(port: port) else { return answer(hop, status: 0, by: .transport, closes: true, after: CostModel.lostMessageTimeout) }
+        guard behavior.echoesUDP(port: port), externalPorts[server]?.contains(port) ?? true else {
+            return answer(hop, status: 0, by: .transport, closes: true, after: CostModel.lostMessageTimeout)
+        }
         pods[server].app.received += 1
         hop.body = behavior.bodyID
         answer(hop, status: 200, by: .app, closes: false, after: behavior.serviceTime)
