@@ -184,6 +184,65 @@ import Testing
         #expect(result.apps.first { $0.deployment == "dgram" }?.received == 3)
     }
 
+    /// A plain request to an HTTP listener with a hostname is routed by its Host (no handshake asked
+    /// for), while an https:// client's ClientHello to that plain port fails.
+    @Test func aPlainListenerWithAHostnameServesPlainClientsOnly() throws {
+        let text = """
+        name: hostname-listener
+        apps:
+          web: { model: echo, body: "web" }
+        manifests: |
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: gw, namespace: web }
+          spec:
+            gatewayClassName: fsm-gateway-cls
+            listeners:
+            - { protocol: HTTP, port: 8000, name: foo, hostname: foo.example.com }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: HTTPRoute
+          metadata: { name: r, namespace: web }
+          spec:
+            parentRefs: [{ name: gw, port: 8000 }]
+            rules:
+            - backendRefs: [{ name: web, port: 80 }]
+          ---
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: { name: web, namespace: web }
+          spec:
+            selector: { matchLabels: { app: web } }
+            template:
+              metadata: { labels: { app: web } }
+              spec:
+                containers: [{ name: web, image: example/web, ports: [{ containerPort: 80 }] }]
+          ---
+          apiVersion: v1
+          kind: Service
+          metadata: { name: web, namespace: web }
+          spec:
+            selector: { app: web }
+            ports: [{ port: 80 }]
+        steps:
+          - at: 0s
+            load: { name: plain, from: external, url: "http://fsm-gateway-web.web:8000/", headers: { host: foo.example.com }, requests: 2 }
+          - at: 0s
+            load: { name: tls, from: external, url: "https://fsm-gateway-web.web:8000/", tls: { sni: foo.example.com, insecure: true }, requests: 2 }
+        expect:
+          - load: plain
+            status: { 200: 2 }
+          - load: tls
+            status: { 0: 2 }
+
+        """
+        var simulation = Simulation(scenario: try ScenarioParser.parse(text, file: "hostname-listener.yaml"))
+        let result = simulation.run()
+        let report = Report(result: result)
+        #expect(report.passed, "\(report.text())")
+        #expect(result.loads.first { $0.name == "tls" }?.tlsFailures == 2)
+    }
+
     /// The contract's own example: a gRPC call from a meshed pod through both sidecars.
     @Test func aGRPCCallThroughTheMesh() throws {
         let text = """

@@ -95,17 +95,18 @@ extension SimEngine {
 
     /// The handshake at a gateway listener: what the engine chooses for the client's SNI, then the
     /// client's verdict on the certificate and the listener's on the client's.
+    /// A plain client on a plain port goes on as it came (its listener chosen by its Host later).
     func gatewayHandshake(slot: Int, gateway: Int, port: Int) -> GatewayHandshake {
-        let hello = exchanges[slot].tls
-        switch sidecars[gateway].gatewayTLS(listenerPort: port, sni: hello?.sni) {
-        case .plaintext:
-            return hello == nil ? .plain : .failed(tls: true)
-        case .reject:
-            return .failed(tls: hello != nil)
+        let listener = sidecars[gateway].gatewayListenerProtocol(port: port)
+        let tlsPort = listener == .https || listener == .tls
+        guard let hello = exchanges[slot].tls else { return tlsPort ? .failed(tls: false) : .plain }
+        guard tlsPort else { return .failed(tls: true) }
+        switch sidecars[gateway].gatewayTLS(listenerPort: port, sni: hello.sni) {
+        case .plaintext, .reject:
+            return .failed(tls: true)
         case .passthrough:
-            return hello == nil ? .failed(tls: false) : .passthrough(sni: hello?.sni)
+            return .passthrough(sni: hello.sni)
         case .terminate(let certificate, let clientCA):
-            guard let hello else { return .failed(tls: false) }
             let presented = ModelledCertificate(certificatePEM: certificate.certificatePEM, secret: secret(named: certificate.secret))
             guard hello.accepts(presented), hello.satisfies(clientCA: clientCA) else { return .failed(tls: true) }
             exchanges[slot].tls = nil
