@@ -30,6 +30,11 @@ struct RealModeTests {
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
+        // These also need real https/grpc/udp clients and tls-echo/grpc-echo/udp-echo apps (RealModeSupport.checkProtocols refuses them).
+        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-udp-routing.yaml",
+        "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
+        // The ingress controller's pod runs the gateway engine too.
+        "ingress-basics.yaml",
     ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {

@@ -112,7 +112,7 @@ import Testing
         #expect(parseError(Self.scenario(steps: Self.load("url: \"http://echo.echo:http/\", requests: 1")))
             == "s.yaml:31:44: steps[0].load.url: port \"http\" is not a number in \"http://echo.echo:http/\"; expected 1-65535")
         #expect(parseError(Self.scenario(steps: Self.load("url: \"ftp://echo.echo/\", requests: 1")))
-            == "s.yaml:31:44: steps[0].load.url: unsupported scheme \"ftp\" in \"ftp://echo.echo/\"; expected http:// or tcp://")
+            == "s.yaml:31:44: steps[0].load.url: unsupported scheme \"ftp\" in \"ftp://echo.echo/\"; expected http://, https://, tcp://, grpc:// or udp://")
         #expect(parseError(Self.scenario(steps: Self.load("url: \"tcp://echo.echo\", requests: 1")))
             == "s.yaml:31:44: steps[0].load.url: tcp:// needs a port (tcp://host:port), found \"tcp://echo.echo\"")
         #expect(parseError(Self.scenario(steps: Self.load("url: \"http://echo.echo/a b\", requests: 1")))

@@ -55,6 +55,12 @@ public struct AppModelInstance: Sendable {
     /// A raw TCP call reached the container (counted as the simulator counts it).
     public mutating func receivedTCPCall() { state.received += 1 }
 
+    /// Whether a datagram to `port` is echoed (udp-echo, fortio's 8078).
+    public func echoesUDP(port: Int) -> Bool { behavior.echoesUDP(port: port) }
+
+    /// A datagram reached the container (counted as the simulator counts it).
+    public mutating func receivedDatagram() { state.received += 1 }
+
     /// An `error` fault: answer `status` for a fraction `rate` of requests (rate 0 ends it).
     public mutating func setErrorFault(status: Int, rate: Double) {
         state.faultErrorStatus = status

@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 /// What a Deployment's container does, resolved once from `apps:` or the container image.
 ///
@@ -40,8 +41,14 @@ struct AppBehavior {
         return AppBehavior.reportText(body)
     }
 
-    /// Models whose HTTP answer is their `body`: echo, pipy-ok, tcp-echo.
-    var answersBody: Bool { model == .echo || model == .pipyOk || model == .tcpEcho }
+    /// Models whose answer is their `body`: echo, pipy-ok, tcp-echo, grpc-echo, udp-echo, tls-echo.
+    var answersBody: Bool { [.echo, .pipyOk, .tcpEcho, .grpcEcho, .udpEcho, .tlsEcho].contains(model) }
+
+    /// tls-echo: the Secret (`namespace/name`) and key of its certificate; an external host's
+    /// tls-echo without one presents a public certificate for `publicHost`.
+    var tlsSecret: String?
+    var tlsCertificateKey = "tls.crt"
+    var publicHost: String?
 
     /// FSM's pipy-ok sample answers this unless the scenario gives a body.
     static let pipyOkBody = "Hi, I am pipy!"
@@ -60,7 +67,18 @@ struct AppBehavior {
         }
     }
 
-    var listens: Bool { model != .none }
+    /// Echoes UDP datagrams on `port`: udp-echo on every port, fortio's UDP echo on 8078.
+    func echoesUDP(port: Int) -> Bool {
+        model == .udpEcho || (model == .fortio && port == 8078)
+    }
+
+    /// Accepts TCP connections (udp-echo serves UDP only).
+    var listens: Bool { model != .none && model != .udpEcho }
+
+    /// The response headers the model adds to every answer: a gRPC server's trailers-only status.
+    var extraResponseHeaders: [HTTPHeader] {
+        model == .grpcEcho ? [HTTPHeader(name: "content-type", value: "application/grpc"), HTTPHeader(name: "grpc-status", value: "0")] : []
+    }
 
     init(deployment: String, template: PodSpec, spec: AppSpec?) {
         let env = Dictionary(template.containers.flatMap(\.env).map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -74,6 +92,8 @@ struct AppBehavior {
             fixedStatus = options["status"].flatMap { Int($0) }
             errorRate = options["errorRate"].flatMap { Double($0) } ?? 0
             errorStatus = options["errorStatus"].flatMap { Int($0) } ?? 500
+            tlsSecret = options["secret"]
+            tlsCertificateKey = options["certificateKey"] ?? tlsCertificateKey
         }
         if model == .echo, fixedStatus == nil { fixedStatus = AppBehavior.pipyStatus(in: template) }
         switch model {
@@ -199,7 +219,7 @@ struct AppState {
         var reply = Reply(status: 200, delay: behavior.serviceTime)
         let path = fullPath.utf8.firstIndex(of: UInt8(ascii: "?")).map { fullPath[..<$0] } ?? Substring(fullPath)
         switch behavior.model {
-        case .echo, .none, .pipyOk, .tcpEcho:
+        case .echo, .none, .pipyOk, .tcpEcho, .grpcEcho, .udpEcho, .tlsEcho:
             break
         case .httpbin:
             reply = httpbin(path: path, serviceTime: behavior.serviceTime)

@@ -50,16 +50,26 @@ public enum ExpectationChecker {
         outcomes.allSatisfy(\.passed)
     }
 
+    /// An exact histogram: every listed code has its count, every other observed code none.
+    private static func exactCounts(_ observed: [(code: Int, count: Int)], _ counts: [Int: Int]) -> (Bool, String) {
+        let listedHold = counts.allSatisfy { entry in (observed.first { $0.code == entry.key }?.count ?? 0) == entry.value }
+        let unlistedAbsent = observed.allSatisfy { counts[$0.code] != nil || $0.count == 0 }
+        return (listedHold && unlistedAbsent, "{" + observed.map { "\($0.code): \($0.count)" }.joined(separator: ", ") + "}")
+    }
+
     private static func evaluate(_ check: Expectation.Check, in result: SimulationResult) -> (Bool, String) {
         switch check {
         case .status(let loadName, let counts):
             guard let load = result.loads.first(where: { $0.name == loadName }) else {
                 return (false, "no load named \(loadName)")
             }
-            let listedHold = counts.allSatisfy { load.count(status: $0.key) == $0.value }
-            let unlistedAbsent = load.status.allSatisfy { counts[$0.code] != nil || $0.count == 0 }
-            let observed = "{" + load.status.map { "\($0.code): \($0.count)" }.joined(separator: ", ") + "}"
-            return (listedHold && unlistedAbsent, observed)
+            return exactCounts(load.status, counts)
+
+        case .grpcStatus(let loadName, let counts):
+            guard let load = result.loads.first(where: { $0.name == loadName }) else {
+                return (false, "no load named \(loadName)")
+            }
+            return exactCounts(load.grpcStatus, counts)
 
         case .backends(let loadName, let shares, let tolerance):
             guard let load = result.loads.first(where: { $0.name == loadName }) else {

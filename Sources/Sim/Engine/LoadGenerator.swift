@@ -44,6 +44,13 @@ struct LoadState {
     var spec: LoadSpec
     var client = -1
     var isTCP = false
+    var scheme: LoadURL.Scheme = .http
+    /// https:// loads: the client's handshake.
+    var hello: TLSClientHello?
+    /// grpc:// loads: calls by gRPC status.
+    var grpcCounts: [Int: Int] = [:]
+    /// https:// loads: failed handshakes.
+    var tlsFailures = 0
     var head: HTTPRequestHead
     var destination: SocketAddress?
     var workers: [LoadWorker] = []
@@ -137,14 +144,21 @@ extension SimEngine {
             return fail("no pod for \(spec.from)")
         }
         load.client = client
+        if url.scheme == .https, pods[client].hasSidecar {
+            // The sidecar relays TLS it cannot read as raw TCP: what tcp:// loads model.
+            return fail("https:// from a meshed pod is not modelled (its sidecar relays the TLS as raw TCP: use a tcp:// load)")
+        }
         if !pods[client].hasSidecar { closeDirectConnections(of: client) }
         load.isTCP = url.isTCP
+        load.scheme = url.scheme
+        if url.scheme == .https { load.hello = clientHello(spec, url: url) }
         load.destination = spec.isExternal
             ? resolveFromOutside(host: url.host).map { SocketAddress(ip: IPv4.format($0), port: url.port) }
             : resolveAddress(host: url.host, port: url.port, clientNamespace: parts[0])
         if load.destination == nil { record("load \(spec.name): \(url.host) does not resolve; every request fails") }
         load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
                                     headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
+        if url.scheme == .grpc { load.head = LoadState.grpcHead(load.head) }
         // The parser bounds it; a scenario built in code is held to the same limit.
         let concurrency = min(max(1, spec.concurrency), ScenarioLimits.maxConcurrency)
         var quotas = Array(repeating: Int.max, count: concurrency)
@@ -191,13 +205,15 @@ extension SimEngine {
             tcpCall(index, worker: worker)
         } else {
             issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].headWithCookies,
-                      destination: loads[index].destination, measuredFrom: scheduled)
+                      destination: loads[index].destination, measuredFrom: scheduled, tls: loads[index].hello, udp: loads[index].scheme == .udp)
         }
     }
 
     func loadCompleted(_ index: Int, worker: Int, status: Int, server: Int, body: Int32 = -1, flags: ResponseFlags = [], measuredFrom: Int64,
-                       head: HTTPResponseHead? = nil) {
+                       head: HTTPResponseHead? = nil, tlsFailed: Bool = false) {
         loads[index].record(status: status, deployment: server >= 0 ? pods[server].deployment : -1, body: body, latency: now - measuredFrom, at: now)
+        if tlsFailed { loads[index].tlsFailures += 1 }
+        if loads[index].scheme == .grpc { loads[index].grpcCounts[GRPCStatus.of(status: status, head: head), default: 0] += 1 }
         if !flags.isEmpty { loads[index].flagCounts[flags.rawValue, default: 0] += 1 }
         if status != 0, let head, !loads[index].headerTally.isEmpty { loads[index].headerTally.record { head.header($0) } }
         if loads[index].spec.cookies, let head { loads[index].keepCookies(of: head) }
@@ -267,6 +283,15 @@ extension SimEngine {
 }
 
 extension LoadState {
+    /// A gRPC call as grpcurl sends it: POST to `/pkg.Service/Method` with content-type application/grpc.
+    static func grpcHead(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        var call = head
+        call.method = "POST"
+        call.headers.removeAll { ["content-type", "te"].contains($0.name.lowercased()) }
+        call.headers += [HTTPHeader(name: "content-type", value: "application/grpc"), HTTPHeader(name: "te", value: "trailers")]
+        return call
+    }
+
     /// The load's request, with the jar's cookies when it keeps them.
     var headWithCookies: HTTPRequestHead {
         guard let cookies = cookieJar.header else { return head }

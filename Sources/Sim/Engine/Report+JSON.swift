@@ -15,6 +15,9 @@ extension Report {
             let upstream: [(String, JSONValue)] = load.upstreamHeaders.isEmpty ? [] : [("upstreamHeaders", .object(load.upstreamHeaders.map { header in
                 (header.name, .object(header.values.map { ($0.value ?? "(absent)", .int($0.count)) }))
             }))]
+            // Only for grpc:// and https:// loads, so other reports keep their bytes.
+            let grpc: [(String, JSONValue)] = load.grpcStatus.isEmpty ? [] : [("grpcStatus", .object(load.grpcStatus.map { (String($0.code), .int($0.count)) }))]
+            let tls: [(String, JSONValue)] = load.tlsFailures.map { [("tlsFailures", .int($0))] } ?? []
             loads.append((load.name, .object([
                 ("requests", .int(load.requests)),
                 ("status", .object(load.status.map { (String($0.code), .int($0.count)) })),
@@ -28,7 +31,7 @@ extension Report {
                     ("max", .double(ReportFormat.rounded3(latency.max))),
                 ])),
                 ("responseFlags", .object(load.responseFlags.map { ($0.flags, .int($0.count)) })),
-            ] + headers + upstream)))
+            ] + headers + upstream + grpc + tls)))
         }
         let apps: [(String, JSONValue)] = result.apps.map { app in
             (app.deployment, .object([("received", .int(app.received))] + app.counters.map { ($0.name, .int($0.value)) }))

@@ -38,6 +38,12 @@ extension Report {
                 }
                 out.append("  bodies:   " + parts.joined(separator: ", "))
             }
+            if !load.grpcStatus.isEmpty {
+                out.append("  grpc:     " + load.grpcStatus.map { "\($0.code) \($0.count)" }.joined(separator: ", "))
+            }
+            if let failures = load.tlsFailures {
+                out.append("  tls:      \(failures) failed handshake\(failures == 1 ? "" : "s")")
+            }
             if !load.responseFlags.isEmpty {
                 out.append("  flags:    " + load.responseFlags.map { "\($0.flags) \($0.count)" }.joined(separator: ", "))
             }

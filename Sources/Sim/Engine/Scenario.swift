@@ -95,6 +95,13 @@ public struct AppSpec: Hashable, Sendable {
         case pipyOk = "pipy-ok"
         /// Echoes raw TCP on every port (and answers HTTP like echo).
         case tcpEcho = "tcp-echo"
+        /// A gRPC server: every call answers HTTP 200 with `grpc-status: 0` and its `body`.
+        case grpcEcho = "grpc-echo"
+        /// Echoes each UDP datagram on every port (and accepts no TCP connection).
+        case udpEcho = "udp-echo"
+        /// A TLS server presenting the certificate of its `secret` (an external host without one: a
+        /// publicly trusted certificate for its host name), answering HTTP inside like echo.
+        case tlsEcho = "tls-echo"
         /// Serves nothing (a curl client pod).
         case none
     }
@@ -149,6 +156,9 @@ public struct LoadSpec: Hashable, Sendable {
     /// The client keeps the cookies its responses set (`curl -b -c` with a jar) and sends them with
     /// its next requests.
     public var cookies = false
+    /// An https:// load's TLS client settings (`tls:`); nil: SNI is the URL's host, the server is
+    /// verified against the public roots only.
+    public var tls: LoadTLS?
 
     public init(name: String, from: String, url: String, method: String = "GET", headers: [HTTPHeaderField] = [], requests: Int? = nil, duration: MeshDuration? = nil, qps: Double? = nil, concurrency: Int = 1) {
         self.name = name
@@ -160,6 +170,25 @@ public struct LoadSpec: Hashable, Sendable {
         self.duration = duration
         self.qps = qps
         self.concurrency = concurrency
+    }
+}
+
+/// What an https:// load's client does in its handshake (curl's `--resolve`/`--cacert`/`-k`/`--cert`).
+public struct LoadTLS: Hashable, Sendable {
+    /// The server name sent in the ClientHello; nil: the URL's host.
+    public var sni: String?
+    /// `namespace/name` of a Secret whose `ca.crt` the server's certificate must chain to.
+    public var caSecret: String?
+    /// Skip verifying the server (curl -k).
+    public var insecure: Bool
+    /// `namespace/name` of a Secret whose `tls.crt` the client presents (gateway mTLS).
+    public var clientSecret: String?
+
+    public init(sni: String? = nil, caSecret: String? = nil, insecure: Bool = false, clientSecret: String? = nil) {
+        self.sni = sni
+        self.caSecret = caSecret
+        self.insecure = insecure
+        self.clientSecret = clientSecret
     }
 }
 
@@ -189,6 +218,8 @@ public struct Expectation: Hashable, Sendable {
     public enum Check: Hashable, Sendable {
         /// Exact counts by status code (0 = failed connection/reset).
         case status(load: String, counts: [Int: Int])
+        /// Exact counts by the gRPC status a grpc:// load's calls ended with (as a gRPC client reads it).
+        case grpcStatus(load: String, counts: [Int: Int])
         /// Share of responses by Deployment, each within `tolerance` (fractions 0...1).
         case backends(load: String, shares: [String: Double], tolerance: Double)
         /// Requests that reached a Deployment's containers.

@@ -9,14 +9,16 @@ public enum ScenarioKeys {
     public static let readinessProbe = ["period", "failureThreshold", "successThreshold"]
     public static let network = ["latency", "loss"]
     public static let latencyDistribution = ["p50", "p99"]
-    /// Keys of an `apps:` entry; the last three are the options every model understands (AppBehavior).
-    public static let app = ["model", "body", "serviceTime", "status", "errorRate", "errorStatus"]
+    /// Keys of an `apps:` entry: the model, the options every model understands (AppBehavior), then
+    /// tls-echo's certificate (`secret`, `certificateKey`).
+    public static let app = ["model", "body", "serviceTime", "status", "errorRate", "errorStatus", "secret", "certificateKey"]
     /// Keys of an `external:` entry: where the host is, then what it serves (an app's keys).
     public static let externalHost = ["host", "ip", "ports"] + app
     public static let stepActions = ["apply", "delete", "load", "fault"]
     public static let step = ["at"] + stepActions
     public static let delete = ["kind", "namespace", "name"]
-    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency", "cookies"]
+    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency", "cookies", "tls"]
+    public static let loadTLS = ["sni", "caSecret", "insecure", "clientSecret"]
     /// Each fault kind with the keys it takes (`kind` included).
     public static let faults: [(kind: String, keys: [String])] = [
         ("kill-pod", ["kind", "target", "restartAfter"]),
@@ -26,10 +28,11 @@ public enum ScenarioKeys {
         ("error", ["kind", "target", "status", "rate", "duration"]),
     ]
     /// The check an `expect:` entry makes is named by the one of these keys it holds.
-    public static let expectChecks = ["status", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains", "upstreamHeaders", "trace"]
+    public static let expectChecks = ["status", "grpcStatus", "backends", "bodies", "received", "latency", "counter", "responseFlags", "headers", "bodyContains", "upstreamHeaders", "trace"]
     /// Each form of check with the keys it takes (`counter` has two: of a proxy, of an app).
     public static let expectations: [(check: String, keys: [String])] = [
         ("status", ["load", "status"]),
+        ("grpcStatus", ["load", "grpcStatus"]),
         ("backends", ["load", "backends", "tolerance"]),
         ("bodies", ["load", "bodies", "tolerance"]),
         ("received", ["app", "received"]),
@@ -57,7 +60,7 @@ public enum ScenarioKeys {
         var sections: [(String, [String])] = [
             ("top level", topLevel), ("mesh", mesh), ("mesh.featureFlags", featureFlags), ("mesh.sidecarReadinessProbe", readinessProbe),
             ("network", network), ("network.latency", latencyDistribution), ("apps", app), ("external", externalHost), ("steps[]", step), ("steps[].delete", delete),
-            ("steps[].load", load), ("expect latency", percentiles),
+            ("steps[].load", load), ("steps[].load.tls", loadTLS), ("expect latency", percentiles),
         ]
         sections += faults.map { ("fault \($0.kind)", $0.keys) }
         sections += expectations.map { ("expect \($0.check)", $0.keys) }

@@ -13,27 +13,30 @@ extension ScenarioParser {
             let present = expectChecks.filter { entry.has($0) }
             guard present.count == 1 else {
                 let message = present.isEmpty
-                    ? "expected one check: status, backends, bodies, latency, responseFlags, headers, bodyContains, upstreamHeaders (with load), received (with app), counter (with proxy or app) or trace (with services)"
+                    ? "expected one check: status, grpcStatus, backends, bodies, latency, responseFlags, headers, bodyContains, upstreamHeaders (with load), received (with app), counter (with proxy or app) or trace (with services)"
                     : "expected exactly one check per entry, found \(present.joined(separator: " and "))"
                 throw entry.error(message)
             }
             let check: Expectation.Check
             let text: String
             switch present[0] {
-            case "status":
-                try entry.checkKnownKeys(ScenarioKeys.expectation("status"))
+            case "status", "grpcStatus":
+                let key = present[0]
+                try entry.checkKnownKeys(ScenarioKeys.expectation(key))
                 let load = try entry.string("load")
                 var counts: [Int: Int] = [:]
-                let map = try entry.required("status")
+                let map = try entry.required(key)
                 guard map.isMapping else { throw map.typeMismatch(expected: .mapping) }
-                for (key, value) in try map.entries() {
-                    guard let code = Int(key), (0...999).contains(code) else {
-                        throw value.error("expected a status code (0 for a failed connection, 100-599), found \(YAMLReader.quotedText(key))")
+                let codes = key == "status" ? 0...999 : 0...16
+                for (text, value) in try map.entries() {
+                    guard let code = Int(text), codes.contains(code) else {
+                        let expected = key == "status" ? "a status code (0 for a failed connection, 100-599)" : "a gRPC status code (0 OK ... 16 UNAUTHENTICATED)"
+                        throw value.error("expected \(expected), found \(YAMLReader.quotedText(text))")
                     }
                     counts[code] = try value.int(in: 0...Int.max)
                 }
-                check = .status(load: load, counts: counts)
-                text = "\(load) status {" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+                check = key == "status" ? .status(load: load, counts: counts) : .grpcStatus(load: load, counts: counts)
+                text = "\(load) \(key) {" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
 
             case "backends":
                 try entry.checkKnownKeys(ScenarioKeys.expectation("backends"))
@@ -271,10 +274,18 @@ extension ScenarioParser {
                 throw ManifestError(at: fromReader?.location ?? step.location ?? root.location, path: fromReader?.path ?? "steps",
                                     message: "no Deployment \(YAMLReader.quotedText(load.from)) in the manifests (\(known()))")
             }
+            if let tls = load.tls, let tlsReader = try reader?.required("load").optional("tls") {
+                try checkTLSSecrets(tls, reader: tlsReader, secrets: secrets(of: scenario))
+            }
         }
 
         if let apps = try root.optional("apps") {
-            for (deployment, value) in try apps.entries() where !workloadNames.contains(deployment) {
+            for (deployment, value) in try apps.entries() {
+                if let spec = scenario.apps[deployment], let name = spec.options["secret"] {
+                    try checkCertificateSecret(name, key: spec.options["certificateKey"] ?? Secret.certificateKey, reader: try value.required("secret"),
+                                               secrets: secrets(of: scenario))
+                }
+                guard !workloadNames.contains(deployment) else { continue }
                 throw ManifestError(at: value.keyLocation, path: value.path,
                                     message: "no Deployment named \(YAMLReader.quotedText(deployment)) in the manifests (\(known()))")
             }
@@ -283,7 +294,7 @@ extension ScenarioParser {
         let expectReaders = try root.optional("expect")?.elements() ?? []
         for (expectation, reader) in zip(scenario.expectations, expectReaders) {
             switch expectation.check {
-            case .status(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _),
+            case .status(let load, _), .grpcStatus(let load, _), .backends(let load, _, _), .bodies(let load, _, _), .latency(let load, _), .responseFlags(let load, _),
                  .headers(let load, _), .bodyContains(let load, _), .upstreamHeaders(let load, _):
                 if !loadNames.contains(load) {
                     let loadReader = try reader.required("load")
@@ -307,6 +318,37 @@ extension ScenarioParser {
                     throw try reader.required("proxy").error("no Deployment \(YAMLReader.quotedText(proxy)) in the manifests (\(known()))")
                 }
             }
+        }
+    }
+}
+
+extension ScenarioParser {
+    /// Every Secret the manifests and `apply:` steps create, by `namespace/name`.
+    static func secrets(of scenario: Scenario) -> [String: Secret] {
+        var result: [String: Secret] = [:]
+        let applied = scenario.steps.flatMap { step -> [Resource] in if case .apply(let resources) = step.action { resources } else { [] } }
+        for case .secret(let secret) in scenario.manifests + applied {
+            result["\(secret.metadata.namespace)/\(secret.metadata.name)"] = secret
+        }
+        return result
+    }
+
+    /// A load's `caSecret` must exist with a `ca.crt`, its `clientSecret` with a `tls.crt`.
+    static func checkTLSSecrets(_ tls: LoadTLS, reader: YAMLReader, secrets: [String: Secret]) throws(ManifestError) {
+        for (key, name, needed) in [("caSecret", tls.caSecret, Secret.caKey), ("clientSecret", tls.clientSecret, Secret.certificateKey)] {
+            guard let name else { continue }
+            try checkCertificateSecret(name, key: needed, reader: try reader.required(key), secrets: secrets)
+        }
+    }
+
+    /// The Secret `name` exists in the manifests and holds `key`.
+    static func checkCertificateSecret(_ name: String, key: String, reader at: YAMLReader, secrets: [String: Secret]) throws(ManifestError) {
+        guard let secret = secrets[name] else {
+            let known = secrets.keys.sorted()
+            throw at.error("no Secret \(YAMLReader.quotedText(name)) in the manifests (\(known.isEmpty ? "none are declared" : "known: " + known.joined(separator: ", ")))")
+        }
+        guard secret.data[key] != nil else {
+            throw at.error("Secret \(YAMLReader.quotedText(name)) has no \(key) (keys: \(secret.data.keys.sorted().joined(separator: ", ")))")
         }
     }
 }

@@ -67,12 +67,19 @@ extension ScenarioParser {
         }
         let urlReader = try value.required("url")
         let url = try urlReader.string()
+        let parsedURL: LoadURL
         do throws(LoadURL.Problem) {
-            _ = try LoadURL(parsing: url)
+            parsedURL = try LoadURL(parsing: url)
         } catch {
             throw urlReader.error(error.message)
         }
         var load = LoadSpec(name: name, from: from, url: url)
+        if let tls = try value.optional("tls") {
+            guard parsedURL.scheme == .https else {
+                throw tls.error("tls: applies to https:// loads only; the url is \(parsedURL.scheme.rawValue)://")
+            }
+            load.tls = try parseLoadTLS(tls)
+        }
         if let method = try value.optional("method") {
             load.method = try method.oneOf(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], caseInsensitive: true)
         }
@@ -97,6 +104,31 @@ extension ScenarioParser {
         }
         try checkLoadWork(load, value)
         return load
+    }
+
+    /// `tls: { sni, caSecret, insecure, clientSecret }`: a server name, Secrets as namespace/name.
+    static func parseLoadTLS(_ value: YAMLReader) throws(ManifestError) -> LoadTLS {
+        guard value.isMapping else { throw value.typeMismatch(expected: .mapping) }
+        try value.checkKnownKeys(ScenarioKeys.loadTLS)
+        var tls = LoadTLS()
+        if let sni = try value.optional("sni") {
+            let name = try sni.string()
+            guard isHostName(name) else {
+                throw sni.error("expected a DNS name such as foo.example.com (lowercase labels of letters, digits and -), found \(YAMLReader.quotedText(name))")
+            }
+            tls.sni = name
+        }
+        for key in ["caSecret", "clientSecret"] {
+            guard let reader = try value.optional(key) else { continue }
+            let text = try reader.string()
+            guard splitQualified(text) != nil else { throw reader.error("expected a Secret as namespace/name, found \(YAMLReader.quotedText(text))") }
+            if key == "caSecret" { tls.caSecret = text } else { tls.clientSecret = text }
+        }
+        tls.insecure = try value.optional("insecure")?.bool() ?? false
+        if tls.insecure, tls.caSecret != nil {
+            throw try value.required("insecure").error("insecure: true skips verifying the server; give it or caSecret, not both")
+        }
+        return tls
     }
 
     /// A header as a load sends it: the name an HTTP token, the value free of control characters

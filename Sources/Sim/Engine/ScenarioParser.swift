@@ -158,7 +158,11 @@ public enum ScenarioParser {
             guard entry.isMapping else { throw entry.typeMismatch(expected: .mapping) }
             // Strict like every other key: a misspelt option would otherwise be ignored silently.
             try entry.checkKnownKeys(appKeys)
-            result[deployment] = try parseAppSpec(entry)
+            let spec = try parseAppSpec(entry)
+            if spec.model == .tlsEcho, spec.options["secret"] == nil {
+                throw try entry.required("model").error("tls-echo inside the cluster needs secret: namespace/name (the Secret whose certificate it presents)")
+            }
+            result[deployment] = spec
         }
         return result
     }
@@ -175,6 +179,14 @@ public enum ScenarioParser {
             case "errorRate":
                 // `10%` or `0.1`, kept as the decimal text the app model reads.
                 spec.options[key] = JSONValue.format(try fraction(value))
+            case "secret", "certificateKey":
+                guard model == .tlsEcho else { throw value.error("\(key) is tls-echo's certificate; model \(model.rawValue) serves no TLS") }
+                let text = try value.string()
+                if key == "secret", splitQualified(text) == nil {
+                    throw value.error("expected a Secret as namespace/name, found \(YAMLReader.quotedText(text))")
+                }
+                if text.isEmpty { throw value.error("expected a key of the Secret such as tls.crt") }
+                spec.options[key] = text
             default:
                 // `status`, `errorStatus`: an HTTP status code.
                 spec.options[key] = String(try value.int(in: 100...599))

@@ -12,7 +12,9 @@ extension SimEngine {
     func buildOutsideWorld() {
         for host in scenario.externalHosts {
             let address = IPv4.parse(host.ip) ?? 0
-            let pod = placeOutsidePod(name: host.name, ip: address, behavior: makeBehavior(deployment: host.name, template: PodSpec(), spec: host.app))
+            var behavior = makeBehavior(deployment: host.name, template: PodSpec(), spec: host.app)
+            behavior.publicHost = host.host
+            let pod = placeOutsidePod(name: host.name, ip: address, behavior: behavior)
             externalHostByName[host.host] = pod
             externalPorts[pod] = Set(host.ports)
         }
@@ -31,7 +33,7 @@ extension SimEngine {
         pods.append(SimPod(
             key: key, deployment: deployment, resource: Pod(metadata: ObjectMeta(name: name, namespace: namespace), podIP: IPv4.format(ip)),
             ip: ip, ipText: IPv4.format(ip), app: AppState(random: SimRandom(seed: seed, stream: "app:\(key)")),
-            responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)]))
+            responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)] + behavior.extraResponseHeaders))
         podByIP[ip] = index
         sidecars.append(Sidecar())
         sidecarRandom.append(SimRandom(seed: seed, stream: "sidecar:\(key)"))

@@ -14,7 +14,8 @@ extension SimEngine {
         var pushed = 0
         for name in controller.gatewayNames {
             let namespace = String(name.prefix { $0 != "/" })
-            let pod = gatewayPodByNamespace[namespace] ?? placeGatewayPod(namespace: namespace)
+            let gatewayPodName = SimEngine.gatewayPodName(of: name)
+            let pod = gatewayPodByName[gatewayPodName] ?? placeGatewayPod(name: gatewayPodName, namespace: namespace)
             if let running = gatewayOfPod[pod], running != name { continue }
             gatewayOfPod[pod] = name
             guard let config = controller.gatewayConfig(for: name), sidecars[pod].gatewayConfig?.version != config.version else { continue }
@@ -29,11 +30,21 @@ extension SimEngine {
         if pushed > 0, now > 0 { record("config pushed to \(pushed) gateway\(pushed == 1 ? "" : "s")", kind: .configPush) }
     }
 
-    private func placeGatewayPod(namespace: String) -> Int {
-        let name = "fsm-gateway-\(namespace)"
+    /// FSM's ingress controller (`<control plane>/fsm-ingress`, the config `ingressClassName: pipy`
+    /// Ingresses compile to) runs as the pod and LoadBalancer Service `fsm-ingress` (F2-003);
+    /// a Gateway in namespace N as `fsm-gateway-N`.
+    /// The controller's name for the ingress config (`GatewayBuilder.ingressName`).
+    static let ingressPodName = "fsm-ingress"
+
+    static func gatewayPodName(of gateway: String) -> String {
+        let namespace = String(gateway.prefix { $0 != "/" })
+        return gateway == "\(namespace)/\(ingressPodName)" ? ingressPodName : "fsm-gateway-\(namespace)"
+    }
+
+    private func placeGatewayPod(name: String, namespace: String) -> Int {
         let pod = placeOutsidePod(name: name, namespace: namespace, ip: IPv4.pod(pods.count),
                                   behavior: makeBehavior(deployment: name, template: PodSpec(), spec: AppSpec(model: .none)))
-        gatewayPodByNamespace[namespace] = pod
+        gatewayPodByName[name] = pod
         return pod
     }
 
@@ -43,14 +54,14 @@ extension SimEngine {
         queue.schedule(.gatewayPush, at: now + configDelay)
     }
 
-    /// The gateway pod a host name from outside names: `fsm-gateway-<ns>.<ns>` (with `.svc` and
-    /// `.svc.cluster.local` as well).
+    /// The gateway pod a host name from outside names: `fsm-gateway-<ns>.<ns>` or
+    /// `fsm-ingress.<ns>` (with `.svc` and `.svc.cluster.local` as well).
     func gatewayPod(serving host: String) -> Int? {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0] == "fsm-gateway-\(parts[1])" else { return nil }
+        guard parts.count >= 2, let pod = gatewayPodByName[String(parts[0])], pods[pod].key.namespace == parts[1] else { return nil }
         let rest = parts.dropFirst(2).joined(separator: ".")
         guard rest.isEmpty || rest == "svc" || rest == "svc.cluster.local" else { return nil }
-        return gatewayPodByNamespace[String(parts[1])]
+        return pod
     }
 
     /// The gateway pod at an address a client sends to.
@@ -85,13 +96,26 @@ extension SimEngine {
         }
         exchanges[Int(slot)].head = head
         let port = exchanges[Int(slot)].destination.port
-        if let listener = sidecars[gateway].gatewayListenerProtocol(port: port), listener == .tcp || listener == .udp || listener == .tls {
-            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port)
+        let listener = sidecars[gateway].gatewayListenerProtocol(port: port)
+        // A datagram needs the port's UDP listener; a connection a TCP one.
+        if exchanges[Int(slot)].udp || listener == .udp {
+            guard exchanges[Int(slot)].udp, listener == .udp else { return failAtGateway(slot: Int(slot), tls: false) }
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: nil)
+        }
+        let sni: String?
+        switch gatewayHandshake(slot: Int(slot), gateway: gateway, port: port) {
+        case .failed(let tls): return failAtGateway(slot: Int(slot), tls: tls)
+        case .passthrough(let name): return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: name)
+        case .plain: sni = nil
+        case .terminated(let name): sni = name
+        }
+        if listener == .tcp || listener == .tls {
+            return relayAtGateway(slot: Int(slot), gateway: gateway, port: port, sni: sni)
         }
         chargeCPU(gateway, CostModel.httpRequestCPU)
         let actions = sidecars[gateway].gatewayRequest(
             ExchangeID(id), head: head, listenerPort: exchanges[Int(slot)].destination.port, source: exchanges[Int(slot)].gatewayClient ?? SocketAddress(ip: "", port: 0),
-            sni: nil, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
+            sni: sni, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
         perform(actions, at: gateway)
     }
 
@@ -109,20 +133,22 @@ extension SimEngine {
         return kubeProxyPick(ip: ip, port: endpoint.port)
     }
 
-    /// An L4 listener (TCPRoute) carries the client's bytes as they are: the engine picks the
-    /// endpoint, the request goes there unchanged (its Host, no `x-forwarded-for`) on the
-    /// gateway's connection, and the answer comes back as the app made it.
-    private func relayAtGateway(slot: Int, gateway: Int, port: Int) {
+    /// An L4 listener (TCPRoute, UDPRoute, TLSRoute by `sni`) carries the client's bytes as they
+    /// are: the engine picks the endpoint, the request goes there unchanged (its Host, no
+    /// `x-forwarded-for`, a passthrough's TLS) on the gateway's connection, and the answer comes
+    /// back as the app made it. An external backend (TLSRoute to `httpbin.org`) is dialled by name.
+    private func relayAtGateway(slot: Int, gateway: Int, port: Int, sni: String?) {
         chargeCPU(gateway, CostModel.newConnectionCPU + CostModel.tcpCallCPU)
         let client = exchanges[slot].gatewayClient ?? SocketAddress(ip: "", port: 0)
-        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: nil,
+        let decision = sidecars[gateway].gatewayConnection(ConnectionID(exchanges[slot].id), listenerPort: port, source: client, sni: sni,
                                                            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[gateway])
         guard case .connect(_, let endpoint) = decision else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
             queue.schedule(.atClient(slot: Int32(slot), id: exchanges[slot].id), at: now + sampleLatency())
             return
         }
-        exchanges[slot].destination = endpoint
+        let resolved = IPv4.parse(endpoint.ip) == nil ? resolveExternal(host: endpoint.ip).map { SocketAddress(ip: IPv4.format($0), port: endpoint.port) } : endpoint
+        exchanges[slot].destination = resolved ?? endpoint
         sendDirect(slot: slot)
     }
 }

@@ -20,7 +20,8 @@ extension SimEngine {
 
     /// Starts an exchange. `destination` nil: the name did not resolve (the client fails at once).
     /// Never completes synchronously, so a client may issue again from its completion handler.
-    func issueHTTP(origin: ExchangeOrigin, client: Int, head: HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0) {
+    func issueHTTP(origin: ExchangeOrigin, client: Int, head: HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0,
+                   tls: TLSClientHello? = nil, udp: Bool = false) {
         let slot = allocateSlot()
         exchangeSerial += 1
         let id = exchangeSerial << 24 | UInt64(slot)
@@ -41,6 +42,10 @@ extension SimEngine {
         exchanges[slot].lastBody = -1
         exchanges[slot].finalBody = -1
         exchanges[slot].gatewayClient = nil
+        exchanges[slot].tls = tls
+        exchanges[slot].udp = udp
+        exchanges[slot].tlsFailed = false
+        exchanges[slot].helloFromGateway = false
         // A crashed sidecar refuses its app's connection on the outbound listener.
         guard destination != nil, pods[client].alive, !pods[client].sidecarDown else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
@@ -50,7 +55,7 @@ extension SimEngine {
         captureRequest(slot: slot)
         if let gateway = gatewayPod(at: destination!) {
             toGateway(slot: slot, gateway: gateway)
-        } else if pods[client].hasSidecar {
+        } else if pods[client].hasSidecar, !udp {
             queue.schedule(.atClientSidecar(slot: Int32(slot), id: id), at: now + CostModel.localHop)
         } else {
             sendDirect(slot: slot)
@@ -68,7 +73,7 @@ extension SimEngine {
         switch exchange.origin {
         case .load(let load, let worker):
             loadCompleted(Int(load), worker: Int(worker), status: head.status, server: server, body: body, flags: exchange.finalFlags, measuredFrom: exchange.measuredFrom,
-                          head: head)
+                          head: head, tlsFailed: exchange.tlsFailed)
         case .clientLoop(let pod, let loop, let buy):
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
@@ -97,6 +102,7 @@ extension SimEngine {
         for action in actions {
             switch action {
             case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
+                if gatewayOfPod[pod] != nil { prepareUpstreamTLS(id: id.rawValue, gateway: pod, cluster: cluster) }
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
                              egress: Sidecar.isEgressCluster(cluster), plaintext: gatewayOfPod[pod] != nil)
             case .startTimer(.requestTimeout(let id), let after):
@@ -404,6 +410,7 @@ extension SimEngine {
         exchanges[Int(hop.slot)].inboundFlags = []
         let behavior = deployments[pods[server].deployment].app
         let port = Int(hop.port)
+        if exchanges[Int(hop.slot)].udp { return datagramAtServer(hop, server: server, behavior: behavior, port: port) }
         if hop.opensConnection {
             // The handshake is over: the client's sidecar learns its connection is open, unless
             // it gave up on the connect first (then the request never left).
@@ -460,6 +467,7 @@ extension SimEngine {
     }
 
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
+        guard appHandshake(slot: Int(hop.slot), behavior: behavior) else { return answer(hop, status: 0, by: .transport, closes: true, after: delay) }
         let exchange = exchanges[Int(hop.slot)]
         if case .load(let load, _) = exchange.origin, !loads[Int(load)].upstreamTally.isEmpty {
             loads[Int(load)].upstreamTally.record { exchange.head.pseudoOrHeader($0) }
@@ -490,7 +498,7 @@ extension SimEngine {
     }
 
     /// Sends the answer of one attempt back to the client (its sidecar, or the client itself).
-    private func answer(_ hop: Hop, status: Int, by source: Hop.AnsweredBy, closes: Bool, after extra: Int64) {
+    func answer(_ hop: Hop, status: Int, by source: Hop.AnsweredBy, closes: Bool, after extra: Int64) {
         var hop = hop
         hop.status = Int32(status)
         hop.answeredBy = source

@@ -48,11 +48,14 @@ extension SimEngine {
         }
         var bodies: [String: Int] = [:]
         for (body, count) in load.bodyCounts.enumerated() where count > 0 { bodies[bodyTexts[body], default: 0] += count }
-        return LoadResult(name: load.spec.name, requests: load.completed, status: status, backends: backends, latency: latency,
+        var result = LoadResult(name: load.spec.name, requests: load.completed, status: status, backends: backends, latency: latency,
                           buckets: buckets, bucketWidth: .seconds(Int64(widthSeconds)),
                           bodies: bodies.sorted { $0.key < $1.key }.map { (text: $0.key, count: $0.value) },
                           responseFlags: load.flagCounts.map { (flags: ResponseFlags(rawValue: $0.key).description, count: $0.value) }.sorted { $0.flags < $1.flags },
                           headers: load.headerTally.observations, upstreamHeaders: load.upstreamTally.observations)
+        result.grpcStatus = load.grpcCounts.sorted { $0.key < $1.key }.map { (code: $0.key, count: $0.value) }
+        result.tlsFailures = load.scheme == .https ? load.tlsFailures : nil
+        return result
     }
 
     private func appResults() -> [AppResult] {

@@ -281,7 +281,7 @@ extension SimEngine {
         pods.append(SimPod(
             key: key, deployment: deployment, resource: resource, ip: actualIP, ipText: IPv4.format(actualIP),
             app: AppState(random: SimRandom(seed: seed, stream: "app:\(name)")),
-            responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)]))
+            responseHeaders: [HTTPHeader(name: "Identity", value: behavior.identity)] + behavior.extraResponseHeaders))
         podIndex[key] = index
         podByIP[actualIP] = index
         pods[index].probeEpoch = now

@@ -125,6 +125,14 @@ struct Exchange {
     var requestTimer: EventQueue<EngineEvent>.Handle?
     /// An exchange a gateway pod (`client`) serves for an outside client at this address.
     var gatewayClient: SocketAddress?
+    /// The next server gets TLS from this client (an https load, a passthrough, upstream TLS); nil: plain.
+    var tls: TLSClientHello?
+    /// A udp:// load's datagram (answered by one datagram, or by nothing).
+    var udp = false
+    /// `tls` is the gateway's own (UpstreamTLSPolicy), not the load's client's.
+    var helloFromGateway = false
+    /// The load's handshake failed (its client refused the server, or the server refused it).
+    var tlsFailed = false
 }
 
 struct UpstreamConnection {
@@ -195,7 +203,8 @@ final class SimEngine {
     var externalClient: Int?
     /// FSM Gateway: the pod `fsm-gateway-<namespace>` of each namespace with a programmed Gateway,
     /// and the Gateway (`namespace/name`) each such pod runs.
-    var gatewayPodByNamespace: [String: Int] = [:]
+    /// Gateway pods by name (`fsm-gateway-<ns>`, `fsm-ingress`).
+    var gatewayPodByName: [String: Int] = [:]
     var gatewayOfPod: [Int: String] = [:]
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []

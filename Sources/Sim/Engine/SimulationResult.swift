@@ -112,6 +112,10 @@ public struct LoadResult: Sendable {
     public var headers: [HeaderObservation]
     /// The request headers the load's `upstreamHeaders:` expectations name, as the apps received them.
     public var upstreamHeaders: [HeaderObservation]
+    /// grpc:// loads: calls by the gRPC status they ended with, sorted by code; empty for other loads.
+    public var grpcStatus: [(code: Int, count: Int)] = []
+    /// https:// loads: handshakes the client or the server failed (curl's exits 35, 52, 60); nil for other loads.
+    public var tlsFailures: Int?
 
     public init(name: String, requests: Int = 0, status: [(code: Int, count: Int)] = [], backends: [(deployment: String, count: Int)] = [], latency: LatencySummary = LatencySummary(), buckets: [LoadBucket] = [], bucketWidth: MeshDuration = .seconds(1), bodies: [(text: String, count: Int)] = [],
                 responseFlags: [(flags: String, count: Int)] = [], headers: [HeaderObservation] = [], upstreamHeaders: [HeaderObservation] = []) {

@@ -34,6 +34,7 @@ final class RealAppServer: Sendable {
     }
 
     func start(group: any EventLoopGroup) async throws {
+        try await startUDPEchoes(group: group)
         guard pod.app.listens else { return }
         for port in pod.appPorts {
             let server = self
@@ -54,6 +55,11 @@ final class RealAppServer: Sendable {
                 .get()
             channels.withLockedValue { $0.append(channel) }
         }
+    }
+
+    /// A channel to close when the app stops.
+    func keep(_ channel: any Channel) {
+        channels.withLockedValue { $0.append(channel) }
     }
 
     /// A restarted container starts from its model's initial state (counters too), as in the simulator.

@@ -148,6 +148,7 @@ struct RealLoadRunner: Sendable {
                     var issued = 0
                     var connection: RealHTTPConnection?
                     var tcpConnection: RealTCPConnection?
+                    var udpSocket: RealUDPSocket?
                     while issued < quota {
                         if let deadline, (interval != nil ? scheduled : ContinuousClock.now) >= deadline { break }
                         if interval != nil, scheduled > .now { try? await Task.sleep(until: scheduled, clock: .continuous) }
@@ -155,6 +156,8 @@ struct RealLoadRunner: Sendable {
                         issued += 1
                         if url.isTCP {
                             tcpConnection = await self.tcpCall(on: tcpConnection, measuredFrom: measuredFrom)
+                        } else if url.scheme == .udp {
+                            udpSocket = await self.udpCall(on: udpSocket, measuredFrom: measuredFrom)
                         } else {
                             connection = await self.call(request, id: "\(spec.name)/\(worker)/\(issued)", on: connection, measuredFrom: measuredFrom)
                         }
@@ -162,6 +165,7 @@ struct RealLoadRunner: Sendable {
                     }
                     connection?.close()
                     tcpConnection?.close()
+                    udpSocket?.close()
                 }
             }
         }
@@ -211,6 +215,21 @@ struct RealLoadRunner: Sendable {
         } exchange: { connection, sample in
             let payload = tcpCalls.nextPayload()
             try await connection.echo(payload, timeout: .seconds(10))
+            sample.status = 200
+            sample.deployment = tcpCalls.server(of: payload)
+            return true
+        }
+    }
+
+    /// One datagram to the worker's endpoint and its echo back (status 200), or silence (status 0).
+    /// Datagrams pass by the sidecars: the endpoint is the pod's own port, even a meshed pod's.
+    private func udpCall(on existing: RealUDPSocket?, measuredFrom: ContinuousClock.Instant) async -> RealUDPSocket? {
+        await measure(on: existing, measuredFrom: measuredFrom) {
+            guard let target = kubeProxy?.next() else { throw RealKubeProxy.NoEndpoints() }
+            return try await RealUDPSocket.open(from: clientIP, to: target.host, port: target.targetPort ?? target.port)
+        } exchange: { socket, sample in
+            let payload = tcpCalls.nextPayload()
+            try await socket.echo(payload)
             sample.status = 200
             sample.deployment = tcpCalls.server(of: payload)
             return true

@@ -20,6 +20,7 @@ public enum RealModeError: Error, CustomStringConvertible, Equatable {
 enum RealModeSupport {
     static func check(_ scenario: Scenario) throws(RealModeError) {
         if scenario.network.loss > 0 { throw .unsupported("network loss (network.loss \(scenario.network.loss))") }
+        try checkProtocols(scenario)
         for step in scenario.steps {
             let place = step.location.map { " (line \($0.line))" } ?? ""
             switch step.action {
@@ -40,6 +41,19 @@ enum RealModeSupport {
             case .delete(let key):
                 if changesPods(key.kind) { throw .unsupported("deleting a \(key.kind.rawValue) at runtime (\(key.namespace)/\(key.name))\(place)") }
             }
+        }
+    }
+
+    /// https:// and grpc:// loads and the grpc-echo and tls-echo apps are the simulator's only (real
+    /// clients and servers for them are not built yet); udp:// loads and udp-echo run (RealUDPEcho).
+    static func checkProtocols(_ scenario: Scenario) throws(RealModeError) {
+        for step in scenario.steps {
+            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .https || url.scheme == .grpc else { continue }
+            throw .unsupported("\(url.scheme.rawValue):// loads (load \(load.name))")
+        }
+        let apps = scenario.apps.map { ($0.key, $0.value.model) } + scenario.externalHosts.map { ($0.name, $0.app.model) }
+        for (name, model) in apps.sorted(by: { $0.0 < $1.0 }) where [.grpcEcho, .tlsEcho].contains(model) {
+            throw .unsupported("app model \(model.rawValue) (\(name))")
         }
     }
 

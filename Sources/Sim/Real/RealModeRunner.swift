@@ -92,7 +92,8 @@ public enum RealModeRunner {
             }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             let pod = cluster.pods[index]
-            guard controller.isMeshed(pod.key) else {
+            // Datagrams pass by the sidecars (DECISIONS 187): a udp:// load goes to the endpoints as an unmeshed client's does.
+            guard controller.isMeshed(pod.key), url.scheme != .udp else {
                 if url.isTCP { throw RealModeError.unsupported("tcp:// loads from a pod without a sidecar (load \(load.name) from \(load.from))") }
                 let targets = cluster.endpoints(host: url.host, port: url.port, clientNamespace: pod.key.namespace).map { endpoint in
                     controller.isMeshed(cluster.pods[endpoint.pod].key)
