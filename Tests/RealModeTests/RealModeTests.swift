@@ -30,16 +30,23 @@ struct RealModeTests {
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
-        // These also need real https/grpc/udp clients and tls-echo/grpc-echo/udp-echo apps (RealModeSupport.checkProtocols refuses them).
-        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-udp-routing.yaml",
-        "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
+        "gateway-udp-routing.yaml",
         // The ingress controller's pod runs the gateway engine too.
         "ingress-basics.yaml",
     ]
 
+    /// The F2 demos whose loads are `https://` or `grpc://` (or whose apps are `tls-echo`): they
+    /// run in the simulator; real mode has no https/gRPC client nor tls-echo/grpc-echo server yet
+    /// (`RealModeSupport.checkProtocols` refuses them by name), and their Secrets' certificates are
+    /// the simulator's modelled ones (DECISIONS 185), which a real TLS stack would refuse.
+    static let awaitingRealProtocols = [
+        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml",
+        "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
+    ]
+
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped), "scenarios/ and RealModeTests.shipped differ")
+        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingRealProtocols), "scenarios/ and RealModeTests.shipped (with awaitingRealProtocols) differ")
     }
 
     /// The FSM Gateway demos, among `shipped`: run one at a time, beside the other scenarios,
