@@ -31,22 +31,25 @@ struct RealModeTests {
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml",
-        // The ingress controller's pod runs the gateway engine too.
-        "ingress-basics.yaml",
     ]
 
-    /// The F2 demos whose loads are `https://` or `grpc://` (or whose apps are `tls-echo`): they
-    /// run in the simulator; real mode has no https/gRPC client nor tls-echo/grpc-echo server yet
-    /// (`RealModeSupport.checkProtocols` refuses them by name), and their Secrets' certificates are
-    /// the simulator's modelled ones (DECISIONS 185), which a real TLS stack would refuse.
-    static let awaitingRealProtocols = [
-        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml",
-        "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
-    ]
+    /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
+    /// with exit 2, naming it).
+    static let awaitingRealMode: [String: String] = {
+        // The F2 demos whose loads are https:// or grpc:// (or whose apps are tls-echo): real mode
+        // has no https/gRPC client nor tls-echo/grpc-echo server yet (RealModeSupport.checkProtocols),
+        // and their Secrets' certificates are the simulator's modelled ones (DECISIONS 185).
+        let protocols = "real https/gRPC clients and tls-echo/grpc-echo servers"
+        return [
+            "gateway-tls-termination.yaml": protocols, "gateway-tls-passthrough.yaml": protocols, "gateway-grpc-routing.yaml": protocols,
+            "gateway-upstream-tls.yaml": protocols, "gateway-mtls.yaml": protocols,
+            "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
+        ]
+    }()
 
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingRealProtocols), "scenarios/ and RealModeTests.shipped (with awaitingRealProtocols) differ")
+        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingRealMode.keys), "scenarios/ and RealModeTests.shipped (with awaitingRealMode) differ")
     }
 
     /// The FSM Gateway demos, among `shipped`: run one at a time, beside the other scenarios,
@@ -202,6 +205,21 @@ struct RealModeTests {
         // cluster: refused before anything starts.
         try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
                                      naming: "a load from outside the cluster to 10.96.0.10 (load outside (line")
+    }
+
+    /// A scenario real mode cannot run yet is refused with the feature named, before anything starts.
+    @Test(arguments: awaitingRealMode.keys.sorted())
+    func aSimulatorOnlyScenarioIsRefusedByName(file: String) async throws {
+        let scenario = try Self.load(file)
+        do {
+            _ = try await RealModeRunner.run(scenario)
+            Issue.record("\(file) ran in real mode: move it to `shipped`")
+        } catch let error as RealModeError {
+            guard case .unsupported = error else {
+                Issue.record("\(file): unexpected \(error)")
+                return
+            }
+        }
     }
 
     /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.
