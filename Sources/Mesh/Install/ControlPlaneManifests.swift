@@ -100,6 +100,7 @@ public struct ControlPlaneManifests: Sendable {
                 ("enableAccessControlPolicy", values["fsm.featureFlags.enableAccessControlPolicy"]),
                 ("enableRetryPolicy", values["fsm.featureFlags.enableRetryPolicy"]),
                 ("enablePluginPolicy", values["fsm.featureFlags.enablePluginPolicy"]),
+                ("enableAccessCertPolicy", values["fsm.featureFlags.enableAccessCertPolicy"]),
             ])),
         ]
         return Self.document(CustomResourceKind.meshConfig.apiVersion, "MeshConfig", metadata("fsm-mesh-config"), [("spec", .object(spec))])

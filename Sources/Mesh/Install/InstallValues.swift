@@ -99,6 +99,7 @@ extension InstallValues {
             InstallValue("fsm.featureFlags.enableAccessControlPolicy", .boolean, .bool(defaults.featureFlags.enableAccessControlPolicy)),
             InstallValue("fsm.featureFlags.enableRetryPolicy", .boolean, .bool(defaults.featureFlags.enableRetryPolicy)),
             InstallValue("fsm.featureFlags.enablePluginPolicy", .boolean, .bool(defaults.featureFlags.enablePluginPolicy)),
+            InstallValue("fsm.featureFlags.enableAccessCertPolicy", .boolean, .bool(defaults.featureFlags.enableAccessCertPolicy)),
         ]
     }()
 
