@@ -19,7 +19,7 @@ public struct ControlPlaneManifests: Sendable {
     /// Every document in apply order: what others refer to comes first.
     public func documents() -> [JSONValue] {
         [namespaceDocument()] + customResourceDefinitions() + serviceAccounts() + rbac() + [meshConfig()]
-            + services() + deployments() + interceptor() + webhookConfigurations()
+            + services() + deployments() + interceptor() + webhookConfigurations() + edgeClasses()
     }
 
     /// The YAML stream `kubectl apply -f` takes.
