@@ -9,19 +9,7 @@ import Testing
     typealias Issuer = AccessCertIssuer<Int>
 
     /// The guide's AccessCert: in `httpbin`, writing `curl/curl-mtls-secret`.
-    static let guide = """
-    kind: AccessCert
-    apiVersion: policy.flomesh.io/v1alpha1
-    metadata:
-      name: curl-mtls-cert
-      namespace: httpbin
-    spec:
-      subjectAltNames:
-      - curl.curl.cluster.local
-      secret:
-        name: curl-mtls-secret
-        namespace: curl
-    """
+    static let guide = AccessCertFixtures.guide()
 
     static let key = ResourceKey(kind: .accessCert, namespace: "httpbin", name: "curl-mtls-cert")
     static let secret = SecretReference(namespace: "curl", name: "curl-mtls-secret")
@@ -104,6 +92,18 @@ import Testing
         let actions = Issuer().reconciled([Self.key: cert, second: other])
         #expect(actions.first == .issue(Self.request))
         #expect(actions.last == .setStatus(second, AccessCertStatus(.error, reason: "Secret curl/curl-mtls-secret is already written for AccessCert httpbin/curl-mtls-cert")))
+    }
+
+    @Test func aCertificateWhoseSANBecomesAMeshIdentityIsWithdrawnAndTheFlagBackOnRecommits() throws {
+        var issuer = Issuer()
+        let cert = try Self.decoded()
+        _ = issuer.reconcile([Self.key: cert], enabled: true, now: 0, meshIdentities: Self.noMesh)
+        _ = issuer.issued(Self.request, renewAt: 100)
+        #expect(issuer.reconcile([Self.key: cert], enabled: false, now: 1, meshIdentities: Self.noMesh) == [.setStatus(Self.key, .prohibited)])
+        #expect(issuer.reconcile([Self.key: cert], enabled: true, now: 2, meshIdentities: Self.noMesh) == [.setStatus(Self.key, .committed)])
+        let actions = issuer.reconcile([Self.key: cert], enabled: true, now: 3, meshIdentities: { $0 == AccessCertFixtures.san })
+        #expect(actions.first == .removeSecret(Self.secret, owner: Self.key))
+        #expect(actions.count == 2)
     }
 
     @Test func theControllerTellsMeshIdentitiesAndKeepsTheAccessCerts() throws {

@@ -5,6 +5,7 @@ import MeshModel
 import MeshRuntime
 import NIOCore
 import MeshTestCA
+import MeshTesting
 import Testing
 
 /// AccessCert end to end on real sockets (demos.md 6.7, the mTLS variant): `fsm controller` on a
@@ -16,7 +17,7 @@ import Testing
 /// Addresses: 127.77.48.x.
 @Suite(.timeLimit(.minutes(1)))
 struct AccessCertBorderTests {
-    static let san = "curl.curl.cluster.local"
+    static let san = AccessCertFixtures.san
 
     static let manifests = """
     apiVersion: config.flomesh.io/v1alpha3
@@ -27,17 +28,7 @@ struct AccessCertBorderTests {
       featureFlags:
         enableAccessCertPolicy: true
     ---
-    kind: AccessCert
-    apiVersion: policy.flomesh.io/v1alpha1
-    metadata:
-      name: curl-mtls-cert
-      namespace: httpbin
-    spec:
-      subjectAltNames:
-      - \(san)
-      secret:
-        name: curl-mtls-secret
-        namespace: curl
+    \(AccessCertFixtures.guide())
     """
 
     /// The echo server's inbound, admitting the AccessCert's SAN (what the controller makes of an

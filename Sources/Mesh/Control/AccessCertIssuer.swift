@@ -9,7 +9,7 @@ import MeshModel
 ///
 /// Rules: nothing is issued while `enableAccessCertPolicy` is off (status `error` with FSM's
 /// reason); a SAN that names the identity of a meshed pod is refused (a certificate for it would
-/// pass as that pod's sidecar); two AccessCerts naming one Secret: the first by namespace/name
+/// pass as that pod's sidecar), and one issued before such a pod came is withdrawn; two AccessCerts naming one Secret: the first by namespace/name
 /// wins. A changed spec re-issues (removing the old Secret when the spec names another), a due
 /// renewal re-issues, a deleted AccessCert's Secret is removed.
 public struct AccessCertIssuer<Instant: Comparable & Sendable>: Sendable {
@@ -65,7 +65,12 @@ public struct AccessCertIssuer<Instant: Comparable & Sendable>: Sendable {
         for key in certs.keys.sorted() {
             guard let cert = certs[key] else { continue }
             if let problem = refusal(cert, key: key, enabled: enabled, claimed: claimed, meshIdentities: meshIdentities) {
-                report(key, problem, into: &actions)
+                // A certificate that now names a meshed identity is withdrawn, not left to pass as it.
+                if problem.withdraw, case .issued(let request, _)? = entries[key] {
+                    actions.append(.removeSecret(request.secret, owner: key))
+                    entries[key] = nil
+                }
+                report(key, problem.status, into: &actions)
                 continue
             }
             claimed[cert.secret] = key
@@ -73,6 +78,8 @@ public struct AccessCertIssuer<Instant: Comparable & Sendable>: Sendable {
             if let next = step(entries[key], request: request, now: now, actions: &actions) {
                 entries[key] = .pending(next)
                 actions.append(.issue(next))
+            } else if case .issued? = entries[key] {
+                report(key, .committed, into: &actions) // again after a refusal that has passed (the flag was off)
             }
         }
         return actions
@@ -118,14 +125,15 @@ public struct AccessCertIssuer<Instant: Comparable & Sendable>: Sendable {
         }
     }
 
+    /// Why nothing is issued for `cert`, and whether a certificate issued before must go.
     private func refusal(_ cert: AccessCert, key: ResourceKey, enabled: Bool, claimed: [SecretReference: ResourceKey],
-                         meshIdentities: (String) -> Bool) -> AccessCertStatus? {
-        guard enabled else { return .prohibited }
+                         meshIdentities: (String) -> Bool) -> (status: AccessCertStatus, withdraw: Bool)? {
+        guard enabled else { return (.prohibited, false) }
         if let owner = claimed[cert.secret] {
-            return AccessCertStatus(.error, reason: "Secret \(cert.secret) is already written for AccessCert \(owner.namespace)/\(owner.name)")
+            return (AccessCertStatus(.error, reason: "Secret \(cert.secret) is already written for AccessCert \(owner.namespace)/\(owner.name)"), false)
         }
         if let name = cert.subjectAltNames.first(where: meshIdentities) {
-            return AccessCertStatus(.error, reason: "subject alternative name \(name) is the identity of meshed pods; a certificate for it would pass as their sidecar")
+            return (AccessCertStatus(.error, reason: "subject alternative name \(name) is the identity of meshed pods; a certificate for it would pass as their sidecar"), true)
         }
         return nil
     }

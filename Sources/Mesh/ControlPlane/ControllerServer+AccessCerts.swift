@@ -10,9 +10,10 @@ import NIOCore
 /// change, or the poll tick that also brings renewals due); the certificate is signed here on the
 /// loop and written by the `AccessCertStore` off it; the outcome comes back to the loop.
 extension ControllerServer {
-    func reconcileAccessCerts() {
+    /// Waits for a `synced` source: before, the MeshConfig (the feature flag) may not be read yet.
+    func reconcileAccessCerts(synced: Bool) {
         eventLoop.preconditionInEventLoop()
-        guard let store = settings.accessCertStore else { return }
+        guard let store = settings.accessCertStore, synced else { return }
         guard store.isActive else {
             accessCertIssuer.reset()
             return
@@ -29,23 +30,21 @@ extension ControllerServer {
             case .issue(let request):
                 issue(request, store: store)
             case .removeSecret(let secret, let owner):
-                let logger = logger
-                Task {
-                    do {
-                        try await store.remove(secret, owner: owner)
-                    } catch {
-                        logger.warning("cannot remove an AccessCert's Secret", metadata: ["secret": "\(secret)", "problem": "\(error)"])
-                    }
-                }
+                inBackground("cannot remove an AccessCert's Secret", ["secret": "\(secret)"]) { try await store.remove(secret, owner: owner) }
             case .setStatus(let key, let status):
-                let logger = logger
-                Task {
-                    do {
-                        try await store.setStatus(status, of: key)
-                    } catch {
-                        logger.warning("cannot set an AccessCert's status", metadata: ["access_cert": "\(key.namespace)/\(key.name)", "problem": "\(error)"])
-                    }
-                }
+                inBackground("cannot set an AccessCert's status", ["access_cert": "\(key.namespace)/\(key.name)"]) { try await store.setStatus(status, of: key) }
+            }
+        }
+    }
+
+    /// Runs a store write off the loop; a failure is logged (the next change or renewal tries again).
+    private func inBackground(_ failure: Logger.Message, _ metadata: Logger.Metadata, _ write: @escaping @Sendable () async throws -> Void) {
+        let logger = logger
+        Task {
+            do {
+                try await write()
+            } catch {
+                logger.warning(failure, metadata: metadata.merging(["problem": "\(error)"]) { a, _ in a })
             }
         }
     }

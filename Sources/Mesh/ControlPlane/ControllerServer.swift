@@ -295,7 +295,7 @@ public final class ControllerServer: @unchecked Sendable {
             logger.error("cluster source problem; the last good resources stay in force", metadata: ["problem": "\(problem)"])
         }
         apply(result.changes, cause: "manifests applied")
-        reconcileAccessCerts()
+        reconcileAccessCerts(synced: source.isSynced)
     }
 
     /// Feeds changes to the MeshController and wakes the long polls whose config changed.
