@@ -21,9 +21,16 @@ enum TLSTestClient {
 
     static func exchange(host: String, port: Int = 15003, certificate: WorkloadCertificate, trusting root: String = TestCA.shared.rootPEM,
                          request: String, timeout: TimeAmount = .seconds(3)) async throws -> Outcome {
+        try await exchange(host: host, port: port, certificatePEM: certificate.certificatePEM, privateKeyPEM: certificate.privateKeyPEM, trusting: root,
+                           request: request, timeout: timeout)
+    }
+
+    /// The same with any certificate and key (PEM), such as an AccessCert's Secret holds.
+    static func exchange(host: String, port: Int = 15003, certificatePEM: String, privateKeyPEM: String, trusting root: String = TestCA.shared.rootPEM,
+                         request: String, timeout: TimeAmount = .seconds(3)) async throws -> Outcome {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8)).map { .certificate($0) }
-        configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem))
+        configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
+        configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem))
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(root.utf8)))
         configuration.certificateVerification = .noHostnameVerification
         let context = try NIOSSLContext(configuration: configuration)

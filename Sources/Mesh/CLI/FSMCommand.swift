@@ -457,6 +457,7 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         settings.certificateAuthority = try loadAuthority(state, logger: logger)
         settings.credentials = try loadCredentials(state, logger: logger)
+        settings.accessCertStore = AccessCertFileStore(root: state.file(ControllerStateDirectory.accessCertDirectory), logger: logger)
         try await CommandLifecycle.run("controller", logger: logger) { [settings, manifests, admittedPods] in
             let server: ControllerServer
             do {

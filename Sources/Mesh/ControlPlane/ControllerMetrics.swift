@@ -65,7 +65,8 @@ final class ControllerMetrics: @unchecked Sendable {
         configUpdate.recordNanoseconds(nanoseconds)
         if configsChanged { broadcast.increment() }
         for (name, enabled) in [("enableEgressPolicy", flags.enableEgressPolicy), ("enableAccessControlPolicy", flags.enableAccessControlPolicy),
-                                ("enableRetryPolicy", flags.enableRetryPolicy), ("enablePluginPolicy", flags.enablePluginPolicy)] {
+                                ("enableRetryPolicy", flags.enableRetryPolicy), ("enablePluginPolicy", flags.enablePluginPolicy),
+                                ("enableAccessCertPolicy", flags.enableAccessCertPolicy)] {
             let meter = featureFlags[name] ?? Meter(label: "fsm_feature_flag_enabled", dimensions: [("feature_flag", name)], factory: factory)
             featureFlags[name] = meter
             meter.set(enabled ? 1.0 : 0.0)

@@ -40,6 +40,10 @@ public struct ControllerSettings: Sendable {
     /// A second listener, `host:port`, serving only `/metrics`, `/health/alive`, `/health/ready` and
     /// `/healthz` (port 9091 in a cluster, as the guides name it); nil: none.
     public var operations: (host: String, port: Int)?
+    /// Where the certificates AccessCerts ask for go; nil: AccessCerts are read but not issued.
+    public var accessCertStore: (any AccessCertStore)?
+    /// How long after a failed AccessCert write it is tried again.
+    public var accessCertRetry: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
                 pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000,
@@ -107,11 +111,11 @@ public final class ControllerServer: @unchecked Sendable {
     private var pollTask: RepeatedTask?
     /// Set while a wake-up rescan is queued on the loop (the source's `onChanges` may fire for every event).
     private let wakeQueued = NIOLockedValueBox(false)
-    private let stopLock = NIOLock()
-    private var stopped = false
+    let stopLock = NIOLock()
+    var stopped = false
 
     // Loop-confined state.
-    private var controller: MeshController
+    private(set) var controller: MeshController
     private var source: any ClusterSource
     /// Every pod the source reported (meshed or not), for `/v1/pods/<ns>/<pod>`.
     private var pods: [PodKey: Pod] = [:]
@@ -132,6 +136,9 @@ public final class ControllerServer: @unchecked Sendable {
     public let credentials: CredentialAuthority
     private let access: ControllerAccess
     private var refusals: APIRefusalLog
+    /// The CA AccessCerts' certificates come from (`ControllerServer+AccessCerts.swift`).
+    let authority: MeshCertificateAuthority
+    var accessCertIssuer = AccessCertIssuer<Date>()
 
     /// The address actually bound (the port resolved when 0 was asked for).
     public private(set) var address: NIOCore.SocketAddress?
@@ -147,6 +154,7 @@ public final class ControllerServer: @unchecked Sendable {
         let registry = PrometheusCollectorRegistry()
         self.metricsRegistry = registry
         self.rootCertificatePEM = authority.certificatePEM
+        self.authority = authority
         self.certificates = ControllerCertificateService(authority: authority, verifyPodAddress: settings.verifyPodAddress, registry: registry)
         self.credentials = credentials
         self.access = ControllerAccess(credentials: credentials)
@@ -287,6 +295,7 @@ public final class ControllerServer: @unchecked Sendable {
             logger.error("cluster source problem; the last good resources stay in force", metadata: ["problem": "\(problem)"])
         }
         apply(result.changes, cause: "manifests applied")
+        reconcileAccessCerts(synced: source.isSynced)
     }
 
     /// Feeds changes to the MeshController and wakes the long polls whose config changed.

@@ -3,13 +3,15 @@ import MeshIdentity
 
 /// The controller's state directory (mode 0700): the mesh CA (`ca.crt`, `private.key`), the key
 /// that credentials are minted with (`credential.key`) and the operator's token
-/// (`operator.token`). Every secret is written 0600 from creation (`SecretFile`) and read back
+/// (`operator.token`), and the certificates AccessCerts ask for (`access-certs/`). Every secret is written 0600 from creation (`SecretFile`) and read back
 /// only if nobody else can read it; `ca.crt` is public (0644).
 public struct ControllerStateDirectory: Sendable {
     public static let caCertificateFile = "ca.crt"
     public static let caKeyFile = "private.key"
     public static let credentialKeyFile = "credential.key"
     public static let operatorTokenFile = "operator.token"
+    /// AccessCerts' Secrets, one directory each: `access-certs/<namespace>/<name>/` (`AccessCertFileStore`).
+    public static let accessCertDirectory = "access-certs"
 
     public let path: String
 

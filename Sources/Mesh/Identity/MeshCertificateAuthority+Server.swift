@@ -35,6 +35,7 @@ extension MeshCertificateAuthority {
         ipAddresses: [String] = [],
         now: Date,
         validity: MeshDuration,
+        usages: [ExtendedKeyUsage.Usage] = [.serverAuth],
         using generator: inout some RandomNumberGenerator
     ) throws(IdentityError) -> ServerCertificate {
         guard let commonName = dnsNames.first else { throw .signingFailed("a server certificate needs at least one DNS name") }
@@ -58,7 +59,7 @@ extension MeshCertificateAuthority {
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([.serverAuth])
+                try ExtendedKeyUsage(usages)
                 SubjectAlternativeNames(names)
                 AuthorityKeyIdentifier(keyIdentifier: caKeyID)
                 SubjectKeyIdentifier(hash: publicKey)
@@ -72,6 +73,13 @@ extension MeshCertificateAuthority {
         } catch {
             throw .signingFailed("\(error)")
         }
+    }
+
+    /// An AccessCert's certificate (demos.md 6.7): `subjectAltNames` as DNS SANs (the first is the
+    /// subject CN, as FSM's single-CN certificates), for client and server authentication.
+    public func issueAccessCertificate(subjectAltNames: [String], now: Date, validity: MeshDuration,
+                                       using generator: inout some RandomNumberGenerator) throws(IdentityError) -> ServerCertificate {
+        try issueServerCertificate(dnsNames: subjectAltNames, now: now, validity: validity, usages: [.clientAuth, .serverAuth], using: &generator)
     }
 
     static func ipv4Octets(_ text: String) -> [UInt8]? {

@@ -60,12 +60,15 @@ public enum ControlPlaneComponent: String, CaseIterable, Sendable {
             ("apps", "deployments"), ("apps", "statefulsets"),
             ("access.smi-spec.io", "traffictargets"), ("specs.smi-spec.io", "httproutegroups"), ("specs.smi-spec.io", "tcproutes"),
             ("split.smi-spec.io", "trafficsplits"), ("policy.flomesh.io", "upstreamtrafficsettings"), ("policy.flomesh.io", "retries"), ("policy.flomesh.io", "accesscontrols"),
-            ("policy.flomesh.io", "egresses"),
+            ("policy.flomesh.io", "egresses"), ("policy.flomesh.io", "accesscerts"),
         ]
         return watched.map { APIAccess($0.0, $0.1, watch, .cluster) } + [
             APIAccess("config.flomesh.io", "meshconfigs", watch, .controlPlaneNamespace),
             APIAccess("", "secrets", ["get"], .controlPlaneNamespace, names: [caSecretName, credentialSecretName]),
             APIAccess("", "secrets", ["create"], .controlPlaneNamespace),
+            // AccessCerts: their Secrets, in any namespace (`KubeAccessCertStore`), and their status.
+            APIAccess("", "secrets", ["get", "create", "patch", "delete"], .cluster),
+            APIAccess("policy.flomesh.io", "accesscerts/status", ["patch"], .cluster),
             APIAccess("coordination.k8s.io", "leases", ["get", "update"], .controlPlaneNamespace, names: [leaseName]),
             APIAccess("coordination.k8s.io", "leases", ["create"], .controlPlaneNamespace),
         ]

@@ -19,7 +19,7 @@ public struct ControlPlaneManifests: Sendable {
     /// Every document in apply order: what others refer to comes first.
     public func documents() -> [JSONValue] {
         [namespaceDocument()] + customResourceDefinitions() + serviceAccounts() + rbac() + [meshConfig()]
-            + services() + deployments() + interceptor() + webhookConfigurations()
+            + services() + deployments() + interceptor() + webhookConfigurations() + edgeClasses()
     }
 
     /// The YAML stream `kubectl apply -f` takes.
@@ -100,6 +100,7 @@ public struct ControlPlaneManifests: Sendable {
                 ("enableAccessControlPolicy", values["fsm.featureFlags.enableAccessControlPolicy"]),
                 ("enableRetryPolicy", values["fsm.featureFlags.enableRetryPolicy"]),
                 ("enablePluginPolicy", values["fsm.featureFlags.enablePluginPolicy"]),
+                ("enableAccessCertPolicy", values["fsm.featureFlags.enableAccessCertPolicy"]),
             ])),
         ]
         return Self.document(CustomResourceKind.meshConfig.apiVersion, "MeshConfig", metadata("fsm-mesh-config"), [("spec", .object(spec))])

@@ -162,11 +162,11 @@ extension KubeClient {
         try await apply(.secrets, namespace: namespace, name: name, object: Self.secretObject(namespace: namespace, name: name, data: data, labels: labels))
     }
 
-    static func secretObject(namespace: String, name: String, data: [String: [UInt8]], labels: [String: String]) -> JSONValue {
+    static func secretObject(namespace: String, name: String, data: [String: [UInt8]], labels: [String: String], type: String = "Opaque") -> JSONValue {
         var metadata: [(String, JSONValue)] = [("name", .string(name)), ("namespace", .string(namespace))]
         if !labels.isEmpty { metadata.append(("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
         return .object([
-            ("apiVersion", .string("v1")), ("kind", .string("Secret")), ("metadata", .object(metadata)), ("type", .string("Opaque")),
+            ("apiVersion", .string("v1")), ("kind", .string("Secret")), ("metadata", .object(metadata)), ("type", .string(type)),
             ("data", .object(data.sorted { $0.key < $1.key }.map { ($0.key, .string(Data($0.value).base64EncodedString())) })),
         ])
     }

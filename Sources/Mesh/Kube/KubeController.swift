@@ -53,6 +53,7 @@ public final class KubeController: Sendable {
             var controllerSettings = settings.controller
             controllerSettings.certificateAuthority = secrets.authority
             controllerSettings.credentials = secrets.credentials
+            controllerSettings.accessCertStore = KubeAccessCertStore(client: client, isLeader: { elector.isLeader })
             source.start(client: client, settings: settings.informers, logger: logger)
             let server = try await ControllerServer.start(source: source, settings: controllerSettings, logger: logger,
                                                           describing: "kubernetes \(connection.server) (\(connection.origin))")

@@ -14,6 +14,8 @@ struct KubeAPICall {
     var namespace: String?
     var name: String?
     var verb: KubeAPIVerb
+    /// `status` for `.../<name>/status` (a merge patch there sets only `status`, as the API does).
+    var subresource: String?
 
     var selector: LabelSelector { LabelSelector(query["labelSelector"]) }
 }
@@ -88,7 +90,8 @@ extension KubeAPIDouble {
             guard KubeStore.key(object, type: call.type).name == key.name else { throw KubeStore.Failure(400, "BadRequest", "the name of the object does not match the name on the URL") }
             return (200, try store.replace(call.type, object, namespace: call.namespace))
         case .patch:
-            let body = try Self.json(call.body)
+            var body = try Self.json(call.body)
+            if call.subresource == "status" { body = .object([("status", body["status"] ?? .null)]) }
             let contentType = call.head.headers.first(name: "content-type") ?? ""
             if contentType.hasPrefix("application/apply-patch") {
                 guard call.query["fieldManager"] != nil else { throw KubeStore.Failure(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch") }
@@ -157,6 +160,11 @@ extension KubeAPIDouble {
             namespace = parts[1]
             parts.removeFirst(2)
         }
+        var subresource: String?
+        if parts.count == 3, parts[2] == "status", head.method == .PATCH {
+            subresource = "status"
+            parts.removeLast()
+        }
         guard let plural = parts.first, let type = types["\(apiVersion)/\(plural)"], parts.count <= 2 else { return nil }
         let name = parts.count == 2 ? parts[1] : nil
         let verb: KubeAPIVerb
@@ -169,7 +177,8 @@ extension KubeAPIDouble {
         case (.DELETE, _?): verb = .delete
         default: return nil
         }
-        return KubeAPICall(head: head, path: path, query: query, body: body, type: type, namespace: namespace, name: name, verb: verb)
+        return KubeAPICall(head: head, path: path, query: query, body: body, type: type, namespace: namespace, name: name, verb: verb,
+                           subresource: subresource)
     }
 
     private func record(_ call: KubeAPICall, status: Int) {

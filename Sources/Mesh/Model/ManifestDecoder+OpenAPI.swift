@@ -4,22 +4,38 @@
 /// `x-kubernetes-preserve-unknown-fields` where the mesh does not look inside), as
 /// `apiextensions.k8s.io/v1` requires.
 extension ManifestDecoder {
-    /// The kinds that are not built into Kubernetes (SMI and FSM): the ones a CRD must declare.
-    /// The Gateway API kinds, FSM Gateway's policies, Ingress and IngressBackend are not among
-    /// them yet: `fsm install` does not deploy the gateway or the ingress controller.
+    /// The mesh's own custom kinds (SMI and FSM, IngressBackend and AccessCert among them): the
+    /// ones `fsm install` always declares a CRD for. The Gateway API's kinds and FSM Gateway's
+    /// policies (`gatewayCustomResourceKinds`) come with `fsm.fsmGateway.enabled`.
     public static let customResourceKinds: [String] = supportedKinds.filter { entry in
         guard let version = entry.apiVersions.first else { return false }
-        return version.contains(".") && !gatewayKindNames.contains(entry.kind) && !version.hasPrefix(GatewayAPI.group + "/")
+        return version.contains(".") && !version.hasPrefix(GatewayAPI.group + "/") && !version.hasPrefix(GatewayPolicyKind.group + "/")
+            && entry.kind != "Ingress"
     }.map(\.kind)
 
-    /// The `openAPIV3Schema` of a custom resource kind; nil for the built-in kinds.
-    public static func openAPIV3Schema(kind: String) -> JSONValue? {
-        guard customResourceKinds.contains(kind), case .properties(let fields)? = schemas[kind] else { return nil }
+    /// The Gateway API's kinds and FSM Gateway's policies, in the decoder's order.
+    public static let gatewayCustomResourceKinds: [String] = supportedKinds.filter { entry in
+        guard let version = entry.apiVersions.first else { return false }
+        return version.hasPrefix(GatewayAPI.group + "/") || version.hasPrefix(GatewayPolicyKind.group + "/")
+    }.map(\.kind)
+
+    /// The `openAPIV3Schema` of a custom resource kind in `apiVersion` (which tells SMI's TCPRoute
+    /// from the Gateway API's); nil for the built-in kinds.
+    public static func openAPIV3Schema(kind: String, apiVersion: String) -> JSONValue? {
+        guard customResourceKinds.contains(kind) || gatewayCustomResourceKinds.contains(kind) else { return nil }
+        let key = schemaKey(kind: kind, apiVersion: apiVersion)
+        guard case .properties(let fields)? = schemas[key] ?? gatewaySchemas[key] else { return nil }
         // The API server owns metadata: a CRD may only say that it is an object.
         let root = fields.map { field in
             field.name == "metadata" ? SchemaField(name: "metadata", schema: .openObject, required: false) : field
         }
         return FieldSchema.properties(root).openAPI()
+    }
+
+    /// The schema of a mesh kind (its first apiVersion).
+    public static func openAPIV3Schema(kind: String) -> JSONValue? {
+        guard let version = supportedKinds.first(where: { $0.kind == kind })?.apiVersions.first else { return nil }
+        return openAPIV3Schema(kind: kind, apiVersion: version)
     }
 }
 

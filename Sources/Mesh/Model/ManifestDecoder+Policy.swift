@@ -69,6 +69,7 @@ extension ManifestDecoder {
             f.enableAccessControlPolicy = try flags.optional("enableAccessControlPolicy")?.bool() ?? f.enableAccessControlPolicy
             f.enableRetryPolicy = try flags.optional("enableRetryPolicy")?.bool() ?? f.enableRetryPolicy
             f.enablePluginPolicy = try flags.optional("enablePluginPolicy")?.bool() ?? f.enablePluginPolicy
+            f.enableAccessCertPolicy = try flags.optional("enableAccessCertPolicy")?.bool() ?? f.enableAccessCertPolicy
             config.featureFlags = f
         }
         return config

@@ -71,6 +71,8 @@ public struct MeshConfig: Hashable, Sendable {
         public var enableAccessControlPolicy = true
         public var enableRetryPolicy = false
         public var enablePluginPolicy = false
+        /// AccessCert: the controller issues certificates for clients outside the mesh (FSM: off by default).
+        public var enableAccessCertPolicy = false
         public init() {}
     }
 
