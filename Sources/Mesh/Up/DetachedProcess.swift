@@ -29,6 +29,10 @@ public enum DetachedProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process goes with the child: without this a detached sidecar kept
+        // every socket and file its parent had open (a test process's listeners, which then stayed
+        // bound after the test closed them and after the parent died).
+        try closeOtherDescriptors(&actions)
         // The caller may be a thread with signals blocked (Dispatch and NIO threads are): give the
         // child an empty mask and default handlers, so SIGTERM from `fsm down` reaches it.
         var noSignals = sigset_t()
@@ -47,6 +51,21 @@ public enum DetachedProcess {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw UpError.spawnFailed(executable, result) }
         return pid
+    }
+
+    /// Adds "close every descriptor from 3 on" to `actions` (glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np`, 2.34 and later, looked up at run time because
+    /// Swift's Glibc module hides it behind _GNU_SOURCE; Darwin closes on POSIX_CLOEXEC_DEFAULT).
+    private static func closeOtherDescriptors(_ actions: inout posix_spawn_file_actions_t) throws {
+        #if os(Linux)
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            throw UpError.spawnFailed("posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)", ENOSYS)
+        }
+        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+        let result = closeFrom(&actions, 3)
+        guard result == 0 else { throw UpError.spawnFailed("posix_spawn_file_actions_addclosefrom_np", result) }
+        #endif
     }
 
     /// Waits for a child of this process to exit (polling `waitpid`, so no thread blocks); its exit
