@@ -53,6 +53,7 @@ struct ClusterState: Sendable {
     /// Egresses, and their keys by source identity (`ClusterState+Egress`).
     var egresses: [ResourceKey: Egress] = [:]
     var egressesBySource: [String: Set<ResourceKey>] = [:]
+    var egressGateways: [ResourceKey: EgressGateway] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -182,6 +183,7 @@ struct ClusterState: Sendable {
         case .retry(let retry): setRetry(key, retry, into: &effect)
         case .accessControl(let control): setAccessControl(key, control, into: &effect)
         case .egress(let egress): setEgress(key, egress, into: &effect)
+        case .egressGateway(let gateway): setEgressGateway(key, gateway, into: &effect)
         case .meshConfig:
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
@@ -213,6 +215,7 @@ struct ClusterState: Sendable {
         case .retry: setRetry(key, nil, into: &effect)
         case .accessControl: setAccessControl(key, nil, into: &effect)
         case .egress: setEgress(key, nil, into: &effect)
+        case .egressGateway: setEgressGateway(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
         case .ingressBackend:

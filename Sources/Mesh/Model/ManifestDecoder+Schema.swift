@@ -27,6 +27,7 @@ extension ManifestDecoder {
         "Retry": policyObject(spec: retrySpec),
         "AccessControl": policyObject(spec: accessControlSpec),
         "Egress": policyObject(spec: egressSpec),
+        "EgressGateway": policyObject(spec: egressGatewaySpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).

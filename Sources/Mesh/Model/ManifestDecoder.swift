@@ -45,6 +45,7 @@ public enum ManifestDecoder {
         ("UDPRoute", ["gateway.networking.k8s.io/v1alpha2"]),
         ("AccessControl", ["policy.flomesh.io/v1alpha1"]),
         ("Egress", ["policy.flomesh.io/v1alpha1"]),
+        ("EgressGateway", ["policy.flomesh.io/v1alpha1"]),
     ] + GatewayPolicyKind.allCases.map { ($0.rawValue, [GatewayPolicyKind.apiVersion]) }
 
     /// Each supported kind's name once, in the order error messages list them.
@@ -109,6 +110,7 @@ public enum ManifestDecoder {
         case "Retry": resource = .retry(try retry(document, defaultNamespace: defaultNamespace))
         case "AccessControl": resource = .accessControl(try accessControl(document, defaultNamespace: defaultNamespace))
         case "Egress": resource = .egress(try egress(document, defaultNamespace: defaultNamespace))
+        case "EgressGateway": resource = .egressGateway(try egressGateway(document, defaultNamespace: defaultNamespace))
         default:
             if let gatewayResource = try gatewayResource(kind: kind, document, defaultNamespace: defaultNamespace) {
                 resource = gatewayResource

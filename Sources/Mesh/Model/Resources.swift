@@ -70,6 +70,7 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case retry = "Retry"
     case accessControl = "AccessControl"
     case egress = "Egress"
+    case egressGateway = "EgressGateway"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -145,6 +146,7 @@ public enum Resource: Hashable, Sendable {
     case gatewayPolicy(GatewayPolicy)
     case accessControl(AccessControl)
     case egress(Egress)
+    case egressGateway(EgressGateway)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -170,6 +172,7 @@ public enum Resource: Hashable, Sendable {
         case .gatewayPolicy(let r): r.metadata
         case .accessControl(let r): r.metadata
         case .egress(let r): r.metadata
+        case .egressGateway(let r): r.metadata
         }
     }
 
@@ -197,6 +200,7 @@ public enum Resource: Hashable, Sendable {
         case .gatewayPolicy(let policy): ResourceKind(policy.kind)
         case .accessControl: .accessControl
         case .egress: .egress
+        case .egressGateway: .egressGateway
         }
     }
 
