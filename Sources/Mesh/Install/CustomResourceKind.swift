@@ -24,6 +24,7 @@ public struct CustomResourceKind: Hashable, Sendable {
         CustomResourceKind(kind: "Retry", plural: "retries", shortNames: ["retry"]),
         CustomResourceKind(kind: "AccessControl", plural: "accesscontrols", shortNames: ["accesscontrol"]),
         CustomResourceKind(kind: "Egress", plural: "egresses", shortNames: ["egress"]),
+        CustomResourceKind(kind: "EgressGateway", plural: "egressgateways", shortNames: ["egressgateway"]),
     ]
 
     public static let meshConfig = CustomResourceKind(kind: "MeshConfig", plural: "meshconfigs", shortNames: ["meshconfig"])

@@ -5,7 +5,7 @@ extension ManifestDecoder {
     static let egressGatewayModes = ["http2tunnel", "socks5"]
 
     static let egressGatewaySpec = FieldSchema.object([
-        "global": .list(.object(["service": .string, "namespace": .string, "mode": .string],
+        "global": .list(.object(["service": .string, "namespace": .string, "mode": .oneOf(egressGatewayModes)],
                                 required: ["service", "namespace"]), minItems: 1),
     ], required: ["global"])
 
