@@ -267,3 +267,61 @@ extension IptablesModeTests {
         }
     }
 }
+
+extension IptablesModeTests {
+    /// HTTPS egress by SNI under capture (DECISIONS 198): an `https` Egress rule naming a host on a
+    /// port makes the sidecar read the captured connection's ClientHello (NIO's SNIHandler) before
+    /// the engine decides; the name the rule lists goes out, another name on the same address and
+    /// port is refused. The outside server is a plain echo: what matters is whether the ClientHello
+    /// reaches it.
+    @Test func capturedTLSIsAllowedByItsServerName() throws {
+        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
+        let python = try #require(IptablesEnvironment.tool("python3"))
+        let port = Self.egressPort + 2
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-sni-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var client = ProxyConfig(version: "sni-client", serviceIdentity: MeshPair.clientIdentity)
+        client.spec.egressPolicy = EgressPolicySpec(rules: [EgressRule(policy: "curl/httpbin-443", port: port, protocol: .https, hosts: ["httpbin.test"])])
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
+        let outsideApp = """
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", \(port))); s.listen(8); print("listening", flush=True)
+        while True:
+            c, _ = s.accept(); data = c.recv(4096); c.sendall(b"echo %d" % (data[0] if data else 0)); c.close()
+        """
+        // The ClientHello as the ssl module writes it into its outgoing BIO.
+        func helloClient(serverName: String) -> String {
+            """
+            import socket, ssl
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname="\(serverName)")
+            try:
+                tls.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            try:
+                c = socket.create_connection(("\(Self.serverIP)", \(port)), timeout=5)
+                c.sendall(outgoing.read()); print(c.recv(100).decode() or "closed")
+            except Exception as e:
+                print("refused")
+            """
+        }
+        try withPodNamespaces { clientPod, serverPod in
+            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
+            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
+                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
+                                                       "--log-level", "info"], readyLine: "sidecar started")
+            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+            let allowed = try clientPod.exec([python, "-c", helloClient(serverName: "httpbin.test")])
+            // 22: a TLS handshake record reached the destination.
+            #expect(allowed.output.trimmingCharacters(in: .whitespacesAndNewlines) == "echo 22", "client: \(allowed.output) \(allowed.errorOutput)")
+            let other = try clientPod.exec([python, "-c", helloClient(serverName: "other.test")])
+            #expect(other.output.trimmingCharacters(in: .whitespacesAndNewlines) != "echo 22", "client: \(other.output)")
+            let stats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            #expect(stats["outbound.egress_policy_allowed"] == 1)
+            #expect(stats["outbound.no_route"] == 1)
+        }
+    }
+}
