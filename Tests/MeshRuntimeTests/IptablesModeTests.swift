@@ -41,6 +41,7 @@ struct IptablesModeTests {
         var server = MeshPair.serverConfig(serverIP: Self.serverIP)
         // The app listens on the server pod's own loopback, as FSM's local clusters say.
         server.inbound.clustersConfigs[0].endpoints = [ClusterEndpoint(address: "127.0.0.1:\(MeshPair.appPort)")]
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
         try MeshPair.write(server, to: directory.appendingPathComponent("server.json"))
 
         try withPodNamespaces { clientPod, serverPod in
@@ -105,6 +106,7 @@ extension IptablesModeTests {
                 trafficMatches: [InboundTrafficMatch(port: Self.tcpPort, appProtocol: .tcpServerFirst,
                                                      targetClusters: [WeightedCluster(name: "default/db|9000|local", weight: 100)], allowedEndpoints: nil)],
                 clustersConfigs: [ClusterConfig(name: "default/db|9000|local", endpoints: [ClusterEndpoint(address: "127.0.0.1:\(Self.tcpPort)")])]))
+        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
         try MeshPair.write(server, to: directory.appendingPathComponent("server.json"))
         let serverApp = """
         import socket
