@@ -9,7 +9,7 @@ import Testing
     @Test func everyCustomKindTheDecoderReadsHasACRD() {
         #expect(CustomResourceKind.all.map(\.kind) == ManifestDecoder.customResourceKinds)
         #expect(ManifestDecoder.customResourceKinds == ["TrafficTarget", "HTTPRouteGroup", "TCPRoute", "TrafficSplit", "MeshConfig", "UpstreamTrafficSetting", "Retry", "IngressBackend", "AccessControl", "Egress",
-                                                      "AccessCert"])
+                                                      "AccessCert", "EgressGateway"])
         let crds = ControlPlaneManifests().documents().filter { $0["kind"] == .string("CustomResourceDefinition") }
         #expect(crds.map { $0["metadata"]?["name"] } == CustomResourceKind.all.map { .string($0.crdName) })
         for (crd, kind) in zip(crds, CustomResourceKind.all) {

@@ -138,7 +138,7 @@ extension IptablesModeTests {
             }
             let answer = try clientPod.exec([python, "-c", clientApp])
             #expect(answer.output.trimmingCharacters(in: .whitespacesAndNewlines) == "hello from db|echo ping", "client: \(answer.output) \(answer.errorOutput)")
-            let clientStats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            let clientStats = try Self.sidecarStats(clientPod, python: python)
             #expect(clientStats["cluster.default/db|9000.upstream_cx_total"] == 1)
         }
     }
@@ -184,14 +184,8 @@ extension IptablesModeTests {
     /// traffic match claims, so its sidecar relays the captured connection from its first byte,
     /// in plain, to the original destination (a server outside the mesh); another port is refused.
     @Test func capturedTCPAnEgressRuleAllowsGoesToItsOriginalDestination() throws {
-        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
-        let python = try #require(IptablesEnvironment.tool("python3"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-egress-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        defer { try? FileManager.default.removeItem(at: directory) }
         var client = ProxyConfig(version: "egress-client", serviceIdentity: MeshPair.clientIdentity)
         client.spec.egressPolicy = EgressPolicySpec(rules: [EgressRule(policy: "default/outside-tcp", port: Self.egressPort, protocol: .tcp)])
-        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
         let outsideApp = """
         import socket
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -209,17 +203,12 @@ extension IptablesModeTests {
                 print("refused")
             """
         }
-        try withPodNamespaces { clientPod, serverPod in
-            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
-            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
-                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
-                                                       "--log-level", "info"], readyLine: "sidecar started")
-            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+        try Self.withCapturedClient(client, outsideApp: outsideApp) { clientPod, serverPod, python in
             let allowed = try clientPod.exec([python, "-c", clientApp(port: Self.egressPort)])
             #expect(allowed.output.trimmingCharacters(in: .whitespacesAndNewlines) == "echo ping", "client: \(allowed.output) \(allowed.errorOutput)")
             let other = try clientPod.exec([python, "-c", clientApp(port: Self.egressPort + 1)])
             #expect(other.output.trimmingCharacters(in: .whitespacesAndNewlines) != "echo ping")
-            let stats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            let stats = try Self.sidecarStats(clientPod, python: python)
             #expect(stats["outbound.egress_policy_allowed"] == 1)
         }
     }
@@ -229,14 +218,8 @@ extension IptablesModeTests {
     /// Passthrough under capture (DECISIONS 172): with `enableEgress` and no rule naming the port,
     /// the first bytes decide; raw TCP (here a client-first echo protocol) is relayed as is.
     @Test func capturedRawTCPPassesThroughWithEgressOn() throws {
-        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
-        let python = try #require(IptablesEnvironment.tool("python3"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-passthrough-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        defer { try? FileManager.default.removeItem(at: directory) }
         var client = ProxyConfig(version: "passthrough-client", serviceIdentity: MeshPair.clientIdentity)
         client.spec.enableEgress = true
-        try MeshPair.write(client, to: directory.appendingPathComponent("client.json"))
         let outsideApp = """
         import socket
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -249,12 +232,7 @@ extension IptablesModeTests {
         c = socket.create_connection(("\(Self.serverIP)", \(Self.egressPort)), timeout=5)
         c.sendall(b"\\x16\\x03\\x01ping"); print(c.recv(100)[8:].decode() or "closed")
         """
-        try withPodNamespaces { clientPod, serverPod in
-            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
-            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
-                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
-                                                       "--log-level", "info"], readyLine: "sidecar started")
-            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+        try Self.withCapturedClient(client, outsideApp: outsideApp) { clientPod, serverPod, python in
             let answer = try clientPod.exec([python, "-c", clientApp])
             #expect(answer.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ping", "client: \(answer.output) \(answer.errorOutput)")
             // HTTP to an address outside the mesh still goes through the HTTP path.
@@ -262,8 +240,83 @@ extension IptablesModeTests {
             let curl = try #require(IptablesEnvironment.tool("curl"))
             let http = try clientPod.exec([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://\(Self.serverIP):\(Self.egressPort + 1)/"])
             #expect(http.output == "200", "curl: \(http.output) \(http.errorOutput)")
-            let stats = parseStats(try clientPod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
+            let stats = try Self.sidecarStats(clientPod, python: python)
             #expect(stats["outbound.egress_passthrough"] == 2)
         }
+    }
+}
+
+extension IptablesModeTests {
+    /// HTTPS egress by SNI under capture (DECISIONS 198): an `https` Egress rule naming a host on a
+    /// port makes the sidecar read the captured connection's ClientHello (NIO's SNIHandler) before
+    /// the engine decides; the name the rule lists goes out, another name on the same address and
+    /// port is refused. The outside server is a plain echo: what matters is whether the ClientHello
+    /// reaches it.
+    @Test func capturedTLSIsAllowedByItsServerName() throws {
+        let port = Self.egressPort + 2
+        var client = ProxyConfig(version: "sni-client", serviceIdentity: MeshPair.clientIdentity)
+        client.spec.egressPolicy = EgressPolicySpec(rules: [EgressRule(policy: "curl/httpbin-443", port: port, protocol: .https, hosts: ["httpbin.test"])])
+        let outsideApp = """
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", \(port))); s.listen(8); print("listening", flush=True)
+        while True:
+            c, _ = s.accept(); data = c.recv(4096); c.sendall(b"echo %d" % (data[0] if data else 0)); c.close()
+        """
+        // The ClientHello as the ssl module writes it into its outgoing BIO.
+        func helloClient(serverName: String) -> String {
+            """
+            import socket, ssl
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname="\(serverName)")
+            try:
+                tls.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            try:
+                c = socket.create_connection(("\(Self.serverIP)", \(port)), timeout=5)
+                c.sendall(outgoing.read()); print(c.recv(100).decode() or "closed")
+            except Exception as e:
+                print("refused")
+            """
+        }
+        try Self.withCapturedClient(client, outsideApp: outsideApp) { clientPod, serverPod, python in
+            let allowed = try clientPod.exec([python, "-c", helloClient(serverName: "httpbin.test")])
+            // 22: a TLS handshake record reached the destination.
+            #expect(allowed.output.trimmingCharacters(in: .whitespacesAndNewlines) == "echo 22", "client: \(allowed.output) \(allowed.errorOutput)")
+            let other = try clientPod.exec([python, "-c", helloClient(serverName: "other.test")])
+            #expect(other.output.trimmingCharacters(in: .whitespacesAndNewlines) != "echo 22", "client: \(other.output)")
+            let stats = try Self.sidecarStats(clientPod, python: python)
+            #expect(stats["outbound.egress_policy_allowed"] == 1)
+            #expect(stats["outbound.no_route"] == 1)
+        }
+    }
+}
+
+extension IptablesModeTests {
+    /// A client pod whose sidecar runs under iptables capture with `config`, beside a server pod
+    /// running the python program `outsideApp` (it prints "listening" when ready); `body` gets
+    /// both pods and python's path once the sidecar has started.
+    static func withCapturedClient(_ config: ProxyConfig, outsideApp: String,
+                                   _ body: (_ clientPod: NetworkNamespace, _ serverPod: NetworkNamespace, _ python: String) throws -> Void) throws {
+        let fsm = try #require(IptablesEnvironment.binary("fsm"), "fsm was not built next to the tests (swift build --build-tests builds it)")
+        let python = try #require(IptablesEnvironment.tool("python3"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hd-iptables-\(config.version)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try MeshPair.write(config, to: directory.appendingPathComponent("client.json"))
+        try withPodNamespaces { clientPod, serverPod in
+            _ = try serverPod.startDraining([python, "-u", "-c", outsideApp], readyLine: "listening")
+            let sidecar = try clientPod.startDraining([fsm, "sidecar", "--capture", "iptables", "--apply-iptables", "--pod-ip", Self.clientIP,
+                                                       "--config", directory.appendingPathComponent("client.json").path, "--insecure-plaintext-peers",
+                                                       "--log-level", "info"], readyLine: "sidecar started")
+            #expect(sidecar.contains("sidecar started"), "sidecar: \(sidecar)")
+            try body(clientPod, serverPod, python)
+        }
+    }
+
+    /// The pod's sidecar's `/stats`, read from inside the pod.
+    static func sidecarStats(_ pod: NetworkNamespace, python: String) throws -> [String: UInt64] {
+        parseStats(try pod.exec([python, "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:15000/stats').read().decode())"]).output)
     }
 }

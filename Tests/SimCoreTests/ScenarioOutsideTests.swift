@@ -1,3 +1,4 @@
+import Foundation
 import MeshModel
 import SimCore
 import Testing
@@ -49,6 +50,24 @@ import Testing
         } catch {
             return error
         }
+    }
+
+    /// An EgressGateway is refused at its line until the simulator runs a gateway pod, rather than
+    /// sending the sidecars' egress to an address nothing models.
+    @Test func anEgressGatewayIsRefusedAtItsLine() throws {
+        let text = Self.world.replacingOccurrences(of: "external:\n", with: """
+              ---
+              kind: EgressGateway
+              apiVersion: policy.flomesh.io/v1alpha1
+              metadata: { name: global-egress-gateway, namespace: fsm }
+              spec:
+                global: [{ service: fsm-egress-gateway, namespace: fsm }]
+            external:
+
+            """)
+        let error = try #require(Self.parseError(text))
+        #expect(error.description.hasPrefix("outside.yaml:27:3:"), "\(error.description)")
+        #expect(error.message.contains("EgressGateway is not simulated yet"))
     }
 
     @Test func externalHostsParse() throws {

@@ -18,7 +18,7 @@ struct FSMCommand: AsyncParsableCommand {
         commandName: "fsm",
         abstract: "Swift service mesh: run the controller or a sidecar, query a sidecar's admin port, manage the mesh CA, run a demo mesh locally.",
         version: MeshVersion.current,
-        subcommands: [ControllerCommand.self, SidecarCommand.self, GatewayCommand.self, InjectorCommand.self, InitCommand.self, InterceptorCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
+        subcommands: [ControllerCommand.self, SidecarCommand.self, GatewayCommand.self, EgressGatewayCommand.self, InjectorCommand.self, InitCommand.self, InterceptorCommand.self, ProxyCommand.self, CACommand.self, CredentialCommand.self,
                       UpCommand.self, DownCommand.self, SuperviseCommand.self, ContainerCommand.self, DemoAppCommand.self, InstallCommand.self,
                       UninstallCommand.self, NamespaceCommand.self, MetricsCommand.self, VersionCommand.self, SupportCommand.self]
     )

@@ -55,6 +55,7 @@ struct ClusterState: Sendable {
     var egressesBySource: [String: Set<ResourceKey>] = [:]
     /// AccessCerts: no proxy config depends on them; `MeshController.accessCerts` hands them to the shell.
     private(set) var accessCerts: [ResourceKey: AccessCert] = [:]
+    var egressGateways: [ResourceKey: EgressGateway] = [:]
     /// Kept so that deletes and re-upserts of resources the controller does not act on are harmless.
     private var passive: [ResourceKey: Resource] = [:]
     /// First-seen order of each resource: "later wins" merges use it, so a newer policy for the
@@ -185,6 +186,7 @@ struct ClusterState: Sendable {
         case .accessControl(let control): setAccessControl(key, control, into: &effect)
         case .egress(let egress): setEgress(key, egress, into: &effect)
         case .accessCert(let cert): accessCerts[key] = cert // the controller's shell issues them (`AccessCertIssuer`)
+        case .egressGateway(let gateway): setEgressGateway(key, gateway, into: &effect)
         case .meshConfig:
             effect.touched.insert(.meshConfig) // the controller keeps the MeshConfig itself
         case .serviceAccount, .workload:
@@ -217,6 +219,7 @@ struct ClusterState: Sendable {
         case .accessControl: setAccessControl(key, nil, into: &effect)
         case .egress: setEgress(key, nil, into: &effect)
         case .accessCert: accessCerts[key] = nil
+        case .egressGateway: setEgressGateway(key, nil, into: &effect)
         case .meshConfig: effect.touched.insert(.meshConfig)
         case .serviceAccount, .deployment, .statefulSet: passive[key] = nil
         case .ingressBackend:

@@ -27,6 +27,8 @@ enum Dependency: Hashable, Sendable {
     case accessControls(String)
     /// The Egresses naming an identity as a source.
     case egressPolicies(String)
+    /// The EgressGateways (every meshed pod reads the mesh's gateway).
+    case egressGateway
 }
 
 extension Dependency {
@@ -36,7 +38,7 @@ extension Dependency {
     var canChangeSplitProblems: Bool {
         switch self {
         case .meshConfig, .catalog, .serviceSpec, .splits: true
-        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .ingressBackends, .accessControls, .egressPolicies: false
+        case .serviceEndpoints, .upstreamSetting, .piece, .identityServices, .sourcePolicies, .destinationPolicies, .routeSpec, .ingressBackends, .accessControls, .egressPolicies, .egressGateway: false
         }
     }
 }

@@ -257,7 +257,8 @@ extension MeshController {
             tracing: meshConfig.observability.tracing.proxySpec,
             remoteLogging: meshConfig.observability.remoteLogging.proxySpec,
             egressPolicy: meshConfig.featureFlags.enableEgressPolicy
-                ? cluster.egressPolicy(for: identity, dependencies: &dependencies, diagnostics: &problems) : nil
+                ? cluster.egressPolicy(for: identity, dependencies: &dependencies, diagnostics: &problems) : nil,
+            egressGateway: cluster.egressGateway(dependencies: &dependencies, diagnostics: &problems)
         )
         tail.append(spec.jsonValue(serviceIdentity: identity).rendered())
         tail.append(inbound.jsonValue.rendered())

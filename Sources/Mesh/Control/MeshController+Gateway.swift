@@ -52,7 +52,7 @@ extension MeshController {
         case .service, .endpoints: return gatewayState.services.contains(ServiceRef(namespace: key.namespace, name: key.name))
         case .pod: return gatewayState.serviceNamespaces.contains(key.namespace)
         case .serviceAccount, .deployment, .statefulSet, .trafficTarget, .httpRouteGroup, .tcpRoute, .trafficSplit, .meshConfig, .upstreamTrafficSetting, .retry,
-             .accessControl, .egress, .accessCert:
+             .accessControl, .egress, .accessCert, .egressGateway:
             return false
         case .ingressBackend:
             return false // the backend sidecars' part (`ClusterState+Ingress`)

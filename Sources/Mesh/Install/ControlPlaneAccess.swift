@@ -60,7 +60,7 @@ public enum ControlPlaneComponent: String, CaseIterable, Sendable {
             ("apps", "deployments"), ("apps", "statefulsets"),
             ("access.smi-spec.io", "traffictargets"), ("specs.smi-spec.io", "httproutegroups"), ("specs.smi-spec.io", "tcproutes"),
             ("split.smi-spec.io", "trafficsplits"), ("policy.flomesh.io", "upstreamtrafficsettings"), ("policy.flomesh.io", "retries"), ("policy.flomesh.io", "accesscontrols"),
-            ("policy.flomesh.io", "egresses"), ("policy.flomesh.io", "accesscerts"),
+            ("policy.flomesh.io", "egresses"), ("policy.flomesh.io", "accesscerts"), ("policy.flomesh.io", "egressgateways"),
         ]
         return watched.map { APIAccess($0.0, $0.1, watch, .cluster) } + [
             APIAccess("config.flomesh.io", "meshconfigs", watch, .controlPlaneNamespace),

@@ -36,6 +36,7 @@ public struct CustomResourceKind: Hashable, Sendable {
         CustomResourceKind(kind: "AccessControl", plural: "accesscontrols", shortNames: ["accesscontrol"]),
         CustomResourceKind(kind: "Egress", plural: "egresses", shortNames: ["egress"]),
         CustomResourceKind(kind: "AccessCert", plural: "accesscerts", shortNames: ["acct"], statusSubresource: true),
+        CustomResourceKind(kind: "EgressGateway", plural: "egressgateways", shortNames: ["egressgateway"]),
     ]
 
     /// The Gateway API's kinds (standard and experimental channels as the decoder reads them) and

@@ -57,6 +57,7 @@ extension KubeResourceType {
     public static let accessControls = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "accesscontrols", kind: "AccessControl")
     public static let egresses = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "egresses", kind: "Egress")
     public static let accessCerts = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "accesscerts", kind: "AccessCert")
+    public static let egressGateways = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "egressgateways", kind: "EgressGateway")
     public static let leases = KubeResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
     public static let mutatingWebhookConfigurations = KubeResourceType(
         group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false)
@@ -87,7 +88,7 @@ extension KubeResourceType {
     public static let meshKinds: [KubeResourceType] = [
         .meshConfigs, .namespaces, .serviceAccounts, .services, .endpoints, .deployments, .statefulSets, .pods,
         .trafficTargets, .httpRouteGroups, .tcpRoutes, .trafficSplits, .upstreamTrafficSettings, .retries, .accessControls,
-        .egresses, .accessCerts,
+        .egresses, .accessCerts, .egressGateways,
     ]
 }
 

@@ -1,4 +1,4 @@
-/// FSM's Egress (`policy.flomesh.io/v1alpha1`). EgressGateway is not decoded yet: refused as an unsupported kind.
+/// FSM's Egress (`policy.flomesh.io/v1alpha1`); its EgressGateway is in `ManifestDecoder+EgressGateway`.
 extension ManifestDecoder {
     static let egressSpec = FieldSchema.object([
         "sources": .list(.object(["kind": .oneOf(["ServiceAccount"]), "name": .string, "namespace": .string, "mtls": .openObject],

@@ -28,6 +28,7 @@ extension ManifestDecoder {
         "AccessControl": policyObject(spec: accessControlSpec),
         "Egress": policyObject(spec: egressSpec),
         "AccessCert": policyObject(spec: accessCertSpec),
+        "EgressGateway": policyObject(spec: egressGatewaySpec),
     ]
 
     /// apiVersion, kind, metadata, spec, status: the shape of most core kinds (`status` is not looked into unless given).

@@ -46,6 +46,7 @@ public enum ManifestDecoder {
         ("AccessControl", ["policy.flomesh.io/v1alpha1"]),
         ("Egress", ["policy.flomesh.io/v1alpha1"]),
         ("AccessCert", ["policy.flomesh.io/v1alpha1"]),
+        ("EgressGateway", ["policy.flomesh.io/v1alpha1"]),
     ] + GatewayPolicyKind.allCases.map { ($0.rawValue, [GatewayPolicyKind.apiVersion]) }
 
     /// Each supported kind's name once, in the order error messages list them.
@@ -111,6 +112,7 @@ public enum ManifestDecoder {
         case "AccessControl": resource = .accessControl(try accessControl(document, defaultNamespace: defaultNamespace))
         case "Egress": resource = .egress(try egress(document, defaultNamespace: defaultNamespace))
         case "AccessCert": resource = .accessCert(try accessCert(document, defaultNamespace: defaultNamespace))
+        case "EgressGateway": resource = .egressGateway(try egressGateway(document, defaultNamespace: defaultNamespace))
         default:
             if let gatewayResource = try gatewayResource(kind: kind, document, defaultNamespace: defaultNamespace) {
                 resource = gatewayResource

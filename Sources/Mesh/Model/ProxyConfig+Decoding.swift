@@ -43,7 +43,8 @@ extension ProxyConfig {
                 chains: try spec.optionalObject("Chains").map { reader throws(ProxyConfigDecodingError) in try HTTPChainsConfig(reader) },
                 tracing: try TracingSpec(spec.optionalObject("Tracing")),
                 remoteLogging: try RemoteLoggingSpec(spec.optionalObject("Observability")?.optionalObject("RemoteLogging")),
-                egressPolicy: try spec.optionalObject("EgressPolicy").map { reader throws(ProxyConfigDecodingError) in try EgressPolicySpec(reader) }
+                egressPolicy: try spec.optionalObject("EgressPolicy").map { reader throws(ProxyConfigDecodingError) in try EgressPolicySpec(reader) },
+                egressGateway: try spec.optionalObject("EgressGateway").map { reader throws(ProxyConfigDecodingError) in try EgressGatewaySpec(reader) }
             ),
             inbound: try InboundConfig(reader.optionalObject("Inbound")),
             outbound: try OutboundConfig(reader.optionalObject("Outbound"))

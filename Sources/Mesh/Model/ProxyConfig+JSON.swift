@@ -70,6 +70,7 @@ extension ProxySpec {
                                               ("SampledFraction", .double(tracing.sampledFraction))])))
         }
         if let egressPolicy { pairs.append(("EgressPolicy", egressPolicy.jsonValue)) }
+        if let egressGateway { pairs.append(("EgressGateway", egressGateway.jsonValue)) }
         return .object(pairs)
     }
 

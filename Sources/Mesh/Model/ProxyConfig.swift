@@ -42,11 +42,14 @@ public struct ProxySpec: Hashable, Sendable {
     public var remoteLogging: RemoteLoggingSpec?
     /// The Egress policies naming the proxy's ServiceAccount (with `enableEgressPolicy`); nil: none.
     public var egressPolicy: EgressPolicySpec?
+    /// Where the proxy's egress goes instead of its destination (an EgressGateway); nil: straight out.
+    public var egressGateway: EgressGatewaySpec?
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
                 workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil,
-                remoteLogging: RemoteLoggingSpec? = nil, egressPolicy: EgressPolicySpec? = nil) {
+                remoteLogging: RemoteLoggingSpec? = nil, egressPolicy: EgressPolicySpec? = nil, egressGateway: EgressGatewaySpec? = nil) {
         self.egressPolicy = egressPolicy
+        self.egressGateway = egressGateway
         self.workload = workload
         self.accessLog = accessLog
         self.sidecarLogLevel = sidecarLogLevel

@@ -71,6 +71,7 @@ public enum ResourceKind: String, Hashable, Sendable, CaseIterable {
     case accessControl = "AccessControl"
     case egress = "Egress"
     case accessCert = "AccessCert"
+    case egressGateway = "EgressGateway"
     case secret = "Secret"
     case ingress = "Ingress"
     case ingressBackend = "IngressBackend"
@@ -147,6 +148,7 @@ public enum Resource: Hashable, Sendable {
     case accessControl(AccessControl)
     case egress(Egress)
     case accessCert(AccessCert)
+    case egressGateway(EgressGateway)
 
     public var metadata: ObjectMeta {
         switch self {
@@ -173,6 +175,7 @@ public enum Resource: Hashable, Sendable {
         case .accessControl(let r): r.metadata
         case .egress(let r): r.metadata
         case .accessCert(let r): r.metadata
+        case .egressGateway(let r): r.metadata
         }
     }
 
@@ -201,6 +204,7 @@ public enum Resource: Hashable, Sendable {
         case .accessControl: .accessControl
         case .egress: .egress
         case .accessCert: .accessCert
+        case .egressGateway: .egressGateway
         }
     }
 

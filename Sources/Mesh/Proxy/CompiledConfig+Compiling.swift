@@ -97,6 +97,7 @@ extension CompiledConfig {
         compiled.outboundChain = try HTTPFilterChain.compile(config.spec.chains?.outboundHTTP, inbound: false)
         compiled.egressEnabled = config.spec.enableEgress
         compiled.egressPolicy = try EgressPolicyTable(compiling: config.spec.egressPolicy)
+        compiled.egressGateway = try CompiledEgressGateway(compiling: config.spec.egressGateway)
         return compiled
     }
 }

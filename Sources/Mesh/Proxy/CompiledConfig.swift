@@ -26,6 +26,8 @@ struct CompiledConfig: Sendable {
     var egressPolicy = EgressPolicyTable()
     /// The passthrough clusters made so far, one per original destination, after every other.
     var egressClusterIndexByName: [String: Int] = [:]
+    /// `Spec.EgressGateway`: egress goes through it (`Sidecar+EgressGateway`); nil: straight out.
+    var egressGateway: CompiledEgressGateway?
     /// A gateway's listeners and cluster policies (`Sidecar.applyGateway`); nil for a sidecar.
     var gateway: CompiledGateway?
 
@@ -63,6 +65,8 @@ struct CompiledCluster: Sendable {
     var connectTimeout: MeshDuration?
     /// An egress passthrough cluster (`Sidecar+Egress`).
     var isEgress = false
+    /// An egress cluster through the egress gateway: its destination (its endpoint is the gateway).
+    var tunnelTarget: SocketAddress?
 }
 
 struct ClusterLimits: Hashable, Sendable {

@@ -100,6 +100,12 @@ struct EgressPolicyTable: Sendable {
         }
     }
 
+    /// Whether a rule on `destination`'s port names TLS server names: the shell should read the
+    /// ClientHello's SNI before asking `connection`.
+    func readsServerName(to destination: SocketAddress) -> Bool {
+        rules.contains { $0.port == destination.port && $0.protocol == .https && !($0.hosts.isEmpty && $0.hostSuffixes.isEmpty) }
+    }
+
     /// Whether a connection to `destination` carries HTTP as far as the rules tell: true for a
     /// port only `http` rules name, false for one only non-HTTP rules name, nil otherwise.
     func carriesHTTP(to destination: SocketAddress) -> Bool? {

@@ -37,6 +37,12 @@ extension Sidecar {
     }
 
     mutating func passThrough(_ id: ExchangeID, cluster: Int, now: MeshInstant, actions: inout [OutboundHTTPAction]) {
+        guard !compiled.clusters[cluster].endpoints.isEmpty else {
+            // Through an egress gateway with no endpoint: closed, not out directly.
+            actions.append(.respond(id, Sidecar.noEndpointsResponse, local: .noEndpoints, flags: .noHealthyUpstream))
+            return
+        }
+        countEgressGateway(cluster)
         useCluster(cluster)
         exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: false, appProtocol: .http)
         dispatch(id.rawValue, actions: &actions)
@@ -48,16 +54,22 @@ extension Sidecar {
         guard next.egressEnabled || !next.egressPolicy.isEmpty else { return }
         for (name, index) in compiled.egressClusterIndexByName.sorted(by: { $0.value < $1.value }) {
             let cluster = compiled.clusters[index]
-            _ = next.addEgressCluster(name, destination: cluster.endpoints[0], limits: cluster.limits, connectTimeout: cluster.connectTimeout)
+            guard let destination = cluster.tunnelTarget ?? cluster.endpoints.first else { continue }
+            _ = next.addEgressCluster(name, destination: destination, limits: cluster.limits, connectTimeout: cluster.connectTimeout)
         }
     }
 }
 
 extension CompiledConfig {
+    /// With an egress gateway the cluster's endpoint is the gateway's (none when it has none) and
+    /// the destination its tunnel target.
     mutating func addEgressCluster(_ name: String, destination: SocketAddress, limits: ClusterLimits, connectTimeout: MeshDuration?) -> Int {
         let index = clusters.count
-        clusters.own.append(CompiledCluster(name: name, endpoints: [destination], endpointWeights: [100], limits: limits,
-                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: connectTimeout, isEgress: true))
+        var endpoints = [destination]
+        if let egressGateway { endpoints = egressGateway.endpoint(for: destination).map { [$0] } ?? [] }
+        clusters.own.append(CompiledCluster(name: name, endpoints: endpoints, endpointWeights: endpoints.map { _ in 100 }, limits: limits,
+                                            retry: nil, circuitBreaking: nil, requestTimeout: nil, connectTimeout: connectTimeout, isEgress: true,
+                                            tunnelTarget: egressGateway == nil ? nil : destination))
         egressClusterIndexByName[name] = index
         return index
     }

@@ -34,6 +34,13 @@ extension Sidecar {
         return true
     }
 
+    /// Whether a TCP connection to `destination` should name its TLS server (the ClientHello's
+    /// SNI) before `outboundConnection`: an `https` Egress rule on its port allows by host name,
+    /// and no traffic match claims it.
+    public func outboundReadsServerName(to destination: SocketAddress) -> Bool {
+        outboundMatch(destination: destination, host: nil) == nil && compiled.egressPolicy.readsServerName(to: destination)
+    }
+
     /// A TCP connection no traffic match claims: the passthrough cluster of its destination when
     /// a rule allows it (TLS: by `serverName`), or passthrough allows it; nil otherwise.
     mutating func egressConnectionCluster(destination: SocketAddress, serverName: String?) -> Int? {

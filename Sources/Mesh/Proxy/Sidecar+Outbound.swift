@@ -265,6 +265,7 @@ extension Sidecar {
         }
         clusters[cluster].counters.upstreamCxTotal += 1
         clusters[cluster].counters.upstreamCxActive += 1
+        countEgressGateway(cluster)
         outboundTCP[id.rawValue] = cluster
         return .connect(cluster: compiled.clusters[cluster].name, endpoint: compiled.clusters[cluster].endpoints[endpoint])
     }
@@ -503,8 +504,10 @@ extension Sidecar {
         } else if let response, status != 0 {
             finish(id, response, local: nil, flags: exhausted, now: now, actions: &actions)
         } else if compiled.clusters[cluster].isEgress {
-            // Passthrough is transparent: the app's connection ends as the destination's did.
-            finish(id, Sidecar.noResponse, local: .upstreamFailure, now: now, actions: &actions)
+            // Passthrough is transparent: the app's connection ends as the destination's did
+            // (an egress gateway that could not be reached is a failed connect, UF).
+            let flags: ResponseFlags? = connectFailed && compiled.clusters[cluster].tunnelTarget != nil ? .upstreamConnectionFailure : nil
+            finish(id, Sidecar.noResponse, local: .upstreamFailure, flags: flags, now: now, actions: &actions)
         } else {
             let failure: ResponseFlags = connectFailed ? .upstreamConnectionFailure : .upstreamConnectionTermination
             finish(id, Sidecar.upstreamFailureResponse, local: .upstreamFailure, flags: exhausted.union(failure), now: now, actions: &actions)

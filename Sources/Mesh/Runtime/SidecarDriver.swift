@@ -556,6 +556,8 @@ public final class SidecarDriver: @unchecked Sendable {
                     // Out of the mesh: the request as the app sent it, none of the mesh's headers.
                     for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
                     if settings.capturesLocally(endpoint) { head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
+                    // Through the egress gateway: absolute form names the destination, the Host stays the app's.
+                    if let target = engine.egressGatewayTarget(ofCluster: cluster) { head.uri = "http://\(target)\(head.uri)" }
                 } else {
                     head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
                 }

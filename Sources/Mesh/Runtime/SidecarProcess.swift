@@ -71,8 +71,14 @@ public final class SidecarProcess: @unchecked Sendable {
         return try await start(configPath: nil, controller: controller, settings: settings, logger: logger, certificateWait: certificateWait, cache: cache)
     }
 
+    /// A sidecar with a fixed config (the egress gateway's, `ProxyConfig.egressGateway`): applied
+    /// at start, never re-read.
+    public static func start(config: ProxyConfig, settings: SidecarSettings, logger: Logger = Logger(label: "fsm.sidecar")) async throws -> SidecarProcess {
+        try await start(configPath: nil, controller: nil, settings: settings, logger: logger, fixedConfig: config)
+    }
+
     private static func start(configPath: String?, controller: ControllerEndpoint?, settings: SidecarSettings, logger: Logger,
-                              certificateWait: Duration = .seconds(60), cache: SidecarCache? = nil) async throws -> SidecarProcess {
+                              certificateWait: Duration = .seconds(60), cache: SidecarCache? = nil, fixedConfig: ProxyConfig? = nil) async throws -> SidecarProcess {
         var settings = settings
         // Metric labels: a controller-driven sidecar knows its pod.
         if let controller, settings.workload.pod.isEmpty { settings.workload.pod = controller.pod }
@@ -110,6 +116,10 @@ public final class SidecarProcess: @unchecked Sendable {
             // A config file that is not there or not a config stops the start: there is no
             // last good config to keep yet.
             if let configPath { try await loop.submit { try process.loadFirstConfig(configPath) }.get() }
+            if let fixedConfig {
+                let result = try await loop.submit { driver.apply(fixedConfig) }.get()
+                if case .rejected(let reason) = result { throw ConfigFileProblem(path: "(built in)", message: "the config is refused: \(reason)") }
+            }
             let outbound = try await process.listen(.outbound, host: settings.listenAddress, port: settings.outboundPort)
             let inbound = try await process.listen(.inbound, host: settings.listenAddress, port: settings.inboundPort)
             let admin = try await process.listen(.admin, host: settings.adminListenAddress, port: settings.adminPort)
@@ -143,7 +153,7 @@ public final class SidecarProcess: @unchecked Sendable {
             "inbound": "\(process.inboundAddress?.port ?? 0)", "admin": "\(process.adminAddress?.description ?? "")",
             "prometheus": "\(process.prometheusAddress?.port ?? 0)", "connection_limits": "\(settings.connectionLimits)",
             "probes": "\(settings.probes.map(\.argument).joined(separator: " "))",
-            "config": "\(controller.map { "controller \($0)" } ?? configPath ?? "")",
+            "config": "\(controller.map { "controller \($0)" } ?? configPath ?? (fixedConfig == nil ? "" : "built in"))",
         ])
         return process
     }

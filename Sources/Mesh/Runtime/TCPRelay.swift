@@ -167,8 +167,8 @@ extension SidecarDriver {
 
     /// A captured connection whose original destination is a TCP port: relayed from its first
     /// byte (or before any, for server-first protocols), no HTTP in between.
-    func capturedTCPConnection(to destination: MeshProxy.SocketAddress, on pipeline: ChannelPipeline.SynchronousOperations, channel: any Channel) {
-        guard let appSide = openOutboundTunnel(to: destination) else {
+    func capturedTCPConnection(to destination: MeshProxy.SocketAddress, serverName: String? = nil, on pipeline: ChannelPipeline.SynchronousOperations, channel: any Channel) {
+        guard let appSide = openOutboundTunnel(to: destination, serverName: serverName) else {
             channel.close(promise: nil)
             return
         }
@@ -181,9 +181,9 @@ extension SidecarDriver {
 
     /// Asks the engine for a TCP connection to `destination` and, when it agrees, dials the peer
     /// sidecar with the tunnel preamble. Returns the relay half for the app's connection.
-    private func openOutboundTunnel(to destination: MeshProxy.SocketAddress) -> TCPRelay? {
+    private func openOutboundTunnel(to destination: MeshProxy.SocketAddress, serverName: String? = nil) -> TCPRelay? {
         let id = newConnectionID()
-        let decision = engine.outboundConnection(id, destination: destination, now: now(), random: &generator)
+        let decision = engine.outboundConnection(id, destination: destination, serverName: serverName, now: now(), random: &generator)
         switch decision {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
@@ -192,6 +192,10 @@ extension SidecarDriver {
         case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()
             appSide.onClose = { [self] in engine.outboundConnectionClosed(id) }
+            if let target = engine.egressGatewayTarget(ofCluster: cluster) {
+                connectThroughEgressGateway(upstreamSide, gateway: endpoint, target: target, cluster: cluster)
+                return appSide
+            }
             if Sidecar.isEgressCluster(cluster) {
                 // Egress: to the destination itself, as the app dialled it (no mesh TLS, no preamble).
                 let target = settings.serviceAddresses[endpoint] ?? endpoint
@@ -234,11 +238,26 @@ extension SidecarDriver {
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool, cluster: String? = nil) {
+    /// Egress through the egress gateway (`Spec.EgressGateway`): a tunnel to it naming the
+    /// destination, `CONNECT ip:port`; its answer is read off (`EgressTunnelHandshakeHandler`)
+    /// before the relay carries the app's bytes. A refusal ends the app's connection, logged UF.
+    private func connectThroughEgressGateway(_ relay: TCPRelay, gateway: MeshProxy.SocketAddress, target: MeshProxy.SocketAddress, cluster: String) {
+        let preamble = "CONNECT \(target) HTTP/1.1\r\nhost: \(target)\r\n\r\n"
+        let handshake = EgressTunnelHandshakeHandler { [self] status in
+            count(.upstreamConnectFailed)
+            logger.warning("egress gateway refused the tunnel", metadata: ["gateway": "\(gateway)", "target": "\(target)", "status": "\(status.map(String.init) ?? "none")"])
+            logRefusedTCP(.outbound, destination: target.description, flags: .upstreamConnectionFailure, upstream: (host: gateway.description, cluster: cluster))
+        }
+        connectRelay(relay, host: gateway.ip, port: gateway.port, preamble: preamble, toPeerSidecar: false, cluster: cluster, handshake: handshake)
+    }
+
+    private func connectRelay(_ relay: TCPRelay, host: String, port: Int, preamble: String?, toPeerSidecar: Bool, cluster: String? = nil,
+                              handshake: EgressTunnelHandshakeHandler? = nil) {
         // The preamble goes out first, before any byte of the other half.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         connect(host: host, port: port, timeout: .seconds(5), cluster: cluster) { channel in
             if toPeerSidecar { try self.addPeerTLSClient(to: channel.pipeline.syncOperations) }
+            if let handshake { try channel.pipeline.syncOperations.addHandler(handshake) }
             try channel.pipeline.syncOperations.addHandler(relay)
         }.whenFailure { [self] error in
             count(.upstreamConnectFailed)

@@ -1,0 +1,109 @@
+import Foundation
+import MeshModel
+import MeshRuntime
+import NIOCore
+import Testing
+
+/// The egress gateway on real sockets (127.113.<subnet>.x; guides 3.8.2): a meshed client sidecar
+/// whose config names the gateway sends its egress there, HTTP in absolute form and TCP through a
+/// `CONNECT ip:port` tunnel; the gateway (`fsm egress-gateway`'s `SidecarProcess`, the sidecar
+/// runtime with `ProxyConfig.egressGateway()`) forwards it to the destination. Pods are .1 and .2,
+/// the gateway .50, the outside host .9.
+@Suite(.timeLimit(.minutes(1)))
+struct EgressGatewayRuntimeTests {
+    static let network = "127.113"
+
+    static func client(subnet: Int, gateway: String, egress: Bool = true) -> ProxyConfig {
+        var config = MeshPair.clientConfig(serverIP: "\(network).\(subnet).2")
+        config.spec.enableEgress = egress
+        config.spec.egressGateway = EgressGatewaySpec(service: "fsm/fsm-egress-gateway", endpoints: [gateway])
+        return config
+    }
+
+    static func startGateway(ip: String) async throws -> SidecarProcess {
+        let settings = SidecarSettings(podIP: ip, peerTransport: .insecurePlaintext, outboundPort: 0, inboundPort: 0, adminPort: 0, prometheusPort: 0)
+        return try await SidecarProcess.start(config: .egressGateway(), settings: settings, logger: MeshPair.quietLogger)
+    }
+
+    static func stats(of process: SidecarProcess, ip: String) async throws -> [String: UInt64] {
+        let port = try #require(process.adminAddress?.port)
+        return parseStats(try await MeshHTTP.request(host: ip, port: port, path: "/stats", timeout: .seconds(5)).body)
+    }
+
+    /// An outside echo server and the gateway around `body`, stopped whatever happens.
+    static func withGateway(subnet: Int, _ body: (_ outsideIP: String, _ gateway: SidecarProcess, _ gatewayIP: String) async throws -> Void) async throws {
+        let outsideIP = "\(network).\(subnet).9", gatewayIP = "\(network).\(subnet).50"
+        let outside = EchoApp()
+        try await outside.start(host: outsideIP, port: 8100 + subnet)
+        let gateway: SidecarProcess
+        do {
+            gateway = try await startGateway(ip: gatewayIP)
+        } catch {
+            await outside.stop()
+            throw error
+        }
+        do {
+            try await body(outsideIP, gateway, gatewayIP)
+        } catch {
+            await gateway.shutdown()
+            await outside.stop()
+            throw error
+        }
+        await gateway.shutdown()
+        await outside.stop()
+    }
+
+    @Test func httpAndTCPEgressGoThroughTheGatewayToTheDestination() async throws {
+        let subnet = 1
+        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+            let tunnelPort = try #require(gateway.outboundAddress?.port)
+            let outside = "\(outsideIP):\(8100 + subnet)"
+            try await MeshPair.run(subnet: subnet, network: Self.network, client: Self.client(subnet: subnet, gateway: "\(gatewayIP):\(tunnelPort)")) { mesh in
+                let answer = try await mesh.get("/outside", host: outside)
+                #expect(answer.status == 200)
+                #expect(answer.body == "GET /outside ")
+                // Raw TCP (a CONNECT from the app in local mode): tunnelled through the gateway.
+                let request = "CONNECT \(outside) HTTP/1.1\r\n\r\nGET /tunnelled HTTP/1.1\r\nhost: \(outside)\r\nconnection: close\r\n\r\n"
+                let tunnelled = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: request, expectedBytes: 10_000)
+                #expect(tunnelled.text.hasPrefix("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200"), "\(tunnelled.text)")
+                #expect(tunnelled.text.hasSuffix("GET /tunnelled "))
+                let client = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
+                #expect(client["outbound.egress_gateway"] == 2)
+                #expect(client["cluster.egress|\(outside).upstream_rq_2xx"] == 1)
+                // The gateway passed both on to the destination.
+                let passed = try await Self.stats(of: gateway, ip: gatewayIP)
+                #expect(passed["outbound.egress_passthrough"] == 2)
+                #expect(passed["cluster.egress|\(outside).upstream_cx_total"] == 2)
+            }
+        }
+    }
+
+    @Test func egressOffStopsTrafficBeforeTheGateway() async throws {
+        let subnet = 2
+        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+            let tunnelPort = try #require(gateway.outboundAddress?.port)
+            let client = Self.client(subnet: subnet, gateway: "\(gatewayIP):\(tunnelPort)", egress: false)
+            try await MeshPair.run(subnet: subnet, network: Self.network, client: client) { mesh in
+                let status = (try? await mesh.get("/outside", host: "\(outsideIP):\(8100 + subnet)"))?.status
+                #expect(status != 200)
+                let passed = try await Self.stats(of: gateway, ip: gatewayIP)
+                #expect(passed["outbound.egress_passthrough"] ?? 0 == 0)
+            }
+        }
+    }
+
+    @Test func anUnreachableGatewayFailsTheRequestWithUF() async throws {
+        let subnet = 3
+        let log = try AccessLogTests.LogFile()
+        defer { log.remove() }
+        // Nothing listens at the gateway's address.
+        var client = Self.client(subnet: subnet, gateway: "\(Self.network).\(subnet).50:1080")
+        client.spec.accessLog = true
+        try await MeshPair.run(subnet: subnet, network: Self.network, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
+            let status = (try? await mesh.get("/outside", host: "\(Self.network).\(subnet).9:8080"))?.status
+            #expect(status != 200)
+            let entries = try await log.entries(count: 1)
+            #expect(entries.first?["response_flags"] == .string("UF"), "\(entries)")
+        }
+    }
+}
