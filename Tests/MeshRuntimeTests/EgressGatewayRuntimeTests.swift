@@ -22,7 +22,7 @@ struct EgressGatewayRuntimeTests {
 
     static func startGateway(ip: String) async throws -> SidecarProcess {
         let settings = SidecarSettings(podIP: ip, peerTransport: .insecurePlaintext, outboundPort: 0, inboundPort: 0, adminPort: 0, prometheusPort: 0)
-        return try await SidecarProcess.start(config: .egressGateway(), settings: settings, logger: MeshPair.quietLogger)
+        return try await SidecarProcess.start(config: .egressGateway(listenAddress: ip), settings: settings, logger: MeshPair.quietLogger)
     }
 
     static func stats(of process: SidecarProcess, ip: String) async throws -> [String: UInt64] {
@@ -51,6 +51,24 @@ struct EgressGatewayRuntimeTests {
         }
         await gateway.shutdown()
         await outside.stop()
+    }
+
+    /// A tunnel asked straight of the gateway never reaches its own host: its admin port (on its
+    /// own address here, as `fsm egress-gateway --bind` on loopback puts it) is refused, while the
+    /// outside host beside it is reached.
+    @Test func aTunnelToTheGatewaysOwnAdminPortIsRefused() async throws {
+        let subnet = 4
+        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+            let tunnelPort = try #require(gateway.outboundAddress?.port)
+            let adminPort = try #require(gateway.adminAddress?.port)
+            let own = "CONNECT \(gatewayIP):\(adminPort) HTTP/1.1\r\n\r\nGET /stats HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+            let refused = try await TunnelClient.exchange(host: gatewayIP, port: tunnelPort, send: own, expectedBytes: 10_000)
+            #expect(!refused.text.contains("Connection Established"), "\(refused.text)")
+            #expect(!refused.text.contains("outbound."), "the admin port's stats came through: \(refused.text)")
+            let outside = "CONNECT \(outsideIP):\(8100 + subnet) HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+            let passed = try await TunnelClient.exchange(host: gatewayIP, port: tunnelPort, send: outside, expectedBytes: 10_000)
+            #expect(passed.text.hasPrefix("HTTP/1.1 200 Connection Established"), "\(passed.text)")
+        }
     }
 
     @Test func httpAndTCPEgressGoThroughTheGatewayToTheDestination() async throws {

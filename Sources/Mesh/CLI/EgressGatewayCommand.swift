@@ -71,7 +71,7 @@ struct EgressGatewayCommand: AsyncParsableCommand {
         try await CommandLifecycle.run("egress-gateway", logger: logger) {
             let process: SidecarProcess
             do {
-                process = try await SidecarProcess.start(config: .egressGateway(), settings: settings, logger: logger)
+                process = try await SidecarProcess.start(config: .egressGateway(listenAddress: bind), settings: settings, logger: logger)
             } catch where NetworkErrorText.isListenFailure(error) {
                 throw CommandFailure(NetworkErrorText.listen(on: "\(bind):\(port)", error, hint: "is another egress gateway running? Give another --bind or --port"))
             }

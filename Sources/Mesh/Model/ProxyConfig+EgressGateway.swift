@@ -10,7 +10,20 @@ extension ProxyConfig {
     /// FSM's egress gateway port (its chart's `fsm.egressGateway.port`).
     public static let egressGatewayPort = 1080
 
-    public static func egressGateway(namespace: String = egressGatewayNamespace, name: String = egressGatewayName) -> ProxyConfig {
-        ProxyConfig(version: "egress-gateway", serviceIdentity: "\(name).\(namespace).cluster.local", spec: ProxySpec(enableEgress: true))
+    /// What a tunnel may never name: the gateway's own host. Its listen address (the tunnel and
+    /// metrics ports) and loopback (its admin port, 127.0.0.1), link-local (a cloud node's metadata
+    /// service) and "this network". All of loopback when it listens on a pod address, as in a
+    /// cluster; only 127.0.0.1 beside its own address when it listens on loopback itself (local
+    /// mode, where the destinations outside are loopback servers too).
+    public static func egressGatewayRefusedRanges(listenAddress: String?) -> [String] {
+        let own = listenAddress.map { ["\($0)/32"] } ?? []
+        let loopback = listenAddress?.hasPrefix("127.") == true ? ["127.0.0.1/32"] : ["127.0.0.0/8"]
+        return loopback + ["169.254.0.0/16", "0.0.0.0/8"] + own
+    }
+
+    public static func egressGateway(namespace: String = egressGatewayNamespace, name: String = egressGatewayName, listenAddress: String? = nil) -> ProxyConfig {
+        var spec = ProxySpec(enableEgress: true)
+        spec.egressRefusedRanges = egressGatewayRefusedRanges(listenAddress: listenAddress)
+        return ProxyConfig(version: "egress-gateway", serviceIdentity: "\(name).\(namespace).cluster.local", spec: spec)
     }
 }

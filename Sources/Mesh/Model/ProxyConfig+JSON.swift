@@ -71,6 +71,7 @@ extension ProxySpec {
         }
         if let egressPolicy { pairs.append(("EgressPolicy", egressPolicy.jsonValue)) }
         if let egressGateway { pairs.append(("EgressGateway", egressGateway.jsonValue)) }
+        if !egressRefusedRanges.isEmpty { pairs.append(("EgressRefusedRanges", .array(egressRefusedRanges.map(JSONValue.string)))) }
         return .object(pairs)
     }
 

@@ -44,6 +44,10 @@ public struct ProxySpec: Hashable, Sendable {
     public var egressPolicy: EgressPolicySpec?
     /// Where the proxy's egress goes instead of its destination (an EgressGateway); nil: straight out.
     public var egressGateway: EgressGatewaySpec?
+    /// Destination ranges (CIDRs) egress never reaches, whatever allows it: the egress gateway's
+    /// own host (loopback, link-local, its listen address), so that a tunnel cannot be turned on
+    /// the gateway's admin port or the node's metadata service. Empty for sidecars.
+    public var egressRefusedRanges: [String] = []
 
     public init(sidecarLogLevel: String = "error", enableEgress: Bool = false, enablePermissiveTrafficPolicyMode: Bool = false, enableRetryPolicy: Bool = false,
                 workload: ProxyWorkload? = nil, accessLog: Bool = false, chains: HTTPChainsConfig? = nil, tracing: TracingSpec? = nil,

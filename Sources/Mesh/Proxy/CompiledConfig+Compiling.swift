@@ -96,6 +96,7 @@ extension CompiledConfig {
         compiled.inboundChain = try HTTPFilterChain.compile(config.spec.chains?.inboundHTTP, inbound: true)
         compiled.outboundChain = try HTTPFilterChain.compile(config.spec.chains?.outboundHTTP, inbound: false)
         compiled.egressEnabled = config.spec.enableEgress
+        compiled.egressRefused = config.spec.egressRefusedRanges.compactMap { AddressRange(parsing: $0) }
         compiled.egressPolicy = try EgressPolicyTable(compiling: config.spec.egressPolicy)
         compiled.egressGateway = try CompiledEgressGateway(compiling: config.spec.egressGateway)
         return compiled

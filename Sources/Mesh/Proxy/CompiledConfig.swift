@@ -22,6 +22,8 @@ struct CompiledConfig: Sendable {
     var outboundChain = HTTPFilterChain.sidecarOutbound
     /// MeshConfig `traffic.enableEgress`: unmatched destinations pass through (`Sidecar+Egress`).
     var egressEnabled = false
+    /// `Spec.EgressRefusedRanges`: destinations no egress reaches.
+    var egressRefused: [AddressRange] = []
     /// `Spec.EgressPolicy`: the Egress rules of this proxy (`Sidecar+EgressPolicy`).
     var egressPolicy = EgressPolicyTable()
     /// The passthrough clusters made so far, one per original destination, after every other.

@@ -29,7 +29,8 @@ extension Sidecar {
 
     /// `allowed`: passthrough is on, or an Egress policy allows the destination (its limits then).
     mutating func egressCluster(for destination: SocketAddress, allowed: Bool, limits: ClusterLimits, connectTimeout: MeshDuration?) -> Int? {
-        guard allowed, destination.port > 0, AddressRange.parseIPv4(destination.ip).map({ $0 != 0 }) ?? false else { return nil }
+        guard allowed, destination.port > 0, let parsed = AddressRange.parseIPv4(destination.ip), parsed != 0,
+              !compiled.egressRefused.contains(where: { $0.contains(ip: destination.ip, parsed: parsed) }) else { return nil }
         let name = Sidecar.egressClusterPrefix + "\(destination.ip):\(destination.port)"
         if let index = compiled.egressClusterIndexByName[name] { return index }
         guard compiled.egressClusterIndexByName.count < Sidecar.maxEgressClusters else { return nil }
