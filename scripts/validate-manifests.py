@@ -98,7 +98,7 @@ def main(argv):
             for path in yaml_files(sample_path):
                 for doc in documents_of(path):
                     api_version = doc.get("apiVersion", "")
-                    if "." in api_version.split("/")[0] and "/" in api_version:
+                    if "/" in api_version and is_custom_group(api_version.split("/")[0]):
                         custom.append((path, doc))
                     else:
                         builtin.append((path, doc))
@@ -120,6 +120,16 @@ def main(argv):
 # Gateway API's and FSM Gateway's policies): when MANIFESTS was rendered without the flag, their
 # resources in the samples and scenarios are named, not failed (the decoder's own tests check them).
 NOT_INSTALLED_YET_GROUPS = {"gateway.networking.k8s.io", "gateway.flomesh.io"}
+
+
+def is_custom_group(group):
+    """A group a CRD defines: any dotted group but Kubernetes' own (networking.k8s.io, rbac.authorization.k8s.io,
+    ...); the Gateway API's gateway.networking.k8s.io and the SIGs' *.x-k8s.io are CRDs."""
+    if "." not in group:
+        return False
+    if group == "gateway.networking.k8s.io" or group.endswith(".x-k8s.io"):
+        return True
+    return not group.endswith(".k8s.io")
 NOT_INSTALLED_YET_KINDS = set()
 
 
