@@ -58,19 +58,10 @@ extension ProxyConfig {
     /// a tunnel off the gateway's host must not silently drop out).
     static func egressRefusedRanges(spec: JSONReader) throws(ProxyConfigDecodingError) -> [String] {
         let ranges = try spec.optionalStrings("EgressRefusedRanges") ?? []
-        for (index, range) in ranges.enumerated() where !ProxyConfig.isIPv4Range(range) {
-            throw ProxyConfigDecodingError(path: spec.path + ".EgressRefusedRanges[\(index)]", message: "expected an IPv4 CIDR such as 127.0.0.0/8, got '\(range)'")
+        for (index, range) in ranges.enumerated() where !ManifestDecoder.isCIDR(range) {
+            throw ProxyConfigDecodingError(path: spec.path + ".EgressRefusedRanges[\(index)]", message: "expected an IP range in CIDR notation such as 127.0.0.0/8, got '\(range)'")
         }
         return ranges
-    }
-
-    /// `a.b.c.d/n` (n 0-32) or a bare address.
-    static func isIPv4Range(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { return false }
-        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && UInt8($0) != nil }) else { return false }
-        return parts.count == 1 || (Int(parts[1]).map { (0...32).contains($0) } ?? false)
     }
 }
 
