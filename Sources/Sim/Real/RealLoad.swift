@@ -139,6 +139,8 @@ struct RealLoadRunner: Sendable {
         for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
         head.headers.replaceOrAdd(name: "content-length", value: "0")
         let request = head
+        let startOrder = interval == nil && url.isTCP ? RealWorkerStartOrder(workers: concurrency) : nil
+        for worker in 0..<concurrency where quotas[worker] == 0 { startOrder?.firstCallFinished(by: worker) }
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency where quotas[worker] > 0 {
                 let quota = quotas[worker]
@@ -149,6 +151,8 @@ struct RealLoadRunner: Sendable {
                     var connection: RealHTTPConnection?
                     var tcpConnection: RealTCPConnection?
                     var udpSocket: RealUDPSocket?
+                    await startOrder?.awaitTurn(of: worker)
+                    defer { startOrder?.firstCallFinished(by: worker) }
                     while issued < quota {
                         if let deadline, (interval != nil ? scheduled : ContinuousClock.now) >= deadline { break }
                         if interval != nil, scheduled > .now { try? await Task.sleep(until: scheduled, clock: .continuous) }
@@ -162,6 +166,7 @@ struct RealLoadRunner: Sendable {
                             connection = await self.call(request, id: "\(spec.name)/\(worker)/\(issued)", on: connection, measuredFrom: measuredFrom)
                         }
                         if let interval { scheduled += interval }
+                        startOrder?.firstCallFinished(by: worker)
                     }
                     connection?.close()
                     tcpConnection?.close()
