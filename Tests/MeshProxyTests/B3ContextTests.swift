@@ -52,4 +52,19 @@ import Testing
         #expect((2_200...2_800).contains(sampled), "\(sampled)")
         #expect(B3Context.root(sampledFraction: 0, random: &random).sampled == false)
     }
+
+    @Test(arguments: [UInt64(0), 1, 0xa2fb4a1d1a96d312, 0x0020000000000001, .max])
+    func idsAreSixteenLowercaseHexDigits(value: UInt64) {
+        let digits = String(value, radix: 16)
+        #expect(B3Context.hex(value) == String(repeating: "0", count: 16 - digits.count) + digits)
+    }
+
+    @Test func aRequestIDIsTwoRandomWordsGroupedAsAUUID() {
+        struct Words: RandomNumberGenerator {
+            var values: [UInt64]
+            mutating func next() -> UInt64 { values.removeFirst() }
+        }
+        var random = Words(values: [0x463ac35c9f6413ad, 0x0000000000000a0f])
+        #expect(Sidecar.requestID(random: &random) == "463ac35c-9f64-13ad-0000-000000000a0f")
+    }
 }

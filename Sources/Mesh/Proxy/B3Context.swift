@@ -61,7 +61,7 @@ public struct B3Context: Hashable, Sendable {
         return child
     }
 
-    public var traceID: String { wide ? Self.hex(traceHigh) + Self.hex(traceLow) : Self.hex(traceLow) }
+    public var traceID: String { wide ? Self.hex(traceHigh, traceLow) : Self.hex(traceLow) }
 
     /// The headers that carry this context to the next hop (they replace any the request had).
     public var headers: [HTTPHeader] {
@@ -73,8 +73,33 @@ public struct B3Context: Hashable, Sendable {
 
     /// 16 lowercase hex digits.
     public static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.utf8.count) + digits
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            writeHex(value, into: buffer, at: 0)
+            return 16
+        }
+    }
+
+    /// 32 lowercase hex digits: `high`'s 16, then `low`'s.
+    static func hex(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            writeHex(high, into: buffer, at: 0)
+            writeHex(low, into: buffer, at: 16)
+            return 32
+        }
+    }
+
+    /// Writes `value`'s 16 lowercase hex digits at `offset` (a request's ids are written per
+    /// request: straight into the string's storage, without formatting through `String(_:radix:)`).
+    static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        for index in 0..<16 {
+            buffer[offset + index] = hexDigit(of: value, at: index)
+        }
+    }
+
+    /// The ASCII hex digit `index` (0 the most significant) of `value`.
+    static func hexDigit(of value: UInt64, at index: Int) -> UInt8 {
+        let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0xf
+        return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     static func hex64(_ text: String) -> UInt64? {

@@ -112,11 +112,25 @@ extension Sidecar {
         return String(afterNamespace.prefix { $0 != "|" })
     }
 
-    /// A UUID-shaped random id (Envoy's `x-request-id` form).
+    /// A UUID-shaped random id (Envoy's `x-request-id` form): two random words' 32 hex digits,
+    /// grouped 8-4-4-4-12.
     static func requestID(random: inout some RandomNumberGenerator) -> String {
-        let hex = B3Context.hex(random.next()) + B3Context.hex(random.next())
-        let digits = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
+        let words = (random.next(), random.next())
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var written = 0
+            for digit in 0..<32 {
+                switch digit {
+                case 8, 12, 16, 20:
+                    buffer[written] = UInt8(ascii: "-")
+                    written += 1
+                default:
+                    break
+                }
+                buffer[written] = B3Context.hexDigit(of: digit < 16 ? words.0 : words.1, at: digit % 16)
+                written += 1
+            }
+            return written
+        }
     }
 }
 
