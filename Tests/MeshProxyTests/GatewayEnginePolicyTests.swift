@@ -73,4 +73,22 @@ struct GatewayEnginePolicyTests {
         #expect(engine.sidecar.gatewayUpstreamSecurity(cluster: "httpbin/httpbin:8080") == .tls(caPEM: "CA", clientCertificate: client))
         #expect(engine.sidecar.gatewayUpstreamSecurity(cluster: "elsewhere:1") == .plaintext)
     }
+
+    @Test func aPortsBytesPerSecondHoldsAnUploadUntilItsBytesWouldHaveCrossed() {
+        var config = T.config([GatewayConfig.VirtualHost(hostname: "*", rules: [GatewayEnginePolicyTests.rule()])])
+        config.listeners[0].bytesPerSecond = 2048
+        var engine = T.Engine(config)
+        let upload = [HTTPHeader(name: "content-length", value: "8192")]
+        let (id, held) = engine.request("/status/200", method: "POST", headers: upload)
+        #expect(held == [.startTimer(.filterResume(id), after: .seconds(3))])
+        #expect(engine.sidecar.stats.value("gateway.upload_paced") == 1)
+        let resumed = engine.sidecar.timerFired(.filterResume(id), now: MeshInstant(nanoseconds: 3_000_000_000), random: &engine.random)
+        #expect(T.sent(resumed)?.cluster == "httpbin/httpbin:8080", "held once, then routed")
+        // A request without a body is not held, whatever the port owes.
+        #expect(T.sent(engine.request("/get").1) != nil)
+        // Another port, or no policy: not paced.
+        var unpaced = T.Engine(T.config([GatewayConfig.VirtualHost(hostname: "*", rules: [GatewayEnginePolicyTests.rule()])]))
+        #expect(T.sent(unpaced.request("/status/200", method: "POST", headers: upload).1) != nil)
+    }
 }
+

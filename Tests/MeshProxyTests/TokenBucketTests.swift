@@ -64,6 +64,20 @@ struct TokenBucketTests {
         #expect(!take(&bucket, seconds(109)))
         #expect(take(&bucket, seconds(110)))
     }
+
+    @Test func takingMoreThanThereIsOwesTheTimeToRefillTheDebt() {
+        // 2048 a second, a second's worth deep: 8192 at once owes 6144, three seconds.
+        var bytes = TokenBucket(capacity: 2048, refill: 2048, per: .seconds(1))
+        let first = bytes.takeOwing(8192, now: .zero)
+        #expect(first == .seconds(3))
+        // The next taker queues behind the debt (three seconds plus its own half second).
+        let second = bytes.takeOwing(1024, now: .zero)
+        #expect(second == .milliseconds(3500))
+        // Once paid off and refilled, a second's worth passes at once again.
+        let refilled = bytes.takeOwing(2048, now: seconds(10))
+        let beyond = bytes.takeOwing(1, now: seconds(10))
+        #expect(refilled == .zero && beyond == MeshDuration(nanoseconds: 488_282))
+    }
 }
 
 /// Outside the macro: `#expect` cannot call a mutating method itself.

@@ -34,6 +34,7 @@ import Testing
         "gateway-load-balancer.yaml": ("019d8896104cb4d9", 1969),
         "gateway-mirror.yaml": ("a2a1eec61bff6bec", 1834),
         "gateway-rate-limit.yaml": ("9035a1cc655e54b4", 2788),
+        "gateway-rate-limit-port.yaml": ("d5a6b92470cdc1fd", 1978),
         "gateway-redirect.yaml": ("02757a9f4e38508c", 3075),
         "gateway-request-headers.yaml": ("b31c838ddb4d6fbf", 2716),
         "gateway-response-headers.yaml": ("34d6d0005415c0c5", 2834),

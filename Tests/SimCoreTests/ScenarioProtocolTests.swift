@@ -105,6 +105,18 @@ import Testing
         #expect(Self.parseError(Self.world + Self.load("url: \"https://gw.web:8443/\", tls: { caSecret: web/cert }")) == nil)
     }
 
+    @Test func aBodySizeParsesAndItsBadValuesNameTheirLine() throws {
+        let scenario = try ScenarioParser.parse(Self.world + Self.load("url: \"http://gw.web:8000/\", method: POST, bodyBytes: 8192"), file: "p.yaml")
+        guard case .load(let load) = scenario.steps[0].action else { Issue.record("not a load"); return }
+        #expect(load.bodyBytes == 8192)
+        for (fields, message) in [("url: \"tcp://gw.web:9000\", bodyBytes: 10", "applies to http:// and https:// loads only"),
+                                  ("url: \"http://gw.web:8000/\", bodyBytes: 0", "1"), ("url: \"http://gw.web:8000/\", bodyBytes: lots", "")] {
+            let error = Self.parseError(Self.world + Self.load(fields))
+            #expect(error?.path == "steps[0].load.bodyBytes", "\(fields): \(error?.path ?? "parsed")")
+            #expect(error?.message.contains(message) == true, "\(fields): \(error?.message ?? "parsed")")
+        }
+    }
+
     @Test func appModelsAndTheirKeys() throws {
         let good = try ScenarioParser.parse(Self.world + "apps:\n  web: { model: tls-echo, secret: web/cert, certificateKey: tls.crt }\n", file: "p.yaml")
         #expect(good.apps["web"] == AppSpec(model: .tlsEcho, options: ["secret": "web/cert", "certificateKey": "tls.crt"]))

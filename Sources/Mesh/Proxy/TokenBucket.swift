@@ -69,6 +69,19 @@ public struct TokenBucket: Hashable, Sendable {
         return true
     }
 
+    /// Takes `count` tokens, into debt when fewer are there (a byte-rate pacer's use: one token a
+    /// byte): returns how long until the debt is paid off, zero when the tokens were there. Later
+    /// takers queue behind the debt. A bucket that never refills owes nothing (it paces nothing).
+    public mutating func takeOwing(_ count: Int, now: MeshInstant) -> MeshDuration {
+        refill(now: now)
+        tokens -= Int64(max(0, count))
+        guard tokens < 0, refill > 0 else { return .zero }
+        let (owed, overflow) = (-tokens).multipliedReportingOverflow(by: period)
+        guard !overflow else { return MeshDuration(nanoseconds: .max) }
+        let units = owed - carry
+        return MeshDuration(nanoseconds: (units + refill - 1) / refill)
+    }
+
     /// True when both buckets enforce the same limit (state aside).
     func hasSameLimit(as other: TokenBucket) -> Bool {
         capacity == other.capacity && refill == other.refill && period == other.period

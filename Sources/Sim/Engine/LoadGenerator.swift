@@ -159,6 +159,7 @@ extension SimEngine {
         load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
                                     headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
         if url.scheme == .grpc { load.head = LoadState.grpcHead(load.head) }
+        if spec.bodyBytes > 0 { load.head.headers.append(HTTPHeader(name: "content-length", value: String(spec.bodyBytes))) }
         // The parser bounds it; a scenario built in code is held to the same limit.
         let concurrency = min(max(1, spec.concurrency), ScenarioLimits.maxConcurrency)
         var quotas = Array(repeating: Int.max, count: concurrency)
@@ -205,7 +206,7 @@ extension SimEngine {
             tcpCall(index, worker: worker)
         } else {
             issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].headWithCookies,
-                      destination: loads[index].destination, measuredFrom: scheduled, tls: loads[index].hello, udp: loads[index].scheme == .udp)
+                      destination: loads[index].destination, measuredFrom: scheduled, bodyBytes: loads[index].spec.bodyBytes, tls: loads[index].hello, udp: loads[index].scheme == .udp)
         }
     }
 

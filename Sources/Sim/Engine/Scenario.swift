@@ -159,6 +159,9 @@ public struct LoadSpec: Hashable, Sendable {
     /// An https:// load's TLS client settings (`tls:`); nil: SNI is the URL's host, the server is
     /// verified against the public roots only.
     public var tls: LoadTLS?
+    /// Each request carries a body of this many bytes (`curl -T` of a file that size), with its
+    /// `content-length`; 0: no body.
+    public var bodyBytes = 0
 
     public init(name: String, from: String, url: String, method: String = "GET", headers: [HTTPHeaderField] = [], requests: Int? = nil, duration: MeshDuration? = nil, qps: Double? = nil, concurrency: Int = 1) {
         self.name = name

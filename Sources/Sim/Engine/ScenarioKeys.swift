@@ -17,7 +17,7 @@ public enum ScenarioKeys {
     public static let stepActions = ["apply", "delete", "load", "fault"]
     public static let step = ["at"] + stepActions
     public static let delete = ["kind", "namespace", "name"]
-    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency", "cookies", "tls"]
+    public static let load = ["name", "from", "url", "method", "headers", "requests", "duration", "qps", "concurrency", "cookies", "tls", "bodyBytes"]
     public static let loadTLS = ["sni", "caSecret", "insecure", "clientSecret"]
     /// Each fault kind with the keys it takes (`kind` included).
     public static let faults: [(kind: String, keys: [String])] = [

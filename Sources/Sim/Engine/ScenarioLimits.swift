@@ -14,6 +14,8 @@ public enum ScenarioLimits {
     public static let maxRequestsPerScenario = 5_000_000
     /// `qps` of one load.
     public static let maxQPS = 1_000_000.0
+    /// `bodyBytes` of a load's requests (a real run sends them: 16 MiB).
+    public static let maxBodyBytes = 16 * 1024 * 1024
     /// `concurrency` of one load (workers, each with its connection).
     public static let maxConcurrency = 10_000
     /// A closed loop without `requests` runs `concurrency` workers for its `duration`, each sending

@@ -99,6 +99,12 @@ extension ScenarioParser {
             load.concurrency = try concurrency.int(in: 1...ScenarioLimits.maxConcurrency, limit: "the limit of workers per load")
         }
         load.cookies = try value.optional("cookies")?.bool() ?? false
+        if let bodyBytes = try value.optional("bodyBytes") {
+            guard parsedURL.scheme == .http || parsedURL.scheme == .https else {
+                throw bodyBytes.error("bodyBytes: applies to http:// and https:// loads only; the url is \(parsedURL.scheme.rawValue)://")
+            }
+            load.bodyBytes = try bodyBytes.int(in: 1...ScenarioLimits.maxBodyBytes, limit: "the limit of a load's request body")
+        }
         if load.requests == nil, load.duration == nil, scenarioDuration == nil {
             throw value.error("expected \"requests\" or \"duration\" (or a scenario-level duration): otherwise the load never ends")
         }

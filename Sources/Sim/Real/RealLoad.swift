@@ -137,7 +137,7 @@ struct RealLoadRunner: Sendable {
         var head = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
         head.headers.add(name: "host", value: url.authority)
         for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
-        head.headers.replaceOrAdd(name: "content-length", value: "0")
+        head.headers.replaceOrAdd(name: "content-length", value: String(spec.bodyBytes))
         let request = head
         let startOrder = interval == nil && url.isTCP ? RealWorkerStartOrder(workers: concurrency) : nil
         for worker in 0..<concurrency where quotas[worker] == 0 { startOrder?.firstCallFinished(by: worker) }
@@ -194,7 +194,7 @@ struct RealLoadRunner: Sendable {
             var request = request
             if let port = connection.targetPort { request.headers.replaceOrAdd(name: InboundTarget.portHeader, value: String(port)) }
             if let cookie = cookies?.withLockedValue(\.header) { request.headers.add(name: "cookie", value: cookie) }
-            let response = try await connection.request(request, timeout: .seconds(30))
+            let response = try await connection.request(request, bodyBytes: spec.bodyBytes, timeout: .seconds(30))
             cookies?.withLockedValue { $0.keep(setCookies: response.headers["set-cookie"]) }
             sample.status = response.status
             sample.headerValues = recorder.headerNames.map { response.headers.first(name: $0) }

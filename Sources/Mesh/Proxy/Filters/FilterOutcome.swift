@@ -46,6 +46,8 @@ struct FilterRequest: Sendable {
     var mirrors: [MirrorRequest] = []
     /// A fault filter delayed this request already (after its delay it only decides an abort).
     var faultDelayed = false
+    /// The gateway's port pacing held this request for its body's bytes already.
+    var uploadPaced = false
 
     init(head: HTTPRequestHead, peerIdentity: String? = nil, listenerPort: Int) {
         self.head = head

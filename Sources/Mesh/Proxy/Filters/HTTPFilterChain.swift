@@ -15,6 +15,7 @@ enum HTTPFilter: Sendable {
     case gatewayRoute(GatewayRouteFilter)
     case gatewayAccessControl(GatewayAccessControlFilter)
     case gatewayRateLimit(GatewayRateLimitFilter)
+    case gatewayUploadPacing(GatewayUploadPacingFilter)
     case pathRegexRewrite(PathRegexRewriteFilter)
     /// Where the matched rule's own filters run (the rule's `filters`, in order).
     case routeFilters
@@ -33,6 +34,7 @@ enum HTTPFilter: Sendable {
         case .gatewayRoute(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .gatewayAccessControl(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .gatewayRateLimit(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
+        case .gatewayUploadPacing(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .pathRegexRewrite(let filter): filter.decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
         case .routeFilters: .proceed
         }

@@ -52,6 +52,9 @@ struct GatewayCompiler {
             name: listener.name, port: listener.port, listenerProtocol: listener.protocol, hostname: listener.hostname.map(GatewayHostPattern.init), tls: listener.tls,
             bytesPerSecond: listener.bytesPerSecond, table: table,
             chain: HTTPFilterChain(filters: [.gatewayRoute(GatewayRouteFilter(hosts: hosts, matches: matches)), .routeFilters]), grpcRules: grpcRules)
+        if let bytesPerSecond = listener.bytesPerSecond {
+            result.chain.filters.insert(.gatewayUploadPacing(GatewayUploadPacingFilter(bucket: try portBucket(listener.port, bytesPerSecond: bytesPerSecond, context))), at: 0)
+        }
         if let attached = listener.accessControl {
             let filter = try GatewayAccessControlFilter(compiling: attached.settings, "\(context) \(attached.source)")
             result.accessControl = filter
@@ -127,6 +130,17 @@ struct GatewayCompiler {
             balancing: policies.loadBalancer ?? .roundRobin, sticky: policies.sessionSticky,
             security: policies.upstreamTLS.map { .tls(caPEM: $0.caPEM, clientCertificate: $0.mTLS ? $0.clientCertificate : nil) } ?? .plaintext,
             healthCheck: policies.healthCheck)
+        return index
+    }
+
+    /// The byte bucket of a port's RateLimitPolicy `bps`, shared by the listeners on the port.
+    mutating func portBucket(_ port: Int, bytesPerSecond: Int, _ context: String) throws(ConfigRejection) -> Int {
+        let key = "gateway-port|\(port)"
+        if let index = bucketBySource[key] { return index }
+        guard bytesPerSecond > 0 else { throw ConfigRejection(description: "\(context): expected bps > 0, found \(bytesPerSecond)") }
+        let index = compiled.buckets.count
+        compiled.buckets.own.append(BucketSpec(key: key, bucket: GatewayUploadPacingFilter.bucket(bytesPerSecond: bytesPerSecond)))
+        bucketBySource[key] = index
         return index
     }
 

@@ -101,6 +101,7 @@ extension Sidecar {
         request.sourceIP = held.destination.ip
         request.listenerScheme = held.request.listenerScheme
         request.faultDelayed = true
+        request.uploadPaced = held.request.uploadPaced
         runGatewayChain(id, &request, original: held.original, source: held.destination, listener: listener, from: .start, now: now, random: &random, actions: &actions)
     }
 
