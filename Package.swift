@@ -490,7 +490,7 @@ let package = Package(
         // and MeshShell's file checks.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["MeshShell", "MeshModel", "CPcap"],
+            dependencies: ["MeshShell", "MeshModel", "MeshRuntime", "CPcap"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

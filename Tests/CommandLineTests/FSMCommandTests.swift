@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// `fsm` as a user runs it: a sidecar that is not there, a port that is taken, manifests that do
-/// not hold together; one line each, never a NIO error dump. Addresses: 127.97.0.x.
+/// not hold together; one line each, never a NIO error dump. Addresses: 127.97.0.x, with ephemeral
+/// ports; the sidecar, whose other ports are fixed, on a leased block (`SuiteBlock`).
 @Suite struct FSMCommandTests {
     @Test func proxyGetWithNoSidecarThere() throws {
         let fsm = try BuiltCommand("fsm")
@@ -31,12 +32,13 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
-        let busy = try HeldListener(host: "127.97.0.4")
+        let host = try SuiteBlock.address(4, of: "FSMCommandTests")
+        let busy = try HeldListener(host: host)
         defer { busy.close() }
-        let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", "127.97.0.4", "--outbound-port", "\(busy.port)",
+        let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", host, "--outbound-port", "\(busy.port)",
                                    "--insecure-plaintext-peers", "--log-level", "critical"])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr == "Error: cannot listen on 127.97.0.4 (ports \(busy.port), 15003, 15000): address already in use (is another sidecar running for this pod IP? Stop it or give --pod-ip another address)\n")
+        #expect(outcome.stderr == "Error: cannot listen on \(host) (ports \(busy.port), 15003, 15000): address already in use (is another sidecar running for this pod IP? Stop it or give --pod-ip another address)\n")
     }
 
     @Test func upOnABusyPortStartsNothing() throws {

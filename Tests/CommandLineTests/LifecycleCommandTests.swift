@@ -6,8 +6,11 @@ import Glibc
 
 /// The long-running commands stop cleanly on SIGTERM and SIGINT (swift-service-lifecycle's
 /// graceful shutdown): exit status 0, nothing on standard error but their own log lines.
-/// Addresses: 127.97.3.x.
+/// Addresses: a leased block (`SuiteBlock`): the controller's 6060 and the sidecar's ports are fixed.
 @Suite struct LifecycleCommandTests {
+    /// `127.61.<leased>.n`.
+    static func address(_ host: Int) throws -> String { try SuiteBlock.address(host, of: "LifecycleCommandTests") }
+
     /// Starts `fsm arguments`, waits until `ready` answers, sends `signal`, and returns the exit
     /// status and standard error (the process is killed after `timeout` seconds).
     static func stop(_ arguments: [String], with signalNumber: Int32, once ready: () -> Bool, timeout: Double = 20) throws -> (status: Int32, stderr: String) {
@@ -51,7 +54,7 @@ import Glibc
     func theControllerStopsCleanlyOnASignal(_ signalNumber: Int32) throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let host = signalNumber == SIGTERM ? "127.97.3.1" : "127.97.3.2"
+        let host = try Self.address(signalNumber == SIGTERM ? 1 : 2)
         let outcome = try Self.stop(["controller", "--manifests", scratch.path, "--state-dir", scratch.path + "/state", "--listen", "\(host):6060",
                                      "--log-level", "warning"], with: signalNumber, once: { Self.listening(host, 6060) })
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -62,8 +65,9 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
-        let outcome = try Self.stop(["sidecar", "--config", config, "--pod-ip", "127.97.3.3", "--insecure-plaintext-peers", "--log-level", "info"],
-                                    with: SIGTERM, once: { Self.listening("127.97.3.3", 15001) })
+        let host = try Self.address(3)
+        let outcome = try Self.stop(["sidecar", "--config", config, "--pod-ip", host, "--insecure-plaintext-peers", "--log-level", "info"],
+                                    with: SIGTERM, once: { Self.listening(host, 15001) })
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("draining before exit"), "\(outcome.stderr)")
     }

@@ -6,14 +6,17 @@ import Glibc
 
 /// `fsm sidecar --config FILE` as it starts: no file or a bad one stops it with the reason (there
 /// is no last good config to keep yet); without `--log-level` it logs at the level its config
-/// names (MeshConfig's `spec.sidecar.logLevel`, `Spec.SidecarLogLevel`). Addresses: 127.61.1.x.
+/// names (MeshConfig's `spec.sidecar.logLevel`, `Spec.SidecarLogLevel`). Addresses: a leased block (`SuiteBlock`).
 @Suite struct SidecarStartTests {
+    /// `127.61.<leased>.n`.
+    static func address(_ host: Int) throws -> String { try SuiteBlock.address(host, of: "SidecarStartTests") }
+
     static func config(logLevel: String) -> String {
         #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local", "SidecarLogLevel": "\#(logLevel)"}}"#
     }
 
     @Test func missingConfigFileStopsTheStart() throws {
-        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", "/nonexistent.json", "--pod-ip", "127.61.1.1", "--insecure-plaintext-peers"])
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", "/nonexistent.json", "--pod-ip", try Self.address(1), "--insecure-plaintext-peers"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasSuffix("Error: --config /nonexistent.json: no such file; the sidecar needs a config to start\n"))
         #expect(!outcome.stderr.contains("last good config"))
@@ -23,7 +26,7 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let file = try scratch.write("config.json", "{}")
-        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", "127.61.1.2", "--insecure-plaintext-peers"])
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", try Self.address(2), "--insecure-plaintext-peers"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasSuffix("Error: --config \(file): not a sidecar config: Spec: missing; the sidecar needs a config to start\n"))
     }
@@ -32,7 +35,7 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let file = try scratch.write("config.json", Self.config(logLevel: "error"))
-        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", "127.61.1.6", "--insecure-plaintext-peers",
+        let outcome = try BuiltCommand("fsm").run(["sidecar", "--config", file, "--pod-ip", try Self.address(6), "--insecure-plaintext-peers",
                                                   "--access-log", "/nonexistent-dir/access.log"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasSuffix("Error: cannot open the access log /nonexistent-dir/access.log for writing\n"), "\(outcome.stderr)")
@@ -42,13 +45,13 @@ import Glibc
     /// error (they do not, though it ran past its start: it exits by itself on SIGTERM, after the
     /// start-up line would have been written); `--log-level info` wins over the config's error.
     @Test func logLevelComesFromTheConfigUnlessGiven() throws {
-        let debug = try runAndStop(configLevel: "debug", arguments: [], ip: "127.61.1.3", readyText: "sidecar started")
+        let debug = try runAndStop(configLevel: "debug", arguments: [], ip: try Self.address(3), readyText: "sidecar started")
         #expect(debug.stderr.contains("sidecar started"), "\(debug.stderr)")
-        let quiet = try runAndStop(configLevel: "error", arguments: [], ip: "127.61.1.4", readyText: nil)
+        let quiet = try runAndStop(configLevel: "error", arguments: [], ip: try Self.address(4), readyText: nil)
         #expect(quiet.exitedByItself, "\(quiet.stderr)")
         #expect(!quiet.stderr.contains("sidecar started"), "\(quiet.stderr)")
         #expect(!quiet.stderr.contains("draining before exit"), "\(quiet.stderr)")
-        let given = try runAndStop(configLevel: "error", arguments: ["--log-level", "info"], ip: "127.61.1.5", readyText: "sidecar started")
+        let given = try runAndStop(configLevel: "error", arguments: ["--log-level", "info"], ip: try Self.address(5), readyText: "sidecar started")
         #expect(given.exitedByItself, "\(given.stderr)")
         #expect(given.stderr.contains("draining before exit"), "\(given.stderr)")
     }
