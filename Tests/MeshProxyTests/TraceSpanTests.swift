@@ -23,4 +23,20 @@ import Testing
         #expect(json.contains(#""kind":"SERVER""#) && json.contains(#""shared":true"#) && json.contains(#""duration":1,"#))
         #expect(!json.contains("remoteEndpoint"))
     }
+
+    @Test func aBatchIsTheSpansRenderedOneByOneInAnArray() {
+        let spans = [
+            TraceSpan(context: context, kind: .client, name: "GET /a\"b\\c é", start: MeshInstant(nanoseconds: 5_000_000), duration: .milliseconds(3),
+                      localService: "bookbuyer", remoteService: "bookstore", remoteAddress: SocketAddress(ip: "10.244.0.11", port: 14001),
+                      tags: ["http.status_code": "503", "error": "true", "upstream_cluster": "bookstore/bookstore|14001", "weird\nkey": "tab\there"]),
+            TraceSpan(context: B3Context(traceHigh: 0, traceLow: 7, wide: false, spanID: 9), kind: .server, name: "GET /", start: .zero, duration: .zero,
+                      localService: "bookstore"),
+            TraceSpan(context: context, kind: .client, name: "POST /", start: .zero, duration: .microseconds(10), localService: "x",
+                      remoteAddress: SocketAddress(ip: "[fd00::1]", port: 80)),
+        ]
+        let expected = JSONValue.array(spans.map { $0.zipkinJSON(epochOffsetMicroseconds: 42) }).rendered()
+        #expect(TraceSpan.zipkinBatch(spans, epochOffsetMicroseconds: 42) == expected)
+        #expect(TraceSpan.zipkinBatch([], epochOffsetMicroseconds: 42) == "[]")
+    }
 }
+

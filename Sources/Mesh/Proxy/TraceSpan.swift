@@ -56,8 +56,48 @@ public struct TraceSpan: Hashable, Sendable {
         return .object(fields)
     }
 
-    /// A batch as the collector takes it.
+    /// A batch as the collector takes it: the same bytes as rendering each span's `zipkinJSON`,
+    /// written straight out (a reporter renders every span the sidecar traces).
     public static func zipkinBatch(_ spans: [TraceSpan], epochOffsetMicroseconds: Int64) -> String {
-        JSONValue.array(spans.map { $0.zipkinJSON(epochOffsetMicroseconds: epochOffsetMicroseconds) }).rendered()
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(spans.count * 400 + 2)
+        for (index, span) in spans.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += span.zipkinBytes(epochOffsetMicroseconds: epochOffsetMicroseconds)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `zipkinJSON`'s object, written with `JSONObjectWriter`.
+    func zipkinBytes(epochOffsetMicroseconds: Int64) -> [UInt8] {
+        var object = JSONObjectWriter(reservingCapacity: 400)
+        object.field("traceId", asciiBytes: context.traceID.utf8)
+        object.field("id", asciiBytes: B3Context.hex(context.spanID).utf8)
+        if let parent = context.parentSpanID { object.field("parentId", asciiBytes: B3Context.hex(parent).utf8) }
+        object.field("kind", asciiBytes: kind.rawValue.utf8)
+        object.field("name", name)
+        object.field("timestamp", Int(epochOffsetMicroseconds + start.nanoseconds / 1000))
+        object.field("duration", Int(max(1, duration.nanoseconds / 1000)))
+        object.beginObject("localEndpoint")
+        object.field("serviceName", localService)
+        object.endObject()
+        let ipv4 = remoteAddress.flatMap { AddressRange.parseIPv4($0.ip) != nil ? $0 : nil }
+        if remoteService != nil || ipv4 != nil {
+            object.beginObject("remoteEndpoint")
+            if let remoteService { object.field("serviceName", remoteService) }
+            if let ipv4 {
+                object.field("ipv4", ipv4.ip)
+                object.field("port", ipv4.port)
+            }
+            object.endObject()
+        }
+        if kind == .server { object.field("shared", true) }
+        if !tags.isEmpty {
+            object.beginObject("tags")
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) { object.field(key: key, value) }
+            object.endObject()
+        }
+        return object.finishBytes()
     }
 }
