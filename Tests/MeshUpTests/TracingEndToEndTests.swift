@@ -12,6 +12,8 @@ import ZipkinCollectorDouble
 @Suite(.timeLimit(.minutes(5)))
 struct TracingEndToEndTests {
     @Test func eachPurchaseIsOneTraceAcrossTheThreeServices() async throws {
+        let addresses = try await UpAddressLease(network: "127.87")
+        defer { addresses.release() }
         let fsm = try #require(UpEndToEndTests.fsmPath(), "the fsm executable is not in the build directory")
         let collector = ZipkinCollectorDouble()
         let port = try await collector.start(host: "127.87.0.2")

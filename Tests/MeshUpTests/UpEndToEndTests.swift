@@ -87,6 +87,8 @@ struct UpEndToEndTests {
     }
 
     @Test func bookstoreDemoRunsAsProcesses() async throws {
+        let addresses = try await UpAddressLease(network: "127.81")
+        defer { addresses.release() }
         let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
         let (directory, manifests, stateDir) = try Self.workspace("mesh-up-e2e")
         let upArguments = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "127.81.0.1:6060",

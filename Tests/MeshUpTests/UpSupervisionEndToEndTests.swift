@@ -41,6 +41,8 @@ struct UpSupervisionEndToEndTests {
     }
 
     @Test func aKilledSidecarLeavesTheEndpointsIsRestartedAndComesBack() async throws {
+        let addresses = try await UpAddressLease(network: "127.96")
+        defer { addresses.release() }
         let fsm = try #require(UpEndToEndTests.fsmPath(), "the fsm executable is not in the build directory")
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-supervise")
         // Two bookstore-v1 replicas (bookstore-0 and bookstore-1) behind the split's v1 backend.
