@@ -28,7 +28,7 @@ struct RealModeTests {
         "access-control.yaml", "tcp-server-first.yaml", "tcp-server-first-smi.yaml", "tracing.yaml",
         "egress-policy.yaml", "egress-passthrough.yaml", "ingress-backend.yaml",
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
-        "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "ingress-basics.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
+        "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml",
     ]
@@ -43,6 +43,7 @@ struct RealModeTests {
         return [
             "gateway-tls-termination.yaml": protocols, "gateway-tls-passthrough.yaml": protocols, "gateway-grpc-routing.yaml": protocols,
             "gateway-upstream-tls.yaml": protocols, "gateway-mtls.yaml": protocols,
+            "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
         ]
     }()
 

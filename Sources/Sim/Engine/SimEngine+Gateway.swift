@@ -32,8 +32,14 @@ extension SimEngine {
 
     /// FSM's ingress controller (`<control plane>/fsm-ingress`, the config `ingressClassName: pipy`
     /// Ingresses compile to) runs as the pod and LoadBalancer Service `fsm-ingress` (F2-003);
-    /// a Gateway in namespace N as `fsm-gateway-N` (`GatewayPods`).
-    static func gatewayPodName(of gateway: String) -> String { GatewayPods.podName(ofGateway: gateway) }
+    /// a Gateway in namespace N as `fsm-gateway-N`.
+    /// The controller's name for the ingress config (`GatewayBuilder.ingressName`).
+    static let ingressPodName = "fsm-ingress"
+
+    static func gatewayPodName(of gateway: String) -> String {
+        let namespace = String(gateway.prefix { $0 != "/" })
+        return gateway == "\(namespace)/\(ingressPodName)" ? ingressPodName : "fsm-gateway-\(namespace)"
+    }
 
     private func placeGatewayPod(name: String, namespace: String) -> Int {
         let pod = placeOutsidePod(name: name, namespace: namespace, ip: IPv4.pod(pods.count),

@@ -38,10 +38,8 @@ struct RealCluster {
     private(set) var services: [Service] = []
     /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
     private(set) var externalIPs: [String: String] = [:]
-    /// The address of each gateway pod (`RealGateways`) by its service name `<pod>.<namespace>`:
-    /// `fsm-gateway-<ns>` for every namespace a Gateway is created in (by the manifests or a step),
-    /// `fsm-ingress` in the control plane's namespace when an Ingress is, whether or not the
-    /// controller programs it.
+    /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
+    /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
     private(set) var gatewayIPs: [String: String] = [:]
     /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
     /// simulator's address (`RealOutsideClient`).
@@ -80,8 +78,8 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        let gatewayPods = RealCluster.gatewayPods(scenario)
-        guard placed.count + scenario.externalHosts.count + gatewayPods.count <= 250 else {
+        let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
+        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count <= 250 else {
             throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
@@ -114,7 +112,7 @@ struct RealCluster {
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
-        placeOutside(gatewayPods: gatewayPods, subnet: subnet)
+        placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
@@ -138,8 +136,8 @@ struct RealCluster {
     }
 
     /// The gateway pods' addresses, after the external hosts.
-    private mutating func placeOutside(gatewayPods: [String], subnet: Int) {
-        for (offset, service) in gatewayPods.enumerated() { gatewayIPs[service] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
+    private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
+        for (offset, namespace) in gatewayNamespaces.enumerated() { gatewayIPs[namespace] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
     }
 
     static let externalNamespace = "external"

@@ -7,8 +7,7 @@ import NIOCore
 import SimCore
 
 /// The FSM Gateway pods of a real run, as the simulator places its own (`SimEngine+Gateway`): each
-/// namespace with a Gateway the controller programs gets the pod `fsm-gateway-<ns>`, and the
-/// ingress controller's config the pod `fsm-ingress` (`GatewayPods`), outside the
+/// namespace with a Gateway the controller programs gets the pod `fsm-gateway-<ns>`, outside the
 /// mesh, running a real `GatewayProcess` (the runtime `fsm gateway` runs) whose listeners bind the
 /// pod's own loopback address (`RealCluster.gatewayIPs`) at the Gateway's ports. The run's
 /// controller feeds it as it feeds the sidecars: after each change the new `GatewayConfig` is
@@ -39,9 +38,9 @@ final class RealGateways {
     /// The meshed pods' addresses: the gateway's plain HTTP to them meets their border.
     private let meshedPodIPs: Set<String>
     private let logger: Logger
-    /// By service name, `<pod>.<namespace>` (`RealCluster.gatewayIPs`).
+    /// By namespace.
     private(set) var running: [String: Running] = [:]
-    /// The gateway pods that started during the run (running or stopped since), as `running`.
+    /// The namespaces whose gateway pod started during the run (running or stopped since).
     private var started: Set<String> = []
 
     init(scenarioName: String, cluster: RealCluster, meshedPodIPs: Set<String>, accessLog: AccessLogSink, logger: Logger) {
@@ -52,35 +51,30 @@ final class RealGateways {
         self.logger = logger
     }
 
-    /// The gateway pods' deployments (`fsm-gateway-<ns>`, `fsm-ingress`), as the simulator's report lists them.
-    var deployments: [String] { started.map(Self.podName).sorted() }
+    /// The gateway pods' deployments (`fsm-gateway-<ns>`), as the simulator's report lists them.
+    var deployments: [String] { started.sorted().map(Self.podName) }
 
-    static func podName(service: String) -> String { String(service.prefix { $0 != "." }) }
-
-    /// `<pod>.<namespace>` of the pod serving the gateway config `namespace/name`.
-    static func service(ofGateway name: String) -> String {
-        "\(GatewayPods.podName(ofGateway: name)).\(name.prefix { $0 != "/" })"
-    }
+    static func podName(namespace: String) -> String { "fsm-gateway-\(namespace)" }
 
     /// Starts the pods of Gateways that got a config and applies each running gateway's current
     /// config when its version changed.
     func sync(_ controller: MeshController) async -> SyncOutcome {
         var outcome = SyncOutcome()
         for name in controller.gatewayNames {
-            let service = Self.service(ofGateway: name)
-            if let gateway = running[service], gateway.gateway != name { continue }
-            guard let config = controller.gatewayConfig(for: name), running[service]?.version != config.version else { continue }
+            let namespace = String(name.prefix { $0 != "/" })
+            if let gateway = running[namespace], gateway.gateway != name { continue }
+            guard let config = controller.gatewayConfig(for: name), running[namespace]?.version != config.version else { continue }
             var gateway: Running
-            if let existing = running[service] {
+            if let existing = running[namespace] {
                 gateway = existing
             } else {
-                guard let started = await start(name, service: service, outcome: &outcome) else { return outcome }
+                guard let started = await start(name, namespace: namespace, outcome: &outcome) else { return outcome }
                 gateway = started
             }
             switch await gateway.process.apply(config) {
             case .applied:
                 gateway.version = config.version
-                running[service] = gateway
+                running[namespace] = gateway
                 outcome.pushed += 1
                 let unbound = await gateway.process.unboundSockets()
                 if !unbound.isEmpty {
@@ -89,14 +83,14 @@ final class RealGateways {
                     return outcome
                 }
             case .rejected(let reason):
-                outcome.notes.append("config rejected by \(Self.podName(service: service)): \(reason)")
+                outcome.notes.append("config rejected by \(Self.podName(namespace: namespace)): \(reason)")
             }
         }
         return outcome
     }
 
-    private func start(_ name: String, service: String, outcome: inout SyncOutcome) async -> Running? {
-        guard let ip = ips[service] else {
+    private func start(_ name: String, namespace: String, outcome: inout SyncOutcome) async -> Running? {
+        guard let ip = ips[namespace] else {
             outcome.failure = "scenario \(scenarioName): the Gateway \(name) has no pod address (a Gateway the real run did not foresee)"
             return nil
         }
@@ -106,8 +100,8 @@ final class RealGateways {
         do {
             let process = try await GatewayProcess.start(settings: settings, logger: logger)
             let gateway = Running(gateway: name, ip: ip, process: process)
-            running[service] = gateway
-            started.insert(service)
+            running[namespace] = gateway
+            started.insert(namespace)
             return gateway
         } catch {
             outcome.failure = "scenario \(scenarioName): the Gateway \(name) cannot listen on \(ip):\(RealGateways.adminPort) (admin): \(NetworkErrorText.reason(of: error))"
