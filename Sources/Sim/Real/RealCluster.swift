@@ -21,6 +21,10 @@ struct RealPod: Sendable {
     var app: AppModelInstance
     /// The Pod as the controller knows it (with its IP), to apply again when it restarts.
     var resource: Pod
+    /// The scenario's `apps:` entry (or external host's app): tls-echo's `secret` and `certificateKey`.
+    var appSpec: AppSpec? = nil
+    /// An external host's DNS name (its public certificate's name when it serves TLS without a Secret).
+    var hostName: String? = nil
 }
 
 /// The cluster of a real run, built the way the simulator builds its own (SimEngine+World): the
@@ -109,7 +113,8 @@ struct RealCluster {
             let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
                                        seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
-                                appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
+                                appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod,
+                                appSpec: scenario.apps[entry.deployment]))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
         placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
@@ -131,7 +136,8 @@ struct RealCluster {
             let resource = Pod(metadata: ObjectMeta(name: host.name, namespace: RealCluster.externalNamespace), podIP: ip)
             let app = AppModelInstance(deployment: host.name, template: PodSpec(), spec: host.app, seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: host.name, labels: [:], spec: PodSpec(), ip: ip, appPorts: host.ports.sorted(),
-                                tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource))
+                                tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource,
+                                appSpec: host.app, hostName: host.host))
         }
     }
 

@@ -37,6 +37,8 @@ final class RealGateways {
     private let accessLog: AccessLogSink
     /// The meshed pods' addresses: the gateway's plain HTTP to them meets their border.
     private let meshedPodIPs: Set<String>
+    /// The external hosts' names → their loopback addresses (a backend named by host).
+    private let hosts: [String: String]
     private let logger: Logger
     /// By namespace.
     private(set) var running: [String: Running] = [:]
@@ -47,6 +49,7 @@ final class RealGateways {
         self.scenarioName = scenarioName
         self.ips = cluster.gatewayIPs
         self.meshedPodIPs = meshedPodIPs
+        self.hosts = cluster.externalIPs
         self.accessLog = accessLog
         self.logger = logger
     }
@@ -97,6 +100,7 @@ final class RealGateways {
         var settings = GatewaySettings(bindAddress: ip, adminAddress: ip, adminPort: RealGateways.adminPort, connectionLimit: RealGateways.connectionLimit)
         settings.accessLog = accessLog
         settings.meshedPodIPs = meshedPodIPs
+        settings.hosts = hosts
         do {
             let process = try await GatewayProcess.start(settings: settings, logger: logger)
             let gateway = Running(gateway: name, ip: ip, process: process)
