@@ -31,21 +31,16 @@ struct RealModeTests {
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml",
+        // Real TLS and gRPC (DECISIONS 204-206): the Secrets' certificates made real, https:// and
+        // grpc:// clients, tls-echo and grpc-echo apps.
+        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
     ]
 
     /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
     /// with exit 2, naming it).
-    static let awaitingRealMode: [String: String] = {
-        // The F2 demos whose loads are https:// or grpc:// (or whose apps are tls-echo): real mode
-        // has no https/gRPC client nor tls-echo/grpc-echo server yet (RealModeSupport.checkProtocols),
-        // and their Secrets' certificates are the simulator's modelled ones (DECISIONS 185).
-        let protocols = "real https/gRPC clients and tls-echo/grpc-echo servers"
-        return [
-            "gateway-tls-termination.yaml": protocols, "gateway-tls-passthrough.yaml": protocols, "gateway-grpc-routing.yaml": protocols,
-            "gateway-upstream-tls.yaml": protocols, "gateway-mtls.yaml": protocols,
-            "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
-        ]
-    }()
+    static let awaitingRealMode: [String: String] = [
+        "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
+    ]
 
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }

@@ -97,8 +97,8 @@ final class RealGRPCConnection: RealLoadConnection, Sendable {
                 guard var response else { return }
                 if let trailers { response.headers.add(contentsOf: trailers) }
                 self.response = nil
+                // The stream closes by itself: both sides ended it (closing it would reset it).
                 answer.succeed(response)
-                context.close(promise: nil)
             }
         }
 
