@@ -200,6 +200,9 @@ struct RealModeTests {
         // cluster: refused before anything starts.
         try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
                                      naming: "a load from outside the cluster to 10.96.0.10 (load outside (line")
+        // https:// and grpc:// run from outside the cluster only.
+        try await Self.expectRefused(step: #"load: { name: secure, from: demo/client, url: "https://echo.demo:8080/", requests: 1 }"#,
+                                     naming: "https:// loads from a pod (load secure from demo/client (line")
     }
 
     /// A scenario real mode cannot run yet is refused with the feature named, before anything starts.
