@@ -42,14 +42,17 @@ struct RealCluster {
     private(set) var services: [Service] = []
     /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
     private(set) var externalIPs: [String: String] = [:]
-    /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
-    /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
+    /// The address of each gateway pod (`RealGateways`) by pod name: `fsm-gateway-<ns>` for every
+    /// namespace a Gateway is created in (by the manifests or a step), whether or not the
+    /// controller programs it, and `fsm-ingress` when an Ingress of class `pipy` is.
     private(set) var gatewayIPs: [String: String] = [:]
+    /// Each gateway pod's namespace, by pod name.
+    private(set) var gatewayNamespaces: [String: String] = [:]
     /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
     /// simulator's address (`RealOutsideClient`).
     let externalClientIP = RealOutsideClient.address
 
-    init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
+    init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String, controlPlaneNamespace: String = "fsm-system") throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
         func addNamespace(_ name: String) {
             guard !name.isEmpty, !namespaces.contains(name) else { return }
@@ -82,8 +85,8 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
-        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count <= 250 else {
+        let gatewayPods = RealCluster.gatewayPods(scenario, controlPlaneNamespace: controlPlaneNamespace)
+        guard placed.count + scenario.externalHosts.count + gatewayPods.count <= 250 else {
             throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
@@ -117,7 +120,7 @@ struct RealCluster {
                                 appSpec: scenario.apps[entry.deployment]))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
-        placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
+        placeOutside(gatewayPods: gatewayPods, subnet: subnet)
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
@@ -142,8 +145,11 @@ struct RealCluster {
     }
 
     /// The gateway pods' addresses, after the external hosts.
-    private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
-        for (offset, namespace) in gatewayNamespaces.enumerated() { gatewayIPs[namespace] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
+    private mutating func placeOutside(gatewayPods: [(name: String, namespace: String)], subnet: Int) {
+        for (offset, pod) in gatewayPods.enumerated() {
+            gatewayIPs[pod.name] = "127.82.\(subnet).\(pods.count + 1 + offset)"
+            gatewayNamespaces[pod.name] = pod.namespace
+        }
     }
 
     static let externalNamespace = "external"

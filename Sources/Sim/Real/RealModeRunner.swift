@@ -82,7 +82,8 @@ public enum RealModeRunner {
         let seed = options.seed ?? scenario.seed
         var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
         if scenario.loadSpecs.contains(where: \.isExternal) { try await RealOutsideClient.prepare() }
-        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName)
+        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName,
+                                      controlPlaneNamespace: controller.controlPlaneNamespace)
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
