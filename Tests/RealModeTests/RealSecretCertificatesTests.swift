@@ -15,8 +15,7 @@ struct RealSecretCertificatesTests {
     static func rewritten(_ file: String) throws -> (certificates: RealSecretCertificates, secrets: [String: Secret]) {
         let scenario = try RealModeTests.load(file)
         let certificates = try RealSecretCertificates(scenario: scenario)
-        let secrets = Dictionary(RealSecretCertificates.secrets(of: certificates.rewritten(scenario)).map { ("\($0.metadata.namespace)/\($0.metadata.name)", $0) },
-                                 uniquingKeysWith: { _, last in last })
+        let secrets = RealSecretCertificates.secretsByName(of: certificates.rewritten(scenario))
         return (certificates, secrets)
     }
 

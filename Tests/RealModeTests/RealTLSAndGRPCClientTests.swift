@@ -28,8 +28,7 @@ struct RealTLSAndGRPCClientTests {
     static func get(with tls: LoadTLS) async throws -> (response: RealHTTPConnection.Response?, tlsFailed: Bool) {
         let scenario = try RealModeTests.load("gateway-upstream-tls.yaml")
         let certificates = try RealSecretCertificates(scenario: scenario)
-        let secrets = Dictionary(RealSecretCertificates.secrets(of: certificates.rewritten(scenario)).map { ("\($0.metadata.namespace)/\($0.metadata.name)", $0) },
-                                 uniquingKeysWith: { _, last in last })
+        let secrets = RealSecretCertificates.secretsByName(of: certificates.rewritten(scenario))
         let pod = Self.pod("httpbin", ip: tlsEchoIP, port: 8443, spec: try #require(scenario.apps["httpbin"]))
         let server = RealAppServer(pod: pod, tcpCalls: RealTCPCallLedger(), tls: try certificates.serverContext(for: pod, secrets: secrets))
         let group = MultiThreadedEventLoopGroup.singleton

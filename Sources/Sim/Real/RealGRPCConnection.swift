@@ -46,10 +46,14 @@ final class RealGRPCConnection: RealLoadConnection, Sendable {
         defer { timer.cancel() }
         let opened = channel.eventLoop.makePromise(of: (any Channel).self)
         opened.futureResult.whenFailure { answer.fail($0) }
-        multiplexer.createStreamChannel(promise: opened) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                try stream.pipeline.syncOperations.addHandler(CallStream(head: head, answer: answer))
+        let multiplexer = multiplexer
+        // On the connection's loop, where the multiplexer lives.
+        channel.eventLoop.execute {
+            multiplexer.createStreamChannel(promise: opened) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                    try stream.pipeline.syncOperations.addHandler(CallStream(head: head, answer: answer))
+                }
             }
         }
         return try await answer.futureResult.get()

@@ -76,7 +76,7 @@ public enum RealModeRunner {
         // simulated column runs the scenario as written.
         let certificates = try RealSecretCertificates(scenario: original)
         let scenario = certificates.rewritten(original)
-        let secrets = Dictionary(RealSecretCertificates.secrets(of: scenario).map { ("\($0.metadata.namespace)/\($0.metadata.name)", $0) }, uniquingKeysWith: { _, last in last })
+        let secrets = RealSecretCertificates.secretsByName(of: scenario)
         let lease = try leaseSubnet(options.subnet)
         defer { lease.lease.release() }
         let seed = options.seed ?? scenario.seed

@@ -57,9 +57,9 @@ struct RealSecretCertificates {
         return (scenario.manifests + applied).compactMap { if case .secret(let secret) = $0 { secret } else { nil } }
     }
 
-    /// The Secret `namespace/name` of the scenario as real mode rewrote it (its last definition).
-    static func secret(named name: String, in scenario: Scenario) -> Secret? {
-        secrets(of: scenario).last { "\($0.metadata.namespace)/\($0.metadata.name)" == name }
+    /// The scenario's Secrets by `namespace/name` (a name defined again: its last definition).
+    static func secretsByName(of scenario: Scenario) -> [String: Secret] {
+        Dictionary(secrets(of: scenario).map { ("\($0.metadata.namespace)/\($0.metadata.name)", $0) }, uniquingKeysWith: { _, last in last })
     }
 
     /// Each certificate text → the text of the CA that issued it (itself: self-signed). A text is
@@ -70,7 +70,12 @@ struct RealSecretCertificates {
         for secret in secrets {
             let ca = secret.text(Secret.caKey)
             for (key, text) in certificateEntries(of: secret) where key != Secret.caKey {
-                if let ca, ca != text, issuers[text] == nil || issuers[text] == text { issuers[text] = ca } else if issuers[text] == nil { issuers[text] = text }
+                if let ca, ca != text {
+                    // The first CA seen beside it decides (over an earlier "self-signed").
+                    if issuers[text] == nil || issuers[text] == text { issuers[text] = ca }
+                } else if issuers[text] == nil {
+                    issuers[text] = text
+                }
             }
             if let ca, issuers[ca] == nil { issuers[ca] = ca }
         }
