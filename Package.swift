@@ -153,6 +153,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Sim/Real",
@@ -473,7 +475,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RealModeTests",
-            dependencies: ["MeshRealMode", "MeshRuntime", "SimCore", "MeshModel"],
+            dependencies: [
+                "MeshRealMode", "MeshRuntime", "SimCore", "MeshModel", "MeshControl",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

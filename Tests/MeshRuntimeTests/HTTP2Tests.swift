@@ -429,6 +429,23 @@ struct HTTP2Tests {
         }
     }
 
+    /// A complete HTTP/2 answer is logged without `DC`: the stream closes as its response ends,
+    /// and the access-log line is taken before that (it was flagged as a client gone mid-answer).
+    @Test func aCompleteHTTP2AnswerIsLoggedWithoutDownstreamTermination() async throws {
+        let log = try AccessLogTests.LogFile()
+        defer { log.remove() }
+        let client = AccessLogTests.logging(GRPCMesh.clientConfig(serverIP: "127.83.11.2"))
+        try await GRPCMesh.run(subnet: 11, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
+            let h2 = try await H2TestClient.connect(host: mesh.clientIP)
+            let result = await GRPCResult.collect(try await h2.call("/test.Echo/Unary", message: "hello"))
+            #expect(result.trailers?.first(name: "grpc-status") == "0")
+            await h2.close()
+            let entry = try #require(try await log.entries(count: 1).first)
+            #expect(entry["response_code"] == .int(200))
+            #expect(entry["response_flags"] == .string("-"))
+        }
+    }
+
     @Test func plaintextPeersSpeakH2CWithPriorKnowledge() async throws {
         // The explicit plaintext test mode: h2c between the sidecars, the identity in the header.
         let server = GRPCMesh.serverConfig(serverIP: "127.83.8.2", grpcAllowed: [MeshPair.clientIdentity])

@@ -31,34 +31,26 @@ struct RealModeTests {
         "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml",
+        // Real TLS and gRPC (DECISIONS 204-206): the Secrets' certificates made real, https:// and
+        // grpc:// clients, tls-echo and grpc-echo apps.
+        "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
+        // The ingress controller's pod, fsm-ingress, a real gateway runtime too (DECISIONS 207).
+        "ingress-basics.yaml",
     ]
 
-    /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
-    /// with exit 2, naming it).
-    static let awaitingRealMode: [String: String] = {
-        // The F2 demos whose loads are https:// or grpc:// (or whose apps are tls-echo): real mode
-        // has no https/gRPC client nor tls-echo/grpc-echo server yet (RealModeSupport.checkProtocols),
-        // and their Secrets' certificates are the simulator's modelled ones (DECISIONS 185).
-        let protocols = "real https/gRPC clients and tls-echo/grpc-echo servers"
-        return [
-            "gateway-tls-termination.yaml": protocols, "gateway-tls-passthrough.yaml": protocols, "gateway-grpc-routing.yaml": protocols,
-            "gateway-upstream-tls.yaml": protocols, "gateway-mtls.yaml": protocols,
-            "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
-        ]
-    }()
-
+    /// Every scenario in scenarios/ runs both ways (none is the simulator's only).
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingRealMode.keys), "scenarios/ and RealModeTests.shipped (with awaitingRealMode) differ")
+        #expect(Set(files) == Set(Self.shipped), "scenarios/ and RealModeTests.shipped differ")
     }
 
-    /// The FSM Gateway demos, among `shipped`: run one at a time, beside the other scenarios,
+    /// The FSM Gateway demos and the ingress controller's, among `shipped`: run one at a time, beside the other scenarios,
     /// so that the test process does not hold every real run's sockets at once (Foundation's
     /// `Process.run`, which other suites of this process call, can crash reading a long
     /// /proc/self/fd: swift-corelibs-foundation PR 5472).
-    static var gatewayScenarios: [String] { shipped.filter { $0.hasPrefix("gateway-") } }
+    static var gatewayScenarios: [String] { shipped.filter { $0.hasPrefix("gateway-") || $0 == "ingress-basics.yaml" } }
 
-    @Test(arguments: shipped.filter { !$0.hasPrefix("gateway-") })
+    @Test(arguments: shipped.filter { !gatewayScenarios.contains($0) })
     func acceptanceScenarioPassesInRealMode(file: String) async throws {
         try await Self.passesBothWays(file)
     }
@@ -205,21 +197,9 @@ struct RealModeTests {
         // cluster: refused before anything starts.
         try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
                                      naming: "a load from outside the cluster to 10.96.0.10 (load outside (line")
-    }
-
-    /// A scenario real mode cannot run yet is refused with the feature named, before anything starts.
-    @Test(arguments: awaitingRealMode.keys.sorted())
-    func aSimulatorOnlyScenarioIsRefusedByName(file: String) async throws {
-        let scenario = try Self.load(file)
-        do {
-            _ = try await RealModeRunner.run(scenario)
-            Issue.record("\(file) ran in real mode: move it to `shipped`")
-        } catch let error as RealModeError {
-            guard case .unsupported = error else {
-                Issue.record("\(file): unexpected \(error)")
-                return
-            }
-        }
+        // https:// and grpc:// run from outside the cluster only.
+        try await Self.expectRefused(step: #"load: { name: secure, from: demo/client, url: "https://echo.demo:8080/", requests: 1 }"#,
+                                     naming: "https:// loads from a pod (load secure from demo/client (line")
     }
 
     /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.

@@ -43,7 +43,7 @@ import Testing
         "egress-passthrough.yaml": ("7f59e3e2e97c1bba", 2305),
         "egress-policy.yaml": ("2f63cb387347b2a6", 3635),
         "ingress-backend.yaml": ("8ad7e715c98637df", 2293),
-        "gateway-grpc-routing.yaml": ("d15f6834dca0c7bd", 2171),
+        "gateway-grpc-routing.yaml": ("33feaf95ddbc7143", 2171),
         "gateway-mtls.yaml": ("f06ed17eeedc64c4", 2643),
         "gateway-tls-passthrough.yaml": ("b78d5f60782df752", 1792),
         "gateway-tls-termination.yaml": ("72c00708d7e7d3bd", 2901),

@@ -39,8 +39,11 @@ public struct MeshCertificateAuthority: Sendable {
     }
 
     /// Creates a new self-signed root CA valid from `now` (rounded down to the second) for `validity`.
+    /// `subjectAltNames`: DNS names the root also serves TLS for (a self-signed server certificate
+    /// that clients trust as its own CA, as `openssl req -x509` makes; none for a mesh root).
     public static func createRoot(
         commonName: String = defaultCommonName,
+        subjectAltNames: [String] = [],
         now: Date,
         validity: MeshDuration = defaultRootValidity,
         privateKey: P256.Signing.PrivateKey,
@@ -57,6 +60,7 @@ public struct MeshCertificateAuthority: Sendable {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
                 SubjectKeyIdentifier(hash: publicKey)
+                if !subjectAltNames.isEmpty { SubjectAlternativeNames(subjectAltNames.map { GeneralName.dnsName($0) }) }
             }
             let certificate = try Certificate(
                 version: .v3, serialNumber: serialNumber, publicKey: publicKey,
@@ -75,13 +79,14 @@ public struct MeshCertificateAuthority: Sendable {
     /// Creates a new root with its key and serial drawn from `generator`.
     public static func createRoot(
         commonName: String = defaultCommonName,
+        subjectAltNames: [String] = [],
         now: Date,
         validity: MeshDuration = defaultRootValidity,
         using generator: inout some RandomNumberGenerator
     ) throws(IdentityError) -> MeshCertificateAuthority {
         let key = KeyGeneration.p256PrivateKey(using: &generator)
         let serial = KeyGeneration.serialNumber(using: &generator)
-        return try createRoot(commonName: commonName, now: now, validity: validity, privateKey: key, serialNumber: serial)
+        return try createRoot(commonName: commonName, subjectAltNames: subjectAltNames, now: now, validity: validity, privateKey: key, serialNumber: serial)
     }
 
     public var certificatePEM: String { PEMCoding.pem(certificate) }

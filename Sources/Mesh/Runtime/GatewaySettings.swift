@@ -28,6 +28,9 @@ public struct GatewaySettings: Sendable {
     /// Local mode (no capture on this machine): the meshed pods' addresses, whose inbound
     /// listeners take the gateway's plain HTTP to them (`SidecarSettings.meshedPodIPs`).
     public var meshedPodIPs: Set<String> = []
+    /// DNS outside the cluster on one machine: external hosts' names → addresses, for backends
+    /// named by host (a TLSRoute to `httpbin.org`), as `SidecarSettings.hosts`.
+    public var hosts: [String: String] = [:]
 
     public init(bindAddress: String = "0.0.0.0", adminAddress: String = "127.0.0.1", adminPort: Int = 15000,
                 connectionLimit: Int = GatewaySettings.defaultConnectionLimit(), requestHeaderTimeout: TimeAmount = .seconds(10),
@@ -57,6 +60,7 @@ public struct GatewaySettings: Sendable {
                                        idleTimeout: idleTimeout, adminAddress: adminAddress, connectionLimits: limits, tlsHandshakeTimeout: tlsHandshakeTimeout)
         settings.accessLog = accessLog
         settings.meshedPodIPs = meshedPodIPs
+        settings.hosts = hosts
         return settings
     }
 }

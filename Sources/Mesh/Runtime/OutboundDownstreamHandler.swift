@@ -135,9 +135,12 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
     func flushResponse() { side.flush() }
 
     func finishStreamedResponse(trailers: HTTPHeaders?) {
-        side.finishStream(trailers: trailers)
-        driver.writeAccessLog(pendingLog)
+        // Taken first: ending an HTTP/2 stream's response closes the stream at once, and its
+        // `channelInactive` must not see a response still in flight (no `DC` for a complete answer).
+        let log = pendingLog
         pendingLog = nil
+        side.finishStream(trailers: trailers)
+        driver.writeAccessLog(log)
     }
 
     func abortStreamedResponse() {

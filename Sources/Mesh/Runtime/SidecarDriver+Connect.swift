@@ -22,6 +22,8 @@ extension SidecarDriver {
             }
         }
         if let upstreamConnector { return upstreamConnector(host, port, timeout, initialize) }
+        // A name outside the cluster the shell knows the address of (`SidecarSettings.hosts`).
+        let host = settings.hosts.isEmpty ? host : settings.hosts[host.lowercased()] ?? host
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)

@@ -1,4 +1,5 @@
 import MeshModel
+import MeshProxy
 
 /// One pod's app model, for runners outside the simulator (the real mode serves it over real
 /// sockets). The same `AppBehavior` and `AppState` the simulator uses, so both answer alike.
@@ -22,6 +23,8 @@ public struct AppModelInstance: Sendable {
     public var body: String? { behavior.body }
     /// Whether the HTTP answer is `body`.
     public var answersBody: Bool { behavior.answersBody }
+    /// The headers the model adds to every answer (grpc-echo's `content-type` and `grpc-status`).
+    public var responseHeaders: [(name: String, value: String)] { behavior.extraResponseHeaders.map { ($0.name, $0.value) } }
     /// The body as reports count it (trimmed), nil when the model has no known body.
     public var reportedBody: String? { behavior.reportedBody }
     /// bookbuyer/bookthief client loops the simulator runs in this pod (0: none).

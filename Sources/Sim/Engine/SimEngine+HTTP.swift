@@ -132,7 +132,9 @@ extension SimEngine {
                 guard isLive(slot, id.rawValue) else { continue }
                 exchanges[Int(slot)].finalFlags = local == nil ? flags.union(exchanges[Int(slot)].lastServerFlags) : flags
                 if local != nil { chargeCPU(pod, CostModel.httpRequestCPU) }
-                exchanges[Int(slot)].finalHead = head
+                // A local answer to a gRPC call is trailers-only, as the NIO shells write it (DECISIONS 22).
+                exchanges[Int(slot)].finalHead = local != nil && head.status > 0 && head.status != 200
+                    && GRPCLocalReply.isGRPC(contentType: exchanges[Int(slot)].head.header("content-type")) ? GRPCLocalReply.rewrite(head) : head
                 exchanges[Int(slot)].finalServer = local == nil ? exchanges[Int(slot)].lastServer : -1
                 exchanges[Int(slot)].finalBody = local == nil ? exchanges[Int(slot)].lastBody : -1
                 // A gateway's answer crosses the network back to its outside client.

@@ -3,7 +3,9 @@ import struct MeshProxy.B3Context
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import SimCore
 
 /// Response headers the real run's apps add so that the load generator can tell who answered:
@@ -24,13 +26,16 @@ final class RealAppServer: Sendable {
     let tcpCalls: RealTCPCallLedger
     /// Where the HTTP ports tally the request headers `upstreamHeaders:` expectations name.
     let upstreamHeaders: RealUpstreamHeaderLedger?
+    /// tls-echo: HTTP inside TLS with this context (its Secret's certificate).
+    let tls: NIOSSLContext?
     private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
 
-    init(pod: RealPod, tcpCalls: RealTCPCallLedger, upstreamHeaders: RealUpstreamHeaderLedger? = nil) {
+    init(pod: RealPod, tcpCalls: RealTCPCallLedger, upstreamHeaders: RealUpstreamHeaderLedger? = nil, tls: NIOSSLContext? = nil) {
         self.pod = pod
         self.state = NIOLockedValueBox(pod.app)
         self.tcpCalls = tcpCalls
         self.upstreamHeaders = upstreamHeaders
+        self.tls = tls
     }
 
     func start(group: any EventLoopGroup) async throws {
@@ -40,6 +45,8 @@ final class RealAppServer: Sendable {
             let server = self
             let echoesTCP = pod.tcpPorts.contains(port) && pod.app.echoesTCP(port: port)
             let greets = pod.serverFirstPorts.contains(port)
+            let tls = tls
+            let http2 = pod.app.model == .grpcEcho
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,6 +54,10 @@ final class RealAppServer: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         // A raw TCP port (fortio's tcp echo): bytes back as they came.
                         if echoesTCP { return try channel.pipeline.syncOperations.addHandler(RealTCPEchoHandler(server: server, greets: greets)) }
+                        // tls-echo: TLS first (plain bytes fail its handshake: the connection closes).
+                        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                        // grpc-echo: HTTP/2 with prior knowledge (h2c), as a gateway dials a gRPC backend.
+                        if http2 { return try server.installHTTP2(on: channel.pipeline.syncOperations, port: port) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(RealAppHandler(server: server, port: port))
                     }
@@ -54,6 +65,17 @@ final class RealAppServer: Sendable {
                 .bind(host: pod.ip, port: port)
                 .get()
             channels.withLockedValue { $0.append(channel) }
+        }
+    }
+
+    /// Each HTTP/2 stream is a request to the app, through NIO's HTTP/2-to-HTTP/1 codec.
+    func installHTTP2(on operations: ChannelPipeline.SynchronousOperations, port: Int) throws {
+        let server = self
+        _ = try operations.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(RealAppHandler(server: server, port: port))
+            }
         }
     }
 
@@ -158,6 +180,8 @@ private final class RealAppHandler: ChannelInboundHandler, @unchecked Sendable {
             let text = appBody ?? "\(reply.status)\n"
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "text/plain")
+            // The model's own headers (grpc-echo's trailers-only status), as the simulator's app adds them.
+            for header in app.responseHeaders { headers.replaceOrAdd(name: header.name, value: header.value) }
             headers.add(name: "content-length", value: String(text.utf8.count))
             headers.add(name: "Identity", value: app.identity)
             headers.add(name: RealAppHeaders.deployment, value: server.pod.deployment)

@@ -21,6 +21,10 @@ struct RealPod: Sendable {
     var app: AppModelInstance
     /// The Pod as the controller knows it (with its IP), to apply again when it restarts.
     var resource: Pod
+    /// The scenario's `apps:` entry (or external host's app): tls-echo's `secret` and `certificateKey`.
+    var appSpec: AppSpec? = nil
+    /// An external host's DNS name (its public certificate's name when it serves TLS without a Secret).
+    var hostName: String? = nil
 }
 
 /// The cluster of a real run, built the way the simulator builds its own (SimEngine+World): the
@@ -38,14 +42,17 @@ struct RealCluster {
     private(set) var services: [Service] = []
     /// The `external:` hosts' names → their loopback addresses (what DNS outside the cluster answers).
     private(set) var externalIPs: [String: String] = [:]
-    /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
-    /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
+    /// The address of each gateway pod (`RealGateways`) by pod name: `fsm-gateway-<ns>` for every
+    /// namespace a Gateway is created in (by the manifests or a step), whether or not the
+    /// controller programs it, and `fsm-ingress` when an Ingress of class `pipy` is.
     private(set) var gatewayIPs: [String: String] = [:]
+    /// Each gateway pod's namespace, by pod name.
+    private(set) var gatewayNamespaces: [String: String] = [:]
     /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
     /// simulator's address (`RealOutsideClient`).
     let externalClientIP = RealOutsideClient.address
 
-    init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String) throws(RealModeError) {
+    init(scenario: Scenario, seed: UInt64, subnet: Int, meshName: String, controlPlaneNamespace: String = "fsm-system") throws(RealModeError) {
         let meshNamespaces = Set(scenario.mesh.namespaces)
         func addNamespace(_ name: String) {
             guard !name.isEmpty, !namespaces.contains(name) else { return }
@@ -78,8 +85,8 @@ struct RealCluster {
                 initialChanges.append(.upsert(resource))
             }
         }
-        let gatewayNamespaces = RealCluster.gatewayNamespaces(scenario)
-        guard placed.count + scenario.externalHosts.count + gatewayNamespaces.count <= 250 else {
+        let gatewayPods = RealCluster.gatewayPods(scenario, controlPlaneNamespace: controlPlaneNamespace)
+        guard placed.count + scenario.externalHosts.count + gatewayPods.count <= 250 else {
             throw .unsupported("more than 250 pods, gateway pods and external hosts (one loopback /24 per run)")
         }
         for (index, entry) in placed.enumerated() {
@@ -109,10 +116,11 @@ struct RealCluster {
             let app = AppModelInstance(deployment: entry.deployment, template: pod.spec, spec: scenario.apps[entry.deployment],
                                        seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
-                                appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
+                                appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod,
+                                appSpec: scenario.apps[entry.deployment]))
         }
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
-        placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
+        placeOutside(gatewayPods: gatewayPods, subnet: subnet)
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its
@@ -131,13 +139,17 @@ struct RealCluster {
             let resource = Pod(metadata: ObjectMeta(name: host.name, namespace: RealCluster.externalNamespace), podIP: ip)
             let app = AppModelInstance(deployment: host.name, template: PodSpec(), spec: host.app, seed: seed, podName: key.description)
             pods.append(RealPod(key: key, deployment: host.name, labels: [:], spec: PodSpec(), ip: ip, appPorts: host.ports.sorted(),
-                                tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource))
+                                tcpPorts: Set(host.ports).intersection(tcpTargets[host.host] ?? []), app: app, resource: resource,
+                                appSpec: host.app, hostName: host.host))
         }
     }
 
     /// The gateway pods' addresses, after the external hosts.
-    private mutating func placeOutside(gatewayNamespaces: [String], subnet: Int) {
-        for (offset, namespace) in gatewayNamespaces.enumerated() { gatewayIPs[namespace] = "127.82.\(subnet).\(pods.count + 1 + offset)" }
+    private mutating func placeOutside(gatewayPods: [(name: String, namespace: String)], subnet: Int) {
+        for (offset, pod) in gatewayPods.enumerated() {
+            gatewayIPs[pod.name] = "127.82.\(subnet).\(pods.count + 1 + offset)"
+            gatewayNamespaces[pod.name] = pod.namespace
+        }
     }
 
     static let externalNamespace = "external"

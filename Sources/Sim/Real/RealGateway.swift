@@ -12,7 +12,8 @@ import SimCore
 /// pod's own loopback address (`RealCluster.gatewayIPs`) at the Gateway's ports. The run's
 /// controller feeds it as it feeds the sidecars: after each change the new `GatewayConfig` is
 /// applied, and its sockets bound, before the timeline goes on. A namespace with several Gateways
-/// runs the first by name. The gateway speaks plain HTTP to its backends, as the simulator's; to a
+/// runs the first by name. The ingress controller's config (`<control plane>/fsm-ingress`, from
+/// Ingresses of class `pipy`) runs the same way as the pod `fsm-ingress` (DECISIONS 190, 207). The gateway speaks plain HTTP to its backends, as the simulator's; to a
 /// meshed pod it goes to the pod's sidecar inbound listener (local mode's capture), whose border
 /// refuses it unless an AccessControl or IngressBackend admits it.
 final class RealGateways {
@@ -37,44 +38,56 @@ final class RealGateways {
     private let accessLog: AccessLogSink
     /// The meshed pods' addresses: the gateway's plain HTTP to them meets their border.
     private let meshedPodIPs: Set<String>
+    /// The external hosts' names → their loopback addresses (a backend named by host).
+    private let hosts: [String: String]
     private let logger: Logger
-    /// By namespace.
+    /// By pod name (`fsm-gateway-<ns>`, `fsm-ingress`).
     private(set) var running: [String: Running] = [:]
-    /// The namespaces whose gateway pod started during the run (running or stopped since).
+    /// The gateway pods started during the run (running or stopped since).
     private var started: Set<String> = []
 
     init(scenarioName: String, cluster: RealCluster, meshedPodIPs: Set<String>, accessLog: AccessLogSink, logger: Logger) {
         self.scenarioName = scenarioName
         self.ips = cluster.gatewayIPs
         self.meshedPodIPs = meshedPodIPs
+        self.hosts = cluster.externalIPs
         self.accessLog = accessLog
         self.logger = logger
     }
 
     /// The gateway pods' deployments (`fsm-gateway-<ns>`), as the simulator's report lists them.
-    var deployments: [String] { started.sorted().map(Self.podName) }
+    var deployments: [String] { started.sorted() }
 
     static func podName(namespace: String) -> String { "fsm-gateway-\(namespace)" }
+
+    /// The controller's name for the ingress config, and its pod's (`GatewayBuilder.ingressName`).
+    static let ingressPodName = "fsm-ingress"
+
+    /// The pod that runs the config `name` (`namespace/name`), as the simulator names it.
+    static func podName(of name: String) -> String {
+        let namespace = String(name.prefix { $0 != "/" })
+        return name == "\(namespace)/\(ingressPodName)" ? ingressPodName : podName(namespace: namespace)
+    }
 
     /// Starts the pods of Gateways that got a config and applies each running gateway's current
     /// config when its version changed.
     func sync(_ controller: MeshController) async -> SyncOutcome {
         var outcome = SyncOutcome()
         for name in controller.gatewayNames {
-            let namespace = String(name.prefix { $0 != "/" })
-            if let gateway = running[namespace], gateway.gateway != name { continue }
-            guard let config = controller.gatewayConfig(for: name), running[namespace]?.version != config.version else { continue }
+            let pod = Self.podName(of: name)
+            if let gateway = running[pod], gateway.gateway != name { continue }
+            guard let config = controller.gatewayConfig(for: name), running[pod]?.version != config.version else { continue }
             var gateway: Running
-            if let existing = running[namespace] {
+            if let existing = running[pod] {
                 gateway = existing
             } else {
-                guard let started = await start(name, namespace: namespace, outcome: &outcome) else { return outcome }
+                guard let started = await start(name, pod: pod, outcome: &outcome) else { return outcome }
                 gateway = started
             }
             switch await gateway.process.apply(config) {
             case .applied:
                 gateway.version = config.version
-                running[namespace] = gateway
+                running[pod] = gateway
                 outcome.pushed += 1
                 let unbound = await gateway.process.unboundSockets()
                 if !unbound.isEmpty {
@@ -83,25 +96,26 @@ final class RealGateways {
                     return outcome
                 }
             case .rejected(let reason):
-                outcome.notes.append("config rejected by \(Self.podName(namespace: namespace)): \(reason)")
+                outcome.notes.append("config rejected by \(pod): \(reason)")
             }
         }
         return outcome
     }
 
-    private func start(_ name: String, namespace: String, outcome: inout SyncOutcome) async -> Running? {
-        guard let ip = ips[namespace] else {
+    private func start(_ name: String, pod: String, outcome: inout SyncOutcome) async -> Running? {
+        guard let ip = ips[pod] else {
             outcome.failure = "scenario \(scenarioName): the Gateway \(name) has no pod address (a Gateway the real run did not foresee)"
             return nil
         }
         var settings = GatewaySettings(bindAddress: ip, adminAddress: ip, adminPort: RealGateways.adminPort, connectionLimit: RealGateways.connectionLimit)
         settings.accessLog = accessLog
         settings.meshedPodIPs = meshedPodIPs
+        settings.hosts = hosts
         do {
             let process = try await GatewayProcess.start(settings: settings, logger: logger)
             let gateway = Running(gateway: name, ip: ip, process: process)
-            running[namespace] = gateway
-            started.insert(namespace)
+            running[pod] = gateway
+            started.insert(pod)
             return gateway
         } catch {
             outcome.failure = "scenario \(scenarioName): the Gateway \(name) cannot listen on \(ip):\(RealGateways.adminPort) (admin): \(NetworkErrorText.reason(of: error))"

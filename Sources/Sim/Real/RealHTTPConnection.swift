@@ -26,29 +26,39 @@ final class RealHTTPConnection: Sendable {
     /// Dialled straight to a pod's inbound listener (a client outside the mesh): the pod's port
     /// each request names, as the capture's original destination would.
     let targetPort: Int?
+    /// An https:// connection's view of its TLS layer's errors.
+    private let tlsWatch: RealTLSFailureWatch?
 
-    private init(channel: any Channel, targetPort: Int?) {
+    private init(channel: any Channel, targetPort: Int?, tlsWatch: RealTLSFailureWatch?) {
         self.channel = channel
         self.targetPort = targetPort
+        self.tlsWatch = tlsWatch
     }
 
-    /// `bindTo`: the client's own address (a pod's), so the server sees where it comes from.
-    static func connect(host: String, port: Int, bindTo: String? = nil, targetPort: Int? = nil, group: any EventLoopGroup) async throws -> RealHTTPConnection {
+    /// `bindTo`: the client's own address (a pod's), so the server sees where it comes from;
+    /// `tls`: HTTP inside TLS (an https:// load).
+    static func connect(host: String, port: Int, bindTo: String? = nil, targetPort: Int? = nil, tls: RealTLSClient? = nil,
+                        group: any EventLoopGroup) async throws -> RealHTTPConnection {
         var bootstrap = ClientBootstrap(group: group)
         if let bindTo { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: bindTo, port: 0)) }
+        let watch = tls.map { _ in RealTLSFailureWatch() }
         let channel = try await bootstrap
             .connectTimeout(.seconds(10))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls, let watch { try tls.install(on: channel.pipeline.syncOperations, watch: watch) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(CallHandler())
                 }
             }
             .connect(host: host, port: port)
             .get()
-        return RealHTTPConnection(channel: channel, targetPort: targetPort)
+        return RealHTTPConnection(channel: channel, targetPort: targetPort, tlsWatch: watch)
     }
+
+    /// The TLS layer failed (a handshake, or the server's refusal of the client's certificate).
+    var tlsFailed: Bool { tlsWatch?.sawFailure ?? false }
 
     /// Sends one request (with `bodyBytes` bytes of body, as its head's content-length says) and
     /// reads the whole answer, bounded by `timeout`.

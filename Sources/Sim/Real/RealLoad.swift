@@ -10,7 +10,13 @@ import SimCore
 /// A load worker's connection (HTTP or raw TCP) as `RealLoadRunner.measure` uses it.
 protocol RealLoadConnection: Sendable {
     var isActive: Bool { get }
+    /// The connection's TLS failed (https:// loads: DECISIONS 186).
+    var tlsFailed: Bool { get }
     func close()
+}
+
+extension RealLoadConnection {
+    var tlsFailed: Bool { false }
 }
 
 extension RealHTTPConnection: RealLoadConnection {}
@@ -29,6 +35,10 @@ struct RealSample: Sendable {
     var completedAt: Int64
     /// The `x-request-id` it was sent with (HTTP loads), which the sidecars' access logs name.
     var requestID: String?
+    /// An https:// request whose TLS failed (a handshake, or the server's refusal after it).
+    var tlsFailed = false
+    /// A grpc:// call's `grpc-status` as the answer carried it (nil: none, or no answer).
+    var grpcStatusHeader: String?
 }
 
 /// What one load observed.
@@ -85,8 +95,15 @@ final class RealLoadRecorder: Sendable {
         for sample in all where sample.status != 0 && !headers.isEmpty {
             headers.record { name in headerNames.firstIndex(of: name).flatMap { sample.headerValues[$0] } }
         }
-        return LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
-                          buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags, headers: headers.observations)
+        var result = LoadResult(name: spec.name, requests: all.count, status: status, backends: backends, latency: latency,
+                                buckets: loadBuckets, bucketWidth: .seconds(1), bodies: bodies, responseFlags: responseFlags, headers: headers.observations)
+        // As the simulator reports them: gRPC statuses for grpc:// loads, TLS failures for https:// ones.
+        let scheme = (try? LoadURL(parsing: spec.url))?.scheme
+        if scheme == .grpc {
+            result.grpcStatus = sortedCounts(all.map { GRPCStatus.of(status: $0.status, grpcStatus: $0.grpcStatusHeader) }).map { (code: $0.0, count: $0.1) }
+        }
+        if scheme == .https { result.tlsFailures = all.filter(\.tlsFailed).count }
+        return result
     }
 }
 
@@ -117,6 +134,8 @@ struct RealLoadRunner: Sendable {
     let runDeadline: ContinuousClock.Instant?
     /// `cookies: true`: the load's jar, shared by its workers as the simulator's load shares one.
     let cookies: NIOLockedValueBox<CookieJar>?
+    /// An https:// load's TLS (nil: plain HTTP).
+    var tls: RealTLSClient? = nil
 
     func run() async {
         let concurrency = min(max(1, spec.concurrency), Self.maxConcurrency)
@@ -134,11 +153,7 @@ struct RealLoadRunner: Sendable {
         }
         let deadline = bound
         let interval: Duration? = spec.qps.flatMap { $0 > 0 ? .nanoseconds(Int64((Double(concurrency) / $0 * 1e9).rounded())) : nil }
-        var head = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method.uppercased()), uri: url.path)
-        head.headers.add(name: "host", value: url.authority)
-        for header in spec.headers { head.headers.replaceOrAdd(name: header.name, value: header.value) }
-        head.headers.replaceOrAdd(name: "content-length", value: String(spec.bodyBytes))
-        let request = head
+        let request = requestHead()
         let startOrder = interval == nil && url.isTCP ? RealWorkerStartOrder(workers: concurrency) : nil
         for worker in 0..<concurrency where quotas[worker] == 0 { startOrder?.firstCallFinished(by: worker) }
         await withTaskGroup(of: Void.self) { group in
@@ -151,6 +166,7 @@ struct RealLoadRunner: Sendable {
                     var connection: RealHTTPConnection?
                     var tcpConnection: RealTCPConnection?
                     var udpSocket: RealUDPSocket?
+                    var grpcConnection: RealGRPCConnection?
                     await startOrder?.awaitTurn(of: worker)
                     defer { startOrder?.firstCallFinished(by: worker) }
                     while issued < quota {
@@ -162,6 +178,8 @@ struct RealLoadRunner: Sendable {
                             tcpConnection = await self.tcpCall(on: tcpConnection, measuredFrom: measuredFrom)
                         } else if url.scheme == .udp {
                             udpSocket = await self.udpCall(on: udpSocket, measuredFrom: measuredFrom)
+                        } else if url.scheme == .grpc {
+                            grpcConnection = await self.grpcCall(request, id: "\(spec.name)/\(worker)/\(issued)", on: grpcConnection, measuredFrom: measuredFrom)
                         } else {
                             connection = await self.call(request, id: "\(spec.name)/\(worker)/\(issued)", on: connection, measuredFrom: measuredFrom)
                         }
@@ -171,6 +189,7 @@ struct RealLoadRunner: Sendable {
                     connection?.close()
                     tcpConnection?.close()
                     udpSocket?.close()
+                    grpcConnection?.close()
                 }
             }
         }
@@ -188,7 +207,7 @@ struct RealLoadRunner: Sendable {
             }
             guard let target = kubeProxy.next() else { throw RealKubeProxy.NoEndpoints() }
             return try await RealHTTPConnection.connect(host: target.host, port: target.port, bindTo: clientIP, targetPort: target.targetPort,
-                                                        group: MultiThreadedEventLoopGroup.singleton)
+                                                        tls: tls, group: MultiThreadedEventLoopGroup.singleton)
         } exchange: { connection, sample in
             sample.requestID = id
             var request = request
@@ -244,12 +263,13 @@ struct RealLoadRunner: Sendable {
     /// Runs one call on `existing` (or a new connection when it has none or it closed) and records
     /// its sample: `exchange` fills it in and says whether the connection stays; a thrown error is a
     /// failed call (status 0) and closes it. Returns the connection to reuse.
-    private func measure<Connection: RealLoadConnection>(
+    func measure<Connection: RealLoadConnection>(
         on existing: Connection?, measuredFrom: ContinuousClock.Instant,
         connect: () async throws -> Connection, exchange: (Connection, inout RealSample) async throws -> Bool
     ) async -> Connection? {
         var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
         var keep: Connection?
+        var failedConnection: Connection?
         do {
             let connection: Connection
             if let existing, existing.isActive {
@@ -259,6 +279,7 @@ struct RealLoadRunner: Sendable {
                 connection = try await connect()
             }
             keep = connection
+            failedConnection = connection
             if try await !exchange(connection, &sample) {
                 connection.close()
                 keep = nil
@@ -267,6 +288,7 @@ struct RealLoadRunner: Sendable {
             sample.status = 0
             keep?.close()
             keep = nil
+            sample.tlsFailed = failedConnection?.tlsFailed == true
         }
         let now = ContinuousClock.now
         sample.latencyNanoseconds = RealLoadRunner.nanoseconds(now - measuredFrom)

@@ -44,16 +44,17 @@ enum RealModeSupport {
         }
     }
 
-    /// https:// and grpc:// loads and the grpc-echo and tls-echo apps are the simulator's only (real
-    /// clients and servers for them are not built yet); udp:// loads and udp-echo run (RealUDPEcho).
+    /// https:// and grpc:// loads run from outside the cluster (`from: external`, the gateway
+    /// demos): real TLS and HTTP/2 clients (`RealTLSClient`, `RealGRPCConnection`) against the
+    /// gateway pods and the real tls-echo and grpc-echo apps. From a pod they are refused: an
+    /// https:// load from a meshed pod is one the simulator itself does not run (DECISIONS 186), and
+    /// no scenario sends gRPC from a pod.
     static func checkProtocols(_ scenario: Scenario) throws(RealModeError) {
         for step in scenario.steps {
-            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .https || url.scheme == .grpc else { continue }
-            throw .unsupported("\(url.scheme.rawValue):// loads (load \(load.name))")
-        }
-        let apps = scenario.apps.map { ($0.key, $0.value.model) } + scenario.externalHosts.map { ($0.name, $0.app.model) }
-        for (name, model) in apps.sorted(by: { $0.0 < $1.0 }) where [.grpcEcho, .tlsEcho].contains(model) {
-            throw .unsupported("app model \(model.rawValue) (\(name))")
+            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .https || url.scheme == .grpc,
+                  !load.isExternal else { continue }
+            let place = step.location.map { " (line \($0.line))" } ?? ""
+            throw .unsupported("\(url.scheme.rawValue):// loads from a pod (load \(load.name) from \(load.from)\(place)): real mode sends them from outside the cluster only")
         }
     }
 

@@ -56,6 +56,13 @@ public struct RealModeReport: Sendable {
             if !load.responseFlags.isEmpty || !(other?.responseFlags.isEmpty ?? true) {
                 out.append(row("flags", flagsText(load), other.map(flagsText) ?? "-"))
             }
+            // As the simulator's summary shows them: gRPC statuses (grpc://), TLS failures (https://).
+            if !load.grpcStatus.isEmpty || !(other?.grpcStatus.isEmpty ?? true) {
+                out.append(row("grpc", grpcText(load), other.map(grpcText) ?? "-"))
+            }
+            if load.tlsFailures != nil || other?.tlsFailures != nil {
+                out.append(row("tls failures", load.tlsFailures.map(String.init) ?? "-", other?.tlsFailures.map(String.init) ?? "-"))
+            }
             out.append(row("latency p50/p99", latencyText(load), other.map(latencyText) ?? "-"))
         }
         let realApps = real.result.apps, simApps = simulated.result.apps
@@ -107,6 +114,10 @@ public struct RealModeReport: Sendable {
 
     private func flagsText(_ load: LoadResult) -> String {
         load.responseFlags.isEmpty ? "-" : load.responseFlags.map { "\($0.flags) \($0.count)" }.joined(separator: ", ")
+    }
+
+    private func grpcText(_ load: LoadResult) -> String {
+        load.grpcStatus.isEmpty ? "-" : load.grpcStatus.map { "\($0.code): \($0.count)" }.joined(separator: ", ")
     }
 
     private func bodiesText(_ load: LoadResult) -> String {

@@ -70,24 +70,34 @@ public enum RealModeRunner {
         }
     }
 
-    public static func run(_ scenario: Scenario, options: RealModeOptions = RealModeOptions()) async throws -> RealModeReport {
-        try RealModeSupport.check(scenario)
+    public static func run(_ original: Scenario, options: RealModeOptions = RealModeOptions()) async throws -> RealModeReport {
+        try RealModeSupport.check(original)
+        // Real certificates where the Secrets hold modelled ones (DECISIONS 185, 204); the
+        // simulated column runs the scenario as written.
+        let certificates = try RealSecretCertificates(scenario: original)
+        let scenario = certificates.rewritten(original)
+        let secrets = RealSecretCertificates.secretsByName(of: scenario)
         let lease = try leaseSubnet(options.subnet)
         defer { lease.lease.release() }
         let seed = options.seed ?? scenario.seed
         var controller = MeshController(meshConfig: scenario.mesh.meshConfig)
         if scenario.loadSpecs.contains(where: \.isExternal) { try await RealOutsideClient.prepare() }
-        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName)
+        let cluster = try RealCluster(scenario: scenario, seed: seed, subnet: lease.number, meshName: controller.meshName,
+                                      controlPlaneNamespace: controller.controlPlaneNamespace)
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
         // A meshed client sends through its sidecar; one without a sidecar through `RealKubeProxy`.
         var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?, serverFirst: Bool)] = [:]
+        var loadTLS: [String: RealTLSClient] = [:]
         for step in scenario.steps {
             guard case .load(let load) = step.action else { continue }
             guard let url = try? LoadURL(parsing: load.url) else { throw RealModeError.setup("load \(load.name): cannot parse url \"\(load.url)\"") }
             if load.isExternal {
                 loadClients[load.name] = try Self.outsideClient(load, url: url, cluster: cluster, place: step.location.map { " (line \($0.line))" } ?? "")
+                if url.scheme == .https {
+                    loadTLS[load.name] = try RealTLSClient(tls: load.tls, url: url, secrets: secrets, publicRootPEM: certificates.publicRoot.certificatePEM)
+                }
                 continue
             }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
@@ -124,7 +134,9 @@ public enum RealModeRunner {
         let spans = RealSpanLedger()
         let upstreamHeaders = RealUpstreamHeaderLedger(
             names: Dictionary(scenario.loadSpecs.map { ($0.name, HeaderTally.upstreamNames(for: $0.name, in: scenario.expectations)) }, uniquingKeysWith: +))
-        let apps = cluster.pods.map { RealAppServer(pod: $0, tcpCalls: tcpCalls, upstreamHeaders: upstreamHeaders) }
+        let apps = try cluster.pods.map { pod throws(RealModeError) in
+            RealAppServer(pod: pod, tcpCalls: tcpCalls, upstreamHeaders: upstreamHeaders, tls: try certificates.serverContext(for: pod, secrets: secrets))
+        }
         var sidecars: [Int: SidecarProcess] = [:]
         let gateways = RealGateways(scenarioName: scenario.name, cluster: cluster, meshedPodIPs: Set(cluster.pods.filter { controller.isMeshed($0.key) }.map(\.ip)),
                                     accessLog: accessLogs.sink, logger: logger)
@@ -316,7 +328,7 @@ public enum RealModeRunner {
                 let runDeadline = scenario.duration.map { origin + lag + .nanoseconds($0.nanoseconds) }
                 let runner = RealLoadRunner(spec: load, url: client.url, clientIP: client.ip, kubeProxy: client.kubeProxy, serverFirst: client.serverFirst,
                                             recorder: recorder, tcpCalls: tcpCalls, origin: origin, runDeadline: runDeadline,
-                                            cookies: load.cookies ? NIOLockedValueBox(CookieJar()) : nil)
+                                            cookies: load.cookies ? NIOLockedValueBox(CookieJar()) : nil, tls: loadTLS[load.name])
                 running.append((RealModeRunner.nominalEnd(of: load, at: step.at), Task { await runner.run() }))
             case .fault(.killPod(let target, _)):
                 // The pod dies: its sidecar and app stop at once (requests in flight on it fail),
@@ -406,9 +418,9 @@ public enum RealModeRunner {
         }
         let traces = spans.summary(configured: controller.meshConfig.observability.tracing.enable, loads: traceSources)
 
-        let real = SimulationResult(scenario: scenario, seed: seed, virtualTime: wallTime, loads: loads, apps: appResults, proxies: proxies,
+        let real = SimulationResult(scenario: original, seed: seed, virtualTime: wallTime, loads: loads, apps: appResults, proxies: proxies,
                                     events: events.sorted { $0.at < $1.at }, traces: traces)
-        var simulation = Simulation(scenario: scenario, seed: seed)
+        var simulation = Simulation(scenario: original, seed: seed)
         let simulated = simulation.run()
         return RealModeReport(real: Report(result: real), simulated: Report(result: simulated), subnet: lease.number, mutualTLS: options.mutualTLS,
                               gateways: gateways.deployments)

@@ -1,18 +1,17 @@
-import MeshProxy
-
 /// How a local answer of the sidecar (access denied, rate limited, no healthy upstream, timeout)
 /// reaches a gRPC client: gRPC clients read the status from `grpc-status`, not from `:status`, so
 /// the answer is "trailers-only" (`:status` 200, `content-type: application/grpc`, `grpc-status`,
-/// `grpc-message`, no body), as Envoy writes its local replies to gRPC requests.
-enum GRPCLocalReply {
+/// `grpc-message`, no body), as Envoy writes its local replies to gRPC requests. Pure, so that
+/// both shells (the NIO sidecar and gateway, the simulator) answer a gRPC client alike.
+public enum GRPCLocalReply {
     /// `content-type: application/grpc`, `application/grpc+proto`, `application/grpc-web...`.
-    static func isGRPC(contentType: String?) -> Bool {
+    public static func isGRPC(contentType: String?) -> Bool {
         guard let contentType else { return false }
         return contentType.utf8.count >= 16 && contentType.lowercased().hasPrefix("application/grpc")
     }
 
     /// Envoy's `Grpc::Utility::httpToGrpcStatus` (itself gRPC's http-grpc-status-mapping.md).
-    static func grpcStatus(forHTTPStatus status: Int) -> Int {
+    public static func grpcStatus(forHTTPStatus status: Int) -> Int {
         switch status {
         case 400: 13 // INTERNAL
         case 401: 16 // UNAUTHENTICATED
@@ -25,7 +24,7 @@ enum GRPCLocalReply {
 
     /// The engine's local answer rewritten for a gRPC client. Its extra headers (for example
     /// `x-envoy-ratelimited`) stay; its body text becomes `grpc-message`.
-    static func rewrite(_ head: MeshProxy.HTTPResponseHead) -> MeshProxy.HTTPResponseHead {
+    public static func rewrite(_ head: HTTPResponseHead) -> HTTPResponseHead {
         let message = head.body.map { $0.trimmedASCIIWhitespace() } ?? ""
         var headers = head.headers.filter { header in
             let name = header.name.lowercased()
@@ -34,11 +33,11 @@ enum GRPCLocalReply {
         headers.append(MeshProxy.HTTPHeader(name: "content-type", value: "application/grpc"))
         headers.append(MeshProxy.HTTPHeader(name: "grpc-status", value: String(grpcStatus(forHTTPStatus: head.status))))
         headers.append(MeshProxy.HTTPHeader(name: "grpc-message", value: percentEncoded(message.isEmpty ? "HTTP status \(head.status)" : message)))
-        return MeshProxy.HTTPResponseHead(status: 200, headers: headers)
+        return HTTPResponseHead(status: 200, headers: headers)
     }
 
     /// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
-    static func percentEncoded(_ text: String) -> String {
+    public static func percentEncoded(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
