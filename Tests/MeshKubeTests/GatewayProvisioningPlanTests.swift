@@ -1,3 +1,4 @@
+import Foundation
 import MeshKube
 import MeshModel
 import Testing
@@ -105,5 +106,33 @@ struct GatewayProvisioningPlanTests {
         case .delete(let type, let key): "delete \(type.kind) \(key)"
         case .writeCredential(let key, let gateway, _): "credential \(key) for \(gateway)"
         }
+    }
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let venvPython = root.appendingPathComponent(".build/validate-venv/bin/python").path
+    static let haveCheckers = FileManager.default.isExecutableFile(atPath: root.appendingPathComponent(".build/validate-venv/bin/kubernetes-validate").path)
+
+    @Test(.enabled(if: haveCheckers, "needs kubernetes-validate in .build/validate-venv (scripts/setup-validate.sh; PyPI)"))
+    func theProvisionedObjectsPassKubernetesValidate() throws {
+        let ingress = GatewayProvisioningPlan(settings: .init(image: "localhost/fsm-swift:1", ingress: true))
+        let workloads = ingress.workloads(configs: [Self.config("httpbin/gw", [(8000, .http), (5353, .udp)])], gateways: [Self.object("httpbin", "gw")])
+        var documents: [JSONValue] = []
+        for action in ingress.plan(workloads, existing: [:]) {
+            if case .apply(_, _, let object) = action { documents.append(object) }
+        }
+        #expect(documents.count == 4)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-gateway-objects-\(UInt32.random(in: 0...UInt32.max)).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(JSONValue.yamlStream(documents).utf8).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.venvPython)
+        process.arguments = [Self.root.appendingPathComponent("scripts/validate-manifests.py").path, file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("4 documents passed"), "\(text)")
     }
 }

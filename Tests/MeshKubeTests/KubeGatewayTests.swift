@@ -72,7 +72,10 @@ struct KubeGatewayTests {
                                            Self.gatewayClass("other", controller: "example.com/other")])
         await double.put(.gateways, [Self.gateway("bookstore", "gw", listeners: [("http", 8000, "HTTP")]),
                                      Self.gateway("elsewhere", "foreign", className: "other", listeners: [("http", 80, "HTTP")])])
-        await double.put(.httpRoutes, [Self.route])
+        // A route naming a listener the Gateway does not have: a condition, and the rest serves.
+        let stray = Self.route.setting("metadata", to: Self.metadata("bookstore", "stray"))
+            .setting("spec", to: (Self.route["spec"] ?? .null).setting("parentRefs", to: .array([.object([("name", .string("gw")), ("sectionName", .string("nope"))])])))
+        await double.put(.httpRoutes, [Self.route, stray])
         let host = KubeTestNet.host(43, 2)
         let kube = try await Self.start(double, host: host)
         do {
@@ -99,6 +102,11 @@ struct KubeGatewayTests {
             #expect(await eventually {
                 let parent = await double.object(.httpRoutes, namespace: "bookstore", name: "books")?["status"]?["parents"]?.arrayItems?.first
                 return Self.condition(parent?["conditions"], "ResolvedRefs")?["reason"] == .string("BackendNotFound")
+            })
+            #expect(await eventually {
+                let parent = await double.object(.httpRoutes, namespace: "bookstore", name: "stray")?["status"]?["parents"]?.arrayItems?.first
+                return Self.condition(parent?["conditions"], "Accepted")?["reason"] == .string("NoMatchingParent")
+                    && parent?["parentRef"]?["sectionName"] == .string("nope")
             })
             // Another controller's class and Gateway: no pods, no status.
             #expect(await double.object(.deployments, namespace: "elsewhere", name: "fsm-gateway-elsewhere") == nil)
