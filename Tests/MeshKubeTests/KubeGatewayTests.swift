@@ -126,10 +126,20 @@ struct KubeGatewayTests {
         let double = try await KubeAPIDouble.start(.init(host: KubeTestNet.host(43, 3)))
         try await double.load(list: bookstoreFixture())
         await double.put(.gateways, [Self.gateway("bookstore", "gw", listeners: [("http", 8000, "HTTP")])])
+        await double.put(.httpRoutes, [Self.route])
         let kube = try await Self.start(double, host: KubeTestNet.host(43, 4))
         #expect(await eventually { Self.ports(await double.object(.services, namespace: "bookstore", name: "fsm-gateway-bookstore")) == ["8000/TCP"] })
+        #expect(await eventually { await double.object(.httpRoutes, namespace: "bookstore", name: "books")?["status"] != nil })
         await double.put(.gateways, [Self.gateway("bookstore", "gw", listeners: [("http", 8000, "HTTP"), ("dns", 5353, "UDP")])])
         #expect(await eventually { Self.ports(await double.object(.services, namespace: "bookstore", name: "fsm-gateway-bookstore")) == ["5353/UDP", "8000/TCP"] })
+        #expect(await eventually {
+            let listeners = await double.object(.gateways, namespace: "bookstore", name: "gw")?["status"]?["listeners"]?.arrayItems ?? []
+            return Set(listeners.compactMap { $0["name"]?.stringValue }) == ["http", "dns"]
+        })
+        // Statuses are written when they change: the Gateway's twice, the route's (unchanged by a new listener) once.
+        let statusWrites = await double.requests().filter { $0.method == "PATCH" && $0.path.hasSuffix("/status") }.map(\.path)
+        #expect(statusWrites.filter { $0.hasSuffix("/gateways/gw/status") }.count == 2)
+        #expect(statusWrites.filter { $0.hasSuffix("/httproutes/books/status") }.count == 1)
         _ = await double.remove(.gateways, namespace: "bookstore", name: "gw")
         #expect(await eventually { await double.object(.services, namespace: "bookstore", name: "fsm-gateway-bookstore") == nil })
         #expect(await double.object(.deployments, namespace: "bookstore", name: "fsm-gateway-bookstore") == nil)
