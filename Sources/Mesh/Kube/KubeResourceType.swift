@@ -67,6 +67,7 @@ extension KubeResourceType {
     public static let gatewayTCPRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "tcproutes", kind: "TCPRoute")
     public static let tlsRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "tlsroutes", kind: "TLSRoute")
     public static let udpRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "udproutes", kind: "UDPRoute")
+    public static let ingressClasses = KubeResourceType(group: "networking.k8s.io", version: "v1", plural: "ingressclasses", kind: "IngressClass", namespaced: false)
     /// FSM Gateway's ten policies (`gateway.flomesh.io/v1alpha1`), plural as their CRDs name them.
     public static let gatewayPolicies: [KubeResourceType] = GatewayPolicyKind.allCases.map { kind in
         let name = kind.rawValue.lowercased()
@@ -86,10 +87,12 @@ extension KubeResourceType {
     public static let roles = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role")
     public static let roleBindings = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", kind: "RoleBinding")
 
-    /// The kinds `fsm install` writes besides the mesh's own (CRDs, RBAC, webhooks, Secrets, ConfigMaps).
+    /// The kinds `fsm install` writes besides the mesh's own (CRDs, RBAC, webhooks, Secrets, ConfigMaps,
+    /// the GatewayClass and IngressClass of `fsm.fsmGateway.enabled`/`fsm.fsmIngress.enabled`).
     public static let controlPlaneKinds: [KubeResourceType] = [
         .namespaces, .customResourceDefinitions, .serviceAccounts, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
         .secrets, .configMaps, .meshConfigs, .services, .deployments, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
+        .gatewayClasses, .ingressClasses,
     ]
 
     /// The type of an object by its `apiVersion` and `kind`, among `types`; nil for any other.

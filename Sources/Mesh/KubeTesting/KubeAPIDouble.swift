@@ -68,7 +68,7 @@ public final class KubeAPIDouble: @unchecked Sendable {
     /// ingress's, Secrets, ConfigMaps, Leases and webhook configurations.
     public static let defaultTypes: [KubeResourceType] = KubeResourceType.meshKinds + KubeResourceType.gatewayKinds + KubeResourceType.ingressKinds + [
         .secrets, .configMaps, .leases, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
-        .customResourceDefinitions, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
+        .customResourceDefinitions, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings, .ingressClasses,
     ]
 
     public static func start(_ settings: Settings = Settings(), types: [KubeResourceType] = defaultTypes) async throws -> KubeAPIDouble {
