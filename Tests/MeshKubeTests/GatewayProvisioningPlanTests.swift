@@ -1,6 +1,7 @@
 import Foundation
 import MeshKube
 import MeshModel
+import MeshTesting
 import Testing
 
 /// The planner of FSM Gateway's pods: one workload per Gateway namespace (its oldest Gateway's),
@@ -123,16 +124,9 @@ struct GatewayProvisioningPlanTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-gateway-objects-\(UInt32.random(in: 0...UInt32.max)).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(JSONValue.yamlStream(documents).utf8).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.venvPython)
-        process.arguments = [Self.root.appendingPathComponent("scripts/validate-manifests.py").path, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try Command.run(Self.venvPython, [Self.root.appendingPathComponent("scripts/validate-manifests.py").path, file.path])
+        let text = result.output + result.errorOutput
+        #expect(result.status == 0, "\(text)")
         #expect(text.contains("4 documents passed"), "\(text)")
     }
 }

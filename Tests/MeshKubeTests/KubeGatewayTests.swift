@@ -150,6 +150,24 @@ struct KubeGatewayTests {
         await double.shutdown()
     }
 
+    @Test func aServiceOfThatNameTheControllerDidNotMakeIsLeftAlone() async throws {
+        let double = try await KubeAPIDouble.start(.init(host: KubeTestNet.host(43, 5)))
+        try await double.load(list: bookstoreFixture())
+        let foreign: JSONValue = .object([
+            ("apiVersion", .string("v1")), ("kind", .string("Service")), ("metadata", Self.metadata("bookstore", "fsm-gateway-bookstore")),
+            ("spec", .object([("ports", .array([.object([("port", .int(1234)), ("protocol", .string("TCP"))])]))])),
+        ])
+        await double.put(.services, [foreign])
+        await double.put(.gateways, [Self.gateway("bookstore", "gw", listeners: [("http", 8000, "HTTP")])])
+        let kube = try await Self.start(double, host: KubeTestNet.host(43, 6))
+        // The rest of the workload is made; the Service stays the user's.
+        #expect(await eventually { await double.object(.deployments, namespace: "bookstore", name: "fsm-gateway-bookstore") != nil })
+        #expect(await eventually { await double.object(.secrets, namespace: "bookstore", name: "fsm-gateway-bookstore-credential") != nil })
+        #expect(Self.ports(await double.object(.services, namespace: "bookstore", name: "fsm-gateway-bookstore")) == ["1234/TCP"])
+        await kube.shutdown()
+        await double.shutdown()
+    }
+
     static func secret(_ namespace: String, _ name: String) -> JSONValue {
         .object([("apiVersion", .string("v1")), ("kind", .string("Secret")), ("metadata", metadata(namespace, name)), ("type", .string("Opaque")),
                  ("data", .object([("ca.crt", .string("Y2E="))]))])

@@ -39,7 +39,13 @@ public final class KubeGatewayProvisioner: GatewayProvisioner {
         self.logger = logger
     }
 
-    public var isActive: Bool { isLeader() }
+    /// The leader's; a replica that is not forgets what it wrote (another leader may have written
+    /// since), so that it writes every status again once it leads.
+    public var isActive: Bool {
+        let leading = isLeader()
+        if !leading { state.withLockedValue { $0.written.removeAll() } }
+        return leading
+    }
 
     /// Passes completed (the tests wait on it).
     public var passes: Int { state.withLockedValue { $0.passes } }
@@ -64,7 +70,7 @@ public final class KubeGatewayProvisioner: GatewayProvisioner {
             } catch {
                 logger.warning("cannot provision the gateways; trying again", metadata: ["problem": "\(error)"])
                 try? await Task.sleep(for: retry)
-                state.withLockedValue { if $0.pending == nil { $0.pending = snapshot } }
+                if isLeader() { state.withLockedValue { if $0.pending == nil { $0.pending = snapshot } } }
             }
             state.withLockedValue { $0.passes += 1 }
         }
@@ -87,12 +93,14 @@ public final class KubeGatewayProvisioner: GatewayProvisioner {
     private func perform(_ action: GatewayProvisioningPlan.Action) async throws {
         switch action {
         case .apply(let type, let key, let object):
+            guard try await isOursOrAbsent(type, key) else { return }
             logger.info("gateway object applied", metadata: ["kind": "\(type.kind)", "object": "\(key)"])
             try await client.apply(type, namespace: key.namespace, name: key.name, object: object)
         case .delete(let type, let key):
             logger.info("gateway object deleted", metadata: ["kind": "\(type.kind)", "object": "\(key)"])
             try await client.delete(type, namespace: key.namespace, name: key.name)
         case .writeCredential(let key, let gateway, let owner):
+            guard try await isOursOrAbsent(.secrets, key) else { return }
             let parts = gateway.split(separator: "/", maxSplits: 1).map(String.init)
             var generator = SystemRandomNumberGenerator()
             let credential = try credentials.mint(.gateway(namespace: parts[0], name: parts.count > 1 ? parts[1] : ""), using: &generator)
@@ -100,6 +108,18 @@ public final class KubeGatewayProvisioner: GatewayProvisioner {
             try await client.apply(.secrets, namespace: key.namespace, name: key.name,
                                    object: plan.credentialSecret(key, token: credential.token, gateway: gateway, owner: owner))
         }
+    }
+
+    /// Whether the object is missing or carries the plan's label: one of that name the controller did
+    /// not make (a user's `fsm-gateway-<ns>` Service, say) is left alone, and said so.
+    private func isOursOrAbsent(_ type: KubeResourceType, _ key: KubeObjectKey) async throws(KubeError) -> Bool {
+        guard let existing = try await client.get(type, namespace: key.namespace, name: key.name) else { return true }
+        guard existing.metadata?["labels"]?[GatewayProvisioningPlan.provisionerLabel]?.stringValue == plan.settings.meshName else {
+            logger.warning("gateway object of that name exists and was not made by the controller; left alone",
+                           metadata: ["kind": "\(type.kind)", "object": "\(key)"])
+            return false
+        }
+        return true
     }
 
     /// Writes the statuses that differ from what this replica last wrote; an object gone is skipped.
