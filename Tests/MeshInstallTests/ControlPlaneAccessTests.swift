@@ -51,10 +51,14 @@ import Testing
             "Namespace": "namespaces", "Service": "services", "ServiceAccount": "serviceaccounts", "Endpoints": "endpoints",
             "Pod": "pods", "Deployment": "deployments", "StatefulSet": "statefulsets",
         ].merging(CustomResourceKind.all.map { ($0.kind, $0.plural) }) { a, _ in a }
-        // The edge kinds (Gateway API, FSM Gateway policies, Ingress, IngressBackend, Secret) are not
-        // watched in a cluster yet: the gateway's deployment there is issue 12 item 5.
+        // The edge kinds (Gateway API, FSM Gateway policies, Ingress, IngressBackend, Secret) are
+        // watched with the gateway and the ingress on.
         let meshKinds = ManifestDecoder.supportedKinds.filter { !ManifestDecoder.gatewayKindNames.contains($0.kind) }
         #expect(watched == Set(meshKinds.map { plurals[$0.kind] ?? "unknown kind \($0.kind)" }))
+        let edge = ControlPlaneComponent.Edge(gateway: true, ingress: true)
+        let everything = Set(ControlPlaneComponent.controller.access(meshName: "fsm", edge: edge).filter { $0.verbs.contains("watch") }.map(\.resource))
+        let edgePlurals = plurals.merging(CustomResourceKind.gateway.map { ($0.kind, $0.plural) } + [("Secret", "secrets"), ("Ingress", "ingresses")]) { a, _ in a }
+        #expect(everything == Set(ManifestDecoder.supportedKinds.map { edgePlurals[$0.kind] ?? "unknown kind \($0.kind)" }))
     }
 
     @Test func bindingsNameOnlyTheirOwnServiceAccount() throws {

@@ -6,13 +6,68 @@ import Testing
 /// What `fsm.fsmGateway.enabled` and `fsm.fsmIngress.enabled` render (F2-003, F2-010): the Gateway
 /// API's and FSM Gateway's CRDs from the decoder's schema table, the GatewayClass
 /// `fsm-gateway-cls`, the IngressClass `pipy`; the samples' and scenarios' gateway resources pass
-/// the CRDs' schemas. Both keys are still refused by `--set` (`InstallValuesTests`): the tests
-/// render them through `set(_:allowingNotBuilt:)`.
+/// the CRDs' schemas; the controller runs with `--gateway`/`--ingress` and the image of the pods it
+/// deploys, with the access that takes and no more.
 @Suite struct GatewayInstallTests {
-    static func rendered() throws -> ControlPlaneManifests {
+    static func rendered(_ set: String = "fsm.fsmGateway.enabled=true,fsm.fsmIngress.enabled=true") throws -> ControlPlaneManifests {
         var values = InstallValues()
-        try values.set("fsm.fsmGateway.enabled=true,fsm.fsmIngress.enabled=true", allowingNotBuilt: true)
+        try values.set(set)
         return ControlPlaneManifests(values: values)
+    }
+
+    static func controllerArguments(_ manifests: ControlPlaneManifests) -> [String] {
+        let deployment = manifests.documents().first { $0["kind"] == .string("Deployment") && $0["metadata"]?["name"] == .string("fsm-controller") }
+        return deployment?["spec"]?["template"]?["spec"]?["containers"]?.arrayItems?.first?["args"]?.arrayItems?.compactMap(\.stringValue) ?? []
+    }
+
+    /// `group/resource verb` of every rule of the controller's ClusterRole.
+    static func controllerGrants(_ manifests: ControlPlaneManifests) -> Set<String> {
+        let role = manifests.documents().first { $0["kind"] == .string("ClusterRole") && $0["metadata"]?["name"] == .string("fsm-controller-fsm") }
+        var grants: Set<String> = []
+        for rule in role?["rules"]?.arrayItems ?? [] {
+            for group in rule["apiGroups"]?.arrayItems ?? [] {
+                for resource in rule["resources"]?.arrayItems ?? [] {
+                    for verb in rule["verbs"]?.arrayItems ?? [] {
+                        grants.insert("\(group.stringValue ?? "")/\(resource.stringValue ?? "") \(verb.stringValue ?? "")")
+                    }
+                }
+            }
+        }
+        return grants
+    }
+
+    @Test func theGatewayKeyRunsTheControllerWithGatewayAndItsAccess() throws {
+        let manifests = try Self.rendered("fsm.fsmGateway.enabled=true,fsm.image.pullPolicy=Always")
+        let arguments = Self.controllerArguments(manifests)
+        #expect(arguments.contains("--gateway"))
+        #expect(!arguments.contains("--ingress"))
+        let image = try #require(arguments.firstIndex(of: "--gateway-image"))
+        #expect(arguments[image + 1] == "localhost/fsm-swift:\(MeshVersion.current)")
+        #expect(arguments.suffix(2) == ["--gateway-image-pull-policy", "Always"])
+        let grants = Self.controllerGrants(manifests)
+        for expected in ["gateway.networking.k8s.io/gateways watch", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/udproutes watch",
+                         "gateway.networking.k8s.io/gateways/status patch", "gateway.networking.k8s.io/gatewayclasses/status patch",
+                         "gateway.flomesh.io/ratelimitpolicies watch", "gateway.flomesh.io/circuitbreakingpolicies list",
+                         "apps/deployments create", "apps/deployments patch", "apps/deployments delete", "/services patch", "/secrets watch"] {
+            #expect(grants.contains(expected), "missing \(expected)")
+        }
+        #expect(!grants.contains("networking.k8s.io/ingresses watch"))
+        // Without the key: none of it.
+        let plain = ControlPlaneManifests()
+        #expect(!Self.controllerArguments(plain).contains("--gateway"))
+        #expect(Self.controllerGrants(plain).allSatisfy { !$0.hasPrefix("gateway.") && !$0.hasPrefix("apps/deployments create") && $0 != "/secrets watch" })
+    }
+
+    @Test func theIngressKeyRunsTheControllerWithIngressAndTheClassPipy() throws {
+        let manifests = try Self.rendered("fsm.fsmIngress.enabled=true")
+        let arguments = Self.controllerArguments(manifests)
+        #expect(arguments.contains("--ingress"))
+        #expect(!arguments.contains("--gateway"))
+        let grants = Self.controllerGrants(manifests)
+        #expect(grants.isSuperset(of: ["networking.k8s.io/ingresses watch", "policy.flomesh.io/ingressbackends list", "apps/deployments create", "/services create"]))
+        #expect(!grants.contains("gateway.networking.k8s.io/gateways watch"))
+        #expect(manifests.documents().contains { $0["kind"] == .string("IngressClass") && $0["metadata"]?["name"] == .string("pipy") })
+        #expect(!manifests.documents().contains { $0["kind"] == .string("GatewayClass") })
     }
 
     static func crd(_ documents: [JSONValue], _ name: String) -> JSONValue? {

@@ -37,7 +37,8 @@ import Testing
         ("fsm.outboundPortExclusionList={6379,99999}", "--set fsm.outboundPortExclusionList={6379,99999}: fsm.outboundPortExclusionList must list port numbers between 1 and 65535, found \"99999\""),
         ("fsm.outboundIPRangeExclusionList={10.0.0.1}", "--set fsm.outboundIPRangeExclusionList={10.0.0.1}: fsm.outboundIPRangeExclusionList must list IP ranges in CIDR notation such as 10.0.0.1/32, found \"10.0.0.1\""),
         ("fsm.sidecarLogLevel=loud", "--set fsm.sidecarLogLevel=loud: fsm.sidecarLogLevel must be one of trace, debug, info, warn, error, fatal, panic, disabled, found \"loud\""),
-        ("fsm.fsmGateway.enabled=true", "--set fsm.fsmGateway.enabled=true: FSM Gateway does not run in a cluster yet: the controller does not provision a Gateway's fsm-gateway-<namespace> Deployment and Service (run `fsm gateway` with `fsm up` or `sim`)"),
+        ("fsm.deployGrafana=true", "--set fsm.deployGrafana=true: no Grafana is deployed by fsm install"),
+        ("fsm.fsmGateway.enabled=yes", "--set fsm.fsmGateway.enabled=yes: fsm.fsmGateway.enabled must be true or false, found \"yes\""),
         ("fsm.trafficInterceptionMode=nftables", "--set fsm.trafficInterceptionMode=nftables: fsm.trafficInterceptionMode must be one of iptables, ebpf, found \"nftables\""),
         ("fsm.fsmController.resource.limits.memory=lots", "--set fsm.fsmController.resource.limits.memory=lots: fsm.fsmController.resource.limits.memory must be a Kubernetes quantity such as 100m, 1, 128Mi or 1Gi, found \"lots\""),
     ])
@@ -48,8 +49,8 @@ import Testing
 
     @Test func aNotBuiltKeyAcceptsItsDefault() throws {
         var values = InstallValues()
-        try values.set("fsm.fsmGateway.enabled=false")
-        #expect(values.bool("fsm.fsmGateway.enabled") == false)
+        try values.set("fsm.deployGrafana=false")
+        #expect(values.bool("fsm.deployGrafana") == false)
     }
 
     @Test func meshNamesFollowRFC1123Labels() {

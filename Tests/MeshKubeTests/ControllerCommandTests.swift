@@ -99,4 +99,16 @@ struct ControllerCommandTests {
         let output = try String(contentsOf: log, encoding: .utf8)
         #expect(output.hasPrefix("Error: kubeconfig: \(config.path):1:1: no context named \"nowhere\"; none defined\n"))
     }
+    @Test(arguments: [
+        (["controller", "--kubernetes", "--gateway"], "Error: --gateway and --ingress need --gateway-image IMAGE (the image of the pods they deploy)"),
+        (["controller", "--manifests", "/tmp", "--ingress"], "Error: --gateway, --ingress and --gateway-image go with --kubernetes (with --manifests every gateway kind is read)"),
+    ])
+    func gatewayFlagsOutOfPlaceAreOneLineAndAUsageError(arguments: [String], message: String) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-kube-cli-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let process = try Self.run(arguments, output: log)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 64)
+        #expect(try String(contentsOf: log, encoding: .utf8).hasPrefix(message + "\n"))
+    }
 }

@@ -20,6 +20,16 @@ struct InstallPlanTests {
         #expect(plan.steps.first { $0.type == .deployments }?.label == "Deployment fsm-system/fsm-controller")
     }
 
+    @Test func theGatewayAndIngressClassesAreAppliedAfterTheCRDsAreEstablished() throws {
+        var values = InstallValues()
+        try values.set("fsm.fsmGateway.enabled=true,fsm.fsmIngress.enabled=true")
+        let plan = try InstallPlan(documents: ControlPlaneManifests(values: values).documents())
+        let gatewayClass = try #require(plan.steps.first { $0.type == .gatewayClasses })
+        #expect(gatewayClass.label == "GatewayClass fsm-gateway-cls")
+        #expect(gatewayClass.phase > .customResourceDefinitions)
+        #expect(plan.steps.first { $0.type == .ingressClasses }?.label == "IngressClass pipy")
+    }
+
     @Test func aDocumentOfAnotherKindIsRefusedByName() {
         let job = JSONValue.object([("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", .object([("name", .string("x"))]))])
         #expect(throws: OperateError("fsm install: cannot apply a document of kind batch/v1 Job (named x)")) { try InstallPlan(documents: [job]) }

@@ -187,10 +187,27 @@ struct OperateCommandTests {
         #expect(version.stdout == "CLI Version: \(MeshVersion.current)\nMESH NAME   MESH NAMESPACE   VERSION\nfsm         fsm-system       \(MeshVersion.current)\n")
     }
 
-    @Test func theRenderedControllerArgumentsAreOnesTheCommandAccepts() async throws {
-        let cluster = try await Cluster.start(7, controllers: nil)
+    @Test func installWithTheGatewayAndIngressKeysAppliesTheirClassesAndCRDs() async throws {
+        let cluster = try await Cluster.start(8)
         defer { Task { await cluster.stop() } }
-        let deployment = try #require(Self.documents.first { $0["kind"]?.stringValue == "Deployment" && $0["metadata"]?["name"]?.stringValue == "fsm-controller" })
+        let result = try cluster.run(["install", "--timeout", "30s", "--set", "fsm.fsmGateway.enabled=true", "--set", "fsm.fsmIngress.enabled=true"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(await cluster.double.object(.gatewayClasses, name: "fsm-gateway-cls")?["spec"]?["controllerName"] == .string("flomesh.io/gateway-controller"))
+        #expect(await cluster.double.object(.ingressClasses, name: "pipy") != nil)
+        #expect(await cluster.double.object(.customResourceDefinitions, name: "httproutes.gateway.networking.k8s.io") != nil)
+        let controller = await cluster.double.object(.deployments, namespace: "fsm-system", name: "fsm-controller")
+        let arguments = controller?["spec"]?["template"]?["spec"]?["containers"]?.arrayItems?.first?["args"]?.arrayItems?.compactMap(\.stringValue) ?? []
+        #expect(arguments.contains("--gateway") && arguments.contains("--ingress"))
+    }
+
+    @Test(arguments: ["", "fsm.fsmGateway.enabled=true,fsm.fsmIngress.enabled=true"])
+    func theRenderedControllerArgumentsAreOnesTheCommandAccepts(set: String) async throws {
+        let cluster = try await Cluster.start(set.isEmpty ? 7 : 9, controllers: nil)
+        defer { Task { await cluster.stop() } }
+        var values = InstallValues()
+        if !set.isEmpty { try values.set(set) }
+        let documents = ControlPlaneManifests(values: values).documents()
+        let deployment = try #require(documents.first { $0["kind"]?.stringValue == "Deployment" && $0["metadata"]?["name"]?.stringValue == "fsm-controller" })
         guard case .array(let containers)? = deployment["spec"]?["template"]?["spec"]?["containers"],
               case .array(let arguments)? = containers.first?["args"] else { Issue.record("no container args"); return }
         // Parsed and validated by the real command; it stops only at the missing kubeconfig file.

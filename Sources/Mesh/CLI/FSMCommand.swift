@@ -339,6 +339,18 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "The control plane's namespace (MeshConfig, Secrets, the leader Lease).")
     var fsmNamespace = "fsm-system"
 
+    @Flag(help: "With --kubernetes: watch the Gateway API kinds and FSM Gateway's policies (fsm.fsmGateway.enabled), deploy fsm-gateway-<namespace> for each Gateway namespace and write the status conditions.")
+    var gateway = false
+
+    @Flag(help: "With --kubernetes: watch Ingresses and IngressBackends (fsm.fsmIngress.enabled) and deploy fsm-ingress in --fsm-namespace.")
+    var ingress = false
+
+    @Option(help: "With --gateway or --ingress: the image of the gateway pods (the control plane's own).")
+    var gatewayImage: String?
+
+    @Option(help: "With --gateway or --ingress: the gateway pods' imagePullPolicy.")
+    var gatewayImagePullPolicy = "IfNotPresent"
+
     @Option(help: "With --kubernetes: this replica's identity in the leader Lease (default: $POD_NAME or the host name, and a random suffix).")
     var leaderIdentity: String?
 
@@ -384,8 +396,12 @@ struct ControllerCommand: AsyncParsableCommand {
         case (nil, true):
             if caCert != nil { throw ValidationError("with --kubernetes the mesh CA lives in the Secret \(ControllerSecrets.caSecretName) of --fsm-namespace; --ca-cert/--ca-key do not apply") }
             if admittedPods != nil { throw ValidationError("--admitted-pods goes with --manifests (with --kubernetes the API server holds the admitted pods)") }
+            if (gateway || ingress) && (gatewayImage ?? "").isEmpty { throw ValidationError("--gateway and --ingress need --gateway-image IMAGE (the image of the pods they deploy)") }
         case (.some, false):
             if kube.isGiven || leaderIdentity != nil { throw ValidationError("--kubeconfig, --context and --leader-identity go with --kubernetes") }
+            if gateway || ingress || gatewayImage != nil {
+                throw ValidationError("--gateway, --ingress and --gateway-image go with --kubernetes (with --manifests every gateway kind is read)")
+            }
         }
     }
 
@@ -446,8 +462,14 @@ struct ControllerCommand: AsyncParsableCommand {
             addressPlan: AddressPlan(firstPod: firstPod, firstService: firstService), verifyPodAddress: !allowAnySourceAddress,
             meshName: meshName, controlPlaneNamespace: fsmNamespace, operations: operations)
         if let connection {
-            let kubeSettings = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
-            try await CommandLifecycle.run("controller", logger: logger) {
+            var kubeSettings = KubeController.Settings(controller: settings, identity: leaderIdentity ?? LeaseElector.defaultIdentity())
+            kubeSettings.gateway = gateway
+            kubeSettings.ingress = ingress
+            if let gatewayImage, gateway || ingress {
+                kubeSettings.provisioning = GatewayProvisioningPlan.Settings(meshName: meshName, controlPlaneNamespace: fsmNamespace, image: gatewayImage,
+                                                                             imagePullPolicy: gatewayImagePullPolicy, ingress: ingress)
+            }
+            try await CommandLifecycle.run("controller", logger: logger) { [kubeSettings] in
                 let controller = try await KubeController.start(connection: connection, settings: kubeSettings, logger: logger)
                 let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
                 logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])

@@ -44,6 +44,8 @@ public struct ControllerSettings: Sendable {
     public var accessCertStore: (any AccessCertStore)?
     /// How long after a failed AccessCert write it is tried again.
     public var accessCertRetry: Duration = .seconds(30)
+    /// Deploys the gateways and writes their status (in a cluster); nil: configs are served only.
+    public var gatewayProvisioner: (any GatewayProvisioner)?
 
     public init(host: String = "127.0.0.1", port: Int = 6060, meshNamespaces: Set<String> = [], addressPlan: AddressPlan = .loopback,
                 pollInterval: TimeAmount = .seconds(1), maxWait: TimeAmount = .minutes(5), maxWaiters: Int = 10_000,
@@ -139,6 +141,8 @@ public final class ControllerServer: @unchecked Sendable {
     /// The CA AccessCerts' certificates come from (`ControllerServer+AccessCerts.swift`).
     let authority: MeshCertificateAuthority
     var accessCertIssuer = AccessCertIssuer<Date>()
+    /// The last snapshot handed to `settings.gatewayProvisioner`.
+    var provisionedGateways: GatewaySnapshot?
 
     /// The address actually bound (the port resolved when 0 was asked for).
     public private(set) var address: NIOCore.SocketAddress?
@@ -296,6 +300,7 @@ public final class ControllerServer: @unchecked Sendable {
         }
         apply(result.changes, cause: "manifests applied")
         reconcileAccessCerts(synced: source.isSynced)
+        reconcileGateways(synced: source.isSynced)
     }
 
     /// Feeds changes to the MeshController and wakes the long polls whose config changed.

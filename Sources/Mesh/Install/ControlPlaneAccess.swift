@@ -1,3 +1,5 @@
+import MeshModel
+
 /// What each control-plane component asks of the API server: the one table the ClusterRoles and
 /// Roles of `fsm install` are rendered from (least privilege: exactly these verbs on exactly these
 /// resources, names pinned where the API allows it).
@@ -41,12 +43,50 @@ public enum ControlPlaneComponent: String, CaseIterable, Sendable {
     /// The webhook configurations' name (mutating and validating alike), which the injector patches.
     public static func webhookConfigurationName(meshName: String) -> String { "fsm-webhook-config-\(meshName)" }
 
+    /// The gateway and ingress parts the install enables (`fsm controller --gateway/--ingress`).
+    public struct Edge: Hashable, Sendable {
+        public var gateway: Bool
+        public var ingress: Bool
+
+        public init(gateway: Bool = false, ingress: Bool = false) {
+            self.gateway = gateway
+            self.ingress = ingress
+        }
+    }
+
     /// Every (group, resource, verbs) the component's code uses.
-    public func access(meshName: String) -> [APIAccess] {
+    public func access(meshName: String, edge: Edge = Edge()) -> [APIAccess] {
         switch self {
-        case .controller: Self.controllerAccess
+        case .controller: Self.controllerAccess + Self.edgeAccess(edge)
         case .injector: Self.injectorAccess(meshName: meshName)
         }
+    }
+
+    /// The Gateway API kinds: FSM Gateway's routes and classes.
+    static let gatewayAPIResources = ["gatewayclasses", "gateways", "httproutes", "grpcroutes", "tcproutes", "tlsroutes", "udproutes"]
+
+    /// `--gateway`: list and watch the Gateway API kinds and FSM Gateway's policies, patch the
+    /// Gateway API objects' status; with `--ingress` too: list and watch Secrets (only those of
+    /// namespaces holding a gateway object reach the model), and apply or delete the gateway pods'
+    /// Deployments, Services and credential Secrets in any namespace.
+    static func edgeAccess(_ edge: Edge) -> [APIAccess] {
+        guard edge.gateway || edge.ingress else { return [] }
+        var access: [APIAccess] = []
+        if edge.gateway {
+            access += gatewayAPIResources.map { APIAccess(GatewayAPI.group, $0, ["list", "watch"], .cluster) }
+            access += GatewayPolicyKind.allCases.map {
+                APIAccess("gateway.flomesh.io", String($0.rawValue.lowercased().dropLast("policy".count)) + "policies", ["list", "watch"], .cluster)
+            }
+            access += gatewayAPIResources.map { APIAccess(GatewayAPI.group, "\($0)/status", ["patch"], .cluster) }
+        }
+        if edge.ingress {
+            access += [APIAccess("networking.k8s.io", "ingresses", ["list", "watch"], .cluster), APIAccess("policy.flomesh.io", "ingressbackends", ["list", "watch"], .cluster)]
+        }
+        return access + [
+            APIAccess("", "secrets", ["list", "watch"], .cluster),
+            APIAccess("apps", "deployments", ["create", "patch", "delete"], .cluster),
+            APIAccess("", "services", ["create", "patch", "delete"], .cluster),
+        ]
     }
 
     /// `fsm controller --kubernetes`: the informers list and watch every kind the decoder reads,

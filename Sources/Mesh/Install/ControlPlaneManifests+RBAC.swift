@@ -14,7 +14,7 @@ extension ControlPlaneManifests {
 
     func rbac() -> [JSONValue] {
         ControlPlaneComponent.allCases.flatMap { component -> [JSONValue] in
-            let access = component.access(meshName: meshName)
+            let access = component.access(meshName: meshName, edge: edge)
             let subject = JSONValue.object([
                 ("kind", .string("ServiceAccount")), ("name", .string(component.rawValue)), ("namespace", .string(namespace)),
             ])

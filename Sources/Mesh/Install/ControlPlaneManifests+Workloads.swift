@@ -37,7 +37,7 @@ extension ControlPlaneManifests {
     func deployments() -> [JSONValue] {
         let common = ["--mesh-name", meshName, "--fsm-namespace", namespace, "--log-level", Self.swiftLogLevel(values.string("fsm.controllerLogLevel"))]
         let controller = container(
-            name: "fsm-controller", arguments: ["controller", "--kubernetes"] + common,
+            name: "fsm-controller", arguments: ["controller", "--kubernetes"] + common + edgeArguments(),
             ports: [("config", Self.controllerAPIPort), ("metrics", Self.controllerOperationsPort)],
             probes: [
                 ("livenessProbe", Self.httpProbe("/health/alive", Self.controllerOperationsPort)),

@@ -131,14 +131,14 @@ extension InstallValues {
         InstallValue("fsm.fsmInterceptor.resource.requests.memory", quantity, .string("64Mi")),
         InstallValue("fsm.fsmInterceptor.resource.limits.cpu", quantity, .string("500m")),
         InstallValue("fsm.fsmInterceptor.resource.limits.memory", quantity, .string("256Mi")),
+        // FSM Gateway and FSM's ingress controller (F2-003, F2-010): the controller watches their
+        // kinds and deploys their pods (`fsm controller --gateway/--ingress`).
+        InstallValue("fsm.fsmGateway.enabled", .boolean, .bool(false)),
+        InstallValue("fsm.fsmIngress.enabled", .boolean, .bool(false)),
     ]
 
     /// The guides' keys for parts this mesh does not build: accepted at their default only.
     static let notBuiltKeys: [InstallValue] = [
-        InstallValue("fsm.fsmGateway.enabled", .boolean, .bool(false),
-                     notBuilt: "FSM Gateway does not run in a cluster yet: the controller does not provision a Gateway's fsm-gateway-<namespace> Deployment and Service (run `fsm gateway` with `fsm up` or `sim`)"),
-        InstallValue("fsm.fsmIngress.enabled", .boolean, .bool(false),
-                     notBuilt: "the FSM ingress controller does not run in a cluster yet: nothing deploys fsm-ingress (run `fsm gateway --gateway <fsm namespace>/fsm-ingress` beside `fsm controller`)"),
         InstallValue("fsm.deployPrometheus", .boolean, .bool(false), notBuilt: "no Prometheus is deployed by fsm install; scrape the pods' 15010 /stats/prometheus with your own"),
         InstallValue("fsm.deployGrafana", .boolean, .bool(false), notBuilt: "no Grafana is deployed by fsm install"),
         InstallValue("fsm.deployJaeger", .boolean, .bool(false), notBuilt: "no Jaeger is deployed by fsm install"),

@@ -9,7 +9,11 @@ import NIOConcurrencyHelpers
 /// Namespace informer watches only namespaces labelled `flomesh.io/monitored-by=<mesh>`; the other
 /// kinds are watched cluster-wide (as FSM's informers are) and passed on only for monitored
 /// namespaces, so a namespace that joins brings its objects at once and one that leaves takes them
-/// away. MeshConfig comes from the mesh's own namespace. Pods keep the addresses the API gives
+/// away. MeshConfig comes from the mesh's own namespace. With the gateway or the ingress enabled,
+/// their kinds (Gateway API objects, FSM Gateway policies, Ingresses) pass on from every namespace
+/// (FSM's gateway serves Gateways wherever they are, monitored or not), and a Secret passes on only
+/// while its namespace holds one of them: a Gateway's certificates and a policy's CA must be in the
+/// Gateway's or policy's own namespace (no ReferenceGrant), so no other Secret can be read. Pods keep the addresses the API gives
 /// them (nothing is stamped out or addressed here).
 ///
 /// Each buffered change wakes the controller (`onChanges`), so an event reaches the configs
@@ -17,12 +21,19 @@ import NIOConcurrencyHelpers
 public final class KubeClusterSource: ClusterSource, Sendable {
     public let meshName: String
     public let controlPlaneNamespace: String
+    /// The kinds the informers watch (`KubeResourceType.watched`).
+    public let kinds: [KubeResourceType]
     private let state = NIOLockedValueBox(State())
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
-    public init(meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system") {
+    public init(meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system", gateway: Bool = false, ingress: Bool = false) {
         self.meshName = meshName
         self.controlPlaneNamespace = controlPlaneNamespace
+        self.kinds = KubeResourceType.watched(gateway: gateway, ingress: ingress)
+        let hidden = [ControllerSecrets.caSecretName, ControllerSecrets.credentialSecretName].map {
+            ResourceKey(kind: .secret, namespace: controlPlaneNamespace, name: $0)
+        }
+        state.withLockedValue { $0.hiddenSecrets = Set(hidden) }
     }
 
     /// `flomesh.io/monitored-by=<mesh>`.
@@ -30,7 +41,7 @@ public final class KubeClusterSource: ClusterSource, Sendable {
 
     /// The informers this source runs: every mesh kind, scoped as described above.
     public func informers(client: KubeClient, settings: Informer.Settings = Informer.Settings(), logger: Logger) -> [Informer] {
-        KubeResourceType.meshKinds.map { type in
+        kinds.map { type in
             let namespace: String? = type == .meshConfigs ? controlPlaneNamespace : nil
             let selector: String? = type == .namespaces ? namespaceSelector : nil
             return Informer(type: type, namespace: namespace, labelSelector: selector, client: client, settings: settings, logger: logger) { [self] type, effects in
@@ -45,7 +56,7 @@ public final class KubeClusterSource: ClusterSource, Sendable {
         let started = informers(client: client, settings: settings, logger: logger).map { informer in
             Task { await informer.run(using: random()) }
         }
-        state.withLockedValue { $0.expected = Set(KubeResourceType.meshKinds) }
+        state.withLockedValue { $0.expected = Set(kinds) }
         tasks.withLockedValue { $0 += started }
     }
 
@@ -132,6 +143,12 @@ public final class KubeClusterSource: ClusterSource, Sendable {
         /// Every object of every informer (all namespaces), to pass on when its namespace joins.
         var objects: [ResourceKey: Resource] = [:]
         var objectsByNamespace: [String: Set<ResourceKey>] = [:]
+        /// The gateway and ingress objects of each namespace: while there are any, its Secrets pass on.
+        var edgeByNamespace: [String: Set<ResourceKey>] = [:]
+        var secretsByNamespace: [String: Set<ResourceKey>] = [:]
+        /// The controller's own Secrets (the mesh CA's key, the credential key): never passed on,
+        /// whatever a Gateway in the mesh namespace names.
+        var hiddenSecrets: Set<ResourceKey> = []
         var pending: [ResourceKey: ResourceChange] = [:]
         var connectionProblems: [KubeResourceType: String] = [:]
         var objectProblems: [String: String] = [:]
@@ -141,11 +158,23 @@ public final class KubeClusterSource: ClusterSource, Sendable {
         var synced = Set<KubeResourceType>()
         var notify: (@Sendable () -> Void)?
 
+        /// Gateway API objects, FSM Gateway policies and Ingresses: passed on from every namespace.
+        static func isEdge(_ kind: ResourceKind) -> Bool {
+            switch kind {
+            case .ingress, .gatewayClass, .gateway, .httpRoute, .grpcRoute, .gatewayTCPRoute, .tlsRoute, .udpRoute, .rateLimitPolicy, .accessControlPolicy,
+                 .loadBalancerPolicy, .sessionStickyPolicy, .healthCheckPolicy, .faultInjectionPolicy, .retryPolicy, .upstreamTLSPolicy, .gatewayTLSPolicy,
+                 .circuitBreakingPolicy:
+                true
+            default:
+                false
+            }
+        }
+
         mutating func apply(_ change: InformerChange, type: KubeResourceType) {
             switch change {
             case .upsert(let resource): upsert(resource)
             case .delete(let key):
-                guard let kind = ResourceKind(rawValue: type.kind) else { return }
+                guard let kind = type.resourceKind else { return }
                 delete(ResourceKey(kind: kind, namespace: type.namespaced ? key.namespace : "", name: key.name))
             }
         }
@@ -161,6 +190,18 @@ public final class KubeClusterSource: ClusterSource, Sendable {
                 }
             case .meshConfig:
                 pending[key] = .upsert(resource)
+            case .secret where hiddenSecrets.contains(key):
+                objects[key] = nil
+            case .secret:
+                secretsByNamespace[key.namespace, default: []].insert(key)
+                if edgeByNamespace[key.namespace]?.isEmpty == false { pending[key] = .upsert(resource) }
+            case _ where Self.isEdge(key.kind):
+                pending[key] = .upsert(resource)
+                let first = edgeByNamespace[key.namespace]?.isEmpty ?? true
+                edgeByNamespace[key.namespace, default: []].insert(key)
+                if first {
+                    for secret in secretsByNamespace[key.namespace] ?? [] { pending[secret] = objects[secret].map(ResourceChange.upsert) }
+                }
             default:
                 objectsByNamespace[key.namespace, default: []].insert(key)
                 if monitored.contains(key.namespace) { pending[key] = .upsert(resource) }
@@ -177,6 +218,16 @@ public final class KubeClusterSource: ClusterSource, Sendable {
                 pending[key] = .delete(key)
             case .meshConfig:
                 pending[key] = .delete(key)
+            case .secret:
+                secretsByNamespace[key.namespace]?.remove(key)
+                if edgeByNamespace[key.namespace]?.isEmpty == false { pending[key] = .delete(key) }
+            case _ where Self.isEdge(key.kind):
+                pending[key] = .delete(key)
+                edgeByNamespace[key.namespace]?.remove(key)
+                if edgeByNamespace[key.namespace]?.isEmpty == true {
+                    edgeByNamespace[key.namespace] = nil
+                    for secret in secretsByNamespace[key.namespace] ?? [] { pending[secret] = .delete(secret) }
+                }
             default:
                 objectsByNamespace[key.namespace]?.remove(key)
                 if monitored.contains(key.namespace) { pending[key] = .delete(key) }

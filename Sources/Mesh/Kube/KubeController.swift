@@ -17,6 +17,13 @@ public final class KubeController: Sendable {
         public var informers: Informer.Settings
         /// The deadline of each API request (watches excepted).
         public var requestTimeout: TimeAmount
+        /// Watch the Gateway API kinds and FSM Gateway's policies (`fsm.fsmGateway.enabled`).
+        public var gateway = false
+        /// Watch Ingresses and IngressBackends (`fsm.fsmIngress.enabled`).
+        public var ingress = false
+        /// Deploy the gateways (and the ingress, when `ingress` is set in it) and write their
+        /// status; nil: their configs are served only.
+        public var provisioning: GatewayProvisioningPlan.Settings?
 
         public init(controller: ControllerSettings, leaseName: String = "fsm-controller-leader", identity: String = LeaseElector.defaultIdentity(),
                     informers: Informer.Settings = Informer.Settings(), requestTimeout: TimeAmount = .seconds(30)) {
@@ -47,13 +54,17 @@ public final class KubeController: Sendable {
         let namespace = settings.controller.controlPlaneNamespace
         let elector = LeaseElector(client: client, namespace: namespace, name: settings.leaseName, election: settings.election, logger: logger)
         elector.start()
-        let source = KubeClusterSource(meshName: settings.controller.meshName, controlPlaneNamespace: namespace)
+        let source = KubeClusterSource(meshName: settings.controller.meshName, controlPlaneNamespace: namespace, gateway: settings.gateway, ingress: settings.ingress)
         do {
             let secrets = try await ControllerSecrets.load(client: client, namespace: namespace, isLeader: { elector.isLeader }, logger: logger)
             var controllerSettings = settings.controller
             controllerSettings.certificateAuthority = secrets.authority
             controllerSettings.credentials = secrets.credentials
             controllerSettings.accessCertStore = KubeAccessCertStore(client: client, isLeader: { elector.isLeader })
+            if let provisioning = settings.provisioning {
+                controllerSettings.gatewayProvisioner = KubeGatewayProvisioner(client: client, settings: provisioning, credentials: secrets.credentials,
+                                                                               isLeader: { elector.isLeader }, logger: logger)
+            }
             source.start(client: client, settings: settings.informers, logger: logger)
             let server = try await ControllerServer.start(source: source, settings: controllerSettings, logger: logger,
                                                           describing: "kubernetes \(connection.server) (\(connection.origin))")

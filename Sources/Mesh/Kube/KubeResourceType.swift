@@ -58,6 +58,21 @@ extension KubeResourceType {
     public static let egresses = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "egresses", kind: "Egress")
     public static let accessCerts = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "accesscerts", kind: "AccessCert")
     public static let egressGateways = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "egressgateways", kind: "EgressGateway")
+    public static let ingressBackends = KubeResourceType(group: "policy.flomesh.io", version: "v1alpha1", plural: "ingressbackends", kind: "IngressBackend")
+    public static let ingresses = KubeResourceType(group: "networking.k8s.io", version: "v1", plural: "ingresses", kind: "Ingress")
+    public static let gatewayClasses = KubeResourceType(group: GatewayAPI.group, version: "v1", plural: "gatewayclasses", kind: "GatewayClass", namespaced: false)
+    public static let gateways = KubeResourceType(group: GatewayAPI.group, version: "v1", plural: "gateways", kind: "Gateway")
+    public static let httpRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1", plural: "httproutes", kind: "HTTPRoute")
+    public static let grpcRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1", plural: "grpcroutes", kind: "GRPCRoute")
+    public static let gatewayTCPRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "tcproutes", kind: "TCPRoute")
+    public static let tlsRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "tlsroutes", kind: "TLSRoute")
+    public static let udpRoutes = KubeResourceType(group: GatewayAPI.group, version: "v1alpha2", plural: "udproutes", kind: "UDPRoute")
+    public static let ingressClasses = KubeResourceType(group: "networking.k8s.io", version: "v1", plural: "ingressclasses", kind: "IngressClass", namespaced: false)
+    /// FSM Gateway's ten policies (`gateway.flomesh.io/v1alpha1`), plural as their CRDs name them.
+    public static let gatewayPolicies: [KubeResourceType] = GatewayPolicyKind.allCases.map { kind in
+        let name = kind.rawValue.lowercased()
+        return KubeResourceType(group: "gateway.flomesh.io", version: "v1alpha1", plural: String(name.dropLast("policy".count)) + "policies", kind: kind.rawValue)
+    }
     public static let leases = KubeResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
     public static let mutatingWebhookConfigurations = KubeResourceType(
         group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false)
@@ -72,15 +87,36 @@ extension KubeResourceType {
     public static let roles = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role")
     public static let roleBindings = KubeResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", kind: "RoleBinding")
 
-    /// The kinds `fsm install` writes besides the mesh's own (CRDs, RBAC, webhooks, Secrets, ConfigMaps).
+    /// The kinds `fsm install` writes besides the mesh's own (CRDs, RBAC, webhooks, Secrets, ConfigMaps,
+    /// the GatewayClass and IngressClass of `fsm.fsmGateway.enabled`/`fsm.fsmIngress.enabled`).
     public static let controlPlaneKinds: [KubeResourceType] = [
         .namespaces, .customResourceDefinitions, .serviceAccounts, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
         .secrets, .configMaps, .meshConfigs, .services, .deployments, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
+        .gatewayClasses, .ingressClasses,
     ]
 
     /// The type of an object by its `apiVersion` and `kind`, among `types`; nil for any other.
     public static func of(apiVersion: String, kind: String, among types: [KubeResourceType]) -> KubeResourceType? {
         types.first { $0.apiVersion == apiVersion && $0.kind == kind }
+    }
+
+    /// The Gateway API's kinds and FSM Gateway's policies (`fsm controller --gateway`).
+    public static let gatewayKinds: [KubeResourceType] = [.gatewayClasses, .gateways, .httpRoutes, .grpcRoutes, .gatewayTCPRoutes, .tlsRoutes, .udpRoutes] + gatewayPolicies
+
+    /// The kinds of FSM's ingress controller (`fsm controller --ingress`).
+    public static let ingressKinds: [KubeResourceType] = [.ingresses, .ingressBackends]
+
+    /// What the controller watches with the gateway and the ingress as asked: the mesh's kinds,
+    /// then the edge's, and the Secrets the edge reads (`KubeClusterSource` passes on only those of
+    /// namespaces holding an edge object).
+    public static func watched(gateway: Bool, ingress: Bool) -> [KubeResourceType] {
+        let edge = (gateway ? gatewayKinds : []) + (ingress ? ingressKinds : [])
+        return meshKinds + edge + (edge.isEmpty ? [] : [.secrets])
+    }
+
+    /// The model's kind of objects of this type (the Gateway API's TCPRoute is not SMI's).
+    public var resourceKind: ResourceKind? {
+        group == GatewayAPI.group && kind == "TCPRoute" ? .gatewayTCPRoute : ResourceKind(rawValue: kind)
     }
 
     /// What the controller watches: every kind `ManifestDecoder` decodes (DECISIONS: one served

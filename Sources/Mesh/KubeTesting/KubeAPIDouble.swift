@@ -64,11 +64,11 @@ public final class KubeAPIDouble: @unchecked Sendable {
         self.types = byPath
     }
 
-    /// The kinds the double serves unless told otherwise: the mesh's, Secrets, ConfigMaps, Leases
-    /// and webhook configurations.
-    public static let defaultTypes: [KubeResourceType] = KubeResourceType.meshKinds + [
+    /// The kinds the double serves unless told otherwise: the mesh's, the gateway's and the
+    /// ingress's, Secrets, ConfigMaps, Leases and webhook configurations.
+    public static let defaultTypes: [KubeResourceType] = KubeResourceType.meshKinds + KubeResourceType.gatewayKinds + KubeResourceType.ingressKinds + [
         .secrets, .configMaps, .leases, .mutatingWebhookConfigurations, .validatingWebhookConfigurations,
-        .customResourceDefinitions, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings,
+        .customResourceDefinitions, .clusterRoles, .clusterRoleBindings, .roles, .roleBindings, .ingressClasses,
     ]
 
     public static func start(_ settings: Settings = Settings(), types: [KubeResourceType] = defaultTypes) async throws -> KubeAPIDouble {
