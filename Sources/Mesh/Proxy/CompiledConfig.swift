@@ -183,8 +183,13 @@ struct CompiledTrafficMatch: Sendable {
 
     /// The service a Host header names: as written, then with or without this port.
     func serviceIndex(forHost rawHost: String) -> Int? {
-        let host = CompiledTrafficMatch.normalizedHost(rawHost)
-        return hosts[host] ?? hosts[CompiledTrafficMatch.otherHostForm(host, port: port)]
+        CompiledTrafficMatch.serviceIndex(forHost: rawHost, in: hosts, port: port)
+    }
+
+    /// `serviceIndex(forHost:)` of a match with these `hosts` and `port`.
+    static func serviceIndex(forHost rawHost: String, in hosts: [String: Int], port: Int) -> Int? {
+        let host = normalizedHost(rawHost)
+        return hosts[host] ?? hosts[otherHostForm(host, port: port)]
     }
 
     /// A Host header as host tables hold it: lower-cased.

@@ -64,6 +64,20 @@ struct FilterInput: Sendable {
 
     var listener: CompiledTrafficMatch { tables[index] }
 
+    // What the route match reads, each a field of the table in place (`listener` is a copy).
+
+    var serviceCount: Int { tables[index].services.count }
+
+    /// `CompiledTrafficMatch.serviceIndex(forHost:)` of the listener.
+    func serviceIndex(forHost host: String) -> Int? {
+        CompiledTrafficMatch.serviceIndex(forHost: host, in: tables[index].hosts, port: tables[index].port)
+    }
+
+    /// The first rule of the listener's `service` that matches the request (`RouteMatchFilter.firstRule`).
+    func firstRule(ofService service: Int, matching head: HTTPRequestHead) -> Int? {
+        RouteMatchFilter.firstRule(of: tables[index].services[service].rules, matching: head)
+    }
+
     /// The input of the traffic match `tables[index]`.
     init(_ tables: [CompiledTrafficMatch], at index: Int, now: MeshInstant) {
         self.tables = tables
