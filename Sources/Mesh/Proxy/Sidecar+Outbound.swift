@@ -91,15 +91,13 @@ extension Sidecar {
                                       random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         defer { finishClientTraces(actions, now: now) }
-        guard let e = exchanges.index(forKey: id.rawValue), exchanges.values[e].phase == .inFlight, exchanges.values[e].attempt == attempt else { return actions }
-        let cluster = exchanges.values[e].cluster
-        let connection = exchanges.values[e].connection
+        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges.values[e].endAttempt(attempt) else { return actions }
+        let (cluster, connection) = (ended.cluster, ended.connection)
         if cluster >= 0 {
             clusters[cluster].counters.upstreamRqActive -= 1
             clusters[cluster].counters.countStatus(head.status)
             if head.status == 0 { clusters[cluster].counters.upstreamRqRxReset += 1 }
         }
-        exchanges.values[e].phase = .backoff
         let outcome: ConnectionOutcome
         if head.status == 0 {
             outcome = .gone
@@ -328,8 +326,9 @@ extension Sidecar {
 
     /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.
     mutating func dispatch(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
-        guard let e = exchanges.index(forKey: id) else { return }
-        let cluster = exchanges.values[e].cluster
+        // One copy of the exchange to read (each `exchanges.values[e].field` read copied it whole).
+        guard let exchange = exchanges[id] else { return }
+        let cluster = exchange.cluster
         guard cluster >= 0 else {
             finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
             return
@@ -340,8 +339,8 @@ extension Sidecar {
             finish(id, Sidecar.overloadedResponse, local: .requestOverflow, now: nil, actions: &actions)
             return
         }
-        let preferred = exchanges.values[e].attempt == 0 ? exchanges.values[e].preferredEndpoint.flatMap { $0 < compiled.clusters[cluster].endpoints.count ? $0 : nil } : nil
-        guard let endpoint = preferred ?? clusters[cluster].nextEndpoint(avoiding: exchanges.values[e].lastEndpoint) else {
+        let preferred = exchange.attempt == 0 ? exchange.preferredEndpoint.flatMap { $0 < compiled.clusters[cluster].endpoints.count ? $0 : nil } : nil
+        guard let endpoint = preferred ?? clusters[cluster].nextEndpoint(avoiding: exchange.lastEndpoint) else {
             finish(id, Sidecar.noEndpointsResponse, local: .noEndpoints, now: nil, actions: &actions)
             return
         }
@@ -377,16 +376,11 @@ extension Sidecar {
     mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
         // One hash lookup per table; the entries are then changed in place through their indices.
         guard let e = exchanges.index(forKey: id), let c = connections.index(forKey: connectionID) else { return }
-        let cluster = exchanges.values[e].cluster
-        exchanges.values[e].attempt += 1
-        exchanges.values[e].phase = .inFlight
-        exchanges.values[e].connection = connectionID
-        exchanges.values[e].lastEndpoint = connections.values[c].endpoint
+        let (attempt, cluster, appProtocol) = exchanges.values[e].beginAttempt(on: connectionID, endpoint: connections.values[c].endpoint)
         connections.values[c].busyWith = id
         connections.values[c].requestsServed += 1
         clusters[cluster].counters.upstreamRqTotal += 1
         clusters[cluster].counters.upstreamRqActive += 1
-        let attempt = exchanges.values[e].attempt
         // The connect deadline first, so that a shell whose connect completes at once (in memory)
         // has a timer to cancel when it reports the connection open.
         if isNew, let connectTimeout = compiled.clusters[cluster].connectTimeout {
@@ -394,7 +388,7 @@ extension Sidecar {
             actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
         }
         actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections.values[c].address,
-                             connection: UpstreamConnectionID(connectionID), newConnection: isNew, appProtocol: exchanges.values[e].appProtocol))
+                             connection: UpstreamConnectionID(connectionID), newConnection: isNew, appProtocol: appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
             actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: attempt), after: perTry))
         }

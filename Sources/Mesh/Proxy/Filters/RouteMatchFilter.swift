@@ -53,6 +53,10 @@ struct RouteMatchFilter: HTTPFilterHooks {
 
     static func firstRule(of rules: [CompiledRule], matching head: HTTPRequestHead) -> Int? {
         let path = Sidecar.pathWithoutQuery(head.path)
-        return rules.firstIndex { $0.matches(method: head.method, path: path, head: head) }
+        // Each rule is borrowed from the buffer: `firstIndex(where:)` copied every rule it tried.
+        return rules.withUnsafeBufferPointer { rules in
+            for index in rules.indices where rules[index].matches(method: head.method, path: path, head: head) { return index }
+            return nil
+        }
     }
 }
