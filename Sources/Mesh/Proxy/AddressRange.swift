@@ -36,11 +36,17 @@ enum AddressRange: Hashable, Sendable {
 
     /// Dotted quad to an integer, without allocating.
     static func parseIPv4(_ text: some StringProtocol) -> UInt32? {
+        // Native strings: the contiguous UTF-8 buffer (the generic UTF8View walk cost ~5x per request).
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parseIPv4(bytes: $0) }) { return parsed }
+        return parseIPv4(bytes: text.utf8)
+    }
+
+    private static func parseIPv4(bytes: some Sequence<UInt8>) -> UInt32? {
         var result: UInt32 = 0
         var octet: UInt32 = 0
         var digits = 0
         var dots = 0
-        for byte in text.utf8 {
+        for byte in bytes {
             if byte == UInt8(ascii: ".") {
                 guard digits > 0, dots < 3 else { return nil }
                 result = result << 8 | octet

@@ -104,7 +104,7 @@ extension CompiledConfig {
 }
 
 extension CompiledCluster {
-    init(compiling cluster: ClusterConfig) throws(ConfigRejection) {
+    convenience init(compiling cluster: ClusterConfig) throws(ConfigRejection) {
         var endpoints: [SocketAddress] = []
         var weights: [Int] = []
         for endpoint in cluster.endpoints {

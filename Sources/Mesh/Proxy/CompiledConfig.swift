@@ -54,21 +54,37 @@ struct LayeredArray<Element: Sendable>: RandomAccessCollection, Sendable {
     }
 }
 
-struct CompiledCluster: Sendable {
-    var name: String
-    var endpoints: [SocketAddress]
-    var endpointWeights: [Int]
-    var limits: ClusterLimits
-    var retry: CompiledRetry?
-    var circuitBreaking: CircuitBreaking?
+/// A cluster as compiled: immutable, so a reference that the per-request paths read without
+/// copying its arrays and strings (a struct was copied whole through `LayeredArray`'s accessor).
+final class CompiledCluster: Sendable {
+    let name: String
+    let endpoints: [SocketAddress]
+    let endpointWeights: [Int]
+    let limits: ClusterLimits
+    let retry: CompiledRetry?
+    let circuitBreaking: CircuitBreaking?
     /// The route timeout of the cluster's requests; nil: none.
-    var requestTimeout: MeshDuration?
+    let requestTimeout: MeshDuration?
     /// How long a new connection may take to open; nil: no engine deadline.
-    var connectTimeout: MeshDuration?
+    let connectTimeout: MeshDuration?
     /// An egress passthrough cluster (`Sidecar+Egress`).
-    var isEgress = false
+    let isEgress: Bool
     /// An egress cluster through the egress gateway: its destination (its endpoint is the gateway).
-    var tunnelTarget: SocketAddress?
+    let tunnelTarget: SocketAddress?
+
+    init(name: String, endpoints: [SocketAddress], endpointWeights: [Int], limits: ClusterLimits, retry: CompiledRetry?, circuitBreaking: CircuitBreaking?,
+         requestTimeout: MeshDuration?, connectTimeout: MeshDuration?, isEgress: Bool = false, tunnelTarget: SocketAddress? = nil) {
+        self.name = name
+        self.endpoints = endpoints
+        self.endpointWeights = endpointWeights
+        self.limits = limits
+        self.retry = retry
+        self.circuitBreaking = circuitBreaking
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+        self.isEgress = isEgress
+        self.tunnelTarget = tunnelTarget
+    }
 }
 
 struct ClusterLimits: Hashable, Sendable {
@@ -167,8 +183,13 @@ struct CompiledTrafficMatch: Sendable {
 
     /// The service a Host header names: as written, then with or without this port.
     func serviceIndex(forHost rawHost: String) -> Int? {
-        let host = CompiledTrafficMatch.normalizedHost(rawHost)
-        return hosts[host] ?? hosts[CompiledTrafficMatch.otherHostForm(host, port: port)]
+        CompiledTrafficMatch.serviceIndex(forHost: rawHost, in: hosts, port: port)
+    }
+
+    /// `serviceIndex(forHost:)` of a match with these `hosts` and `port`.
+    static func serviceIndex(forHost rawHost: String, in hosts: [String: Int], port: Int) -> Int? {
+        let host = normalizedHost(rawHost)
+        return hosts[host] ?? hosts[otherHostForm(host, port: port)]
     }
 
     /// A Host header as host tables hold it: lower-cased.

@@ -71,11 +71,10 @@ extension Sidecar {
             counters[CounterTable.inboundNoRoute] += 1
             return .respond(Sidecar.noResponse, .noRoute)
         }
-        let admission = compiled.inbound[matchIndex].admission
-        if admission.routesByAccessControl(peerIdentity: peerIdentity), let targets = admission.targets {
+        if compiled.inbound[matchIndex].admission.routesByAccessControl(peerIdentity: peerIdentity), let targets = compiled.inbound[matchIndex].admission.targets {
             return accessControlRoute(targets, matchIndex: matchIndex)
         }
-        let input = FilterInput(listener: compiled.inbound[matchIndex], now: now)
+        let input = FilterInput(compiled.inbound, at: matchIndex, now: now)
         var request = FilterRequest(head: head, peerIdentity: peerIdentity, listenerPort: port)
         var noDraws = NoRandomness()
         switch compiled.inboundChain.decode(&request, input, counters: &counters, buckets: &buckets, random: &noDraws) {
@@ -87,7 +86,7 @@ extension Sidecar {
         case .toRouter:
             break
         }
-        guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
+        guard let targets = input.targets(of: request), let cluster = pick(targets) else { return .respond(Sidecar.noEndpointsResponse, .noEndpoints) }
         useCluster(cluster)
         guard let endpoint = clusters[cluster].endpointBalancer.next() else {
             return .respond(Sidecar.noEndpointsResponse, .noEndpoints)

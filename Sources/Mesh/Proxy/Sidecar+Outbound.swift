@@ -21,7 +21,7 @@ extension Sidecar {
         var actions = takeDeferredActions()
         defer { finishClientTraces(actions, now: now) }
         // A number already in use is a shell bug; the exchange in progress keeps it.
-        guard exchanges[id.rawValue] == nil, heldRequests[id.rawValue] == nil else { return actions }
+        guard exchanges[id.rawValue] == nil, heldRequests.isEmpty || heldRequests[id.rawValue] == nil else { return actions }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
             if egressPolicyRequest(id, head: head, destination: destination, now: now, actions: &actions) { return actions }
             if let cluster = egressCluster(for: destination) {
@@ -68,12 +68,10 @@ extension Sidecar {
             }
             admitted = true
         }
-        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, appProtocol: appProtocol, responseFilters: responseFilters,
-                                          preferredEndpoint: preferredEndpoint)
-        if let timeout = compiled.clusters[cluster].requestTimeout {
-            exchanges[id.rawValue]!.hasRequestTimer = true
-            actions.append(.startTimer(.requestTimeout(id), after: timeout))
-        }
+        let timeout = compiled.clusters[cluster].requestTimeout
+        exchanges[id.rawValue] = Exchange(cluster: cluster, startedAt: now, admittedByBreaker: admitted, hasRequestTimer: timeout != nil, appProtocol: appProtocol,
+                                          responseFilters: responseFilters, preferredEndpoint: preferredEndpoint)
+        if let timeout { actions.append(.startTimer(.requestTimeout(id), after: timeout)) }
         dispatch(id.rawValue, actions: &actions)
     }
 
@@ -93,14 +91,13 @@ extension Sidecar {
                                       random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         defer { finishClientTraces(actions, now: now) }
-        guard let exchange = exchanges[id.rawValue], exchange.phase == .inFlight, exchange.attempt == attempt else { return actions }
-        let cluster = exchange.cluster
+        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges.values[e].endAttempt(attempt) else { return actions }
+        let (cluster, connection) = (ended.cluster, ended.connection)
         if cluster >= 0 {
             clusters[cluster].counters.upstreamRqActive -= 1
             clusters[cluster].counters.countStatus(head.status)
             if head.status == 0 { clusters[cluster].counters.upstreamRqRxReset += 1 }
         }
-        exchanges[id.rawValue]!.phase = .backoff
         let outcome: ConnectionOutcome
         if head.status == 0 {
             outcome = .gone
@@ -109,7 +106,7 @@ extension Sidecar {
         } else {
             outcome = .reusable
         }
-        releaseConnection(exchange.connection, outcome: outcome, actions: &actions)
+        releaseConnection(connection, outcome: outcome, actions: &actions)
         attemptEnded(id.rawValue, status: head.status, response: head, timedOut: false, connectFailed: connectFailed, now: now, random: &random, actions: &actions)
         return actions
     }
@@ -308,8 +305,7 @@ extension Sidecar {
     }
 
     static func pathWithoutQuery(_ path: String) -> Substring {
-        if let question = path.utf8.firstIndex(of: UInt8(ascii: "?")) { return path[..<question] }
-        return path[...]
+        HTTPRequestHead.pathWithoutQuery(path)
     }
 
     mutating func pick(_ targets: TargetSet) -> Int? {
@@ -330,6 +326,7 @@ extension Sidecar {
 
     /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.
     mutating func dispatch(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
+        // One copy of the exchange to read (each `exchanges.values[e].field` read copied it whole).
         guard let exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
         guard cluster >= 0 else {
@@ -377,35 +374,31 @@ extension Sidecar {
     }
 
     mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
-        guard var exchange = exchanges[id], var connection = connections[connectionID] else { return }
-        let cluster = exchange.cluster
-        exchange.attempt += 1
-        exchange.phase = .inFlight
-        exchange.connection = connectionID
-        exchanges[id] = exchange
-        exchanges[id]!.lastEndpoint = connection.endpoint
-        connection.busyWith = id
-        connection.requestsServed += 1
-        connections[connectionID] = connection
+        // One hash lookup per table; the entries are then changed in place through their indices.
+        guard let e = exchanges.index(forKey: id), let c = connections.index(forKey: connectionID) else { return }
+        let (attempt, cluster, appProtocol) = exchanges.values[e].beginAttempt(on: connectionID, endpoint: connections.values[c].endpoint)
+        connections.values[c].busyWith = id
+        connections.values[c].requestsServed += 1
         clusters[cluster].counters.upstreamRqTotal += 1
         clusters[cluster].counters.upstreamRqActive += 1
         // The connect deadline first, so that a shell whose connect completes at once (in memory)
         // has a timer to cancel when it reports the connection open.
         if isNew, let connectTimeout = compiled.clusters[cluster].connectTimeout {
-            connections[connectionID]!.hasConnectTimer = true
+            connections.values[c].hasConnectTimer = true
             actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
         }
-        actions.append(.send(ExchangeID(id), attempt: exchange.attempt, cluster: compiled.clusters[cluster].name, endpoint: connection.address, connection: UpstreamConnectionID(connectionID), newConnection: isNew,
-                             appProtocol: exchange.appProtocol))
+        actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections.values[c].address,
+                             connection: UpstreamConnectionID(connectionID), newConnection: isNew, appProtocol: appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
-            actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: exchange.attempt), after: perTry))
+            actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: attempt), after: perTry))
         }
     }
 
     /// Frees a connection after an attempt: back to idle, or closed; then lets the queue move.
     mutating func releaseConnection(_ id: UInt64, outcome: ConnectionOutcome, actions: inout [OutboundHTTPAction]) {
-        settleConnectTimer(id, actions: &actions)
-        guard var connection = connections[id] else { return }
+        guard let index = connections.index(forKey: id) else { return }
+        settleConnectTimer(at: index, actions: &actions)
+        var connection = connections.values[index]
         connection.busyWith = nil
         let cluster = connection.cluster
         var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
@@ -419,12 +412,12 @@ extension Sidecar {
         if keep {
             // It carried a response, so it is open whether or not the shell said so.
             connection.connected = true
-            connections[id] = connection
+            connections.values[index] = connection
             clusters[cluster].idle[connection.endpoint].append(id)
             clusters[cluster].idleCount += 1
             preferredEndpoint = connection.endpoint
         } else {
-            connections[id] = nil
+            connections.remove(at: index)
             if closeIt { actions.append(.closeUpstream(UpstreamConnectionID(id))) }
             if cluster >= 0 { clusters[cluster].counters.upstreamCxActive -= 1 }
         }
@@ -433,9 +426,15 @@ extension Sidecar {
 
     /// Cancels a connection's connect timer: it is open, or gone.
     mutating func settleConnectTimer(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
-        guard connections[id]?.hasConnectTimer == true else { return }
-        connections[id]!.hasConnectTimer = false
-        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(id))))
+        guard let index = connections.index(forKey: id) else { return }
+        settleConnectTimer(at: index, actions: &actions)
+    }
+
+    /// `settleConnectTimer` of the connection at `index` of `connections`.
+    mutating func settleConnectTimer(at index: [UInt64: UpstreamConnection].Index, actions: inout [OutboundHTTPAction]) {
+        guard connections.values[index].hasConnectTimer else { return }
+        connections.values[index].hasConnectTimer = false
+        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.keys[index]))))
     }
 
     /// Hands freed capacity to queued requests, oldest first.

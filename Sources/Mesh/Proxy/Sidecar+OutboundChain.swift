@@ -26,7 +26,7 @@ extension Sidecar {
     /// `original` is the request as the app sent it (a hold keeps it).
     mutating func runOutboundChain(_ id: ExchangeID, _ request: inout FilterRequest, original: HTTPRequestHead, match: Int, from start: ChainPosition,
                                    destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator, actions: inout [OutboundHTTPAction]) {
-        let input = FilterInput(listener: compiled.outbound[match], now: now)
+        let input = FilterInput(compiled.outbound.matches, at: match, now: now)
         switch compiled.outboundChain.decode(&request, input, from: start, counters: &counters, buckets: &buckets, random: &random) {
         case let .localReply(response, reason):
             actions.append(.respond(id, response, local: reason, flags: ResponseFlags(reason)))
@@ -35,7 +35,7 @@ extension Sidecar {
                                                     configGeneration: counters[CounterTable.configApplied])
             actions.append(.startTimer(.filterResume(id), after: delay))
         case .toRouter:
-            guard let rule = input.rule(of: request), let cluster = pick(rule.targets) else {
+            guard let targets = input.targets(of: request), let cluster = pick(targets) else {
                 counters[CounterTable.outboundNoRoute] += 1
                 actions.append(.respond(id, Sidecar.notFoundResponse, local: .noRoute, flags: .noRoute))
                 return

@@ -81,7 +81,8 @@ extension Sidecar {
     }
 
     mutating func finishServerTrace(connection: ConnectionID, status: Int, now: MeshInstant) {
-        guard let trace = serverTraces.removeValue(forKey: connection.rawValue) else { return }
+        // Tracing off (or this request unsampled, with none pending): no hash lookup per response.
+        guard !serverTraces.isEmpty, let trace = serverTraces.removeValue(forKey: connection.rawValue) else { return }
         var tags = ["http.status_code": String(status)]
         if status >= 500 { tags["error"] = "true" }
         record(TraceSpan(context: trace.context, kind: .server, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,

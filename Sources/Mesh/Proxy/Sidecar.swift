@@ -136,6 +136,27 @@ struct Exchange: Sendable {
     var preferredEndpoint: Int?
 }
 
+extension Exchange {
+    /// The next attempt goes out on `connection` to `endpoint`; what the send needs back. A
+    /// mutating call changes the exchange where it is stored (reads through
+    /// `Dictionary.Values` copied it whole).
+    mutating func beginAttempt(on connection: UInt64, endpoint: Int) -> (attempt: Int, cluster: Int, appProtocol: AppProtocol) {
+        attempt += 1
+        phase = .inFlight
+        self.connection = connection
+        lastEndpoint = endpoint
+        return (attempt, cluster, appProtocol)
+    }
+
+    /// The attempt numbered `attempt` ended: the exchange waits (backoff) for what follows. Nil,
+    /// and nothing changes, when that is not the attempt in flight.
+    mutating func endAttempt(_ attempt: Int) -> (cluster: Int, connection: UInt64)? {
+        guard phase == .inFlight, self.attempt == attempt else { return nil }
+        phase = .backoff
+        return (cluster, connection)
+    }
+}
+
 struct UpstreamConnection: Sendable {
     /// -1 when its cluster left the config.
     var cluster: Int

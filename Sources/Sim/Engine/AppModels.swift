@@ -217,7 +217,7 @@ struct AppState {
     mutating func handle(_ behavior: AppBehavior, method: String, path fullPath: String, port: Int) -> Reply {
         received += 1
         var reply = Reply(status: 200, delay: behavior.serviceTime)
-        let path = fullPath.utf8.firstIndex(of: UInt8(ascii: "?")).map { fullPath[..<$0] } ?? Substring(fullPath)
+        let path = HTTPRequestHead.pathWithoutQuery(fullPath)
         switch behavior.model {
         case .echo, .none, .pipyOk, .tcpEcho, .grpcEcho, .udpEcho, .tlsEcho:
             break

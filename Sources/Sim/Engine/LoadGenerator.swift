@@ -205,7 +205,9 @@ extension SimEngine {
         if loads[index].isTCP {
             tcpCall(index, worker: worker)
         } else {
-            issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: loads[index].headWithCookies,
+            // The head and the jar are read in place: a computed property of `loads[index]` copied the whole load state per request.
+            let head = LoadState.head(loads[index].head, cookies: loads[index].cookieJar.header)
+            issueHTTP(origin: .load(Int32(index), worker: Int32(worker)), client: loads[index].client, head: head,
                       destination: loads[index].destination, measuredFrom: scheduled, bodyBytes: loads[index].spec.bodyBytes, tls: loads[index].hello, udp: loads[index].scheme == .udp)
         }
     }
@@ -293,9 +295,9 @@ extension LoadState {
         return call
     }
 
-    /// The load's request, with the jar's cookies when it keeps them.
-    var headWithCookies: HTTPRequestHead {
-        guard let cookies = cookieJar.header else { return head }
+    /// The load's request, with the jar's cookies (its `header`) when it keeps them.
+    static func head(_ head: HTTPRequestHead, cookies: String?) -> HTTPRequestHead {
+        guard let cookies else { return head }
         var withCookies = head
         withCookies.headers.append(HTTPHeader(name: "cookie", value: cookies))
         return withCookies

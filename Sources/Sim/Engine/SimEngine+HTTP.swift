@@ -83,8 +83,9 @@ extension SimEngine {
 
     func atClient(slot: Int32, id: UInt64) {
         guard isLive(slot, id) else { return }
-        let exchange = exchanges[Int(slot)]
-        finish(slot: Int(slot), head: exchange.finalHead ?? HTTPResponseHead(status: 0), server: Int(exchange.finalServer), body: exchange.finalBody)
+        // Fields read in place (`finish` takes its own copy of the exchange once).
+        let index = Int(slot)
+        finish(slot: index, head: exchanges[index].finalHead ?? HTTPResponseHead(status: 0), server: Int(exchanges[index].finalServer), body: exchanges[index].finalBody)
     }
 
     // MARK: - Client sidecar
@@ -470,17 +471,18 @@ extension SimEngine {
 
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
         guard appHandshake(slot: Int(hop.slot), behavior: behavior) else { return answer(hop, status: 0, by: .transport, closes: true, after: delay) }
-        let exchange = exchanges[Int(hop.slot)]
-        if case .load(let load, _) = exchange.origin, !loads[Int(load)].upstreamTally.isEmpty {
-            loads[Int(load)].upstreamTally.record { exchange.head.pseudoOrHeader($0) }
+        // The head and origin only: a copy of the whole exchange per request showed in the profile.
+        let head = exchanges[Int(hop.slot)].head
+        if case .load(let load, _) = exchanges[Int(hop.slot)].origin, !loads[Int(load)].upstreamTally.isEmpty {
+            loads[Int(load)].upstreamTally.record { head.pseudoOrHeader($0) }
         }
-        let reply = pods[server].app.handle(behavior, method: exchange.head.method, path: exchange.head.path, port: port)
+        let reply = pods[server].app.handle(behavior, method: head.method, path: head.path, port: port)
         hop.status = Int32(reply.status)
         hop.answeredBy = .app
         hop.body = reply.normalBody ? behavior.bodyID : -1
         hop.appStartedAt = now + delay
         queue.schedule(.appDone(hop), at: now + delay + reply.delay)
-        if reply.restock { issueRestock(from: server, joining: exchange.head) }
+        if reply.restock { issueRestock(from: server, joining: head) }
     }
 
     func appDone(_ hop: Hop) {

@@ -6,7 +6,7 @@ import MeshModel
 struct AccessControlFilter: HTTPFilterHooks {
     func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
                 random: inout some RandomNumberGenerator) -> FilterOutcome {
-        guard let allowed = input.rule(of: request)?.allowedServices else { return .proceed }
+        guard let allowed = input.allowedServices(of: request) else { return .proceed }
         guard let peer = request.peerIdentity, allowed.contains(peer) else {
             counters[CounterTable.inboundAccessDenied] += 1
             return .localReply(Sidecar.forbiddenResponse, .accessDenied)

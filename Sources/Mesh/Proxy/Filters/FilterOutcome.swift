@@ -58,12 +58,59 @@ struct FilterRequest: Sendable {
 
 /// What a filter's hook may read besides the request: its listener's route tables and the time.
 struct FilterInput: Sendable {
-    var listener: CompiledTrafficMatch
+    /// The listener's table among its config's tables, read in place: a sidecar's request makes an
+    /// input without copying its traffic match (a dozen arrays, sets and strings).
+    private let tables: [CompiledTrafficMatch]
+    private let index: Int
     var now: MeshInstant
 
-    /// The rule the route match chose, when it chose one.
-    func rule(of request: FilterRequest) -> CompiledRule? {
-        request.route.map { listener.services[$0.service].rules[$0.rule] }
+    var listener: CompiledTrafficMatch { tables[index] }
+
+    // What the route match reads, each a field of the table in place (`listener` is a copy).
+
+    var serviceCount: Int { tables[index].services.count }
+
+    /// `CompiledTrafficMatch.serviceIndex(forHost:)` of the listener.
+    func serviceIndex(forHost host: String) -> Int? {
+        CompiledTrafficMatch.serviceIndex(forHost: host, in: tables[index].hosts, port: tables[index].port)
+    }
+
+    /// The first rule of the listener's `service` that matches the request (`RouteMatchFilter.firstRule`).
+    func firstRule(ofService service: Int, matching head: HTTPRequestHead) -> Int? {
+        RouteMatchFilter.firstRule(of: tables[index].services[service].rules, matching: head)
+    }
+
+    /// The input of the traffic match `tables[index]`.
+    init(_ tables: [CompiledTrafficMatch], at index: Int, now: MeshInstant) {
+        self.tables = tables
+        self.index = index
+        self.now = now
+    }
+
+    /// The input of a table held on its own (a gateway listener's).
+    init(listener: CompiledTrafficMatch, now: MeshInstant) {
+        self.init([listener], at: 0, now: now)
+    }
+
+    // The matched rule's parts, read in place: a per-request copy of the whole `CompiledRule`
+    // (its matchers, response head and filters) cost more than the routing itself.
+
+    /// The targets of the rule the route match chose, when it chose one.
+    func targets(of request: FilterRequest) -> TargetSet? {
+        guard let route = request.route else { return nil }
+        return listener.services[route.service].rules[route.rule].targets
+    }
+
+    /// The matched rule's own filters (none when no rule was chosen).
+    func ruleFilters(of request: FilterRequest) -> [HTTPFilter] {
+        guard let route = request.route else { return [] }
+        return listener.services[route.service].rules[route.rule].filters
+    }
+
+    /// The identities the matched rule admits; nil: anyone (or no rule was chosen).
+    func allowedServices(of request: FilterRequest) -> Set<String>? {
+        guard let route = request.route else { return nil }
+        return listener.services[route.service].rules[route.rule].allowedServices
     }
 }
 

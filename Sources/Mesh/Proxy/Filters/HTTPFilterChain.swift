@@ -2,7 +2,9 @@ import MeshModel
 
 /// One filter of a chain: a case per filter type, each wrapping the filter's value, so that a
 /// chain is a plain array. Only `HTTPFilterChain` switches on it; no shell ever sees it.
-enum HTTPFilter: Sendable {
+/// Indirect: each filter's value lives in a box, so that a chain's per-request walk copies a
+/// reference instead of a multi-payload enum (which took a run-time case lookup per copy).
+indirect enum HTTPFilter: Sendable {
     case routeMatch(RouteMatchFilter)
     case accessControl(AccessControlFilter)
     case rateLimit(RateLimitFilter)
@@ -92,7 +94,7 @@ struct HTTPFilterChain: Sendable {
         var position = start
         while position.listener < filters.count {
             if case .routeFilters = filters[position.listener] {
-                let ruleFilters = input.rule(of: request)?.filters ?? []
+                let ruleFilters = input.ruleFilters(of: request)
                 while position.rule < ruleFilters.count {
                     let outcome = ruleFilters[position.rule].decode(&request, input, counters: &counters, buckets: &buckets, random: &random)
                     if let decision = stop(outcome, at: position, request, input) { return decision }
@@ -127,7 +129,7 @@ struct HTTPFilterChain: Sendable {
         var result: [HTTPFilter] = []
         for (index, filter) in filters.prefix(min(end.listener + 1, filters.count)).enumerated() {
             if case .routeFilters = filter {
-                let ruleFilters = input.rule(of: request)?.filters ?? []
+                let ruleFilters = input.ruleFilters(of: request)
                 result += ruleFilters.prefix(index == end.listener ? end.rule : ruleFilters.count).filter(\.hasEncode)
             } else if index < end.listener, filter.hasEncode {
                 result.append(filter)

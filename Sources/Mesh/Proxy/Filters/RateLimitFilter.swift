@@ -18,17 +18,21 @@ struct RateLimitFilter: HTTPFilterHooks {
     func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
                 random: inout some RandomNumberGenerator) -> FilterOutcome {
         guard let route = request.route else { return .proceed }
-        let service = input.listener.services[route.service]
-        let bucket: Int?, response: HTTPResponseHead?, counter: Int
-        switch scope {
-        case .service:
-            (bucket, response, counter) = (service.bucket, service.rateLimitedResponse, CounterTable.throttleService)
-        case .route:
-            let rule = service.rules[route.rule]
-            (bucket, response, counter) = (rule.bucket, rule.rateLimitedResponse, CounterTable.throttleRoute)
+        // The bucket first, the response only when it is empty: no copy of the service or rule per request.
+        let bucket = switch scope {
+        case .service: input.listener.services[route.service].bucket
+        case .route: input.listener.services[route.service].rules[route.rule].bucket
         }
         guard let bucket, !buckets[bucket].tryTake(now: input.now) else { return .proceed }
-        counters[counter] += 1
+        let response: HTTPResponseHead?
+        switch scope {
+        case .service:
+            counters[CounterTable.throttleService] += 1
+            response = input.listener.services[route.service].rateLimitedResponse
+        case .route:
+            counters[CounterTable.throttleRoute] += 1
+            response = input.listener.services[route.service].rules[route.rule].rateLimitedResponse
+        }
         return .localReply(response ?? RateLimitFilter.defaultResponse, .rateLimited)
     }
 }

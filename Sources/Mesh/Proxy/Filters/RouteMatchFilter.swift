@@ -17,13 +17,13 @@ struct RouteMatchFilter: HTTPFilterHooks {
     func decode(_ request: inout FilterRequest, _ input: FilterInput, counters: inout CounterTable, buckets: inout [TokenBucket],
                 random: inout some RandomNumberGenerator) -> FilterOutcome {
         switch direction {
-        case .inbound: decodeInbound(&request, input.listener, counters: &counters)
-        case .outbound: decodeOutbound(&request, input.listener, counters: &counters)
+        case .inbound: decodeInbound(&request, input, counters: &counters)
+        case .outbound: decodeOutbound(&request, input, counters: &counters)
         }
     }
 
-    private func decodeInbound(_ request: inout FilterRequest, _ listener: CompiledTrafficMatch, counters: inout CounterTable) -> FilterOutcome {
-        let serviceCount = listener.services.count
+    private func decodeInbound(_ request: inout FilterRequest, _ listener: FilterInput, counters: inout CounterTable) -> FilterOutcome {
+        let serviceCount = listener.serviceCount
         guard serviceCount > 0 else {
             counters[CounterTable.inboundAccessDenied] += 1
             return .localReply(Sidecar.forbiddenResponse, .accessDenied)
@@ -32,7 +32,7 @@ struct RouteMatchFilter: HTTPFilterHooks {
             counters[CounterTable.inboundNoRoute] += 1
             return .localReply(Sidecar.notFoundResponse, .noRoute)
         }
-        guard let rule = RouteMatchFilter.firstRule(of: listener.services[service], matching: request.head) else {
+        guard let rule = listener.firstRule(ofService: service, matching: request.head) else {
             counters[CounterTable.inboundAccessDenied] += 1
             return .localReply(Sidecar.forbiddenResponse, .accessDenied)
         }
@@ -40,9 +40,9 @@ struct RouteMatchFilter: HTTPFilterHooks {
         return .proceed
     }
 
-    private func decodeOutbound(_ request: inout FilterRequest, _ listener: CompiledTrafficMatch, counters: inout CounterTable) -> FilterOutcome {
+    private func decodeOutbound(_ request: inout FilterRequest, _ listener: FilterInput, counters: inout CounterTable) -> FilterOutcome {
         guard let service = listener.serviceIndex(forHost: request.head.authority),
-              let rule = RouteMatchFilter.firstRule(of: listener.services[service], matching: request.head)
+              let rule = listener.firstRule(ofService: service, matching: request.head)
         else {
             counters[CounterTable.outboundNoRoute] += 1
             return .localReply(Sidecar.notFoundResponse, .noRoute)
@@ -51,8 +51,12 @@ struct RouteMatchFilter: HTTPFilterHooks {
         return .proceed
     }
 
-    static func firstRule(of service: CompiledService, matching head: HTTPRequestHead) -> Int? {
+    static func firstRule(of rules: [CompiledRule], matching head: HTTPRequestHead) -> Int? {
         let path = Sidecar.pathWithoutQuery(head.path)
-        return service.rules.firstIndex { $0.matches(method: head.method, path: path, head: head) }
+        // Each rule is borrowed from the buffer: `firstIndex(where:)` copied every rule it tried.
+        return rules.withUnsafeBufferPointer { rules in
+            for index in rules.indices where rules[index].matches(method: head.method, path: path, head: head) { return index }
+            return nil
+        }
     }
 }

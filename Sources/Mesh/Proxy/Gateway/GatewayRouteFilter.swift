@@ -4,7 +4,7 @@ import MeshModel
 /// host whose hostname matches the request's Host (the controller's precedence order: exact
 /// names, then wildcards from the longest suffix, then `*`), then the first of its rules whose
 /// match holds. Neither: 404 with no body (docs/DECISIONS.md 140). The chosen rule's filters and
-/// backends are in the listener's table at the same indices (`FilterInput.rule(of:)`).
+/// backends are in the listener's table at the same indices (`FilterInput.targets(of:)`).
 struct GatewayRouteFilter: HTTPFilterHooks {
     /// Parallel to the listener table's services.
     var hosts: [GatewayHostPattern]

@@ -68,7 +68,7 @@ extension Sidecar {
                                                     configGeneration: counters[CounterTable.configApplied], isGateway: true)
             actions.append(.startTimer(.filterResume(id), after: delay))
         case .toRouter:
-            guard let route = request.route, let rule = input.rule(of: request), let cluster = pick(rule.targets) else {
+            guard let route = request.route, let targets = input.targets(of: request), let cluster = pick(targets) else {
                 // Every backend of the rule is unresolved (or weighs 0): the Gateway API's 500.
                 actions.append(.respond(id, Sidecar.gatewayNoBackendResponse, local: .noEndpoints, flags: .noHealthyUpstream))
                 return
