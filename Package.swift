@@ -490,7 +490,7 @@ let package = Package(
         // and MeshShell's file checks.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["MeshShell", "MeshModel", "CPcap"],
+            dependencies: ["MeshShell", "MeshModel", "MeshBenchKit", "CPcap"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -93,8 +93,10 @@ enum PeerConfigs {
         """
     }
 
-    /// One process (`master_process off`), so /proc of the PID started is the process that works.
-    static func nginx(listenPort: Int, upstreamPort: Int, directory: String, name: String) -> String {
+    /// One process (`master_process off`), so /proc of the PID started is the process that works;
+    /// no access log, client connections kept alive, `upstream origin` kept alive too. The
+    /// `http` block is left open for the servers.
+    static func nginxPrelude(directory: String, name: String, upstream: String) -> String {
         """
         daemon off;
         master_process off;
@@ -106,7 +108,13 @@ enum PeerConfigs {
             access_log off;
             keepalive_timeout 300s;
             keepalive_requests 10000000;
-            upstream origin { server 127.0.0.1:\(upstreamPort); keepalive 64; }
+            upstream origin { server \(upstream); keepalive 64; }
+
+        """
+    }
+
+    static func nginx(listenPort: Int, upstreamPort: Int, directory: String, name: String) -> String {
+        nginxPrelude(directory: directory, name: name, upstream: "127.0.0.1:\(upstreamPort)") + """
             server {
                 listen 127.0.0.1:\(listenPort);
                 location / {
