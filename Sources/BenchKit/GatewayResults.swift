@@ -23,6 +23,9 @@ public enum GatewayMode: String, BenchMode {
 
     /// The client speaks TLS to the proxy (which speaks plain HTTP to the upstream).
     public var terminatesTLS: Bool { [.oursTLS, .nginxTLS, .envoyTLS].contains(self) }
+
+    /// The proxy processes: each serves a plain and a TLS listener (its two modes).
+    public static let proxies: [(name: String, modes: [GatewayMode])] = [("fsm gateway", [.ours, .oursTLS]), ("NGINX", [.nginx, .nginxTLS]), ("Envoy", [.envoy, .envoyTLS])]
 }
 
 public typealias GatewayLatencyRun = ModeLatencyRun<GatewayMode>
@@ -53,8 +56,8 @@ public struct GatewayResults: Sendable, Codable {
         throughput.first { $0.mode == mode && $0.tool == "bench" }
     }
 
-    /// The largest VmHWM the mode's proxy reached in any run (open or closed loop).
-    public func peakRSSKiB(_ mode: GatewayMode) -> Int? {
-        ([latency.peakRSSKiB(mode, side: "client")] + throughput.filter { $0.mode == mode }.map(\.peakRSSKiB)).compactMap { $0 }.max()
+    /// The largest VmHWM the proxy serving `modes` reached in any of their runs (open or closed loop).
+    public func peakRSSKiB(_ modes: [GatewayMode]) -> Int? {
+        modes.flatMap { mode in [latency.peakRSSKiB(mode, side: "client")] + throughput.filter { $0.mode == mode }.map(\.peakRSSKiB) }.compactMap { $0 }.max()
     }
 }
