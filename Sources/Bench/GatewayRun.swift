@@ -125,7 +125,10 @@ final class GatewayBench: @unchecked Sendable {
 
     private func startEverything(_ configs: Configs) throws -> [BenchTarget<GatewayMode>] {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        _ = try workspace.start("upstream", me, ["upstream", "--host", layout.host, "--port", String(layout.upstreamPort), "--body-bytes", "1024"])
+        let upstream = try workspace.start("upstream", me, ["upstream", "--host", layout.host, "--port", String(layout.upstreamPort), "--body-bytes", "1024"])
+        // Another process on the port would answer in its place: the run's own upstream must be up.
+        Thread.sleep(forTimeInterval: 0.5)
+        guard upstream.isRunning else { throw BenchFailure(description: "the upstream did not start on \(layout.host):\(layout.upstreamPort): \(upstream.logTail())") }
         let tls = try LoadGenerator.tlsContext()
         func pair(_ plain: GatewayMode, _ secure: GatewayMode, _ proxy: GatewayProxy, _ process: ChildProcess) -> [BenchTarget<GatewayMode>] {
             let ports = layout.ports(proxy)
