@@ -109,16 +109,7 @@ enum GatewayPeerConfigs {
           listeners:
         \(listener("plain", plainPort, tls: false))
         \(listener("tls", tlsPort, tls: true))
-          clusters:
-          - name: upstream
-            type: STATIC
-            connect_timeout: 1s
-            load_assignment:
-              cluster_name: upstream
-              endpoints:
-              - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: \(address), port_value: \(upstreamPort) } } }
-
+        \(PeerConfigs.envoyUpstreamCluster(address: address, port: upstreamPort))
         """
     }
 

@@ -60,6 +60,13 @@ enum PeerConfigs {
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+        \(envoyUpstreamCluster(address: "127.0.0.1", port: upstreamPort))
+        """
+    }
+
+    /// Envoy's `clusters:` (under `static_resources`): `upstream`, one static endpoint.
+    static func envoyUpstreamCluster(address: String, port: Int) -> String {
+        """
           clusters:
           - name: upstream
             type: STATIC
@@ -68,7 +75,7 @@ enum PeerConfigs {
               cluster_name: upstream
               endpoints:
               - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: \(upstreamPort) } } }
+                - endpoint: { address: { socket_address: { address: \(address), port_value: \(port) } } }
 
         """
     }
