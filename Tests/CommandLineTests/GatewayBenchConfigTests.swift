@@ -103,9 +103,12 @@ final class Background {
 
     func logTail() -> String { String(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(600)) }
 
+    /// SIGTERM, then SIGKILL if it is still there after two seconds.
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
+        for _ in 0..<40 where process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
