@@ -37,13 +37,15 @@ bench-sim:
 # The whole benchmark (issue 4), in one run on one machine (release builds; the peers come from
 # scripts/setup-bench.sh): the data plane (our sidecar beside Envoy, HAProxy and NGINX, every mode
 # at c=2..64 and 1000 QPS, closed loop, wrk cross-check) -> bench/dataplane.{csv,json,html}; the
+# gateway (issue 12: `fsm gateway` beside NGINX and Envoy as edge proxies, open loop at c=2..64,
+# closed loop plain and TLS-terminating, peak RSS) -> bench/gateway.{json,md} and "## Gateway"; the
 # simulator calibration (modelled vs measured two-sidecar latency) -> bench/calibration.md; the
 # control plane at 100/1,000/5,000 services -> bench/control-plane.md; the simulator's own speed
 # and memory -> bench/sim-results.{txt,md}. Each step writes its generated section of
 # docs/BENCHMARKS.md (the data plane's "## Data plane", the others "## ... (make bench)").
 # As root it also runs `bench capture`: the two-sidecar path under local mode, iptables and eBPF
 # capture (with and without the sockmap shortcut) -> bench/capture.md and "## Traffic capture".
-# `bench-quick` (under 3 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
+# `bench-quick` (under 4 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
 # The sidecar under test is built as it would ship in an image: the Swift standard library linked
 # statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so that the
 # other release products keep theirs.
@@ -56,7 +58,8 @@ bench-build:
 
 bench: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --fsm $(FSM_STATIC) --out-dir bench --write-docs
+	  .build/release/bench dataplane --fsm $(FSM_STATIC) --out-dir bench --write-docs && \
+	  .build/release/bench gateway --fsm $(FSM_STATIC) --out-dir bench --write-docs
 	.build/release/sim bench/dataplane-calibration.yaml --json bench/calibration-sim.json --quiet
 	-./scripts/calibration-report.py bench/dataplane.json bench/calibration-sim.json | tee bench/calibration.md
 	./scripts/splice-benchmarks.py "Simulator calibration (make bench)" "make bench" bench/calibration.md
@@ -71,7 +74,8 @@ bench: bench-build
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \
-	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick
+	  .build/release/bench dataplane --quick --fsm $(FSM_STATIC) --out-dir bench/quick && \
+	  .build/release/bench gateway --quick --fsm $(FSM_STATIC) --out-dir bench/quick
 
 # The control plane's manifests (deploy/fsm.yaml is `fsm install --dry-run` with the defaults; a test
 # keeps them equal) and their checks: kubernetes-validate --strict for every document, the sample

@@ -500,7 +500,7 @@ let package = Package(
         // and MeshShell's file checks.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["MeshShell", "MeshModel", "MeshRuntime", "CPcap"],
+            dependencies: ["MeshShell", "MeshModel", "MeshRuntime", "MeshBenchKit", "CPcap"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,18 +3,19 @@ import Foundation
 import MeshBenchKit
 import MeshModel
 
-/// `bench control-plane|dataplane|upstream|load|webhook|kube|capture [options]`: the benchmarks, each a
+/// `bench control-plane|dataplane|gateway|upstream|load|webhook|kube|capture [options]`: the benchmarks, each a
 /// subcommand with its own `--help`. Exit status as `fsm`'s: 0 done, 1 the benchmark failed,
 /// 64 a usage error (ArgumentParser's). Nothing is written outside `--out`/`--out-dir` unless
-/// asked: `bench dataplane --write-docs` updates the "Data plane" section of docs/BENCHMARKS.md.
+/// asked: `bench dataplane --write-docs` updates the "Data plane" section of docs/BENCHMARKS.md,
+/// `bench gateway --write-docs` its "Gateway" section.
 @main
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks of the control plane, the data plane (our sidecar beside Envoy, HAProxy and NGINX), the injection webhook and the Kubernetes controller.",
+        abstract: "Benchmarks of the control plane, the data plane (our sidecar beside Envoy, HAProxy and NGINX), the gateway (beside NGINX and Envoy as edge proxies), the injection webhook and the Kubernetes controller.",
         discussion: "Exit status: 0 done; 1 the benchmark failed; 64 the arguments are invalid.",
         version: MeshVersion.current,
-        subcommands: [BenchControlPlane.self, BenchDataPlane.self, BenchUpstream.self, BenchLoad.self, BenchWebhook.self, BenchKube.self, BenchCapture.self]
+        subcommands: [BenchControlPlane.self, BenchDataPlane.self, BenchGateway.self, BenchUpstream.self, BenchLoad.self, BenchWebhook.self, BenchKube.self, BenchCapture.self]
     )
 }
 
@@ -105,20 +106,7 @@ struct BenchDataPlane: ParsableCommand {
         """
     )
 
-    @Flag(help: "c=4,32 for 3 s each (1 s warm-up, 3 s closed loop), unless given otherwise.")
-    var quick = false
-
-    @Option(help: ArgumentHelp("Connection counts, comma-separated positive integers.", valueName: "2,4,8,16,32,64"))
-    var concurrencies: String?
-
-    @Option(help: "Aggregate open-loop rate, requests per second.")
-    var qps = 1000.0
-
-    @Option(help: "Seconds per open-loop run (default 10; 3 with --quick).")
-    var seconds: Double?
-
-    @Option(help: "Seconds of the closed-loop run (default 10; 3 with --quick).")
-    var closedSeconds: Double?
+    @OptionGroup var load: ProxyRunArguments
 
     @Option(help: ArgumentHelp("Modes to run, comma-separated (baseline always runs).", valueName: "baseline,ours-client,..."))
     var modes: String?
@@ -126,39 +114,14 @@ struct BenchDataPlane: ParsableCommand {
     @Option(help: "The fsm binary under test.")
     var fsm = ".build/release/fsm"
 
-    @Option(help: "The Envoy binary (default: $ENVOY, else Envoy is left out).")
-    var envoy: String?
-
     @Option(help: "Directory for dataplane.csv, .json and .html.")
     var outDir = "bench"
-
-    @Flag(help: "Write the \"Data plane\" section of --docs (off by default: a run writes only --out-dir).")
-    var writeDocs = false
-
-    @Option(help: ArgumentHelp("The document --write-docs updates.", valueName: "PATH"))
-    var docs = "docs/BENCHMARKS.md"
 
     @Flag(help: "Skip the wrk cross-check.")
     var noWrk = false
 
-    @Option(help: ArgumentHelp("An extra line for the report's notes (repeatable).", valueName: "TEXT"))
-    var note: [String] = []
-
     func validate() throws {
-        for (name, value) in [("--qps", qps), ("--seconds", seconds ?? 1), ("--closed-seconds", closedSeconds ?? 1)] where !(value > 0) {
-            throw ValidationError("\(name) must be a positive number, found \(value)")
-        }
-        _ = try parsedConcurrencies()
         _ = try parsedModes()
-    }
-
-    func parsedConcurrencies() throws -> [Int]? {
-        guard let concurrencies else { return nil }
-        let list = concurrencies.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !list.isEmpty, list.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--concurrencies: expected positive integers separated by commas, found \"\(concurrencies)\"")
-        }
-        return list.compactMap { $0 }
     }
 
     func parsedModes() throws -> [DataPlaneMode]? {
@@ -175,23 +138,63 @@ struct BenchDataPlane: ParsableCommand {
 
     func run() throws {
         var options = DataPlaneOptions()
-        options.command = CommandLine.arguments.map { ($0 as NSString).lastPathComponent == "bench" ? "bench" : $0 }.joined(separator: " ")
-        if quick {
-            options.concurrencies = [4, 32]
-            options.warmupSeconds = 1
-        }
-        options.concurrencies = try parsedConcurrencies() ?? options.concurrencies
-        options.qps = qps
-        options.seconds = seconds ?? (quick ? 3 : 10)
-        options.closedSeconds = closedSeconds ?? (quick ? 3 : 10)
+        options.command = load.commandLine
+        options.plan = try load.plan()
         options.modes = try parsedModes() ?? options.modes
         options.fsm = fsm
-        options.envoy = envoy
+        options.envoy = load.envoy
         options.outDirectory = outDir
-        options.docs = writeDocs ? docs : nil
+        options.docs = load.writeDocs ? load.docs : nil
         options.wrkCrossCheck = !noWrk
-        options.extraNotes = note
+        options.extraNotes = load.note
         runDataPlane(options)
+    }
+}
+
+struct BenchGateway: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Our gateway beside NGINX and Envoy as edge proxies: open loop at each concurrency (CO-corrected), closed-loop req/s per proxy core plain and TLS-terminating, peak RSS.",
+        discussion: """
+        Starts the upstream, `fsm gateway --config` (the controller's config for a Gateway + HTTPRoute), NGINX and Envoy as \
+        separate processes with one worker each, every one with a plain HTTP and a TLS listener (certificate from `fsm ca`), \
+        then runs every mode. Writes OUT-DIR/gateway.json and gateway.md; with --write-docs also the "Gateway" section of \
+        --docs. --write-configs DIR writes the proxies' configs there and stops.
+        """
+    )
+
+    @OptionGroup var load: ProxyRunArguments
+
+    @Option(help: "The fsm binary whose gateway is measured (it also makes the certificate).")
+    var fsm = ".build/release/fsm"
+
+    @Option(help: "The loopback address every proxy and the upstream listen on (ports 18501-18591).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Directory for gateway.json and gateway.md.")
+    var outDir = "bench"
+
+    @Option(help: ArgumentHelp("Write every proxy's config (and the certificate) into DIR, then stop without measuring.", valueName: "DIR"))
+    var writeConfigs: String?
+
+    func validate() throws {
+        if writeConfigs != nil && load.writeDocs { throw ValidationError("--write-configs and --write-docs exclude each other") }
+        var address = in_addr()
+        if inet_pton(AF_INET, host, &address) != 1 { throw ValidationError("--host must be an IPv4 address, found \"\(host)\"") }
+    }
+
+    func run() throws {
+        var options = GatewayBenchOptions()
+        options.command = load.commandLine
+        options.plan = try load.plan()
+        options.fsm = fsm
+        options.envoy = load.envoy
+        options.host = host
+        options.outDirectory = outDir
+        options.docs = load.writeDocs ? load.docs : nil
+        options.configsOnly = writeConfigs
+        options.extraNotes = load.note
+        runGatewayBench(options)
     }
 }
 
@@ -232,8 +235,14 @@ struct BenchLoad: ParsableCommand {
     @Option(help: "Target port (1-65535).")
     var port: Int
 
-    @Option(help: "The Host header sent.")
+    @Option(help: "The Host header sent (with --tls also the SNI name, without a port).")
     var hostHeader = "localhost"
+
+    @Option(help: "The request path.")
+    var path = "/"
+
+    @Flag(help: "Speak TLS to the target (no certificate verification, no session resumption).")
+    var tls = false
 
     @Option(help: "Connections (at least 1).")
     var connections = 16
@@ -253,10 +262,11 @@ struct BenchLoad: ParsableCommand {
         if let qps, !(qps > 0) { throw ValidationError("--qps must be a positive number, found \(qps)") }
         if closed && qps != nil { throw ValidationError("--qps and --closed exclude each other") }
         guard seconds > 0 else { throw ValidationError("--seconds must be a positive number, found \(seconds)") }
+        guard path.hasPrefix("/") else { throw ValidationError("--path must start with /, found \"\(path)\"") }
     }
 
     func run() throws {
-        let spec = LoadSpec(host: host, port: port, hostHeader: hostHeader, connections: connections,
+        let spec = LoadSpec(host: host, port: port, hostHeader: hostHeader, path: path, tls: tls ? try LoadGenerator.tlsContext() : nil, connections: connections,
                             pacing: closed ? .closedLoop : .openLoop(ratePerSecond: qps ?? 1000), seconds: seconds)
         runLoad(spec)
     }

@@ -4,7 +4,7 @@ import MeshBenchKit
 /// Log lines of the data-plane benchmark go to stderr; results go to files and stdout.
 enum DataPlaneLog {
     static func info(_ message: String) {
-        FileHandle.standardError.write(Data(("[dataplane] " + message + "\n").utf8))
+        FileHandle.standardError.write(Data(("[bench] " + message + "\n").utf8))
     }
 
     static func fail(_ message: String) -> Never {

@@ -6,12 +6,7 @@ import NIOPosix
 
 /// Options of `bench dataplane`.
 struct DataPlaneOptions {
-    var concurrencies = [2, 4, 8, 16, 32, 64]
-    var qps = 1000.0
-    var seconds = 10.0
-    var warmupSeconds = 2.0
-    var closedConnections = 64
-    var closedSeconds = 10.0
+    var plan = LoadPlan()
     var modes = DataPlaneMode.allCases
     var fsm = ".build/release/fsm"
     var envoy: String?
@@ -22,14 +17,6 @@ struct DataPlaneOptions {
     var command = "bench dataplane"
     /// Extra lines for the notes of the report (for example what was special about this machine).
     var extraNotes: [String] = []
-}
-
-/// One mode's entry point and the proxy processes on its path (client side first).
-struct ModeSetup {
-    var mode: DataPlaneMode
-    var port: Int
-    var host = "127.0.0.1"
-    var proxies: [ChildProcess]
 }
 
 /// `bench dataplane …`
@@ -51,41 +38,34 @@ final class DataPlaneBench: @unchecked Sendable {
     let options: DataPlaneOptions
     let layout = DataPlaneLayout()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private var children: [ChildProcess] = []
+    let workspace = BenchWorkspace(prefix: "swift-mesh-dataplane")
     private var notes: [String] = []
-    let directory: URL
+    var directory: URL { workspace.directory }
+    var measurement: ProxyMeasurement { ProxyMeasurement(group: group, plan: options.plan) }
 
     init(options: DataPlaneOptions) {
         self.options = options
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-mesh-dataplane-\(getpid())")
     }
 
-    func stopAll() {
-        for child in children.reversed() { child.stop() }
-        children.removeAll()
-    }
+    func stopAll() { workspace.stopAll() }
 
     private func start(_ name: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
-        let child = try ChildProcess(name: name, executable: executable, arguments: arguments, logDirectory: directory)
-        children.append(child)
-        return child
+        try workspace.start(name, executable, arguments)
     }
 
     private func write(_ text: String, _ name: String) throws -> String {
-        let path = directory.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try workspace.write(text, name)
     }
 
     func run() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try workspace.create()
         DataPlaneLog.info("configs and logs in \(directory.path)")
         let setups = try startEverything()
 
         // Every mode must answer 200 before anything is measured; then an unmeasured warm-up.
         var ready: [ModeSetup] = []
         for setup in setups {
-            if try await waitUntilServing(setup) {
+            if try await measurement.waitUntilServing(setup) {
                 ready.append(setup)
             } else {
                 let logs = setup.proxies.map { "\($0.name): \($0.logTail())" }.joined(separator: "\n")
@@ -94,28 +74,24 @@ final class DataPlaneBench: @unchecked Sendable {
             }
         }
         for setup in ready {
-            _ = try await load(setup, connections: 16, pacing: .closedLoop, seconds: options.warmupSeconds)
+            _ = try await measurement.load(setup, connections: 16, pacing: .closedLoop, seconds: options.plan.warmupSeconds)
         }
 
         var results = DataPlaneResults(date: Self.timestamp(), machine: Self.machine(), command: options.command)
-        for connections in options.concurrencies {
+        for connections in options.plan.concurrencies {
             for setup in ready {
-                let run = try await openLoopRun(setup, connections: connections)
-                DataPlaneLog.info("\(setup.mode.rawValue) c=\(connections): \(Int(run.actualQPS)) req/s p50 \(ReadableDuration.text(microseconds: Double(run.p50))) p99 \(ReadableDuration.text(microseconds: Double(run.p99))) p999 \(ReadableDuration.text(microseconds: Double(run.p999))) errors \(run.errors)")
-                results.latency.append(run)
+                results.latency.append(try await measurement.openLoopRun(setup, connections: connections))
             }
         }
         for mode in [DataPlaneMode.baseline, .oursClient, .envoy1, .haproxy1, .nginx1] {
             guard let setup = ready.first(where: { $0.mode == mode }) else { continue }
-            let run = try await closedLoopRun(setup)
-            DataPlaneLog.info("closed loop \(mode.rawValue) c=\(run.connections): \(Int(run.requestsPerSecond)) req/s, proxy cores \(run.proxyCores.map { String(format: "%.2f", $0) } ?? "–")")
-            results.throughput.append(run)
+            results.throughput.append(try await measurement.closedLoopRun(setup))
         }
         if options.wrkCrossCheck {
             if let wrk = findExecutable("wrk") {
                 for mode in [DataPlaneMode.baseline, .oursClient] {
                     guard let setup = ready.first(where: { $0.mode == mode }) else { continue }
-                    results.crossCheck.append(try await closedLoopRun(setup))
+                    results.crossCheck.append(try await measurement.closedLoopRun(setup))
                     if let run = wrkRun(wrk, setup) { results.crossCheck.append(run) }
                 }
             } else {
@@ -273,66 +249,18 @@ final class DataPlaneBench: @unchecked Sendable {
 
     // MARK: runs
 
-    private func load(_ setup: ModeSetup, connections: Int, pacing: LoadSpec.Pacing, seconds: Double) async throws -> LoadResult {
-        let spec = LoadSpec(host: setup.host, port: setup.port, hostHeader: BookstoreConfigs.hostHeader, connections: connections, pacing: pacing, seconds: seconds)
-        return try await LoadGenerator.run(spec, group: group)
-    }
-
-    private func waitUntilServing(_ setup: ModeSetup) async throws -> Bool {
-        for _ in 0..<60 {
-            if setup.proxies.contains(where: { !$0.isRunning }) { return false }
-            if let result = try? await load(setup, connections: 1, pacing: .closedLoop, seconds: 0.2), result.requests > 0, result.errors == 0 {
-                return true
-            }
-            try await Task.sleep(for: .milliseconds(500))
-        }
-        return false
-    }
-
-    /// Runs `work` and reports what each proxy of the path spent meanwhile (CPU, peak RSS).
-    private func measured(_ setup: ModeSetup, during work: () async throws -> LoadResult) async rethrows -> (LoadResult, [ProxyUsageSample]) {
-        for proxy in setup.proxies { proxy.resetPeak() }
-        let before = setup.proxies.map { $0.cpuSeconds() ?? 0 }
-        let result = try await work()
-        var samples: [ProxyUsageSample] = []
-        for (index, proxy) in setup.proxies.enumerated() {
-            samples.append(ProxyUsageSample(side: index == 0 ? "client" : "server", cpuSeconds: max(0, (proxy.cpuSeconds() ?? 0) - before[index]), peakRSSKiB: proxy.peakRSSKiB() ?? 0))
-        }
-        return (result, samples)
-    }
-
-    private func openLoopRun(_ setup: ModeSetup, connections: Int) async throws -> LatencyRun {
-        let startTime = Self.timestamp()
-        let (result, samples) = try await measured(setup) {
-            try await load(setup, connections: connections, pacing: .openLoop(ratePerSecond: options.qps), seconds: options.seconds)
-        }
-        let r = result.recorder
-        return LatencyRun(mode: setup.mode, connections: connections, requestedQPS: options.qps, actualQPS: result.requestsPerSecond, durationSeconds: result.seconds,
-                          requests: result.requests, errors: result.errors, lateSends: result.lateSends, p50: r.percentile(50), p90: r.percentile(90),
-                          p99: r.percentile(99), p999: r.percentile(99.9), startTime: startTime, proxies: samples)
-    }
-
-    private func closedLoopRun(_ setup: ModeSetup) async throws -> ThroughputRun {
-        let (result, samples) = try await measured(setup) {
-            try await load(setup, connections: options.closedConnections, pacing: .closedLoop, seconds: options.closedSeconds)
-        }
-        return ThroughputRun(mode: setup.mode, tool: "bench", connections: options.closedConnections, durationSeconds: result.seconds, requestsPerSecond: result.requestsPerSecond,
-                             errors: result.errors, p50: result.recorder.percentile(50), p99: result.recorder.percentile(99),
-                             proxyCPUSeconds: samples.isEmpty ? nil : samples.reduce(0) { $0 + $1.cpuSeconds })
-    }
-
     /// `wrk -t1 -c64 -dS --latency` against the same target; its percentiles parsed from the text.
     private func wrkRun(_ wrk: String, _ setup: ModeSetup) -> ThroughputRun? {
         let before = setup.proxies.map { $0.cpuSeconds() ?? 0 }
-        let seconds = Int(options.closedSeconds.rounded(.up))
-        let result = runCommand(wrk, ["-t1", "-c\(options.closedConnections)", "-d\(seconds)s", "--latency", "-H", "Host: \(BookstoreConfigs.hostHeader)",
+        let seconds = Int(options.plan.closedSeconds.rounded(.up))
+        let result = runCommand(wrk, ["-t1", "-c\(options.plan.closedConnections)", "-d\(seconds)s", "--latency", "-H", "Host: \(BookstoreConfigs.hostHeader)",
                                       "http://\(setup.host):\(setup.port)/"])
         let cpu = zip(setup.proxies, before).reduce(0.0) { $0 + max(0, ($1.0.cpuSeconds() ?? 0) - $1.1) }
         guard result.status == 0, let parsed = WrkOutput(result.output) else {
             notes.append("wrk against \(setup.mode.rawValue) gave no parsable result")
             return nil
         }
-        return ThroughputRun(mode: setup.mode, tool: "wrk", connections: options.closedConnections, durationSeconds: Double(seconds), requestsPerSecond: parsed.requestsPerSecond,
+        return ThroughputRun(mode: setup.mode, tool: "wrk", connections: options.plan.closedConnections, durationSeconds: Double(seconds), requestsPerSecond: parsed.requestsPerSecond,
                              errors: parsed.errors, p50: parsed.p50, p99: parsed.p99, proxyCPUSeconds: setup.proxies.isEmpty ? nil : cpu)
     }
 
@@ -347,21 +275,18 @@ final class DataPlaneBench: @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(results).write(to: out.appendingPathComponent("dataplane.json"))
         let markdown = results.markdown()
-        if let docs = options.docs {
-            let existing = (try? String(contentsOfFile: docs, encoding: .utf8)) ?? "# Benchmarks\n"
-            try DataPlaneResults.splice(section: markdown, into: existing).write(toFile: docs, atomically: true, encoding: .utf8)
-        }
+        if let docs = options.docs { try BenchWorkspace.writeSection(markdown, into: docs) }
         print(markdown)
         DataPlaneLog.info("wrote \(out.path)/dataplane.{csv,json,html}" + (options.docs.map { " and the Data plane section of \($0)" } ?? ""))
     }
 
     static func methodNotes(_ options: DataPlaneOptions) -> [String] {
         [
-            "Open loop at \(Int(options.qps)) QPS for \(options.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
+            "Open loop at \(Int(options.plan.qps)) QPS for \(options.plan.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
             "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs (but in `ours-both-mtls-logged`: both sidecars' access logs on, one JSON line per request to a file each) and no tracing (but in `ours-both-mtls-traced`: both sidecars trace every request and POST Zipkin spans to the upstream).",
             "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
             "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
-            "Closed loop: \(options.closedConnections) connections for \(options.closedSeconds) s, each sending its next request when the previous response ended.",
+            "Closed loop: \(options.plan.closedConnections) connections for \(options.plan.closedSeconds) s, each sending its next request when the previous response ended.",
         ]
     }
 

@@ -4,6 +4,7 @@ import MeshModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// What one load run does: where to, how many connections, open loop at a rate or closed loop.
 struct LoadSpec: Sendable {
@@ -18,6 +19,8 @@ struct LoadSpec: Sendable {
     var port: Int
     var hostHeader: String
     var path = "/"
+    /// TLS to the target (SNI = the Host header's name); nil: plain HTTP.
+    var tls: NIOSSLContext?
     var connections: Int
     var pacing: Pacing
     var seconds: Double
@@ -33,10 +36,19 @@ struct LoadResult: Sendable {
     var requestsPerSecond: Double { Double(recorder.count) / max(seconds, 1e-9) }
 }
 
-/// HTTP/1.1 load on SwiftNIO: one event loop (like `wrk -t1` or one fortio runner), keep-alive
+/// HTTP/1.1 load on SwiftNIO (over TLS when the spec has a context): one event loop (like `wrk -t1` or one fortio runner), keep-alive
 /// connections, one request in flight per connection. A connection that breaks counts an error
 /// and is reopened.
 enum LoadGenerator {
+    /// The benchmark's TLS client: no certificate verification (the proxies present a throwaway
+    /// certificate; verifying costs the client, not the proxy) and no session resumption (each
+    /// connection makes a full handshake, once: connections are kept alive).
+    static func tlsContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return try NIOSSLContext(configuration: configuration)
+    }
+
     static func run(_ spec: LoadSpec, group: any EventLoopGroup) async throws -> LoadResult {
         let loop = group.next()
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: spec.path)
@@ -100,8 +112,12 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
         return ClientBootstrap(group: loop)
             .connectTimeout(.seconds(5))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [spec] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = spec.tls {
+                        let name = String(spec.hostHeader.prefix { $0 != ":" })
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }

@@ -60,6 +60,13 @@ enum PeerConfigs {
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+        \(envoyUpstreamCluster(address: "127.0.0.1", port: upstreamPort))
+        """
+    }
+
+    /// Envoy's `clusters:` (under `static_resources`): `upstream`, one static endpoint.
+    static func envoyUpstreamCluster(address: String, port: Int) -> String {
+        """
           clusters:
           - name: upstream
             type: STATIC
@@ -68,7 +75,7 @@ enum PeerConfigs {
               cluster_name: upstream
               endpoints:
               - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: \(upstreamPort) } } }
+                - endpoint: { address: { socket_address: { address: \(address), port_value: \(port) } } }
 
         """
     }
@@ -93,8 +100,10 @@ enum PeerConfigs {
         """
     }
 
-    /// One process (`master_process off`), so /proc of the PID started is the process that works.
-    static func nginx(listenPort: Int, upstreamPort: Int, directory: String, name: String) -> String {
+    /// One process (`master_process off`), so /proc of the PID started is the process that works;
+    /// no access log, client connections kept alive, `upstream origin` kept alive too. The
+    /// `http` block is left open for the servers.
+    static func nginxPrelude(directory: String, name: String, upstream: String) -> String {
         """
         daemon off;
         master_process off;
@@ -106,7 +115,13 @@ enum PeerConfigs {
             access_log off;
             keepalive_timeout 300s;
             keepalive_requests 10000000;
-            upstream origin { server 127.0.0.1:\(upstreamPort); keepalive 64; }
+            upstream origin { server \(upstream); keepalive 64; }
+
+        """
+    }
+
+    static func nginx(listenPort: Int, upstreamPort: Int, directory: String, name: String) -> String {
+        nginxPrelude(directory: directory, name: name, upstream: "127.0.0.1:\(upstreamPort)") + """
             server {
                 listen 127.0.0.1:\(listenPort);
                 location / {

@@ -51,15 +51,7 @@ extension DataPlaneResults {
             out += "| \(mode.title) | " + cells.joined(separator: " | ") + " |\n"
         }
         out += "\n### Every open-loop run (latency in ms; proxy CPU in average millicores; peak RSS in MiB)\n\n"
-        out += "| mode | c | req/s | P50 | P90 | P99 | P999 | errors | late sends | CPU client | CPU server | RSS client | RSS server |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-        for mode in modes {
-            for run in latency where run.mode == mode {
-                out += "| \(mode.rawValue) | \(run.connections) | \(format(run.actualQPS, digits: 0)) | \(milliseconds(run.p50)) | \(milliseconds(run.p90)) | \(milliseconds(run.p99)) | \(milliseconds(run.p999)) | \(run.errors) | \(run.lateSends) | "
-                out += "\(run.milliCores("client").map { format($0, digits: 0) } ?? "–") | \(run.milliCores("server").map { format($0, digits: 0) } ?? "–") | "
-                out += "\(run.proxy("client").map { mebibytes($0.peakRSSKiB) } ?? "–") | \(run.proxy("server").map { mebibytes($0.peakRSSKiB) } ?? "–") |\n"
-            }
-        }
+        out += Self.openLoopTable(latency)
         out += "\n### Proxy resources over all open-loop runs of a mode\n\n"
         out += "| mode | CPU ms per 1000 requests (all proxies of the path) | peak RSS client MiB | peak RSS server MiB |\n|---|---|---|---|\n"
         for mode in modes where mode != .baseline {
@@ -67,11 +59,11 @@ extension DataPlaneResults {
         }
         if !throughput.isEmpty {
             out += "\n### Closed loop, maximum throughput (one proxy unless noted)\n\n"
-            out += throughputTable(throughput)
+            out += Self.throughputTable(throughput)
         }
         if !crossCheck.isEmpty {
             out += "\n### Load generator cross-check against wrk (same target, closed loop)\n\n"
-            out += throughputTable(crossCheck)
+            out += Self.throughputTable(crossCheck)
         }
         out += "\n### Targets of issue 4 (ratios from this run)\n\n| target | measured | met |\n|---|---|---|\n"
         for check in targetChecks() {
@@ -80,7 +72,21 @@ extension DataPlaneResults {
         return out
     }
 
-    private func throughputTable(_ runs: [ThroughputRun]) -> String {
+    /// Every open-loop run, mode by mode, with both proxies' CPU and peak memory.
+    static func openLoopTable<Mode>(_ latency: [ModeLatencyRun<Mode>]) -> String {
+        var out = "| mode | c | req/s | P50 | P90 | P99 | P999 | errors | late sends | CPU client | CPU server | RSS client | RSS server |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        for mode in latency.modes {
+            for run in latency where run.mode == mode {
+                out += "| \(mode.rawValue) | \(run.connections) | \(format(run.actualQPS, digits: 0)) | \(milliseconds(run.p50)) | \(milliseconds(run.p90)) | \(milliseconds(run.p99)) | \(milliseconds(run.p999)) | \(run.errors) | \(run.lateSends) | "
+                out += "\(run.milliCores("client").map { format($0, digits: 0) } ?? "–") | \(run.milliCores("server").map { format($0, digits: 0) } ?? "–") | "
+                out += "\(run.proxy("client").map { mebibytes($0.peakRSSKiB) } ?? "–") | \(run.proxy("server").map { mebibytes($0.peakRSSKiB) } ?? "–") |\n"
+            }
+        }
+        return out
+    }
+
+    static func throughputTable<Mode>(_ runs: [ModeThroughputRun<Mode>]) -> String {
         var out = "| mode | tool | c | seconds | req/s | errors | P50 ms | P99 ms | proxy cores | req/s per proxy core |\n|---|---|---|---|---|---|---|---|---|---|\n"
         for run in runs {
             out += "| \(run.mode.rawValue) | \(run.tool) | \(run.connections) | \(format(run.durationSeconds, digits: 1)) | \(format(run.requestsPerSecond, digits: 0)) | \(run.errors) | \(milliseconds(run.p50)) | \(milliseconds(run.p99)) | \(format(run.proxyCores, digits: 2)) | \(format(run.requestsPerSecondPerCore, digits: 0)) |\n"
@@ -88,17 +94,14 @@ extension DataPlaneResults {
         return out
     }
 
-    /// Milliseconds with an explicit sign: added latency can come out negative (noise).
-    private func signed(_ milliseconds: Double) -> String {
-        (milliseconds < 0 ? "" : "+") + format(milliseconds, digits: 3)
-    }
-
-    /// Replaces the `## Data plane` section of a BENCHMARKS.md text (up to the next `## ` heading),
-    /// or appends it when there is none; the other sections stay as they are.
+    /// Replaces the section of a BENCHMARKS.md text that `section`'s first line (its `## ` heading)
+    /// names, up to the next `## ` heading, or appends it when there is none; the other sections
+    /// stay as they are.
     public static func splice(section: String, into document: String) -> String {
         var lines = document.components(separatedBy: "\n")
         let body = section.hasSuffix("\n") ? String(section.dropLast()) : section
-        if let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "## Data plane" }) {
+        let heading = body.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
+        if let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == heading }) {
             let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
             // The trailing "" keeps a blank line before the next heading, or the final newline.
             let replacement = body.components(separatedBy: "\n") + [""]
@@ -109,4 +112,9 @@ extension DataPlaneResults {
         if !text.hasSuffix("\n") { text += "\n" }
         return text + "\n" + body + "\n"
     }
+}
+
+/// Milliseconds with an explicit sign: added latency can come out negative (noise).
+func signed(_ milliseconds: Double) -> String {
+    (milliseconds < 0 ? "" : "+") + format(milliseconds, digits: 3)
 }

@@ -76,23 +76,17 @@ extension DataPlaneResults {
     }
 
     /// Largest VmHWM of one proxy over the mode's open-loop runs.
-    public func peakRSSKiB(_ mode: DataPlaneMode, side: String) -> Int? {
-        latency.filter { $0.mode == mode }.compactMap { $0.proxy(side)?.peakRSSKiB }.max()
-    }
+    public func peakRSSKiB(_ mode: DataPlaneMode, side: String) -> Int? { latency.peakRSSKiB(mode, side: side) }
 
     /// CPU ms per 1000 requests of the mode's proxies over all its open-loop runs.
-    public func cpuPer1000Requests(_ mode: DataPlaneMode) -> Double? {
-        let runs = latency.filter { $0.mode == mode && !$0.proxies.isEmpty }
-        let requests = runs.reduce(0) { $0 + $1.requests }
-        guard requests > 0 else { return nil }
-        let seconds = runs.reduce(0.0) { $0 + $1.proxies.reduce(0) { $0 + $1.cpuSeconds } }
-        return seconds * 1000 / Double(requests) * 1000
-    }
+    public func cpuPer1000Requests(_ mode: DataPlaneMode) -> Double? { latency.cpuPer1000Requests(mode) }
 
-    private func combine(_ soFar: Bool?, _ next: Bool?) -> Bool? {
-        guard let soFar, let next else { return nil }
-        return soFar && next
-    }
+}
+
+/// Every check so far holds (false once one fails; nil once a figure is missing).
+func combine(_ soFar: Bool?, _ next: Bool?) -> Bool? {
+    guard let soFar, let next else { return nil }
+    return soFar && next
 }
 
 func ratioText(_ numerator: Double?, _ denominator: Double?) -> String {

@@ -1,6 +1,13 @@
+/// The paths one benchmark compares (`DataPlaneMode`, `GatewayMode`): named, ordered, with a
+/// baseline that reaches the upstream directly.
+public protocol BenchMode: RawRepresentable, CaseIterable, Codable, Sendable, Hashable where RawValue == String, AllCases == [Self] {
+    static var baseline: Self { get }
+    var title: String { get }
+}
+
 /// The modes of the data-plane benchmark: the same upstream reached directly, through our
 /// sidecar(s), and through Envoy, HAProxy and NGINX in the same positions.
-public enum DataPlaneMode: String, Sendable, CaseIterable, Codable {
+public enum DataPlaneMode: String, BenchMode {
     case baseline
     case oursClient = "ours-client"
     case oursBoth = "ours-both"
@@ -59,9 +66,14 @@ public struct ProxyUsageSample: Sendable, Equatable, Codable {
     }
 }
 
+/// One open-loop run of the data-plane benchmark.
+public typealias LatencyRun = ModeLatencyRun<DataPlaneMode>
+/// One closed-loop run of the data-plane benchmark.
+public typealias ThroughputRun = ModeThroughputRun<DataPlaneMode>
+
 /// One open-loop run: a mode at one concurrency and rate. Latencies in microseconds.
-public struct LatencyRun: Sendable, Equatable, Codable {
-    public var mode: DataPlaneMode
+public struct ModeLatencyRun<Mode: BenchMode>: Sendable, Equatable, Codable {
+    public var mode: Mode
     public var connections: Int
     public var requestedQPS: Double
     public var actualQPS: Double
@@ -76,7 +88,7 @@ public struct LatencyRun: Sendable, Equatable, Codable {
     public var startTime: String
     public var proxies: [ProxyUsageSample]
 
-    public init(mode: DataPlaneMode, connections: Int, requestedQPS: Double, actualQPS: Double, durationSeconds: Double, requests: Int,
+    public init(mode: Mode, connections: Int, requestedQPS: Double, actualQPS: Double, durationSeconds: Double, requests: Int,
                 errors: Int, lateSends: Int, p50: UInt64, p90: UInt64, p99: UInt64, p999: UInt64, startTime: String, proxies: [ProxyUsageSample]) {
         self.mode = mode
         self.connections = connections
@@ -109,8 +121,8 @@ public struct LatencyRun: Sendable, Equatable, Codable {
 }
 
 /// One closed-loop (maximum throughput) run through a mode.
-public struct ThroughputRun: Sendable, Equatable, Codable {
-    public var mode: DataPlaneMode
+public struct ModeThroughputRun<Mode: BenchMode>: Sendable, Equatable, Codable {
+    public var mode: Mode
     public var tool: String
     public var connections: Int
     public var durationSeconds: Double
@@ -120,9 +132,11 @@ public struct ThroughputRun: Sendable, Equatable, Codable {
     public var p99: UInt64
     /// CPU seconds of the proxy processes on the path, all together.
     public var proxyCPUSeconds: Double?
+    /// The largest VmHWM of the path's proxies over the run (nil: not taken).
+    public var peakRSSKiB: Int?
 
-    public init(mode: DataPlaneMode, tool: String, connections: Int, durationSeconds: Double, requestsPerSecond: Double, errors: Int,
-                p50: UInt64, p99: UInt64, proxyCPUSeconds: Double?) {
+    public init(mode: Mode, tool: String, connections: Int, durationSeconds: Double, requestsPerSecond: Double, errors: Int,
+                p50: UInt64, p99: UInt64, proxyCPUSeconds: Double?, peakRSSKiB: Int? = nil) {
         self.mode = mode
         self.tool = tool
         self.connections = connections
@@ -132,6 +146,7 @@ public struct ThroughputRun: Sendable, Equatable, Codable {
         self.p50 = p50
         self.p99 = p99
         self.proxyCPUSeconds = proxyCPUSeconds
+        self.peakRSSKiB = peakRSSKiB
     }
 
     /// Cores the proxies used on average.
@@ -166,16 +181,15 @@ public struct DataPlaneResults: Sendable, Codable {
         self.crossCheck = crossCheck
     }
 
-    public var concurrencies: [Int] { Array(Set(latency.map(\.connections))).sorted() }
-    public var modes: [DataPlaneMode] { DataPlaneMode.allCases.filter { mode in latency.contains { $0.mode == mode } } }
+    public var concurrencies: [Int] { latency.concurrencies }
+    public var modes: [DataPlaneMode] { latency.modes }
 
     public func run(_ mode: DataPlaneMode, connections: Int) -> LatencyRun? {
-        latency.first { $0.mode == mode && $0.connections == connections }
+        latency.run(mode, connections: connections)
     }
 
     /// Latency the mode adds over the baseline at one percentile, microseconds (may be negative: noise).
     public func added(_ mode: DataPlaneMode, connections: Int, _ percentile: KeyPath<LatencyRun, UInt64>) -> Double? {
-        guard let measured = run(mode, connections: connections), let base = run(.baseline, connections: connections) else { return nil }
-        return Double(measured[keyPath: percentile]) - Double(base[keyPath: percentile])
+        latency.added(mode, connections: connections, percentile)
     }
 }

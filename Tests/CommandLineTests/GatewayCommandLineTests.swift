@@ -29,4 +29,29 @@ import Testing
         #expect(outcome.status == 1)
         #expect(outcome.stderr == "Error: cannot listen on 127.141.30.2:\(busy.port): address already in use (is another gateway running? Give another --admin-port)\n")
     }
+
+    /// `--config FILE` (a fixed GatewayConfig) instead of the controller: exactly one source, and a
+    /// file that cannot be used stops the start with one line naming the file and the field.
+    @Test func aConfigFileIsTheOnlySourceAndABadOneIsOneLine() throws {
+        let fsm = try BuiltCommand("fsm")
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let neither = try fsm.run(["gateway"])
+        #expect(neither.status == 64)
+        #expect(neither.stderr.hasPrefix("Error: give --controller URL --gateway NAMESPACE/NAME --credential-file FILE, or --config FILE\n"))
+        let both = try fsm.run(["gateway", "--config", scratch.file("gw.json"), "--controller", "http://127.141.30.1:6060"])
+        #expect(both.status == 64)
+        #expect(both.stderr.hasPrefix("Error: --config and --controller/--gateway/--credential-file exclude each other\n"))
+        let missing = try fsm.run(["gateway", "--config", scratch.file("nothing.json")])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "Error: --config \(scratch.file("nothing.json")): no such file\n", "\(missing.stderr)")
+        let wrongType = try scratch.write("gw.json", #"{"gateway": "edge/gw", "version": "1", "listeners": [{"name": "web", "port": "80"}]}"#)
+        let decoded = try fsm.run(["gateway", "--config", wrongType])
+        #expect(decoded.status == 1)
+        #expect(decoded.stderr == "Error: --config \(wrongType): not a gateway config: listeners[0].port: expected Int\n", "\(decoded.stderr)")
+        let cut = try scratch.write("cut.json", #"{"gateway": "edge/gw", "listeners": [{"name": "web""#)
+        let unparsed = try fsm.run(["gateway", "--config", cut])
+        #expect(unparsed.status == 1)
+        #expect(unparsed.stderr == "Error: --config \(cut): not a gateway config: invalid JSON at byte 51: unexpected end of text in an object\n", "\(unparsed.stderr)")
+    }
 }

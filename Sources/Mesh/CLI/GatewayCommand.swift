@@ -9,17 +9,20 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Run FSM Gateway for one Gateway: HTTP/1.1, HTTP/2 and gRPC, TLS termination by SNI, TLS passthrough, TCP and UDP listeners as the controller configures them.",
-        discussion: "The credential comes from `fsm credential --gateway NAMESPACE/NAME --out FILE`. The admin port serves /healthz, /ready, /metrics, /stats and /config."
+        discussion: "The credential comes from `fsm credential --gateway NAMESPACE/NAME --out FILE`. Instead of a controller, --config FILE gives a fixed GatewayConfig (JSON, as the controller serves it; read once at start). The admin port serves /healthz, /ready, /metrics, /stats and /config."
     )
 
     @Option(help: "The controller's URL (http://host:port).")
-    var controller: String
+    var controller: String?
 
     @Option(help: "The Gateway this process serves, namespace/name.")
-    var gateway: String
+    var gateway: String?
 
     @Option(help: "File holding the gateway's credential (from `fsm credential --gateway`), sent on every request to the controller; re-read for each request.")
-    var credentialFile: String
+    var credentialFile: String?
+
+    @Option(help: ArgumentHelp("A fixed GatewayConfig (JSON, as the controller serves it), applied at start instead of polling a controller; it may hold private keys: keep it 0600.", valueName: "FILE"))
+    var config: String?
 
     @Option(help: "Address every listener of the config binds.")
     var bind = "0.0.0.0"
@@ -49,12 +52,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        if endpoint() == nil { throw ValidationError("--controller must be http://host:port and --gateway namespace/name, found '\(controller)' and '\(gateway)'") }
-        do {
-            _ = try ControllerCredential.file(credentialFile).token()
-        } catch {
-            throw ValidationError("--credential-file: \(error)")
-        }
+        try validateSource()
         if !(1...65535).contains(adminPort) { throw ValidationError("--admin-port must be 1-65535, found \(adminPort)") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1, found \(maxConnections)") }
         for (name, value) in [("--request-header-timeout", requestHeaderTimeout), ("--idle-timeout", idleTimeout),
@@ -63,8 +61,28 @@ struct GatewayCommand: AsyncParsableCommand {
         }
     }
 
+    /// Exactly one source of config: the controller (with the Gateway's name and credential) or a file.
+    func validateSource() throws {
+        if config != nil {
+            if controller != nil || gateway != nil || credentialFile != nil {
+                throw ValidationError("--config and --controller/--gateway/--credential-file exclude each other")
+            }
+            return
+        }
+        guard let controller, let gateway, let credentialFile else {
+            throw ValidationError("give --controller URL --gateway NAMESPACE/NAME --credential-file FILE, or --config FILE")
+        }
+        if endpoint() == nil { throw ValidationError("--controller must be http://host:port and --gateway namespace/name, found '\(controller)' and '\(gateway)'") }
+        do {
+            _ = try ControllerCredential.file(credentialFile).token()
+        } catch {
+            throw ValidationError("--credential-file: \(error)")
+        }
+    }
+
     func endpoint() -> GatewayEndpoint? {
-        GatewayEndpoint(url: controller, gateway: gateway, credential: .file(credentialFile))
+        guard let controller, let gateway, let credentialFile else { return nil }
+        return GatewayEndpoint(url: controller, gateway: gateway, credential: .file(credentialFile))
     }
 
     func settings() -> GatewaySettings {
@@ -81,16 +99,23 @@ struct GatewayCommand: AsyncParsableCommand {
         let levelSwitch = LogLevelSwitch(.level(try LoggingSystem.level(logLevel)))
         LoggingSystem.bootstrapStandardError(levelSwitch: levelSwitch)
         let logger = Logger(label: "fsm.gateway")
-        guard let endpoint = endpoint() else { throw ValidationError("--controller and --gateway are malformed") }
+        let fixed = try config.map { path in try Self.loadConfig(path) }
+        let endpoint = endpoint()
+        if fixed == nil && endpoint == nil { throw ValidationError("--controller and --gateway are malformed") }
         let settings = settings()
         try await CommandLifecycle.run("gateway", logger: logger) {
             let process: GatewayProcess
             do {
-                process = try await GatewayProcess.start(settings: settings, controller: endpoint, logger: logger)
+                if let endpoint {
+                    process = try await GatewayProcess.start(settings: settings, controller: endpoint, logger: logger)
+                } else {
+                    process = try await GatewayProcess.start(settings: settings, logger: logger)
+                }
             } catch where NetworkErrorText.isListenFailure(error) {
                 throw CommandFailure(NetworkErrorText.listen(on: "\(settings.adminAddress):\(settings.adminPort)", error,
                                                              hint: "is another gateway running? Give another --admin-port"))
             }
+            if let fixed, let path = config { try await Self.applyFixed(fixed, path: path, to: process, logger: logger) }
             return {
                 logger.info("draining before exit")
                 await process.shutdown()

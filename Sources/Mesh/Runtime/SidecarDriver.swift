@@ -391,15 +391,16 @@ public final class SidecarDriver: @unchecked Sendable {
         var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
         let startedAt = clock.now()
-        // Under capture the connection's original destination names the service;
-        // in local mode (or a connection made straight to the listener) the Host header does.
-        let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
                                          log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))
         downstream.currentExchange = id
         if let gateway = downstream.gateway {
             perform(gatewayRequest(ExchangeID(id), head: engineHead, origin: gateway, from: downstream))
         } else {
+            // Under capture the connection's original destination names the service; in local
+            // mode (or a connection made straight to the listener) the Host header does. A
+            // gateway's routes name their backends: it resolves nothing here.
+            let destination = downstream.originalDestination ?? resolver.destination(forHost: authority)
             perform(engine.outboundRequest(ExchangeID(id), head: engineHead, destination: destination, now: now(), random: &generator))
         }
         if let body, !body.isReplayable { outboundBodyNotReplayable(id) }
