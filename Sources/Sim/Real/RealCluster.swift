@@ -41,6 +41,8 @@ struct RealCluster {
     /// The address of each namespace's FSM Gateway pod (`RealGateways`), for every namespace a
     /// Gateway is created in (by the manifests or a step), whether or not the controller programs it.
     private(set) var gatewayIPs: [String: String] = [:]
+    /// The egress gateway pods (`RealEgressGateway`) by index, and the port each takes tunnels on.
+    private(set) var egressGatewayPorts: [Int: Int] = [:]
     /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
     /// simulator's address (`RealOutsideClient`).
     let externalClientIP = RealOutsideClient.address
@@ -111,8 +113,25 @@ struct RealCluster {
             pods.append(RealPod(key: key, deployment: entry.deployment, labels: pod.metadata.labels, spec: pod.spec, ip: ip,
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod))
         }
+        placeEgressGateways(scenario)
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
         placeOutside(gatewayNamespaces: gatewayNamespaces, subnet: subnet)
+    }
+
+    /// The pods behind the Services the scenario's EgressGateways name run the egress gateway on
+    /// the target port of the Service's first port (what the controller tells the sidecars), and
+    /// no app: the gateway is their container.
+    private mutating func placeEgressGateways(_ scenario: Scenario) {
+        for name in scenario.egressGatewayServices.sorted() {
+            let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let service = services.first(where: { $0.metadata.namespace == parts[0] && $0.metadata.name == parts[1] }),
+                  let port = service.ports.first else { continue }
+            for endpoint in endpoints(host: "\(parts[1]).\(parts[0])", port: port.port, clientNamespace: parts[0])
+            where egressGatewayPorts[endpoint.pod] == nil {
+                egressGatewayPorts[endpoint.pod] = endpoint.port
+                pods[endpoint.pod].appPorts = []
+            }
+        }
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its

@@ -151,6 +151,10 @@ public enum RealModeRunner {
         /// crashed sidecar starts again from its cached config (the file it last loaded).
         func startSidecar(_ index: Int, fromCache: Bool = false) async throws {
             let pod = cluster.pods[index]
+            if let port = cluster.egressGatewayPorts[index] {
+                sidecars[index] = try await RealEgressGateway.start(pod: pod, port: port, accessLog: accessLogs.sink, logger: logger)
+                return
+            }
             if !fromCache { try writeConfig(index) }
             var transport = PeerTransport.insecurePlaintext
             if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
@@ -172,7 +176,9 @@ public enum RealModeRunner {
         do {
             authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
             for app in apps { try await app.start(group: appGroup) }
-            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) { try await startSidecar(index) }
+            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) || cluster.egressGatewayPorts[index] != nil {
+                try await startSidecar(index)
+            }
             if let failure = await gateways.sync(controller).failure { throw RealModeError.setup(failure) }
         } catch {
             await stopAll()
@@ -288,7 +294,7 @@ public enum RealModeRunner {
                         do {
                             try await apps[index].restart(group: appGroup)
                             let update = controller.apply([.upsert(.pod(pod.resource))])
-                            if controller.isMeshed(pod.key) { try await startSidecar(index) }
+                            if controller.isMeshed(pod.key) || cluster.egressGatewayPorts[index] != nil { try await startSidecar(index) }
                             events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
                             await push(update)
                         } catch {
