@@ -30,7 +30,7 @@ struct RealModeTests {
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
-        "gateway-udp-routing.yaml",
+        "gateway-udp-routing.yaml", "egress-gateway.yaml",
     ]
 
     /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
@@ -43,6 +43,8 @@ struct RealModeTests {
         return [
             "gateway-tls-termination.yaml": protocols, "gateway-tls-passthrough.yaml": protocols, "gateway-grpc-routing.yaml": protocols,
             "gateway-upstream-tls.yaml": protocols, "gateway-mtls.yaml": protocols,
+            // curl's https:// to httpbin.org by SNI: a real TLS client and a tls-echo server (branch gwtlsreal).
+            "egress-https-sni.yaml": protocols,
             "ingress-basics.yaml": "the ingress controller's pod (fsm-ingress) as a real gateway runtime: RealGateways starts the Gateways' pods only",
         ]
     }()
