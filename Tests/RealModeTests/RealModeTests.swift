@@ -30,7 +30,7 @@ struct RealModeTests {
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
-        "gateway-udp-routing.yaml", "egress-gateway.yaml",
+        "gateway-udp-routing.yaml", "egress-gateway.yaml", "egress-ip-exclusion.yaml",
     ]
 
     /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them

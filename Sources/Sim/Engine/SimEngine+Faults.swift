@@ -212,6 +212,7 @@ extension SimEngine {
         noteDiagnostics()
         pods[pod].hasSidecar = controller.isMeshed(pods[pod].key)
         if pods[pod].hasSidecar { meters[pod].everMeshed = true } else { startEgressGateway(pod) }
+        programOutboundExclusions(pod)
         schedulePush(update)
         startClientLoops(pod)
     }

@@ -58,6 +58,8 @@ extension SimEngine {
         captureRequest(slot: slot)
         if let gateway = gatewayPod(at: destination!) {
             toGateway(slot: slot, gateway: gateway)
+        } else if pods[client].hasSidecar, bypassesSidecar(client, to: destination) {
+            sendDirect(slot: slot)
         } else if pods[client].hasSidecar, tls != nil {
             relayTLS(slot: slot)
         } else if pods[client].hasSidecar || throughSidecar, !udp {

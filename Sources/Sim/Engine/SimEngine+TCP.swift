@@ -14,7 +14,8 @@ extension SimEngine {
         loads[index].workers[worker].tcpGeneration &+= 1
         var hop = TCPHop(load: Int32(index), worker: Int32(worker), generation: loads[index].workers[worker].tcpGeneration)
         hop.closes = true
-        let clientMeshed = pods[client].hasSidecar
+        // Past the sidecar when the pod's capture excludes the destination.
+        let clientMeshed = pods[client].hasSidecar && !bypassesSidecar(client, to: loads[index].destination)
         let local = clientMeshed ? CostModel.localHop : 0
         guard pods[client].alive, !pods[client].sidecarDown, let destination = loads[index].destination else {
             queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
@@ -106,7 +107,7 @@ extension SimEngine {
         loads[index].workers[worker].tcpServerIncarnation = pods[server].incarnation
         loads[index].workers[worker].tcpServerPort = port
         loads[index].workers[worker].tcpClientConnection = clientConnection
-        loads[index].workers[worker].tcpPlaintext = plaintext
+        loads[index].workers[worker].tcpPlaintext = plaintext || !clientMeshed
         loads[index].workers[worker].tcpGateway = tunnel?.gateway ?? -1
         loads[index].workers[worker].tcpGatewayConnection = tunnel?.connection ?? 0
         loads[index].workers[worker].tcpGatewayIncarnation = tunnel.map { pods[$0.gateway].incarnation } ?? 0

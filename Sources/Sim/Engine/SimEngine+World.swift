@@ -101,6 +101,7 @@ extension SimEngine {
             adoptedPods += 1
             pods[pod].hasSidecar = !outsidePods.contains(pod) && controller.isMeshed(pods[pod].key)
             if pods[pod].hasSidecar { meters[pod].everMeshed = true; meters[pod].noteMemory() } else { startEgressGateway(pod) }
+            programOutboundExclusions(pod)
             created.append(pod)
         }
         return created

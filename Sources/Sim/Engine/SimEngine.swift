@@ -218,6 +218,8 @@ final class SimEngine {
     var egressTunnelTargets: [UInt64: SocketAddress] = [:]
     /// The gateway's own exchanges, by id: the hop of the sidecar's exchange each answers.
     var egressTunnelParents: [UInt64: Hop] = [:]
+    /// Meshed pods whose capture skips some destinations (`SimEngine+OutboundExclusion`): their ranges.
+    var outboundExclusions: [Int: [(base: UInt32, mask: UInt32)]] = [:]
     /// https:// exchanges of meshed pods their sidecars relay as raw TCP (`SimEngine+TLSRelay`), by id.
     var tlsRelays: [UInt64: TLSRelay] = [:]
     var sidecars: [Sidecar] = []

@@ -81,6 +81,9 @@ public enum RealModeRunner {
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
+        // Each meshed pod's capture as its init container programmed it (at its start, again at its restart).
+        var exclusions = Dictionary(uniqueKeysWithValues: cluster.pods.indices.filter { controller.isMeshed(cluster.pods[$0].key) }
+            .map { ($0, controller.meshConfig.traffic.outboundIPRangeExclusionList) })
         // A meshed client sends through its sidecar; one without a sidecar through `RealKubeProxy`.
         var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?, serverFirst: Bool)] = [:]
         for step in scenario.steps {
@@ -295,6 +298,7 @@ public enum RealModeRunner {
                             try await apps[index].restart(group: appGroup)
                             let update = controller.apply([.upsert(.pod(pod.resource))])
                             if controller.isMeshed(pod.key) || cluster.egressGatewayPorts[index] != nil { try await startSidecar(index) }
+                            if exclusions[index] != nil { exclusions[index] = controller.meshConfig.traffic.outboundIPRangeExclusionList }
                             events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
                             await push(update)
                         } catch {
@@ -315,7 +319,12 @@ public enum RealModeRunner {
                 events.append(SimEvent(at: elapsed(), kind: .change, text: "deleted \(key.kind.rawValue) \(key.namespace)/\(key.name)"))
                 await push(controller.apply([.delete(key)]))
             case .load(let load):
-                guard let client = loadClients[load.name] else { continue }
+                guard var client = loadClients[load.name] else { continue }
+                // Past the sidecar when the client pod's capture excludes the destination.
+                if client.kubeProxy == nil, let pod = cluster.pods.firstIndex(where: { $0.ip == client.ip }),
+                   let direct = Self.pastTheSidecar(client.url, ranges: exclusions[pod] ?? [], scenario: scenario, cluster: cluster) {
+                    client.kubeProxy = direct
+                }
                 let recorder = RealLoadRecorder(spec: load, headerNames: HeaderTally.names(for: load.name, in: scenario.expectations))
                 recorders.append(recorder)
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
