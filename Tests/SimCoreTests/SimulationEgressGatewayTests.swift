@@ -97,4 +97,22 @@ import Testing
         let result = runScenario(try ScenarioParser.parse(try String(contentsOf: Self.shipped, encoding: .utf8), file: "egress-gateway.yaml"))
         #expect(result.proxies.map(\.pod) == ["curl/curl-0", "fsm/fsm-egress-gateway-0"])
     }
+
+    /// The egress policy demo's 403 for a path no HTTPRouteGroup match allows is FSM's own answer,
+    /// `Access denied` with `content-length: 13` (demos.md 6.3), stated in the engine's head.
+    @Test func anUnmatchedEgressPathGetsFSMsForbiddenAnswer() throws {
+        let url = Self.shipped.deletingLastPathComponent().appendingPathComponent("egress-policy.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8).replacing("""
+              - load: status-denied
+                status: { 403: 3 }
+            """, with: """
+              - load: status-denied
+                status: { 403: 3 }
+              - load: status-denied
+                headers: { content-length: "13" }
+            """)
+        let scenario = try ScenarioParser.parse(text, file: "egress-policy.yaml")
+        #expect(scenario.expectations.count == 10)
+        #expect(Self.failures(scenario).isEmpty, "\(Self.failures(scenario))")
+    }
 }
