@@ -75,6 +75,8 @@ extension SimEngine {
         let exchange = exchanges[slot]
         cancelRequestTimer(slot: slot)
         if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: exchange.id) { closeTLSRelay(relay) }
+        // A tunnel target the gateway never took (the gateway refused the connection, the hop was lost).
+        if !egressTunnelTargets.isEmpty { egressTunnelTargets[exchange.id] = nil }
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
