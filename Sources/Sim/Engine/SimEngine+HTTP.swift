@@ -116,9 +116,10 @@ extension SimEngine {
             switch action {
             case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
                 if gatewayOfPod[pod] != nil { prepareUpstreamTLS(id: id.rawValue, gateway: pod, cluster: cluster) }
-                if Sidecar.isEgressCluster(cluster) { noteEgressTunnel(id: id.rawValue, from: pod, cluster: cluster) }
+                let egress = Sidecar.isEgressCluster(cluster)
+                if egress { noteEgressTunnel(id: id.rawValue, from: pod, cluster: cluster) }
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
-                             egress: Sidecar.isEgressCluster(cluster), plaintext: gatewayOfPod[pod] != nil)
+                             egress: egress, plaintext: gatewayOfPod[pod] != nil)
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
