@@ -74,7 +74,7 @@ struct EgressPolicyTableTests {
         let allowed = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get("/get", host: "httpbin.org"), destination: Self.httpbinOrg, now: .zero, random: &random)
         #expect(allowed.sends.map(\.endpoint) == [Self.httpbinOrg])
         let forbidden = sidecar.outboundRequest(ExchangeID(2), head: Fixture.get("/status/200", host: "httpbin.org"), destination: Self.httpbinOrg, now: .zero, random: &random)
-        #expect(forbidden.responses.map(\.head) == [HTTPResponseHead(status: 403, body: "Access denied")])
+        #expect(forbidden.responses.map(\.head) == [HTTPResponseHead(status: 403, headers: [HTTPHeader(name: "content-length", value: "13")], body: "Access denied")])
         // Another host, egress off: no route (the demo's exit 7).
         let other = sidecar.outboundRequest(ExchangeID(3), head: Fixture.get("/", host: "flomesh.io"), destination: SocketAddress(ip: "203.0.113.20", port: 80), now: .zero, random: &random)
         #expect(other.responses.map(\.local) == [.noRoute])

@@ -30,7 +30,7 @@ struct RealModeTests {
         "gateway-access-control.yaml", "gateway-fault-injection.yaml", "gateway-http-routing.yaml", "gateway-load-balancer.yaml", "gateway-mirror.yaml",
         "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
-        "gateway-udp-routing.yaml",
+        "gateway-udp-routing.yaml", "egress-gateway.yaml", "egress-ip-exclusion.yaml",
         // Real TLS and gRPC (DECISIONS 204-206): the Secrets' certificates made real, https:// and
         // grpc:// clients, tls-echo and grpc-echo apps.
         "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
@@ -38,10 +38,31 @@ struct RealModeTests {
         "ingress-basics.yaml",
     ]
 
-    /// Every scenario in scenarios/ runs both ways (none is the simulator's only).
+    /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
+    /// with exit 2, naming it).
+    static let awaitingRealMode: [String: String] = [
+        // curl's https:// to httpbin.org by SNI from a meshed pod: the sidecar's TLS relay by SNI
+        // runs under capture, and real mode's sidecars run in local mode (RealModeSupport.checkProtocols).
+        "egress-https-sni.yaml": "https:// loads from a pod",
+    ]
+
+    /// Every scenario in scenarios/ runs both ways but those awaiting real mode.
     @Test func everyShippedScenarioRunsBothWays() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios.path).filter { $0.hasSuffix(".yaml") }
-        #expect(Set(files) == Set(Self.shipped), "scenarios/ and RealModeTests.shipped differ")
+        #expect(Set(files) == Set(Self.shipped).union(Self.awaitingRealMode.keys), "scenarios/ and RealModeTests.shipped (with awaitingRealMode) differ")
+        #expect(Set(Self.shipped).isDisjoint(with: Self.awaitingRealMode.keys))
+    }
+
+    @Test(arguments: awaitingRealMode.sorted(by: { $0.key < $1.key }).map { [$0.key, $0.value] })
+    func aSimulatorOnlyScenarioIsRefusedByName(entry: [String]) async throws {
+        let scenario = try Self.load(entry[0])
+        do {
+            _ = try await RealModeRunner.run(scenario)
+            Issue.record("\(entry[0]) ran in real mode: move it to `shipped`")
+        } catch let error as RealModeError {
+            guard case .unsupported(let feature) = error else { return Issue.record("\(entry[0]): unexpected \(error)") }
+            #expect(feature.contains(entry[1]), "\(entry[0]): \(feature)")
+        }
     }
 
     /// The FSM Gateway demos and the ingress controller's, among `shipped`: run one at a time, beside the other scenarios,

@@ -52,9 +52,9 @@ import Testing
         }
     }
 
-    /// An EgressGateway is refused at its line until the simulator runs a gateway pod, rather than
-    /// sending the sidecars' egress to an address nothing models.
-    @Test func anEgressGatewayIsRefusedAtItsLine() throws {
+    /// An EgressGateway naming a Service the scenario does not declare is an error at its line (the
+    /// simulator runs the pods behind the Service as the gateway; a typo would fail every egress).
+    @Test func anEgressGatewayNamingAnUndeclaredServiceIsAnErrorAtItsLine() throws {
         let text = Self.world.replacingOccurrences(of: "external:\n", with: """
               ---
               kind: EgressGateway
@@ -66,8 +66,19 @@ import Testing
 
             """)
         let error = try #require(Self.parseError(text))
-        #expect(error.description.hasPrefix("outside.yaml:27:3:"), "\(error.description)")
-        #expect(error.message.contains("EgressGateway is not simulated yet"))
+        #expect(error.description.hasPrefix("outside.yaml:27:3: spec.global[0].service:"), "\(error.description)")
+        #expect(error.message.contains("names Service fsm/fsm-egress-gateway, which the scenario does not declare (none are declared)"), "\(error.message)")
+        // Declared before it, in the same manifests: accepted.
+        let declared = text.replacingOccurrences(of: "  ---\n  kind: EgressGateway", with: """
+              ---
+              apiVersion: v1
+              kind: Service
+              metadata: { name: fsm-egress-gateway, namespace: fsm }
+              spec: { selector: { app: fsm-egress-gateway }, ports: [{ port: 1080 }] }
+              ---
+              kind: EgressGateway
+            """)
+        #expect(Self.parseError(declared) == nil)
     }
 
     @Test func externalHostsParse() throws {

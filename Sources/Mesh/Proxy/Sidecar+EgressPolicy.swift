@@ -9,7 +9,8 @@ import MeshModel
 /// FSM's 403 `Access denied`; anything else no rule names is refused as before (no route, or
 /// passthrough with `enableEgress`).
 extension Sidecar {
-    static let egressForbiddenResponse = HTTPResponseHead(status: 403, body: "Access denied")
+    /// Its length stated, as Pipy's answer states it (the demo's `content-length: 13`).
+    static let egressForbiddenResponse = HTTPResponseHead(status: 403, headers: [HTTPHeader(name: "content-length", value: "13")], body: "Access denied")
     static let egressPolicyAllowedCounter = "outbound.egress_policy_allowed"
     static let egressPolicyDeniedCounter = "outbound.egress_policy_denied"
 

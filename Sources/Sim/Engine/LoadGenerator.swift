@@ -24,6 +24,10 @@ struct LoadWorker {
     var tcpServerConnection: UInt64 = 0
     /// Egress passthrough (an `egress|` cluster): sent in plain, so the server sees no mesh identity.
     var tcpPlaintext = false
+    /// Through the egress gateway: its pod (-1: none) and its connection to the destination.
+    var tcpGateway = -1
+    var tcpGatewayIncarnation: Int32 = 0
+    var tcpGatewayConnection: UInt64 = 0
     /// Distinguishes calls so a stale reply is never taken for the current one.
     var tcpGeneration: UInt32 = 0
 }
@@ -144,10 +148,6 @@ extension SimEngine {
             return fail("no pod for \(spec.from)")
         }
         load.client = client
-        if url.scheme == .https, pods[client].hasSidecar {
-            // The sidecar relays TLS it cannot read as raw TCP: what tcp:// loads model.
-            return fail("https:// from a meshed pod is not modelled (its sidecar relays the TLS as raw TCP: use a tcp:// load)")
-        }
         if !pods[client].hasSidecar { closeDirectConnections(of: client) }
         load.isTCP = url.isTCP
         load.scheme = url.scheme
@@ -156,6 +156,10 @@ extension SimEngine {
             ? resolveFromOutside(host: url.host).map { SocketAddress(ip: IPv4.format($0), port: url.port) }
             : resolveAddress(host: url.host, port: url.port, clientNamespace: parts[0])
         if load.destination == nil { record("load \(spec.name): \(url.host) does not resolve; every request fails") }
+        if url.scheme == .https, pods[client].hasSidecar, !relaysTLS(to: load.destination) {
+            // Inside the mesh the sidecars would wrap the app's TLS in their mTLS: not modelled.
+            return fail("https:// from a meshed pod to a service or pod of the cluster is not modelled (its sidecar relays the TLS as raw TCP: use a tcp:// load)")
+        }
         load.head = HTTPRequestHead(method: spec.method, path: url.path, authority: url.explicitPort ? "\(url.host):\(url.port)" : url.host,
                                     headers: spec.headers.map { HTTPHeader(name: $0.name, value: $0.value) })
         if url.scheme == .grpc { load.head = LoadState.grpcHead(load.head) }

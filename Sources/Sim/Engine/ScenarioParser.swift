@@ -201,14 +201,8 @@ public enum ScenarioParser {
     /// errors point at the right line and column of the scenario file.
     static func decodeEmbedded(_ value: YAMLReader) throws(ManifestError) -> [DecodedResource] {
         let embedded = try value.embeddedText()
-        let resources = try ManifestDecoder.decode(embedded.text, file: value.file, lineOffset: embedded.lineOffset,
-                                                   columnOffset: embedded.columnOffset, defaultNamespace: "default")
-        // The sidecars would send egress to a gateway pod the simulator cannot run yet (DECISIONS 197).
-        if let gateway = resources.first(where: { $0.resource.kind == .egressGateway }) {
-            throw ManifestError(file: gateway.location.file, line: gateway.location.line, column: gateway.location.column, path: "kind",
-                                message: "EgressGateway is not simulated yet (the simulator has no egress gateway pod); `fsm egress-gateway` runs it on real sockets")
-        }
-        return resources
+        return try ManifestDecoder.decode(embedded.text, file: value.file, lineOffset: embedded.lineOffset,
+                                      columnOffset: embedded.columnOffset, defaultNamespace: "default")
     }
 
     /// A duration of virtual time: at most `ScenarioLimits.maxVirtualTime`.

@@ -211,7 +211,8 @@ extension SimEngine {
         let update = controller.apply([.upsert(.pod(pods[pod].resource))])
         noteDiagnostics()
         pods[pod].hasSidecar = controller.isMeshed(pods[pod].key)
-        if pods[pod].hasSidecar { meters[pod].everMeshed = true }
+        if pods[pod].hasSidecar { meters[pod].everMeshed = true } else { startEgressGateway(pod) }
+        programOutboundExclusions(pod)
         schedulePush(update)
         startClientLoops(pod)
     }

@@ -20,8 +20,11 @@ extension SimEngine {
 
     /// Starts an exchange. `destination` nil: the name did not resolve (the client fails at once).
     /// Never completes synchronously, so a client may issue again from its completion handler.
+    /// `throughSidecar`: the client's engine serves it though the pod is not meshed (an egress
+    /// gateway's own leg). Returns the exchange's id.
+    @discardableResult
     func issueHTTP(origin: ExchangeOrigin, client: Int, head: HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0,
-                   tls: TLSClientHello? = nil, udp: Bool = false) {
+                   tls: TLSClientHello? = nil, udp: Bool = false, throughSidecar: Bool = false) -> UInt64 {
         let slot = allocateSlot()
         exchangeSerial += 1
         let id = exchangeSerial << 24 | UInt64(slot)
@@ -50,22 +53,30 @@ extension SimEngine {
         guard destination != nil, pods[client].alive, !pods[client].sidecarDown else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
             queue.schedule(.atClient(slot: Int32(slot), id: id), at: now + CostModel.localHop)
-            return
+            return id
         }
         captureRequest(slot: slot)
         if let gateway = gatewayPod(at: destination!) {
             toGateway(slot: slot, gateway: gateway)
-        } else if pods[client].hasSidecar, !udp {
+        } else if pods[client].hasSidecar, bypassesSidecar(client, to: destination) {
+            sendDirect(slot: slot)
+        } else if pods[client].hasSidecar, tls != nil {
+            relayTLS(slot: slot)
+        } else if pods[client].hasSidecar || throughSidecar, !udp {
             queue.schedule(.atClientSidecar(slot: Int32(slot), id: id), at: now + CostModel.localHop)
         } else {
             sendDirect(slot: slot)
         }
+        return id
     }
 
     /// Hands the final response to whoever issued the exchange and frees the slot.
     func finish(slot: Int, head: HTTPResponseHead, server: Int, body: Int32 = -1) {
         let exchange = exchanges[slot]
         cancelRequestTimer(slot: slot)
+        if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: exchange.id) { closeTLSRelay(relay) }
+        // A tunnel target the gateway never took (the gateway refused the connection, the hop was lost).
+        if !egressTunnelTargets.isEmpty { egressTunnelTargets[exchange.id] = nil }
         exchanges[slot].id = 0
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
@@ -78,6 +89,8 @@ extension SimEngine {
             clientLoopResponse(pod: Int(pod), loop: Int(loop), buy: buy, head: head)
         case .fireAndForget:
             break
+        case .egressTunnel:
+            egressTunnelFinished(exchange, head: head, server: server, body: body)
         }
     }
 
@@ -104,8 +117,10 @@ extension SimEngine {
             switch action {
             case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
                 if gatewayOfPod[pod] != nil { prepareUpstreamTLS(id: id.rawValue, gateway: pod, cluster: cluster) }
+                let egress = Sidecar.isEgressCluster(cluster)
+                if egress { noteEgressTunnel(id: id.rawValue, from: pod, cluster: cluster) }
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
-                             egress: Sidecar.isEgressCluster(cluster), plaintext: gatewayOfPod[pod] != nil)
+                             egress: egress, plaintext: gatewayOfPod[pod] != nil)
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
@@ -418,6 +433,10 @@ extension SimEngine {
             // The handshake is over: the client's sidecar learns its connection is open, unless
             // it gave up on the connect first (then the request never left).
             guard reportConnected(client: client, connection: hop.connection) else { return }
+        }
+        if !egressGatewayPorts.isEmpty, egressGatewayPorts[server] == port {
+            guard !pods[server].sidecarDown else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
+            return egressGatewayRequest(hop, gateway: server)
         }
         if pods[server].hasSidecar {
             let peer = clientMeshed && !hop.plaintext ? pods[client].identity : nil

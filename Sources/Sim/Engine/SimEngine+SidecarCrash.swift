@@ -10,7 +10,8 @@ import MeshProxy
 /// successful probe makes the pod ready again.
 extension SimEngine {
     func crashSidecar(_ pod: Int, restartAfter: MeshDuration) {
-        guard pods[pod].alive, pods[pod].hasSidecar, !pods[pod].sidecarDown else {
+        // An egress gateway pod's only container is the gateway: the engine in its gateway role.
+        guard pods[pod].alive, pods[pod].hasSidecar || egressGatewayPorts[pod] != nil, !pods[pod].sidecarDown else {
             return record("fault sidecar-crash: \(podName(pod)) has no running sidecar")
         }
         pods[pod].sidecarDown = true

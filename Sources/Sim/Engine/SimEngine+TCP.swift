@@ -14,7 +14,8 @@ extension SimEngine {
         loads[index].workers[worker].tcpGeneration &+= 1
         var hop = TCPHop(load: Int32(index), worker: Int32(worker), generation: loads[index].workers[worker].tcpGeneration)
         hop.closes = true
-        let clientMeshed = pods[client].hasSidecar
+        // Past the sidecar when the pod's capture excludes the destination.
+        let clientMeshed = pods[client].hasSidecar && !bypassesSidecar(client, to: loads[index].destination)
         let local = clientMeshed ? CostModel.localHop : 0
         guard pods[client].alive, !pods[client].sidecarDown, let destination = loads[index].destination else {
             queue.schedule(.tcpReply(hop), at: now + CostModel.localHop)
@@ -22,7 +23,7 @@ extension SimEngine {
         }
         captureTCPCall(load: index, worker: worker)
         let state = loads[index].workers[worker]
-        if state.tcpOpen, pods[state.tcpServer].alive, pods[state.tcpServer].incarnation == state.tcpServerIncarnation {
+        if state.tcpOpen, pods[state.tcpServer].alive, pods[state.tcpServer].incarnation == state.tcpServerIncarnation, egressTunnelHolds(state) {
             var cpu: Int64 = 0
             if clientMeshed {
                 cpu = CostModel.tcpCallCPU + CostModel.bodyCPU(bytes: SimEngine.tcpCallBytes)
@@ -41,6 +42,7 @@ extension SimEngine {
         var plaintext = false
         var clientConnection: UInt64 = 0
         var cpu: Int64 = 0
+        var tunnel: (gateway: Int, connection: UInt64)?
         if clientMeshed {
             clientConnection = nextConnectionID()
             cpu = CostModel.newConnectionCPU + CostModel.tcpCallCPU
@@ -62,6 +64,16 @@ extension SimEngine {
                     server = pick.pod
                     port = pick.port
                 }
+                if plaintext, let gateway = egressGateway(at: endpoint) {
+                    // Through the egress gateway: its CONNECT decides, then the bytes go on from there.
+                    guard let relay = tcpThroughEgressGateway(gateway, cluster: cluster, client: client, flags: &hop.flags) else {
+                        sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
+                        queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
+                        return
+                    }
+                    (server, port) = (relay.pod, relay.port)
+                    tunnel = (gateway, relay.connection)
+                }
                 connectionOpened(client)
             }
         } else if let gateway = gatewayPod(at: destination) {
@@ -81,6 +93,7 @@ extension SimEngine {
         }
         guard server >= 0 else {
             // The sidecar chose an address no pod has: the connect times out.
+            if let tunnel { egressGatewayClosed(gateway: tunnel.gateway, connection: tunnel.connection) }
             if clientConnection != 0 {
                 sidecars[client].outboundConnectionClosed(ConnectionID(clientConnection))
                 connectionClosed(client)
@@ -94,7 +107,10 @@ extension SimEngine {
         loads[index].workers[worker].tcpServerIncarnation = pods[server].incarnation
         loads[index].workers[worker].tcpServerPort = port
         loads[index].workers[worker].tcpClientConnection = clientConnection
-        loads[index].workers[worker].tcpPlaintext = plaintext
+        loads[index].workers[worker].tcpPlaintext = plaintext || !clientMeshed
+        loads[index].workers[worker].tcpGateway = tunnel?.gateway ?? -1
+        loads[index].workers[worker].tcpGatewayConnection = tunnel?.connection ?? 0
+        loads[index].workers[worker].tcpGatewayIncarnation = tunnel.map { pods[$0.gateway].incarnation } ?? 0
         loads[index].workers[worker].tcpServerConnection = nextConnectionID()
         guard pods[server].alive, !pods[server].sidecarDown else {
             queue.schedule(.tcpReply(hop), at: now + local + cpu + 2 * sampleLatency())
@@ -191,6 +207,7 @@ extension SimEngine {
             sidecars[client].outboundConnectionClosed(ConnectionID(state.tcpClientConnection))
             connectionClosed(client)
         }
+        if state.tcpGateway >= 0, egressTunnelHolds(state) { egressGatewayClosed(gateway: state.tcpGateway, connection: state.tcpGatewayConnection) }
         let server = state.tcpServer
         if state.tcpAccepted, server >= 0, pods[server].alive, pods[server].incarnation == state.tcpServerIncarnation, pods[server].hasSidecar {
             sidecars[server].inboundConnectionClosed(ConnectionID(state.tcpServerConnection))

@@ -100,7 +100,8 @@ extension SimEngine {
             let pod = adoptedPods
             adoptedPods += 1
             pods[pod].hasSidecar = !outsidePods.contains(pod) && controller.isMeshed(pods[pod].key)
-            if pods[pod].hasSidecar { meters[pod].everMeshed = true; meters[pod].noteMemory() }
+            if pods[pod].hasSidecar { meters[pod].everMeshed = true; meters[pod].noteMemory() } else { startEgressGateway(pod) }
+            programOutboundExclusions(pod)
             created.append(pod)
         }
         return created

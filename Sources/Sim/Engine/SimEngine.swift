@@ -91,6 +91,9 @@ enum ExchangeOrigin {
     case clientLoop(pod: Int32, loop: Int32, buy: Bool)
     /// bookstore's restock POST: only logged by the real app.
     case fireAndForget
+    /// The egress gateway's leg of a meshed pod's egress (`SimEngine+EgressGateway`): its answer
+    /// goes back to the sidecar that tunnelled it.
+    case egressTunnel
 }
 
 /// An HTTP exchange from issue to final response. Stored in a slot table; events refer to it by
@@ -206,6 +209,19 @@ final class SimEngine {
     /// Gateway pods by name (`fsm-gateway-<ns>`, `fsm-ingress`).
     var gatewayPodByName: [String: Int] = [:]
     var gatewayOfPod: [Int: String] = [:]
+    /// The egress gateway pods (`SimEngine+EgressGateway`) and the port each serves tunnels on.
+    var egressGatewayPorts: [Int: Int] = [:]
+    /// The Services EgressGateways of the scenario name (`namespace/name`), found once.
+    var egressGatewayServices: Set<String> = []
+    /// What a sidecar's egress through the gateway is for: by the exchange id, the destination
+    /// the gateway is to reach (set when the sidecar sends, read when the gateway receives).
+    var egressTunnelTargets: [UInt64: SocketAddress] = [:]
+    /// The gateway's own exchanges, by id: the hop of the sidecar's exchange each answers.
+    var egressTunnelParents: [UInt64: Hop] = [:]
+    /// Meshed pods whose capture skips some destinations (`SimEngine+OutboundExclusion`): their ranges.
+    var outboundExclusions: [Int: [(base: UInt32, mask: UInt32)]] = [:]
+    /// https:// exchanges of meshed pods their sidecars relay as raw TCP (`SimEngine+TLSRelay`), by id.
+    var tlsRelays: [UInt64: TLSRelay] = [:]
     var sidecars: [Sidecar] = []
     var sidecarRandom: [SimRandom] = []
     var meters: [ProxyMeter] = []
@@ -283,6 +299,7 @@ final class SimEngine {
             }
         }
         exchanges.reserveCapacity(256)
+        egressGatewayServices = scenario.egressGatewayServices
         buildInitialWorld()
         for (index, step) in scenario.steps.enumerated() {
             queue.schedule(.step(Int32(index)), at: max(0, step.at.nanoseconds))

@@ -48,6 +48,8 @@ struct RealCluster {
     private(set) var gatewayIPs: [String: String] = [:]
     /// Each gateway pod's namespace, by pod name.
     private(set) var gatewayNamespaces: [String: String] = [:]
+    /// The egress gateway pods (`RealEgressGateway`) by index, and the port each takes tunnels on.
+    private(set) var egressGatewayPorts: [Int: Int] = [:]
     /// The client outside the cluster (`from: external`): no sidecar, not captured, at the
     /// simulator's address (`RealOutsideClient`).
     let externalClientIP = RealOutsideClient.address
@@ -119,8 +121,25 @@ struct RealCluster {
                                 appPorts: ports.sorted(), tcpPorts: tcpPorts, serverFirstPorts: serverFirstPorts, app: app, resource: pod,
                                 appSpec: scenario.apps[entry.deployment]))
         }
+        placeEgressGateways(scenario)
         placeExternalHosts(scenario, seed: seed, subnet: subnet)
         placeOutside(gatewayPods: gatewayPods, subnet: subnet)
+    }
+
+    /// The pods behind the Services the scenario's EgressGateways name run the egress gateway on
+    /// the target port of the Service's first port (what the controller tells the sidecars), and
+    /// no app: the gateway is their container.
+    private mutating func placeEgressGateways(_ scenario: Scenario) {
+        for name in scenario.egressGatewayServices.sorted() {
+            let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let service = services.first(where: { $0.metadata.namespace == parts[0] && $0.metadata.name == parts[1] }),
+                  let port = service.ports.first else { continue }
+            for endpoint in endpoints(host: "\(parts[1]).\(parts[0])", port: port.port, clientNamespace: parts[0])
+            where egressGatewayPorts[endpoint.pod] == nil {
+                egressGatewayPorts[endpoint.pod] = endpoint.port
+                pods[endpoint.pod].appPorts = []
+            }
+        }
     }
 
     /// The `external:` hosts, after the pods on the run's /24: each serves its app model on its

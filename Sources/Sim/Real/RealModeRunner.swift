@@ -87,6 +87,9 @@ public enum RealModeRunner {
         try RealModeSupport.checkClientLoops(scenario, cluster: cluster)
         _ = controller.apply(cluster.initialChanges)
 
+        // Each meshed pod's capture as its init container programmed it (at its start, again at its restart).
+        var exclusions = Dictionary(uniqueKeysWithValues: cluster.pods.indices.filter { controller.isMeshed(cluster.pods[$0].key) }
+            .map { ($0, controller.meshConfig.traffic.outboundIPRangeExclusionList) })
         // A meshed client sends through its sidecar; one without a sidecar through `RealKubeProxy`.
         var loadClients: [String: (ip: String, url: LoadURL, kubeProxy: RealKubeProxy?, serverFirst: Bool)] = [:]
         var loadTLS: [String: RealTLSClient] = [:]
@@ -163,6 +166,10 @@ public enum RealModeRunner {
         /// crashed sidecar starts again from its cached config (the file it last loaded).
         func startSidecar(_ index: Int, fromCache: Bool = false) async throws {
             let pod = cluster.pods[index]
+            if let port = cluster.egressGatewayPorts[index] {
+                sidecars[index] = try await RealEgressGateway.start(pod: pod, port: port, accessLog: accessLogs.sink, logger: logger)
+                return
+            }
             if !fromCache { try writeConfig(index) }
             var transport = PeerTransport.insecurePlaintext
             if let authority, let identity = controller.config(for: pod.key)?.serviceIdentity {
@@ -184,7 +191,9 @@ public enum RealModeRunner {
         do {
             authority = options.mutualTLS ? try RealModeCertificates(directory: directory, validity: scenario.mesh.meshConfig.certificate.serviceCertValidityDuration) : nil
             for app in apps { try await app.start(group: appGroup) }
-            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) { try await startSidecar(index) }
+            for (index, pod) in cluster.pods.enumerated() where controller.isMeshed(pod.key) || cluster.egressGatewayPorts[index] != nil {
+                try await startSidecar(index)
+            }
             if let failure = await gateways.sync(controller).failure { throw RealModeError.setup(failure) }
         } catch {
             await stopAll()
@@ -300,7 +309,8 @@ public enum RealModeRunner {
                         do {
                             try await apps[index].restart(group: appGroup)
                             let update = controller.apply([.upsert(.pod(pod.resource))])
-                            if controller.isMeshed(pod.key) { try await startSidecar(index) }
+                            if controller.isMeshed(pod.key) || cluster.egressGatewayPorts[index] != nil { try await startSidecar(index) }
+                            if exclusions[index] != nil { exclusions[index] = controller.meshConfig.traffic.outboundIPRangeExclusionList }
                             events.append(SimEvent(at: elapsed(), kind: .fault, text: "restarted pod \(pod.key)"))
                             await push(update)
                         } catch {
@@ -321,7 +331,12 @@ public enum RealModeRunner {
                 events.append(SimEvent(at: elapsed(), kind: .change, text: "deleted \(key.kind.rawValue) \(key.namespace)/\(key.name)"))
                 await push(controller.apply([.delete(key)]))
             case .load(let load):
-                guard let client = loadClients[load.name] else { continue }
+                guard var client = loadClients[load.name] else { continue }
+                // Past the sidecar when the client pod's capture excludes the destination.
+                if client.kubeProxy == nil, let pod = cluster.pods.firstIndex(where: { $0.ip == client.ip }),
+                   let direct = Self.pastTheSidecar(client.url, ranges: exclusions[pod] ?? [], scenario: scenario, cluster: cluster) {
+                    client.kubeProxy = direct
+                }
                 let recorder = RealLoadRecorder(spec: load, headerNames: HeaderTally.names(for: load.name, in: scenario.expectations))
                 recorders.append(recorder)
                 events.append(SimEvent(at: elapsed(), kind: .load, text: "load \(load.name) started: \(load.url) from \(load.from)"))
