@@ -60,7 +60,10 @@ struct RealModeTests {
             _ = try await RealModeRunner.run(scenario)
             Issue.record("\(entry[0]) ran in real mode: move it to `shipped`")
         } catch let error as RealModeError {
-            guard case .unsupported(let feature) = error else { return Issue.record("\(entry[0]): unexpected \(error)") }
+            guard case .unsupported(let feature) = error else {
+                Issue.record("\(entry[0]): unexpected \(error)")
+                return
+            }
             #expect(feature.contains(entry[1]), "\(entry[0]): \(feature)")
         }
     }
