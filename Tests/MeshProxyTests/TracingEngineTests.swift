@@ -81,6 +81,6 @@ import Testing
         let span = try #require(sidecar.takeSpans().first)
         #expect(span.kind == .server && span.context.spanID == 7 && span.context.parentSpanID == 3 && span.duration == .milliseconds(2))
         #expect(span.localService == "bookstore" && span.remoteService == "bookbuyer")
-        #expect(span.zipkinJSON(epochOffsetMicroseconds: 0).rendered().contains(#""shared":true"#))
+        #expect(span.zipkinJSON(epochOffsetMicroseconds: 0).contains(#""shared":true"#))
     }
 }

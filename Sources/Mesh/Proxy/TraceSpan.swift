@@ -34,30 +34,7 @@ public struct TraceSpan: Hashable, Sendable {
         self.tags = tags
     }
 
-    /// Zipkin v2 JSON (one element of the array POSTed to `/api/v2/spans`); `epochOffset` maps
-    /// the engine's instants to microseconds since the Unix epoch.
-    public func zipkinJSON(epochOffsetMicroseconds: Int64) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("traceId", .string(context.traceID)), ("id", .string(B3Context.hex(context.spanID)))]
-        if let parent = context.parentSpanID { fields.append(("parentId", .string(B3Context.hex(parent)))) }
-        fields += [
-            ("kind", .string(kind.rawValue)), ("name", .string(name)),
-            ("timestamp", .int(epochOffsetMicroseconds + start.nanoseconds / 1000)),
-            ("duration", .int(max(1, duration.nanoseconds / 1000))),
-            ("localEndpoint", .object([("serviceName", .string(localService))])),
-        ]
-        var remote: [(String, JSONValue)] = []
-        if let remoteService { remote.append(("serviceName", .string(remoteService))) }
-        if let remoteAddress, AddressRange.parseIPv4(remoteAddress.ip) != nil {
-            remote += [("ipv4", .string(remoteAddress.ip)), ("port", .int(Int64(remoteAddress.port)))]
-        }
-        if !remote.isEmpty { fields.append(("remoteEndpoint", .object(remote))) }
-        if kind == .server { fields.append(("shared", .bool(true))) }
-        if !tags.isEmpty { fields.append(("tags", .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
-        return .object(fields)
-    }
-
-    /// A batch as the collector takes it: the same bytes as rendering each span's `zipkinJSON`,
-    /// written straight out (a reporter renders every span the sidecar traces).
+    /// A batch as the collector takes it (the array POSTed to `/api/v2/spans`).
     public static func zipkinBatch(_ spans: [TraceSpan], epochOffsetMicroseconds: Int64) -> String {
         var bytes: [UInt8] = [UInt8(ascii: "[")]
         bytes.reserveCapacity(spans.count * 400 + 2)
@@ -69,7 +46,14 @@ public struct TraceSpan: Hashable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `zipkinJSON`'s object, written with `JSONObjectWriter`.
+    /// Zipkin v2 JSON, one element of a batch; `epochOffset` maps the engine's instants to
+    /// microseconds since the Unix epoch.
+    public func zipkinJSON(epochOffsetMicroseconds: Int64) -> String {
+        String(decoding: zipkinBytes(epochOffsetMicroseconds: epochOffsetMicroseconds), as: UTF8.self)
+    }
+
+    /// The span's object written straight to bytes (`JSONObjectWriter`): a reporter renders every
+    /// span the sidecar traces, so no `JSONValue` tree is built first.
     func zipkinBytes(epochOffsetMicroseconds: Int64) -> [UInt8] {
         var object = JSONObjectWriter(reservingCapacity: 400)
         object.field("traceId", asciiBytes: context.traceID.utf8)
