@@ -89,6 +89,15 @@ public enum DetachedProcess {
         }
     }
 
+    /// How a child of this process that has exited ended (`exit status N`, `signal N`), reaping
+    /// it; nil when it is not this process's child or has not exited.
+    public static func reapExit(pid: Int32) -> String? {
+        var status: Int32 = 0
+        guard pid > 0, waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        let signal = status & 0x7f
+        return signal == 0 ? "exit status \((status >> 8) & 0xff)" : "signal \(signal)"
+    }
+
     /// Collects every child of this process that has exited (so none stays a zombie); returns their pids.
     @discardableResult
     public static func reapExitedChildren() -> [Int32] {

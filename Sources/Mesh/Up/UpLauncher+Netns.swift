@@ -155,7 +155,7 @@ extension UpLauncher {
             }
         }
         for sidecar in sidecars {
-            try await waitUntil("sidecar of \(sidecar.pod.key)", process: sidecar.process, deadline: deadline) {
+            _ = try await waitRestarting("sidecar of \(sidecar.pod.key)", process: sidecar.process, settings: settings, state: &state, deadline: deadline, logger: logger) {
                 await sidecarReady(netns: sidecar.netns, settings: settings, logs: logs)
             }
         }
@@ -266,9 +266,10 @@ extension UpLauncher {
                                              adminURL: "http://127.0.0.1:\(settings.sidecarAdminPort)/stats", netns: netns))
         }
         try state.save(in: settings.stateDirectory)
-        for process in started {
+        for var process in started {
             for probe in process.allProbes where probe.effectiveKind == .readiness {
-                try await waitUntil("\(process.what) (readiness probe \(probe.host):\(probe.port)\(probe.path))", process: process, deadline: deadline) {
+                process = try await waitRestarting("\(process.what) (readiness probe \(probe.host):\(probe.port)\(probe.path))", process: process, settings: settings,
+                                                   state: &state, deadline: deadline, logger: logger) {
                     let headers = (probe.headers ?? []).map { ($0.name, $0.value) }
                     let answer = try? await MeshHTTP.request(host: probe.host, port: probe.port, path: probe.path, headers: headers + [("connection", "close")],
                                                              timeout: .seconds(2))

@@ -249,7 +249,7 @@ public enum UpLauncher {
             rows.append((plan, UpState.PodRow(pod: plan.key, ip: info.ip, app: nil, appURL: nil, adminURL: "http://\(info.ip):\(settings.sidecarAdminPort)/stats")))
         }
         for sidecar in sidecars {
-            try await waitUntil(sidecar.what, process: sidecar.process, deadline: deadline) {
+            _ = try await waitRestarting(sidecar.what, process: sidecar.process, settings: settings, state: &state, deadline: deadline, logger: logger) {
                 (try? await MeshHTTP.request(host: sidecar.ip, port: settings.sidecarAdminPort, path: "/ready", timeout: .seconds(2)).status) == 200
             }
         }
@@ -266,7 +266,7 @@ public enum UpLauncher {
         }
         try state.save(in: settings.stateDirectory)
         for app in apps {
-            try await waitUntil(app.what, process: app.process, deadline: deadline) {
+            _ = try await waitRestarting(app.what, process: app.process, settings: settings, state: &state, deadline: deadline, logger: logger) {
                 (try? await MeshHTTP.request(host: app.ip, port: app.port, path: "/", timeout: .seconds(2)).status) == 200
             }
         }
@@ -347,22 +347,79 @@ public enum UpLauncher {
         return found
     }
 
+    /// How waiting for a process to be ready ended.
+    enum Wait: Equatable {
+        case ready
+        /// It exited first: how (`exit status N`, `signal N`), when this process is its parent.
+        case exited(String?)
+        case timedOut
+    }
+
+    /// Polls `check` every 250 ms until it holds, the process exits or the deadline passes.
+    static func poll(_ process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool) async throws -> Wait {
+        while true {
+            if await check() { return .ready }
+            guard DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime) else {
+                return .exited(DetachedProcess.reapExit(pid: process.pid))
+            }
+            guard ContinuousClock.now < deadline else { return .timedOut }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     /// Polls `check` every 250 ms until it holds; fails (after `onFailure`) when the process exits
     /// or the deadline passes.
     static func waitUntil(_ what: String, process: UpState.Started, deadline: ContinuousClock.Instant, _ check: () async -> Bool,
                                   onFailure: () -> Void = {}) async throws {
+        let outcome = try await poll(process, deadline: deadline, check)
+        guard outcome != .ready else { return }
+        onFailure()
+        throw notReady(what, process: process, outcome)
+    }
+
+    /// Times a container of a pod that exits before it is ready is started again, as the
+    /// kubelet restarts a container (restartPolicy Always) and `fsm supervise` does later.
+    public static let startupRestarts = 2
+
+    /// `waitUntil` for a container of a pod: one that exits first is started again (its log
+    /// appended to, the state updated), up to `startupRestarts` times; returns the process that
+    /// became ready.
+    public static func waitRestarting(_ what: String, process: UpState.Started, settings: UpSettings, state: inout UpState, deadline: ContinuousClock.Instant,
+                               logger: Logger, _ check: () async -> Bool) async throws -> UpState.Started {
+        var current = process
         while true {
-            if await check() { return }
-            guard DetachedProcess.isRunning(pid: process.pid, startTime: process.startTime) else {
-                onFailure()
-                throw UpError.notReady("\(what) exited; its log \(process.log) ends with:\n\(tail(of: process.log))")
+            let outcome = try await poll(current, deadline: deadline, check)
+            guard case .exited(let how) = outcome, (current.restarts ?? 0) < startupRestarts else {
+                if outcome == .ready { return current }
+                throw notReady(what, process: current, outcome)
             }
-            guard ContinuousClock.now < deadline else {
-                onFailure()
-                throw UpError.notReady("\(what) is not ready in time; its log \(process.log) ends with:\n\(tail(of: process.log))")
-            }
-            try await Task.sleep(for: .milliseconds(250))
+            logger.warning("exited before it was ready; starting it again", metadata: [
+                "what": "\(current.what)", "pid": "\(current.pid)", "exit": "\(how ?? "unknown")", "log": "\(current.log)",
+            ])
+            current = try relaunch(current, settings: settings, state: &state)
         }
+    }
+
+    /// Starts `process` again with its arguments and log; the state records the new pid in place of the old.
+    private static func relaunch(_ process: UpState.Started, settings: UpSettings, state: inout UpState) throws -> UpState.Started {
+        var again = process
+        again.pid = try DetachedProcess.spawn(settings.executable, process.arguments, log: process.log)
+        again.startTime = DetachedProcess.startTime(pid: again.pid)
+        again.restarts = (process.restarts ?? 0) + 1
+        if let index = state.processes.firstIndex(where: { $0.pid == process.pid && $0.startTime == process.startTime }) {
+            state.processes[index] = again
+        } else {
+            state.processes.append(again)
+        }
+        try state.save(in: settings.stateDirectory)
+        return again
+    }
+
+    private static func notReady(_ what: String, process: UpState.Started, _ outcome: Wait) -> UpError {
+        let how = if case .exited(let how?) = outcome { " (\(how))" } else { "" }
+        let restarted = process.restarts.map { " after \($0) restart\($0 == 1 ? "" : "s")" } ?? ""
+        let verb = outcome == .timedOut ? "is not ready in time" : "exited\(how)\(restarted)"
+        return UpError.notReady("\(what) \(verb); its log \(process.log) ends with:\n\(tail(of: process.log))")
     }
 
     static func tail(of path: String, lines: Int = 15) -> String {
