@@ -150,6 +150,45 @@ struct KubeGatewayTests {
         await double.shutdown()
     }
 
+    /// F2-010's quickstart: the Gateway, its route and the backend all in `httpbin`, a namespace
+    /// not added to the mesh: the route resolves and the gateway's config has the pod's address.
+    @Test func aBackendInANamespaceOutsideTheMeshIsServed() async throws {
+        let double = try await KubeAPIDouble.start(.init(host: KubeTestNet.host(43, 7)))
+        try await double.load(list: bookstoreFixture())
+        await double.put(.gatewayClasses, [Self.gatewayClass("fsm-gateway-cls", controller: "flomesh.io/gateway-controller")])
+        await double.put(.gateways, [Self.gateway("httpbin", "simple-fsm-gateway", listeners: [("http", 8000, "HTTP")])])
+        await double.put(.services, [.object([
+            ("apiVersion", .string("v1")), ("kind", .string("Service")), ("metadata", Self.metadata("httpbin", "httpbin")),
+            ("spec", .object([("selector", .object([("app", .string("httpbin"))])),
+                              ("ports", .array([.object([("name", .string("http")), ("port", .int(8080)), ("targetPort", .int(8080))])]))])),
+        ])])
+        await double.put(.pods, [apiPod("httpbin-0", namespace: "httpbin", ip: "10.244.7.7", labels: ["app": "httpbin"])])
+        let route = Self.route.setting("metadata", to: Self.metadata("httpbin", "httpbin"))
+            .setting("spec", to: .object([
+                ("parentRefs", .array([.object([("name", .string("simple-fsm-gateway"))])])),
+                ("rules", .array([.object([("backendRefs", .array([.object([("name", .string("httpbin")), ("port", .int(8080))])]))])])),
+            ]))
+        await double.put(.httpRoutes, [route])
+        let host = KubeTestNet.host(43, 8)
+        let kube = try await Self.start(double, host: host)
+        do {
+            #expect(await eventually { await double.object(.secrets, namespace: "httpbin", name: "fsm-gateway-httpbin-credential") != nil })
+            let secret = await double.object(.secrets, namespace: "httpbin", name: "fsm-gateway-httpbin-credential")
+            let token = try #require(secret?["data"]?["credential"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let url = "\(KubeControllerTests.base(kube.server, host: host))/v1/gateways/httpbin/simple-fsm-gateway"
+            #expect(await eventually { (try? await KubeControllerTests.call(url, token: token))?.body.contains("\"endpoints\":[\"10.244.7.7:8080\"]") == true })
+            #expect(await eventually {
+                let parent = await double.object(.httpRoutes, namespace: "httpbin", name: "httpbin")?["status"]?["parents"]?.arrayItems?.first
+                return Self.condition(parent?["conditions"], "ResolvedRefs")?["status"] == .string("True")
+            })
+        } catch {
+            Issue.record(error)
+        }
+        await kube.shutdown()
+        await double.shutdown()
+    }
+
     @Test func aServiceOfThatNameTheControllerDidNotMakeIsLeftAlone() async throws {
         let double = try await KubeAPIDouble.start(.init(host: KubeTestNet.host(43, 5)))
         try await double.load(list: bookstoreFixture())
@@ -199,6 +238,37 @@ struct KubeGatewayTests {
             // The namespace's last gateway object goes: its Secrets go with it.
             _ = await double.remove(.gateways, namespace: "web", name: "gw")
             #expect(await eventually { gather(); return deleted.contains(webCert) })
+            await source.stop()
+        }
+    }
+
+    /// Services, Endpoints and Pods pass on from a namespace outside the mesh only while it holds a
+    /// gateway object, and leave with its last one; a monitored namespace's stay.
+    @Test func backendsPassFromANamespaceOutsideTheMeshOnlyWhileItHoldsAGatewayObject() async throws {
+        try await withDouble(suite: 45) { double, client in
+            try await double.load(list: bookstoreFixture())
+            await double.put(.pods, [apiPod("web-0", namespace: "web", ip: "10.244.8.1"), apiPod("other-0", namespace: "other", ip: "10.244.8.2")])
+            await double.put(.gateways, [Self.gateway("web", "gw", listeners: [("http", 80, "HTTP")]),
+                                         Self.gateway("bookstore", "gw", listeners: [("http", 80, "HTTP")])])
+            let source = KubeClusterSource(gateway: true)
+            source.start(client: client, settings: fastInformers, logger: quietLogger())
+            var seen: Set<ResourceKey> = []
+            var deleted: Set<ResourceKey> = []
+            func gather() {
+                for change in source.poll().changes {
+                    switch change {
+                    case .upsert(let resource): seen.insert(resource.key)
+                    case .delete(let key): deleted.insert(key)
+                    }
+                }
+            }
+            let web = ResourceKey(kind: .pod, namespace: "web", name: "web-0")
+            #expect(await eventually { gather(); return source.isSynced && seen.contains(web) })
+            #expect(!seen.contains(ResourceKey(kind: .pod, namespace: "other", name: "other-0")))
+            _ = await double.remove(.gateways, namespace: "web", name: "gw")
+            _ = await double.remove(.gateways, namespace: "bookstore", name: "gw")
+            #expect(await eventually { gather(); return deleted.contains(web) })
+            #expect(!deleted.contains(ResourceKey(kind: .pod, namespace: "bookstore", name: "bookstore-0")), "bookstore is in the mesh")
             await source.stop()
         }
     }

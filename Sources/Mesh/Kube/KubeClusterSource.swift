@@ -13,8 +13,11 @@ import NIOConcurrencyHelpers
 /// their kinds (Gateway API objects, FSM Gateway policies, Ingresses) pass on from every namespace
 /// (FSM's gateway serves Gateways wherever they are, monitored or not), and a Secret passes on only
 /// while its namespace holds one of them: a Gateway's certificates and a policy's CA must be in the
-/// Gateway's or policy's own namespace (no ReferenceGrant), so no other Secret can be read. Pods keep the addresses the API gives
-/// them (nothing is stamped out or addressed here).
+/// Gateway's or policy's own namespace (no ReferenceGrant), so no other Secret can be read. For the
+/// same reason a route's backends are in its own namespace: while a namespace holds one of those
+/// objects, its Services, Endpoints and Pods pass on too, monitored or not (F2-010's `httpbin`
+/// is not in the mesh; the model keeps such pods out of the mesh). Pods keep the addresses the API
+/// gives them (nothing is stamped out or addressed here).
 ///
 /// Each buffered change wakes the controller (`onChanges`), so an event reaches the configs
 /// without waiting for a poll tick.
@@ -158,6 +161,16 @@ public final class KubeClusterSource: ClusterSource, Sendable {
         var synced = Set<KubeResourceType>()
         var notify: (@Sendable () -> Void)?
 
+        /// What a route's backend is made of: passed on from a namespace holding a gateway object too.
+        static func isBackend(_ kind: ResourceKind) -> Bool {
+            kind == .service || kind == .endpoints || kind == .pod
+        }
+
+        /// Whether `key` (a namespaced object other than a Secret or an edge object) passes on now.
+        func passes(_ key: ResourceKey) -> Bool {
+            monitored.contains(key.namespace) || (Self.isBackend(key.kind) && edgeByNamespace[key.namespace]?.isEmpty == false)
+        }
+
         /// Gateway API objects, FSM Gateway policies and Ingresses: passed on from every namespace.
         static func isEdge(_ kind: ResourceKind) -> Bool {
             switch kind {
@@ -186,7 +199,9 @@ public final class KubeClusterSource: ClusterSource, Sendable {
             case .namespace:
                 pending[key] = .upsert(resource)
                 if monitored.insert(key.name).inserted {
-                    for member in objectsByNamespace[key.name] ?? [] { pending[member] = objects[member].map(ResourceChange.upsert) }
+                    for member in objectsByNamespace[key.name] ?? [] where !Self.isBackend(member.kind) || edgeByNamespace[key.name]?.isEmpty != false {
+                        pending[member] = objects[member].map(ResourceChange.upsert)
+                    }
                 }
             case .meshConfig:
                 pending[key] = .upsert(resource)
@@ -201,10 +216,11 @@ public final class KubeClusterSource: ClusterSource, Sendable {
                 edgeByNamespace[key.namespace, default: []].insert(key)
                 if first {
                     for secret in secretsByNamespace[key.namespace] ?? [] { pending[secret] = objects[secret].map(ResourceChange.upsert) }
+                    if !monitored.contains(key.namespace) { passBackends(of: key.namespace) { .upsert($0) } }
                 }
             default:
                 objectsByNamespace[key.namespace, default: []].insert(key)
-                if monitored.contains(key.namespace) { pending[key] = .upsert(resource) }
+                if passes(key) { pending[key] = .upsert(resource) }
             }
         }
 
@@ -213,7 +229,7 @@ public final class KubeClusterSource: ClusterSource, Sendable {
             switch key.kind {
             case .namespace:
                 if monitored.remove(key.name) != nil {
-                    for member in objectsByNamespace[key.name] ?? [] { pending[member] = .delete(member) }
+                    for member in objectsByNamespace[key.name] ?? [] where !passes(member) { pending[member] = .delete(member) }
                 }
                 pending[key] = .delete(key)
             case .meshConfig:
@@ -227,10 +243,19 @@ public final class KubeClusterSource: ClusterSource, Sendable {
                 if edgeByNamespace[key.namespace]?.isEmpty == true {
                     edgeByNamespace[key.namespace] = nil
                     for secret in secretsByNamespace[key.namespace] ?? [] { pending[secret] = .delete(secret) }
+                    if !monitored.contains(key.namespace) { passBackends(of: key.namespace) { .delete($0.key) } }
                 }
             default:
+                let passed = passes(key)
                 objectsByNamespace[key.namespace]?.remove(key)
-                if monitored.contains(key.namespace) { pending[key] = .delete(key) }
+                if passed { pending[key] = .delete(key) }
+            }
+        }
+
+        /// Queues `change` for each Service, Endpoints and Pod of `namespace`.
+        private mutating func passBackends(of namespace: String, _ change: (Resource) -> ResourceChange) {
+            for member in objectsByNamespace[namespace] ?? [] where Self.isBackend(member.kind) {
+                if let object = objects[member] { pending[member] = change(object) }
             }
         }
     }
