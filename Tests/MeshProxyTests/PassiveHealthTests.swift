@@ -6,7 +6,8 @@ import Testing
 /// HealthCheckPolicy's passive ejection (F2-026), by itself and through the gateway engine.
 @Suite("Passive health")
 struct PassiveHealthTests {
-    static let policy = GatewayHealthCheck(interval: 10, maxFails: 3, failTimeout: 1, path: "/healthz", matches: [GatewayHealthCheckMatch(statusCodes: [200, 201])])
+    /// Without an interval the policy is passive (with one the gateway probes: `ActiveHealthTests`).
+    static let policy = GatewayHealthCheck(interval: 0, maxFails: 3, failTimeout: 1, path: "/healthz", matches: [GatewayHealthCheckMatch(statusCodes: [200, 201])])
 
     @Test func maxFailsInARowEjectForFailTimeout() {
         var health = PassiveHealth(PassiveHealthTests.policy, endpoints: 2)
@@ -25,7 +26,7 @@ struct PassiveHealthTests {
         for status in [503, 503, 200, 503, 503] { health.record(endpoint: 0, status: status, now: .zero) }
         #expect(!health.isEjected(0, now: .zero))
         #expect(!health.isHealthy(204) && health.isHealthy(201))
-        let noMatches = PassiveHealth(GatewayHealthCheck(interval: 10, maxFails: 1), endpoints: 1)
+        let noMatches = PassiveHealth(GatewayHealthCheck(interval: 0, maxFails: 1), endpoints: 1)
         #expect(noMatches.isHealthy(404) && !noMatches.isHealthy(500))
     }
 

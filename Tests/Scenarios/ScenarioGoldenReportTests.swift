@@ -24,7 +24,7 @@ import Testing
         "tcp-server-first.yaml": ("400f42e51588ba4c", 1727),
         "tcp-server-first-smi.yaml": ("a9897662d285aff4", 1306),
         "tracing.yaml": ("0c69fcb0b9f286b1", 4336),
-        "gateway-health-check.yaml": ("4cf1593534573342", 2053),
+        "gateway-health-check.yaml": ("89b24004bd5c6c22", 2056),
         "gateway-tcp-routing.yaml": ("0abf88a64df18e4f", 1932),
         "gateway-quickstart.yaml": ("2d4e5f2b6d0db060", 1464),
         "gateway-retry.yaml": ("f304c99ae16a6d50", 1316),

@@ -112,6 +112,45 @@ public enum ProxyTimer: Hashable, Sendable {
     case connectTimeout(UpstreamConnectionID)
     /// A filter of the exchange's chain held the request (a fault delay): decoding resumes.
     case filterResume(ExchangeID)
+    /// A gateway cluster's HealthCheckPolicy round is due (`generation`: the config's; an older
+    /// config's timer is ignored).
+    case healthRound(cluster: String, generation: UInt64)
+    /// A health probe that has not ended by now failed.
+    case healthProbeTimeout(HealthProbeID)
+}
+
+/// One health probe of a gateway, numbered by the engine.
+public struct HealthProbeID: Hashable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+}
+
+/// What the shell does for a `healthProbe` action: a new connection to `endpoint` and, with a
+/// `path`, an HTTP/1.1 `GET path` on it (`connection: close`); it reports how it ended with
+/// `Sidecar.healthProbeEnded`. The engine decides the deadline (`healthProbeTimeout`); a report
+/// after it is ignored.
+public struct HealthProbe: Hashable, Sendable {
+    public var id: HealthProbeID
+    public var cluster: String
+    public var endpoint: SocketAddress
+    /// nil: the check is the TCP connect alone.
+    public var path: String?
+    public init(id: HealthProbeID, cluster: String, endpoint: SocketAddress, path: String?) {
+        self.id = id
+        self.cluster = cluster
+        self.endpoint = endpoint
+        self.path = path
+    }
+}
+
+/// How a health probe ended, as the shell saw it.
+public enum HealthProbeOutcome: Hashable, Sendable {
+    /// The HTTP answer (its body as text).
+    case answered(status: Int, headers: [HTTPHeader], body: String)
+    /// The connection opened (a TCP check needs no more).
+    case connected
+    /// Refused, reset, or closed before an answer.
+    case failed
 }
 
 public enum OutboundHTTPAction: Hashable, Sendable {
@@ -139,6 +178,9 @@ public enum OutboundHTTPAction: Hashable, Sendable {
     /// body) to `endpoint` of `cluster` on a connection of the shell's own, and ignore its answer
     /// and any failure of it. Comes before the exchange's first `send`; a sidecar never emits it.
     case mirror(ExchangeID, cluster: String, endpoint: SocketAddress, head: HTTPRequestHead)
+    /// The gateway's HealthCheckPolicy: probe an endpoint (`HealthProbe`) and report how it ended.
+    /// A sidecar never emits it.
+    case healthProbe(HealthProbe)
 }
 
 public enum OutboundTCPDecision: Hashable, Sendable {

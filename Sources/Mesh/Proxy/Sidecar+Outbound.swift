@@ -132,6 +132,10 @@ extension Sidecar {
             requestTimedOut(id.rawValue, now: now, actions: &actions)
         case let .filterResume(id):
             resumeHeldRequest(id, now: now, random: &random, actions: &actions)
+        case let .healthRound(cluster, generation):
+            healthRound(cluster: cluster, generation: generation, actions: &actions)
+        case let .healthProbeTimeout(id):
+            finishHealthProbe(id, .failed)
         case let .connectTimeout(connection):
             guard let open = connections[connection.rawValue], open.hasConnectTimer, !open.connected else { break }
             connections[connection.rawValue]!.hasConnectTimer = false

@@ -30,6 +30,8 @@ public struct Sidecar: Sendable {
     var leastConnectionTurns: [Int: Int] = [:]
     /// HealthCheckPolicy's passive state per gateway cluster index (`PassiveHealth`).
     var gatewayHealth: [Int: PassiveHealth] = [:]
+    /// HealthCheckPolicy's active probes (`Sidecar+GatewayHealth`).
+    var gatewayProbing = GatewayProbing()
 
     var compiled = CompiledConfig()
     /// State of the clusters of `compiled.clusters` that have been used, by cluster index; created

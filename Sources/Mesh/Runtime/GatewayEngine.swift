@@ -40,7 +40,11 @@ struct SidecarGatewayEngine: GatewayEngine {
     mutating func apply(_ config: GatewayConfig) -> ConfigApplyResult {
         let result = driver.engine.applyGateway(config)
         // New upstream TLS policies bring new contexts; old ones go with the old config.
-        if case .applied = result { driver.gatewayUpstreamContexts = [:] }
+        if case .applied = result {
+            driver.gatewayUpstreamContexts = [:]
+            // HealthCheckPolicy's first rounds, and whatever else the change implies.
+            driver.perform(driver.engine.takeConfigActions())
+        }
         return result
     }
 

@@ -622,6 +622,8 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue] = exchange
             case let .mirror(id, cluster, endpoint, head):
                 mirror(id, cluster: cluster, endpoint: endpoint, head: head)
+            case let .healthProbe(probe):
+                healthProbe(probe)
             }
         }
     }

@@ -91,6 +91,8 @@ extension SimEngine {
             break
         case .egressTunnel:
             egressTunnelFinished(exchange, head: head, server: server, body: body)
+        case .healthProbe(let gateway, let probe, let tcp):
+            healthProbeFinished(gateway: Int(gateway), probe: HealthProbeID(probe), tcp: tcp, head: head, body: body)
         }
     }
 
@@ -172,6 +174,8 @@ extension SimEngine {
                 let slot = Int32(truncatingIfNeeded: id.rawValue & 0xFF_FFFF)
                 guard isLive(slot, id.rawValue) else { continue }
                 issueHTTP(origin: .fireAndForget, client: pod, head: head, destination: endpoint, measuredFrom: now, bodyBytes: exchanges[Int(slot)].bodyBytes)
+            case .healthProbe(let probe):
+                sendHealthProbe(probe, from: pod)
             }
         }
         spanLog.take(from: &sidecars[pod])

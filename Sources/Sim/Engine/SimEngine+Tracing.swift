@@ -13,7 +13,7 @@ extension SimEngine {
             spanLog.noteFinished(source: loads[Int(load)].spec.name, head: exchange.head)
         case .clientLoop(let pod, _, _):
             spanLog.noteFinished(source: deployments[pods[Int(pod)].deployment].name, head: exchange.head)
-        case .fireAndForget, .egressTunnel:
+        case .fireAndForget, .egressTunnel, .healthProbe:
             break
         }
     }

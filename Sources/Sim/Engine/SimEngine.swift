@@ -94,6 +94,9 @@ enum ExchangeOrigin {
     /// The egress gateway's leg of a meshed pod's egress (`SimEngine+EgressGateway`): its answer
     /// goes back to the sidecar that tunnelled it.
     case egressTunnel
+    /// A gateway's HealthCheckPolicy probe (`SimEngine+HealthProbe`): its end goes back to the
+    /// gateway's engine; `tcp`: only whether the connection opened counts.
+    case healthProbe(gateway: Int32, probe: UInt64, tcp: Bool)
 }
 
 /// An HTTP exchange from issue to final response. Stored in a slot table; events refer to it by

@@ -64,7 +64,7 @@ extension Sidecar {
             responseFilters.append(.headerModifier(HeaderModifierFilter(side: .response, add: [GatewayEndpointChoice.setCookie(sticky, token: GatewayEndpointChoice.stickyToken(endpoints[index]))])))
             return index
         }
-        guard policy.balancing != .roundRobin || gatewayHealth[cluster] != nil else { return nil }
+        guard policy.balancing != .roundRobin || hasHealthCheck(cluster) else { return nil }
         return healthyEndpoint(cluster: cluster, policy: policy, source: source, now: now)
     }
 
@@ -72,17 +72,13 @@ extension Sidecar {
     /// endpoint that is not ejected (every endpoint ejected: the choice stands).
     private mutating func healthyEndpoint(cluster: Int, policy: GatewayClusterPolicy, source: SocketAddress, now: MeshInstant) -> Int? {
         let choice = balancedEndpoint(cluster: cluster, policy: policy, source: source)
-        guard let choice, isEjected(cluster, choice, now: now), gatewayHealth[cluster]?.allEjected(now: now) == false else { return choice }
+        guard let choice, isEjected(cluster, choice, now: now), !allEjected(cluster, now: now) else { return choice }
         useCluster(cluster)
         for _ in compiled.clusters[cluster].endpoints.indices {
             guard let next = clusters[cluster].endpointBalancer.next() else { break }
             if !isEjected(cluster, next, now: now) { return next }
         }
         return choice
-    }
-
-    private func isEjected(_ cluster: Int, _ endpoint: Int, now: MeshInstant) -> Bool {
-        gatewayHealth[cluster]?.isEjected(endpoint, now: now) ?? false
     }
 
     /// An attempt of a gateway exchange ended: HealthCheckPolicy counts its answer.

@@ -3,8 +3,8 @@ import MeshModel
 /// HealthCheckPolicy's passive side for one cluster (F2-026): an endpoint whose answers fail
 /// `maxFails` times in a row is out of the choice for `failTimeout` (its answers: a status the
 /// policy's `matches` do not list, or with no `matches` a 5xx, or no answer at all), then comes
-/// back on probation. A success resets its count. Active probes (`path`, `interval`) are not
-/// built (docs/DECISIONS.md 148).
+/// back on probation. A success resets its count. Used for a policy without an `interval`; with
+/// one the gateway probes instead (`ActiveHealth`, docs/DECISIONS.md 148).
 struct PassiveHealth: Hashable, Sendable {
     var maxFails: Int
     var failTimeout: MeshDuration

@@ -30,8 +30,9 @@ extension Sidecar {
         leastConnectionTurns = [:]
         gatewayHealth = [:]
         for (cluster, policy) in next.gateway?.clusterPolicies ?? [:] {
-            if let check = policy.healthCheck { gatewayHealth[cluster] = PassiveHealth(check, endpoints: next.clusters[cluster].endpoints.count) }
+            if let check = policy.healthCheck, check.interval <= 0 { gatewayHealth[cluster] = PassiveHealth(check, endpoints: next.clusters[cluster].endpoints.count) }
         }
+        armHealthChecks(next)
         counters[CounterTable.configApplied] += 1
         return .applied(version: config.version)
     }
