@@ -220,24 +220,16 @@ struct KubeGatewayTests {
                                          Self.gateway("fsm-system", "gw", listeners: [("http", 80, "HTTP")])])
             let source = KubeClusterSource(gateway: true)
             source.start(client: client, settings: fastInformers, logger: quietLogger())
-            var seen: Set<ResourceKey> = []
-            var deleted: Set<ResourceKey> = []
-            func gather() {
-                for change in source.poll().changes {
-                    switch change {
-                    case .upsert(let resource): seen.insert(resource.key)
-                    case .delete(let key): deleted.insert(key)
-                    }
-                }
-            }
+            var changes = PassedChanges()
+            func gather() { changes.take(source.poll().changes) }
             let webCert = ResourceKey(kind: .secret, namespace: "web", name: "cert")
-            #expect(await eventually { gather(); return source.isSynced && seen.contains(webCert) && seen.contains(ResourceKey(kind: .secret, namespace: "fsm-system", name: "listener-cert")) })
-            #expect(seen.contains(ResourceKey(kind: .gateway, namespace: "web", name: "gw")))
-            #expect(!seen.contains(ResourceKey(kind: .secret, namespace: "other", name: "cert")))
-            #expect(!seen.contains(ResourceKey(kind: .secret, namespace: "fsm-system", name: "fsm-ca-bundle")))
+            #expect(await eventually { gather(); return source.isSynced && changes.seen.contains(webCert) && changes.seen.contains(ResourceKey(kind: .secret, namespace: "fsm-system", name: "listener-cert")) })
+            #expect(changes.seen.contains(ResourceKey(kind: .gateway, namespace: "web", name: "gw")))
+            #expect(!changes.seen.contains(ResourceKey(kind: .secret, namespace: "other", name: "cert")))
+            #expect(!changes.seen.contains(ResourceKey(kind: .secret, namespace: "fsm-system", name: "fsm-ca-bundle")))
             // The namespace's last gateway object goes: its Secrets go with it.
             _ = await double.remove(.gateways, namespace: "web", name: "gw")
-            #expect(await eventually { gather(); return deleted.contains(webCert) })
+            #expect(await eventually { gather(); return changes.deleted.contains(webCert) })
             await source.stop()
         }
     }
@@ -252,24 +244,31 @@ struct KubeGatewayTests {
                                          Self.gateway("bookstore", "gw", listeners: [("http", 80, "HTTP")])])
             let source = KubeClusterSource(gateway: true)
             source.start(client: client, settings: fastInformers, logger: quietLogger())
-            var seen: Set<ResourceKey> = []
-            var deleted: Set<ResourceKey> = []
-            func gather() {
-                for change in source.poll().changes {
-                    switch change {
-                    case .upsert(let resource): seen.insert(resource.key)
-                    case .delete(let key): deleted.insert(key)
-                    }
-                }
-            }
+            var changes = PassedChanges()
+            func gather() { changes.take(source.poll().changes) }
             let web = ResourceKey(kind: .pod, namespace: "web", name: "web-0")
-            #expect(await eventually { gather(); return source.isSynced && seen.contains(web) })
-            #expect(!seen.contains(ResourceKey(kind: .pod, namespace: "other", name: "other-0")))
+            #expect(await eventually { gather(); return source.isSynced && changes.seen.contains(web) })
+            #expect(!changes.seen.contains(ResourceKey(kind: .pod, namespace: "other", name: "other-0")))
             _ = await double.remove(.gateways, namespace: "web", name: "gw")
             _ = await double.remove(.gateways, namespace: "bookstore", name: "gw")
-            #expect(await eventually { gather(); return deleted.contains(web) })
-            #expect(!deleted.contains(ResourceKey(kind: .pod, namespace: "bookstore", name: "bookstore-0")), "bookstore is in the mesh")
+            #expect(await eventually { gather(); return changes.deleted.contains(web) })
+            #expect(!changes.deleted.contains(ResourceKey(kind: .pod, namespace: "bookstore", name: "bookstore-0")), "bookstore is in the mesh")
             await source.stop()
+        }
+    }
+}
+
+/// The keys a cluster source passed on (upserts) and took away (deletes), gathered over polls.
+struct PassedChanges {
+    var seen: Set<ResourceKey> = []
+    var deleted: Set<ResourceKey> = []
+
+    mutating func take(_ changes: [ResourceChange]) {
+        for change in changes {
+            switch change {
+            case .upsert(let resource): seen.insert(resource.key)
+            case .delete(let key): deleted.insert(key)
+            }
         }
     }
 }
