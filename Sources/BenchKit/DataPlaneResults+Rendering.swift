@@ -69,6 +69,10 @@ extension DataPlaneResults {
         for check in targetChecks() {
             out += "| \(check.target) | \(check.measured) | \(check.met.map { $0 ? "yes" : "**no**" } ?? "not measured") |\n"
         }
+        out += "\n### Goals of issue 11: the sidecar's cost (ratios from this run)\n\n| goal | measured | met |\n|---|---|---|\n"
+        for check in sidecarCostChecks() {
+            out += "| \(check.target) | \(check.measured) | \(check.met.map { $0 ? "yes" : "**no**" } ?? (check.target.contains("no goal") ? "–" : "not measured")) |\n"
+        }
         return out
     }
 

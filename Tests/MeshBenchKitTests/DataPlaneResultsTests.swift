@@ -68,6 +68,25 @@ struct DataPlaneResultsTests {
         #expect(Self.sample.observabilityCostChecks().isEmpty)
     }
 
+    /// Issue 11: per core ≥ 0.9 × HAProxy's, added P50 ≤ 1.2 × HAProxy's and P99 ≤ Envoy's (P999
+    /// shown), CPU per 1000 requests ≤ 1.2 × HAProxy's, peak RSS ≤ 16 MiB.
+    @Test func theSidecarCostGoalsAreRatiosOfTheSameRun() {
+        var results = Self.sample
+        results.latency.append(Self.run(.haproxy1, c: 2, p50: 300, p99: 1000, proxies: [.init(side: "client", cpuSeconds: 0.2, peakRSSKiB: 15_000)]))
+        let checks = results.sidecarCostChecks()
+        func check(_ prefix: String) -> TargetCheck? { checks.first { $0.target.hasPrefix(prefix) } }
+        // Per core: ours 3000, HAProxy 5556 → 0.54 ×.
+        #expect(check("closed-loop req/s per proxy core: ours ≥ 0.9")?.met == false)
+        // Added P50: ours 500, HAProxy 400 → 1.25 ×; added P99: ours 1000, Envoy 2000.
+        #expect(check("ours-both added P50 ≤ 1.2 × haproxy-2hop")?.met == false)
+        #expect(check("ours-both added P99 ≤ envoy-2hop")?.met == true)
+        #expect(check("ours-both added P999")?.measured == "c2 1.000 ms")
+        // CPU: 30 against 20 ms per 1000 requests; RSS 11.7 MiB.
+        #expect(check("CPU ms per 1000 requests at 1000 QPS: ours ≤ 1.2")?.met == false)
+        #expect(check("our sidecar peak RSS ≤ 16 MiB")?.met == true)
+        #expect(results.markdown().contains("### Goals of issue 11"))
+    }
+
     @Test func missingFiguresAreNotMeasuredRatherThanMet() {
         var results = Self.sample
         results.throughput = []
