@@ -14,7 +14,8 @@ import Glibc
 /// sidecar and app in cgroups of their own and runs one `fsm interceptor` for them all. The demo
 /// apps, unmodified, call the services' cluster IPs and the kernel takes them to their sidecars:
 /// bookbuyer buys, bookthief is refused, and `fsm down` leaves no cgroup, pin or namespace.
-/// Addresses: bridge 10.244.81.1/24, pods from .10, services from 10.96.81.10 (no other suite uses them).
+/// Addresses: bridge 10.244.81.1/24, pods from .10, services from 10.96.81.10 (no other suite uses
+/// them; leased for the test's length, so a second test run on the machine waits for them).
 @Suite(
     .timeLimit(.minutes(5)),
     .enabled(if: EBPFBookstoreEnvironment.unavailableReason == nil, Comment(rawValue: EBPFBookstoreEnvironment.unavailableReason ?? "root, cgroup v2 and the eBPF object are available"))
@@ -22,6 +23,8 @@ import Glibc
 struct EBPFBookstoreTests {
     @Test func theBookstoreRunsInEBPFModeThroughFsmUp() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
+        let blocks = try await UpAddressLease(blocks: ["10.244.81", "10.96.81"])
+        defer { blocks.release() }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-ebpf")
         let meshFile = (manifests as NSString).appendingPathComponent("00-mesh.yaml")
         let mesh = try String(contentsOfFile: meshFile, encoding: .utf8)

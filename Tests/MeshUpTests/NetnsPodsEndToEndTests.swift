@@ -15,7 +15,8 @@ import Glibc
 /// container's iptables rules; bookbuyer's count rises, bookthief is refused, the kubelet's probes
 /// go to the rewritten 15901-15904 and the sidecar answers them, and `fsm down` leaves no
 /// namespace, link or rule, even after `fsm up` itself was killed. Addresses: bridge
-/// 10.244.77.1/24 (10.244.78.1/24 for the crash), pods from .10, services from 10.96.77.10 (10.96.78.10) (no other suite routes these; the capture suites' namespaces have no route to the host).
+/// 10.244.77.1/24 (10.244.78.1/24 for the crash), pods from .10, services from 10.96.77.10 (10.96.78.10) (no other suite routes these; the capture suites' namespaces have no route to the host), each
+/// leased for the test's length so that a second test run on the machine waits for them.
 enum NetnsPodsEnvironment {
     static let unavailable: String? = CaptureTestEnvironment.unavailableReason(needing: ["ip", "iptables", "curl"])
         ?? (UpEndToEndTests.fsmPath() == nil ? "the fsm executable is not in the build directory" : nil)
@@ -96,6 +97,8 @@ struct NetnsPodsEndToEndTests {
 
     @Test func theBookstoreRunsInNetworkNamespacePodsThroughCapture() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
+        let blocks = try await UpAddressLease(blocks: ["10.244.77", "10.96.77"])
+        defer { blocks.release() }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns")
         try Self.addProbes(manifests)
         let upArguments = ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.77.10",
@@ -205,6 +208,8 @@ struct NetnsPodsEndToEndTests {
     /// processes and removes every namespace, link and rule.
     @Test func downAfterACrashedUpLeavesNothing() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
+        let blocks = try await UpAddressLease(blocks: ["10.244.78", "10.96.78"])
+        defer { blocks.release() }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns-crash")
         let log = (directory as NSString).appendingPathComponent("up.out")
         let up = try DetachedProcess.spawn(fsm, ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.78.10",
@@ -226,6 +231,8 @@ struct NetnsPodsEndToEndTests {
     /// A pod this machine cannot run is one line naming the pod and the field, before anything is made.
     @Test func aPodThatCannotRunHereIsRefusedBeforeAnythingIsMade() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
+        let blocks = try await UpAddressLease(blocks: ["10.244.79", "10.96.79"])
+        defer { blocks.release() }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns-badpod")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let buyer = (manifests as NSString).appendingPathComponent("10-bookbuyer.yaml")

@@ -8,8 +8,14 @@ struct UpAddressLease {
     private let leases: [LoopbackBlockLease]
 
     init(network: String) async throws {
+        try await self.init(blocks: (0...2).map { "\(network).\($0)" })
+    }
+
+    /// Any /24s by their first three octets: `fsm up --pods netns`'s pod and service networks
+    /// (`10.244.77`, `10.96.77`), which the host routes while the test runs.
+    init(blocks: [String]) async throws {
         var leases: [LoopbackBlockLease] = []
-        for block in 0...2 { leases.append(try await LoopbackBlockLease.acquire("\(network).\(block)")) }
+        for block in blocks { leases.append(try await LoopbackBlockLease.acquire(block)) }
         self.leases = leases
     }
 
