@@ -15,7 +15,7 @@ struct ActiveHealthTests {
     }
 
     @Test func maxFailedProbesInARowEjectUntilOnePasses() {
-        var health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil)
+        var health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil, generation: 1)
         var next: UInt64 = 1
         for round in 1...4 {
             let started = health.startRound(firstID: next)
@@ -33,35 +33,36 @@ struct ActiveHealthTests {
     }
 
     @Test func aRoundSkipsAnEndpointWhoseProbeIsStillOut() {
-        var health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil)
+        var health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil, generation: 1)
         let first = health.startRound(firstID: 1)
         health.finish(first[0].id, passed: true)
         #expect(health.startRound(firstID: 3).map(\.endpoint) == [0])
     }
 
     @Test func matchesDecideWhatPasses() {
-        let health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil)
+        let health = ActiveHealth(Self.policy, endpoints: Self.endpoints, previous: nil, generation: 1)
         #expect(health.passes(Self.answer(201)) && !health.passes(Self.answer(204)) && !health.passes(.failed))
         #expect(!health.passes(.connected), "an HTTP check needs an answer")
-        let body = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1, path: "/", matches: [GatewayHealthCheckMatch(body: "ok")]), endpoints: [], previous: nil)
+        let body = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1, path: "/", matches: [GatewayHealthCheckMatch(body: "ok")]), endpoints: [], previous: nil, generation: 1)
         #expect(body.passes(Self.answer(500, body: "ok")) && !body.passes(Self.answer(200, body: "ok\n")))
         let header = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1, path: "/", matches: [GatewayHealthCheckMatch(headers: [GatewayHeader(name: "X-Ready", value: "yes")])]),
-                                  endpoints: [], previous: nil)
+                                  endpoints: [], previous: nil, generation: 1)
         #expect(header.passes(Self.answer(200, headers: [HTTPHeader(name: "x-ready", value: "yes")])) && !header.passes(Self.answer(200)))
-        let any = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1, path: "/"), endpoints: [], previous: nil)
+        let any = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1, path: "/"), endpoints: [], previous: nil, generation: 1)
         #expect(any.passes(Self.answer(503)), "without matches any answer passes")
-        let tcp = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1), endpoints: [], previous: nil)
+        let tcp = ActiveHealth(GatewayHealthCheck(interval: 1, maxFails: 1), endpoints: [], previous: nil, generation: 1)
         #expect(tcp.passes(.connected) && !tcp.passes(.failed))
     }
 
     @Test func whatWasLearntStaysAcrossAConfigWithTheSameCheck() {
-        var health = ActiveHealth(GatewayHealthCheck(interval: 10, maxFails: 1, path: "/"), endpoints: Self.endpoints, previous: nil)
+        var health = ActiveHealth(GatewayHealthCheck(interval: 10, maxFails: 1, path: "/"), endpoints: Self.endpoints, previous: nil, generation: 1)
         let started = health.startRound(firstID: 1)
         health.finish(started[1].id, passed: false)
-        let kept = ActiveHealth(health.check, endpoints: Self.endpoints.reversed(), previous: health)
+        let kept = ActiveHealth(health.check, endpoints: Self.endpoints.reversed(), previous: health, generation: 2)
         #expect(kept.isEjected(0) && !kept.isEjected(1), "the address, not the index, carries it")
-        let changed = ActiveHealth(GatewayHealthCheck(interval: 5, maxFails: 1, path: "/"), endpoints: Self.endpoints, previous: health)
-        #expect(!changed.isEjected(1), "another check starts afresh")
+        #expect(kept.continues(health), "and the round timer")
+        let changed = ActiveHealth(GatewayHealthCheck(interval: 5, maxFails: 1, path: "/"), endpoints: Self.endpoints, previous: health, generation: 2)
+        #expect(!changed.isEjected(1) && !changed.continues(health), "another check starts afresh")
     }
 
     /// The engine as the shells drive it: rounds on its timer, probes out as actions, their ends
@@ -114,11 +115,20 @@ struct ActiveHealthTests {
         #expect(chosen.count == 2, "back after a passing probe")
         let stats = engine.sidecar.stats
         #expect(stats.value(Sidecar.healthProbeFailedCounter) == 3 && stats.value(Sidecar.healthEjectedCounter) == 1 && stats.value(Sidecar.healthProbeCounter) == 8)
-        // A new config: the old round's timer is stale.
+        // A new config with the same check: the round goes on; with another check the old round's timer is stale.
         var next = config
         next.version = "2"
         #expect(engine.sidecar.applyGateway(next) == .applied(version: "2"))
-        _ = engine.sidecar.takeConfigActions()
+        #expect(!engine.sidecar.takeConfigActions().contains { if case .startTimer(.healthRound, _) = $0 { true } else { false } })
+        #expect(engine.sidecar.timerFired(round, now: .zero, random: &random).contains { if case .healthProbe = $0 { true } else { false } })
+        var changed = GatewayHealthCheck(interval: 5, maxFails: 3, path: "/healthz")
+        changed.matches = Self.policy.matches
+        let repolicied = GatewayConfig.Backend(service: "server/pipy", port: 8080, endpoints: ["10.4.0.1:8080", "10.4.0.2:8080"],
+                                               policies: GatewayConfig.BackendPolicies(healthCheck: changed))
+        var thirdConfig = GatewayEngineTests.config([GatewayConfig.VirtualHost(hostname: "*", rules: [GatewayEngineTests.rule(backends: [repolicied])])])
+        thirdConfig.version = "3"
+        #expect(engine.sidecar.applyGateway(thirdConfig) == .applied(version: "3"))
+        #expect(engine.sidecar.takeConfigActions().contains { if case .startTimer(.healthRound, .seconds(5)) = $0 { true } else { false } })
         #expect(!engine.sidecar.timerFired(round, now: .zero, random: &random).contains { if case .healthProbe = $0 { true } else { false } })
     }
 }

@@ -19,18 +19,24 @@ struct ActiveHealth: Hashable, Sendable {
 
     let check: GatewayHealthCheck
     private(set) var endpoints: [Endpoint]
+    /// The round timer's generation: a timer of another one is stale.
+    let generation: UInt64
 
-    /// The cluster's endpoints under `check`; what `previous` learnt about an endpoint that stays
-    /// (same address, same check) is kept, so a config push does not bring an unhealthy one back.
-    init(_ check: GatewayHealthCheck, endpoints: [SocketAddress], previous: ActiveHealth?) {
+    /// The cluster's endpoints under `check`; with the same check as `previous`, what it learnt
+    /// about an endpoint that stays (same address) is kept, its probe in flight included, and so is
+    /// its round timer (`generation`), so a config push neither brings an unhealthy endpoint back
+    /// nor puts the next round off.
+    init(_ check: GatewayHealthCheck, endpoints: [SocketAddress], previous: ActiveHealth?, generation: UInt64) {
         self.check = check
-        let known = previous?.check == check ? previous!.endpoints : []
+        let carried = previous?.check == check ? previous : nil
+        self.generation = carried?.generation ?? generation
         self.endpoints = endpoints.map { address in
-            var endpoint = known.first { $0.address == address } ?? Endpoint(address: address)
-            endpoint.probe = nil
-            return endpoint
+            carried?.endpoints.first { $0.address == address } ?? Endpoint(address: address)
         }
     }
+
+    /// Whether this state carries on `previous`'s round timer.
+    func continues(_ previous: ActiveHealth?) -> Bool { previous?.generation == generation }
 
     var interval: MeshDuration { .seconds(Int64(max(1, check.interval))) }
 

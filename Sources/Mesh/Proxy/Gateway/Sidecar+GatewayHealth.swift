@@ -7,7 +7,7 @@ struct GatewayProbing: Sendable {
     /// Probe id → its cluster's name.
     var probes: [UInt64: String] = [:]
     var nextProbe: UInt64 = 1
-    var generation: UInt64 = 0
+    var nextGeneration: UInt64 = 1
 }
 
 /// HealthCheckPolicy on the gateway. With an `interval`, the engine probes (FSM Gateway's
@@ -20,25 +20,31 @@ extension Sidecar {
     static let healthProbeFailedCounter = "gateway.health_probe_failures"
     static let healthEjectedCounter = "gateway.health_ejections"
 
-    /// A gateway config was compiled: its clusters' active checks (what was learnt about an
-    /// endpoint that stays is kept), each cluster's first round `interval` from now.
+    /// A gateway config was compiled: its clusters' active checks. A cluster whose check is
+    /// unchanged keeps what it learnt, its probes in flight and its round timer; a new or changed
+    /// one starts afresh, its first round `interval` from now.
     mutating func armHealthChecks(_ next: CompiledConfig) {
         var active: [String: ActiveHealth] = [:]
-        gatewayProbing.generation += 1
-        gatewayProbing.probes = [:]
+        var probes: [UInt64: String] = [:]
         for (cluster, policy) in (next.gateway?.clusterPolicies ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard let check = policy.healthCheck, check.interval > 0 else { continue }
             let name = next.clusters[cluster].name
-            let health = ActiveHealth(check, endpoints: next.clusters[cluster].endpoints, previous: gatewayProbing.clusters[name])
+            let previous = gatewayProbing.clusters[name]
+            let health = ActiveHealth(check, endpoints: next.clusters[cluster].endpoints, previous: previous, generation: gatewayProbing.nextGeneration)
+            if !health.continues(previous) {
+                gatewayProbing.nextGeneration += 1
+                deferredActions.append(.startTimer(.healthRound(cluster: name, generation: health.generation), after: health.interval))
+            }
+            for case let id? in health.endpoints.map(\.probe) { probes[id.rawValue] = name }
             active[name] = health
-            deferredActions.append(.startTimer(.healthRound(cluster: name, generation: gatewayProbing.generation), after: health.interval))
         }
         gatewayProbing.clusters = active
+        gatewayProbing.probes = probes
     }
 
     /// A cluster's round is due: a probe to each endpoint with none in flight, and the next round.
     mutating func healthRound(cluster name: String, generation: UInt64, actions: inout [OutboundHTTPAction]) {
-        guard generation == gatewayProbing.generation, var health = gatewayProbing.clusters[name] else { return }
+        guard var health = gatewayProbing.clusters[name], health.generation == generation else { return }
         let started = health.startRound(firstID: gatewayProbing.nextProbe)
         gatewayProbing.nextProbe += UInt64(started.count)
         for (endpoint, id) in started {
