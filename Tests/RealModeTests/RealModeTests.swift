@@ -223,7 +223,7 @@ struct RealModeTests {
         // model the sidecars' mTLS around it); grpc:// runs from outside the cluster only.
         try await Self.expectRefused(step: #"load: { name: secure, from: demo/client, url: "https://echo.demo:8080/", requests: 1 }"#,
                                      naming: "https:// loads from a pod to a service or pod of the cluster (load secure from demo/client to echo.demo (line")
-        try await Self.expectRefused(step: #"load: { name: rpc, from: demo/client, url: "grpc://echo.demo:8080/", requests: 1 }"#,
+        try await Self.expectRefused(step: #"load: { name: rpc, from: demo/client, url: "grpc://echo.demo:8080/hello.Greeter/SayHello", requests: 1 }"#,
                                      naming: "grpc:// loads from a pod (load rpc from demo/client (line")
     }
 
