@@ -3,7 +3,6 @@ import MeshModel
 import MeshRuntime
 import NIOCore
 import NIOEmbedded
-import NIOPosix
 import NIOSSL
 import Testing
 
@@ -62,7 +61,7 @@ struct EgressServerNameTunnelTests {
         try await MeshPair.run(subnet: subnet, network: Self.network, client: Self.client(serverIP: "\(Self.network).\(subnet).2", port: port), tuneClient: tune) { mesh in
             func tunnel(_ authority: String, id: String, hello: [UInt8]) async throws -> (bytes: [UInt8], closed: Bool) {
                 let request = Array("CONNECT \(authority) HTTP/1.1\r\nhost: \(authority)\r\nx-request-id: \(id)\r\n\r\n".utf8)
-                return try await ByteTunnelClient.exchange(host: mesh.clientIP, port: 15001, send: request + hello, expectedBytes: Self.established.utf8.count + hello.count)
+                return try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: request + hello, expectedBytes: Self.established.utf8.count + hello.count)
             }
             // The name the rule lists: the ClientHello reaches the destination, unread, and comes back.
             let allowedHello = try Self.clientHello(serverName: "allowed.test")
@@ -86,51 +85,5 @@ struct EgressServerNameTunnelTests {
             }, uniquingKeysWith: { first, _ in first })
             #expect(flags == ["r-other": "NR", "r-port": "NR"], "\(entries)")
         }
-    }
-}
-
-/// Sends bytes (a CONNECT and what follows it) and reads until `expectedBytes` arrived, the peer
-/// closed, or the timeout passed.
-enum ByteTunnelClient {
-    static func exchange(host: String, port: Int, send: [UInt8], expectedBytes: Int, timeout: TimeAmount = .seconds(3)) async throws -> (bytes: [UInt8], closed: Bool) {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = loop.makePromise(of: ([UInt8], Bool).self)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reader(expected: expectedBytes, promise: promise)) }
-            }
-            .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(channel.allocator.buffer(bytes: send))
-        let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        defer { timer.cancel() }
-        let (bytes, closed) = try await promise.futureResult.get()
-        try? await channel.close()
-        return (bytes, closed)
-    }
-
-    final class Reader: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        let expected: Int
-        let promise: EventLoopPromise<([UInt8], Bool)>
-        var bytes: [UInt8] = []
-        var done = false
-        init(expected: Int, promise: EventLoopPromise<([UInt8], Bool)>) {
-            self.expected = expected
-            self.promise = promise
-        }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            bytes += unwrapInboundIn(data).readableBytesView
-            if bytes.count >= expected, !done {
-                done = true
-                promise.succeed((bytes, false))
-            }
-        }
-        func channelInactive(context: ChannelHandlerContext) {
-            if !done {
-                done = true
-                promise.succeed((bytes, true))
-            }
-        }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
     }
 }
