@@ -31,7 +31,7 @@ struct RealModeTests {
         "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml", "egress-gateway.yaml", "egress-ip-exclusion.yaml",
-        // curl's https:// from a meshed pod, through its sidecar as an HTTP proxy (DECISIONS 229).
+        // curl's https:// from a meshed pod, through its sidecar as an HTTP proxy (DECISIONS 230).
         "egress-https-sni.yaml",
         // Real TLS and gRPC (DECISIONS 204-206): the Secrets' certificates made real, https:// and
         // grpc:// clients, tls-echo and grpc-echo apps.
@@ -227,10 +227,33 @@ struct RealModeTests {
                                      naming: "grpc:// loads from a pod (load rpc from demo/client (line")
     }
 
-    /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.
-    static func expectRefused(step: String, naming feature: String) async throws {
+    /// https:// from a pod runs through its sidecar's CONNECT only: from a pod without a sidecar
+    /// (here in a namespace outside the mesh) it is refused by name, even to an external host.
+    @Test func httpsFromAPodWithoutASidecarIsRefusedByName() async throws {
+        let unmeshed = """
+        external:
+          site: { host: site.example.com, ip: 203.0.113.40, ports: [443], model: tls-echo }
+        manifests: |
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: { name: plain, namespace: outside }
+          spec:
+            selector: { matchLabels: { app: plain } }
+            template:
+              metadata: { labels: { app: plain } }
+              spec:
+                containers: [{ name: plain, image: curlimages/curl }]
+          ---
+        """
+        let text = Self.small.replacing("EXPECTED", with: "5").replacing("manifests: |\n", with: unmeshed + "\n")
+        try await Self.expectRefused(step: #"load: { name: secure, from: outside/plain, url: "https://site.example.com/", requests: 1 }"#,
+                                     naming: "https:// loads from a pod without a sidecar (load secure from outside/plain (line", in: text)
+    }
+
+    /// The small scenario (or `text`) with `step` at 1s must be refused by real mode, naming `feature`.
+    static func expectRefused(step: String, naming feature: String, in text: String = small.replacing("EXPECTED", with: "5")) async throws {
         let steps = "  - at: 1s\n    \(step)\nexpect:"
-        let scenario = try ScenarioParser.parse(small.replacing("EXPECTED", with: "5").replacing("expect:", with: steps), file: "refused.yaml")
+        let scenario = try ScenarioParser.parse(text.replacing("expect:", with: steps), file: "refused.yaml")
         do {
             _ = try await RealModeRunner.run(scenario)
             Issue.record("ran in real mode: \(step)")

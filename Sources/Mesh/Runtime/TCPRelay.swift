@@ -168,16 +168,20 @@ extension SidecarDriver {
     /// access log line of a refusal carries). To a port where an `https` Egress rule names hosts
     /// (`outboundReadsServerName`) the tunnel opens first and the engine decides with the server
     /// name of the ClientHello the app then sends through it, as under capture; a refusal then
-    /// closes the tunnel (curl's exit 35). Anything else is decided at once: refused, the
-    /// CONNECT gets no answer but the connection's close (DECISIONS 228).
+    /// closes the tunnel (curl's exit 35; DECISIONS 228). Anything else is decided at once:
+    /// refused, the CONNECT gets no answer but the connection's close (DECISIONS 229).
     func outboundTunnel(authority: String, requestID: String? = nil, from context: ChannelHandlerContext, handlers: HTTPServerHandlers,
                         handler: any RemovableChannelHandler) {
         let destination = MeshProxy.SocketAddress(parsing: authority).flatMap { SidecarDriver.isIPv4($0.ip) ? $0 : nil }
             ?? resolver.destination(forHost: authority)
         if engine.outboundReadsServerName(to: destination) {
             let channel = context.channel
-            _ = peekServerName(on: channel, install: { handlers.switchToRaw($0, removing: handler, context: context, answer: SidecarDriver.tunnelEstablished) }) {
-                [self] serverName in relayRawConnection(to: destination, serverName: serverName, requestID: requestID, channel: channel)
+            // The answer goes first: the app sends its ClientHello only after it.
+            let install = { (peek: any ChannelHandler) in
+                handlers.switchToRaw(peek, removing: handler, context: context, answer: SidecarDriver.tunnelEstablished)
+            }
+            _ = peekServerName(on: channel, install: install) { [self] serverName in
+                relayRawConnection(to: destination, serverName: serverName, requestID: requestID, channel: channel)
             }
             return
         }

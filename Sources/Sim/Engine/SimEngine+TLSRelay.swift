@@ -9,7 +9,7 @@ import MeshProxy
 /// a TLS failure too when the client's handshake had begun (curl's exit 35): the sidecar refused
 /// after reading its ClientHello, or the gateway or the destination failed the connection the
 /// sidecar had accepted. Refused at once, before any ClientHello, it is not one (curl's exit 7,
-/// or 56 behind local mode's CONNECT: DECISIONS 228). The relayed connection lasts one request
+/// or 56 behind local mode's CONNECT: DECISIONS 229, 231). The relayed connection lasts one request
 /// (as `curl -I` makes it).
 extension SimEngine {
     struct TLSRelay {

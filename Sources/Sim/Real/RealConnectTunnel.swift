@@ -4,7 +4,7 @@ import NIOCore
 /// The start of an `https://` connection from a meshed pod in local mode, as curl behind an HTTP
 /// proxy (`curl -x`) makes it: `CONNECT host:port` to the pod's sidecar, whose answer is read off
 /// (`ConnectResponseReader`) before `install` puts the TLS and HTTP handlers behind this one,
-/// which then leaves (DECISIONS 229). Any other answer, or the connection closed first, fails
+/// which then leaves (DECISIONS 230). Any other answer, or the connection closed first, fails
 /// `established`: the request ends with status 0 and no TLS failure, as curl's exit 56.
 final class RealConnectTunnel: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer

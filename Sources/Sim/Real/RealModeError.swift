@@ -57,7 +57,7 @@ enum RealModeSupport {
     }
 
     /// An https:// load from a pod goes as curl behind its sidecar (a `CONNECT`, then TLS through
-    /// the tunnel: DECISIONS 229) to a host outside the cluster, as the simulator relays it
+    /// the tunnel: DECISIONS 230) to a host outside the cluster, as the simulator relays it
     /// (DECISIONS 222). From a pod without a sidecar, or to a service or pod of the cluster (whose
     /// sidecars would wrap the TLS in their mTLS, which the simulator does not model), it is refused.
     static func checkHTTPSFromPod(_ load: LoadSpec, url: LoadURL, meshed: Bool, cluster: RealCluster, place: String) throws(RealModeError) {

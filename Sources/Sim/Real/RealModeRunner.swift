@@ -105,7 +105,8 @@ public enum RealModeRunner {
             }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             let pod = cluster.pods[index]
-            try RealModeSupport.checkHTTPSFromPod(load, url: url, meshed: controller.isMeshed(pod.key), cluster: cluster, place: step.location.map { " (line \($0.line))" } ?? "")
+            let place = step.location.map { " (line \($0.line))" } ?? ""
+            try RealModeSupport.checkHTTPSFromPod(load, url: url, meshed: controller.isMeshed(pod.key), cluster: cluster, place: place)
             if url.scheme == .https {
                 loadTLS[load.name] = try RealTLSClient(tls: load.tls, url: url, secrets: secrets, publicRootPEM: certificates.publicRoot.certificatePEM)
             }
