@@ -42,42 +42,48 @@ final class TCPEchoApp: @unchecked Sendable {
 /// Reads until `expected` bytes arrived, the peer closed, or the timeout passed.
 enum TunnelClient {
     static func exchange(host: String, port: Int, send: String, expectedBytes: Int, timeout: TimeAmount = .seconds(3)) async throws -> (text: String, closed: Bool) {
+        let (bytes, closed) = try await exchange(host: host, port: port, send: Array(send.utf8), expectedBytes: expectedBytes, timeout: timeout)
+        return (String(decoding: bytes, as: UTF8.self), closed)
+    }
+
+    /// The same with bytes (a CONNECT and a ClientHello after it).
+    static func exchange(host: String, port: Int, send: [UInt8], expectedBytes: Int, timeout: TimeAmount = .seconds(3)) async throws -> (bytes: [UInt8], closed: Bool) {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = loop.makePromise(of: (String, Bool).self)
+        let promise = loop.makePromise(of: ([UInt8], Bool).self)
         let channel = try await ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reader(expected: expectedBytes, promise: promise)) }
             }
             .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(channel.allocator.buffer(string: send))
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: send))
         let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { timer.cancel() }
-        let (text, closed) = try await promise.futureResult.get()
+        let (bytes, closed) = try await promise.futureResult.get()
         try? await channel.close()
-        return (text, closed)
+        return (bytes, closed)
     }
 
     final class Reader: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         let expected: Int
-        let promise: EventLoopPromise<(String, Bool)>
-        var text = ""
+        let promise: EventLoopPromise<([UInt8], Bool)>
+        var bytes: [UInt8] = []
         var done = false
-        init(expected: Int, promise: EventLoopPromise<(String, Bool)>) {
+        init(expected: Int, promise: EventLoopPromise<([UInt8], Bool)>) {
             self.expected = expected
             self.promise = promise
         }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            text += String(buffer: unwrapInboundIn(data))
-            if text.utf8.count >= expected, !done {
+            bytes += unwrapInboundIn(data).readableBytesView
+            if bytes.count >= expected, !done {
                 done = true
-                promise.succeed((text, false))
+                promise.succeed((bytes, false))
             }
         }
         func channelInactive(context: ChannelHandlerContext) {
             if !done {
                 done = true
-                promise.succeed((text, true))
+                promise.succeed((bytes, true))
             }
         }
         func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }

@@ -31,6 +31,8 @@ struct RealModeTests {
         "gateway-rate-limit.yaml", "gateway-rate-limit-port.yaml", "gateway-redirect.yaml", "gateway-request-headers.yaml", "gateway-response-headers.yaml", "gateway-session-sticky.yaml",
         "gateway-url-rewrite.yaml", "gateway-retry.yaml", "gateway-quickstart.yaml", "gateway-tcp-routing.yaml", "gateway-health-check.yaml",
         "gateway-udp-routing.yaml", "egress-gateway.yaml", "egress-ip-exclusion.yaml",
+        // curl's https:// from a meshed pod, through its sidecar as an HTTP proxy (DECISIONS 230).
+        "egress-https-sni.yaml",
         // Real TLS and gRPC (DECISIONS 204-206): the Secrets' certificates made real, https:// and
         // grpc:// clients, tls-echo and grpc-echo apps.
         "gateway-tls-termination.yaml", "gateway-tls-passthrough.yaml", "gateway-grpc-routing.yaml", "gateway-upstream-tls.yaml", "gateway-mtls.yaml",
@@ -39,12 +41,8 @@ struct RealModeTests {
     ]
 
     /// Scenarios that run in the simulator only, each with what real mode lacks (it refuses them
-    /// with exit 2, naming it).
-    static let awaitingRealMode: [String: String] = [
-        // curl's https:// to httpbin.org by SNI from a meshed pod: the sidecar's TLS relay by SNI
-        // runs under capture, and real mode's sidecars run in local mode (RealModeSupport.checkProtocols).
-        "egress-https-sni.yaml": "https:// loads from a pod",
-    ]
+    /// with exit 2, naming it). None today: every shipped scenario runs both ways.
+    static let awaitingRealMode: [String: String] = [:]
 
     /// Every scenario in scenarios/ runs both ways but those awaiting real mode.
     @Test func everyShippedScenarioRunsBothWays() throws {
@@ -53,7 +51,7 @@ struct RealModeTests {
         #expect(Set(Self.shipped).isDisjoint(with: Self.awaitingRealMode.keys))
     }
 
-    @Test(arguments: awaitingRealMode.keys.sorted())
+    @Test(.enabled(if: !awaitingRealMode.isEmpty, "no shipped scenario awaits real mode"), arguments: awaitingRealMode.keys.sorted())
     func aSimulatorOnlyScenarioIsRefusedByName(file: String) async throws {
         let lacking = try #require(Self.awaitingRealMode[file])
         do {
@@ -221,15 +219,41 @@ struct RealModeTests {
         // cluster: refused before anything starts.
         try await Self.expectRefused(step: #"load: { name: outside, from: external, url: "http://10.96.0.10:8080/", requests: 1 }"#,
                                      naming: "a load from outside the cluster to 10.96.0.10 (load outside (line")
-        // https:// and grpc:// run from outside the cluster only.
+        // https:// from a meshed pod goes to hosts outside the cluster only (the simulator does not
+        // model the sidecars' mTLS around it); grpc:// runs from outside the cluster only.
         try await Self.expectRefused(step: #"load: { name: secure, from: demo/client, url: "https://echo.demo:8080/", requests: 1 }"#,
-                                     naming: "https:// loads from a pod (load secure from demo/client (line")
+                                     naming: "https:// loads from a pod to a service or pod of the cluster (load secure from demo/client to echo.demo (line")
+        try await Self.expectRefused(step: #"load: { name: rpc, from: demo/client, url: "grpc://echo.demo:8080/hello.Greeter/SayHello", requests: 1 }"#,
+                                     naming: "grpc:// loads from a pod (load rpc from demo/client (line")
     }
 
-    /// The small scenario with `step` at 1s must be refused by real mode, naming `feature`.
-    static func expectRefused(step: String, naming feature: String) async throws {
+    /// https:// from a pod runs through its sidecar's CONNECT only: from a pod without a sidecar
+    /// (here in a namespace outside the mesh) it is refused by name, even to an external host.
+    @Test func httpsFromAPodWithoutASidecarIsRefusedByName() async throws {
+        let unmeshed = """
+        external:
+          site: { host: site.example.com, ip: 203.0.113.40, ports: [443], model: tls-echo }
+        manifests: |
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: { name: plain, namespace: outside }
+          spec:
+            selector: { matchLabels: { app: plain } }
+            template:
+              metadata: { labels: { app: plain } }
+              spec:
+                containers: [{ name: plain, image: curlimages/curl }]
+          ---
+        """
+        let text = Self.small.replacing("EXPECTED", with: "5").replacing("manifests: |\n", with: unmeshed + "\n")
+        try await Self.expectRefused(step: #"load: { name: secure, from: outside/plain, url: "https://site.example.com/", requests: 1 }"#,
+                                     naming: "https:// loads from a pod without a sidecar (load secure from outside/plain (line", in: text)
+    }
+
+    /// The small scenario (or `text`) with `step` at 1s must be refused by real mode, naming `feature`.
+    static func expectRefused(step: String, naming feature: String, in text: String = small.replacing("EXPECTED", with: "5")) async throws {
         let steps = "  - at: 1s\n    \(step)\nexpect:"
-        let scenario = try ScenarioParser.parse(small.replacing("EXPECTED", with: "5").replacing("expect:", with: steps), file: "refused.yaml")
+        let scenario = try ScenarioParser.parse(text.replacing("expect:", with: steps), file: "refused.yaml")
         do {
             _ = try await RealModeRunner.run(scenario)
             Issue.record("ran in real mode: \(step)")

@@ -51,7 +51,7 @@ import Testing
         "gateway-upstream-tls.yaml": ("848b5b1c173bcab3", 1626),
         "ingress-basics.yaml": ("341b9bdd60d07bdf", 2561),
         "egress-gateway.yaml": ("61a19d8877cc78f6", 3805),
-        "egress-https-sni.yaml": ("45c56e39735a35a5", 2205),
+        "egress-https-sni.yaml": ("23b5a262460651da", 2205),
         "egress-ip-exclusion.yaml": ("3d7aa160856665b5", 2444),
     ]
 

@@ -92,6 +92,16 @@ import Testing
         #expect(Self.failures(scenario).isEmpty, "\(Self.failures(scenario))")
     }
 
+    /// HTTPS by SNI without a gateway (egress-https-sni.yaml): a ClientHello the sidecar read and
+    /// then refused is a TLS failure of the client's (curl's 35), a connection refused before any
+    /// ClientHello was read is not (DECISIONS 231), as `sim --real` measures both.
+    @Test func anHTTPSRefusalIsATLSFailureOnlyAfterTheClientHelloWasRead() throws {
+        let url = Self.shipped.deletingLastPathComponent().appendingPathComponent("egress-https-sni.yaml")
+        let result = runScenario(try ScenarioParser.parse(try String(contentsOf: url, encoding: .utf8), file: "egress-https-sni.yaml"))
+        let failures = Dictionary(uniqueKeysWithValues: result.loads.map { ($0.name, $0.tlsFailures ?? -1) })
+        #expect(failures == ["no-policy": 0, "httpbin-443": 0, "other-host": 3])
+    }
+
     /// The gateway's counters are reported as a proxy's, under its pod.
     @Test func theGatewayPodIsListedAmongTheProxies() throws {
         let result = runScenario(try ScenarioParser.parse(try String(contentsOf: Self.shipped, encoding: .utf8), file: "egress-gateway.yaml"))

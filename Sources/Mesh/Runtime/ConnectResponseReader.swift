@@ -1,9 +1,10 @@
-/// The answer to a `CONNECT` the sidecar sent an egress gateway, read byte by byte off the tunnel
-/// before the relay starts (sans I/O): a 2xx status line and its header lines, up to the blank
-/// line, opens the tunnel and whatever follows is the destination's; anything else, or a head
-/// longer than `limit` (a gateway that is no proxy, or one that misbehaves), refuses it.
-struct ConnectResponseReader {
-    enum Outcome: Equatable {
+/// The answer to a `CONNECT` (the sidecar's to an egress gateway, `sim --real`'s https client's to
+/// its sidecar), read byte by byte off the tunnel before the relay starts (sans I/O): a 2xx status
+/// line and its header lines, up to the blank line, opens the tunnel and whatever follows is the
+/// destination's; anything else, or a head longer than `limit` (a gateway that is no proxy, or one
+/// that misbehaves), refuses it.
+package struct ConnectResponseReader {
+    package enum Outcome: Equatable {
         /// More bytes are needed.
         case incomplete
         /// The tunnel is open; `rest` came after the head (the destination's first bytes).
@@ -17,12 +18,12 @@ struct ConnectResponseReader {
     private var head: [UInt8] = []
     private var done = false
 
-    init(limit: Int = ConnectResponseReader.defaultLimit) {
+    package init(limit: Int = ConnectResponseReader.defaultLimit) {
         self.limit = limit
     }
 
     /// Feeds the next bytes from the gateway. After a final outcome, later calls return `incomplete`.
-    mutating func feed(_ bytes: some Collection<UInt8>) -> Outcome {
+    package mutating func feed(_ bytes: some Collection<UInt8>) -> Outcome {
         guard !done else { return .incomplete }
         let start = max(0, head.count - 3)
         head.append(contentsOf: bytes)

@@ -82,8 +82,8 @@ final class OutboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHa
                 respondLocally(MeshProxy.HTTPResponseHead(status: 405))
                 return
             }
-            // A raw TCP tunnel (tcp / tcp-server-first ports).
-            driver.outboundTunnel(authority: head.uri, from: context, handlers: handlers, handler: self)
+            // A raw TCP tunnel (tcp / tcp-server-first ports, egress: TLS by its server name).
+            driver.outboundTunnel(authority: head.uri, requestID: head.headers.first(name: "x-request-id"), from: context, handlers: handlers, handler: self)
         }
     }
 

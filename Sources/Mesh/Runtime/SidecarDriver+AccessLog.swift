@@ -37,9 +37,10 @@ extension SidecarDriver {
     }
 
     /// A raw TCP connection the sidecar refused or could not connect (`NR`, `UO`, `RL`, `UF`): one
-    /// line (`CONNECT`, protocol `TCP`, status 0), so that a closed connection says why too.
+    /// line (`CONNECT`, protocol `TCP`, status 0), so that a closed connection says why too;
+    /// `requestID`: the `x-request-id` of the app's own `CONNECT` (local mode), when it sent one.
     func logRefusedTCP(_ direction: AccessLogEntry.Direction, destination: String, flags: ResponseFlags, peerIdentity: String? = nil,
-                       upstream: (host: String, cluster: String?)? = nil) {
+                       upstream: (host: String, cluster: String?)? = nil, requestID: String? = nil) {
         guard accessLogEnabled else { return }
         var entry = AccessLogEntry(direction: direction, startTime: Date(), method: "CONNECT", authority: destination, path: "")
         entry.protocolName = "TCP"
@@ -47,6 +48,7 @@ extension SidecarDriver {
         entry.peerIdentity = peerIdentity
         entry.upstreamHost = upstream?.host
         entry.upstreamCluster = upstream?.cluster
+        entry.requestID = requestID
         writeAccessLog(PendingAccessLog(entry: entry, startedAt: clock.now()))
     }
 

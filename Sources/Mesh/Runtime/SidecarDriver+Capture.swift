@@ -5,7 +5,6 @@ import Logging
 import MeshProxy
 import MeshRedirect
 import NIOCore
-import NIOTLS
 
 extension SidecarDriver {
     /// Under capture (iptables or eBPF), reads an accepted connection's original destination
@@ -74,7 +73,7 @@ final class CapturedConnectionClassifier: ChannelInboundHandler, RemovableChanne
         if let destination, carriesHTTP == false, driver.engine.outboundReadsServerName(to: destination) {
             guard peekServerName(context, destination: destination) else { return }
         } else if let destination, carriesHTTP == false {
-            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
+            driver.relayRawConnection(to: destination, channel: context.channel)
         } else if !install(context) {
             return
         }
@@ -89,39 +88,21 @@ final class CapturedConnectionClassifier: ChannelInboundHandler, RemovableChanne
         if CapturedConnectionClassifier.looksLikeHTTP(unwrapInboundIn(data)) {
             guard install(context) else { return }
         } else {
-            driver.capturedTCPConnection(to: destination, on: operations, channel: context.channel)
+            driver.relayRawConnection(to: destination, channel: context.channel)
         }
         context.fireChannelActive()
         context.fireChannelRead(data)
         operations.removeHandler(context: context, promise: nil)
     }
 
-    /// An `https` Egress rule names hosts on this port: NIO's `SNIHandler` reads the ClientHello's
-    /// server name (holding the bytes), the engine decides with it, and the relay behind gets the
-    /// ClientHello. No ClientHello (not TLS, or no SNI) asks with no name: ranges may still allow.
-    /// The request header timeout bounds the wait as it bounds a silent HTTP client.
+    /// An `https` Egress rule names hosts on this port: the ClientHello's server name is read
+    /// (holding the bytes), the engine decides with it, and the relay behind gets the ClientHello.
     private func peekServerName(_ context: ChannelHandlerContext, destination: MeshProxy.SocketAddress) -> Bool {
         let channel = context.channel
         let driver = driver
-        let peek = ByteToMessageHandler(SNIHandler { result in
-            let serverName: String? = if case .hostname(let name) = result { name } else { nil }
-            driver.capturedTCPConnection(to: destination, serverName: serverName, on: channel.pipeline.syncOperations, channel: channel)
-            return channel.eventLoop.makeSucceededVoidFuture()
-        })
-        do {
-            try context.pipeline.syncOperations.addHandler(peek, position: .after(self))
-        } catch {
-            channel.close(promise: nil)
-            return false
+        return driver.peekServerName(on: channel, install: { try channel.pipeline.syncOperations.addHandler($0, position: .after(self)) }) { serverName in
+            driver.relayRawConnection(to: destination, serverName: serverName, channel: channel)
         }
-        let timeout = driver.settings.requestHeaderTimeout
-        if timeout > .zero {
-            // Still reading the ClientHello at the deadline: closed.
-            context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                if (try? channel.pipeline.syncOperations.context(handler: peek)) != nil { channel.close(promise: nil) }
-            }
-        }
-        return true
     }
 
     private func install(_ context: ChannelHandlerContext) -> Bool {

@@ -135,45 +135,73 @@ struct HTTPServerHandlers {
     /// Replaces the HTTP handlers (and `handler`) with `relay`; bytes the decoder already read past
     /// the CONNECT request go to the relay. `preamble`, if any, is written raw first.
     func switchToRelay(_ relay: TCPRelay, removing handler: any RemovableChannelHandler, context: ChannelHandlerContext, preamble: String?) {
-        let pipeline = context.pipeline.syncOperations
         // Raw bytes must not meet the HTTP encoder: it leaves first; the preamble waits in the relay.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
+        switchToRaw(relay, removing: handler, context: context)
+    }
+
+    /// Replaces the HTTP handlers (and `handler`) with `next`, after writing `answer` raw (once the
+    /// encoder is gone); bytes the decoder already read past the CONNECT request go on to `next`.
+    func switchToRaw(_ next: any ChannelHandler, removing handler: any RemovableChannelHandler, context: ChannelHandlerContext, answer: String? = nil) {
+        let pipeline = context.pipeline.syncOperations
+        let channel = context.channel
         pipeline.removeHandler(handler, promise: nil)
         pipeline.removeHandler(headersValidator, promise: nil)
         pipeline.removeHandler(pipelining, promise: nil)
         pipeline.removeHandler(encoder, promise: nil)
+        if let answer { channel.writeAndFlush(ByteBuffer(string: answer), promise: nil) }
         do {
-            try pipeline.addHandler(relay, position: .last)
+            try pipeline.addHandler(next, position: .last)
         } catch {
-            context.channel.close(promise: nil)
+            channel.close(promise: nil)
             return
         }
-        // Last: bytes the decoder read past the CONNECT request go on to the relay.
+        // Last: bytes the decoder read past the CONNECT request go on to `next`.
         pipeline.removeHandler(decoder, promise: nil)
     }
 }
 
 extension SidecarDriver {
-    /// `CONNECT authority` on the outbound listener.
-    func outboundTunnel(authority: String, from context: ChannelHandlerContext, handlers: HTTPServerHandlers, handler: any RemovableChannelHandler) {
+    static let tunnelEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n"
+
+    /// `CONNECT authority` on the outbound listener (`requestID`: its `x-request-id`, which the
+    /// access log line of a refusal carries). To a port where an `https` Egress rule names hosts
+    /// (`outboundReadsServerName`) the tunnel opens first and the engine decides with the server
+    /// name of the ClientHello the app then sends through it, as under capture; a refusal then
+    /// closes the tunnel (curl's exit 35; DECISIONS 228). Anything else is decided at once:
+    /// refused, the CONNECT gets no answer but the connection's close (DECISIONS 229).
+    func outboundTunnel(authority: String, requestID: String? = nil, from context: ChannelHandlerContext, handlers: HTTPServerHandlers,
+                        handler: any RemovableChannelHandler) {
         let destination = MeshProxy.SocketAddress(parsing: authority).flatMap { SidecarDriver.isIPv4($0.ip) ? $0 : nil }
             ?? resolver.destination(forHost: authority)
-        guard let appSide = openOutboundTunnel(to: destination) else {
+        if engine.outboundReadsServerName(to: destination) {
+            let channel = context.channel
+            // The answer goes first: the app sends its ClientHello only after it.
+            let install = { (peek: any ChannelHandler) in
+                handlers.switchToRaw(peek, removing: handler, context: context, answer: SidecarDriver.tunnelEstablished)
+            }
+            _ = peekServerName(on: channel, install: install) { [self] serverName in
+                relayRawConnection(to: destination, serverName: serverName, requestID: requestID, channel: channel)
+            }
+            return
+        }
+        guard let appSide = openOutboundTunnel(to: destination, requestID: requestID) else {
             context.close(promise: nil)
             return
         }
-        handlers.switchToRelay(appSide, removing: handler, context: context, preamble: "HTTP/1.1 200 Connection Established\r\n\r\n")
+        handlers.switchToRelay(appSide, removing: handler, context: context, preamble: SidecarDriver.tunnelEstablished)
     }
 
-    /// A captured connection whose original destination is a TCP port: relayed from its first
-    /// byte (or before any, for server-first protocols), no HTTP in between.
-    func capturedTCPConnection(to destination: MeshProxy.SocketAddress, serverName: String? = nil, on pipeline: ChannelPipeline.SynchronousOperations, channel: any Channel) {
-        guard let appSide = openOutboundTunnel(to: destination, serverName: serverName) else {
+    /// A connection relayed from its first byte (or before any, for server-first protocols), no
+    /// HTTP in between: a captured one whose original destination is a TCP port, or a CONNECT
+    /// tunnel whose ClientHello named the server. Closed when the engine refuses it.
+    func relayRawConnection(to destination: MeshProxy.SocketAddress, serverName: String? = nil, requestID: String? = nil, channel: any Channel) {
+        guard let appSide = openOutboundTunnel(to: destination, serverName: serverName, requestID: requestID) else {
             channel.close(promise: nil)
             return
         }
         do {
-            try pipeline.addHandler(appSide)
+            try channel.pipeline.syncOperations.addHandler(appSide)
         } catch {
             channel.close(promise: nil)
         }
@@ -181,13 +209,13 @@ extension SidecarDriver {
 
     /// Asks the engine for a TCP connection to `destination` and, when it agrees, dials the peer
     /// sidecar with the tunnel preamble. Returns the relay half for the app's connection.
-    private func openOutboundTunnel(to destination: MeshProxy.SocketAddress, serverName: String? = nil) -> TCPRelay? {
+    private func openOutboundTunnel(to destination: MeshProxy.SocketAddress, serverName: String? = nil, requestID: String? = nil) -> TCPRelay? {
         let id = newConnectionID()
         let decision = engine.outboundConnection(id, destination: destination, serverName: serverName, now: now(), random: &generator)
         switch decision {
         case .reject(let reason):
             logger.debug("outbound tunnel refused", metadata: ["reason": "\(reason.rawValue)", "destination": "\(destination)"])
-            logRefusedTCP(.outbound, destination: destination.description, flags: decision.responseFlags)
+            logRefusedTCP(.outbound, destination: destination.description, flags: decision.responseFlags, requestID: requestID)
             return nil
         case .connect(let cluster, let endpoint):
             let (appSide, upstreamSide) = TCPRelay.pair()

@@ -5,8 +5,12 @@ import MeshProxy
 /// read the TLS, so it decides the connection as raw TCP (`outboundConnection`, with the
 /// ClientHello's server name, as the NIO shell reads it: DECISIONS 198) and relays the bytes; the
 /// handshake is the client's with the server at the other end (a `tls-echo` host). Through the
-/// egress gateway the gateway's CONNECT decides next. Refused: status 0 with the sidecar's flags
-/// (curl's exit 7 or 35). The relayed connection lasts one request (as `curl -I` makes it).
+/// egress gateway the gateway's CONNECT decides next. Refused: status 0 with the sidecar's flags;
+/// a TLS failure too when the client's handshake had begun (curl's exit 35): the sidecar refused
+/// after reading its ClientHello, or the gateway or the destination failed the connection the
+/// sidecar had accepted. Refused at once, before any ClientHello, it is not one (curl's exit 7,
+/// or 56 behind local mode's CONNECT: DECISIONS 229, 231). The relayed connection lasts one request
+/// (as `curl -I` makes it).
 extension SimEngine {
     struct TLSRelay {
         var client: Int
@@ -28,10 +32,12 @@ extension SimEngine {
         let client = Int(exchanges[slot].client)
         let connection = nextConnectionID()
         chargeCPU(client, CostModel.newConnectionCPU)
+        // Where an `https` Egress rule names hosts on the port, the sidecar waits for the ClientHello.
+        let afterHello = sidecars[client].outboundReadsServerName(to: exchanges[slot].destination)
         let decision = sidecars[client].outboundConnection(ConnectionID(connection), destination: exchanges[slot].destination,
                                                            serverName: exchanges[slot].tls?.sni, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
         guard case .connect(let cluster, let endpoint) = decision else {
-            return refuseTLSRelay(slot: slot, flags: decision.responseFlags, relay: nil)
+            return refuseTLSRelay(slot: slot, flags: decision.responseFlags, relay: nil, handshakeCut: afterHello)
         }
         connectionOpened(client)
         var relay = TLSRelay(client: client, connection: connection)
@@ -39,11 +45,11 @@ extension SimEngine {
         if Sidecar.isEgressCluster(cluster), let gateway = egressGateway(at: endpoint) {
             var flags: ResponseFlags = []
             guard let via = tcpThroughEgressGateway(gateway, cluster: cluster, client: client, flags: &flags) else {
-                return refuseTLSRelay(slot: slot, flags: flags, relay: relay)
+                return refuseTLSRelay(slot: slot, flags: flags, relay: relay, handshakeCut: true)
             }
             (relay.gateway, relay.gatewayConnection) = (gateway, via.connection)
             // The gateway dialled an address no pod has: the connect times out.
-            guard via.pod >= 0 else { return refuseTLSRelay(slot: slot, flags: [], relay: relay, after: CostModel.lostMessageTimeout) }
+            guard via.pod >= 0 else { return refuseTLSRelay(slot: slot, flags: [], relay: relay, handshakeCut: true, after: CostModel.lostMessageTimeout) }
             destination = SocketAddress(ip: pods[via.pod].ipText, port: via.port)
         }
         tlsRelays[exchanges[slot].id] = relay
@@ -51,8 +57,10 @@ extension SimEngine {
         sendDirect(slot: slot)
     }
 
-    private func refuseTLSRelay(slot: Int, flags: ResponseFlags, relay: TLSRelay?, after delay: Int64 = CostModel.localHop) {
+    /// `handshakeCut`: the client's ClientHello had gone out on the connection now closed.
+    private func refuseTLSRelay(slot: Int, flags: ResponseFlags, relay: TLSRelay?, handshakeCut: Bool, after delay: Int64 = CostModel.localHop) {
         if let relay { closeTLSRelay(relay) }
+        if handshakeCut { noteTLSFailure(slot: slot) }
         exchanges[slot].finalFlags = flags
         exchanges[slot].finalHead = HTTPResponseHead(status: 0)
         queue.schedule(.atClient(slot: Int32(slot), id: exchanges[slot].id), at: now + delay)

@@ -36,24 +36,44 @@ final class RealHTTPConnection: Sendable {
     }
 
     /// `bindTo`: the client's own address (a pod's), so the server sees where it comes from;
-    /// `tls`: HTTP inside TLS (an https:// load).
+    /// `tls`: HTTP inside TLS (an https:// load); `tunnel`: first a `CONNECT` to that authority
+    /// (`host:port`, with the request's id) and the TLS through it (`RealConnectTunnel`: an
+    /// https:// load from a meshed pod, whose sidecar is its HTTP proxy in local mode).
     static func connect(host: String, port: Int, bindTo: String? = nil, targetPort: Int? = nil, tls: RealTLSClient? = nil,
-                        group: any EventLoopGroup) async throws -> RealHTTPConnection {
-        var bootstrap = ClientBootstrap(group: group)
+                        tunnel: (authority: String, requestID: String?)? = nil, group: any EventLoopGroup) async throws -> RealHTTPConnection {
+        let loop = group.next()
+        var bootstrap = ClientBootstrap(group: loop)
         if let bindTo { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: bindTo, port: 0)) }
         let watch = tls.map { _ in RealTLSFailureWatch() }
-        let channel = try await bootstrap
-            .connectTimeout(.seconds(10))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls, let watch { try tls.install(on: channel.pipeline.syncOperations, watch: watch) }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(CallHandler())
+        let established = loop.makePromise(of: Void.self)
+        let install: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { operations in
+            if let tls, let watch { try tls.install(on: operations, watch: watch) }
+            try operations.addHTTPClientHandlers()
+            try operations.addHandler(CallHandler())
+        }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap
+                .connectTimeout(.seconds(10))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let tunnel else { return try install(channel.pipeline.syncOperations) }
+                        try channel.pipeline.syncOperations.addHandler(RealConnectTunnel(authority: tunnel.authority, requestID: tunnel.requestID,
+                                                                                        established: established, install: install))
+                    }
                 }
-            }
-            .connect(host: host, port: port)
-            .get()
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            established.fail(error)
+            throw error
+        }
+        if tunnel == nil { established.succeed(()) }
+        // A sidecar that never answers the CONNECT: closed, which fails `established`.
+        let timer = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        try await established.futureResult.get()
         return RealHTTPConnection(channel: channel, targetPort: targetPort, tlsWatch: watch)
     }
 

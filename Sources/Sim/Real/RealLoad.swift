@@ -201,9 +201,13 @@ struct RealLoadRunner: Sendable {
         var head = head
         head.headers.replaceOrAdd(name: "x-request-id", value: id)
         let request = head
-        return await measure(on: existing, measuredFrom: measuredFrom) {
+        // https:// from a meshed pod: curl with its sidecar as HTTP proxy (a CONNECT carrying the
+        // request's id, then TLS through the tunnel), a new connection per request as each curl makes.
+        let tunnelled = kubeProxy == nil && tls != nil
+        return await measure(on: existing, measuredFrom: measuredFrom, requestID: tunnelled ? id : nil) {
             guard let kubeProxy else {
-                return try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, group: MultiThreadedEventLoopGroup.singleton)
+                return try await RealHTTPConnection.connect(host: clientIP, port: RealModeRunner.outboundPort, tls: tls,
+                                                            tunnel: tunnelled ? ("\(url.host):\(url.port)", id) : nil, group: MultiThreadedEventLoopGroup.singleton)
             }
             guard let target = kubeProxy.next() else { throw RealKubeProxy.NoEndpoints() }
             return try await RealHTTPConnection.connect(host: target.host, port: target.port, bindTo: clientIP, targetPort: target.targetPort,
@@ -222,7 +226,7 @@ struct RealLoadRunner: Sendable {
                 let text = AppModelInstance.reportText(response.body)
                 if !text.isEmpty { sample.body = text }
             }
-            return !response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" })
+            return !tunnelled && !response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" })
         }
     }
 
@@ -262,12 +266,13 @@ struct RealLoadRunner: Sendable {
 
     /// Runs one call on `existing` (or a new connection when it has none or it closed) and records
     /// its sample: `exchange` fills it in and says whether the connection stays; a thrown error is a
-    /// failed call (status 0) and closes it. Returns the connection to reuse.
+    /// failed call (status 0) and closes it. Returns the connection to reuse. `requestID`: the
+    /// call's id before it connects (a CONNECT carries it, so a refused one's flags are found).
     func measure<Connection: RealLoadConnection>(
-        on existing: Connection?, measuredFrom: ContinuousClock.Instant,
+        on existing: Connection?, measuredFrom: ContinuousClock.Instant, requestID: String? = nil,
         connect: () async throws -> Connection, exchange: (Connection, inout RealSample) async throws -> Bool
     ) async -> Connection? {
-        var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0)
+        var sample = RealSample(status: 0, latencyNanoseconds: 0, completedAt: 0, requestID: requestID)
         var keep: Connection?
         var failedConnection: Connection?
         do {

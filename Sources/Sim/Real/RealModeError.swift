@@ -46,15 +46,25 @@ enum RealModeSupport {
 
     /// https:// and grpc:// loads run from outside the cluster (`from: external`, the gateway
     /// demos): real TLS and HTTP/2 clients (`RealTLSClient`, `RealGRPCConnection`) against the
-    /// gateway pods and the real tls-echo and grpc-echo apps. From a pod they are refused: an
-    /// https:// load from a meshed pod is one the simulator itself does not run (DECISIONS 186), and
-    /// no scenario sends gRPC from a pod.
+    /// gateway pods and the real tls-echo and grpc-echo apps. https:// runs from a meshed pod too
+    /// (`checkHTTPSFromPod`); no scenario sends gRPC from a pod, so that is refused.
     static func checkProtocols(_ scenario: Scenario) throws(RealModeError) {
         for step in scenario.steps {
-            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .https || url.scheme == .grpc,
-                  !load.isExternal else { continue }
+            guard case .load(let load) = step.action, let url = try? LoadURL(parsing: load.url), url.scheme == .grpc, !load.isExternal else { continue }
             let place = step.location.map { " (line \($0.line))" } ?? ""
-            throw .unsupported("\(url.scheme.rawValue):// loads from a pod (load \(load.name) from \(load.from)\(place)): real mode sends them from outside the cluster only")
+            throw .unsupported("grpc:// loads from a pod (load \(load.name) from \(load.from)\(place)): real mode sends them from outside the cluster only")
+        }
+    }
+
+    /// An https:// load from a pod goes as curl behind its sidecar (a `CONNECT`, then TLS through
+    /// the tunnel: DECISIONS 230) to a host outside the cluster, as the simulator relays it
+    /// (DECISIONS 222). From a pod without a sidecar, or to a service or pod of the cluster (whose
+    /// sidecars would wrap the TLS in their mTLS, which the simulator does not model), it is refused.
+    static func checkHTTPSFromPod(_ load: LoadSpec, url: LoadURL, meshed: Bool, cluster: RealCluster, place: String) throws(RealModeError) {
+        guard url.scheme == .https else { return }
+        guard meshed else { throw .unsupported("https:// loads from a pod without a sidecar (load \(load.name) from \(load.from)\(place))") }
+        guard cluster.externalIPs[url.host.lowercased()] != nil else {
+            throw .unsupported("https:// loads from a pod to a service or pod of the cluster (load \(load.name) from \(load.from) to \(url.host)\(place)): from a meshed pod, a real run sends https:// to the external hosts only")
         }
     }
 

@@ -105,6 +105,11 @@ public enum RealModeRunner {
             }
             guard let index = cluster.pod(from: load.from) else { throw RealModeError.setup("load \(load.name): no pod for \(load.from)") }
             let pod = cluster.pods[index]
+            let place = step.location.map { " (line \($0.line))" } ?? ""
+            try RealModeSupport.checkHTTPSFromPod(load, url: url, meshed: controller.isMeshed(pod.key), cluster: cluster, place: place)
+            if url.scheme == .https {
+                loadTLS[load.name] = try RealTLSClient(tls: load.tls, url: url, secrets: secrets, publicRootPEM: certificates.publicRoot.certificatePEM)
+            }
             // Datagrams pass by the sidecars (DECISIONS 187): a udp:// load goes to the endpoints as an unmeshed client's does.
             guard controller.isMeshed(pod.key), url.scheme != .udp else {
                 if url.isTCP { throw RealModeError.unsupported("tcp:// loads from a pod without a sidecar (load \(load.name) from \(load.from))") }
