@@ -1,0 +1,55 @@
+import MeshShell
+import Synchronization
+
+/// The loopback /24s (`127.150.7`: hosts `127.150.7.1`, `.2`, ...) that tests listen on when an
+/// address other than 127.0.0.1 with port 0 is part of what they test (a sidecar's fixed ports
+/// 15000-15003, a controller's 6060, a pod IP a config names). Every block is the first free one
+/// of `network`.1-250, leased through `LoopbackBlockLease` (DECISIONS 163, 249), so tests running
+/// at once in one process, and two test runs on one machine (two worktrees, or one binary run
+/// twice), never number the same addresses and never wait for each other.
+public enum TestAddressBlock {
+    /// The network every test block is taken from; no test numbers an address in it by hand.
+    public static let network = "127.150"
+    public static let blocks = 1...250
+
+    /// A free block for one test: held until `release()` (or until the lease is dropped).
+    public static func lease() throws(TestAddressBlockError) -> LoopbackBlockLease {
+        let free: (number: Int, lease: LoopbackBlockLease)?
+        do {
+            free = try LoopbackBlockLease.acquireFree(network: network, in: blocks)
+        } catch {
+            throw TestAddressBlockError(text: "cannot lease a test address block: \(error)")
+        }
+        guard let free else {
+            throw TestAddressBlockError(text: "every test address block \(network).\(blocks.lowerBound)-\(blocks.upperBound) is held")
+        }
+        return free.lease
+    }
+
+    /// Runs `body` on a free block and gives the block back after it, whether it threw or not.
+    public static func with<T>(_ body: (LoopbackBlockLease) async throws -> T) async throws -> T {
+        let block = try lease()
+        defer { block.release() }
+        return try await body(block)
+    }
+
+    /// The block of `suite` (a suite whose tests share one set of addresses, such as the
+    /// command-line suites that start commands on fixed ports): leased on its first use and held
+    /// until the process exits.
+    public static func suite(_ suite: String) throws(TestAddressBlockError) -> LoopbackBlockLease {
+        try suiteLeases.withLock { leases throws(TestAddressBlockError) in
+            if let held = leases[suite] { return held }
+            let block = try lease()
+            leases[suite] = block
+            return block
+        }
+    }
+
+    private static let suiteLeases = Mutex<[String: LoopbackBlockLease]>([:])
+}
+
+/// No test address block could be leased.
+public struct TestAddressBlockError: Error, CustomStringConvertible {
+    public var text: String
+    public var description: String { text }
+}
