@@ -2,13 +2,14 @@ import Foundation
 import MeshKube
 import MeshKubeTesting
 import MeshModel
+import MeshShell
 import MeshTesting
 import Testing
 
 /// `fsm controller --kubernetes` as a user runs it, against the API-server double through a
 /// kubeconfig: ready once synced, the operator sees the meshed pods, a caller without credential
 /// gets nothing, SIGTERM releases the leader lease; a bad kubeconfig is one line and exit 64.
-/// Addresses: 127.93.16.1 (double), 127.93.16.2:16060 (API) and :19091 (operations).
+/// Addresses: 127.93.16.1 (double, port 0), .2:16060 (API) and :19091 (operations) of a test address block.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerCommandTests {
     static func kubeconfig(server: String, token: String, in directory: URL) throws -> String {
@@ -55,7 +56,9 @@ struct ControllerCommandTests {
         let config = try Self.kubeconfig(server: double.url, token: "cli-token", in: directory)
         let state = directory.appendingPathComponent("state").path
         let log = directory.appendingPathComponent("controller.log")
-        let host = KubeTestNet.host(16, 2)
+        let block = try TestAddressBlock.lease() // the API's and operations' ports are fixed
+        defer { block.release() }
+        let host = block.address(2)
         let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config, "--state-dir", state, "--listen", "\(host):16060",
                                     "--operations-listen", "\(host):19091", "--leader-identity", "cli-test"], output: log)
         defer { if process.isRunning { process.terminate() } }
