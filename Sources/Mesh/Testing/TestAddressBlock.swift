@@ -3,27 +3,35 @@ import Synchronization
 
 /// The loopback /24s (`127.150.7`: hosts `127.150.7.1`, `.2`, ...) that tests listen on when an
 /// address other than 127.0.0.1 with port 0 is part of what they test (a sidecar's fixed ports
-/// 15000-15003, a controller's 6060, a pod IP a config names). Every block is the first free one
-/// of `network`.1-250, leased through `LoopbackBlockLease` (DECISIONS 163, 249), so tests running
+/// 15000-15003, a controller's 6060, a pod IP a config names). Every block is a free one of
+/// 127.150-157.1-250, leased through `LoopbackBlockLease` (DECISIONS 163, 249), so tests running
 /// at once in one process, and two test runs on one machine (two worktrees, or one binary run
 /// twice), never number the same addresses and never wait for each other.
 public enum TestAddressBlock {
-    /// The network every test block is taken from; no test numbers an address in it by hand.
-    public static let network = "127.150"
+    /// The networks test blocks are taken from (`127.<n>`); no test numbers an address in them by
+    /// hand. Eight, so that two whole test runs at once (every test holding a block) fit.
+    public static let networks = 150...157
     public static let blocks = 1...250
 
     /// A free block for one test: held until `release()` (or until the lease is dropped).
     public static func lease() throws(TestAddressBlockError) -> LoopbackBlockLease {
-        let free: (number: Int, lease: LoopbackBlockLease)?
+        let first = lastNetwork.withLock { $0 }
+        for offset in 0..<networks.count {
+            let network = networks.lowerBound + (first - networks.lowerBound + offset) % networks.count
+            if let lease = try free(in: network) {
+                lastNetwork.withLock { $0 = network }
+                return lease
+            }
+        }
+        throw TestAddressBlockError(text: "every test address block 127.\(networks.lowerBound)-\(networks.upperBound).\(blocks.lowerBound)-\(blocks.upperBound) is held")
+    }
+
+    private static func free(in network: Int) throws(TestAddressBlockError) -> LoopbackBlockLease? {
         do {
-            free = try LoopbackBlockLease.acquireFree(network: network, in: blocks)
+            return try LoopbackBlockLease.acquireFree(network: "127.\(network)", in: blocks)?.lease
         } catch {
             throw TestAddressBlockError(text: "cannot lease a test address block: \(error)")
         }
-        guard let free else {
-            throw TestAddressBlockError(text: "every test address block \(network).\(blocks.lowerBound)-\(blocks.upperBound) is held")
-        }
-        return free.lease
     }
 
     /// Runs `body` on a free block and gives the block back after it, whether it threw or not.
@@ -46,6 +54,7 @@ public enum TestAddressBlock {
     }
 
     private static let suiteLeases = Mutex<[String: LoopbackBlockLease]>([:])
+    private static let lastNetwork = Mutex(networks.lowerBound)
 }
 
 /// No test address block could be leased.
