@@ -173,7 +173,8 @@ let package = Package(
             path: "Sources/Sim/RealCLI",
             swiftSettings: swiftSettings
         ),
-        // Test doubles shared by the test suites (deterministic randomness, cluster fixtures).
+        // Test doubles shared by the test suites (deterministic randomness, cluster fixtures, leased
+        // loopback address blocks).
         .target(
             name: "MeshTesting",
             dependencies: ["MeshModel", "MeshControl", "MeshShell"],
@@ -443,7 +444,7 @@ let package = Package(
             name: "MeshRuntimeTests",
             dependencies: [
                 "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA", "ZipkinCollectorDouble",
-                "MeshRedirect", "MeshTesting", "MeshInterceptorBPF",
+                "MeshRedirect", "MeshShell", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -460,7 +461,7 @@ let package = Package(
         .testTarget(
             name: "MeshKubeTests",
             dependencies: [
-                "MeshKube", "MeshKubeTesting", "MeshOperate", "MeshInstall", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshTestCA", "MeshTesting",
+                "MeshKube", "MeshKubeTesting", "MeshOperate", "MeshInstall", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshShell", "MeshTestCA", "MeshTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -478,7 +479,7 @@ let package = Package(
         .testTarget(
             name: "RealModeTests",
             dependencies: [
-                "MeshRealMode", "MeshRuntime", "SimCore", "MeshModel", "MeshControl",
+                "MeshRealMode", "MeshRuntime", "MeshShell", "MeshTesting", "SimCore", "MeshModel", "MeshControl",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -489,7 +490,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshTesting", "MeshInterceptorBPF",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshShell", "MeshTesting", "MeshInterceptorBPF",
                 "ZipkinCollectorDouble",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -501,7 +502,7 @@ let package = Package(
         // and MeshShell's file checks.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["MeshShell", "MeshModel", "MeshRuntime", "MeshBenchKit", "CPcap"],
+            dependencies: ["MeshShell", "MeshModel", "MeshRuntime", "MeshBenchKit", "MeshTesting", "CPcap"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -513,7 +514,7 @@ let package = Package(
         .testTarget(
             name: "MeshInjectorTests",
             dependencies: [
-                "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshTesting",
+                "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshShell", "MeshTesting",
                 "MeshKube", "MeshKubeTesting", "MeshInstall",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

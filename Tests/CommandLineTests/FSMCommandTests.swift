@@ -1,4 +1,6 @@
 import Foundation
+import MeshShell
+import MeshTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -6,7 +8,7 @@ import Glibc
 
 /// `fsm` as a user runs it: a sidecar that is not there, a port that is taken, manifests that do
 /// not hold together; one line each, never a NIO error dump. Addresses: 127.97.0.x, with ephemeral
-/// ports; the sidecar, whose other ports are fixed, on a leased block (`SuiteBlock`).
+/// ports; the sidecar, whose other ports are fixed, on a leased block (`TestAddressBlock.suite`).
 @Suite struct FSMCommandTests {
     @Test func proxyGetWithNoSidecarThere() throws {
         let fsm = try BuiltCommand("fsm")
@@ -32,7 +34,7 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
-        let host = try SuiteBlock.address(4, of: "FSMCommandTests")
+        let host = try TestAddressBlock.suite("FSMCommandTests").address(4)
         let busy = try HeldListener(host: host)
         defer { busy.close() }
         let outcome = try fsm.run(["sidecar", "--config", config, "--pod-ip", host, "--outbound-port", "\(busy.port)",

@@ -1,14 +1,17 @@
 import Foundation
 import MeshBenchKit
+import MeshShell
+import MeshTesting
 import Testing
 
 /// `bench gateway --write-configs`: every proxy's config for the gateway benchmark, as the run
 /// writes them. NGINX's passes `nginx -t`, Envoy's `envoy --mode validate` (each where the peer
 /// is installed: scripts/setup-bench.sh), and ours serves the route through `fsm gateway
 /// --config`: the host and path prefix reach the upstream, plain and over TLS, any other host is
-/// refused. Addresses: 127.141.31.x.
+/// refused. Addresses: a leased block (`TestAddressBlock.suite`).
 @Suite(.serialized) struct GatewayBenchConfigTests {
-    static let host = "127.141.31.1"
+    /// The suite's own address: the upstream, gateway and admin ports below are fixed.
+    static var host: String { get throws { try TestAddressBlock.suite("GatewayBenchConfigTests").address(1) } }
 
     static let envoy: String? = {
         if let path = ProcessInfo.processInfo.environment["ENVOY"], FileManager.default.isExecutableFile(atPath: path) { return path }

@@ -1,4 +1,6 @@
 import Foundation
+import MeshShell
+import MeshTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -6,10 +8,10 @@ import Glibc
 
 /// The long-running commands stop cleanly on SIGTERM and SIGINT (swift-service-lifecycle's
 /// graceful shutdown): exit status 0, nothing on standard error but their own log lines.
-/// Addresses: a leased block (`SuiteBlock`): the controller's 6060 and the sidecar's ports are fixed.
+/// Addresses: a leased block (`TestAddressBlock.suite`): the controller's 6060 and the sidecar's ports are fixed.
 @Suite struct LifecycleCommandTests {
     /// `127.61.<leased>.n`.
-    static func address(_ host: Int) throws -> String { try SuiteBlock.address(host, of: "LifecycleCommandTests") }
+    static func address(_ host: Int) throws -> String { try TestAddressBlock.suite("LifecycleCommandTests").address(host) }
 
     /// Starts `fsm arguments`, waits until `ready` answers, sends `signal`, and returns the exit
     /// status and standard error (the process is killed after `timeout` seconds).

@@ -1,4 +1,6 @@
 import Foundation
+import MeshShell
+import MeshTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -6,10 +8,10 @@ import Glibc
 
 /// `fsm sidecar --config FILE` as it starts: no file or a bad one stops it with the reason (there
 /// is no last good config to keep yet); without `--log-level` it logs at the level its config
-/// names (MeshConfig's `spec.sidecar.logLevel`, `Spec.SidecarLogLevel`). Addresses: a leased block (`SuiteBlock`).
+/// names (MeshConfig's `spec.sidecar.logLevel`, `Spec.SidecarLogLevel`). Addresses: a leased block (`TestAddressBlock.suite`).
 @Suite struct SidecarStartTests {
     /// `127.61.<leased>.n`.
-    static func address(_ host: Int) throws -> String { try SuiteBlock.address(host, of: "SidecarStartTests") }
+    static func address(_ host: Int) throws -> String { try TestAddressBlock.suite("SidecarStartTests").address(host) }
 
     static func config(logLevel: String) -> String {
         #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local", "SidecarLogLevel": "\#(logLevel)"}}"#

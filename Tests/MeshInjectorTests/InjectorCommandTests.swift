@@ -2,15 +2,20 @@ import Foundation
 import MeshControlPlane
 import MeshIdentity
 import MeshModel
+import MeshShell
+import MeshTesting
 import NIOHTTP1
 import Testing
 
 /// `fsm injector` as a process: it shares the controller's state directory (the CA signs its
 /// certificate, the credential key mints what the controller accepts) and answers reviews for the
-/// namespaces of its manifest directory (127.94.2.1).
+/// namespaces of its manifest directory (on a test address block: its port is fixed).
 @Suite(.timeLimit(.minutes(2)))
 struct InjectorCommandTests {
     @Test func theInjectorServesReviewsWithTheControllersCAAndKey() async throws {
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let host = block.address(1)
         let directory = try InjectorServerTests.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let manifests = directory + "/manifests", state = directory + "/state", writes = directory + "/writes"
@@ -19,7 +24,7 @@ struct InjectorCommandTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"))
         process.arguments = ["injector", "--manifests", manifests, "--state-dir", state, "--writes-dir", writes,
-                             "--listen", "127.94.2.1:19443", "--ip-address", "127.94.2.1", "--log-level", "error"]
+                             "--listen", "\(host):19443", "--ip-address", host, "--log-level", "error"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -32,9 +37,9 @@ struct InjectorCommandTests {
         try await InjectorServerTests.eventually(within: .seconds(20)) {
             guard let text = try? String(contentsOfFile: state + "/ca.crt", encoding: .utf8) else { return false }
             caPEM = text
-            return (try? await WebhookTestClient.request(host: "127.94.2.1", port: 19443, method: .GET, path: "/healthz", caPEM: text))?.status == 200
+            return (try? await WebhookTestClient.request(host: host, port: 19443, method: .GET, path: "/healthz", caPEM: text))?.status == 200
         }
-        let response = try await WebhookTestClient.request(host: "127.94.2.1", port: 19443, path: "/mutate-pod-creation",
+        let response = try await WebhookTestClient.request(host: host, port: 19443, path: "/mutate-pod-creation",
                                                            body: InjectorServerTests.fixture("tcp-probes.request.json"), caPEM: caPEM)
         let review = try JSONValue(parsing: response.body)
         #expect(review["response"]?["allowed"] == .bool(true))

@@ -4,12 +4,14 @@ import MeshInstall
 import MeshKube
 import MeshKubeTesting
 import MeshModel
+import MeshShell
+import MeshTesting
 import Testing
 
 /// `fsm injector --kubernetes` as `fsm install`'s Deployment runs it (its rendered arguments, plus
 /// a kubeconfig and a local listener): the mesh CA and credential key from the Secrets the
 /// controller created, namespaces from informers, the pod's credential Secret created and the
-/// webhooks' caBundle patched through the API (double 127.94.9.1, webhook 127.94.9.2).
+/// webhooks' caBundle patched through the API (double and webhook on .1 and .2 of a test address block).
 @Suite(.timeLimit(.minutes(2)))
 struct InjectorKubernetesTests {
     static func namespace(_ name: String, labels: [(String, JSONValue)], annotations: [(String, JSONValue)]) -> JSONValue {
@@ -36,7 +38,9 @@ struct InjectorKubernetesTests {
     @Test func theRenderedInjectorWatchesTheClusterPatchesThePodAndCreatesItsSecret() async throws {
         let directory = try InjectorServerTests.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let double = try await KubeAPIDouble.start(.init(host: "127.94.9.1", tokens: ["injector-token"]))
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let double = try await KubeAPIDouble.start(.init(host: block.address(1), tokens: ["injector-token"]))
         let authority = try InjectorServerTests.authority()
         var generator = SystemRandomNumberGenerator()
         let key = CredentialAuthority.generateKey(using: &generator)
@@ -64,7 +68,7 @@ struct InjectorKubernetesTests {
         #expect(Array(arguments.prefix(2)) == ["injector", "--kubernetes"])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"))
-        process.arguments = arguments + ["--kubeconfig", directory + "/kubeconfig", "--listen", "127.94.9.2:19543", "--ip-address", "127.94.9.2"]
+        process.arguments = arguments + ["--kubeconfig", directory + "/kubeconfig", "--listen", "\(block.address(2)):19543", "--ip-address", block.address(2)]
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let log = directory + "/injector.log"
         FileManager.default.createFile(atPath: log, contents: nil)
@@ -82,7 +86,7 @@ struct InjectorKubernetesTests {
             guard case .array(let hooks)? = mutating?["webhooks"], case .array(let validators)? = validating?["webhooks"] else { return false }
             return (hooks + validators).allSatisfy { $0["clientConfig"]?["caBundle"] == expectedBundle }
         }
-        let response = try await WebhookTestClient.request(host: "127.94.9.2", port: 19543, path: "/mutate-pod-creation",
+        let response = try await WebhookTestClient.request(host: block.address(2), port: 19543, path: "/mutate-pod-creation",
                                                            body: InjectorServerTests.fixture("tcp-probes.request.json"), caPEM: authority.certificatePEM)
         let review = try JSONValue(parsing: response.body)
         #expect(review["response"]?["allowed"] == .bool(true), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")

@@ -2,13 +2,14 @@ import Foundation
 import MeshKube
 import MeshKubeTesting
 import MeshModel
+import MeshShell
 import MeshTesting
 import Testing
 
 /// `fsm controller --kubernetes` as a user runs it, against the API-server double through a
 /// kubeconfig: ready once synced, the operator sees the meshed pods, a caller without credential
 /// gets nothing, SIGTERM releases the leader lease; a bad kubeconfig is one line and exit 64.
-/// Addresses: 127.93.16.1 (double), 127.93.16.2:16060 (API) and :19091 (operations).
+/// Addresses: 127.93.16.1 (double, port 0), .2:16060 (API) and :19091 (operations) of a test address block.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerCommandTests {
     static func kubeconfig(server: String, token: String, in directory: URL) throws -> String {
@@ -55,7 +56,9 @@ struct ControllerCommandTests {
         let config = try Self.kubeconfig(server: double.url, token: "cli-token", in: directory)
         let state = directory.appendingPathComponent("state").path
         let log = directory.appendingPathComponent("controller.log")
-        let host = KubeTestNet.host(16, 2)
+        let block = try TestAddressBlock.lease() // the API's and operations' ports are fixed
+        defer { block.release() }
+        let host = block.address(2)
         let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config, "--state-dir", state, "--listen", "\(host):16060",
                                     "--operations-listen", "\(host):19091", "--leader-identity", "cli-test"], output: log)
         defer { if process.isRunning { process.terminate() } }
@@ -75,6 +78,9 @@ struct ControllerCommandTests {
             process.terminate()
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
+            // Shut down in order: nothing is scheduled on a loop that is gone (NIO says so on stderr).
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            #expect(!output.contains("Cannot schedule tasks"), "\(output)")
             let lease = await double.object(.leases, namespace: "fsm-system", name: "fsm-controller-leader")
             #expect(lease?["spec"]?["holderIdentity"] == .string(""), "the lease is released for the next replica")
             let requests = await double.requests()
@@ -84,6 +90,32 @@ struct ControllerCommandTests {
             Issue.record(Comment(rawValue: (try? String(contentsOf: log, encoding: .utf8)) ?? "no log"))
         }
         await double.shutdown()
+    }
+
+    /// The informers start before the listener: when it cannot listen, the command fails with
+    /// one line and the informers, still delivering, schedule nothing on the controller's stopped
+    /// loop (NIO would say "Cannot schedule tasks on an EventLoop that has already shut down").
+    @Test func aTakenListenAddressFailsWithOneLineAndShutsDownInOrder() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-kube-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let double = try await KubeAPIDouble.start(.init(host: block.address(1), tokens: ["cli-token"]))
+        try await double.load(list: bookstoreFixture())
+        let config = try Self.kubeconfig(server: double.url, token: "cli-token", in: directory)
+        let taken = try await KubeAPIDouble.start(.init(host: block.address(2)))
+        let port = try #require(URL(string: taken.url)?.port)
+        let log = directory.appendingPathComponent("controller.log")
+        let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config, "--state-dir", directory.appendingPathComponent("state").path,
+                                    "--listen", "\(block.address(2)):\(port)", "--leader-identity", "cli-test"], output: log)
+        process.waitUntilExit()
+        await taken.shutdown()
+        await double.shutdown()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 1, "\(output)")
+        #expect(output.contains("Error: cannot listen on \(block.address(2)):\(port): address already in use"), "\(output)")
+        #expect(!output.contains("Cannot schedule tasks"), "\(output)")
     }
 
     @Test func aBadKubeconfigIsOneLineAndAUsageError() async throws {

@@ -3,9 +3,10 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
-import NIOCore
+import MeshShell
 import MeshTestCA
 import MeshTesting
+import NIOCore
 import Testing
 
 /// AccessCert end to end on real sockets (demos.md 6.7, the mTLS variant): `fsm controller` on a
@@ -45,7 +46,7 @@ struct AccessCertBorderTests {
         let manifestDirectory = root.appendingPathComponent("manifests")
         try FileManager.default.createDirectory(at: manifestDirectory, withIntermediateDirectories: true)
         try Data(manifests.utf8).write(to: manifestDirectory.appendingPathComponent("access.yaml"))
-        var settings = ControllerSettings(host: "127.77.48.3", port: 0, pollInterval: .milliseconds(100), certificateAuthority: TestCA.shared.authority)
+        var settings = ControllerSettings(host: "127.0.0.1", port: 0, pollInterval: .milliseconds(100), certificateAuthority: TestCA.shared.authority)
         let store = AccessCertFileStore(root: root.appendingPathComponent("secrets").path, logger: MeshPair.quietLogger)
         settings.accessCertStore = store
         let controller = try await ControllerServer.start(manifests: manifestDirectory.path, settings: settings, logger: MeshPair.quietLogger)
@@ -65,7 +66,8 @@ struct AccessCertBorderTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let material = try await Self.issue(into: root)
         #expect(material.caPEM == TestCA.shared.rootPEM)
-        try await MeshPair.run(subnet: 48, server: Self.serverConfig(serverIP: "127.77.48.2")) { mesh in
+        let block = try TestAddressBlock.lease()
+        try await MeshPair.run(block: block, server: Self.serverConfig(serverIP: block.address(2))) { mesh in
             let admitted = try await TLSTestClient.exchange(host: mesh.serverIP, certificatePEM: material.certificatePEM, privateKeyPEM: material.privateKeyPEM,
                                                             trusting: material.caPEM, request: "GET /with-cert HTTP/1.1\r\nhost: echo:8080\r\nx-fsm-target-port: 8080\r\nconnection: close\r\n\r\n")
             #expect(admitted.text.hasPrefix("HTTP/1.1 200"), "\(admitted.text)")

@@ -2,6 +2,8 @@ import Foundation
 import MeshModel
 import MeshProxy
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import Testing
 import ZipkinCollectorDouble
@@ -60,11 +62,12 @@ struct AccessLogShipperTests {
 
     @Test func aLiveSidecarShipsItsRequestsLinesToTheConfigsCollector() async throws {
         let collector = ZipkinCollectorDouble()
-        let port = try await collector.start(host: "127.99.16.3")
-        var client = MeshPair.clientConfig(serverIP: "127.99.16.2")
+        let block = try TestAddressBlock.lease()
+        let port = try await collector.start(host: block.address(3))
+        var client = MeshPair.clientConfig(serverIP: block.address(2))
         client.spec.accessLog = true
-        client.spec.remoteLogging = RemoteLoggingSpec(address: "127.99.16.3:\(port)", authorization: "token-1")
-        try await MeshPair.run(subnet: 16, network: "127.99", client: client) { mesh in
+        client.spec.remoteLogging = RemoteLoggingSpec(address: "\(block.address(3)):\(port)", authorization: "token-1")
+        try await MeshPair.run(block: block, client: client) { mesh in
             for id in 0..<3 {
                 let response = try await mesh.get("/hello", headers: [("x-request-id", "req-\(id)")])
                 #expect(response.status == 200)

@@ -2,12 +2,14 @@ import Foundation
 import MeshModel
 import MeshProxy
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOHTTP1
 import Testing
 
 /// The sidecar's access log (MeshConfig `observability.remoteLogging.enable`): one JSON line per
-/// request with Envoy's response flags, read back from real sidecars. Addresses: 127.99.<subnet>.x.
+/// request with Envoy's response flags, read back from real sidecars. Addresses: a test address block each (`TestAddressBlock`).
 @Suite(.timeLimit(.minutes(1)))
 struct AccessLogTests {
     /// A log file in a fresh directory, and its sink.
@@ -48,8 +50,9 @@ struct AccessLogTests {
     @Test func oneJSONLinePerRequestOnBothSidesWithWhatOperatorsNeed() async throws {
         let clientLog = try LogFile(), serverLog = try LogFile()
         defer { clientLog.remove(); serverLog.remove() }
-        let serverIP = "127.99.10.2"
-        try await MeshPair.run(subnet: 10, network: "127.99", client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)),
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await MeshPair.run(block: block, client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)),
                                server: Self.logging(MeshPair.serverConfig(serverIP: serverIP)),
                                tuneClient: { $0.accessLog = clientLog.sink }, tuneServer: { $0.accessLog = serverLog.sink }) { mesh in
             let response = try await mesh.get("/hello?x=1", method: .POST, body: "abc", headers: [("x-request-id", "req-1"), ("x-b3-traceid", "463ac35c9f6413ad")])
@@ -82,9 +85,10 @@ struct AccessLogTests {
     @Test func aRateLimitedAndAnUnroutedRequestSayWhy() async throws {
         let clientLog = try LogFile(), serverLog = try LogFile()
         defer { clientLog.remove(); serverLog.remove() }
-        let serverIP = "127.99.11.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let limit = RateLimitConfig(limit: 1, period: .seconds(60), capacity: 1)
-        try await MeshPair.run(subnet: 11, network: "127.99", client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)),
+        try await MeshPair.run(block: block, client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)),
                                server: Self.logging(MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)),
                                tuneClient: { $0.accessLog = clientLog.sink }, tuneServer: { $0.accessLog = serverLog.sink }) { mesh in
             #expect(try await mesh.get("/first").status == 200)
@@ -106,16 +110,17 @@ struct AccessLogTests {
     @Test func connectAndTLSFailuresAre503WithUF() async throws {
         let clientLog = try LogFile()
         defer { clientLog.remove() }
-        let serverIP = "127.99.12.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         var client = Self.logging(MeshPair.clientConfig(serverIP: serverIP))
         // A second service whose only endpoint has no sidecar: the connect is refused.
-        client.outbound.clustersConfigs[0].endpoints = [ClusterEndpoint(address: "127.99.12.9:8080")]
-        try await MeshPair.run(subnet: 12, network: "127.99", client: client, tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
+        client.outbound.clustersConfigs[0].endpoints = [ClusterEndpoint(address: block.address(9) + ":8080")]
+        try await MeshPair.run(block: block, client: client, tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
             #expect(try await mesh.get("/refused").status == 503)
             let refused = try #require(try await clientLog.entries(count: 1).last)
             #expect(refused["response_code"] == .int(503))
             #expect(refused["response_flags"] == .string("UF"))
-            #expect(refused["upstream_host"] == .string("127.99.12.9:8080"))
+            #expect(refused["upstream_host"] == .string(block.address(9) + ":8080"))
 
             // Back to the real endpoint, with a client certificate from a foreign root: the
             // handshake fails both ways.
@@ -135,8 +140,9 @@ struct AccessLogTests {
     @Test func aRefusedTCPConnectionSaysWhy() async throws {
         let clientLog = try LogFile()
         defer { clientLog.remove() }
-        let serverIP = "127.99.15.2"
-        try await MeshPair.run(subnet: 15, network: "127.99", client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)), tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await MeshPair.run(block: block, client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)), tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
             let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: "CONNECT 10.1.2.3:5432 HTTP/1.1\r\n\r\n", expectedBytes: 1_000)
             #expect(result.closed)
             let line = try #require(try await clientLog.entries(count: 1).first)
@@ -151,8 +157,9 @@ struct AccessLogTests {
     @Test func theMeshConfigSwitchTurnsItOnAndOffAtRunTime() async throws {
         let clientLog = try LogFile()
         defer { clientLog.remove() }
-        let serverIP = "127.99.13.2"
-        try await MeshPair.run(subnet: 13, network: "127.99", tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await MeshPair.run(block: block, tuneClient: { $0.accessLog = clientLog.sink }) { mesh in
             #expect(try await mesh.get("/off").status == 200)
             #expect(try clientLog.entries().isEmpty)
             try MeshPair.write(Self.logging(MeshPair.clientConfig(serverIP: serverIP, version: "client-on")), to: mesh.directory.appendingPathComponent("client.json"))
@@ -196,8 +203,9 @@ struct AccessLogTests {
         let gate = Gate()
         let sink = AccessLogSink(capacity: 2) { gate.pass($0) }
         defer { gate.open() }
-        let serverIP = "127.99.14.2"
-        try await MeshPair.run(subnet: 14, network: "127.99", client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)), tuneClient: { $0.accessLog = sink }) { mesh in
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await MeshPair.run(block: block, client: Self.logging(MeshPair.clientConfig(serverIP: serverIP)), tuneClient: { $0.accessLog = sink }) { mesh in
             for index in 0..<8 { #expect(try await mesh.get("/r\(index)").status == 200) }
             func handed(_ stats: [String: UInt64]) -> UInt64 { stats["runtime.access_log_written", default: 0] + stats["runtime.access_log_dropped", default: 0] }
             try await waitFor { handed(parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)) == 8 }

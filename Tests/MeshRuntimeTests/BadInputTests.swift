@@ -6,11 +6,10 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// Malformed requests on real sockets (127.86.<n>.x): each gets its status or a clean close, is
+/// Malformed requests on real sockets (a test address block each): each gets its status or a clean close, is
 /// counted, never reaches the app, and the sidecar goes on serving normal requests.
 @Suite(.timeLimit(.minutes(1)))
 struct BadInputTests {
-    static let network = "127.86"
 
     /// Sends `bytes` on a fresh connection to the client sidecar's outbound listener.
     static func send(_ mesh: MeshPair, _ bytes: String) async throws -> String {
@@ -18,7 +17,7 @@ struct BadInputTests {
     }
 
     @Test func malformedRequestLinesGet400() async throws {
-        try await MeshPair.run(subnet: 1, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let lines = [
                 "GET\r\n\r\n",
                 "GET / HTTP/9.9\r\nHost: echo:8080\r\n\r\n",
@@ -40,7 +39,7 @@ struct BadInputTests {
     /// first closes the connection, and the second, which the decoder still delivered, counted as
     /// a request in progress for good (a shutdown then waited out its whole drain time).
     @Test func requestsPipelinedBehindOneThatClosesTheConnectionAreNotLeftInProgress() async throws {
-        try await MeshPair.run(subnet: 6, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let answer = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\nGET / HTTP/1.1\r\nHost: nowhere:1\r\n\r\n")
             #expect(answer.isEmpty)
             try await waitFor { try await mesh.client.onLoop { $0.requestsInProgress } == 0 }
@@ -57,7 +56,7 @@ struct BadInputTests {
         // In plaintext the refused write closes the connection at once (the crash); under mTLS
         // only after the TLS shutdown (the request waited for it).
         let plaintext: (inout SidecarSettings) -> Void = { if plaintextPeers { $0.peerTransport = .insecurePlaintext } }
-        try await MeshPair.run(subnet: plaintextPeers ? 8 : 7, network: Self.network, tuneClient: plaintext, tuneServer: plaintext) { mesh in
+        try await MeshPair.run(tuneClient: plaintext, tuneServer: plaintext) { mesh in
             let answer = try await Self.send(mesh, "POST /a`b HTTP/1.1\r\nHost: echo:8080\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
             #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(40).debugDescription)")
             #expect(mesh.app.seenHeaders.isEmpty)
@@ -66,7 +65,7 @@ struct BadInputTests {
     }
 
     @Test func oversizedHeadersGet431() async throws {
-        try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             // Many headers that are each small but together pass the decoder's limit.
             let many = (0..<2000).map { "X-Filler-\($0): \(String(repeating: "v", count: 60))\r\n" }.joined()
             let answer = try await Self.send(mesh, "GET / HTTP/1.1\r\nHost: echo:8080\r\n\(many)\r\n")
@@ -80,7 +79,7 @@ struct BadInputTests {
     }
 
     @Test func invalidChunkedBodiesGet400() async throws {
-        try await MeshPair.run(subnet: 3, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let bodies = [
                 // A chunk size that overflows.
                 "POST / HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n",
@@ -102,7 +101,7 @@ struct BadInputTests {
     }
 
     @Test func headerInjectionIsRefused() async throws {
-        try await MeshPair.run(subnet: 4, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let requests = [
                 // A bare CR inside a value.
                 "GET / HTTP/1.1\r\nHost: echo:8080\r\nX-Injected: a\rSet-Cookie: b\r\n\r\n",
@@ -130,7 +129,7 @@ struct BadInputTests {
     }
 
     @Test func malformedRequestsFromAPeerOnTheInboundListenerAreRefusedToo() async throws {
-        try await MeshPair.run(subnet: 5, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             // A peer with a good certificate that sends bad HTTP inside the TLS session.
             let peer = try TestCA.shared.issue(MeshPair.clientIdentity)
             let badLine = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: peer, request: "NOT HTTP AT ALL\r\n\r\n", timeout: .seconds(10))
@@ -150,9 +149,8 @@ struct BadInputTests {
         }
     }
 
-    // MARK: Host headers (RFC 9112 §3.2) and malformed admin requests, 127.93.<n>.x
+    // MARK: Host headers (RFC 9112 §3.2) and malformed admin requests
 
-    static let hostNetwork = "127.93"
     static let peer = Result { try TestCA.shared.issue(MeshPair.clientIdentity) }
 
     /// `answer` is a 400 in `version` that closes the connection, with exactly `body`.
@@ -163,7 +161,7 @@ struct BadInputTests {
     }
 
     @Test func twoHostHeadersGet400OnEveryListener() async throws {
-        try await MeshPair.run(subnet: 1, network: Self.hostNetwork) { mesh in
+        try await MeshPair.run { mesh in
             let twice = "GET / HTTP/1.1\r\nHost: echo:8080\r\nHost: evil:8080\r\nx-fsm-target-port: 8080\r\n\r\n"
             Self.expectBadRequest(try await Self.send(mesh, twice), body: "more than one Host header\n")
             let inbound = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: try Self.peer.get(), request: twice, timeout: .seconds(10))
@@ -180,7 +178,7 @@ struct BadInputTests {
     }
 
     @Test func requestsWithoutHostGet400SayingWhy() async throws {
-        try await MeshPair.run(subnet: 2, network: Self.hostNetwork) { mesh in
+        try await MeshPair.run { mesh in
             // The outbound listener routes by Host: without one, HTTP/1.0 or 1.1, it says so.
             let routing = "missing Host header: the sidecar routes requests by their Host\n"
             Self.expectBadRequest(try await Self.send(mesh, "GET /old HTTP/1.0\r\n\r\n"), body: routing, version: "HTTP/1.0")
@@ -207,7 +205,7 @@ struct BadInputTests {
     }
 
     @Test func malformedRequestsOnTheAdminPortGet400() async throws {
-        try await MeshPair.run(subnet: 3, network: Self.hostNetwork) { mesh in
+        try await MeshPair.run { mesh in
             let cases: [(request: String, status: String, body: String)] = [
                 ("G\u{01}T /stats HTTP/1.1\r\nHost: admin\r\n\r\n", "400 Bad Request", "malformed request: invalid method\n"),
                 ("GET /stats HTTP/9.9\r\nHost: admin\r\n\r\n", "400 Bad Request", "malformed request: invalid HTTP version\n"),

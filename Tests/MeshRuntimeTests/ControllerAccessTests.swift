@@ -5,36 +5,42 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import Testing
 
 /// Who may use which endpoint of the controller (issue 9 item 1): certificates and configs only
 /// with the pod's own credential, the rest with the operator's, nothing of a resource on refusal.
-/// Addresses: 127.91.<subnet>.1 (controller), .11 (buyer-1), .12 (store-1).
+/// Addresses: .1 (controller), .11 (buyer-1), .12 (store-1) of a test address block each.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerAccessTests {
-    /// A controller on 127.91.<subnet>.1 (port chosen by the system) over the manifests above.
+    /// A controller on the block's .1 (port chosen by the system) over the manifests above.
     struct Controller {
-        let subnet: Int
+        let block: LoopbackBlockLease
         let server: ControllerServer
-        var host: String { "127.91.\(subnet).1" }
+        var host: String { block.address(1) }
         var port: Int { server.address?.port ?? 0 }
-        var buyerIP: String { "127.91.\(subnet).11" }
-        var storeIP: String { "127.91.\(subnet).12" }
+        var buyerIP: String { block.address(11) }
+        var storeIP: String { block.address(12) }
 
-        static func run(subnet: Int, extraManifests: String = "", _ body: (Controller) async throws -> Void) async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-access-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        static func run(extraManifests: String = "", _ body: (Controller) async throws -> Void) async throws {
+            try await TestAddressBlock.with { block in try await run(block: block, extraManifests: extraManifests, body) }
+        }
+
+        private static func run(block: LoopbackBlockLease, extraManifests: String, _ body: (Controller) async throws -> Void) async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-access-\(block.block)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let manifests = ControllerCertificateTests.manifests(buyerIP: "127.91.\(subnet).11", storeIP: "127.91.\(subnet).12") + extraManifests
+            let manifests = ControllerCertificateTests.manifests(buyerIP: block.address(11), storeIP: block.address(12)) + extraManifests
             try Data(manifests.utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
             var logger = Logger(label: "test.access")
             logger.logLevel = .critical
             let server = try await ControllerServer.start(
-                manifests: directory.path, settings: ControllerSettings(host: "127.91.\(subnet).1", port: 0, pollInterval: .milliseconds(250)), logger: logger)
+                manifests: directory.path, settings: ControllerSettings(host: block.address(1), port: 0, pollInterval: .milliseconds(250)), logger: logger)
             do {
-                try await body(Controller(subnet: subnet, server: server))
+                try await body(Controller(block: block, server: server))
             } catch {
                 Issue.record(error)
             }
@@ -93,7 +99,7 @@ struct ControllerAccessTests {
             (.POST, "/v1/certificates/shop/buyer-1", [missing, malformed, malformed, invalid, otherPod, podOnly, .ok]),
             (.GET, "/v1/nothing/here", Array(repeating: .notFound, count: 7)),
         ]
-        try await Controller.run(subnet: 1) { controller in
+        try await Controller.run { controller in
             let foreign = try mintToken(try CredentialAuthority(keyBytes: [UInt8](repeating: 3, count: 32)), .pod(namespace: "shop", name: "buyer-1"))
             let headers: [Caller: String?] = [
                 .none: nil, .garbage: "Bearer not-a-token", .basicScheme: "Basic YnV5ZXI6c2VjcmV0", .foreignKey: "Bearer \(foreign)",
@@ -141,7 +147,7 @@ struct ControllerAccessTests {
     /// The issue's attack: any local process can bind a pod's address; without that pod's
     /// credential it gets no certificate. The address stays a second factor for one that has it.
     @Test func bindingThePodsAddressWithoutItsCredentialGetsNoCertificate() async throws {
-        try await Controller.run(subnet: 2) { controller in
+        try await Controller.run { controller in
             let csr = try Self.certificateRequest()
             let path = "/v1/certificates/shop/buyer-1"
             let buyer = "Bearer \(try controller.token(.pod(namespace: "shop", name: "buyer-1")))"
@@ -189,7 +195,7 @@ struct ControllerAccessTests {
               service: store
               backends: [{service: store-v9, weight: 100}]
             """
-        try await Controller.run(subnet: 4, extraManifests: split) { controller in
+        try await Controller.run(extraManifests: split) { controller in
             var counted: Double?
             for _ in 0..<50 {
                 counted = try await controller.metric("fsm_error_err_code_count", label: "err_code", value: "E2008")
@@ -205,7 +211,7 @@ struct ControllerAccessTests {
     /// `fsm sidecar --credential-file`: the file is read for every request, so a credential put
     /// in place while the sidecar runs is used from then on.
     @Test func aSidecarUsesItsCredentialFileAsItIsNow() async throws {
-        try await Controller.run(subnet: 3) { controller in
+        try await Controller.run { controller in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-access-cred-\(UInt32.random(in: 0...UInt32.max))")
             try SecretFile.createDirectory(directory.path)
             defer { try? FileManager.default.removeItem(at: directory) }

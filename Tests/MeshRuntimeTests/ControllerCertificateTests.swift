@@ -5,6 +5,8 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -12,7 +14,7 @@ import Testing
 import X509
 
 /// The controller runs the mesh CA: sidecars without certificate files get theirs from it, renew
-/// them, and a pod cannot get another service account's certificate. Addresses: 127.84.<subnet>.x.
+/// them, and a pod cannot get another service account's certificate. Addresses: a test address block each.
 @Suite(.timeLimit(.minutes(2)))
 struct ControllerCertificateTests {
     /// A permissive mesh with the pods `shop/buyer-1` and `shop/store-1` at the given addresses.
@@ -58,18 +60,18 @@ struct ControllerCertificateTests {
         """
     }
 
-    /// A controller on 127.84.<subnet>.100 (its own CA), the store app, and sidecars for both pods
+    /// A controller on .100 of a test address block (its own CA), the store app, and sidecars for both pods
     /// with `mutualTLSFromController`; stops everything after `body`.
     struct Mesh {
-        let subnet: Int
+        let block: LoopbackBlockLease
         let controller: ControllerServer
         let buyer: SidecarProcess
         let store: SidecarProcess
         let app: EchoApp
 
-        var buyerIP: String { "127.84.\(subnet).1" }
-        var storeIP: String { "127.84.\(subnet).2" }
-        var controllerHost: String { "127.84.\(subnet).100" }
+        var buyerIP: String { block.address(1) }
+        var storeIP: String { block.address(2) }
+        var controllerHost: String { block.address(100) }
         var controllerPort: Int { controller.address?.port ?? 0 }
 
         static var logger: Logger {
@@ -78,31 +80,31 @@ struct ControllerCertificateTests {
             return logger
         }
 
-        static func run(subnet: Int, validity: String? = nil, _ body: (Mesh) async throws -> Void) async throws {
-            try await withLoopbackBlock("127.84.\(subnet)") { try await runLeased(subnet: subnet, validity: validity, body) }
+        static func run(validity: String? = nil, _ body: (Mesh) async throws -> Void) async throws {
+            try await TestAddressBlock.with { block in try await runLeased(block: block, validity: validity, body) }
         }
 
-        private static func runLeased(subnet: Int, validity: String?, _ body: (Mesh) async throws -> Void) async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-certs-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        private static func runLeased(block: LoopbackBlockLease, validity: String?, _ body: (Mesh) async throws -> Void) async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-certs-\(block.block)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try Data(manifests(buyerIP: "127.84.\(subnet).1", storeIP: "127.84.\(subnet).2", validity: validity).utf8)
+            try Data(manifests(buyerIP: block.address(1), storeIP: block.address(2), validity: validity).utf8)
                 .write(to: directory.appendingPathComponent("mesh.yaml"))
             let controller = try await ControllerServer.start(
-                manifests: directory.path, settings: ControllerSettings(host: "127.84.\(subnet).100", port: 0, pollInterval: .milliseconds(250)), logger: logger)
+                manifests: directory.path, settings: ControllerSettings(host: block.address(100), port: 0, pollInterval: .milliseconds(250)), logger: logger)
             let app = EchoApp()
             var sidecars: [SidecarProcess] = []
             do {
-                try await app.start(host: "127.84.\(subnet).2", port: 8080)
+                try await app.start(host: block.address(2), port: 8080)
                 for (pod, last) in [("buyer-1", 1), ("store-1", 2)] {
-                    let endpoint = ControllerEndpoint(host: "127.84.\(subnet).100", port: controller.address?.port ?? 0, namespace: "shop", pod: pod,
+                    let endpoint = ControllerEndpoint(host: block.address(100), port: controller.address?.port ?? 0, namespace: "shop", pod: pod,
                                                       minBackoff: .milliseconds(50), maxBackoff: .milliseconds(400),
                                                       credential: .token(try mintToken(controller.credentials, .pod(namespace: "shop", name: pod))))
                     sidecars.append(try await SidecarProcess.start(
-                        controller: endpoint, settings: SidecarSettings(podIP: "127.84.\(subnet).\(last)", peerTransport: .mutualTLSFromController),
+                        controller: endpoint, settings: SidecarSettings(podIP: block.address(last), peerTransport: .mutualTLSFromController),
                         logger: logger, certificateWait: .seconds(30)))
                 }
-                let mesh = Mesh(subnet: subnet, controller: controller, buyer: sidecars[0], store: sidecars[1], app: app)
+                let mesh = Mesh(block: block, controller: controller, buyer: sidecars[0], store: sidecars[1], app: app)
                 try await mesh.waitUntilReady()
                 try await body(mesh)
             } catch {
@@ -147,7 +149,7 @@ struct ControllerCertificateTests {
     }
 
     @Test func sidecarsWithoutCertificateFilesTalkMutualTLSWithControllerIssuedCertificates() async throws {
-        try await Mesh.run(subnet: 2) { mesh in
+        try await Mesh.run { mesh in
             let buyer = try #require(try await mesh.certificate(mesh.buyer))
             let store = try #require(try await mesh.certificate(mesh.store))
             #expect(buyer.identity.dnsName == "buyer.shop.cluster.local")
@@ -167,7 +169,7 @@ struct ControllerCertificateTests {
     }
 
     @Test func shortLivedCertificatesAreRenewedAndAnOpenConnectionKeepsWorking() async throws {
-        try await Mesh.run(subnet: 3, validity: "6s") { mesh in
+        try await Mesh.run(validity: "6s") { mesh in
             let first = try #require(try await mesh.certificate(mesh.buyer))
             #expect(first.notValidAfter.timeIntervalSince(first.notValidBefore) == 6)
             let connection = try await KeepAliveClient.connect(host: mesh.buyerIP, port: 15001)
@@ -199,7 +201,7 @@ struct ControllerCertificateTests {
     }
 
     @Test func aPodCannotGetAnotherServiceAccountsCertificate() async throws {
-        try await Mesh.run(subnet: 4) { mesh in
+        try await Mesh.run { mesh in
             var generator = SystemRandomNumberGenerator()
             let key = KeyGeneration.p256PrivateKey(using: &generator)
             // The buyer pod asking for the store's identity.

@@ -3,7 +3,9 @@ import Logging
 import MeshControl
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import Testing
 
@@ -11,7 +13,9 @@ import Testing
 /// controller's names, host forms and local clusters (`127.0.0.1:port`) work with the NIO shell.
 @Suite(.timeLimit(.minutes(1)))
 struct ControllerDrivenTests {
-    static let manifests = """
+    /// The shop on `block`: buyer-1 .1, store-1 .2, thief-1 .3.
+    static func manifests(on block: LoopbackBlockLease) -> String {
+        """
     apiVersion: v1
     kind: Namespace
     metadata:
@@ -33,7 +37,7 @@ struct ControllerDrivenTests {
     spec:
       serviceAccountName: buyer
       containers: [{name: app, image: demo}]
-    status: {podIP: 127.77.30.1}
+    status: {podIP: \(block.address(1))}
     ---
     apiVersion: v1
     kind: Pod
@@ -41,7 +45,7 @@ struct ControllerDrivenTests {
     spec:
       serviceAccountName: thief
       containers: [{name: app, image: demo}]
-    status: {podIP: 127.77.30.3}
+    status: {podIP: \(block.address(3))}
     ---
     apiVersion: v1
     kind: Pod
@@ -49,7 +53,7 @@ struct ControllerDrivenTests {
     spec:
       serviceAccountName: store
       containers: [{name: app, image: demo, ports: [{containerPort: 8080}]}]
-    status: {podIP: 127.77.30.2}
+    status: {podIP: \(block.address(2))}
     ---
     apiVersion: specs.smi-spec.io/v1alpha4
     kind: HTTPRouteGroup
@@ -72,9 +76,12 @@ struct ControllerDrivenTests {
       sources:
       - {kind: ServiceAccount, name: buyer, namespace: shop}
     """
+    }
 
     @Test func smiPolicyFromManifestsIsEnforcedOnRealSockets() async throws {
-        let resources = try ManifestDecoder.decode(Self.manifests, file: "shop.yaml")
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let resources = try ManifestDecoder.decode(Self.manifests(on: block), file: "shop.yaml")
         var controller = MeshController()
         _ = controller.apply(resources.map { ResourceChange.upsert($0.resource) })
         let buyer = try #require(controller.config(for: PodKey(namespace: "shop", name: "buyer-1")))
@@ -88,9 +95,9 @@ struct ControllerDrivenTests {
         logger.logLevel = .critical
         var processes: [SidecarProcess] = []
         let app = EchoApp()
-        try await app.start(host: "127.77.30.2", port: 8080)
+        try await app.start(host: block.address(2), port: 8080)
         do {
-            for (name, config, ip) in [("buyer", buyer, "127.77.30.1"), ("store", store, "127.77.30.2"), ("thief", thief, "127.77.30.3")] {
+            for (name, config, ip) in [("buyer", buyer, block.address(1)), ("store", store, block.address(2)), ("thief", thief, block.address(3))] {
                 let path = directory.appendingPathComponent("\(name).json")
                 try MeshPair.write(config, to: path)
                 // Each sidecar holds a certificate for its pod's service account.
@@ -101,10 +108,10 @@ struct ControllerDrivenTests {
             func get(from ip: String, _ path: String) async -> Int {
                 (try? await MeshHTTP.request(host: ip, port: 15001, path: path, headers: [("host", "store.shop:8080")], timeout: .seconds(5)).status) ?? 0
             }
-            #expect(await get(from: "127.77.30.1", "/buy") == 200)
-            #expect(await get(from: "127.77.30.1", "/steal") == 403)
+            #expect(await get(from: block.address(1), "/buy") == 200)
+            #expect(await get(from: block.address(1), "/steal") == 403)
             // A source with no TrafficTarget gets no outbound route: the connection is closed (demos: status 0).
-            #expect(await get(from: "127.77.30.3", "/buy") == 0)
+            #expect(await get(from: block.address(3), "/buy") == 0)
             #expect(app.seenHeaders.count == 1)
         } catch {
             Issue.record(error)

@@ -36,7 +36,7 @@ struct ControllerGatewayConfigTests {
     """
 
     @Test func theConfigGoesToItsGatewayOnly() async throws {
-        try await ControllerAccessTests.Controller.run(subnet: 5, extraManifests: Self.gateway) { controller in
+        try await ControllerAccessTests.Controller.run(extraManifests: Self.gateway) { controller in
             let path = "/v1/gateways/shop/edge"
             let own = try await controller.call(.GET, path, authorization: "Bearer \(try controller.token(.gateway(namespace: "shop", name: "edge")))")
             #expect(own.status == 200)

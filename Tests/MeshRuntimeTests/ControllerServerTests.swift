@@ -5,14 +5,16 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
 
-/// A manifest directory, `ControllerServer` on 127.78.<subnet>.1:6060 (pods from 127.78.<subnet>.10,
-/// services from 127.79.<subnet>.10), and optionally sidecars for `demo/client-0` and
+/// A manifest directory, `ControllerServer` on .1:6060 of a test address block (pods from .10,
+/// services from .100 of the same block), and optionally sidecars for `demo/client-0` and
 /// `demo/echo-0` fetching their configs from it, with the echo app on echo-0's address.
 final class ControlledMesh: @unchecked Sendable {
     static let apps = """
@@ -75,7 +77,8 @@ final class ControlledMesh: @unchecked Sendable {
       sources: [{kind: ServiceAccount, name: client, namespace: demo}]
     """
 
-    let subnet: Int
+    /// The mesh's addresses, held until `stop`.
+    let block: LoopbackBlockLease
     let directory: URL
     let controllerHost: String
     var controller: ControllerServer?
@@ -86,10 +89,10 @@ final class ControlledMesh: @unchecked Sendable {
     /// The controller's credential key, kept across controller restarts (as its state dir would).
     let credentials: CredentialAuthority
 
-    init(subnet: Int, files: [String: String]) throws {
-        self.subnet = subnet
-        controllerHost = "127.78.\(subnet).1"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-controller-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+    init(block: LoopbackBlockLease, files: [String: String]) throws {
+        self.block = block
+        controllerHost = block.address(1)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-controller-\(block.block)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "test.controller")
         logger.logLevel = .critical
@@ -101,7 +104,7 @@ final class ControlledMesh: @unchecked Sendable {
     var settings: ControllerSettings {
         ControllerSettings(
             host: controllerHost, port: 6060, meshNamespaces: ["demo"],
-            addressPlan: AddressPlan(firstPod: AddressPlan.parse("127.78.\(subnet).10")!, firstService: AddressPlan.parse("127.79.\(subnet).10")!),
+            addressPlan: AddressPlan(firstPod: AddressPlan.parse(block.address(10))!, firstService: AddressPlan.parse(block.address(100))!),
             pollInterval: .milliseconds(250), credentials: credentials)
     }
 
@@ -193,18 +196,15 @@ final class ControlledMesh: @unchecked Sendable {
         await stopController()
         try? FileManager.default.removeItem(at: directory)
         try? FileManager.default.removeItem(at: certificatesDirectory)
+        block.release()
     }
 
     var certificatesDirectory: URL {
         directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + "-certs")
     }
 
-    static func run(subnet: Int, files: [String: String], sidecars: Bool = true, _ body: (ControlledMesh) async throws -> Void) async throws {
-        try await withLoopbackBlock("127.78.\(subnet)") { try await runLeased(subnet: subnet, files: files, sidecars: sidecars, body) }
-    }
-
-    private static func runLeased(subnet: Int, files: [String: String], sidecars: Bool, _ body: (ControlledMesh) async throws -> Void) async throws {
-        let mesh = try ControlledMesh(subnet: subnet, files: files)
+    static func run(files: [String: String], sidecars: Bool = true, _ body: (ControlledMesh) async throws -> Void) async throws {
+        let mesh = try ControlledMesh(block: try TestAddressBlock.lease(), files: files)
         do {
             try await mesh.startController()
             if sidecars { try await mesh.startSidecars() }
@@ -243,10 +243,10 @@ struct ControllerServerTests {
     static let smiFiles = ["10-apps.yaml": ControlledMesh.apps, "20-routes.yaml": ControlledMesh.routes, "30-target.yaml": ControlledMesh.target]
 
     @Test func manifestsToControllerToSidecarsCarryTrafficAndEditsChangeIt() async throws {
-        try await ControlledMesh.run(subnet: 1, files: Self.smiFiles) { mesh in
+        try await ControlledMesh.run(files: Self.smiFiles) { mesh in
             // Deterministic loopback addresses in creation order.
-            #expect(try await mesh.podIP("client-0") == "127.78.1.10")
-            #expect(try await mesh.podIP("echo-0") == "127.78.1.11")
+            #expect(try await mesh.podIP("client-0") == mesh.block.address(10))
+            #expect(try await mesh.podIP("echo-0") == mesh.block.address(11))
             #expect(await eventually(within: 5) { await mesh.call() == 200 })
             let served = mesh.app?.seenHeaders.count ?? 0
             #expect(served >= 1)
@@ -304,7 +304,7 @@ struct ControllerServerTests {
           backends:
           - {service: echo-v2, weight: 100}
         """
-        try await ControlledMesh.run(subnet: 2, files: ["00-mesh.yaml": permissive, "10-apps.yaml": ControlledMesh.apps, "15-v2.yaml": v2]) { mesh in
+        try await ControlledMesh.run(files: ["00-mesh.yaml": permissive, "10-apps.yaml": ControlledMesh.apps, "15-v2.yaml": v2]) { mesh in
             let v2IP = try await mesh.podIP("echo-v2-0")
             let appV2 = EchoApp()
             try await appV2.start(host: v2IP, port: 8080)
@@ -333,7 +333,7 @@ struct ControllerServerTests {
     }
 
     @Test func sidecarsKeepTheLastGoodConfigWhileTheControllerIsDownAndCatchUpAfter() async throws {
-        try await ControlledMesh.run(subnet: 3, files: Self.smiFiles) { mesh in
+        try await ControlledMesh.run(files: Self.smiFiles) { mesh in
             #expect(await eventually(within: 5) { await mesh.call() == 200 })
             await mesh.stopController()
             // The held long polls break and reconnects are refused: counted, config kept.
@@ -354,9 +354,10 @@ struct ControllerServerTests {
     }
 
     @Test func garbageOrRejectedConfigsFromTheControllerAreCountedAndTheLastGoodOneKept() async throws {
-        let subnet = 4
-        let clientIP = "127.78.\(subnet).10"
-        let serverIP = "127.78.\(subnet).11"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let clientIP = block.address(10)
+        let serverIP = block.address(11)
         let good = MeshPair.clientConfig(serverIP: serverIP, version: "good-1")
         var unknownCluster = MeshPair.clientConfig(serverIP: serverIP, version: "bad-3")
         unknownCluster.outbound.clustersConfigs = []
@@ -366,7 +367,7 @@ struct ControllerServerTests {
             (200, "bad-3", unknownCluster.renderedJSON()),
             (200, nil, "[1, 2, 3]"),
         ])
-        try await fake.start(host: "127.78.\(subnet).1", port: 6060)
+        try await fake.start(host: block.address(1), port: 6060)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-fake-\(UInt32.random(in: 0...UInt32.max))")
@@ -379,7 +380,7 @@ struct ControllerServerTests {
             let serverFiles = try MeshPair.certificates(for: MeshPair.serverIdentity, in: directory, name: "server")
             let clientFiles = try MeshPair.certificates(for: MeshPair.clientIdentity, in: directory, name: "client")
             processes.append(try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path, settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: logger))
-            let endpoint = ControllerEndpoint(host: "127.78.\(subnet).1", port: 6060, namespace: "default", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
+            let endpoint = ControllerEndpoint(host: block.address(1), port: 6060, namespace: "default", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
             let client = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: clientIP, peerTransport: .mutualTLS(clientFiles)), logger: logger)
             processes.append(client)
             #expect(try await eventually(within: 5) { parseStats(try await client.onLoop { $0.statsText() })["runtime.config_rejected", default: 0] >= 3 })
@@ -403,13 +404,15 @@ struct ControllerServerTests {
     @Test func sidecarIsNotReadyUntilAFirstConfigArrives() async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
         // Nobody listens on the controller address.
-        let endpoint = ControllerEndpoint(host: "127.78.5.1", port: 6060, namespace: "demo", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(100))
+        let endpoint = ControllerEndpoint(host: block.address(1), port: 6060, namespace: "demo", pod: "client-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(100))
         // The peer transport does not matter here: no config ever arrives.
-        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.5.10", peerTransport: .insecurePlaintext), logger: logger)
+        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: block.address(10), peerTransport: .insecurePlaintext), logger: logger)
         do {
             #expect(try await eventually(within: 20) { parseStats(try await sidecar.onLoop { $0.statsText() })["runtime.config_fetch_failed", default: 0] >= 3 })
-            let ready = try await MeshHTTP.request(host: "127.78.5.10", port: 15000, path: "/ready")
+            let ready = try await MeshHTTP.request(host: block.address(10), port: 15000, path: "/ready")
             #expect(ready.status == 503)
         } catch {
             Issue.record(error)
@@ -418,7 +421,7 @@ struct ControllerServerTests {
     }
 
     @Test func malformedManifestNamesFileLineColumnAndTheRestKeepsWorking() async throws {
-        try await ControlledMesh.run(subnet: 6, files: Self.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: Self.smiFiles, sidecars: false) { mesh in
             let first = try await mesh.api("/v1/configs/demo/client-0")
             #expect(first.status == 200)
             let version = try #require(first.header(ControllerServer.versionHeader))
@@ -451,7 +454,7 @@ struct ControllerServerTests {
     }
 
     @Test func longPollAnswers304AfterTheWaitAnd200AtOnceOnAVersionChange() async throws {
-        try await ControlledMesh.run(subnet: 7, files: Self.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: Self.smiFiles, sidecars: false) { mesh in
             let first = try await mesh.api("/v1/configs/demo/client-0")
             #expect(first.status == 200)
             let version = try #require(first.header(ControllerServer.versionHeader))
@@ -460,7 +463,7 @@ struct ControllerServerTests {
             #expect(try await mesh.api("/v1/configs/demo/client-0?version=older&wait=10s").status == 200)
             #expect(try await mesh.api("/v1/configs/demo/client-0?version=\(version)&wait=soon").status == 400)
             let pods = try await mesh.api("/v1/pods")
-            #expect(pods.body.contains("\"client.demo.cluster.local\"") && pods.body.contains("127.78.7.11"))
+            #expect(pods.body.contains("\"client.demo.cluster.local\"") && pods.body.contains(mesh.block.address(11)))
             #expect(try await mesh.api("/healthz").status == 200)
 
             // Unchanged: held for the wait, then 304.
@@ -577,23 +580,26 @@ struct ClusterSourceTests {
     @Test func anySourceDrivesTheControllerAndARemovedPodEndsItsLongPollWith404() async throws {
         let feed = ChangeFeed()
         let namespace = Namespace(metadata: ObjectMeta(name: "shop", labels: [ClusterConventions.monitoredLabel: "fsm"], annotations: [ClusterConventions.injectionAnnotation: "enabled"]))
-        let pod = Pod(metadata: ObjectMeta(name: "buyer-0", namespace: "shop"), spec: PodSpec(serviceAccountName: "buyer"), podIP: "127.78.8.10")
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let host = block.address(1)
+        let pod = Pod(metadata: ObjectMeta(name: "buyer-0", namespace: "shop"), spec: PodSpec(serviceAccountName: "buyer"), podIP: block.address(10))
         feed.push([.upsert(.namespace(namespace)), .upsert(.pod(pod))])
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = try await ControllerServer.start(source: FeedSource(feed: feed), settings: ControllerSettings(host: "127.78.8.1", port: 6060, pollInterval: .milliseconds(100)), logger: logger)
+        let server = try await ControllerServer.start(source: FeedSource(feed: feed), settings: ControllerSettings(host: host, port: 6060, pollInterval: .milliseconds(100)), logger: logger)
         do {
             let buyer = [("authorization", "Bearer \(try mintToken(server.credentials, .pod(namespace: "shop", name: "buyer-0")))")]
-            let podInfo = try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer)
-            #expect(podInfo.status == 200 && podInfo.body.contains("127.78.8.10"))
-            let config = try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0", headers: buyer)
+            let podInfo = try await MeshHTTP.request(host: host, port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer)
+            #expect(podInfo.status == 200 && podInfo.body.contains(block.address(10)))
+            let config = try await MeshHTTP.request(host: host, port: 6060, path: "/v1/configs/shop/buyer-0", headers: buyer)
             #expect(config.status == 200)
             let version = try #require(config.header(ControllerServer.versionHeader))
-            async let held = MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", headers: buyer, timeout: .seconds(25))
+            async let held = MeshHTTP.request(host: host, port: 6060, path: "/v1/configs/shop/buyer-0?version=\(version)&wait=20s", headers: buyer, timeout: .seconds(25))
             #expect(await eventually(within: 3) { (try? await server.status().waitingProxies) == 1 })
             feed.push([.delete(ResourceKey(kind: .pod, namespace: "shop", name: "buyer-0"))])
             #expect(try await held.status == 404)
-            #expect(try await MeshHTTP.request(host: "127.78.8.1", port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer).status == 404)
+            #expect(try await MeshHTTP.request(host: host, port: 6060, path: "/v1/pods/shop/buyer-0", headers: buyer).status == 404)
         } catch {
             Issue.record(error)
         }
@@ -604,7 +610,7 @@ struct ClusterSourceTests {
 @Suite(.timeLimit(.minutes(1)))
 struct ControllerAPIBadInputTests {
     @Test func malformedRequestsGet400AndTheControllerKeepsServing() async throws {
-        try await ControlledMesh.run(subnet: 9, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
             let garbage = try await RawClient.exchange(host: mesh.controllerHost, port: 6060, bytes: "THIS IS NOT HTTP\r\n\r\n")
             #expect(garbage.hasPrefix("HTTP/1.1 400"))
             let injected = try await RawClient.exchange(host: mesh.controllerHost, port: 6060, bytes: "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")

@@ -4,11 +4,11 @@ import Testing
 
 /// The controller stamps each pod's workload on the config it serves (`Spec.Workload`), so a
 /// sidecar started with nothing but `--controller --pod` labels its metrics with it.
-/// Addresses: 127.78.31.x (ControlledMesh).
+/// Addresses: a test address block each (ControlledMesh).
 @Suite(.timeLimit(.minutes(1)))
 struct ControllerWorkloadTests {
     @Test func eachPodsConfigCarriesItsOwnWorkload() async throws {
-        try await ControlledMesh.run(subnet: 31, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
             let client = try ProxyConfig(jsonText: try await mesh.api("/v1/configs/demo/client-0").body)
             #expect(client.spec.workload == ProxyWorkload(namespace: "demo", kind: "Deployment", name: "client", pod: "client-0"))
             let echo = try ProxyConfig(jsonText: try await mesh.api("/v1/configs/demo/echo-0").body)
@@ -18,7 +18,7 @@ struct ControllerWorkloadTests {
 
     /// The guides' control-plane metrics, scraped after two sidecars fetched their configs.
     @Test func theControllerExportsTheGuidesControlPlaneMetrics() async throws {
-        try await ControlledMesh.run(subnet: 32, files: ControllerServerTests.smiFiles) { mesh in
+        try await ControlledMesh.run(files: ControllerServerTests.smiFiles) { mesh in
             #expect(await eventually(within: 5) { await mesh.call() == 200 })
             let samples = try parsePrometheus(try await mesh.api("/metrics").body)
             for (line, name) in GuideQueries.controllerFamilies {

@@ -1,20 +1,23 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import Testing
 
-/// The egress gateway on real sockets (127.113.<subnet>.x; guides 3.8.2): a meshed client sidecar
+/// The egress gateway on real sockets (a test address block each; guides 3.8.2): a meshed client sidecar
 /// whose config names the gateway sends its egress there, HTTP in absolute form and TCP through a
 /// `CONNECT ip:port` tunnel; the gateway (`fsm egress-gateway`'s `SidecarProcess`, the sidecar
 /// runtime with `ProxyConfig.egressGateway()`) forwards it to the destination. Pods are .1 and .2,
 /// the gateway .50, the outside host .9.
 @Suite(.timeLimit(.minutes(1)))
 struct EgressGatewayRuntimeTests {
-    static let network = "127.113"
+    /// The outside echo server's port.
+    static let outsidePort = 8100
 
-    static func client(subnet: Int, gateway: String, egress: Bool = true) -> ProxyConfig {
-        var config = MeshPair.clientConfig(serverIP: "\(network).\(subnet).2")
+    static func client(block: LoopbackBlockLease, gateway: String, egress: Bool = true) -> ProxyConfig {
+        var config = MeshPair.clientConfig(serverIP: block.address(2))
         config.spec.enableEgress = egress
         config.spec.egressGateway = EgressGatewaySpec(service: "fsm/fsm-egress-gateway", endpoints: [gateway])
         return config
@@ -31,10 +34,10 @@ struct EgressGatewayRuntimeTests {
     }
 
     /// An outside echo server and the gateway around `body`, stopped whatever happens.
-    static func withGateway(subnet: Int, _ body: (_ outsideIP: String, _ gateway: SidecarProcess, _ gatewayIP: String) async throws -> Void) async throws {
-        let outsideIP = "\(network).\(subnet).9", gatewayIP = "\(network).\(subnet).50"
+    static func withGateway(block: LoopbackBlockLease, _ body: (_ outsideIP: String, _ gateway: SidecarProcess, _ gatewayIP: String) async throws -> Void) async throws {
+        let outsideIP = block.address(9), gatewayIP = block.address(50)
         let outside = EchoApp()
-        try await outside.start(host: outsideIP, port: 8100 + subnet)
+        try await outside.start(host: outsideIP, port: outsidePort)
         let gateway: SidecarProcess
         do {
             gateway = try await startGateway(ip: gatewayIP)
@@ -57,26 +60,26 @@ struct EgressGatewayRuntimeTests {
     /// own address here, as `fsm egress-gateway --bind` on loopback puts it) is refused, while the
     /// outside host beside it is reached.
     @Test func aTunnelToTheGatewaysOwnAdminPortIsRefused() async throws {
-        let subnet = 4
-        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+        let block = try TestAddressBlock.lease()
+        try await Self.withGateway(block: block) { outsideIP, gateway, gatewayIP in
             let tunnelPort = try #require(gateway.outboundAddress?.port)
             let adminPort = try #require(gateway.adminAddress?.port)
             let own = "CONNECT \(gatewayIP):\(adminPort) HTTP/1.1\r\n\r\nGET /stats HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
             let refused = try await TunnelClient.exchange(host: gatewayIP, port: tunnelPort, send: own, expectedBytes: 10_000)
             #expect(!refused.text.contains("Connection Established"), "\(refused.text)")
             #expect(!refused.text.contains("outbound."), "the admin port's stats came through: \(refused.text)")
-            let outside = "CONNECT \(outsideIP):\(8100 + subnet) HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+            let outside = "CONNECT \(outsideIP):\(Self.outsidePort) HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
             let passed = try await TunnelClient.exchange(host: gatewayIP, port: tunnelPort, send: outside, expectedBytes: 10_000)
             #expect(passed.text.hasPrefix("HTTP/1.1 200 Connection Established"), "\(passed.text)")
         }
     }
 
     @Test func httpAndTCPEgressGoThroughTheGatewayToTheDestination() async throws {
-        let subnet = 1
-        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+        let block = try TestAddressBlock.lease()
+        try await Self.withGateway(block: block) { outsideIP, gateway, gatewayIP in
             let tunnelPort = try #require(gateway.outboundAddress?.port)
-            let outside = "\(outsideIP):\(8100 + subnet)"
-            try await MeshPair.run(subnet: subnet, network: Self.network, client: Self.client(subnet: subnet, gateway: "\(gatewayIP):\(tunnelPort)")) { mesh in
+            let outside = "\(outsideIP):\(Self.outsidePort)"
+            try await MeshPair.run(block: block, client: Self.client(block: block, gateway: "\(gatewayIP):\(tunnelPort)")) { mesh in
                 let answer = try await mesh.get("/outside", host: outside)
                 #expect(answer.status == 200)
                 #expect(answer.body == "GET /outside ")
@@ -97,12 +100,12 @@ struct EgressGatewayRuntimeTests {
     }
 
     @Test func egressOffStopsTrafficBeforeTheGateway() async throws {
-        let subnet = 2
-        try await Self.withGateway(subnet: subnet) { outsideIP, gateway, gatewayIP in
+        let block = try TestAddressBlock.lease()
+        try await Self.withGateway(block: block) { outsideIP, gateway, gatewayIP in
             let tunnelPort = try #require(gateway.outboundAddress?.port)
-            let client = Self.client(subnet: subnet, gateway: "\(gatewayIP):\(tunnelPort)", egress: false)
-            try await MeshPair.run(subnet: subnet, network: Self.network, client: client) { mesh in
-                let status = (try? await mesh.get("/outside", host: "\(outsideIP):\(8100 + subnet)"))?.status
+            let client = Self.client(block: block, gateway: "\(gatewayIP):\(tunnelPort)", egress: false)
+            try await MeshPair.run(block: block, client: client) { mesh in
+                let status = (try? await mesh.get("/outside", host: "\(outsideIP):\(Self.outsidePort)"))?.status
                 #expect(status != 200)
                 let passed = try await Self.stats(of: gateway, ip: gatewayIP)
                 #expect(passed["outbound.egress_passthrough"] ?? 0 == 0)
@@ -111,14 +114,14 @@ struct EgressGatewayRuntimeTests {
     }
 
     @Test func anUnreachableGatewayFailsTheRequestWithUF() async throws {
-        let subnet = 3
+        let block = try TestAddressBlock.lease()
         let log = try AccessLogTests.LogFile()
         defer { log.remove() }
         // Nothing listens at the gateway's address.
-        var client = Self.client(subnet: subnet, gateway: "\(Self.network).\(subnet).50:1080")
+        var client = Self.client(block: block, gateway: block.address(50) + ":1080")
         client.spec.accessLog = true
-        try await MeshPair.run(subnet: subnet, network: Self.network, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
-            let status = (try? await mesh.get("/outside", host: "\(Self.network).\(subnet).9:8080"))?.status
+        try await MeshPair.run(block: block, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
+            let status = (try? await mesh.get("/outside", host: block.address(9) + ":8080"))?.status
             #expect(status != 200)
             let entries = try await log.entries(count: 1)
             #expect(entries.first?["response_flags"] == .string("UF"), "\(entries)")

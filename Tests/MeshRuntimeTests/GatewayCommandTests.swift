@@ -1,12 +1,13 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
 import MeshTesting
 import NIOCore
 import Testing
 
-/// `fsm gateway` as a user runs it (127.141.20.x): the real `fsm controller` watching a manifest
+/// `fsm gateway` as a user runs it (on a leased block): the real `fsm controller` watching a manifest
 /// directory with a Gateway of every listener kind, the real `fsm demo-app httpbin` behind it, a
 /// gateway credential from `fsm credential --gateway`, then `fsm gateway`; NIO clients check the
 /// guides' outcomes (F2-010 404 before a route and 200 after, F2-011 Host routing, F2-016 TCP,
@@ -14,14 +15,17 @@ import Testing
 /// in-process servers at the pod addresses the manifests give.
 @Suite(.timeLimit(.minutes(2)))
 struct GatewayCommandTests {
-    static let controllerIP = "127.141.20.1"
-    static let httpbinIP = "127.141.20.2"
-    static let tlsBackendIP = "127.141.20.3"
-    static let udpBackendIP = "127.141.20.4"
-    static let mirrorIP = "127.141.20.5"
-    static let grpcIP = "127.141.20.6"
-    static let secureIP = "127.141.20.7"
-    static let gatewayIP = "127.141.20.10"
+    /// Host `host` of the suite's block (`TestAddressBlock.suite`): the controller's, the
+    /// gateway's and the backends' ports are fixed.
+    static func address(_ host: Int) throws -> String { try TestAddressBlock.suite("GatewayCommandTests").address(host) }
+    static var controllerIP: String { get throws { try address(1) } }
+    static var httpbinIP: String { get throws { try address(2) } }
+    static var tlsBackendIP: String { get throws { try address(3) } }
+    static var udpBackendIP: String { get throws { try address(4) } }
+    static var mirrorIP: String { get throws { try address(5) } }
+    static var grpcIP: String { get throws { try address(6) } }
+    static var secureIP: String { get throws { try address(7) } }
+    static var gatewayIP: String { get throws { try address(10) } }
 
     /// A long-running `fsm` subcommand, its output in a file; stopped with SIGTERM.
     final class Running: @unchecked Sendable {
@@ -218,7 +222,7 @@ struct GatewayCommandTests {
         let foo = try GatewayFixtures.certificate(["foo.example.com"], secret: "httpbin/foo-cert")
         let bar = try GatewayFixtures.certificate(["bar.example.com"], secret: "httpbin/bar-cert")
         let passCertificate = try GatewayFixtures.certificate(["pass.example.com"], secret: "backend")
-        let objects = [Self.gateway, Self.tlsSecret("foo-cert", foo), Self.tlsSecret("bar-cert", bar), Self.pod("httpbin-0", app: "httpbin", ip: Self.httpbinIP),
+        let objects = try [Self.gateway, Self.tlsSecret("foo-cert", foo), Self.tlsSecret("bar-cert", bar), Self.pod("httpbin-0", app: "httpbin", ip: Self.httpbinIP),
                        Self.pod("tls-backend-0", app: "tls-backend", ip: Self.tlsBackendIP), Self.pod("fortio-0", app: "fortio", ip: Self.udpBackendIP),
                        Self.pod("mirror-0", app: "mirror", ip: Self.mirrorIP), Self.pod("grpcbin-0", app: "grpcbin", ip: Self.grpcIP),
                        Self.pod("httpbin-tls-0", app: "httpbin-tls", ip: Self.secureIP), Self.caSecret("https-cert")]
@@ -267,9 +271,9 @@ struct GatewayCommandTests {
         // F2-010: no route yet, 404.
         #expect(try await get(port: 8000, host: "foo.example.com").hasPrefix("HTTP/1.1 404"))
         // F2-016: the TCP listener relays bytes to httpbin, Host untouched.
-        let tcp = try await get(port: 8001, host: "127.141.20.10:8001")
+        let tcp = try await get(port: 8001, host: "\(gatewayIP):8001")
         #expect(tcp.hasPrefix("HTTP/1.1 200"))
-        #expect(tcp.contains("\"host\":\"127.141.20.10:8001\""))
+        #expect(tcp.contains("\"host\":\"\(try gatewayIP):8001\""))
         // F2-020: `echo 'fsm' | nc -4u -w1 $GATEWAY_IP 8002`.
         #expect(try await GatewayClients.udp(host: gatewayIP, port: 8002, datagram: "fsm\n") == "fsm\n")
         // F2-018: the TLS backend's own certificate answers pass.example.com.

@@ -1,5 +1,7 @@
 import Foundation
 import MeshModel
+import MeshShell
+import MeshTesting
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -7,7 +9,7 @@ import NIOPosix
 import Testing
 @testable import MeshRuntime
 
-/// The gateway's config polling against a controller double (127.141.40.x) that serves the config
+/// The gateway's config polling against a controller double (on a test address block) that serves the config
 /// it is given: a refused config is counted and kept out, the last good one keeps serving, the
 /// refused version is named in later polls, and a newer config is taken.
 @Suite(.timeLimit(.minutes(1)))
@@ -68,13 +70,15 @@ struct GatewayConfigClientTests {
     }
 
     @Test func aRefusedConfigIsCountedAndTheLastGoodOneServes() async throws {
-        let ip = "127.141.40.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let controller = ControllerDouble()
-        try await controller.start(host: "127.141.40.2", port: 6060)
+        try await controller.start(host: block.address(2), port: 6060)
         defer { Task { await controller.stop() } }
         let listener = GatewayConfig.Listener(name: "tcp", port: 8000, protocol: .tcp)
         controller.serve(GatewayFixtures.config(version: "v1", [listener]))
-        var endpoint = try #require(GatewayEndpoint(url: "http://127.141.40.2:6060", gateway: "httpbin/simple-fsm-gateway", credential: .token("t")))
+        var endpoint = try #require(GatewayEndpoint(url: "http://\(block.address(2)):6060", gateway: "httpbin/simple-fsm-gateway", credential: .token("t")))
         endpoint.interval = .milliseconds(20)
         let gateway = try await GatewayProcess.start(settings: GatewayFixtures.settings(ip), engine: ScriptedGatewayEngine(), controller: endpoint,
                                                      logger: GatewayFixtures.quietLogger)

@@ -3,12 +3,14 @@ import MeshIdentity
 import MeshModel
 import MeshProxy
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import Testing
 @testable import MeshRuntime
 
-/// The gateway's shell on real loopback sockets (127.141.x.x), driven by an engine double whose
+/// The gateway's shell on real loopback sockets (a test address block each), driven by an engine double whose
 /// answers each test fixes (`ScriptedGatewayEngine`): listeners follow the applied config, bad
 /// configs keep the last good one, TCP and TLS passthrough relay bytes to the backend the engine
 /// names, TLS termination presents the certificate it chose (and asks for a client certificate
@@ -36,12 +38,14 @@ struct GatewayShellTests {
     }
 
     @Test func listenersFollowTheAppliedConfig() async throws {
-        let ip = "127.141.1.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let backends = Backends()
-        try await backends.tcpEcho(host: "127.141.1.2", port: 9000, greeting: "echo ")
+        try await backends.tcpEcho(host: block.address(2), port: 9000, greeting: "echo ")
         defer { Task { await backends.stop() } }
         var engine = ScriptedGatewayEngine()
-        engine.backends = [8000: .init(ip: "127.141.1.2", port: 9000), 8002: .init(ip: "127.141.1.2", port: 9000)]
+        engine.backends = [8000: .init(ip: block.address(2), port: 9000), 8002: .init(ip: block.address(2), port: 9000)]
         try await GatewayFixtures.run(ip, engine: engine) { try await Self.followTheConfig($0, ip: ip) }
     }
 
@@ -83,7 +87,9 @@ struct GatewayShellTests {
     }
 
     @Test func aConnectionTheEngineRefusesIsClosedAndCounted() async throws {
-        let ip = "127.141.2.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         try await GatewayFixtures.run(ip, engine: ScriptedGatewayEngine()) { gateway in
             _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("foo", 8000, .tcp)]))
             #expect(try await RawClient.exchange(host: ip, port: 8000, bytes: "hello", timeout: .seconds(2)) == "")
@@ -95,7 +101,9 @@ struct GatewayShellTests {
     }
 
     @Test func tlsTerminationPresentsTheCertificateTheEngineChoseBySNI() async throws {
-        let ip = "127.141.3.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let foo = try GatewayFixtures.certificate(["foo.example.com"], secret: "httpbin/foo-cert")
         let bar = try GatewayFixtures.certificate(["bar.example.com"], secret: "httpbin/bar-cert")
         var engine = ScriptedGatewayEngine()
@@ -122,7 +130,9 @@ struct GatewayShellTests {
     }
 
     @Test func aMutualTLSListenerRefusesClientsWithoutATrustedCertificate() async throws {
-        let ip = "127.141.4.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let foo = try GatewayFixtures.certificate(["foo.example.com"], secret: "httpbin/foo-cert")
         var engine = ScriptedGatewayEngine()
         engine.tls = ["foo.example.com": .terminate(certificate: foo, clientCA: TestCA.shared.rootPEM)]
@@ -144,14 +154,16 @@ struct GatewayShellTests {
     }
 
     @Test func passthroughRelaysTheClientHelloToTheBackendTheEngineChoseBySNI() async throws {
-        let ip = "127.141.5.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let backends = Backends()
         let backendCertificate = try GatewayFixtures.certificate(["pass.example.com"], secret: "backend")
-        try await backends.tlsEcho(host: "127.141.5.2", port: 9443, certificate: backendCertificate)
+        try await backends.tlsEcho(host: block.address(2), port: 9443, certificate: backendCertificate)
         defer { Task { await backends.stop() } }
         var engine = ScriptedGatewayEngine()
         engine.tls = ["pass.example.com": .passthrough]
-        engine.backends = [8443: .init(ip: "127.141.5.2", port: 9443)]
+        engine.backends = [8443: .init(ip: block.address(2), port: 9443)]
         try await GatewayFixtures.run(ip, engine: engine) { gateway in
             _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("tls", 8443, .tls, tls: .init(mode: .passthrough))]))
             // The backend's own certificate answers the client: the gateway did not terminate.
@@ -163,15 +175,17 @@ struct GatewayShellTests {
     }
 
     @Test func aTerminateListenerWithTCPRoutesRelaysTheDecryptedBytes() async throws {
-        let ip = "127.141.9.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let backends = Backends()
-        try await backends.tcpEcho(host: "127.141.9.2", port: 9000, greeting: "echo ")
+        try await backends.tcpEcho(host: block.address(2), port: 9000, greeting: "echo ")
         defer { Task { await backends.stop() } }
         let foo = try GatewayFixtures.certificate(["foo.example.com"], secret: "httpbin/foo-cert")
         var engine = ScriptedGatewayEngine()
         engine.tls = ["foo.example.com": .terminate(certificate: foo, clientCA: nil)]
         engine.protocols = [8443: .tls]
-        engine.backends = [8443: .init(ip: "127.141.9.2", port: 9000)]
+        engine.backends = [8443: .init(ip: block.address(2), port: 9000)]
         // The relay outlives the handshake deadline: only the handshake has one.
         try await GatewayFixtures.run(ip, engine: engine, settings: GatewayFixtures.settings(ip) { $0.tlsHandshakeTimeout = .milliseconds(200) }) { gateway in
             let tls = GatewayConfig.TLS(mode: .terminate, certificates: [foo])
@@ -185,12 +199,14 @@ struct GatewayShellTests {
     }
 
     @Test func udpDatagramsAreRelayedPerClientAndIdleSessionsClose() async throws {
-        let ip = "127.141.6.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let backends = Backends()
-        try await backends.udpEcho(host: "127.141.6.2", port: 8078)
+        try await backends.udpEcho(host: block.address(2), port: 8078)
         defer { Task { await backends.stop() } }
         var engine = ScriptedGatewayEngine()
-        engine.backends = [8000: .init(ip: "127.141.6.2", port: 8078)]
+        engine.backends = [8000: .init(ip: block.address(2), port: 8078)]
         try await GatewayFixtures.run(ip, engine: engine, settings: GatewayFixtures.settings(ip) { $0.udpIdleTimeout = .milliseconds(100) }) { gateway in
             _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("udp", 8000, .udp)]))
             // The guide's `echo 'fsm' | nc -4u -w1 $GATEWAY_IP 8000`, from two clients.
@@ -206,7 +222,9 @@ struct GatewayShellTests {
     }
 
     @Test func aSlowlorisClientGets408AndIsCounted() async throws {
-        let ip = "127.141.7.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         try await GatewayFixtures.run(ip, engine: ScriptedGatewayEngine(), settings: GatewayFixtures.settings(ip) { $0.requestHeaderTimeout = .milliseconds(300) }) { gateway in
             try await Self.answerOrigin(gateway)
             _ = await gateway.apply(GatewayFixtures.config(version: "v1", [Self.listener("http", 8000, .http)]))
@@ -227,7 +245,9 @@ struct GatewayShellTests {
     }
 
     @Test func aConnectionFloodIsRefusedPastTheLimitAndCounted() async throws {
-        let ip = "127.141.8.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         try await GatewayFixtures.run(ip, engine: ScriptedGatewayEngine(), settings: GatewayFixtures.settings(ip) {
             // The held connections send nothing: no deadline may close them during the flood.
             $0.connectionLimit = 3

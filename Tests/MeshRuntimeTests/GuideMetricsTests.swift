@@ -1,11 +1,13 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import Testing
 
 /// The guides' own queries against live sidecars: the metrics-demo's curl → httpbin (fsm-guides.txt
 /// 6.2) through a client and a server sidecar, scraped from `/stats/prometheus` and labelled the way
-/// the guide's Prometheus job labels them. Addresses: 127.99.<subnet>.1 and .2.
+/// the guide's Prometheus job labels them. Addresses: .1 and .2 of a test address block.
 @Suite(.timeLimit(.minutes(1)))
 struct GuideMetricsTests {
     static let cluster = "metrics-demo/httpbin|14001"
@@ -36,9 +38,10 @@ struct GuideMetricsTests {
     }
 
     /// Three 200s, a 503, then (the server allows 4 per minute) a 429 from the server's sidecar.
-    static func run(subnet: Int, _ body: (MeshPair, _ client: [PrometheusSample], _ server: [PrometheusSample]) async throws -> Void) async throws {
-        let serverIP = "127.99.\(subnet).2"
-        try await MeshPair.run(subnet: subnet, network: "127.99", client: curlConfig(serverIP: serverIP), server: httpbinConfig(serverIP: serverIP)) { mesh in
+    static func run(_ body: (MeshPair, _ client: [PrometheusSample], _ server: [PrometheusSample]) async throws -> Void) async throws {
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await MeshPair.run(block: block, client: curlConfig(serverIP: serverIP), server: httpbinConfig(serverIP: serverIP)) { mesh in
             var statuses: [Int] = []
             for path in ["/status/200", "/status/200", "/status/200", "/status/503", "/status/200"] {
                 statuses.append(try await mesh.get(path, host: "httpbin.metrics-demo:14001").status)
@@ -51,7 +54,7 @@ struct GuideMetricsTests {
     }
 
     @Test func everyQueryTheGuidesQuoteFindsSeries() async throws {
-        try await Self.run(subnet: 1) { _, client, server in
+        try await Self.run { _, client, server in
             let scraped = ScrapeTarget.kubernetesPod(namespace: "metrics-demo", pod: Self.curlPod, app: "curl", replicaSet: "curl-54ccc6954c").apply(client)
             for (line, query) in GuideQueries.queries {
                 let selectors = try PromQLSelector.all(in: query)
@@ -74,7 +77,7 @@ struct GuideMetricsTests {
     }
 
     @Test func sidecarExportsFSMsNamesAndLabels() async throws {
-        try await Self.run(subnet: 2) { _, client, server in
+        try await Self.run { _, client, server in
             let total = try #require(client.first { $0.name == "sidecar_cluster_upstream_rq_total" && $0.labels["sidecar_cluster_name"] == Self.cluster })
             #expect(total.value == 5)
             #expect(total.labels["source_namespace"] == "metrics-demo")
@@ -126,7 +129,7 @@ struct GuideMetricsTests {
         var expressions: [String] = []
         Self.collect(json, into: &expressions)
         #expect(expressions.count >= 10)
-        try await Self.run(subnet: 3) { _, client, server in
+        try await Self.run { _, client, server in
             let exported = Set((client + server).map(\.name))
             for expression in expressions {
                 let names = try PromQLSelector.all(in: Self.query(of: expression)).map(\.name)

@@ -1,6 +1,8 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -282,7 +284,7 @@ struct GRPCResult {
 
 // MARK: - A mesh with a gRPC port and an HTTP/1.1 port
 
-/// Client pod 127.83.<subnet>.1, server pod .2 with the gRPC app on 8080 and the HTTP/1.1 echo app
+/// Client pod .1 and server pod .2 of a test address block, with the gRPC app on 8080 and the HTTP/1.1 echo app
 /// on 8081; mTLS between the sidecars.
 struct GRPCMesh {
     static let grpcFQDN = "greeter.default.svc.cluster.local"
@@ -346,19 +348,20 @@ struct GRPCMesh {
         )
     }
 
-    static func run(subnet: Int, client: ProxyConfig? = nil, server: ProxyConfig? = nil, plaintextPeers: Bool = false,
+    /// `block`: the test's own lease when its configs name the pods' addresses, else a free one.
+    static func run(block: LoopbackBlockLease? = nil, client: ProxyConfig? = nil, server: ProxyConfig? = nil, plaintextPeers: Bool = false,
                     tuneClient: (inout SidecarSettings) -> Void = { _ in },
                     _ body: (GRPCMesh) async throws -> Void) async throws {
-        try await withLoopbackBlock("127.83.\(subnet)") {
-            try await runLeased(subnet: subnet, client: client, server: server, plaintextPeers: plaintextPeers, tuneClient: tuneClient, body)
-        }
+        let lease = try block ?? TestAddressBlock.lease()
+        defer { lease.release() }
+        try await runLeased(block: lease, client: client, server: server, plaintextPeers: plaintextPeers, tuneClient: tuneClient, body)
     }
 
-    private static func runLeased(subnet: Int, client: ProxyConfig?, server: ProxyConfig?, plaintextPeers: Bool,
+    private static func runLeased(block: LoopbackBlockLease, client: ProxyConfig?, server: ProxyConfig?, plaintextPeers: Bool,
                                   tuneClient: (inout SidecarSettings) -> Void, _ body: (GRPCMesh) async throws -> Void) async throws {
-        let clientIP = "127.83.\(subnet).1"
-        let serverIP = "127.83.\(subnet).2"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-h2-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        let clientIP = block.address(1)
+        let serverIP = block.address(2)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-h2-\(block.block)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try MeshPair.write(client ?? clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
         try MeshPair.write(server ?? serverConfig(serverIP: serverIP), to: directory.appendingPathComponent("server.json"))
@@ -398,8 +401,9 @@ struct HTTP2Tests {
     @Test func unaryCallGoesThroughBothSidecarsOverHTTP2WithTrailers() async throws {
         // Only the client's identity may call: the server sidecar reads it from the mTLS
         // connection under the HTTP/2 stream.
-        let server = GRPCMesh.serverConfig(serverIP: "127.83.1.2", grpcAllowed: [MeshPair.clientIdentity])
-        try await GRPCMesh.run(subnet: 1, server: server) { mesh in
+        let block = try TestAddressBlock.lease()
+        let server = GRPCMesh.serverConfig(serverIP: block.address(2), grpcAllowed: [MeshPair.clientIdentity])
+        try await GRPCMesh.run(block: block, server: server) { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "hello"))
             #expect(result.status == 200)
@@ -434,8 +438,9 @@ struct HTTP2Tests {
     @Test func aCompleteHTTP2AnswerIsLoggedWithoutDownstreamTermination() async throws {
         let log = try AccessLogTests.LogFile()
         defer { log.remove() }
-        let client = AccessLogTests.logging(GRPCMesh.clientConfig(serverIP: "127.83.11.2"))
-        try await GRPCMesh.run(subnet: 11, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
+        let block = try TestAddressBlock.lease()
+        let client = AccessLogTests.logging(GRPCMesh.clientConfig(serverIP: block.address(2)))
+        try await GRPCMesh.run(block: block, client: client, tuneClient: { $0.accessLog = log.sink }) { mesh in
             let h2 = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await h2.call("/test.Echo/Unary", message: "hello"))
             #expect(result.trailers?.first(name: "grpc-status") == "0")
@@ -448,8 +453,9 @@ struct HTTP2Tests {
 
     @Test func plaintextPeersSpeakH2CWithPriorKnowledge() async throws {
         // The explicit plaintext test mode: h2c between the sidecars, the identity in the header.
-        let server = GRPCMesh.serverConfig(serverIP: "127.83.8.2", grpcAllowed: [MeshPair.clientIdentity])
-        try await GRPCMesh.run(subnet: 8, server: server, plaintextPeers: true) { mesh in
+        let block = try TestAddressBlock.lease()
+        let server = GRPCMesh.serverConfig(serverIP: block.address(2), grpcAllowed: [MeshPair.clientIdentity])
+        try await GRPCMesh.run(block: block, server: server, plaintextPeers: true) { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "plain"))
             #expect(result.messages == ["echo: plain"])
@@ -462,7 +468,7 @@ struct HTTP2Tests {
     }
 
     @Test func serverStreamingMessagesArriveBeforeTheStreamEnds() async throws {
-        try await GRPCMesh.run(subnet: 2) { mesh in
+        try await GRPCMesh.run { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             var messages: [String] = []
             var trailers: HTTPHeaders?
@@ -487,7 +493,7 @@ struct HTTP2Tests {
     }
 
     @Test func applicationStatusAndMessageTrailersPassThrough() async throws {
-        try await GRPCMesh.run(subnet: 3) { mesh in
+        try await GRPCMesh.run { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Missing", message: "x"))
             #expect(result.status == 200)
@@ -498,8 +504,9 @@ struct HTTP2Tests {
     }
 
     @Test func accessDeniedArrivesAsPermissionDenied() async throws {
-        let serverIP = "127.83.4.2"
-        try await GRPCMesh.run(subnet: 4, server: GRPCMesh.serverConfig(serverIP: serverIP, grpcAllowed: ["someone-else.default.cluster.local"])) { mesh in
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
+        try await GRPCMesh.run(block: block, server: GRPCMesh.serverConfig(serverIP: serverIP, grpcAllowed: ["someone-else.default.cluster.local"])) { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "x"))
             // Trailers-only: `:status` 200 and the gRPC status in the one HEADERS frame.
@@ -516,9 +523,10 @@ struct HTTP2Tests {
     }
 
     @Test func noReachableUpstreamArrivesAsUnavailable() async throws {
-        let serverIP = "127.83.5.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         // The gRPC cluster's only endpoint has no sidecar listening.
-        try await GRPCMesh.run(subnet: 5, client: GRPCMesh.clientConfig(serverIP: serverIP, grpcEndpoint: "127.83.5.9:8080")) { mesh in
+        try await GRPCMesh.run(block: block, client: GRPCMesh.clientConfig(serverIP: serverIP, grpcEndpoint: block.address(9) + ":8080")) { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "x"))
             #expect(result.status == 200)
@@ -532,7 +540,7 @@ struct HTTP2Tests {
     }
 
     @Test func http1StillWorksOnTheSameListenersAndHTTP2ReachesAnHTTP1App() async throws {
-        try await GRPCMesh.run(subnet: 6) { mesh in
+        try await GRPCMesh.run { mesh in
             let plain = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/plain", headers: [("host", "echo:8081")], timeout: .seconds(5))
             #expect(plain.status == 200)
             #expect(plain.body == "GET /plain ")
@@ -551,7 +559,7 @@ struct HTTP2Tests {
 
     @Test func idleHTTP2ConnectionsAreClosedButNotWhileACallIsOpen() async throws {
         // 3 s: long enough that a busy machine opens the call below before its connection counts as idle.
-        try await GRPCMesh.run(subnet: 9, tuneClient: { $0.idleTimeout = .seconds(3) }) { mesh in
+        try await GRPCMesh.run(tuneClient: { $0.idleTimeout = .seconds(3) }) { mesh in
             // One whose call stays open (the app holds its stream) past the idle timeout.
             let busy = try await H2TestClient.connect(host: mesh.clientIP)
             var events = try await busy.call("/test.Echo/Stream", message: "hold").makeAsyncIterator()
@@ -584,7 +592,7 @@ struct HTTP2Tests {
     /// connection of a gRPC port stayed in its pool, counted active, after the shared HTTP/2
     /// connection under it closed; an HTTP/1.1 connection leaves when it closes.
     @Test func anIdleGRPCConnectionLeavesThePoolWhenItsHTTP2ConnectionCloses() async throws {
-        try await GRPCMesh.run(subnet: 10) { mesh in
+        try await GRPCMesh.run { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let result = await GRPCResult.collect(try await client.call("/test.Echo/Unary", message: "hello"))
             #expect(result.messages == ["echo: hello"])
@@ -603,7 +611,7 @@ struct HTTP2Tests {
     }
 
     @Test func badPrefaceAndMalformedFramesCloseOnlyThatConnectionAndAreCounted() async throws {
-        try await GRPCMesh.run(subnet: 7) { mesh in
+        try await GRPCMesh.run { mesh in
             // A preface that breaks off after "PRI * HTTP/2.0".
             let badPreface = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
             #expect(badPreface.isEmpty)

@@ -1,6 +1,7 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTesting
 import NIOCore
 import Testing
@@ -12,8 +13,6 @@ import Testing
 /// about outcomes (closes, answers, counters), never durations.
 @Suite(.timeLimit(.minutes(2)))
 struct ListenerAbuseTests {
-    static let network = "127.93"
-
     /// Opens `count` raw connections one after the other (each accepted before the next opens).
     static func openIdle(_ count: Int, host: String, port: Int) async throws -> [(channel: any Channel, received: EventLoopFuture<String>)] {
         var connections: [(channel: any Channel, received: EventLoopFuture<String>)] = []
@@ -26,7 +25,7 @@ struct ListenerAbuseTests {
     }
 
     @Test func connectionsPastTheAdminLimitAreClosedAndTheDataPathServes() async throws {
-        try await MeshPair.run(subnet: 10, network: Self.network, tuneClient: { $0.connectionLimits.admin = 4 }) { mesh in
+        try await MeshPair.run(tuneClient: { $0.connectionLimits.admin = 4 }) { mesh in
             let held = try await Self.openIdle(4, host: mesh.clientIP, port: 15000)
             let refused = try await Self.openIdle(20, host: mesh.clientIP, port: 15000)
             // Each one past the limit is closed without a byte.
@@ -56,7 +55,7 @@ struct ListenerAbuseTests {
     }
 
     @Test func inboundTLSHandshakesThatDripOrNeverStartAreClosed() async throws {
-        try await MeshPair.run(subnet: 11, network: Self.network, tuneServer: { $0.tlsHandshakeTimeout = .milliseconds(300) }) { mesh in
+        try await MeshPair.run(tuneServer: { $0.tlsHandshakeTimeout = .milliseconds(300) }) { mesh in
             // The start of a ClientHello (record header, handshake header, version), one byte per
             // 100 ms: about 4 s for all of it, far past the deadline.
             let partialHello = String(decoding: [0x16, 0x03, 0x01, 0x00, 0x7c, 0x01, 0x00, 0x00, 0x78, 0x03, 0x03] + Array(repeating: UInt8(0x41), count: 29), as: UTF8.self)
@@ -82,7 +81,7 @@ struct ListenerAbuseTests {
             $0.requestHeaderTimeout = .seconds(1)
             $0.idleTimeout = .seconds(2)
         }
-        try await MeshPair.run(subnet: 12, network: Self.network, tuneClient: tune) { mesh in
+        try await MeshPair.run(tuneClient: tune) { mesh in
             // Opens and says nothing: closed without an answer.
             let silent = try await RawClient.exchange(host: mesh.clientIP, port: 15000, bytes: "", timeout: .seconds(20))
             #expect(silent.isEmpty)
@@ -103,7 +102,7 @@ struct ListenerAbuseTests {
     }
 
     @Test func adminIsOnLoopbackAndThePrometheusPortServesMetricsOnly() async throws {
-        try await MeshPair.run(subnet: 13, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             #expect(mesh.client.adminAddress?.ipAddress == mesh.clientIP)
             #expect(mesh.client.adminAddress?.port == 15000)
             #expect(mesh.client.prometheusAddress?.port == 15010)
@@ -135,10 +134,10 @@ struct ListenerAbuseTests {
     @Test(.enabled(if: CaptureTestEnvironment.binary("fsm") != nil, "the fsm binary was not built (swift build --build-tests)"))
     func descriptorExhaustionThroughTheAdminPortLeavesTheDataPathServing() async throws {
         let fsm = try #require(CaptureTestEnvironment.binary("fsm"))
-        // The block's fixed ports, held against other test runs on this machine.
-        let lease = try await LoopbackBlockLease.acquire("\(Self.network).14")
-        defer { lease.release() }
-        let (clientIP, serverIP) = ("\(Self.network).14.1", "\(Self.network).14.2")
+        // The block's fixed ports, held against other tests and other test runs on this machine.
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let (clientIP, serverIP) = (block.address(1), block.address(2))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("listener-abuse-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -183,14 +182,14 @@ struct ListenerAbuseTests {
     @Test(.enabled(if: CaptureTestEnvironment.binary("fsm") != nil, "the fsm binary was not built (swift build --build-tests)"))
     func limitsAndPortsFromTheCommandLine() async throws {
         let fsm = try #require(CaptureTestEnvironment.binary("fsm"))
-        let lease = try await LoopbackBlockLease.acquire("\(Self.network).15")
-        defer { lease.release() }
-        let ip = "\(Self.network).15.1"
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let ip = block.address(1)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("listener-options-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("client.json")
-        try MeshPair.write(MeshPair.clientConfig(serverIP: "\(Self.network).15.2"), to: config)
+        try MeshPair.write(MeshPair.clientConfig(serverIP: block.address(2)), to: config)
         let base = ["sidecar", "--config", config.path, "--pod-ip", ip, "--insecure-plaintext-peers", "--log-level", "error"]
         for (arguments, message) in [(["--max-admin-connections", "0"], "--max-admin-connections must be between 1 and 10000000"),
                                      (["--admin-port", "15001"], "--outbound-port, --inbound-port, --admin-port and --prometheus-port must differ"),

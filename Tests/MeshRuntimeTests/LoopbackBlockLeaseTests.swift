@@ -1,5 +1,6 @@
 import Foundation
 import MeshRuntime
+import MeshShell
 import Testing
 
 /// Address blocks held through lock files: what keeps two test runs (or two `sim --real`) on one

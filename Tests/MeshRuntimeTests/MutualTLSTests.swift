@@ -2,7 +2,9 @@ import Foundation
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -86,11 +88,12 @@ struct MutualTLSTests {
     }
 
     @Test func serverSeesTheIdentityOfTheClientCertificate() async throws {
-        try await MeshPair.run(subnet: 41, server: Self.onlyClientAllowed(serverIP: "127.77.41.2")) { mesh in
+        let block = try TestAddressBlock.lease()
+        try await MeshPair.run(block: block, server: Self.onlyClientAllowed(serverIP: block.address(2))) { mesh in
             #expect(try await mesh.get("/allowed").status == 200)
             // A third pod whose sidecar holds the thief's certificate — but whose config claims to be
             // the allowed client: the server goes by the certificate.
-            let thiefIP = "127.77.41.3"
+            let thiefIP = block.address(3)
             let files = try MeshPair.certificates(for: Self.thiefIdentity, in: mesh.directory, name: "thief")
             let config = mesh.directory.appendingPathComponent("thief.json")
             try MeshPair.write(MeshPair.clientConfig(serverIP: mesh.serverIP), to: config)
@@ -112,7 +115,7 @@ struct MutualTLSTests {
     }
 
     @Test func expiredAndForeignCertificatesFailTheHandshakeAndAreCounted() async throws {
-        try await MeshPair.run(subnet: 42) { mesh in
+        try await MeshPair.run { mesh in
             // Valid a day, two days ago.
             let expired = try TestCA.shared.issue(MeshPair.clientIdentity, now: Date(timeIntervalSinceNow: -2 * 86400), validity: .hours(24))
             let foreign = try TestCA.foreign.issue(MeshPair.clientIdentity)
@@ -136,7 +139,7 @@ struct MutualTLSTests {
     }
 
     @Test func clientSidecarWithAForeignCertificateGets503() async throws {
-        try await MeshPair.run(subnet: 43) { mesh in
+        try await MeshPair.run { mesh in
             // Re-issue the client sidecar's certificate from a foreign CA (its own root file too):
             // both ends refuse each other, the app sees 503, the server counts the failed handshake.
             try MeshPair.certificates(for: MeshPair.clientIdentity, in: mesh.directory, name: "client", ca: .foreign)
@@ -150,7 +153,8 @@ struct MutualTLSTests {
     }
 
     @Test func plaintextToTheInboundPortIsRefused() async throws {
-        try await MeshPair.run(subnet: 44, server: Self.onlyClientAllowed(serverIP: "127.77.44.2")) { mesh in
+        let block = try TestAddressBlock.lease()
+        try await MeshPair.run(block: block, server: Self.onlyClientAllowed(serverIP: block.address(2))) { mesh in
             // The old stand-in: plain HTTP naming an allowed identity in a header.
             let spoof = try await RawClient.exchange(host: mesh.serverIP, port: 15003, bytes:
                 "GET / HTTP/1.1\r\nhost: echo:8080\r\nx-fsm-target-port: 8080\r\nx-fsm-source-identity: \(MeshPair.clientIdentity)\r\n\r\n")
@@ -165,7 +169,7 @@ struct MutualTLSTests {
     }
 
     @Test func renewedCertificatesArePickedUpWithoutDroppingOpenConnections() async throws {
-        try await MeshPair.run(subnet: 45) { mesh in
+        try await MeshPair.run { mesh in
             #expect(try await mesh.get("/first").status == 200)
             let probe = try TestCA.shared.issue(MeshPair.clientIdentity)
             let before = try await TLSTestClient.exchange(host: mesh.serverIP, certificate: probe, request: TLSTestClient.request("/probe"))
@@ -207,15 +211,17 @@ struct MutualTLSTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-mtls-bad-\(UInt32.random(in: 0...UInt32.max))")
         let files = try MeshPair.certificates(for: MeshPair.clientIdentity, in: directory, name: "client")
         defer { try? FileManager.default.removeItem(at: directory) }
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
         // The key of another certificate.
         let other = try TestCA.write(TestCA.shared.issue(MeshPair.clientIdentity), to: directory, name: "other")
         let mismatched = PeerCertificateFiles(certificatePath: files.certificatePath, privateKeyPath: other.privateKeyPath, caPath: files.caPath)
         await #expect(throws: PeerCertificateError.self) {
-            try await SidecarProcess.start(configPath: "/nonexistent", settings: SidecarSettings(podIP: "127.77.46.1", peerTransport: .mutualTLS(mismatched)), logger: MeshPair.quietLogger)
+            try await SidecarProcess.start(configPath: "/nonexistent", settings: SidecarSettings(podIP: block.address(1), peerTransport: .mutualTLS(mismatched)), logger: MeshPair.quietLogger)
         }
         let missing = PeerCertificateFiles(certificatePath: "/nonexistent/tls.crt", privateKeyPath: files.privateKeyPath, caPath: files.caPath)
         await #expect(throws: PeerCertificateError.self) {
-            try await SidecarProcess.start(configPath: "/nonexistent", settings: SidecarSettings(podIP: "127.77.46.1", peerTransport: .mutualTLS(missing)), logger: MeshPair.quietLogger)
+            try await SidecarProcess.start(configPath: "/nonexistent", settings: SidecarSettings(podIP: block.address(1), peerTransport: .mutualTLS(missing)), logger: MeshPair.quietLogger)
         }
     }
 }

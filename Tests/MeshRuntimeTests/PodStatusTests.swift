@@ -9,7 +9,7 @@ import Testing
 
 /// `PUT /v1/pods/<ns>/<pod>/status` (the kubelet's role reports readiness): a not-ready pod leaves
 /// its services' endpoints in the clients' configs, held long polls wake up, a manifest re-read
-/// keeps the status, and bad reports get a one-line 400. Addresses: ControlledMesh's subnets 20 and 23.
+/// keeps the status, and bad reports get a one-line 400. Addresses: a ControlledMesh test address block each.
 @Suite(.timeLimit(.minutes(1)))
 struct PodStatusTests {
     static func report(_ mesh: ControlledMesh, _ pod: String, _ body: String) async throws -> MeshHTTPResponse {
@@ -23,7 +23,7 @@ struct PodStatusTests {
     }
 
     @Test func aReportedNotReadyPodLeavesTheEndpointsUntilItIsReadyAgain() async throws {
-        try await ControlledMesh.run(subnet: 20, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
             let echoIP = try await mesh.podIP("echo-0")
             #expect(try await Self.echoEndpoints(mesh) == ["\(echoIP):8080"])
             let before = try await mesh.api("/v1/configs/demo/client-0")
@@ -54,7 +54,7 @@ struct PodStatusTests {
     }
 
     @Test func badReportsGetAOneLine400AndUnknownPodsA404() async throws {
-        try await ControlledMesh.run(subnet: 23, files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
+        try await ControlledMesh.run(files: ControllerServerTests.smiFiles, sidecars: false) { mesh in
             let cases: [(String, String)] = [
                 ("nonsense", "body: invalid JSON at byte 1: invalid literal; expected {\"ready\": true|false}\n"),
                 (#"{"ready": "no"}"#, "body.ready: expected true or false\n"),

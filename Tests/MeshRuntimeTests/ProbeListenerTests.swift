@@ -6,7 +6,7 @@ import Testing
 
 /// The kubelet's rewritten probes against a real sidecar and app (fsm-guides.txt 5): the sidecar
 /// asks the app's original endpoint and answers with its status; `/fsm-healthcheck` on 15904
-/// answers whether the `Original-Tcp-Port` accepts connections (127.95.x).
+/// answers whether the `Original-Tcp-Port` accepts connections (a test address block each).
 @Suite(.timeLimit(.minutes(2)))
 struct ProbeListenerTests {
     static let app = MeshPair.appPort
@@ -23,7 +23,7 @@ struct ProbeListenerTests {
             SidecarProbe(kind: .readiness, target: .http(port: Self.app, path: "/status/503")),
             SidecarProbe(kind: .startup, target: .https(port: Self.app)),
         ]
-        try await MeshPair.run(subnet: 1, network: "127.95", tuneServer: { $0.probes = probes }) { mesh in
+        try await MeshPair.run(tuneServer: { $0.probes = probes }) { mesh in
             let live = try await Self.get(mesh.serverIP, 15901, "/fsm-liveness-probe")
             #expect(live.status == 200)
             #expect(live.body == "GET /liveness ")
@@ -45,7 +45,7 @@ struct ProbeListenerTests {
     @Test func anAppThatDoesNotAnswerInTimeFailsTheProbe() async throws {
         let probes = [SidecarProbe(kind: .liveness, target: .http(port: Self.app, path: "/slow/4000"), timeoutSeconds: 1),
                       SidecarProbe(kind: .readiness, target: .http(port: Self.closedPort, path: "/ready"))]
-        try await MeshPair.run(subnet: 2, network: "127.95", tuneServer: { $0.probes = probes }) { mesh in
+        try await MeshPair.run(tuneServer: { $0.probes = probes }) { mesh in
             let started = ContinuousClock.now
             let slow = try await Self.get(mesh.serverIP, 15901, "/fsm-liveness-probe")
             #expect(slow.status == 503)
@@ -61,7 +61,7 @@ struct ProbeListenerTests {
 
     @Test func theHealthcheckAnswers200WhenThePortAcceptsAnd503WhenNot() async throws {
         let probes = [SidecarProbe(kind: .liveness, target: .tcp(port: Self.app)), SidecarProbe(kind: .readiness, target: .tcp(port: Self.closedPort))]
-        try await MeshPair.run(subnet: 3, network: "127.95", tuneServer: { $0.probes = probes }) { mesh in
+        try await MeshPair.run(tuneServer: { $0.probes = probes }) { mesh in
             let open = try await Self.get(mesh.serverIP, 15904, "/fsm-healthcheck", headers: [("Original-Tcp-Port", "\(Self.app)")])
             #expect(open.status == 200)
             #expect(open.body == "port \(Self.app) accepts connections\n")

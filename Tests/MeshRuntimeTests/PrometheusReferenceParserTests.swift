@@ -1,11 +1,13 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import Testing
 
 /// `/stats/prometheus` of live sidecars, read by the reference parser (PyPI prometheus-client,
 /// through scripts/check-prometheus.py, in the test tools' virtual environment that
-/// scripts/setup-validate.sh prepares under .build). Pods are 127.84.<subnet>.1 and .2.
+/// scripts/setup-validate.sh prepares under .build). Pods are .1 and .2 of a test address block.
 @Suite(.enabled(if: ReferenceParser.available, "needs prometheus-client in .build/validate-venv (scripts/setup-validate.sh; PyPI)"))
 struct PrometheusReferenceParserTests {
     /// One sample as the script prints it: `<family> <type> <sample> <labels JSON> <value>`.
@@ -57,10 +59,11 @@ struct PrometheusReferenceParserTests {
 
     @Test func liveSidecarsExposeWhatTheReferenceParserReads() async throws {
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
-        let serverIP = "127.84.1.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let clientWorkload = WorkloadLabels(kind: "Deployment", name: "client", pod: "client-7d9f", namespace: "default")
         let serverWorkload = WorkloadLabels(kind: "Deployment", name: "echo", pod: "echo-5c4b", namespace: "default")
-        try await MeshPair.run(subnet: 1, network: "127.84", client: MeshPair.clientConfig(serverIP: serverIP, retry: retry),
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry),
                                clientWorkload: clientWorkload, serverWorkload: serverWorkload) { mesh in
             #expect(try await mesh.get("/a").status == 200)
             #expect(try await mesh.get("/b").status == 200)

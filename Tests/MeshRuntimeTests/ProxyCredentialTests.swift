@@ -4,6 +4,8 @@ import MeshControl
 import MeshControlPlane
 import MeshIdentity
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -51,18 +53,31 @@ struct ProxyCredentialTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-proxy-credential-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let manifests = ControllerCertificateTests.manifests(buyerIP: "127.91.7.11", storeIP: "127.91.7.12")
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        let manifests = ControllerCertificateTests.manifests(buyerIP: block.address(11), storeIP: block.address(12))
             .replacingOccurrences(of: "metadata: {name: buyer-1, namespace: shop, labels: {app: buyer}}",
                                   with: "metadata: {name: buyer-1, namespace: shop, labels: {app: buyer, fsm-proxy-uuid: 4f6b2c1e-uuid}}")
         try Data(manifests.utf8).write(to: directory.appendingPathComponent("mesh.yaml"))
         var logger = Logger(label: "test.proxy-credential")
         logger.logLevel = .critical
-        let server = try await ControllerServer.start(manifests: directory.path, settings: ControllerSettings(host: "127.91.7.1", port: 0), logger: logger)
-        defer { Task { await server.shutdown() } }
+        let server = try await ControllerServer.start(manifests: directory.path, settings: ControllerSettings(host: block.address(1), port: 0), logger: logger)
+        do {
+            try await Self.servesOnlyItsOwnPod(server)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        await server.shutdown()
+    }
+
+    /// The proxy credential of buyer-1's uuid reads buyer-1's config and not store-1's.
+    private static func servesOnlyItsOwnPod(_ server: ControllerServer) async throws {
         let port = try #require(server.address?.port)
+        let host = try #require(server.address?.ipAddress)
         let token = try server.credentials.mint(.proxy(namespace: "shop", uuid: "4f6b2c1e-uuid"), instance: Array("4f6b2c1e-uuid".utf8)).token
         func get(_ path: String) async throws -> MeshHTTPResponse {
-            try await MeshHTTP.request(host: "127.91.7.1", port: port, path: path, headers: [("authorization", "Bearer \(token)")], timeout: .seconds(5))
+            try await MeshHTTP.request(host: host, port: port, path: path, headers: [("authorization", "Bearer \(token)")], timeout: .seconds(5))
         }
         let mine = try await get("/v1/configs/shop/buyer-1")
         #expect(mine.status == 200)

@@ -1,6 +1,8 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -9,13 +11,12 @@ import Testing
 /// Request bodies stream through both sidecars instead of being buffered whole: uploads larger
 /// than the replay buffer reach the app, the app sees an upload's first bytes before its last
 /// ones are sent, bidirectional gRPC works, and retries resend bodies that fit the replay buffer
-/// (and are given up for those that do not). Pods on 127.88.<n>.x (MeshPair) and 127.83.3x.x (gRPC).
+/// (and are given up for those that do not). Pods on a test address block each (MeshPair, GRPCMesh).
 @Suite(.timeLimit(.minutes(1)))
 struct RequestStreamingTests {
-    static let network = "127.88"
 
     @Test func uploadsLargerThanTheReplayBufferReachTheApp() async throws {
-        try await MeshPair.run(subnet: 1, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let size = 1024 * 1024
             let upload = try await mesh.get("/upload", method: .POST, body: String(repeating: "y", count: size))
             #expect(upload.status == 200)
@@ -34,7 +35,7 @@ struct RequestStreamingTests {
     }
 
     @Test func theAppReceivesAnUploadBeforeItEnds() async throws {
-        try await MeshPair.run(subnet: 2, network: Self.network) { mesh in
+        try await MeshPair.run { mesh in
             let half = 20_000
             let client = try await StreamingUploadClient.connect(host: mesh.clientIP, port: 15001)
             try await client.write("POST /upload HTTP/1.1\r\nHost: echo:8080\r\nContent-Length: \(2 * half)\r\nConnection: close\r\n\r\n" + String(repeating: "a", count: half))
@@ -56,11 +57,11 @@ struct RequestStreamingTests {
     /// process. Under mTLS the TLS shutdown deferred that close.
     @Test(arguments: [true, false])
     func aRefusalBeforeAnUploadEndsClosesTheConnectionCleanly(plaintextPeers: Bool) async throws {
-        let subnet = plaintextPeers ? 4 : 5
+        let block = try TestAddressBlock.lease()
         let local = [WeightedCluster(name: "default/echo|8080|local", weight: 100)]
-        let server = MeshPair.serverConfig(serverIP: "\(Self.network).\(subnet).2", rules: [RouteRule(pathRegex: "/allowed", targetClusters: local)])
+        let server = MeshPair.serverConfig(serverIP: block.address(2), rules: [RouteRule(pathRegex: "/allowed", targetClusters: local)])
         let plaintext: (inout SidecarSettings) -> Void = { if plaintextPeers { $0.peerTransport = .insecurePlaintext } }
-        try await MeshPair.run(subnet: subnet, network: Self.network, server: server, tuneClient: plaintext, tuneServer: plaintext) { mesh in
+        try await MeshPair.run(block: block, server: server, tuneClient: plaintext, tuneServer: plaintext) { mesh in
             let client = try await StreamingUploadClient.connect(host: mesh.clientIP, port: 15001)
             try await client.write("POST /refused HTTP/1.1\r\nHost: echo:8080\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
             let response = try await client.response()
@@ -71,9 +72,10 @@ struct RequestStreamingTests {
     }
 
     @Test func retriesResendBodiesThatFitTheReplayBufferOnly() async throws {
-        let serverIP = "\(Self.network).3.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 2, retryBackoffBaseInterval: .milliseconds(5))
-        try await MeshPair.run(subnet: 3, network: Self.network, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             let fits = String(repeating: "r", count: 10_000)
             let retried = try await mesh.get("/status/503", method: .POST, body: fits)
             // Three attempts, the last one (whose answer the app sees) with the whole body.
@@ -97,7 +99,7 @@ struct RequestStreamingTests {
     }
 
     @Test func bidirectionalGRPCMessagesCrossBeforeTheRequestEnds() async throws {
-        try await GRPCMesh.run(subnet: 31) { mesh in
+        try await GRPCMesh.run { mesh in
             let client = try await H2TestClient.connect(host: mesh.clientIP)
             let (call, events) = try await client.open("/test.Echo/Chat")
             // A call that stalls is closed after 20 s, which ends the events (the test then fails).

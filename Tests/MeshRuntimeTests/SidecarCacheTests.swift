@@ -5,7 +5,9 @@ import MeshControlPlane
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import Testing
 #if canImport(Glibc)
@@ -20,7 +22,7 @@ import CNIOLinux
 /// `SidecarProcess` with a cache directory (`fsm sidecar --cache-dir`): it keeps the last good
 /// config and certificate (0700 directory, 0600 files), starts from them, stale, while the
 /// controller is down, and takes the controller's fresh config once it answers.
-/// Addresses: the controller on 127.78.21.1 (ControlledMesh's subnet 21).
+/// Addresses: a test address block each (the controller on .1).
 @Suite(.timeLimit(.minutes(2)))
 struct SidecarCacheTests {
     static func mode(_ path: String) -> Int? {
@@ -50,7 +52,7 @@ struct SidecarCacheTests {
     @Test func aRestartWithTheControllerDownServesFromTheCacheUntilTheControllerAnswers() async throws {
         var generator = SystemRandomNumberGenerator()
         let authority = try MeshCertificateAuthority.createRoot(now: Date(timeIntervalSinceNow: -60), using: &generator)
-        let mesh = try ControlledMesh(subnet: 21, files: ControllerServerTests.smiFiles)
+        let mesh = try ControlledMesh(block: try TestAddressBlock.lease(), files: ControllerServerTests.smiFiles)
         var settings = mesh.settings
         settings.certificateAuthority = authority // the same root across controller restarts
         let cacheRoot = mesh.directory.deletingLastPathComponent().appendingPathComponent(mesh.directory.lastPathComponent + "-cache")
@@ -141,8 +143,10 @@ struct SidecarCacheTests {
         try cache.prepare()
         var logger = Logger(label: "test.cache")
         logger.logLevel = .critical
-        // No controller listens on 127.78.22.1.
-        let endpoint = ControllerEndpoint(host: "127.78.22.1", port: 6060, namespace: "demo", pod: "echo-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
+        // No controller listens on the block's .1.
+        let endpoint = ControllerEndpoint(host: block.address(1), port: 6060, namespace: "demo", pod: "echo-0", minBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
 
         // A certificate that expired an hour ago: not used, so the sidecar waits for the controller and gives up.
         let expired = try TestCA.shared.issue("echo.demo.cluster.local", now: Date(timeIntervalSinceNow: -7200), validity: .hours(1))
@@ -150,17 +154,17 @@ struct SidecarCacheTests {
         try SecretFile.write(expired.privateKeyPEM, to: directory.appendingPathComponent(SidecarCache.privateKeyFile).path)
         try SecretFile.write(expired.issuerPEM, to: directory.appendingPathComponent(SidecarCache.caFile).path)
         await #expect(throws: (any Error).self) {
-            let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.22.10", peerTransport: .mutualTLSFromController),
+            let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: block.address(10), peerTransport: .mutualTLSFromController),
                                                          logger: logger, certificateWait: .milliseconds(500), cache: cache)
             await sidecar.shutdown()
         }
 
         // A config file that is not a config: ignored (counted), so the sidecar has none and is not ready.
         try SecretFile.write("{\"not\": \"a config\"", to: directory.appendingPathComponent(SidecarCache.configFile).path)
-        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: "127.78.22.10", peerTransport: .insecurePlaintext),
+        let sidecar = try await SidecarProcess.start(controller: endpoint, settings: SidecarSettings(podIP: block.address(10), peerTransport: .insecurePlaintext),
                                                      logger: logger, cache: cache)
         #expect(await eventually(within: 5) { ((try? await Self.stats(sidecar))?["runtime.config_cache_rejected"]) == 1 })
-        #expect(await Self.ready("127.78.22.10")?.status == 503)
+        #expect(await Self.ready(block.address(10))?.status == 503)
         #expect(try await Self.stats(sidecar)["runtime.config_stale"] == 0)
         await sidecar.shutdown(drainTimeout: .zero)
     }

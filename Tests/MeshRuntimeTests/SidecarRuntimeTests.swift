@@ -2,16 +2,18 @@ import Foundation
 import Logging
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import Testing
 
-/// Real sockets on 127.77.<n>.x: a client app → client sidecar (outbound 15001) → server sidecar
-/// (inbound 15003) → echo app (8080). Every test uses its own subnet so they can run in parallel.
+/// Real sockets on a test address block each (`TestAddressBlock`): a client app → client sidecar (outbound 15001) → server sidecar
+/// (inbound 15003) → echo app (8080). Every test leases its own block, so they run in parallel.
 @Suite(.timeLimit(.minutes(1)))
 struct SidecarRuntimeTests {
     @Test func requestCrossesBothSidecars() async throws {
-        try await MeshPair.run(subnet: 1) { mesh in
+        try await MeshPair.run { mesh in
             let response = try await mesh.get("/hello?x=1")
             #expect(response.status == 200)
             #expect(response.body == "GET /hello?x=1 ")
@@ -37,7 +39,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func largeBodiesStreamAndUpstreamConnectionsAreReused() async throws {
-        try await MeshPair.run(subnet: 11) { mesh in
+        try await MeshPair.run { mesh in
             let size = 8 * 1024 * 1024
             let big = try await mesh.get("/big/\(size)")
             #expect(big.status == 200)
@@ -70,7 +72,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func unknownHostIsRefused() async throws {
-        try await MeshPair.run(subnet: 2) { mesh in
+        try await MeshPair.run { mesh in
             // No traffic match: the sidecar closes the app's connection (the demos' status 0).
             let refused = try? await mesh.get("/", host: "nowhere:9999")
             #expect(refused == nil)
@@ -81,13 +83,14 @@ struct SidecarRuntimeTests {
     }
 
     @Test func smiAccessControlDeniesUnmatchedPaths() async throws {
-        let serverIP = "127.77.3.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let local = [WeightedCluster(name: "default/echo|8080|local", weight: 100)]
         let rules = [
             RouteRule(pathRegex: "/books-bought", methods: ["GET"], targetClusters: local, allowedServices: [MeshPair.clientIdentity]),
             RouteRule(pathRegex: "/admin", targetClusters: local, allowedServices: ["someone-else.default.cluster.local"]),
         ]
-        try await MeshPair.run(subnet: 3, server: MeshPair.serverConfig(serverIP: serverIP, rules: rules)) { mesh in
+        try await MeshPair.run(block: block, server: MeshPair.serverConfig(serverIP: serverIP, rules: rules)) { mesh in
             #expect(try await mesh.get("/books-bought").status == 200)
             #expect(try await mesh.get("/buy-a-book").status == 403)
             #expect(try await mesh.get("/admin").status == 403)
@@ -102,10 +105,11 @@ struct SidecarRuntimeTests {
     }
 
     @Test func inboundRateLimitAnswers429WithHeaders() async throws {
-        let serverIP = "127.77.4.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let limit = RateLimitConfig(limit: 3, period: .seconds(60), capacity: 3, responseStatusCode: 429,
                                     responseHeadersToAdd: [HeaderValue(name: "hello", value: "world")])
-        try await MeshPair.run(subnet: 4, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
+        try await MeshPair.run(block: block, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
             var statuses: [Int] = []
             var limited: MeshHTTPResponse?
             for _ in 0..<4 {
@@ -121,10 +125,11 @@ struct SidecarRuntimeTests {
     }
 
     @Test func headerInjectionFromConfigIsNotWritten() async throws {
-        let serverIP = "127.77.14.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let limit = RateLimitConfig(limit: 1, period: .seconds(60), capacity: 1, responseStatusCode: 429,
                                     responseHeadersToAdd: [HeaderValue(name: "hello", value: "world\r\nx-injected: yes")])
-        try await MeshPair.run(subnet: 14, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
+        try await MeshPair.run(block: block, server: MeshPair.serverConfig(serverIP: serverIP, serviceLimit: limit)) { mesh in
             #expect(try await mesh.get("/").status == 200)
             let refused = try await mesh.get("/")
             // The server sidecar refuses to write the header and closes; the client sidecar sees a reset.
@@ -135,9 +140,10 @@ struct SidecarRuntimeTests {
     }
 
     @Test func retriesA503AndCountsIt() async throws {
-        let serverIP = "127.77.5.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 2, retryBackoffBaseInterval: .milliseconds(5))
-        try await MeshPair.run(subnet: 5, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             let response = try await mesh.get("/status/503")
             #expect(response.status == 503)
             #expect(response.body == "GET /status/503 ")
@@ -150,9 +156,10 @@ struct SidecarRuntimeTests {
     }
 
     @Test func prometheusTextParses() async throws {
-        let serverIP = "127.77.6.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
-        try await MeshPair.run(subnet: 6, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             _ = try await mesh.get("/a")
             _ = try await mesh.get("/status/503")
             let response = try await mesh.admin(mesh.clientIP, "/stats/prometheus")
@@ -174,7 +181,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func malformedHTTPGets400AndTheSidecarKeepsServing() async throws {
-        try await MeshPair.run(subnet: 7) { mesh in
+        try await MeshPair.run { mesh in
             let garbage = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "THIS IS NOT HTTP\r\n\r\n")
             #expect(garbage.hasPrefix("HTTP/1.1 400"))
             let oversized = try await RawClient.exchange(host: mesh.clientIP, port: 15001,
@@ -196,7 +203,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func upstreamResetGives503AndTheSidecarKeepsServing() async throws {
-        try await MeshPair.run(subnet: 8) { mesh in
+        try await MeshPair.run { mesh in
             let reset = try await mesh.get("/reset")
             #expect(reset.status == 503)
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
@@ -209,7 +216,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func badConfigFileKeepsTheLastGoodConfig() async throws {
-        try await MeshPair.run(subnet: 9) { mesh in
+        try await MeshPair.run { mesh in
             let path = mesh.directory.appendingPathComponent("client.json")
             try Data("{ not json".utf8).write(to: path, options: .atomic)
             mesh.client.reload()
@@ -232,10 +239,11 @@ struct SidecarRuntimeTests {
     }
 
     @Test func perTryTimeoutRetriesThenAnswers504() async throws {
-        let serverIP = "127.77.12.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         // 400 ms: room for the fast request below on a loaded machine, well below the slow answer.
         let retry = RetryPolicy(retryOn: "5xx", perTryTimeout: .milliseconds(400), numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
-        try await MeshPair.run(subnet: 12, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             // The app would answer 200 after 2 s; a 504 means both per-try timeouts fired first.
             let slow = try await mesh.get("/slow/2000")
             #expect(slow.status == 504)
@@ -248,7 +256,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func configWithUnknownClusterIsRejectedAndTheOldOneKept() async throws {
-        try await MeshPair.run(subnet: 13) { mesh in
+        try await MeshPair.run { mesh in
             var broken = MeshPair.clientConfig(serverIP: mesh.serverIP, version: "client-broken")
             broken.outbound.clustersConfigs.removeAll()
             try MeshPair.write(broken, to: mesh.directory.appendingPathComponent("client.json"))
@@ -264,7 +272,7 @@ struct SidecarRuntimeTests {
     }
 
     @Test func shutdownDrainsRequestsInProgress() async throws {
-        try await MeshPair.run(subnet: 15) { mesh in
+        try await MeshPair.run { mesh in
             // The app answers after 1.5 s: a window wide enough to see the request at the server
             // sidecar even on a busy machine, and well inside the 5 s drain.
             async let slow = mesh.get("/slow/1500")
@@ -289,13 +297,15 @@ struct SidecarRuntimeTests {
     @Test func sidecarWithoutConfigDoesNotStart() async throws {
         var logger = Logging.Logger(label: "test")
         logger.logLevel = .critical
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
         do {
-            let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: "127.77.10.1", peerTransport: .insecurePlaintext), logger: logger)
+            let process = try await SidecarProcess.start(configPath: "/nonexistent/config.json", settings: SidecarSettings(podIP: block.address(1), peerTransport: .insecurePlaintext), logger: logger)
             await process.shutdown()
             Issue.record("the sidecar started without a config")
         } catch let problem as ConfigFileProblem {
             #expect(problem.description == "/nonexistent/config.json: no such file")
         }
-        #expect((try? await MeshHTTP.request(host: "127.77.10.1", port: 15000, path: "/ready")) == nil)
+        #expect((try? await MeshHTTP.request(host: block.address(1), port: 15000, path: "/ready")) == nil)
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOPosix
 import Testing
@@ -115,13 +117,14 @@ struct TCPTunnelTests {
         return (client, server)
     }
 
-    static func withTunnelMesh(subnet: Int, protocol appProtocol: AppProtocol, allowed: [String]?, greeting: String?, _ body: (MeshPair) async throws -> Void) async throws {
-        let serverIP = "127.77.\(subnet).2"
+    static func withTunnelMesh(protocol appProtocol: AppProtocol, allowed: [String]?, greeting: String?, _ body: (MeshPair) async throws -> Void) async throws {
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let (client, server) = configs(serverIP: serverIP, protocol: appProtocol, allowed: allowed)
         let app = TCPEchoApp()
         try await app.start(host: serverIP, port: port, greeting: greeting)
         do {
-            try await MeshPair.run(subnet: subnet, client: client, server: server, body)
+            try await MeshPair.run(block: block, client: client, server: server, body)
         } catch {
             await app.stop()
             throw error
@@ -133,7 +136,7 @@ struct TCPTunnelTests {
     static let established = "HTTP/1.1 200 Connection Established\r\n\r\n"
 
     @Test func tcpBytesRelayThroughBothSidecars() async throws {
-        try await Self.withTunnelMesh(subnet: 20, protocol: .tcp, allowed: [MeshPair.clientIdentity], greeting: nil) { mesh in
+        try await Self.withTunnelMesh(protocol: .tcp, allowed: [MeshPair.clientIdentity], greeting: nil) { mesh in
             let payload = "ping over the mesh"
             let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: Self.connect + payload,
                                                          expectedBytes: Self.established.utf8.count + payload.utf8.count)
@@ -146,7 +149,7 @@ struct TCPTunnelTests {
     }
 
     @Test func serverFirstProtocolGetsTheGreeting() async throws {
-        try await Self.withTunnelMesh(subnet: 21, protocol: .tcpServerFirst, allowed: nil, greeting: "220 hello\r\n") { mesh in
+        try await Self.withTunnelMesh(protocol: .tcpServerFirst, allowed: nil, greeting: "220 hello\r\n") { mesh in
             let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: Self.connect,
                                                          expectedBytes: Self.established.utf8.count + 11)
             #expect(result.text == Self.established + "220 hello\r\n")
@@ -154,7 +157,7 @@ struct TCPTunnelTests {
     }
 
     @Test func identityNotAllowedClosesTheTunnel() async throws {
-        try await Self.withTunnelMesh(subnet: 22, protocol: .tcp, allowed: ["someone-else.default.cluster.local"], greeting: "never\r\n") { mesh in
+        try await Self.withTunnelMesh(protocol: .tcp, allowed: ["someone-else.default.cluster.local"], greeting: "never\r\n") { mesh in
             let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: Self.connect + "ping",
                                                          expectedBytes: 1_000)
             #expect(result.closed)
@@ -165,7 +168,7 @@ struct TCPTunnelTests {
     }
 
     @Test func unmatchedDestinationIsClosed() async throws {
-        try await Self.withTunnelMesh(subnet: 23, protocol: .tcp, allowed: nil, greeting: nil) { mesh in
+        try await Self.withTunnelMesh(protocol: .tcp, allowed: nil, greeting: nil) { mesh in
             let result = try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: "CONNECT 10.1.2.3:5432 HTTP/1.1\r\n\r\n", expectedBytes: 1_000)
             #expect(result.closed)
             #expect(result.text.isEmpty)

@@ -3,7 +3,9 @@ import Logging
 import MeshIdentity
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTestCA
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -229,17 +231,16 @@ struct MeshPair {
         return logger
     }
 
-    /// `subnet` keeps concurrently running tests apart: pods are <network>.<subnet>.1 and .2
-    /// (127.77 unless a suite has its own range). The block is leased (`LoopbackBlockLease`), so a
-    /// test run in another worktree that wants it waits instead of colliding on its ports. `tune`
-    /// adjusts each sidecar's settings.
-    static func start(subnet: Int, network: String = "127.77", client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
+    /// The pods are hosts .1 (client) and .2 (server) of `block`, a free test address block
+    /// (`TestAddressBlock`) unless the test leased one itself to name its addresses in the configs;
+    /// the pair holds it until `stop`. `tune` adjusts each sidecar's settings.
+    static func start(block: LoopbackBlockLease? = nil, client clientConfig: ProxyConfig? = nil, server serverConfig: ProxyConfig? = nil,
                       clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown,
                       tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in }) async throws -> MeshPair {
-        let lease = try await LoopbackBlockLease.acquire("\(network).\(subnet)")
+        let lease = try block ?? TestAddressBlock.lease()
         let clientIP = lease.address(1)
         let serverIP = lease.address(2)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(subnet)-\(UInt32.random(in: 0...UInt32.max))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-runtime-\(lease.block)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try write(clientConfig ?? Self.clientConfig(serverIP: serverIP), to: directory.appendingPathComponent("client.json"))
         try write(serverConfig ?? Self.serverConfig(serverIP: serverIP), to: directory.appendingPathComponent("server.json"))
@@ -257,11 +258,11 @@ struct MeshPair {
     }
 
     /// Starts the pair, runs `body`, and stops everything whether `body` threw or not.
-    static func run(subnet: Int, network: String = "127.77", client: ProxyConfig? = nil, server: ProxyConfig? = nil,
+    static func run(block: LoopbackBlockLease? = nil, client: ProxyConfig? = nil, server: ProxyConfig? = nil,
                     clientWorkload: WorkloadLabels = .unknown, serverWorkload: WorkloadLabels = .unknown,
                     tuneClient: (inout SidecarSettings) -> Void = { _ in }, tuneServer: (inout SidecarSettings) -> Void = { _ in },
                     _ body: (MeshPair) async throws -> Void) async throws {
-        let mesh = try await start(subnet: subnet, network: network, client: client, server: server, clientWorkload: clientWorkload, serverWorkload: serverWorkload, tuneClient: tuneClient, tuneServer: tuneServer)
+        let mesh = try await start(block: block, client: client, server: server, clientWorkload: clientWorkload, serverWorkload: serverWorkload, tuneClient: tuneClient, tuneServer: tuneServer)
         do {
             try await body(mesh)
         } catch {
@@ -287,15 +288,6 @@ struct MeshPair {
         try? FileManager.default.removeItem(at: directory)
         lease.release()
     }
-}
-
-/// Runs `body` holding the loopback block `block` (`127.84.3`) against other test runs on this
-/// machine (`LoopbackBlockLease`): a run in another worktree that wants it waits instead of
-/// colliding on the block's fixed ports.
-func withLoopbackBlock<T>(_ block: String, _ body: () async throws -> T) async throws -> T {
-    let lease = try await LoopbackBlockLease.acquire(block)
-    defer { lease.release() }
-    return try await body()
 }
 
 /// `name: value` lines → table.

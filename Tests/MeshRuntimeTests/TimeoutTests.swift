@@ -1,18 +1,19 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOPosix
 import Testing
 
-/// Slow clients and silent or failing upstreams on real sockets (127.86.1x.x). Short timeouts are
+/// Slow clients and silent or failing upstreams on real sockets (a test address block each). Short timeouts are
 /// set per test; the assertions are about outcomes (statuses, closes, counters), not durations.
 @Suite(.timeLimit(.minutes(1)))
 struct TimeoutTests {
-    static let network = "127.86"
 
     @Test func slowHeadersGet408AndTheSidecarKeepsServing() async throws {
-        try await MeshPair.run(subnet: 10, network: Self.network, tuneClient: { $0.requestHeaderTimeout = .milliseconds(300) }) { mesh in
+        try await MeshPair.run(tuneClient: { $0.requestHeaderTimeout = .milliseconds(300) }) { mesh in
             // One byte each 100 ms: the head would take about 4 s, far past 300 ms.
             let head = "GET /slowloris HTTP/1.1\r\nHost: echo:8080\r\n\r\n"
             let answer = try await SlowClient.trickle(host: mesh.clientIP, port: 15001, bytes: head, every: .milliseconds(100))
@@ -25,7 +26,7 @@ struct TimeoutTests {
     }
 
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
-        try await MeshPair.run(subnet: 11, network: Self.network, tuneClient: { $0.idleTimeout = .milliseconds(1500) }) { mesh in
+        try await MeshPair.run(tuneClient: { $0.idleTimeout = .milliseconds(1500) }) { mesh in
             // A connection that never sends anything is closed without an answer.
             let silent = try await RawClient.exchange(host: mesh.clientIP, port: 15001, bytes: "", timeout: .seconds(20))
             #expect(silent.isEmpty)
@@ -40,9 +41,10 @@ struct TimeoutTests {
     }
 
     @Test func upstreamThatNeverAnswersGives504() async throws {
-        let serverIP = "\(Self.network).12.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let config = MeshPair.clientConfig(serverIP: serverIP, requestTimeout: .milliseconds(500))
-        try await MeshPair.run(subnet: 12, network: Self.network, client: config) { mesh in
+        try await MeshPair.run(block: block, client: config) { mesh in
             // No retry policy: only the engine's request timeout (the cluster's `RequestTimeout`)
             // ends the wait (the app would answer after 20 s).
             let silent = try await MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
@@ -66,8 +68,9 @@ struct TimeoutTests {
     /// The request timeouts share one wake-up that sleeps again until the next deadline: requests
     /// started at different times each still get their 504, and answered ones none.
     @Test func staggeredSilentRequestsEachTimeOut() async throws {
-        let config = MeshPair.clientConfig(serverIP: "127.87.20.2", requestTimeout: .milliseconds(600))
-        try await MeshPair.run(subnet: 20, network: "127.87", client: config) { mesh in
+        let block = try TestAddressBlock.lease()
+        let config = MeshPair.clientConfig(serverIP: block.address(2), requestTimeout: .milliseconds(600))
+        try await MeshPair.run(block: block, client: config) { mesh in
             async let first = MeshHTTP.request(host: mesh.clientIP, port: 15001, path: "/slow/20000", headers: [("host", "echo:8080")], timeout: .seconds(15))
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await mesh.get("/slow/10").body == "slow")
@@ -81,9 +84,10 @@ struct TimeoutTests {
     }
 
     @Test func upstreamResetsAreRetriedPerTheEngineThenAnswered503() async throws {
-        let serverIP = "\(Self.network).13.2"
+        let block = try TestAddressBlock.lease()
+        let serverIP = block.address(2)
         let retry = RetryPolicy(retryOn: "5xx", numRetries: 1, retryBackoffBaseInterval: .milliseconds(5))
-        try await MeshPair.run(subnet: 13, network: Self.network, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
+        try await MeshPair.run(block: block, client: MeshPair.clientConfig(serverIP: serverIP, retry: retry)) { mesh in
             let reset = try await mesh.get("/reset")
             #expect(reset.status == 503)
             let stats = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)

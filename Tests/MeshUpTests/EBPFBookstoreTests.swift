@@ -23,8 +23,8 @@ import Glibc
 struct EBPFBookstoreTests {
     @Test func theBookstoreRunsInEBPFModeThroughFsmUp() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
-        let blocks = try await UpAddressLease(blocks: ["10.244.81", "10.96.81"])
-        defer { blocks.release() }
+        let blocks = try await TestAddressBlock.hold(["10.244.81", "10.96.81"])
+        defer { blocks.forEach { $0.release() } }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-ebpf")
         let meshFile = (manifests as NSString).appendingPathComponent("00-mesh.yaml")
         let mesh = try String(contentsOfFile: meshFile, encoding: .utf8)

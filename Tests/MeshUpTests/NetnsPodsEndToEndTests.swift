@@ -97,8 +97,8 @@ struct NetnsPodsEndToEndTests {
 
     @Test func theBookstoreRunsInNetworkNamespacePodsThroughCapture() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
-        let blocks = try await UpAddressLease(blocks: ["10.244.77", "10.96.77"])
-        defer { blocks.release() }
+        let blocks = try await TestAddressBlock.hold(["10.244.77", "10.96.77"])
+        defer { blocks.forEach { $0.release() } }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns")
         try Self.addProbes(manifests)
         let upArguments = ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.77.10",
@@ -208,8 +208,8 @@ struct NetnsPodsEndToEndTests {
     /// processes and removes every namespace, link and rule.
     @Test func downAfterACrashedUpLeavesNothing() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
-        let blocks = try await UpAddressLease(blocks: ["10.244.78", "10.96.78"])
-        defer { blocks.release() }
+        let blocks = try await TestAddressBlock.hold(["10.244.78", "10.96.78"])
+        defer { blocks.forEach { $0.release() } }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns-crash")
         let log = (directory as NSString).appendingPathComponent("up.out")
         let up = try DetachedProcess.spawn(fsm, ["up", "--pods", "netns", "--manifests", manifests, "--state-dir", stateDir, "--first-pod-ip", "10.244.78.10",
@@ -231,8 +231,8 @@ struct NetnsPodsEndToEndTests {
     /// A pod this machine cannot run is one line naming the pod and the field, before anything is made.
     @Test func aPodThatCannotRunHereIsRefusedBeforeAnythingIsMade() async throws {
         let fsm = try #require(UpEndToEndTests.fsmPath())
-        let blocks = try await UpAddressLease(blocks: ["10.244.79", "10.96.79"])
-        defer { blocks.release() }
+        let blocks = try await TestAddressBlock.hold(["10.244.79", "10.96.79"])
+        defer { blocks.forEach { $0.release() } }
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-netns-badpod")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let buyer = (manifests as NSString).appendingPathComponent("10-bookbuyer.yaml")

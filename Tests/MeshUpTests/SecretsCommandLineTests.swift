@@ -1,6 +1,8 @@
 import Foundation
 import MeshControlPlane
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import MeshUp
 import NIOCore
 import Testing
@@ -11,7 +13,7 @@ import Glibc
 /// Issue 9 item 2: key files are 0600 (in 0700 directories) from creation, through the `fsm`
 /// binary run with a umask of 0, which must not widen anything: `fsm ca init|issue`,
 /// `fsm credential`, and the controller's state directory; and the credential options' errors.
-/// Controller: 127.91.4.1:6060.
+/// Controller: .1:6060 of a test address block.
 @Suite(.timeLimit(.minutes(3)))
 struct SecretsCommandLineTests {
     /// Runs `fsm ARGS` with umask 0 (through /bin/sh); waits at most 60 s unless `wait` is false.
@@ -67,6 +69,9 @@ struct SecretsCommandLineTests {
     }
 
     @Test func theControllersStateAndMintedCredentialsAreOwnerOnly() async throws {
+        let block = try TestAddressBlock.lease() // the controller's 6060 is fixed
+        defer { block.release() }
+        let host = block.address(1)
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let manifests = dir + "/manifests", state = dir + "/state"
@@ -85,9 +90,9 @@ struct SecretsCommandLineTests {
         spec:
           serviceAccountName: buyer
           containers: [{name: app, image: demo}]
-        status: {podIP: 127.91.4.11}
+        status: {podIP: \(block.address(11))}
         """.write(toFile: manifests + "/mesh.yaml", atomically: true, encoding: .utf8)
-        let controller = try await Self.fsmUnderUmaskZero(["controller", "--manifests", manifests, "--state-dir", state, "--listen", "127.91.4.1:6060"],
+        let controller = try await Self.fsmUnderUmaskZero(["controller", "--manifests", manifests, "--state-dir", state, "--listen", "\(host):6060"],
                                                           in: dir, wait: false)
         defer {
             kill(controller.pid, SIGKILL)
@@ -113,7 +118,7 @@ struct SecretsCommandLineTests {
         let podToken = try String(contentsOfFile: dir + "/buyer.credential", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         func get(_ path: String, _ token: String?) async -> Int {
             let headers = token.map { [("authorization", "Bearer \($0)")] } ?? []
-            return (try? await MeshHTTP.request(host: "127.91.4.1", port: 6060, path: path, headers: headers, timeout: .seconds(5)).status) ?? -1
+            return (try? await MeshHTTP.request(host: host, port: 6060, path: path, headers: headers, timeout: .seconds(5)).status) ?? -1
         }
         var ready = false
         while !ready, ContinuousClock.now < deadline {

@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 import MeshTesting
 import MeshUp
 import Testing
@@ -7,27 +8,27 @@ import ZipkinCollectorDouble
 /// `fsm up` on a copy of deploy/samples/bookstore with MeshConfig `observability.tracing` pointing
 /// at a Zipkin collector double: every sidecar sends schema-valid spans, and each purchase is one
 /// trace, bookbuyer → bookstore → bookwarehouse (the demo bookstore forwards the B3 headers on its
-/// restock call, as the guides ask apps to). Addresses: controller 127.87.0.1:6060, pods from
-/// 127.87.1.10, services from 127.87.2.10, the collector on 127.87.0.2.
+/// restock call, as the guides ask apps to). Addresses: a test address block: controller .1:6060,
+/// the collector on .2, pods from .10, services from .100.
 @Suite(.timeLimit(.minutes(5)))
 struct TracingEndToEndTests {
     @Test func eachPurchaseIsOneTraceAcrossTheThreeServices() async throws {
-        let addresses = try await UpAddressLease(network: "127.87")
-        defer { addresses.release() }
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
         let fsm = try #require(UpEndToEndTests.fsmPath(), "the fsm executable is not in the build directory")
         let collector = ZipkinCollectorDouble()
-        let port = try await collector.start(host: "127.87.0.2")
+        let port = try await collector.start(host: block.address(2))
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-tracing")
         let meshFile = (manifests as NSString).appendingPathComponent("00-mesh.yaml")
         let mesh = try String(contentsOfFile: meshFile, encoding: .utf8)
         try mesh.replacingOccurrences(of: "spec:\n", with: """
             spec:
               observability:
-                tracing: { enable: true, address: 127.87.0.2, port: \(port), endpoint: /api/v2/spans }
+                tracing: { enable: true, address: \(block.address(2)), port: \(port), endpoint: /api/v2/spans }
 
             """).write(toFile: meshFile, atomically: true, encoding: .utf8)
-        let up = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "127.87.0.1:6060",
-                  "--first-pod-ip", "127.87.1.10", "--first-service-ip", "127.87.2.10", "--timeout", "180"]
+        let up = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(block.address(1)):6060",
+                  "--first-pod-ip", block.address(10), "--first-service-ip", block.address(100), "--timeout", "180"]
         do {
             let started = try await UpEndToEndTests.fsm(fsm, up, in: directory)
             try #require(started.status == 0, "fsm up failed: \(started.output)")

@@ -1,5 +1,6 @@
 import Foundation
 import MeshRuntime
+import MeshShell
 import MeshTesting
 import MeshUp
 import NIOCore
@@ -11,7 +12,7 @@ import Glibc
 
 /// `fsm up` on a copy of deploy/samples/bookstore, through the executable: bookbuyer buys, bookthief
 /// is refused, a TrafficSplit edit moves the sales to bookstore-v2, `fsm down` stops everything.
-/// Addresses: controller 127.81.0.1:6060, pods from 127.81.1.10, services from 127.81.2.10.
+/// Addresses: a test address block: controller .1:6060, pods from .10, services from .100.
 @Suite(.timeLimit(.minutes(8)))
 struct UpEndToEndTests {
     /// `fsm` sits next to the test bundle in the build directory.
@@ -50,7 +51,7 @@ struct UpEndToEndTests {
 
     /// The controller's state and each pod's credential are owner-only, and the controller gives
     /// nothing to a process on a pod's address without that pod's credential.
-    static func checkSecrets(stateDir: String, state: UpState) async throws {
+    static func checkSecrets(stateDir: String, state: UpState, controller: String) async throws {
         for directory in ["", "/controller", "/pods"] { #expect(SecretsCommandLineTests.mode(stateDir + directory) == 0o700, "\(directory)") }
         for file in ["private.key", "credential.key", "operator.token"] { #expect(SecretsCommandLineTests.mode("\(stateDir)/controller/\(file)") == 0o600, "\(file)") }
         #expect(SecretsCommandLineTests.mode(stateDir + "/up.json") == 0o600)
@@ -66,7 +67,7 @@ struct UpEndToEndTests {
         let operatorToken = try String(contentsOfFile: stateDir + "/controller/operator.token", encoding: .utf8)
         func call(_ method: HTTPMethod, _ path: String, _ token: String?) async throws -> Int {
             let headers = token.map { [("authorization", "Bearer \($0.trimmingCharacters(in: .whitespacesAndNewlines))")] } ?? []
-            return try await MeshHTTP.request(host: "127.81.0.1", port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
+            return try await MeshHTTP.request(host: controller, port: 6060, method: method, path: path, headers: headers, body: method == .POST ? "x" : nil,
                                                       timeout: .seconds(5), localAddress: buyerIP).status
         }
         #expect(try await call(.POST, "/v1/certificates/bookbuyer/bookbuyer-0", nil) == 401)
@@ -87,12 +88,12 @@ struct UpEndToEndTests {
     }
 
     @Test func bookstoreDemoRunsAsProcesses() async throws {
-        let addresses = try await UpAddressLease(network: "127.81")
-        defer { addresses.release() }
+        let block = try TestAddressBlock.lease()
+        defer { block.release() }
         let fsm = try #require(Self.fsmPath(), "the fsm executable is not in the build directory")
         let (directory, manifests, stateDir) = try Self.workspace("mesh-up-e2e")
-        let upArguments = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "127.81.0.1:6060",
-                           "--first-pod-ip", "127.81.1.10", "--first-service-ip", "127.81.2.10", "--timeout", "180"]
+        let upArguments = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(block.address(1)):6060",
+                           "--first-pod-ip", block.address(10), "--first-service-ip", block.address(100), "--timeout", "180"]
         var recorded: [UpState.Started] = []
         do {
             let up = try await Self.fsm(fsm, upArguments, in: directory)
@@ -101,14 +102,14 @@ struct UpEndToEndTests {
             recorded = state.processes
             #expect(state.processes.filter { $0.role == .sidecar }.count == 5)
             #expect(state.processes.filter { $0.role == .app }.count == 5)
-            #expect(up.output.contains("bookbuyer") && up.output.contains("127.81.1."))
+            #expect(up.output.contains("bookbuyer") && up.output.contains(block.address(10)))
             func appURL(_ app: String, identity: String? = nil) throws -> String {
                 let rows = state.pods.filter { $0.app == app && (identity == nil || $0.pod.contains(identity!)) }
                 return try #require(rows.first?.appURL, "no \(app) row in \(state.pods)")
             }
             let buyer = try appURL("bookbuyer"), thief = try appURL("bookthief")
             let storeV2 = try appURL("bookstore", identity: "bookstore-v2")
-            try await Self.checkSecrets(stateDir: stateDir, state: state)
+            try await Self.checkSecrets(stateDir: stateDir, state: state, controller: block.address(1))
 
             // A second `fsm up` on the same state dir is refused while the first runs.
             let again = try await Self.fsm(fsm, upArguments, in: directory)

@@ -1,6 +1,8 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import MeshUp
 import NIOCore
 import Testing
@@ -13,10 +15,11 @@ import Glibc
 /// bookbuyer keeps buying from the other bookstore replica without failures), is started again
 /// after the restart backoff from its cache, and the pod is ready again; `fsm down` stops the
 /// supervisor first and says what it stopped. Short probe period and backoff (test settings).
-/// Addresses: controller 127.96.0.1:6060, pods from 127.96.1.10, services from 127.96.2.10.
+/// Addresses: the suite's block (`TestAddressBlock.suite`): controller .1:6060, pods from .10, services from .100.
 @Suite(.timeLimit(.minutes(8)))
 struct UpSupervisionEndToEndTests {
-    static let controller = (host: "127.96.0.1", port: 6060)
+    static func address(_ host: Int) throws -> String { try TestAddressBlock.suite("UpSupervisionEndToEndTests").address(host) }
+    static var controller: (host: String, port: Int) { get throws { (try address(1), 6060) } }
 
     /// The readiness the controller holds for `pod`, read as the operator (the token `fsm up`'s controller wrote).
     static func podStatus(_ pod: String, stateDir: String) async -> Bool? {
@@ -41,16 +44,14 @@ struct UpSupervisionEndToEndTests {
     }
 
     @Test func aKilledSidecarLeavesTheEndpointsIsRestartedAndComesBack() async throws {
-        let addresses = try await UpAddressLease(network: "127.96")
-        defer { addresses.release() }
         let fsm = try #require(UpEndToEndTests.fsmPath(), "the fsm executable is not in the build directory")
         let (directory, manifests, stateDir) = try UpEndToEndTests.workspace("mesh-up-supervise")
         // Two bookstore-v1 replicas (bookstore-0 and bookstore-1) behind the split's v1 backend.
         let storeFile = (manifests as NSString).appendingPathComponent("30-bookstore.yaml")
         try String(contentsOfFile: storeFile, encoding: .utf8).replacingOccurrences(of: "replicas: 1", with: "replicas: 2")
             .write(toFile: storeFile, atomically: true, encoding: .utf8)
-        let up = ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(Self.controller.host):\(Self.controller.port)",
-                  "--first-pod-ip", "127.96.1.10", "--first-service-ip", "127.96.2.10", "--timeout", "180",
+        let up = try ["up", "--manifests", manifests, "--state-dir", stateDir, "--controller-listen", "\(Self.controller.host):\(Self.controller.port)",
+                  "--first-pod-ip", try Self.address(10), "--first-service-ip", try Self.address(100), "--timeout", "180",
                   "--probe-period", "0.25", "--probe-failure-threshold", "2", "--restart-backoff", "20", "--restart-backoff-max", "40"]
         var recorded: [UpState.Started] = []
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import MeshRealMode
 import MeshRuntime
+import MeshShell
 import NIOCore
 import NIOPosix
 import SimCore

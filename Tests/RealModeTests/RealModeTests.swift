@@ -2,6 +2,7 @@ import Foundation
 import MeshModel
 import MeshRealMode
 import MeshRuntime
+import MeshShell
 import SimCore
 import Testing
 

@@ -2,6 +2,8 @@ import Foundation
 import MeshControl
 import MeshModel
 @testable import MeshRealMode
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -9,12 +11,14 @@ import SimCore
 import Testing
 
 /// Real mode's https:// and grpc:// clients against its real tls-echo and grpc-echo apps over
-/// loopback (127.142.1.x): curl's verdicts (`--cacert`, `-k`, the public roots, a name the
+/// loopback (the suite's test address block): curl's verdicts (`--cacert`, `-k`, the public roots, a name the
 /// certificate lacks) and grpcurl's call, with the answers the simulator's models give.
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct RealTLSAndGRPCClientTests {
-    static let tlsEchoIP = "127.142.1.1"
-    static let grpcEchoIP = "127.142.1.2"
+    /// The suite's block (`TestAddressBlock.suite`): the echo servers' ports are fixed.
+    static func address(_ host: Int) throws -> String { try TestAddressBlock.suite("RealTLSAndGRPCClientTests").address(host) }
+    static var tlsEchoIP: String { get throws { try address(1) } }
+    static var grpcEchoIP: String { get throws { try address(2) } }
 
     static func pod(_ name: String, ip: String, port: Int, spec: AppSpec, hostName: String? = nil) -> RealPod {
         let key = PodKey(namespace: "httpbin", name: "\(name)-0")
@@ -23,13 +27,14 @@ struct RealTLSAndGRPCClientTests {
                        resource: Pod(metadata: ObjectMeta(name: key.name, namespace: key.namespace), podIP: ip), appSpec: spec, hostName: hostName)
     }
 
-    /// The tls-echo app of gateway-upstream-tls.yaml (its Secret's certificate) on 127.142.1.1:8443,
+    /// The tls-echo app of gateway-upstream-tls.yaml (its Secret's certificate) on the suite block's .1:8443,
     /// and an https:// GET to it with `tls`; the response, or the error and whether TLS failed.
     static func get(with tls: LoadTLS) async throws -> (response: RealHTTPConnection.Response?, tlsFailed: Bool) {
         let scenario = try RealModeTests.load("gateway-upstream-tls.yaml")
         let certificates = try RealSecretCertificates(scenario: scenario)
         let secrets = RealSecretCertificates.secretsByName(of: certificates.rewritten(scenario))
-        let pod = Self.pod("httpbin", ip: tlsEchoIP, port: 8443, spec: try #require(scenario.apps["httpbin"]))
+        let ip = try tlsEchoIP
+        let pod = Self.pod("httpbin", ip: ip, port: 8443, spec: try #require(scenario.apps["httpbin"]))
         let server = RealAppServer(pod: pod, tcpCalls: RealTCPCallLedger(), tls: try certificates.serverContext(for: pod, secrets: secrets))
         let group = MultiThreadedEventLoopGroup.singleton
         try await server.start(group: group)
@@ -38,7 +43,7 @@ struct RealTLSAndGRPCClientTests {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/headers")
         head.headers.add(name: "host", value: "foo.example.com")
         var outcome: (response: RealHTTPConnection.Response?, tlsFailed: Bool) = (nil, false)
-        if let connection = try? await RealHTTPConnection.connect(host: tlsEchoIP, port: 8443, tls: client, group: group) {
+        if let connection = try? await RealHTTPConnection.connect(host: ip, port: 8443, tls: client, group: group) {
             outcome = ((try? await connection.request(head, timeout: .seconds(10))), connection.tlsFailed)
             connection.close()
         }
@@ -71,7 +76,7 @@ struct RealTLSAndGRPCClientTests {
 
     @Test func aGRPCCallGetsGRPCEchosTrailersOnlyStatusAndBody() async throws {
         let spec = AppSpec(model: .grpcEcho, body: #"{"reply": "hello Flomesh"}"#)
-        let server = RealAppServer(pod: Self.pod("grpcbin", ip: Self.grpcEchoIP, port: 9000, spec: spec), tcpCalls: RealTCPCallLedger())
+        let server = RealAppServer(pod: Self.pod("grpcbin", ip: try Self.grpcEchoIP, port: 9000, spec: spec), tcpCalls: RealTCPCallLedger())
         let group = MultiThreadedEventLoopGroup.singleton
         try await server.start(group: group)
         let connection = try await RealGRPCConnection.connect(host: Self.grpcEchoIP, port: 9000, bindTo: nil, group: group)

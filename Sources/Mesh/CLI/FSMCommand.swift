@@ -470,7 +470,12 @@ struct ControllerCommand: AsyncParsableCommand {
                                                                              imagePullPolicy: gatewayImagePullPolicy, ingress: ingress)
             }
             try await CommandLifecycle.run("controller", logger: logger) { [kubeSettings] in
-                let controller = try await KubeController.start(connection: connection, settings: kubeSettings, logger: logger)
+                let controller: KubeController
+                do {
+                    controller = try await KubeController.start(connection: connection, settings: kubeSettings, logger: logger)
+                } catch where NetworkErrorText.isListenFailure(error) {
+                    throw CommandFailure(NetworkErrorText.listen(on: "\(api.host):\(api.port)", error, hint: "another fsm controller? Stop it or give --listen another address"))
+                }
                 let tokenPath = try state.writeOperatorToken(with: controller.server.credentials)
                 logger.notice("operator token written", metadata: ["path": "\(tokenPath)"])
                 return { await controller.shutdown() }

@@ -214,6 +214,9 @@ public final class ControllerServer: @unchecked Sendable {
                 }
             }.get()
         } catch {
+            // Stopped before the loop goes: a source still delivering (a Kubernetes informer is
+            // stopped only after this throws) must not schedule on a loop that is gone.
+            server.stopLock.withLock { server.stopped = true }
             try? await group.shutdownGracefully()
             throw error
         }

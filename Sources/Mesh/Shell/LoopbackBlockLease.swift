@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// A block of loopback addresses (`127.82.7`: the pods `127.82.7.1`, `.2`, ...) that this process
 /// holds while it runs pods on it, so that two runs on one machine (two test runs in two worktrees,
@@ -13,16 +13,16 @@ import NIOConcurrencyHelpers
 /// `<directory>/<block>.lock`: the kernel releases it when the descriptor closes, the process
 /// included, so a run that crashed leaves no stale lease behind. Leases in one process exclude
 /// each other too (each opens its own descriptor).
-public final class LoopbackBlockLease: @unchecked Sendable {
+public final class LoopbackBlockLease: Sendable {
     /// The first three octets, `127.82.7`.
     public let block: String
-    private let descriptor = NIOLockedValueBox<Int32>(-1)
+    private let descriptor: Mutex<Int32>
 
     public static let defaultDirectory = "/tmp/fsm-test-subnets"
 
     private init(block: String, descriptor: Int32) {
         self.block = block
-        self.descriptor.withLockedValue { $0 = descriptor }
+        self.descriptor = Mutex(descriptor)
     }
 
     deinit { release() }
@@ -32,7 +32,7 @@ public final class LoopbackBlockLease: @unchecked Sendable {
 
     /// Gives the block back (also when the lease is dropped).
     public func release() {
-        let fd = descriptor.withLockedValue { fd in
+        let fd = descriptor.withLock { fd in
             defer { fd = -1 }
             return fd
         }
@@ -61,11 +61,11 @@ public final class LoopbackBlockLease: @unchecked Sendable {
     /// Nil when every block is held.
     public static func acquireFree(network: String, in range: ClosedRange<Int>, directory: String = defaultDirectory)
         throws(LoopbackLeaseError) -> (number: Int, lease: LoopbackBlockLease)? {
-        let start = lastLeased.withLockedValue { $0 }
+        let start = lastLeased.withLock { $0 }
         for offset in 1...range.count {
             let number = range.lowerBound + (start - range.lowerBound + offset + range.count) % range.count
             if let lease = try tryAcquire("\(network).\(number)", directory: directory) {
-                lastLeased.withLockedValue { $0 = number }
+                lastLeased.withLock { $0 = number }
                 return (number, lease)
             }
         }
@@ -80,7 +80,7 @@ public final class LoopbackBlockLease: @unchecked Sendable {
         }
     }
 
-    private static let lastLeased = NIOLockedValueBox(0)
+    private static let lastLeased = Mutex(0)
 }
 
 /// A lease's lock file could not be made or locked.
