@@ -1,19 +1,20 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
+import MeshTesting
 import NIOCore
 import NIOEmbedded
 import NIOSSL
 import Testing
 
-/// HTTPS egress by SNI in local mode (DECISIONS 228), on real sockets (127.114.<subnet>.x): an
+/// HTTPS egress by SNI in local mode (DECISIONS 228), on real sockets (a `TestAddressBlock`): an
 /// app behind its sidecar as an HTTP proxy (`curl -x`) sends `CONNECT host:443`; where an `https`
 /// Egress rule names hosts on the port, the sidecar answers 200, reads the server name of the
 /// ClientHello the app sends through the tunnel, and the engine decides with it, as under
 /// capture. The outside server is a raw echo: what matters is whether the ClientHello reaches it.
 @Suite(.timeLimit(.minutes(1)))
 struct EgressServerNameTunnelTests {
-    static let network = "127.114"
     static let established = "HTTP/1.1 200 Connection Established\r\n\r\n"
 
     /// A client whose Egress rule lets TLS for `allowed.test` out on `port`; egress passthrough off.
@@ -37,10 +38,10 @@ struct EgressServerNameTunnelTests {
     }
 
     @Test func aTunnelIsLetOutByTheServerNameOfItsClientHello() async throws {
-        let subnet = 1, port = 8443
+        let block = try TestAddressBlock.lease(), port = 8443
         let log = try AccessLogTests.LogFile()
         defer { log.remove() }
-        let outsideIP = "\(Self.network).\(subnet).9"
+        let outsideIP = block.address(9)
         let outside = TCPEchoApp()
         try await outside.start(host: outsideIP, port: port, greeting: nil)
         let tune: (inout SidecarSettings) -> Void = { settings in
@@ -49,7 +50,7 @@ struct EgressServerNameTunnelTests {
             settings.hosts = ["allowed.test": outsideIP, "other.test": outsideIP]
         }
         do {
-            try await Self.check(subnet: subnet, port: port, tune: tune, log: log)
+            try await Self.check(block: block, port: port, tune: tune, log: log)
         } catch {
             await outside.stop()
             throw error
@@ -57,8 +58,8 @@ struct EgressServerNameTunnelTests {
         await outside.stop()
     }
 
-    static func check(subnet: Int, port: Int, tune: (inout SidecarSettings) -> Void, log: AccessLogTests.LogFile) async throws {
-        try await MeshPair.run(subnet: subnet, network: Self.network, client: Self.client(serverIP: "\(Self.network).\(subnet).2", port: port), tuneClient: tune) { mesh in
+    static func check(block: LoopbackBlockLease, port: Int, tune: (inout SidecarSettings) -> Void, log: AccessLogTests.LogFile) async throws {
+        try await MeshPair.run(block: block, client: Self.client(serverIP: block.address(2), port: port), tuneClient: tune) { mesh in
             func tunnel(_ authority: String, id: String, hello: [UInt8]) async throws -> (bytes: [UInt8], closed: Bool) {
                 let request = Array("CONNECT \(authority) HTTP/1.1\r\nhost: \(authority)\r\nx-request-id: \(id)\r\n\r\n".utf8)
                 return try await TunnelClient.exchange(host: mesh.clientIP, port: 15001, send: request + hello, expectedBytes: Self.established.utf8.count + hello.count)

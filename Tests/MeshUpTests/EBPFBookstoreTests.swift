@@ -1,6 +1,7 @@
 import Foundation
 import MeshInterceptorBPF
 import MeshModel
+import MeshShell
 import MeshTesting
 import MeshUp
 import Testing

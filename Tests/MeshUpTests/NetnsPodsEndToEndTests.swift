@@ -1,6 +1,7 @@
 import Foundation
 import MeshModel
 import MeshRuntime
+import MeshShell
 import MeshTesting
 import MeshUp
 import NIOCore
