@@ -111,7 +111,8 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
 struct HTTPServerHandlers {
     let encoder = HTTPResponseEncoder()
     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
-    let pipelining = HTTPServerPipelineHandler()
+    /// One request at a time to the handler, without holding reads between requests.
+    let pipelining = DownstreamPipeliningHandler()
     /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
     /// or an upstream): no header injection towards the app.
     let headersValidator = NIOHTTPResponseHeadersValidator()
