@@ -126,10 +126,13 @@ import Testing
         }
     }
 
-    /// What reaches the listener's handler: part names in order.
+    /// What reaches the listener's handler: part names and errors in order.
     final class Recorder: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
         var seen: [String] = []
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            seen.append((error as? HTTPParserError) == .invalidHeaderToken ? "invalid header token" : "error")
+        }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head): seen.append("head \(head.uri)")
@@ -187,6 +190,34 @@ import Testing
         channel.pipeline.syncOperations.removeHandler(handler, promise: nil)
         #expect(recorder.seen == ["head /a", "end", "head /b", "end"])
         #expect(counter.reads == 1)
+    }
+
+    /// A head that may not be sent (a CR LF in a value: header injection) fails its write, the
+    /// listener's handler hears why once, and nothing more of the answer is written.
+    @Test func aResponseHeadThatMayNotBeSentIsRefusedAndNothingMoreIsWritten() throws {
+        let (channel, _, recorder) = try Self.channel()
+        defer { _ = try? channel.finish() }
+        for part in Self.request("/a") { try channel.writeInbound(part) }
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["x-added": "v\r\nset-cookie: stolen"])
+        let refused = channel.write(HTTPServerResponsePart.head(head))
+        let end = channel.write(HTTPServerResponsePart.end(nil))
+        channel.flush()
+        #expect(throws: HTTPParserError.invalidHeaderToken) { try refused.wait() }
+        #expect(throws: HTTPParserError.invalidHeaderToken) { try end.wait() }
+        #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+        #expect(recorder.seen == ["head /a", "end", "invalid header token"])
+    }
+
+    @Test func theResponseCheckTakesTokensAndFieldValuesAsRFC9110Says() {
+        #expect(ResponseHeadCheck.mayBeSent(["x-ok": "a\tb é", "x-2": ""]))
+        #expect(!ResponseHeadCheck.mayBeSent(["x-bad name": "v"]))
+        #expect(!ResponseHeadCheck.mayBeSent(["x-null": "a\u{0}b"]))
+        #expect(!ResponseHeadCheck.mayBeSent(["x-lf": "a\nb"]))
+        #expect(!ResponseHeadCheck.mayBeSent(["x-del": "a\u{7F}"]))
+        #expect(ResponseHeadCheck.mayBeSent(HTTPResponseStatus.custom(code: 299, reasonPhrase: "Fine Thanks")))
+        #expect(!ResponseHeadCheck.mayBeSent(HTTPResponseStatus.custom(code: 299, reasonPhrase: "Fine\r\nx: y")))
+        #expect(ResponseHeadCheck.mayBeSent(HTTPServerResponsePart.end(["grpc-status": "0"])))
+        #expect(!ResponseHeadCheck.mayBeSent(HTTPServerResponsePart.end(["grpc-message": "a\rb"])))
     }
 
     @Test func twoPipelinedRequestsThroughTheOutboundListenerAreAnsweredInOrder() throws {

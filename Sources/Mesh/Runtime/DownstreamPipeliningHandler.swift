@@ -3,7 +3,11 @@ import NIOHTTP1
 
 /// Carries out `DownstreamPipelining` between the HTTP/1.1 codec and the listener's handler (in
 /// place of NIO's `HTTPServerPipelineHandler`): requests pipelined behind the one in progress
-/// wait for its response's end; reads are held back only while one waits.
+/// wait for its response's end; reads are held back only while one waits. It also checks each
+/// response head and trailers as they pass (`ResponseHeadCheck`, in place of NIO's
+/// `NIOHTTPResponseHeadersValidator`: one handler on the response's way instead of two): a part
+/// that may not be sent fails its write with `HTTPParserError.invalidHeaderToken`, which the
+/// listener's handler hears, and every later part fails likewise.
 final class DownstreamPipeliningHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -11,6 +15,8 @@ final class DownstreamPipeliningHandler: ChannelDuplexHandler, RemovableChannelH
     typealias OutboundOut = HTTPServerResponsePart
 
     private var state = DownstreamPipelining()
+    /// A response part could not be sent: nothing more is written.
+    private var refusing = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if state.received(unwrapInboundIn(data)) { context.fireChannelRead(data) }
@@ -26,12 +32,20 @@ final class DownstreamPipeliningHandler: ChannelDuplexHandler, RemovableChannelH
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
+        let part = unwrapOutboundIn(data)
+        guard !refusing, ResponseHeadCheck.mayBeSent(part) else { return refuse(promise, context) }
         context.write(data, promise: promise)
-        guard isEnd else { return }
+        guard case .end = part else { return }
         state.responseEnded()
         guard state.hasWaiting || state.readHeld else { return }
         deliverWaiting(context)
+    }
+
+    private func refuse(_ promise: EventLoopPromise<Void>?, _ context: ChannelHandlerContext) {
+        promise?.fail(HTTPParserError.invalidHeaderToken)
+        guard !refusing else { return }
+        refusing = true
+        context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -111,11 +111,10 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
 struct HTTPServerHandlers {
     let encoder = HTTPResponseEncoder()
     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
-    /// One request at a time to the handler, without holding reads between requests.
+    /// One request at a time to the handler, without holding reads between requests; refuses to
+    /// write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd` or an
+    /// upstream): no header injection towards the app.
     let pipelining = DownstreamPipeliningHandler()
-    /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
-    /// or an upstream): no header injection towards the app.
-    let headersValidator = NIOHTTPResponseHeadersValidator()
     /// Idle and request-head deadlines (nil on the admin listener).
     let timeouts: DownstreamTimeoutHandler?
 
@@ -129,7 +128,6 @@ struct HTTPServerHandlers {
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)
-        try pipeline.addHandler(headersValidator)
         try pipeline.addHandler(handler)
     }
 
@@ -140,7 +138,6 @@ struct HTTPServerHandlers {
         // Raw bytes must not meet the HTTP encoder: it leaves first; the preamble waits in the relay.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         pipeline.removeHandler(handler, promise: nil)
-        pipeline.removeHandler(headersValidator, promise: nil)
         pipeline.removeHandler(pipelining, promise: nil)
         pipeline.removeHandler(encoder, promise: nil)
         do {
