@@ -34,6 +34,22 @@ import Testing
         #expect(sidecar.upstreamRequest().hasPrefix("GET /x HTTP/1.1\r\n"))
     }
 
+    /// Hop-by-hop headers from the peer stay behind; the others reach the app in their order,
+    /// with the sidecar's framing and one `connection: keep-alive`.
+    @Test func hopByHopHeadersStayBehindAndTheOthersReachTheAppInOrder() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send(Self.request.replacing("Host: echo:8080\r\n", with: "Host: echo:8080\r\nx-first: 1\r\nConnection: close\r\n"
+            + "Upgrade: h2c\r\nTrailer: x-t\r\nx-second: 2\r\n"))
+        let toApp = sidecar.upstreamRequest()
+        let lines = toApp.split(separator: "\r\n").map(String.init)
+        #expect(lines.filter { $0.lowercased().hasPrefix("connection:") } == ["connection: keep-alive"])
+        #expect(!lines.contains { $0.lowercased().hasPrefix("upgrade:") || $0.lowercased().hasPrefix("trailer:") }, "\(toApp)")
+        let first = try #require(lines.firstIndex(of: "x-first: 1"))
+        let second = try #require(lines.firstIndex(of: "x-second: 2"))
+        #expect(first < second)
+    }
+
     @Test func aPortTheEngineDoesNotServeGetsNoAppConnection() throws {
         let sidecar = try Self.sidecar()
         defer { sidecar.close() }

@@ -36,6 +36,25 @@ import Testing
         #expect(sidecar.driver.requestsInProgress == 0)
     }
 
+    /// The app's hop-by-hop and mesh headers stay behind; its others go on in their order, with
+    /// the sidecar's framing, identity and one `connection: keep-alive`.
+    @Test func hopByHopAndMeshHeadersStayBehindAndTheOthersKeepTheirOrder() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send("GET /h HTTP/1.1\r\nHost: echo:8080\r\nx-first: 1\r\nConnection: keep-alive, x-first\r\nKeep-Alive: timeout=5\r\n"
+            + "proxy-connection: keep-alive\r\nTE: gzip\r\nX-FSM-Stats-Pod: forged\r\nx-second: 2\r\n\r\n")
+        let upstream = sidecar.upstreamRequest()
+        let lines = upstream.split(separator: "\r\n").map(String.init)
+        #expect(lines.filter { $0.lowercased().hasPrefix("connection:") } == ["connection: keep-alive"])
+        for gone in ["keep-alive:", "proxy-connection:", "te:", "x-fsm-stats-pod: forged"] {
+            #expect(!lines.contains { $0.lowercased().hasPrefix(gone.lowercased()) }, "\(gone) in \(upstream)")
+        }
+        let first = try #require(lines.firstIndex(of: "x-first: 1"))
+        let second = try #require(lines.firstIndex(of: "x-second: 2"))
+        #expect(first < second)
+        #expect(lines.contains("content-length: 0"))
+    }
+
     @Test func aRequestWithoutHostIsRefusedWithoutReachingTheEngine() throws {
         let sidecar = try Self.sidecar()
         defer { sidecar.close() }

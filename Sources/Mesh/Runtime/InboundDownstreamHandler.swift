@@ -144,7 +144,8 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
         var head = head
         let wantsTrailers = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
         let appHead = head
-        for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
+        // Room for content-length, te and connection.
+        head.headers = MeshHeaders.kept(head.headers, droppingWhere: MeshHeaders.isHopByHop, room: 3)
         SidecarDriver.frame(&head.headers, body: body, appHead: appHead)
         // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
         if wantsTrailers { head.headers.add(name: "te", value: "trailers") }
@@ -421,7 +422,7 @@ extension InboundDownstreamHandler {
     func forwardOverHTTP2(to endpoint: MeshProxy.SocketAddress, head appHead: NIOHTTP1.HTTPRequestHead, body: RequestBody?, port: Int) {
         var head = appHead
         let grpc = GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type"))
-        for name in MeshHeaders.hopByHop { head.headers.remove(name: name) }
+        head.headers = MeshHeaders.kept(head.headers, droppingWhere: MeshHeaders.isHopByHop, room: 2)
         SidecarDriver.frame(&head.headers, body: body, appHead: appHead)
         if grpc { head.headers.add(name: "te", value: "trailers") }
         let appStream = AppStream(owner: self, driver: driver, port: port)

@@ -33,17 +33,38 @@ enum RequestHeadCheck {
 
     /// nil: the head may go on.
     static func check(_ head: NIOHTTP1.HTTPRequestHead, hostUse: HostUse) -> Rejection? {
-        let hosts = head.headers["host"]
-        // An HTTP/2 request's :authority arrives as `host`; a client may repeat it as a header,
-        // which RFC 9113 §8.3.1 allows when both agree.
-        let distinct = head.version.major == 2 ? Set(hosts).count : hosts.count
-        if distinct > 1 { return moreThanOneHost }
+        let hosts = HostFields(head)
+        if hosts.repeated { return moreThanOneHost }
         if let host = hosts.first, !host.isEmpty, !isValidHost(host) { return invalidHost }
-        let named = hosts.contains { !$0.isEmpty }
-        if named || targetNamesAuthority(head) { return nil }
+        if hosts.named || targetNamesAuthority(head) { return nil }
         if hostUse == .routes { return missingRoutingHost }
         let isHTTP11 = head.version.major == 1 && head.version.minor >= 1
-        return isHTTP11 && hosts.isEmpty ? missingHost : nil
+        return isHTTP11 && hosts.first == nil ? missingHost : nil
+    }
+
+    /// A head's Host field lines, read in one pass over its headers without collecting them
+    /// (every request passes here).
+    struct HostFields {
+        /// The first Host value, if any.
+        private(set) var first: String?
+        /// More than one Host line; in HTTP/2, lines that disagree (a request's :authority arrives
+        /// as `host` and a client may repeat it as a header, which RFC 9113 §8.3.1 allows when both
+        /// agree).
+        private(set) var repeated = false
+        /// Some Host line is not empty.
+        private(set) var named = false
+
+        init(_ head: NIOHTTP1.HTTPRequestHead) {
+            let http2 = head.version.major == 2
+            for (name, value) in head.headers where MeshHeaders.equalsIgnoringASCIICase(name, "host") {
+                named = named || !value.isEmpty
+                if let first {
+                    repeated = repeated || !http2 || value != first
+                } else {
+                    first = value
+                }
+            }
+        }
     }
 
     /// CONNECT's authority form, or an absolute-form target (`http://host/path`).

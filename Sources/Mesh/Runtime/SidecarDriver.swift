@@ -188,6 +188,21 @@ enum MeshHeaders {
         for (x, y) in zip(a.utf8, lowercase.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
         return true
     }
+
+    static func isHopByHop(_ name: String) -> Bool {
+        hopByHop.contains { equalsIgnoringASCIICase(name, $0) }
+    }
+
+    /// The headers of `headers` that `dropped` does not take, in order, with room for `room` more
+    /// (what the sidecar adds): one array, where a `remove(name:)` per dropped name would scan
+    /// the headers each time and copy them the first time (they are shared with the app's head),
+    /// and each `add` past the capacity would grow them again.
+    static func kept(_ headers: HTTPHeaders, droppingWhere dropped: (String) -> Bool, room: Int) -> HTTPHeaders {
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(headers.count + room)
+        for (name, value) in headers where !dropped(name) { kept.append((name, value)) }
+        return HTTPHeaders(kept)
+    }
 }
 
 /// Owns one `Sidecar` engine and carries out its actions. Confined to one EventLoop: every
@@ -376,11 +391,9 @@ public final class SidecarDriver: @unchecked Sendable {
         let (path, authority) = SidecarDriver.originForm(head)
         var engineHeaders: [MeshProxy.HTTPHeader] = []
         engineHeaders.reserveCapacity(head.headers.count)
-        var upstreamHeaders = HTTPHeaders()
-        for (name, value) in head.headers {
-            engineHeaders.append(MeshProxy.HTTPHeader(name: name, value: value))
-            if !MeshHeaders.isStrippedFromAppRequest(name) { upstreamHeaders.add(name: name, value: value) }
-        }
+        for (name, value) in head.headers { engineHeaders.append(MeshProxy.HTTPHeader(name: name, value: value)) }
+        // Room for host, te, content-length, the source identity, four stats headers and connection.
+        var upstreamHeaders = MeshHeaders.kept(head.headers, droppingWhere: MeshHeaders.isStrippedFromAppRequest, room: 9)
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
         if GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type")) { upstreamHeaders.add(name: "te", value: "trailers") }
@@ -388,8 +401,9 @@ public final class SidecarDriver: @unchecked Sendable {
         if peerTLS == nil, let identity = engine.config?.serviceIdentity { upstreamHeaders.add(name: MeshHeaders.sourceIdentity, value: identity) }
         addStatsHeaders(to: &upstreamHeaders)
         let engineHead = MeshProxy.HTTPRequestHead(method: head.method.rawValue, path: path, authority: authority, headers: engineHeaders)
-        var upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
-        upstreamHead.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        // The app's `connection` was dropped with the other hop-by-hop headers.
+        upstreamHeaders.add(name: "connection", value: "keep-alive")
+        let upstreamHead = NIOHTTP1.HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: upstreamHeaders)
         let startedAt = clock.now()
         exchanges[id] = OutboundExchange(downstream: downstream, head: upstreamHead, body: body, startedAt: startedAt,
                                          log: beginAccessLog(.outbound, head: head, path: path, authority: authority, peerIdentity: nil))

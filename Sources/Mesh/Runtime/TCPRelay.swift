@@ -111,10 +111,10 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
 struct HTTPServerHandlers {
     let encoder = HTTPResponseEncoder()
     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
-    let pipelining = HTTPServerPipelineHandler()
-    /// Refuses to write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd`
-    /// or an upstream): no header injection towards the app.
-    let headersValidator = NIOHTTPResponseHeadersValidator()
+    /// One request at a time to the handler, without holding reads between requests; refuses to
+    /// write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd` or an
+    /// upstream): no header injection towards the app.
+    let pipelining = DownstreamPipeliningHandler()
     /// Idle and request-head deadlines (nil on the admin listener).
     let timeouts: DownstreamTimeoutHandler?
 
@@ -128,7 +128,6 @@ struct HTTPServerHandlers {
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)
-        try pipeline.addHandler(headersValidator)
         try pipeline.addHandler(handler)
     }
 
@@ -146,7 +145,6 @@ struct HTTPServerHandlers {
         let pipeline = context.pipeline.syncOperations
         let channel = context.channel
         pipeline.removeHandler(handler, promise: nil)
-        pipeline.removeHandler(headersValidator, promise: nil)
         pipeline.removeHandler(pipelining, promise: nil)
         pipeline.removeHandler(encoder, promise: nil)
         if let answer { channel.writeAndFlush(ByteBuffer(string: answer), promise: nil) }
