@@ -153,6 +153,12 @@ final class CompiledRule: Sendable {
         self.filters = filters
     }
 
+    /// This rule with other filters (the same matchers and targets).
+    func with(filters: [HTTPFilter]) -> CompiledRule {
+        CompiledRule(path: path, methods: methods, headers: headers, targets: targets, allowedServices: allowedServices, bucket: bucket,
+                     rateLimitedResponse: rateLimitedResponse, filters: filters)
+    }
+
     func matches(method: String, path: Substring, head: HTTPRequestHead) -> Bool {
         if let methods, !methods.contains(method) { return false }
         guard self.path.matches(path) else { return false }
