@@ -65,4 +65,42 @@ struct LocalClusterTests {
         #expect(ClusterConventions.ordinal(ofPod: "bookstore-v1-12") == 12)
         #expect(ClusterConventions.ordinal(ofPod: "bookstore") == nil)
     }
+
+    /// `AddressPlan.parse` (which scans the string's UTF-8 buffer) agrees with a plain reading of
+    /// the grammar (four dot-separated decimal parts of 1-3 digits, each at most 255) on fixed
+    /// cases and on random strings over digits, dots and a few other characters.
+    @Test func addressParseAcceptsExactlyDottedQuads() {
+        func reference(_ text: String) -> UInt32? {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var value: UInt32 = 0
+            for part in parts {
+                guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }), let number = UInt32(part), number <= 255 else { return nil }
+                value = value << 8 | number
+            }
+            return value
+        }
+        for text in ["0.0.0.0", "255.255.255.255", "001.2.3.4", "10.244.0.10", "1.2.3.4.5", "1..2.3", "1.2.3.", ".1.2.3", "", "1.2.3.4 ",
+                     "1000.1.1.1", "10.244.0.10:8080", "\u{FF11}.2.3.4", "a.b.c.d"] {
+            #expect(AddressPlan.parse(text) == reference(text), "\(text)")
+        }
+        // Near-quads: mostly four parts of 1-3 digits; sometimes three or five parts, an empty or
+        // four-character part, a letter or a colon.
+        var state: UInt64 = 11
+        func next(_ bound: UInt64) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % bound)
+        }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let count = next(4) == 0 ? 3 + 2 * next(2) : 4
+            let parts = (0..<count).map { _ in
+                String((0..<(next(8) == 0 ? 4 * next(2) : 1 + next(3))).map { _ in next(30) == 0 ? Array("x:")[next(2)] : Array("0123456789")[next(10)] })
+            }
+            let text = parts.joined(separator: ".")
+            if reference(text) != nil { accepted += 1 }
+            #expect(AddressPlan.parse(text) == reference(text), "\(text)")
+        }
+        #expect(accepted > 1_000)
+    }
 }

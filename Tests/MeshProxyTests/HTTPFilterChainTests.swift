@@ -13,7 +13,7 @@ struct HTTPFilterChainTests {
     /// The fixture's outbound listener whose catch-all rule carries `filters`.
     static func bench(ruleFilters: [HTTPFilter]) -> FilterBench {
         var bench = FilterBench(outboundOf: Fixture.outbound())
-        bench.listener.services[0].rules[0].filters = ruleFilters
+        bench.listener.services[0].rules[0] = bench.listener.services[0].rules[0].with(filters: ruleFilters)
         return bench
     }
 

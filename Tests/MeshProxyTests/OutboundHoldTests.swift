@@ -12,7 +12,7 @@ struct OutboundHoldTests {
 
     static func sidecar(_ filters: [HTTPFilter]) -> Sidecar {
         var sidecar = Sidecar(config: Fixture.outbound())
-        sidecar.compiled.outbound.matches[0].services[0].rules[0].filters = filters
+        sidecar.compiled.outbound.matches[0].services[0].rules[0] = sidecar.compiled.outbound.matches[0].services[0].rules[0].with(filters: filters)
         return sidecar
     }
 
@@ -42,7 +42,7 @@ struct OutboundHoldTests {
 
     @Test func aBodyThatOutgrewTheReplayBufferDuringTheHoldIsNotRetried() {
         var sidecar = Sidecar(config: Fixture.outbound(retry: RetryPolicy(retryOn: "5xx", numRetries: 3)))
-        sidecar.compiled.outbound.matches[0].services[0].rules[0].filters = [OutboundHoldTests.delay]
+        sidecar.compiled.outbound.matches[0].services[0].rules[0] = sidecar.compiled.outbound.matches[0].services[0].rules[0].with(filters: [OutboundHoldTests.delay])
         var random = SeededGenerator(seed: 1)
         _ = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         #expect(sidecar.requestBodyNotReplayable(ExchangeID(1)).isEmpty)
@@ -66,7 +66,7 @@ struct OutboundHoldTests {
         var random = SeededGenerator(seed: 1)
         _ = sidecar.outboundRequest(ExchangeID(1), head: Fixture.get(), destination: Fixture.httpbinIP, now: .zero, random: &random)
         #expect(sidecar.apply(Fixture.outbound(endpoints: ["10.244.0.9:14001"])) == .applied(version: "v1"))
-        sidecar.compiled.outbound.matches[0].services[0].rules[0].filters = [OutboundHoldTests.delay]
+        sidecar.compiled.outbound.matches[0].services[0].rules[0] = sidecar.compiled.outbound.matches[0].services[0].rules[0].with(filters: [OutboundHoldTests.delay])
         let resumed = sidecar.timerFired(.filterResume(ExchangeID(1)), now: .zero, random: &random)
         #expect(resumed.sends.map(\.endpoint) == [SocketAddress(ip: "10.244.0.9", port: 14001)])
     }

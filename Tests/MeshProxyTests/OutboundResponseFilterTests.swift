@@ -12,7 +12,7 @@ struct OutboundResponseFilterTests {
 
     static func sidecar(endpoints: [String] = ["10.244.0.5:14001"], ruleFilters: [HTTPFilter]) -> Sidecar {
         var sidecar = Sidecar(config: Fixture.outbound(endpoints: endpoints))
-        sidecar.compiled.outbound.matches[0].services[0].rules[0].filters = ruleFilters
+        sidecar.compiled.outbound.matches[0].services[0].rules[0] = sidecar.compiled.outbound.matches[0].services[0].rules[0].with(filters: ruleFilters)
         return sidecar
     }
 

@@ -65,9 +65,17 @@ public struct AddressPlan: Hashable, Sendable {
     }
 
     /// Dotted quad → integer; nil for anything else.
+    /// Scans the string's UTF-8 buffer in place (`withUTF8` copies only a string that has none):
+    /// the simulator parses each upstream endpoint per request, and the `utf8` view's iterator cost
+    /// ~500 instructions a call.
     public static func parse(_ text: String) -> UInt32? {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
         var value: UInt32 = 0, part: UInt32 = 0, parts = 0, digits = 0
-        for byte in text.utf8 {
+        for byte in bytes {
             if byte == UInt8(ascii: ".") {
                 guard digits > 0, parts < 3 else { return nil }
                 value = value << 8 | part

@@ -266,7 +266,9 @@ private struct MatchCompiler {
 
     private func hostTable(_ mappings: [HostMapping], services: [CompiledService]) -> [String: Int] {
         var table: [String: Int] = [:]
-        table.reserveCapacity(mappings.count)
+        // Room for twice the hosts: a lookup compares the keys of every occupied bucket it probes,
+        // and at the table's full load (3/4) a request's Host met about three other hosts first.
+        table.reserveCapacity(mappings.count * 2)
         for mapping in mappings {
             guard let index = services.firstIndex(where: { $0.name == mapping.service }) else { continue }
             // Hosts are nearly always lower-case ASCII already: skip building a new string then.

@@ -289,8 +289,15 @@ extension Sidecar {
         case gone
     }
 
+    /// The actions a call starts with: those a config apply deferred, or an empty list with room
+    /// for a request's usual few (a timer, a send, a cancel, a response), so that appending them
+    /// does not reallocate the list on the way (~2% of a simulated request).
     mutating func takeDeferredActions() -> [OutboundHTTPAction] {
-        guard !deferredActions.isEmpty else { return [] }
+        guard !deferredActions.isEmpty else {
+            var actions: [OutboundHTTPAction] = []
+            actions.reserveCapacity(4)
+            return actions
+        }
         return takeConfigActions()
     }
 

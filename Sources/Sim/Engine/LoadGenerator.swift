@@ -67,18 +67,22 @@ struct LoadState {
     var interval: Int64 = 0
 
     var completed = 0
-    var statusCounts: [Int: Int] = [:]
+    private var statusTally = CountTable()
+    var statusCounts: [Int: Int] { statusTally.counts }
     /// Requests whose answer carried response flags, by `ResponseFlags.rawValue`.
     var flagCounts: [UInt16: Int] = [:]
     /// By deployment index.
-    var backendCounts: [Int: Int] = [:]
+    private var backendTally = CountTable()
+    var backendCounts: [Int: Int] { backendTally.counts }
     /// Responses by body (index into `SimEngine.bodyTexts`).
     var bodyCounts: [Int] = []
     var histogram: Histogram<UInt64>
     var maxLatency: Int64 = 0
     /// Per 1 s bucket: key `bucket << 20 | status`, and `bucket << 20 | deployment`.
-    var statusBuckets: [Int: Int] = [:]
-    var backendBuckets: [Int: Int] = [:]
+    private var statusBucketTally = SecondCountTable()
+    private var backendBucketTally = SecondCountTable()
+    var statusBuckets: [Int: Int] { statusBucketTally.counts }
+    var backendBuckets: [Int: Int] { backendBucketTally.counts }
 
     /// The response headers `headers:` expectations ask about.
     var headerTally: HeaderTally
@@ -104,15 +108,15 @@ struct LoadState {
             if index >= bodyCounts.count { bodyCounts += repeatElement(0, count: index + 1 - bodyCounts.count) }
             bodyCounts[index] += 1
         }
-        statusCounts[status, default: 0] += 1
+        statusTally.add(status)
         let micros = UInt64(max(0, (latency + 500) / 1000))
         _ = histogram.record(max(1, micros))
         if latency > maxLatency { maxLatency = latency }
         let bucket = Int(time / 1_000_000_000)
-        statusBuckets[bucket << 20 | (status & 0xFFFFF), default: 0] += 1
+        statusBucketTally.add(status & 0xFFFFF, at: bucket)
         if deployment >= 0 {
-            backendCounts[deployment, default: 0] += 1
-            backendBuckets[bucket << 20 | deployment, default: 0] += 1
+            backendTally.add(deployment)
+            backendBucketTally.add(deployment, at: bucket)
         }
     }
 }

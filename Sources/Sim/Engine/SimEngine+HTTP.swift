@@ -118,11 +118,13 @@ extension SimEngine {
         for action in actions {
             switch action {
             case .send(let id, let attempt, let cluster, let endpoint, let connection, let newConnection, _):
-                if gatewayOfPod[pod] != nil { prepareUpstreamTLS(id: id.rawValue, gateway: pod, cluster: cluster) }
+                // One lookup, and none in a mesh without gateways (a hash per send showed in the profile).
+                let fromGateway = !gatewayOfPod.isEmpty && gatewayOfPod[pod] != nil
+                if fromGateway { prepareUpstreamTLS(id: id.rawValue, gateway: pod, cluster: cluster) }
                 let egress = Sidecar.isEgressCluster(cluster)
                 if egress { noteEgressTunnel(id: id.rawValue, from: pod, cluster: cluster) }
                 sendUpstream(from: pod, id: id.rawValue, attempt: attempt, endpoint: endpoint, connection: connection.rawValue, newConnection: newConnection,
-                             egress: egress, plaintext: gatewayOfPod[pod] != nil)
+                             egress: egress, plaintext: fromGateway)
             case .startTimer(.requestTimeout(let id), let after):
                 startRequestTimer(id.rawValue, at: pod, after: after)
             case .cancelTimer(.requestTimeout(let id)):
