@@ -67,4 +67,22 @@ import Testing
         var random = Words(values: [0x463ac35c9f6413ad, 0x0000000000000a0f])
         #expect(Sidecar.requestID(random: &random) == "463ac35c-9f64-13ad-0000-000000000a0f")
     }
+
+    @Test func oneHeaderPassFindsTheFirstOfEachNameInAnyCase() throws {
+        let found = B3Headers([HTTPHeader(name: "Accept", value: "*/*"), HTTPHeader(name: "X-B3-TRACEID", value: "48485a3953bb6124"),
+                               HTTPHeader(name: "x-b3-traceid", value: "0000000000000002"), HTTPHeader(name: "X-Request-Id", value: "r"),
+                               HTTPHeader(name: "x-b3-SpanId", value: "A2FB4A1D1A96D312"), HTTPHeader(name: "x-b3-parentspanid", value: "1"),
+                               HTTPHeader(name: "x-b3-sampled", value: "0"), HTTPHeader(name: "X-B3-Flags", value: "1"), HTTPHeader(name: "x-b3-other", value: "z")])
+        #expect(found.traceID == "48485a3953bb6124" && found.spanID == "A2FB4A1D1A96D312" && found.parentSpanID == "1")
+        #expect(found.sampled == "0" && found.flags == "1" && found.hasRequestID)
+        let context = try #require(B3Context(found))
+        #expect(context.traceLow == 0x4848_5a39_53bb_6124 && context.spanID == 0xa2fb_4a1d_1a96_d312 && context.parentSpanID == 1 && context.sampled)
+        #expect(B3Headers([HTTPHeader(name: "x-request-idd", value: "r"), HTTPHeader(name: "host", value: "x")]).hasRequestID == false)
+    }
+
+    @Test(arguments: ["a2fb4a1d1a96d312", "A2FB4A1D1A96D312", "+a2fb4a1d1a96d31", "-0", "12 4", "", "10000000000000000", "é"])
+    func hexIDsAreReadAsUInt64ReadsThem(text: String) {
+        let expected = (1...16).contains(text.utf8.count) ? UInt64(text, radix: 16) : nil
+        #expect(B3Context.hex64(text) == expected)
+    }
 }

@@ -45,5 +45,32 @@ import Testing
         #expect(elements.last?["remoteEndpoint"] == nil, "an IPv6 peer without a service name: no remote endpoint")
         #expect(TraceSpan.zipkinBatch([], epochOffsetMicroseconds: 42) == "[]")
     }
-}
 
+    /// The engine keeps a span's fields and builds its tags when it is rendered: the same JSON as
+    /// the tags built when it ended (the dictionary the engine filled before DECISIONS 244).
+    @Test(arguments: [(200, ResponseFlags()), (0, ResponseFlags.upstreamConnectionFailure), (503, ResponseFlags.upstreamOverflow)])
+    func anEngineClientSpanRendersTheTagsItUsedToFill(status: Int, flags: ResponseFlags) {
+        let fields = ClientSpanFields(method: "GET", path: "/buy-a-book/new", status: status, cluster: "bookstore/bookstore-v1|14001", flags: flags)
+        let endpoint = SocketAddress(ip: "10.244.0.11", port: 14001)
+        let span = TraceSpan(context: context, kind: .client, start: .zero, duration: .milliseconds(3), localService: "bookbuyer", remoteAddress: endpoint,
+                             detail: .client(fields))
+        var tags = ["http.method": "GET", "http.path": "/buy-a-book/new", "http.status_code": String(status), "upstream_cluster": "bookstore/bookstore-v1|14001"]
+        if !flags.isEmpty { tags["response_flags"] = flags.description }
+        if status == 0 || status >= 500 { tags["error"] = "true" }
+        let filled = TraceSpan(context: context, kind: .client, name: "GET /buy-a-book/new", start: .zero, duration: .milliseconds(3), localService: "bookbuyer",
+                               remoteService: "bookstore-v1", remoteAddress: endpoint, tags: tags)
+        #expect(span.zipkinJSON(epochOffsetMicroseconds: 7) == filled.zipkinJSON(epochOffsetMicroseconds: 7))
+        #expect(span.tags == tags && span.name == filled.name && span.remoteService == "bookstore-v1")
+    }
+
+    @Test(arguments: [200, 500])
+    func anEngineServerSpanRendersTheTagsItUsedToFill(status: Int) {
+        let fields = ServerSpanFields(method: "POST", path: "/books", status: status, peerIdentity: "bookbuyer.bookbuyer.cluster.local")
+        let span = TraceSpan(context: context, kind: .server, start: .zero, duration: .zero, localService: "bookstore", remoteAddress: nil, detail: .server(fields))
+        var tags = ["http.status_code": String(status)]
+        if status >= 500 { tags["error"] = "true" }
+        let filled = TraceSpan(context: context, kind: .server, name: "POST /books", start: .zero, duration: .zero, localService: "bookstore",
+                               remoteService: "bookbuyer", tags: tags)
+        #expect(span.zipkinJSON(epochOffsetMicroseconds: 7) == filled.zipkinJSON(epochOffsetMicroseconds: 7))
+    }
+}

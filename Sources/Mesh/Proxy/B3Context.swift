@@ -27,22 +27,25 @@ public struct B3Context: Hashable, Sendable {
 
     /// The context a request arrives with, if its B3 headers are whole and well-formed.
     public init?(_ head: HTTPRequestHead) {
-        guard let trace = head.header("x-b3-traceid"), let span = head.header("x-b3-spanid"),
-              let spanID = Self.hex64(span), spanID != 0 else { return nil }
+        self.init(B3Headers(head.headers))
+    }
+
+    /// The context the B3 headers found in a request's one pass carry, if whole and well-formed.
+    init?(_ found: B3Headers) {
+        guard let trace = found.traceID, let span = found.spanID, let spanID = Self.hex64(span), spanID != 0 else { return nil }
         switch trace.utf8.count {
         case 16:
             guard let low = Self.hex64(trace), low != 0 else { return nil }
             self.init(traceHigh: 0, traceLow: low, wide: false, spanID: spanID)
         case 32:
-            guard let high = Self.hex64(String(trace.prefix(16))), let low = Self.hex64(String(trace.suffix(16))), high | low != 0 else { return nil }
+            guard let high = Self.hex64(trace.prefix(16)), let low = Self.hex64(trace.suffix(16)), high | low != 0 else { return nil }
             self.init(traceHigh: high, traceLow: low, wide: true, spanID: spanID)
         default:
             return nil
         }
-        parentSpanID = head.header("x-b3-parentspanid").flatMap(Self.hex64)
-        let flags = head.header("x-b3-flags")
-        switch head.header("x-b3-sampled") {
-        case "0", "false": sampled = flags == "1"
+        parentSpanID = found.parentSpanID.flatMap { Self.hex64($0) }
+        switch found.sampled {
+        case "0", "false": sampled = found.flags == "1"
         default: sampled = true
         }
     }
@@ -102,8 +105,61 @@ public struct B3Context: Hashable, Sendable {
         return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
-    static func hex64(_ text: String) -> UInt64? {
-        guard (1...16).contains(text.utf8.count) else { return nil }
-        return UInt64(text, radix: 16)
+    /// 1-16 hex digits as a number. Plain lowercase or uppercase digits are read straight from
+    /// the bytes; anything else goes through `UInt64(_:radix:)`, which decides as it always has.
+    static func hex64(_ text: some StringProtocol) -> UInt64? {
+        let utf8 = text.utf8
+        guard (1...16).contains(utf8.count) else { return nil }
+        var value: UInt64 = 0
+        for byte in utf8 {
+            guard let nibble = hexValue(of: byte) else { return UInt64(text, radix: 16) }
+            value = value << 4 | UInt64(nibble)
+        }
+        return value
+    }
+
+    /// The value of one ASCII hex digit.
+    static func hexValue(of byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// A request's B3 headers and whether it has an `x-request-id`, found in one pass over its
+/// headers (the first of each name, compared case-insensitively): tracing reads them for every
+/// request on the event loop, where one `header(_:)` lookup per name scanned all headers six times.
+struct B3Headers {
+    var traceID: String?
+    var spanID: String?
+    var parentSpanID: String?
+    var sampled: String?
+    var flags: String?
+    var hasRequestID = false
+
+    init(_ headers: [HTTPHeader]) {
+        for header in headers {
+            // Every name looked for starts with `x-` and has 10-17 bytes: most headers stop here.
+            let name = header.name.utf8
+            guard (10...17).contains(name.count), name.first! | 0x20 == UInt8(ascii: "x") else { continue }
+            take(header)
+        }
+    }
+
+    private mutating func take(_ header: HTTPHeader) {
+        func matches(_ wanted: String) -> Bool { asciiCaseInsensitiveEquals(header.name, wanted) }
+        switch header.name.utf8.count {
+        case 10 where flags == nil && matches("x-b3-flags"): flags = header.value
+        case 11 where spanID == nil && matches("x-b3-spanid"): spanID = header.value
+        case 12:
+            if traceID == nil, matches("x-b3-traceid") { traceID = header.value }
+            else if sampled == nil, matches("x-b3-sampled") { sampled = header.value }
+            else if !hasRequestID, matches("x-request-id") { hasRequestID = true }
+        case 17 where parentSpanID == nil && matches("x-b3-parentspanid"): parentSpanID = header.value
+        default: break
+        }
     }
 }

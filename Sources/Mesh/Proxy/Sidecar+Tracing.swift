@@ -3,9 +3,9 @@ import MeshModel
 /// What an outbound request's client span needs until its exchange ends.
 struct ClientTrace: Sendable {
     var context: B3Context
-    var name: String
-    var path: String
     var method: String
+    /// The request's path without its query.
+    var path: Substring
     var startedAt: MeshInstant
     var cluster: String?
     var endpoint: SocketAddress?
@@ -14,7 +14,8 @@ struct ClientTrace: Sendable {
 /// What an inbound request's server span needs until the app answers.
 struct ServerTrace: Sendable {
     var context: B3Context
-    var name: String
+    var method: String
+    var path: Substring
     var startedAt: MeshInstant
     var peerIdentity: String?
 }
@@ -38,13 +39,13 @@ extension Sidecar {
                                 actions: inout [OutboundHTTPAction]) {
         guard let tracing = config?.spec.tracing else { return }
         if traceClock < now { traceClock = now }
-        let context = B3Context(head)?.child(random: &random) ?? B3Context.root(sampledFraction: tracing.sampledFraction, random: &random)
+        let found = B3Headers(head.headers)
+        let context = B3Context(found)?.child(random: &random) ?? B3Context.root(sampledFraction: tracing.sampledFraction, random: &random)
         var headers = context.headers
-        if head.header("x-request-id") == nil { headers.append(HTTPHeader(name: "x-request-id", value: Self.requestID(random: &random))) }
+        if !found.hasRequestID { headers.append(HTTPHeader(name: "x-request-id", value: Self.requestID(random: &random))) }
         actions.append(.setRequestHeaders(id, headers))
         guard context.sampled else { return }
-        let path = String(head.path.prefix { $0 != "?" })
-        clientTraces[id.rawValue] = ClientTrace(context: context, name: "\(head.method) \(path)", path: path, method: head.method, startedAt: now)
+        clientTraces[id.rawValue] = ClientTrace(context: context, method: head.method, path: head.path.prefix { $0 != "?" }, startedAt: now)
     }
 
     /// Follows the actions of one engine call: where a traced exchange is sent, and its client
@@ -54,18 +55,13 @@ extension Sidecar {
         if traceClock < now { traceClock = now }
         for action in actions {
             switch action {
-            case let .send(id, _, cluster, endpoint, _, _, _) where clientTraces[id.rawValue] != nil:
-                clientTraces[id.rawValue]!.cluster = cluster
-                clientTraces[id.rawValue]!.endpoint = endpoint
+            case let .send(id, _, cluster, endpoint, _, _, _):
+                clientTraces[id.rawValue]?.reached(cluster, at: endpoint)
             case let .respond(id, head, _, flags):
                 guard let trace = clientTraces.removeValue(forKey: id.rawValue) else { continue }
-                var tags = ["http.method": trace.method, "http.path": trace.path, "http.status_code": String(head.status)]
-                if let cluster = trace.cluster { tags["upstream_cluster"] = cluster }
-                if !flags.isEmpty { tags["response_flags"] = flags.description }
-                if head.status == 0 || head.status >= 500 { tags["error"] = "true" }
-                record(TraceSpan(context: trace.context, kind: .client, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,
-                                 localService: localServiceName, remoteService: trace.cluster.map(Self.serviceName(ofCluster:)),
-                                 remoteAddress: trace.endpoint, tags: tags))
+                let fields = ClientSpanFields(method: trace.method, path: trace.path, status: head.status, cluster: trace.cluster, flags: flags)
+                record(TraceSpan(context: trace.context, kind: .client, start: trace.startedAt, duration: now - trace.startedAt,
+                                 localService: localServiceName, remoteAddress: trace.endpoint, detail: .client(fields)))
             default:
                 continue
             }
@@ -76,17 +72,16 @@ extension Sidecar {
     /// server span (the caller's span id, shared) waits for the app's answer on `connection`.
     mutating func traceInbound(_ head: HTTPRequestHead, connection: ConnectionID, peerIdentity: String?, now: MeshInstant) {
         guard config?.spec.tracing != nil, let context = B3Context(head), context.sampled else { return }
-        serverTraces[connection.rawValue] = ServerTrace(context: context, name: "\(head.method) \(head.path.prefix { $0 != "?" })", startedAt: now,
+        serverTraces[connection.rawValue] = ServerTrace(context: context, method: head.method, path: head.path.prefix { $0 != "?" }, startedAt: now,
                                                         peerIdentity: peerIdentity)
     }
 
     mutating func finishServerTrace(connection: ConnectionID, status: Int, now: MeshInstant) {
         // Tracing off (or this request unsampled, with none pending): no hash lookup per response.
         guard !serverTraces.isEmpty, let trace = serverTraces.removeValue(forKey: connection.rawValue) else { return }
-        var tags = ["http.status_code": String(status)]
-        if status >= 500 { tags["error"] = "true" }
-        record(TraceSpan(context: trace.context, kind: .server, name: trace.name, start: trace.startedAt, duration: now - trace.startedAt,
-                         localService: localServiceName, remoteService: trace.peerIdentity.map(Self.serviceName(ofIdentity:)), tags: tags))
+        let fields = ServerSpanFields(method: trace.method, path: trace.path, status: status, peerIdentity: trace.peerIdentity)
+        record(TraceSpan(context: trace.context, kind: .server, start: trace.startedAt, duration: now - trace.startedAt,
+                         localService: localServiceName, remoteAddress: nil, detail: .server(fields)))
     }
 
     private mutating func record(_ span: TraceSpan) {
@@ -97,9 +92,10 @@ extension Sidecar {
         finishedSpans.append(span)
     }
 
-    /// The service a span names: the workload the controller stamped, else the identity's service account.
-    var localServiceName: String {
-        config?.spec.workload?.name ?? config.map { Self.serviceName(ofIdentity: $0.serviceIdentity) } ?? "sidecar"
+    /// The service `config`'s spans name: the workload the controller stamped, else the
+    /// identity's service account (worked out once per applied config: `localServiceName`).
+    static func localServiceName(of config: ProxyConfig) -> String {
+        config.spec.workload?.name ?? serviceName(ofIdentity: config.serviceIdentity)
     }
 
     /// `bookbuyer.bookbuyer.cluster.local` → `bookbuyer`.
@@ -132,6 +128,14 @@ extension Sidecar {
             }
             return written
         }
+    }
+}
+
+extension ClientTrace {
+    /// The exchange was sent to `cluster`'s `endpoint` (the latest attempt's).
+    mutating func reached(_ cluster: String, at endpoint: SocketAddress) {
+        self.cluster = cluster
+        self.endpoint = endpoint
     }
 }
 

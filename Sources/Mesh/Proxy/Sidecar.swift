@@ -56,6 +56,8 @@ public struct Sidecar: Sendable {
     var finishedSpans: [TraceSpan] = []
     /// The latest instant an engine call brought (for answers given without one).
     var traceClock = MeshInstant.zero
+    /// The service this proxy's spans name, worked out when a config is applied.
+    var localServiceName = "sidecar"
     var connections: [UInt64: UpstreamConnection] = [:]
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
@@ -203,6 +205,7 @@ extension Sidecar {
         carryState(into: next)
         compiled = next
         self.config = config
+        localServiceName = Self.localServiceName(of: config)
         counters[CounterTable.configApplied] += 1
         return .applied(version: config.version)
     }

@@ -26,7 +26,7 @@ final class GatewayDriver: @unchecked Sendable {
     /// costly: never per connection), so a certificate that does not load rejects the config.
     private var tlsContexts: [TLSContextKey: NIOSSLContext] = [:]
     private var nextConnection: UInt64 = 1
-    var generator = SystemRandomNumberGenerator()
+    var generator = ShellRandomNumberGenerator()
     /// Shutting down: no new connections are relayed.
     var isDraining = false
     /// The sockets bound now (`GatewayProcess` keeps it).

@@ -68,7 +68,7 @@ struct SidecarGatewayEngine: GatewayEngine {
 
     /// The engine's HTTP entry, for `SidecarDriver.gatewayEntry`.
     static func httpEntry(_ engine: inout Sidecar, _ id: ExchangeID, _ head: MeshProxy.HTTPRequestHead, _ origin: GatewayRequestOrigin,
-                          _ source: MeshProxy.SocketAddress, _ now: MeshInstant, _ random: inout SystemRandomNumberGenerator) -> [OutboundHTTPAction] {
+                          _ source: MeshProxy.SocketAddress, _ now: MeshInstant, _ random: inout ShellRandomNumberGenerator) -> [OutboundHTTPAction] {
         engine.gatewayRequest(id, head: head, listenerPort: origin.port, source: source, sni: origin.serverName, now: now, random: &random)
     }
 }

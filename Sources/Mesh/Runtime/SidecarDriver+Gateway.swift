@@ -7,7 +7,7 @@ import NIOSSL
 /// gateway listener (`origin`) from `source`, answered with the same actions as an outbound
 /// request (send, respond, timers), which the driver carries out as it does a sidecar's.
 typealias GatewayHTTPEntry = (_ engine: inout Sidecar, _ id: ExchangeID, _ head: MeshProxy.HTTPRequestHead, _ origin: GatewayRequestOrigin,
-                              _ source: MeshProxy.SocketAddress, _ now: MeshInstant, _ random: inout SystemRandomNumberGenerator) -> [OutboundHTTPAction]
+                              _ source: MeshProxy.SocketAddress, _ now: MeshInstant, _ random: inout ShellRandomNumberGenerator) -> [OutboundHTTPAction]
 
 extension SidecarDriver {
     /// A request on a gateway listener: the engine's gateway entry routes it.

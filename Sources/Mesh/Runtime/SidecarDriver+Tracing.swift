@@ -2,6 +2,7 @@ import Foundation
 import MeshModel
 import MeshProxy
 import NIOCore
+import NIOHTTP1
 
 /// The shell's part of tracing: while the applied config carries `Spec.Tracing`, the engine's
 /// finished spans are taken every `spanDrainInterval` (on the loop) and handed to the reporter,
@@ -42,5 +43,23 @@ extension SidecarDriver {
     /// Microseconds since the Unix epoch at the driver's instant zero (spans carry wall-clock times).
     static func epochOffsetMicroseconds() -> Int64 {
         Int64(Date().timeIntervalSince1970 * 1_000_000)
+    }
+}
+
+extension HTTPHeaders {
+    /// Tracing's `setRequestHeaders`: the B3 headers (and an `x-request-id`) replace any of the
+    /// same names the request has, in one pass that finds whether it has any (a first hop has
+    /// none: the headers are then only added) instead of one `replaceOrAdd` scan per header.
+    mutating func replaceOrAdd(tracingHeaders: [MeshProxy.HTTPHeader]) {
+        if contains(where: { existing in tracingHeaders.contains { Self.sameName(existing.name, $0.name) } }) {
+            for header in tracingHeaders { remove(name: header.name) }
+        }
+        for header in tracingHeaders { add(name: header.name, value: header.value) }
+    }
+
+    /// `name` is `lowercaseName` in any case; cheap for the usual names, of other lengths or first letters.
+    static func sameName(_ name: String, _ lowercaseName: String) -> Bool {
+        guard name.utf8.count == lowercaseName.utf8.count, name.utf8.first.map({ $0 | 0x20 }) == lowercaseName.utf8.first else { return false }
+        return name.lowercased() == lowercaseName
     }
 }

@@ -217,7 +217,7 @@ public final class SidecarDriver: @unchecked Sendable {
     let clock: SidecarClock
 
     var engine = Sidecar()
-    var generator = SystemRandomNumberGenerator()
+    var generator = ShellRandomNumberGenerator()
     var runtimeCounters = RuntimeCounters()
     /// Downstream connections per listener, against `settings.connectionLimits`.
     var admission: ConnectionAdmission
@@ -622,7 +622,7 @@ public final class SidecarDriver: @unchecked Sendable {
                 upstreams.removeValue(forKey: connection.rawValue)?.closeWhenDone()
             case let .setRequestHeaders(id, headers):
                 guard var exchange = exchanges[id.rawValue] else { continue }
-                for header in headers { exchange.head.headers.replaceOrAdd(name: header.name, value: header.value) }
+                exchange.head.headers.replaceOrAdd(tracingHeaders: headers)
                 exchange.log?.entry.requestID = exchange.head.headers.first(name: "x-request-id")
                 exchange.log?.entry.traceID = exchange.head.headers.first(name: "x-b3-traceid")
                 exchanges[id.rawValue] = exchange
