@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "MeshRealMode", targets: ["MeshRealMode"]),
         .executable(name: "sim-real", targets: ["sim-real"]),
         .executable(name: "fsm", targets: ["fsm"]),
+        .executable(name: "fsm-sidecar", targets: ["fsm-sidecar"]),
         .executable(name: "redirect-probe", targets: ["redirect-probe"]),
     ],
     dependencies: [
@@ -365,10 +366,36 @@ let package = Package(
             path: "Sources/Mesh/Operate",
             swiftSettings: swiftSettings
         ),
+        // `fsm sidecar`'s command and what every long-running subcommand shares (the signal-driven
+        // life, logging to standard error, one-line failures): a library, so that the sidecar alone
+        // is also an executable of its own.
+        .target(
+            name: "MeshSidecarCommand",
+            dependencies: [
+                "MeshRuntime", "MeshModel", "MeshRedirect", "MeshInterceptor", "MeshIdentity",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Mesh/SidecarCommand",
+            swiftSettings: swiftSettings
+        ),
+        // `fsm-sidecar`: the sidecar without the rest of fsm (controller, injector, Kubernetes
+        // client, installer, demo apps), for less resident memory per pod (DECISIONS 236).
+        .executableTarget(
+            name: "fsm-sidecar",
+            dependencies: [
+                "MeshSidecarCommand", "MeshModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Mesh/SidecarMain",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
+                "MeshSidecarCommand", "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
                 "MeshInject", "MeshInjector", "MeshKube", "MeshOperate", "MeshInterceptor", "MeshInterceptorBPF",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

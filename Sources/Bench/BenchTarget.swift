@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import MeshBenchKit
 import MeshModel
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 
 /// One path under measurement: where the load generator connects, the Host and path it asks
@@ -46,13 +48,26 @@ struct ProxyMeasurement {
     /// Runs `work` and reports what each proxy of the path spent meanwhile (CPU, peak RSS).
     func measured<Mode>(_ target: BenchTarget<Mode>, during work: () async throws -> LoadResult) async rethrows -> (LoadResult, [ProxyUsageSample]) {
         for proxy in target.proxies { proxy.resetPeak() }
+        var stallsBefore: [LoopStallReading?] = []
+        for proxy in target.proxies { stallsBefore.append(await Self.loopStalls(proxy)) }
         let before = target.proxies.map { $0.cpuSeconds() ?? 0 }
         let result = try await work()
         var samples: [ProxyUsageSample] = []
         for (index, proxy) in target.proxies.enumerated() {
-            samples.append(ProxyUsageSample(side: index == 0 ? "client" : "server", cpuSeconds: max(0, (proxy.cpuSeconds() ?? 0) - before[index]), peakRSSKiB: proxy.peakRSSKiB() ?? 0))
+            var sample = ProxyUsageSample(side: index == 0 ? "client" : "server", cpuSeconds: max(0, (proxy.cpuSeconds() ?? 0) - before[index]), peakRSSKiB: proxy.peakRSSKiB() ?? 0)
+            if let earlier = stallsBefore[index], let now = await Self.loopStalls(proxy) { sample.stalls = now.since(earlier).summary }
+            samples.append(sample)
         }
         return (result, samples)
+    }
+
+    /// Our sidecar's event-loop stall histogram, from its admin `/stats`; nil for a peer proxy or
+    /// when the page does not answer.
+    static func loopStalls(_ proxy: ChildProcess) async -> LoopStallReading? {
+        guard let admin = proxy.admin else { return nil }
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: admin + "/stats"), timeout: .seconds(5)), response.status == .ok,
+              let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
+        return LoopStallReading(statsText: String(buffer: body))
     }
 
     func openLoopRun<Mode>(_ target: BenchTarget<Mode>, connections: Int) async throws -> ModeLatencyRun<Mode> {

@@ -18,6 +18,8 @@ final class ChildProcess: @unchecked Sendable {
     let name: String
     let process = Process()
     let logPath: String
+    /// Our sidecar's admin port (`http://host:port`), whose `/stats` the runs read; nil for the peers.
+    var admin: String?
 
     init(name: String, executable: String, arguments: [String], logDirectory: URL) throws {
         self.name = name

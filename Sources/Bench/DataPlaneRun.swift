@@ -181,8 +181,11 @@ final class DataPlaneBench: @unchecked Sendable {
         let fsm = options.fsm
         func sidecar(_ name: String, _ config: ProxyConfig, _ pod: DataPlaneLayout.Pod, peers: [String]) throws -> ChildProcess {
             let path = try write(config.renderedJSON(pretty: true), "\(name).json")
-            return try start(name, fsm, ["sidecar", "--config", path, "--pod-ip", pod.ip, "--outbound-port", String(pod.outboundPort),
-                                         "--inbound-port", String(pod.inboundPort), "--admin-port", String(pod.adminPort), "--log-level", "error"] + peers)
+            let child = try start(name, fsm, ["sidecar", "--config", path, "--pod-ip", pod.ip, "--outbound-port", String(pod.outboundPort),
+                                              "--inbound-port", String(pod.inboundPort), "--admin-port", String(pod.adminPort), "--log-level", "error"] + peers)
+            // The admin port binds the pod address when it is a 127.x one.
+            child.admin = "http://\(pod.ip):\(pod.adminPort)"
+            return child
         }
         let plain = ["--insecure-plaintext-peers"]
         if wanted.contains(.oursClient) {

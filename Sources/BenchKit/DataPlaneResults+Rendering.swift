@@ -40,18 +40,20 @@ extension DataPlaneResults {
         out += "\n"
         out += "### Latency added over the baseline at \(format(latency.first?.requestedQPS, digits: 0)) QPS (ms, open loop, from each request's intended send time)\n\n"
         let cs = concurrencies
-        out += "| mode | " + cs.map { "c=\($0) P50 / P99" }.joined(separator: " | ") + " |\n"
+        out += "| mode | " + cs.map { "c=\($0) P50 / P99 / P999" }.joined(separator: " | ") + " |\n"
         out += "|---|" + String(repeating: "---|", count: cs.count) + "\n"
         for mode in modes where mode != .baseline {
             let cells = cs.map { c -> String in
                 let p50 = added(mode, connections: c, \.p50).map { signed($0 / 1000) } ?? "–"
                 let p99 = added(mode, connections: c, \.p99).map { signed($0 / 1000) } ?? "–"
-                return "\(p50) / \(p99)"
+                let p999 = added(mode, connections: c, \.p999).map { signed($0 / 1000) } ?? "–"
+                return "\(p50) / \(p99) / \(p999)"
             }
             out += "| \(mode.title) | " + cells.joined(separator: " | ") + " |\n"
         }
         out += "\n### Every open-loop run (latency in ms; proxy CPU in average millicores; peak RSS in MiB)\n\n"
         out += Self.openLoopTable(latency)
+        out += Self.stallTable(latency)
         out += "\n### Proxy resources over all open-loop runs of a mode\n\n"
         out += "| mode | CPU ms per 1000 requests (all proxies of the path) | peak RSS client MiB | peak RSS server MiB |\n|---|---|---|---|\n"
         for mode in modes where mode != .baseline {
@@ -86,6 +88,20 @@ extension DataPlaneResults {
                 out += "\(run.milliCores("client").map { format($0, digits: 0) } ?? "–") | \(run.milliCores("server").map { format($0, digits: 0) } ?? "–") | "
                 out += "\(run.proxy("client").map { mebibytes($0.peakRSSKiB) } ?? "–") | \(run.proxy("server").map { mebibytes($0.peakRSSKiB) } ?? "–") |\n"
             }
+        }
+        return out
+    }
+
+    /// Our sidecars' event-loop stalls in each open-loop run (empty when no run has them), beside
+    /// the run's request P99, so that a tail that came from a busy loop shows as stalls of its size.
+    static func stallTable<Mode>(_ latency: [ModeLatencyRun<Mode>]) -> String {
+        let rows = latency.flatMap { run in run.proxies.compactMap { proxy in proxy.stalls.map { (run, proxy.side, $0) } } }
+        guard !rows.isEmpty else { return "" }
+        var out = "\n### Event-loop stalls of our sidecars (µs: upper bounds of power-of-two buckets; from each iteration's first read to its end)\n\n"
+        out += "| mode | c | sidecar | iterations with reads | P50 | P99 | P999 | longest | request P99 ms |\n|---|---|---|---|---|---|---|---|---|\n"
+        for (run, side, stalls) in rows {
+            func bound(_ value: UInt64) -> String { value == .max ? "> 1 s" : "≤ \(value)" }
+            out += "| \(run.mode.rawValue) | \(run.connections) | \(side) | \(stalls.count) | \(bound(stalls.p50)) | \(bound(stalls.p99)) | \(bound(stalls.p999)) | \(bound(stalls.max)) | \(milliseconds(run.p99)) |\n"
         }
         return out
     }

@@ -58,11 +58,14 @@ public struct ProxyUsageSample: Sendable, Equatable, Codable {
     public var side: String
     public var cpuSeconds: Double
     public var peakRSSKiB: Int
+    /// Our sidecars' event-loop stalls over the run (from their admin `/stats`); nil for the peers.
+    public var stalls: LoopStallSummary?
 
-    public init(side: String, cpuSeconds: Double, peakRSSKiB: Int) {
+    public init(side: String, cpuSeconds: Double, peakRSSKiB: Int, stalls: LoopStallSummary? = nil) {
         self.side = side
         self.cpuSeconds = cpuSeconds
         self.peakRSSKiB = peakRSSKiB
+        self.stalls = stalls
     }
 }
 

@@ -15,8 +15,9 @@ import Glibc
 
     /// Starts `fsm arguments`, waits until `ready` answers, sends `signal`, and returns the exit
     /// status and standard error (the process is killed after `timeout` seconds).
-    static func stop(_ arguments: [String], with signalNumber: Int32, once ready: () -> Bool, timeout: Double = 20) throws -> (status: Int32, stderr: String) {
-        let fsm = try BuiltCommand("fsm")
+    static func stop(_ arguments: [String], command: String = "fsm", with signalNumber: Int32, once ready: () -> Bool,
+                     timeout: Double = 20) throws -> (status: Int32, stderr: String) {
+        let fsm = try BuiltCommand(command)
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let process = Process()
@@ -72,5 +73,27 @@ import Glibc
                                     with: SIGTERM, once: { Self.listening(host, 15001) })
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("draining before exit"), "\(outcome.stderr)")
+    }
+
+    /// `fsm-sidecar` is `fsm sidecar` alone: the same options with or without the `sidecar` word
+    /// (the injector's `<binary> sidecar …` command line), the same drain on SIGTERM.
+    @Test(arguments: [4, 5])
+    func theSidecarAloneRunsAndDrainsLikeFSMSidecar(_ hostNumber: Int) throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let config = try scratch.write("config.json", #"{"Spec": {"ServiceIdentity": "web.shop.cluster.local"}}"#)
+        let host = try Self.address(hostNumber)
+        let options = ["--config", config, "--pod-ip", host, "--insecure-plaintext-peers", "--log-level", "info"]
+        let outcome = try Self.stop(hostNumber == 4 ? options : ["sidecar"] + options, command: "fsm-sidecar",
+                                    with: SIGTERM, once: { Self.listening(host, 15001) })
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("sidecar started"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("draining before exit"), "\(outcome.stderr)")
+    }
+
+    @Test func theSidecarAloneRefusesBadOptionsInOneLine() throws {
+        let outcome = try BuiltCommand("fsm-sidecar").run(["--config", "c.json"])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("Error: --config needs --pod-ip"), "\(outcome.stderr)")
     }
 }

@@ -107,7 +107,7 @@ struct DataPlaneResultsTests {
         let results = Self.sample
         let markdown = results.markdown()
         #expect(markdown.hasPrefix("## Data plane\n"))
-        #expect(markdown.contains("| Envoy 2 hops | +1.500 / +2.000 |"))
+        #expect(markdown.contains("| Envoy 2 hops | +1.500 / +2.000 / +2.000 |"))
         let html = results.html()
         #expect(html.contains("<svg"))
         for mode in results.modes { #expect(html.contains(mode.rawValue)) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshSidecarCommand
 import MeshUp
 #if canImport(Glibc)
 import Glibc

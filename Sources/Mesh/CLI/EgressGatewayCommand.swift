@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MeshSidecarCommand
 import MeshModel
 import MeshRuntime
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshSidecarCommand
 import MeshModel
 import MeshProxy
 import MeshRuntime

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MeshSidecarCommand
 import MeshRuntime
 
 /// `fsm gateway`: FSM Gateway for one Gateway resource, on real sockets. Its config (listeners,

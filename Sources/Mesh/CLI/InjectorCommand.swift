@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeshSidecarCommand
 import MeshControl
 import MeshControlPlane
 import MeshIdentity

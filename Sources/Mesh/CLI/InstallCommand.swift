@@ -3,6 +3,7 @@ import MeshInstall
 import MeshKube
 import MeshModel
 import MeshOperate
+import MeshSidecarCommand
 
 /// `fsm install`: renders the control plane's manifests (`MeshInstall.ControlPlaneManifests`) and
 /// applies them to the cluster through MeshKube (`MeshOperate.ControlPlaneInstaller`: server-side

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshSidecarCommand
 
 /// `kubectl port-forward pod/POD -n NS :PORT` as a child process: the local address comes from
 /// its `Forwarding from HOST:LOCAL -> PORT` line; `stop()` ends it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MeshInstall
 import MeshOperate
+import MeshSidecarCommand
 
 /// `fsm namespace add|remove|list|ignore` (F1-023, F1-024, F1-039, F1-044, F1-048).
 struct NamespaceCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshRuntime
+import MeshSidecarCommand
 
 /// `fsm proxy get PAGE [POD -n NS] [--admin HOST:PORT]`: a sidecar's admin page. The admin port
 /// binds loopback inside the pod, so a pod is reached through `kubectl port-forward` (the API

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshModel
+import MeshSidecarCommand
 
 /// `fsm support error-info [CODE]`: FSM's error codes and what each means, as FSM prints them.
 struct SupportCommand: ParsableCommand {

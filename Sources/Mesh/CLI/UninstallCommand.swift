@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshInstall
 import MeshOperate
+import MeshSidecarCommand
 
 /// `fsm uninstall mesh`: the guide's prompt (F1-026), then `ControlPlaneUninstaller`.
 struct UninstallCommand: AsyncParsableCommand {

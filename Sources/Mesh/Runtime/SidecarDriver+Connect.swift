@@ -24,9 +24,11 @@ extension SidecarDriver {
         if let upstreamConnector { return upstreamConnector(host, port, timeout, initialize) }
         // A name outside the cluster the shell knows the address of (`SidecarSettings.hosts`).
         let host = settings.hosts.isEmpty ? host : settings.hosts[host.lowercased()] ?? host
-        return ClientBootstrap(group: eventLoop)
+        var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+        if let loopStalls { bootstrap = bootstrap.channelOption(.recvAllocator, value: loopStalls.readMarker) }
+        return bootstrap
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try initialize(channel) } }
             .connect(host: host, port: port)
     }

@@ -231,6 +231,9 @@ public final class SidecarDriver: @unchecked Sendable {
     var resolver = LocalModeResolver()
     /// The current mTLS contexts (nil in plaintext mode); new connections take these.
     var peerTLS: PeerTLS?
+    /// The loop's stalls (`runtime.event_loop_stall_us` in `/stats`): set by `SidecarProcess`, whose
+    /// loop it measures; nil for a driver on another loop (tests, the fuzz harness).
+    var loopStalls: LoopStallMonitor?
     private(set) var appliedJSON: String?
     /// Serving what the cache directory held because the controller did not answer at start: the
     /// config, the workload certificate. Cleared by the controller's first config / certificate.
@@ -363,6 +366,7 @@ public final class SidecarDriver: @unchecked Sendable {
             lines += "\(SidecarDriver.activeConnectionsStat(listener)): \(admission.active(listener))\n"
         }
         lines += "\(SidecarMetrics.staleStatName): \(isStale ? 1 : 0)\n"
+        if let loopStalls { lines += LoopStallHistogram.statsLines(loopStalls.stalls) }
         return lines
     }
 
@@ -372,7 +376,8 @@ public final class SidecarDriver: @unchecked Sendable {
             metrics.setRuntimeGauge(SidecarDriver.activeConnectionsStat(listener), to: admission.active(listener))
         }
         metrics.setStale(isStale)
-        return metrics.exposition(engineStats: engine.stats, source: workloadLabels)
+        let text = metrics.exposition(engineStats: engine.stats, source: workloadLabels)
+        return loopStalls.map { text + LoopStallHistogram.prometheusLines($0.stalls) } ?? text
     }
 
     public func configDump() -> String? { appliedJSON }

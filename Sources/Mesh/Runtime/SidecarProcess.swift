@@ -27,6 +27,8 @@ public final class SidecarProcess: @unchecked Sendable {
     /// The client of `configClient` and `certificateClient`; shut down after them.
     private var controllerHTTP: HTTPClient?
     let group: MultiThreadedEventLoopGroup
+    /// The event loop's stalls (NIO's metrics delegate of `group`; `LoopStallMonitor`).
+    public let loopStalls: LoopStallMonitor
     private var channels: [any Channel] = []
     private var pollTask: RepeatedTask?
     private var signalSource: (any DispatchSourceSignal)?
@@ -46,8 +48,9 @@ public final class SidecarProcess: @unchecked Sendable {
     public private(set) var adminAddress: NIOCore.SocketAddress?
     public private(set) var prometheusAddress: NIOCore.SocketAddress?
 
-    private init(driver: SidecarDriver, configPath: String?, group: MultiThreadedEventLoopGroup) {
+    private init(driver: SidecarDriver, configPath: String?, group: MultiThreadedEventLoopGroup, loopStalls: LoopStallMonitor) {
         self.driver = driver
+        self.loopStalls = loopStalls
         self.configPath = configPath
         self.group = group
     }
@@ -83,10 +86,13 @@ public final class SidecarProcess: @unchecked Sendable {
         // Metric labels: a controller-driven sidecar knows its pod.
         if let controller, settings.workload.pod.isEmpty { settings.workload.pod = controller.pod }
         if let controller, settings.workload.namespace.isEmpty { settings.workload.namespace = controller.namespace }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let stalls = LoopStallMonitor()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1, metricsDelegate: stalls)
         let loop = group.next()
         let driver = SidecarDriver(eventLoop: loop, settings: settings, logger: logger)
-        let process = SidecarProcess(driver: driver, configPath: configPath, group: group)
+        // Before anything runs on the loop for the driver (the submits below publish it there).
+        driver.loopStalls = stalls
+        let process = SidecarProcess(driver: driver, configPath: configPath, group: group, loopStalls: stalls)
         // One client for every request to the controller (config polls, certificates), on the sidecar's loop.
         let http = controller.map { _ in MeshHTTP.makeClient(eventLoopGroup: group) }
         process.controllerHTTP = http
@@ -164,7 +170,7 @@ public final class SidecarProcess: @unchecked Sendable {
     func listen(_ listener: ListenerKind, host: String, port: Int,
                 install: (@Sendable (any Channel) throws -> Void)? = nil) async throws -> any Channel {
         let driver = driver
-        return try await ServerBootstrap.dataPath(group: group)
+        return try await ServerBootstrap.dataPath(group: group, stalls: loopStalls)
             .childChannelInitializer { channel in
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admitConnection(on: listener, channel) else { return channel.eventLoop.makeFailedFuture(ListenerFull(listener: listener)) }

@@ -8,11 +8,11 @@ import UnixSignals
 /// starts the graceful shutdown, in which the part drains what is in progress (the sidecar its
 /// requests, the controller its long polls), and a part still draining after `maximumDrain` is
 /// cancelled. An error thrown while starting ends the command with that error.
-enum CommandLifecycle {
-    static let signals: [UnixSignal] = [.sigterm, .sigint]
+public enum CommandLifecycle {
+    public static let signals: [UnixSignal] = [.sigterm, .sigint]
 
     /// Starts the part (`start` returns how to drain it), runs until SIGTERM or SIGINT, drains it.
-    static func run(_ name: String, logger: Logger, maximumDrain: Duration = .seconds(30),
+    public static func run(_ name: String, logger: Logger, maximumDrain: Duration = .seconds(30),
                     start: @escaping @Sendable () async throws -> @Sendable () async -> Void) async throws {
         var configuration = ServiceGroupConfiguration(
             services: [ServiceGroupConfiguration.ServiceConfiguration(service: DrainingService(name, start: start))],
@@ -22,12 +22,12 @@ enum CommandLifecycle {
     }
 
     /// Returns at the first SIGTERM or SIGINT, for a command whose own loop winds itself down.
-    static func waitForSignal(logger: Logger) async {
+    public static func waitForSignal(logger: Logger) async {
         try? await run("signal wait", logger: logger) { {} }
     }
 
     /// Runs `body` until it returns or throws, or until SIGTERM or SIGINT cancels it.
-    static func runUntilSignal(logger: Logger, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    public static func runUntilSignal(logger: Logger, _ body: @escaping @Sendable () async throws -> Void) async throws {
         let configuration = ServiceGroupConfiguration(
             services: [ServiceGroupConfiguration.ServiceConfiguration(service: CancellableService(body: body))],
             gracefulShutdownSignals: signals, logger: logger)

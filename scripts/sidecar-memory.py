@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""What a sidecar keeps resident (issue 11 item 3): smaps of one `fsm sidecar` with the bookstore
+client config that `bench dataplane` writes, idle and after a 1000 QPS load.
+
+Usage: sidecar-memory.py --fsm FSM --bench BENCH --config CONFIG [--seconds 10] [--env K=V ...]
+FSM: the sidecar binary (`.build-static/release/fsm`, or `fsm-sidecar`; the subcommand `sidecar`
+is given when the binary is named fsm). BENCH: a release `bench` (for `bench upstream` and
+`bench load`). CONFIG: the `ours-client.json` a `bench dataplane` run leaves in its temporary
+directory, its bookstore endpoint changed to 127.0.0.1:28080. Prints a Markdown table of Rss/Pss
+per mapping group (binary text, data and rodata, shared libraries, heap, thread stacks,
+anonymous), the threads and VmHWM, idle and after a 1000 QPS load. The sidecar listens on
+127.120.0.1 (outbound 28401, admin 28491, Prometheus 28410), the upstream on 127.0.0.1:28080;
+everything it starts is stopped before it exits."""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+UPSTREAM, OUTBOUND, ADMIN, PROM = 28080, 28401, 28491, 28410
+# The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
+INBOUND = UPSTREAM
+POD_IP = "127.120.0.1"
+
+
+def groups(pid, binary):
+    """Rss and Pss (KiB) summed per kind of mapping."""
+    out, current, kind = {}, None, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+            if head:
+                perms, path = head.group(3), head.group(4).strip()
+                size = (int(head.group(2), 16) - int(head.group(1), 16)) // 1024
+                if path.endswith(os.path.basename(binary)):
+                    kind = "binary text (r-x)" if "x" in perms else ("binary data (rw)" if "w" in perms else "binary rodata (r--)")
+                elif path == "[heap]":
+                    kind = "heap (brk)"
+                elif path.startswith("[stack"):
+                    kind = "main stack"
+                elif path.startswith("/"):
+                    kind = "file: " + os.path.basename(path)
+                elif path.startswith("["):
+                    kind = path
+                elif perms == "---p":
+                    kind = "guard pages"
+                elif size in (8192, 8196) or size == 8188:
+                    kind = "anon 8 MiB (thread stacks)"
+                elif size >= 60000:
+                    kind = "anon >= 60 MiB (malloc arenas)"
+                else:
+                    kind = "anon other (mmap'd malloc, NIO buffers)"
+                current = out.setdefault(kind, {"Rss": 0, "Pss": 0, "mappings": 0})
+                current["mappings"] += 1
+                continue
+            field = re.match(r"^(Rss|Pss):\s+(\d+) kB", line)
+            if field and current is not None:
+                current[field.group(1)] += int(field.group(2))
+    return out
+
+
+def status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def snapshot(pid, binary):
+    return {"groups": groups(pid, binary), "VmRSS": status(pid, "VmRSS"), "VmHWM": status(pid, "VmHWM"),
+            "Threads": status(pid, "Threads"), "threads": sorted(open(f"/proc/{pid}/task/{t}/comm").read().strip() for t in os.listdir(f"/proc/{pid}/task"))}
+
+
+def wait_ready(url, deadline):
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except Exception:
+            time.sleep(0.1)
+    return False
+
+
+def table(idle, loaded):
+    kinds = sorted(set(idle["groups"]) | set(loaded["groups"]), key=lambda k: -loaded["groups"].get(k, {"Rss": 0})["Rss"])
+    lines = ["| mapping | idle Rss KiB | loaded Rss KiB | loaded Pss KiB | mappings |", "|---|---|---|---|---|"]
+    for kind in kinds:
+        a, b = idle["groups"].get(kind, {"Rss": 0}), loaded["groups"].get(kind, {"Rss": 0, "Pss": 0, "mappings": 0})
+        if a["Rss"] == 0 and b["Rss"] == 0:
+            continue
+        lines.append(f"| {kind} | {a['Rss']} | {b['Rss']} | {b['Pss']} | {b['mappings']} |")
+    total = lambda s: sum(g["Rss"] for g in s["groups"].values())
+    lines.append(f"| total | {total(idle)} | {total(loaded)} | | |")
+    lines.append("")
+    lines.append(f"VmRSS idle {idle['VmRSS']}, loaded {loaded['VmRSS']}; VmHWM {loaded['VmHWM']}; threads {loaded['Threads']}: {', '.join(loaded['threads'])}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fsm", required=True)
+    parser.add_argument("--bench", required=True)
+    parser.add_argument("--config", required=True, help="the bookstore client ProxyConfig JSON (its bookstore cluster pointing at 127.0.0.1:28080)")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--env", action="append", default=[])
+    args = parser.parse_args()
+    env = dict(os.environ)
+    for pair in args.env:
+        key, value = pair.split("=", 1)
+        env[key] = value
+    children = []
+    try:
+        children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(UPSTREAM)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        command = [args.fsm] + (["sidecar"] if os.path.basename(args.fsm) == "fsm" else [])
+        command += ["--config", args.config, "--pod-ip", POD_IP, "--outbound-port", str(OUTBOUND), "--inbound-port", str(INBOUND),
+                    "--admin-port", str(ADMIN), "--prometheus-port", str(PROM), "--log-level", "error", "--insecure-plaintext-peers"]
+        sidecar = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        children.append(sidecar)
+        if not wait_ready(f"http://{POD_IP}:{ADMIN}/ready", time.time() + 10):
+            sys.exit("sidecar-memory: the sidecar never answered /ready")
+        time.sleep(1)
+        idle = snapshot(sidecar.pid, args.fsm)
+        load = subprocess.run([args.bench, "load", "--host", POD_IP, "--port", str(OUTBOUND), "--host-header", "bookstore.bookstore:14001",
+                               "--path", "/books-bought", "--connections", "16", "--qps", "1000", "--seconds", str(args.seconds)], capture_output=True, text=True)
+        loaded = snapshot(sidecar.pid, args.fsm)
+        print(table(idle, loaded))
+        print()
+        print("load: " + " ".join(load.stdout.split()[:40]))
+    finally:
+        for child in reversed(children):
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    main()
