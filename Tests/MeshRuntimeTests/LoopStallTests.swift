@@ -1,10 +1,11 @@
 import Foundation
 @testable import MeshRuntime
 import NIOCore
+import MeshTesting
 import NIOPosix
 import Testing
 
-/// The event-loop stall histogram of a running sidecar, read on its admin port (127.121.x): a
+/// The event-loop stall histogram of a running sidecar, read on its admin port (a `TestAddressBlock`): a
 /// connection whose handler holds the sidecar's loop makes a stall at least as long.
 @Suite(.timeLimit(.minutes(1)))
 struct LoopStallTests {
@@ -25,7 +26,7 @@ struct LoopStallTests {
     }
 
     @Test func aHandlerHoldingTheLoopShowsAsAStallOnTheAdminPort() async throws {
-        try await MeshPair.run(subnet: 1, network: "127.121") { mesh in
+        try await MeshPair.run(block: try TestAddressBlock.lease()) { mesh in
             let before = parseStats(try await mesh.admin(mesh.clientIP, "/stats").body)
             #expect(before["runtime.event_loop_stall_us.le_inf"] == before["runtime.event_loop_stall_us.count"])
             // A listener on the sidecar's own loop, its reads marked like the data path's.
