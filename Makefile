@@ -46,13 +46,15 @@ bench-sim:
 # As root it also runs `bench capture`: the two-sidecar path under local mode, iptables and eBPF
 # capture (with and without the sockmap shortcut) -> bench/capture.md and "## Traffic capture".
 # `bench-quick` (under 4 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
-# The sidecar under test is built as it would ship in an image: the Swift standard library linked
-# statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so that the
-# other release products keep theirs.
+# The sidecar under test is built as it ships in an image: `fsm-sidecar` (the injected sidecar's
+# command; `bench dataplane` runs it when it sits beside --fsm) with the Swift standard library
+# linked statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so
+# that the other release products keep theirs.
 FSM_STATIC := .build-static/release/fsm
 
 bench-build:
 	$(SWIFT) build -c release --product fsm --static-swift-stdlib --scratch-path .build-static
+	$(SWIFT) build -c release --product fsm-sidecar --static-swift-stdlib --scratch-path .build-static
 	$(SWIFT) build -c release --product bench
 	$(SWIFT) build -c release --product sim
 

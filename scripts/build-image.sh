@@ -1,7 +1,7 @@
 #!/bin/sh
 # `make image`: builds the fsm image offline with Debian's buildah (vfs storage, no daemon, no
-# registry): the release fsm binary with the Swift standard library linked statically, plus the
-# shared libraries ldd lists (and the dynamic loader), on an empty base; then runs the image's
+# registry): the release fsm and fsm-sidecar binaries (the injected sidecar runs the latter,
+# DECISIONS 270) with the Swift standard library linked statically, plus the shared libraries ldd lists (and the dynamic loader), on an empty base; then runs the image's
 # binary from a mounted copy of its root (chroot, /proc mounted; needs root) to prove it starts,
 # and prints the image size.
 #   IMAGE  the image name (default localhost/fsm-swift:<version from Sources/Mesh/Install/MeshVersion.swift>)
@@ -16,14 +16,17 @@ binary=$scratch/release/fsm
 command -v buildah >/dev/null 2>&1 || { echo "build-image: buildah is missing: run scripts/setup-image.sh (Debian package buildah)" >&2; exit 1; }
 
 swift build -c release --product fsm --static-swift-stdlib --scratch-path "$scratch"
+swift build -c release --product fsm-sidecar --static-swift-stdlib --scratch-path "$scratch"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/fsm-image.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/image-root/usr/local/bin" "$stage/image-root/var/run/fsm" "$stage/image-root/tmp" "$stage/image-root/etc"
-cp "$binary" "$stage/image-root/usr/local/bin/fsm"
-strip "$stage/image-root/usr/local/bin/fsm" 2>/dev/null || true
-# Every library the binary still links (and the loader), at the same paths.
-ldd "$binary" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u | while read -r library; do
+for name in fsm fsm-sidecar; do
+    cp "$scratch/release/$name" "$stage/image-root/usr/local/bin/$name"
+    strip "$stage/image-root/usr/local/bin/$name" 2>/dev/null || true
+done
+# Every library the binaries still link (and the loader), at the same paths.
+ldd "$binary" "$scratch/release/fsm-sidecar" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u | while read -r library; do
     mkdir -p "$stage/image-root$(dirname "$library")"
     cp -L "$library" "$stage/image-root$library"
 done
@@ -46,7 +49,8 @@ release() {
     buildah --storage-driver vfs umount "$container" >/dev/null; buildah --storage-driver vfs rm "$container" >/dev/null
 }
 if ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm version --client || \
-   ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm install --dry-run >/dev/null; then
+   ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm install --dry-run >/dev/null || \
+   ! chroot --userspec=65532:65532 "$mount" /usr/local/bin/fsm-sidecar --help >/dev/null; then
     release
     echo "build-image: the image's fsm does not run" >&2
     exit 1

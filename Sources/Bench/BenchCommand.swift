@@ -114,6 +114,9 @@ struct BenchDataPlane: ParsableCommand {
     @Option(help: "The fsm binary under test.")
     var fsm = ".build/release/fsm"
 
+    @Option(help: "The binary our sidecars run (default: fsm-sidecar beside --fsm when it is there, as the image ships it; else --fsm).")
+    var sidecar: String?
+
     @Option(help: "Directory for dataplane.csv, .json and .html.")
     var outDir = "bench"
 
@@ -142,6 +145,7 @@ struct BenchDataPlane: ParsableCommand {
         options.plan = try load.plan()
         options.modes = try parsedModes() ?? options.modes
         options.fsm = fsm
+        options.sidecar = sidecar ?? DataPlaneOptions.sidecarBeside(fsm: fsm)
         options.envoy = load.envoy
         options.outDirectory = outDir
         options.docs = load.writeDocs ? load.docs : nil

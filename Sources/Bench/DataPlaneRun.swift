@@ -9,6 +9,8 @@ struct DataPlaneOptions {
     var plan = LoadPlan()
     var modes = DataPlaneMode.allCases
     var fsm = ".build/release/fsm"
+    /// The binary our sidecars run (`fsm-sidecar` or `fsm`; both take the `sidecar` word).
+    var sidecar = ".build/release/fsm"
     var envoy: String?
     var outDirectory = "bench"
     /// The document whose "Data plane" section the run writes (`--write-docs`); nil: none.
@@ -17,6 +19,15 @@ struct DataPlaneOptions {
     var command = "bench dataplane"
     /// Extra lines for the notes of the report (for example what was special about this machine).
     var extraNotes: [String] = []
+}
+
+extension DataPlaneOptions {
+    /// `fsm-sidecar` in the directory of `fsm` when it is built there (the image ships it as the
+    /// sidecar's command, DECISIONS 270), else `fsm` itself.
+    static func sidecarBeside(fsm: String) -> String {
+        let sibling = URL(fileURLWithPath: fsm).deletingLastPathComponent().appendingPathComponent("fsm-sidecar").path
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : fsm
+    }
 }
 
 /// `bench dataplane …`
@@ -111,8 +122,8 @@ final class DataPlaneBench: @unchecked Sendable {
         let wanted = Set(options.modes)
 
         if wanted.contains(.oursClient) || wanted.contains(.oursBoth) || !wanted.isDisjoint(with: Self.mtlsModes) {
-            guard FileManager.default.isExecutableFile(atPath: options.fsm) else {
-                throw BenchFailure(description: "\(options.fsm) is missing: build it with `swift build -c release --product fsm` (or pass --fsm)")
+            for binary in [options.fsm, options.sidecar] where !FileManager.default.isExecutableFile(atPath: binary) {
+                throw BenchFailure(description: "\(binary) is missing: build it with `swift build -c release --product fsm` (or pass --fsm/--sidecar)")
             }
             try setups += startOurs(wanted)
         }
@@ -181,7 +192,7 @@ final class DataPlaneBench: @unchecked Sendable {
         let fsm = options.fsm
         func sidecar(_ name: String, _ config: ProxyConfig, _ pod: DataPlaneLayout.Pod, peers: [String]) throws -> ChildProcess {
             let path = try write(config.renderedJSON(pretty: true), "\(name).json")
-            let child = try start(name, fsm, ["sidecar", "--config", path, "--pod-ip", pod.ip, "--outbound-port", String(pod.outboundPort),
+            let child = try start(name, options.sidecar, ["sidecar", "--config", path, "--pod-ip", pod.ip, "--outbound-port", String(pod.outboundPort),
                                               "--inbound-port", String(pod.inboundPort), "--admin-port", String(pod.adminPort), "--log-level", "error"] + peers)
             // The admin port binds the pod address when it is a 127.x one.
             child.admin = "http://\(pod.ip):\(pod.adminPort)"
@@ -287,7 +298,7 @@ final class DataPlaneBench: @unchecked Sendable {
         [
             "Open loop at \(Int(options.plan.qps)) QPS for \(options.plan.seconds) s per run: the connections share the rate with evenly spaced send slots (no bursts) and latency is measured from each request's intended send time (coordinated-omission corrected, as wrk2/fortio); one generator thread on SwiftNIO, HdrHistogram percentiles.",
             "Same upstream for every mode: `bench upstream` (SwiftNIO, one thread) answering 200 with a 1 KiB body; every proxy is a separate process with one worker (Envoy --concurrency 1, HAProxy nbthread 1, NGINX worker_processes 1 with master_process off, our sidecar one event loop), kept-alive upstream connections, no access logs (but in `ours-both-mtls-logged`: both sidecars' access logs on, one JSON line per request to a file each) and no tracing (but in `ours-both-mtls-traced`: both sidecars trace every request and POST Zipkin spans to the upstream).",
-            "Our sidecars: `fsm sidecar --config` (binary: \(options.fsm)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
+            "Our sidecars: `fsm sidecar --config` (binary: \(options.sidecar)) with a bookstore-like config (bookbuyer → bookstore, route rules, a second service); plain modes use --insecure-plaintext-peers, mTLS certificates come from `fsm ca init/issue`. Envoy, HAProxy and NGINX run plain HTTP.",
             "CPU = Δ(utime+stime) of each proxy PID over the run; memory = VmHWM after resetting it (clear_refs 5) before the run. Client, upstream and proxies share the same cores without pinning.",
             "Closed loop: \(options.plan.closedConnections) connections for \(options.plan.closedSeconds) s, each sending its next request when the previous response ended.",
         ]

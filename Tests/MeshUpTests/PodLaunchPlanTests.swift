@@ -73,7 +73,7 @@ import Testing
         let original = try #require(WorkloadPods(documents: documents).pod("bookstore/bookstore-0"))
         var cluster = InjectorClusterState(controlPlaneNamespace: "fsm-system")
         cluster.apply(try ManifestDecoder.decode(manifests, file: "bookstore.yaml").map { .upsert($0.resource) })
-        let injector = PodInjector(settings: InjectorSettings(binaryPath: binary, controllerURL: "http://10.244.9.1:6060"),
+        let injector = PodInjector(settings: InjectorSettings(binaryPath: binary, sidecarBinaryPath: binary, controllerURL: "http://10.244.9.1:6060"),
                                    credentials: try CredentialAuthority(keyBytes: [UInt8](repeating: 3, count: 32)))
         guard case .inject(let injection) = injector.inject(pod: original, namespace: "bookstore", namespaceObject: cluster.namespace(named: "bookstore"),
                                                             meshConfig: cluster.meshConfig(), proxyUUID: uuid) else {

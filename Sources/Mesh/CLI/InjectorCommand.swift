@@ -55,8 +55,11 @@ struct InjectorCommand: AsyncParsableCommand {
     @Option(help: "Image of the injected containers when MeshConfig's spec.sidecar.sidecarImage is empty.")
     var image = InjectorSettings.defaultImage
 
-    @Option(help: "Path of the fsm binary inside that image.")
+    @Option(help: "Path of the fsm binary inside that image (the init container runs it).")
     var binaryPath = InjectorSettings.defaultBinaryPath
+
+    @Option(help: "Path of the sidecar's binary inside that image (fsm-sidecar; fsm works too).")
+    var sidecarBinaryPath = InjectorSettings.defaultSidecarBinaryPath
 
     @Option(help: "The controller's URL as sidecars reach it (default http://fsm-controller.<fsm namespace>.svc.cluster.local:6060).")
     var controllerURL: String?
@@ -125,7 +128,7 @@ struct InjectorCommand: AsyncParsableCommand {
     }
 
     var injectorSettings: InjectorSettings {
-        InjectorSettings(meshName: meshName, controlPlaneNamespace: fsmNamespace, image: image, binaryPath: binaryPath,
+        InjectorSettings(meshName: meshName, controlPlaneNamespace: fsmNamespace, image: image, binaryPath: binaryPath, sidecarBinaryPath: sidecarBinaryPath,
                          controllerURL: controllerURL, failurePolicy: failurePolicy)
     }
 

@@ -18,8 +18,11 @@ public struct InjectorSettings: Hashable, Sendable {
     public var controlPlaneNamespace: String
     /// The image holding the `fsm` binary, used when MeshConfig's `spec.sidecar.sidecarImage` is empty.
     public var image: String
-    /// Where the image keeps the binary.
+    /// Where the image keeps the binary (the init container runs `fsm init`).
     public var binaryPath: String
+    /// Where the image keeps the sidecar's own binary, `fsm-sidecar` (DECISIONS 270): the sidecar
+    /// container runs `<sidecarBinaryPath> sidecar`, which `fsm` takes as well.
+    public var sidecarBinaryPath: String
     public var imagePullPolicy: String
     /// The controller's config API as sidecars reach it.
     public var controllerURL: String
@@ -27,14 +30,17 @@ public struct InjectorSettings: Hashable, Sendable {
 
     public static let defaultImage = "flomesh/swift-mesh:latest"
     public static let defaultBinaryPath = "/usr/local/bin/fsm"
+    public static let defaultSidecarBinaryPath = "/usr/local/bin/fsm-sidecar"
 
     public init(meshName: String = "fsm", controlPlaneNamespace: String = "fsm-system", image: String = InjectorSettings.defaultImage,
-                binaryPath: String = InjectorSettings.defaultBinaryPath, imagePullPolicy: String = "IfNotPresent",
+                binaryPath: String = InjectorSettings.defaultBinaryPath, sidecarBinaryPath: String = InjectorSettings.defaultSidecarBinaryPath,
+                imagePullPolicy: String = "IfNotPresent",
                 controllerURL: String? = nil, failurePolicy: FailurePolicy = .fail) {
         self.meshName = meshName
         self.controlPlaneNamespace = controlPlaneNamespace
         self.image = image
         self.binaryPath = binaryPath
+        self.sidecarBinaryPath = sidecarBinaryPath
         self.imagePullPolicy = imagePullPolicy
         self.controllerURL = controllerURL ?? "http://fsm-controller.\(controlPlaneNamespace).svc.cluster.local:6060"
         self.failurePolicy = failurePolicy

@@ -30,7 +30,7 @@ extension PodInjector {
             ("name", .string(Self.sidecarContainerName)),
             ("image", .string(settings.image(for: meshConfig))),
             ("imagePullPolicy", .string(settings.imagePullPolicy)),
-            ("command", .array([.string(settings.binaryPath), .string("sidecar")])),
+            ("command", .array([.string(settings.sidecarBinaryPath), .string("sidecar")])),
             ("args", .array(sidecarArguments(view, meshConfig: meshConfig, probes: probes).map(JSONValue.string))),
             ("env", .array(Self.downwardEnvironment(meshName: settings.meshName))),
             ("ports", .array(Self.sidecarPorts(probes))),

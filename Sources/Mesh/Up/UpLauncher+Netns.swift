@@ -42,10 +42,10 @@ extension UpLauncher {
         var view: InjectorClusterState
     }
 
-    /// The webhook as it runs for this machine: the mesh's containers run this `fsm`, and sidecars
-    /// reach the controller on the bridge's gateway.
+    /// The webhook as it runs for this machine: the mesh's containers (sidecars too) run this
+    /// `fsm`, and sidecars reach the controller on the bridge's gateway.
     static func injectorSettings(_ settings: UpSettings) -> InjectorSettings {
-        InjectorSettings(binaryPath: settings.executable, controllerURL: settings.controllerURL)
+        InjectorSettings(binaryPath: settings.executable, sidecarBinaryPath: settings.executable, controllerURL: settings.controllerURL)
     }
 
     /// Admits every pod with the webhook's code and plans how each runs, all before anything is
