@@ -55,9 +55,12 @@ public final class GatewayProcess: @unchecked Sendable {
     /// listeners come with the first config.
     private static func start(settings: GatewaySettings, makeEngine: (SidecarDriver) -> any GatewayEngine, controller: GatewayEndpoint?,
                               logger: Logger) async throws -> GatewayProcess {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // The loop's stalls, as the sidecar's (DECISIONS 237): `/stats` and `/metrics` show them.
+        let stalls = LoopStallMonitor()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1, metricsDelegate: stalls)
         let loop = group.next()
         let sidecar = SidecarDriver(eventLoop: loop, settings: settings.sidecarSettings, logger: logger)
+        sidecar.loopStalls = stalls
         let process = GatewayProcess(driver: GatewayDriver(sidecar: sidecar, settings: settings, engine: makeEngine(sidecar)), group: group)
         do {
             process.admin = try await process.bindAdmin()
@@ -164,7 +167,7 @@ public final class GatewayProcess: @unchecked Sendable {
                 .bind(host: host, port: socket.port)
                 .get()
         }
-        return try await ServerBootstrap.dataPath(group: group)
+        return try await ServerBootstrap.dataPath(group: group, stalls: driver.sidecar.loopStalls)
             .childChannelInitializer { channel in
                 // A failed initializer makes NIO close the socket before registering it.
                 guard driver.admit(socket, channel) else { return channel.eventLoop.makeFailedFuture(GatewayListenerFull(socket: socket)) }
