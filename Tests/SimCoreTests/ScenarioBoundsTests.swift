@@ -49,13 +49,11 @@ import Testing
     }
 
     func parseError(_ text: String) -> String? {
-        do {
-            _ = try ScenarioParser.parse(text, file: "s.yaml")
+        guard let error = ScenarioParser.error(parsing: text, file: "s.yaml") else {
             Issue.record("expected an error")
             return nil
-        } catch {
-            return error.description
         }
+        return error.description
     }
 
     @Test func theTemplateParses() throws {

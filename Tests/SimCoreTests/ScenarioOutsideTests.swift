@@ -44,12 +44,7 @@ import Testing
     }
 
     static func parseError(_ text: String) -> ManifestError? {
-        do {
-            _ = try ScenarioParser.parse(text, file: "outside.yaml")
-            return nil
-        } catch {
-            return error
-        }
+        ScenarioParser.error(parsing: text, file: "outside.yaml")
     }
 
     /// An EgressGateway naming a Service the scenario does not declare is an error at its line (the

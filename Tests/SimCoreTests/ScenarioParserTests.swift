@@ -170,17 +170,8 @@ expect:
 
 /// Parses `text`, requiring it to fail, and returns the error.
 private func parseError(_ text: String, file: String = "bad.yaml") throws -> ManifestError {
-    let scenario: Scenario
-    do {
-        scenario = try ScenarioParser.parse(text, file: file)
-    } catch let error {
-        return error
-    }
-    Issue.record("expected an error, parsed \(scenario.name)")
-    throw ExpectedFailure()
+    try #require(ScenarioParser.error(parsing: text, file: file), "expected an error")
 }
-
-private struct ExpectedFailure: Error {}
 
 /// 1-based (line, column) of the first occurrence of `needle` in `text`.
 private func position(of needle: String, in text: String, occurrence: Int = 1) -> (line: Int, column: Int) {

@@ -36,12 +36,7 @@ import Testing
     """
 
     static func parseError(_ text: String) -> ManifestError? {
-        do {
-            _ = try ScenarioParser.parse(text, file: "protocols.yaml")
-            return nil
-        } catch {
-            return error
-        }
+        ScenarioParser.error(parsing: text, file: "protocols.yaml")
     }
 
     static func load(_ fields: String) -> String {
