@@ -220,8 +220,9 @@ public final class GatewayProcess: @unchecked Sendable {
             return all
         }.get()) ?? []
         for channel in channels + [admin].compactMap({ $0 }) { try? await channel.close() }
-        let deadline = NIODeadline.now() + drainTimeout
-        while NIODeadline.now() < deadline {
+        let clock = driver.sidecar.clock
+        let deadline = clock.now() + drainTimeout
+        while clock.now() < deadline {
             let busy = (try? await driver.eventLoop.submit { driver.sidecar.requestsInProgress + driver.sidecar.mirrorsInProgress }.get()) ?? 0
             if busy == 0 { break }
             try? await Task.sleep(for: .milliseconds(20))
