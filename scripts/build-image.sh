@@ -4,11 +4,11 @@
 # DECISIONS 270) with the Swift standard library linked statically, plus the shared libraries ldd lists (and the dynamic loader), on an empty base; then runs the image's
 # binary from a mounted copy of its root (chroot, /proc mounted; needs root) to prove it starts,
 # and prints the image size.
-#   IMAGE  the image name (default localhost/fsm-swift:<version from Sources/Mesh/Install/MeshVersion.swift>)
+#   IMAGE  the image name (default localhost/fsm-swift:<version from Sources/Mesh/Model/MeshVersion.swift>)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/Mesh/Install/MeshVersion.swift)
+version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/Mesh/Model/MeshVersion.swift)
 image=${IMAGE:-localhost/fsm-swift:$version}
 scratch=.build-static
 binary=$scratch/release/fsm
