@@ -195,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting",
+                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting", "MeshShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -455,7 +455,7 @@ let package = Package(
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshInterceptorTests",
-            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshTesting", "MeshUp"],
+            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshShell", "MeshTesting", "MeshUp"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

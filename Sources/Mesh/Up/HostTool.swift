@@ -15,7 +15,7 @@ enum HostTool {
         do {
             return try ToolProcess.run(executable, arguments)
         } catch {
-            throw UpError.network("cannot run \(executable): \(error.localizedDescription)")
+            throw UpError.network(error.description)
         }
     }
 
