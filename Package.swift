@@ -453,6 +453,8 @@ let package = Package(
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
+        // MeshShell's child processes (SpawnedProcess) and their deadline schedule.
+        .testTarget(name: "MeshShellTests", dependencies: ["MeshShell"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshInterceptorTests",
             dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshShell", "MeshTesting", "MeshUp"],
