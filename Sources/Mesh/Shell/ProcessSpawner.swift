@@ -48,8 +48,8 @@ enum ProcessSpawner {
         if let directory = launch.workingDirectory { try GNUSpawnActions.changeDirectory(&actions, to: directory, executable: launch.executable) }
         try GNUSpawnActions.closeFrom(3, &actions, executable: launch.executable)
         setSignals(&attributes, newSession: launch.newSession)
-        let argv = ([launch.executable] + launch.arguments).map { strdup($0) } + [nil]
-        let envp = (launch.environment ?? ProcessLaunch.inheritedEnvironment()).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([launch.executable] + launch.arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = (launch.environment ?? ProcessLaunch.inheritedEnvironment()).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, launch.executable, &actions, &attributes, argv, envp)
@@ -99,7 +99,7 @@ struct StreamSetup {
             childEnds.append(read)
             parentEnds[0] = write
             steps.append(.dup(from: read, to: 0))
-        case .file(let path): try open(path, flags: O_RDONLY, onto: 0)
+        case .file(let path): try openFile(path, flags: O_RDONLY, onto: 0)
         }
     }
 
@@ -112,7 +112,7 @@ struct StreamSetup {
             childEnds.append(write)
             parentEnds[Int(target)] = read
             steps.append(.dup(from: write, to: target))
-        case .file(let path, let append): try open(path, flags: O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), onto: target)
+        case .file(let path, let append): try openFile(path, flags: O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), onto: target)
         }
     }
 
@@ -135,8 +135,8 @@ struct StreamSetup {
         for fd in parentEnds.compactMap({ $0 }) { _ = systemClose(fd) }
     }
 
-    private mutating func open(_ path: String, flags: Int32, onto target: Int32) throws(Problem) {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+    private mutating func openFile(_ path: String, flags: Int32, onto target: Int32) throws(Problem) {
+        let fd = open(path, flags | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Problem(description: "cannot open \(path): \(SystemErrorText.describe(errno: errno))") }
         let kept = Self.aboveStandardStreams(fd)
         childEnds.append(kept)
@@ -145,7 +145,7 @@ struct StreamSetup {
 
     private static func pipe() throws(Problem) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [0, 0]
-        guard pipe2(&ends, O_CLOEXEC) == 0 else { throw Problem(description: "cannot make a pipe: \(SystemErrorText.describe(errno: errno))") }
+        guard GNUSpawnActions.pipeClosedOnExec(&ends) == 0 else { throw Problem(description: "cannot make a pipe: \(SystemErrorText.describe(errno: errno))") }
         return (aboveStandardStreams(ends[0]), aboveStandardStreams(ends[1]))
     }
 
@@ -160,9 +160,10 @@ struct StreamSetup {
     }
 }
 
-/// glibc's posix_spawn extensions, which Swift's Glibc module hides behind _GNU_SOURCE: looked up
-/// at run time (`dlsym`), as swift-subprocess does.
+/// glibc's posix_spawn extensions and `pipe2`, which Swift's Glibc module hides behind
+/// _GNU_SOURCE: looked up at run time (`dlsym`), as swift-subprocess does.
 enum GNUSpawnActions {
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
     private typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
 
@@ -182,5 +183,15 @@ enum GNUSpawnActions {
         }
         let result = unsafeBitCast(symbol, to: ChangeDirectory.self)(&actions, directory)
         guard result == 0 else { throw SpawnFailure(executable: executable, errno: result) }
+    }
+
+    /// `pipe2(ends, O_CLOEXEC)`: both ends close-on-exec from the start, so a child another thread
+    /// starts meanwhile cannot inherit them; -1 (errno set) when it fails.
+    static func pipeClosedOnExec(_ ends: inout [Int32]) -> Int32 {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else {
+            errno = ENOSYS
+            return -1
+        }
+        return ends.withUnsafeMutableBufferPointer { unsafeBitCast(symbol, to: Pipe2.self)($0.baseAddress, O_CLOEXEC) }
     }
 }
