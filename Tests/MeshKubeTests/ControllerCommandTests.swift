@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MeshKube
 import MeshKubeTesting
 import MeshModel

@@ -47,11 +47,16 @@ struct SpawnedProcessTests {
         #expect(throws: SpawnFailure(executable: "/nonexistent/fsm-tool", reason: "no such file or directory")) {
             try SpawnedProcess.run(ProcessLaunch("/nonexistent/fsm-tool", ["x"]))
         }
+        let directory = try Self.scratch()
+        defer { Self.remove(directory) }
+        let text = directory + "/not-a-program"
+        try OutputFile.write(Array("just text\n".utf8), to: text, option: "file")
         do {
-            _ = try SpawnedProcess.spawn(ProcessLaunch("/etc/hostname"))
+            _ = try SpawnedProcess.spawn(ProcessLaunch(text))
             Issue.record("a file that is not executable started")
         } catch {
-            #expect(error.description == "cannot run /etc/hostname: permission denied")
+            // No execute bit (0644): refused, for root as well.
+            #expect(error.description == "cannot run \(text): permission denied")
         }
     }
 

@@ -37,7 +37,15 @@ public final class PipeEnd: Sendable {
 
     /// Reads what is there now, at most `limit` bytes, without waiting.
     public func read(limit: Int = 64 << 10) -> ReadResult {
-        guard let fd = fileDescriptor else { return .end }
+        // Under the lock: a `close()` meanwhile cannot hand the number to another file mid-read
+        // (the read never blocks: the end is non-blocking).
+        descriptor.withLock { fd in
+            guard fd >= 0 else { return .end }
+            return Self.read(fd, limit: limit)
+        }
+    }
+
+    private static func read(_ fd: Int32, limit: Int) -> ReadResult {
         var buffer = [UInt8](repeating: 0, count: limit)
         while true {
             let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
@@ -74,9 +82,14 @@ public final class PipeEnd: Sendable {
     /// Writes what it can of `bytes` now: the count written, or nil when the reader is gone
     /// (EPIPE: the child closed its input or exited; no SIGPIPE is raised in this process).
     public func write(_ bytes: ArraySlice<UInt8>) -> Int? {
-        guard let fd = fileDescriptor else { return nil }
-        guard !bytes.isEmpty else { return 0 }
-        return withSIGPIPEBlocked {
+        descriptor.withLock { fd in
+            guard fd >= 0 else { return nil }
+            return bytes.isEmpty ? 0 : Self.write(fd, bytes)
+        }
+    }
+
+    private static func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Int? {
+        withSIGPIPEBlocked {
             while true {
                 let count = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress!, $0.count) }
                 if count >= 0 { return count }

@@ -32,7 +32,7 @@ extension SpawnedProcess {
         var schedule = StopSchedule(deadline: timeout, grace: grace)
         let start = ContinuousClock.now
         var ended = termination
-        if let ended { schedule.exited(at: .zero) }
+        if ended != nil { schedule.exited(at: .zero) }
         while true {
             let now = ContinuousClock.now - start
             if ended == nil, let termination {
