@@ -67,8 +67,7 @@ final class KubectlPortForward: Sendable {
         text.split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    /// Kills it (SIGKILL: a port-forward holds nothing to flush, and a child may have inherited
-    /// SIGTERM ignored).
+    /// Kills it (SIGKILL: a port-forward holds nothing to flush).
     func stop() {
         guard process.isRunning else { return }
         process.send(SIGKILL)
