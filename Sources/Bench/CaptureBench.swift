@@ -1,6 +1,7 @@
 import Foundation
 import MeshBenchKit
 import MeshModel
+import MeshShell
 import MeshTesting
 
 /// `bench capture`: the two-sidecar path under each way app traffic can reach the sidecar, in one
@@ -172,7 +173,7 @@ struct CaptureBench {
         guard !setup.sidecars.isEmpty else { return nil }
         var total = 0.0
         for sidecar in setup.sidecars {
-            guard let text = try? String(contentsOfFile: "/proc/\(sidecar.process.processIdentifier)/stat", encoding: .utf8),
+            guard let text = try? String(contentsOfFile: "/proc/\(sidecar.process.pid)/stat", encoding: .utf8),
                   let ticks = ProcessUsage.cpuTicks(statText: text) else { return nil }
             total += Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
         }

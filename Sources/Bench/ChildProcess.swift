@@ -1,5 +1,6 @@
 import Foundation
 import MeshBenchKit
+import MeshShell
 
 /// Log lines of the data-plane benchmark go to stderr; results go to files and stdout.
 enum DataPlaneLog {
@@ -16,7 +17,7 @@ enum DataPlaneLog {
 /// A process the benchmark started (a proxy or the upstream), with the /proc figures it reports.
 final class ChildProcess: @unchecked Sendable {
     let name: String
-    let process = Process()
+    let process: SpawnedProcess
     let logPath: String
     /// Our sidecar's admin port (`http://host:port`), whose `/stats` the runs read; nil for the peers.
     var admin: String?
@@ -24,17 +25,11 @@ final class ChildProcess: @unchecked Sendable {
     init(name: String, executable: String, arguments: [String], logDirectory: URL) throws {
         self.name = name
         logPath = logDirectory.appendingPathComponent("\(name).log").path
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess.spawn(ProcessLaunch(executable, arguments, standardInput: .null,
+                                                         standardOutput: .file(logPath, append: false), standardError: .standardOutput))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
 
     /// utime + stime of the process (all its threads), seconds.
@@ -57,11 +52,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// SIGTERM, then SIGKILL if it is still there after two seconds.
     func stop() {
-        guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<40 where process.isRunning { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        process.terminate(grace: .seconds(2))
     }
 
     func logTail() -> String {
@@ -70,18 +61,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion, returning its exit status and output.
+/// Runs a command to completion, returning its exit status and output (standard error with it).
 func runCommand(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return (-1, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    do {
+        let completion = try SpawnedProcess.run(ProcessLaunch(executable, arguments, standardOutput: .pipe, standardError: .standardOutput))
+        return (completion.termination.shellStatus, completion.outputText)
+    } catch {
+        return (-1, error.description)
+    }
 }
 
 /// The first executable named `name` on PATH (or the path itself when it contains a slash).

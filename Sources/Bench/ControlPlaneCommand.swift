@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 
 /// Options of `bench control-plane` (BenchCommand.swift parses them).
 struct Options {
@@ -45,28 +46,23 @@ func log(_ message: String) {
 
 /// Runs one case in a child process and reads its result row.
 func runChild(services: Int, podsPerService: Int, mode: ClusterGenerator.Mode, options: Options) -> ControlPlaneResult? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     var arguments = ["control-plane", "--row", "--services", String(services), "--pods-per-service", String(podsPerService), "--mode", mode.rawValue]
     if options.renderEachPod { arguments.append("--render-each-pod") }
     if let budget = options.renderBudget { arguments += ["--render-budget-mib", String(budget >> 20)] } else { arguments.append("--render-all") }
     if options.verify { arguments.append("--verify") }
     arguments += ["--endpoint-rounds", String(options.endpointRounds)]
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    do { try process.run() } catch {
+    let completion: SpawnedProcess.Completion
+    do {
+        completion = try SpawnedProcess.run(ProcessLaunch("/proc/self/exe", arguments, standardInput: .inherit, standardOutput: .pipe, standardError: .inherit))
+    } catch {
         log("could not start a child: \(error)")
         return nil
     }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        log("case \(mode.rawValue) \(services) services failed with status \(process.terminationStatus)")
+    guard completion.termination.succeeded else {
+        log("case \(mode.rawValue) \(services) services failed with \(completion.termination)")
         return nil
     }
-    let text = String(decoding: data, as: UTF8.self)
-    return text.split(separator: "\n").last.flatMap(ControlPlaneResult.init(row:))
+    return completion.outputText.split(separator: "\n").last.flatMap(ControlPlaneResult.init(row:))
 }
 
 func table(_ results: [ControlPlaneResult]) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import MeshTesting
 import Testing
 
 /// A product executable of this package (`sim`, `fsm`) run as a user runs it: arguments in, exit
@@ -29,35 +30,11 @@ struct BuiltCommand {
         var stderr: String
     }
 
-    /// Runs to completion (at most `timeout` seconds, then it is killed and the test fails).
+    /// Runs to completion (at most `timeout` seconds, then it is stopped and the run throws).
     /// `environment` entries replace the inherited ones of the same name.
     func run(_ arguments: [String], in directory: String? = nil, timeout: Double = 60, environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        // Files, not pipes: a full pipe would block the child.
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            Issue.record("\(path) \(arguments) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        let outcome = try TestExecutables.run(path, arguments, in: directory, environment: environment, timeout: .milliseconds(Int(timeout * 1000)))
+        return Outcome(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 }
 

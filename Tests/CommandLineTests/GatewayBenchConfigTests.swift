@@ -89,29 +89,19 @@ import Testing
 }
 
 /// A long-running child (the upstream, the gateway) whose output goes to a file.
-final class Background {
-    let process = Process()
+final class Background: Sendable {
+    let process: SpawnedProcess
     let log: String
 
     init(_ executable: String, _ arguments: [String], log: String) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try SpawnedProcess.spawn(ProcessLaunch(executable, arguments, standardOutput: .file(log, append: false), standardError: .standardOutput))
     }
 
     func logTail() -> String { String(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(600)) }
 
     /// SIGTERM, then SIGKILL if it is still there after two seconds.
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<40 where process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.terminate(grace: .seconds(2))
     }
 }

@@ -20,24 +20,18 @@ import Glibc
         let fsm = try BuiltCommand(command)
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: fsm.path)
-        process.arguments = arguments
         let errors = scratch.file("stderr")
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try SpawnedProcess.spawn(ProcessLaunch(fsm.path, arguments, standardOutput: .null, standardError: .file(errors, append: false)))
         defer { if process.isRunning { process.terminate() } }
-        let start = Date()
-        while !ready() && process.isRunning && Date().timeIntervalSince(start) < timeout { Thread.sleep(forTimeInterval: 0.05) }
+        let start = ContinuousClock.now
+        let limit = Duration.milliseconds(Int(timeout * 1000))
+        while !ready() && process.isRunning && ContinuousClock.now - start < limit { usleep(50_000) }
         #expect(process.isRunning, "exited before it was ready: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
-        kill(process.processIdentifier, signalNumber)
-        let stopAt = Date()
-        while process.isRunning && Date().timeIntervalSince(stopAt) < timeout { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
+        process.send(signalNumber)
+        let stopAt = ContinuousClock.now
+        while process.isRunning && ContinuousClock.now - stopAt < limit { usleep(50_000) }
+        process.send(SIGKILL)
+        return (process.wait().shellStatus, (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
     }
 
     /// Whether something accepts connections on `host:port`.

@@ -65,25 +65,21 @@ import Glibc
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let config = try scratch.write("config.json", Self.config(logLevel: configLevel))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try BuiltCommand("fsm").path)
-        process.arguments = ["sidecar", "--config", config, "--pod-ip", ip, "--insecure-plaintext-peers"] + arguments
         let errPath = scratch.file("stderr")
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let process = try SpawnedProcess.spawn(ProcessLaunch(try BuiltCommand("fsm").path,
+                                                             ["sidecar", "--config", config, "--pod-ip", ip, "--insecure-plaintext-peers"] + arguments,
+                                                             standardOutput: .null, standardError: .file(errPath, append: false)))
+        defer { if process.isRunning { process.terminate() } }
         func stderr() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
         func ready() -> Bool { readyText.map { stderr().contains($0) } ?? Self.accepts(host: ip, port: 15000) }
-        let deadline = Date().addingTimeInterval(30)
-        while !ready(), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !ready(), process.isRunning, ContinuousClock.now < deadline { usleep(50_000) }
         try #require(process.isRunning && ready(), "the sidecar did not start: \(stderr())")
         // The signal handler is installed right after the start-up line.
-        Thread.sleep(forTimeInterval: readyText == nil ? 1 : 0.3)
-        process.terminate()
-        process.waitUntilExit()
-        return (stderr(), process.terminationReason == .exit)
+        usleep(readyText == nil ? 1_000_000 : 300_000)
+        process.send(SIGTERM)
+        guard case .exited = process.wait() else { return (stderr(), false) }
+        return (stderr(), true)
     }
 
     static func accepts(host: String, port: Int) -> Bool {

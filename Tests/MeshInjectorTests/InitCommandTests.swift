@@ -16,17 +16,8 @@ struct InitCommandTests {
     }
 
     static func fsm(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(fsmPath(), "the fsm executable is not in the build directory"))
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let outcome = try TestExecutables.run(try #require(fsmPath(), "the fsm executable is not in the build directory"), arguments)
+        return (outcome.status, outcome.stdout, outcome.stderr)
     }
 
     /// The arguments the webhook gave the `exclusions` fixture pod's init container.

@@ -21,17 +21,12 @@ struct InjectorCommandTests {
         let manifests = directory + "/manifests", state = directory + "/state", writes = directory + "/writes"
         try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
         try InjectorServerTests.fixture("cluster.yaml").write(toFile: manifests + "/cluster.yaml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"))
-        process.arguments = ["injector", "--manifests", manifests, "--state-dir", state, "--writes-dir", writes,
-                             "--listen", "\(host):19443", "--ip-address", host, "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let process = try SpawnedProcess.spawn(ProcessLaunch(
+            try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"),
+            ["injector", "--manifests", manifests, "--state-dir", state, "--writes-dir", writes,
+             "--listen", "\(host):19443", "--ip-address", host, "--log-level", "error"],
+            standardOutput: .null, standardError: .null))
+        defer { process.terminate(grace: .seconds(10)) }
         // The CA it made in the state directory (as the controller would have) is what to trust.
         var caPEM = ""
         try await InjectorServerTests.eventually(within: .seconds(20)) {

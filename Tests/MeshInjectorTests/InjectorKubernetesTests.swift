@@ -66,19 +66,12 @@ struct InjectorKubernetesTests {
 
         let arguments = try Self.renderedInjectorArguments()
         #expect(Array(arguments.prefix(2)) == ["injector", "--kubernetes"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"))
-        process.arguments = arguments + ["--kubeconfig", directory + "/kubeconfig", "--listen", "\(block.address(2)):19543", "--ip-address", block.address(2)]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let log = directory + "/injector.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardError = process.standardOutput
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let process = try SpawnedProcess.spawn(ProcessLaunch(
+            try #require(InitCommandTests.fsmPath(), "the fsm executable is not in the build directory"),
+            arguments + ["--kubeconfig", directory + "/kubeconfig", "--listen", "\(block.address(2)):19543", "--ip-address", block.address(2)],
+            workingDirectory: directory, standardOutput: .file(log, append: false), standardError: .standardOutput))
+        defer { process.terminate(grace: .seconds(10)) }
         let expectedBundle = JSONValue.string(Data(authority.certificatePEM.utf8).base64EncodedString())
         try await InjectorServerTests.eventually(within: .seconds(30)) {
             let mutating = await double.object(.mutatingWebhookConfigurations, name: "fsm-webhook-config-fsm")

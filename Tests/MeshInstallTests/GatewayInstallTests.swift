@@ -1,6 +1,7 @@
 import Foundation
 @testable import MeshInstall
 import MeshModel
+import MeshShell
 import Testing
 
 /// What `fsm.fsmGateway.enabled` and `fsm.fsmIngress.enabled` render (F2-003, F2-010): the Gateway
@@ -116,17 +117,12 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-gateway-\(UInt32.random(in: 0...UInt32.max)).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(try Self.rendered().yaml().utf8).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.venvPython)
-        process.arguments = [Self.root.appendingPathComponent("scripts/validate-manifests.py").path, file.path,
-                             Self.root.appendingPathComponent("deploy/samples").path, Self.root.appendingPathComponent("scenarios").path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let arguments = [Self.root.appendingPathComponent("scripts/validate-manifests.py").path, file.path,
+                         Self.root.appendingPathComponent("deploy/samples").path, Self.root.appendingPathComponent("scenarios").path]
+        let completion = try SpawnedProcess.run(ProcessLaunch(Self.venvPython, arguments, standardOutput: .pipe, standardError: .standardOutput),
+                                                timeout: .seconds(300))
+        let text = completion.outputText
+        #expect(completion.termination == .exited(0), "\(text)")
         #expect(text.contains("check-jsonschema HTTPRoute (gateway.networking.k8s.io/v1)"))
         #expect(text.contains("check-jsonschema RateLimitPolicy (gateway.flomesh.io/v1alpha1)"))
         #expect(!text.contains("not checked"))

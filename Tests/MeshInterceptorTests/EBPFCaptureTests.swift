@@ -1,6 +1,7 @@
 import Foundation
 import MeshInterceptor
 import MeshInterceptorBPF
+import MeshShell
 import MeshTesting
 import Testing
 #if canImport(Glibc)
@@ -164,7 +165,7 @@ struct EBPFCaptureTests {
         #expect(seen.originalDestination == "198.18.0.10:8080")
 
         let output = interceptor.stop()
-        #expect(interceptor.command.process.terminationStatus == 0, "\(output)")
+        #expect(interceptor.command.process.termination == .exited(0), "\(output)")
         #expect(output.contains("interceptor stopped: outbound_redirected=1 "), "\(output)")
         #expect(output.contains("original_dst_answered=1"), "\(output)")
         #expect(InterceptorAttachment.programs(inForceFor: pod.appCgroup.path) == [])
@@ -187,7 +188,7 @@ struct EBPFCaptureTests {
         let pins = TestInterceptor.newPinDirectory()
         let first = try TestInterceptor.start(fsm: fsm, entries: [pod.podsFileEntry()], pinDirectory: pins)
         try #require(first.started, "fsm interceptor did not start: \(first.command.seen)")
-        kill(first.command.process.processIdentifier, SIGKILL)
+        first.command.process.send(SIGKILL)
         _ = first.command.finish()
         #expect(InterceptorAttachment.programs(inForceFor: pod.appCgroup.path) == ["fsm_connect4", "fsm_sockops", "fsm_getsockopt"])
         let meanwhile = try attempt(listenPort: 15001, in: pod, connectTo: Self.remoteIP, 8080, from: asApp(pod))

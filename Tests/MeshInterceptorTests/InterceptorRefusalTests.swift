@@ -1,5 +1,6 @@
 import Foundation
 import MeshInterceptor
+import MeshShell
 import MeshTesting
 import Testing
 #if canImport(Glibc)
@@ -78,7 +79,7 @@ struct InterceptorRefusalTests {
 
         let samePins = try Command.run(fsm, ["interceptor", "--pods", file, "--pin-dir", first.pinDirectory])
         #expect(samePins.status == 1)
-        #expect(samePins.errorOutput.contains("another fsm interceptor (pid \(first.command.process.processIdentifier)) is using \(first.pinDirectory)"), "\(samePins.errorOutput)")
+        #expect(samePins.errorOutput.contains("another fsm interceptor (pid \(first.command.process.pid)) is using \(first.pinDirectory)"), "\(samePins.errorOutput)")
 
         #expect(first.command.process.isRunning)
         #expect(InterceptorAttachment.programs(inForceFor: pod.appCgroup.path) == ["fsm_connect4", "fsm_sockops", "fsm_getsockopt"])

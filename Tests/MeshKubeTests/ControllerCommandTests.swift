@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MeshKube
 import MeshKubeTesting
 import MeshModel
@@ -35,16 +36,9 @@ struct ControllerCommandTests {
         return path
     }
 
-    static func run(_ arguments: [String], output: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(TestExecutables.path(of: "fsm"), "the fsm executable is not in the build directory"))
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+    static func run(_ arguments: [String], output: URL) throws -> SpawnedProcess {
+        try SpawnedProcess.spawn(ProcessLaunch(try #require(TestExecutables.path(of: "fsm"), "the fsm executable is not in the build directory"), arguments,
+                                               standardOutput: .file(output.path, append: false), standardError: .standardOutput))
     }
 
     @Test func theControllerWatchesTheClusterServesAndReleasesItsLeaseOnSIGTERM() async throws {
@@ -61,7 +55,7 @@ struct ControllerCommandTests {
         let host = block.address(2)
         let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config, "--state-dir", state, "--listen", "\(host):16060",
                                     "--operations-listen", "\(host):19091", "--leader-identity", "cli-test"], output: log)
-        defer { if process.isRunning { process.terminate() } }
+        defer { process.terminate() }
         do {
             #expect(await eventually(.seconds(30)) { (try? await KubeControllerTests.call("http://\(host):19091/health/ready"))?.status == 200 })
             // The token is written once the controller has started, which may be just after it reports ready.
@@ -75,9 +69,8 @@ struct ControllerCommandTests {
             let anonymous = try await KubeControllerTests.call("http://\(host):16060/v1/configs/bookbuyer/bookbuyer-0")
             #expect(anonymous.status == 401)
             #expect(await double.object(.leases, namespace: "fsm-system", name: "fsm-controller-leader")?["spec"]?["holderIdentity"] == .string("cli-test"))
-            process.terminate()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            process.send(SIGTERM)
+            #expect(process.wait() == .exited(0))
             // Shut down in order: nothing is scheduled on a loop that is gone (NIO says so on stderr).
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(!output.contains("Cannot schedule tasks"), "\(output)")
@@ -109,11 +102,11 @@ struct ControllerCommandTests {
         let log = directory.appendingPathComponent("controller.log")
         let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config, "--state-dir", directory.appendingPathComponent("state").path,
                                     "--listen", "\(block.address(2)):\(port)", "--leader-identity", "cli-test"], output: log)
-        process.waitUntilExit()
+        let termination = process.wait()
         await taken.shutdown()
         await double.shutdown()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 1, "\(output)")
+        #expect(termination == .exited(1), "\(output)")
         #expect(output.contains("Error: cannot listen on \(block.address(2)):\(port): address already in use"), "\(output)")
         #expect(!output.contains("Cannot schedule tasks"), "\(output)")
     }
@@ -126,8 +119,7 @@ struct ControllerCommandTests {
         try Data("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters: []\n".utf8).write(to: config)
         let log = directory.appendingPathComponent("out.log")
         let process = try Self.run(["controller", "--kubernetes", "--kubeconfig", config.path, "--state-dir", directory.appendingPathComponent("state").path], output: log)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 64)
+        #expect(process.wait() == .exited(64))
         let output = try String(contentsOf: log, encoding: .utf8)
         #expect(output.hasPrefix("Error: kubeconfig: \(config.path):1:1: no context named \"nowhere\"; none defined\n"))
     }
@@ -139,8 +131,7 @@ struct ControllerCommandTests {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("fsm-kube-cli-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
         let process = try Self.run(arguments, output: log)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 64)
+        #expect(process.wait() == .exited(64))
         #expect(try String(contentsOf: log, encoding: .utf8).hasPrefix(message + "\n"))
     }
 }

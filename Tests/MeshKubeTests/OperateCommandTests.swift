@@ -30,27 +30,8 @@ struct OperateCommandTests {
 
         /// Runs fsm with `--kubeconfig` appended; stdin is `input`.
         func run(_ arguments: [String], input: String = "", timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: fsm)
-            process.arguments = arguments + ["--kubeconfig", kubeconfig]
-            let id = UUID().uuidString
-            let out = directory.appendingPathComponent("\(id).out"), err = directory.appendingPathComponent("\(id).err")
-            let inFile = directory.appendingPathComponent("\(id).in")
-            try Data(input.utf8).write(to: inFile)
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            FileManager.default.createFile(atPath: err.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: out)
-            process.standardError = try FileHandle(forWritingTo: err)
-            process.standardInput = try FileHandle(forReadingFrom: inFile)
-            try process.run()
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning {
-                process.terminate()
-                Issue.record("fsm \(arguments) did not finish within \(timeout) s")
-            }
-            process.waitUntilExit()
-            return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+            let outcome = try TestExecutables.run(fsm, arguments + ["--kubeconfig", kubeconfig], input: input, timeout: .milliseconds(Int(timeout * 1000)))
+            return (outcome.status, outcome.stdout, outcome.stderr)
         }
 
         func stop() async {

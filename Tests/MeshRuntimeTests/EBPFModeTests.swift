@@ -1,6 +1,7 @@
 import Foundation
 import MeshInterceptorBPF
 import MeshModel
+import MeshShell
 import MeshTesting
 import Testing
 #if canImport(Glibc)
@@ -95,8 +96,8 @@ struct EBPFModeTests {
 
         func killSidecar(_ side: Side) {
             guard let sidecar = sidecars[side] else { return }
-            kill(sidecar.process.processIdentifier, SIGKILL)
-            sidecar.process.waitUntilExit()
+            sidecar.process.send(SIGKILL)
+            sidecar.process.wait()
         }
 
         func stats(_ side: Side, python: String) throws -> [String: UInt64] {

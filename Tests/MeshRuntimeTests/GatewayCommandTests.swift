@@ -28,38 +28,27 @@ struct GatewayCommandTests {
     static var gatewayIP: String { get throws { try address(10) } }
 
     /// A long-running `fsm` subcommand, its output in a file; stopped with SIGTERM.
-    final class Running: @unchecked Sendable {
-        let process = Process()
+    final class Running: Sendable {
+        let process: SpawnedProcess
         let output: URL
 
         init(_ arguments: [String], output: URL) throws {
             self.output = output
-            process.executableURL = URL(fileURLWithPath: try #require(TestExecutables.path(of: "fsm"), "the fsm executable is not built"))
-            process.arguments = arguments
-            FileManager.default.createFile(atPath: output.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: output)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            process = try SpawnedProcess.spawn(ProcessLaunch(try #require(TestExecutables.path(of: "fsm"), "the fsm executable is not built"), arguments,
+                                                             standardOutput: .file(output.path, append: false), standardError: .standardOutput))
         }
 
         var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
+        /// SIGTERM; SIGKILL only when it is still there after the graceful shutdown's 30 s.
         func stop() {
-            guard process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
+            process.terminate(grace: .seconds(35))
         }
     }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(TestExecutables.path(of: "fsm")))
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        let launch = ProcessLaunch(try #require(TestExecutables.path(of: "fsm")), arguments, standardOutput: .null, standardError: .inherit)
+        return try SpawnedProcess.run(launch, timeout: .seconds(60)).termination.shellStatus
     }
 
     static func tlsSecret(_ name: String, _ certificate: GatewayConfig.Certificate) -> String {
@@ -261,7 +250,7 @@ struct GatewayCommandTests {
         }
         await backends.stop()
         gateway.stop()
-        #expect(gateway.process.terminationStatus == 0, "\(gateway.log)")
+        #expect(gateway.process.termination == .exited(0), "\(gateway.log)")
     }
 
     static func checkOutcomes(manifests: URL, mirror: EchoApp) async throws {

@@ -150,13 +150,10 @@ struct ListenerAbuseTests {
         try await app.start(host: serverIP, port: MeshPair.appPort)
         let server = try await SidecarProcess.start(configPath: directory.appendingPathComponent("server.json").path,
                                                     settings: SidecarSettings(podIP: serverIP, peerTransport: .mutualTLS(serverFiles)), logger: MeshPair.quietLogger)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/sh")
-        child.arguments = ["-c", "ulimit -n 128 && exec \"$0\" \"$@\"", fsm, "sidecar", "--config", clientConfig.path, "--pod-ip", clientIP,
-                           "--cert", clientFiles.certificatePath, "--key", clientFiles.privateKeyPath, "--ca", clientFiles.caPath, "--log-level", "error"]
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("client.log").createdEmpty())
-        try child.run()
+        let child = try SpawnedProcess.spawn(ProcessLaunch("/bin/sh", [
+            "-c", "ulimit -n 128 && exec \"$0\" \"$@\"", fsm, "sidecar", "--config", clientConfig.path, "--pod-ip", clientIP,
+            "--cert", clientFiles.certificatePath, "--key", clientFiles.privateKeyPath, "--ca", clientFiles.caPath, "--log-level", "error",
+        ], standardOutput: .null, standardError: .file(directory.appendingPathComponent("client.log").path, append: false)))
         var connections: [(channel: any Channel, received: EventLoopFuture<String>)] = []
         do {
             try await Self.waitUntilReady(host: clientIP, port: 15000)
@@ -194,25 +191,14 @@ struct ListenerAbuseTests {
         for (arguments, message) in [(["--max-admin-connections", "0"], "--max-admin-connections must be between 1 and 10000000"),
                                      (["--admin-port", "15001"], "--outbound-port, --inbound-port, --admin-port and --prometheus-port must differ"),
                                      (["--tls-handshake-timeout=-1"], "--tls-handshake-timeout must be between 0 and 86400 seconds")] {
-            let refused = Process()
-            refused.executableURL = URL(fileURLWithPath: fsm)
-            refused.arguments = base + arguments
-            let errors = Pipe()
-            refused.standardError = errors
-            refused.standardOutput = FileHandle.nullDevice
-            try refused.run()
-            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            refused.waitUntilExit()
-            #expect(refused.terminationStatus != 0)
+            let refused = try SpawnedProcess.run(ProcessLaunch(fsm, base + arguments, standardOutput: .null, standardError: .pipe), timeout: .seconds(60))
+            let output = refused.errorText
+            #expect(!refused.termination.succeeded)
             #expect(output.hasPrefix("Error: \(message)\n"), "\(arguments) → \(output.debugDescription)")
         }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: fsm)
-        child.arguments = base + ["--max-admin-connections", "2", "--admin-port", "15100", "--prometheus-port", "15110"]
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        defer { if child.isRunning { child.terminate(); child.waitUntilExit() } }
+        let child = try SpawnedProcess.spawn(ProcessLaunch(fsm, base + ["--max-admin-connections", "2", "--admin-port", "15100", "--prometheus-port", "15110"],
+                                                           standardOutput: .null, standardError: .null))
+        defer { child.terminate(grace: .seconds(10)) }
         try await Self.waitUntilReady(host: ip, port: 15100)
         let connections = try await Self.openIdle(3, host: ip, port: 15100)
         #expect(try await connections[2].received.get() == "")
@@ -222,11 +208,8 @@ struct ListenerAbuseTests {
         for connection in connections { try? await connection.channel.close() }
     }
 
-    static func stop(_ child: Process, _ server: SidecarProcess, _ app: EchoApp) async {
-        if child.isRunning {
-            child.terminate()
-            child.waitUntilExit()
-        }
+    static func stop(_ child: SpawnedProcess, _ server: SidecarProcess, _ app: EchoApp) async {
+        await child.stop(grace: .seconds(10))
         await server.shutdown()
         await app.stop()
     }
@@ -245,13 +228,5 @@ struct ListenerAbuseTests {
     struct NotReady: Error, CustomStringConvertible {
         let address: String
         var description: String { "no 200 from \(address)/ready within 30 s" }
-    }
-}
-
-extension URL {
-    /// Creates an empty file here (for a child's output) and returns its URL.
-    func createdEmpty() throws -> URL {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
-        return self
     }
 }

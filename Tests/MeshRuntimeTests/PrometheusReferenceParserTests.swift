@@ -29,20 +29,9 @@ struct PrometheusReferenceParserTests {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("prometheus-\(UInt32.random(in: 0...UInt32.max)).txt")
         try Data(text.utf8).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ReferenceParser.python)
-        process.arguments = [ReferenceParser.script.path, input.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        switch process.terminationStatus {
-        case 0: break
-        default: return .failed(status: process.terminationStatus, stderr: stderr)
-        }
+        let completion = try SpawnedProcess.run(ProcessLaunch(ReferenceParser.python, [ReferenceParser.script.path, input.path]), timeout: .seconds(120))
+        guard completion.termination.succeeded else { return .failed(status: completion.termination.shellStatus, stderr: completion.errorText) }
+        let stdout = completion.output
         var samples: [Sample] = []
         for line in String(decoding: stdout, as: UTF8.self).split(separator: "\n") {
             // Labels JSON has no spaces (compact separators); label values here have none either.
@@ -140,12 +129,7 @@ enum ReferenceParser {
     /// The venv's python imports prometheus_client.
     static let available: Bool = {
         guard FileManager.default.isExecutableFile(atPath: python) else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import prometheus_client"]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        let launch = ProcessLaunch(python, ["-c", "import prometheus_client"], standardError: .null)
+        return (try? SpawnedProcess.run(launch, timeout: .seconds(60)))?.termination.succeeded == true
     }()
 }

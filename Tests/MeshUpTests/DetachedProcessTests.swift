@@ -22,4 +22,14 @@ struct DetachedProcessTests {
         #expect(await DetachedProcess.waitForExit(pid: pid, timeout: .seconds(10)) == 0)
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "closed\nstdout-open\n")
     }
+
+    /// A log it cannot open is one line naming the program and the file, before anything starts.
+    @Test func aLogThatCannotBeOpenedIsOneLine() throws {
+        do {
+            _ = try DetachedProcess.spawn("/bin/sh", ["-c", "true"], log: "/nonexistent/logs/child.log")
+            Issue.record("started with a log it cannot open")
+        } catch {
+            #expect("\(error)" == "cannot start /bin/sh: cannot open /nonexistent/logs/child.log: no such file or directory")
+        }
+    }
 }

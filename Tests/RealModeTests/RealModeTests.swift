@@ -68,9 +68,9 @@ struct RealModeTests {
     }
 
     /// The FSM Gateway demos and the ingress controller's, among `shipped`: run one at a time, beside the other scenarios,
-    /// so that the test process does not hold every real run's sockets at once (Foundation's
-    /// `Process.run`, which other suites of this process call, can crash reading a long
-    /// /proc/self/fd: swift-corelibs-foundation PR 5472).
+    /// so that the test process does not hold every real run's sockets at once (that was for
+    /// Foundation's `Process.run`, which could crash reading a long /proc/self/fd:
+    /// swift-corelibs-foundation PR 5472; since DECISIONS 263 no suite starts a child with it).
     static var gatewayScenarios: [String] { shipped.filter { $0.hasPrefix("gateway-") || $0 == "ingress-basics.yaml" } }
 
     @Test(arguments: shipped.filter { !gatewayScenarios.contains($0) })

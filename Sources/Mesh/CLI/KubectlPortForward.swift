@@ -1,64 +1,53 @@
 import ArgumentParser
 import Foundation
+import Glibc
+import MeshShell
 import MeshSidecarCommand
 
 /// `kubectl port-forward pod/POD -n NS :PORT` as a child process: the local address comes from
 /// its `Forwarding from HOST:LOCAL -> PORT` line; `stop()` ends it.
-final class KubectlPortForward: @unchecked Sendable {
-    private let process: Process
-    private let output: Pipe
+final class KubectlPortForward: Sendable {
+    private let process: SpawnedProcess
     private let description: String
 
-    private init(process: Process, output: Pipe, description: String) {
+    private init(process: SpawnedProcess, description: String) {
         self.process = process
-        self.output = output
         self.description = description
     }
 
     static func start(kubectl: String, pod: String, namespace: String, port: Int, kubeconfig: String?, context: String?) throws -> KubectlPortForward {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = [kubectl, "port-forward", "pod/\(pod)", "-n", namespace, ":\(port)", "--address", "127.0.0.1"]
         if let kubeconfig { arguments += ["--kubeconfig", kubeconfig] }
         if let context { arguments += ["--context", context] }
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        let process: SpawnedProcess
         do {
-            try process.run()
+            process = try SpawnedProcess.spawn(ProcessLaunch("/usr/bin/env", arguments, standardOutput: .pipe, standardError: .standardOutput))
         } catch {
-            throw CommandFailure("cannot run \(kubectl): \(error.localizedDescription); fsm proxy get POD port-forwards with kubectl (give --kubectl PATH), or give --admin HOST:PORT")
+            throw CommandFailure("cannot run \(kubectl): \(error.reason); fsm proxy get POD port-forwards with kubectl (give --kubectl PATH), or give --admin HOST:PORT")
         }
-        return KubectlPortForward(process: process, output: output, description: "\(kubectl) port-forward pod/\(pod) -n \(namespace)")
+        return KubectlPortForward(process: process, description: "\(kubectl) port-forward pod/\(pod) -n \(namespace)")
     }
 
     /// The local host and port once kubectl reports forwarding; its own message when it exits
     /// first; a timeout error (kubectl is stopped) when it says nothing in time.
     func localAddress(within limit: Duration) async throws -> (host: String, port: Int) {
-        let timer = Task { [process] in
-            try? await Task.sleep(for: limit)
-            if !Task.isCancelled, process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + limit
         var text = ""
         while true {
-            guard let chunk = try await Self.read(output.fileHandleForReading) else {
-                process.waitUntilExit()
-                if process.terminationReason == .uncaughtSignal { throw CommandFailure("\(description) did not start forwarding within \(limit)") }
-                let reason = Self.firstLine(text).isEmpty ? "exit status \(process.terminationStatus)" : Self.firstLine(text)
+            switch process.standardOutput?.read() ?? .end {
+            case .bytes(let chunk):
+                text += String(decoding: chunk, as: UTF8.self)
+                if let address = Self.forwardingAddress(in: text) { return address }
+            case .nothingYet:
+                guard ContinuousClock.now < deadline else {
+                    stop()
+                    throw CommandFailure("\(description) did not start forwarding within \(limit)")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            case .end:
+                let termination = await process.exit(within: .seconds(5)) ?? process.terminate()
+                let reason = Self.firstLine(text).isEmpty ? termination.description : Self.firstLine(text)
                 throw CommandFailure("\(description) ended: \(reason)")
-            }
-            text += chunk
-            if let address = Self.forwardingAddress(in: text) { return address }
-        }
-    }
-
-    private static func read(_ handle: FileHandle) async throws -> String? {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = handle.availableData
-                continuation.resume(returning: data.isEmpty ? nil : String(decoding: data, as: UTF8.self))
             }
         }
     }
@@ -78,12 +67,10 @@ final class KubectlPortForward: @unchecked Sendable {
         text.split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    /// Kills it (SIGKILL: a port-forward holds nothing to flush, and a child may have inherited
-    /// SIGTERM ignored).
+    /// Kills it (SIGKILL: a port-forward holds nothing to flush).
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        process.send(SIGKILL)
+        process.wait()
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MeshRedirect
+import MeshShell
 
 /// The sidecar side of iptables capture (`fsm sidecar --capture iptables --apply-iptables`): loads
 /// MeshRedirect's nat rules into the current network namespace with `iptables-restore --noflush`,
@@ -21,20 +22,14 @@ public enum IptablesCapture {
         guard let tool = searchPath.map({ "\($0)/iptables-restore" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw Failure(description: "iptables-restore not found (Debian package iptables)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--noflush"]
-        let input = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(rules.restoreScript.utf8))
-        try input.fileHandleForWriting.close()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "iptables-restore failed (\(process.terminationStatus)): \(String(decoding: message, as: UTF8.self))")
+        let completion: SpawnedProcess.Completion
+        do {
+            completion = try SpawnedProcess.run(ProcessLaunch(tool, ["--noflush"], standardOutput: .null), input: Array(rules.restoreScript.utf8))
+        } catch {
+            throw Failure(description: error.description)
+        }
+        guard completion.termination.succeeded else {
+            throw Failure(description: "iptables-restore failed (\(completion.termination.shellStatus)): \(completion.errorText)")
         }
     }
 

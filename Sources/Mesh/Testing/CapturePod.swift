@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 import Synchronization
 #if canImport(Glibc)
 import Glibc

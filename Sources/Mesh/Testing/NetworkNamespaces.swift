@@ -79,7 +79,7 @@ public struct CommandFailure: Error, CustomStringConvertible {
 public final class NetworkNamespace {
     public let name: String
     private let ipTool: String
-    private var started: [Process] = []
+    private var started: [SpawnedProcess] = []
     private static let counter = Mutex(0)
 
     /// Unique within the process: test suites of several targets create namespaces at once.
@@ -142,8 +142,8 @@ public final class NetworkNamespace {
     /// Stops whatever is still running in the namespace and removes it.
     public func delete() {
         for process in started where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait()
         }
         _ = try? Command.run(ipTool, ["netns", "delete", name])
     }
@@ -154,10 +154,8 @@ public final class NetworkNamespace {
 }
 
 /// A long-running command (in a namespace, or on the host).
-public struct RunningCommand {
-    public let process: Process
-    let input: Pipe
-    let output: Pipe
+public struct RunningCommand: Sendable {
+    public let process: SpawnedProcess
     /// What it printed up to its ready line.
     public let seen: String
 
@@ -166,51 +164,51 @@ public struct RunningCommand {
     /// neither prints the line nor exits within `readyWithin` seconds is killed, and the start
     /// fails with what it printed (a wrong ready line must fail a test, not hang the run).
     public static func start(_ arguments: [String], readyLine: String, readyWithin seconds: Int = 60) throws -> RunningCommand {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let output = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = input
-        try process.run()
+        let process = try SpawnedProcess.spawn(ProcessLaunch(arguments[0], Array(arguments.dropFirst()), standardInput: .pipe,
+                                                             standardOutput: .pipe, standardError: .standardOutput))
+        let deadline = ContinuousClock.now + .seconds(seconds)
         var seen = ""
-        var waited = 0
-        while !seen.contains(readyLine) {
-            var descriptor = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, 100) == 0 {
-                waited += 100
-                guard waited < seconds * 1000 else {
-                    kill(process.processIdentifier, SIGKILL)
-                    process.waitUntilExit()
+        reading: while !seen.contains(readyLine) {
+            switch process.standardOutput?.read(waitingAtMost: .milliseconds(100)) ?? .end {
+            case .bytes(let chunk): seen += String(decoding: chunk, as: UTF8.self)
+            case .end: break reading
+            case .nothingYet:
+                guard ContinuousClock.now < deadline else {
+                    process.send(SIGKILL)
+                    process.wait()
                     throw CommandFailure(description: "\(arguments.joined(separator: " ")) printed no \"\(readyLine)\" within \(seconds) s: \(seen)")
                 }
-                continue
             }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
         }
-        return RunningCommand(process: process, input: input, output: output, seen: seen)
+        return RunningCommand(process: process, seen: seen)
     }
 
     /// Sends SIGTERM and returns everything it printed once it exited.
     public func terminate() -> String {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.send(SIGTERM)
         return finish()
     }
 
     /// Closes the command's standard input, waits for it to exit and returns everything it printed.
     public func finish() -> String {
-        try? input.fileHandleForWriting.close()
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.standardInput?.close()
+        let rest = process.standardOutput?.readToEnd() ?? []
+        process.wait()
         return seen + String(decoding: rest, as: UTF8.self)
     }
 
     /// Keeps reading its output so that it never blocks on a full pipe (for commands left running).
     public func drainOutput() {
-        output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        guard let output = process.standardOutput else { return }
+        Task.detached {
+            while true {
+                switch output.read() {
+                case .bytes: continue
+                case .nothingYet: try? await Task.sleep(for: .milliseconds(20))
+                case .end: return
+                }
+            }
+        }
     }
 }
 

@@ -1,71 +1,26 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import MeshShell
 
 /// Processes started to outlive `fsm up`: own session (no terminal signals), stdin from /dev/null,
 /// stdout and stderr appended to a log file.
 public enum DetachedProcess {
-    /// Starts `executable arguments`; returns its pid.
+    /// Starts `executable arguments`; returns its pid. Nothing of this process but its environment
+    /// goes with the child (MeshShell's `ProcessSpawner` closes every other descriptor: without that
+    /// a detached sidecar kept every socket and file its parent had open, a test process's
+    /// listeners among them, which then stayed bound after the test closed them and after the
+    /// parent died), and it starts with an empty signal mask and default handlers (the caller may
+    /// be a thread with signals blocked, as Dispatch and NIO threads are), so SIGTERM from `fsm
+    /// down` reaches it.
     public static func spawn(_ executable: String, _ arguments: [String], log: String, newSession: Bool = true) throws -> Int32 {
-        #if os(Linux)
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        // glibc's POSIX_SPAWN_SETSID (0x80) sits behind _GNU_SOURCE, which Swift's Glibc module does not define.
-        let sessionFlag: Int16 = 0x80
-        #else
-        var actions: posix_spawn_file_actions_t = nil
-        var attributes: posix_spawnattr_t = nil
-        let sessionFlag = Int16(POSIX_SPAWN_SETSID)
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
+        let launch = ProcessLaunch(executable, arguments, standardInput: .null, standardOutput: .file(log, append: true),
+                                   standardError: .standardOutput, newSession: newSession)
+        do {
+            // Reaped by `waitForExit`, `reapExit` or `reapExitedChildren`, not by the dropped handle.
+            return try SpawnedProcess.spawn(launch).pid
+        } catch {
+            throw UpError.spawnFailed(error)
         }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Nothing else of this process goes with the child: without this a detached sidecar kept
-        // every socket and file its parent had open (a test process's listeners, which then stayed
-        // bound after the test closed them and after the parent died).
-        try closeOtherDescriptors(&actions)
-        // The caller may be a thread with signals blocked (Dispatch and NIO threads are): give the
-        // child an empty mask and default handlers, so SIGTERM from `fsm down` reaches it.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signalNumber) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        let flags = Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF) | (newSession ? sessionFlag : 0)
-        posix_spawnattr_setflags(&attributes, flags)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw UpError.spawnFailed(executable, result) }
-        return pid
-    }
-
-    /// Adds "close every descriptor from 3 on" to `actions` (glibc's
-    /// `posix_spawn_file_actions_addclosefrom_np`, 2.34 and later, looked up at run time because
-    /// Swift's Glibc module hides it behind _GNU_SOURCE; Darwin closes on POSIX_CLOEXEC_DEFAULT).
-    private static func closeOtherDescriptors(_ actions: inout posix_spawn_file_actions_t) throws {
-        #if os(Linux)
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
-            throw UpError.spawnFailed("posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)", ENOSYS)
-        }
-        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
-        let result = closeFrom(&actions, 3)
-        guard result == 0 else { throw UpError.spawnFailed("posix_spawn_file_actions_addclosefrom_np", result) }
-        #endif
     }
 
     /// Waits for a child of this process to exit (polling `waitpid`, so no thread blocks); its exit
@@ -75,10 +30,7 @@ public enum DetachedProcess {
         var status: Int32 = 0
         while true {
             let result = waitpid(pid, &status, WNOHANG)
-            if result == pid {
-                let low = status & 0x7f
-                return low == 0 ? (status >> 8) & 0xff : 128 + low
-            }
+            if result == pid { return ProcessTermination(waitStatus: status).shellStatus }
             if result < 0 { return nil }
             if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
@@ -89,13 +41,12 @@ public enum DetachedProcess {
         }
     }
 
-    /// How a child of this process that has exited ended (`exit status N`, `signal N`), reaping
+    /// How a child of this process that has exited ended (`exit status N`, `signal N (NAME)`), reaping
     /// it; nil when it is not this process's child or has not exited.
     public static func reapExit(pid: Int32) -> String? {
         var status: Int32 = 0
         guard pid > 0, waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        let signal = status & 0x7f
-        return signal == 0 ? "exit status \((status >> 8) & 0xff)" : "signal \(signal)"
+        return ProcessTermination(waitStatus: status).description
     }
 
     /// Collects every child of this process that has exited (so none stays a zombie); returns their pids.

@@ -15,7 +15,7 @@ enum HostTool {
         do {
             return try ToolProcess.run(executable, arguments)
         } catch {
-            throw UpError.network("cannot run \(executable): \(error.localizedDescription)")
+            throw UpError.network(error.description)
         }
     }
 
@@ -30,6 +30,6 @@ extension ToolProcess.Outcome {
     /// The first line of what it said on error, for a one-line message.
     var reason: String {
         let text = errorOutput.isEmpty ? output : errorOutput
-        return text.split(separator: "\n").first.map(String.init) ?? "exit status \(status)"
+        return text.split(separator: "\n").first.map(String.init) ?? termination.description
     }
 }

@@ -350,7 +350,7 @@ public enum UpLauncher {
     /// How waiting for a process to be ready ended.
     enum Wait: Equatable {
         case ready
-        /// It exited first: how (`exit status N`, `signal N`), when this process is its parent.
+        /// It exited first: how (`exit status N`, `signal N (NAME)`), when this process is its parent.
         case exited(String?)
         case timedOut
     }

@@ -176,7 +176,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
     case stateUnreadable(String, String)
     case badManifests([String])
     case noPods(String)
-    case spawnFailed(String, Int32)
+    case spawnFailed(SpawnFailure)
     case notReady(String)
     case noSupervision(String)
     case cannotListen(String, what: String, reason: String)
@@ -193,7 +193,7 @@ public enum UpError: Error, CustomStringConvertible, Equatable {
         case .stateUnreadable(let path, let problem): "cannot read \(path): \(problem)"
         case .badManifests(let errors): "the manifests do not decode; nothing was started:\n" + errors.joined(separator: "\n")
         case .noPods(let dir): "\(dir) declares no pod in a mesh namespace (Deployments, StatefulSets or Pods in namespaces enrolled with flomesh.io/monitored-by)"
-        case .spawnFailed(let what, let code): "cannot start \(what): \(SystemErrorText.describe(errno: code))"
+        case .spawnFailed(let failure): "cannot start \(failure.executable): \(failure.reason)"
         case .notReady(let what): what
         case .noSupervision(let dir): "the state in \(dir) names no supervision settings: it was not written by this fsm up"
         case .cannotListen(let address, let what, let reason):

@@ -54,22 +54,17 @@ struct SeedSwarm {
     private func errorPath(_ seed: UInt64, _ scratch: String) -> String { "\(scratch)/seed-\(seed).err" }
 
     private func spawn(seed: UInt64, scratch: String) throws(Problem) -> pid_t {
-        var arguments = [executable, file, "--seed", String(seed), "--quiet", "--json", reportPath(seed, scratch)]
+        var arguments = [file, "--seed", String(seed), "--quiet", "--json", reportPath(seed, scratch)]
         if checkDeterminism { arguments.append("--check-determinism") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath(seed, scratch), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard result == 0 else {
-            throw Problem(description: "sim: cannot start \(executable) for seed \(seed): \(SystemErrorText.describe(errno: result))")
+        // Standard error to a file in the 0700 scratch directory; nothing else of this process goes with it.
+        let launch = ProcessLaunch(executable, arguments, standardInput: .null, standardOutput: .null,
+                                   standardError: .file(errorPath(seed, scratch), append: false))
+        do {
+            // Reaped by `waitForChild` (waitpid(-1)), not through the dropped handle.
+            return try SpawnedProcess.spawn(launch).pid
+        } catch {
+            throw Problem(description: "sim: cannot start \(executable) for seed \(seed): \(error.reason)")
         }
-        return pid
     }
 
     /// The seed's exit status, its report (nil when missing or not JSON) and its standard error;

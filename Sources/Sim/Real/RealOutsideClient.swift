@@ -1,4 +1,5 @@
 import Foundation
+import MeshShell
 import NIOCore
 import NIOPosix
 import SimCore
@@ -34,19 +35,13 @@ enum RealOutsideClient {
         guard let tool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
             return "no ip tool (iproute2) on this machine"
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["addr", "add", "\(address)/32", "dev", "lo"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        let completion: SpawnedProcess.Completion
         do {
-            try process.run()
+            completion = try SpawnedProcess.run(ProcessLaunch(tool, ["addr", "add", "\(address)/32", "dev", "lo"], standardOutput: .null))
         } catch {
-            return "cannot run \(tool): \(error)"
+            return error.description
         }
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? "added" : said.split(separator: "\n").first.map(String.init) ?? "exit \(process.terminationStatus)"
+        let said = completion.errorText.split(separator: "\n").first.map(String.init)
+        return completion.termination.succeeded ? "added" : said ?? completion.termination.description
     }
 }
