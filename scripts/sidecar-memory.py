@@ -15,7 +15,7 @@ outbound 28401, admin 28491, Prometheus 28410), the upstream on 127.0.0.1:28080;
 answering there stops the run; everything it starts is stopped before it exits.
 
 --check-closure: which of the toolchain's Foundation libraries and Yams the (static) binary links,
-counted as the symbols it defines of each library's archive; exits 1 when Foundation,
+counted as the symbols it defines that each library's archive defines strongly; exits 1 when Foundation,
 FoundationInternationalization, CoreFoundation, _FoundationICU or Yams is linked (FoundationEssentials
 is allowed: async-http-client, swift-certificates and swift-crypto use it; DECISIONS 253-254)."""
 import argparse
@@ -97,11 +97,17 @@ FORBIDDEN = ["libFoundation.a", "libFoundationInternationalization.a", "libCoreF
 ALLOWED = ["libFoundationEssentials.a"]
 
 
-def defined_symbols(path, extern_only=False):
-    command = ["nm", "--defined-only", "--format=just-symbols"] + (["--extern-only"] if extern_only else []) + [path]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    # An archive's listing names each member (`x.o:`) before its symbols.
-    return {line for line in out.split("\n") if line and not line.endswith(":")}
+def defined_symbols(path):
+    out = subprocess.run(["nm", "--defined-only", "--format=just-symbols", path], capture_output=True, text=True, check=True).stdout
+    return {line for line in out.split("\n") if line}
+
+
+def strong_symbols(archive):
+    """The global symbols an archive defines strongly (code and data of its own: not the weak
+    outlined copies, witness-table caches and C++ library pieces that every Swift or C++ archive
+    carries a copy of)."""
+    out = subprocess.run(["nm", "--defined-only", "--extern-only", archive], capture_output=True, text=True, check=True).stdout
+    return {fields[2] for fields in (line.split() for line in out.split("\n")) if len(fields) == 3 and fields[1] in "TDBR"}
 
 
 def static_library_directory():
@@ -119,7 +125,7 @@ def check_closure(binary):
     print("| library | symbols linked |")
     print("|---|---|")
     for name in FORBIDDEN + ALLOWED:
-        count = len(linked & defined_symbols(os.path.join(directory, name), extern_only=True))
+        count = len(linked & strong_symbols(os.path.join(directory, name)))
         print(f"| {name} | {count} |")
         ok = ok and (count == 0 or name in ALLOWED)
     yams = sum(1 for symbol in linked if symbol.startswith("$s4Yams") or symbol.startswith("yaml_parser_"))
@@ -152,6 +158,7 @@ def main():
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--pod-ip", default="127.120.0.1", help="the sidecar's address (another engineer's run on the machine: pick another)")
     parser.add_argument("--upstream-port", type=int, default=28080, help="the upstream on 127.0.0.1 (the port the config's bookstore endpoint names)")
+    parser.add_argument("--cold", action="store_true", help="drop the binary's pages from the page cache first (POSIX_FADV_DONTNEED), so every binary starts alike")
     parser.add_argument("--resident-pages", action="store_true", help="after the load, which modules the resident pages hold (resident-pages.py; root)")
     args = parser.parse_args()
     if args.check_closure:
@@ -168,6 +175,13 @@ def main():
     try:
         if wait_ready(f"http://{args.pod_ip}:{ADMIN}/ready", time.time() + 0.5):
             sys.exit(f"sidecar-memory: a sidecar already answers on {args.pod_ip}:{ADMIN}; give another --pod-ip")
+        if args.cold:
+            # The text a process keeps resident depends on how the page cache holds the file (a
+            # file just written or copied sits in other folios than one read on demand).
+            fd = os.open(args.fsm, os.O_RDONLY)
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
         children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(args.upstream_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         command = [args.fsm] + (["sidecar"] if os.path.basename(args.fsm) == "fsm" else [])
         # The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
