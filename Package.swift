@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "MeshModel", targets: ["MeshModel"]),
+        .library(name: "MeshManifest", targets: ["MeshManifest"]),
         .library(name: "MeshControl", targets: ["MeshControl"]),
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
         .library(name: "SimCore", targets: ["SimCore"]),
@@ -52,11 +53,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        // Resource types, YAML decoding with positions, and the per-proxy configuration shape.
+        // Resource types, the per-proxy configuration shape and its JSON: no YAML parser and no
+        // Foundation, because the sidecar links it (DECISIONS 253).
         .target(
             name: "MeshModel",
-            dependencies: [.product(name: "Yams", package: "Yams")],
             path: "Sources/Mesh/Model",
+            swiftSettings: swiftSettings
+        ),
+        // YAML decoding with positions (Yams, which brings the whole of Foundation and ICU) and the
+        // manifest decoder with its field schemas: for the CLI, the controller and the simulator.
+        .target(
+            name: "MeshManifest",
+            dependencies: ["MeshModel", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Mesh/Manifest",
             swiftSettings: swiftSettings
         ),
         // Pure controller: cluster snapshot -> one ProxyConfig per proxy.
@@ -110,6 +119,14 @@ let package = Package(
             path: "Sources/Mesh/Interceptor",
             swiftSettings: swiftSettings
         ),
+        // `fsm interceptor --pods`/`--pods-dir`: the pods files (YAML), apart from MeshInterceptor so
+        // that the sidecar, which links MeshInterceptor for its attachment check, links no YAML.
+        .target(
+            name: "MeshInterceptorPods",
+            dependencies: ["MeshInterceptor", "MeshManifest", "MeshModel", "MeshRedirect", "MeshShell"],
+            path: "Sources/Mesh/InterceptorPods",
+            swiftSettings: swiftSettings
+        ),
         // Tiny listener/client the capture test runs inside its network namespace.
         .executableTarget(
             name: "redirect-probe",
@@ -121,9 +138,8 @@ let package = Package(
         .target(
             name: "SimCore",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshProxy",
+                "MeshModel", "MeshManifest", "MeshControl", "MeshProxy",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Sim/Engine",
             // SimEngine is a class confined to its run loop; its tables' run-time exclusivity checks
@@ -195,7 +211,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting", "MeshShell",
+                "MeshModel", "MeshManifest", "MeshControl", "MeshBenchKit", "MeshInject", "MeshInjector", "MeshKube", "MeshKubeTesting", "MeshIdentity", "MeshTesting", "MeshShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -248,7 +264,7 @@ let package = Package(
         .target(
             name: "MeshControlPlane",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshIdentity", "MeshShell",
+                "MeshModel", "MeshManifest", "MeshControl", "MeshIdentity", "MeshShell",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -265,7 +281,7 @@ let package = Package(
         // sidecar, probe rewrites, credential Secret), AdmissionReview v1, MeshConfig validation.
         .target(
             name: "MeshInject",
-            dependencies: ["MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            dependencies: ["MeshModel", "MeshManifest", "MeshControl", "MeshRedirect", "MeshIdentity"],
             path: "Sources/Mesh/Inject",
             swiftSettings: swiftSettings
         ),
@@ -310,7 +326,7 @@ let package = Package(
         .target(
             name: "MeshUp",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps", "MeshShell", "MeshInject",
+                "MeshModel", "MeshManifest", "MeshControl", "MeshControlPlane", "MeshRuntime", "MeshIdentity", "MeshDemoApps", "MeshShell", "MeshInject",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -324,7 +340,7 @@ let package = Package(
         .target(
             name: "MeshKube",
             dependencies: [
-                "MeshModel", "MeshControl", "MeshControlPlane", "MeshIdentity",
+                "MeshModel", "MeshManifest", "MeshControl", "MeshControlPlane", "MeshIdentity",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -395,8 +411,8 @@ let package = Package(
         .executableTarget(
             name: "fsm",
             dependencies: [
-                "MeshSidecarCommand", "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
-                "MeshInject", "MeshInjector", "MeshKube", "MeshOperate", "MeshInterceptor", "MeshInterceptorBPF",
+                "MeshSidecarCommand", "MeshRuntime", "MeshControlPlane", "MeshControl", "MeshModel", "MeshManifest", "MeshIdentity", "MeshDemoApps", "MeshUp", "MeshRedirect", "MeshShell", "MeshInstall",
+                "MeshInject", "MeshInjector", "MeshKube", "MeshOperate", "MeshInterceptor", "MeshInterceptorBPF", "MeshInterceptorPods",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -412,7 +428,7 @@ let package = Package(
         // RBAC, Deployments, webhooks, the MeshConfig with `--set` values), rendered without I/O.
         .target(
             name: "MeshInstall",
-            dependencies: ["MeshModel"],
+            dependencies: ["MeshModel", "MeshManifest"],
             path: "Sources/Mesh/Install",
             swiftSettings: swiftSettings
         ),
@@ -447,9 +463,9 @@ let package = Package(
             providers: [.apt(["libpcap-dev"])]
         ),
         .testTarget(name: "MeshBenchKitTests", dependencies: ["MeshBenchKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshInstallTests", dependencies: ["MeshInstall", "MeshModel", "MeshShell"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshModelTests", dependencies: ["MeshModel", "MeshManifest"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshInstallTests", dependencies: ["MeshInstall", "MeshModel", "MeshManifest", "MeshShell"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshControlTests", dependencies: ["MeshControl", "MeshModel", "MeshManifest", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshProxyTests", dependencies: ["MeshProxy", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshRedirectTests", dependencies: ["MeshRedirect", "MeshModel", "MeshTesting"], swiftSettings: swiftSettings),
@@ -457,7 +473,7 @@ let package = Package(
         .testTarget(name: "MeshShellTests", dependencies: ["MeshShell"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshInterceptorTests",
-            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshRedirect", "MeshModel", "MeshShell", "MeshTesting", "MeshUp"],
+            dependencies: ["MeshInterceptor", "MeshInterceptorBPF", "MeshInterceptorPods", "MeshRedirect", "MeshModel", "MeshShell", "MeshTesting", "MeshUp"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -472,7 +488,7 @@ let package = Package(
         .testTarget(
             name: "MeshRuntimeTests",
             dependencies: [
-                "MeshRuntime", "MeshModel", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA", "ZipkinCollectorDouble",
+                "MeshRuntime", "MeshModel", "MeshManifest", "MeshProxy", "MeshControl", "MeshControlPlane", "MeshIdentity", "MeshTestCA", "ZipkinCollectorDouble",
                 "MeshRedirect", "MeshShell", "MeshTesting", "MeshInterceptorBPF",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -519,7 +535,7 @@ let package = Package(
         .testTarget(
             name: "MeshUpTests",
             dependencies: [
-                "MeshUp", "MeshDemoApps", "MeshModel", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshShell", "MeshTesting", "MeshInterceptorBPF",
+                "MeshUp", "MeshDemoApps", "MeshModel", "MeshManifest", "MeshControlPlane", "MeshRuntime", "MeshInject", "MeshControl", "MeshIdentity", "MeshShell", "MeshTesting", "MeshInterceptorBPF",
                 "ZipkinCollectorDouble",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -536,14 +552,14 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshInjectTests",
-            dependencies: ["MeshInject", "MeshModel", "MeshControl", "MeshRedirect", "MeshIdentity"],
+            dependencies: ["MeshInject", "MeshModel", "MeshManifest", "MeshControl", "MeshRedirect", "MeshIdentity"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MeshInjectorTests",
             dependencies: [
-                "MeshInjector", "MeshInject", "MeshModel", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshShell", "MeshTesting",
+                "MeshInjector", "MeshInject", "MeshModel", "MeshManifest", "MeshIdentity", "MeshControl", "MeshControlPlane", "MeshShell", "MeshTesting",
                 "MeshKube", "MeshKubeTesting", "MeshInstall",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -567,14 +583,14 @@ let package = Package(
         // The parsers' harness stays free of NIO; the sidecar's runs the NIO pipelines in memory.
         .target(
             name: "MeshFuzz",
-            dependencies: ["MeshModel", "MeshControl", "MeshProxy", "SimCore"],
+            dependencies: ["MeshModel", "MeshManifest", "MeshControl", "MeshProxy", "SimCore"],
             path: "Sources/Fuzz/Harness",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MeshFuzzSidecar",
             dependencies: [
-                "MeshFuzz", "MeshModel", "MeshControl", "MeshProxy", "MeshRuntime",
+                "MeshFuzz", "MeshModel", "MeshManifest", "MeshControl", "MeshProxy", "MeshRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -586,7 +602,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshFuzzTests",
-            dependencies: ["MeshFuzz", "MeshFuzzSidecar", "MeshModel", "SimCore"],
+            dependencies: ["MeshFuzz", "MeshFuzzSidecar", "MeshModel", "MeshManifest", "SimCore"],
             swiftSettings: swiftSettings
         ),
     ]

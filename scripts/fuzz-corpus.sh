@@ -59,7 +59,7 @@ cp fuzz/seeds/sidecar/* "$out/fuzz-sidecar/"
 # Dictionaries: the keys the decoders look for, straight from their sources.
 grep -oh '"[A-Z][A-Za-z0-9]*"' Sources/Mesh/Model/ProxyConfig+JSON.swift Sources/Mesh/Model/ProxyConfig+Decoding.swift \
     | sort -u | sed 's/"\(.*\)"/"\\"\1\\""/' > "$out/fuzz-config-json.dict"
-grep -oh '"[a-z][A-Za-z0-9./-]*"' Sources/Mesh/Model/ManifestDecoder*.swift Sources/Mesh/Model/YAMLReader.swift \
+grep -oh '"[a-z][A-Za-z0-9./-]*"' Sources/Mesh/Model/ManifestDecoder.swift Sources/Mesh/Manifest/ManifestDecoder*.swift Sources/Mesh/Manifest/YAMLReader.swift \
     | sort -u > "$out/fuzz-manifest.dict"
 grep -oh '"[a-z][A-Za-z0-9./-]*"' Sources/Sim/Engine/ScenarioParser*.swift | sort -u | cat - "$out/fuzz-manifest.dict" | sort -u > "$out/fuzz-scenario.dict"
 cp fuzz/sidecar.dict "$out/fuzz-sidecar.dict"

@@ -2,18 +2,26 @@
 """What a sidecar keeps resident (issue 11 item 3): smaps of one `fsm sidecar` with the bookstore
 client config that `bench dataplane` writes, idle and after a 1000 QPS load.
 
-Usage: sidecar-memory.py --fsm FSM --bench BENCH --config CONFIG [--seconds 10] [--env K=V ...]
+Usage: sidecar-memory.py --fsm FSM --bench BENCH --config CONFIG [--seconds 10] [--env K=V ...] [--resident-pages]
+       sidecar-memory.py --fsm FSM --check-closure
 FSM: the sidecar binary (`.build-static/release/fsm`, or `fsm-sidecar`; the subcommand `sidecar`
 is given when the binary is named fsm). BENCH: a release `bench` (for `bench upstream` and
 `bench load`). CONFIG: the `ours-client.json` a `bench dataplane` run leaves in its temporary
-directory, its bookstore endpoint changed to 127.0.0.1:28080. Prints a Markdown table of Rss/Pss
+directory, its bookstore endpoint changed to 127.0.0.1:28080 (or --upstream-port). Prints a Markdown table of Rss/Pss
 per mapping group (binary text, data and rodata, shared libraries, heap, thread stacks,
-anonymous), the threads and VmHWM, idle and after a 1000 QPS load. The sidecar listens on
-127.120.0.1 (outbound 28401, admin 28491, Prometheus 28410), the upstream on 127.0.0.1:28080;
-everything it starts is stopped before it exits."""
+anonymous), the threads and VmHWM, idle and after a 1000 QPS load; with --resident-pages, which
+modules its resident pages hold (resident-pages.py). The sidecar listens on --pod-ip (127.120.0.1;
+outbound 28401, admin 28491, Prometheus 28410), the upstream on 127.0.0.1:28080; a sidecar already
+answering there stops the run; everything it starts is stopped before it exits.
+
+--check-closure: which of the toolchain's Foundation libraries and Yams the (static) binary links,
+counted as the symbols it defines that each library's archive defines strongly; exits 1 when Foundation,
+FoundationInternationalization, CoreFoundation, _FoundationICU or Yams is linked (FoundationEssentials
+is allowed: async-http-client, swift-certificates and swift-crypto use it; DECISIONS 253-254)."""
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +29,7 @@ import tempfile
 import time
 import urllib.request
 
-UPSTREAM, OUTBOUND, ADMIN, PROM = 28080, 28401, 28491, 28410
-# The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
-INBOUND = UPSTREAM
-POD_IP = "127.120.0.1"
+OUTBOUND, ADMIN, PROM = 28401, 28491, 28410
 
 
 def groups(pid, binary):
@@ -87,6 +92,47 @@ def wait_ready(url, deadline):
     return False
 
 
+# The toolchain's static archives whose code the sidecar must not link, and the one it may.
+FORBIDDEN = ["libFoundation.a", "libFoundationInternationalization.a", "libCoreFoundation.a", "lib_FoundationICU.a"]
+ALLOWED = ["libFoundationEssentials.a"]
+
+
+def defined_symbols(path):
+    out = subprocess.run(["nm", "--defined-only", "--format=just-symbols", path], capture_output=True, text=True, check=True).stdout
+    return {line for line in out.split("\n") if line}
+
+
+def strong_symbols(archive):
+    """The global symbols an archive defines strongly (code and data of its own: not the weak
+    outlined copies, witness-table caches and C++ library pieces that every Swift or C++ archive
+    carries a copy of)."""
+    out = subprocess.run(["nm", "--defined-only", "--extern-only", archive], capture_output=True, text=True, check=True).stdout
+    return {fields[2] for fields in (line.split() for line in out.split("\n")) if len(fields) == 3 and fields[1] in "TDBR"}
+
+
+def static_library_directory():
+    swift = shutil.which("swift")
+    if swift is None:
+        sys.exit("sidecar-memory: no swift on PATH (its static Foundation archives are the reference)")
+    return os.path.join(os.path.dirname(os.path.realpath(swift)), "..", "lib", "swift_static", "linux")
+
+
+def check_closure(binary):
+    """Prints the symbols the binary defines of each library; false when a forbidden one is linked."""
+    linked = defined_symbols(binary)
+    directory = static_library_directory()
+    ok = True
+    print("| library | symbols linked |")
+    print("|---|---|")
+    for name in FORBIDDEN + ALLOWED:
+        count = len(linked & strong_symbols(os.path.join(directory, name)))
+        print(f"| {name} | {count} |")
+        ok = ok and (count == 0 or name in ALLOWED)
+    yams = sum(1 for symbol in linked if symbol.startswith("$s4Yams") or symbol.startswith("yaml_parser_"))
+    print(f"| Yams (with libyaml) | {yams} |")
+    return ok and yams == 0
+
+
 def table(idle, loaded):
     kinds = sorted(set(idle["groups"]) | set(loaded["groups"]), key=lambda k: -loaded["groups"].get(k, {"Rss": 0})["Rss"])
     lines = ["| mapping | idle Rss KiB | loaded Rss KiB | loaded Pss KiB | mappings |", "|---|---|---|---|---|"]
@@ -105,33 +151,58 @@ def table(idle, loaded):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--fsm", required=True)
-    parser.add_argument("--bench", required=True)
-    parser.add_argument("--config", required=True, help="the bookstore client ProxyConfig JSON (its bookstore cluster pointing at 127.0.0.1:28080)")
+    parser.add_argument("--check-closure", action="store_true", help="only check which Foundation libraries and Yams the binary links")
+    parser.add_argument("--bench")
+    parser.add_argument("--config", help="the bookstore client ProxyConfig JSON (its bookstore cluster pointing at 127.0.0.1:28080)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--pod-ip", default="127.120.0.1", help="the sidecar's address (another engineer's run on the machine: pick another)")
+    parser.add_argument("--upstream-port", type=int, default=28080, help="the upstream on 127.0.0.1 (the port the config's bookstore endpoint names)")
+    parser.add_argument("--cold", action="store_true", help="drop the binary's pages from the page cache first (POSIX_FADV_DONTNEED), so every binary starts alike")
+    parser.add_argument("--resident-pages", action="store_true", help="after the load, which modules the resident pages hold (resident-pages.py; root)")
     args = parser.parse_args()
+    if args.check_closure:
+        if not check_closure(args.fsm):
+            sys.exit(f"sidecar-memory: {args.fsm} links Foundation beyond FoundationEssentials, or Yams")
+        return
+    if args.bench is None or args.config is None:
+        parser.error("--bench and --config are required to measure (all but --check-closure)")
     env = dict(os.environ)
     for pair in args.env:
         key, value = pair.split("=", 1)
         env[key] = value
     children = []
     try:
-        children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(UPSTREAM)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if wait_ready(f"http://{args.pod_ip}:{ADMIN}/ready", time.time() + 0.5):
+            sys.exit(f"sidecar-memory: a sidecar already answers on {args.pod_ip}:{ADMIN}; give another --pod-ip")
+        if args.cold:
+            # The text a process keeps resident depends on how the page cache holds the file (a
+            # file just written or copied sits in other folios than one read on demand).
+            fd = os.open(args.fsm, os.O_RDONLY)
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
+        children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(args.upstream_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         command = [args.fsm] + (["sidecar"] if os.path.basename(args.fsm) == "fsm" else [])
-        command += ["--config", args.config, "--pod-ip", POD_IP, "--outbound-port", str(OUTBOUND), "--inbound-port", str(INBOUND),
+        # The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
+        command += ["--config", args.config, "--pod-ip", args.pod_ip, "--outbound-port", str(OUTBOUND), "--inbound-port", str(args.upstream_port),
                     "--admin-port", str(ADMIN), "--prometheus-port", str(PROM), "--log-level", "error", "--insecure-plaintext-peers"]
         sidecar = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         children.append(sidecar)
-        if not wait_ready(f"http://{POD_IP}:{ADMIN}/ready", time.time() + 10):
+        if not wait_ready(f"http://{args.pod_ip}:{ADMIN}/ready", time.time() + 10):
             sys.exit("sidecar-memory: the sidecar never answered /ready")
         time.sleep(1)
         idle = snapshot(sidecar.pid, args.fsm)
-        load = subprocess.run([args.bench, "load", "--host", POD_IP, "--port", str(OUTBOUND), "--host-header", "bookstore.bookstore:14001",
+        load = subprocess.run([args.bench, "load", "--host", args.pod_ip, "--port", str(OUTBOUND), "--host-header", "bookstore.bookstore:14001",
                                "--path", "/books-bought", "--connections", "16", "--qps", "1000", "--seconds", str(args.seconds)], capture_output=True, text=True)
         loaded = snapshot(sidecar.pid, args.fsm)
         print(table(idle, loaded))
         print()
         print("load: " + " ".join(load.stdout.split()[:40]))
+        if args.resident_pages:
+            print()
+            pages = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resident-pages.py")
+            subprocess.run([sys.executable, pages, str(sidecar.pid), args.fsm], check=False)
     finally:
         for child in reversed(children):
             child.send_signal(signal.SIGTERM)

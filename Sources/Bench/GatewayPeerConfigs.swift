@@ -1,5 +1,6 @@
 import Foundation
 import MeshControl
+import MeshManifest
 import MeshModel
 
 /// Addresses of one gateway run: every listener on `host` (127.0.0.1 unless `--host`) at 185xx,

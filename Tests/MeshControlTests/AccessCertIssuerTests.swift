@@ -1,4 +1,5 @@
 import MeshControl
+import MeshManifest
 import MeshModel
 import MeshTesting
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MeshControl
+import MeshManifest
 import MeshModel
 import MeshTesting
 import Testing

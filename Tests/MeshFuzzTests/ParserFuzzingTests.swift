@@ -1,5 +1,6 @@
 import Foundation
 @testable import MeshFuzz
+import MeshManifest
 import MeshModel
 import SimCore
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import MeshControl
 import MeshIdentity
 import MeshInject
+import MeshManifest
 import MeshModel
 import Testing
 

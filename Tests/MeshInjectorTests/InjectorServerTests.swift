@@ -4,6 +4,7 @@ import MeshControl
 import MeshIdentity
 import MeshInject
 import MeshInjector
+import MeshManifest
 import MeshModel
 import NIOCore
 import NIOHTTP1

@@ -1,4 +1,5 @@
 import MeshInstall
+import MeshManifest
 import MeshModel
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import MeshInstall
+import MeshManifest
 import MeshModel
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MeshInstall
+import MeshManifest
 import MeshModel
 import MeshShell
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MeshInterceptor
+import MeshInterceptorPods
 import MeshModel
 import MeshRedirect
 import Testing

@@ -1,4 +1,5 @@
 import MeshInterceptor
+import MeshInterceptorPods
 import MeshModel
 import MeshRedirect
 import MeshUp

@@ -1,4 +1,5 @@
 import Foundation
+import MeshManifest
 import MeshModel
 import Testing
 

@@ -1,3 +1,4 @@
+import MeshManifest
 import MeshModel
 import Testing
 

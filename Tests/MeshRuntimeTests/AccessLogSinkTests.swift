@@ -40,6 +40,28 @@ struct AccessLogSinkTests {
         try await waitFor { writes.all == ["alone\n"] }
     }
 
+    /// A file sink creates its file 0600 and appends to one that exists; a path it cannot open is
+    /// one line naming it.
+    @Test func aFileSinkAppendsToAFileItCreates0600() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("access-log-sink-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/access.log"
+        let first = try AccessLogSink.file(path)
+        first.offer("one\n")
+        first.flush()
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode & 0o777 == 0o600)
+        let second = try AccessLogSink.file(path)
+        second.offer("two\n")
+        second.flush()
+        first.offer("three\n")
+        first.flush()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "one\ntwo\nthree\n")
+        #expect(throws: AccessLogSinkError.self) { try AccessLogSink.file(directory + "/missing/access.log") }
+        #expect("\(AccessLogSinkError(path: "/x/y"))" == "cannot open the access log /x/y for writing")
+    }
+
     @Test func anEntryIsOneLineWithItsKeysInOrder() throws {
         var entry = AccessLogEntry(direction: .outbound, startTime: Date(timeIntervalSince1970: 1_796_575_537.125),
                                    method: "GET", authority: "bookstore:14001", path: "/books-bought")

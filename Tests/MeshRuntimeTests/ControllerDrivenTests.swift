@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshControl
+import MeshManifest
 import MeshModel
 import MeshRuntime
 import MeshShell

@@ -1,6 +1,7 @@
 import MeshControl
 import MeshIdentity
 import MeshInject
+import MeshManifest
 import MeshModel
 import MeshUp
 import Testing

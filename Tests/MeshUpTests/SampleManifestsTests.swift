@@ -1,6 +1,7 @@
 import Foundation
 import MeshControl
 import MeshControlPlane
+import MeshManifest
 import MeshModel
 import MeshUp
 import Testing

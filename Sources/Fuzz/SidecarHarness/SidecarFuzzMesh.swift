@@ -1,4 +1,5 @@
 import MeshControl
+import MeshManifest
 import MeshModel
 
 /// The mesh the sidecar harness runs: bookbuyer calls bookstore, whose service has an HTTP, a gRPC

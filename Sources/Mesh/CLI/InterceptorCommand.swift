@@ -4,6 +4,8 @@ import Logging
 import MeshSidecarCommand
 import MeshInterceptor
 import MeshInterceptorBPF
+import MeshInterceptorPods
+import MeshManifest
 import MeshModel
 import MeshRedirect
 import MeshShell

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import MeshModel
 
 /// Whom a credential speaks for: one pod (its sidecar), one FSM Gateway, or the mesh operator.
 public enum CredentialSubject: Hashable, Sendable, CustomStringConvertible {
@@ -128,7 +133,7 @@ public struct CredentialAuthority: Sendable {
         guard values.count == 1 else { return .failure(.malformed("more than one Authorization header")) }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.malformed("expected the Bearer scheme")) }
-        return verify(token: parts[1].trimmingCharacters(in: .whitespaces))
+        return verify(token: parts[1].trimming(while: { $0.isWhitespace && !$0.isNewline }))
     }
 }
 
@@ -228,8 +233,15 @@ struct CredentialFields {
 /// RFC 4648 base64url without padding.
 enum Base64URL {
     static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let standard = Data(bytes).base64EncodedString().utf8
+        return String(decoding: standard.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }, as: UTF8.self)
     }
 
     /// nil for anything but the base64url alphabet (no padding) or an impossible length.
@@ -242,7 +254,9 @@ enum Base64URL {
             }
         }
         guard allowed, !text.isEmpty, text.utf8.count % 4 != 1 else { return nil }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var standard = String(decoding: text.utf8.map { byte in
+            byte == UInt8(ascii: "-") ? UInt8(ascii: "+") : byte == UInt8(ascii: "_") ? UInt8(ascii: "/") : byte
+        }, as: UTF8.self)
         standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
         return Data(base64Encoded: standard).map(Array.init)
     }

@@ -1,5 +1,9 @@
 @_spi(FixedExpiryValidationTime) import X509
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftASN1
 
 /// Checks a peer's certificate chain against the mesh root at a given time and names the peer's

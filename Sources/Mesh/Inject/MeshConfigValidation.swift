@@ -1,3 +1,4 @@
+import MeshManifest
 import MeshModel
 
 /// The validating webhook for MeshConfig: the object is decoded as the controller decodes it, and

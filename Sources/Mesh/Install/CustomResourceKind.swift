@@ -1,3 +1,4 @@
+import MeshManifest
 import MeshModel
 
 /// The names a CRD gives one custom kind; its group, versions and schema come from the decoder

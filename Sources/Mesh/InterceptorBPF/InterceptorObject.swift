@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The compiled eBPF capture programs (`bpf/fsm_capture.bpf.c`), built by the BPFObjectPlugin
 /// build-tool plugin with clang's bpf target and embedded in the binary, so `fsm interceptor`

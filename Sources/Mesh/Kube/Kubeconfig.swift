@@ -1,4 +1,5 @@
 import Foundation
+import MeshManifest
 import MeshModel
 
 /// A kubeconfig file (`~/.kube/config`) resolved to one context's connection.

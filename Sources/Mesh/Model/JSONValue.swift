@@ -148,7 +148,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         return (negative ? "-" : "") + String(whole) + (digits > 0 ? "." + fracText : "")
     }
 
-    static func writeString(_ s: String, into out: inout String) {
+    package static func writeString(_ s: String, into out: inout String) {
         var bytes: [UInt8] = []
         writeString(s, into: &bytes)
         out += String(decoding: bytes, as: UTF8.self)

@@ -17,7 +17,7 @@ public final class AccessLogShipper: Sendable {
     private let sampler = Mutex(LogSampler(fraction: 1))
 
     public init(capacity: Int = 4096, batchSize: Int = 500, interval: Duration = .seconds(1), timeout: TimeAmount = .seconds(2),
-                client: HTTPClient = MeshHTTP.shared, logger: Logger = Logger(label: "fsm.access-log")) {
+                client: HTTPClient? = nil, logger: Logger = Logger(label: "fsm.access-log")) {
         batches = BatchReporter(kind: "access log lines", capacity: capacity, batchSize: batchSize, interval: interval, timeout: timeout,
                                 client: client, logger: logger) { "[" + $0.joined(separator: ",") + "]" }
     }

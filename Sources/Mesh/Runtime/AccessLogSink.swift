@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import MeshShell
 import NIOConcurrencyHelpers
 
 /// Where a sidecar's access-log lines go: a bounded buffer drained by a writer of its own (a
@@ -34,20 +34,20 @@ public final class AccessLogSink: @unchecked Sendable {
 
     /// Lines to the process's standard output (what `kubectl logs` shows).
     public static func standardOutput(capacity: Int = AccessLogSink.defaultCapacity) -> AccessLogSink {
-        AccessLogSink(capacity: capacity) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+        AccessLogSink(capacity: capacity) { text in _ = AppendFile.standardOutput.write(text) }
     }
 
     /// Lines appended to the file at `path` (created 0600 when missing: request paths can carry
-    /// what their authors thought private). Fails with one line when it cannot be opened.
+    /// what their authors thought private). Fails with one line when it cannot be opened. A batch
+    /// the file does not take (a full disk) is lost, as a full buffer's lines are.
     public static func file(_ path: String, capacity: Int = AccessLogSink.defaultCapacity) throws -> AccessLogSink {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw AccessLogSinkError(path: path)
-            }
+        let file: AppendFile
+        do {
+            file = try AppendFile(path: path)
+        } catch {
+            throw AccessLogSinkError(path: path)
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw AccessLogSinkError(path: path) }
-        handle.seekToEndOfFile()
-        return AccessLogSink(capacity: capacity) { text in handle.write(Data(text.utf8)) }
+        return AccessLogSink(capacity: capacity) { text in _ = file.write(text) }
     }
 
     /// Queues one line (with its newline); never blocks. false: the buffer was full, the line dropped.

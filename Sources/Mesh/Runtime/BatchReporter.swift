@@ -52,11 +52,13 @@ public final class BatchReporter<Item: Sendable>: Sendable {
     /// What the items are, for the log (`spans`, `access log lines`).
     let kind: String
     let render: @Sendable ([Item]) -> String
-    let client: HTTPClient
+    /// nil: `MeshHTTP.shared`, looked up at the first POST, so that a sidecar with no collector
+    /// configured never starts the two threads of NIO's singleton loop group it runs on.
+    let client: HTTPClient?
     let logger: Logger
     private let state = Mutex(State())
 
-    public init(kind: String, capacity: Int, batchSize: Int, interval: Duration, timeout: TimeAmount, client: HTTPClient = MeshHTTP.shared,
+    public init(kind: String, capacity: Int, batchSize: Int, interval: Duration, timeout: TimeAmount, client: HTTPClient? = nil,
                 logger: Logger, render: @escaping @Sendable ([Item]) -> String) {
         self.kind = kind
         self.capacity = capacity
@@ -138,7 +140,7 @@ public final class BatchReporter<Item: Sendable>: Sendable {
         do {
             let response = try await MeshHTTP.request(host: host, port: port, method: .POST, path: target.path,
                                                       headers: [("content-type", "application/json")] + target.headers.map { ($0.name, $0.value) },
-                                                      body: render(batch), timeout: timeout, client: client)
+                                                      body: render(batch), timeout: timeout, client: client ?? MeshHTTP.shared)
             guard (200..<300).contains(response.status) else {
                 logger.warning("the collector refused a batch", metadata: ["kind": "\(kind)", "status": "\(response.status)", "address": "\(target.address)"])
                 return false

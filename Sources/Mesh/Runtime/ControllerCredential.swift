@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import MeshModel
 
 /// How a sidecar proves to the controller which pod it runs for: the pod's bearer credential,
 /// sent as `Authorization: Bearer <token>` on every config poll and certificate request.
@@ -18,7 +23,7 @@ public enum ControllerCredential: Sendable, Equatable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ControllerCredentialError(path: path, problem: "cannot read it")
             }
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = String(String(decoding: data, as: UTF8.self).trimming(while: \.isWhitespace))
             guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
                 throw ControllerCredentialError(path: path, problem: "expected one token on one line")
             }

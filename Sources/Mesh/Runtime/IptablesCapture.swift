@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,14 +18,15 @@ public enum IptablesCapture {
 
     /// Applies `rules` (needs CAP_NET_ADMIN in the namespace).
     public static func apply(_ rules: RedirectRules) throws {
-        guard let tool = searchPath.map({ "\($0)/iptables-restore" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        let candidates: [String] = searchPath.map { "\($0)/iptables-restore" }
+        guard let tool = candidates.first(where: { (path: String) in access(path, X_OK) == 0 }) else {
             throw Failure(description: "iptables-restore not found (Debian package iptables)")
         }
         let completion: SpawnedProcess.Completion
         do {
             completion = try SpawnedProcess.run(ProcessLaunch(tool, ["--noflush"], standardOutput: .null), input: Array(rules.restoreScript.utf8))
         } catch {
-            throw Failure(description: error.description)
+            throw Failure(description: "\(error)")
         }
         guard completion.termination.succeeded else {
             throw Failure(description: "iptables-restore failed (\(completion.termination.shellStatus)): \(completion.errorText)")

@@ -1,6 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import MeshIdentity
 import MeshModel
+import MeshShell
 
 /// What a controller-driven sidecar keeps on disk so that it can start while the controller is
 /// down (`fsm sidecar --cache-dir`): the last config it accepted and its workload certificate, key
@@ -20,7 +25,7 @@ public struct SidecarCache: Sendable {
         self.directory = directory
     }
 
-    func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+    func path(_ name: String) -> String { FilePaths.joined(directory, name) }
 
     /// Creates the directory (0700), or narrows an existing one to 0700.
     public func prepare() throws(SecretFileError) {

@@ -1,6 +1,10 @@
 import AsyncHTTPClient
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import MeshIdentity
 import MeshModel

@@ -15,7 +15,7 @@ public final class ZipkinReporter: Sendable {
     let batches: BatchReporter<TraceSpan>
 
     public init(epochOffsetMicroseconds: Int64, capacity: Int = 1000, batchSize: Int = 100, interval: Duration = .seconds(1),
-                timeout: TimeAmount = .seconds(2), client: HTTPClient = MeshHTTP.shared, logger: Logger = Logger(label: "fsm.tracing")) {
+                timeout: TimeAmount = .seconds(2), client: HTTPClient? = nil, logger: Logger = Logger(label: "fsm.tracing")) {
         self.epochOffsetMicroseconds = epochOffsetMicroseconds
         batches = BatchReporter(kind: "spans", capacity: capacity, batchSize: batchSize, interval: interval, timeout: timeout, client: client,
                                 logger: logger) { TraceSpan.zipkinBatch($0, epochOffsetMicroseconds: epochOffsetMicroseconds) }

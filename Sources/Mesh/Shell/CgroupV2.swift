@@ -1,15 +1,23 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The machine's cgroup v2 hierarchy: where it is mounted, moving a process into a directory of
-/// it, and removing a directory with what still runs there.
+/// it, and removing a directory with what still runs there. POSIX calls only (no Foundation: the
+/// sidecar links this module).
 public enum CgroupV2 {
     /// Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
     /// hybrid machine); nil without one.
     public static func mountPoint() -> String? {
-        (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)).flatMap(mountPoint(inMountInfo:))
+        // /proc files have no size up front; a mountinfo of 4 MiB is far beyond any real one.
+        guard let bytes = try? InputFile.read("/proc/self/mountinfo", limit: 4 << 20, directoryHint: "", tooLarge: { "\($0) bytes" }) else {
+            return nil
+        }
+        return mountPoint(inMountInfo: String(decoding: bytes, as: UTF8.self))
     }
 
     /// The mount point of the first `cgroup2` line of a /proc/PID/mountinfo text.
@@ -25,7 +33,7 @@ public enum CgroupV2 {
 
     /// Moves the calling process into the cgroup directory `path` (its children follow it).
     public static func enter(_ path: String) throws(CgroupFailure) {
-        let file = (path as NSString).appendingPathComponent("cgroup.procs")
+        let file = FilePaths.joined(path, "cgroup.procs")
         let descriptor = open(file, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw CgroupFailure(description: "cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -42,14 +50,12 @@ public enum CgroupV2 {
     /// when `path` is still there after `wait` (the kill is asynchronous).
     @discardableResult
     public static func remove(_ path: String, wait: Duration = .seconds(2)) -> Bool {
-        guard FileManager.default.fileExists(atPath: path) else { return true }
-        let children = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        for child in children {
-            var isDirectory: ObjCBool = false
-            let full = (path as NSString).appendingPathComponent(child)
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue { remove(full, wait: wait) }
+        guard access(path, F_OK) == 0 else { return true }
+        for child in (try? InputFile.listDirectory(path)) ?? [] {
+            let full = FilePaths.joined(path, child)
+            if InputFile.isDirectory(full) { remove(full, wait: wait) }
         }
-        try? "1".write(toFile: (path as NSString).appendingPathComponent("cgroup.kill"), atomically: false, encoding: .utf8)
+        killProcesses(in: path)
         let deadline = ContinuousClock.now + wait
         repeat {
             if rmdir(path) == 0 || errno == ENOENT { return true }
@@ -57,6 +63,15 @@ public enum CgroupV2 {
             usleep(10_000)
         } while ContinuousClock.now < deadline
         return false
+    }
+
+    /// Writes `1` to the directory's `cgroup.kill` (Linux 5.14 on); without it the removal waits.
+    private static func killProcesses(in path: String) {
+        let descriptor = open(FilePaths.joined(path, "cgroup.kill"), O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let one = [UInt8(ascii: "1")]
+        _ = write(descriptor, one, one.count)
     }
 }
 

@@ -76,8 +76,8 @@ public enum OutputFile {
         return (fd, template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
     }
 
-    /// nil when every byte was written, else the errno.
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Int32? {
+    /// nil when every byte was written, else the errno (`AppendFile` writes with it too).
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Int32? {
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + offset, $0.count - offset) }

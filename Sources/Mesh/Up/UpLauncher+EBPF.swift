@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshIdentity
 import MeshInject
+import MeshManifest
 import MeshModel
 import MeshShell
 

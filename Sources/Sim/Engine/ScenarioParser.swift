@@ -1,4 +1,5 @@
 import MeshControl
+import MeshManifest
 import MeshModel
 
 /// Reads a scenario file (SCENARIOS.md) into a `Scenario`.

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM kinds: MeshConfig (`config.flomesh.io`), UpstreamTrafficSetting and Retry
 /// (`policy.flomesh.io/v1alpha1`).
 extension ManifestDecoder {
@@ -123,20 +125,6 @@ extension ManifestDecoder {
         return result
     }
 
-    public static func isCIDR(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let bits = Int(parts[1]) else { return false }
-        let address = parts[0]
-        if address.contains(":") {
-            let hexDigits = address.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
-            return hexDigits && address.count >= 2 && (0...128).contains(bits)
-        }
-        let octets = address.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, (0...32).contains(bits) else { return false }
-        return octets.allSatisfy { octet in
-            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isASCII) && Int(octet).map { (0...255).contains($0) } == true
-        }
-    }
 
     // MARK: - UpstreamTrafficSetting
 

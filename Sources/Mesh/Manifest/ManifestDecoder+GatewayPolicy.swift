@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM Gateway's policies (`gateway.flomesh.io/v1alpha1`): one decoder for the ten kinds, whose
 /// levels and settings `policySpec(_:)` states. Defaults are FSM's CRD defaults (RateLimit backlog
 /// 10 and status 429, AccessControl status 403, Retry 3 retries at a 1 s base, delay unit ms).

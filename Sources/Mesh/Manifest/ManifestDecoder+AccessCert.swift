@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM's AccessCert (`policy.flomesh.io/v1alpha1`).
 extension ManifestDecoder {
     static let accessCertSpec = FieldSchema.object([

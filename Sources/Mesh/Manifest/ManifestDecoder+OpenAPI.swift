@@ -1,3 +1,5 @@
+import MeshModel
+
 /// The OpenAPI v3 schemas of the custom resource kinds, rendered from the decoder's own field
 /// table (`ManifestDecoder.schemas`), so a CRD cannot accept a field the controller refuses or
 /// refuse one it reads. The schemas are structural (every field typed, or marked

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// Kubernetes core kinds: Service, Endpoints, Pod, Deployment and StatefulSet. Fields the mesh does
 /// not model (probes, volumes, resources, ...) are accepted (`FieldSchema`) and ignored, as they
 /// are irrelevant to routing.

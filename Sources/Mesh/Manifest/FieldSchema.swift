@@ -1,3 +1,5 @@
+import MeshModel
+
 /// The fields an object of a kind may have, level by level: strict field validation, as
 /// `kubectl apply --validate=strict` (kubectl's default) does it against the API's schema.
 ///

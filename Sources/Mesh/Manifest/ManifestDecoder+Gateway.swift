@@ -1,3 +1,5 @@
+import MeshModel
+
 /// Gateway API kinds: GatewayClass, Gateway, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, UDPRoute.
 /// Unknown fields are refused by their `FieldSchema` (`ManifestDecoder+GatewaySchema.swift`); the
 /// checks here are the ones a schema cannot state (a path that must start with `/`, a regex that

@@ -1,3 +1,4 @@
+import MeshInterceptor
 import MeshModel
 import MeshShell
 

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// Ingress (`networking.k8s.io/v1`) with FSM's `pipy.ingress.kubernetes.io/` annotations,
 /// IngressBackend (`policy.flomesh.io/v1alpha1`) and Secret (`v1`).
 extension ManifestDecoder {

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// The field schemas (`FieldSchema`) of the Gateway API kinds (`gateway.networking.k8s.io` v1 and
 /// v1alpha2, as of Gateway API v1.2), FSM Gateway's policies (`gateway.flomesh.io/v1alpha1`, the
 /// fields the guides show plus FSM's CRD types), Ingress, IngressBackend and Secret.

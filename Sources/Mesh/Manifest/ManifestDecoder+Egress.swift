@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM's Egress (`policy.flomesh.io/v1alpha1`); its EgressGateway is in `ManifestDecoder+EgressGateway`.
 extension ManifestDecoder {
     static let egressSpec = FieldSchema.object([

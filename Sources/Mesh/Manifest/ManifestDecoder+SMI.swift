@@ -1,3 +1,5 @@
+import MeshModel
+
 /// SMI kinds: TrafficTarget (access v1alpha3), HTTPRouteGroup and TCPRoute (specs v1alpha4),
 /// TrafficSplit (split v1alpha2/v1alpha4). Unknown fields are rejected by their `FieldSchema`.
 extension ManifestDecoder {

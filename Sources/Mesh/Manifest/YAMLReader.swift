@@ -1,3 +1,4 @@
+import MeshModel
 import Yams
 
 /// A read-only view of one YAML node that knows where it is, both in the file (line/column) and in

@@ -1,3 +1,5 @@
+import MeshInterceptor
+import MeshManifest
 import MeshModel
 import MeshRedirect
 

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM's EgressGateway (`policy.flomesh.io/v1alpha1`, guides 3.8.2): `spec.global[]` names the
 /// gateway Services. A missing service or namespace, or a transport other than the tunnel, is a
 /// file:line error (DECISIONS 193).

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// Labels, selectors and annotations with Kubernetes' syntax and size limits
 /// (k8s.io/apimachinery validation: qualified names, label values, 256 KiB of annotations).
 extension ManifestDecoder {

@@ -1,3 +1,5 @@
+import MeshModel
+
 /// FSM's AccessControl (`policy.flomesh.io/v1alpha1`).
 extension ManifestDecoder {
     static let accessControlPortProtocols = ["http", "grpc", "tcp", "tcp-server-first", "https"]

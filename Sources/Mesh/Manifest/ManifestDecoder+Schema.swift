@@ -1,3 +1,5 @@
+import MeshModel
+
 /// The field schema of every kind the decoder accepts (`FieldSchema`): the Kubernetes API
 /// reference (core/v1, apps/v1, as of Kubernetes 1.32) for the core kinds, the SMI specs for SMI,
 /// and FSM's CRD types (every field of config.flomesh.io v1alpha1-v1alpha3 at the levels the mesh
