@@ -3,6 +3,7 @@
 client config that `bench dataplane` writes, idle and after a 1000 QPS load.
 
 Usage: sidecar-memory.py --fsm FSM --bench BENCH --config CONFIG [--seconds 10] [--env K=V ...]
+                         [--closed-seconds N] [--sections] [--evict] [--pod-ip IP --upstream-port PORT --port-base BASE]
 FSM: the sidecar binary (`.build-static/release/fsm`, or `fsm-sidecar`; the subcommand `sidecar`
 is given when the binary is named fsm). BENCH: a release `bench` (for `bench upstream` and
 `bench load`). CONFIG: the `ours-client.json` a `bench dataplane` run leaves in its temporary
@@ -10,7 +11,16 @@ directory, its bookstore endpoint changed to 127.0.0.1:28080. Prints a Markdown 
 per mapping group (binary text, data and rodata, shared libraries, heap, thread stacks,
 anonymous), the threads and VmHWM, idle and after a 1000 QPS load. The sidecar listens on
 127.120.0.1 (outbound 28401, admin 28491, Prometheus 28410), the upstream on 127.0.0.1:28080;
-everything it starts is stopped before it exits."""
+everything it starts is stopped before it exits. `--pod-ip`, `--upstream-port` (the config's
+endpoint must name it) and `--port-base` (outbound BASE+1, Prometheus BASE+10, admin BASE+91) move
+them, so that two engineers' runs on one machine do not meet. With `--closed-seconds N`, a
+closed-loop load over 16 connections follows the snapshot: the sidecar's req/s and its CPU
+milliseconds per 1000 requests (utime + stime from /proc, 10 ms ticks), so a build that costs speed
+shows beside the memory it saves. With `--sections`, the binary's resident KiB per ELF section after
+the load (`resident-pages.py --sections`: which of .text, .rela.dyn, .dynstr, swift5_*, ... the
+pages hold). With `--evict`, the binary's pages leave the page cache before the sidecar starts
+(fdatasync and POSIX_FADV_DONTNEED on that one file), so that every build is read as a node reads
+a new image, in the folios readahead makes, rather than in those the linker's writes left."""
 import argparse
 import os
 import re
@@ -21,9 +31,7 @@ import tempfile
 import time
 import urllib.request
 
-UPSTREAM, OUTBOUND, ADMIN, PROM = 28080, 28401, 28491, 28410
-# The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
-INBOUND = UPSTREAM
+UPSTREAM, PORT_BASE = 28080, 28400
 POD_IP = "127.120.0.1"
 
 
@@ -102,6 +110,37 @@ def table(idle, loaded):
     return "\n".join(lines)
 
 
+def cpu_ticks(pid):
+    """utime + stime of the process, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def closed_loop(bench, pid, host, port, seconds):
+    """req/s and CPU ms per 1000 requests of the sidecar under a closed-loop load."""
+    before = cpu_ticks(pid)
+    load = subprocess.run([bench, "load", "--host", host, "--port", str(port), "--host-header", "bookstore.bookstore:14001",
+                           "--path", "/books-bought", "--closed", "--connections", "16", "--seconds", str(seconds)], capture_output=True, text=True)
+    ticks = cpu_ticks(pid) - before
+    words = load.stdout.split()
+    requests = int(words[words.index("requests") + 1]) if "requests" in words else 0
+    if requests == 0:
+        return "closed loop: no requests completed: " + " ".join((load.stdout + load.stderr).split()[:30])
+    cpu_ms = ticks * 1000 / os.sysconf("SC_CLK_TCK")
+    return f"closed loop: {requests} requests, {requests / seconds:.0f} req/s, CPU {cpu_ms * 1000 / requests:.1f} ms per 1000 requests"
+
+
+def evict(path):
+    """Drops the file's clean pages from the page cache (pages another process maps stay)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--fsm", required=True)
@@ -109,29 +148,46 @@ def main():
     parser.add_argument("--config", required=True, help="the bookstore client ProxyConfig JSON (its bookstore cluster pointing at 127.0.0.1:28080)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--closed-seconds", type=float, default=0)
+    parser.add_argument("--sections", action="store_true")
+    parser.add_argument("--evict", action="store_true")
+    parser.add_argument("--pod-ip", default=POD_IP)
+    parser.add_argument("--upstream-port", type=int, default=UPSTREAM, help="the port of `bench upstream` on 127.0.0.1, named by the config's endpoint")
+    parser.add_argument("--port-base", type=int, default=PORT_BASE)
     args = parser.parse_args()
+    pod, upstream = args.pod_ip, args.upstream_port
+    outbound, prometheus, admin = args.port_base + 1, args.port_base + 10, args.port_base + 91
     env = dict(os.environ)
     for pair in args.env:
         key, value = pair.split("=", 1)
         env[key] = value
     children = []
     try:
-        children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(UPSTREAM)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(upstream)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if args.evict:
+            evict(args.fsm)
         command = [args.fsm] + (["sidecar"] if os.path.basename(args.fsm) == "fsm" else [])
-        command += ["--config", args.config, "--pod-ip", POD_IP, "--outbound-port", str(OUTBOUND), "--inbound-port", str(INBOUND),
-                    "--admin-port", str(ADMIN), "--prometheus-port", str(PROM), "--log-level", "error", "--insecure-plaintext-peers"]
+        # The client-only pod reaches its peer on the peer's inbound port: the upstream's (as `bench dataplane`'s ours-client).
+        command += ["--config", args.config, "--pod-ip", pod, "--outbound-port", str(outbound), "--inbound-port", str(upstream),
+                    "--admin-port", str(admin), "--prometheus-port", str(prometheus), "--log-level", "error", "--insecure-plaintext-peers"]
         sidecar = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         children.append(sidecar)
-        if not wait_ready(f"http://{POD_IP}:{ADMIN}/ready", time.time() + 10):
+        if not wait_ready(f"http://{pod}:{admin}/ready", time.time() + 10):
             sys.exit("sidecar-memory: the sidecar never answered /ready")
         time.sleep(1)
         idle = snapshot(sidecar.pid, args.fsm)
-        load = subprocess.run([args.bench, "load", "--host", POD_IP, "--port", str(OUTBOUND), "--host-header", "bookstore.bookstore:14001",
+        load = subprocess.run([args.bench, "load", "--host", pod, "--port", str(outbound), "--host-header", "bookstore.bookstore:14001",
                                "--path", "/books-bought", "--connections", "16", "--qps", "1000", "--seconds", str(args.seconds)], capture_output=True, text=True)
         loaded = snapshot(sidecar.pid, args.fsm)
         print(table(idle, loaded))
         print()
         print("load: " + " ".join(load.stdout.split()[:40]))
+        if args.sections:
+            print()
+            pages = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resident-pages.py")
+            print(subprocess.run([sys.executable, pages, "--sections", str(sidecar.pid), args.fsm], capture_output=True, text=True).stdout)
+        if args.closed_seconds > 0:
+            print(closed_loop(args.bench, sidecar.pid, pod, outbound, args.closed_seconds))
     finally:
         for child in reversed(children):
             child.send_signal(signal.SIGTERM)
