@@ -11,7 +11,7 @@ about as much as the whole of it. lld places the input sections that hold the sy
   sidecar-order.py profile --fsm BIN --bench BENCH --config CONFIG [--seconds 10] [--out DIR]
       runs BIN (a copy without its debug sections: valgrind 3.19 reads no DWARF 5) under callgrind
       from its first instruction: start until /ready, then a closed-loop `bench load` while the
-      admin port's /ready, /stats and the Prometheus port's /metrics are read, then SIGTERM. One
+      admin port's /ready, /stats and the Prometheus port's /stats/prometheus are read, then SIGTERM. One
       profile part per phase (start, load, stop) in DIR; prints instructions per request of the
       load part. The sidecar listens on --pod-ip (127.121.0.1) and ports from --port-base (28500:
       outbound +1, Prometheus +10, admin +91); `bench upstream` on 127.0.0.1:--upstream-port
@@ -63,27 +63,35 @@ def wait_ready(url, seconds):
     return False
 
 
+def parts_in(out):
+    return [p for p in os.listdir(out) if p.startswith("callgrind.out")]
+
+
 def dump(pid, out):
     """Asks callgrind in PID to write its counts so far as the next part (and zero them)."""
-    for _ in range(30):
+    before = len(parts_in(out))
+    for _ in range(60):
         result = subprocess.run(["callgrind_control", "-d", str(pid)], capture_output=True, text=True)
         if "OK" in result.stdout:
-            return
+            break
         time.sleep(1)
-    sys.exit(f"sidecar-order: callgrind in process {pid} did not dump: {result.stdout.strip()} {result.stderr.strip()}")
+    for _ in range(60):
+        if len(parts_in(out)) > before:
+            return
+        time.sleep(0.5)
+    sys.exit(f"sidecar-order: callgrind in process {pid} wrote no part: {result.stdout.strip()} {result.stderr.strip()}")
 
 
 def profile(args):
     out = args.out or tempfile.mkdtemp(prefix="sidecar-order-")
     os.makedirs(out, exist_ok=True)
-    for old in os.listdir(out):
-        if old.startswith("callgrind.out"):
-            os.remove(os.path.join(out, old))
+    for old in parts_in(out):
+        os.remove(os.path.join(out, old))
     binary = os.path.join(out, os.path.basename(args.fsm))
     subprocess.run(["objcopy", "--strip-debug", args.fsm, binary], check=True)
     os.chmod(binary, 0o755)
     outbound, prometheus, admin = args.port_base + 1, args.port_base + 10, args.port_base + 91
-    admin_url, metrics_url = f"http://{args.pod_ip}:{admin}", f"http://{args.pod_ip}:{prometheus}/metrics"
+    admin_url, metrics_url = f"http://{args.pod_ip}:{admin}", f"http://{args.pod_ip}:{prometheus}/stats/prometheus"
     children = []
     try:
         children.append(subprocess.Popen([args.bench, "upstream", "--host", "127.0.0.1", "--port", str(args.upstream_port)],
@@ -113,7 +121,7 @@ def profile(args):
         sidecar.wait(timeout=120)
         words = report.split()
         requests = int(words[words.index("requests") + 1]) if "requests" in words else 0
-        parts = sorted((p for p in os.listdir(out) if p.startswith("callgrind.out")), key=part_number)
+        parts = sorted(parts_in(out), key=part_number)
         load_part = os.path.join(out, parts[1]) if len(parts) > 1 else None
         instructions = total_instructions(load_part) if load_part else 0
         print(f"profile parts: {' '.join(os.path.join(out, p) for p in parts)}")
