@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCENARIOS := $(wildcard scenarios/*.yaml)
 
-.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build fuzz fuzz-build clean setup image validate-manifests deploy-manifests e2e-k8s
+.PHONY: test build sim scenarios check-determinism bench-sim bench bench-quick bench-build sidecar-order fuzz fuzz-build clean setup image validate-manifests deploy-manifests e2e-k8s
 
 # Installs the Debian packages first (iptables, iproute2 for the capture tests, libbpf-dev for eBPF
 # capture); without root the capture tests skip with a printed reason instead.
@@ -46,15 +46,17 @@ bench-sim:
 # As root it also runs `bench capture`: the two-sidecar path under local mode, iptables and eBPF
 # capture (with and without the sockmap shortcut) -> bench/capture.md and "## Traffic capture".
 # `bench-quick` (under 4 minutes once built) runs c=4,32 for 3 s each into bench/quick/ only.
-# The sidecar under test is built as it ships in an image: `fsm-sidecar` (the injected sidecar's
-# command; `bench dataplane` runs it when it sits beside --fsm) with the Swift standard library
-# linked statically (about 2.5 MiB less resident memory per sidecar), in its own scratch path so
-# that the other release products keep theirs.
+# The sidecar under test is built as it ships in an image (scripts/build-static.sh, the same
+# build as `make image`): `fsm-sidecar` (the injected sidecar's command; `bench dataplane` runs it
+# when it sits beside --fsm) with the Swift standard library linked statically (about 2.5 MiB less
+# resident memory per sidecar), every function in a section of its own and linked by lld with the
+# sidecar's functions first (scripts/sidecar-order.txt), in its own scratch path so that the other
+# release products keep theirs.
 FSM_STATIC := .build-static/release/fsm
 
 bench-build:
-	$(SWIFT) build -c release --product fsm --static-swift-stdlib --scratch-path .build-static
-	$(SWIFT) build -c release --product fsm-sidecar --static-swift-stdlib --scratch-path .build-static
+	SWIFT=$(SWIFT) ./scripts/build-static.sh fsm .build-static
+	SWIFT=$(SWIFT) ./scripts/build-static.sh fsm-sidecar .build-static
 	$(SWIFT) build -c release --product bench
 	$(SWIFT) build -c release --product sim
 
@@ -73,6 +75,17 @@ bench: bench-build
 	./scripts/splice-benchmarks.py "Control plane (make bench)" "make bench" bench/control-plane.md
 	-./scripts/bench-sim.sh .build/release/sim
 	./scripts/splice-benchmarks.py "Simulator (make bench)" "make bench" bench/sim-results.md
+
+# Regenerates the sidecar's link order (scripts/sidecar-order.txt; DECISIONS 257) from a callgrind
+# profile of the static fsm serving the bookstore client config (bench/sidecar-order-client.json,
+# its upstream on 127.0.0.1:28180) from its start through a closed-loop load to its stop; then
+# relinks. Needs valgrind. Run it when `make bench-build` says the file is stale.
+sidecar-order: bench-build
+	./scripts/sidecar-order.py profile --fsm $(FSM_STATIC) --bench .build/release/bench \
+	  --config bench/sidecar-order-client.json --out .build/sidecar-order
+	./scripts/sidecar-order.py generate --binary $(FSM_STATIC) .build/sidecar-order/callgrind.out* > scripts/sidecar-order.txt.new
+	mv scripts/sidecar-order.txt.new scripts/sidecar-order.txt
+	SWIFT=$(SWIFT) ./scripts/build-static.sh fsm .build-static
 
 bench-quick: bench-build
 	ENVOY="$$(./scripts/setup-bench.sh | sed -n 's/^ENVOY=//p')" && export ENVOY && \

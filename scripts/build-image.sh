@@ -1,7 +1,9 @@
 #!/bin/sh
 # `make image`: builds the fsm image offline with Debian's buildah (vfs storage, no daemon, no
 # registry): the release fsm and fsm-sidecar binaries (the injected sidecar runs the latter,
-# DECISIONS 270) with the Swift standard library linked statically, plus the shared libraries ldd lists (and the dynamic loader), on an empty base; then runs the image's
+# DECISIONS 270) with the Swift standard library linked statically (and in the sidecar's link
+# order: scripts/build-static.sh), plus the shared libraries ldd lists (and the dynamic loader), on
+# an empty base; then runs the image's
 # binary from a mounted copy of its root (chroot, /proc mounted; needs root) to prove it starts,
 # and prints the image size.
 #   IMAGE  the image name (default localhost/fsm-swift:<version from Sources/Mesh/Model/MeshVersion.swift>)
@@ -15,8 +17,9 @@ binary=$scratch/release/fsm
 
 command -v buildah >/dev/null 2>&1 || { echo "build-image: buildah is missing: run scripts/setup-image.sh (Debian package buildah)" >&2; exit 1; }
 
-swift build -c release --product fsm --static-swift-stdlib --scratch-path "$scratch"
-swift build -c release --product fsm-sidecar --static-swift-stdlib --scratch-path "$scratch"
+# The shipping builds: static stdlib, function sections, lld, the sidecar's link order.
+./scripts/build-static.sh fsm "$scratch"
+./scripts/build-static.sh fsm-sidecar "$scratch"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/fsm-image.XXXXXX")
 trap 'rm -rf "$stage"' EXIT

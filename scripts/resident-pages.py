@@ -2,11 +2,15 @@
 """Which code of a running binary is resident: the pages of its own mappings that are present in
 the process (/proc/PID/pagemap, root only), attributed to the module of the symbol they hold.
 
-Usage: resident-pages.py PID BINARY
+Usage: resident-pages.py [--sections] PID BINARY
 Prints KiB resident per module (Swift modules from the mangled names, BoringSSL, the Swift runtime,
 CoreFoundation, ICU, other C) for the binary's text, and its read-only and writable data, largest
 first. A page is counted for every module with a symbol starting in it (a page shared by two modules
-counts for both), so the column sums may exceed the mapping's Rss."""
+counts for both), so the column sums may exceed the mapping's Rss. With --sections, prints instead the
+KiB resident of each allocated ELF section (.text, .dynstr, .rela.dyn, swift5_*, .eh_frame, ...;
+a page goes to the section holding most of its bytes, so the column sums to the binary's Rss): the
+table to read when the linker's layout changes (docs/BENCHMARKS.md, "The sidecar's resident text
+by link order")."""
 import bisect
 import collections
 import re
@@ -61,7 +65,47 @@ def mappings(pid, binary):
     return rows
 
 
+def sections(binary):
+    """(address, size, name) of every allocated section, by address."""
+    out = subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        match = re.match(r"^\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+(\S*)", line)
+        if match and "A" in match.group(4) and "T" not in match.group(4) and int(match.group(3), 16) > 0:
+            rows.append((int(match.group(2), 16), int(match.group(3), 16), match.group(1)))
+    return sorted(rows)
+
+
+def present(pagemap, page):
+    pagemap.seek(page // PAGE * 8)
+    return struct.unpack("<Q", pagemap.read(8))[0] >> 63 & 1
+
+
+def per_section(pid, binary):
+    """KiB present per section: each present page of the binary's mappings to the section with most of its bytes."""
+    table = sections(binary)
+    maps = mappings(pid, binary)
+    base = next(start - offset for start, _, _, offset in maps if offset == 0)
+    resident, pagemap = collections.Counter(), open(f"/proc/{pid}/pagemap", "rb")
+    for start, end, perms, _ in maps:
+        for page in range(start, end, PAGE):
+            if not present(pagemap, page):
+                continue
+            low, high = page - base, page - base + PAGE
+            overlap = [(min(high, a + n) - max(low, a), name) for a, n, name in table if a < high and a + n > low]
+            resident[max(overlap)[1] if overlap else f"(no section, {perms})"] += 1
+    sizes = {name: n for _, n, name in table}
+    print("| section | size KiB | resident KiB |")
+    print("|---|---|---|")
+    for name, pages in resident.most_common():
+        print(f"| {name} | {sizes.get(name, 0) // 1024} | {pages * 4} |")
+    print(f"| total | | {sum(resident.values()) * 4} |")
+
+
 def main():
+    if sys.argv[1] == "--sections":
+        per_section(int(sys.argv[2]), sys.argv[3])
+        return
     pid, binary = int(sys.argv[1]), sys.argv[2]
     addresses, names = symbols(binary)
     maps = mappings(pid, binary)
@@ -71,9 +115,7 @@ def main():
         kind = "text" if "x" in perms else ("data (rw)" if "w" in perms else "rodata")
         per_module, present = collections.Counter(), 0
         for page in range(start, end, PAGE):
-            pagemap.seek(page // PAGE * 8)
-            entry = struct.unpack("<Q", pagemap.read(8))[0]
-            if not entry >> 63 & 1:
+            if not present(pagemap, page):
                 continue
             present += 1
             low = bisect.bisect_right(addresses, page - base) - 1
