@@ -91,7 +91,7 @@ extension Sidecar {
                                       random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         defer { finishClientTraces(actions, now: now) }
-        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges.values[e].endAttempt(attempt) else { return actions }
+        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges[e].endAttempt(attempt) else { return actions }
         let (cluster, connection) = (ended.cluster, ended.connection)
         if cluster >= 0 {
             clusters[cluster].counters.upstreamRqActive -= 1
@@ -337,7 +337,7 @@ extension Sidecar {
 
     /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.
     mutating func dispatch(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
-        // One copy of the exchange to read (each `exchanges.values[e].field` read copied it whole).
+        // One copy of the exchange to read (a read of each field through the table copied it whole).
         guard let exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
         guard cluster >= 0 else {
@@ -387,18 +387,18 @@ extension Sidecar {
     mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
         // One hash lookup per table; the entries are then changed in place through their indices.
         guard let e = exchanges.index(forKey: id), let c = connections.index(forKey: connectionID) else { return }
-        let (attempt, cluster, appProtocol) = exchanges.values[e].beginAttempt(on: connectionID, endpoint: connections.values[c].endpoint)
-        connections.values[c].busyWith = id
-        connections.values[c].requestsServed += 1
+        let (attempt, cluster, appProtocol) = exchanges[e].beginAttempt(on: connectionID, endpoint: connections[c].endpoint)
+        connections[c].busyWith = id
+        connections[c].requestsServed += 1
         clusters[cluster].counters.upstreamRqTotal += 1
         clusters[cluster].counters.upstreamRqActive += 1
         // The connect deadline first, so that a shell whose connect completes at once (in memory)
         // has a timer to cancel when it reports the connection open.
         if isNew, let connectTimeout = compiled.clusters[cluster].connectTimeout {
-            connections.values[c].hasConnectTimer = true
+            connections[c].hasConnectTimer = true
             actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
         }
-        actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections.values[c].address,
+        actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections[c].address,
                              connection: UpstreamConnectionID(connectionID), newConnection: isNew, appProtocol: appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
             actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: attempt), after: perTry))
@@ -409,7 +409,7 @@ extension Sidecar {
     mutating func releaseConnection(_ id: UInt64, outcome: ConnectionOutcome, actions: inout [OutboundHTTPAction]) {
         guard let index = connections.index(forKey: id) else { return }
         settleConnectTimer(at: index, actions: &actions)
-        var connection = connections.values[index]
+        var connection = connections[index]
         connection.busyWith = nil
         let cluster = connection.cluster
         var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
@@ -423,7 +423,7 @@ extension Sidecar {
         if keep {
             // It carried a response, so it is open whether or not the shell said so.
             connection.connected = true
-            connections.values[index] = connection
+            connections[index] = connection
             clusters[cluster].idle[connection.endpoint].append(id)
             clusters[cluster].idleCount += 1
             preferredEndpoint = connection.endpoint
@@ -442,10 +442,10 @@ extension Sidecar {
     }
 
     /// `settleConnectTimer` of the connection at `index` of `connections`.
-    mutating func settleConnectTimer(at index: [UInt64: UpstreamConnection].Index, actions: inout [OutboundHTTPAction]) {
-        guard connections.values[index].hasConnectTimer else { return }
-        connections.values[index].hasConnectTimer = false
-        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.keys[index]))))
+    mutating func settleConnectTimer(at index: IntegerTable<UpstreamConnection>.Index, actions: inout [OutboundHTTPAction]) {
+        guard connections[index].hasConnectTimer else { return }
+        connections[index].hasConnectTimer = false
+        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.key(at: index)))))
     }
 
     /// Hands freed capacity to queued requests, oldest first.
