@@ -15,7 +15,7 @@ struct IntegerTableTests {
     }
 
     @Test func findsWhatWasInsertedAndNothingElse() {
-        var table = IntegerTable<String>()
+        var table = IntegerTable<UInt64, String>()
         #expect(table.isEmpty)
         #expect(table[7] == nil)
         for key: UInt64 in [7, 0, UInt64.max, 1 << 40] { table[key] = "v\(key)" }
@@ -33,7 +33,7 @@ struct IntegerTableTests {
     }
 
     @Test func changesAValueWhereItIsStored() {
-        var table = IntegerTable<[Int]>()
+        var table = IntegerTable<UInt64, [Int]>()
         table[3] = [1]
         table[3]?.append(2)
         table[4]?.append(9)
@@ -52,7 +52,7 @@ struct IntegerTableTests {
     @Test func removingKeepsEveryOtherKeyReachable() {
         // Serial numbers as the engine hands them out: many live at once, removed out of order,
         // the table growing and wrapping around while entries after a hole shift back.
-        var table = IntegerTable<UInt64>()
+        var table = IntegerTable<UInt64, UInt64>()
         var model: [UInt64: UInt64] = [:]
         var stream = Stream(state: 0x9E37_79B9_7F4A_7C15)
         var next: UInt64 = 1
@@ -78,7 +78,7 @@ struct IntegerTableTests {
         // its neighbours in the probe run are removed, in every order.
         let keys: [UInt64] = (0..<12).map { UInt64($0) << 60 | 5 }
         for first in keys.indices {
-            var table = IntegerTable<Int>()
+            var table = IntegerTable<UInt64, Int>()
             for (value, key) in keys.enumerated() { table[key] = value }
             var removed: Set<UInt64> = []
             for offset in keys.indices {

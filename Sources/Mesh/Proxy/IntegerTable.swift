@@ -1,4 +1,4 @@
-/// Values by a 64-bit integer key (an exchange or connection serial number, a port, an address),
+/// Values by an integer key (an exchange or connection serial number, a port, an IPv4 address),
 /// found without `Hasher`.
 ///
 /// The engine's per-request tables are keyed by numbers the engine or its shell hand out, not by
@@ -12,16 +12,20 @@
 /// Public and inlinable so that the simulator's own tables keyed by connection numbers use it
 /// too. Iteration order depends on the keys and the history of the table, never on a per-process
 /// seed; nothing should depend on it (sort the keys where order matters).
-public struct IntegerTable<Value> {
+public struct IntegerTable<Key: FixedWidthInteger, Value> {
     @usableFromInline
     struct Slot {
-        @usableFromInline var key: UInt64
-        /// nil: the slot is empty.
+        @usableFromInline var key: Key
+        /// A probe reads the key and this flag only: a test of `value` against nil copied the
+        /// whole slot (retaining what the value holds) at every step of every probe.
+        @usableFromInline var occupied: Bool
+        /// nil exactly when the slot is empty.
         @usableFromInline var value: Value?
 
         @inlinable
-        init(key: UInt64, value: Value?) {
+        init(key: Key, value: Value?) {
             self.key = key
+            occupied = value != nil
             self.value = value
         }
     }
@@ -37,33 +41,35 @@ public struct IntegerTable<Value> {
     /// A power of two long (or empty before the first insertion).
     @usableFromInline var slots: [Slot] = []
     @usableFromInline var shift: UInt64 = 64
-    public private(set) var count = 0
+    /// The number of keys (a stored property inlinable code may change).
+    @usableFromInline var occupied = 0
+
+    @inlinable
+    public var count: Int { occupied }
 
     @inlinable
     public init() {}
 
     @inlinable
-    public var isEmpty: Bool { count == 0 }
+    public var isEmpty: Bool { occupied == 0 }
 
     /// The home slot of `key`: the top bits of the key times 2^64 / φ.
     @inlinable
-    func home(of key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    func home(of key: Key) -> Int {
+        Int(truncatingIfNeeded: (UInt64(truncatingIfNeeded: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
     /// The slot holding `key`, nil when none does.
     @inlinable
-    public func index(forKey key: UInt64) -> Index? {
-        guard count > 0 else { return nil }
-        return slots.withUnsafeBufferPointer { slots in
-            let mask = slots.count - 1
-            var slot = home(of: key)
-            while slots[slot].value != nil {
-                if slots[slot].key == key { return Index(slot: slot) }
-                slot = (slot + 1) & mask
-            }
-            return nil
+    public func index(forKey key: Key) -> Index? {
+        guard occupied > 0 else { return nil }
+        let mask = slots.count - 1
+        var slot = home(of: key)
+        while slots[slot].occupied {
+            if slots[slot].key == key { return Index(slot: slot) }
+            slot = (slot + 1) & mask
         }
+        return nil
     }
 
     /// The value at an index `index(forKey:)` returned, changed in place.
@@ -74,15 +80,15 @@ public struct IntegerTable<Value> {
     }
 
     @inlinable
-    public func key(at index: Index) -> UInt64 { slots[index.slot].key }
+    public func key(at index: Index) -> Key { slots[index.slot].key }
 
     @inlinable
-    public func contains(_ key: UInt64) -> Bool { index(forKey: key) != nil }
+    public func contains(_ key: Key) -> Bool { index(forKey: key) != nil }
 
     /// The value of `key`; setting nil removes it. Changed through the subscript
     /// (`table[key]?.field = x`), the value is changed where it is stored, not copied.
     @inlinable
-    public subscript(key: UInt64) -> Value? {
+    public subscript(key: Key) -> Value? {
         get { index(forKey: key).map { slots[$0.slot].value! } }
         set {
             if let newValue {
@@ -99,7 +105,8 @@ public struct IntegerTable<Value> {
                     if value != nil {
                         slots[index.slot].value = value.take()
                     } else {
-                        count -= 1
+                        slots[index.slot].occupied = false
+                        occupied -= 1
                         closeHole(at: index.slot)
                     }
                 }
@@ -114,23 +121,23 @@ public struct IntegerTable<Value> {
 
     /// Sets the value of `key`, replacing any it had.
     @inlinable
-    public mutating func insert(_ value: Value, forKey key: UInt64) {
+    public mutating func insert(_ value: Value, forKey key: Key) {
         if let index = index(forKey: key) {
             slots[index.slot].value = value
             return
         }
-        if (count + 1) * 2 > slots.count { grow() }
+        if (occupied + 1) * 2 > slots.count { grow() }
         let mask = slots.count - 1
         var slot = home(of: key)
-        while slots[slot].value != nil { slot = (slot + 1) & mask }
+        while slots[slot].occupied { slot = (slot + 1) & mask }
         slots[slot] = Slot(key: key, value: value)
-        count += 1
+        occupied += 1
     }
 
     /// Removes and returns the value of `key`, nil when it had none.
     @inlinable
     @discardableResult
-    public mutating func removeValue(forKey key: UInt64) -> Value? {
+    public mutating func removeValue(forKey key: Key) -> Value? {
         guard let index = index(forKey: key) else { return nil }
         return remove(at: index)
     }
@@ -140,15 +147,16 @@ public struct IntegerTable<Value> {
     @discardableResult
     public mutating func remove(at index: Index) -> Value {
         let value = slots[index.slot].value.take()!
-        count -= 1
+        slots[index.slot].occupied = false
+        occupied -= 1
         closeHole(at: index.slot)
         return value
     }
 
     /// Every key, in slot order.
     @inlinable
-    public var keys: [UInt64] {
-        slots.compactMap { $0.value == nil ? nil : $0.key }
+    public var keys: [Key] {
+        slots.compactMap { $0.occupied ? $0.key : nil }
     }
 
     /// Every value, in slot order.
@@ -161,7 +169,7 @@ public struct IntegerTable<Value> {
     public mutating func removeAll() {
         slots = []
         shift = 64
-        count = 0
+        occupied = 0
     }
 
     /// Backward-shift deletion: entries after the emptied slot whose home is not between it and
@@ -173,7 +181,7 @@ public struct IntegerTable<Value> {
         var slot = start
         while true {
             slot = (slot + 1) & mask
-            guard slots[slot].value != nil else { return }
+            guard slots[slot].occupied else { return }
             let home = home(of: slots[slot].key)
             // The entry stays when its home lies in (hole, slot], cyclically.
             let fromHole = (home - hole) & mask
@@ -191,13 +199,13 @@ public struct IntegerTable<Value> {
         slots = Array(repeating: Slot(key: 0, value: nil), count: capacity)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
         let mask = capacity - 1
-        for entry in old where entry.value != nil {
+        for entry in old where entry.occupied {
             var slot = home(of: entry.key)
-            while slots[slot].value != nil { slot = (slot + 1) & mask }
+            while slots[slot].occupied { slot = (slot + 1) & mask }
             slots[slot] = entry
         }
     }
 }
 
-extension IntegerTable: Sendable where Value: Sendable {}
-extension IntegerTable.Slot: Sendable where Value: Sendable {}
+extension IntegerTable: Sendable where Key: Sendable, Value: Sendable {}
+extension IntegerTable.Slot: Sendable where Key: Sendable, Value: Sendable {}

@@ -442,7 +442,7 @@ extension Sidecar {
     }
 
     /// `settleConnectTimer` of the connection at `index` of `connections`.
-    mutating func settleConnectTimer(at index: IntegerTable<UpstreamConnection>.Index, actions: inout [OutboundHTTPAction]) {
+    mutating func settleConnectTimer(at index: IntegerTable<UInt64, UpstreamConnection>.Index, actions: inout [OutboundHTTPAction]) {
         guard connections[index].hasConnectTimer else { return }
         connections[index].hasConnectTimer = false
         actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.key(at: index)))))

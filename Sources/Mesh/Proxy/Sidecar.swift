@@ -48,7 +48,7 @@ public struct Sidecar: Sendable {
     var counters = CounterTable()
     /// By exchange number (the shell's), and the upstream connections below by the engine's own
     /// serial number: tables without `Hasher` (`IntegerTable`), looked up several times a request.
-    var exchanges = IntegerTable<Exchange>()
+    var exchanges = IntegerTable<UInt64, Exchange>()
     /// Outbound requests a filter holds (a fault delay) before the router takes them.
     var heldRequests: [UInt64: HeldRequest] = [:]
     /// Tracing: sampled outbound exchanges and inbound requests awaiting their ends, by exchange
@@ -60,7 +60,7 @@ public struct Sidecar: Sendable {
     var traceClock = MeshInstant.zero
     /// The service this proxy's spans name, worked out when a config is applied.
     var localServiceName = "sidecar"
-    var connections = IntegerTable<UpstreamConnection>()
+    var connections = IntegerTable<UInt64, UpstreamConnection>()
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
     var outboundTCP: [UInt64: Int] = [:]

@@ -250,11 +250,11 @@ final class SimEngine {
     var exchangeSerial: UInt64 = 0
     var timers: [ProxyTimer?] = []
     /// The sidecars' connect timeouts waiting in the queue, by upstream connection key.
-    var connectTimers = IntegerTable<EventQueue<EngineEvent>.Handle>()
+    var connectTimers = IntegerTable<UInt64, EventQueue<EngineEvent>.Handle>()
     var freeTimers: [Int32] = []
     /// By `upstreamKey` (the client pod and its sidecar's connection number): looked up at the send
     /// and at the server of every request, so a table without `Hasher`.
-    var upstreamConnections = IntegerTable<UpstreamConnection>()
+    var upstreamConnections = IntegerTable<UInt64, UpstreamConnection>()
     /// Unmeshed client → server connections: key `client << 32 | server`, value the connection id.
     var directConnections: [Int: (id: UInt64, incarnation: Int32, accepted: Bool)] = [:]
     var connectionSerial: UInt64 = 0
