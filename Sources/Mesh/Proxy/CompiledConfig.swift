@@ -13,7 +13,8 @@ struct CompiledConfig: Sendable {
     var outboundClusterIndexByName: [String: Int] = [:]
     var outbound = OutboundTables()
     var inbound: [CompiledTrafficMatch] = []
-    var inboundByPort: [Int: Int] = [:]
+    /// Inbound traffic match by port (a table without `Hasher`, read by every inbound request).
+    var inboundByPort = IntegerTable<Int, Int>()
     /// Initial weights of every weighted choice (route traffic splits, TCP targets), by balancer index.
     var balancerWeights = LayeredArray<[Int]>()
     var buckets = LayeredArray<BucketSpec>()
@@ -185,7 +186,7 @@ struct CompiledTrafficMatch: Sendable {
     /// Inbound source allow-list; nil: anyone.
     var sourceRanges: [AddressRange]?
     /// Host form → index into `services`.
-    var hosts: [String: Int] = [:]
+    var hosts = HostTable()
     var services: [CompiledService] = []
     var tcpTargets: TargetSet?
     /// Inbound TCP: identities allowed to connect; nil: anyone.
@@ -208,7 +209,7 @@ struct CompiledTrafficMatch: Sendable {
     }
 
     /// `serviceIndex(forHost:)` of a match with these `hosts` and `port`.
-    static func serviceIndex(forHost rawHost: String, in hosts: [String: Int], port: Int) -> Int? {
+    static func serviceIndex(forHost rawHost: String, in hosts: HostTable, port: Int) -> Int? {
         // Tables hold hosts without ASCII upper case, so a Host found as written is the one its
         // lower-cased form would find: nearly every request, without the scan for upper case.
         if let index = hosts[rawHost] { return index }

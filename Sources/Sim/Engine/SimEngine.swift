@@ -199,7 +199,8 @@ final class SimEngine {
     var deploymentIndex: [String: Int] = [:]
     var pods: [SimPod] = []
     var podIndex: [PodKey: Int] = [:]
-    var podByIP: [UInt32: Int] = [:]
+    /// Looked up by every send (which pod an endpoint address is): a table without `Hasher`.
+    var podByIP = IntegerTable<UInt32, Int>()
     /// External hosts (`external:`) by DNS name → their pod; pods outside the cluster.
     var externalHostByName: [String: Int] = [:]
     var outsidePods: Set<Int> = []
