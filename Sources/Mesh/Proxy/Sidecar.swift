@@ -98,7 +98,7 @@ public struct Sidecar: Sendable {
     public mutating func takeConfigActions() -> [OutboundHTTPAction] {
         let actions = deferredActions
         deferredActions.removeAll()
-        finishClientTraces(actions, now: traceClock)
+        finishClientTraces(actions, from: 0, now: traceClock)
         return actions
     }
 }

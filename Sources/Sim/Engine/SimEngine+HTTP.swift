@@ -108,10 +108,26 @@ extension SimEngine {
     func atClientSidecar(slot: Int32, id: UInt64) {
         guard isLive(slot, id) else { return }
         let client = Int(exchanges[Int(slot)].client)
-        let actions = sidecars[client].outboundRequest(
+        var actions = takeActionList()
+        sidecars[client].outboundRequest(
             ExchangeID(id), head: exchanges[Int(slot)].head, destination: exchanges[Int(slot)].destination,
-            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-        perform(actions, at: client)
+            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client], into: &actions)
+        perform(&actions, at: client)
+    }
+
+    /// The engine's kept action list, empty, for a sidecar call to append to; `perform(_:at:)`
+    /// gives it back. A call made while another's list is out (a nested one) gets a new list.
+    func takeActionList() -> [OutboundHTTPAction] {
+        var list: [OutboundHTTPAction] = []
+        swap(&list, &actionList)
+        return list
+    }
+
+    /// Carries out a kept list's actions, then empties it (keeping its room) and keeps it again.
+    func perform(_ actions: inout [OutboundHTTPAction], at pod: Int) {
+        perform(actions, at: pod)
+        actions.removeAll(keepingCapacity: true)
+        swap(&actions, &actionList)
     }
 
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
@@ -250,17 +266,23 @@ extension SimEngine {
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
             exchanges[Int(hop.slot)].lastServerFlags = hop.answeredBy == .app ? [] : exchanges[Int(hop.slot)].inboundFlags
             captureUpstreamAnswer(hop, client: client, head: head)
-            let actions = hop.connectFailed
-                ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-                : sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
-                                                    now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-            perform(actions, at: client)
+            var actions = takeActionList()
+            if hop.connectFailed {
+                sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client],
+                                                       into: &actions)
+            } else {
+                sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client],
+                                                  into: &actions)
+            }
+            perform(&actions, at: client)
         }
         if hop.closesConnection {
             let key = SimEngine.upstreamKey(client: client, connection: hop.connection)
             guard upstreamConnections.removeValue(forKey: key) != nil else { return }
             connectionClosed(client)
-            perform(sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client]), at: client)
+            var actions = takeActionList()
+            sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client], into: &actions)
+            perform(&actions, at: client)
         }
     }
 
@@ -289,7 +311,9 @@ extension SimEngine {
         let key = SimEngine.upstreamKey(client: pod, connection: connection)
         guard upstreamConnections.removeValue(forKey: key) != nil else { return }
         connectionClosed(pod)
-        perform(sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        perform(&actions, at: pod)
     }
 
     func proxyTimerFired(pod: Int, incarnation: Int32, timer index: Int32) {
@@ -297,7 +321,9 @@ extension SimEngine {
         timers[Int(index)] = nil
         freeTimers.append(index)
         guard let timer, pods[pod].alive, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        perform(&actions, at: pod)
     }
 
     /// One queue entry per exchange, taken out again when the exchange ends in time: the
@@ -321,7 +347,9 @@ extension SimEngine {
         exchanges[Int(slot)].requestTimer = nil
         let pod = Int(exchanges[Int(slot)].client)
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        perform(&actions, at: pod)
     }
 
     private func startConnectTimer(_ connection: UInt64, at pod: Int, after: MeshDuration) {
@@ -343,14 +371,18 @@ extension SimEngine {
         guard !upstream.connected else { return true }
         upstreamConnections[key]?.connected = true
         guard pods[client].alive, !pods[client].sidecarDown else { return true }
-        perform(sidecars[client].upstreamConnected(UpstreamConnectionID(connection)), at: client)
+        var actions = takeActionList()
+        sidecars[client].upstreamConnected(UpstreamConnectionID(connection), into: &actions)
+        perform(&actions, at: client)
         return true
     }
 
     func connectTimeoutFired(pod: Int, incarnation: Int32, connection: UInt64) {
         connectTimers[SimEngine.upstreamKey(client: pod, connection: connection)] = nil
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        perform(&actions, at: pod)
     }
 
     // MARK: - Unmeshed client
