@@ -162,9 +162,16 @@ final class CompiledRule: Sendable {
                      rateLimitedResponse: rateLimitedResponse, filters: filters)
     }
 
-    func matches(method: String, path: Substring, head: HTTPRequestHead) -> Bool {
+    /// Whether the request matches the rule. `path` is the request's path without its query,
+    /// worked out for the first rule that matches on it: a `.*` rule (every rule of a permissive
+    /// mesh) does not, and the scan for `?` cost more than the rest of the match.
+    func matches(method: String, head: HTTPRequestHead, path: inout Substring?) -> Bool {
         if let methods, !methods.contains(method) { return false }
-        guard self.path.matches(path) else { return false }
+        if !self.path.matchesEverything {
+            let requestPath = path ?? Sidecar.pathWithoutQuery(head.path)
+            path = requestPath
+            guard self.path.matches(requestPath) else { return false }
+        }
         for header in headers {
             guard let value = head.header(header.name), header.value.matches(Substring(value)) else { return false }
         }
