@@ -93,10 +93,23 @@ extension SimEngine {
         guard isLive(slot, id) else { return }
         let client = Int(exchanges[Int(slot)].client)
         var actions = takeActionList()
-        sidecars[client].outboundRequest(
-            ExchangeID(id), head: exchanges[Int(slot)].head, destination: exchanges[Int(slot)].destination,
-            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client], into: &actions)
+        withRequestHead(ofSlot: Int(slot)) { head in
+            sidecars[client].outboundRequest(ExchangeID(id), head: head, destination: exchanges[Int(slot)].destination, now: MeshInstant(nanoseconds: now),
+                                             random: &sidecarRandom[client], into: &actions)
+        }
         perform(&actions, at: client)
+    }
+
+    /// Lends exchange `slot`'s request head to `body` without copying it. Passed along as
+    /// `exchanges[slot].head`, it was copied (its strings and headers retained, then released,
+    /// at every sidecar call), since a class's table may change during any call; moved out for
+    /// the call and back after, it is not. `body` must not read the exchange's head itself.
+    @inline(__always)
+    func withRequestHead<Result>(ofSlot slot: Int, _ body: (HTTPRequestHead) -> Result) -> Result {
+        var head = HTTPRequestHead(method: "", path: "", authority: "")
+        swap(&head, &exchanges[slot].head)
+        defer { swap(&head, &exchanges[slot].head) }
+        return body(head)
     }
 
     /// The engine's kept action list, empty, for a sidecar call to append to; `perform(_:at:)`
@@ -486,8 +499,9 @@ extension SimEngine {
             }
             let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(hop.slot)].bodyBytes)
             chargeCPU(server, cpu)
-            let decision = sidecars[server].inboundRequest(exchanges[Int(hop.slot)].head, connection: ConnectionID(connectionKey), port: port,
-                                                         peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+            let decision = withRequestHead(ofSlot: Int(hop.slot)) { head in
+                sidecars[server].inboundRequest(head, connection: ConnectionID(connectionKey), port: port, peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+            }
             switch decision {
             case .forward:
                 guard behavior.listens else {
@@ -512,18 +526,20 @@ extension SimEngine {
 
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
         guard appHandshake(slot: Int(hop.slot), behavior: behavior) else { return answer(hop, status: 0, by: .transport, closes: true, after: delay) }
-        // The head and origin only: a copy of the whole exchange per request showed in the profile.
-        let head = exchanges[Int(hop.slot)].head
-        if case .load(let load, _) = exchanges[Int(hop.slot)].origin, !loads[Int(load)].upstreamTally.isEmpty {
+        // The head's fields and the origin read in place: a copy of the whole exchange per request
+        // showed in the profile, then a copy of the head.
+        let slot = Int(hop.slot)
+        if case .load(let load, _) = exchanges[slot].origin, !loads[Int(load)].upstreamTally.isEmpty {
+            let head = exchanges[slot].head
             loads[Int(load)].upstreamTally.record { head.pseudoOrHeader($0) }
         }
-        let reply = pods[server].app.handle(behavior, method: head.method, path: head.path, port: port)
+        let reply = pods[server].app.handle(behavior, method: exchanges[slot].head.method, path: exchanges[slot].head.path, port: port)
         hop.status = Int32(reply.status)
         hop.answeredBy = .app
         hop.body = reply.normalBody ? behavior.bodyID : -1
         hop.appStartedAt = now + delay
         queue.schedule(.appDone(hop), at: now + delay + reply.delay)
-        if reply.restock { issueRestock(from: server, joining: head) }
+        if reply.restock { issueRestock(from: server, joining: exchanges[slot].head) }
     }
 
     func appDone(_ hop: Hop) {
