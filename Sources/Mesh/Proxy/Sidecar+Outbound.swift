@@ -442,7 +442,7 @@ extension Sidecar {
     }
 
     mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
-        // One hash lookup per table; the entries are then changed in place through their indices.
+        // One lookup per table; the entries are then changed in place through their indices.
         guard let e = exchanges.index(forKey: id), let c = connections.index(forKey: connectionID) else { return }
         let (attempt, cluster, appProtocol) = exchanges[e].beginAttempt(on: connectionID, endpoint: connections[c].endpoint)
         connections[c].busyWith = id

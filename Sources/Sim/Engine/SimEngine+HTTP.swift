@@ -97,7 +97,7 @@ extension SimEngine {
             sidecars[client].outboundRequest(ExchangeID(id), head: head, destination: exchanges[Int(slot)].destination, now: MeshInstant(nanoseconds: now),
                                              random: &sidecarRandom[client], into: &actions)
         }
-        perform(&actions, at: client)
+        performKept(&actions, at: client)
     }
 
     /// Lends exchange `slot`'s request head to `body` without copying it. Passed along as
@@ -112,7 +112,7 @@ extension SimEngine {
         return body(head)
     }
 
-    /// The engine's kept action list, empty, for a sidecar call to append to; `perform(_:at:)`
+    /// The engine's kept action list, empty, for a sidecar call to append to; `performKept`
     /// gives it back. A call made while another's list is out (a nested one) gets a new list.
     func takeActionList() -> [OutboundHTTPAction] {
         var list: [OutboundHTTPAction] = []
@@ -121,7 +121,7 @@ extension SimEngine {
     }
 
     /// Carries out a kept list's actions, then empties it (keeping its room) and keeps it again.
-    func perform(_ actions: inout [OutboundHTTPAction], at pod: Int) {
+    func performKept(_ actions: inout [OutboundHTTPAction], at pod: Int) {
         perform(actions, at: pod)
         actions.removeAll(keepingCapacity: true)
         swap(&actions, &actionList)
@@ -271,7 +271,7 @@ extension SimEngine {
                 sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client],
                                                   into: &actions)
             }
-            perform(&actions, at: client)
+            performKept(&actions, at: client)
         }
         if hop.closesConnection {
             let key = SimEngine.upstreamKey(client: client, connection: hop.connection)
@@ -279,7 +279,7 @@ extension SimEngine {
             connectionClosed(client)
             var actions = takeActionList()
             sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client], into: &actions)
-            perform(&actions, at: client)
+            performKept(&actions, at: client)
         }
     }
 
@@ -310,7 +310,7 @@ extension SimEngine {
         connectionClosed(pod)
         var actions = takeActionList()
         sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
-        perform(&actions, at: pod)
+        performKept(&actions, at: pod)
     }
 
     func proxyTimerFired(pod: Int, incarnation: Int32, timer index: Int32) {
@@ -320,7 +320,7 @@ extension SimEngine {
         guard let timer, pods[pod].alive, pods[pod].incarnation == incarnation else { return }
         var actions = takeActionList()
         sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
-        perform(&actions, at: pod)
+        performKept(&actions, at: pod)
     }
 
     /// One queue entry per exchange, taken out again when the exchange ends in time: the
@@ -346,7 +346,7 @@ extension SimEngine {
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
         var actions = takeActionList()
         sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
-        perform(&actions, at: pod)
+        performKept(&actions, at: pod)
     }
 
     private func startConnectTimer(_ connection: UInt64, at pod: Int, after: MeshDuration) {
@@ -370,7 +370,7 @@ extension SimEngine {
         guard pods[client].alive, !pods[client].sidecarDown else { return true }
         var actions = takeActionList()
         sidecars[client].upstreamConnected(UpstreamConnectionID(connection), into: &actions)
-        perform(&actions, at: client)
+        performKept(&actions, at: client)
         return true
     }
 
@@ -379,7 +379,7 @@ extension SimEngine {
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
         var actions = takeActionList()
         sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
-        perform(&actions, at: pod)
+        performKept(&actions, at: pod)
     }
 
     // MARK: - Unmeshed client

@@ -250,8 +250,8 @@ final class SimEngine {
     var freeSlots: [Int32] = []
     var exchangeSerial: UInt64 = 0
     var timers: [ProxyTimer?] = []
-    /// The list the sidecars' calls append their actions to (`takeActionList`), kept so that a
-    /// call allocates none.
+    /// The list the sidecars' calls append their actions to (`takeActionList`, `performKept`),
+    /// kept so that a call allocates none.
     var actionList: [OutboundHTTPAction] = []
     /// The sidecars' connect timeouts waiting in the queue, by upstream connection key.
     var connectTimers = IntegerTable<UInt64, EventQueue<EngineEvent>.Handle>()
