@@ -21,9 +21,9 @@ extension SimEngine {
     /// Starts an exchange. `destination` nil: the name did not resolve (the client fails at once).
     /// Never completes synchronously, so a client may issue again from its completion handler.
     /// `throughSidecar`: the client's engine serves it though the pod is not meshed (an egress
-    /// gateway's own leg). Returns the exchange's id.
+    /// gateway's own leg). Returns the exchange's id. `head` is consumed: the new exchange takes
+    /// it without a copy.
     @discardableResult
-    /// `head` is consumed: the new exchange takes it without a copy.
     func issueHTTP(origin: ExchangeOrigin, client: Int, head: consuming HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0,
                    tls: TLSClientHello? = nil, udp: Bool = false, throughSidecar: Bool = false) -> UInt64 {
         let slot = allocateSlot()
