@@ -7,9 +7,12 @@ import MeshProxy
 extension SimEngine {
     // MARK: - Exchanges
 
+    /// What a free slot holds: no exchange (id 0 is never live).
+    static var vacantExchange: Exchange { Exchange(head: HTTPRequestHead(authority: ""), destination: SocketAddress(ip: "", port: 0)) }
+
     private func allocateSlot() -> Int {
         if let free = freeSlots.popLast() { return Int(free) }
-        exchanges.append(Exchange(head: HTTPRequestHead(authority: ""), destination: SocketAddress(ip: "", port: 0)))
+        exchanges.append(SimEngine.vacantExchange)
         return exchanges.count - 1
     }
 
@@ -56,12 +59,15 @@ extension SimEngine {
 
     /// Hands the final response to whoever issued the exchange and frees the slot.
     func finish(slot: Int, head: HTTPResponseHead, server: Int, body: Int32 = -1) {
-        let exchange = exchanges[slot]
+        let id = exchanges[slot].id
         cancelRequestTimer(slot: slot)
-        if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: exchange.id) { closeTLSRelay(relay) }
+        if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: id) { closeTLSRelay(relay) }
         // A tunnel target the gateway never took (the gateway refused the connection, the hop was lost).
-        if !egressTunnelTargets.isEmpty { egressTunnelTargets[exchange.id] = nil }
-        exchanges[slot].id = 0
+        if !egressTunnelTargets.isEmpty { egressTunnelTargets[id] = nil }
+        // The exchange is moved out of its slot, not copied; the slot keeps a placeholder (id 0,
+        // never live) until it is reused.
+        var exchange = SimEngine.vacantExchange
+        swap(&exchange, &exchanges[slot])
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
         noteTraced(exchange)
