@@ -467,10 +467,9 @@ extension SimEngine {
             return answer(hop, status: 0, by: .transport, closes: true, after: 0)
         }
         exchanges[Int(hop.slot)].inboundFlags = []
-        // Borrowed through the deployment's box: a copy of the behavior retained each of its strings.
-        let app = deployments[pods[server].deployment].appBox
+        let behavior = deployments[pods[server].deployment].app
         let port = Int(hop.port)
-        if exchanges[Int(hop.slot)].udp { return datagramAtServer(hop, server: server, behavior: app.behavior, port: port) }
+        if exchanges[Int(hop.slot)].udp { return datagramAtServer(hop, server: server, behavior: behavior, port: port) }
         if hop.opensConnection {
             // The handshake is over: the client's sidecar learns its connection is open, unless
             // it gave up on the connect first (then the request never left).
@@ -511,14 +510,14 @@ extension SimEngine {
             }
             switch decision {
             case .forward:
-                guard app.behavior.listens else {
+                guard behavior.listens else {
                     // Nothing listens behind the sidecar: the engine says what the peer gets.
                     let head = sidecars[server].inboundAppUnreachable(port: port)
                     exchanges[Int(hop.slot)].inboundLocalHead = head
                     exchanges[Int(hop.slot)].inboundFlags = .upstreamConnectionFailure
                     return answer(hop, status: head.status, by: .serverSidecar, closes: false, after: cpu)
                 }
-                runApp(&hop, server: server, behavior: app.behavior, port: port, after: cpu + CostModel.localHop)
+                runApp(&hop, server: server, behavior: behavior, port: port, after: cpu + CostModel.localHop)
             case .respond(let head, _):
                 exchanges[Int(hop.slot)].inboundLocalHead = head
                 exchanges[Int(hop.slot)].inboundFlags = decision.responseFlags
@@ -527,7 +526,7 @@ extension SimEngine {
         } else {
             guard appListens(server, port: port) else { return answer(hop, status: 0, by: .transport, closes: true, after: 0) }
             if !clientMeshed { directConnections[client << 32 | server]?.accepted = true }
-            runApp(&hop, server: server, behavior: app.behavior, port: port, after: 0)
+            runApp(&hop, server: server, behavior: behavior, port: port, after: 0)
         }
     }
 

@@ -17,34 +17,10 @@ struct SimDeployment {
     var name: String
     /// nil for a bare Pod.
     var workload: Workload?
-    /// The app's behavior, in an immutable box: a request's path lends `appBox.behavior` to the
-    /// app model through one reference, where a copy of the behavior retained and released each
-    /// of its strings per request. A behavior is replaced whole (`app`'s setter), never changed
-    /// in place.
-    private(set) var appBox: AppBehaviorBox
-    var app: AppBehavior {
-        get { appBox.behavior }
-        set { appBox = AppBehaviorBox(newValue) }
-    }
+    var app: AppBehavior
     var pods: [Int] = []
     /// Deleted by a step: its pods are gone for good.
     var deleted = false
-
-    init(namespace: String, name: String, workload: Workload?, app: AppBehavior) {
-        self.namespace = namespace
-        self.name = name
-        self.workload = workload
-        appBox = AppBehaviorBox(app)
-    }
-}
-
-/// One deployment's `AppBehavior`, shared by reference and never changed.
-final class AppBehaviorBox {
-    let behavior: AppBehavior
-
-    init(_ behavior: AppBehavior) {
-        self.behavior = behavior
-    }
 }
 
 struct SimPod {
