@@ -54,9 +54,9 @@ struct FilterRequest: Sendable {
     /// The gateway's port pacing held this request for its body's bytes already.
     var uploadPaced: Bool
 
-    /// Every field is set once, here: with default values on the properties, the optimizer built
-    /// each request twice in temporaries and copied one (a copy and two destroys of the head and
-    /// every string per request, ~4% of a simulated one).
+    /// Every field is set once, here (no property defaults). The optimizer still builds a request
+    /// in two temporaries and copies one (a copy and two destroys of the head and every string,
+    /// per request and direction: docs/BENCHMARKS.md, "Hashing, allocations and copies").
     init(head: HTTPRequestHead, peerIdentity: String? = nil, listenerPort: Int) {
         self.head = head
         headModified = false
