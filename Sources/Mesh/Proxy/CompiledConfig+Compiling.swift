@@ -264,16 +264,13 @@ private struct MatchCompiler {
         return result
     }
 
-    private func hostTable(_ mappings: [HostMapping], services: [CompiledService]) -> [String: Int] {
-        var table: [String: Int] = [:]
-        // Room for twice the hosts: a lookup compares the keys of every occupied bucket it probes,
-        // and at the table's full load (3/4) a request's Host met about three other hosts first.
-        table.reserveCapacity(mappings.count * 2)
+    private func hostTable(_ mappings: [HostMapping], services: [CompiledService]) -> HostTable {
+        var table = HostTable()
         for mapping in mappings {
             guard let index = services.firstIndex(where: { $0.name == mapping.service }) else { continue }
             // Hosts are nearly always lower-case ASCII already: skip building a new string then.
             let host = mapping.host.utf8.contains(where: { ($0 >= 65 && $0 <= 90) || $0 >= 0x80 }) ? mapping.host.lowercased() : mapping.host
-            if table[host] == nil { table[host] = index }
+            table.insertIfAbsent(host, value: index)
         }
         return table
     }

@@ -4,7 +4,7 @@
 extension HTTPRequestHead {
     /// `path` without its query (`?` and what follows).
     public static func pathWithoutQuery(_ path: String) -> Substring {
-        guard let offset = utf8Offset(of: UInt8(ascii: "?"), in: path) else { return path[...] }
+        guard let offset = utf8Offset(of: UInt8(ascii: "?"), in: path) else { return Substring(path) }
         return path[..<path.utf8.index(path.utf8.startIndex, offsetBy: offset)]
     }
 

@@ -8,19 +8,22 @@ struct OutboundTables: Sendable {
     /// Settable so that a rule's filters can be given to compiled tables (the indexes below
     /// depend only on each match's port, ranges and hosts, which must not change).
     var matches: [CompiledTrafficMatch] = []
-    /// The port of every match, so that a connection to any other port is refused at once.
-    private var ports: Set<Int> = []
+    /// Per port of some match: its ranged matches and host forms (a connection to any other port
+    /// is refused at once). Tables without `Hasher`: each outbound request reads two of them.
+    private var byPort = IntegerTable<Int, PortTables>()
     /// The first match (config order) holding each single IPv4 address of its port (ranges that
-    /// are all `/32`, as cluster IPs are).
-    private var exactDestinations: [DestinationKey: Int] = [:]
-    /// Per port, the matches with a wider or a literal range, in config order: tried in turn.
-    private var rangedByPort: [Int: [Int]] = [:]
-    /// Per port, every host form of its HTTP matches' host tables, with the first match (config order) that has it.
-    private var hostsByPort: [Int: [String: Int]] = [:]
+    /// are all `/32`, as cluster IPs are), by `port << 32 | address`.
+    private var exactDestinations = IntegerTable<UInt64, Int>()
 
-    private struct DestinationKey: Hashable {
-        var port: Int
-        var address: UInt32
+    private struct PortTables: Sendable {
+        /// The matches with a wider or a literal range, in config order: tried in turn.
+        var ranged: [Int] = []
+        /// Every host form of the port's HTTP matches' host tables, with the first match (config order) that has it.
+        var hosts = HostTable()
+    }
+
+    private static func destinationKey(port: Int, address: UInt32) -> UInt64 {
+        UInt64(truncatingIfNeeded: port) << 32 | UInt64(address)
     }
 
     init() {}
@@ -28,22 +31,20 @@ struct OutboundTables: Sendable {
     init(_ matches: [CompiledTrafficMatch]) {
         self.matches = matches
         for (index, match) in matches.enumerated() {
-            ports.insert(match.port)
+            if byPort[match.port] == nil { byPort[match.port] = PortTables() }
             let addresses = match.destinationRanges.compactMap { range -> UInt32? in
                 if case let .ipv4(network, mask) = range, mask == UInt32.max { return network }
                 return nil
             }
             if addresses.count == match.destinationRanges.count {
-                for address in addresses where exactDestinations[DestinationKey(port: match.port, address: address)] == nil {
-                    exactDestinations[DestinationKey(port: match.port, address: address)] = index
+                for address in addresses where exactDestinations[Self.destinationKey(port: match.port, address: address)] == nil {
+                    exactDestinations[Self.destinationKey(port: match.port, address: address)] = index
                 }
             } else {
-                rangedByPort[match.port, default: []].append(index)
+                byPort[match.port]!.ranged.append(index)
             }
             guard match.isHTTP else { continue }
-            for host in match.hosts.keys where hostsByPort[match.port]?[host] == nil {
-                hostsByPort[match.port, default: [:]][host] = index
-            }
+            for host in match.hosts.hosts { byPort[match.port]!.hosts.insertIfAbsent(host, value: index) }
         }
     }
 
@@ -53,10 +54,10 @@ struct OutboundTables: Sendable {
 
     /// The traffic match for a destination: by destination range, else (HTTP) by Host.
     func match(destination: SocketAddress, host: String?) -> Int? {
-        guard ports.contains(destination.port) else { return nil }
+        guard let port = byPort.index(forKey: destination.port) else { return nil }
         let parsed = AddressRange.parseIPv4(destination.ip)
-        var found = parsed.flatMap { exactDestinations[DestinationKey(port: destination.port, address: $0)] }
-        for index in rangedByPort[destination.port] ?? [] {
+        var found = parsed.flatMap { exactDestinations[Self.destinationKey(port: destination.port, address: $0)] }
+        for index in byPort[port].ranged {
             if let found, index > found { break }
             if matches[index].contains(destination: destination.ip, parsed: parsed) {
                 found = index
@@ -64,7 +65,8 @@ struct OutboundTables: Sendable {
             }
         }
         if let found { return found }
-        guard let host, let hosts = hostsByPort[destination.port] else { return nil }
+        guard let host else { return nil }
+        let hosts = byPort[port].hosts
         let written = CompiledTrafficMatch.normalizedHost(host)
         let other = CompiledTrafficMatch.otherHostForm(written, port: destination.port)
         switch (hosts[written], hosts[other]) {

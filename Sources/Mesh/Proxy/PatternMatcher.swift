@@ -46,6 +46,12 @@ enum PatternMatcher: @unchecked Sendable {
         }
     }
 
+    /// `.*`: every text matches, so a caller need not work out the text.
+    var matchesEverything: Bool {
+        if case .any = self { return true }
+        return false
+    }
+
     func matches(_ text: Substring) -> Bool {
         switch self {
         case .any: true

@@ -18,21 +18,32 @@ extension Sidecar {
 
     /// The app sent a request to `destination` (the original destination, a cluster IP and port).
     public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        var actions = takeDeferredActions()
-        defer { finishClientTraces(actions, now: now) }
+        var actions = Sidecar.actionList()
+        outboundRequest(id, head: head, destination: destination, now: now, random: &random, into: &actions)
+        return actions
+    }
+
+    /// `outboundRequest(_:head:destination:now:random:)`, appending its actions to `actions`: a
+    /// shell that keeps one list across calls (emptied after it carried them out, its capacity
+    /// kept) allocates no list per call. The same holds for every `into:` variant.
+    public mutating func outboundRequest(_ id: ExchangeID, head: HTTPRequestHead, destination: SocketAddress, now: MeshInstant, random: inout some RandomNumberGenerator,
+                                         into actions: inout [OutboundHTTPAction]) {
+        let start = actions.count
+        takeDeferredActions(into: &actions)
+        defer { finishClientTraces(actions, from: start, now: now) }
         // A number already in use is a shell bug; the exchange in progress keeps it.
-        guard exchanges[id.rawValue] == nil, heldRequests.isEmpty || heldRequests[id.rawValue] == nil else { return actions }
+        guard exchanges[id.rawValue] == nil, heldRequests.isEmpty || heldRequests[id.rawValue] == nil else { return }
         guard let matchIndex = outboundMatch(destination: destination, host: head.authority) else {
-            if egressPolicyRequest(id, head: head, destination: destination, now: now, actions: &actions) { return actions }
+            if egressPolicyRequest(id, head: head, destination: destination, now: now, actions: &actions) { return }
             if let cluster = egressCluster(for: destination) {
                 counters[CounterTable.outboundEgress] += 1
                 passThrough(id, cluster: cluster, now: now, actions: &actions)
-                return actions
+                return
             }
             // No traffic match: FSM closes the connection (the demos' "status 0").
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
-            return actions
+            return
         }
         if compiled.outbound[matchIndex].isHTTP {
             traceOutbound(id, head: head, now: now, random: &random, actions: &actions)
@@ -45,7 +56,6 @@ extension Sidecar {
             counters[CounterTable.outboundNoRoute] += 1
             actions.append(.respond(id, Sidecar.noResponse, local: .noRoute, flags: .noRoute))
         }
-        return actions
     }
 
     /// The router's part of a request that reaches a cluster: its circuit breaker, the exchange and
@@ -78,20 +88,37 @@ extension Sidecar {
     /// The response (or, with status 0, the transport failure) of one attempt. Responses of
     /// attempts the engine no longer waits for are ignored.
     public mutating func upstreamResponse(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        attemptOver(id, attempt: attempt, head: head, connectFailed: false, now: now, random: &random)
+        var actions = Sidecar.actionList()
+        attemptOver(id, attempt: attempt, head: head, connectFailed: false, now: now, random: &random, into: &actions)
+        return actions
+    }
+
+    /// `upstreamResponse(_:attempt:head:now:random:)`, appending its actions to `actions`.
+    public mutating func upstreamResponse(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, now: MeshInstant, random: inout some RandomNumberGenerator,
+                                          into actions: inout [OutboundHTTPAction]) {
+        attemptOver(id, attempt: attempt, head: head, connectFailed: false, now: now, random: &random, into: &actions)
     }
 
     /// The attempt's connection could not be opened (refused, connect timeout): like a response
     /// with status 0 (a reset), except that `retryOn: connect-failure` retries this one too.
     public mutating func upstreamConnectFailed(_ id: ExchangeID, attempt: Int, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        attemptOver(id, attempt: attempt, head: Sidecar.noResponse, connectFailed: true, now: now, random: &random)
+        var actions = Sidecar.actionList()
+        attemptOver(id, attempt: attempt, head: Sidecar.noResponse, connectFailed: true, now: now, random: &random, into: &actions)
+        return actions
+    }
+
+    /// `upstreamConnectFailed(_:attempt:now:random:)`, appending its actions to `actions`.
+    public mutating func upstreamConnectFailed(_ id: ExchangeID, attempt: Int, now: MeshInstant, random: inout some RandomNumberGenerator,
+                                               into actions: inout [OutboundHTTPAction]) {
+        attemptOver(id, attempt: attempt, head: Sidecar.noResponse, connectFailed: true, now: now, random: &random, into: &actions)
     }
 
     private mutating func attemptOver(_ id: ExchangeID, attempt: Int, head: HTTPResponseHead, connectFailed: Bool, now: MeshInstant,
-                                      random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        var actions = takeDeferredActions()
-        defer { finishClientTraces(actions, now: now) }
-        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges.values[e].endAttempt(attempt) else { return actions }
+                                      random: inout some RandomNumberGenerator, into actions: inout [OutboundHTTPAction]) {
+        let start = actions.count
+        takeDeferredActions(into: &actions)
+        defer { finishClientTraces(actions, from: start, now: now) }
+        guard let e = exchanges.index(forKey: id.rawValue), let ended = exchanges[e].endAttempt(attempt) else { return }
         let (cluster, connection) = (ended.cluster, ended.connection)
         if cluster >= 0 {
             clusters[cluster].counters.upstreamRqActive -= 1
@@ -108,12 +135,19 @@ extension Sidecar {
         }
         releaseConnection(connection, outcome: outcome, actions: &actions)
         attemptEnded(id.rawValue, status: head.status, response: head, timedOut: false, connectFailed: connectFailed, now: now, random: &random, actions: &actions)
-        return actions
     }
 
     public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
-        var actions = takeDeferredActions()
-        defer { finishClientTraces(actions, now: now) }
+        var actions = Sidecar.actionList()
+        timerFired(timer, now: now, random: &random, into: &actions)
+        return actions
+    }
+
+    /// `timerFired(_:now:random:)`, appending its actions to `actions`.
+    public mutating func timerFired(_ timer: ProxyTimer, now: MeshInstant, random: inout some RandomNumberGenerator, into actions: inout [OutboundHTTPAction]) {
+        let start = actions.count
+        takeDeferredActions(into: &actions)
+        defer { finishClientTraces(actions, from: start, now: now) }
         switch timer {
         case let .retryBackoff(id):
             guard exchanges[id.rawValue]?.phase == .backoff else { break }
@@ -142,18 +176,22 @@ extension Sidecar {
             if open.cluster >= 0 { clusters[open.cluster].counters.upstreamCxConnectTimeout += 1 }
             // The shell abandons the connect; the attempt on it fails as a connect failure would.
             actions.append(.closeUpstream(connection))
-            actions += upstreamConnectionLost(connection, connectFailed: true, now: now, random: &random)
+            upstreamConnectionLost(connection, connectFailed: true, now: now, random: &random, into: &actions)
         }
-        return actions
     }
 
     /// A connection the engine asked for is open: its connect deadline no longer matters.
     public mutating func upstreamConnected(_ connection: UpstreamConnectionID) -> [OutboundHTTPAction] {
-        guard connections[connection.rawValue]?.connected == false else { return [] }
-        connections[connection.rawValue]!.connected = true
         var actions: [OutboundHTTPAction] = []
-        settleConnectTimer(connection.rawValue, actions: &actions)
+        upstreamConnected(connection, into: &actions)
         return actions
+    }
+
+    /// `upstreamConnected(_:)`, appending its actions to `actions`.
+    public mutating func upstreamConnected(_ connection: UpstreamConnectionID, into actions: inout [OutboundHTTPAction]) {
+        guard connections[connection.rawValue]?.connected == false else { return }
+        connections[connection.rawValue]!.connected = true
+        settleConnectTimer(connection.rawValue, actions: &actions)
     }
 
     /// The route timeout passed before the final answer: whatever the exchange waits for (a
@@ -181,7 +219,7 @@ extension Sidecar {
     public mutating func cancelOutbound(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
         clientTraces[id.rawValue] = nil
-        defer { finishClientTraces(actions, now: traceClock) }
+        defer { finishClientTraces(actions, from: 0, now: traceClock) }
         if heldRequests.removeValue(forKey: id.rawValue) != nil { actions.append(.cancelTimer(.filterResume(id))) }
         guard let exchange = exchanges.removeValue(forKey: id.rawValue) else { return actions }
         if exchange.hasRequestTimer { actions.append(.cancelTimer(.requestTimeout(id))) }
@@ -206,7 +244,7 @@ extension Sidecar {
     /// a failed attempt) cannot get one and fails now with 503.
     public mutating func requestBodyNotReplayable(_ id: ExchangeID) -> [OutboundHTTPAction] {
         var actions = takeDeferredActions()
-        defer { finishClientTraces(actions, now: traceClock) }
+        defer { finishClientTraces(actions, from: 0, now: traceClock) }
         if heldRequests[id.rawValue] != nil { heldRequests[id.rawValue]!.bodyReplayable = false }
         guard let exchange = exchanges[id.rawValue] else { return actions }
         exchanges[id.rawValue]!.bodyReplayable = false
@@ -222,17 +260,26 @@ extension Sidecar {
     /// like a reset (status 0), or as a connect failure, either of which may retry.
     public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, connectFailed: Bool = false, now: MeshInstant,
                                                 random: inout some RandomNumberGenerator) -> [OutboundHTTPAction] {
+        var actions = Sidecar.actionList()
+        upstreamConnectionLost(connection, connectFailed: connectFailed, now: now, random: &random, into: &actions)
+        return actions
+    }
+
+    /// `upstreamConnectionLost(_:connectFailed:now:random:)`, appending its actions to `actions`.
+    public mutating func upstreamConnectionLost(_ connection: UpstreamConnectionID, connectFailed: Bool = false, now: MeshInstant,
+                                                random: inout some RandomNumberGenerator, into actions: inout [OutboundHTTPAction]) {
         if let lost = connections[connection.rawValue], let exchangeID = lost.busyWith, let exchange = exchanges[exchangeID], exchange.phase == .inFlight {
-            return attemptOver(ExchangeID(exchangeID), attempt: exchange.attempt, head: Sidecar.noResponse, connectFailed: connectFailed, now: now, random: &random)
+            return attemptOver(ExchangeID(exchangeID), attempt: exchange.attempt, head: Sidecar.noResponse, connectFailed: connectFailed, now: now, random: &random,
+                               into: &actions)
         }
-        var actions = takeDeferredActions()
-        defer { finishClientTraces(actions, now: now) }
-        guard let lost = connections[connection.rawValue] else { return actions }
+        let start = actions.count
+        takeDeferredActions(into: &actions)
+        defer { finishClientTraces(actions, from: start, now: now) }
+        guard let lost = connections[connection.rawValue] else { return }
         if lost.cluster >= 0 {
             clusters[lost.cluster].removeIdle(connection.rawValue, endpoint: lost.endpoint)
         }
         releaseConnection(connection.rawValue, outcome: .gone, actions: &actions)
-        return actions
     }
 
     // MARK: Outbound TCP
@@ -290,15 +337,25 @@ extension Sidecar {
     }
 
     /// The actions a call starts with: those a config apply deferred, or an empty list with room
-    /// for a request's usual few (a timer, a send, a cancel, a response), so that appending them
-    /// does not reallocate the list on the way (~2% of a simulated request).
+    /// for a request's usual few (`actionList()`).
     mutating func takeDeferredActions() -> [OutboundHTTPAction] {
-        guard !deferredActions.isEmpty else {
-            var actions: [OutboundHTTPAction] = []
-            actions.reserveCapacity(4)
-            return actions
-        }
+        guard !deferredActions.isEmpty else { return Sidecar.actionList() }
         return takeConfigActions()
+    }
+
+    /// Appends the actions a config apply deferred, first, to a call's list.
+    mutating func takeDeferredActions(into actions: inout [OutboundHTTPAction]) {
+        guard !deferredActions.isEmpty else { return }
+        actions += takeConfigActions()
+    }
+
+    /// An empty list with room for a request's usual few actions (a timer, a send, a cancel, a
+    /// response), so that appending them does not reallocate it on the way (~2% of a simulated
+    /// request).
+    static func actionList() -> [OutboundHTTPAction] {
+        var actions: [OutboundHTTPAction] = []
+        actions.reserveCapacity(4)
+        return actions
     }
 
     /// Whether a connection to `destination` carries HTTP: true when its traffic match is an HTTP
@@ -337,7 +394,7 @@ extension Sidecar {
 
     /// Sends the exchange's next attempt, or queues it, or answers it locally when over a limit.
     mutating func dispatch(_ id: UInt64, actions: inout [OutboundHTTPAction]) {
-        // One copy of the exchange to read (each `exchanges.values[e].field` read copied it whole).
+        // One copy of the exchange to read (a read of each field through the table copied it whole).
         guard let exchange = exchanges[id] else { return }
         let cluster = exchange.cluster
         guard cluster >= 0 else {
@@ -385,20 +442,20 @@ extension Sidecar {
     }
 
     mutating func send(_ id: UInt64, on connectionID: UInt64, isNew: Bool, actions: inout [OutboundHTTPAction]) {
-        // One hash lookup per table; the entries are then changed in place through their indices.
+        // One lookup per table; the entries are then changed in place through their indices.
         guard let e = exchanges.index(forKey: id), let c = connections.index(forKey: connectionID) else { return }
-        let (attempt, cluster, appProtocol) = exchanges.values[e].beginAttempt(on: connectionID, endpoint: connections.values[c].endpoint)
-        connections.values[c].busyWith = id
-        connections.values[c].requestsServed += 1
+        let (attempt, cluster, appProtocol) = exchanges[e].beginAttempt(on: connectionID, endpoint: connections[c].endpoint)
+        connections[c].busyWith = id
+        connections[c].requestsServed += 1
         clusters[cluster].counters.upstreamRqTotal += 1
         clusters[cluster].counters.upstreamRqActive += 1
         // The connect deadline first, so that a shell whose connect completes at once (in memory)
         // has a timer to cancel when it reports the connection open.
         if isNew, let connectTimeout = compiled.clusters[cluster].connectTimeout {
-            connections.values[c].hasConnectTimer = true
+            connections[c].hasConnectTimer = true
             actions.append(.startTimer(.connectTimeout(UpstreamConnectionID(connectionID)), after: connectTimeout))
         }
-        actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections.values[c].address,
+        actions.append(.send(ExchangeID(id), attempt: attempt, cluster: compiled.clusters[cluster].name, endpoint: connections[c].address,
                              connection: UpstreamConnectionID(connectionID), newConnection: isNew, appProtocol: appProtocol))
         if let perTry = compiled.clusters[cluster].retry?.perTryTimeout {
             actions.append(.startTimer(.perTryTimeout(ExchangeID(id), attempt: attempt), after: perTry))
@@ -409,7 +466,7 @@ extension Sidecar {
     mutating func releaseConnection(_ id: UInt64, outcome: ConnectionOutcome, actions: inout [OutboundHTTPAction]) {
         guard let index = connections.index(forKey: id) else { return }
         settleConnectTimer(at: index, actions: &actions)
-        var connection = connections.values[index]
+        var connection = connections[index]
         connection.busyWith = nil
         let cluster = connection.cluster
         var keep = outcome == .reusable && cluster >= 0 && connection.endpoint >= 0
@@ -423,7 +480,7 @@ extension Sidecar {
         if keep {
             // It carried a response, so it is open whether or not the shell said so.
             connection.connected = true
-            connections.values[index] = connection
+            connections[index] = connection
             clusters[cluster].idle[connection.endpoint].append(id)
             clusters[cluster].idleCount += 1
             preferredEndpoint = connection.endpoint
@@ -442,10 +499,10 @@ extension Sidecar {
     }
 
     /// `settleConnectTimer` of the connection at `index` of `connections`.
-    mutating func settleConnectTimer(at index: [UInt64: UpstreamConnection].Index, actions: inout [OutboundHTTPAction]) {
-        guard connections.values[index].hasConnectTimer else { return }
-        connections.values[index].hasConnectTimer = false
-        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.keys[index]))))
+    mutating func settleConnectTimer(at index: IntegerTable<UInt64, UpstreamConnection>.Index, actions: inout [OutboundHTTPAction]) {
+        guard connections[index].hasConnectTimer else { return }
+        connections[index].hasConnectTimer = false
+        actions.append(.cancelTimer(.connectTimeout(UpstreamConnectionID(connections.key(at: index)))))
     }
 
     /// Hands freed capacity to queued requests, oldest first.

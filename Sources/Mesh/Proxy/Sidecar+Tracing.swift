@@ -48,12 +48,13 @@ extension Sidecar {
         clientTraces[id.rawValue] = ClientTrace(context: context, method: head.method, path: head.path.prefix { $0 != "?" }, startedAt: now)
     }
 
-    /// Follows the actions of one engine call: where a traced exchange is sent, and its client
-    /// span when it is answered.
-    mutating func finishClientTraces(_ actions: [OutboundHTTPAction], now: MeshInstant) {
+    /// Follows the actions of one engine call (those from `start` on: a shell's kept list may
+    /// hold others before them): where a traced exchange is sent, and its client span when it is
+    /// answered.
+    mutating func finishClientTraces(_ actions: [OutboundHTTPAction], from start: Int, now: MeshInstant) {
         guard !clientTraces.isEmpty else { return }
         if traceClock < now { traceClock = now }
-        for action in actions {
+        for action in actions[start...] {
             switch action {
             case let .send(id, _, cluster, endpoint, _, _, _):
                 clientTraces[id.rawValue]?.reached(cluster, at: endpoint)

@@ -46,7 +46,9 @@ public struct Sidecar: Sendable {
     /// Parallel to `compiled.buckets`.
     var buckets: [TokenBucket] = []
     var counters = CounterTable()
-    var exchanges: [UInt64: Exchange] = [:]
+    /// By exchange number (the shell's), and the upstream connections below by the engine's own
+    /// serial number: tables without `Hasher` (`IntegerTable`), looked up several times a request.
+    var exchanges = IntegerTable<UInt64, Exchange>()
     /// Outbound requests a filter holds (a fault delay) before the router takes them.
     var heldRequests: [UInt64: HeldRequest] = [:]
     /// Tracing: sampled outbound exchanges and inbound requests awaiting their ends, by exchange
@@ -58,7 +60,7 @@ public struct Sidecar: Sendable {
     var traceClock = MeshInstant.zero
     /// The service this proxy's spans name, worked out when a config is applied.
     var localServiceName = "sidecar"
-    var connections: [UInt64: UpstreamConnection] = [:]
+    var connections = IntegerTable<UInt64, UpstreamConnection>()
     var nextUpstreamConnection: UInt64 = 1
     /// Outbound TCP connection → cluster index (-1: the cluster left the config).
     var outboundTCP: [UInt64: Int] = [:]
@@ -96,7 +98,7 @@ public struct Sidecar: Sendable {
     public mutating func takeConfigActions() -> [OutboundHTTPAction] {
         let actions = deferredActions
         deferredActions.removeAll()
-        finishClientTraces(actions, now: traceClock)
+        finishClientTraces(actions, from: 0, now: traceClock)
         return actions
     }
 }
@@ -323,7 +325,7 @@ extension Sidecar {
             return newIndexOfSlot[slot]
         }
         if oldStates.count > 0 {
-            for id in Array(connections.keys) {
+            for id in connections.keys {
                 guard var connection = connections[id], connection.cluster >= 0 else { continue }
                 let oldCluster = connection.cluster
                 connection.cluster = newIndex(of: oldCluster)
@@ -334,7 +336,7 @@ extension Sidecar {
                 }
                 connections[id] = connection
             }
-            for id in Array(exchanges.keys) where exchanges[id]!.cluster >= 0 {
+            for id in exchanges.keys where exchanges[id]!.cluster >= 0 {
                 exchanges[id]!.cluster = newIndex(of: exchanges[id]!.cluster)
             }
             for id in Array(outboundTCP.keys) where outboundTCP[id]! >= 0 {

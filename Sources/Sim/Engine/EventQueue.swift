@@ -34,20 +34,28 @@ struct EventQueue<Event> {
         }
     }
 
+    /// A place for one waiting event. Its event, its key's place in the heap and its generation
+    /// live together, so that scheduling or popping an event changes one table besides the heap
+    /// (three parallel tables and a free list cost a uniqueness check and a bounds check each).
+    private struct Slot {
+        var event: Event?
+        /// While it holds an event: where its key is in `heap`.
+        var position: Int32 = 0
+        /// While it is free: the next free slot, if any.
+        var nextFree: Int32?
+        /// Bumped when its event leaves, so older handles no longer match.
+        var generation: UInt32 = 0
+    }
+
     private var heap: [Key] = []
-    private var events: [Event?] = []
-    /// Per slot: where its key is in `heap` (meaningful while the slot holds an event).
-    private var positions: [Int32] = []
-    /// Per slot: bumped when its event leaves, so older handles no longer match.
-    private var generations: [UInt32] = []
-    private var freeSlots: [Int32] = []
+    private var slots: [Slot] = []
+    /// The free slots, as a list through `Slot.nextFree`.
+    private var firstFree: Int32?
     private var nextSequence: UInt64 = 0
 
     init() {
         heap.reserveCapacity(1024)
-        events.reserveCapacity(1024)
-        positions.reserveCapacity(1024)
-        generations.reserveCapacity(1024)
+        slots.reserveCapacity(1024)
     }
 
     var isEmpty: Bool { heap.isEmpty }
@@ -57,22 +65,21 @@ struct EventQueue<Event> {
     @discardableResult
     mutating func schedule(_ event: Event, at deadline: Int64) -> Handle {
         let slot: Int32
-        if let free = freeSlots.popLast() {
+        if let free = firstFree {
             slot = free
-            events[Int(slot)] = event
+            firstFree = slots[Int(slot)].nextFree
+            slots[Int(slot)].event = event
         } else {
-            slot = Int32(events.count)
-            events.append(event)
-            positions.append(0)
-            generations.append(0)
+            slot = Int32(slots.count)
+            slots.append(Slot(event: event))
         }
         let key = Key(deadline: deadline, sequence: nextSequence, slot: slot)
         nextSequence &+= 1
         heap.append(key)
         heap.withUnsafeMutableBufferPointer { buffer in
-            positions.withUnsafeMutableBufferPointer { Self.siftUp(key, from: buffer.count - 1, in: buffer, positions: $0) }
+            slots.withUnsafeMutableBufferPointer { Self.siftUp(key, from: buffer.count - 1, in: buffer, slots: $0) }
         }
-        return Handle(slot: slot, generation: generations[Int(slot)])
+        return Handle(slot: slot, generation: slots[Int(slot)].generation)
     }
 
     mutating func popFirst() -> Entry? {
@@ -86,23 +93,23 @@ struct EventQueue<Event> {
     /// was cancelled.
     @discardableResult
     mutating func cancel(_ handle: Handle) -> Event? {
-        let slot = Int(handle.slot)
-        guard slot < events.count, generations[slot] == handle.generation, events[slot] != nil else { return nil }
-        removeKey(at: Int(positions[slot]))
+        guard isScheduled(handle) else { return nil }
+        removeKey(at: Int(slots[Int(handle.slot)].position))
         return release(handle.slot)
     }
 
     /// Whether the handle's event is still waiting.
     func isScheduled(_ handle: Handle) -> Bool {
         let slot = Int(handle.slot)
-        return slot < events.count && generations[slot] == handle.generation && events[slot] != nil
+        return slot < slots.count && slots[slot].generation == handle.generation && slots[slot].event != nil
     }
 
     /// Empties a slot for reuse and outdates its handles.
     private mutating func release(_ slot: Int32) -> Event {
-        let event = events[Int(slot)].take()!
-        generations[Int(slot)] &+= 1
-        freeSlots.append(slot)
+        let event = slots[Int(slot)].event.take()!
+        slots[Int(slot)].generation &+= 1
+        slots[Int(slot)].nextFree = firstFree
+        firstFree = slot
         return event
     }
 
@@ -111,32 +118,32 @@ struct EventQueue<Event> {
         let last = heap.removeLast()
         guard index < heap.count else { return }
         heap.withUnsafeMutableBufferPointer { buffer in
-            positions.withUnsafeMutableBufferPointer { positions in
+            slots.withUnsafeMutableBufferPointer { slots in
                 if index > 0, last.precedes(buffer[(index - 1) / 2]) {
-                    Self.siftUp(last, from: index, in: buffer, positions: positions)
+                    Self.siftUp(last, from: index, in: buffer, slots: slots)
                 } else {
-                    Self.siftDown(last, from: index, in: buffer, positions: positions)
+                    Self.siftDown(last, from: index, in: buffer, slots: slots)
                 }
             }
         }
     }
 
     /// Moves the hole at `start` up until `key` fits, then puts it there.
-    private static func siftUp(_ key: Key, from start: Int, in heap: UnsafeMutableBufferPointer<Key>, positions: UnsafeMutableBufferPointer<Int32>) {
+    private static func siftUp(_ key: Key, from start: Int, in heap: UnsafeMutableBufferPointer<Key>, slots: UnsafeMutableBufferPointer<Slot>) {
         var child = start
         while child > 0 {
             let parent = (child - 1) / 2
             guard key.precedes(heap[parent]) else { break }
             heap[child] = heap[parent]
-            positions[Int(heap[child].slot)] = Int32(child)
+            slots[Int(heap[child].slot)].position = Int32(child)
             child = parent
         }
         heap[child] = key
-        positions[Int(key.slot)] = Int32(child)
+        slots[Int(key.slot)].position = Int32(child)
     }
 
     /// Puts `key` in the hole at `start`, moving the hole down until `key` fits.
-    private static func siftDown(_ key: Key, from start: Int, in heap: UnsafeMutableBufferPointer<Key>, positions: UnsafeMutableBufferPointer<Int32>) {
+    private static func siftDown(_ key: Key, from start: Int, in heap: UnsafeMutableBufferPointer<Key>, slots: UnsafeMutableBufferPointer<Slot>) {
         let count = heap.count
         var parent = start
         while true {
@@ -147,10 +154,10 @@ struct EventQueue<Event> {
             if right < count && heap[right].precedes(heap[left]) { smallest = right }
             guard heap[smallest].precedes(key) else { break }
             heap[parent] = heap[smallest]
-            positions[Int(heap[parent].slot)] = Int32(parent)
+            slots[Int(heap[parent].slot)].position = Int32(parent)
             parent = smallest
         }
         heap[parent] = key
-        positions[Int(key.slot)] = Int32(parent)
+        slots[Int(key.slot)].position = Int32(parent)
     }
 }

@@ -7,9 +7,12 @@ import MeshProxy
 extension SimEngine {
     // MARK: - Exchanges
 
+    /// What a free slot holds: no exchange (id 0 is never live).
+    static var vacantExchange: Exchange { Exchange(head: HTTPRequestHead(authority: ""), destination: SocketAddress(ip: "", port: 0)) }
+
     private func allocateSlot() -> Int {
         if let free = freeSlots.popLast() { return Int(free) }
-        exchanges.append(Exchange(head: HTTPRequestHead(authority: ""), destination: SocketAddress(ip: "", port: 0)))
+        exchanges.append(SimEngine.vacantExchange)
         return exchanges.count - 1
     }
 
@@ -21,34 +24,18 @@ extension SimEngine {
     /// Starts an exchange. `destination` nil: the name did not resolve (the client fails at once).
     /// Never completes synchronously, so a client may issue again from its completion handler.
     /// `throughSidecar`: the client's engine serves it though the pod is not meshed (an egress
-    /// gateway's own leg). Returns the exchange's id.
+    /// gateway's own leg). Returns the exchange's id. `head` is consumed: the new exchange takes
+    /// it without a copy.
     @discardableResult
-    func issueHTTP(origin: ExchangeOrigin, client: Int, head: HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0,
+    func issueHTTP(origin: ExchangeOrigin, client: Int, head: consuming HTTPRequestHead, destination: SocketAddress?, measuredFrom: Int64, bodyBytes: Int = 0,
                    tls: TLSClientHello? = nil, udp: Bool = false, throughSidecar: Bool = false) -> UInt64 {
         let slot = allocateSlot()
         exchangeSerial += 1
         let id = exchangeSerial << 24 | UInt64(slot)
-        exchanges[slot].id = id
-        exchanges[slot].origin = origin
-        exchanges[slot].client = Int32(client)
-        exchanges[slot].head = head
-        exchanges[slot].destination = destination ?? SocketAddress(ip: "", port: 0)
-        exchanges[slot].measuredFrom = measuredFrom
-        exchanges[slot].lastServer = -1
-        exchanges[slot].finalHead = nil
-        exchanges[slot].finalServer = -1
-        exchanges[slot].inboundLocalHead = nil
-        exchanges[slot].inboundFlags = []
-        exchanges[slot].lastServerFlags = []
-        exchanges[slot].finalFlags = []
-        exchanges[slot].bodyBytes = bodyBytes
-        exchanges[slot].lastBody = -1
-        exchanges[slot].finalBody = -1
-        exchanges[slot].gatewayClient = nil
-        exchanges[slot].tls = tls
-        exchanges[slot].udp = udp
-        exchanges[slot].tlsFailed = false
-        exchanges[slot].helloFromGateway = false
+        // One store of the whole exchange (every other field as a new one has it): a store per
+        // field checked the table's uniqueness and bounds twenty times.
+        exchanges[slot] = Exchange(id: id, origin: origin, client: Int32(client), head: head, destination: destination ?? SocketAddress(ip: "", port: 0),
+                                   measuredFrom: measuredFrom, bodyBytes: bodyBytes, tls: tls, udp: udp)
         // A crashed sidecar refuses its app's connection on the outbound listener.
         guard destination != nil, pods[client].alive, !pods[client].sidecarDown else {
             exchanges[slot].finalHead = HTTPResponseHead(status: 0)
@@ -72,12 +59,15 @@ extension SimEngine {
 
     /// Hands the final response to whoever issued the exchange and frees the slot.
     func finish(slot: Int, head: HTTPResponseHead, server: Int, body: Int32 = -1) {
-        let exchange = exchanges[slot]
+        let id = exchanges[slot].id
         cancelRequestTimer(slot: slot)
-        if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: exchange.id) { closeTLSRelay(relay) }
+        if !tlsRelays.isEmpty, let relay = tlsRelays.removeValue(forKey: id) { closeTLSRelay(relay) }
         // A tunnel target the gateway never took (the gateway refused the connection, the hop was lost).
-        if !egressTunnelTargets.isEmpty { egressTunnelTargets[exchange.id] = nil }
-        exchanges[slot].id = 0
+        if !egressTunnelTargets.isEmpty { egressTunnelTargets[id] = nil }
+        // The exchange is moved out of its slot, not copied; the slot keeps a placeholder (id 0,
+        // never live) until it is reused.
+        var exchange = SimEngine.vacantExchange
+        swap(&exchange, &exchanges[slot])
         freeSlots.append(Int32(slot))
         captureResponse(exchange, head: head, body: body)
         noteTraced(exchange)
@@ -108,10 +98,39 @@ extension SimEngine {
     func atClientSidecar(slot: Int32, id: UInt64) {
         guard isLive(slot, id) else { return }
         let client = Int(exchanges[Int(slot)].client)
-        let actions = sidecars[client].outboundRequest(
-            ExchangeID(id), head: exchanges[Int(slot)].head, destination: exchanges[Int(slot)].destination,
-            now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-        perform(actions, at: client)
+        var actions = takeActionList()
+        withRequestHead(ofSlot: Int(slot)) { head in
+            sidecars[client].outboundRequest(ExchangeID(id), head: head, destination: exchanges[Int(slot)].destination, now: MeshInstant(nanoseconds: now),
+                                             random: &sidecarRandom[client], into: &actions)
+        }
+        performKept(&actions, at: client)
+    }
+
+    /// Lends exchange `slot`'s request head to `body` without copying it. Passed along as
+    /// `exchanges[slot].head`, it was copied (its strings and headers retained, then released,
+    /// at every sidecar call), since a class's table may change during any call; moved out for
+    /// the call and back after, it is not. `body` must not read the exchange's head itself.
+    @inline(__always)
+    func withRequestHead<Result>(ofSlot slot: Int, _ body: (HTTPRequestHead) -> Result) -> Result {
+        var head = HTTPRequestHead(method: "", path: "", authority: "")
+        swap(&head, &exchanges[slot].head)
+        defer { swap(&head, &exchanges[slot].head) }
+        return body(head)
+    }
+
+    /// The engine's kept action list, empty, for a sidecar call to append to; `performKept`
+    /// gives it back. A call made while another's list is out (a nested one) gets a new list.
+    func takeActionList() -> [OutboundHTTPAction] {
+        var list: [OutboundHTTPAction] = []
+        swap(&list, &actionList)
+        return list
+    }
+
+    /// Carries out a kept list's actions, then empties it (keeping its room) and keeps it again.
+    func performKept(_ actions: inout [OutboundHTTPAction], at pod: Int) {
+        perform(actions, at: pod)
+        actions.removeAll(keepingCapacity: true)
+        swap(&actions, &actionList)
     }
 
     func perform(_ actions: [OutboundHTTPAction], at pod: Int) {
@@ -250,17 +269,23 @@ extension SimEngine {
             exchanges[Int(hop.slot)].lastBody = hop.answeredBy == .app ? hop.body : -1
             exchanges[Int(hop.slot)].lastServerFlags = hop.answeredBy == .app ? [] : exchanges[Int(hop.slot)].inboundFlags
             captureUpstreamAnswer(hop, client: client, head: head)
-            let actions = hop.connectFailed
-                ? sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-                : sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head,
-                                                    now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client])
-            perform(actions, at: client)
+            var actions = takeActionList()
+            if hop.connectFailed {
+                sidecars[client].upstreamConnectFailed(ExchangeID(hop.id), attempt: Int(hop.attempt), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client],
+                                                       into: &actions)
+            } else {
+                sidecars[client].upstreamResponse(ExchangeID(hop.id), attempt: Int(hop.attempt), head: head, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client],
+                                                  into: &actions)
+            }
+            performKept(&actions, at: client)
         }
         if hop.closesConnection {
             let key = SimEngine.upstreamKey(client: client, connection: hop.connection)
             guard upstreamConnections.removeValue(forKey: key) != nil else { return }
             connectionClosed(client)
-            perform(sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client]), at: client)
+            var actions = takeActionList()
+            sidecars[client].upstreamConnectionLost(UpstreamConnectionID(hop.connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[client], into: &actions)
+            performKept(&actions, at: client)
         }
     }
 
@@ -289,7 +314,9 @@ extension SimEngine {
         let key = SimEngine.upstreamKey(client: pod, connection: connection)
         guard upstreamConnections.removeValue(forKey: key) != nil else { return }
         connectionClosed(pod)
-        perform(sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].upstreamConnectionLost(UpstreamConnectionID(connection), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        performKept(&actions, at: pod)
     }
 
     func proxyTimerFired(pod: Int, incarnation: Int32, timer index: Int32) {
@@ -297,7 +324,9 @@ extension SimEngine {
         timers[Int(index)] = nil
         freeTimers.append(index)
         guard let timer, pods[pod].alive, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(timer, now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        performKept(&actions, at: pod)
     }
 
     /// One queue entry per exchange, taken out again when the exchange ends in time: the
@@ -321,7 +350,9 @@ extension SimEngine {
         exchanges[Int(slot)].requestTimer = nil
         let pod = Int(exchanges[Int(slot)].client)
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(.requestTimeout(ExchangeID(id)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        performKept(&actions, at: pod)
     }
 
     private func startConnectTimer(_ connection: UInt64, at pod: Int, after: MeshDuration) {
@@ -343,14 +374,18 @@ extension SimEngine {
         guard !upstream.connected else { return true }
         upstreamConnections[key]?.connected = true
         guard pods[client].alive, !pods[client].sidecarDown else { return true }
-        perform(sidecars[client].upstreamConnected(UpstreamConnectionID(connection)), at: client)
+        var actions = takeActionList()
+        sidecars[client].upstreamConnected(UpstreamConnectionID(connection), into: &actions)
+        performKept(&actions, at: client)
         return true
     }
 
     func connectTimeoutFired(pod: Int, incarnation: Int32, connection: UInt64) {
         connectTimers[SimEngine.upstreamKey(client: pod, connection: connection)] = nil
         guard pods[pod].alive, !pods[pod].sidecarDown, pods[pod].incarnation == incarnation else { return }
-        perform(sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod]), at: pod)
+        var actions = takeActionList()
+        sidecars[pod].timerFired(.connectTimeout(UpstreamConnectionID(connection)), now: MeshInstant(nanoseconds: now), random: &sidecarRandom[pod], into: &actions)
+        performKept(&actions, at: pod)
     }
 
     // MARK: - Unmeshed client
@@ -470,8 +505,9 @@ extension SimEngine {
             }
             let cpu = CostModel.httpRequestCPU + CostModel.bodyCPU(bytes: exchanges[Int(hop.slot)].bodyBytes)
             chargeCPU(server, cpu)
-            let decision = sidecars[server].inboundRequest(exchanges[Int(hop.slot)].head, connection: ConnectionID(connectionKey), port: port,
-                                                         peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+            let decision = withRequestHead(ofSlot: Int(hop.slot)) { head in
+                sidecars[server].inboundRequest(head, connection: ConnectionID(connectionKey), port: port, peerIdentity: peer, now: MeshInstant(nanoseconds: now))
+            }
             switch decision {
             case .forward:
                 guard behavior.listens else {
@@ -496,18 +532,20 @@ extension SimEngine {
 
     private func runApp(_ hop: inout Hop, server: Int, behavior: AppBehavior, port: Int, after delay: Int64) {
         guard appHandshake(slot: Int(hop.slot), behavior: behavior) else { return answer(hop, status: 0, by: .transport, closes: true, after: delay) }
-        // The head and origin only: a copy of the whole exchange per request showed in the profile.
-        let head = exchanges[Int(hop.slot)].head
-        if case .load(let load, _) = exchanges[Int(hop.slot)].origin, !loads[Int(load)].upstreamTally.isEmpty {
+        // The head's fields and the origin read in place: a copy of the whole exchange per request
+        // showed in the profile, then a copy of the head.
+        let slot = Int(hop.slot)
+        if case .load(let load, _) = exchanges[slot].origin, !loads[Int(load)].upstreamTally.isEmpty {
+            let head = exchanges[slot].head
             loads[Int(load)].upstreamTally.record { head.pseudoOrHeader($0) }
         }
-        let reply = pods[server].app.handle(behavior, method: head.method, path: head.path, port: port)
+        let reply = pods[server].app.handle(behavior, method: exchanges[slot].head.method, path: exchanges[slot].head.path, port: port)
         hop.status = Int32(reply.status)
         hop.answeredBy = .app
         hop.body = reply.normalBody ? behavior.bodyID : -1
         hop.appStartedAt = now + delay
         queue.schedule(.appDone(hop), at: now + delay + reply.delay)
-        if reply.restock { issueRestock(from: server, joining: head) }
+        if reply.restock { issueRestock(from: server, joining: exchanges[slot].head) }
     }
 
     func appDone(_ hop: Hop) {

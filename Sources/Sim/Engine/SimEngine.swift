@@ -199,7 +199,8 @@ final class SimEngine {
     var deploymentIndex: [String: Int] = [:]
     var pods: [SimPod] = []
     var podIndex: [PodKey: Int] = [:]
-    var podByIP: [UInt32: Int] = [:]
+    /// Looked up by every send (which pod an endpoint address is): a table without `Hasher`.
+    var podByIP = IntegerTable<UInt32, Int>()
     /// External hosts (`external:`) by DNS name → their pod; pods outside the cluster.
     var externalHostByName: [String: Int] = [:]
     var outsidePods: Set<Int> = []
@@ -249,10 +250,15 @@ final class SimEngine {
     var freeSlots: [Int32] = []
     var exchangeSerial: UInt64 = 0
     var timers: [ProxyTimer?] = []
+    /// The list the sidecars' calls append their actions to (`takeActionList`, `performKept`),
+    /// kept so that a call allocates none.
+    var actionList: [OutboundHTTPAction] = []
     /// The sidecars' connect timeouts waiting in the queue, by upstream connection key.
-    var connectTimers: [UInt64: EventQueue<EngineEvent>.Handle] = [:]
+    var connectTimers = IntegerTable<UInt64, EventQueue<EngineEvent>.Handle>()
     var freeTimers: [Int32] = []
-    var upstreamConnections: [UInt64: UpstreamConnection] = [:]
+    /// By `upstreamKey` (the client pod and its sidecar's connection number): looked up at the send
+    /// and at the server of every request, so a table without `Hasher`.
+    var upstreamConnections = IntegerTable<UInt64, UpstreamConnection>()
     /// Unmeshed client → server connections: key `client << 32 | server`, value the connection id.
     var directConnections: [Int: (id: UInt64, incarnation: Int32, accepted: Bool)] = [:]
     var connectionSerial: UInt64 = 0

@@ -27,32 +27,48 @@ struct MirrorRequest: Hashable, Sendable {
 /// One request as the chain's filters see it, carried from filter to filter (and kept for the
 /// response side): the head, which filters may change, and what earlier filters decided.
 struct FilterRequest: Sendable {
+    /// A listener's scheme, as a redirect that keeps it writes it.
+    enum Scheme: String, Sendable {
+        case http, https
+    }
+
     var head: HTTPRequestHead
     /// A filter changed `head`: the router forwards the changed head.
-    var headModified = false
+    var headModified: Bool
     /// From the peer's mTLS certificate; nil: not in the mesh.
     var peerIdentity: String?
     /// The client's address (the gateway's access control reads it).
     var sourceIP: String?
     /// The listener's port and scheme, as a redirect that keeps them needs them.
     var listenerPort: Int
-    var listenerScheme = "http"
+    var listenerScheme: Scheme
     /// Set by the route match.
     var route: SelectedRoute?
     /// The part of the path a prefix match matched (nil: the rule's match is not a prefix), which
     /// `ReplacePrefixMatch` replaces.
     var matchedPrefix: String?
     /// Copies asked for by mirror filters, in filter order.
-    var mirrors: [MirrorRequest] = []
+    var mirrors: [MirrorRequest]
     /// A fault filter delayed this request already (after its delay it only decides an abort).
-    var faultDelayed = false
+    var faultDelayed: Bool
     /// The gateway's port pacing held this request for its body's bytes already.
-    var uploadPaced = false
+    var uploadPaced: Bool
 
+    /// Every field is set once, here (no property defaults). The optimizer still builds a request
+    /// in two temporaries and copies one (a copy and two destroys of the head and every string,
+    /// per request and direction: docs/BENCHMARKS.md, "Hashing, allocations and copies").
     init(head: HTTPRequestHead, peerIdentity: String? = nil, listenerPort: Int) {
         self.head = head
+        headModified = false
         self.peerIdentity = peerIdentity
+        sourceIP = nil
         self.listenerPort = listenerPort
+        listenerScheme = .http
+        route = nil
+        matchedPrefix = nil
+        mirrors = []
+        faultDelayed = false
+        uploadPaced = false
     }
 }
 

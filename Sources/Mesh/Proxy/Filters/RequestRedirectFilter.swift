@@ -18,7 +18,7 @@ struct RequestRedirectFilter: HTTPFilterHooks {
     }
 
     func location(for request: FilterRequest) -> String {
-        let scheme = self.scheme ?? request.listenerScheme
+        let scheme = self.scheme ?? request.listenerScheme.rawValue
         let host = hostname ?? RequestRedirectFilter.hostWithoutPort(request.head.authority)
         let port = self.port ?? (self.scheme.flatMap(RequestRedirectFilter.wellKnownPort) ?? request.listenerPort)
         let (current, query) = PathModifier.split(request.head.path)

@@ -52,10 +52,11 @@ struct RouteMatchFilter: HTTPFilterHooks {
     }
 
     static func firstRule(of rules: [CompiledRule], matching head: HTTPRequestHead) -> Int? {
-        let path = Sidecar.pathWithoutQuery(head.path)
+        // The path without its query, once a rule needs it (`CompiledRule.matches`).
+        var path: Substring?
         // Each rule is borrowed from the buffer: `firstIndex(where:)` copied every rule it tried.
         return rules.withUnsafeBufferPointer { rules in
-            for index in rules.indices where rules[index].matches(method: head.method, path: path, head: head) { return index }
+            for index in rules.indices where rules[index].matches(method: head.method, head: head, path: &path) { return index }
             return nil
         }
     }

@@ -50,7 +50,7 @@ extension Sidecar {
         }
         var request = FilterRequest(head: head, listenerPort: listenerPort)
         request.sourceIP = source.ip
-        request.listenerScheme = compiled.gateway!.listeners[listener].listenerProtocol == .https ? "https" : "http"
+        request.listenerScheme = compiled.gateway!.listeners[listener].listenerProtocol == .https ? .https : .http
         runGatewayChain(id, &request, original: head, source: source, listener: listener, from: .start, now: now, random: &random, actions: &actions)
         return actions
     }
