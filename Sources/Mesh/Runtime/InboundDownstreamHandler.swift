@@ -247,7 +247,7 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     private func connect() {
         let link = self
         driver.connect(host: endpoint.ip, port: endpoint.port, timeout: .seconds(5)) { channel in
-            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addDataPathHTTPClientHandlers()
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
             switch result {
@@ -269,6 +269,8 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: RequestBody?, on channel: any Channel) {
+        // A head that may not be sent closes the connection (for the peer, the app reset it).
+        guard ForwardedRequestCheck.mayBeSent(head) else { return channel.close(promise: nil) }
         guard let body else {
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -279,8 +281,6 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
             head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
         channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
-        // A head the client codec refuses closes the connection from within the write.
-        guard !state.isClosed else { return }
         state.bodyStarted(body)
         // Writes what the body holds, then each part as it comes.
         body.attach(self)
