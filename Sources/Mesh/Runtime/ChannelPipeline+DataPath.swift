@@ -2,11 +2,10 @@ import NIOCore
 import NIOHTTP1
 
 extension ChannelPipeline.SynchronousOperations {
-    /// The HTTP/1.1 client codec of a data-path connection (to a peer sidecar, to the local app):
-    /// NIO's encoder and decoder, without NIO's request-head validator (the link checks each head
-    /// it writes: `ForwardedRequestCheck`).
-    func addDataPathHTTPClientHandlers() throws {
-        try addHandler(HTTPRequestEncoder())
-        try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+    /// The HTTP/1.1 client side of a data-path connection (to a peer sidecar, to the local app):
+    /// only NIO's response decoder, told of the requests `requests` writes (`UpstreamResponseDecoder`);
+    /// the link writes its requests as bytes through `requests` (no encoder or validator handler).
+    func addDataPathHTTPClientHandlers(requests: HTTP1RequestWriter) throws {
+        try addHandler(ByteToMessageHandler(UpstreamResponseDecoder(requests: requests)))
     }
 }

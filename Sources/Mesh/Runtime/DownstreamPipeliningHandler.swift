@@ -56,12 +56,9 @@ final class DownstreamPipeliningHandler: ChannelDuplexHandler, RemovableChannelH
             connectionHeader = nil
             context.write(wrapOutboundOut(.byteBuffer(bytes)), promise: promise)
         case .body(let data):
-            guard encoder.chunked, data.readableBytes > 0 else { return context.write(wrapOutboundOut(data), promise: promise) }
-            var framing = HTTP1ResponseEncoder.chunkFraming(size: data.readableBytes, allocator: allocator)
-            let sizeLine = framing.readSlice(length: framing.readableBytes - 2)!
-            context.write(wrapOutboundOut(.byteBuffer(sizeLine)), promise: nil)
-            context.write(wrapOutboundOut(data), promise: nil)
-            context.write(wrapOutboundOut(.byteBuffer(framing)), promise: promise)
+            HTTP1Wire.writeBody(data, chunked: encoder.chunked, promise: promise, allocator: allocator) { bytes, promise in
+                context.write(wrapOutboundOut(bytes), promise: promise)
+            }
         case .end(let trailers):
             if let bytes = encoder.encodeEnd(trailers: trailers, allocator: allocator) {
                 context.write(wrapOutboundOut(.byteBuffer(bytes)), promise: promise)

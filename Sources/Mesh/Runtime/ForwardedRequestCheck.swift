@@ -1,9 +1,9 @@
 import NIOHTTP1
 
 /// What may be written as a request head towards an upstream (a peer sidecar, the local app): the
-/// rule of NIO's `NIOHTTPRequestHeadersValidator`, made by the link that writes the head
-/// (`UpstreamLink`, `AppLink`) instead of in a handler of its own, which took every request part
-/// on its way (a hop and a cast each; DECISIONS 266). The request-target holds only the characters
+/// rule of NIO's `NIOHTTPRequestHeadersValidator`, made where the head is written
+/// (`HTTP1RequestWriter`) instead of in a handler of its own, which took every request part on its
+/// way (a hop and a cast each; DECISIONS 266). The request-target holds only the characters
 /// RFC 9112 §3.2 and RFC 3986 allow on the wire (no SP, CTL, CR, LF or NUL: no request
 /// smuggling), the method is a token, field names are tokens and field values hold no control
 /// character but HTAB (`ResponseHeadCheck`'s rule). A head that fails closes the connection, as

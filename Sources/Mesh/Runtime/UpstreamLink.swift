@@ -11,7 +11,6 @@ import NIOPosix
 /// then pipelined behind the body still streaming.
 final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
 
     let id: UInt64
     private let driver: SidecarDriver
@@ -29,6 +28,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var pendingHead: NIOHTTP1.HTTPResponseHead?
     /// `writeNext` is running (a complete body's end, written from within it, must not re-enter it).
     private var inWriteNext = false
+    /// Writes the requests as bytes and tells the response decoder of them.
+    private let requests = HTTP1RequestWriter()
 
     struct Outgoing {
         var head: NIOHTTP1.HTTPRequestHead
@@ -58,7 +59,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             // handshake that fails makes the connection a failed connect (503, `UF`).
             if !egress { try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
             if egress, let cluster { try link.driver.addGatewayUpstreamTLS(cluster: cluster, to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
-            try channel.pipeline.syncOperations.addDataPathHTTPClientHandlers()
+            try channel.pipeline.syncOperations.addDataPathHTTPClientHandlers(requests: link.requests)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
             switch result {
@@ -98,11 +99,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             }
             // A head that may not be sent (what the app sent, or a config's header) closes the
             // connection: everything queued is gone with it (`lost`).
-            guard ForwardedRequestCheck.mayBeSent(head) else { return failed(channel, HTTPParserError.invalidHeaderToken) }
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            guard requests.writeHead(head, on: channel) else { return failed(channel, HTTPParserError.invalidHeaderToken) }
             state.headWritten(hasBody: first.body != nil)
             guard let body = first.body else {
-                channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+                requests.writeEnd(on: channel, flush: false)
                 continue
             }
             // Writes what the body holds and, when complete, its end (which moves the queue on).
@@ -220,12 +220,12 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
 
 extension UpstreamLink: RequestBodySink {
     func writeBodyPart(_ part: ByteBuffer) {
-        channel?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        if let channel { requests.writeBody(part, on: channel, flush: true) }
     }
 
     func writeBodyEnd() {
         guard let channel, state.bodyEnded() else { return }
-        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        requests.writeEnd(on: channel, flush: false)
         writeNext()
     }
 

@@ -1,0 +1,64 @@
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.x request heads as bytes, the way NIO's `HTTPRequestEncoder` writes them (framing
+/// headers included), for the links that write requests upstream (`HTTP1RequestWriter`): no
+/// encoder handler on each request part's way (DECISIONS 269), and a head's headers changed only
+/// when the framing needs it (NIO's encoder removed `transfer-encoding` from every head with a
+/// `content-length`, which copies the header array the head shares with the exchange's).
+///
+/// Framing, as NIO's (`correctlyFrameTransportHeaders` with the method's `hasRequestBody`): TRACE
+/// loses `content-length` and `transfer-encoding`; with a `content-length` a `transfer-encoding`
+/// goes; otherwise POST, PUT and PATCH over HTTP/1.1 get `transfer-encoding: chunked` (written
+/// last, where NIO's `replaceOrAdd` put it) and a chunked body, and other methods are chunked only
+/// when their head says `transfer-encoding: chunked` already.
+struct HTTP1RequestEncoder {
+    /// The body of the request being written goes in chunks.
+    private(set) var chunked = false
+
+    mutating func encode(head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var headers = head.headers
+        let addsChunked = frame(method: head.method, version: head.version, headers: &headers)
+        let method = head.method.rawValue
+        // Request line, the headers, `transfer-encoding: chunked`, the last CRLF.
+        var buffer = allocator.buffer(capacity: method.utf8.count + head.uri.utf8.count + 12 + HTTP1Wire.size(headers) + 30)
+        buffer.writeString(method)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(head.uri)
+        buffer.writeInteger(UInt8(ascii: " "))
+        HTTP1Wire.writeVersion(head.version, into: &buffer)
+        buffer.writeStaticString(HTTP1Wire.crlf)
+        for (name, value) in headers { HTTP1Wire.writeField(name, value, into: &buffer) }
+        if addsChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString(HTTP1Wire.crlf)
+        return buffer
+    }
+
+    /// Sets `chunked`; returns whether `transfer-encoding: chunked` is to be written after the
+    /// headers. Removes framing headers only where there are some to remove.
+    private mutating func frame(method: HTTPMethod, version: HTTPVersion, headers: inout HTTPHeaders) -> Bool {
+        chunked = false
+        if method == .TRACE {
+            HTTP1Wire.removeIfPresent("content-length", from: &headers)
+            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
+            return false
+        }
+        if headers.contains(name: "content-length") {
+            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
+            return false
+        }
+        guard HTTP1Wire.mayChunk(version) else { return false }
+        guard method == .POST || method == .PUT || method == .PATCH else {
+            chunked = headers["transfer-encoding"].first == "chunked"
+            return false
+        }
+        HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
+        chunked = true
+        return true
+    }
+
+    /// The bytes that end the request: the last chunk and trailers when chunked, else none.
+    func encodeEnd(trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        chunked ? HTTP1Wire.lastChunk(trailers: trailers, allocator: allocator) : nil
+    }
+}
