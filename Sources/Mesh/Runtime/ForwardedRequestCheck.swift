@@ -15,12 +15,12 @@ enum ForwardedRequestCheck {
 
     static func isMethod(_ method: HTTPMethod) -> Bool {
         guard case .RAW(let value) = method else { return true }
-        return value.utf8.allSatisfy(ResponseHeadCheck.isTokenByte)
+        return ResponseHeadCheck.allBytes(of: value, satisfy: ResponseHeadCheck.isTokenByte)
     }
 
     /// ALPHA, DIGIT, unreserved, gen-delims, sub-delims and `%` (RFC 3986's literal set).
     static func isRequestTarget(_ uri: String) -> Bool {
-        uri.utf8.allSatisfy(isRequestTargetByte)
+        ResponseHeadCheck.allBytes(of: uri, satisfy: isRequestTargetByte)
     }
 
     static func isRequestTargetByte(_ byte: UInt8) -> Bool {
