@@ -36,7 +36,7 @@ import Testing
         return EmbeddedSidecar.drain(channel)
     }
 
-    static func head(_ method: HTTPMethod, _ uri: String = "/a", version: HTTPVersion = .http1_1, _ headers: HTTPHeaders = [:]) -> HTTPRequestHead {
+    static func head(_ method: HTTPMethod, uri: String = "/a", version: HTTPVersion = .http1_1, _ headers: HTTPHeaders = [:]) -> HTTPRequestHead {
         HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)
     }
 
@@ -50,8 +50,8 @@ import Testing
         Request(head: head(.PATCH, ["Content-Length": "3", "Transfer-Encoding": "chunked"]), body: ["abc"]),
         Request(head: head(.TRACE, ["content-length": "0", "transfer-encoding": "chunked"])),
         Request(head: head(.POST, version: .http1_0, ["x-a": "b"]), body: ["abc"]),
-        Request(head: head(.RAW(value: "PURGE"), "http://bookstore:14001/a?b=c")),
-        Request(head: head(.DELETE, "/a%20b", ["content-length": "0"])),
+        Request(head: head(.RAW(value: "PURGE"), uri: "http://bookstore:14001/a?b=c")),
+        Request(head: head(.DELETE, uri: "/a%20b", ["content-length": "0"])),
     ]
 
     @Test(arguments: HTTP1RequestWriterTests.requests)
@@ -62,7 +62,7 @@ import Testing
     @Test func aHeadThatMayNotBeSentIsNotWritten() throws {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
-        #expect(!HTTP1RequestWriter().writeHead(Self.head(.GET, "/a b"), on: channel))
+        #expect(!HTTP1RequestWriter().writeHead(Self.head(.GET, uri: "/a b"), on: channel))
         channel.flush()
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
     }
@@ -115,7 +115,7 @@ import Testing
         link.onHead = {
             guard written == 0 else { return }
             written += 1
-            _ = writer.writeHead(Self.head(.HEAD, "/b"), on: channel)
+            _ = writer.writeHead(Self.head(.HEAD, uri: "/b"), on: channel)
         }
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx"))
         // No body: the decoder knows the request was a HEAD.
