@@ -1,3 +1,4 @@
+import Foundation
 @testable import MeshRuntime
 import NIOCore
 import NIOEmbedded
