@@ -20,17 +20,24 @@ struct HTTP1RequestEncoder {
         var headers = head.headers
         let addsChunked = frame(method: head.method, version: head.version, headers: &headers)
         let method = head.method.rawValue
+        let version = HTTP1Wire.versionText(head.version)
         // Request line, the headers, `transfer-encoding: chunked`, the last CRLF.
-        var buffer = allocator.buffer(capacity: method.utf8.count + head.uri.utf8.count + 12 + HTTP1Wire.size(headers) + 30)
-        buffer.writeString(method)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.uri)
-        buffer.writeInteger(UInt8(ascii: " "))
-        HTTP1Wire.writeVersion(head.version, into: &buffer)
-        buffer.writeStaticString(HTTP1Wire.crlf)
-        for (name, value) in headers { HTTP1Wire.writeField(name, value, into: &buffer) }
-        if addsChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        buffer.writeStaticString(HTTP1Wire.crlf)
+        var size = method.utf8.count + head.uri.utf8.count + version.utf8.count + 4 + HTTP1Wire.size(headers) + 2
+        if addsChunked { size += 28 }
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var out = HTTP1Wire.Output(bytes)
+            out.put(method)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(head.uri)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(version)
+            out.put(HTTP1Wire.crlf)
+            for (name, value) in headers { out.putField(name, value) }
+            if addsChunked { out.put("transfer-encoding: chunked\r\n" as StaticString) }
+            out.put(HTTP1Wire.crlf)
+            return out.count
+        }
         return buffer
     }
 

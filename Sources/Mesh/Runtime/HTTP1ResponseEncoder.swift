@@ -25,18 +25,28 @@ struct HTTP1ResponseEncoder {
     mutating func encode(head: HTTPResponseHead, connection: String?, allocator: ByteBufferAllocator) -> ByteBuffer {
         var headers = head.headers
         let addsChunked = frame(status: head.status, version: head.version, headers: &headers)
+        let version = HTTP1Wire.versionText(head.version)
+        let code = String(head.status.code)
+        let reason = head.status.reasonPhrase
         // Status line, the headers, `connection`, `transfer-encoding: chunked`, the last CRLF.
-        var buffer = allocator.buffer(capacity: 64 + HTTP1Wire.size(headers) + (connection?.utf8.count ?? 0) + 44)
-        HTTP1Wire.writeVersion(head.version, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(String(head.status.code))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.status.reasonPhrase)
-        buffer.writeStaticString(HTTP1Wire.crlf)
-        for (name, value) in headers { HTTP1Wire.writeField(name, value, into: &buffer) }
-        if let connection { HTTP1Wire.writeField("connection", connection, into: &buffer) }
-        if addsChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        buffer.writeStaticString(HTTP1Wire.crlf)
+        var size = version.utf8.count + code.utf8.count + reason.utf8.count + 4 + HTTP1Wire.size(headers) + 2
+        if let connection { size += connection.utf8.count + 14 }
+        if addsChunked { size += 28 }
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var out = HTTP1Wire.Output(bytes)
+            out.put(version)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(code)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(reason)
+            out.put(HTTP1Wire.crlf)
+            for (name, value) in headers { out.putField(name, value) }
+            if let connection { out.putField("connection", connection) }
+            if addsChunked { out.put("transfer-encoding: chunked\r\n" as StaticString) }
+            out.put(HTTP1Wire.crlf)
+            return out.count
+        }
         return buffer
     }
 

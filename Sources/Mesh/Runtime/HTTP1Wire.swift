@@ -14,11 +14,11 @@ enum HTTP1Wire {
     }
 
     /// `HTTP/1.1`, `HTTP/1.0` or another version's digits.
-    static func writeVersion(_ version: HTTPVersion, into buffer: inout ByteBuffer) {
+    static func versionText(_ version: HTTPVersion) -> String {
         switch (version.major, version.minor) {
-        case (1, 1): buffer.writeStaticString("HTTP/1.1")
-        case (1, 0): buffer.writeStaticString("HTTP/1.0")
-        default: buffer.writeString("HTTP/\(version.major).\(version.minor)")
+        case (1, 1): "HTTP/1.1"
+        case (1, 0): "HTTP/1.0"
+        default: "HTTP/\(version.major).\(version.minor)"
         }
     }
 
