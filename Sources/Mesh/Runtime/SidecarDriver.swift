@@ -178,8 +178,13 @@ enum MeshHeaders {
     }
 
     static func hasStatsPrefix(_ name: String) -> Bool {
-        guard name.utf8.count >= statsPrefix.utf8.count else { return false }
-        for (x, y) in zip(name.utf8, statsPrefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        hasPrefix(name, lowercase: statsPrefix)
+    }
+
+    /// Whether `string` starts with `prefix` (lowercase), ASCII case-insensitively, without allocating.
+    static func hasPrefix(_ string: String, lowercase prefix: String) -> Bool {
+        guard string.utf8.count >= prefix.utf8.count else { return false }
+        for (x, y) in zip(string.utf8, prefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
         return true
     }
 
@@ -500,7 +505,7 @@ public final class SidecarDriver: @unchecked Sendable {
     /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
     static func originForm(_ head: NIOHTTP1.HTTPRequestHead) -> (path: String, authority: String) {
         let uri = head.uri
-        if uri.utf8.count > 7, uri.lowercased().hasPrefix("http://") {
+        if uri.utf8.count > 7, MeshHeaders.hasPrefix(uri, lowercase: "http://") {
             let rest = uri.dropFirst(7)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             let path = slash == rest.endIndex ? "/" : String(rest[slash...])
