@@ -18,12 +18,12 @@ struct HTTP1RequestEncoder {
 
     mutating func encode(head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
         var headers = head.headers
-        let addsChunked = frame(method: head.method, version: head.version, headers: &headers)
+        let framing = HTTP1Wire.frame(Self.body(of: head.method), version: head.version, headers: &headers)
+        chunked = framing.chunked
         let method = head.method.rawValue
         let version = HTTP1Wire.versionText(head.version)
-        // Request line, the headers, `transfer-encoding: chunked`, the last CRLF.
-        var size = method.utf8.count + head.uri.utf8.count + version.utf8.count + 4 + HTTP1Wire.size(headers) + 2
-        if addsChunked { size += 28 }
+        let size = method.utf8.count + head.uri.utf8.count + version.utf8.count + 4
+            + HTTP1Wire.fieldsSize(headers, connection: nil, addsChunked: framing.addsChunked)
         var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
             var out = HTTP1Wire.Output(bytes)
@@ -33,35 +33,19 @@ struct HTTP1RequestEncoder {
             out.put(byte: UInt8(ascii: " "))
             out.put(version)
             out.put(HTTP1Wire.crlf)
-            for (name, value) in headers { out.putField(name, value) }
-            if addsChunked { out.put("transfer-encoding: chunked\r\n" as StaticString) }
-            out.put(HTTP1Wire.crlf)
+            out.putFields(headers, addsChunked: framing.addsChunked)
             return out.count
         }
         return buffer
     }
 
-    /// Sets `chunked`; returns whether `transfer-encoding: chunked` is to be written after the
-    /// headers. Removes framing headers only where there are some to remove.
-    private mutating func frame(method: HTTPMethod, version: HTTPVersion, headers: inout HTTPHeaders) -> Bool {
-        chunked = false
-        if method == .TRACE {
-            HTTP1Wire.removeIfPresent("content-length", from: &headers)
-            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-            return false
+    /// NIO's `HTTPMethod.hasRequestBody` (internal to NIOHTTP1).
+    static func body(of method: HTTPMethod) -> HTTP1Wire.Body {
+        switch method {
+        case .TRACE: .no
+        case .POST, .PUT, .PATCH: .yes
+        default: .unlikely
         }
-        if headers.contains(name: "content-length") {
-            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-            return false
-        }
-        guard HTTP1Wire.mayChunk(version) else { return false }
-        guard method == .POST || method == .PUT || method == .PATCH else {
-            chunked = headers["transfer-encoding"].first == "chunked"
-            return false
-        }
-        HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-        chunked = true
-        return true
     }
 
     /// The bytes that end the request: the last chunk and trailers when chunked, else none.

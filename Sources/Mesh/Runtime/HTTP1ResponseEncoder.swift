@@ -24,14 +24,13 @@ struct HTTP1ResponseEncoder {
     /// head's own (where the responder used to add it).
     mutating func encode(head: HTTPResponseHead, connection: String?, allocator: ByteBufferAllocator) -> ByteBuffer {
         var headers = head.headers
-        let addsChunked = frame(status: head.status, version: head.version, headers: &headers)
+        let framing = HTTP1Wire.frame(head.status.mayHaveResponseBody ? .yes : .no, version: head.version, headers: &headers)
+        chunked = framing.chunked
         let version = HTTP1Wire.versionText(head.version)
         let code = String(head.status.code)
         let reason = head.status.reasonPhrase
-        // Status line, the headers, `connection`, `transfer-encoding: chunked`, the last CRLF.
-        var size = version.utf8.count + code.utf8.count + reason.utf8.count + 4 + HTTP1Wire.size(headers) + 2
-        if let connection { size += connection.utf8.count + 14 }
-        if addsChunked { size += 28 }
+        let size = version.utf8.count + code.utf8.count + reason.utf8.count + 4
+            + HTTP1Wire.fieldsSize(headers, connection: connection, addsChunked: framing.addsChunked)
         var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
             var out = HTTP1Wire.Output(bytes)
@@ -41,32 +40,10 @@ struct HTTP1ResponseEncoder {
             out.put(byte: UInt8(ascii: " "))
             out.put(reason)
             out.put(HTTP1Wire.crlf)
-            for (name, value) in headers { out.putField(name, value) }
-            if let connection { out.putField("connection", connection) }
-            if addsChunked { out.put("transfer-encoding: chunked\r\n" as StaticString) }
-            out.put(HTTP1Wire.crlf)
+            out.putFields(headers, connection: connection, addsChunked: framing.addsChunked)
             return out.count
         }
         return buffer
-    }
-
-    /// Sets `chunked`; returns whether `transfer-encoding: chunked` is to be written after the
-    /// headers. Removes framing headers only where there are some to remove.
-    private mutating func frame(status: HTTPResponseStatus, version: HTTPVersion, headers: inout HTTPHeaders) -> Bool {
-        chunked = false
-        guard status.mayHaveResponseBody else {
-            HTTP1Wire.removeIfPresent("content-length", from: &headers)
-            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-            return false
-        }
-        if headers.contains(name: "content-length") {
-            HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-            return false
-        }
-        guard HTTP1Wire.mayChunk(version) else { return false }
-        HTTP1Wire.removeIfPresent("transfer-encoding", from: &headers)
-        chunked = true
-        return true
     }
 
     /// The bytes that end the response: the last chunk and trailers when chunked, else none.

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 extension HTTP1Wire {
     /// Copies the pieces of a message head into a buffer's writable bytes in one access to its
@@ -38,6 +39,16 @@ extension HTTP1Wire {
             put(name)
             put(": " as StaticString)
             put(value)
+            put(HTTP1Wire.crlf)
+        }
+
+        /// The head's fields, the connection's own `connection` (if any), `transfer-encoding:
+        /// chunked` when the framing adds it, and the CRLF that ends the head
+        /// (`HTTP1Wire.fieldsSize` bytes).
+        mutating func putFields(_ headers: HTTPHeaders, connection: String? = nil, addsChunked: Bool) {
+            for (name, value) in headers { putField(name, value) }
+            if let connection { putField("connection", connection) }
+            if addsChunked { put("transfer-encoding: chunked\r\n" as StaticString) }
             put(HTTP1Wire.crlf)
         }
     }

@@ -29,13 +29,43 @@ enum HTTP1Wire {
         return size
     }
 
-    static func removeIfPresent(_ name: String, from headers: inout HTTPHeaders) {
+    /// Whether a message may have a body: NIO's `HTTPMethod.HasBody`.
+    enum Body {
+        case no
+        case yes
+        case unlikely
+    }
+
+    /// The framing of a head, as NIO's `correctlyFrameTransportHeaders`: without a body
+    /// `content-length` and `transfer-encoding` go; with a `content-length` a `transfer-encoding`
+    /// goes; otherwise HTTP/1.1 gets `transfer-encoding: chunked` (added after the other fields,
+    /// where NIO's `replaceOrAdd` put it) when a body is expected, or stays chunked when it says so
+    /// already. Framing headers are removed only where there are some to remove (a removal copies
+    /// the header array the head shares). Returns whether the body goes chunked and whether the
+    /// `transfer-encoding: chunked` field is to be added.
+    static func frame(_ body: Body, version: HTTPVersion, headers: inout HTTPHeaders) -> (chunked: Bool, addsChunked: Bool) {
+        guard body != .no else {
+            removeIfPresent("content-length", from: &headers)
+            removeIfPresent("transfer-encoding", from: &headers)
+            return (false, false)
+        }
+        if headers.contains(name: "content-length") {
+            removeIfPresent("transfer-encoding", from: &headers)
+            return (false, false)
+        }
+        guard version.major == 1, version.minor >= 1 else { return (false, false) }
+        guard body == .yes else { return (headers["transfer-encoding"].first == "chunked", false) }
+        removeIfPresent("transfer-encoding", from: &headers)
+        return (true, true)
+    }
+
+    private static func removeIfPresent(_ name: String, from headers: inout HTTPHeaders) {
         if headers.contains(name: name) { headers.remove(name: name) }
     }
 
-    /// Whether a message of `version` may go chunked (HTTP/1.1 and later 1.x).
-    static func mayChunk(_ version: HTTPVersion) -> Bool {
-        version.major == 1 && version.minor >= 1
+    /// The bytes `Output.putFields` writes.
+    static func fieldsSize(_ headers: HTTPHeaders, connection: String?, addsChunked: Bool) -> Int {
+        size(headers) + (connection.map { $0.utf8.count + 14 } ?? 0) + (addsChunked ? 28 : 0) + 2
     }
 
     /// Writes a body part: as it is, or as a chunk (size line, the part, CRLF) when `chunked`;
