@@ -3,6 +3,7 @@ import MeshModel
 @testable import MeshRuntime
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 /// The upstream HTTP/1.1 link under NIO's EmbeddedChannel: requests written in order on one
@@ -82,5 +83,30 @@ import Testing
         try? sidecar.upstreamAnswers("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nlate")
         #expect(sidecar.answer().isEmpty)
         #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
+
+    /// A head that may not go on the wire (a request-target with `{`, which the app's parser lets
+    /// through and RFC 9112 does not: `ForwardedRequestCheck`, NIO's validator's rule) is not
+    /// written: the connection goes, and the app gets the engine's answer for a lost attempt.
+    @Test func aHeadThatMayNotBeSentIsNotWrittenAndItsConnectionGoes() throws {
+        let sidecar = try Self.sidecar()
+        defer { sidecar.close() }
+        try sidecar.send(Self.request.replacing("/a", with: "/a{b}"))
+        #expect(sidecar.upstreams.count == 1)
+        #expect(sidecar.upstreams.first.map { EmbeddedSidecar.drain($0) } == "")
+        #expect(sidecar.upstreams.first?.isActive == false)
+        #expect(sidecar.answer().hasPrefix("HTTP/1.1 503"))
+        #expect(sidecar.driver.occupancy.upstreams == 0)
+    }
+
+    @Test func theForwardedRequestCheckTakesWhatRFC9112AllowsOnTheWire() {
+        #expect(ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a/b?c=d&e=%20#f", headers: ["x-ok": "a\tb é"])))
+        for uri in ["/a b", "/a{b", "/a|b", "/a\"b", "/a\r\nb", "/a^b"] {
+            #expect(!ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)), "\(uri)")
+        }
+        #expect(ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .RAW(value: "PURGE-ALL"), uri: "/")))
+        #expect(!ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .RAW(value: "GET /x"), uri: "/")))
+        #expect(!ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["x-lf": "a\nb"])))
+        #expect(!ForwardedRequestCheck.mayBeSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["bad name": "v"])))
     }
 }

@@ -68,6 +68,7 @@ final class DownstreamRequestSide {
         self.handlers = handlers
         self.intake = RequestIntake(replayLimit: driver.replayLimit)
         responder.timeouts = handlers?.timeouts
+        responder.encoder = handlers?.pipelining
     }
 
     // MARK: Channel events (the handler forwards them)

@@ -19,6 +19,9 @@ final class DownstreamResponder {
     private var readPause = ReadPause()
     /// Told when a response ends on a connection that stays open (the idle deadline starts again).
     var timeouts: DownstreamTimeoutHandler?
+    /// The HTTP/1.1 connection's encoder (nil on an HTTP/2 stream): it writes a streamed
+    /// response's `connection` header, so that the upstream's head goes on unchanged.
+    var encoder: DownstreamPipeliningHandler?
 
     /// A new request head arrived: answer it in its version, and keep the connection as it asks.
     func requestStarted(_ head: NIOHTTP1.HTTPRequestHead) {
@@ -58,14 +61,21 @@ final class DownstreamResponder {
     /// of the upstream read that brought it), so head, body and end leave in one write.
     func startStream(_ upstreamHead: NIOHTTP1.HTTPResponseHead, draining: Bool, flush: Bool = true, context: ChannelHandlerContext) {
         responding = true
+        // The head and its headers are shared with the upstream's part: each change copies them,
+        // so only what differs changes (most answers are HTTP/1.1 with no hop-by-hop header).
         var head = upstreamHead
-        head.version = version
-        // Most upstream answers carry none of these: one pass to see, instead of three removals.
+        if head.version != version { head.version = version }
+        // One pass to see, instead of three removals.
         if head.headers.contains(where: { DownstreamResponder.isConnectionHeader($0.name) }) {
             for name in DownstreamResponder.connectionHeaders { head.headers.remove(name: name) }
         }
         if draining { keepAlive = false }
-        head.headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        let connection = keepAlive ? "keep-alive" : "close"
+        if let encoder {
+            encoder.connectionHeader = connection
+        } else {
+            head.headers.add(name: "connection", value: connection)
+        }
         if !flush || head.headers.contains(name: "grpc-status") {
             // A gRPC trailers-only answer: its end follows at once and must leave in the same
             // HTTP/2 HEADERS frame (see `HTTP2HeadersCoalescer`), so no flush in between.

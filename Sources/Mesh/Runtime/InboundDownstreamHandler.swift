@@ -218,13 +218,14 @@ final class InboundDownstreamHandler: ChannelInboundHandler, RemovableChannelHan
 /// `AppConnectionState`.
 final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
 
     let endpoint: MeshProxy.SocketAddress
     private let driver: SidecarDriver
     private weak var owner: InboundDownstreamHandler?
     private var channel: (any Channel)?
     private var state = AppConnectionState<(NIOHTTP1.HTTPRequestHead, RequestBody?), RequestBody>()
+    /// The current connection's request writer (a new one for each connection).
+    private var requests = HTTP1RequestWriter()
     var isClosed: Bool { state.isClosed }
 
     init(endpoint: MeshProxy.SocketAddress, driver: SidecarDriver, owner: InboundDownstreamHandler) {
@@ -247,7 +248,9 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     private func connect() {
         let link = self
         driver.connect(host: endpoint.ip, port: endpoint.port, timeout: .seconds(5)) { channel in
-            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            let requests = HTTP1RequestWriter()
+            link.requests = requests
+            try channel.pipeline.syncOperations.addDataPathHTTPClientHandlers(requests: requests)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
             switch result {
@@ -269,18 +272,14 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write(_ head: NIOHTTP1.HTTPRequestHead, _ body: RequestBody?, on channel: any Channel) {
-        guard let body else {
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            return
-        }
         var head = head
-        if !body.isComplete, !head.headers.contains(name: "content-length") {
+        if let body, !body.isComplete, !head.headers.contains(name: "content-length") {
             head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
-        channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: nil)
-        // A head the client codec refuses closes the connection from within the write.
-        guard !state.isClosed else { return }
+        // A head that may not be sent closes the connection (for the peer, the app reset it).
+        guard requests.writeHead(head, on: channel) else { return channel.close(promise: nil) }
+        guard let body else { return requests.writeEnd(on: channel, flush: true) }
+        channel.flush()
         state.bodyStarted(body)
         // Writes what the body holds, then each part as it comes.
         body.attach(self)
@@ -334,12 +333,12 @@ final class AppLink: ChannelInboundHandler, @unchecked Sendable {
 
 extension AppLink: RequestBodySink {
     func writeBodyPart(_ part: ByteBuffer) {
-        channel?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        if let channel { requests.writeBody(part, on: channel, flush: true) }
     }
 
     func writeBodyEnd() {
         state.bodyFinished(abandoned: false)
-        channel?.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if let channel { requests.writeEnd(on: channel, flush: true) }
     }
 
     func abandonBody() {

@@ -94,24 +94,27 @@ enum RequestHeadCheck {
     /// `uri-host [ ":" port ]` (RFC 3986 reg-name, IPv4 or a bracketed IP literal): no spaces,
     /// no userinfo, no path, a numeric port.
     static func isValidHost(_ value: String) -> Bool {
-        var name = Substring(value)
-        if name.hasPrefix("[") {
-            guard let close = name.firstIndex(of: "]") else { return false }
-            let literal = name[name.index(after: name.startIndex)..<close]
-            guard !literal.isEmpty, literal.utf8.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
-            name = name[name.index(after: close)...]
-            guard name.isEmpty || name.hasPrefix(":") else { return false }
-            return name.isEmpty || isPort(name.dropFirst())
+        // Bytes, not Characters: every byte these rules take is ASCII, and a Character walk
+        // (grapheme breaking) cost as much as the rest of the request's checks.
+        let bytes = value.utf8
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            let rest = bytes[bytes.index(after: close)...]
+            guard let first = rest.first else { return true }
+            return first == UInt8(ascii: ":") && isPort(rest.dropFirst())
         }
-        if let colon = name.lastIndex(of: ":") {
-            guard isPort(name[name.index(after: colon)...]) else { return false }
-            name = name[..<colon]
+        var name = bytes[...]
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            guard isPort(bytes[bytes.index(after: colon)...]) else { return false }
+            name = bytes[..<colon]
         }
-        return !name.isEmpty && name.utf8.allSatisfy(isRegNameByte)
+        return !name.isEmpty && name.allSatisfy(isRegNameByte)
     }
 
-    private static func isPort(_ digits: Substring) -> Bool {
-        digits.utf8.count <= 5 && digits.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    private static func isPort(_ digits: Substring.UTF8View) -> Bool {
+        digits.count <= 5 && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {

@@ -17,8 +17,14 @@ enum ResponseHeadCheck {
 
     static func mayBeSent(_ headers: HTTPHeaders) -> Bool {
         headers.allSatisfy { name, value in
-            name.utf8.allSatisfy(isTokenByte) && value.utf8.allSatisfy(isFieldValueByte)
+            allBytes(of: name, satisfy: isTokenByte) && allBytes(of: value, satisfy: isFieldValueByte)
         }
+    }
+
+    /// Over the string's contiguous UTF-8 when it has some (a native string: a plain loop over
+    /// memory, as NIO's validators do), else byte by byte.
+    static func allBytes(of string: String, satisfy predicate: (UInt8) -> Bool) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(predicate) } ?? string.utf8.allSatisfy(predicate)
     }
 
     static func mayBeSent(_ status: HTTPResponseStatus) -> Bool {

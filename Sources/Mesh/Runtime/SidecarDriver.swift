@@ -178,8 +178,13 @@ enum MeshHeaders {
     }
 
     static func hasStatsPrefix(_ name: String) -> Bool {
-        guard name.utf8.count >= statsPrefix.utf8.count else { return false }
-        for (x, y) in zip(name.utf8, statsPrefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
+        hasPrefix(name, lowercase: statsPrefix)
+    }
+
+    /// Whether `string` starts with `prefix` (lowercase), ASCII case-insensitively, without allocating.
+    static func hasPrefix(_ string: String, lowercase prefix: String) -> Bool {
+        guard string.utf8.count >= prefix.utf8.count else { return false }
+        for (x, y) in zip(string.utf8, prefix.utf8) where x != y && !(x >= 65 && x <= 90 && x + 32 == y) { return false }
         return true
     }
 
@@ -397,8 +402,9 @@ public final class SidecarDriver: @unchecked Sendable {
         var engineHeaders: [MeshProxy.HTTPHeader] = []
         engineHeaders.reserveCapacity(head.headers.count)
         for (name, value) in head.headers { engineHeaders.append(MeshProxy.HTTPHeader(name: name, value: value)) }
-        // Room for host, te, content-length, the source identity, four stats headers and connection.
-        var upstreamHeaders = MeshHeaders.kept(head.headers, droppingWhere: MeshHeaders.isStrippedFromAppRequest, room: 9)
+        // Room for host, te, content-length, the source identity, four stats headers, connection
+        // and the target port (`attemptHead`).
+        var upstreamHeaders = MeshHeaders.kept(head.headers, droppingWhere: MeshHeaders.isStrippedFromAppRequest, room: 10)
         if !upstreamHeaders.contains(name: "host") { upstreamHeaders.add(name: "host", value: authority) }
         // gRPC servers want `te: trailers` (the one hop-by-hop value HTTP/2 allows).
         if GRPCLocalReply.isGRPC(contentType: head.headers.first(name: "content-type")) { upstreamHeaders.add(name: "te", value: "trailers") }
@@ -499,7 +505,7 @@ public final class SidecarDriver: @unchecked Sendable {
     /// `GET http://host/path` (proxy form) → (`/path`, `host`); otherwise the URI and the Host header.
     static func originForm(_ head: NIOHTTP1.HTTPRequestHead) -> (path: String, authority: String) {
         let uri = head.uri
-        if uri.utf8.count > 7, uri.lowercased().hasPrefix("http://") {
+        if uri.utf8.count > 7, MeshHeaders.hasPrefix(uri, lowercase: "http://") {
             let rest = uri.dropFirst(7)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             let path = slash == rest.endIndex ? "/" : String(rest[slash...])
@@ -530,6 +536,23 @@ public final class SidecarDriver: @unchecked Sendable {
         delivering = nil
     }
 
+    /// The head an attempt of exchange `id` sends. In the mesh: the stored head, naming the
+    /// endpoint's port, changed in place (its headers are not shared then, so not copied; the
+    /// header has room, `outboundRequest`). Out of the mesh: a copy as the app sent it.
+    private func attemptHead(_ id: UInt64, cluster: String, endpoint: MeshProxy.SocketAddress) -> NIOHTTP1.HTTPRequestHead? {
+        guard dialsDirectly(cluster) else {
+            exchanges[id]?.head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
+            return exchanges[id]?.head
+        }
+        guard var head = exchanges[id]?.head else { return nil }
+        // None of the mesh's headers (a previous attempt's port included).
+        for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
+        if settings.capturesLocally(endpoint) { head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
+        // Through the egress gateway: absolute form names the destination, the Host stays the app's.
+        if let target = engine.egressGatewayTarget(ofCluster: cluster) { head.uri = "http://\(target)\(head.uri)" }
+        return head
+    }
+
     /// The connection the engine asked for is open.
     func upstreamConnected(_ link: any EngineUpstream) {
         guard upstreams[link.id] === link else { return }
@@ -548,7 +571,9 @@ public final class SidecarDriver: @unchecked Sendable {
         for action in actions {
             switch action {
             case let .send(id, attempt, cluster, endpoint, connection, newConnection, appProtocol):
-                guard let exchange = exchanges[id.rawValue] else { continue }
+                // Not bound to a local: a copy would share the stored head's headers, and
+                // `attemptHead` changes them in place.
+                guard exchanges[id.rawValue] != nil else { continue }
                 let link: any EngineUpstream
                 if newConnection, appProtocol == .grpc {
                     link = UpstreamHTTP2Link(id: connection.rawValue, driver: self, endpoint: endpoint, connectTimeout: Self.connectBackstop)
@@ -571,20 +596,12 @@ public final class SidecarDriver: @unchecked Sendable {
                 exchanges[id.rawValue]?.cluster = cluster
                 exchanges[id.rawValue]?.log?.entry.upstreamCluster = cluster
                 exchanges[id.rawValue]?.log?.entry.upstreamHost = endpoint.description
-                var head = exchange.head
-                if dialsDirectly(cluster) {
-                    // Out of the mesh: the request as the app sent it, none of the mesh's headers.
-                    for (name, _) in head.headers where MeshHeaders.isMeshOwn(name) { head.headers.remove(name: name) }
-                    if settings.capturesLocally(endpoint) { head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port)) }
-                    // Through the egress gateway: absolute form names the destination, the Host stays the app's.
-                    if let target = engine.egressGatewayTarget(ofCluster: cluster) { head.uri = "http://\(target)\(head.uri)" }
-                } else {
-                    head.headers.replaceOrAdd(name: MeshHeaders.targetPort, value: String(endpoint.port))
-                }
+                guard let head = attemptHead(id.rawValue, cluster: cluster, endpoint: endpoint) else { continue }
+                let body = exchanges[id.rawValue]?.body
                 // A retry: the previous attempt stops taking the body (the link attaches it when
                 // the request's turn on the connection comes).
-                exchange.body?.detachCurrentSink()
-                link.send(exchange: id.rawValue, attempt: attempt, head: head, body: exchange.body)
+                body?.detachCurrentSink()
+                link.send(exchange: id.rawValue, attempt: attempt, head: head, body: body)
             case let .startTimer(.requestTimeout(id), after):
                 startRequestTimer(id.rawValue, after: after)
             case let .cancelTimer(.requestTimeout(id)):

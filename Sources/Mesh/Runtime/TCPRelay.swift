@@ -109,11 +109,11 @@ final class TCPRelay: ChannelInboundHandler, @unchecked Sendable {
 /// The handlers of an HTTP server connection, so that a CONNECT can take them out and leave a
 /// raw relay.
 struct HTTPServerHandlers {
-    let encoder = HTTPResponseEncoder()
     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
     /// One request at a time to the handler, without holding reads between requests; refuses to
     /// write response headers with CR, LF or NUL (from a config's `ResponseHeadersToAdd` or an
-    /// upstream): no header injection towards the app.
+    /// upstream): no header injection towards the app; writes the responses as bytes (the
+    /// connection's response encoder).
     let pipelining = DownstreamPipeliningHandler()
     /// Idle and request-head deadlines (nil on the admin listener).
     let timeouts: DownstreamTimeoutHandler?
@@ -125,7 +125,6 @@ struct HTTPServerHandlers {
     /// `timeoutsInstalled`: the deadlines handler is already in the pipeline, ahead of these.
     func install(in pipeline: ChannelPipeline.SynchronousOperations, then handler: any ChannelHandler, timeoutsInstalled: Bool = false) throws {
         if let timeouts, !timeoutsInstalled { try pipeline.addHandler(timeouts) }
-        try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(pipelining)
         try pipeline.addHandler(handler)
@@ -134,7 +133,8 @@ struct HTTPServerHandlers {
     /// Replaces the HTTP handlers (and `handler`) with `relay`; bytes the decoder already read past
     /// the CONNECT request go to the relay. `preamble`, if any, is written raw first.
     func switchToRelay(_ relay: TCPRelay, removing handler: any RemovableChannelHandler, context: ChannelHandlerContext, preamble: String?) {
-        // Raw bytes must not meet the HTTP encoder: it leaves first; the preamble waits in the relay.
+        // Raw bytes must not meet the HTTP encoder (the pipelining handler): it leaves first; the
+        // preamble waits in the relay.
         if let preamble { relay.deliver(ByteBuffer(string: preamble)) }
         switchToRaw(relay, removing: handler, context: context)
     }
@@ -146,7 +146,6 @@ struct HTTPServerHandlers {
         let channel = context.channel
         pipeline.removeHandler(handler, promise: nil)
         pipeline.removeHandler(pipelining, promise: nil)
-        pipeline.removeHandler(encoder, promise: nil)
         if let answer { channel.writeAndFlush(ByteBuffer(string: answer), promise: nil) }
         do {
             try pipeline.addHandler(next, position: .last)

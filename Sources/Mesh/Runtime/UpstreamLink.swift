@@ -11,7 +11,6 @@ import NIOPosix
 /// then pipelined behind the body still streaming.
 final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
 
     let id: UInt64
     private let driver: SidecarDriver
@@ -29,6 +28,8 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var pendingHead: NIOHTTP1.HTTPResponseHead?
     /// `writeNext` is running (a complete body's end, written from within it, must not re-enter it).
     private var inWriteNext = false
+    /// Writes the requests as bytes and tells the response decoder of them.
+    private let requests = HTTP1RequestWriter()
 
     struct Outgoing {
         var head: NIOHTTP1.HTTPRequestHead
@@ -58,7 +59,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             // handshake that fails makes the connection a failed connect (503, `UF`).
             if !egress { try link.driver.addPeerTLSClient(to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
             if egress, let cluster { try link.driver.addGatewayUpstreamTLS(cluster: cluster, to: channel.pipeline.syncOperations) { link.handshakeFailed = true } }
-            try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+            try channel.pipeline.syncOperations.addDataPathHTTPClientHandlers(requests: link.requests)
             try channel.pipeline.syncOperations.addHandler(link)
         }.whenComplete { result in
             switch result {
@@ -96,13 +97,12 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             if let body = first.body, !body.isComplete, !head.headers.contains(name: "content-length") {
                 head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
             }
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            // A head the client codec refuses (its validation of what the app sent) closes the
-            // connection from within the write: everything queued is gone with it (`lost`).
-            if state.connection == .gone { return }
+            // A head that may not be sent (what the app sent, or a config's header) closes the
+            // connection: everything queued is gone with it (`lost`).
+            guard requests.writeHead(head, on: channel) else { return failed(channel, HTTPParserError.invalidHeaderToken) }
             state.headWritten(hasBody: first.body != nil)
             guard let body = first.body else {
-                channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+                requests.writeEnd(on: channel, flush: false)
                 continue
             }
             // Writes what the body holds and, when complete, its end (which moves the queue on).
@@ -196,11 +196,14 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failed(context.channel, error)
+    }
+
+    private func failed(_ channel: any Channel, _ error: any Error) {
         driver.logger.debug("upstream connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        channel.close(promise: nil)
         // Gone for the engine now: under mTLS the channel goes inactive only once the TLS
-        // shutdown is over, and a request (one whose head the client codec refused, say) would
-        // wait for it.
+        // shutdown is over, and a request (one whose head may not be sent, say) would wait for it.
         if let lost = state.failed() { report(lost) }
     }
 
@@ -217,12 +220,12 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
 
 extension UpstreamLink: RequestBodySink {
     func writeBodyPart(_ part: ByteBuffer) {
-        channel?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        if let channel { requests.writeBody(part, on: channel, flush: true) }
     }
 
     func writeBodyEnd() {
         guard let channel, state.bodyEnded() else { return }
-        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        requests.writeEnd(on: channel, flush: false)
         writeNext()
     }
 
