@@ -174,12 +174,14 @@ struct NetnsPodsEndToEndTests {
         #expect(await Self.until(90) { (Self.counter(buyer, "booksBoughtV1") ?? 0) >= first + 2 }, "bookbuyer bought \(Self.counter(buyer, "booksBoughtV1") ?? -1)")
         #expect(await Self.until(60) { (Self.counter(thief, "refused") ?? 0) >= 2 }, "bookthief refused \(Self.counter(thief, "refused") ?? -1)")
         #expect(Self.counter(thief, "booksStolen") == 0)
-        // The supervisor's startup probe reached the sidecar (it stops once it succeeds) ...
-        #expect((Self.sidecarStat(store, "runtime.probe.startup.rq_total") ?? 0) >= 1)
+        // The supervisor's startup probe reached the sidecar (it stops once it succeeds) ... (read
+        // until an answer: on a loaded machine one `curl -m 3` of /stats can time out)
+        #expect(await Self.until(20) { (Self.sidecarStat(store, "runtime.probe.startup.rq_total") ?? 0) >= 1 })
         // ... and its liveness and readiness probes keep reaching the probe listeners (every 0.5 s here).
         for (netns, name) in [(store, "liveness"), (store, "readiness"), (warehouse, "healthcheck")] {
-            let before = Self.sidecarStat(netns, "runtime.probe.\(name).rq_total") ?? 0
-            #expect(await Self.until(20) { (Self.sidecarStat(netns, "runtime.probe.\(name).rq_total") ?? 0) > before }, "\(name) probes in \(netns)")
+            var before: Int?
+            _ = await Self.until(20) { before = Self.sidecarStat(netns, "runtime.probe.\(name).rq_total"); return before != nil }
+            #expect(await Self.until(40) { (Self.sidecarStat(netns, "runtime.probe.\(name).rq_total") ?? 0) > (before ?? 0) }, "\(name) probes in \(netns)")
         }
         // A kubelet on the node gets the same answers: each rewritten port, from the host to the pod IP.
         let storeIP = try #require(state.pods.first { $0.pod == "bookstore/bookstore-0" }?.ip)
