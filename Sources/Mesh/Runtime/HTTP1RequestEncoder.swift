@@ -20,23 +20,8 @@ struct HTTP1RequestEncoder {
         var headers = head.headers
         let framing = HTTP1Wire.frame(Self.body(of: head.method), version: head.version, headers: &headers)
         chunked = framing.chunked
-        let method = head.method.rawValue
-        let version = HTTP1Wire.versionText(head.version)
-        let size = method.utf8.count + head.uri.utf8.count + version.utf8.count + 4
-            + HTTP1Wire.fieldsSize(headers, connection: nil, addsChunked: framing.addsChunked)
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
-            var out = HTTP1Wire.Output(bytes)
-            out.put(method)
-            out.put(byte: UInt8(ascii: " "))
-            out.put(head.uri)
-            out.put(byte: UInt8(ascii: " "))
-            out.put(version)
-            out.put(HTTP1Wire.crlf)
-            out.putFields(headers, addsChunked: framing.addsChunked)
-            return out.count
-        }
-        return buffer
+        return HTTP1Wire.head(head.method.rawValue, head.uri, HTTP1Wire.versionText(head.version), headers: headers,
+                              addsChunked: framing.addsChunked, allocator: allocator)
     }
 
     /// NIO's `HTTPMethod.hasRequestBody` (internal to NIOHTTP1).

@@ -26,24 +26,8 @@ struct HTTP1ResponseEncoder {
         var headers = head.headers
         let framing = HTTP1Wire.frame(head.status.mayHaveResponseBody ? .yes : .no, version: head.version, headers: &headers)
         chunked = framing.chunked
-        let version = HTTP1Wire.versionText(head.version)
-        let code = String(head.status.code)
-        let reason = head.status.reasonPhrase
-        let size = version.utf8.count + code.utf8.count + reason.utf8.count + 4
-            + HTTP1Wire.fieldsSize(headers, connection: connection, addsChunked: framing.addsChunked)
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
-            var out = HTTP1Wire.Output(bytes)
-            out.put(version)
-            out.put(byte: UInt8(ascii: " "))
-            out.put(code)
-            out.put(byte: UInt8(ascii: " "))
-            out.put(reason)
-            out.put(HTTP1Wire.crlf)
-            out.putFields(headers, connection: connection, addsChunked: framing.addsChunked)
-            return out.count
-        }
-        return buffer
+        return HTTP1Wire.head(HTTP1Wire.versionText(head.version), String(head.status.code), head.status.reasonPhrase,
+                              headers: headers, connection: connection, addsChunked: framing.addsChunked, allocator: allocator)
     }
 
     /// The bytes that end the response: the last chunk and trailers when chunked, else none.

@@ -68,6 +68,27 @@ enum HTTP1Wire {
         size(headers) + (connection.map { $0.utf8.count + 14 } ?? 0) + (addsChunked ? 28 : 0) + 2
     }
 
+    /// A head as bytes in one exactly sized write: the start line's three words (`GET /x HTTP/1.1`,
+    /// `HTTP/1.1 200 OK`), then the header fields as `Output.putFields` writes them.
+    static func head(_ first: String, _ second: String, _ third: String, headers: HTTPHeaders, connection: String? = nil,
+                     addsChunked: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let size = first.utf8.count + second.utf8.count + third.utf8.count + 4
+            + fieldsSize(headers, connection: connection, addsChunked: addsChunked)
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var out = Output(bytes)
+            out.put(first)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(second)
+            out.put(byte: UInt8(ascii: " "))
+            out.put(third)
+            out.put(crlf)
+            out.putFields(headers, connection: connection, addsChunked: addsChunked)
+            return out.count
+        }
+        return buffer
+    }
+
     /// Writes a body part: as it is, or as a chunk (size line, the part, CRLF) when `chunked`;
     /// `promise` goes with the last write.
     static func writeBody(_ data: IOData, chunked: Bool, promise: EventLoopPromise<Void>?, allocator: ByteBufferAllocator,
